@@ -1,0 +1,3 @@
+from govcloud.cli.app import main
+
+main()

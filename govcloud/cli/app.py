@@ -1,0 +1,79 @@
+"""The ``govcloud`` command: wiring only, plus the one error boundary."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from datetime import datetime
+
+import click
+import typer
+
+from govcloud import __version__
+from govcloud.cli import inventory as inventory_cli
+from govcloud.errors import ExitCode, GovcloudError
+from govcloud.paths import debug_log
+from govcloud.render.console import stderr
+
+app = typer.Typer(
+    name="govcloud",
+    help="政务信息系统普查、分批次迁移上云规划与执行 — census, batched migration planning and "
+         "migration of government information systems onto the government cloud.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(inventory_cli.app, name="inventory")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"govcloud {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """govcloud — 数字政府 migration to the government cloud."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: expected errors print one clear line; bugs print a short line and log the traceback."""
+    try:
+        # in non-standalone mode click returns the exit code of typer.Exit instead of exiting
+        code = app(args=argv, standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
+    except GovcloudError as exc:
+        err = stderr()
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        if exc.hint:
+            err.print(f"  hint: {exc.hint}", style="dim", highlight=False, soft_wrap=True)
+        sys.exit(int(exc.exit_code))
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        stderr().print("interrupted")
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        stderr().print("interrupted")
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except Exception as exc:  # noqa: BLE001 - the boundary: never show a traceback to a user
+        log = debug_log()
+        try:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with log.open("a", encoding="utf-8") as fh:
+                fh.write(f"--- {datetime.now().isoformat(timespec='seconds')} govcloud {__version__} "
+                         f"{' '.join(sys.argv[1:2])}\n")
+                fh.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+            where = f" (details in {log})"
+        except OSError:
+            where = ""
+        stderr().print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}{where}", highlight=False)
+        sys.exit(int(ExitCode.INTERNAL))

@@ -1,0 +1,28 @@
+"""The error tree and the exit codes every command shares (ARCHITECTURE.md principle 5)."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    ERROR = 1            # the input has problems, or the operation failed
+    USAGE = 2            # bad command line (click's own code for usage errors)
+    PARTIAL = 3          # some of the work was done
+    INTERNAL = 70        # a bug: short message on screen, traceback in the debug log
+    INTERRUPTED = 130
+
+
+class GovcloudError(Exception):
+    """An expected, actionable failure: one clear line and a documented exit code."""
+
+    exit_code = ExitCode.ERROR
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+class UsageError(GovcloudError):
+    exit_code = ExitCode.USAGE

@@ -1,0 +1,246 @@
+"""Typed conversion of raw YAML/JSON data into entities, driven by the dataclass annotations.
+
+Converters are built once per class and reused for every record: with a
+province inventory of 50,000 records the per-field cost is what matters, so the
+common case (a value of the right type) takes one ``type(...) is`` test.
+Converters never raise for bad data; they report through ``sink`` and return
+:data:`INVALID`, so every problem of a record is found in one pass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from datetime import date
+from enum import Enum
+from functools import cache
+from typing import Any, Callable
+
+from govcloud.model.dates import DateError, parse_date
+from govcloud.model.entities import KEY_TO_ATTR, yaml_key
+
+INVALID = object()
+
+# sink(path, code, message, hint=None, warning=False, field=None)
+# Converters take the parent's path and their own key separately and only build
+# ``path + (key,)`` when they report or descend: on a province inventory that
+# saves a million tuple allocations.
+Sink = Callable[..., None]
+Converter = Callable[[Any, tuple, Any, Sink], Any]
+
+_TRUE = {"是", "true", "True", "yes"}
+_FALSE = {"否", "false", "False", "no"}
+
+
+def _type_name(v: Any) -> str:
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, (int, float)):
+        return "a number"
+    if isinstance(v, str):
+        return "text"
+    if isinstance(v, dict):
+        return "a mapping"
+    if isinstance(v, list):
+        return "a list"
+    if v is None:
+        return "nothing (null)"
+    return type(v).__name__
+
+
+def _conv_str(v: Any, path: tuple, key: Any, sink: Sink) -> Any:
+    if type(v) is str:
+        return v
+    if isinstance(v, bool):
+        sink(path + (key,), "wrong-type", f"expected text, got a boolean ({v})",
+             "YAML reads yes/no/on/off/true/false as booleans; quote the value")
+        return INVALID
+    if isinstance(v, (int, float)):
+        sink(path + (key,), "number-as-text", f"number {v!r} read as text {str(v)!r}",
+             "quote it: versions like 7.10 would otherwise read as 7.1", warning=True)
+        return str(v)
+    sink(path + (key,), "wrong-type", f"expected text, got {_type_name(v)}")
+    return INVALID
+
+
+def _bounded(conv_type: str, lo: float | None, hi: float | None) -> Converter:
+    def conv(v: Any, path: tuple, key: Any, sink: Sink) -> Any:
+        t = type(v)
+        if t is int or (t is float and conv_type == "float"):
+            pass
+        elif t is float and v.is_integer():
+            v = int(v)
+        else:
+            hint = "remove the quotes" if isinstance(v, str) and _numeric(v) else None
+            want = "a whole number" if conv_type == "int" else "a number"
+            sink(path + (key,), "wrong-type", f"expected {want}, got {_type_name(v)} {v!r}", hint)
+            return INVALID
+        if lo is not None and v < lo:
+            sink(path + (key,), "out-of-range", f"{v} is below the minimum {lo:g}")
+            return INVALID
+        if hi is not None and v > hi:
+            sink(path + (key,), "out-of-range", f"{v} is above the maximum {hi:g}")
+            return INVALID
+        return v
+    return conv
+
+
+def _numeric(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
+def _conv_bool(v: Any, path: tuple, key: Any, sink: Sink) -> Any:
+    if type(v) is bool:
+        return v
+    if isinstance(v, str):
+        if v in _TRUE:
+            return True
+        if v in _FALSE:
+            return False
+    sink(path + (key,), "wrong-type", f"expected true/false (是/否), got {_type_name(v)} {v!r}")
+    return INVALID
+
+
+def _conv_date(v: Any, path: tuple, key: Any, sink: Sink) -> Any:
+    try:
+        return parse_date(v)
+    except DateError as exc:
+        sink(path + (key,), "bad-date", str(exc))
+        return INVALID
+
+
+def _conv_any_mapping(v: Any, path: tuple, key: Any, sink: Sink) -> Any:
+    if isinstance(v, dict):
+        return v
+    sink(path + (key,), "wrong-type", f"expected a mapping, got {_type_name(v)}")
+    return INVALID
+
+
+def _enum_converter(enum_cls: type[Enum]) -> Converter:
+    table = enum_cls.lookup()  # type: ignore[attr-defined]
+    keys = [m.value for m in enum_cls]
+
+    def conv(v: Any, path: tuple, key: Any, sink: Sink) -> Any:
+        if type(v) is str:
+            member = table.get(v)
+            if member is not None:
+                return member
+            close = difflib.get_close_matches(v, list(table), n=1, cutoff=0.5)
+            hint = f"did you mean '{table[close[0]].value}'?" if close else None
+            sink(path + (key,), "unknown-value", f"'{v}' is not a valid {_enum_title(enum_cls)}; "
+                 f"valid: {', '.join(keys)}", hint)
+        else:
+            sink(path + (key,), "wrong-type", f"expected one of {', '.join(keys)}, got {_type_name(v)}")
+        return INVALID
+    return conv
+
+
+def _enum_title(enum_cls: type) -> str:
+    name = enum_cls.__name__
+    return "".join(" " + c.lower() if c.isupper() else c for c in name).strip()
+
+
+def _tuple_converter(item: Converter) -> Converter:
+    def conv(v: Any, path: tuple, key: Any, sink: Sink) -> Any:
+        if type(v) is not list:
+            if v is None:
+                return ()
+            sink(path + (key,), "wrong-type", f"expected a list, got {_type_name(v)}",
+                 f"write it as a list: [{v}]" if isinstance(v, (str, int)) else None)
+            return INVALID
+        out = []
+        here = path + (key,)
+        for i, x in enumerate(v):
+            c = item(x, here, i, sink)
+            if c is not INVALID:
+                out.append(c)
+        return tuple(out)
+    return conv
+
+
+@cache
+def record_converter(cls: type) -> "RecordConverter":
+    return RecordConverter(cls)
+
+
+class RecordConverter:
+    """Converts one mapping into ``cls``, reporting unknown keys, wrong types and missing fields."""
+
+    def __init__(self, cls: type) -> None:
+        self.cls = cls
+        hints = typing.get_type_hints(cls)
+        self.fields: dict[str, tuple[str, Converter]] = {}
+        self.required: list[str] = []
+        self.defaults_to_build: list[tuple[str, type]] = []
+        for f in dataclasses.fields(cls):
+            key = yaml_key(f.name)
+            self.fields[key] = (f.name, _converter_for(hints[f.name], f.metadata))
+            if f.metadata.get("required"):
+                self.required.append(key)
+        self.keys = sorted(self.fields)
+
+    def __call__(self, raw: Any, parent: tuple, at: Any, sink: Sink) -> Any:
+        path = parent if at is None else parent + (at,)
+        if type(raw) is not dict:
+            sink(path, "wrong-type", f"expected a mapping (key: value), got {_type_name(raw)}")
+            return INVALID
+        kwargs: dict[str, Any] = {}
+        fields = self.fields
+        for key, value in raw.items():
+            spec = fields.get(key)
+            if spec is None:
+                if isinstance(key, str) and key.startswith("x_"):
+                    continue  # documented extension keys
+                close = difflib.get_close_matches(str(key), self.keys, n=1, cutoff=0.6)
+                sink(path + (key,), "unknown-key", f"unknown key '{key}'",
+                     f"did you mean '{close[0]}'?" if close else
+                     "custom data goes under a key starting with x_")
+                continue
+            attr, conv = spec
+            if value is None:
+                continue  # absent and null mean the same
+            out = conv(value, path, key, sink)
+            if out is not INVALID:
+                kwargs[attr] = out
+        for key in self.required:
+            if KEY_TO_ATTR.get(key, key) in kwargs:
+                continue
+            if key not in raw:
+                sink(path, "missing-field", f"required field '{key}' is missing", field=key)
+            elif raw[key] is None:
+                sink(path + (key,), "missing-field", f"required field '{key}' is empty")
+            # otherwise the value was invalid and has been reported already
+        return self.cls(**kwargs)
+
+
+def _converter_for(tp: Any, meta: typing.Mapping[str, Any]) -> Converter:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        # records skip null values before converting, so Optional needs no wrapper
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _converter_for(args[0], meta)
+    if origin is tuple:
+        return _tuple_converter(_converter_for(typing.get_args(tp)[0], {}))
+    if tp is str:
+        return _conv_str
+    if tp is bool:
+        return _conv_bool
+    if tp is int:
+        return _bounded("int", meta.get("min"), meta.get("max"))
+    if tp is float:
+        return _bounded("float", meta.get("min"), meta.get("max"))
+    if tp is date:
+        return _conv_date
+    if tp is dict or origin is dict:
+        return _conv_any_mapping
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return _enum_converter(tp)
+    if dataclasses.is_dataclass(tp):
+        return record_converter(tp)
+    raise TypeError(f"no converter for {tp!r}")

@@ -1,0 +1,205 @@
+"""Load an inventory directory (or one file) into an :class:`Inventory`, collecting problems.
+
+Layout: a directory of YAML files that all share one shape — ``format_version``
+plus any of the sections (``organizations``, ``systems``, ``servers`` …) — so a
+city can keep one file per department and many people can edit at once.
+``inventory.yaml`` at the root names the inventory and must carry
+``format_version``. Files are read in sorted order, so results are deterministic.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from govcloud.inventory.convert import INVALID, record_converter
+from govcloud.inventory.problems import Problem
+from govcloud.inventory.reader import (
+    DEFAULT_MAX_FILE_MB, Document, GovLoader, ReadFailure, locate_in_node, read_document,
+)
+from govcloud.model.entities import SECTION_BY_KEY, InventoryMeta
+from govcloud.model.enums import Severity
+from govcloud.model.inventory import FORMAT_VERSION, Inventory
+
+ROOT_FILE = "inventory.yaml"
+TOP_LEVEL_KEYS = ("format_version", "inventory", *SECTION_BY_KEY)
+_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class LoadResult:
+    inventory: Inventory
+    problems: list[Problem] = field(default_factory=list)
+    documents: dict[str, Document] = field(default_factory=dict)
+    root: Path | None = None
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    def add(self, severity: Severity, code: str, message: str, *, file: str | None = None,
+            path: tuple = (), kind: str | None = None, entity_id: str | None = None,
+            field: str | None = None, hint: str | None = None, line: int | None = None,
+            column: int | None = None) -> None:
+        self.problems.append(Problem(severity, code, message, file=file, line=line, column=column,
+                                     kind=kind, entity_id=entity_id, field=field, hint=hint, path=path))
+
+    def error(self, code: str, message: str, **kw: Any) -> None:
+        self.add(Severity.error, code, message, **kw)
+
+    def warn(self, code: str, message: str, **kw: Any) -> None:
+        self.add(Severity.warning, code, message, **kw)
+
+    def at_entity(self, severity: Severity, code: str, message: str, section: str, entity_id: str,
+                  field: str | None = None, *, sub: tuple = (), hint: str | None = None) -> None:
+        """A problem about an already-loaded entity, placed at its record (and field) in its file."""
+        file, index = self.inventory.origin.get((section, entity_id), (None, None))
+        path: tuple = ()
+        if file is not None:
+            path = (section, index) + ((field,) if field else ()) + sub
+        # name the innermost key: "scope_orgs", not the "batches" list that holds it
+        innermost = next((x for x in reversed((field,) + sub) if isinstance(x, str)), None)
+        self.add(severity, code, message, file=file, path=path, kind=SECTION_BY_KEY[section].kind,
+                 entity_id=entity_id, field=innermost, hint=hint)
+
+    def resolve_positions(self) -> None:
+        """Fill line/column for problems that only know their data path (one compose per file)."""
+        by_file: dict[str, list[Problem]] = {}
+        for p in self.problems:
+            if p.line is None and p.file and p.path:
+                by_file.setdefault(p.file, []).append(p)
+        for file, problems in by_file.items():
+            doc = self.documents.get(file)
+            if doc is None:
+                continue
+            try:
+                node = yaml.compose(doc.text, Loader=GovLoader)
+            except yaml.YAMLError:
+                continue
+            for p in problems:
+                p.line, p.column = locate_in_node(node, p.path)
+
+
+def inventory_files(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root]
+    files = [p for p in root.rglob("*") if p.suffix in _SUFFIXES and p.is_file()
+             and not any(part.startswith((".", "_")) for part in p.relative_to(root).parts)]
+    return sorted(files, key=lambda p: p.relative_to(root).as_posix())
+
+
+def load_inventory(root: Path | str, *, max_file_mb: float = DEFAULT_MAX_FILE_MB) -> LoadResult:
+    root = Path(root)
+    result = LoadResult(Inventory(), root=root)
+    if not root.exists():
+        result.error("not-found", f"{root} does not exist", file=str(root))
+        return result
+    files = inventory_files(root)
+    base = root if root.is_dir() else root.parent
+    if root.is_dir():
+        if not files:
+            result.error("no-files", f"{root} holds no .yaml files", file=str(root),
+                         hint="an inventory is a directory with inventory.yaml and one file per department")
+            return result
+        if not (root / ROOT_FILE).is_file():
+            result.error("no-root-file", f"{root} has no {ROOT_FILE}", file=str(root),
+                         hint=f"create {ROOT_FILE} with `format_version: {FORMAT_VERSION}` and "
+                              "`inventory: {{name: ...}}`")
+    for path in files:
+        rel = path.relative_to(base).as_posix()
+        doc = read_document(path, max_file_mb=max_file_mb)
+        if isinstance(doc, ReadFailure):
+            result.error(doc.code, doc.message, file=rel, line=doc.line, column=doc.column, hint=doc.hint)
+            continue
+        result.documents[rel] = doc
+        _load_document(result, rel, doc.data, is_root=(path.name == ROOT_FILE or root.is_file()))
+    return result
+
+
+def _load_document(result: LoadResult, rel: str, data: Any, *, is_root: bool) -> None:
+    inv = result.inventory
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else type(data).__name__
+        result.error("wrong-type", f"the file holds {kind}; an inventory file is a mapping of sections",
+                     file=rel, line=1,
+                     hint="start with `format_version: 1` and put records under a section, e.g. `servers:`")
+        return
+    version = data.get("format_version")
+    if version is None:
+        if is_root:
+            result.error("format-version", "format_version is missing", file=rel, line=1,
+                         hint=f"add `format_version: {FORMAT_VERSION}` at the top")
+    elif version != FORMAT_VERSION:
+        result.error("format-version", f"format_version {version!r} is not supported "
+                     f"(this govcloud reads version {FORMAT_VERSION})", file=rel, path=("format_version",))
+
+    def sink_for(section: str, entity_id_of: Any) -> Any:
+        def sink(path: tuple, code: str, message: str, hint: str | None = None,
+                 warning: bool = False, field: str | None = None) -> None:
+            fld = field or next((p for p in reversed(path) if isinstance(p, str) and p != section), None)
+            result.add(Severity.warning if warning else Severity.error, code, message, file=rel,
+                       path=path, kind=SECTION_BY_KEY[section].kind if section in SECTION_BY_KEY else None,
+                       entity_id=entity_id_of(), field=fld, hint=hint)
+        return sink
+
+    for key, value in data.items():
+        if key == "format_version":
+            continue
+        if key == "inventory":
+            _load_meta(result, rel, value, sink_for("inventory", lambda: None))
+            continue
+        section = SECTION_BY_KEY.get(key)
+        if section is None:
+            close = difflib.get_close_matches(str(key), TOP_LEVEL_KEYS, n=1, cutoff=0.6)
+            result.error("unknown-section", f"unknown top-level key '{key}'", file=rel, path=(key,),
+                         hint=f"did you mean '{close[0]}'?" if close else
+                         "sections are: " + ", ".join(SECTION_BY_KEY))
+            continue
+        if value is None:
+            continue
+        if not isinstance(value, list):
+            result.error("wrong-type", f"section '{key}' must be a list of records, got "
+                         f"{'a mapping' if isinstance(value, dict) else type(value).__name__}",
+                         file=rel, path=(key,), hint=f"write each record as a list item: `{key}:\\n  - id: ...`")
+            continue
+        convert = record_converter(section.cls)
+        store = inv.section(key)
+        current_id: list[Any] = [None]
+        sink = sink_for(key, lambda: current_id[0])
+        for index, raw in enumerate(value):
+            rid = raw.get("code" if key == "regions" else "id") if type(raw) is dict else None
+            current_id[0] = rid if isinstance(rid, str) else None
+            entity = convert(raw, (key,), index, sink)
+            if entity is INVALID:
+                continue
+            if key == "dependencies":
+                store.append(entity)
+                inv.origin.setdefault((key, entity.id), (rel, index))
+                continue
+            eid = entity.id
+            if not isinstance(eid, str) or not eid:
+                continue  # reported as a missing or invalid id already
+            if eid in store:
+                first_file, first_index = inv.origin[(key, eid)]
+                result.error("duplicate-id", f"{section.kind} id '{eid}' is defined twice "
+                             f"(first in {first_file})", file=rel, path=(key, index, "id"),
+                             kind=section.kind, entity_id=eid, field="id",
+                             hint="ids must be unique across all files of the inventory")
+                continue
+            store[eid] = entity
+            inv.origin[(key, eid)] = (rel, index)
+
+
+def _load_meta(result: LoadResult, rel: str, value: Any, sink: Any) -> None:
+    meta = record_converter(InventoryMeta)(value, (), "inventory", sink)
+    if meta is INVALID:
+        return
+    if result.inventory.meta is not None:
+        result.error("duplicate-id", "the `inventory:` header appears in more than one file",
+                     file=rel, path=("inventory",), hint=f"keep it only in {ROOT_FILE}")
+        return
+    result.inventory.meta = meta

@@ -1,0 +1,485 @@
+"""Cross-record checks of a loaded inventory (DOMAIN.md §4, §5.1).
+
+Field-level problems (types, enums, unknown keys, dates) are found while loading;
+this module checks what needs the whole inventory: references, duplicates across
+files, orphans, classification placement, date order, lineage and policy data.
+Organisation references written as names or pre-reform aliases are resolved to
+ids in place (and reported as warnings) so that every later stage sees ids only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import re
+import socket
+import typing
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from govcloud.inventory.loader import LoadResult, load_inventory
+from govcloud.inventory.problems import did_you_mean
+from govcloud.model.entities import SECTIONS, Section, yaml_key
+from govcloud.model.enums import (
+    BuildMode, Lifecycle, NetworkZone, RoomType, Secrecy, ServerKind, Severity, TakeoverStatus,
+)
+from govcloud.model.inventory import Inventory
+
+E, W = Severity.error, Severity.warning
+
+_USCI = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+_REGION_CODE = re.compile(r"^\d{6}(\d{3}(\d{3})?)?$")
+_EARLIEST, _LATEST = date(1949, 10, 1), date(2100, 12, 31)
+
+Check = Callable[[Inventory, LoadResult], None]
+CHECKS: list[Check] = []
+
+
+def check(fn: Check) -> Check:
+    CHECKS.append(fn)
+    return fn
+
+
+def validate_path(path: Path | str, *, max_file_mb: float | None = None) -> LoadResult:
+    """Load and validate; problems sorted by file and line."""
+    kwargs = {} if max_file_mb is None else {"max_file_mb": max_file_mb}
+    # Loading creates millions of small objects that all live on; letting the cyclic
+    # GC rescan them over and over cost 40-60 % of the load time on a province inventory.
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        result = load_inventory(path, **kwargs)
+        if result.documents:
+            validate(result)
+    finally:
+        if gc_was_on:
+            gc.enable()
+    result.resolve_positions()
+    result.problems.sort(key=lambda p: (p.file or "", p.line or 0, p.column or 0, p.code))
+    return result
+
+
+def validate(result: LoadResult) -> None:
+    inv = result.inventory
+    for fn in CHECKS:
+        fn(inv, result)
+
+
+# ---------------------------------------------------------------- references
+
+
+@dataclasses.dataclass(frozen=True)
+class _RefField:
+    attr: str
+    key: str
+    kind: str | None        # referenced kind, or None for a nested record to descend into
+    many: bool
+    nested: type | None
+
+
+@cache
+def _ref_fields(cls: type) -> tuple[_RefField, ...]:
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        base = args[0] if typing.get_origin(tp) is not tuple and args else tp
+        many = typing.get_origin(base) is tuple
+        inner = typing.get_args(base)[0] if many else base
+        if f.metadata.get("ref"):
+            out.append(_RefField(f.name, yaml_key(f.name), f.metadata["ref"], many, None))
+        elif dataclasses.is_dataclass(inner) and _ref_fields(inner):
+            out.append(_RefField(f.name, yaml_key(f.name), None, many, inner))
+    return tuple(out)
+
+
+_STORE_OF_KIND = {s.kind: s.key for s in SECTIONS} | {"policy": "policies"}
+
+
+@check
+def check_references(inv: Inventory, result: LoadResult) -> None:
+    pools: dict[str, list[str]] = {}
+
+    def pool(kind: str) -> list[str]:
+        if kind not in pools:
+            pools[kind] = sorted(inv.section(_STORE_OF_KIND[kind]))
+        return pools[kind]
+
+    def resolve(kind: str, value: str, report: Callable[..., None]) -> str:
+        if kind == "organization":
+            ids, how = inv.resolve_org(value)
+            if how == "id":
+                return value
+            if len(ids) == 1:
+                org = inv.organizations[ids[0]]
+                report(W, "alias-resolved", f"organisation '{value}' resolved by name/alias to "
+                       f"{org.id} ({org.name})", hint=f"write the id: {org.id}")
+                return org.id
+            if len(ids) > 1:
+                report(E, "ambiguous-reference", f"organisation name '{value}' is ambiguous: "
+                       f"{', '.join(ids)}", hint="write one of the ids")
+                return value
+        elif value in inv.section(_STORE_OF_KIND[kind]):
+            return value
+        close = did_you_mean(value, (), sorted_pool=pool(kind))
+        report(E, "dangling-reference", f"{kind.replace('_', ' ')} '{value}' does not exist",
+               hint=f"did you mean '{close}'?" if close else None)
+        return value
+
+    def walk(obj: Any, fields: Iterable[_RefField], report_at: Callable[[tuple], Callable[..., None]],
+             sub: tuple) -> None:
+        for rf in fields:
+            value = getattr(obj, rf.attr)
+            if value is None or value == ():
+                continue
+            if rf.kind is None:
+                items = enumerate(value) if rf.many else [(None, value)]
+                for i, item in items:
+                    walk(item, _ref_fields(rf.nested), report_at,
+                         sub + ((rf.key,) if i is None else (rf.key, i)))
+                continue
+            if rf.many:
+                new = tuple(resolve(rf.kind, v, report_at(sub + (rf.key, i))) for i, v in enumerate(value))
+                if new != value:
+                    setattr(obj, rf.attr, new)
+            else:
+                new = resolve(rf.kind, value, report_at(sub + (rf.key,)))
+                if new != value:
+                    setattr(obj, rf.attr, new)
+
+    if inv.meta is not None:
+        meta_file = next((f for f, d in result.documents.items()
+                          if isinstance(d.data, dict) and "inventory" in d.data), None)
+
+        def meta_report(sub: tuple) -> Callable[..., None]:
+            def report(sev: Severity, code: str, msg: str, hint: str | None = None) -> None:
+                result.add(sev, code, msg, file=meta_file, path=("inventory",) + sub, field=sub[0], hint=hint)
+            return report
+        walk(inv.meta, _ref_fields(type(inv.meta)), meta_report, ())
+
+    for section in SECTIONS:
+        fields = _ref_fields(section.cls)
+        if not fields:
+            continue
+        store = inv.section(section.key)
+        entities = store if isinstance(store, list) else store.values()
+        for entity in entities:
+            eid = entity.id
+
+            def report_at(sub: tuple, _eid: str = eid, _s: Section = section) -> Callable[..., None]:
+                def report(sev: Severity, code: str, msg: str, hint: str | None = None) -> None:
+                    result.at_entity(sev, code, msg, _s.key, _eid, sub[0], sub=sub[1:], hint=hint)
+                return report
+            walk(entity, fields, report_at, ())
+    inv._server_systems = None  # references may have been rewritten
+    inv._org_names = None
+
+
+# ---------------------------------------------------------------- systems and servers
+
+
+@check
+def check_systems_have_servers(inv: Inventory, result: LoadResult) -> None:
+    quiet = {Lifecycle.planned, Lifecycle.building, Lifecycle.decommissioned}
+    for s in inv.systems.values():
+        if s.servers:
+            continue
+        if s.lifecycle in quiet or s.build_mode is BuildMode.purchased_service:
+            result.at_entity(W, "no-servers", f"system '{s.name}' lists no servers", "systems", s.id,
+                             "servers", hint="add them once it is deployed")
+        else:
+            result.at_entity(E, "no-servers", f"system '{s.name}' is {s.lifecycle.value} but lists no "
+                             "servers", "systems", s.id, "servers",
+                             hint="list the servers it runs on under `servers:`; planning needs them")
+
+
+@check
+def check_orphan_servers(inv: Inventory, result: LoadResult) -> None:
+    used = set(inv.server_systems)
+    for db in inv.databases.values():
+        used.update(db.servers)  # a database server serves the systems in used_by
+    for sid, srv in inv.servers.items():
+        if sid not in used:
+            result.at_entity(W, "orphan-server", f"server '{srv.hostname}' belongs to no system",
+                             "servers", sid, hint="add it to a system's `servers:` list, or mark it for "
+                             "retirement")
+
+
+@check
+def check_classified_placement(inv: Inventory, result: LoadResult) -> None:
+    for s in inv.systems.values():
+        if s.secrecy is Secrecy.classified:
+            if s.network_zone in (NetworkZone.gov_extranet, NetworkZone.internet):
+                result.at_entity(E, "classified-on-open-network",
+                                 f"classified (涉密) system '{s.name}' is declared on the "
+                                 f"{s.network_zone.value} ({s.network_zone.zh})", "systems", s.id,
+                                 "network_zone", hint="classified systems belong on gov_intranet (政务内网); "
+                                 "if it is not classified, set secrecy: non_classified")
+            if s.secrecy_grade is None:
+                result.at_entity(W, "missing-grade", f"classified system '{s.name}' has no secrecy_grade",
+                                 "systems", s.id, "secrecy", hint="secret / confidential / top_secret")
+        elif s.secrecy_grade is not None:
+            result.at_entity(E, "grade-without-secrecy",
+                             f"system '{s.name}' has secrecy_grade {s.secrecy_grade.value} but is non_classified",
+                             "systems", s.id, "secrecy_grade", hint="set secrecy: classified or drop the grade")
+        if s.extranet_area is not None and s.network_zone is not NetworkZone.gov_extranet:
+            result.at_entity(W, "area-outside-extranet", f"extranet_area is set but the system is on "
+                             f"{s.network_zone.value}", "systems", s.id, "extranet_area")
+
+
+@check
+def check_mlps(inv: Inventory, result: LoadResult) -> None:
+    for s in inv.systems.values():
+        if s.mlps_s_level and s.mlps_a_level and s.mlps_level and \
+                s.mlps_level != max(s.mlps_s_level, s.mlps_a_level):
+            result.at_entity(W, "mlps-sublevels", f"MLPS level {s.mlps_level} is not the higher of its "
+                             f"S{s.mlps_s_level}/A{s.mlps_a_level} sub-levels (GB/T 22240-2020)",
+                             "systems", s.id, "mlps_level")
+        if s.mlps_level is None and s.mlps_status.value not in ("ungraded",) and not s.is_classified:
+            result.at_entity(E, "mlps-level-missing", f"MLPS status is {s.mlps_status.value} but no "
+                             "mlps_level is given", "systems", s.id, "mlps_level")
+
+
+@check
+def check_lifecycle(inv: Inventory, result: LoadResult) -> None:
+    for s in inv.systems.values():
+        if s.lifecycle is Lifecycle.zombie and not s.zombie_criteria:
+            result.at_entity(W, "zombie-without-criteria", f"'{s.name}' is marked zombie without a "
+                             "criterion (国办发〔2017〕39号)", "systems", s.id, "zombie_criteria",
+                             hint="list one of: detached_from_business, replaceable, idle_resources, "
+                                  "no_maintenance, low_usage")
+        elif s.zombie_criteria and s.lifecycle is not Lifecycle.zombie:
+            result.at_entity(W, "zombie-criteria-unused", f"'{s.name}' meets zombie criteria but its "
+                             f"lifecycle is {s.lifecycle.value}", "systems", s.id, "lifecycle",
+                             hint="set lifecycle: zombie, or remove the criteria")
+        if s.build_mode.is_vertical and not s.vertical_authority:
+            result.at_entity(W, "vertical-without-authority", f"vertical system '{s.name}' names no "
+                             "superior department", "systems", s.id, "vertical_authority")
+
+
+# ---------------------------------------------------------------- dates
+
+
+def _dated_pairs(inv: Inventory) -> Iterable[tuple[str, str, str, date | None, str, date | None]]:
+    for s in inv.systems.values():
+        yield "systems", s.id, "built_at", s.built_at, "go_live", s.go_live
+        if s.approval is not None:
+            yield "systems", s.id, "approval", s.approval.date, "go_live", s.go_live
+        yield "systems", s.id, "go_live", s.go_live, "contract_end", s.contract_end
+    for o in inv.organizations.values():
+        yield "organizations", o.id, "established", o.established, "abolished", o.abolished
+    for f in inv.freeze_windows.values():
+        yield "freeze_windows", f.id, "start", f.start, "end", f.end
+    for p in inv.policies.values():
+        for i, b in enumerate(p.batches):
+            if b.start and b.deadline and b.deadline < b.start:
+                yield "policies", p.id, f"batches[{i}].start", b.start, "deadline", b.deadline
+
+
+@check
+def check_dates(inv: Inventory, result: LoadResult) -> None:
+    for section, eid, first, d1, second, d2 in _dated_pairs(inv):
+        if d1 and d2 and d2 < d1:
+            result.at_entity(E, "date-order", f"{second} {d2} is before {first} {d1}", section, eid,
+                             second if "[" not in first else "batches",
+                             hint="one of the two dates is wrong")
+    as_of = inv.meta.as_of if inv.meta else None
+    for s in inv.systems.values():
+        for name in ("built_at", "go_live", "last_used_at", "mlps_last_assessed"):
+            d = getattr(s, name)
+            if d is None:
+                continue
+            if not _EARLIEST <= d <= _LATEST:
+                result.at_entity(E, "implausible-date", f"{name} {d} is outside {_EARLIEST.year}–"
+                                 f"{_LATEST.year}", "systems", s.id, name)
+            elif as_of and name in ("last_used_at", "mlps_last_assessed") and d > as_of:
+                result.at_entity(E, "date-after-census", f"{name} {d} is after the census date {as_of}",
+                                 "systems", s.id, name, hint="a census cannot record the future")
+    for r in inv.machine_rooms.values():
+        if r.built_on and not _EARLIEST <= r.built_on <= _LATEST:
+            result.at_entity(E, "implausible-date", f"built_on {r.built_on} is implausible",
+                             "machine_rooms", r.id, "built_on")
+
+
+# ---------------------------------------------------------------- organisations
+
+
+@check
+def check_org_lineage(inv: Inventory, result: LoadResult) -> None:
+    orgs = inv.organizations
+    for graph, label in (("successors", "successor"), ("parent", "parent")):
+        state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+
+        def visit(oid: str, trail: list[str]) -> None:
+            state[oid] = 1
+            org = orgs[oid]
+            nexts = org.successors if graph == "successors" else ((org.parent,) if org.parent else ())
+            for nxt in nexts:
+                if nxt not in orgs:
+                    continue
+                if state.get(nxt) == 1:
+                    cycle = trail[trail.index(nxt):] + [nxt] if nxt in trail else [oid, nxt]
+                    result.at_entity(E, "lineage-cycle", f"{label} chain loops: {' → '.join(cycle)}",
+                                     "organizations", oid, graph)
+                elif nxt not in state:
+                    visit(nxt, trail + [nxt])
+            state[oid] = 2
+
+        for oid in orgs:
+            if oid not in state:
+                visit(oid, [oid])
+    as_of = inv.meta.as_of if inv.meta else None
+    owners: dict[str, int] = {}
+    for s in inv.systems.values():
+        owners[s.owner_org] = owners.get(s.owner_org, 0) + 1
+    for org in orgs.values():
+        if org.usci and not _USCI.match(org.usci):
+            result.at_entity(W, "bad-usci", f"'{org.usci}' is not an 18-character unified social "
+                             "credit code (GB 32100)", "organizations", org.id, "usci")
+        if as_of and org.abolished and org.abolished <= as_of and owners.get(org.id):
+            succ = ", ".join(inv.current_orgs(org.id))
+            result.at_entity(W, "owner-abolished", f"{org.name} was abolished/merged on {org.abolished} "
+                             f"but still owns {owners[org.id]} system(s)", "organizations", org.id,
+                             "abolished", hint=f"move them to {succ}" if succ else None)
+    for region in inv.regions.values():
+        if not _REGION_CODE.match(region.code):
+            result.at_entity(W, "bad-region-code", f"'{region.code}' is not a 6/9/12-digit division code "
+                             "(GB/T 2260)", "regions", region.code, "code")
+
+
+# ---------------------------------------------------------------- servers, databases, dependencies
+
+
+def _is_ip(text: str) -> bool:
+    # inet_pton is C and strict (no leading zeros, no spaces); ipaddress is 20× slower
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, text)
+            return True
+        except (OSError, ValueError):
+            pass
+    return False
+
+
+@check
+def check_servers(inv: Inventory, result: LoadResult) -> None:
+    for srv in inv.servers.values():
+        for i, ip in enumerate(srv.ips + ((srv.mgmt_ip,) if srv.mgmt_ip else ())):
+            if not _is_ip(ip):
+                result.at_entity(E, "bad-ip", f"'{ip}' is not an IP address", "servers", srv.id,
+                                 "ips" if i < len(srv.ips) else "mgmt_ip",
+                                 sub=(i,) if i < len(srv.ips) else ())
+        for i, d in enumerate(srv.disks):
+            if d.used_gb is not None and d.size_gb is not None and d.used_gb > d.size_gb:
+                result.at_entity(W, "disk-overfull", f"disk {i} uses {d.used_gb:g} GB of {d.size_gb:g} GB",
+                                 "servers", srv.id, "disks", sub=(i, "used_gb"))
+        if srv.kind is ServerKind.minicomputer and not srv.cpu_arch.is_minicomputer:
+            result.at_entity(W, "minicomputer-arch", f"a minicomputer with cpu_arch {srv.cpu_arch.value}",
+                             "servers", srv.id, "cpu_arch", hint="minicomputers are ppc64, ia64 or sparc")
+
+
+@check
+def check_databases(inv: Inventory, result: LoadResult) -> None:
+    for db in inv.databases.values():
+        if not db.used_by:
+            result.at_entity(W, "database-unused", f"database '{db.id}' is used by no system",
+                             "databases", db.id, "used_by")
+
+
+@check
+def check_dependencies(inv: Inventory, result: LoadResult) -> None:
+    seen: set[tuple[str, str, str]] = set()
+    for dep in inv.dependencies:
+        if dep.from_ == dep.to:
+            result.at_entity(E, "self-dependency", f"system '{dep.from_}' depends on itself",
+                             "dependencies", dep.id, "to")
+        key = (dep.from_, dep.to, dep.type.value if dep.type else "")
+        if key in seen:
+            result.at_entity(W, "duplicate-dependency", f"dependency {dep.id} ({key[2]}) is listed twice",
+                             "dependencies", dep.id)
+        seen.add(key)
+
+
+# ---------------------------------------------------------------- rooms, cloud, takeovers, policy
+
+
+@check
+def check_machine_rooms(inv: Inventory, result: LoadResult) -> None:
+    policy = inv.policy()
+    cutoff = policy.thresholds.no_new_machine_room_after if policy else None
+    for room in inv.machine_rooms.values():
+        exempt = room.secrecy_exemption is not None and room.secrecy_exemption.approved
+        if cutoff and room.built_on and room.built_on > cutoff and not exempt and \
+                room.room_type is RoomType.dept_self_built:
+            result.at_entity(W, "new-machine-room", f"department room built on {room.built_on}, after the "
+                             f"{cutoff} ban on new machine rooms, without an approved secrecy exemption "
+                             "(H-ROOM-1)", "machine_rooms", room.id, "built_on",
+                             hint="record secrecy_exemption {approved: true, approval_ref: ...} or plan its closure")
+
+
+@check
+def check_cloud_zones(inv: Inventory, result: LoadResult) -> None:
+    for z in inv.cloud_zones.values():
+        if z.accepts_classified and z.network_zone is not NetworkZone.gov_intranet:
+            result.at_entity(E, "classified-zone-open", f"zone '{z.name}' accepts classified systems but "
+                             f"sits on {z.network_zone.value}", "cloud_zones", z.id, "accepts_classified",
+                             hint="only an intranet cloud (政务内网) may accept classified systems")
+        if not z.in_china or not z.ops_in_china:
+            result.at_entity(E, "zone-outside-china", f"zone '{z.name}' is not located and operated in "
+                             "China (GB/T 22239-2019 cloud extension, H-CN-1)", "cloud_zones", z.id,
+                             "in_china" if not z.in_china else "ops_in_china")
+        if z.mlps_level and z.mlps_level >= 4 and not z.dedicated_pool:
+            result.at_entity(W, "level4-shared-pool", f"zone '{z.name}' is rated level 4 but is not a "
+                             "dedicated pool (GB/T 22239-2019 9.2)", "cloud_zones", z.id, "dedicated_pool")
+        names = [f.name for f in z.flavors]
+        for dup in sorted({n for n in names if names.count(n) > 1}):
+            result.at_entity(E, "duplicate-flavor", f"flavor '{dup}' is listed twice", "cloud_zones",
+                             z.id, "flavors")
+
+
+@check
+def check_takeovers(inv: Inventory, result: LoadResult) -> None:
+    for t in inv.takeovers.values():
+        if (t.system is None) == (t.org is None):
+            result.at_entity(E, "takeover-target", "a takeover record names exactly one of `system` or "
+                             "`org`", "takeovers", t.id, "system")
+        if t.done_date and t.status not in (TakeoverStatus.taken_over, TakeoverStatus.exempt):
+            result.at_entity(W, "takeover-status", f"done_date {t.done_date} is set but status is "
+                             f"{t.status.value}", "takeovers", t.id, "status")
+
+
+@check
+def check_policies(inv: Inventory, result: LoadResult) -> None:
+    for p in inv.policies.values():
+        ids = [b.id for b in p.batches]
+        for dup in sorted({i for i in ids if ids.count(i) > 1}):
+            result.at_entity(E, "duplicate-id", f"batch id '{dup}' appears twice in policy {p.id}",
+                             "policies", p.id, "batches")
+        for i, b in enumerate(p.batches):
+            listed = len(b.scope_orgs) + len(b.scope_systems)
+            if b.declared_count is not None and b.declared_count != listed:
+                result.at_entity(W, "declared-count-mismatch",
+                                 f"batch {b.id} ({b.name}) states {b.declared_count} units but lists {listed}",
+                                 "policies", p.id, "batches", sub=(i, "declared_count"),
+                                 hint="kept as the source document says; check the source (DOMAIN.md §7.1)")
+            if p.final_deadline and b.deadline and b.deadline > p.final_deadline:
+                result.at_entity(E, "deadline-after-final", f"batch {b.id} deadline {b.deadline} is after "
+                                 f"the policy's final deadline {p.final_deadline}", "policies", p.id,
+                                 "batches", sub=(i, "deadline"))
+    meta = inv.meta
+    if meta is not None and meta.default_policy is None and len(inv.policies) > 1:
+        result.warn("no-default-policy", "several policies and no inventory.default_policy",
+                    hint="set inventory.default_policy so planning knows which one applies")
+
+
+@check
+def check_resources(inv: Inventory, result: LoadResult) -> None:
+    for r in inv.resources.values():
+        if r.open_to_public and (r.secrecy is Secrecy.classified or r.negative_list):
+            why = "classified" if r.secrecy is Secrecy.classified else "on the negative list (负面清单)"
+            result.at_entity(E, "resource-open-forbidden", f"resource '{r.name}' is {why} but open_to_public",
+                             "resources", r.id, "open_to_public")
+

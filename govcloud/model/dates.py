@@ -1,0 +1,49 @@
+"""Dates as people write them in census forms and policy documents.
+
+Besides ISO 8601 the seeds write ``2018年12月31日`` and, with 年 lost in
+extraction, ``201812月底`` ("end of December 2018"); both must parse
+(DOMAIN.md §7.4). A month with 底/末 means its last day.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date, datetime
+
+_FULL = re.compile(r"^\s*(\d{4})\s*(?:-|/|\.|年)\s*(\d{1,2})\s*(?:-|/|\.|月)\s*(\d{1,2})\s*日?\s*$")
+_MONTH_END = re.compile(r"^\s*(\d{4})\s*(?:年|-|/|\.)?\s*(\d{1,2})\s*月\s*(?:底|末)\s*$")
+
+
+class DateError(ValueError):
+    pass
+
+
+def parse_date(value: object) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise DateError(f"expected a date, got {type(value).__name__} {value!r}")
+    m = _FULL.match(value)
+    if m:
+        y, mo, d = (int(g) for g in m.groups())
+    else:
+        m = _MONTH_END.match(value)
+        if not m:
+            raise DateError(f"{value!r} is not a date (write YYYY-MM-DD, e.g. 2019-03-31)")
+        y, mo = int(m.group(1)), int(m.group(2))
+        if not 1 <= mo <= 12:
+            raise DateError(f"{value!r}: there is no month {mo}")
+        d = calendar.monthrange(y, mo)[1]
+    try:
+        return date(y, mo, d)
+    except ValueError:
+        raise DateError(f"{value!r} is an impossible date ({_why(y, mo, d)})") from None
+
+
+def _why(y: int, mo: int, d: int) -> str:
+    if not 1 <= mo <= 12:
+        return f"there is no month {mo}"
+    return f"{calendar.month_abbr[mo]} {y} has {calendar.monthrange(y, mo)[1]} days"

@@ -1,0 +1,152 @@
+"""The one renderer for terminals and JSON.
+
+Commands hand plain data to these functions. With ``--output json`` stdout gets
+exactly one JSON document and nothing else; everything meant for a person
+(progress, summaries of a JSON run, diagnostics) goes to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from typing import Any, Iterable, Sequence
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from govcloud.inventory.problems import Problem
+from govcloud.model.enums import (
+    BuildMode, CpuArch, Lifecycle, NetworkZone, OsDistribution, Secrecy, Severity,
+)
+from govcloud.render.i18n import enum_label, t
+
+
+class Output(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class Lang(str, Enum):
+    zh = "zh"
+    en = "en"
+
+
+def stdout() -> Console:
+    return Console(soft_wrap=False, highlight=False)
+
+
+def stderr() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+# ---------------------------------------------------------------- problems
+
+
+_SEV_STYLE = {Severity.error: "bold red", Severity.warning: "yellow"}
+
+
+def render_problems(problems: Sequence[Problem], console: Console, lang: str) -> None:
+    """Compiler-style lines (``file:line:col: severity[code] ...``) that editors can jump to."""
+    for p in problems:
+        line = Text()
+        line.append(p.where(), style="bold")
+        line.append(": ")
+        line.append(f"{p.severity.label(lang)}[{p.code}]", style=_SEV_STYLE[p.severity])
+        subject = " ".join(x for x in (p.kind, p.entity_id) if x)
+        if subject:
+            line.append(f" {subject}")
+        if p.field:
+            line.append(f" {p.field}", style="cyan")
+        line.append(f": {p.message}")
+        console.print(line, soft_wrap=True)  # one line per problem, so editors and grep can use it
+        if p.hint:
+            console.print(Text(f"    {t('hint', lang)}: {p.hint}", style="dim"), soft_wrap=True)
+
+
+def problem_summary(problems: Sequence[Problem], files: int, records: int, seconds: float, lang: str) -> Text:
+    errors = sum(1 for p in problems if p.is_error)
+    warnings = len(problems) - errors
+    if lang == "zh":
+        msg = f"{errors} 个错误，{warnings} 个警告；{files} 个文件，{records:,} 条记录，用时 {seconds:.2f} 秒"
+    else:
+        msg = f"{errors} error(s), {warnings} warning(s) in {files} file(s), {records:,} records, {seconds:.2f} s"
+    style = "bold red" if errors else ("yellow" if warnings else "bold green")
+    return Text(("✗ " if errors else "✓ ") + msg, style=style)
+
+
+# ---------------------------------------------------------------- inventory views
+
+
+def _table(title: str, columns: Iterable[str], lang: str) -> Table:
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for c in columns:
+        table.add_column(t(c, lang), overflow="fold")
+    return table
+
+
+def systems_table(systems: list[dict], lang: str, orgs: dict[str, str], title: str) -> Table:
+    table = _table(title, ("id", "name", "owner_org", "secrecy", "build_mode", "lifecycle", "mlps_level",
+                           "network_zone", "servers"), lang)
+    for s in systems:
+        table.add_row(s["id"], s["name"], orgs.get(s["owner_org"], s["owner_org"]),
+                      enum_label(Secrecy, s["secrecy"], lang), enum_label(BuildMode, s["build_mode"], lang),
+                      enum_label(Lifecycle, s["lifecycle"], lang), str(s["mlps_level"] or "-"),
+                      enum_label(NetworkZone, s["network_zone"], lang), str(len(s["servers"])))
+    return table
+
+
+def servers_table(servers: list[dict], lang: str, title: str) -> Table:
+    table = _table(title, ("id", "hostname", "machine_room", "cpu_arch", "os", "os_eol", "cores", "ram_gb",
+                           "systems"), lang)
+    for s in servers:
+        os_name = enum_label(OsDistribution, s["os_distribution"], lang)
+        table.add_row(s["id"], s["hostname"], s["machine_room"] or "-",
+                      enum_label(CpuArch, s["cpu_arch"], lang), f"{os_name} {s['os_version'] or ''}".strip(),
+                      s["os_eol"] or "", str(s["cores"]), f"{s['ram_gb']:g}" if s["ram_gb"] is not None else "-",
+                      ", ".join(s["systems"]) or "-")
+    return table
+
+
+def overview_table(counts: dict[str, int], lang: str, title: str) -> Table:
+    table = _table(title, ("name", "count"), lang)
+    for key, n in counts.items():
+        table.add_row(t(key, lang), f"{n:,}")
+    return table
+
+
+_BREAKDOWN_ENUMS = {"by_secrecy": Secrecy, "by_build_mode": BuildMode, "by_lifecycle": Lifecycle,
+                    "by_network_zone": NetworkZone, "by_os_distribution": OsDistribution,
+                    "by_cpu_arch": CpuArch}
+
+
+def render_stats(data: dict[str, Any], console: Console, lang: str, *, top: int = 15) -> None:
+    scalars = {k: v for k, v in data.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    console.print(overview_table(scalars, lang, t("summary", lang)))
+    dept = _table(t("by_department", lang), ("org", "systems", "servers"), lang)
+    for row in data["by_department"][:top]:
+        dept.add_row(row["name"], f"{row['systems']:,}", f"{row['servers']:,}")
+    if len(data["by_department"]) > top:
+        dept.add_row(f"… (+{len(data['by_department']) - top})", "", "")
+    console.print(dept)
+    for key, counts in data.items():
+        if not key.startswith("by_") or key == "by_department":
+            continue
+        total = sum(counts.values()) or 1
+        table = _table(t(key, lang), ("name", "count", "share"), lang)
+        enum_cls = _BREAKDOWN_ENUMS.get(key)
+        items = list(counts.items())
+        for name, n in items[:top]:
+            shown = enum_label(enum_cls, name, lang) if enum_cls else (
+                f"{name}{t('level', lang)}" if key == "by_mlps_level" and name != "unknown" and lang == "zh"
+                else name)
+            table.add_row(shown, f"{n:,}", f"{100 * n / total:.1f}%")
+        if len(items) > top:
+            table.add_row(f"… (+{len(items) - top})", "", "")
+        console.print(table)
