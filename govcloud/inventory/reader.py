@@ -67,6 +67,7 @@ class Document:
     via: str  # "json" or "yaml": which parser read it
 
 
+_CONTENT_LINE = re.compile(r"^[ \t]*[^\s#]", re.M)  # a line that is neither blank nor a comment
 _ALIAS_RE = re.compile(r"(?:^|[\s\[{,:-])\*[^\s,\[\]{}]+", re.M)
 _SUSPICIOUS_NESTING = re.compile(r"[\[{](?:\s*[\[{]){16,}|(?:[-?]\s+){16,}|^ {512,}\S", re.M)
 
@@ -87,7 +88,7 @@ def read_document(path: Path, *, max_file_mb: float = DEFAULT_MAX_FILE_MB) -> Do
     if isinstance(text, ReadFailure):
         return text
     stripped = text.lstrip()
-    if not stripped or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
+    if not _CONTENT_LINE.search(text):
         return ReadFailure("empty-file", "file is empty (or holds only comments)",
                            hint="delete it, or add `format_version: 1` and a section such as `systems:`")
 

@@ -82,6 +82,10 @@ class _BlockDumper(yaml.SafeDumper):
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> Any:
         return super().increase_indent(flow, False)
 
+    def ignore_aliases(self, data: Any) -> bool:
+        # a date object shared by two records would otherwise come out as &id001/*id001
+        return True
+
 
 def render_document(sections: dict[str, Any], *, style: Style = "block", header: str | None = None) -> str:
     """One inventory file: ``format_version`` first, then the given sections in order."""
@@ -106,12 +110,12 @@ def render_document(sections: dict[str, Any], *, style: Style = "block", header:
 
 
 def write_document(path: Path, sections: dict[str, Any], *, style: Style = "block",
-                   header: str | None = None) -> None:
-    write_atomic(path, render_document(sections, style=style, header=header))
+                   header: str | None = None, durable: bool = True) -> None:
+    write_atomic(path, render_document(sections, style=style, header=header), durable=durable)
 
 
 def write_inventory(inv: Inventory, root: Path, *, style: Style = "block",
-                    split_by_org: bool = True, header: str | None = None) -> list[Path]:
+                    split_by_org: bool = True, header: str | None = None, durable: bool = True) -> list[Path]:
     """Write a whole inventory: shared data in a few files, each department's records in its own file.
 
     ``departments/<org-id>.yaml`` holds the org's systems, the servers only its
@@ -123,7 +127,7 @@ def write_inventory(inv: Inventory, root: Path, *, style: Style = "block",
 
     def emit(rel: str, sections: dict[str, Any], st: Style = style) -> None:
         path = root / rel
-        write_document(path, sections, style=st, header=header)
+        write_document(path, sections, style=st, header=header, durable=durable)
         written.append(path)
 
     meta = {"inventory": inv.meta} if inv.meta else {}

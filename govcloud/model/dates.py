@@ -26,6 +26,11 @@ def parse_date(value: object) -> date:
         return value
     if not isinstance(value, str):
         raise DateError(f"expected a date, got {type(value).__name__} {value!r}")
+    if len(value) == 10:
+        try:
+            return date.fromisoformat(value)  # C fast path for the common YYYY-MM-DD
+        except ValueError:
+            pass  # the slow path below explains what is wrong
     m = _FULL.match(value)
     if m:
         y, mo, d = (int(g) for g in m.groups())

@@ -7,7 +7,9 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomic(path: Path | str, data: str | bytes, *, mode: int = 0o644) -> None:
+def write_atomic(path: Path | str, data: str | bytes, *, mode: int = 0o644, durable: bool = True) -> None:
+    """``durable=False`` skips the fsync: for output that can be regenerated (a synthetic
+    inventory of 60,000 files spends most of its write time in fsync otherwise)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode("utf-8") if isinstance(data, str) else data
@@ -16,7 +18,8 @@ def write_atomic(path: Path | str, data: str | bytes, *, mode: int = 0o644) -> N
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
