@@ -238,7 +238,10 @@ def generate(
         raise UsageError(f"--scale must be city, province or national, not '{scale}'")
     started = time.perf_counter()
     inv = generate_inventory(scale, seed)
-    write_generated(inv, out, force=force)
+    try:
+        write_generated(inv, out, force=force)
+    except FileExistsError as exc:
+        raise GovcloudError(str(exc), hint="choose an empty directory or pass --force") from None
     view.stderr().print(f"wrote {scale} inventory (seed {seed}) to {out}: {len(inv.organizations):,} organisations, "
                         f"{len(inv.systems):,} systems, {len(inv.servers):,} servers in "
                         f"{time.perf_counter() - started:.1f} s", highlight=False)
