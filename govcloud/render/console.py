@@ -143,9 +143,14 @@ def render_stats(data: dict[str, Any], console: Console, lang: str, *, top: int 
         enum_cls = _BREAKDOWN_ENUMS.get(key)
         items = list(counts.items())
         for name, n in items[:top]:
-            shown = enum_label(enum_cls, name, lang) if enum_cls else (
-                f"{name}{t('level', lang)}" if key == "by_mlps_level" and name != "unknown" and lang == "zh"
-                else name)
+            if enum_cls:
+                shown = enum_label(enum_cls, name, lang)
+            elif name == "unknown":
+                shown = t("unknown", lang)
+            elif key == "by_mlps_level":
+                shown = f"{name}级" if lang == "zh" else f"level {name}"
+            else:
+                shown = name
             table.add_row(shown, f"{n:,}", f"{100 * n / total:.1f}%")
         if len(items) > top:
             table.add_row(f"… (+{len(items) - top})", "", "")

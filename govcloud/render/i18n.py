@@ -74,7 +74,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "message": ("说明", "message"),
     "hint": ("建议", "hint"),
     "unknown": ("未填写", "unknown"),
-    "level": ("级", "level "),
 }
 
 
