@@ -1,0 +1,141 @@
+"""A batched migration plan (分批次迁移上云计划): what the planner decides and people approve. No I/O.
+
+Every system of the inventory appears exactly once: in a batch (with its strategy,
+target and sizing), in ``retained`` (stays where it is, with the reason) or in
+``unscheduled`` (cannot be planned without breaking a rule, with every reason).
+Reasons are kept per decision so ``plan explain`` can answer "why".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from govcloud.model.enums import Strategy
+
+PLAN_FORMAT_VERSION = 1
+
+
+@dataclass(slots=True)
+class ServerPlacement:
+    server: str
+    flavor: str | None
+    vcpus: int
+    ram_gb: float
+    disk_gb: float
+    image: str | None
+    sized_from: str  # "declared" or "observed p95 +headroom"
+
+
+@dataclass(slots=True)
+class PlanItem:
+    system: str
+    name: str
+    owner_org: str
+    strategy: Strategy
+    move_group: str
+    target_zone: str | None            # None for retire
+    servers: tuple[ServerPlacement, ...] = ()
+    cutover: date | None = None        # the day the system switches over (inside the batch window)
+    requires: tuple[str, ...] = ()     # prerequisites: superior approval, OS migration, MLPS assessment …
+    reasons: dict[str, list[str]] = field(default_factory=dict)  # decision → why (strategy, group, batch, zone, flavor, image)
+
+    @property
+    def vcpus(self) -> int:
+        return sum(p.vcpus for p in self.servers)
+
+    @property
+    def ram_gb(self) -> float:
+        return sum(p.ram_gb for p in self.servers)
+
+    @property
+    def disk_gb(self) -> float:
+        return sum(p.disk_gb for p in self.servers)
+
+    @property
+    def primary(self) -> ServerPlacement | None:
+        """The largest placement: the flavor and image a one-line summary shows."""
+        return max(self.servers, key=lambda p: (p.vcpus, p.ram_gb, p.server), default=None)
+
+
+@dataclass(slots=True)
+class PlanBatch:
+    id: str
+    name: str
+    start: date
+    end: date                           # last cutover day of the batch
+    deadline: date | None               # the binding policy deadline of what it holds
+    policy_batch: str | None            # the policy's migration batch it serves (e.g. M1)
+    pilot: bool
+    items: list[PlanItem] = field(default_factory=list)
+    rules: list[str] = field(default_factory=list)  # hard rules checked for this batch
+
+    @property
+    def servers(self) -> int:
+        return sum(len(i.servers) for i in self.items)
+
+
+@dataclass(slots=True)
+class Retained:
+    system: str
+    name: str
+    owner_org: str
+    reason_code: str
+    reason: str
+
+
+@dataclass(slots=True)
+class Unscheduled:
+    system: str
+    name: str
+    owner_org: str
+    strategy: Strategy | None
+    reasons: list[str]
+
+
+@dataclass(slots=True)
+class RoomClosure:
+    room: str
+    name: str
+    empty_by: date | None               # None: something stays (retained/unscheduled systems)
+    blocked_by: tuple[str, ...] = ()    # systems that keep it open
+
+
+@dataclass(slots=True)
+class LowerBound:
+    batches: int
+    by_throughput: int
+    by_takeover: int
+    by_dependencies: int
+    explanation: str
+
+
+@dataclass
+class Plan:
+    plan_id: str
+    inventory: str                      # path of the inventory, relative to the plan file
+    inventory_name: str
+    policy: str
+    inputs_digest: str
+    generator: str
+    start: date
+    batches: list[PlanBatch] = field(default_factory=list)
+    retained: list[Retained] = field(default_factory=list)
+    unscheduled: list[Unscheduled] = field(default_factory=list)
+    rooms: list[RoomClosure] = field(default_factory=list)
+    lower_bound: LowerBound | None = None
+    settings: dict[str, object] = field(default_factory=dict)  # the thresholds the plan was built with
+
+    def items(self) -> list[PlanItem]:
+        return [i for b in self.batches for i in b.items]
+
+    def batch_of(self) -> dict[str, str]:
+        return {i.system: b.id for b in self.batches for i in b.items}
+
+
+# Prerequisites a PlanItem may carry in ``requires`` (each becomes a task before cutover).
+REQ_SUPERIOR_APPROVAL = "superior_approval"   # vertical system: the superior department's approval (H-VERT-1)
+REQ_OS_MIGRATION = "os_migration"             # EOL OS: move to a supported OS before/while migrating (H-OS-1)
+REQ_MLPS_ASSESSMENT = "mlps_assessment"       # MLPS filing/assessment before go-live (H-MLPS-2)
+REQ_FENBAO = "fenbao_approval"                # classified: secrecy testing, approval, filing (H-SEC-2)
+REQ_REBUILD = "rebuild_for_arch"              # CPU architecture changes: rebuild the artefacts (H-ARCH-1)
