@@ -11,6 +11,7 @@ import typer
 
 from govcloud import __version__
 from govcloud.cli import inventory as inventory_cli
+from govcloud.cli import plan as plan_cli
 from govcloud.errors import ExitCode, GovcloudError
 from govcloud.paths import debug_log
 from govcloud.render.console import stderr
@@ -25,6 +26,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(inventory_cli.app, name="inventory")
+app.add_typer(plan_cli.app, name="plan")
 
 
 def _version(value: bool) -> None:

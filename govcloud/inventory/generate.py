@@ -257,11 +257,15 @@ PROVINCES = (("110000", "北京市"), ("120000", "天津市"), ("130000", "河�
 
 # ---------------------------------------------------------------- shared immutable values
 
+# Up to 64 vCPU / 256 GB, as government clouds offer: without observed utilisation the
+# planner sizes by the declared hardware, and legacy database hosts are 32C128G–64C256G.
 FLAVORS = (Flavor("s6.large.2", 2, 4, 40), Flavor("s6.xlarge.2", 4, 8, 40), Flavor("s6.2xlarge.2", 8, 16, 50),
            Flavor("s6.4xlarge.2", 16, 32, 100), Flavor("s6.8xlarge.2", 32, 64, 100),
-           Flavor("m6.4xlarge.8", 16, 128, 100))
+           Flavor("m6.4xlarge.8", 16, 128, 100), Flavor("s6.8xlarge.4", 32, 128, 100),
+           Flavor("m6.8xlarge.8", 32, 256, 100), Flavor("s6.16xlarge.4", 64, 256, 100))
 KP_FLAVORS = (Flavor("kc1.xlarge.2", 4, 8, 40), Flavor("kc1.2xlarge.2", 8, 16, 50),
-              Flavor("kc1.4xlarge.2", 16, 32, 100), Flavor("kc1.8xlarge.2", 32, 64, 100))
+              Flavor("kc1.4xlarge.2", 16, 32, 100), Flavor("kc1.8xlarge.2", 32, 64, 100),
+              Flavor("kc1.8xlarge.4", 32, 128, 100), Flavor("kc1.16xlarge.4", 64, 256, 100))
 X86_IMAGES = (Image("openEuler-22.03-LTS-x86_64", OsDistribution.openeuler, "22.03 LTS", CpuArch.x86_64, True),
               Image("Kylin-Server-V10-SP2-x86_64", OsDistribution.kylin, "V10 SP2", CpuArch.x86_64, True),
               Image("UOS-Server-20-1050e-x86_64", OsDistribution.uos, "20", CpuArch.x86_64, True),
@@ -1062,17 +1066,19 @@ def add_cloud_platform(inv: Inventory, pid: str, name: str, region: str, tier: C
                   availability_zone="az1"),
         CloudZone(f"{pid}-arm", pid, "鲲鹏信创资源池", NetworkZone.gov_extranet, ExtranetArea.private_vpn, 3,
                   cpu_arch=CpuArch.aarch64, cpu_vendor=CpuVendor.kunpeng, is_xinchuang=True,
-                  dr_mode=DrMode.scheduled_offsite, capacity=cap(0.35), flavors=KP_FLAVORS, images=ARM_IMAGES,
+                  dr_site="异地灾备中心", dr_mode=DrMode.realtime_offsite_ha, capacity=cap(0.35), flavors=KP_FLAVORS, images=ARM_IMAGES,
                   availability_zone="az2"),
         CloudZone(f"{pid}-inet", pid, "互联网接入区资源池", NetworkZone.internet, None, 3,
-                  dr_mode=DrMode.scheduled_offsite, capacity=cap(0.12), flavors=FLAVORS[:4], images=X86_IMAGES,
+                  dr_site="异地灾备中心", dr_mode=DrMode.realtime_offsite_ha, capacity=cap(0.12), flavors=FLAVORS,
+                  images=X86_IMAGES,
                   availability_zone="az1"),
         CloudZone(f"{pid}-l4", pid, "四级等保专属资源池", NetworkZone.gov_extranet, ExtranetArea.private_vpn, 4,
-                  dedicated_pool=True, dr_mode=DrMode.realtime_offsite_ha, capacity=cap(0.04), flavors=FLAVORS[1:5],
+                  dedicated_pool=True, dr_mode=DrMode.realtime_offsite_ha, capacity=cap(0.04), flavors=FLAVORS[1:],
                   images=X86_IMAGES[:2], availability_zone="az3"),
         CloudZone(f"{pid}-nw-1", f"{pid}-nw", "政务内网涉密资源池", NetworkZone.gov_intranet, None, 3,
                   accepts_classified=True, dedicated_pool=True, cpu_arch=CpuArch.x86_64, cpu_vendor=CpuVendor.hygon,
-                  is_xinchuang=True, dr_mode=DrMode.scheduled_offsite, capacity=cap(0.06), flavors=FLAVORS[1:4],
+                  is_xinchuang=True, dr_site="内网异地灾备中心", dr_mode=DrMode.realtime_offsite_ha,
+                  capacity=cap(0.06), flavors=FLAVORS[1:],
                   images=X86_IMAGES[:2]),
     )
     for z in zones:

@@ -296,7 +296,7 @@ class _Heyuan:
             POLICY_ID, "河源市数字政府改革建设推进方案(2018)", region=CITY, source=SOURCE, start=AS_OF,
             batches=tuple(batches), final_deadline=date(2020, 12, 31),
             thresholds=Thresholds(min_mlps_level=2, extranet_mlps_level=3, no_new_machine_room_after=AS_OF,
-                                  servers_per_week=20, pilot_max_servers=30, headroom_pct=30,
+                                  servers_per_week=30, pilot_max_servers=30, headroom_pct=30,
                                   cutover_window="周六 22:00-次日06:00"))
         for fid, name, start, end in (("chunjie-2019", "2019年春节", date(2019, 2, 1), date(2019, 2, 12)),
                                       ("lianghui-2019", "2019年全国两会", date(2019, 3, 1), date(2019, 3, 15)),

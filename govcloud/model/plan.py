@@ -139,3 +139,6 @@ REQ_OS_MIGRATION = "os_migration"             # EOL OS: move to a supported OS b
 REQ_MLPS_ASSESSMENT = "mlps_assessment"       # MLPS filing/assessment before go-live (H-MLPS-2)
 REQ_FENBAO = "fenbao_approval"                # classified: secrecy testing, approval, filing (H-SEC-2)
 REQ_REBUILD = "rebuild_for_arch"              # CPU architecture changes: rebuild the artefacts (H-ARCH-1)
+
+# A rehost placement's image may be the server's own disk instead of a zone catalogue image (P2V/V2V).
+IMAGE_IMPORT_PREFIX = "import:"               # e.g. "import:centos-7.6"; only valid with strategy rehost (H-TGT-1)

@@ -51,6 +51,13 @@ def inventory_digest(root: Path, *extra: str) -> str:
     return "sha256:" + h.hexdigest()
 
 
+def combined_digest(*parts: str) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode() + b"\0")
+    return "sha256:" + h.hexdigest()
+
+
 def file_digest(path: Path) -> str:
     return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
 

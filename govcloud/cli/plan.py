@@ -1,0 +1,368 @@
+"""``govcloud plan …``: generate, validate, show, explain, diff, approve."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.table import Table
+
+from govcloud.errors import ExitCode, GovcloudError, UsageError
+from govcloud.inventory.loader import LoadResult, load_inventory
+from govcloud.inventory.validate import validate_path
+from govcloud.model.dates import DateError, parse_date
+from govcloud.model.entities import Policy
+from govcloud.model.plan import Plan
+from govcloud.planning.planner import GENERATOR, build_plan
+from govcloud.planning.rules import check_plan, format_violation
+from govcloud.render import console as view
+from govcloud.render.console import Lang, Output
+from govcloud.render.plan_doc import approval_text, plan_document
+from govcloud.store.atomic import write_atomic
+from govcloud.store.planfile import (
+    approval_status, approve as record_approval, combined_digest, inventory_digest, inventory_of, plan_path, plan_to_plain,
+    read_plan, write_plan,
+)
+
+app = typer.Typer(help="计划 — batched migration plans: generate, check, read, compare, approve.",
+                  no_args_is_help=True)
+
+PlanArg = typer.Argument(..., help="Plan directory (migration-plans/<id>) or its plan.yaml.")
+OutputOpt = typer.Option(Output.text, "--output", "-o", help="text for people, json for programs.")
+LangOpt = typer.Option(Lang.zh, "--lang", help="Language of the plan document and labels.", envvar="GOVCLOUD_LANG")
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def _load_sound(path: Path, lang: Lang) -> LoadResult:
+    result = validate_path(path)
+    if result.errors:
+        err = view.stderr()
+        view.render_problems(result.errors[:20], err, lang.value)
+        raise GovcloudError(f"the inventory has {len(result.errors)} error(s); a plan needs a valid inventory",
+                            hint=f"run `govcloud inventory validate {path}`")
+    return result
+
+
+def _policy(result: LoadResult, policy_file: Path | None) -> tuple[Policy, list[str]]:
+    """The policy to plan with and the extra strings it adds to the inputs digest."""
+    inv = result.inventory
+    if policy_file is None:
+        policy = inv.policy()
+        if policy is None:
+            raise GovcloudError("the inventory names no default policy",
+                                hint="set inventory.default_policy, or pass --policy FILE")
+        return policy, [f"policy={policy.id}"]
+    loaded = load_inventory(policy_file)
+    if loaded.errors or not loaded.inventory.policies:
+        first = loaded.errors[0] if loaded.errors else None
+        raise GovcloudError(f"{policy_file}: " + (f"{first.where()}: {first.message}" if first else
+                                                  "holds no `policies:` entry"))
+    if len(loaded.inventory.policies) > 1:
+        raise GovcloudError(f"{policy_file} holds {len(loaded.inventory.policies)} policies; keep one per file")
+    policy = next(iter(loaded.inventory.policies.values()))
+    unknown = []
+    resolved = []
+    for b in policy.batches:
+        orgs = []
+        for ref in b.scope_orgs:
+            oid = inv.org_id(ref)
+            if oid is None:
+                unknown.append(f"batch {b.id}: organisation '{ref}'")
+            orgs.append(oid or ref)
+        resolved.append(type(b)(**{**{f: getattr(b, f) for f in b.__slots__}, "scope_orgs": tuple(orgs)}))
+    if unknown:
+        raise GovcloudError(f"{policy_file}: unknown references: {'; '.join(unknown[:10])}")
+    policy.batches = tuple(resolved)
+    inv.policies[policy.id] = policy  # the plan names it; validation looks it up by id
+    return policy, [f"policy={policy.id}", "policy-file=" + inventory_digest(policy_file)]
+
+
+@app.command()
+def generate(
+    inventory: Path = typer.Argument(..., help="Inventory directory."),
+    policy_file: Optional[Path] = typer.Option(None, "--policy", help="A YAML file with one policy "
+                                               "(default: the inventory's default policy)."),
+    plan_id: Optional[str] = typer.Option(None, "--id", help="Plan id (default: the policy id)."),
+    out: Path = typer.Option(Path("migration-plans"), "--out", help="Where plan directories go."),
+    start: Optional[str] = typer.Option(None, "--start", help="First day of the plan (default: policy start)."),
+    batch_weeks: int = typer.Option(4, "--batch-weeks", min=1, max=26, help="Length of a batch in weeks."),
+    lang: Lang = LangOpt,
+    output: Output = OutputOpt,
+) -> None:
+    """Build the batched plan: writes <out>/<id>/plan.yaml (for machines, diffs and approval) and plan.md."""
+    started = time.perf_counter()
+    result = _load_sound(inventory, lang)
+    policy, extra = _policy(result, policy_file)
+    pid = plan_id or policy.id
+    if not _ID.match(pid):
+        raise UsageError(f"--id '{pid}' must be letters, digits, '.', '_' or '-' (at most 64)")
+    try:
+        start_day = parse_date(start) if start else None
+    except DateError as exc:
+        raise UsageError(f"--start: {exc}") from None
+    directory = out / pid
+    ref = os.path.relpath(inventory.resolve(), directory.resolve())
+    inv_digest = inventory_digest(inventory)
+    digest = combined_digest(inv_digest, *extra, GENERATOR, f"batch_weeks={batch_weeks}",
+                             f"start={start_day or ''}", f"id={pid}")
+    plan = build_plan(result.inventory, policy, plan_id=pid, inventory_ref=ref, inputs_digest=digest,
+                      start=start_day, batch_weeks=batch_weeks)
+    plan.settings["inventory_digest"] = inv_digest  # what staleness checks compare against
+    violations = check_plan(plan, result.inventory)
+    if violations:  # the planner must never break a hard rule; refuse to write one that does
+        for v in violations[:20]:
+            view.stderr().print(format_violation(v), highlight=False, soft_wrap=True)
+        raise GovcloudError(f"internal check failed: the generated plan breaks {len(violations)} hard rule(s)",
+                            hint="this is a planner bug; please report it with the inventory")
+    document = plan_document(plan, result.inventory, lang=lang.value)  # render all before writing anything
+    path = write_plan(plan, directory)
+    write_atomic(directory / "plan.md", document)
+    seconds = time.perf_counter() - started
+    summary = _summary(plan)
+    if output is Output.json:
+        view.print_json({"plan": str(path), "seconds": round(seconds, 3), **summary})
+        return
+    err = view.stderr()
+    err.print(f"wrote {path} and {directory / 'plan.md'} in {seconds:.1f} s", highlight=False)
+    _print_summary(summary, lang)
+
+
+def _summary(plan: Plan) -> dict[str, Any]:
+    lb = plan.lower_bound
+    return {"plan_id": plan.plan_id, "batches": len(plan.batches),
+            "lower_bound": lb.batches if lb else None,
+            "gap": len(plan.batches) - lb.batches if lb else None,
+            "systems_in_batches": len(plan.items()), "retained": len(plan.retained),
+            "unscheduled": len(plan.unscheduled), "violations": 0}
+
+
+def _print_summary(summary: dict[str, Any], lang: Lang) -> None:
+    zh = lang is Lang.zh
+    out = view.stdout()
+    out.print(("批次 {batches}（下界 {lower_bound}，差距 {gap}）；纳入批次 {systems_in_batches} 个系统，保留 {retained}，"
+               "暂无法排期 {unscheduled}；硬性规则违反 0") .format(**summary) if zh else
+              ("{batches} batches (lower bound {lower_bound}, gap {gap}); {systems_in_batches} systems in batches, "
+               "{retained} stay, {unscheduled} cannot be scheduled; 0 hard-rule violations").format(**summary),
+              highlight=False)
+
+
+def _plan_and_inventory(arg: Path) -> tuple[Path, Plan, LoadResult]:
+    path = plan_path(arg)
+    plan = read_plan(path)
+    inv_root = inventory_of(plan, path)
+    result = validate_path(inv_root)
+    if result.errors:
+        raise GovcloudError(f"the plan's inventory {inv_root} has {len(result.errors)} error(s)",
+                            hint=f"run `govcloud inventory validate {inv_root}`")
+    return path, plan, result
+
+
+@app.command()
+def validate(plan_arg: Path = PlanArg, output: Output = OutputOpt) -> None:
+    """Re-check a plan (hand edits included) against its inventory: every hard rule, one line per violation.
+
+    Exit 0 when the plan keeps every rule, 1 otherwise.
+    """
+    path, plan, result = _plan_and_inventory(plan_arg)
+    violations = check_plan(plan, result.inventory)
+    stale = _is_stale(path, plan)
+    if output is Output.json:
+        view.print_json({"plan": str(path), "ok": not violations, "stale_inputs": stale,
+                         "violations": [{"rule": v.rule, "system": v.system, "message": v.message}
+                                        for v in violations]})
+    else:
+        out = view.stdout()
+        for v in violations:
+            out.print(format_violation(v), highlight=False, soft_wrap=True)
+        if stale:
+            view.stderr().print("note: the inventory changed since this plan was generated (inputs digest differs)",
+                                style="yellow", highlight=False)
+        out.print(f"{'✗' if violations else '✓'} {len(violations)} violation(s) in {len(plan.items())} planned "
+                  f"systems, {len(plan.batches)} batches", style="bold red" if violations else "bold green")
+    raise typer.Exit(int(ExitCode.ERROR if violations else ExitCode.OK))
+
+
+def _is_stale(path: Path, plan: Plan) -> bool:
+    """Whether the inventory files differ from those the plan was built from."""
+    recorded = (plan.settings or {}).get("inventory_digest")
+    return recorded is None or inventory_digest(inventory_of(plan, path)) != recorded
+
+
+@app.command()
+def show(
+    plan_arg: Path = PlanArg,
+    by: str = typer.Option("batch", "--by", help="batch, department or room."),
+    output: Output = OutputOpt,
+    lang: Lang = LangOpt,
+) -> None:
+    """The plan by batch, department or machine room; --output json prints the whole plan (the JSON contract)."""
+    path = plan_path(plan_arg)
+    plan = read_plan(path)
+    status, approval = approval_status(path)
+    if output is Output.json:
+        data = plan_to_plain(plan)
+        data["approval"] = {"status": status, **(approval.to_plain() if approval else {})}
+        view.print_json(data)
+        return
+    out = view.stdout()
+    zh = lang is Lang.zh
+    if by == "batch":
+        table = Table(title=f"{plan.plan_id} — {approval_text(status, approval and approval.approved_by, approval and approval.approved_at, lang.value)}",
+                      title_justify="left", header_style="bold")
+        for col in (("批次", "batch"), ("时间", "window"), ("截止", "deadline"), ("系统", "systems"),
+                    ("服务器", "servers"), ("策略", "strategies")):
+            table.add_column(col[0] if zh else col[1])
+        for b in plan.batches:
+            strategies: dict[str, int] = {}
+            for i in b.items:
+                strategies[i.strategy.label(lang.value)] = strategies.get(i.strategy.label(lang.value), 0) + 1
+            table.add_row(f"{b.id} {b.name}", f"{b.start} – {b.end}", str(b.deadline or "-"), str(len(b.items)),
+                          str(b.servers), ", ".join(f"{k} {v}" for k, v in strategies.items()))
+        out.print(table)
+        _print_summary(_summary(plan), lang)
+    elif by == "department":
+        rows: dict[str, list[str]] = {}
+        for b in plan.batches:
+            for i in b.items:
+                rows.setdefault(i.owner_org, []).append(b.id)
+        table = Table(title=plan.plan_id, title_justify="left", header_style="bold")
+        for c in (("部门", "department"), ("系统", "systems"), ("批次", "batches"), ("保留/暂无法排期", "stay/unscheduled")):
+            table.add_column(c[0] if zh else c[1])
+        stay: dict[str, int] = {}
+        for r in plan.retained:
+            stay[r.owner_org] = stay.get(r.owner_org, 0) + 1
+        for u in plan.unscheduled:
+            stay[u.owner_org] = stay.get(u.owner_org, 0) + 1
+        for org in sorted(set(rows) | set(stay)):
+            batches = rows.get(org, [])
+            table.add_row(org, str(len(batches)), " ".join(sorted(set(batches))), str(stay.get(org, 0)))
+        out.print(table)
+    elif by == "room":
+        table = Table(title=plan.plan_id, title_justify="left", header_style="bold")
+        for c in (("机房", "room"), ("腾空日期", "empty by"), ("尚未腾空原因", "kept open by")):
+            table.add_column(c[0] if zh else c[1])
+        for r in plan.rooms:
+            table.add_row(f"{r.name} ({r.room})", str(r.empty_by or "-"),
+                          ", ".join(r.blocked_by[:5]) + (" …" if len(r.blocked_by) > 5 else ""))
+        out.print(table)
+    else:
+        raise UsageError("--by must be batch, department or room")
+
+
+@app.command()
+def explain(plan_arg: Path = PlanArg, system: str = typer.Argument(..., help="System id."),
+            output: Output = OutputOpt, lang: Lang = LangOpt) -> None:
+    """Why this strategy, move group, batch, zone, flavor and image — or why it stays or cannot be scheduled."""
+    plan = read_plan(plan_path(plan_arg))
+    for b in plan.batches:
+        for i in b.items:
+            if i.system == system:
+                data = {"system": system, "name": i.name, "batch": b.id, "strategy": i.strategy.value,
+                        "move_group": i.move_group, "target_zone": i.target_zone, "cutover": str(i.cutover),
+                        "requires": list(i.requires), "reasons": i.reasons}
+                return _explain_out(data, output, lang)
+    for r in plan.retained:
+        if r.system == system:
+            return _explain_out({"system": system, "name": r.name, "retained": True, "reason_code": r.reason_code,
+                                 "reasons": {"retain": [r.reason]}}, output, lang)
+    for u in plan.unscheduled:
+        if u.system == system:
+            return _explain_out({"system": system, "name": u.name, "unscheduled": True,
+                                 "strategy": u.strategy.value if u.strategy else None,
+                                 "reasons": {"unscheduled": u.reasons}}, output, lang)
+    raise GovcloudError(f"system '{system}' is not in plan {plan.plan_id}")
+
+
+_HEADINGS = {"strategy": ("策略", "strategy"), "group": ("迁移组", "move group"), "batch": ("批次", "batch"),
+             "zone": ("目标资源池", "zone"), "flavor": ("规格", "flavor"), "image": ("镜像", "image"),
+             "retain": ("保留原因", "why it stays"), "unscheduled": ("无法排期原因", "why it cannot be scheduled")}
+
+
+def _explain_out(data: dict[str, Any], output: Output, lang: Lang) -> None:
+    if output is Output.json:
+        view.print_json(data)
+        return
+    out = view.stdout()
+    head = f"{data['system']} {data['name']}"
+    if "batch" in data:
+        head += f" → {data['batch']} · {data['strategy']} · {data['target_zone'] or '-'} · {data['cutover']}"
+    out.print(head, style="bold", highlight=False)
+    for key, lines in data["reasons"].items():
+        zh, en = _HEADINGS.get(key, (key, key))
+        out.print(f"  {zh if lang is Lang.zh else en}:", style="cyan", highlight=False)
+        for line in lines:
+            out.print(f"    - {line}", highlight=False, soft_wrap=True)
+    if data.get("requires"):
+        out.print(f"  {'前置条件' if lang is Lang.zh else 'prerequisites'}: {', '.join(data['requires'])}",
+                  highlight=False)
+
+
+@app.command()
+def diff(plan_a: Path = typer.Argument(..., help="The earlier plan."),
+         plan_b: Path = typer.Argument(..., help="The later plan."), output: Output = OutputOpt) -> None:
+    """What moved between batches, strategies and zones from plan A to plan B, and why (B's reasons)."""
+    a, b = read_plan(plan_path(plan_a)), read_plan(plan_path(plan_b))
+
+    def index(p: Plan) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for bt in p.batches:
+            for i in bt.items:
+                out[i.system] = {"where": bt.id, "strategy": i.strategy.value, "zone": i.target_zone,
+                                 "cutover": str(i.cutover), "why": i.reasons.get("batch", [])[:2]}
+        for r in p.retained:
+            out[r.system] = {"where": "retained", "strategy": None, "zone": None, "cutover": None, "why": [r.reason]}
+        for u in p.unscheduled:
+            out[u.system] = {"where": "unscheduled", "strategy": u.strategy.value if u.strategy else None,
+                             "zone": None, "cutover": None, "why": u.reasons[:2]}
+        return out
+
+    ia, ib = index(a), index(b)
+    changes = []
+    for sid in sorted(set(ia) | set(ib)):
+        x, y = ia.get(sid), ib.get(sid)
+        if x is None or y is None:
+            changes.append({"system": sid, "change": "added" if x is None else "removed",
+                            "from": x and x["where"], "to": y and y["where"], "why": (y or x)["why"]})
+            continue
+        fields = [f for f in ("where", "strategy", "zone", "cutover") if x[f] != y[f]]
+        if fields:
+            changes.append({"system": sid, "change": ",".join(fields), "from": {f: x[f] for f in fields},
+                            "to": {f: y[f] for f in fields}, "why": y["why"]})
+    if output is Output.json:
+        view.print_json({"a": a.plan_id, "b": b.plan_id, "a_digest": a.inputs_digest, "b_digest": b.inputs_digest,
+                         "changes": changes})
+        return
+    out = view.stdout()
+    for c in changes:
+        out.print(f"{c['system']}: {c['change']} {c['from']} → {c['to']}", highlight=False, soft_wrap=True)
+        for w in c["why"]:
+            out.print(f"    {w}", style="dim", highlight=False, soft_wrap=True)
+    out.print(f"{len(changes)} system(s) changed between {a.plan_id} and {b.plan_id}", style="bold")
+
+
+@app.command()
+def approve(plan_arg: Path = PlanArg, by: str = typer.Option(..., "--by", help="Name of the approver."),
+            output: Output = OutputOpt) -> None:
+    """Record the approver, time and the plan's SHA-256; any later edit of plan.yaml voids the approval."""
+    if not by.strip():
+        raise UsageError("--by needs the approver's name")
+    path, plan, result = _plan_and_inventory(plan_arg)
+    violations = check_plan(plan, result.inventory)
+    if violations:
+        for v in violations[:20]:
+            view.stderr().print(format_violation(v), highlight=False, soft_wrap=True)
+        raise GovcloudError(f"refusing to approve: the plan breaks {len(violations)} hard rule(s)")
+    if _is_stale(path, plan):
+        raise GovcloudError("refusing to approve: the inventory changed since the plan was generated",
+                            hint="regenerate the plan with `govcloud plan generate`")
+    approval = record_approval(path, plan, by.strip())
+    if output is Output.json:
+        view.print_json(approval.to_plain())
+    else:
+        view.stdout().print(f"approved {plan.plan_id} ({approval.plan_sha256[:19]}…) by {approval.approved_by} "
+                            f"at {approval.approved_at}", highlight=False)

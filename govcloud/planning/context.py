@@ -1,0 +1,129 @@
+"""What every planning step needs to know about the inventory and the policy, computed once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from govcloud.model.entities import (
+    Batch, FreezeWindow, InformationSystem, Policy, Server, Thresholds,
+)
+from govcloud.model.enums import BatchKind, FreezeScope, TakeoverStatus
+from govcloud.model.inventory import Inventory
+
+
+@dataclass
+class Settings:
+    """The numbers scheduling runs on; all come from the policy's thresholds."""
+
+    servers_per_week: int
+    pilot_max_servers: int
+    batch_weeks: int
+    headroom_pct: float
+    eol_os_blocking: bool
+    prefer_domestic: bool
+    min_mlps_level: int
+    cutover_weekday: int = 5  # Saturday: government systems cut over at the weekend
+
+    def to_plain(self) -> dict[str, object]:
+        return {"servers_per_week": self.servers_per_week, "pilot_max_servers": self.pilot_max_servers,
+                "batch_weeks": self.batch_weeks, "headroom_pct": self.headroom_pct,
+                "eol_os_blocking": self.eol_os_blocking, "prefer_domestic": self.prefer_domestic,
+                "min_mlps_level": self.min_mlps_level}
+
+
+def settings_of(t: Thresholds, batch_weeks: int) -> Settings:
+    return Settings(t.servers_per_week, t.pilot_max_servers, batch_weeks, t.headroom_pct, t.eol_os_blocking,
+                    t.prefer_domestic, t.min_mlps_level)
+
+
+@dataclass
+class Context:
+    inv: Inventory
+    policy: Policy
+    settings: Settings
+    start: date
+    final_deadline: date | None
+    # department → the organisations counted as the same department (reform lineage)
+    _dept_family: dict[str, frozenset[str]] = field(default_factory=dict)
+    takeover_ready: dict[str, date | None] = field(default_factory=dict)  # system → earliest cutover
+    deadline: dict[str, date | None] = field(default_factory=dict)        # system → binding deadline
+    deadline_source: dict[str, str] = field(default_factory=dict)
+    policy_batch: dict[str, str | None] = field(default_factory=dict)     # system → migration batch id
+    freezes: list[FreezeWindow] = field(default_factory=list)
+
+    def servers_of(self, s: InformationSystem) -> list[Server]:
+        return [self.inv.servers[x] for x in s.servers if x in self.inv.servers]
+
+    def family(self, org_id: str) -> frozenset[str]:
+        fam = self._dept_family.get(org_id)
+        if fam is None:
+            seen: set[str] = set()
+            todo = [org_id]
+            while todo:
+                oid = todo.pop()
+                if oid in seen or oid not in self.inv.organizations:
+                    continue
+                seen.add(oid)
+                o = self.inv.organizations[oid]
+                todo.extend(o.successors)
+                todo.extend(o.predecessors)
+            fam = frozenset(seen or {org_id})
+            self._dept_family[org_id] = fam
+        return fam
+
+    def frozen(self, day: date, system: InformationSystem) -> FreezeWindow | None:
+        for f in self.freezes:
+            if f.start <= day <= f.end:
+                if f.scope is FreezeScope.global_:
+                    return f
+                if f.scope is FreezeScope.org and (set(f.targets) & self.family(system.owner_org)):
+                    return f
+                if f.scope is FreezeScope.system and system.id in f.targets:
+                    return f
+                if f.scope is FreezeScope.region:
+                    org = self.inv.organizations.get(system.owner_org)
+                    if org is not None and org.region in f.targets:
+                        return f
+        return None
+
+
+def _in_scope(batch: Batch, system: InformationSystem, family: frozenset[str]) -> bool:
+    if not batch.scope_orgs and not batch.scope_systems:
+        return True
+    return system.id in batch.scope_systems or bool(family & set(batch.scope_orgs))
+
+
+def build_context(inv: Inventory, policy: Policy, *, start: date | None = None, batch_weeks: int = 4) -> Context:
+    plan_start = start or policy.start or (inv.meta.as_of if inv.meta and inv.meta.as_of else None) or date.today()
+    ctx = Context(inv, policy, settings_of(policy.thresholds, batch_weeks), plan_start, policy.final_deadline)
+    ctx.freezes = sorted(inv.freeze_windows.values(), key=lambda f: (f.start, f.id))
+
+    takeover_batches = [b for b in policy.batches if b.kind is BatchKind.takeover]
+    # migration, website consolidation and dedicated-network batches all set deadlines
+    migration_batches = [b for b in policy.batches if b.kind is not BatchKind.takeover]
+    by_system = {t.system: t for t in inv.takeovers.values() if t.system}
+    by_org = {t.org: t for t in inv.takeovers.values() if t.org}
+
+    for s in inv.systems.values():
+        fam = ctx.family(s.owner_org)
+        # takeover precedes migration (H-TKO-1): the record's date, else the takeover batch deadline
+        rec = by_system.get(s.id) or next((by_org[o] for o in sorted(fam) if o in by_org), None)
+        ready: date | None = None
+        if rec is not None and rec.status is not TakeoverStatus.exempt:
+            ready = rec.done_date or rec.planned_date
+        if ready is None and (rec is None or rec.status is not TakeoverStatus.exempt):
+            dates = [b.deadline for b in takeover_batches if b.deadline and _in_scope(b, s, fam)
+                     and (b.scope_orgs or b.scope_systems)]
+            ready = min(dates) if dates else None
+        ctx.takeover_ready[s.id] = ready  # H-TKO-1 allows cutover on the takeover day itself
+
+        binding = [(b.deadline, b.id) for b in migration_batches if b.deadline and _in_scope(b, s, fam)]
+        if binding:
+            d, bid = min(binding)
+            ctx.deadline[s.id], ctx.deadline_source[s.id], ctx.policy_batch[s.id] = d, bid, bid
+        else:
+            ctx.deadline[s.id] = policy.final_deadline
+            ctx.deadline_source[s.id] = "final_deadline" if policy.final_deadline else ""
+            ctx.policy_batch[s.id] = None
+    return ctx

@@ -1,0 +1,208 @@
+"""Target zone, flavor and image for each moving system (DOMAIN.md §5.1 H-SEC/MLPS/ARCH/OS/CN/DR/CAP).
+
+Zones are filtered by the hard rules, then ranked: the group's zone first (systems that
+cut over together should land together), domestic pools for replatformed systems when
+the policy prefers them, the lowest sufficient MLPS level (the level-4 pool is scarce),
+then the most room left. Capacity is cumulative: migrated systems stay on the cloud.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from govcloud.model.entities import CloudZone, Flavor, Image, InformationSystem, Server
+from govcloud.model.enums import DrMode, ExtranetArea, NetworkZone, OsDistribution, Strategy
+from govcloud.model.oslife import os_eol_date
+from govcloud.model.plan import IMAGE_IMPORT_PREFIX, REQ_REBUILD, ServerPlacement
+from govcloud.planning.context import Context
+
+_EXTRANET_FAMILY = (NetworkZone.gov_extranet, NetworkZone.dedicated_net, NetworkZone.isolated_lan)
+# GB/T 22239-2019 8.1.4.9: level 3 needs real-time off-site backup *and* hot redundancy
+_LEVEL3_DR = (DrMode.realtime_offsite_ha,)
+# domestic OS preference when a new image is installed (信创: openEuler, then Kylin, then UOS)
+_DOMESTIC_ORDER = (OsDistribution.openeuler, OsDistribution.kylin, OsDistribution.uos, OsDistribution.anolis)
+
+
+@dataclass
+class Ledger:
+    """Capacity left per zone, consumed as systems are placed in schedule order."""
+
+    vcpus: dict[str, float] = field(default_factory=dict)
+    ram_gb: dict[str, float] = field(default_factory=dict)
+    storage_gb: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, zones: list[CloudZone]) -> "Ledger":
+        return cls({z.id: z.capacity.vcpus for z in zones}, {z.id: z.capacity.ram_gb for z in zones},
+                   {z.id: z.capacity.storage_gb for z in zones})
+
+    def fits(self, zone: str, vcpus: float, ram: float, disk: float) -> bool:
+        return vcpus <= self.vcpus[zone] and ram <= self.ram_gb[zone] and disk <= self.storage_gb[zone]
+
+    def take(self, zone: str, vcpus: float, ram: float, disk: float) -> None:
+        self.vcpus[zone] -= vcpus
+        self.ram_gb[zone] -= ram
+        self.storage_gb[zone] -= disk
+
+
+@dataclass
+class Placement:
+    zone: str
+    servers: tuple[ServerPlacement, ...]
+    reasons: dict[str, list[str]]
+    requires: tuple[str, ...] = ()
+
+    @property
+    def totals(self) -> tuple[float, float, float]:
+        return (sum(p.vcpus for p in self.servers), sum(p.ram_gb for p in self.servers),
+                sum(p.disk_gb for p in self.servers))
+
+
+def network_fits(s: InformationSystem, z: CloudZone) -> bool:
+    if s.is_classified:
+        return z.accepts_classified and z.network_zone is NetworkZone.gov_intranet
+    if z.network_zone is NetworkZone.gov_intranet:
+        return s.network_zone is NetworkZone.gov_intranet
+    if s.network_zone is NetworkZone.internet:
+        return z.network_zone is NetworkZone.internet or z.extranet_area is ExtranetArea.internet_access
+    if s.network_zone in _EXTRANET_FAMILY:  # H-NET-1: dedicated networks move onto the extranet
+        return z.network_zone is NetworkZone.gov_extranet
+    return False
+
+
+def zone_rejection(ctx: Context, s: InformationSystem, servers: list[Server], strategy: Strategy,
+                   z: CloudZone) -> str | None:
+    """Why ``z`` cannot take ``s`` under the hard rules, or None."""
+    level = s.mlps_level or ctx.settings.min_mlps_level
+    if not (z.in_china and z.ops_in_china):
+        return "H-CN-1: not located and operated in China"
+    if not network_fits(s, z):
+        return f"H-SEC-1/H-NET: zone is on {z.network_zone.value}, system is {s.network_zone.value}" + \
+            (" and classified" if s.is_classified else "")
+    if z.mlps_level < level:
+        return f"H-MLPS-1: zone level {z.mlps_level} < system level {level}"
+    if level >= 4 and not z.dedicated_pool:
+        return "H-MLPS-1: a level-4 system needs a dedicated pool"
+    if level >= 3 and z.dr_mode not in _LEVEL3_DR:
+        return f"H-DR-1: level {level} needs real-time off-site backup with HA, zone has {z.dr_mode.value}"
+    if level == 2 and z.dr_mode is DrMode.none:
+        return "H-DR-1: level 2 needs at least scheduled off-site backup"
+    if strategy is Strategy.rehost:
+        other = sorted({x.cpu_arch.value for x in servers if x.cpu_arch != z.cpu_arch})
+        if other:
+            return f"H-ARCH-1: rehost keeps the architecture ({', '.join(other)}), zone is {z.cpu_arch.value}"
+    return None
+
+
+def _need(ctx: Context, srv: Server) -> tuple[int, float, str]:
+    """vCPU and RAM a server needs: p95 of observed utilisation plus headroom, else its declared size."""
+    obs = srv.observed or {}
+    util = obs.get("utilization") if isinstance(obs.get("utilization"), dict) else obs
+    cpu, mem = util.get("cpu_p95_pct"), util.get("mem_p95_pct")
+    head = 1 + ctx.settings.headroom_pct / 100
+    if isinstance(cpu, (int, float)) and isinstance(mem, (int, float)):
+        vcpus = max(1, math.ceil(srv.cores * cpu / 100 * head))
+        ram = max(1.0, math.ceil(srv.ram_gb * mem / 100 * head))
+        return min(vcpus, srv.cores), min(ram, srv.ram_gb), f"observed p95 (CPU {cpu}%, RAM {mem}%) +{ctx.settings.headroom_pct:g}%"
+    return srv.cores, srv.ram_gb, "declared"
+
+
+def pick_flavor(flavors: tuple[Flavor, ...], vcpus: int, ram: float) -> Flavor | None:
+    fitting = [f for f in flavors if f.vcpus >= vcpus and f.ram_gb >= ram]
+    return min(fitting, key=lambda f: (f.vcpus, f.ram_gb, f.name), default=None)
+
+
+def pick_image(ctx: Context, srv: Server, z: CloudZone, strategy: Strategy) -> tuple[str | None, str]:
+    if strategy is Strategy.rehost:
+        return f"{IMAGE_IMPORT_PREFIX}{srv.os_distribution.value}-{srv.os_version or ''}".rstrip("-"), \
+            "rehost imports the machine's own disk"
+    horizon = ctx.final_deadline or ctx.start
+    usable = [i for i in z.images if i.cpu_arch == z.cpu_arch and not _eol(i, horizon)]
+    if srv.os_distribution is OsDistribution.windows:
+        wins = sorted((i for i in usable if i.os_distribution is OsDistribution.windows),
+                      key=lambda i: (i.os_version or "", i.name), reverse=True)
+        return (wins[0].name, "newest supported Windows Server image") if wins else \
+            (None, "no supported Windows Server image in the zone")
+    linux = [i for i in usable if i.os_distribution is not OsDistribution.windows]
+
+    def rank(i: Image) -> tuple:
+        domestic = i.os_distribution in _DOMESTIC_ORDER
+        order = _DOMESTIC_ORDER.index(i.os_distribution) if domestic else len(_DOMESTIC_ORDER)
+        return (0 if (domestic and ctx.settings.prefer_domestic) else 1, order, i.name)
+    best = min(linux, key=rank, default=None)
+    if best is None:
+        return None, "no supported Linux image in the zone"
+    why = "domestic (信创) image preferred by the policy" if best.os_distribution in _DOMESTIC_ORDER \
+        and ctx.settings.prefer_domestic else "supported image"
+    return best.name, why
+
+
+def _eol(i: Image, horizon) -> bool:
+    d = os_eol_date(i.os_distribution, i.os_version)
+    return d is not None and d <= horizon
+
+
+def place(ctx: Context, s: InformationSystem, strategy: Strategy, ledger: Ledger,
+          prefer_zone: str | None, already_placed: set[str] = frozenset()) -> Placement | list[str]:
+    """The best zone with flavors, images and capacity for every server, or the reasons none fits.
+
+    Servers in ``already_placed`` belong to another system of the same move group (a shared
+    server) and were placed with it: they are checked for the zone's rules but not placed twice."""
+    all_servers = ctx.servers_of(s)
+    servers = [x for x in all_servers if x.id not in already_placed]
+    rejections: list[str] = []
+    candidates: list[tuple[tuple, CloudZone]] = []
+    level = s.mlps_level or ctx.settings.min_mlps_level
+    for z in ctx.inv.cloud_zones.values():
+        why = zone_rejection(ctx, s, all_servers, strategy, z)
+        if why:
+            rejections.append(f"{z.id}: {why}")
+            continue
+        domestic_first = strategy in (Strategy.replatform, Strategy.refactor) and ctx.settings.prefer_domestic
+        rank = (0 if z.id == prefer_zone else 1,
+                0 if (domestic_first and z.is_xinchuang) else 1,
+                z.mlps_level - level, 1 if (z.dedicated_pool and level < 4 and not s.is_classified) else 0,
+                -ledger.vcpus[z.id], z.id)
+        candidates.append((rank, z))
+    for _, z in sorted(candidates, key=lambda c: c[0]):
+        placements: list[ServerPlacement] = []
+        problem = None
+        image_why = ""
+        for srv in servers:
+            vcpus, ram, sized = _need(ctx, srv)
+            flavor = pick_flavor(z.flavors, vcpus, ram)
+            if flavor is None:
+                problem = f"{z.id}: no flavor with ≥{vcpus} vCPU and ≥{ram:g} GB for {srv.id}"
+                break
+            image, image_why = pick_image(ctx, srv, z, strategy)
+            if image is None:
+                problem = f"{z.id}: {image_why} for {srv.id} ({srv.os_distribution.value})"
+                break
+            disk = srv.disk_gb or flavor.disk_gb
+            placements.append(ServerPlacement(srv.id, flavor.name, flavor.vcpus, flavor.ram_gb, disk, image, sized))
+        if problem:
+            rejections.append(problem)
+            continue
+        p = Placement(z.id, tuple(placements), {})
+        v, r, d = p.totals
+        if not ledger.fits(z.id, v, r, d):
+            rejections.append(f"{z.id}: H-CAP-1 capacity left {ledger.vcpus[z.id]:.0f} vCPU / "
+                              f"{ledger.ram_gb[z.id]:.0f} GB / {ledger.storage_gb[z.id]:.0f} GB storage, "
+                              f"needs {v:.0f} / {r:.0f} / {d:.0f}")
+            continue
+        arch_change = sorted({x.cpu_arch.value for x in all_servers if x.cpu_arch != z.cpu_arch})
+        p.requires = (REQ_REBUILD,) if arch_change else ()
+        p.reasons = {
+            "zone": [f"{z.id} ({z.name}): network {z.network_zone.value}, MLPS level {z.mlps_level} ≥ {level}, "
+                     f"{z.cpu_arch.value}{', 信创' if z.is_xinchuang else ''}, DR {z.dr_mode.value}"
+                     + ("; same zone as its move group" if z.id == prefer_zone else "")]
+            + ([f"H-ARCH-1: architecture changes ({', '.join(arch_change)} → {z.cpu_arch.value}): rebuild"]
+               if arch_change else []),
+            "flavor": [f"{pl.server}: {pl.flavor} ({pl.vcpus} vCPU, {pl.ram_gb:g} GB) sized from {pl.sized_from}"
+                       for pl in placements],
+            "image": [f"{pl.server}: {pl.image}" for pl in placements] + ([image_why] if image_why else []),
+        }
+        ledger.take(z.id, v, r, d)
+        return p
+    return rejections or ["no cloud zone exists"]

@@ -1,0 +1,308 @@
+"""build_plan: inventory + policy → a batched migration plan. Pure and deterministic.
+
+Steps: strategy per system → move groups → units (groups, plus retire/replace
+actions) → scheduling with zone placement in schedule order → batches, rooms,
+lower bound. Every decision keeps its reasons for ``plan explain``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from datetime import date
+
+from govcloud import __version__
+from govcloud.model.entities import InformationSystem, Policy
+from govcloud.model.enums import (
+    Audience, CpuArch, DepType, Importance, MlpsStatus, RoomType, Strategy,
+)
+from govcloud.model.inventory import Inventory
+from govcloud.model.oslife import os_eol_date
+from govcloud.model.plan import (
+    LowerBound, Plan, PlanBatch, PlanItem, Retained, RoomClosure, Unscheduled,
+)
+from govcloud.planning.context import Context, build_context
+from govcloud.planning.grouping import couplings, group
+from govcloud.planning.placement import Ledger, Placement, place
+from govcloud.planning.scheduling import Scheduler, Unit, is_mover, stabbing_bound, throughput_bound
+from govcloud.planning.strategy import RETAIN_NOT_IN_SERVICE, Decision, decide
+
+GENERATOR = f"govcloud {__version__} (planner 1)"
+
+RETAIN_TEXT = {
+    "vertical_without_approval": "垂直系统，未取得上级主管部门迁移批复，由上级部门负责 (H-VERT-1)",
+    "classified_without_intranet_cloud": "涉密系统，无可承载涉密系统的政务内网云资源池 (H-SEC-1)",
+    "not_in_service": "规划/在建系统，建成后直接部署到政务云",
+    "out_of_scope": "不在本策略适用范围内",
+}
+
+
+def priority(ctx: Context, s: InformationSystem) -> tuple[float, str]:
+    """轻重缓急 (DOMAIN.md §5.2): urgency + importance − difficulty, with its parts for explain."""
+    horizon = ctx.final_deadline or ctx.start
+    servers = ctx.servers_of(s)
+    urgency = 0.0
+    if any((d := os_eol_date(x.os_distribution, x.os_version)) and d <= horizon for x in servers):
+        urgency += 2
+    if s.mlps_status is MlpsStatus.rectifying:
+        urgency += 1
+    rooms = {x.machine_room for x in servers if x.machine_room}
+    if any((r := ctx.inv.machine_rooms.get(rid)) and r.lease_expiry and r.lease_expiry <= horizon for rid in rooms):
+        urgency += 2
+    if s.annual_om_wan and s.annual_om_wan >= 50:
+        urgency += 1
+    importance = {Importance.very_important: 2.0, Importance.important: 1.0}.get(s.importance, 0.0)
+    if Audience.public in s.audience or Audience.enterprises in s.audience:
+        importance += 1
+    if (s.daily_visits or 0) >= 10_000:
+        importance += 1
+    difficulty = math.log2(1 + len(servers))
+    if (s.data_gb or 0) >= 1024:
+        difficulty += 1
+    if any(x.cpu_arch is not CpuArch.x86_64 for x in servers):
+        difficulty += 2
+    if s.build_mode.is_vertical:
+        difficulty += 1
+    if s.is_classified:
+        difficulty += 1
+    score = urgency + importance - difficulty
+    return score, f"priority {score:.1f} = urgency {urgency:g} + importance {importance:g} − difficulty {difficulty:.1f}"
+
+
+def build_plan(inv: Inventory, policy: Policy, *, plan_id: str, inventory_ref: str, inputs_digest: str,
+               start: date | None = None, batch_weeks: int = 4) -> Plan:
+    ctx = build_context(inv, policy, start=start, batch_weeks=batch_weeks)
+    systems = inv.systems
+    decisions: dict[str, Decision] = {sid: decide(ctx, systems[sid]) for sid in sorted(systems)}
+
+    plan = Plan(plan_id=plan_id, inventory=inventory_ref, inventory_name=inv.meta.name if inv.meta else "",
+                policy=policy.id, inputs_digest=inputs_digest, generator=GENERATOR, start=ctx.start,
+                settings=ctx.settings.to_plain())
+    unscheduled: dict[str, list[str]] = {}
+
+    movers = {sid for sid, d in decisions.items() if d.moves}
+    edges = couplings(inv)
+    grouping = group(inv, movers, edges)
+
+    # H-DEP-1: a mover tied to a system that stays cannot move without a bridge
+    for e in edges:
+        # a system not yet built will be deployed on the cloud, so it holds nothing back
+        staying = [m for m in e.members if m not in movers and decisions[m].strategy is None
+                   and decisions[m].retain_code != RETAIN_NOT_IN_SERVICE]
+        for mover in (m for m in e.members if m in movers):
+            for other in staying:
+                unscheduled.setdefault(mover, []).append(
+                    f"H-DEP-1: {e.why} with {other}, which stays ({decisions[other].retain_code}); "
+                    "declare a bridge on the dependency or move them together")
+    for gid, members in grouping.members.items():
+        stuck = [m for m in members if m in unscheduled]
+        if stuck:
+            for m in members:
+                if m not in unscheduled:
+                    unscheduled[m] = [f"H-DEP-2: moves together with {stuck[0]} (group {gid}), which cannot move"]
+
+    # units: move groups of movers, single actions for retire/repurchase
+    units: dict[str, Unit] = {}
+    dept_order = _department_order(ctx)
+    unit_of: dict[str, str] = {}
+    why: dict[str, str] = {}
+    for gid, members in grouping.members.items():
+        if any(m in unscheduled for m in members):
+            continue
+        units[gid] = _unit(ctx, gid, members, moving=True, why=why, dept_order=dept_order)
+        for m in members:
+            unit_of[m] = gid
+    for sid, d in decisions.items():
+        if d.strategy in (Strategy.retire, Strategy.repurchase):
+            uid = f"act-{sid}"
+            units[uid] = _unit(ctx, uid, [sid], moving=False, why=why, dept_order=dept_order)
+            unit_of[sid] = uid
+    for e in edges:  # a mover leaves no coupled partner behind: retire/replace it first (H-DEP-1)
+        for mover in e.members:
+            for other in e.members:
+                um, uo = unit_of.get(mover), unit_of.get(other)
+                if um and uo and um != uo and um.startswith("mg-") and uo.startswith("act-"):
+                    units[um].callees.add(uo)
+                    units[um].partners.add(uo)
+    for dep in inv.dependencies:
+        if dep.type is DepType.sync_api and not dep.bridge:
+            ua, ub = unit_of.get(dep.from_), unit_of.get(dep.to)
+            if ua and ub and ua != ub and ua.startswith("mg-"):
+                units[ua].callees.add(ub)
+
+    ledger = Ledger.of(list(inv.cloud_zones.values()))
+    placements: dict[str, Placement] = {}
+
+    def place_unit(u: Unit, cutover: date, window: int) -> list[str] | None:
+        if not u.id.startswith("mg-"):
+            return None
+        done: list[Placement] = []
+        zone = None
+        placed_servers: set[str] = set()
+        for sid in u.systems:
+            p = place(ctx, systems[sid], decisions[sid].strategy, ledger, zone, placed_servers)
+            if not isinstance(p, Placement):
+                for q in done:  # the group moves together or not at all: give the capacity back
+                    v, r, d = q.totals
+                    ledger.take(q.zone, -v, -r, -d)
+                return [f"no zone can take {sid}: " + "; ".join(p[:6]) + (" …" if len(p) > 6 else "")]
+            done.append(p)
+            placed_servers.update(x.server for x in p.servers)
+            zone = zone or p.zone
+        for sid, p in zip(u.systems, done):
+            placements[sid] = p
+        return None
+
+    scheduler = Scheduler(ctx, units, place_unit)
+    scheduler.run()
+    for uid, reasons in scheduler.failed.items():
+        for sid in units[uid].systems:
+            unscheduled[sid] = reasons if len(units[uid].systems) == 1 or units[uid].systems[0] == sid else \
+                [f"moves together with {units[uid].systems[0]} (group {uid}): " + reasons[0]]
+
+    # batches, numbered over the windows actually used
+    by_window: dict[int, list[str]] = defaultdict(list)
+    for uid, slot in scheduler.slot.items():
+        by_window[slot.batch].append(uid)
+    for n, k in enumerate(sorted(by_window)):
+        start, weeks = scheduler.windows[k]
+        batch = PlanBatch(id=f"B{n:02d}", name="试点批次" if n == 0 else f"第{n}批", start=start,
+                          end=weeks[-1].saturday, deadline=None, policy_batch=None, pilot=(n == 0))
+        for uid in sorted(by_window[k], key=lambda u: (scheduler.slot[u].cutover, u)):
+            for sid in units[uid].systems:
+                batch.items.append(_item(ctx, systems[sid], decisions[sid], uid, grouping, placements.get(sid),
+                                         scheduler.slot[uid].cutover, batch, why[uid], units[uid]))
+        deadlines = [(ctx.deadline[i.system], ctx.policy_batch[i.system] or "") for i in batch.items
+                     if ctx.deadline[i.system]]
+        if deadlines:
+            batch.deadline, pb = min(deadlines)
+            batch.policy_batch = pb or None
+        batch.end = max(i.cutover for i in batch.items)
+        batch.rules = _rules(ctx, batch)
+        plan.batches.append(batch)
+
+    for sid, d in decisions.items():
+        s = systems[sid]
+        if d.strategy is None:
+            plan.retained.append(Retained(sid, s.name, s.owner_org, d.retain_code or "",
+                                          RETAIN_TEXT.get(d.retain_code or "", "") + "；" + "；".join(d.reasons)))
+    for sid in sorted(unscheduled):
+        s = systems[sid]
+        plan.unscheduled.append(Unscheduled(sid, s.name, s.owner_org, decisions[sid].strategy, unscheduled[sid]))
+
+    plan.rooms = _rooms(ctx, plan)
+    plan.lower_bound = _lower_bound(ctx, units, scheduler)
+    return plan
+
+
+def _department_order(ctx: Context) -> dict[str, tuple]:
+    """Per organisation: when its takeover is ready and how heavy it is — light, early
+    departments go first and heavy ones (公安, 财政, 人社 …) last (轻重缓急)."""
+    ready: dict[str, date] = {}
+    size: dict[str, int] = defaultdict(int)
+    for s in ctx.inv.systems.values():
+        r = ctx.takeover_ready[s.id] or ctx.start
+        ready[s.owner_org] = min(ready.get(s.owner_org, r), r)
+        size[s.owner_org] += len(s.servers)
+    return {org: (ready[org], size[org], min(ctx.family(org))) for org in ready}
+
+
+def _unit(ctx: Context, uid: str, members: list[str], *, moving: bool, why: dict[str, str],
+          dept_order: dict[str, tuple]) -> Unit:
+    systems = [ctx.inv.systems[m] for m in members]
+    # throughput: every server moved; a retire or replace action costs one slot (decommission
+    # or switch-over work), which also keeps the pilot batch small
+    servers = len({x for s in systems for x in s.servers}) if moving else 1
+    readies = [ctx.takeover_ready[m] for m in members if ctx.takeover_ready[m]]
+    deadlines = [ctx.deadline[m] for m in members if ctx.deadline[m]]
+    scores = [priority(ctx, s) for s in systems]
+    owner = min(s.owner_org for s in systems)
+    why[uid] = "; ".join(text for _, text in scores[:1])
+    # department by department; inside one, its retirements and replacements before its moves
+    return Unit(uid, members, servers, max(readies) if readies else None, min(deadlines) if deadlines else None,
+                sum(sc for sc, _ in scores), (*dept_order[owner], 1 if moving else 0), moves=moving)
+
+
+def _item(ctx: Context, s: InformationSystem, d: Decision, uid: str, grouping, p: Placement | None,
+          cutover: date, batch: PlanBatch, prio: str, unit: Unit) -> PlanItem:
+    reasons: dict[str, list[str]] = {"strategy": list(d.reasons)}
+    gid = uid if uid.startswith("mg-") else f"mg-{s.id}"
+    peers = grouping.members.get(uid, [s.id])
+    if len(peers) > 1:
+        reasons["group"] = [f"moves with {', '.join(x for x in peers if x != s.id)}"] + sorted(
+            {f"{' ↔ '.join(c.members)}: {c.why}" for c in grouping.couplings if s.id in c.members})
+    else:
+        reasons["group"] = ["no database, server or latency-sensitive link ties it to another moving system"]
+    ready = ctx.takeover_ready.get(s.id)
+    batch_why = [f"{batch.id} {batch.name}: cutover {cutover} (Saturday, {ctx.policy.thresholds.cutover_window or 'weekend window'})",
+                 f"takeover ready from {ready}" if ready else "no takeover constraint",
+                 f"deadline {ctx.deadline[s.id]} ({ctx.deadline_source[s.id]})" if ctx.deadline[s.id] else "no deadline",
+                 prio]
+    if unit.callees:
+        batch_why.append("after the groups it calls synchronously: " + ", ".join(sorted(unit.callees)))
+    reasons["batch"] = batch_why
+    requires = list(d.requires)
+    if p is not None:
+        reasons.update(p.reasons)
+        requires += [r for r in p.requires if r not in requires]
+    return PlanItem(system=s.id, name=s.name, owner_org=s.owner_org, strategy=d.strategy, move_group=gid,
+                    target_zone=p.zone if p else None, servers=p.servers if p else (), cutover=cutover,
+                    requires=tuple(requires), reasons=reasons)
+
+
+def _rules(ctx: Context, batch: PlanBatch) -> list[str]:
+    strategies = {i.strategy for i in batch.items}
+    rules = ["H-ONE-1", "H-TKO-1", "H-DATE-1", "H-FRZ-1"]
+    if any(is_mover(s) for s in strategies):
+        rules += ["H-CN-1", "H-MLPS-1", "H-DR-1", "H-CAP-1", "H-DEP-1", "H-DEP-2", "H-ARCH-1"]
+    if Strategy.relocate_intranet in strategies:
+        rules += ["H-SEC-1", "H-SEC-2"]
+    if Strategy.retire in strategies:
+        rules.append("H-ZOMBIE-1")
+    if Strategy.replatform in strategies:
+        rules += ["H-ARCH-2", "H-OS-1"]
+    if any(ctx.inv.systems[i.system].build_mode.is_vertical for i in batch.items):
+        rules.append("H-VERT-1")
+    return sorted(set(rules))
+
+
+def _rooms(ctx: Context, plan: Plan) -> list[RoomClosure]:
+    cutover = {i.system: i.cutover for i in plan.items()}
+    staying = {r.system for r in plan.retained} | {u.system for u in plan.unscheduled}
+    by_room: dict[str, list[str]] = defaultdict(list)
+    for srv in ctx.inv.servers.values():
+        if srv.machine_room:
+            by_room[srv.machine_room].append(srv.id)
+    out = []
+    for room in sorted(ctx.inv.machine_rooms.values(), key=lambda r: r.id):
+        if room.room_type is RoomType.cloud_pool:
+            continue
+        blocked: list[str] = []
+        last = plan.start
+        for srv in by_room.get(room.id, []):
+            users = ctx.inv.server_systems.get(srv, [])
+            if not users:
+                blocked.append(f"server:{srv}")
+            for sid in users:
+                if sid in staying:
+                    blocked.append(sid)
+                elif cutover.get(sid) and cutover[sid] > last:
+                    last = cutover[sid]
+        blocked = sorted(set(blocked))
+        out.append(RoomClosure(room.id, room.name, None if blocked else last, tuple(blocked)))
+    return out
+
+
+def _lower_bound(ctx: Context, units: dict[str, Unit], scheduler: Scheduler) -> LowerBound:
+    s = ctx.settings
+    scheduled = [units[u] for u in scheduler.slot]
+    moved = sum(u.servers for u in scheduled)
+    by_tp = throughput_bound(moved, s.pilot_max_servers, s.servers_per_week * s.batch_weeks)
+    intervals = [(u.ready or ctx.start, u.deadline or date.max) for u in scheduled]
+    by_time = stabbing_bound(intervals)
+    lb = max(by_tp, by_time, 1 if scheduled else 0)
+    return LowerBound(lb, by_tp, by_time, 1 if scheduled else 0,
+                      f"throughput: {moved} servers at {s.servers_per_week}/week in {s.batch_weeks}-week batches "
+                      f"after a pilot of ≤{s.pilot_max_servers} → ≥{by_tp}; takeover-to-deadline windows need "
+                      f"≥{by_time} distinct cutover dates; synchronous dependencies may share a batch → ≥1")
+

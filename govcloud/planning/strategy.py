@@ -1,0 +1,115 @@
+"""Strategy per system (DOMAIN.md §3.8, §5.1), first matching rule wins, with the reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from govcloud.model.entities import InformationSystem
+from govcloud.model.enums import (
+    FenbaoStatus, Lifecycle, NetworkZone, OsDistribution, ServerKind, Strategy, XinchuangStatus,
+)
+from govcloud.model.oslife import os_eol_date
+from govcloud.model.plan import REQ_FENBAO, REQ_MLPS_ASSESSMENT, REQ_SUPERIOR_APPROVAL
+from govcloud.planning.context import Context
+
+# Codes for systems that stay where they are; plan.md and `plan explain` word them.
+RETAIN_VERTICAL = "vertical_without_approval"
+RETAIN_NO_INTRANET = "classified_without_intranet_cloud"
+RETAIN_NOT_IN_SERVICE = "not_in_service"
+RETAIN_OUT_OF_SCOPE = "out_of_scope"
+
+_MOVING = (Strategy.rehost, Strategy.replatform, Strategy.relocate_intranet, Strategy.refactor)
+
+
+@dataclass
+class Decision:
+    strategy: Strategy | None           # None: retained
+    retain_code: str | None = None
+    reasons: list[str] = field(default_factory=list)
+    requires: list[str] = field(default_factory=list)
+
+    @property
+    def moves(self) -> bool:
+        """Needs target capacity and a cutover on the cloud."""
+        return self.strategy in _MOVING
+
+
+def _in_policy_scope(ctx: Context, s: InformationSystem) -> bool:
+    scope = ctx.policy.scope_orgs
+    return not scope or bool(ctx.family(s.owner_org) & set(scope))
+
+
+def decide(ctx: Context, s: InformationSystem) -> Decision:
+    servers = ctx.servers_of(s)
+    vertical_approved = s.superior_approval is not None and bool(s.superior_approval.doc_no)
+    if s.build_mode.is_vertical and not vertical_approved:
+        # before the zombie rule: even a zombie vertical is its superior department's to retire
+        return Decision(None, RETAIN_VERTICAL, [
+            f"H-VERT-1: {s.build_mode.zh} system of {s.vertical_authority or 'its superior department'}; "
+            "no recorded superior approval to migrate or retire → left to its owner"])
+    if s.lifecycle in (Lifecycle.zombie, Lifecycle.decommissioned):
+        why = ", ".join(c.zh for c in s.zombie_criteria) or s.lifecycle.zh
+        return Decision(Strategy.retire, reasons=[
+            f"H-ZOMBIE-1: lifecycle {s.lifecycle.value} ({why}) → retire (下线); no cloud capacity is allocated"])
+    if not _in_policy_scope(ctx, s):
+        return Decision(None, RETAIN_OUT_OF_SCOPE, [f"owner {s.owner_org} is outside policy {ctx.policy.id}'s scope"])
+    if s.is_classified:
+        intranet = [z for z in ctx.inv.cloud_zones.values()
+                    if z.accepts_classified and z.network_zone is NetworkZone.gov_intranet]
+        if not intranet:
+            return Decision(None, RETAIN_NO_INTRANET, [
+                "H-SEC-1: classified (涉密) and no intranet cloud zone accepts classified systems → stays"])
+        d = Decision(Strategy.relocate_intranet, reasons=[
+            "H-SEC-1: classified (涉密) systems never go to the government cloud; relocate to the "
+            f"intranet cloud ({', '.join(z.id for z in intranet)})"])
+        if s.fenbao_status not in (FenbaoStatus.approved, FenbaoStatus.filed):
+            d.requires.append(REQ_FENBAO)
+            d.reasons.append("H-SEC-2: 分保 testing, approval and filing must finish before go-live")
+        return d
+    requires: list[str] = []
+    reasons: list[str] = []
+    if s.build_mode.is_vertical:
+        requires.append(REQ_SUPERIOR_APPROVAL)
+        reasons.append(f"H-VERT-1: vertical system migrates under the superior approval {s.superior_approval.doc_no}")
+    if s.lifecycle in (Lifecycle.planned, Lifecycle.building):
+        return Decision(None, RETAIN_NOT_IN_SERVICE, [
+            f"lifecycle {s.lifecycle.value} ({s.lifecycle.zh}): deploy it directly on the cloud when built"])
+    minimum = ctx.settings.min_mlps_level
+    level = s.mlps_level or minimum
+    if level < minimum:
+        requires.append(REQ_MLPS_ASSESSMENT)
+        reasons.append(f"H-MLPS-3: level {level} is below the policy minimum {minimum}: re-grade and assess "
+                       "before go-live")
+    elif level >= 2 and s.mlps_status.value not in ("filed", "assessed"):
+        requires.append(REQ_MLPS_ASSESSMENT)
+        reasons.append(f"H-MLPS-2: level {s.mlps_level or f'unknown (taken as {minimum})'} and MLPS status "
+                       f"{s.mlps_status.value}: grading, filing and assessment before go-live")
+
+    if s.covered_by_platform:
+        return Decision(Strategy.repurchase, reasons=reasons + [
+            f"function covered by the unified platform {s.covered_by_platform} → replace (替换为统建平台)"],
+            requires=requires)
+    if s.xinchuang_status is XinchuangStatus.infeasible:
+        return Decision(Strategy.refactor, reasons=reasons + [
+            "信创 adaptation assessed infeasible → re-architect (重构)"], requires=requires)
+    mini = [x.id for x in servers if x.kind is ServerKind.minicomputer or x.cpu_arch.is_minicomputer]
+    if mini:
+        return Decision(Strategy.replatform, reasons=reasons + [
+            f"H-ARCH-2: minicomputer(s) {', '.join(mini[:3])} cannot be rehosted → replatform onto a 信创 stack"],
+            requires=requires)
+    horizon = ctx.final_deadline or ctx.start
+    eol = [(x.id, x.os_distribution, x.os_version) for x in servers
+           if (d := os_eol_date(x.os_distribution, x.os_version)) is not None and d <= horizon]
+    if eol and ctx.settings.eol_os_blocking:
+        first = eol[0]
+        return Decision(Strategy.replatform, reasons=reasons + [
+            f"H-OS-1: {len(eol)} server(s) run an OS that is end-of-life by {horizon} "
+            f"(e.g. {first[0]}: {first[1].value} {first[2]}) → replatform onto a supported image"],
+            requires=requires)
+    if ctx.settings.prefer_domestic and s.xinchuang_status is XinchuangStatus.compatible and \
+            all(x.os_distribution is not OsDistribution.windows for x in servers):
+        return Decision(Strategy.replatform, reasons=reasons + [
+            "信创 adaptation done (已适配) and the policy prefers domestic targets → replatform onto the 信创 pool"],
+            requires=requires)
+    return Decision(Strategy.rehost, reasons=reasons + [
+        "supported OS on a supported architecture → rehost (平迁) the existing machines"], requires=requires)
