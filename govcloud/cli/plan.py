@@ -264,7 +264,10 @@ def explain(plan_arg: Path = PlanArg, system: str = typer.Argument(..., help="Sy
             if i.system == system:
                 data = {"system": system, "name": i.name, "batch": b.id, "strategy": i.strategy.value,
                         "move_group": i.move_group, "target_zone": i.target_zone, "cutover": str(i.cutover),
-                        "requires": list(i.requires), "reasons": i.reasons}
+                        "requires": list(i.requires), "reasons": i.reasons,
+                        "servers": [{"server": p.server, "flavor": p.flavor, "vcpus": p.vcpus, "ram_gb": p.ram_gb,
+                                     "disk_gb": p.disk_gb, "image": p.image, "sized_from": p.sized_from}
+                                    for p in i.servers]}
                 return _explain_out(data, output, lang)
     for r in plan.retained:
         if r.system == system:
@@ -297,6 +300,9 @@ def _explain_out(data: dict[str, Any], output: Output, lang: Lang) -> None:
         out.print(f"  {zh if lang is Lang.zh else en}:", style="cyan", highlight=False)
         for line in lines:
             out.print(f"    - {line}", highlight=False, soft_wrap=True)
+    for p in data.get("servers", []):
+        out.print(f"    {p['server']}: {p['flavor']} ({p['vcpus']} vCPU, {p['ram_gb']:g} GB, disk {p['disk_gb']:g} GB) "
+                  f"· {p['image']} · {p['sized_from']}", highlight=False, soft_wrap=True)
     if data.get("requires"):
         out.print(f"  {'前置条件' if lang is Lang.zh else 'prerequisites'}: {', '.join(data['requires'])}",
                   highlight=False)

@@ -1034,17 +1034,31 @@ class _Generator:
                                  start + timedelta(days=180 * (i + 1)), declared_count=len(chunk),
                                  scope_orgs=chunk, principle="轻重缓急", source="合成数据"))
         final = start + timedelta(days=180 * n_batches)
+        # A synthetic programme should be feasible, as a real one is meant to be: each
+        # department's takeover is planned before its batch deadline, and the team moves
+        # enough servers a week to finish the estate with a third of the time to spare.
+        deadline_of = {o: b.deadline for b in batches for o in b.scope_orgs}
+        for t in inv.takeovers.values():
+            due = deadline_of.get(t.org or "")
+            if due and t.planned_date and t.planned_date > due - timedelta(days=60):
+                t.planned_date = max(p.as_of, due - timedelta(days=60 + (hash_days(t.id) % 60)))
+        weeks = (final - start).days / 7
+        per_week = max(40, math.ceil(len(inv.servers) / (weeks * 0.66)))
         inv.policies["synthetic"] = Policy(
             id="synthetic", name="合成数据迁移策略", region=top if self.scale != "national" else None,
             source="govcloud.inventory.generate", start=start, batches=tuple(batches),
-            thresholds=Thresholds(no_new_machine_room_after=date(2018, 11, 11), servers_per_week=40 *
-                                  {"city": 1, "province": 5, "national": 50}[self.scale],
+            thresholds=Thresholds(no_new_machine_room_after=date(2018, 11, 11), servers_per_week=per_week,
                                   pilot_max_servers=40, cutover_window="Sat 22:00-06:00"),
             final_deadline=final)
         for fid, fname, s, e in (("lianghui", "全国两会", (3, 1), (3, 15)), ("guoqing", "国庆假期", (9, 25), (10, 8))):
             year = start.year if date(start.year, *s) >= start else start.year + 1
             inv.freeze_windows[fid] = FreezeWindow(fid, f"{year}年{fname}", date(year, *s), date(year, *e),
                                                    reason="重大活动保障期间暂停割接")
+
+
+def hash_days(text: str) -> int:
+    """A stable small number from an id (Python's hash() is salted per process)."""
+    return sum(text.encode()) * 2654435761 % 1_000_003
 
 
 def add_cloud_platform(inv: Inventory, pid: str, name: str, region: str, tier: CloudTier, vcpus: float,

@@ -51,6 +51,7 @@ class Context:
     deadline_source: dict[str, str] = field(default_factory=dict)
     policy_batch: dict[str, str | None] = field(default_factory=dict)     # system → migration batch id
     freezes: list[FreezeWindow] = field(default_factory=list)
+    image_choice: dict[tuple[str, bool], tuple[str | None, str]] = field(default_factory=dict)
 
     def servers_of(self, s: InformationSystem) -> list[Server]:
         return [self.inv.servers[x] for x in s.servers if x in self.inv.servers]

@@ -117,9 +117,18 @@ def pick_image(ctx: Context, srv: Server, z: CloudZone, strategy: Strategy) -> t
     if strategy is Strategy.rehost:
         return f"{IMAGE_IMPORT_PREFIX}{srv.os_distribution.value}-{srv.os_version or ''}".rstrip("-"), \
             "rehost imports the machine's own disk"
+    windows = srv.os_distribution is OsDistribution.windows
+    key = (z.id, windows)
+    cached = ctx.image_choice.get(key)
+    if cached is None:  # the choice depends only on the zone and the OS family: decide it once
+        cached = ctx.image_choice[key] = _choose_image(ctx, z, windows)
+    return cached
+
+
+def _choose_image(ctx: Context, z: CloudZone, windows: bool) -> tuple[str | None, str]:
     horizon = ctx.final_deadline or ctx.start
     usable = [i for i in z.images if i.cpu_arch == z.cpu_arch and not _eol(i, horizon)]
-    if srv.os_distribution is OsDistribution.windows:
+    if windows:
         wins = sorted((i for i in usable if i.os_distribution is OsDistribution.windows),
                       key=lambda i: (i.os_version or "", i.name), reverse=True)
         return (wins[0].name, "newest supported Windows Server image") if wins else \
@@ -199,9 +208,8 @@ def place(ctx: Context, s: InformationSystem, strategy: Strategy, ledger: Ledger
                      + ("; same zone as its move group" if z.id == prefer_zone else "")]
             + ([f"H-ARCH-1: architecture changes ({', '.join(arch_change)} → {z.cpu_arch.value}): rebuild"]
                if arch_change else []),
-            "flavor": [f"{pl.server}: {pl.flavor} ({pl.vcpus} vCPU, {pl.ram_gb:g} GB) sized from {pl.sized_from}"
-                       for pl in placements],
-            "image": [f"{pl.server}: {pl.image}" for pl in placements] + ([image_why] if image_why else []),
+            # flavors are the smallest covering each server's need; placements say what sized it
+            "image": [image_why] if image_why else [],
         }
         ledger.take(z.id, v, r, d)
         return p

@@ -49,7 +49,8 @@ def decide(ctx: Context, s: InformationSystem) -> Decision:
             "no recorded superior approval to migrate or retire → left to its owner"])
     if s.lifecycle in (Lifecycle.zombie, Lifecycle.decommissioned):
         why = ", ".join(c.zh for c in s.zombie_criteria) or s.lifecycle.zh
-        return Decision(Strategy.retire, reasons=[
+        return Decision(Strategy.retire, requires=[REQ_SUPERIOR_APPROVAL] if s.build_mode.is_vertical else [],
+                        reasons=[
             f"H-ZOMBIE-1: lifecycle {s.lifecycle.value} ({why}) → retire (下线); no cloud capacity is allocated"])
     if not _in_policy_scope(ctx, s):
         return Decision(None, RETAIN_OUT_OF_SCOPE, [f"owner {s.owner_org} is outside policy {ctx.policy.id}'s scope"])
