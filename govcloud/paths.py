@@ -18,3 +18,12 @@ def debug_log() -> Path:
 def bundled_inventory(name: str = "heyuan") -> Path:
     """The example inventory that ships in the repository checkout."""
     return Path(__file__).resolve().parent.parent / "inventories" / name
+
+
+def templates_dir() -> Path:
+    """The jinja2 templates: the checkout's templates/, else where an install put them."""
+    checkout = Path(__file__).resolve().parent.parent / "templates"
+    if checkout.is_dir():
+        return checkout
+    import sys
+    return Path(sys.prefix) / "share" / "govcloud" / "templates"

@@ -8,8 +8,9 @@ not an empty cell).
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 import jinja2
+
+from govcloud.paths import templates_dir
 
 from govcloud.model.enums import BatchKind, Strategy
 from govcloud.model.inventory import Inventory
@@ -17,7 +18,6 @@ from govcloud.model.plan import (
     REQ_FENBAO, REQ_MLPS_ASSESSMENT, REQ_OS_MIGRATION, REQ_REBUILD, REQ_SUPERIOR_APPROVAL, Plan,
 )
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 _L = {
     "zh": {
@@ -98,7 +98,7 @@ _L = {
 
 
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), undefined=jinja2.StrictUndefined,
                               autoescape=False, keep_trailing_newline=True, trim_blocks=False)
 
 

@@ -161,3 +161,16 @@ def test_generate_refuses_an_inventory_with_errors(tmp_path: Path) -> None:
     proc = gc("plan", "generate", str(root), "--out", str(tmp_path / "out"), rc=1)
     assert "a plan needs a valid inventory" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_committed_example_plan_is_current(plan_dir: Path) -> None:
+    """migration-plans/heyuan-2018 is what `govcloud plan generate inventories/heyuan` writes today."""
+    committed = HEYUAN.parents[1] / "migration-plans" / "heyuan-2018"
+
+    def without_inventory_path(text: str) -> list[str]:
+        return [ln for ln in text.splitlines() if not ln.startswith('"inventory":')]
+
+    assert without_inventory_path((committed / "plan.yaml").read_text(encoding="utf-8")) == \
+        without_inventory_path((plan_dir / "plan.yaml").read_text(encoding="utf-8")), \
+        "regenerate it: govcloud plan generate inventories/heyuan"
+    assert (committed / "plan.md").read_text(encoding="utf-8") == (plan_dir / "plan.md").read_text(encoding="utf-8")
