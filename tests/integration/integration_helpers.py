@@ -1,0 +1,43 @@
+"""Small helpers shared by the integration tests (imported by name; no mocks)."""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import time
+
+
+def run_ssh(client, cmd: str, stdin: bytes | None = None, timeout: float = 120) -> tuple[int, bytes, bytes]:
+    chan = client.get_transport().open_session(timeout=timeout)
+    chan.settimeout(timeout)
+    chan.exec_command(cmd)
+    if stdin is not None:
+        chan.sendall(stdin)
+        chan.shutdown_write()
+    out, err = bytearray(), bytearray()
+    while True:
+        if chan.recv_ready():
+            out += chan.recv(1 << 16)
+        elif chan.recv_stderr_ready():
+            err += chan.recv_stderr(1 << 16)
+        elif chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
+            break
+        else:
+            time.sleep(0.005)
+    rc = chan.recv_exit_status()
+    chan.close()
+    return rc, bytes(out), bytes(err)
+
+
+def wait_until(pred, timeout: float, interval: float = 0.5, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def parallel(fn, items, workers: int = 16):
+    with cf.ThreadPoolExecutor(workers) as ex:
+        return list(ex.map(fn, items))
