@@ -105,37 +105,37 @@ def build_plan(inv: Inventory, policy: Policy, *, plan_id: str, inventory_ref: s
     units: dict[str, Unit] = {}
     dept_order = _department_order(ctx)
     unit_of: dict[str, str] = {}
-    why: dict[str, str] = {}
+    priority_text: dict[str, str] = {}
     for gid, members in grouping.members.items():
         if any(m in unscheduled for m in members):
             continue
-        units[gid] = _unit(ctx, gid, members, moving=True, why=why, dept_order=dept_order)
+        units[gid] = _unit(ctx, gid, members, moving=True, priority_text=priority_text, dept_order=dept_order)
         for m in members:
             unit_of[m] = gid
     for sid, d in decisions.items():
         if d.strategy in (Strategy.retire, Strategy.repurchase):
             uid = f"act-{sid}"
-            units[uid] = _unit(ctx, uid, [sid], moving=False, why=why, dept_order=dept_order)
+            units[uid] = _unit(ctx, uid, [sid], moving=False, priority_text=priority_text, dept_order=dept_order)
             unit_of[sid] = uid
     for e in edges:  # a mover leaves no coupled partner behind: retire/replace it first (H-DEP-1)
         for mover in e.members:
             for other in e.members:
                 um, uo = unit_of.get(mover), unit_of.get(other)
-                if um and uo and um != uo and um.startswith("mg-") and uo.startswith("act-"):
+                if um and uo and um != uo and units[um].moves and not units[uo].moves:
                     units[um].callees.add(uo)
                     units[um].partners.add(uo)
     for dep in inv.dependencies:
         if dep.type is DepType.sync_api and not dep.bridge:
             ua, ub = unit_of.get(dep.from_), unit_of.get(dep.to)
-            if ua and ub and ua != ub and ua.startswith("mg-"):
+            if ua and ub and ua != ub and units[ua].moves:
                 units[ua].callees.add(ub)
 
     ledger = Ledger.of(list(inv.cloud_zones.values()))
     placements: dict[str, Placement] = {}
 
     def place_unit(u: Unit, cutover: date, window: int) -> list[str] | None:
-        if not u.id.startswith("mg-"):
-            return None
+        if not u.moves:
+            return None  # retire/replace actions need no capacity
         done: list[Placement] = []
         zone = None
         placed_servers: set[str] = set()
@@ -171,7 +171,7 @@ def build_plan(inv: Inventory, policy: Policy, *, plan_id: str, inventory_ref: s
         for uid in sorted(by_window[k], key=lambda u: (scheduler.slot[u].cutover, u)):
             for sid in units[uid].systems:
                 batch.items.append(_item(ctx, systems[sid], decisions[sid], uid, grouping, placements.get(sid),
-                                         scheduler.slot[uid].cutover, batch, why[uid], units[uid]))
+                                         scheduler.slot[uid].cutover, batch, priority_text[uid], units[uid]))
         deadlines = [(ctx.deadline[i.system], ctx.policy_batch[i.system] or "") for i in batch.items
                      if ctx.deadline[i.system]]
         if deadlines:
@@ -207,7 +207,7 @@ def _department_order(ctx: Context) -> dict[str, tuple]:
     return {org: (ready[org], size[org], min(ctx.family(org))) for org in ready}
 
 
-def _unit(ctx: Context, uid: str, members: list[str], *, moving: bool, why: dict[str, str],
+def _unit(ctx: Context, uid: str, members: list[str], *, moving: bool, priority_text: dict[str, str],
           dept_order: dict[str, tuple]) -> Unit:
     systems = [ctx.inv.systems[m] for m in members]
     # throughput: every server moved; a retire or replace action costs one slot (decommission
@@ -217,7 +217,7 @@ def _unit(ctx: Context, uid: str, members: list[str], *, moving: bool, why: dict
     deadlines = [ctx.deadline[m] for m in members if ctx.deadline[m]]
     scores = [priority(ctx, s) for s in systems]
     owner = min(s.owner_org for s in systems)
-    why[uid] = "; ".join(text for _, text in scores[:1])
+    priority_text[uid] = scores[0][1]
     # department by department; inside one, its retirements and replacements before its moves
     return Unit(uid, members, servers, max(readies) if readies else None, min(deadlines) if deadlines else None,
                 sum(sc for sc, _ in scores), (*dept_order[owner], 1 if moving else 0), moves=moving)
