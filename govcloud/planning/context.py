@@ -73,19 +73,36 @@ class Context:
             self._dept_family[org_id] = fam
         return fam
 
+    def org_ids(self, refs) -> set[str]:
+        """Organisation ids that references (ids, names or aliases) denote."""
+        out: set[str] = set()
+        for ref in refs:
+            ids, _ = self.inv.resolve_org(ref)
+            out.update(ids or [ref])
+        return out
+
+    def regions_of(self, system: InformationSystem) -> list[str]:
+        """The owner's region (else the inventory's) and every region above it."""
+        org = self.inv.organizations.get(system.owner_org)
+        code = org.region if org and org.region else (self.inv.meta.region if self.inv.meta else None)
+        chain: list[str] = []
+        while code and code not in chain:
+            chain.append(code)
+            region = self.inv.regions.get(code)
+            code = region.parent if region else None
+        return chain
+
     def frozen(self, day: date, system: InformationSystem) -> FreezeWindow | None:
         for f in self.freezes:
             if f.start <= day <= f.end:
                 if f.scope is FreezeScope.global_:
                     return f
-                if f.scope is FreezeScope.org and (set(f.targets) & self.family(system.owner_org)):
+                if f.scope is FreezeScope.org and (self.org_ids(f.targets) & self.family(system.owner_org)):
                     return f
                 if f.scope is FreezeScope.system and system.id in f.targets:
                     return f
-                if f.scope is FreezeScope.region:
-                    org = self.inv.organizations.get(system.owner_org)
-                    if org is not None and org.region in f.targets:
-                        return f
+                if f.scope is FreezeScope.region and set(self.regions_of(system)) & set(f.targets):
+                    return f
         return None
 
 
@@ -103,17 +120,24 @@ def build_context(inv: Inventory, policy: Policy, *, start: date | None = None, 
     takeover_batches = [b for b in policy.batches if b.kind is BatchKind.takeover]
     # migration, website consolidation and dedicated-network batches all set deadlines
     migration_batches = [b for b in policy.batches if b.kind is not BatchKind.takeover]
-    by_system = {t.system: t for t in inv.takeovers.values() if t.system}
-    by_org = {t.org: t for t in inv.takeovers.values() if t.org}
+    by_system: dict[str, list] = {}
+    by_org: dict[str, list] = {}
+    for t in sorted(inv.takeovers.values(), key=lambda t: t.id):
+        if t.system:
+            by_system.setdefault(t.system, []).append(t)
+        elif t.org:
+            by_org.setdefault(t.org, []).append(t)
 
     for s in inv.systems.values():
         fam = ctx.family(s.owner_org)
         # takeover precedes migration (H-TKO-1): the record's date, else the takeover batch deadline
-        rec = by_system.get(s.id) or next((by_org[o] for o in sorted(fam) if o in by_org), None)
-        ready: date | None = None
-        if rec is not None and rec.status is not TakeoverStatus.exempt:
-            ready = rec.done_date or rec.planned_date
-        if ready is None and (rec is None or rec.status is not TakeoverStatus.exempt):
+        # every record counts: a department is taken over when its last record is done
+        recs = by_system.get(s.id) or [t for o in sorted(fam) for t in by_org.get(o, [])]
+        exempt = bool(recs) and all(t.status is TakeoverStatus.exempt for t in recs)
+        dated = [t.done_date or t.planned_date for t in recs
+                 if t.status is not TakeoverStatus.exempt and (t.done_date or t.planned_date)]
+        ready: date | None = max(dated) if dated else None
+        if ready is None and not exempt:
             dates = [b.deadline for b in takeover_batches if b.deadline and _in_scope(b, s, fam)
                      and (b.scope_orgs or b.scope_systems)]
             ready = min(dates) if dates else None

@@ -80,12 +80,15 @@ def couplings(inv: Inventory) -> list[Coupling]:
     return out
 
 
-def sync_cycles(inv: Inventory, systems: set[str]) -> list[list[str]]:
-    """Strongly connected components (size > 1) of unbridged synchronous calls among ``systems``."""
+def sync_cycles(inv: Inventory, systems: set[str], node_of=None) -> list[list[str]]:
+    """Strongly connected components (size > 1) of unbridged synchronous calls among ``systems``,
+    between the nodes ``node_of`` maps systems to (default: the systems themselves)."""
     graph: dict[str, list[str]] = {}
     for dep in inv.dependencies:
         if dep.type is DepType.sync_api and not dep.bridge and dep.from_ in systems and dep.to in systems:
-            graph.setdefault(dep.from_, []).append(dep.to)
+            a, b = (node_of(dep.from_), node_of(dep.to)) if node_of else (dep.from_, dep.to)
+            if a != b:
+                graph.setdefault(a, []).append(b)
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     on_stack: set[str] = set()
@@ -144,7 +147,8 @@ def group(inv: Inventory, systems: set[str], edges: list[Coupling]) -> Grouping:
             uf.union(moving[0], other)
         if len(moving) > 1:
             used.append(e)
-    for comp in sync_cycles(inv, systems):
+    # on the groups, not the systems: A→B with B grouped with C and C→A is a cycle too
+    for comp in sync_cycles(inv, systems, uf.find):
         for other in comp[1:]:
             uf.union(comp[0], other)
         used.append(Coupling(tuple(comp), "mutual synchronous calls (cycle)"))

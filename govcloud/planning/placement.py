@@ -9,6 +9,7 @@ then the most room left. Capacity is cumulative: migrated systems stay on the cl
 from __future__ import annotations
 
 import math
+from datetime import date
 from dataclasses import dataclass, field
 
 from govcloud.model.entities import CloudZone, Flavor, Image, InformationSystem, Server
@@ -82,6 +83,10 @@ def zone_rejection(ctx: Context, s: InformationSystem, servers: list[Server], st
             (" and classified" if s.is_classified else "")
     if z.mlps_level < level:
         return f"H-MLPS-1: zone level {z.mlps_level} < system level {level}"
+    if z.mlps_level < ctx.settings.min_mlps_level:
+        return f"H-MLPS-3: zone level {z.mlps_level} < policy minimum {ctx.settings.min_mlps_level}"
+    if z.network_zone is NetworkZone.gov_extranet and z.mlps_level < ctx.policy.thresholds.extranet_mlps_level:
+        return f"H-MLPS-3: extranet zone level {z.mlps_level} < policy extranet level {ctx.policy.thresholds.extranet_mlps_level}"
     if level >= 4 and not z.dedicated_pool:
         return "H-MLPS-1: a level-4 system needs a dedicated pool"
     if level >= 3 and z.dr_mode not in _LEVEL3_DR:
@@ -126,7 +131,7 @@ def pick_image(ctx: Context, srv: Server, z: CloudZone, strategy: Strategy) -> t
 
 
 def _choose_image(ctx: Context, z: CloudZone, windows: bool) -> tuple[str | None, str]:
-    horizon = ctx.final_deadline or ctx.start
+    horizon = ctx.final_deadline or date.max  # no final deadline: no image that ever reaches EOL
     usable = [i for i in z.images if i.cpu_arch == z.cpu_arch and not _eol(i, horizon)]
     if windows:
         wins = sorted((i for i in usable if i.os_distribution is OsDistribution.windows),
@@ -163,7 +168,7 @@ def place(ctx: Context, s: InformationSystem, strategy: Strategy, ledger: Ledger
     rejections: list[str] = []
     candidates: list[tuple[tuple, CloudZone]] = []
     level = s.mlps_level or ctx.settings.min_mlps_level
-    for z in ctx.inv.cloud_zones.values():
+    for z in sorted(ctx.inv.cloud_zones.values(), key=lambda z: z.id):  # reasons independent of input order
         why = zone_rejection(ctx, s, all_servers, strategy, z)
         if why:
             rejections.append(f"{z.id}: {why}")

@@ -19,7 +19,7 @@ from govcloud.model.enums import (
 from govcloud.model.inventory import Inventory
 from govcloud.model.oslife import os_eol_date
 from govcloud.model.plan import (
-    LowerBound, Plan, PlanBatch, PlanItem, Retained, RoomClosure, Unscheduled,
+    REQ_OS_MIGRATION, LowerBound, Plan, PlanBatch, PlanItem, Retained, RoomClosure, Unscheduled,
 )
 from govcloud.planning.context import Context, build_context
 from govcloud.planning.grouping import couplings, group
@@ -164,20 +164,23 @@ def build_plan(inv: Inventory, policy: Policy, *, plan_id: str, inventory_ref: s
     by_window: dict[int, list[str]] = defaultdict(list)
     for uid, slot in scheduler.slot.items():
         by_window[slot.batch].append(uid)
+    first = 0 if scheduler.pilot_window is not None else 1
     for n, k in enumerate(sorted(by_window)):
         start, weeks = scheduler.windows[k]
-        batch = PlanBatch(id=f"B{n:02d}", name="试点批次" if n == 0 else f"第{n}批", start=start,
-                          end=weeks[-1].saturday, deadline=None, policy_batch=None, pilot=(n == 0))
+        pilot = k == scheduler.pilot_window
+        batch = PlanBatch(id=f"B{n + first:02d}", name="试点批次" if pilot else f"第{n + first}批", start=start,
+                          end=weeks[-1].saturday, deadline=None, policy_batch=None, pilot=pilot)
         for uid in sorted(by_window[k], key=lambda u: (scheduler.slot[u].cutover, u)):
             for sid in units[uid].systems:
                 batch.items.append(_item(ctx, systems[sid], decisions[sid], uid, grouping, placements.get(sid),
                                          scheduler.slot[uid].cutover, batch, priority_text[uid], units[uid]))
+        batch.end = max(i.cutover for i in batch.items)
+        # the earliest deadline the batch's last cutover still meets (each item meets its own)
         deadlines = [(ctx.deadline[i.system], ctx.policy_batch[i.system] or "") for i in batch.items
-                     if ctx.deadline[i.system]]
+                     if ctx.deadline[i.system] and ctx.deadline[i.system] >= batch.end]
         if deadlines:
             batch.deadline, pb = min(deadlines)
             batch.policy_batch = pb or None
-        batch.end = max(i.cutover for i in batch.items)
         batch.rules = _rules(ctx, batch)
         plan.batches.append(batch)
 
@@ -242,6 +245,10 @@ def _item(ctx: Context, s: InformationSystem, d: Decision, uid: str, grouping, p
         batch_why.append("after the groups it calls synchronously: " + ", ".join(sorted(unit.callees)))
     reasons["batch"] = batch_why
     requires = list(d.requires)
+    if d.strategy is Strategy.rehost and ctx.settings.eol_os_blocking and REQ_OS_MIGRATION not in requires and any(
+            (e := os_eol_date(x.os_distribution, x.os_version)) is not None and e <= cutover for x in ctx.servers_of(s)):
+        requires.append(REQ_OS_MIGRATION)
+        reasons["strategy"].append(f"H-OS-1: an OS is end-of-life by the cutover {cutover}: migrate the OS")
     if p is not None:
         reasons.update(p.reasons)
         requires += [r for r in p.requires if r not in requires]

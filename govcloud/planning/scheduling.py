@@ -77,6 +77,7 @@ class Scheduler:
         self.slot: dict[str, Slot] = {}
         self.failed: dict[str, list[str]] = {}
         self.windows: dict[int, tuple[date, list[Week]]] = {}
+        self.pilot_window: int | None = None  # the window run as the pilot, if anything went into it
         self._monday = first_monday(ctx.start)
 
     # ------------------------------------------------------------ calendar
@@ -127,9 +128,9 @@ class Scheduler:
                 heapq.heappush(waiting, ((u.ready or date.min), u.key(), u.id))
         self._blocked = {u.id for u in self.units.values() if u.waiting_on}
         k = 0
-        used_windows = 0
+        pilot_open = True
         while (ready or waiting or self._blocked) and k < self.max_windows:
-            start, weeks = self.window(k, pilot=(used_windows == 0))
+            start, weeks = self.window(k, pilot=pilot_open)
             last = weeks[-1].saturday
             while waiting and waiting[0][0] <= last:
                 _, key, uid = heapq.heappop(waiting)
@@ -139,10 +140,17 @@ class Scheduler:
                 for uid in sorted(self._blocked - set(self.failed)):
                     heapq.heappush(ready, (self.units[uid].key(), uid))
                 self._blocked.clear()
-            placed = self._fill(k, weeks, ready, waiting, pilot=(used_windows == 0))
+            placed = self._fill(k, weeks, ready, waiting, pilot=pilot_open)
             if placed:
                 self.windows[k] = (start, weeks)
-                used_windows += 1
+            if pilot_open and placed:
+                self.pilot_window, pilot_open = k, False
+            elif pilot_open and ready and all(not self.units[uid].moves or
+                                              self.units[uid].servers > self.ctx.settings.pilot_max_servers
+                                              for _, uid in ready):
+                # nothing released can be piloted (only retirements, or groups larger than
+                # pilot_max_servers): there is no pilot, the work goes on in full batches
+                pilot_open = False
             k += 1
         leftovers = [uid for _, uid in ready] + [uid for _, _, uid in waiting] + sorted(self._blocked)
         for uid in leftovers:

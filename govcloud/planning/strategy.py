@@ -60,7 +60,8 @@ def decide(ctx: Context, s: InformationSystem) -> Decision:
         if not intranet:
             return Decision(None, RETAIN_NO_INTRANET, [
                 "H-SEC-1: classified (涉密) and no intranet cloud zone accepts classified systems → stays"])
-        d = Decision(Strategy.relocate_intranet, reasons=[
+        d = Decision(Strategy.relocate_intranet, requires=[REQ_SUPERIOR_APPROVAL] if s.build_mode.is_vertical else [],
+                     reasons=[
             "H-SEC-1: classified (涉密) systems never go to the government cloud; relocate to the "
             f"intranet cloud ({', '.join(z.id for z in intranet)})"])
         if s.fenbao_status not in (FenbaoStatus.approved, FenbaoStatus.filed):
