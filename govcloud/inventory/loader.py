@@ -19,7 +19,7 @@ import yaml
 from govcloud.inventory.convert import INVALID, record_converter
 from govcloud.inventory.problems import Problem
 from govcloud.inventory.reader import (
-    DEFAULT_MAX_FILE_MB, Document, GovLoader, ReadFailure, locate_in_node, read_document,
+    DEFAULT_MAX_FILE_MB, GovLoader, ReadFailure, locate_in_node, read_document,
 )
 from govcloud.model.entities import SECTION_BY_KEY, InventoryMeta
 from govcloud.model.enums import Severity
@@ -34,7 +34,10 @@ _SUFFIXES = (".yaml", ".yml")
 class LoadResult:
     inventory: Inventory
     problems: list[Problem] = field(default_factory=list)
-    documents: dict[str, Document] = field(default_factory=dict)
+    # file (relative) → its path. Only paths are kept: holding every file's text and parsed
+    # data for line lookups tripled the memory of a national inventory (8 GB → see bench/).
+    documents: dict[str, Path] = field(default_factory=dict)
+    meta_file: str | None = None
     root: Path | None = None
 
     @property
@@ -73,8 +76,11 @@ class LoadResult:
             if p.line is None and p.file and p.path:
                 by_file.setdefault(p.file, []).append(p)
         for file, problems in by_file.items():
-            doc = self.documents.get(file)
-            if doc is None:
+            path = self.documents.get(file)
+            if path is None:
+                continue
+            doc = read_document(path)  # read again: positions are needed only where problems are
+            if isinstance(doc, ReadFailure):
                 continue
             try:
                 node = yaml.compose(doc.text, Loader=GovLoader)
@@ -115,8 +121,9 @@ def load_inventory(root: Path | str, *, max_file_mb: float = DEFAULT_MAX_FILE_MB
         if isinstance(doc, ReadFailure):
             result.error(doc.code, doc.message, file=rel, line=doc.line, column=doc.column, hint=doc.hint)
             continue
-        result.documents[rel] = doc
+        result.documents[rel] = path
         _load_document(result, rel, doc.data, is_root=(path.name == ROOT_FILE or root.is_file()))
+        del doc  # the entities are built; the text and raw data can go
     return result
 
 
@@ -203,3 +210,4 @@ def _load_meta(result: LoadResult, rel: str, value: Any, sink: Any) -> None:
                      file=rel, path=("inventory",), hint=f"keep it only in {ROOT_FILE}")
         return
     result.inventory.meta = meta
+    result.meta_file = rel

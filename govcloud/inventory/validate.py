@@ -154,8 +154,7 @@ def check_references(inv: Inventory, result: LoadResult) -> None:
                     setattr(obj, rf.attr, new)
 
     if inv.meta is not None:
-        meta_file = next((f for f, d in result.documents.items()
-                          if isinstance(d.data, dict) and "inventory" in d.data), None)
+        meta_file = result.meta_file
 
         def meta_report(sub: tuple) -> Callable[..., None]:
             def report(sev: Severity, code: str, msg: str, hint: str | None = None) -> None:
