@@ -1,0 +1,91 @@
+"""Compliance results as a rich table, one JSON document, CSV or (when openpyxl is present) XLSX."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from govcloud.compliance.model import ComplianceThresholds, HostReport, Status
+
+_STYLE = {Status.passed: "green", Status.fail: "bold red", Status.manual: "yellow",
+          Status.not_applicable: "dim", Status.error: "magenta"}
+
+COLUMNS = ("host", "check_id", "clause", "title", "level", "status", "status_label", "expected", "actual", "evidence")
+
+
+def to_document(reports: list[HostReport], level: int, thresholds: ComplianceThresholds) -> dict[str, Any]:
+    total = {s.value: 0 for s in Status}
+    for r in reports:
+        for k, v in r.counts().items():
+            total[k] += v
+    return {
+        "kind": "govcloud.compliance", "format": 1, "level": level,
+        "generated_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "thresholds": thresholds.to_plain(),
+        "summary": total,
+        "hosts": [{"host": r.host, "error": r.error, "counts": r.counts(),
+                   "findings": [f.to_plain() for f in r.findings]} for r in reports],
+    }
+
+
+def rows(reports: list[HostReport]) -> list[dict[str, Any]]:
+    out = []
+    for r in reports:
+        for f in r.findings:
+            d = f.to_plain()
+            out.append({k: d[k] for k in COLUMNS})
+    return out
+
+
+def write_file(path: Path, reports: list[HostReport], level: int, thresholds: ComplianceThresholds) -> None:
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        data = json.dumps(to_document(reports, level, thresholds), ensure_ascii=False, indent=2) + "\n"
+        path.write_text(data, encoding="utf-8")
+    elif suffix == ".csv":
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=COLUMNS)
+        w.writeheader()
+        w.writerows(rows(reports))
+        # utf-8-sig: Excel on Chinese Windows opens a BOM-less UTF-8 CSV as GBK and garbles it
+        path.write_text(buf.getvalue(), encoding="utf-8-sig")
+    elif suffix == ".xlsx":
+        try:
+            from openpyxl import Workbook
+        except ImportError:
+            raise ValueError("writing .xlsx needs openpyxl (not a govcloud dependency); use .csv or .json") from None
+        wb = Workbook()
+        ws = wb.active
+        ws.title = "等保核查"
+        ws.append(list(COLUMNS))
+        for row in rows(reports):
+            ws.append([row[c] for c in COLUMNS])
+        wb.save(path)
+    else:
+        raise ValueError(f"unknown report format {suffix!r}: use .json, .csv or .xlsx")
+
+
+def render_table(reports: list[HostReport], console: Console, lang: str = "zh", *, show_pass: bool = True) -> None:
+    for r in reports:
+        title = f"{r.host} — 等保第{r.level}级" if lang == "zh" else f"{r.host} — MLPS level {r.level}"
+        if r.error:
+            title += f"  ({r.error})"
+        t = Table(title=title, show_lines=False, header_style="bold")
+        heads = ("检查项", "条款", "状态", "期望", "实际") if lang == "zh" else ("check", "clause", "status", "expected", "actual")
+        for h in heads:
+            t.add_column(h, overflow="fold")
+        for f in r.findings:
+            if not show_pass and f.status in (Status.passed, Status.not_applicable):
+                continue
+            t.add_row(f"{f.check_id}\n{f.title if lang == 'zh' else f.title_en}", f.clause.removeprefix("GB/T 22239-2019 "),
+                      f"[{_STYLE[f.status]}]{f.status.label(lang)}[/]", f.expected, f.actual)
+        console.print(t)
+        c = r.counts()
+        console.print("  " + "  ".join(f"[{_STYLE[s]}]{s.label(lang)} {c[s.value]}[/]" for s in Status))

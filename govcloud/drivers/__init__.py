@@ -1,0 +1,1 @@
+"""Doors to the outside world: the only modules importing paramiko, ansible_runner, openstack."""
