@@ -8,6 +8,8 @@ not an empty cell).
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any, Callable
+
 import jinja2
 
 from govcloud.paths import templates_dir
@@ -102,11 +104,20 @@ def _env() -> jinja2.Environment:
                               autoescape=False, keep_trailing_newline=True, trim_blocks=False)
 
 
-def _cell(text: str) -> str:
+def md_cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def plan_document(plan: Plan, inv: Inventory, *, lang: str = "zh", approval: str | None = None) -> str:
+    return _env().get_template("plan.md.j2").render(**document_data(plan, inv, lang=lang, approval=approval))
+
+
+def document_data(plan: Plan, inv: Inventory, *, lang: str = "zh", approval: str | None = None,
+                  cell: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """Everything plan.md shows, prepared once: the plan document and the report (render/report.py) both
+    lay it out. ``cell`` escapes free text for the target format (default: a Markdown table cell; the
+    HTML report passes ``str`` and lets jinja2's autoescape do the rest)."""
+    _cell = cell or md_cell
     L = _L[lang]
     orgs = {o.id: (o.short_name or o.name) for o in inv.organizations.values()}
     policy = inv.policies.get(plan.policy)
@@ -172,7 +183,7 @@ def plan_document(plan: Plan, inv: Inventory, *, lang: str = "zh", approval: str
                for f in sorted(inv.freeze_windows.values(), key=lambda f: f.start)]
     lb_text = L["lower_bound_text"].format(lb=lb.batches if lb else "-", why=lb.explanation if lb else "",
                                            n=n_batches, gap=(n_batches - lb.batches) if lb else "-")
-    return _env().get_template("plan.md.j2").render(
+    return dict(
         title=L["title"].format(name=_place_name(inv) or plan.inventory_name or plan.plan_id), plan=plan, L=L,
         policy_source=policy.source if policy and policy.source else "", approval=approval or L["unapproved"],
         overview=overview, lower_bound_text=lb_text, principles=L["principles"], strategies=strategies,

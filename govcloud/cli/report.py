@@ -1,0 +1,81 @@
+"""``govcloud report PLAN --out FILE``: the plan as one printable, self-contained report (HTML or Markdown)."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from govcloud.errors import GovcloudError, UsageError
+from govcloud.inventory.validate import validate_path
+from govcloud.model.dates import DateError, parse_date
+from govcloud.render import console as view
+from govcloud.render.console import Lang
+from govcloud.render.plan_doc import approval_text
+from govcloud.render.report import parse_compliance, parse_journal, render_report
+from govcloud.store.atomic import write_atomic
+from govcloud.store.planfile import approval_status, inventory_of, plan_path, read_plan
+
+JOURNAL_FILE = "journal.jsonl"
+
+app = typer.Typer(help="报告 — the migration report: one self-contained HTML (or Markdown) file.",
+                  no_args_is_help=True)
+
+
+class Format(str, Enum):
+    html = "html"
+    md = "md"
+
+
+@app.command()
+def report(
+    plan_arg: Path = typer.Argument(..., metavar="PLAN", help="Plan directory (migration-plans/<id>) or its plan.yaml."),
+    out: Path = typer.Option(..., "--out", help="The report file to write."),
+    fmt: Format = typer.Option(Format.html, "--format", help="html (one file, prints on A4) or md."),
+    lang: Lang = typer.Option(Lang.zh, "--lang", help="Language of the report.", envvar="GOVCLOUD_LANG"),
+    compliance: Optional[Path] = typer.Option(None, "--compliance", help="JSON list of {host, check_id, status} "
+                                              "findings to summarise."),
+    journal: Optional[Path] = typer.Option(None, "--journal", help=f"Execution journal (JSON lines of {{system, "
+                                           f"state}}; default: {JOURNAL_FILE} beside plan.yaml, if present)."),
+    report_date: Optional[str] = typer.Option(None, "--date", help="Report date to print (none by default, so "
+                                              "the same plan gives the same file)."),
+) -> None:
+    """Write the migration report: overview, strategies, batch timeline, departments, machine-room closure,
+    move-group dependencies, MLPS, compliance, execution status and the rules each batch satisfies."""
+    path = plan_path(plan_arg)
+    plan = read_plan(path)
+    inv_root = inventory_of(plan, path)
+    result = validate_path(inv_root)
+    if result.errors:
+        raise GovcloudError(f"the plan's inventory {inv_root} has {len(result.errors)} error(s)",
+                            hint=f"run `govcloud inventory validate {inv_root}`")
+    try:
+        day = parse_date(report_date) if report_date else None
+    except DateError as exc:
+        raise UsageError(f"--date: {exc}") from None
+    findings = None
+    if compliance is not None:
+        try:
+            findings = parse_compliance(json.loads(compliance.read_text(encoding="utf-8")), str(compliance))
+        except OSError as exc:
+            raise GovcloudError(f"{compliance}: {exc.strerror or exc}") from None
+        except ValueError as exc:
+            raise GovcloudError(f"{compliance}: not JSON ({exc})") from None
+    journal_file = journal if journal is not None else path.parent / JOURNAL_FILE
+    entries = None
+    if journal is not None or journal_file.exists():
+        try:
+            entries = parse_journal(journal_file.read_text(encoding="utf-8"), str(journal_file))
+        except OSError as exc:
+            raise GovcloudError(f"{journal_file}: {exc.strerror or exc}") from None
+    status, approval = approval_status(path)
+    approval_line = approval_text(status, approval and approval.approved_by, approval and approval.approved_at,
+                                  lang.value)
+    text = render_report(plan, result.inventory, fmt=fmt.value, lang=lang.value, approval=approval_line,
+                         approval_state=status,
+                         compliance=findings, journal=entries, generated_on=day)
+    write_atomic(out, text)
+    view.stderr().print(f"wrote {out} ({len(text.encode('utf-8')) // 1024} KB)", highlight=False)
