@@ -10,8 +10,10 @@ import click
 import typer
 
 from govcloud import __version__
+from govcloud.cli import compliance as compliance_cli
 from govcloud.cli import inventory as inventory_cli
 from govcloud.cli import plan as plan_cli
+from govcloud.cli import report as report_cli
 from govcloud.errors import ExitCode, GovcloudError
 from govcloud.paths import debug_log
 from govcloud.render.console import stderr
@@ -27,6 +29,8 @@ app = typer.Typer(
 )
 app.add_typer(inventory_cli.app, name="inventory")
 app.add_typer(plan_cli.app, name="plan")
+app.add_typer(compliance_cli.app, name="compliance")
+app.command(name="report")(report_cli.report)  # one command, not a group
 
 
 def _version(value: bool) -> None:

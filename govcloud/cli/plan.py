@@ -31,7 +31,7 @@ from govcloud.store.planfile import (
 app = typer.Typer(help="计划 — batched migration plans: generate, check, read, compare, approve.",
                   no_args_is_help=True)
 
-PlanArg = typer.Argument(..., help="Plan directory (migration-plans/<id>) or its plan.yaml.")
+PlanArg = typer.Argument(..., metavar="PLAN", help="Plan directory (migration-plans/<id>) or its plan.yaml.")
 OutputOpt = typer.Option(Output.text, "--output", "-o", help="text for people, json for programs.")
 LangOpt = typer.Option(Lang.zh, "--lang", help="Language of the plan document and labels.", envvar="GOVCLOUD_LANG")
 
