@@ -143,7 +143,7 @@ def check_cmd(
     reports = assess(recorded, lvl, th)
     if out is not None:
         try:
-            write_file(out, reports, lvl, th)
+            write_file(out, reports, lvl, th, lang.value)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     if output is Output.json:

@@ -13,11 +13,16 @@ from rich.console import Console
 from rich.table import Table
 
 from govcloud.compliance.model import ComplianceThresholds, HostReport, Status
+from govcloud.store.atomic import write_atomic
 
 _STYLE = {Status.passed: "green", Status.fail: "bold red", Status.manual: "yellow",
           Status.not_applicable: "dim", Status.error: "magenta"}
 
 COLUMNS = ("host", "check_id", "clause", "title", "level", "status", "status_label", "expected", "actual", "evidence")
+# auditors file exports as they are: Chinese headers unless --lang en
+HEADERS_ZH = {"host": "主机", "check_id": "检查项编号", "clause": "标准条款", "title": "检查内容", "level": "等级",
+              "status": "结果代码", "status_label": "核查结果", "expected": "期望值", "actual": "实际值",
+              "evidence": "证据"}
 
 
 def to_document(reports: list[HostReport], level: int, thresholds: ComplianceThresholds) -> dict[str, Any]:
@@ -44,30 +49,32 @@ def rows(reports: list[HostReport]) -> list[dict[str, Any]]:
     return out
 
 
-def write_file(path: Path, reports: list[HostReport], level: int, thresholds: ComplianceThresholds) -> None:
+def write_file(path: Path, reports: list[HostReport], level: int, thresholds: ComplianceThresholds,
+               lang: str = "zh") -> None:
+    """JSON, CSV or XLSX by suffix, written atomically (an interrupted export leaves the old file)."""
     suffix = path.suffix.lower()
+    headers = [HEADERS_ZH[c] if lang == "zh" else c for c in COLUMNS]
     if suffix == ".json":
-        data = json.dumps(to_document(reports, level, thresholds), ensure_ascii=False, indent=2) + "\n"
-        path.write_text(data, encoding="utf-8")
+        write_atomic(path, json.dumps(to_document(reports, level, thresholds), ensure_ascii=False, indent=2) + "\n")
     elif suffix == ".csv":
         buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=COLUMNS)
-        w.writeheader()
-        w.writerows(rows(reports))
+        w = csv.writer(buf)
+        w.writerow(headers)
+        w.writerows([row[c] for c in COLUMNS] for row in rows(reports))
         # utf-8-sig: Excel on Chinese Windows opens a BOM-less UTF-8 CSV as GBK and garbles it
-        path.write_text(buf.getvalue(), encoding="utf-8-sig")
+        write_atomic(path, buf.getvalue().encode("utf-8-sig"))
     elif suffix == ".xlsx":
-        try:
-            from openpyxl import Workbook
-        except ImportError:
-            raise ValueError("writing .xlsx needs openpyxl (not a govcloud dependency); use .csv or .json") from None
+        from openpyxl import Workbook
+
         wb = Workbook()
         ws = wb.active
-        ws.title = "等保核查"
-        ws.append(list(COLUMNS))
+        ws.title = "等保核查" if lang == "zh" else "MLPS checks"
+        ws.append(headers)
         for row in rows(reports):
             ws.append([row[c] for c in COLUMNS])
-        wb.save(path)
+        buf = io.BytesIO()
+        wb.save(buf)
+        write_atomic(path, buf.getvalue())
     else:
         raise ValueError(f"unknown report format {suffix!r}: use .json, .csv or .xlsx")
 

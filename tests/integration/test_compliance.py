@@ -136,7 +136,7 @@ def test_cli_check_json_and_exit_code(mlps, tmp_path):
     assert {k for k, x in f.items() if x["status"] == "not_applicable"} == L3_ONLY
     import csv
     rows = list(csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines(keepends=True)))
-    assert len(rows) == len(f) and {r["status_label"] for r in rows} >= {"不符合", "符合", "不适用"}
+    assert len(rows) == len(f) and {r["核查结果"] for r in rows} >= {"不符合", "符合", "不适用"}
 
 
 def test_check_mode_changes_nothing(mlps, tmp_path):

@@ -260,7 +260,19 @@ def test_cli_evaluates_recorded_facts(tmp_path):
     doc = json.loads(r.stdout[r.stdout.index("{"):])
     assert [h["host"] for h in doc["hosts"]] == ["h49", "ok"]
     assert doc["thresholds"]["tmout"] == 600
-    assert csv_out.read_text(encoding="utf-8-sig").splitlines()[0].startswith("host,check_id,clause")
+    # auditors' exports carry Chinese headers by default, English with --lang en
+    assert csv_out.read_text(encoding="utf-8-sig").splitlines()[0].startswith("主机,检查项编号,标准条款")
+    xlsx_out = tmp_path / "r.xlsx"
+    r = CliRunner().invoke(app, ["check", "--facts", str(p), "--level", "3", "--lang", "en", "--out", str(xlsx_out)])
+    assert r.exit_code == 1, r.output
+    from openpyxl import load_workbook
+    ws = load_workbook(xlsx_out).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][:3] == ("host", "check_id", "clause")
+    by_check = {(row[0], row[1]): row for row in rows[1:]}
+    assert by_check[("h49", "ssh.permit_root_login")][5] == "fail"
+    assert by_check[("ok", "ssh.permit_root_login")][5] == "pass"
+    assert len(rows) - 1 == sum(len(h["findings"]) for h in doc["hosts"])
     r = CliRunner().invoke(app, ["check", "--facts", str(p), "--level", "3", "-t", "bogus=1"])
     from govcloud.errors import UsageError       # exit code 2 is set by cli.app's error boundary
     assert isinstance(r.exception, UsageError) and "bogus" in str(r.exception)
