@@ -52,6 +52,7 @@ class Context:
     policy_batch: dict[str, str | None] = field(default_factory=dict)     # system → migration batch id
     freezes: list[FreezeWindow] = field(default_factory=list)
     image_choice: dict[tuple[str, bool], tuple[str | None, str]] = field(default_factory=dict)
+    policy_scope: frozenset[str] = frozenset()
 
     def servers_of(self, s: InformationSystem) -> list[Server]:
         return [self.inv.servers[x] for x in s.servers if x in self.inv.servers]
@@ -106,20 +107,38 @@ class Context:
         return None
 
 
-def _in_scope(batch: Batch, system: InformationSystem, family: frozenset[str]) -> bool:
-    if not batch.scope_orgs and not batch.scope_systems:
-        return True
-    return system.id in batch.scope_systems or bool(family & set(batch.scope_orgs))
+@dataclass(frozen=True)
+class _Scope:
+    """A policy batch with its scope as sets, built once: a national batch names ~17,000
+    organisations, and testing every system against a tuple of them was quadratic."""
+
+    batch: Batch
+    orgs: frozenset[str]
+    systems: frozenset[str]
+
+    @classmethod
+    def of(cls, batch: Batch) -> "_Scope":
+        return cls(batch, frozenset(batch.scope_orgs), frozenset(batch.scope_systems))
+
+    @property
+    def scoped(self) -> bool:
+        return bool(self.orgs or self.systems)
+
+    def covers(self, system: InformationSystem, family: frozenset[str]) -> bool:
+        if not self.scoped:
+            return True
+        return system.id in self.systems or not self.orgs.isdisjoint(family)
 
 
 def build_context(inv: Inventory, policy: Policy, *, start: date | None = None, batch_weeks: int = 4) -> Context:
     plan_start = start or policy.start or (inv.meta.as_of if inv.meta and inv.meta.as_of else None) or date.today()
     ctx = Context(inv, policy, settings_of(policy.thresholds, batch_weeks), plan_start, policy.final_deadline)
     ctx.freezes = sorted(inv.freeze_windows.values(), key=lambda f: (f.start, f.id))
+    ctx.policy_scope = frozenset(policy.scope_orgs)
 
-    takeover_batches = [b for b in policy.batches if b.kind is BatchKind.takeover]
+    takeover_batches = [_Scope.of(b) for b in policy.batches if b.kind is BatchKind.takeover and b.deadline]
     # migration, website consolidation and dedicated-network batches all set deadlines
-    migration_batches = [b for b in policy.batches if b.kind is not BatchKind.takeover]
+    migration_batches = [_Scope.of(b) for b in policy.batches if b.kind is not BatchKind.takeover and b.deadline]
     by_system: dict[str, list] = {}
     by_org: dict[str, list] = {}
     for t in sorted(inv.takeovers.values(), key=lambda t: t.id):
@@ -138,12 +157,11 @@ def build_context(inv: Inventory, policy: Policy, *, start: date | None = None, 
                  if t.status is not TakeoverStatus.exempt and (t.done_date or t.planned_date)]
         ready: date | None = max(dated) if dated else None
         if ready is None and not exempt:
-            dates = [b.deadline for b in takeover_batches if b.deadline and _in_scope(b, s, fam)
-                     and (b.scope_orgs or b.scope_systems)]
+            dates = [sc.batch.deadline for sc in takeover_batches if sc.scoped and sc.covers(s, fam)]
             ready = min(dates) if dates else None
         ctx.takeover_ready[s.id] = ready  # H-TKO-1 allows cutover on the takeover day itself
 
-        binding = [(b.deadline, b.id) for b in migration_batches if b.deadline and _in_scope(b, s, fam)]
+        binding = [(sc.batch.deadline, sc.batch.id) for sc in migration_batches if sc.covers(s, fam)]
         if binding:
             d, bid = min(binding)
             ctx.deadline[s.id], ctx.deadline_source[s.id], ctx.policy_batch[s.id] = d, bid, bid

@@ -35,8 +35,8 @@ class Decision:
 
 
 def _in_policy_scope(ctx: Context, s: InformationSystem) -> bool:
-    scope = ctx.policy.scope_orgs
-    return not scope or bool(ctx.family(s.owner_org) & set(scope))
+    scope = ctx.policy_scope
+    return not scope or not scope.isdisjoint(ctx.family(s.owner_org))
 
 
 def decide(ctx: Context, s: InformationSystem) -> Decision:
