@@ -50,6 +50,7 @@ class Grouping:
     group_of: dict[str, str] = field(default_factory=dict)        # system → group id
     members: dict[str, list[str]] = field(default_factory=dict)   # group id → systems (sorted)
     couplings: list[Coupling] = field(default_factory=list)       # every coupling used, for explanations
+    couplings_of: dict[str, list[Coupling]] = field(default_factory=dict)  # system → its couplings
 
 
 def couplings(inv: Inventory) -> list[Coupling]:
@@ -153,6 +154,9 @@ def group(inv: Inventory, systems: set[str], edges: list[Coupling]) -> Grouping:
             uf.union(comp[0], other)
         used.append(Coupling(tuple(comp), "mutual synchronous calls (cycle)"))
     g = Grouping(couplings=used)
+    for c in used:
+        for m in c.members:
+            g.couplings_of.setdefault(m, []).append(c)
     for s in sorted(systems):
         root = uf.find(s)
         gid = f"mg-{root}"

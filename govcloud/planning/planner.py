@@ -233,7 +233,7 @@ def _item(ctx: Context, s: InformationSystem, d: Decision, uid: str, grouping, p
     peers = grouping.members.get(uid, [s.id])
     if len(peers) > 1:
         reasons["group"] = [f"moves with {', '.join(x for x in peers if x != s.id)}"] + sorted(
-            {f"{' ↔ '.join(c.members)}: {c.why}" for c in grouping.couplings if s.id in c.members})
+            {f"{' ↔ '.join(c.members)}: {c.why}" for c in grouping.couplings_of.get(s.id, ())})
     else:
         reasons["group"] = ["no database, server or latency-sensitive link ties it to another moving system"]
     ready = ctx.takeover_ready.get(s.id)
