@@ -107,7 +107,7 @@ def generate(
         raise UsageError(f"--start: {exc}") from None
     directory = out / pid
     ref = os.path.relpath(inventory.resolve(), directory.resolve())
-    inv_digest = inventory_digest(inventory)
+    inv_digest = inventory_digest(inventory, loaded=result.digests)
     digest = combined_digest(inv_digest, *extra, GENERATOR, f"batch_weeks={batch_weeks}",
                              f"start={start_day or ''}", f"id={pid}")
     plan = build_plan(result.inventory, policy, plan_id=pid, inventory_ref=ref, inputs_digest=digest,

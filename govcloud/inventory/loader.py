@@ -37,6 +37,7 @@ class LoadResult:
     # file (relative) → its path. Only paths are kept: holding every file's text and parsed
     # data for line lookups tripled the memory of a national inventory (8 GB → see bench/).
     documents: dict[str, Path] = field(default_factory=dict)
+    digests: dict[str, bytes] = field(default_factory=dict)  # file → SHA-256 of the bytes that were loaded
     meta_file: str | None = None
     root: Path | None = None
 
@@ -122,6 +123,7 @@ def load_inventory(root: Path | str, *, max_file_mb: float = DEFAULT_MAX_FILE_MB
             result.error(doc.code, doc.message, file=rel, line=doc.line, column=doc.column, hint=doc.hint)
             continue
         result.documents[rel] = path
+        result.digests[rel] = doc.sha256
         _load_document(result, rel, doc.data, is_root=(path.name == ROOT_FILE or root.is_file()))
         del doc  # the entities are built; the text and raw data can go
     return result

@@ -17,6 +17,7 @@ never as an exception: malformed input must produce a clear error, not a traceba
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ class Document:
     data: Any
     text: str
     via: str  # "json" or "yaml": which parser read it
+    sha256: bytes = b""  # digest of the bytes read, so plans can fingerprint their inputs for free
 
 
 _CONTENT_LINE = re.compile(r"^[ \t]*[^\s#]", re.M)  # a line that is neither blank nor a comment
@@ -94,7 +96,7 @@ def read_document(path: Path, *, max_file_mb: float = DEFAULT_MAX_FILE_MB) -> Do
 
     if stripped[0] in "{[":
         try:
-            return Document(path, json.loads(text), text, "json")
+            return Document(path, json.loads(text), text, "json", hashlib.sha256(raw).digest())
         except (ValueError, RecursionError):
             pass  # not plain JSON after all: let the YAML parser read it and report
 
@@ -126,7 +128,7 @@ def read_document(path: Path, *, max_file_mb: float = DEFAULT_MAX_FILE_MB) -> Do
                 "alias-bomb",
                 f"YAML aliases expand to over {MAX_ALIAS_EXPANSION:,} nodes (an 'alias bomb')",
                 hint="write the values out; inventory files do not need nested aliases")
-    return Document(path, data, text, "yaml")
+    return Document(path, data, text, "yaml", hashlib.sha256(raw).digest())
 
 
 def _decode(raw: bytes) -> str | ReadFailure:

@@ -39,13 +39,18 @@ APPROVAL_FILE = "approval.yaml"
 # ---------------------------------------------------------------- digests
 
 
-def inventory_digest(root: Path, *extra: str) -> str:
-    """SHA-256 over every inventory file (path and bytes, in load order) and ``extra`` strings."""
+def inventory_digest(root: Path, *extra: str, loaded: dict[str, bytes] | None = None) -> str:
+    """SHA-256 over every inventory file (path and bytes, in load order) and ``extra`` strings.
+
+    ``loaded`` (file → SHA-256, from LoadResult.digests) spares reading the files again
+    when they were just loaded; staleness checks read them afresh."""
     h = hashlib.sha256()
     base = root if root.is_dir() else root.parent
     for path in inventory_files(root):
-        h.update(path.relative_to(base).as_posix().encode() + b"\0")
-        h.update(hashlib.sha256(path.read_bytes()).digest())
+        rel = path.relative_to(base).as_posix()
+        h.update(rel.encode() + b"\0")
+        known = loaded.get(rel) if loaded else None
+        h.update(known if known else hashlib.sha256(path.read_bytes()).digest())
     for item in extra:
         h.update(b"\0" + item.encode())
     return "sha256:" + h.hexdigest()
