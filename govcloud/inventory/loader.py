@@ -21,7 +21,7 @@ from govcloud.inventory.problems import Problem
 from govcloud.inventory.reader import (
     DEFAULT_MAX_FILE_MB, GovLoader, ReadFailure, locate_in_node, read_document,
 )
-from govcloud.model.entities import SECTION_BY_KEY, InventoryMeta
+from govcloud.model.entities import LIST_SECTIONS, SECTION_BY_KEY, InventoryMeta
 from govcloud.model.enums import Severity
 from govcloud.model.inventory import FORMAT_VERSION, Inventory
 
@@ -185,7 +185,7 @@ def _load_document(result: LoadResult, rel: str, data: Any, *, is_root: bool) ->
             entity = convert(raw, (key,), index, sink)
             if entity is INVALID:
                 continue
-            if key == "dependencies":
+            if key in LIST_SECTIONS:
                 store.append(entity)
                 inv.origin.setdefault((key, entity.id), (rel, index))
                 continue

@@ -493,6 +493,30 @@ def check_policies(inv: Inventory, result: LoadResult) -> None:
 
 
 @check
+def merge_observations(inv: Inventory, result: LoadResult) -> None:
+    """Fold observations into ``observed`` of their records, latest collection last (it wins);
+    ``_sources`` says where each merged view came from."""
+    by_target: dict[tuple[str, str], list] = {}
+    for i, o in enumerate(inv.observations):
+        if (o.server is None) == (o.system is None):
+            result.at_entity(E, "observation-target", "an observation names exactly one of `server` or "
+                             "`system`", "observations", o.id, "server")
+            continue
+        key = ("servers", o.server) if o.server else ("systems", o.system)
+        by_target.setdefault(key, []).append(o)
+    for (section, eid), observations in by_target.items():
+        record = inv.section(section).get(eid)
+        if record is None:
+            continue  # a dangling reference, reported already
+        merged = dict(record.observed or {})
+        for o in sorted(observations, key=lambda o: (o.collected_at or "", o.source)):
+            merged.update(o.facts or {})
+        merged["_sources"] = [{"source": o.source, "collected_at": o.collected_at}
+                              for o in sorted(observations, key=lambda o: (o.collected_at or "", o.source))]
+        record.observed = merged
+
+
+@check
 def check_resources(inv: Inventory, result: LoadResult) -> None:
     for r in inv.resources.values():
         if r.open_to_public and (r.secrecy is Secrecy.classified or r.negative_list):

@@ -177,6 +177,8 @@ def write_inventory(inv: Inventory, root: Path, *, style: Style = "block",
         bucket(res.provider_org)["resources"].append(res)
     for t in inv.takeovers.values():
         bucket(t.org or system_owner.get(t.system or ""))["takeovers"].append(t)
+    if inv.observations:  # machine-observed facts stay in their own files, never mixed with people's
+        emit("observed/observations.yaml", {"observations": inv.observations}, "lines")
     if shared_servers or shared_dbs:
         emit("shared.yaml", {"servers": shared_servers, "databases": shared_dbs})
     for org in sorted(by_org):

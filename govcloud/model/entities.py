@@ -450,6 +450,23 @@ class Policy:
     final_deadline: date | None = fld("全部上云期限", "final deadline")
 
 
+@dataclass(slots=True)
+class Observation:
+    """Facts a machine observed about a record (discovery, import), kept apart from what people
+    wrote: observations live in their own files (e.g. observed/discovery.yaml) and the loader
+    merges them into the record's ``observed`` — a person's value is never overwritten."""
+
+    source: str = fld("来源", "source", required=True, doc="e.g. discovery:ssh, import:rvtools:vInfo.xlsx")
+    server: str | None = fld("服务器", "server", ref="server")
+    system: str | None = fld("信息系统", "system", ref="system")
+    collected_at: str | None = fld("采集时间", "collected at", doc="ISO 8601 timestamp")
+    facts: dict | None = fld("采集结果", "facts")
+
+    @property
+    def id(self) -> str:
+        return f"{self.source}:{self.server or self.system}"
+
+
 @dataclass(frozen=True, slots=True)
 class Section:
     """One top-level key of an inventory file and the entity it holds."""
@@ -475,7 +492,10 @@ SECTIONS: tuple[Section, ...] = (
     Section("takeovers", "takeover", TakeoverRecord, "接管记录", "takeover records"),
     Section("freeze_windows", "freeze_window", FreezeWindow, "封网期", "freeze windows"),
     Section("policies", "policy", Policy, "策略", "policies"),
+    Section("observations", "observation", Observation, "采集信息", "observations"),
 )
+# sections whose records have no id of their own: kept as lists, duplicates allowed
+LIST_SECTIONS = frozenset({"dependencies", "observations"})
 SECTION_BY_KEY = {s.key: s for s in SECTIONS}
 SECTION_BY_KIND = {s.kind: s for s in SECTIONS}
 

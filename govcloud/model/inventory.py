@@ -7,8 +7,8 @@ from typing import Iterator
 
 from govcloud.model.entities import (
     SECTIONS, CloudPlatform, CloudZone, DatabaseInstance, Dependency, FreezeWindow,
-    InformationResource, InformationSystem, InventoryMeta, MachineRoom, Organization, Policy,
-    Region, Server, TakeoverRecord,
+    InformationResource, InformationSystem, InventoryMeta, MachineRoom, Observation, Organization,
+    Policy, Region, Server, TakeoverRecord,
 )
 
 FORMAT_VERSION = 1
@@ -30,6 +30,7 @@ class Inventory:
     takeovers: dict[str, TakeoverRecord] = field(default_factory=dict)
     freeze_windows: dict[str, FreezeWindow] = field(default_factory=dict)
     policies: dict[str, Policy] = field(default_factory=dict)
+    observations: list[Observation] = field(default_factory=list)
     # (section key, id) → (file relative to the inventory root, index in that file's list)
     origin: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict, repr=False)
     _server_systems: dict[str, list[str]] | None = field(default=None, repr=False)

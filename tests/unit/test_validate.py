@@ -247,3 +247,24 @@ def test_every_problem_at_once(tmp_path: Path) -> None:
     result = validate_path(root)
     assert {"out-of-range", "dangling-reference", "unknown-value", "wrong-type"} <= {p.code for p in result.errors}
     assert len({p.file for p in result.errors}) == 3
+
+
+def test_observations_merge_into_observed_without_touching_what_people_wrote(tmp_path: Path) -> None:
+    observed = (
+        "format_version: 1\n"
+        "observations:\n"
+        "  - {source: 'import:rvtools', server: wjj-app-01, collected_at: '2018-10-01T00:00:00Z',"
+        " facts: {cores: 4, utilization: {cpu_p95_pct: 90}}}\n"
+        "  - {source: 'discovery:ssh', server: wjj-app-01, collected_at: '2018-11-01T00:00:00Z',"
+        " facts: {utilization: {cpu_p95_pct: 20, mem_p95_pct: 35}, kernel: 3.10.0}}\n"
+        "  - {source: 'discovery:ssh', server: nowhere-01, facts: {}}\n"
+        "  - {source: 'discovery:ssh', facts: {}}\n"
+    )
+    root = write_inventory_tree(tmp_path, {"observed/discovery.yaml": observed})
+    result = validate_path(root)
+    assert sorted(p.code for p in result.errors) == ["dangling-reference", "observation-target"]
+    srv = result.inventory.servers["wjj-app-01"]
+    assert srv.cores == 8  # what the person wrote stays
+    assert srv.observed["utilization"] == {"cpu_p95_pct": 20, "mem_p95_pct": 35}  # the latest collection wins
+    assert srv.observed["cores"] == 4 and srv.observed["kernel"] == "3.10.0"
+    assert [x["source"] for x in srv.observed["_sources"]] == ["import:rvtools", "discovery:ssh"]
