@@ -392,11 +392,18 @@ class Builder:
         return start + timedelta(days=self.rng.randint(0, max(0, span)))
 
     def next_ip(self, zone: NetworkZone) -> str:
+        """Addresses only from 198.18.0.0/15 (the benchmarking range): a synthetic inventory must
+        never point discovery or compliance checks at a real network. Extranet 198.18.0.0/16,
+        Internet-facing 198.19.0.0/17, intranet 198.19.128.0/17; they repeat past 65,534 hosts."""
         n = next(self._ip)
-        first = {NetworkZone.gov_intranet: 172, NetworkZone.internet: 59}.get(zone, 10)
-        if first == 172:
-            return f"172.{16 + (n >> 16) % 16}.{(n >> 8) & 255}.{n & 255 or 1}"
-        return f"{first}.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255 or 1}"
+        if zone is NetworkZone.internet:
+            base, size = (198 << 24) | (19 << 16), 1 << 15
+        elif zone is NetworkZone.gov_intranet:
+            base, size = (198 << 24) | (19 << 16) | (128 << 8), 1 << 15
+        else:
+            base, size = (198 << 24) | (18 << 16), 1 << 16
+        host = base + 1 + n % (size - 2)
+        return ".".join(str((host >> shift) & 255) for shift in (24, 16, 8, 0))
 
     # ----------------------------------------------------------- servers
 
