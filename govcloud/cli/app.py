@@ -11,7 +11,9 @@ import click
 import typer
 
 from govcloud import __version__
+from govcloud.cli import audit as audit_cli
 from govcloud.cli import compliance as compliance_cli
+from govcloud.cli import export as export_cli
 from govcloud.cli import inventory as inventory_cli
 from govcloud.cli import plan as plan_cli
 from govcloud.cli import report as report_cli
@@ -28,9 +30,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+inventory_cli.app.command(name="export")(export_cli.export)
 app.add_typer(inventory_cli.app, name="inventory")
 app.add_typer(plan_cli.app, name="plan")
 app.add_typer(compliance_cli.app, name="compliance")
+app.add_typer(audit_cli.app, name="audit")
 app.command(name="report")(report_cli.report)  # one command, not a group
 
 

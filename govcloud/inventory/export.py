@@ -1,0 +1,723 @@
+"""Exports of an inventory for auditors and departments: XLSX, CSV, JSON or HTML.
+
+Tables: departments, machine rooms, systems, servers, databases, dependencies, the
+政务信息资源目录 catalogue and the census form (普查表, DOMAIN.md §3.5: one row per
+system). Column headers come from the field metadata (``zh``/``en``); enum values
+are shown as labels in the chosen language, except in JSON, which keeps the keys.
+
+Classified systems (DOMAIN.md §7.11): unless ``include_classified``, a classified
+system keeps only id, name, owner, secrecy, grade and lifecycle, the other cells are
+blank and the export note says "涉密，详情不予导出"; classified catalogue entries
+likewise. Servers, databases and dependencies that belong only to classified
+systems are withheld altogether (their count is in ``export.json``).
+
+Everything is written into a temporary directory next to the target and renamed
+into place at the end; ``MANIFEST.sha256`` (``sha256sum`` format) is written last
+and covers every other file. ``verify_export`` checks it.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import html
+import io
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Any, Callable, Iterable, NamedTuple
+
+from govcloud import __version__
+from govcloud.errors import GovcloudError
+from govcloud.model.entities import (
+    DatabaseInstance, Dependency, Disk, InformationResource, InformationSystem, MachineRoom, Organization, Server,
+    yaml_key,
+)
+from govcloud.model.enums import LabeledEnum, Secrecy, ServerKind
+from govcloud.model.inventory import Inventory
+from govcloud.store.atomic import write_atomic
+
+FORMATS = ("xlsx", "csv", "json", "html")
+MANIFEST = "MANIFEST.sha256"
+INFO = "export.json"
+REDACTED = {"zh": "涉密，详情不予导出", "en": "classified: details not exported"}
+NOTE_COL = ("export_note", "导出说明", "export note")
+
+
+class ExportError(GovcloudError):
+    pass
+
+
+# ---------------------------------------------------------------- tables
+
+
+@dataclass
+class Column:
+    key: str
+    zh: str
+    en: str
+    get: Callable[[Any], Any]
+    keep_when_redacted: bool = False
+
+    def label(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+@dataclass
+class Table:
+    key: str        # file name stem and JSON key
+    zh: str         # sheet title
+    en: str
+    columns: list[Column]
+    rows: list[list[Any]] = field(default_factory=list)   # raw values (enums, dates, tuples…)
+    withheld: int = 0
+    redacted: int = 0
+
+    def title(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+TABLE_TITLES = {
+    "departments": ("部门", "departments"),
+    "machine_rooms": ("机房", "machine rooms"),
+    "systems": ("信息系统", "systems"),
+    "servers": ("服务器", "servers"),
+    "databases": ("数据库实例", "databases"),
+    "dependencies": ("系统依赖", "dependencies"),
+    "catalogue": ("政务信息资源目录", "resource catalogue"),
+    "census": ("信息系统普查表", "census form"),
+}
+
+
+def _field_columns(cls: type, keep: Iterable[str] = (), skip: Iterable[str] = ()) -> list[Column]:
+    """One column per field; a nested single record (e.g. 立项审批) becomes one column per sub-field."""
+    keep, skip = set(keep), set(skip)
+    cols: list[Column] = []
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        zh, en = f.metadata["zh"], f.metadata.get("en") or f.name
+        sub = _nested_record(f)
+        if sub is not None:
+            for sf in dataclasses.fields(sub):
+                cols.append(Column(f"{yaml_key(f.name)}.{sf.name}", f"{zh}·{sf.metadata['zh']}",
+                                   f"{en}: {sf.metadata.get('en') or sf.name}",
+                                   _sub_getter(f.name, sf.name)))
+            continue
+        cols.append(Column(yaml_key(f.name), zh, en, _getter(f.name), f.name in keep))
+    return cols
+
+
+def _nested_record(f: dataclasses.Field) -> type | None:
+    t = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+    name = t.split("|")[0].strip()
+    cls = {"Approval": "Approval", "SecrecyExemption": "SecrecyExemption",
+           "CryptoAssessment": "CryptoAssessment"}.get(name)
+    if cls is None:
+        return None
+    from govcloud.model import entities
+    return getattr(entities, cls)
+
+
+def _getter(attr: str) -> Callable[[Any], Any]:
+    return lambda obj: getattr(obj, attr)
+
+
+def _sub_getter(attr: str, sub: str) -> Callable[[Any], Any]:
+    def get(obj: Any) -> Any:
+        inner = getattr(obj, attr)
+        return None if inner is None else getattr(inner, sub)
+    return get
+
+
+def _fcol(cls: type, attr: str, key: str | None = None, get: Callable[[Any], Any] | None = None,
+          keep: bool = False) -> Column:
+    f = {x.name: x for x in dataclasses.fields(cls)}[attr]
+    return Column(key or yaml_key(attr), f.metadata["zh"], f.metadata.get("en") or attr, get or _getter(attr), keep)
+
+
+SYSTEM_KEEP = ("id", "name", "owner_org", "secrecy", "secrecy_grade", "lifecycle")
+RESOURCE_KEEP = ("id", "name", "provider_org", "secrecy")
+
+
+@dataclass
+class Context:
+    inv: Inventory
+    include_classified: bool
+
+    def __post_init__(self) -> None:
+        inv = self.inv
+        self.classified = {s.id for s in inv.systems.values() if s.is_classified}
+        users = inv.server_systems
+        self.hidden_servers = {sid for sid in inv.servers
+                               if users.get(sid) and all(u in self.classified for u in users[sid])}
+        self.hidden_dbs = {d.id for d in inv.databases.values()
+                           if d.used_by and all(u in self.classified for u in d.used_by)}
+
+    def hide(self, kind: str, obj: Any) -> bool:
+        if self.include_classified:
+            return False
+        if kind == "server":
+            return obj.id in self.hidden_servers
+        if kind == "database":
+            return obj.id in self.hidden_dbs
+        if kind == "dependency":
+            return obj.from_ in self.classified or obj.to in self.classified
+        return False
+
+    def redact(self, obj: Any) -> bool:
+        return not self.include_classified and getattr(obj, "secrecy", None) is Secrecy.classified
+
+
+def _entity_table(key: str, cls: type, records: Iterable[Any], ctx: Context, kind: str,
+                  keep: Iterable[str] = (), note: bool = False) -> Table:
+    zh, en = TABLE_TITLES[key]
+    cols = _field_columns(cls, keep=keep)
+    if note:
+        cols.append(Column(NOTE_COL[0], NOTE_COL[1], NOTE_COL[2], lambda o: None, True))
+    table = Table(key, zh, en, cols)
+    for obj in records:
+        if ctx.hide(kind, obj):
+            table.withheld += 1
+            continue
+        redact = note and ctx.redact(obj)
+        table.redacted += redact
+        row = []
+        for c in cols:
+            if c.key == NOTE_COL[0]:
+                row.append(_Redacted() if redact else None)
+            elif redact and not c.keep_when_redacted:
+                row.append(None)
+            else:
+                row.append(c.get(obj))
+        table.rows.append(row)
+    return table
+
+
+class _Redacted:
+    """The export-note marker, rendered in the export's language."""
+
+
+class _Versioned(NamedTuple):
+    """An enum with a version (操作系统 CentOS 7, 数据库 达梦 8), labelled in the export's language."""
+
+    kind: Enum
+    version: str | None
+
+    def render(self, lang: str | None) -> str:
+        name = _scalar(self.kind, lang) if lang else self.kind.value
+        return f"{name} {self.version}" if self.version else str(name)
+
+
+def _census_table(inv: Inventory, ctx: Context) -> Table:
+    S = InformationSystem
+    org = inv.organizations
+    rooms = inv.machine_rooms
+    dbs_of: dict[str, list[DatabaseInstance]] = {}
+    for db in inv.databases.values():
+        for u in db.used_by:
+            dbs_of.setdefault(u, []).append(db)
+    deps_of: dict[str, list[str]] = {}
+    for d in inv.dependencies:
+        deps_of.setdefault(d.from_, []).append(d.to)
+        deps_of.setdefault(d.to, []).append(d.from_)
+
+    def servers(s: InformationSystem) -> list[Server]:
+        return [inv.servers[x] for x in s.servers if x in inv.servers]
+
+    def room_list(s: InformationSystem) -> list[MachineRoom]:
+        seen: dict[str, MachineRoom] = {}
+        for srv in servers(s):
+            if srv.machine_room and srv.machine_room in rooms:
+                seen.setdefault(srv.machine_room, rooms[srv.machine_room])
+        return list(seen.values())
+
+    def org_name(s: InformationSystem) -> str:
+        o = org.get(s.owner_org)
+        return o.name if o else s.owner_org
+
+    def count(kinds: tuple) -> Callable[[InformationSystem], int]:
+        return lambda s: sum(1 for x in servers(s) if x.kind in kinds)
+
+    def uniq(values: Iterable[Any]) -> tuple:
+        return tuple(dict.fromkeys(v for v in values if v is not None))
+
+    A = lambda attr, sub: (lambda s: getattr(getattr(s, attr), sub) if getattr(s, attr) else None)  # noqa: E731
+    C = Column
+    cols: list[Column] = [
+        C("row_no", "序号", "no.", lambda s: None, True),
+        C("org_name", "部门全称", "department (full name)", org_name, True),
+        C("org_usci", "统一社会信用代码", "unified social credit code",
+          lambda s: org[s.owner_org].usci if s.owner_org in org else None),
+        _fcol(S, "name", keep=True),
+        _fcol(S, "description"),
+        _fcol(S, "category"),
+        _fcol(S, "build_mode"),
+        _fcol(S, "vertical_authority"),
+        C("builder", "建设(业主)单位", "builder (owner)", lambda s: s.builder),
+        _fcol(S, "developer"),
+        _fcol(S, "maintainer"),
+        C("approval.body", "立项审批部门", "approving body", A("approval", "body")),
+        C("approval.doc_no", "审批文号", "approval document no.", A("approval", "doc_no")),
+        C("approval.date", "审批时间", "approval date", A("approval", "date")),
+        _fcol(S, "built_at"),
+        _fcol(S, "go_live"),
+        _fcol(S, "investment_wan"),
+        _fcol(S, "funding_source"),
+        _fcol(S, "annual_om_wan"),
+        _fcol(S, "contract_end"),
+        _fcol(S, "lifecycle", keep=True),
+        _fcol(S, "service_scope"),
+        _fcol(S, "users"),
+        _fcol(S, "daily_visits"),
+        _fcol(S, "monthly_cases"),
+        _fcol(S, "audience"),
+        _fcol(S, "can_business_continue_without"),
+        _fcol(S, "is_24x7"),
+        _fcol(S, "importance"),
+        _fcol(S, "network_zone"),
+        _fcol(S, "secrecy", keep=True),
+        _fcol(S, "secrecy_grade", keep=True),
+        _fcol(S, "mlps_level"),
+        _fcol(S, "mlps_s_level"),
+        _fcol(S, "mlps_a_level"),
+        _fcol(S, "mlps_filing_no"),
+        _fcol(S, "mlps_last_assessed"),
+        _fcol(S, "mlps_result"),
+        C("crypto_assessment", "密评情况", "crypto assessment",
+          lambda s: None if s.crypto_assessment is None else
+          (s.crypto_assessment.done, s.crypto_assessment.date, s.crypto_assessment.result)),
+        C("deploy_location", "部署位置", "deployment location", lambda s: uniq(r.room_type for r in room_list(s))),
+        C("machine_rooms", "机房名称", "machine rooms", lambda s: uniq(r.name for r in room_list(s))),
+        C("server_count", "服务器数量", "servers", lambda s: len(servers(s))),
+        C("physical_servers", "物理服务器数量", "physical servers",
+          count((ServerKind.physical, ServerKind.minicomputer))),
+        C("virtual_servers", "虚拟服务器数量", "virtual servers", count((ServerKind.vm, ServerKind.container_host))),
+        C("cpu_arch", "CPU架构", "CPU architecture", lambda s: uniq(x.cpu_arch for x in servers(s))),
+        C("os", "操作系统", "operating systems",
+          lambda s: uniq(_Versioned(x.os_distribution, x.os_version) for x in servers(s))),
+        C("databases", "数据库", "databases", lambda s: uniq(
+            _Versioned(d.engine, d.version) for d in dbs_of.get(s.id, ()))),
+        C("middleware", "中间件", "middleware", lambda s: uniq(
+            " ".join(p for p in (sw.name, sw.version) if p) for x in servers(s) for sw in x.software)),
+        C("storage_gb", "存储容量(GB)", "storage (GB)", lambda s: sum(x.disk_gb for x in servers(s)) or None),
+        _fcol(S, "data_gb"),
+        _fcol(S, "shared_platform_connected"),
+        C("interfaced_systems", "对接系统", "interfaced systems", lambda s: uniq(deps_of.get(s.id, ()))),
+        C("zombie", "是否僵尸系统", "zombie system", lambda s: s.lifecycle.value == "zombie"),
+        _fcol(S, "zombie_criteria"),
+        _fcol(S, "covered_by_platform"),
+        _fcol(S, "contacts"),
+        _fcol(S, "evidence"),
+        C("system_id", "系统编号", "system id", lambda s: s.id, True),
+        Column(NOTE_COL[0], NOTE_COL[1], NOTE_COL[2], lambda s: None, True),
+    ]
+    zh, en = TABLE_TITLES["census"]
+    table = Table("census", zh, en, cols)
+    for n, s in enumerate(inv.systems.values(), 1):
+        redact = ctx.redact(s)
+        table.redacted += redact
+        row: list[Any] = []
+        for c in cols:
+            if c.key == "row_no":
+                row.append(n)
+            elif c.key == NOTE_COL[0]:
+                row.append(_Redacted() if redact else None)
+            elif redact and not c.keep_when_redacted:
+                row.append(None)
+            else:
+                row.append(c.get(s))
+        table.rows.append(row)
+    return table
+
+
+def build_tables(inv: Inventory, *, include_classified: bool = False) -> list[Table]:
+    ctx = Context(inv, include_classified)
+    return [
+        _entity_table("departments", Organization, inv.organizations.values(), ctx, "organization"),
+        _entity_table("machine_rooms", MachineRoom, inv.machine_rooms.values(), ctx, "machine_room"),
+        _entity_table("systems", InformationSystem, inv.systems.values(), ctx, "system",
+                      keep=SYSTEM_KEEP, note=True),
+        _entity_table("servers", Server, inv.servers.values(), ctx, "server"),
+        _entity_table("databases", DatabaseInstance, inv.databases.values(), ctx, "database"),
+        _entity_table("dependencies", Dependency, inv.dependencies, ctx, "dependency"),
+        _entity_table("catalogue", InformationResource, inv.resources.values(), ctx, "resource",
+                      keep=RESOURCE_KEEP, note=True),
+        _census_table(inv, ctx),
+    ]
+
+
+# ---------------------------------------------------------------- cell values
+
+
+_YES_NO = {"zh": ("是", "否"), "en": ("yes", "no")}
+
+
+def _scalar(value: Any, lang: str) -> Any:
+    if isinstance(value, LabeledEnum):
+        return value.label(lang)
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def cell(value: Any, lang: str) -> Any:
+    """A value as a spreadsheet cell: labels for enums, ISO dates, joined lists, 是/否."""
+    if value is None:
+        return None
+    if isinstance(value, _Redacted):
+        return REDACTED[lang]
+    if isinstance(value, _Versioned):
+        return value.render(lang)
+    if isinstance(value, bool):
+        return _YES_NO[lang][0 if value else 1]
+    if isinstance(value, Enum):
+        return _scalar(value, lang)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, (int, float, str)):
+        return value
+    if isinstance(value, (tuple, list)):
+        parts = [cell(v, lang) for v in value]
+        text = ("、" if lang == "zh" else "; ").join(str(p) for p in parts if p not in (None, ""))
+        return text or None
+    if isinstance(value, Disk):
+        used = f" ({'已用' if lang == 'zh' else 'used'} {value.used_gb:g})" if value.used_gb is not None else ""
+        return f"{value.name + ' ' if value.name else ''}{value.size_gb:g}GB{used}"
+    if dataclasses.is_dataclass(value):
+        parts = [cell(getattr(value, f.name), lang) for f in dataclasses.fields(value)]
+        return " ".join(str(p) for p in parts if p not in (None, "")) or None
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+    return str(value)
+
+
+def plain(value: Any) -> Any:
+    """A value for JSON: enum keys, ISO dates, nested records as objects."""
+    if value is None:
+        return None
+    if isinstance(value, _Redacted):
+        return REDACTED["zh"]
+    if isinstance(value, _Versioned):
+        return value.render(None)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, (tuple, list)):
+        return [plain(v) for v in value]
+    if dataclasses.is_dataclass(value):
+        return {yaml_key(f.name): plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    return value
+
+
+# ---------------------------------------------------------------- writers
+
+
+def _write_xlsx(tables: list[Table], out: Path, lang: str, title: str) -> list[str]:
+    """One workbook, one sheet per table; streamed (write-only) so a province's inventory fits."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook(write_only=True)
+    header_font = Font(bold=True)
+    header_fill = PatternFill("solid", fgColor="DDEBF7")
+    for table in tables:
+        ws = wb.create_sheet(_sheet_name(table.title(lang)))
+        headers = [c.label(lang) for c in table.columns]
+        rows = [[_xlsx_value(cell(v, lang)) for v in row] for row in table.rows]
+        widths = [_width(h) for h in headers]
+        for values in rows[:2000]:   # a sample is enough to size the columns
+            for i, v in enumerate(values):
+                if v is not None and widths[i] < 60:
+                    widths[i] = max(widths[i], _width(str(v)))
+        for i, w in enumerate(widths, 1):
+            ws.column_dimensions[get_column_letter(i)].width = min(max(w + 2, 8), 60)
+        ws.freeze_panes = "A2"
+        if rows:
+            ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
+        head = []
+        for h in headers:
+            c = WriteOnlyCell(ws, value=h)
+            c.font, c.fill = header_font, header_fill
+            head.append(c)
+        ws.append(head)
+        for values in rows:
+            ws.append(_text_cells(ws, values))
+    wb.properties.title = title
+    wb.properties.creator = f"govcloud {__version__}"
+    buf = io.BytesIO()
+    wb.save(buf)
+    name = "inventory.xlsx"
+    write_atomic(out / name, buf.getvalue())
+    return [name]
+
+
+def _sheet_name(title: str) -> str:
+    for ch in '[]:*?/\\':
+        title = title.replace(ch, "、")
+    return title[:31]
+
+
+def _width(text: str) -> int:
+    """Display width: CJK characters take two columns."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _xlsx_value(v: Any) -> Any:
+    return v
+
+
+def _text_cells(ws: Any, values: list[Any]) -> list[Any]:
+    """openpyxl stores a string starting with "=" as a formula: keep such values text."""
+    if not any(isinstance(v, str) and v.startswith("=") for v in values):
+        return values
+    from openpyxl.cell import WriteOnlyCell
+    out = []
+    for v in values:
+        if isinstance(v, str) and v.startswith("="):
+            c = WriteOnlyCell(ws, value=v)
+            c.data_type = "s"
+            out.append(c)
+        else:
+            out.append(v)
+    return out
+
+
+def _csv_value(v: Any) -> Any:
+    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") and len(v) > 1:
+        return "'" + v
+    return "" if v is None else v
+
+
+def _write_csv(tables: list[Table], out: Path, lang: str, title: str) -> list[str]:
+    names = []
+    for table in tables:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\r\n")
+        w.writerow([c.label(lang) for c in table.columns])
+        for row in table.rows:
+            w.writerow([_csv_value(cell(v, lang)) for v in row])
+        name = f"{table.key}.csv"
+        write_atomic(out / name, "\ufeff" + buf.getvalue())  # BOM: Excel on Chinese Windows reads UTF-8
+        names.append(name)
+    return names
+
+
+def _write_json(tables: list[Table], out: Path, lang: str, title: str) -> list[str]:
+    names = []
+    for table in tables:
+        keys = [c.key for c in table.columns]
+        doc = {
+            "table": table.key,
+            "title": table.title(lang),
+            "columns": [{"key": c.key, "label": c.label(lang)} for c in table.columns],
+            "rows": [dict(zip(keys, (plain(v) for v in row))) for row in table.rows],
+        }
+        name = f"{table.key}.json"
+        write_atomic(out / name, json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
+        names.append(name)
+    return names
+
+
+_CSS = """body{font-family:"Microsoft YaHei","PingFang SC","Noto Sans CJK SC",sans-serif;margin:1.5em;color:#222}
+h1{font-size:1.4em}h2{font-size:1.15em;margin-top:2em}nav a{margin-right:1em}
+.wrap{overflow:auto;max-height:80vh;border:1px solid #ccc}
+table{border-collapse:collapse;font-size:12px}th,td{border:1px solid #ddd;padding:2px 6px;white-space:nowrap}
+th{background:#ddebf7;position:sticky;top:0}tr:nth-child(even) td{background:#f7f7f7}
+td.redacted{color:#a00;font-weight:bold}.meta{color:#555}"""
+
+
+def _write_html(tables: list[Table], out: Path, lang: str, title: str, info: dict | None = None) -> list[str]:
+    e = html.escape
+    parts = [f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">',
+             f"<title>{e(title)}</title><style>{_CSS}</style></head><body>", f"<h1>{e(title)}</h1>"]
+    if info:
+        mode = info["classified"]
+        parts.append(f'<p class="meta">{e(info["generated_at"])} · govcloud {e(__version__)} · '
+                     f'{"涉密系统" if lang == "zh" else "classified systems"}: {e(mode)}</p>')
+    parts.append("<nav>" + "".join(f'<a href="#{t.key}">{e(t.title(lang))} ({len(t.rows)})</a>'
+                                   for t in tables) + "</nav>")
+    for table in tables:
+        parts.append(f'<h2 id="{table.key}">{e(table.title(lang))}</h2><div class="wrap"><table><thead><tr>')
+        parts.append("".join(f"<th>{e(c.label(lang))}</th>" for c in table.columns))
+        parts.append("</tr></thead><tbody>")
+        for row in table.rows:
+            cells = []
+            for v in row:
+                shown = cell(v, lang)
+                cls = ' class="redacted"' if isinstance(v, _Redacted) else ""
+                cells.append(f"<td{cls}>{'' if shown is None else e(str(shown))}</td>")
+            parts.append("<tr>" + "".join(cells) + "</tr>")
+        parts.append("</tbody></table></div>")
+    parts.append("</body></html>\n")
+    name = "inventory.html"
+    write_atomic(out / name, "".join(parts))
+    return [name]
+
+
+WRITERS: dict[str, Callable[..., list[str]]] = {
+    "xlsx": _write_xlsx, "csv": _write_csv, "json": _write_json, "html": _write_html,
+}
+
+
+# ---------------------------------------------------------------- manifest
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _files_under(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def write_manifest(root: Path) -> str:
+    """``MANIFEST.sha256`` over every other file under ``root``; returns the manifest's own sha256."""
+    lines = [f"{sha256_file(root / rel)}  {rel}\n" for rel in _files_under(root) if rel != MANIFEST]
+    text = "".join(lines)
+    write_atomic(root / MANIFEST, text)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class VerifyProblem:
+    path: str
+    code: str          # missing | extra | modified | manifest
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"path": self.path, "code": self.code, "message": self.message}
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.path}: {self.message}"
+
+
+def verify_export(root: Path | str) -> list[VerifyProblem]:
+    root = Path(root)
+    manifest = root / MANIFEST
+    if not root.is_dir():
+        return [VerifyProblem(str(root), "manifest", "not a directory")]
+    if not manifest.is_file():
+        return [VerifyProblem(MANIFEST, "manifest", "no manifest in this directory")]
+    expected: dict[str, str] = {}
+    problems: list[VerifyProblem] = []
+    for n, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        digest, sep, rel = line.partition("  ")
+        if not sep or len(digest) != 64 or not rel or rel.startswith("/") or ".." in Path(rel).parts:
+            problems.append(VerifyProblem(MANIFEST, "manifest", f"line {n} is malformed"))
+            continue
+        expected[rel] = digest.lower()
+    present = set(_files_under(root)) - {MANIFEST}
+    for rel, digest in sorted(expected.items()):
+        if rel not in present:
+            problems.append(VerifyProblem(rel, "missing", "listed in the manifest but absent"))
+        elif sha256_file(root / rel) != digest:
+            problems.append(VerifyProblem(rel, "modified", "content differs from the manifest's sha256"))
+    for rel in sorted(present - set(expected)):
+        problems.append(VerifyProblem(rel, "extra", "not listed in the manifest"))
+    return problems
+
+
+# ---------------------------------------------------------------- the export
+
+
+@dataclass
+class ExportResult:
+    out: Path
+    files: list[str]
+    manifest_sha256: str
+    info: dict[str, Any]
+
+
+def _check_target(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"{out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not ((out / MANIFEST).is_file() and (out / INFO).is_file()):
+        raise ExportError(f"{out} is not empty and is not an earlier export; refusing to replace it",
+                          hint="choose a new or empty directory")
+
+
+def export_inventory(inv: Inventory, out: Path | str, *, fmt: str = "xlsx", lang: str = "zh",
+                     include_classified: bool = False, source: str | None = None,
+                     before_publish: Callable[[ExportResult], None] | None = None) -> ExportResult:
+    """Write the export to ``out`` all at once: built in a temporary sibling directory, then renamed.
+
+    ``before_publish`` runs after the manifest is written and before the rename (the CLI
+    records the audit entry there, so an export that cannot be audited is not published).
+    """
+    if fmt not in WRITERS:
+        raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if lang not in ("zh", "en"):
+        raise ExportError(f"unknown language {lang!r}; choose zh or en")
+    out = Path(out).absolute()
+    _check_target(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tables = build_tables(inv, include_classified=include_classified)
+    name = inv.meta.name if inv.meta else (source or "inventory")
+    title = f"{name} — {'信息系统清单导出' if lang == 'zh' else 'inventory export'}"
+    info: dict[str, Any] = {
+        "generator": f"govcloud {__version__}",
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "inventory": name,
+        "source": source,
+        "as_of": inv.meta.as_of.isoformat() if inv.meta and inv.meta.as_of else None,
+        "format": fmt,
+        "lang": lang,
+        "classified": "included" if include_classified else "redacted",
+        "classified_systems": sum(1 for s in inv.systems.values() if s.is_classified),
+        "tables": {t.key: {"title": t.title(lang), "rows": len(t.rows), "redacted": t.redacted,
+                           "withheld": t.withheld} for t in tables},
+    }
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        writer = WRITERS[fmt]
+        files = writer(tables, tmp, lang, title, info) if fmt == "html" else writer(tables, tmp, lang, title)
+        write_atomic(tmp / INFO, json.dumps(info, ensure_ascii=False, indent=2) + "\n")
+        digest = write_manifest(tmp)   # last: it covers everything above
+        result = ExportResult(out, [*files, INFO, MANIFEST], digest, info)
+        if before_publish is not None:
+            before_publish(result)
+        _publish(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return result
+
+
+def _publish(tmp: Path, out: Path) -> None:
+    os.chmod(tmp, 0o755)
+    old: Path | None = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+        os.rmdir(old)
+        os.replace(out, old)
+    try:
+        os.replace(tmp, out)
+    except BaseException:
+        if old is not None:
+            os.replace(old, out)
+        raise
+    fd = os.open(out.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
