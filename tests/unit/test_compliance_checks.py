@@ -110,7 +110,7 @@ BREAK = {
     "remote.encrypted_only": {"listening": COMPLIANT["listening"] + '\ntcp LISTEN 0 5 0.0.0.0:23 0.0.0.0:* users:(("inetd",pid=3,fd=4))'},
     "auth.mfa": {"sshd": COMPLIANT["sshd"].replace("publickey,keyboard-interactive", "any")},   # → manual
     "ssh.permit_root_login": {"sshd": COMPLIANT["sshd"].replace("permitrootlogin no", "permitrootlogin yes")},
-    "account.system_locked": {"shadow": COMPLIANT["shadow"].replace(f"lp:L:", "lp:P:"),
+    "account.system_locked": {"shadow": COMPLIANT["shadow"].replace("lp:L:", "lp:P:"),
                               "passwd": COMPLIANT["passwd"].replace("/var/spool/lpd:/usr/sbin/nologin", "/var/spool/lpd:/bin/sh")},
     "account.expired": {"shadow": COMPLIANT["shadow"].replace(f"alice:P:{DAY - 10}:", f"alice:P:{DAY - 200}:")},
     "sudo.least_privilege": {"sudoers": COMPLIANT["sudoers"] + "\nalice ALL=(ALL) ALL"},
