@@ -13,6 +13,7 @@ import typer
 from govcloud import __version__
 from govcloud.cli import audit as audit_cli
 from govcloud.cli import compliance as compliance_cli
+from govcloud.cli import discover as discover_cli
 from govcloud.cli import export as export_cli
 from govcloud.cli import inventory as inventory_cli
 from govcloud.cli import plan as plan_cli
@@ -31,6 +32,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 inventory_cli.app.command(name="export")(export_cli.export)
+inventory_cli.app.command(name="discover")(discover_cli.discover)
 app.add_typer(inventory_cli.app, name="inventory")
 app.add_typer(plan_cli.app, name="plan")
 app.add_typer(compliance_cli.app, name="compliance")

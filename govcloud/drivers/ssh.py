@@ -1,7 +1,9 @@
 """SSH driver: run one script on many hosts over paramiko (the only module importing it).
 
 * Host keys are checked strictly against ``known_hosts`` (``RejectPolicy``): an unknown or
-  changed key is an error for that host, never a silent trust-on-first-use.
+  changed key is an error for that host, never a silent trust-on-first-use.  Only a target
+  with ``accept_new=True`` (asked for explicitly, e.g. ``--accept-new``) trusts an *unknown*
+  key on first use and appends it to known_hosts atomically; a *changed* key is always refused.
 * Key authentication only (a key file, or the agent when asked); no passwords are taken,
   so none can leak into logs, argv or exceptions.  Error texts are built from the
   exception *type* and paramiko's own message, which never contains key material.
@@ -15,10 +17,11 @@ from __future__ import annotations
 import concurrent.futures as cf
 import os
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:  # imported where used: paramiko costs 0.12 s of every govcloud start-up
     import paramiko
@@ -33,6 +36,7 @@ class SshTarget:
     key_filename: str | None = None
     known_hosts: str | None = None         # None → ~/.ssh/known_hosts
     use_agent: bool = False
+    accept_new: bool = False               # trust on first use: add an UNKNOWN key (a changed key is still refused)
 
 
 @dataclass
@@ -43,6 +47,9 @@ class RunResult:
     stderr: str = ""
     error: str | None = None
     seconds: float = 0.0
+    error_kind: str | None = None          # auth, hostkey-changed, hostkey-unknown, timeout, connect, other
+    attempts: int = 1
+    host_key_added: bool = False           # --accept-new stored this host's key
 
 
 @dataclass
@@ -52,18 +59,92 @@ class _Limits:
     max_output: int = 8 << 20
 
 
-def _client(t: SshTarget, limits: _Limits) -> paramiko.SSHClient:
+_KH_LOCK = threading.Lock()
+
+
+def _known_hosts_path(t: SshTarget) -> Path:
+    return Path(t.known_hosts or os.path.expanduser("~/.ssh/known_hosts"))
+
+
+def _add_known_host(path: Path, hostname: str, key) -> None:
+    """Append one ``hostname keytype base64`` line, atomically (readers see the old file or the
+    new one), serialised between the threads of this process."""
+    from govcloud.store.atomic import write_atomic
+
+    with _KH_LOCK:
+        old = path.read_text(encoding="utf-8") if path.exists() else ""
+        if old and not old.endswith("\n"):
+            old += "\n"
+        mode = (path.stat().st_mode & 0o777) if path.exists() else 0o600
+        write_atomic(path, old + f"{hostname} {key.get_name()} {key.get_base64()}\n", mode=mode)
+
+
+def _accept_new_policy(path: Path, added: list):
+    import paramiko
+
+    class _AcceptNew(paramiko.MissingHostKeyPolicy):
+        # paramiko calls this only for a host with NO key in known_hosts; a different key for a
+        # known host raises BadHostKeyException before any policy is consulted.
+        def missing_host_key(self, client, hostname, key):
+            _add_known_host(path, hostname, key)
+            added.append(hostname)
+
+    return _AcceptNew()
+
+
+_HK_CACHE: dict[str, tuple[tuple[int, int], object]] = {}
+
+
+def _load_host_keys(c: paramiko.SSHClient, path: Path) -> None:
+    """``c.load_host_keys(path)``, parsed once per file version: paramiko's parser is
+    quadratic in the number of lines, and 50 threads parsing the same 50-line file cost more
+    CPU (under the GIL) than all their key exchanges."""
+    import paramiko
+
+    st = path.stat()
+    stamp = (st.st_mtime_ns, st.st_size)
+    with _KH_LOCK:
+        hit = _HK_CACHE.get(str(path))
+        if hit is None or hit[0] != stamp:
+            hk = paramiko.HostKeys()
+            hk.load(str(path))
+            _HK_CACHE[str(path)] = hit = (stamp, hk)
+    mine = c.get_host_keys()
+    entries = getattr(hit[1], "_entries", None)
+    if entries is not None and hasattr(mine, "_entries"):
+        mine._entries = list(entries)           # the entries are never mutated by a client
+    else:                                        # another paramiko: the documented, slower way
+        c.load_host_keys(str(path))
+
+
+def _client(t: SshTarget, limits: _Limits, _added: list | None = None) -> paramiko.SSHClient:
     import paramiko
 
     c = paramiko.SSHClient()
-    kh = Path(t.known_hosts or os.path.expanduser("~/.ssh/known_hosts"))
+    kh = _known_hosts_path(t)
     if kh.exists():
-        c.load_host_keys(str(kh))
-    c.set_missing_host_key_policy(paramiko.RejectPolicy())
-    c.connect(t.host, port=t.port, username=t.user, key_filename=t.key_filename,
-              look_for_keys=t.key_filename is None and t.use_agent, allow_agent=t.use_agent,
-              timeout=limits.connect_timeout, banner_timeout=limits.connect_timeout,
-              auth_timeout=limits.connect_timeout)
+        _load_host_keys(c, kh)
+    if t.accept_new:
+        c.set_missing_host_key_policy(_accept_new_policy(kh, _added if _added is not None else []))
+    else:
+        c.set_missing_host_key_policy(paramiko.RejectPolicy())
+    try:
+        c.connect(t.host, port=t.port, username=t.user, key_filename=t.key_filename,
+                  look_for_keys=t.key_filename is None and t.use_agent, allow_agent=t.use_agent,
+                  timeout=limits.connect_timeout, banner_timeout=limits.connect_timeout,
+                  auth_timeout=limits.connect_timeout)
+    except Exception as exc:
+        # a handshake that died in the transport thread (no SSH banner: a wedged sshd, a tarpit)
+        # surfaces as "No existing session"; report the transport's own reason instead
+        tr = c.get_transport()
+        saved = getattr(tr, "saved_exception", None) if tr is not None else None
+        c.close()
+        if "No existing session" in str(exc):
+            if saved is not None:
+                raise saved from None
+            # start_client gave up at the connect timeout before the transport did
+            raise socket.timeout("SSH negotiation timed out") from None
+        raise
     return c
 
 
@@ -83,18 +164,59 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
+def classify(exc: BaseException) -> str:
+    """A stable category for an error: ``auth``, ``hostkey-changed``, ``hostkey-unknown``,
+    ``timeout``, ``connect`` or ``other``."""
+    import paramiko
+
+    if isinstance(exc, paramiko.BadHostKeyException):
+        return "hostkey-changed"
+    if isinstance(exc, paramiko.SSHException) and "not found in known_hosts" in str(exc):
+        return "hostkey-unknown"
+    if isinstance(exc, paramiko.AuthenticationException):
+        return "auth"
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return "timeout"
+    if isinstance(exc, paramiko.SSHException) and "banner" in str(exc).lower():
+        # a listener that accepts TCP but never speaks SSH (or too slowly)
+        msg = str(exc).lower()
+        return "connect" if any(w in msg for w in ("reset", "refused", "eof")) else "timeout"
+    if isinstance(exc, (OSError, EOFError, paramiko.SSHException)):
+        return "connect"
+    return "other"
+
+
+_RETRYABLE = {"timeout", "connect"}
+
+
 def run_script(t: SshTarget, script: str, *, sudo: bool = True, connect_timeout: float = 15.0,
-               run_timeout: float = 180.0) -> RunResult:
-    """Run ``script`` with ``sh -s`` (under ``sudo -n`` unless the user is root)."""
+               run_timeout: float = 180.0, retries: int = 0, backoff: float = 0.5) -> RunResult:
+    """Run ``script`` with ``sh -s`` (under ``sudo -n`` unless the user is root).
+
+    ``retries``: extra connection attempts, after ``backoff``, 2×``backoff``, … seconds, for
+    connection errors and connect timeouts only — never after an authentication or host-key
+    failure, and never once the script has started (it is not re-run)."""
     limits = _Limits(connect_timeout, run_timeout)
     res = RunResult(t.name)
     start = time.monotonic()
     client = None
+    added: list = []
     try:
-        client = _client(t, limits)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                client = _client(t, limits, added)
+                break
+            except Exception as exc:
+                res.attempts = attempt
+                if attempt > retries or classify(exc) not in _RETRYABLE:
+                    raise
+                time.sleep(backoff * (2 ** (attempt - 1)))
+        res.attempts = attempt
         cmd = "sh -s" if (t.user == "root" or not sudo) else "sudo -n sh -s"
         chan = client.get_transport().open_session(timeout=limits.connect_timeout)
-        chan.settimeout(1.0)
+        chan.settimeout(0.25)          # recv blocks until data (no busy polling of 50+ channels)
         chan.exec_command(cmd)
         chan.sendall(script.encode())
         chan.shutdown_write()
@@ -103,39 +225,56 @@ def run_script(t: SshTarget, script: str, *, sudo: bool = True, connect_timeout:
         while True:
             if time.monotonic() > deadline:
                 raise TimeoutError
-            progressed = False
-            if chan.recv_ready():
-                out += chan.recv(1 << 16)
-                progressed = True
-            if chan.recv_stderr_ready():
+            try:
+                data = chan.recv(1 << 16)
+            except socket.timeout:
+                data = None
+            if data:
+                out += data
+            while chan.recv_stderr_ready():
                 err += chan.recv_stderr(1 << 16)
-                progressed = True
             if len(out) > limits.max_output:
                 raise RuntimeError("remote output exceeds the limit")
-            if not progressed:
-                if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
-                    break
-                time.sleep(0.01)
+            if data == b"":           # EOF: the remote side is done writing (stderr came before it)
+                break
+        while not chan.status_event.wait(0.25):
+            if time.monotonic() > deadline:
+                raise TimeoutError
+        while chan.recv_stderr_ready():
+            err += chan.recv_stderr(1 << 16)
         res.rc = chan.recv_exit_status()
         res.stdout = out.decode("utf-8", "replace")
         res.stderr = err.decode("utf-8", "replace")[-4000:]
     except Exception as exc:       # one host's failure must not stop the others
         res.error = _describe(exc)
+        res.error_kind = classify(exc)
+        if res.error_kind == "timeout" and res.error != "timed out":
+            res.error = "timed out (no SSH banner)"
     finally:
         if client is not None:
             client.close()
         res.seconds = time.monotonic() - start
+        res.host_key_added = bool(added)
     return res
 
 
 def run_many(targets: list[SshTarget], script: str, *, workers: int = 16, sudo: bool = True,
-             connect_timeout: float = 15.0, run_timeout: float = 180.0) -> list[RunResult]:
-    """``run_script`` on every target, at most ``workers`` at a time; results in input order."""
+             connect_timeout: float = 15.0, run_timeout: float = 180.0, retries: int = 0,
+             backoff: float = 0.5, on_done: Callable[[RunResult], None] | None = None) -> list[RunResult]:
+    """``run_script`` on every target, at most ``workers`` at a time; results in input order.
+    ``on_done`` (e.g. a progress bar) is called with each result as soon as it is ready."""
     if not targets:
         return []
+
+    def one(t: SshTarget) -> RunResult:
+        r = run_script(t, script, sudo=sudo, connect_timeout=connect_timeout, run_timeout=run_timeout,
+                       retries=retries, backoff=backoff)
+        if on_done is not None:
+            on_done(r)
+        return r
+
     with cf.ThreadPoolExecutor(max(1, min(workers, len(targets)))) as ex:
-        return list(ex.map(lambda t: run_script(t, script, sudo=sudo, connect_timeout=connect_timeout,
-                                                 run_timeout=run_timeout), targets))
+        return list(ex.map(one, targets))
 
 
 @dataclass

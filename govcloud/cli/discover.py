@@ -1,0 +1,194 @@
+"""``govcloud inventory discover``: SSH fact discovery → ``observed/discovery.yaml`` only.
+
+Thin wiring: inventory servers → targets (inventory.discover) → one read-only script per host
+(drivers.ssh) → pure parsing → observations written atomically; dependency *proposals* are
+printed for a person to accept, never written as dependencies.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from govcloud.errors import ExitCode, GovcloudError, UsageError
+from govcloud.render import console as view
+from govcloud.render.console import Output
+
+
+class Via(str, Enum):
+    ssh = "ssh"
+    ansible = "ansible"
+
+
+_REASON = {"auth": "authentication refused", "hostkey-changed": "host key CHANGED (refused)",
+           "hostkey-unknown": "host key unknown", "timeout": "timed out", "connect": "connection failed",
+           "remote": "remote script failed", "other": "other error"}
+
+
+def _targets(inv, pattern, *, user, key, known_hosts, ssh_config, accept_new):
+    from govcloud.drivers.ssh import SshTarget, ssh_config_hints
+    from govcloud.inventory.discover import select_targets
+
+    out = []
+    for t in select_targets(inv.servers.values(), pattern):
+        hints = None
+        if ssh_config is not None:
+            hints = ssh_config_hints(str(ssh_config), t.hostname)
+            if hints.user is None and hints.identity is None and hints.port is None and t.server != t.hostname:
+                hints = ssh_config_hints(str(ssh_config), t.server)
+        u = user or (hints.user if hints else None) or "root"
+        k = str(key) if key else (hints.identity if hints else None)
+        kh = str(known_hosts) if known_hosts else (hints.known_hosts if hints else None)
+        port = (hints.port if hints and hints.port else 22)
+        out.append((t, SshTarget(name=t.server, host=t.address, port=port, user=u, key_filename=k,
+                                 known_hosts=kh, use_agent=k is None, accept_new=accept_new)))
+    return out
+
+
+def _previous(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    import yaml
+    text = path.read_text(encoding="utf-8")
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        doc = yaml.safe_load(text)
+    return list((doc or {}).get("observations") or [])
+
+
+def discover(
+    inventory: Path = typer.Argument(..., metavar="INVENTORY", help="Inventory directory; its servers are the targets."),
+    hosts: Optional[str] = typer.Option(None, "--hosts", help="fnmatch patterns on server id or hostname, comma-separated; !pat excludes."),
+    via: Via = typer.Option(Via.ssh, "--via", help="ssh (paramiko, built in). ansible: not implemented yet."),
+    concurrency: int = typer.Option(32, "--concurrency", min=1, max=512, help="Hosts visited at the same time."),
+    accept_new: bool = typer.Option(False, "--accept-new", help="Trust an UNKNOWN host key on first use and add it to known_hosts (atomically). A CHANGED key is always refused."),
+    known_hosts: Optional[Path] = typer.Option(None, "--known-hosts", help="known_hosts for strict host-key checking (default ~/.ssh/known_hosts)."),
+    user: Optional[str] = typer.Option(None, "--user", help="SSH user (default root, or ssh_config's User); sudo -n is used unless root."),
+    key: Optional[Path] = typer.Option(None, "--key", help="SSH private key file (otherwise ssh_config's IdentityFile, else the agent)."),
+    ssh_config: Optional[Path] = typer.Option(None, "--ssh-config", help="OpenSSH client config: per-host User, IdentityFile, Port, UserKnownHostsFile (looked up by hostname, then server id)."),
+    sample_seconds: float = typer.Option(3.0, "--sample-seconds", min=0, max=300, help="Utilisation sampling window per host (p95 of 0.5 s samples)."),
+    connect_timeout: float = typer.Option(10.0, "--connect-timeout", min=1, help="Seconds to connect and authenticate."),
+    timeout: float = typer.Option(120.0, "--timeout", min=5, help="Seconds per host for the whole collection."),
+    retries: int = typer.Option(2, "--retries", min=0, max=10, help="Extra connection attempts on connection errors/timeouts (backoff 0.5 s, 1 s, …); never on auth or host-key failures."),
+    output: Output = typer.Option(Output.text, "--output", "-o", help="text for people, json for programs."),
+) -> None:
+    """Discover what the inventory's servers really run (read-only, over SSH) and write
+    ``observed/discovery.yaml`` — observations only; no other inventory file is touched.
+
+    Exit 0: every host reached; 3: some reached; 1: none reached.
+    """
+    from govcloud.drivers.ssh import run_many
+    from govcloud.inventory import discover as d
+    from govcloud.inventory.loader import load_inventory
+    from govcloud.inventory.writer import render_document
+    from govcloud.store.atomic import write_atomic
+
+    if via is Via.ansible:
+        raise UsageError("--via ansible is not implemented yet; use --via ssh (the default)")
+    if ssh_config is not None and not ssh_config.is_file():
+        raise UsageError(f"--ssh-config {ssh_config}: no such file")
+    if key is not None and not key.is_file():
+        raise UsageError(f"--key {key}: no such file")
+    root = Path(inventory)
+    if not root.is_dir():
+        raise UsageError(f"{root} is not an inventory directory")
+    result = load_inventory(root)
+    if result.errors:
+        raise GovcloudError(f"the inventory has {len(result.errors)} error(s)",
+                            hint=f"run `govcloud inventory validate {root}`")
+    inv = result.inventory
+    pairs = _targets(inv, hosts, user=user, key=key, known_hosts=known_hosts, ssh_config=ssh_config,
+                     accept_new=accept_new)
+    if not pairs:
+        raise GovcloudError("no server to discover" + (f" matches {hosts!r}" if hosts else ""))
+
+    # paramiko logs each failed handshake with a traceback through the root "last resort"
+    # handler; the summary reports failures, one line each
+    import logging
+    logging.getLogger("paramiko").addHandler(logging.NullHandler())
+    err = view.stderr()
+    script = d.discovery_script(sample_seconds)
+    started = time.perf_counter()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    with Progress(TextColumn("discover"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.fields[last]}"), console=err, transient=False,
+                  disable=not err.is_terminal) as progress:
+        task = progress.add_task("discover", total=len(pairs), last="")
+        results = run_many([st for _, st in pairs], script, workers=concurrency,
+                           connect_timeout=connect_timeout, run_timeout=timeout + sample_seconds,
+                           retries=retries,
+                           on_done=lambda r: progress.update(task, advance=1, last=r.target))
+    seconds = time.perf_counter() - started
+
+    now = d.utc_now()
+    reached, failed, facts_by_server, new_obs = [], [], {}, []
+    for (t, st), r in zip(pairs, results):
+        if r.error is None and r.rc not in (0, None):
+            kind, why = "remote", f"exit status {r.rc}" + (" (sudo -n needs NOPASSWD)" if "sudo" in r.stderr else "")
+        else:
+            kind, why = r.error_kind, r.error
+        if r.error is not None or kind == "remote":
+            failed.append({"server": t.server, "address": f"{st.host}:{st.port}", "reason": kind or "other",
+                           "error": why, "attempts": r.attempts, "seconds": round(r.seconds, 2)})
+            continue
+        facts = d.facts_from_output(t.server, r.stdout)
+        facts_by_server[t.server] = facts
+        new_obs.append(d.observation(t.server, facts, now))
+        reached.append({"server": t.server, "address": f"{st.host}:{st.port}", "seconds": round(r.seconds, 2),
+                        "host_key_added": r.host_key_added, "os": f"{facts.get('os_distribution')} {facts.get('os_version', '')}".strip(),
+                        "databases": [x["engine"] for x in facts.get("databases", [])],
+                        "utilization": facts.get("utilization")})
+
+    out_path = root / d.OBSERVED_FILE
+    written = None
+    if new_obs:
+        merged = d.merge_latest(_previous(out_path), new_obs)
+        text = render_document({"observations": merged}, style="lines",
+                               header="written by `govcloud inventory discover` — observations only; "
+                                      "rewritten each run (latest per server)")
+        write_atomic(out_path, text)
+        written = str(out_path)
+    proposals = [p.to_plain() for p in d.propose_dependencies(inv, facts_by_server)]
+    summary = {"targets": len(pairs), "reached": len(reached), "failed": len(failed),
+               "failed_by_reason": dict(Counter(f["reason"] for f in failed)), "seconds": round(seconds, 2),
+               "written": written}
+    code = ExitCode.OK if not failed else (ExitCode.ERROR if not reached else ExitCode.PARTIAL)
+
+    if output is Output.json:
+        view.print_json({"summary": summary, "reached": reached, "failed": failed,
+                         "proposed_dependencies": proposals})
+    else:
+        from rich.table import Table
+        out = view.stdout()
+        tab = Table(title=f"discovery — {len(reached)}/{len(pairs)} reached in {seconds:.1f}s", min_width=48)
+        for c in ("result", "hosts"):
+            tab.add_column(c)
+        tab.add_row("reached", str(len(reached)))
+        for reason, n in sorted(summary["failed_by_reason"].items()):
+            tab.add_row(_REASON.get(reason, reason), str(n))
+        out.print(tab)
+        if failed:
+            ft = Table(title="not reached")
+            for c in ("server", "address", "reason", "detail"):
+                ft.add_column(c)
+            for f in failed:
+                ft.add_row(f["server"], f["address"], f["reason"], f["error"] or "")
+            out.print(ft)
+        if proposals:
+            pt = Table(title="proposed dependencies (from established connections — review, then add by hand)")
+            for c in ("from", "to", "type", "evidence", "declared"):
+                pt.add_column(c)
+            for p in proposals:
+                pt.add_row(p["from"], p["to"], p["type"], "; ".join(p["evidence"][:3]), "yes" if p["existing"] else "")
+            out.print(pt)
+        if written:
+            out.print(f"observations: {written}")
+    if code is not ExitCode.OK:
+        raise typer.Exit(int(code))

@@ -1,0 +1,279 @@
+"""Discovery parsing, target selection and dependency proposals — pure, on recorded outputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from govcloud.inventory import discover as d
+from govcloud.model.entities import Dependency, InformationSystem, Server
+from govcloud.model.enums import DepType, OsDistribution
+
+# recorded with discovery_script(3) from harness host h1 (Debian 12, role webapp, no systemd)
+DEBIAN_WEBAPP = r"""@@GOVCLOUD-BEGIN meta
+uid=0
+hostname=h1
+kernel=6.18.44-fc-v782
+arch=x86_64
+nproc=2
+init=tini
+systemd=no
+
+@@GOVCLOUD-END meta rc=0
+@@GOVCLOUD-BEGIN os_release
+PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
+NAME="Debian GNU/Linux"
+VERSION_ID="12"
+VERSION="12 (bookworm)"
+VERSION_CODENAME=bookworm
+ID=debian
+HOME_URL="https://www.debian.org/"
+SUPPORT_URL="https://www.debian.org/support"
+BUG_REPORT_URL="https://bugs.debian.org/"
+
+@@GOVCLOUD-END os_release rc=0
+@@GOVCLOUD-BEGIN cpu
+model name	: AMD EPYC
+processors=2
+Vendor ID:                               AuthenticAMD
+Model name:                              AMD EPYC
+Thread(s) per core:                      1
+Core(s) per socket:                      2
+Socket(s):                               1
+
+@@GOVCLOUD-END cpu rc=0
+@@GOVCLOUD-BEGIN mem
+MemTotal:       24683656 kB
+SwapTotal:             0 kB
+
+@@GOVCLOUD-END mem rc=0
+@@GOVCLOUD-BEGIN disks
+Filesystem     Type     1024-blocks     Used Available Capacity Mounted on
+overlay        overlay    264212084 28715500  77675412      27% /
+tmpfs          tmpfs          16384        0     16384       0% /dev
+devtmpfs       devtmpfs    12334432        0  12334432       0% /dev/tty
+tmpfs          tmpfs         262144        0    262144       0% /dev/shm
+tmpfs          tmpfs          65536       20     65516       1% /run
+
+@@GOVCLOUD-END disks rc=0
+@@GOVCLOUD-BEGIN listening
+tcp LISTEN 0      244    127.0.0.1:5432 0.0.0.0:* users:(("postgres",pid=81,fd=5))                                         
+tcp LISTEN 0      511      0.0.0.0:80   0.0.0.0:* users:(("nginx",pid=67,fd=5),("nginx",pid=66,fd=5),("nginx",pid=65,fd=5))
+tcp LISTEN 0      128      0.0.0.0:22   0.0.0.0:* users:(("sshd",pid=148,fd=4))                                            
+tcp LISTEN 0      128         [::]:22      [::]:* users:(("sshd",pid=148,fd=5))                                            
+
+@@GOVCLOUD-END listening rc=0
+@@GOVCLOUD-BEGIN established
+0      96     198.18.1.1:22 198.18.0.1:41226 users:(("sshd",pid=186,fd=4),("sshd",pid=180,fd=4))
+
+@@GOVCLOUD-END established rc=0
+@@GOVCLOUD-BEGIN processes
+awk awk
+nginx nginx:
+postgres /usr/lib/postgresql/15/bin/postgres
+postgres postgres:
+ps ps
+sh sh
+sleep sleep
+sort sort
+sshd sshd:
+sudo sudo
+tini /usr/bin/tini
+
+@@GOVCLOUD-END processes rc=0
+@@GOVCLOUD-BEGIN services
+mode=sysv
+service=hwclock.sh
+service=nginx
+service=postgresql
+service=procps
+service=rsync
+service=ssh
+service=sudo
+enabled=nginx
+enabled=postgresql
+enabled=rsync
+enabled=ssh
+enabled=sudo
+enabled=nginx
+enabled=postgresql
+enabled=rsync
+enabled=ssh
+enabled=sudo
+
+@@GOVCLOUD-END services rc=0
+@@GOVCLOUD-BEGIN cron
+F /etc/cron.d/e2scrub_all 30 3 * * 0 root test
+F /etc/cron.d/e2scrub_all 10 3 * * * root test
+P /etc/cron.daily:
+P apt-compat
+P dpkg
+
+@@GOVCLOUD-END cron rc=0
+@@GOVCLOUD-BEGIN util
+S cpu  541305 96588 102183 412531 9041 0 3781 3839 0 0 24683656 23921956
+S cpu  541356 96588 102187 412574 9042 0 3783 3839 0 0 24683656 23901004
+S cpu  541406 96588 102188 412623 9042 0 3784 3839 0 0 24683656 23901008
+S cpu  541453 96588 102188 412672 9043 0 3786 3839 0 0 24683656 23897760
+S cpu  541503 96588 102189 412721 9044 0 3786 3839 0 0 24683656 23891920
+S cpu  541552 96588 102191 412771 9044 0 3786 3839 0 0 24683656 23892184
+S cpu  541602 96588 102192 412820 9044 0 3786 3839 0 0 24683656 23892456
+
+@@GOVCLOUD-END util rc=0
+"""
+
+OPENEULER = """NAME="openEuler"
+VERSION="22.03 (LTS-SP2)"
+ID="openEuler"
+VERSION_ID="22.03"
+PRETTY_NAME="openEuler 22.03 (LTS-SP2)"
+ANSI_COLOR="0;31"
+"""
+KYLIN = """NAME="Kylin Linux Advanced Server"
+VERSION="V10 (Lance)"
+ID="kylin"
+VERSION_ID="V10"
+PRETTY_NAME="Kylin Linux Advanced Server V10 (Lance)"
+ANSI_COLOR="0;31"
+"""
+ANOLIS = """NAME="Anolis OS"
+VERSION="8.8"
+ID="anolis"
+ID_LIKE="rhel fedora centos"
+VERSION_ID="8.8"
+PLATFORM_ID="platform:an8"
+PRETTY_NAME="Anolis OS 8.8"
+"""
+UOS = """PRETTY_NAME="UnionTech OS Server 20"
+NAME="UnionTech OS Server 20"
+VERSION_ID="20"
+VERSION="20"
+ID=uos
+ID_LIKE=debian
+"""
+CENTOS7 = 'NAME="CentOS Linux"\nVERSION="7 (Core)"\nID="centos"\nID_LIKE="rhel fedora"\nVERSION_ID="7"\n'
+ROCKY = 'NAME="Rocky Linux"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.3"\n'
+
+
+@pytest.mark.parametrize("text, dist, version", [
+    (OPENEULER, "openeuler", "22.03"), (KYLIN, "kylin", "V10"), (ANOLIS, "anolis", "8.8"),
+    (UOS, "uos", "20"), (CENTOS7, "centos", "7"), (ROCKY, "other", "9.3"),
+    ('NAME="Kylin"\nVERSION_ID="10"\nID=kylin\n', "kylin", "V10"),
+    ('NAME="Ubuntu"\nID=ubuntu\nVERSION_ID="22.04"\n', "ubuntu", "22.04"),
+    ('NAME="Red Hat Enterprise Linux"\nID="rhel"\nVERSION_ID="8.6"\n', "rhel", "8.6"),
+])
+def test_os_release_maps_to_the_enum(text, dist, version):
+    out = d.parse_os_release(text)
+    assert out["os_distribution"] == dist and OsDistribution(dist)
+    assert out["os_version"] == version
+
+
+def test_recorded_debian_webapp_host_without_systemd():
+    f = d.facts_from_output("h1", DEBIAN_WEBAPP)
+    assert (f["os_distribution"], f["os_version"], f["kernel"]) == ("debian", "12", "6.18.44-fc-v782")
+    assert f["cpu_arch"] == "x86_64" and f["cores"] == 2 and f["cpu_model"] == "AMD EPYC"
+    assert f["ram_gb"] == 23.5
+    assert [x["mount"] for x in f["disks"]] == ["/"] and f["disk_gb"] > 0      # tmpfs etc. dropped
+    assert {(l["port"], tuple(l["processes"])) for l in f["listening"]} >= {(80, ("nginx",)), (5432, ("postgres",)),
+                                                                          (22, ("sshd",))}
+    db = f["databases"]
+    assert [x["engine"] for x in db] == ["postgresql"] and db[0]["version"] == "15" and db[0]["ports"] == [5432]
+    assert f["services"]["init"] == "sysv"
+    assert {"nginx", "postgresql", "ssh"} <= set(f["services"]["installed"]) and "nginx" in f["services"]["enabled"]
+    assert {"schedule": "10 3 * * *", "user": "root", "program": "test", "source": "/etc/cron.d/e2scrub_all"} in f["cron"]
+    assert f["connections"]["inbound"] == [{"peer": "198.18.0.1", "port": 22, "process": "sshd", "count": 1}]
+    u = f["utilization"]
+    assert u["samples"] == 7 and u["window_s"] == 3.0 and 0 <= u["cpu_p95_pct"] <= 100 and 0 < u["mem_p95_pct"] < 10
+    assert "incomplete" not in f
+
+
+def test_truncated_output_is_marked_incomplete():
+    f = d.facts_from_output("h1", DEBIAN_WEBAPP.split("@@GOVCLOUD-BEGIN cpu")[0])
+    assert f["incomplete"] == ["util"] and f["os_distribution"] == "debian"
+
+
+def test_utilization_p95():
+    # 4 intervals: 10 %, 20 %, 30 %, 90 % busy; memory 50 % then 75 %
+    rows, t, i = [], 0, 0
+    for busy in (0, 10, 20, 30, 90):
+        t += 100
+        i += 100 - busy if busy else 100
+        rows.append(f"S cpu {t - i} 0 0 {i} 0 0 0 0 0 0 1000 {500 if busy < 30 else 250}")
+    u = d.parse_utilization("\n".join(rows))
+    assert u["cpu_p95_pct"] == 90.0 and u["mem_p95_pct"] == 75.0 and u["samples"] == 5
+
+
+def test_systemd_services_and_cron_without_command_arguments():
+    s = d.parse_services("mode=systemd\nrunning=nginx.service\nrunning=postgresql@15-main.service\nenabled=nginx.service\n")
+    assert s == {"init": "systemd", "enabled": ["nginx"], "running": ["nginx", "postgresql@15-main"]}
+    jobs = d.parse_cron("F /etc/crontab 0 2 * * * root /usr/bin/mysqldump\nU oracle @daily /home/oracle/bk.sh\n")
+    assert jobs == [{"schedule": "0 2 * * *", "user": "root", "program": "/usr/bin/mysqldump", "source": "/etc/crontab"},
+                    {"schedule": "@daily", "user": "oracle", "program": "/home/oracle/bk.sh", "source": "crontab:oracle"}]
+
+
+def test_databases_by_process_and_port():
+    procs = "mysqld /usr/sbin/mysqld\nora_pmon_orcl ora_pmon_orcl\ndmserver /opt/dmdbms/bin/dmserver\n"
+    listening = d.parse_listening('tcp LISTEN 0 80 *:3306 *:* users:(("mysqld",pid=9,fd=20))\n'
+                                  "tcp LISTEN 0 128 0.0.0.0:54321 0.0.0.0:*\n")
+    assert [x["engine"] for x in d.detect_databases(procs, listening)] == ["dm", "kingbase", "mysql", "oracle"]
+
+
+def _srv(sid, ip):
+    return Server(id=sid, hostname=sid + ".local", mgmt_ip=ip, cores=2, ram_gb=4, os_distribution=OsDistribution.debian)
+
+
+def test_target_selection():
+    servers = [_srv("a-01", "10.0.0.1"), Server(id="b-01", hostname="bee", ips=("10.0.0.2", "10.0.0.3"), cores=1, ram_gb=1,
+                                                  os_distribution=OsDistribution.debian),
+               Server(id="c-01", hostname="c.example", cores=1, ram_gb=1, os_distribution=OsDistribution.debian)]
+    assert [(t.server, t.address) for t in d.select_targets(servers)] == [
+        ("a-01", "10.0.0.1"), ("b-01", "10.0.0.2"), ("c-01", "c.example")]
+    assert [t.server for t in d.select_targets(servers, "bee")] == ["b-01"]
+    assert [t.server for t in d.select_targets(servers, "*-01,!a-*")] == ["b-01", "c-01"]
+    assert d.select_targets(servers, "zzz") == []
+
+
+@dataclass
+class _Inv:
+    servers: dict
+    systems: dict
+    dependencies: list = field(default_factory=list)
+
+
+def _sys(sid, servers):
+    return InformationSystem(id=sid, name=sid, owner_org="o", servers=tuple(servers))
+
+
+def test_dependency_proposals_from_both_ends():
+    inv = _Inv(servers={s.id: s for s in (_srv("app", "10.0.0.1"), _srv("db", "10.0.0.2"), _srv("web", "10.0.0.3"))},
+               systems={"s-app": _sys("s-app", ["app", "web"]), "s-db": _sys("s-db", ["db"])},
+               dependencies=[Dependency(from_="s-app", to="s-db", type=DepType.shared_db)])
+    ss_app = ("0 0 10.0.0.1:41000 10.0.0.2:5432 users:((\"java\",pid=1,fd=3))\n"
+              "0 0 10.0.0.1:22 10.0.0.9:50000 users:((\"sshd\",pid=2,fd=3))\n"
+              "0 0 10.0.0.1:41001 10.0.0.3:8080\n"                  # same system: no proposal
+              "0 0 127.0.0.1:5000 127.0.0.1:41002\n")
+    ss_db = "0 0 10.0.0.2:5432 10.0.0.1:41000 users:((\"postgres\",pid=3,fd=9))\n"
+    lis_db = d.parse_listening('tcp LISTEN 0 244 0.0.0.0:5432 0.0.0.0:* users:(("postgres",pid=3,fd=5))\n')
+    facts = {
+        "app": {"connections": d.summarize_connections(d.parse_established(ss_app), [])},
+        "db": {"connections": d.summarize_connections(d.parse_established(ss_db), lis_db),
+               "databases": d.detect_databases("", lis_db)},
+    }
+    assert facts["app"]["connections"]["outbound"][0] == {"peer": "10.0.0.2", "port": 5432, "process": "java", "count": 1}
+    assert facts["db"]["connections"]["inbound"] == [{"peer": "10.0.0.1", "port": 5432, "process": "postgres", "count": 1}]
+    props = d.propose_dependencies(inv, facts)
+    assert [(p.from_, p.to, p.type, p.existing) for p in props] == [("s-app", "s-db", "shared_db", True)]
+    assert props[0].evidence == ["app → db:5432 (java)", "app → db:5432 (postgres)"]
+
+
+def test_merge_latest_keeps_unreached_servers():
+    prev = [{"source": "discovery:ssh", "server": "a", "collected_at": "2026-01-01T00:00:00Z", "facts": {"x": 1}},
+            {"source": "discovery:ssh", "server": "b", "collected_at": "2026-01-01T00:00:00Z", "facts": {"x": 1}},
+            {"source": "import:rvtools", "server": "c", "facts": {}}]
+    out = d.merge_latest(prev, [d.observation("b", {"x": 2}, "2026-02-01T00:00:00Z")])
+    assert [(o.server, o.facts["x"]) for o in out] == [("a", 1), ("b", 2)]
+
+
+def test_script_sampling_window():
+    assert "( f_util 6 )" in d.discovery_script(3) and "( f_util 1 )" in d.discovery_script(0)
