@@ -148,18 +148,20 @@ def _client(t: SshTarget, limits: _Limits, _added: list | None = None) -> parami
     return c
 
 
-def _describe(exc: BaseException) -> str:
-    import paramiko
+_DESCRIPTIONS = {
+    "hostkey-changed": "host key does not match known_hosts (possible man-in-the-middle; refusing)",
+    "hostkey-unknown": "host key not in known_hosts (strict host-key checking; add it with ssh-keyscan after verifying)",
+    "auth": "authentication failed (key not accepted)",
+    "timeout": "timed out",
+}
 
-    if isinstance(exc, paramiko.BadHostKeyException):
-        return "host key does not match known_hosts (possible man-in-the-middle; refusing)"
-    if isinstance(exc, paramiko.SSHException) and "not found in known_hosts" in str(exc):
-        return "host key not in known_hosts (strict host-key checking; add it with ssh-keyscan after verifying)"
-    if isinstance(exc, paramiko.AuthenticationException):
-        return "authentication failed (key not accepted)"
-    if isinstance(exc, (socket.timeout, TimeoutError)):
-        return "timed out"
-    if isinstance(exc, OSError):
+
+def _describe(exc: BaseException) -> str:
+    """One line for a person, derived from classify() so both always agree; never key material."""
+    kind = classify(exc)
+    if kind in _DESCRIPTIONS:
+        return _DESCRIPTIONS[kind]
+    if kind == "connect" and isinstance(exc, OSError):
         return f"connection failed: {exc.strerror or type(exc).__name__}"
     return f"{type(exc).__name__}: {str(exc)[:200]}"
 
