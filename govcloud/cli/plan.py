@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import time
@@ -74,7 +75,7 @@ def _policy(result: LoadResult, policy_file: Path | None) -> tuple[Policy, list[
             if oid is None:
                 unknown.append(f"batch {b.id}: organisation '{ref}'")
             orgs.append(oid or ref)
-        resolved.append(type(b)(**{**{f: getattr(b, f) for f in b.__slots__}, "scope_orgs": tuple(orgs)}))
+        resolved.append(dataclasses.replace(b, scope_orgs=tuple(orgs)))
     if unknown:
         raise GovcloudError(f"{policy_file}: unknown references: {'; '.join(unknown[:10])}")
     policy.batches = tuple(resolved)
@@ -113,6 +114,8 @@ def generate(
     plan = build_plan(result.inventory, policy, plan_id=pid, inventory_ref=ref, inputs_digest=digest,
                       start=start_day, batch_weeks=batch_weeks)
     plan.settings["inventory_digest"] = inv_digest  # what staleness checks compare against
+    if policy_file is not None:  # validate/approve must check against the same policy
+        plan.settings["policy_file"] = os.path.relpath(policy_file.resolve(), directory.resolve())
     violations = check_plan(plan, result.inventory)
     if violations:  # the planner must never break a hard rule; refuse to write one that does
         for v in violations[:20]:
@@ -159,6 +162,9 @@ def _plan_and_inventory(arg: Path) -> tuple[Path, Plan, LoadResult]:
     if result.errors:
         raise GovcloudError(f"the plan's inventory {inv_root} has {len(result.errors)} error(s)",
                             hint=f"run `govcloud inventory validate {inv_root}`")
+    policy_file = (plan.settings or {}).get("policy_file")
+    if policy_file:  # the plan was built with --policy: that policy is not in the inventory
+        _policy(result, (path.parent / policy_file).resolve())
     return path, plan, result
 
 

@@ -174,3 +174,29 @@ def test_committed_example_plan_is_current(plan_dir: Path) -> None:
         without_inventory_path((plan_dir / "plan.yaml").read_text(encoding="utf-8")), \
         "regenerate it: govcloud plan generate inventories/heyuan"
     assert (committed / "plan.md").read_text(encoding="utf-8") == (plan_dir / "plan.md").read_text(encoding="utf-8")
+
+
+def test_policy_file_plans_validates_and_approves(tmp_path: Path) -> None:
+    """--policy FILE: names in its scopes resolve, and validate/approve use the same policy."""
+    import yaml
+    policies = yaml.safe_load((HEYUAN / "policy.yaml").read_text(encoding="utf-8"))["policies"]
+    policy = dict(policies[0], id="heyuan-alt", name="另一种分批方案")
+    t1 = next(b for b in policy["batches"] if b["id"] == "T1")
+    inv = validate_path(HEYUAN).inventory
+    oid = t1["scope_orgs"][1]
+    alias = inv.organizations[oid].aliases[0]
+    t1["scope_orgs"] = [alias if o == oid else o for o in t1["scope_orgs"]]  # a 2018 alias, not the id
+    pfile = tmp_path / "alt-policy.yaml"
+    pfile.write_text(yaml.safe_dump({"format_version": 1, "policies": [policy]}, allow_unicode=True),
+                     encoding="utf-8")
+    out = tmp_path / "plans"
+    gc("plan", "generate", str(HEYUAN), "--policy", str(pfile), "--out", str(out))
+    shown = json.loads(gc("plan", "show", str(out / "heyuan-alt"), "-o", "json").stdout)
+    assert shown["plan_id"] == "heyuan-alt" and shown["policy"] == "heyuan-alt"
+    assert "0 violation(s)" in gc("plan", "validate", str(out / "heyuan-alt")).stdout
+    gc("plan", "approve", str(out / "heyuan-alt"), "--by", "李四")
+    bad = tmp_path / "bad-policy.yaml"
+    t1["scope_orgs"] = ["没有这个部门"]
+    bad.write_text(yaml.safe_dump({"format_version": 1, "policies": [policy]}, allow_unicode=True), encoding="utf-8")
+    proc = gc("plan", "generate", str(HEYUAN), "--policy", str(bad), "--out", str(out), rc=1)
+    assert "没有这个部门" in proc.stderr
