@@ -9,8 +9,8 @@ then the most room left. Capacity is cumulative: migrated systems stay on the cl
 from __future__ import annotations
 
 import math
-from datetime import date
 from dataclasses import dataclass, field
+from datetime import date
 
 from govcloud.model.entities import CloudZone, Flavor, Image, InformationSystem, Server
 from govcloud.model.enums import DrMode, ExtranetArea, NetworkZone, OsDistribution, Strategy

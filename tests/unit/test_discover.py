@@ -224,11 +224,11 @@ def _srv(sid, ip):
 
 
 def test_target_selection():
-    servers = [_srv("a-01", "10.0.0.1"), Server(id="b-01", hostname="bee", ips=("10.0.0.2", "10.0.0.3"), cores=1, ram_gb=1,
+    servers = [_srv("a-01", "198.18.200.1"), Server(id="b-01", hostname="bee", ips=("198.18.200.2", "198.18.200.3"), cores=1, ram_gb=1,
                                                   os_distribution=OsDistribution.debian),
                Server(id="c-01", hostname="c.example", cores=1, ram_gb=1, os_distribution=OsDistribution.debian)]
     assert [(t.server, t.address) for t in d.select_targets(servers)] == [
-        ("a-01", "10.0.0.1"), ("b-01", "10.0.0.2"), ("c-01", "c.example")]
+        ("a-01", "198.18.200.1"), ("b-01", "198.18.200.2"), ("c-01", "c.example")]
     assert [t.server for t in d.select_targets(servers, "bee")] == ["b-01"]
     assert [t.server for t in d.select_targets(servers, "*-01,!a-*")] == ["b-01", "c-01"]
     assert d.select_targets(servers, "zzz") == []
@@ -246,22 +246,22 @@ def _sys(sid, servers):
 
 
 def test_dependency_proposals_from_both_ends():
-    inv = _Inv(servers={s.id: s for s in (_srv("app", "10.0.0.1"), _srv("db", "10.0.0.2"), _srv("web", "10.0.0.3"))},
+    inv = _Inv(servers={s.id: s for s in (_srv("app", "198.18.200.1"), _srv("db", "198.18.200.2"), _srv("web", "198.18.200.3"))},
                systems={"s-app": _sys("s-app", ["app", "web"]), "s-db": _sys("s-db", ["db"])},
                dependencies=[Dependency(from_="s-app", to="s-db", type=DepType.shared_db)])
-    ss_app = ("0 0 10.0.0.1:41000 10.0.0.2:5432 users:((\"java\",pid=1,fd=3))\n"
-              "0 0 10.0.0.1:22 10.0.0.9:50000 users:((\"sshd\",pid=2,fd=3))\n"
-              "0 0 10.0.0.1:41001 10.0.0.3:8080\n"                  # same system: no proposal
+    ss_app = ("0 0 198.18.200.1:41000 198.18.200.2:5432 users:((\"java\",pid=1,fd=3))\n"
+              "0 0 198.18.200.1:22 198.18.200.9:50000 users:((\"sshd\",pid=2,fd=3))\n"
+              "0 0 198.18.200.1:41001 198.18.200.3:8080\n"                  # same system: no proposal
               "0 0 127.0.0.1:5000 127.0.0.1:41002\n")
-    ss_db = "0 0 10.0.0.2:5432 10.0.0.1:41000 users:((\"postgres\",pid=3,fd=9))\n"
+    ss_db = "0 0 198.18.200.2:5432 198.18.200.1:41000 users:((\"postgres\",pid=3,fd=9))\n"
     lis_db = d.parse_listening('tcp LISTEN 0 244 0.0.0.0:5432 0.0.0.0:* users:(("postgres",pid=3,fd=5))\n')
     facts = {
         "app": {"connections": d.summarize_connections(d.parse_established(ss_app), [])},
         "db": {"connections": d.summarize_connections(d.parse_established(ss_db), lis_db),
                "databases": d.detect_databases("", lis_db)},
     }
-    assert facts["app"]["connections"]["outbound"][0] == {"peer": "10.0.0.2", "port": 5432, "process": "java", "count": 1}
-    assert facts["db"]["connections"]["inbound"] == [{"peer": "10.0.0.1", "port": 5432, "process": "postgres", "count": 1}]
+    assert facts["app"]["connections"]["outbound"][0] == {"peer": "198.18.200.2", "port": 5432, "process": "java", "count": 1}
+    assert facts["db"]["connections"]["inbound"] == [{"peer": "198.18.200.1", "port": 5432, "process": "postgres", "count": 1}]
     props = d.propose_dependencies(inv, facts)
     assert [(p.from_, p.to, p.type, p.existing) for p in props] == [("s-app", "s-db", "shared_db", True)]
     assert props[0].evidence == ["app → db:5432 (java)", "app → db:5432 (postgres)"]
