@@ -89,6 +89,42 @@ class Software:
 
 
 @dataclass(slots=True)
+class ServiceSpec:
+    """A service the system runs, as the migration steps need it: started on the target, stopped
+    on the source at cutover (restarted on rollback), checked by port and URL at verification."""
+
+    name: str = fld("服务名", "service name", required=True, doc="init/systemd unit name, e.g. nginx")
+    port: int | None = fld("端口", "port", minimum=1, maximum=65535)
+    health_path: str | None = fld("健康检查路径", "health-check path", doc="HTTP path, e.g. /api/stats.json")
+
+
+@dataclass(slots=True)
+class DatabaseSpec:
+    engine: DbEngine = fld("数据库类型", "engine", required=True)
+    name: str = fld("库名", "database name", required=True)
+
+
+@dataclass(slots=True)
+class CutoverRecord:
+    """The name clients use to reach the system, switched from source to target at cutover."""
+
+    name: str = fld("访问域名", "name", required=True, doc="e.g. govapp.gov.test")
+    kind: str = fld("记录类型", "kind", default="hosts", doc="hosts: an /etc/hosts line on the client servers")
+    clients: tuple[str, ...] = fld("客户端服务器", "client servers", ref="server", default=())
+
+
+@dataclass(slots=True)
+class Workload:
+    """What moving the system means on the hosts: its data, services, databases and the record
+    clients use. Precheck refuses a system whose workload is unknown."""
+
+    data_paths: tuple[str, ...] = fld("数据目录", "data paths", default=())
+    services: tuple[ServiceSpec, ...] = fld("服务", "services", default=())
+    databases: tuple[DatabaseSpec, ...] = fld("数据库", "databases", default=())
+    cutover_record: CutoverRecord | None = fld("切换记录", "cutover record")
+
+
+@dataclass(slots=True)
 class Capacity:
     vcpus: int = fld("vCPU", "vCPUs", default=0, minimum=0)
     ram_gb: float = fld("内存(GB)", "RAM (GB)", default=0, minimum=0)
@@ -306,6 +342,8 @@ class InformationSystem:
     data_gb: float | None = fld("数据量(GB)", "data volume (GB)", minimum=0)
     servers: tuple[str, ...] = fld("服务器", "servers", ref="server", default=())
     move_group: str | None = fld("指定迁移组", "manual move group")
+    workload: Workload | None = fld("迁移工作负载", "migration workload",
+                                    doc="data paths, services, databases and cutover record the migration steps act on")
     evidence: tuple[Evidence, ...] = fld("证明材料", "evidence", default=())
     contacts: tuple[Contact, ...] = fld("联系人", "contacts", default=())
     observed: dict | None = fld("采集信息", "observed facts")
