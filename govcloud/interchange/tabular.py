@@ -1,0 +1,791 @@
+"""Reading spreadsheets people send in: XLSX and CSV into rows of (sheet, row number, column → value).
+
+What arrives is rarely clean, so this module is defensive first and fast second:
+
+- An ``.xlsx`` is a zip: before openpyxl opens it, the zip's declared sizes are checked (total
+  and per-member compression ratio), so a zip bomb is refused with a clear error; a file named
+  ``.xlsx`` that is not a zip (a CSV, an HTML page, an old OLE ``.xls``) is named as such.
+- CSV bytes are decoded as UTF-8, UTF-8 with a BOM, UTF-16 with a BOM (Excel's "Unicode text"),
+  or GB18030 (a superset of GBK, what Excel on Chinese Windows writes); the encoding used is kept
+  and a legacy one is reported.
+- Formulas: XLSX is read with cached values (``data_only``); a formula cell without one is
+  reported. A CSV cell holding ``=...`` is a formula nobody evaluated: reported, left empty (the
+  ``="0123"`` idiom for keeping leading zeros is read as the text ``0123``, and a leading ``'``
+  that escapes ``= + - @`` is removed).
+- Merged cells: read-only openpyxl does not expose them, so the sheet's ``mergeCells`` are read
+  after the rows and applied: a merged header names every column it spans, a value merged down
+  several rows (one department over its five systems) is given to each row; both are reported.
+- Header rows: the header is the row among the first ten that names most known columns, so title
+  rows above it are skipped. Matching ignores case, whitespace, full-width forms, a leading ``*``
+  and a trailing ``(optional)``/``(必填)``; a header close to a known one gets a did-you-mean.
+- Limits: a file-size cap and a row cap per sheet, each with a clear error.
+
+Every problem names the file, the sheet and row and the column header, and all of them are
+collected: a bad file reports everything at once. Whole-file refusals raise ``TableRefused``.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import hashlib
+import io
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+from govcloud.errors import GovcloudError
+from govcloud.inventory.problems import Problem
+from govcloud.model.dates import DateError, parse_date
+from govcloud.model.enums import LabeledEnum, Severity
+
+DEFAULT_MAX_ROWS = 500_000          # data rows per sheet
+DEFAULT_MAX_FILE_MB = 512           # bytes on disk
+MAX_UNCOMPRESSED_MB = 2048          # declared uncompressed total of an xlsx
+MAX_RATIO = 200                     # per member, once the member is larger than RATIO_FLOOR_MB
+RATIO_FLOOR_MB = 16
+HEADER_SEARCH_ROWS = 10
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+class TableRefused(GovcloudError):
+    """The whole file cannot be read (not a workbook, a zip bomb, undecodable, too large)."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(f"{problem.file}: {problem.message}", hint=problem.hint)
+        self.problem = problem
+
+
+def make_problem(severity: Severity, code: str, message: str, *, file: str, sheet: str | None = None,
+                 row: int | None = None, column: int | None = None, field: str | None = None,
+                 hint: str | None = None, kind: str | None = None) -> Problem:
+    """A problem located as a spreadsheet user finds it: ``file:sheet:row``, column header in field."""
+    return Problem(severity, code, message, file=f"{file}:{sheet}" if sheet else file, line=row,
+                   column=column, field=field, hint=hint, kind=kind)
+
+
+# ---------------------------------------------------------------- header matching
+
+
+_SUFFIXES = re.compile(r"(\((optional|required|必填|选填|可选)\)|\*)$")
+
+
+def norm_header(text: Any) -> str:
+    """Header text reduced to what identifies it: NFKC (full-width → ASCII), no whitespace,
+    case-folded, without a leading ``*`` (required mark) or a trailing ``(optional)``."""
+    if text is None:
+        return ""
+    s = unicodedata.normalize("NFKC", str(text)).casefold()
+    s = "".join(s.split())
+    s = s.lstrip("*")
+    while True:
+        t = _SUFFIXES.sub("", s)
+        if t == s:
+            break
+        s = t
+    return s
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A column a parser understands: its key and every header it may appear under."""
+
+    key: str
+    names: tuple[str, ...]
+    required: bool = False
+
+    @property
+    def label(self) -> str:
+        return self.names[0]
+
+
+@dataclass(slots=True)
+class Row:
+    sheet: str | None
+    number: int                       # 1-based, as the spreadsheet shows it
+    values: dict[str, Any]            # column key → value (None never stored)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+
+@dataclass(slots=True)
+class Sheet:
+    name: str | None
+    header_row: int
+    headers: list[Any]                          # raw header cells
+    columns: dict[str, list[int]]               # key → 0-based column indexes
+    labels: dict[str, str]                      # key → header text as written
+    rows: list[Row] = field(default_factory=list)
+
+    def has(self, key: str) -> bool:
+        return key in self.columns
+
+
+class FormulaWithoutValue(str):
+    """A formula cell that carries no computed value (never opened in Excel, or a CSV)."""
+
+
+# ---------------------------------------------------------------- opening files
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _sniff_kind(path: Path, head: bytes) -> str:
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return "xlsx"
+    if head.startswith(_OLE_MAGIC):
+        return "ole"
+    return "text"
+
+
+def check_zip(path: Path, display: str, *, max_total_mb: float = MAX_UNCOMPRESSED_MB,
+              max_ratio: float = MAX_RATIO, ratio_floor_mb: float = RATIO_FLOOR_MB) -> None:
+    """Refuse a zip whose declared contents would expand beyond reason (before anything reads it).
+
+    Python's zipfile stops at each member's declared size and then fails the CRC, so a member
+    lying about its size cannot expand past what is checked here."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise TableRefused(make_problem(
+            Severity.error, "import.bad_zip", f"not a readable XLSX workbook (broken zip: {exc})",
+            file=display, hint="open it in Excel or WPS and save it again as .xlsx")) from None
+    total = 0
+    for info in infos:
+        total += info.file_size
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > ratio_floor_mb * 2**20 and ratio > max_ratio:
+            raise TableRefused(make_problem(
+                Severity.error, "import.zip_bomb",
+                f"refused: member {info.filename!r} would expand {info.compress_size:,} bytes to "
+                f"{info.file_size:,} bytes (×{ratio:,.0f}); this looks like a zip bomb, not a workbook",
+                file=display, hint="export the data again from its source application"))
+    if total > max_total_mb * 2**20:
+        raise TableRefused(make_problem(
+            Severity.error, "import.zip_bomb",
+            f"refused: the workbook would expand to {total / 2**20:,.0f} MiB (limit {max_total_mb:,.0f} MiB)",
+            file=display, hint="split the workbook, or export only the sheets needed"))
+    names = {i.filename for i in infos}
+    if "xl/workbook.xml" not in names and not any(n.endswith("/workbook.xml") for n in names):
+        raise TableRefused(make_problem(
+            Severity.error, "import.not_xlsx",
+            "a zip archive but not an XLSX workbook (no xl/workbook.xml)", file=display,
+            hint="give the .xlsx file itself, not an archive containing it"))
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """(text, encoding name as a person would say it)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8"), "UTF-8 with BOM"
+    if data.startswith(b"\xff\xfe") or data.startswith(b"\xfe\xff"):
+        return data.decode("utf-16"), "UTF-16"
+    try:
+        return data.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    return data.decode("gb18030"), "GB18030/GBK"   # GB18030 decodes any byte string that GBK does
+
+
+# ---------------------------------------------------------------- the reader
+
+
+class TableFile:
+    """One XLSX workbook or one CSV file, opened safely. ``problems`` collects every problem."""
+
+    def __init__(self, path: Path | str, *, display: str | None = None, max_rows: int = DEFAULT_MAX_ROWS,
+                 max_file_mb: float = DEFAULT_MAX_FILE_MB) -> None:
+        self.path = Path(path)
+        self.display = display or str(path)
+        self.max_rows = max_rows
+        self.problems: list[Problem] = []
+        self.encoding: str | None = None
+        self._wb: Any = None
+        self._csv_rows: list[list[str]] | None = None
+        try:
+            size = self.path.stat().st_size
+        except OSError as exc:
+            raise TableRefused(make_problem(Severity.error, "import.unreadable",
+                                            f"cannot read: {exc.strerror or exc}", file=self.display)) from None
+        if size > max_file_mb * 2**20:
+            raise TableRefused(make_problem(
+                Severity.error, "import.too_large",
+                f"file is {size / 2**20:,.0f} MiB, larger than the {max_file_mb:,.0f} MiB limit",
+                file=self.display, hint="split the file"))
+        with self.path.open("rb") as fh:
+            head = fh.read(8)
+        kind = _sniff_kind(self.path, head)
+        suffix = self.path.suffix.lower()
+        if kind == "ole":
+            raise TableRefused(make_problem(
+                Severity.error, "import.not_xlsx",
+                "an old Excel 97-2003 (.xls) or password-protected workbook, not XLSX",
+                file=self.display, hint="open it in Excel or WPS and save as .xlsx (without a password)"))
+        if suffix in (".xlsx", ".xlsm") and kind != "xlsx":
+            raise TableRefused(make_problem(
+                Severity.error, "import.not_xlsx",
+                f"named {suffix} but it is not a workbook (it is {_describe_text(self.path)})",
+                file=self.display, hint="save it as .xlsx from Excel or WPS, or rename it to .csv if it is a CSV"))
+        self.kind = "xlsx" if kind == "xlsx" else "csv"
+        self.sha256 = sha256_of(self.path)
+        if self.kind == "xlsx":
+            self._open_xlsx()
+        else:
+            self._open_csv()
+
+    # -- xlsx
+
+    def _open_xlsx(self) -> None:
+        check_zip(self.path, self.display)
+        import warnings
+
+        from openpyxl import load_workbook
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")   # openpyxl warns about styles/extensions it drops
+                self._wb = load_workbook(self.path, read_only=True, data_only=True, keep_links=False)
+        except Exception as exc:  # noqa: BLE001 - any failure to open is the file's fault here
+            raise TableRefused(make_problem(
+                Severity.error, "import.bad_xlsx", f"not a readable XLSX workbook ({type(exc).__name__}: {exc})",
+                file=self.display, hint="open it in Excel or WPS and save it again as .xlsx")) from None
+
+    def sheet_names(self) -> list[str | None]:
+        if self.kind == "csv":
+            return [None]
+        return list(self._wb.sheetnames)
+
+    def find_sheet(self, *names: str) -> str | None:
+        """The workbook's sheet matching one of ``names`` (tolerant as headers are)."""
+        if self.kind == "csv":
+            return None
+        want = {norm_header(n) for n in names}
+        for s in self._wb.sheetnames:
+            if norm_header(s) in want:
+                return s
+        return None
+
+    def close(self) -> None:
+        if self._wb is not None:
+            self._wb.close()
+            self._wb = None
+
+    def __enter__(self) -> "TableFile":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- csv
+
+    def _open_csv(self) -> None:
+        data = self.path.read_bytes()
+        try:
+            text, enc = decode_text(data)
+        except UnicodeDecodeError as exc:
+            raise TableRefused(make_problem(
+                Severity.error, "import.encoding", f"cannot decode the text as UTF-8, UTF-16 or GBK/GB18030 ({exc})",
+                file=self.display, hint="save as 'CSV UTF-8' from Excel")) from None
+        self.encoding = enc
+        if enc == "GB18030/GBK":
+            self.problems.append(make_problem(
+                Severity.warning, "import.encoding",
+                "read as GBK/GB18030 (the file is not UTF-8); check that Chinese text looks right",
+                file=self.display, hint="Excel: Save As → 'CSV UTF-8 (Comma delimited)'"))
+        if "\x00" in text[:4096]:
+            raise TableRefused(make_problem(Severity.error, "import.not_csv",
+                                            "binary data, not a CSV text file", file=self.display))
+        first = text[: text.find("\n")] if "\n" in text else text
+        delim = max((",", "\t", ";", "|"), key=first.count)
+        if first.count(delim) == 0:
+            delim = ","
+        self._csv_rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
+
+    # -- rows
+
+    def _raw_rows(self, sheet: str | None, wanted: "_Wanted") -> Iterator[tuple[int, dict[int, Any]]]:
+        """(row number, {0-based column: value}) for non-empty rows; afterwards ``wanted.merges``."""
+        if self.kind == "csv":
+            for n, cells in enumerate(self._csv_rows or (), 1):
+                vals = {i: v for i, v in enumerate(cells) if v != "" and v is not None}
+                if vals:
+                    yield n, vals
+            return
+        ws = self._wb[sheet]
+        yield from _xlsx_rows(ws, wanted)
+
+    def read(self, sheet: str | None, columns: Sequence[Column], *, report_unknown: bool = False,
+             ignore: Iterable[str] = (), missing: Severity = Severity.error) -> Sheet | None:
+        """Map one sheet's rows to ``columns``. ``None`` (with problems) when no header row is found.
+
+        A header that is not one of ``columns`` is reported when it looks like a misspelling of a
+        column the sheet lacks (or always, with ``report_unknown``). A required column that is
+        missing is a problem of severity ``missing`` (a warning for an optional sheet)."""
+        display_sheet = sheet if self.kind == "xlsx" else None
+        lookup: dict[str, Column] = {}
+        for c in columns:
+            for n in c.names:
+                lookup.setdefault(norm_header(n), c)
+        ignored = {norm_header(x) for x in ignore}
+        wanted = _Wanted()
+        buffered: list[tuple[int, dict[int, Any]]] = []
+        rows_iter = self._raw_rows(sheet, wanted)
+        header: tuple[int, dict[int, Any]] | None = None
+        # the header: among the first rows, the one naming most known columns
+        for item in rows_iter:
+            buffered.append(item)
+            if len(buffered) >= HEADER_SEARCH_ROWS:
+                break
+        best, best_score = None, 0
+        for idx, (_, cells) in enumerate(buffered):
+            score = sum(1 for v in cells.values() if norm_header(v) in lookup)
+            if score > best_score:
+                best, best_score = idx, score
+        if best is None:
+            expect = ", ".join(c.label for c in columns[:6])
+            self.problems.append(make_problem(
+                missing, "import.no_header",
+                f"no header row found in the first {HEADER_SEARCH_ROWS} rows (expected columns such as {expect})"
+                if buffered else "the sheet is empty",
+                file=self.display, sheet=display_sheet, row=buffered[0][0] if buffered else None))
+            for _ in rows_iter:   # drain so the merges are read (nothing else to do)
+                pass
+            return None
+        header = buffered[best]
+        pre_header = buffered[:best]
+        data_rows = buffered[best + 1:]
+        header_row, header_cells = header
+        # columns of interest: known headers (plus the cells merged into them, found later)
+        colmap: dict[int, Column] = {}
+        for i, v in header_cells.items():
+            c = lookup.get(norm_header(v))
+            if c is not None:
+                colmap[i] = c
+        limit = self.max_rows
+        count = len(data_rows)
+        for item in rows_iter:
+            count += 1
+            if count > limit:
+                self.problems.append(make_problem(
+                    Severity.error, "import.too_many_rows",
+                    f"more than {limit:,} rows; stopped reading at row {item[0]:,}",
+                    file=self.display, sheet=display_sheet, row=item[0],
+                    hint="split the file, or raise the row limit (--max-rows)"))
+                for _ in rows_iter:
+                    pass
+                break
+            data_rows.append(item)
+        merges = wanted.merges
+        header_cells = dict(header_cells)
+        if merges:
+            self._apply_merges(merges, header_row, header_cells, pre_header, data_rows, display_sheet,
+                               wanted.merged_header_cols)
+            for i, v in header_cells.items():
+                c = lookup.get(norm_header(v))
+                if c is not None:
+                    colmap[i] = c
+        # column index lists per key, duplicates reported
+        cols: dict[str, list[int]] = {}
+        labels: dict[str, str] = {}
+        merged_header_cols = wanted.merged_header_cols
+        for i in sorted(colmap):
+            c = colmap[i]
+            if c.key in cols and i not in merged_header_cols:
+                self.problems.append(make_problem(
+                    Severity.warning, "import.duplicate_column",
+                    f"column {header_cells[i]!r} appears more than once; the values of both are read",
+                    file=self.display, sheet=display_sheet, row=header_row, column=i + 1,
+                    field=str(header_cells[i])))
+            cols.setdefault(c.key, []).append(i)
+            labels.setdefault(c.key, str(header_cells[i]))
+        # unknown and missing headers
+        known_names = sorted({n for c in columns for n in c.names})
+        norm_known = {norm_header(n): n for n in known_names}
+        for i, v in sorted(header_cells.items()):
+            if i in colmap or v is None or norm_header(v) in ignored:
+                continue
+            hint = _suggest(v, norm_known)
+            if hint is not None and lookup[norm_header(hint)].key in cols:
+                hint = None          # that column is there already: this is another column
+            if hint is not None or report_unknown:
+                self.problems.append(make_problem(
+                    Severity.warning, "import.unknown_column",
+                    f"column {str(v)!r} is not recognised and is ignored"
+                    + (f"; did you mean {hint!r}?" if hint else ""),
+                    file=self.display, sheet=display_sheet, row=header_row, column=i + 1, field=str(v),
+                    hint=f"rename the header to {hint!r}" if hint else None))
+        for c in columns:
+            if c.required and c.key not in cols:
+                unknown = [str(v) for i, v in header_cells.items() if i not in colmap and v is not None]
+                near = _suggest_any(c.names, unknown)
+                self.problems.append(make_problem(
+                    missing, "import.missing_column",
+                    f"required column {c.label!r} is missing"
+                    + (f" (is {near!r} meant to be it?)" if near else ""),
+                    file=self.display, sheet=display_sheet, row=header_row, field=c.label,
+                    hint=f"accepted headers: {', '.join(c.names)}"))
+        out = Sheet(display_sheet, header_row, [header_cells.get(i) for i in range(max(header_cells) + 1)],
+                    cols, labels)
+        single = [(k, v[0]) for k, v in cols.items() if len(v) == 1]
+        multi = [(k, v) for k, v in cols.items() if len(v) > 1]
+        csv_file = self.kind == "csv"
+        for number, cells in data_rows:
+            values: dict[str, Any] = {}
+            for k, i in single:
+                v = cells.get(i)
+                if v is not None:
+                    values[k] = v
+            for k, idxs in multi:
+                vs = [cells[i] for i in idxs if cells.get(i) is not None]
+                if vs:
+                    values[k] = vs if len(vs) > 1 else vs[0]
+            if not values:
+                continue
+            for k, v in list(values.items()):
+                if isinstance(v, str):
+                    v = self._clean(v, csv_file, number, display_sheet, k, labels, cols)
+                    if v is None:
+                        del values[k]
+                    else:
+                        values[k] = v
+                elif isinstance(v, list):
+                    vs = [self._clean(x, csv_file, number, display_sheet, k, labels, cols) if isinstance(x, str)
+                          else x for x in v]
+                    values[k] = [x for x in vs if x is not None]
+            out.rows.append(Row(display_sheet, number, values))
+        return out
+
+    def _clean(self, v: str, csv_file: bool, number: int, sheet: str | None, key: str,
+               labels: dict[str, str], cols: dict[str, list[int]]) -> Any:
+        if isinstance(v, FormulaWithoutValue):
+            self.problems.append(make_problem(
+                Severity.warning, "import.formula",
+                f"formula {str(v)!r} has no computed value; the cell is read as empty",
+                file=self.display, sheet=sheet, row=number, column=cols[key][0] + 1, field=labels[key],
+                hint="open the workbook in Excel or WPS and save it (formulas are then computed), "
+                     "or paste the cells as values"))
+            return None
+        s = v.strip()
+        if not s:
+            return None
+        if csv_file:
+            if s[0] == "=":
+                m = re.fullmatch(r'="(.*)"', s)
+                if m:
+                    return m.group(1)
+                self.problems.append(make_problem(
+                    Severity.warning, "import.formula",
+                    f"formula {s!r} in a CSV cannot be computed; the cell is read as empty",
+                    file=self.display, sheet=sheet, row=number, column=cols[key][0] + 1, field=labels[key],
+                    hint="in Excel copy the column and paste it as values before saving the CSV"))
+                return None
+            if s[0] == "'" and len(s) > 1 and s[1] in "=+-@":
+                return s[1:]
+        return s
+
+    def _apply_merges(self, merges: list[tuple[int, int, int, int]], header_row: int, header_cells: dict[int, Any],
+                      pre_header: list[tuple[int, dict[int, Any]]], data_rows: list[tuple[int, dict[int, Any]]],
+                      sheet: str | None, merged_cols: set[int]) -> None:
+        """Give a merged range's value to every cell it covers (rows are 1-based, columns 0-based)."""
+        by_row = {n: cells for n, cells in data_rows}
+        pre = {n: cells for n, cells in pre_header}
+        header_merges, data_merges = [], []
+        for (r1, c1, r2, c2) in merges:
+            if r2 < header_row:
+                continue                            # a title above the header
+            if r1 <= header_row <= r2:
+                # the header cell: its text, or the text of the merged cell above it
+                src = pre.get(r1, {}) if r1 < header_row else header_cells
+                text = src.get(c1)
+                if text is None:
+                    continue
+                for c in range(c1, c2 + 1):
+                    if header_cells.get(c) is None:
+                        header_cells[c] = text
+                        if c != c1 or r1 < header_row:
+                            merged_cols.add(c)
+                header_merges.append((r1, c1, r2, c2))
+                continue
+            top = by_row.get(r1)
+            if top is None or top.get(c1) is None:
+                continue
+            value = top[c1]
+            for r in range(r1, r2 + 1):
+                cells = by_row.get(r)
+                if cells is None:
+                    cells = by_row[r] = {}
+                    data_rows.append((r, cells))
+                for c in range(c1, c2 + 1):
+                    cells.setdefault(c, value)
+            data_merges.append((r1, c1, r2, c2))
+        data_rows.sort(key=lambda x: x[0])
+        from openpyxl.utils import get_column_letter
+
+        def ref(m: tuple[int, int, int, int]) -> str:
+            return f"{get_column_letter(m[1] + 1)}{m[0]}:{get_column_letter(m[3] + 1)}{m[2]}"
+
+        if header_merges:
+            self.problems.append(make_problem(
+                Severity.warning, "import.merged_header",
+                f"merged header cells ({', '.join(ref(m) for m in header_merges[:5])}"
+                f"{' …' if len(header_merges) > 5 else ''}): each column under a merged header takes its name",
+                file=self.display, sheet=sheet, row=header_row,
+                hint="unmerge the header cells and give every column its own header"))
+        if data_merges:
+            self.problems.append(make_problem(
+                Severity.warning, "import.merged_cells",
+                f"{len(data_merges)} merged cell range(s) in the data ({', '.join(ref(m) for m in data_merges[:5])}"
+                f"{' …' if len(data_merges) > 5 else ''}): the merged value is read into every row it covers",
+                file=self.display, sheet=sheet, row=data_merges[0][0],
+                hint="check these rows; unmerge the cells to be explicit"))
+
+
+@dataclass
+class _Wanted:
+    """Filled while a sheet is read: its merged ranges, and the header columns named by a merge."""
+
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)
+    merged_header_cols: set[int] = field(default_factory=set)
+
+
+def _describe_text(path: Path) -> str:
+    try:
+        head = path.read_bytes()[:512]
+    except OSError:
+        return "unreadable"
+    low = head.lower()
+    if b"<html" in low or b"<!doctype html" in low:
+        return "an HTML page"
+    if b"<?xml" in low:
+        return "an XML file"
+    try:
+        text, _ = decode_text(head)
+    except UnicodeDecodeError:
+        return "binary data"
+    if "," in text or "\t" in text:
+        return "a CSV/text file"
+    return "a text file"
+
+
+def _suggest(header: Any, norm_known: dict[str, str]) -> str | None:
+    n = norm_header(header)
+    if not n:
+        return None
+    found = difflib.get_close_matches(n, list(norm_known), n=1, cutoff=0.75)
+    return norm_known[found[0]] if found else None
+
+
+def _suggest_any(names: Iterable[str], unknown: list[str]) -> str | None:
+    pool = {norm_header(u): u for u in unknown}
+    for name in names:
+        found = difflib.get_close_matches(norm_header(name), list(pool), n=1, cutoff=0.75)
+        if found:
+            return pool[found[0]]
+    return None
+
+
+# ---------------------------------------------------------------- xlsx rows (streamed)
+
+
+def _xlsx_rows(ws: Any, wanted: _Wanted) -> Iterator[tuple[int, dict[int, Any]]]:
+    """Stream a read-only worksheet's non-empty rows without openpyxl's gap filling.
+
+    openpyxl's ``iter_rows`` yields an empty row for every row number the XML skips — a sheet
+    that declares 1,048,576 formatted rows (RVTools does) costs seconds of nothing. The sheet
+    parser underneath yields only the rows present, with their numbers; it also keeps the merged
+    ranges it met, which are handed back through ``wanted.merges``."""
+    parser_cls = _parser_class()
+    wb = ws.parent
+    with ws._get_source() as src:   # noqa: SLF001 - see _parser_class
+        parser = parser_cls(src, ws._shared_strings, data_only=wb.data_only, epoch=wb.epoch,  # noqa: SLF001
+                            date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)  # noqa: SLF001
+        for number, cells in parser.parse():
+            if not cells:
+                continue
+            vals = {}
+            for c in cells:
+                v = c["value"]
+                if v is not None and v != "":
+                    vals[c["column"] - 1] = v
+            if vals:
+                yield number, vals
+        mc = parser.merged_cells
+    if mc is not None:
+        from openpyxl.utils.cell import range_boundaries
+        for m in mc.mergeCell:
+            c1, r1, c2, r2 = range_boundaries(m.ref)
+            wanted.merges.append((r1, c1 - 1, r2, c2 - 1))
+
+
+_PARSER: Any = None
+
+
+def _parser_class() -> Any:
+    """openpyxl's worksheet parser, taught two things: keep no per-row dimension objects (a
+    million formatted empty rows would keep a million dicts), and mark a formula cell that has
+    no cached value instead of reading it as empty."""
+    global _PARSER
+    if _PARSER is not None:
+        return _PARSER
+    from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
+
+    class Parser(WorkSheetParser):  # type: ignore[misc]
+        def parse_row(self, row: Any) -> tuple[int, list[dict[str, Any]]]:
+            r = row.get("r")
+            if r is not None:
+                try:
+                    self.row_counter = int(r)
+                except ValueError:
+                    self.row_counter = int(float(r))
+            else:
+                self.row_counter += 1
+            self.col_counter = 0
+            parse_cell = self.parse_cell
+            return self.row_counter, [parse_cell(el) for el in row]
+
+        def parse_cell(self, element: Any) -> dict[str, Any]:
+            cell = WorkSheetParser.parse_cell(self, element)
+            if cell["value"] is None:
+                f = element.find(FORMULA_TAG)
+                if f is not None:
+                    cell["value"] = FormulaWithoutValue("=" + (f.text or ""))
+            return cell
+
+    _PARSER = Parser
+    return Parser
+
+
+# ---------------------------------------------------------------- value conversion
+
+
+class ValueProblem(ValueError):
+    pass
+
+
+_TRUE = {"是", "y", "yes", "true", "1", "√", "✓", "有", "对", "on"}
+_FALSE = {"否", "n", "no", "false", "0", "×", "✗", "无", "不", "off"}
+
+
+def to_text(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, datetime):
+        return v.date().isoformat() if v.time() == datetime.min.time() else v.isoformat(sep=" ")
+    if isinstance(v, date):
+        return v.isoformat()
+    return unicodedata.normalize("NFKC", str(v)).strip() if isinstance(v, str) else str(v)
+
+
+def to_number(v: Any) -> float:
+    if isinstance(v, bool):
+        raise ValueProblem(f"{v!r} is not a number")
+    if isinstance(v, (int, float)):
+        return float(v)
+    s = unicodedata.normalize("NFKC", str(v)).strip().replace(",", "").replace("，", "")
+    s = s.removesuffix("%")
+    for unit in ("万元", "元", "gib", "gb", "mib", "mb", "台", "个", "人", "次"):
+        if s.lower().endswith(unit):
+            s = s[: -len(unit)].strip()
+            break
+    try:
+        return float(s)
+    except ValueError:
+        raise ValueProblem(f"{v!r} is not a number") from None
+
+
+def to_int(v: Any) -> int:
+    x = to_number(v)
+    if not x.is_integer():
+        raise ValueProblem(f"{v!r} is not a whole number")
+    return int(x)
+
+
+def to_bool(v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    s = to_text(v).casefold()
+    if s in _TRUE:
+        return True
+    if s in _FALSE:
+        return False
+    raise ValueProblem(f"{v!r} is not yes/no (write 是 or 否)")
+
+
+_MONTH = re.compile(r"^\s*(\d{4})\s*(?:年|-|/|\.)\s*(\d{1,2})\s*月?\s*$")
+_COMPACT = re.compile(r"^\s*(\d{4})(\d{2})(\d{2})\s*$")
+
+
+def to_date(v: Any) -> date:
+    """Dates as people type them: 2019-02-01, 2019/2/1, 2019.2.1, 2019年2月1日, 20190201,
+    2019年2月 / 2019-02 (the first of the month), 2019年2月底, and Excel serial numbers."""
+    if isinstance(v, datetime):
+        return v.date()
+    if isinstance(v, date):
+        return v
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        if 20000 < v < 80000:   # an Excel serial date typed as a number
+            from openpyxl.utils.datetime import from_excel
+            return from_excel(v).date()
+        raise ValueProblem(f"{v!r} is not a date (write YYYY-MM-DD, e.g. 2019-03-31)")
+    s = unicodedata.normalize("NFKC", str(v)).strip()
+    m = _COMPACT.match(s)
+    if m:
+        s = f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
+    m = _MONTH.match(s)
+    if m:
+        y, mo = int(m.group(1)), int(m.group(2))
+        if not 1 <= mo <= 12:
+            raise ValueProblem(f"{v!r}: there is no month {mo}")
+        return date(y, mo, 1)
+    try:
+        return parse_date(s)
+    except DateError as exc:
+        raise ValueProblem(str(exc)) from None
+
+
+def to_enum(v: Any, enum: type[LabeledEnum]) -> LabeledEnum:
+    """An enum member from its key, Chinese label or English label, tolerant of case, spaces
+    and full-width forms."""
+    table = _enum_table(enum)
+    s = norm_header(to_text(v))
+    m = table.get(s)
+    if m is None:
+        choices = "、".join(x.zh for x in enum)
+        raise ValueProblem(f"{to_text(v)!r} is not one of: {choices}")
+    return m
+
+
+_ENUM_TABLES: dict[type, dict[str, LabeledEnum]] = {}
+
+
+def _enum_table(enum: type[LabeledEnum]) -> dict[str, LabeledEnum]:
+    t = _ENUM_TABLES.get(enum)
+    if t is None:
+        t = {norm_header(k): m for k, m in enum.lookup().items()}
+        _ENUM_TABLES[enum] = t
+    return t
+
+
+def split_list(v: Any) -> list[str]:
+    """A cell holding several values: "a、b", "a; b", "a,b", "a/b", newlines; or a list already."""
+    if v is None:
+        return []
+    if isinstance(v, list):
+        out: list[str] = []
+        for x in v:
+            out.extend(split_list(x))
+        return out
+    s = to_text(v)
+    parts = re.split(r"[、,，;；\n\r|]+", s)
+    return [p.strip() for p in parts if p.strip()]
