@@ -16,6 +16,7 @@ from govcloud.cli import compliance as compliance_cli
 from govcloud.cli import discover as discover_cli
 from govcloud.cli import export as export_cli
 from govcloud.cli import inventory as inventory_cli
+from govcloud.cli import migrate as migrate_cli
 from govcloud.cli import plan as plan_cli
 from govcloud.cli import report as report_cli
 from govcloud.errors import ExitCode, GovcloudError
@@ -35,6 +36,7 @@ inventory_cli.app.command(name="export")(export_cli.export)
 inventory_cli.app.command(name="discover")(discover_cli.discover)
 app.add_typer(inventory_cli.app, name="inventory")
 app.add_typer(plan_cli.app, name="plan")
+app.add_typer(migrate_cli.app, name="migrate")
 app.add_typer(compliance_cli.app, name="compliance")
 app.add_typer(audit_cli.app, name="audit")
 app.command(name="report")(report_cli.report)  # one command, not a group

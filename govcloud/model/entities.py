@@ -448,6 +448,12 @@ class CloudZone:
     flavors: tuple[Flavor, ...] = fld("规格", "flavors", default=())
     images: tuple[Image, ...] = fld("镜像", "images", default=())
     availability_zone: str | None = fld("可用区", "availability zone")
+    network: str | None = fld("云网络", "cloud network",
+                              doc="OpenStack network the zone's servers attach to (migrate provisions on it)")
+    network_cidr: str | None = fld("网段", "network CIDR",
+                                   doc="when set and the network does not exist, migrate creates it with this subnet")
+    floating_network: str | None = fld("外部网络", "floating-IP network",
+                                       doc="external network for floating IPs of Internet-facing systems")
 
 
 @dataclass(slots=True)

@@ -1,0 +1,351 @@
+"""``govcloud migrate …``: run, cutover, status, rollback, decommission an approved plan's batch.
+
+Thin wiring: checks (approved, unedited, inventory unchanged), the run lock, then
+``migrate.executor``; output through ``render.console``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.table import Table
+
+from govcloud.errors import ExitCode, GovcloudError, UsageError
+from govcloud.render import console as view
+from govcloud.render.console import Lang, Output
+
+app = typer.Typer(help="迁移 — carry out an approved plan: provision on OpenStack, sync, cut over, verify, roll back.",
+                  no_args_is_help=True)
+
+PlanArg = typer.Argument(..., metavar="PLAN", help="Plan directory (migration-plans/<id>) or its plan.yaml.")
+OutputOpt = typer.Option(Output.text, "--output", "-o", help="text for people, json for programs.")
+LangOpt = typer.Option(Lang.zh, "--lang", help="Language of state labels.", envvar="GOVCLOUD_LANG")
+KeyOpt = typer.Option(None, "--key", help="SSH private key: loaded into a private ssh-agent for the run; its public "
+                                         "part becomes the servers' keypair. Without it your own agent is used.")
+SourceUserOpt = typer.Option("root", "--source-user", help="SSH user on source servers and clients (sudo -n if not root).")
+TargetUserOpt = typer.Option("root", "--target-user", help="SSH user on the new cloud servers (sudo -n if not root).")
+KnownOpt = typer.Option(None, "--known-hosts", help="known_hosts for sources and clients (strict; default ~/.ssh/known_hosts).")
+TargetKnownOpt = typer.Option(None, "--target-known-hosts",
+                              help="known_hosts for the new servers; default: the host keys the cloud publishes "
+                                   "for them (server metadata or cloud-init console), recorded in runs/.")
+CloudConfigOpt = typer.Option(None, "--cloud-config", envvar="OS_CLIENT_CONFIG_FILE", help="clouds.yaml to use.")
+CloudOpt = typer.Option(None, "--cloud", help="Override the platforms' clouds.yaml entry.")
+ParallelOpt = typer.Option(1, "--parallel", "-k", min=1, max=64, help="Systems (move groups) at once within the batch.")
+
+
+def _stage(value: str) -> Any:
+    from govcloud.migrate.lifecycle import RUN_STAGES, State
+    try:
+        s = State(value)
+    except ValueError:
+        s = None
+    if s not in RUN_STAGES:
+        raise UsageError(f"--until {value!r}: one of " + ", ".join(x.value for x in RUN_STAGES))
+    return s
+
+
+def _open(plan_arg: Path, *, require_approved: bool = True):
+    from govcloud.inventory.loader import load_inventory
+    from govcloud.store.planfile import approval_status, inventory_digest, inventory_of, plan_path, read_plan
+    path = plan_path(Path(plan_arg))
+    plan = read_plan(path)
+    if require_approved:
+        status, approval = approval_status(path)
+        if status == "unapproved":
+            raise GovcloudError(f"{plan.plan_id} is not approved",
+                                hint=f"review it, then `govcloud plan approve {path.parent} --by NAME`")
+        if status == "stale":
+            raise GovcloudError(f"{plan.plan_id} was edited after it was approved (SHA-256 differs)",
+                                hint="review the change and approve again")
+    inv_root = inventory_of(plan, path)
+    recorded = (plan.settings or {}).get("inventory_digest")
+    if recorded is None or inventory_digest(inv_root) != recorded:
+        raise GovcloudError(f"{plan.plan_id} is stale: the inventory {inv_root} changed since the plan was generated",
+                            hint="regenerate the plan (`govcloud plan generate`) and approve it again")
+    result = load_inventory(inv_root)
+    if result.errors:
+        raise GovcloudError(f"the inventory has {len(result.errors)} error(s)",
+                            hint=f"run `govcloud inventory validate {inv_root}`")
+    return path, plan, result.inventory
+
+
+def _executor(path: Path, plan: Any, inv: Any, *, key, source_user, target_user, known_hosts, target_known_hosts,
+              cloud_config, cloud, parallel=1, bwlimit=0, admin_cidr=None, apply_baseline=False, progress=True):
+    from govcloud.migrate.executor import Executor, Options
+    err = view.stderr()
+
+    def event(system: str, msg: str) -> None:
+        if progress:
+            err.print(f"[dim]{system}[/dim] {msg}", highlight=False)
+
+    opts = Options(key=key, source_user=source_user, target_user=target_user, known_hosts=known_hosts,
+                   target_known_hosts=target_known_hosts, cloud_config=str(cloud_config) if cloud_config else None,
+                   cloud=cloud, admin_cidrs=list(admin_cidr or []), parallel=parallel, bwlimit_kbps=bwlimit,
+                   apply_baseline=apply_baseline)
+    return Executor(path.parent, plan, inv, opts, on_event=event)
+
+
+def _print_dry_run(report: dict[str, Any]) -> None:
+    out = view.stdout()
+    tab = Table(title=f"{report['plan']} — dry run (nothing changed)", show_lines=False)
+    for c in ("system", "state", "action", "kind", "name", "detail"):
+        tab.add_column(c)
+    for s in report["systems"]:
+        if not s["changes"]:
+            tab.add_row(s["system"], s["state"], "—", "", "nothing to do", "")
+        for n, c in enumerate(s["changes"]):
+            style = {"create": "green", "adopt": "yellow", "blocked": "red", "run": "cyan"}.get(c["action"], "")
+            tab.add_row(s["system"] if n == 0 else "", s["state"] if n == 0 else "",
+                        f"[{style}]{c['action']}[/{style}]" if style else c["action"], c["kind"], c["name"], c["detail"])
+    out.print(tab)
+    for q in report["quota_problems"]:
+        out.print(f"[red]✗ {q}[/red]")
+    if "check" in report:
+        for s, r in report["check"].items():
+            out.print(f"--check {s}: {r}")
+    out.print(f"{report['to_do']} change(s) to make, {report['blocked']} blocked")
+
+
+def _results(results: list[Any], output: Output, title: str) -> None:
+    if output is Output.json:
+        view.print_json({"results": [r.to_plain() for r in results]})
+    else:
+        tab = Table(title=title)
+        for c in ("system", "state", "steps", "changes", "error"):
+            tab.add_column(c)
+        for r in results:
+            tab.add_row(r.system, r.state, ", ".join(r.steps) or "—", "; ".join(r.changed) or "—",
+                        f"[red]{r.error}[/red]" if r.error else "")
+        view.stdout().print(tab)
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise typer.Exit(int(ExitCode.ERROR if len(failed) == len(results) else ExitCode.PARTIAL))
+
+
+@app.command()
+def run(
+    plan_arg: Path = PlanArg,
+    batch: str = typer.Option(..., "--batch", "-b", help="Batch id (B01) or number (1)."),
+    system: Optional[list[str]] = typer.Option(None, "--system", help="Only these systems (their move groups come along)."),
+    parallel: int = ParallelOpt,
+    until: str = typer.Option("synced", "--until", help="Stop after: prechecked, provisioned or synced."),
+    resync: bool = typer.Option(False, "--resync", help="Run a delta sync for systems already synced."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Read-only: snapshot the cloud and print the exact change set."),
+    check: bool = typer.Option(False, "--check", help="With --dry-run: an Ansible --check --diff preflight on the sources."),
+    detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode", help="With --dry-run: 0 nothing to do, 2 changes, 1 error."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    key: Optional[Path] = KeyOpt,
+    source_user: str = SourceUserOpt,
+    target_user: str = TargetUserOpt,
+    known_hosts: Optional[Path] = KnownOpt,
+    target_known_hosts: Optional[Path] = TargetKnownOpt,
+    cloud_config: Optional[Path] = CloudConfigOpt,
+    cloud: Optional[str] = CloudOpt,
+    bwlimit: int = typer.Option(0, "--bwlimit", min=0, help="rsync bandwidth limit in KiB/s per system (0: none)."),
+    admin_cidr: Optional[list[str]] = typer.Option(None, "--admin-cidr", help="Where SSH to the new servers comes from (default: the zone network)."),
+    apply_baseline: bool = typer.Option(False, "--apply-baseline", help="Apply the MLPS baseline role on the new servers while configuring."),
+    output: Output = OutputOpt,
+) -> None:
+    """Precheck, provision, configure and sync a batch's systems (cutover is `migrate cutover`).
+    Re-running resumes from the journal; existing cloud resources are adopted, never duplicated."""
+    stage = _stage(until)
+    path, plan, inv = _open(plan_arg)
+    ex = _executor(path, plan, inv, key=key, source_user=source_user, target_user=target_user,
+                   known_hosts=known_hosts, target_known_hosts=target_known_hosts, cloud_config=cloud_config,
+                   cloud=cloud, parallel=parallel, bwlimit=bwlimit, admin_cidr=admin_cidr,
+                   apply_baseline=apply_baseline, progress=output is Output.text)
+    items = ex.items_of(batch, system)
+    if dry_run:
+        report = ex.dry_run(items, stage, resync=resync)
+        if check:
+            report["check"] = _check(ex, items)
+        if output is Output.json:
+            view.print_json(report)
+        else:
+            _print_dry_run(report)
+        if report["blocked"]:
+            raise typer.Exit(int(ExitCode.ERROR))
+        if detailed_exitcode and report["to_do"]:
+            raise typer.Exit(2)
+        return
+    if check or detailed_exitcode:
+        raise UsageError("--check and --detailed-exitcode go with --dry-run")
+    if not yes:
+        report = ex.dry_run(items, stage, resync=resync)
+        _print_dry_run(report)
+        if not report["to_do"]:
+            return
+        if not typer.confirm("carry out these changes?", default=False):
+            raise typer.Exit(int(ExitCode.ERROR))
+    from govcloud.store.runlock import run_lock
+    with run_lock(path.parent, f"migrate run --batch {batch}"):
+        results = ex.run(items, stage, resync=resync)
+    _results(results, output, f"{plan.plan_id} batch {batch}: run until {stage.value}")
+
+
+def _check(ex: Any, items: list[Any]) -> dict[str, str]:
+    """Ansible --check --diff of the precheck playbook on each system's sources (read-only)."""
+    from govcloud.drivers.agent import private_agent
+    from govcloud.migrate.lifecycle import Step
+    out = {}
+    ex.runs_dir.mkdir(parents=True, exist_ok=True)
+    with private_agent(ex.opts.key) as sock:
+        ex.agent_sock = sock
+        for t in ex.targets(items):
+            if not t.executable:
+                continue
+            r = ex._playbook(t, Step.precheck, target_addresses={}, limit="source", check=True)
+            out[t.system] = "ok" if r.ok else "failed: " + "; ".join(m for ms in r.failed_tasks.values() for m in ms[:1])
+    return out
+
+
+@app.command()
+def cutover(
+    plan_arg: Path = PlanArg,
+    batch: str = typer.Option(..., "--batch", "-b", help="Batch id (B01) or number (1)."),
+    system: Optional[list[str]] = typer.Option(None, "--system", help="Only these systems (their move groups come along)."),
+    parallel: int = ParallelOpt,
+    force: bool = typer.Option(False, "--force", help="Cut over outside the planned day or inside a freeze window (needs --reason)."),
+    reason: Optional[str] = typer.Option(None, "--reason", help="Why the window is overridden (journaled)."),
+    today: Optional[str] = typer.Option(None, "--today", hidden=True, help="The day to check windows against (tests)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    key: Optional[Path] = KeyOpt,
+    source_user: str = SourceUserOpt,
+    target_user: str = TargetUserOpt,
+    known_hosts: Optional[Path] = KnownOpt,
+    target_known_hosts: Optional[Path] = TargetKnownOpt,
+    cloud_config: Optional[Path] = CloudConfigOpt,
+    cloud: Optional[str] = CloudOpt,
+    output: Output = OutputOpt,
+) -> None:
+    """Stop the source services, final sync, switch the record to the cloud, verify; a failed
+    cutover or verification rolls back at once (record back, source services started again)."""
+    if force and not (reason and reason.strip()):
+        raise UsageError("--force needs --reason \"…\" (it is journaled)")
+    path, plan, inv = _open(plan_arg)
+    ex = _executor(path, plan, inv, key=key, source_user=source_user, target_user=target_user,
+                   known_hosts=known_hosts, target_known_hosts=target_known_hosts, cloud_config=cloud_config,
+                   cloud=cloud, parallel=parallel, progress=output is Output.text)
+    items = ex.items_of(batch, system)
+    day = date.fromisoformat(today) if today else date.today()
+    if not yes and not typer.confirm(f"cut over {len(items)} system(s) of batch {batch} now? "
+                                     f"Their source services will be stopped.", default=False):
+        raise typer.Exit(int(ExitCode.ERROR))
+    from govcloud.store.runlock import run_lock
+    with run_lock(path.parent, f"migrate cutover --batch {batch}"):
+        results = ex.cutover(items, today=day, force_reason=reason.strip() if force and reason else None)
+    _results(results, output, f"{plan.plan_id} batch {batch}: cutover")
+
+
+def _item(plan: Any, system: str) -> Any:
+    item = next((i for i in plan.items() if i.system == system), None)
+    if item is None:
+        raise GovcloudError(f"system {system!r} is not in a batch of {plan.plan_id}")
+    return item
+
+
+@app.command()
+def rollback(
+    plan_arg: Path = PlanArg,
+    system: str = typer.Option(..., "--system", help="The system to roll back."),
+    keep_target: bool = typer.Option(False, "--keep-target", help="Keep the cloud servers/volumes (default: remove them)."),
+    reason: str = typer.Option("manual rollback", "--reason", help="Why (journaled)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    key: Optional[Path] = KeyOpt,
+    source_user: str = SourceUserOpt,
+    target_user: str = TargetUserOpt,
+    known_hosts: Optional[Path] = KnownOpt,
+    target_known_hosts: Optional[Path] = TargetKnownOpt,
+    cloud_config: Optional[Path] = CloudConfigOpt,
+    cloud: Optional[str] = CloudOpt,
+    output: Output = OutputOpt,
+) -> None:
+    """Switch the record back to the source and start its services again (if it was cut over),
+    then remove the target resources unless --keep-target."""
+    path, plan, inv = _open(plan_arg, require_approved=False)
+    ex = _executor(path, plan, inv, key=key, source_user=source_user, target_user=target_user,
+                   known_hosts=known_hosts, target_known_hosts=target_known_hosts, cloud_config=cloud_config,
+                   cloud=cloud, progress=output is Output.text)
+    item = _item(plan, system)
+    if not yes and not typer.confirm(f"roll back {system}{'' if keep_target else ' and remove its cloud servers'}?",
+                                     default=False):
+        raise typer.Exit(int(ExitCode.ERROR))
+    from govcloud.store.runlock import run_lock
+    with run_lock(path.parent, f"migrate rollback --system {system}"):
+        result = ex.rollback(item, keep_target=keep_target, reason=reason)
+    _results([result], output, f"{plan.plan_id}: rollback")
+
+
+@app.command()
+def decommission(
+    plan_arg: Path = PlanArg,
+    system: str = typer.Option(..., "--system", help="The migrated system whose source is retired."),
+    soak_days: int = typer.Option(30, "--soak-days", min=0, help="Days the system must have run on the cloud first."),
+    reason: str = typer.Option(..., "--reason", help="Why, and who decided (journaled)."),
+    today: Optional[str] = typer.Option(None, "--today", hidden=True),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    cloud_config: Optional[Path] = CloudConfigOpt,
+    output: Output = OutputOpt,
+) -> None:
+    """Record the source as decommissioned after the soak period, once every service port of the
+    target answers. govcloud never deletes source data; wiping the old servers is a separate,
+    signed-off procedure."""
+    path, plan, inv = _open(plan_arg, require_approved=False)
+    ex = _executor(path, plan, inv, key=None, source_user="root", target_user="root", known_hosts=None,
+                   target_known_hosts=None, cloud_config=cloud_config, cloud=None, progress=False)
+    item = _item(plan, system)
+    if not yes and not typer.confirm(f"record {system}'s source as decommissioned?", default=False):
+        raise typer.Exit(int(ExitCode.ERROR))
+    from govcloud.store.runlock import run_lock
+    with run_lock(path.parent, f"migrate decommission --system {system}"):
+        result = ex.decommission(item, soak_days=soak_days, today=date.fromisoformat(today) if today else date.today(),
+                                 reason=reason)
+    _results([result], output, f"{plan.plan_id}: decommission")
+
+
+@app.command()
+def status(
+    plan_arg: Path = PlanArg,
+    batch: Optional[str] = typer.Option(None, "--batch", "-b", help="Only this batch."),
+    output: Output = OutputOpt,
+    lang: Lang = LangOpt,
+) -> None:
+    """Per-system state from the journal: where each system is, who moved it last and why it failed."""
+    from govcloud.migrate.lifecycle import State, SystemStatus, replay
+    from govcloud.store import journal
+    from govcloud.store.planfile import plan_path, read_plan
+    path = plan_path(Path(plan_arg))
+    plan = read_plan(path)
+    jr = journal.read(path.parent)
+    statuses = replay(jr.entries)
+    rows = []
+    for b in plan.batches:
+        if batch and b.id != batch and b.id.lstrip("B0") != batch.lstrip("B0"):
+            continue
+        for i in b.items:
+            st = statuses.get(i.system, SystemStatus(i.system))
+            rows.append({"batch": b.id, "name": i.name, **st.to_plain()})
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["state"]] = counts.get(r["state"], 0) + 1
+    if output is Output.json:
+        view.print_json({"plan": plan.plan_id, "journal_entries": len(jr.entries), "torn_tail": jr.torn_tail,
+                         "counts": counts, "systems": rows})
+        return
+    tab = Table(title=f"{plan.plan_id} — migration status")
+    for c in ("batch", "system", "name", "state", "syncs", "last change", "failure"):
+        tab.add_column(c)
+    for r in rows:
+        if r["state"] == "pending" and not batch and len(rows) > 60:
+            continue
+        label = State(r["state"]).label(lang.value)
+        tab.add_row(r["batch"], r["system"], r["name"], label, str(r["syncs"]),
+                    f"{r['at'] or ''} {r['who'] or ''}".strip(),
+                    f"{r['failed_step']}: {r['reason']}" if r["failed_step"] else "")
+    view.stdout().print(tab)
+    view.stdout().print("  ".join(f"{State(k).label(lang.value)} {v}" for k, v in sorted(counts.items())))
+    if jr.torn_tail:
+        view.stdout().print("[yellow]the journal ends in a line cut short by a crash; it is ignored[/yellow]")

@@ -1,0 +1,411 @@
+"""OpenStack driver (the only module importing openstacksdk).
+
+Verbs follow the architecture guide: ``find_*`` returns None when absent, ``ensure_*`` is
+idempotent and returns ``(resource, action)`` with action ``created`` / ``kept`` / ``adopted``.
+Every resource govcloud creates carries the plan and system in tags and metadata, so a re-run
+(or a run after a crash that lost the journal line) finds it instead of creating a twin.
+Cloud errors are mapped to ``CloudError`` kinds a person can act on.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import openstack
+from openstack import exceptions as osx
+
+from govcloud.errors import GovcloudError
+
+TAG = "govcloud"
+META_PLAN, META_SYSTEM, META_SERVER = "govcloud_plan", "govcloud_system", "govcloud_server"
+HOST_KEY_META = "govcloud:ssh_host_key"
+
+
+class CloudError(GovcloudError):
+    def __init__(self, kind: str, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.kind = kind   # quota | no_valid_host | missing_image | missing_flavor | missing_network | timeout | api | auth
+
+
+def plan_tag(plan_id: str) -> str:
+    return f"gc-plan={plan_id}"[:60]
+
+
+def system_tag(system: str) -> str:
+    return f"gc-sys={system}"[:60]
+
+
+def _clean(text: Any) -> str:
+    """Cloud error text without request ids and URLs that might carry tokens."""
+    s = str(text or "")
+    s = re.sub(r"https?://\S+", "<url>", s)
+    s = re.sub(r"(?i)(x-auth-token|token|password)[=:]\s*\S+", r"\1=<redacted>", s)
+    return s[:400]
+
+
+def map_error(exc: BaseException, what: str) -> CloudError:
+    msg = _clean(getattr(exc, "details", None) or exc)
+    low = msg.lower()
+    if isinstance(exc, CloudError):
+        return exc
+    if "quota" in low or "exceeded" in low and "limit" in low:
+        return CloudError("quota", f"{what}: quota exceeded ({msg})",
+                          hint="raise the project's quota or move fewer systems at once")
+    if "no valid host" in low:
+        return CloudError("no_valid_host", f"{what}: no valid host ({msg})",
+                          hint="the zone lacks capacity for this flavor (or its architecture); check hypervisors")
+    if isinstance(exc, osx.HttpException) and getattr(exc, "status_code", None) in (401,):
+        return CloudError("auth", f"{what}: authentication failed", hint="check clouds.yaml / OS_CLOUD")
+    if isinstance(exc, osx.ResourceTimeout):
+        return CloudError("timeout", f"{what}: timed out ({msg})")
+    return CloudError("api", f"{what}: {type(exc).__name__}: {msg}")
+
+
+def connect(cloud: str, *, config_file: str | None = None) -> Any:
+    try:
+        if config_file:
+            from openstack import config as occ
+            cfg = occ.OpenStackConfig(config_files=[config_file])
+            region = cfg.get_one(cloud=cloud)
+            return openstack.connection.Connection(config=region)
+        return openstack.connect(cloud=cloud)
+    except Exception as exc:  # noqa: BLE001 — every config/auth failure gets one clear line
+        raise CloudError("auth", f"cannot connect to cloud {cloud!r}: {_clean(exc)}",
+                         hint="check clouds.yaml (OS_CLIENT_CONFIG_FILE) and the cloud name") from None
+
+
+# ---------------------------------------------------------------- snapshot (read-only)
+
+
+@dataclass
+class Snapshot:
+    """What the cloud holds that a plan cares about, read in one pass (the dry run's view)."""
+
+    flavors: dict[str, dict[str, Any]] = field(default_factory=dict)      # name → {id, vcpus, ram_mb, disk}
+    images: dict[str, dict[str, Any]] = field(default_factory=dict)       # name → {id, status}
+    networks: dict[str, dict[str, Any]] = field(default_factory=dict)     # name → {id, cidrs, external}
+    keypairs: dict[str, str] = field(default_factory=dict)                # name → fingerprint
+    servers: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)   # (system, server) → info
+    security_groups: dict[str, dict[str, Any]] = field(default_factory=dict)       # name → {id, rules}
+    volumes: dict[str, dict[str, Any]] = field(default_factory=dict)      # name → {id, status, attached_to}
+    floating_ips: dict[str, dict[str, Any]] = field(default_factory=dict)  # port/server → {id, address}
+    limits: dict[str, int] = field(default_factory=dict)
+
+
+def _server_info(s: Any) -> dict[str, Any]:
+    addrs = {net: [a.get("addr") for a in lst if a.get("version", 4) == 4]
+             for net, lst in (s.addresses or {}).items()}
+    md = dict(s.metadata or {})
+    return {"id": s.id, "name": s.name, "status": s.status, "addresses": addrs, "metadata": md,
+            "flavor": (s.flavor or {}).get("original_name") or (s.flavor or {}).get("name"),
+            "fault": _clean((s.fault or {}).get("message")) if getattr(s, "fault", None) else None}
+
+
+def snapshot(conn: Any, plan_id: str, *, with_catalogue: bool = True) -> Snapshot:
+    snap = Snapshot()
+    try:
+        if with_catalogue:
+            for f in conn.compute.flavors(details=True):
+                snap.flavors[f.name] = {"id": f.id, "vcpus": f.vcpus, "ram_mb": f.ram, "disk": f.disk}
+            for i in conn.image.images():
+                snap.images[i.name] = {"id": i.id, "status": i.status}
+            nets = list(conn.network.networks())
+            cidrs: dict[str, list[str]] = {}
+            for sn in conn.network.subnets():
+                cidrs.setdefault(sn.network_id, []).append(sn.cidr)
+            for n in nets:
+                snap.networks[n.name] = {"id": n.id, "cidrs": cidrs.get(n.id, []),
+                                         "external": bool(n.is_router_external)}
+        for k in conn.compute.keypairs():
+            snap.keypairs[k.name] = k.fingerprint
+        for s in conn.compute.servers(details=True, tags=plan_tag(plan_id)):
+            info = _server_info(s)
+            md = info["metadata"]
+            snap.servers[(md.get(META_SYSTEM, ""), md.get(META_SERVER, ""))] = info
+        for sg in conn.network.security_groups(tags=plan_tag(plan_id)):
+            snap.security_groups[sg.name] = {"id": sg.id, "rules": [_rule_key(r) for r in sg.security_group_rules or []]}
+        for v in conn.block_storage.volumes(details=True):
+            md = dict(v.metadata or {})
+            if md.get(META_PLAN) == plan_id:
+                snap.volumes[v.name] = {"id": v.id, "status": v.status, "size": v.size,
+                                        "attached_to": [a.get("server_id") for a in (v.attachments or [])]}
+        for ip in conn.network.ips(tags=plan_tag(plan_id)):
+            snap.floating_ips[ip.description or ip.id] = {"id": ip.id, "address": ip.floating_ip_address,
+                                                          "port": ip.port_id}
+        lim = conn.compute.get_limits().absolute
+        snap.limits = {"cores": lim.total_cores, "cores_used": lim.total_cores_used,
+                       "instances": lim.instances, "instances_used": lim.instances_used,
+                       "ram_mb": lim.total_ram, "ram_mb_used": lim.total_ram_used}
+    except osx.SDKException as exc:
+        raise map_error(exc, "reading the cloud") from None
+    return snap
+
+
+def _rule_key(r: Any) -> tuple:
+    g = r.get if isinstance(r, dict) else (lambda k, d=None: getattr(r, k, d))
+    return (g("direction"), g("protocol"), g("port_range_min"), g("port_range_max"), g("remote_ip_prefix"),
+            bool(g("remote_group_id")))
+
+
+# ---------------------------------------------------------------- ensure_*
+
+
+def ensure_keypair(conn: Any, name: str, public_key: str) -> tuple[dict[str, Any], str]:
+    try:
+        kp = conn.compute.find_keypair(name)
+        if kp is not None:
+            if kp.public_key.split()[:2] != public_key.split()[:2]:
+                raise CloudError("api", f"keypair {name!r} exists with a different public key",
+                                 hint="use the key it was created with (--key), or delete the keypair")
+            return {"id": kp.name, "name": kp.name, "fingerprint": kp.fingerprint}, "kept"
+        kp = conn.compute.create_keypair(name=name, public_key=public_key.strip())
+        return {"id": kp.name, "name": kp.name, "fingerprint": kp.fingerprint}, "created"
+    except osx.SDKException as exc:
+        raise map_error(exc, f"keypair {name}") from None
+
+
+def ensure_network(conn: Any, name: str, cidr: str | None, tags: list[str]) -> tuple[dict[str, Any], str]:
+    try:
+        net = conn.network.find_network(name)
+        if net is not None:
+            return {"id": net.id, "name": name}, "kept"
+        if not cidr:
+            raise CloudError("missing_network", f"network {name!r} does not exist",
+                             hint="create it, or give the zone a network_cidr so migrate creates it")
+        net = conn.network.create_network(name=name)
+        conn.network.set_tags(net, tags)
+        conn.network.create_subnet(network_id=net.id, name=f"{name}-subnet", ip_version=4, cidr=cidr)
+        return {"id": net.id, "name": name}, "created"
+    except osx.SDKException as exc:
+        raise map_error(exc, f"network {name}") from None
+
+
+def ensure_security_group(conn: Any, name: str, rules: list[dict[str, Any]], tags: list[str],
+                          description: str) -> tuple[dict[str, Any], str]:
+    """Create the group with exactly ``rules`` (ingress; Neutron's default egress kept); on an
+    existing group add missing rules and remove ingress rules govcloud no longer wants."""
+    try:
+        sg = None
+        for g in conn.network.security_groups(name=name, tags=tags[1]):
+            sg = g
+        action = "kept"
+        if sg is None:
+            sg = conn.network.create_security_group(name=name, description=description)
+            conn.network.set_tags(sg, tags)
+            action = "created"
+        sg = conn.network.get_security_group(sg.id)
+        have = {}
+        for r in sg.security_group_rules or []:
+            if r.get("direction") == "ingress":
+                have[_rule_key(r)] = r.get("id")
+        want = {}
+        for r in rules:
+            key = ("ingress", r.get("protocol"), r.get("port_range_min"), r.get("port_range_max"),
+                   r.get("remote_ip_prefix"), bool(r.get("remote_group_self")))
+            want[key] = r
+        for key, r in want.items():
+            if key not in have:
+                args = {"security_group_id": sg.id, "direction": "ingress", "ethertype": "IPv4",
+                        "protocol": r.get("protocol")}
+                if r.get("port_range_min") is not None:
+                    args.update(port_range_min=r["port_range_min"], port_range_max=r["port_range_max"])
+                if r.get("remote_group_self"):
+                    args["remote_group_id"] = sg.id
+                elif r.get("remote_ip_prefix"):
+                    args["remote_ip_prefix"] = r["remote_ip_prefix"]
+                conn.network.create_security_group_rule(**args)
+                action = "changed" if action == "kept" else action
+        for key, rid in have.items():
+            if key not in want:
+                conn.network.delete_security_group_rule(rid, ignore_missing=True)
+                action = "changed" if action == "kept" else action
+        return {"id": sg.id, "name": name}, action
+    except osx.SDKException as exc:
+        raise map_error(exc, f"security group {name}") from None
+
+
+def find_server(conn: Any, plan_id: str, system: str, server: str) -> dict[str, Any] | None:
+    try:
+        for s in conn.compute.servers(details=True, tags=plan_tag(plan_id)):
+            md = s.metadata or {}
+            if md.get(META_SYSTEM) == system and md.get(META_SERVER) == server:
+                return _server_info(s)
+    except osx.SDKException as exc:
+        raise map_error(exc, f"looking up server {server}") from None
+    return None
+
+
+def ensure_server(conn: Any, *, plan_id: str, system: str, server: str, name: str, flavor: str, image: str,
+                  network: str, keypair: str, security_group: str, availability_zone: str | None = None,
+                  timeout: float = 600.0) -> tuple[dict[str, Any], str]:
+    """The server for (plan, system, server): found by its tags/metadata, else created; waits for
+    ACTIVE. A server in ERROR is reported with Nova's fault, never silently replaced."""
+    found = find_server(conn, plan_id, system, server)
+    action = "kept"
+    try:
+        if found is None:
+            fl = conn.compute.find_flavor(flavor)
+            if fl is None:
+                raise CloudError("missing_flavor", f"flavor {flavor!r} does not exist")
+            im = conn.image.find_image(image)
+            if im is None:
+                raise CloudError("missing_image", f"image {image!r} does not exist",
+                                 hint="upload it to Glance or map the plan's image to one that exists")
+            net = conn.network.find_network(network)
+            if net is None:
+                raise CloudError("missing_network", f"network {network!r} does not exist")
+            kw: dict[str, Any] = dict(
+                name=name, flavor_id=fl.id, image_id=im.id, key_name=keypair,
+                networks=[{"uuid": net.id}], security_groups=[{"name": security_group}],
+                metadata={META_PLAN: plan_id, META_SYSTEM: system, META_SERVER: server},
+                tags=[TAG, plan_tag(plan_id), system_tag(system)])
+            if availability_zone:
+                kw["availability_zone"] = availability_zone
+            created = conn.compute.create_server(**kw)
+            found = {"id": created.id, "name": name, "status": "BUILD"}
+            action = "created"
+        s = _wait(conn, found["id"], timeout)
+        return _server_info(s), action
+    except osx.SDKException as exc:
+        raise map_error(exc, f"server {name}") from None
+
+
+def _wait(conn: Any, server_id: str, timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    delay = 1.0
+    while True:
+        s = conn.compute.get_server(server_id)
+        if s.status == "ACTIVE":
+            return s
+        if s.status == "ERROR":
+            fault = (s.fault or {}).get("message") if getattr(s, "fault", None) else None
+            raise map_error(CloudError("api", _clean(fault or "server went to ERROR")), f"server {s.name}")
+        if time.monotonic() > deadline:
+            raise CloudError("timeout", f"server {s.name} still {s.status} after {timeout:.0f}s")
+        time.sleep(delay)
+        delay = min(delay * 1.5, 5.0)
+
+
+def ensure_volume(conn: Any, *, plan_id: str, system: str, name: str, size_gb: int, server_id: str,
+                  timeout: float = 300.0) -> tuple[dict[str, Any], str]:
+    try:
+        vol = None
+        for v in conn.block_storage.volumes(details=True, name=name):
+            if (v.metadata or {}).get(META_PLAN) == plan_id:
+                vol = v
+        action = "kept"
+        if vol is None:
+            vol = conn.block_storage.create_volume(name=name, size=max(1, int(size_gb)),
+                                                   metadata={META_PLAN: plan_id, META_SYSTEM: system})
+            action = "created"
+        deadline = time.monotonic() + timeout
+        while vol.status not in ("available", "in-use"):
+            if vol.status == "error" or time.monotonic() > deadline:
+                raise CloudError("api" if vol.status == "error" else "timeout",
+                                 f"volume {name} is {vol.status}")
+            time.sleep(1)
+            vol = conn.block_storage.get_volume(vol.id)
+        attached = [a.get("server_id") for a in (vol.attachments or [])]
+        if server_id not in attached:
+            conn.compute.create_volume_attachment(server_id, volume_id=vol.id)
+            while True:
+                vol = conn.block_storage.get_volume(vol.id)
+                if vol.status == "in-use":
+                    break
+                if vol.status == "error" or time.monotonic() > deadline:
+                    raise CloudError("timeout", f"volume {name} did not attach ({vol.status})")
+                time.sleep(1)
+            action = "created" if action == "created" else "changed"
+        return {"id": vol.id, "name": name, "size": vol.size}, action
+    except osx.SDKException as exc:
+        raise map_error(exc, f"volume {name}") from None
+
+
+def ensure_floating_ip(conn: Any, *, plan_id: str, server_id: str, external_network: str,
+                       label: str) -> tuple[dict[str, Any], str]:
+    try:
+        for ip in conn.network.ips(tags=plan_tag(plan_id)):
+            if ip.description == label:
+                return {"id": ip.id, "address": ip.floating_ip_address}, "kept"
+        ext = conn.network.find_network(external_network)
+        if ext is None:
+            raise CloudError("missing_network", f"external network {external_network!r} does not exist")
+        port = next(iter(conn.network.ports(device_id=server_id)), None)
+        if port is None:
+            raise CloudError("api", f"server {server_id} has no port for a floating IP")
+        ip = conn.network.create_ip(floating_network_id=ext.id, port_id=port.id, description=label)
+        conn.network.set_tags(ip, [TAG, plan_tag(plan_id)])
+        return {"id": ip.id, "address": ip.floating_ip_address}, "created"
+    except osx.SDKException as exc:
+        raise map_error(exc, f"floating IP for {label}") from None
+
+
+# ---------------------------------------------------------------- read-backs and removal
+
+
+def host_key_of(conn: Any, server_id: str) -> str | None:
+    """The server's SSH host key as the cloud publishes it: the bridge/agent metadata entry, else
+    cloud-init's ``-----BEGIN SSH HOST KEY KEYS-----`` block in the console log."""
+    try:
+        md = conn.compute.get_server_metadata(server_id).metadata or {}
+        if md.get(HOST_KEY_META):
+            return md[HOST_KEY_META]
+        out = conn.compute.get_server_console_output(server_id).get("output", "")
+    except osx.SDKException:
+        return None
+    m = re.search(r"-----BEGIN SSH HOST KEY KEYS-----\n(.*?)-----END SSH HOST KEY KEYS-----", out or "", re.S)
+    if m:
+        for line in m.group(1).splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and parts[0] == "ssh-ed25519":
+                return " ".join(parts[:2])
+    return None
+
+
+def delete_resources(conn: Any, resources: dict[str, dict[str, Any]],
+                     on_removed: Callable[[str], None] | None = None, timeout: float = 300.0) -> list[str]:
+    """Remove what govcloud created for a system (servers, then volumes, floating IPs, groups).
+    Each removal is reported through ``on_removed`` so it is journaled as it happens."""
+    order = {"floating_ip": 0, "server": 1, "volume": 2, "security_group": 3}
+    removed = []
+    try:
+        for key, r in sorted(resources.items(), key=lambda kv: order.get(kv[1].get("kind"), 9)):
+            kind, rid = r.get("kind"), r.get("id")
+            if kind == "floating_ip":
+                conn.network.delete_ip(rid, ignore_missing=True)
+            elif kind == "server":
+                conn.compute.delete_server(rid, ignore_missing=True)
+                deadline = time.monotonic() + timeout
+                while conn.compute.find_server(rid) is not None:
+                    if time.monotonic() > deadline:
+                        raise CloudError("timeout", f"server {r.get('name')} was not deleted in {timeout:.0f}s")
+                    time.sleep(1)
+            elif kind == "volume":
+                deadline = time.monotonic() + timeout
+                while True:
+                    v = conn.block_storage.find_volume(rid)
+                    if v is None:
+                        break
+                    if v.status in ("available", "error"):
+                        conn.block_storage.delete_volume(rid, ignore_missing=True)
+                    if time.monotonic() > deadline:
+                        raise CloudError("timeout", f"volume {r.get('name')} was not deleted")
+                    time.sleep(1)
+            elif kind == "security_group":
+                for _ in range(30):
+                    try:
+                        conn.network.delete_security_group(rid, ignore_missing=True)
+                        break
+                    except osx.ConflictException:
+                        time.sleep(1)      # ports of a just-deleted server still hold it
+            else:
+                continue   # keypairs and networks are shared by the plan; kept
+            removed.append(key)
+            if on_removed:
+                on_removed(key)
+    except osx.SDKException as exc:
+        raise map_error(exc, "removing target resources") from None
+    return removed

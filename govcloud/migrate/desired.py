@@ -1,0 +1,302 @@
+"""What the cloud must hold for a planned system, and what is left to do (pure).
+
+``targets_for`` turns a plan item plus the inventory into the resources the system needs
+(servers with flavor/image/network, data volumes, a least-privilege security group, a
+floating IP for Internet-facing systems); ``changes`` compares them with a live
+``Snapshot`` and the journal to say, per resource, create / adopt / keep — the exact change
+set a dry run prints and a run carries out.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from govcloud.migrate.lifecycle import EXECUTABLE, State, Step, SystemStatus, run_steps
+from govcloud.model.enums import ExtranetArea
+from govcloud.model.inventory import Inventory
+from govcloud.model.plan import IMAGE_IMPORT_PREFIX, Plan, PlanItem
+
+SSH_PORT = 22
+
+
+@dataclass
+class TargetServer:
+    key: str                    # journal key, "server:<source server id>"
+    source: str                 # source server id
+    name: str                   # Nova server name (the source hostname: rehost keeps it)
+    flavor: str | None
+    image: str | None
+    volumes: list[tuple[str, int]] = field(default_factory=list)   # (name, size GB) beyond the root disk
+    source_address: str | None = None
+    source_hostname: str | None = None
+
+
+@dataclass
+class SystemTarget:
+    system: str
+    name: str
+    plan_id: str
+    strategy: str
+    zone: str | None
+    cloud: str | None           # clouds.yaml entry of the zone's platform
+    network: str | None
+    network_cidr: str | None
+    availability_zone: str | None
+    security_group: str
+    rules: list[dict[str, Any]]
+    servers: list[TargetServer]
+    floating_network: str | None
+    move_group: str
+    cutover: str | None         # ISO day of the planned cutover
+    workload: Any | None        # model.entities.Workload
+    client_addresses: dict[str, str] = field(default_factory=dict)   # client server id → address
+    problems: list[str] = field(default_factory=list)                 # why it cannot be executed
+
+    @property
+    def executable(self) -> bool:
+        return not self.problems
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9-]+", "-", text).strip("-").lower()[:40] or "x"
+
+
+def keypair_name(plan_id: str) -> str:
+    return f"govcloud-{_slug(plan_id)}"
+
+
+def security_group_name(plan_id: str, system: str) -> str:
+    return f"gc-{_slug(plan_id)[:24]}-{_slug(system)}"
+
+
+def server_address(srv: Any) -> str | None:
+    return srv.mgmt_ip or (srv.ips[0] if srv.ips else None)
+
+
+def _prefix(addr: str) -> str | None:
+    try:
+        return str(ipaddress.ip_network(addr, strict=False)) if "/" in addr else f"{ipaddress.ip_address(addr)}/32"
+    except ValueError:
+        return None
+
+
+def security_rules(inv: Inventory, item: PlanItem, admin_cidrs: list[str], zone_cidrs: list[str]) -> list[dict[str, Any]]:
+    """Ingress only what the system is known to need: SSH from the migration hosts, its service
+    ports from the servers of systems that call it (declared dependencies) and from the cutover
+    record's clients, and everything between its own servers."""
+    sysobj = inv.systems[item.system]
+    wl = sysobj.workload
+    ports = sorted({s.port for s in (wl.services if wl else ()) if s.port})
+    callers: set[str] = set()
+    for d in inv.dependencies:
+        if d.to == item.system and d.from_ in inv.systems:
+            for sid in inv.systems[d.from_].servers:
+                srv = inv.servers.get(sid)
+                a = server_address(srv) if srv else None
+                if a:
+                    callers.add(a)
+            callers.update(zone_cidrs)      # a caller migrated to the same zone calls from there
+    if wl and wl.cutover_record:
+        for cid in wl.cutover_record.clients:
+            srv = inv.servers.get(cid)
+            a = server_address(srv) if srv else None
+            if a:
+                callers.add(a)
+    rules: list[dict[str, Any]] = []
+    for cidr in sorted({c for c in admin_cidrs if _prefix(c)}):
+        rules.append({"protocol": "tcp", "port_range_min": SSH_PORT, "port_range_max": SSH_PORT,
+                      "remote_ip_prefix": _prefix(cidr), "why": "migration host (SSH)"})
+    for port in ports:
+        for c in sorted({p for p in (_prefix(x) for x in callers) if p}):
+            rules.append({"protocol": "tcp", "port_range_min": port, "port_range_max": port,
+                          "remote_ip_prefix": c, "why": "caller/client"})
+    rules.append({"protocol": "tcp", "port_range_min": 1, "port_range_max": 65535, "remote_group_self": True,
+                  "why": "between the system's own servers"})
+    # one rule per key: Neutron refuses duplicates
+    seen, out = set(), []
+    for r in rules:
+        k = (r["protocol"], r["port_range_min"], r["port_range_max"], r.get("remote_ip_prefix"),
+             bool(r.get("remote_group_self")))
+        if k not in seen:
+            seen.add(k)
+            out.append(r)
+    return out
+
+
+def same_os_image(zone: Any, srv: Any) -> str | None:
+    """For a rehost: the zone's catalogue image of the server's own OS (same distribution, same
+    major version, same architecture) — the machine is rebuilt on it and its data synced."""
+    major = (srv.os_version or "").split(".")[0].lower()
+    for img in zone.images:
+        if img.os_distribution is srv.os_distribution and img.cpu_arch is srv.cpu_arch and (
+                not major or (img.os_version or "").split(".")[0].lower() == major):
+            return img.name
+    return None
+
+
+def targets_for(plan: Plan, inv: Inventory, item: PlanItem, *, admin_cidrs: list[str],
+                zone_cidrs: dict[str, list[str]] | None = None) -> SystemTarget:
+    sysobj = inv.systems.get(item.system)
+    zone = inv.cloud_zones.get(item.target_zone) if item.target_zone else None
+    platform = inv.cloud_platforms.get(zone.platform) if zone else None
+    problems: list[str] = []
+    if sysobj is None:
+        problems.append(f"system {item.system} is no longer in the inventory")
+    if item.strategy not in EXECUTABLE:
+        problems.append(f"strategy {item.strategy.value} ({item.strategy.zh}) is not carried out by `migrate`")
+    if zone is None and item.strategy in EXECUTABLE:
+        problems.append(f"target zone {item.target_zone!r} is not in the inventory")
+    elif zone is not None and not zone.network:
+        problems.append(f"zone {zone.id} has no cloud network (set `network:` on the zone)")
+    if zone is not None and platform is not None and not platform.cloud:
+        problems.append(f"platform {platform.id} has no clouds.yaml entry (set `cloud:` on the platform)")
+    wl = sysobj.workload if sysobj else None
+    if sysobj is not None and (wl is None or not (wl.data_paths or wl.services or wl.databases)):
+        problems.append("the system's workload (data paths, services, databases) is not recorded")
+    servers: list[TargetServer] = []
+    for p in item.servers:
+        srv = inv.servers.get(p.server)
+        image = p.image
+        if image and image.startswith(IMAGE_IMPORT_PREFIX):
+            image = same_os_image(zone, srv) if (zone and srv) else None
+            if image is None:
+                problems.append(f"server {p.server}: rehost asks for its own disk ({p.image}); `migrate` rebuilds "
+                                f"on a catalogue image of the same OS and syncs the data, and zone "
+                                f"{zone.id if zone else '?'} has none — upload one or replatform")
+        vols = []
+        if srv is not None:
+            for n, d in enumerate(srv.disks[1:], 1):
+                vols.append((f"{_slug(item.system)}-{_slug(p.server)}-d{n}", max(1, int(round(d.size_gb)))))
+        servers.append(TargetServer(
+            key=f"server:{p.server}", source=p.server,
+            name=_slug(srv.hostname if srv else p.server), flavor=p.flavor, image=image, volumes=vols,
+            source_address=server_address(srv) if srv else None, source_hostname=srv.hostname if srv else None))
+        if srv is None:
+            problems.append(f"server {p.server} is no longer in the inventory")
+        elif not server_address(srv):
+            problems.append(f"server {p.server} has no address to reach it")
+    clients: dict[str, str] = {}
+    if wl and wl.cutover_record:
+        for cid in wl.cutover_record.clients:
+            srv = inv.servers.get(cid)
+            if srv is None or not server_address(srv):
+                problems.append(f"cutover client {cid} is unknown or has no address")
+            else:
+                clients[cid] = server_address(srv)
+    internet = bool(sysobj and sysobj.extranet_area is ExtranetArea.internet_access)
+    zc = (zone_cidrs or {}).get(zone.network, []) if zone and zone.network else []
+    if zone and zone.network_cidr and not zc:
+        zc = [zone.network_cidr]
+    rules = security_rules(inv, item, admin_cidrs or zc, zc) if sysobj else []
+    return SystemTarget(
+        system=item.system, name=item.name, plan_id=plan.plan_id, strategy=item.strategy.value,
+        zone=zone.id if zone else None, cloud=platform.cloud if platform else None,
+        network=zone.network if zone else None, network_cidr=zone.network_cidr if zone else None,
+        availability_zone=zone.availability_zone if zone else None,
+        security_group=security_group_name(plan.plan_id, item.system), rules=rules, servers=servers,
+        floating_network=zone.floating_network if (zone and internet) else None,
+        move_group=item.move_group, cutover=item.cutover.isoformat() if item.cutover else None,
+        workload=wl, client_addresses=clients, problems=problems)
+
+
+# ---------------------------------------------------------------- change set
+
+
+@dataclass
+class Change:
+    action: str          # create | adopt | keep | run | blocked
+    kind: str            # keypair | network | security_group | server | volume | floating_ip | playbook
+    name: str
+    detail: str = ""
+
+    def to_plain(self) -> dict[str, Any]:
+        return {"action": self.action, "kind": self.kind, "name": self.name, "detail": self.detail}
+
+
+PLAYBOOK_OF = {Step.precheck: "migrate_precheck.yml", Step.configure: "migrate_configure.yml",
+               Step.sync: "migrate_sync.yml", Step.cutover: "migrate_cutover.yml",
+               Step.verify: "migrate_verify.yml", Step.rollback: "migrate_rollback.yml"}
+
+
+def changes(t: SystemTarget, snap: Any, status: SystemStatus, until: State, *, resync: bool = False,
+            keypair: str | None = None) -> tuple[list[Step], list[Change]]:
+    """The steps still to run for ``t`` and the resources/playbooks they touch. A resource the
+    cloud has (found by tags) but the journal lacks is *adopted*, never created twice."""
+    if not t.executable:
+        return [], [Change("blocked", "system", t.system, "; ".join(t.problems))]
+    steps = run_steps(status, until, resync=resync)
+    out: list[Change] = []
+    sources = ", ".join(s.source for s in t.servers)
+    targets = ", ".join(s.name for s in t.servers)
+    for step in steps:
+        if step is Step.provision:
+            if keypair and keypair not in snap.keypairs:
+                out.append(Change("create", "keypair", keypair))
+            if t.network and t.network not in snap.networks:
+                out.append(Change("create" if t.network_cidr else "blocked", "network", t.network,
+                                  t.network_cidr or "network missing and no network_cidr to create it"))
+            sg_known = "security_group" in status.resources
+            if t.security_group in snap.security_groups:
+                out.append(Change("keep" if sg_known else "adopt", "security_group", t.security_group,
+                                  f"{len(t.rules)} ingress rules"))
+            else:
+                out.append(Change("create", "security_group", t.security_group, f"{len(t.rules)} ingress rules"))
+            for s in t.servers:
+                live = snap.servers.get((t.system, s.source))
+                if live is not None:
+                    out.append(Change("keep" if s.key in status.resources else "adopt", "server", s.name,
+                                      f"{live['status']} {s.flavor} {s.image}"))
+                else:
+                    if s.flavor and snap.flavors and s.flavor not in snap.flavors:
+                        out.append(Change("blocked", "server", s.name, f"flavor {s.flavor} does not exist"))
+                    elif s.image and snap.images and s.image not in snap.images:
+                        out.append(Change("blocked", "server", s.name, f"image {s.image} does not exist"))
+                    else:
+                        out.append(Change("create", "server", s.name, f"{s.flavor} {s.image} on {t.network}"))
+                for vname, size in s.volumes:
+                    if vname in snap.volumes:
+                        out.append(Change("keep" if f"volume:{vname}" in status.resources else "adopt",
+                                          "volume", vname, f"{size} GB"))
+                    else:
+                        out.append(Change("create", "volume", vname, f"{size} GB"))
+                if t.floating_network:
+                    label = f"{t.system}/{s.source}"
+                    out.append(Change("keep" if label in snap.floating_ips else "create", "floating_ip", label,
+                                      t.floating_network))
+        else:
+            hosts = sources if step is Step.precheck else targets + (f" ← {sources}" if step is Step.sync else "")
+            mode = ""
+            if step is Step.sync:
+                mode = "delta" if status.syncs else "initial"
+            out.append(Change("run", "playbook", PLAYBOOK_OF[step], f"{hosts}{' (' + mode + ')' if mode else ''}"))
+    return steps, out
+
+
+def quota_needed(targets: list[SystemTarget], snap: Any) -> dict[str, int]:
+    """Cores/RAM/instances the servers still to be created need, from the live flavors."""
+    cores = ram = n = 0
+    for t in targets:
+        for s in t.servers:
+            if (t.system, s.source) in snap.servers or not s.flavor or s.flavor not in snap.flavors:
+                continue
+            f = snap.flavors[s.flavor]
+            cores += f["vcpus"]
+            ram += f["ram_mb"]
+            n += 1
+    return {"cores": cores, "ram_mb": ram, "instances": n}
+
+
+def quota_problems(need: dict[str, int], limits: dict[str, int]) -> list[str]:
+    out = []
+    for key, used_key, label in (("cores", "cores_used", "cores"), ("ram_mb", "ram_mb_used", "RAM (MB)"),
+                                 ("instances", "instances_used", "instances")):
+        limit = limits.get(key)
+        if limit is None or limit < 0:
+            continue
+        free = limit - limits.get(used_key, 0)
+        if need[key] > free:
+            out.append(f"quota: {label} needed {need[key]}, free {free} of {limit}")
+    return out

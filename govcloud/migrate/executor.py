@@ -1,0 +1,527 @@
+"""Carry out an approved plan's batch: the only place that sequences drivers.
+
+Every step is idempotent (``ensure_*`` in the cloud, idempotent playbooks on hosts) and
+journaled before and after, so a run killed at any point is resumed by running the same
+command again: steps done since the last rollback are skipped, resources the cloud already
+holds are adopted, never created twice.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from govcloud.errors import GovcloudError
+from govcloud.migrate import desired as D
+from govcloud.migrate import runinventory as RI
+from govcloud.migrate.lifecycle import State, Step, SystemStatus, replay
+from govcloud.model.inventory import Inventory
+from govcloud.model.plan import Plan
+from govcloud.store import journal
+from govcloud.store.atomic import write_atomic
+
+PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
+
+
+class StepFailed(GovcloudError):
+    def __init__(self, step: Step, message: str, *, detail: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.step = step
+        self.detail = detail or {}
+
+
+@dataclass
+class Options:
+    key: Path | None = None
+    source_user: str = "root"
+    target_user: str = "root"
+    known_hosts: Path | None = None            # for sources and clients
+    target_known_hosts: Path | None = None     # else the keys the cloud publishes for new servers
+    cloud_config: str | None = None            # clouds.yaml path (else OS_CLIENT_CONFIG_FILE / defaults)
+    cloud: str | None = None                   # override the platform's clouds.yaml entry
+    admin_cidrs: list[str] = field(default_factory=list)
+    parallel: int = 1
+    bwlimit_kbps: int = 0
+    apply_baseline: bool = False
+    server_timeout: float = 600.0
+    ssh_timeout: float = 180.0
+    playbook_timeout: int = 3600
+
+
+@dataclass
+class SystemResult:
+    system: str
+    state: str
+    ok: bool
+    steps: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)   # resources created/adopted, playbooks that changed
+    error: str | None = None
+    error_kind: str | None = None
+
+    def to_plain(self) -> dict[str, Any]:
+        return {"system": self.system, "state": self.state, "ok": self.ok, "steps": self.steps,
+                "changed": self.changed, "error": self.error, "error_kind": self.error_kind}
+
+
+def _known_file(path: Path | None) -> str:
+    return str(path or Path(os.path.expanduser("~/.ssh/known_hosts")))
+
+
+class Executor:
+    def __init__(self, plan_dir: Path, plan: Plan, inv: Inventory, opts: Options,
+                 on_event: Callable[[str, str], None] | None = None) -> None:
+        self.plan_dir = Path(plan_dir)
+        self.plan = plan
+        self.inv = inv
+        self.opts = opts
+        self.run_id = datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        self.runs_dir = self.plan_dir / "runs" / self.run_id
+        self.on_event = on_event or (lambda system, msg: None)
+        self._local = threading.local()
+        self._kp_lock = threading.Lock()
+        self._kh_lock = threading.Lock()
+        self.agent_sock: str | None = None
+
+    # ------------------------------------------------------------ selection
+    def items_of(self, batch: str, systems: list[str] | None = None) -> list[Any]:
+        b = next((b for b in self.plan.batches if b.id == batch or b.id == f"B{batch}" or
+                  b.id.lstrip("B0") == str(batch).lstrip("B0")), None)
+        if b is None:
+            raise GovcloudError(f"batch {batch!r} is not in the plan",
+                                hint="batches: " + ", ".join(x.id for x in self.plan.batches))
+        items = list(b.items)
+        if systems:
+            unknown = [s for s in systems if s not in {i.system for i in items}]
+            if unknown:
+                raise GovcloudError(f"system(s) {', '.join(unknown)} are not in batch {b.id}")
+            groups = {i.move_group for i in items if i.system in systems}
+            # a move group moves together: asking for one member brings its group
+            items = [i for i in items if i.move_group in groups]
+        return items
+
+    def targets(self, items: list[Any], snap_networks: dict[str, dict[str, Any]] | None = None) -> list[D.SystemTarget]:
+        zone_cidrs = {name: n.get("cidrs", []) for name, n in (snap_networks or {}).items()}
+        return [D.targets_for(self.plan, self.inv, i, admin_cidrs=self.opts.admin_cidrs, zone_cidrs=zone_cidrs)
+                for i in items]
+
+    def status(self) -> dict[str, SystemStatus]:
+        return replay(journal.read(self.plan_dir).entries)
+
+    # ------------------------------------------------------------ cloud
+    def conn(self, cloud: str) -> Any:
+        from govcloud.drivers import openstack as osd
+        cache = getattr(self._local, "conns", None)
+        if cache is None:
+            cache = self._local.conns = {}
+        name = self.opts.cloud or cloud
+        if name not in cache:
+            cache[name] = osd.connect(name, config_file=self.opts.cloud_config)
+        return cache[name]
+
+    def snapshot(self, cloud: str) -> Any:
+        from govcloud.drivers import openstack as osd
+        return osd.snapshot(self.conn(cloud), self.plan.plan_id)
+
+    # ------------------------------------------------------------ journal
+    def j(self, **entry: Any) -> dict[str, Any]:
+        return journal.append(self.plan_dir, {"run": self.run_id, **entry})
+
+    def transition(self, system: str, to: State, step: Step | None = None, reason: str | None = None,
+                   **extra: Any) -> None:
+        self.j(kind="state", system=system, to=to.value, step=step.value if step else None, reason=reason, **extra)
+        self.on_event(system, f"→ {to.value}" + (f" ({reason})" if reason else ""))
+
+    # ------------------------------------------------------------ dry run
+    def dry_run(self, items: list[Any], until: State, *, resync: bool = False) -> dict[str, Any]:
+        """Read-only: a live snapshot of the cloud and the exact change set per system."""
+        statuses = self.status()
+        out: list[dict[str, Any]] = []
+        snaps: dict[str, Any] = {}
+        for t in self.targets(items):
+            cloud = self.opts.cloud or t.cloud
+            snap = None
+            if t.executable and cloud:
+                if cloud not in snaps:
+                    snaps[cloud] = self.snapshot(cloud)
+                snap = snaps[cloud]
+            st = statuses.get(t.system, SystemStatus(t.system))
+            if snap is None:
+                steps, changes = [], [D.Change("blocked", "system", t.system, "; ".join(t.problems))]
+            else:
+                steps, changes = D.changes(t, snap, st, until, resync=resync,
+                                           keypair=D.keypair_name(self.plan.plan_id))
+            out.append({"system": t.system, "name": t.name, "state": st.state.value,
+                        "steps": [s.value for s in steps], "changes": [c.to_plain() for c in changes]})
+        quota = []
+        for cloud, snap in snaps.items():
+            ts = [t for t in self.targets(items) if (self.opts.cloud or t.cloud) == cloud and t.executable]
+            quota += D.quota_problems(D.quota_needed(ts, snap), snap.limits)
+        pending = sum(1 for s in out for c in s["changes"] if c["action"] in ("create", "adopt", "run"))
+        blocked = sum(1 for s in out for c in s["changes"] if c["action"] == "blocked")
+        return {"plan": self.plan.plan_id, "systems": out, "quota_problems": quota,
+                "to_do": pending, "blocked": blocked + len(quota)}
+
+    # ------------------------------------------------------------ run
+    def run(self, items: list[Any], until: State, *, resync: bool = False) -> list[SystemResult]:
+        from govcloud.drivers.agent import private_agent
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        self.j(kind="run", command="run", until=until.value, systems=[i.system for i in items],
+               parallel=self.opts.parallel)
+        # one network snapshot to derive zone CIDRs for the security rules
+        clouds = {self.opts.cloud or t.cloud for t in self.targets(items) if t.cloud}
+        nets: dict[str, Any] = {}
+        for c in clouds:
+            from govcloud.drivers import openstack as osd
+            for n in self.conn(c).network.networks():
+                cidrs = [s.cidr for s in self.conn(c).network.subnets(network_id=n.id)]
+                nets[n.name] = {"cidrs": cidrs}
+        targets = self.targets(items, nets)
+        groups: dict[str, list[D.SystemTarget]] = {}
+        for t in targets:
+            groups.setdefault(t.move_group, []).append(t)
+        results: list[SystemResult] = []
+        with private_agent(self.opts.key) as sock:
+            self.agent_sock = sock
+            with cf.ThreadPoolExecutor(max_workers=max(1, self.opts.parallel)) as pool:
+                futs = [pool.submit(self._run_group, g, until, resync) for g in groups.values()]
+                for f in cf.as_completed(futs):
+                    results.extend(f.result())
+        order = {t.system: n for n, t in enumerate(targets)}
+        return sorted(results, key=lambda r: order.get(r.system, 0))
+
+    def _run_group(self, group: list[D.SystemTarget], until: State, resync: bool) -> list[SystemResult]:
+        out = []
+        for t in group:
+            out.append(self._run_system(t, until, resync))
+        return out
+
+    def _run_system(self, t: D.SystemTarget, until: State, resync: bool) -> SystemResult:
+        st = self.status().get(t.system, SystemStatus(t.system))
+        res = SystemResult(t.system, st.state.value, True)
+        if not t.executable:
+            res.ok, res.error, res.error_kind = False, "; ".join(t.problems), "blocked"
+            return res
+        from govcloud.migrate.lifecycle import run_steps
+        steps = run_steps(st, until, resync=resync)
+        for step in steps:
+            self.j(kind="step", system=t.system, step=step.value, status="start")
+            self.on_event(t.system, f"{step.value} …")
+            try:
+                detail = getattr(self, f"_step_{step.value}")(t, st)
+            except StepFailed as exc:
+                self.j(kind="step", system=t.system, step=step.value, status="fail", reason=str(exc),
+                       detail=exc.detail)
+                self.transition(t.system, State.failed, step, str(exc))
+                res.ok, res.error, res.state = False, str(exc), State.failed.value
+                res.error_kind = exc.detail.get("kind")
+                return res
+            except GovcloudError as exc:
+                kind = getattr(exc, "kind", None)
+                self.j(kind="step", system=t.system, step=step.value, status="fail", reason=str(exc),
+                       detail={"kind": kind})
+                self.transition(t.system, State.failed, step, str(exc))
+                res.ok, res.error, res.state, res.error_kind = False, str(exc), State.failed.value, kind
+                return res
+            self.j(kind="step", system=t.system, step=step.value, status="ok", detail=detail)
+            res.steps.append(step.value)
+            res.changed += detail.get("changed", [])
+            new = {Step.precheck: State.prechecked, Step.provision: State.provisioned,
+                   Step.configure: State.provisioned if st.state is State.failed else None,
+                   Step.sync: State.synced}[step]
+            if new is not None and st.state is not new:
+                self.transition(t.system, new, step)
+            st = self.status().get(t.system, SystemStatus(t.system))
+        res.state = st.state.value
+        return res
+
+    # ------------------------------------------------------------ steps
+    def _step_precheck(self, t: D.SystemTarget, st: SystemStatus) -> dict[str, Any]:
+        cloud = self.opts.cloud or t.cloud
+        snap = self.snapshot(cloud)
+        problems = []
+        if t.network and t.network not in snap.networks and not t.network_cidr:
+            problems.append(f"network {t.network} does not exist")
+        for s in t.servers:
+            if (t.system, s.source) in snap.servers:
+                continue
+            if s.flavor not in snap.flavors:
+                problems.append(f"flavor {s.flavor} does not exist")
+            if s.image not in snap.images:
+                problems.append(f"image {s.image} does not exist")
+        problems += D.quota_problems(D.quota_needed([t], snap), snap.limits)
+        if problems:
+            raise StepFailed(Step.precheck, "; ".join(problems),
+                             detail={"kind": "quota" if any(p.startswith("quota") for p in problems) else "cloud"})
+        run = self._playbook(t, Step.precheck, target_addresses={}, limit="source")
+        return {"changed": [], "messages": run.messages}
+
+    def _keypair(self, conn: Any) -> dict[str, Any]:
+        from govcloud.drivers import openstack as osd
+        from govcloud.drivers.agent import public_key
+        if self.opts.key is None:
+            raise GovcloudError("provisioning needs --key (its public part becomes the servers' keypair)")
+        with self._kp_lock:
+            kp, _ = osd.ensure_keypair(conn, D.keypair_name(self.plan.plan_id), public_key(self.opts.key))
+        return kp
+
+    def _step_provision(self, t: D.SystemTarget, st: SystemStatus) -> dict[str, Any]:
+        from govcloud.drivers import openstack as osd
+        cloud = self.opts.cloud or t.cloud
+        conn = self.conn(cloud)
+        changed: list[str] = []
+        tags = [osd.TAG, osd.plan_tag(self.plan.plan_id), osd.system_tag(t.system)]
+        kp = self._keypair(conn)
+
+        def record(key: str, kind: str, info: dict[str, Any], action: str) -> None:
+            if action != "kept" or key not in st.resources:
+                self.j(kind="resource", system=t.system, key=key, action=action if key not in st.resources or
+                       action != "kept" else "adopted", resource={"kind": kind, **info})
+            if action in ("created", "changed") or key not in st.resources:
+                changed.append(f"{'adopted' if action == 'kept' else action} {kind} {info.get('name')}")
+
+        net, action = osd.ensure_network(conn, t.network, t.network_cidr, tags[:2])
+        if action == "created":
+            record(f"network:{t.network}", "network", net, action)
+        sg, action = osd.ensure_security_group(conn, t.security_group, t.rules, tags,
+                                               f"govcloud {self.plan.plan_id} {t.system}: least-privilege ingress")
+        record("security_group", "security_group", sg, action)
+        for s in t.servers:
+            info, action = osd.ensure_server(
+                conn, plan_id=self.plan.plan_id, system=t.system, server=s.source, name=s.name,
+                flavor=s.flavor, image=s.image, network=t.network, keypair=kp["name"],
+                security_group=t.security_group, availability_zone=t.availability_zone,
+                timeout=self.opts.server_timeout)
+            addr = (info.get("addresses", {}).get(t.network) or [None])[0]
+            record(s.key, "server", {"id": info["id"], "name": info["name"], "address": addr}, action)
+            for vname, size in s.volumes:
+                v, vaction = osd.ensure_volume(conn, plan_id=self.plan.plan_id, system=t.system, name=vname,
+                                               size_gb=size, server_id=info["id"])
+                record(f"volume:{vname}", "volume", v, vaction)
+            if t.floating_network:
+                label = f"{t.system}/{s.source}"
+                ip, faction = osd.ensure_floating_ip(conn, plan_id=self.plan.plan_id, server_id=info["id"],
+                                                     external_network=t.floating_network, label=label)
+                record(f"floating_ip:{s.source}", "floating_ip", {**ip, "name": label}, faction)
+            self._trust_target(conn, info["id"], addr, s.name)
+        return {"changed": changed}
+
+    def _known_targets(self) -> Path:
+        return self.plan_dir / "runs" / "known_hosts.targets"
+
+    def _trust_target(self, conn: Any, server_id: str, addr: str | None, name: str) -> None:
+        """Record the new server's host key as the cloud publishes it, then wait for SSH.
+        With --target-known-hosts the operator's file is the only authority."""
+        from govcloud.drivers import openstack as osd
+        from govcloud.drivers.probe import wait_ssh
+        if not addr:
+            raise StepFailed(Step.provision, f"server {name} has no address on its network")
+        if self.opts.target_known_hosts is None:
+            deadline = time.monotonic() + self.opts.ssh_timeout
+            key = None
+            while key is None and time.monotonic() < deadline:
+                key = osd.host_key_of(conn, server_id)
+                if key is None:
+                    time.sleep(1)
+            if key is None:
+                raise StepFailed(Step.provision, f"server {name} publishes no SSH host key (metadata "
+                                 f"{osd.HOST_KEY_META} or cloud-init console block); give --target-known-hosts",
+                                 detail={"kind": "hostkey"})
+            with self._kh_lock:
+                path = self._known_targets()
+                path.parent.mkdir(parents=True, exist_ok=True)
+                lines = [ln for ln in (path.read_text().splitlines() if path.exists() else [])
+                         if ln.split(" ", 1)[0] != addr]
+                lines.append(f"{addr} {key}")
+                write_atomic(path, "\n".join(sorted(lines)) + "\n")
+        if not wait_ssh(addr, 22, self.opts.ssh_timeout):
+            raise StepFailed(Step.provision, f"server {name} ({addr}) does not answer SSH after "
+                             f"{self.opts.ssh_timeout:.0f}s", detail={"kind": "timeout"})
+
+    def _target_addresses(self, t: D.SystemTarget) -> dict[str, str]:
+        st = self.status().get(t.system, SystemStatus(t.system))
+        out = {}
+        for s in t.servers:
+            r = st.resources.get(s.key)
+            if r and r.get("address"):
+                out[s.source] = r["address"]
+        return out
+
+    def _playbook(self, t: D.SystemTarget, step: Step, *, target_addresses: dict[str, str] | None = None,
+                  limit: str | None = None, sync_mode: str = "initial", keep_target: bool = True,
+                  check: bool = False, extra: dict[str, Any] | None = None) -> Any:
+        from govcloud.drivers.ansible import run_playbook
+        addrs = self._target_addresses(t) if target_addresses is None else target_addresses
+        src_known = Path(_known_file(self.opts.known_hosts))
+        source_known = {s.source: RI.known_host_lines(src_known, [s.source_address or "", s.source_hostname or ""])
+                        for s in t.servers}
+        tgt_known = str(self.opts.target_known_hosts or self._known_targets())
+        inv = RI.build(t, source_login=RI.Login(self.opts.source_user, str(src_known)),
+                       target_login=RI.Login(self.opts.target_user, tgt_known),
+                       target_addresses=addrs, source_known=source_known)
+        pdd = self.runs_dir / t.system / f"{step.value}-{uuid.uuid4().hex[:4]}"
+        pdd.mkdir(parents=True, exist_ok=True)
+        inv_path = pdd / "inventory.yml"
+        write_atomic(inv_path, yaml.safe_dump(inv, allow_unicode=True, sort_keys=False))
+        ev = RI.extravars(t, sync_mode=sync_mode, bwlimit_kbps=self.opts.bwlimit_kbps, keep_target=keep_target,
+                          apply_baseline=self.opts.apply_baseline)
+        ev.update(extra or {})
+        run = run_playbook(PLAYBOOKS / D.PLAYBOOK_OF[step], inv_path, limit=limit, extravars=ev, check=check,
+                           diff=check, private_data_dir=pdd, timeout=self.opts.playbook_timeout,
+                           forks=max(5, len(t.servers) * 2 + len(t.client_addresses)),
+                           envvars={"SSH_AUTH_SOCK": self.agent_sock or ""})
+        if not run.ok and not check:
+            failed = "; ".join(f"{h}: {m}" for h, ms in run.failed_tasks.items() for m in ms[:2]) or run.status
+            raise StepFailed(step, f"{D.PLAYBOOK_OF[step]} failed: {failed}",
+                             detail={"kind": "playbook", "artifacts": str(pdd), "failed": run.failed_tasks})
+        return run
+
+    def _step_configure(self, t: D.SystemTarget, st: SystemStatus) -> dict[str, Any]:
+        run = self._playbook(t, Step.configure, limit="target")
+        return {"changed": [f"configure: {n} changed" for n in [run.changed()] if n]}
+
+    def _step_sync(self, t: D.SystemTarget, st: SystemStatus) -> dict[str, Any]:
+        mode = "delta" if st.syncs else "initial"
+        run = self._playbook(t, Step.sync, limit="target", sync_mode=mode)
+        return {"changed": [f"sync ({mode}): {run.changed()} changed"] if run.changed() else [],
+                "mode": mode, "messages": run.messages}
+
+    # ------------------------------------------------------------ cutover / verify / rollback
+    def cutover(self, items: list[Any], *, today: date, force_reason: str | None = None) -> list[SystemResult]:
+        from govcloud.drivers.agent import private_agent
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        statuses = self.status()
+        targets = self.targets(items)
+        results: list[SystemResult] = []
+        blocked = []
+        for t in targets:
+            st = statuses.get(t.system, SystemStatus(t.system))
+            if st.state in (State.verified, State.done, State.decommissioned):
+                results.append(SystemResult(t.system, st.state.value, True))
+                continue
+            if st.state is not State.synced and not (st.state is State.failed and "sync" in st.done_steps
+                                                      and st.failed_step in ("cutover", "verify")):
+                blocked.append(f"{t.system} is {st.state.value}, not synced (run `govcloud migrate run` first)")
+        window = {t.system: t.cutover for t in targets}
+        outside = [s for s, d in window.items() if d != today.isoformat()]
+        frozen = [f for f in self.inv.freeze_windows.values() if f.start <= today <= f.end]
+        if blocked:
+            raise GovcloudError("cannot cut over: " + "; ".join(blocked))
+        if (outside or frozen) and not force_reason:
+            why = []
+            if outside:
+                why.append("outside the planned cutover day for " + ", ".join(f"{s} ({window[s] or 'none'})" for s in outside))
+            if frozen:
+                why.append("inside freeze window " + ", ".join(f"{f.id} {f.name}" for f in frozen))
+            raise GovcloudError("refusing to cut over: " + "; ".join(why),
+                                hint="wait for the window, or force with --force --reason \"…\" (recorded)")
+        self.j(kind="run", command="cutover", systems=[t.system for t in targets], forced=bool(force_reason),
+               reason=force_reason, outside_window=outside, freeze=[f.id for f in frozen])
+        todo = [t for t in targets if statuses.get(t.system, SystemStatus(t.system)).state not in
+                (State.verified, State.done, State.decommissioned)]
+        groups: dict[str, list[D.SystemTarget]] = {}
+        for t in todo:
+            groups.setdefault(t.move_group, []).append(t)
+        with private_agent(self.opts.key) as sock:
+            self.agent_sock = sock
+            with cf.ThreadPoolExecutor(max_workers=max(1, self.opts.parallel)) as pool:
+                for f in cf.as_completed([pool.submit(lambda g=g: [self._cutover_one(t) for t in g])
+                                          for g in groups.values()]):
+                    results.extend(f.result())
+        return results
+
+    def _cutover_one(self, t: D.SystemTarget) -> SystemResult:
+        res = SystemResult(t.system, "", True)
+        for step, state in ((Step.cutover, State.cutover), (Step.verify, State.verified)):
+            self.j(kind="step", system=t.system, step=step.value, status="start")
+            self.on_event(t.system, f"{step.value} …")
+            try:
+                run = self._playbook(t, step, sync_mode="final")
+            except StepFailed as exc:
+                self.j(kind="step", system=t.system, step=step.value, status="fail", reason=str(exc),
+                       detail=exc.detail)
+                # a failed cutover or verification switches back at once: the source serves again
+                self.on_event(t.system, f"{step.value} failed — rolling back")
+                try:
+                    self._rollback_hosts(t, reason=f"automatic: {step.value} failed")
+                    self.transition(t.system, State.rolled_back, step, f"{step.value} failed: {exc}")
+                    res.state = State.rolled_back.value
+                except StepFailed as exc2:
+                    self.transition(t.system, State.failed, Step.rollback, f"rollback after {step.value} failed: {exc2}")
+                    res.state = State.failed.value
+                res.ok, res.error = False, str(exc)
+                return res
+            self.j(kind="step", system=t.system, step=step.value, status="ok",
+                   detail={"changed": run.changed(), "messages": run.messages})
+            self.transition(t.system, state, step)
+            res.steps.append(step.value)
+        self.transition(t.system, State.done, Step.verify)
+        res.state = State.done.value
+        return res
+
+    def _rollback_hosts(self, t: D.SystemTarget, *, reason: str) -> None:
+        self.j(kind="step", system=t.system, step=Step.rollback.value, status="start", reason=reason)
+        try:
+            run = self._playbook(t, Step.rollback)
+        except StepFailed as exc:
+            self.j(kind="step", system=t.system, step=Step.rollback.value, status="fail", reason=str(exc),
+                   detail=exc.detail)
+            raise
+        self.j(kind="step", system=t.system, step=Step.rollback.value, status="ok",
+               detail={"changed": run.changed(), "messages": run.messages})
+
+    def rollback(self, item: Any, *, keep_target: bool, reason: str) -> SystemResult:
+        from govcloud.drivers import openstack as osd
+        from govcloud.drivers.agent import private_agent
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        t = self.targets([item])[0]
+        st = self.status().get(t.system, SystemStatus(t.system))
+        if st.state is State.decommissioned:
+            raise GovcloudError(f"{t.system}: the source was decommissioned; there is nothing to roll back to")
+        self.j(kind="run", command="rollback", systems=[t.system], keep_target=keep_target, reason=reason)
+        touched_hosts = st.cutover_at is not None or st.state in (State.cutover, State.verified, State.done) or (
+            st.state is State.failed and st.failed_step in ("cutover", "verify", "rollback"))
+        with private_agent(self.opts.key) as sock:
+            self.agent_sock = sock
+            if touched_hosts:
+                self._rollback_hosts(t, reason=reason)
+        removed: list[str] = []
+        if not keep_target and st.resources:
+            conn = self.conn(self.opts.cloud or t.cloud)
+            removed = osd.delete_resources(
+                conn, {k: v for k, v in st.resources.items() if v.get("kind") != "network"},
+                on_removed=lambda key: self.j(kind="resource", system=t.system, key=key, removed=True))
+        self.transition(t.system, State.rolled_back, Step.rollback, reason)
+        return SystemResult(t.system, State.rolled_back.value, True,
+                            steps=["rollback"] if touched_hosts else [], changed=[f"removed {k}" for k in removed])
+
+    def decommission(self, item: Any, *, soak_days: int, today: date, reason: str) -> SystemResult:
+        """Record that the source is retired after the soak period, once the target still answers
+        on every service port. Source data is never deleted by govcloud."""
+        from govcloud.drivers.probe import tcp_open
+        t = self.targets([item])[0]
+        st = self.status().get(t.system, SystemStatus(t.system))
+        if st.state is not State.done or not st.done_at:
+            raise GovcloudError(f"{t.system} is {st.state.value}; only a finished (done) migration can be decommissioned")
+        done_day = date.fromisoformat(st.done_at[:10])
+        if (today - done_day).days < soak_days:
+            raise GovcloudError(f"{t.system} finished on {done_day}; the soak period of {soak_days} days ends on "
+                                f"{date.fromordinal(done_day.toordinal() + soak_days)}")
+        addrs = self._target_addresses(t)
+        ports = [s.port for s in (t.workload.services if t.workload else ()) if s.port]
+        down = [f"{a}:{p}" for a in addrs.values() for p in ports if not tcp_open(a, p)]
+        if down:
+            raise GovcloudError(f"refusing to decommission {t.system}: the target does not answer on "
+                                + ", ".join(down))
+        self.j(kind="run", command="decommission", systems=[t.system], reason=reason, soak_days=soak_days)
+        self.transition(t.system, State.decommissioned, Step.decommission, reason,
+                        evidence={"ports_open": [f"{a}:{p}" for a in addrs.values() for p in ports]})
+        return SystemResult(t.system, State.decommissioned.value, True, steps=["decommission"])

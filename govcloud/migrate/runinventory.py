@@ -1,0 +1,127 @@
+"""The Ansible inventory and extravars of one system's step (pure).
+
+Groups: ``source`` (the system's servers where they run today), ``target`` (their cloud
+servers, each naming its paired source) and ``clients`` (servers holding the cutover record).
+Targets pull data from their source through a reverse tunnel the migration host's SSH
+connection provides (``-R``) with the run's agent forwarded, so sources and targets need no
+route between them and no secret is stored on either.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from govcloud.migrate.desired import SystemTarget
+
+TUNNEL_PORT = 22022
+
+
+@dataclass(frozen=True)
+class Login:
+    user: str
+    known_hosts: str          # file checked strictly
+    port: int = 22
+
+
+def known_host_lines(path: Path, names: list[str]) -> list[str]:
+    """The known_hosts lines for any of ``names`` (plain or hashed entries; ``[host]:port`` kept)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return []
+    out = []
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        hosts = line.split(" ", 1)[0]
+        for h in hosts.split(","):
+            if h.startswith("|1|"):
+                try:
+                    _, _, salt, digest = h.split("|")
+                    key = base64.b64decode(salt)
+                    if any(hmac.new(key, n.encode(), hashlib.sha1).digest() == base64.b64decode(digest)
+                           for n in names):
+                        out.append(line)
+                        break
+                except ValueError:
+                    continue
+            elif h in names:
+                out.append(line)
+                break
+    return out
+
+
+def _common_args(login: Login) -> str:
+    return (f"-o StrictHostKeyChecking=yes -o UserKnownHostsFile={login.known_hosts} "
+            f"-o IdentitiesOnly=no -o PasswordAuthentication=no -o ConnectTimeout=15 "
+            f"-o ServerAliveInterval=15 -o ServerAliveCountMax=4")
+
+
+def source_name(server_id: str) -> str:
+    return server_id
+
+
+def target_name(server_id: str) -> str:
+    return f"{server_id}-cloud"
+
+
+def build(t: SystemTarget, *, source_login: Login, target_login: Login,
+          target_addresses: dict[str, str], source_known: dict[str, list[str]],
+          client_login: Login | None = None) -> dict[str, Any]:
+    """The YAML-ready inventory for one system. ``target_addresses`` maps source server id →
+    its cloud server's address (absent before provisioning: no ``target`` hosts then)."""
+    py = {"ansible_python_interpreter": "/usr/bin/python3"}
+    sources: dict[str, Any] = {}
+    targets: dict[str, Any] = {}
+    for s in t.servers:
+        sources[source_name(s.source)] = {
+            "ansible_host": s.source_address, "ansible_user": source_login.user,
+            "ansible_port": source_login.port, "ansible_ssh_common_args": _common_args(source_login),
+            "govcloud_server": s.source, **py}
+        addr = target_addresses.get(s.source)
+        if addr:
+            targets[target_name(s.source)] = {
+                "ansible_host": addr, "ansible_user": target_login.user, "ansible_port": target_login.port,
+                "ansible_ssh_common_args": _common_args(target_login),
+                "ansible_ssh_extra_args": (f"-o ForwardAgent=yes -o ExitOnForwardFailure=yes "
+                                           f"-R 127.0.0.1:{TUNNEL_PORT}:{s.source_address}:{source_login.port}"),
+                "govcloud_tunnel_port": TUNNEL_PORT,
+                "govcloud_source": source_name(s.source),
+                "govcloud_source_address": s.source_address,
+                "govcloud_source_port": source_login.port,
+                "govcloud_source_user": source_login.user,
+                "govcloud_source_known_hosts": "\n".join(source_known.get(s.source, [])),
+                "govcloud_server": s.source, **py}
+    clients: dict[str, Any] = {}
+    cl = client_login or source_login
+    for cid, addr in t.client_addresses.items():
+        clients[f"{cid}-client" if cid in {s.source for s in t.servers} else cid] = {
+            "ansible_host": addr, "ansible_user": cl.user, "ansible_port": cl.port,
+            "ansible_ssh_common_args": _common_args(cl), **py}
+    return {"all": {"children": {"source": {"hosts": sources}, "target": {"hosts": targets},
+                                 "clients": {"hosts": clients}}}}
+
+
+def extravars(t: SystemTarget, *, sync_mode: str = "initial", bwlimit_kbps: int = 0, keep_target: bool = True,
+              apply_baseline: bool = False) -> dict[str, Any]:
+    wl = t.workload
+    rec = wl.cutover_record if wl else None
+    return {
+        "govcloud_plan_id": t.plan_id,
+        "govcloud_system_id": t.system,
+        "govcloud_data_paths": list(wl.data_paths) if wl else [],
+        "govcloud_services": [{"name": s.name, "port": s.port, "health_path": s.health_path}
+                              for s in (wl.services if wl else ())],
+        "govcloud_databases": [{"engine": d.engine.value, "name": d.name} for d in (wl.databases if wl else ())],
+        "govcloud_cutover_record": ({"name": rec.name, "kind": rec.kind, "clients": list(t.client_addresses)}
+                                    if rec else None),
+        "govcloud_sync_mode": sync_mode,
+        "govcloud_bwlimit_kbps": int(bwlimit_kbps),
+        "govcloud_keep_target": bool(keep_target),
+        "govcloud_apply_baseline": bool(apply_baseline),
+    }

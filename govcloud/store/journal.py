@@ -1,0 +1,112 @@
+"""The migration journal: one JSON object per line, appended and fsync'd, never rewritten.
+
+It is the executor's memory: every step start, result and state transition of every system
+is a line, and a re-run replays it to resume where the last run stopped. A line torn by a
+crash (kill -9 between write and newline) is the only damage tolerated: readers ignore an
+incomplete *last* line and the next append starts on a fresh line; damage anywhere else is an
+error, because a journal with a hole cannot be trusted to resume from.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import getpass
+import json
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from govcloud.errors import GovcloudError
+
+JOURNAL_NAME = "journal.jsonl"
+_lock = threading.Lock()
+
+
+class JournalError(GovcloudError):
+    pass
+
+
+def journal_path(plan_dir: Path) -> Path:
+    return Path(plan_dir) / JOURNAL_NAME
+
+
+def who() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class JournalRead:
+    entries: list[dict[str, Any]]
+    torn_tail: bool          # the last line was incomplete (a crash mid-append) and was ignored
+
+
+def read(plan_dir: Path) -> JournalRead:
+    path = journal_path(plan_dir)
+    if not path.exists():
+        return JournalRead([], False)
+    lines = path.read_bytes().split(b"\n")
+    tail = lines.pop()          # what follows the last newline: empty unless a write was cut short
+    out: list[dict[str, Any]] = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            raise JournalError(f"{path}:{n}: damaged journal line",
+                               hint="the journal is append-only; restore it from backup or move it aside "
+                                    "and inspect the cloud by hand") from None
+    return JournalRead(out, bool(tail.strip()))
+
+
+def _drop_torn_tail(fd: int, path: Path) -> None:
+    """A crash between write and newline leaves a partial last line; it never reached the
+    journal (its step is re-done on resume), so cut it off before appending after it."""
+    size = os.fstat(fd).st_size
+    if not size:
+        return
+    with open(path, "rb") as f:
+        f.seek(max(0, size - 65536))
+        chunk = f.read()
+    if chunk.endswith(b"\n"):
+        return
+    cut = chunk.rfind(b"\n")
+    os.ftruncate(fd, size - len(chunk) + cut + 1 if cut >= 0 else 0)
+
+
+def append(plan_dir: Path, entry: dict[str, Any]) -> dict[str, Any]:
+    """Append one entry (``at`` and ``who`` added) and fsync before returning."""
+    path = journal_path(plan_dir)
+    record = {"at": now(), "who": who(), **entry}
+    data = (json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str) + "\n").encode("utf-8")
+    with _lock:
+        created = not path.exists()
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            _drop_torn_tail(fd, path)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if created:
+            dfd = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+    return record
