@@ -113,6 +113,9 @@ class Row:
     def get(self, key: str, default: Any = None) -> Any:
         return self.values.get(key, default)
 
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
 
 @dataclass(slots=True)
 class Sheet:
@@ -366,12 +369,14 @@ class TableFile:
         pre_header = buffered[:best]
         data_rows = buffered[best + 1:]
         header_row, header_cells = header
-        # columns of interest: known headers (plus the cells merged into them, found later)
+        # columns of interest: known headers, and blank header cells (a merged header may name them)
         colmap: dict[int, Column] = {}
         for i, v in header_cells.items():
             c = lookup.get(norm_header(v))
             if c is not None:
                 colmap[i] = c
+        if self.kind == "xlsx" and header_cells:
+            wanted.columns = set(colmap) | {i for i in range(max(header_cells) + 1) if i not in header_cells}
         limit = self.max_rows
         count = len(data_rows)
         for item in rows_iter:
@@ -556,6 +561,7 @@ class _Wanted:
     """Filled while a sheet is read: its merged ranges, and the header columns named by a merge."""
 
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)
+    columns: set[int] | None = None     # once the header is known: the only columns worth parsing
     merged_header_cols: set[int] = field(default_factory=set)
 
 
@@ -611,6 +617,7 @@ def _xlsx_rows(ws: Any, wanted: _Wanted) -> Iterator[tuple[int, dict[int, Any]]]
         parser = parser_cls(src, ws._shared_strings, data_only=wb.data_only, epoch=wb.epoch,  # noqa: SLF001
                             date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)  # noqa: SLF001
         for number, cells in parser.parse():
+            parser.wanted_columns = wanted.columns
             if not cells:
                 continue
             vals = {}
@@ -650,9 +657,24 @@ def _parser_class() -> Any:
                     self.row_counter = int(float(r))
             else:
                 self.row_counter += 1
-            self.col_counter = 0
             parse_cell = self.parse_cell
-            return self.row_counter, [parse_cell(el) for el in row]
+            wanted = self.wanted_columns
+            cells = []
+            col = 0
+            for el in row:
+                ref = el.get("r")
+                if ref is not None:
+                    letters = ref.rstrip("0123456789")
+                    col = _COLS.get(letters) or _col_index(letters)
+                else:
+                    col += 1
+                if len(el) == 0:
+                    continue            # a styled empty cell: no value, no formula
+                if wanted is not None and col - 1 not in wanted:
+                    continue
+                self.col_counter = col - 1
+                cells.append(parse_cell(el))
+            return self.row_counter, cells
 
         def parse_cell(self, element: Any) -> dict[str, Any]:
             cell = WorkSheetParser.parse_cell(self, element)
@@ -662,8 +684,20 @@ def _parser_class() -> Any:
                     cell["value"] = FormulaWithoutValue("=" + (f.text or ""))
             return cell
 
+    Parser.wanted_columns = None
     _PARSER = Parser
     return Parser
+
+
+_COLS: dict[str, int] = {}
+
+
+def _col_index(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ord(ch.upper()) - 64)
+    _COLS[letters] = n
+    return n
 
 
 # ---------------------------------------------------------------- value conversion
