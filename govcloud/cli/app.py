@@ -15,6 +15,7 @@ from govcloud.cli import audit as audit_cli
 from govcloud.cli import compliance as compliance_cli
 from govcloud.cli import discover as discover_cli
 from govcloud.cli import export as export_cli
+from govcloud.cli import importing as importing_cli
 from govcloud.cli import inventory as inventory_cli
 from govcloud.cli import migrate as migrate_cli
 from govcloud.cli import plan as plan_cli
@@ -34,6 +35,7 @@ app = typer.Typer(
 )
 inventory_cli.app.command(name="export")(export_cli.export)
 inventory_cli.app.command(name="discover")(discover_cli.discover)
+inventory_cli.app.command(name="import")(importing_cli.import_)
 app.add_typer(inventory_cli.app, name="inventory")
 app.add_typer(plan_cli.app, name="plan")
 app.add_typer(migrate_cli.app, name="migrate")

@@ -1,0 +1,134 @@
+"""``govcloud inventory import``: show the change set an import would make, then make it.
+
+Exit 0: imported, or nothing to change ("no changes"); 1: the file or the would-be inventory
+has errors — every problem is listed and nothing is written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from govcloud.errors import ExitCode
+from govcloud.render import console as view
+from govcloud.render.console import Lang, Output
+
+_L = {
+    "zh": {"create": "新建", "update": "更新", "unchanged": "未变", "observe": "采集(人工记录)",
+           "conflict": "冲突", "missing": "源中已无", "incomplete": "信息不全(未导入)", "skipped": "跳过",
+           "section": "类别", "id": "编号", "external_id": "源标识", "source": "来源位置", "fields": "字段",
+           "field": "字段", "inventory": "清单中(人工)", "theirs": "导入文件中", "file": "文件",
+           "summary": "导入变更", "count": "数量", "action": "变更", "no_changes": "无变更：清单已与该文件一致",
+           "dry_run": "试运行(--dry-run)：未写入任何文件", "written": "已写入", "audit": "审计日志序号",
+           "more": "另有 {n} 条未列出(见 --output json)", "failed": "导入失败：未写入任何文件"},
+    "en": {"create": "create", "update": "update", "unchanged": "unchanged", "observe": "observe (person's record)",
+           "conflict": "conflict", "missing": "no longer in source", "incomplete": "incomplete (not imported)",
+           "skipped": "skipped", "section": "section", "id": "id", "external_id": "external id",
+           "source": "source", "fields": "fields", "field": "field", "inventory": "inventory (person)",
+           "theirs": "imported file", "file": "file", "summary": "import change set", "count": "count",
+           "action": "change", "no_changes": "no changes: the inventory already matches this file",
+           "dry_run": "dry run (--dry-run): nothing was written", "written": "written", "audit": "audit seq",
+           "more": "{n} more not shown (see --output json)", "failed": "import failed: nothing was written"},
+}
+_DETAIL_LIMIT = 40
+_ORDER = ("create", "update", "observe", "conflict", "missing", "incomplete", "skipped", "unchanged")
+
+
+def import_(
+    file: Path = typer.Argument(..., metavar="FILE", help="The file (or directory) to import."),
+    format: str = typer.Option(..., "--format", "-f", help="census, rvtools, netbox, ansible, aws-csv, azure-csv, "
+                                                           "gcp-csv, govcloud (a govcloud export)."),
+    into: Path = typer.Option(..., "--into", help="Inventory directory to import into (created when absent)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show the change set; write nothing."),
+    actor: Optional[str] = typer.Option(None, "--actor", help="Who imports, for the audit log (besides the OS user)."),
+    reason: Optional[str] = typer.Option(None, "--reason", help="Why, for the audit log."),
+    output: Output = typer.Option(Output.text, "--output", "-o", help="text for people, json for programs."),
+    lang: Lang = typer.Option(Lang.zh, "--lang", help="Language of labels and headers.", envvar="GOVCLOUD_LANG"),
+) -> None:
+    """Import a census form, RVTools export, NetBox JSON, Ansible inventory, cloud CSV or govcloud
+    export: shows the change set, then writes it. Imported values never overwrite what a person
+    wrote (conflicts are listed); re-importing the same file changes nothing.
+    """
+    from govcloud.interchange.importer import run_import
+
+    outcome = run_import(format, file, into, dry_run=dry_run, who=actor, reason=reason)
+    cs = outcome.changeset
+    failed = not outcome.ok
+    no_changes = not failed and (cs is None or not cs.files)
+    if output is Output.json:
+        view.print_json({
+            "format": format, "file": str(file), "sha256": outcome.sha256, "inventory": str(into),
+            "ok": not failed, "dry_run": dry_run, "applied": bool(outcome.written),
+            "no_changes": no_changes,
+            "summary": cs.counts() if cs else {},
+            "changes": [c.to_json() for c in cs.changes if c.action != "unchanged"] if cs else [],
+            "conflicts": [c.to_json() for c in cs.conflicts] if cs else [],
+            "problems": [p.to_json() for p in outcome.problems],
+            "files": sorted(cs.files) if cs and not failed else [],
+            "written": outcome.written, "audit_seq": outcome.audit_seq,
+        })
+    else:
+        _render(outcome, lang.value, failed, no_changes)
+    raise typer.Exit(int(ExitCode.ERROR if failed else ExitCode.OK))
+
+
+def _render(outcome, lang: str, failed: bool, no_changes: bool) -> None:
+    from rich.table import Table
+
+    L = _L[lang]
+    out = view.stdout()
+    cs = outcome.changeset
+    if cs is not None:
+        counts = cs.counts()
+        tab = Table(title=f"{L['summary']} — {outcome.source} → {outcome.root} ({outcome.format})",
+                    title_justify="left", header_style="bold")
+        tab.add_column(L["action"])
+        tab.add_column(L["count"], justify="right")
+        for a in _ORDER:
+            if counts.get(a):
+                tab.add_row(L[a], str(counts[a]))
+        out.print(tab)
+        by_action: dict[str, list] = {}
+        for c in cs.changes:
+            by_action.setdefault(c.action, []).append(c)
+        for a in ("create", "update", "observe", "missing", "incomplete", "skipped"):
+            rows = by_action.get(a) or []
+            if not rows:
+                continue
+            t = Table(title=L[a], title_justify="left", header_style="bold")
+            for col in ("section", "id", "external_id", "source", "fields"):
+                t.add_column(L[col], overflow="fold")
+            for c in rows[:_DETAIL_LIMIT]:
+                t.add_row(c.section, c.id or "", str(c.external_id or ""), c.where or "",
+                          ", ".join(c.fields[:8]) + (" …" if len(c.fields) > 8 else "") if a != "missing" else (c.note or ""))
+            out.print(t)
+            if len(rows) > _DETAIL_LIMIT:
+                out.print(L["more"].format(n=len(rows) - _DETAIL_LIMIT), style="dim")
+        if cs.conflicts:
+            t = Table(title=L["conflict"], title_justify="left", header_style="bold")
+            for col in ("section", "id", "field", "inventory", "theirs", "source"):
+                t.add_column(L[col], overflow="fold")
+            for c in cs.conflicts[:_DETAIL_LIMIT]:
+                t.add_row(c.section, c.id, c.field, _short(c.inventory), _short(c.source), c.where or "")
+            out.print(t)
+            if len(cs.conflicts) > _DETAIL_LIMIT:
+                out.print(L["more"].format(n=len(cs.conflicts) - _DETAIL_LIMIT), style="dim")
+    if outcome.problems:
+        view.render_problems(outcome.problems, out, lang)
+    if failed:
+        out.print(f"[bold red]{L['failed']}[/] ({len(outcome.errors)} error(s))", highlight=False)
+    elif no_changes:
+        out.print(f"[bold green]✓[/] {L['no_changes']}", highlight=False)
+    elif outcome.dry_run:
+        out.print(f"[yellow]{L['dry_run']}[/]: " + ", ".join(sorted(cs.files)), highlight=False)
+    else:
+        out.print(f"[bold green]✓[/] {L['written']}: " + ", ".join(outcome.written)
+                  + f"; {L['audit']} {outcome.audit_seq}", highlight=False)
+
+
+def _short(value, limit: int = 60) -> str:
+    import json
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

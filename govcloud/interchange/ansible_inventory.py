@@ -1,0 +1,566 @@
+"""Ansible inventories → server records: INI, YAML and ``ansible-inventory --list`` JSON.
+
+Parsed here in pure Python (no ansible import, no subprocess) with Ansible's own rules, so the
+resolved host → variables / groups equal what ``ansible-inventory -i FILE --list`` prints (the
+tests compare the two on every sample):
+
+* INI: lines before any section are in ``ungrouped``; ``[g]`` hosts, ``[g:vars]`` key=value,
+  ``[g:children]``; host lines are shlex-split ``name[:port] k=v …`` with values read by
+  ``ast.literal_eval`` when they are Python literals; ``[g:vars]`` values likewise; ranges
+  ``web[01:10]``, ``db-[a:c]``, ``[1:9:2]``; ``#``/``;`` comments.
+* YAML: nested ``hosts`` / ``children`` / ``vars``; ``!vault`` values are kept out.
+* JSON: ``_meta.hostvars`` plus per-group ``hosts`` / ``children`` / ``vars``.
+
+Variables merge like Ansible: groups ordered by depth (all=0, then children), then
+``ansible_group_priority``, then name; later wins; host variables last.
+
+Each host becomes a ``servers`` record keyed by its inventory name: ``hostname``, ``ips`` from
+``ansible_host`` (or the name when it is an address), and OS/CPU/RAM only when cached facts are
+in the vars (``ansible_distribution``, ``ansible_processor_vcpus``, ``ansible_memtotal_mb`` …).
+Groups and the other variables go to ``extra`` — never a variable whose name says password,
+secret, token or vault.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import ipaddress
+import json
+import re
+import shlex
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from govcloud.interchange.records import ImportedRecord, ParseResult, Provenance
+from govcloud.inventory.problems import Problem
+from govcloud.model.enums import Severity
+
+FORMAT = "ansible"
+MAX_BYTES = 64 * 1024 * 1024
+_SECRET = re.compile(r"pass|secret|token|vault|private_key_content|api_key", re.I)
+
+
+@dataclass
+class Group:
+    name: str
+    hosts: list[str] = field(default_factory=list)
+    children: list[str] = field(default_factory=list)
+    vars: dict[str, Any] = field(default_factory=dict)
+    line: int | None = None
+
+
+@dataclass
+class Model:
+    groups: dict[str, Group] = field(default_factory=dict)
+    hostvars: dict[str, dict[str, Any]] = field(default_factory=dict)   # host's own vars
+    host_line: dict[str, int | str] = field(default_factory=dict)       # where the host first appears
+
+    def group(self, name: str) -> Group:
+        g = self.groups.get(name)
+        if g is None:
+            g = self.groups[name] = Group(name)
+        return g
+
+    def add_host(self, group: str, host: str, where: int | str | None) -> None:
+        g = self.group(group)
+        if host not in g.hosts:
+            g.hosts.append(host)
+        self.hostvars.setdefault(host, {})
+        if where is not None:
+            self.host_line.setdefault(host, where)
+
+    # ------------------------------------------------------------ resolution
+
+    def finish(self) -> None:
+        """Ansible's implicit structure: every group under ``all``; hosts in no group in ``ungrouped``."""
+        self.group("all")
+        self.group("ungrouped")
+        child_of_someone = {c for g in self.groups.values() for c in g.children}
+        for name in list(self.groups):
+            if name != "all" and name not in child_of_someone and name not in self.groups["all"].children:
+                self.groups["all"].children.append(name)
+        grouped = {h for g in self.groups.values() if g.name not in ("all", "ungrouped") for h in g.hosts}
+        ung = self.groups["ungrouped"]
+        ung.hosts = [h for h in ung.hosts if h not in grouped]
+        for h in self.hostvars:
+            if h not in grouped and h not in ung.hosts:
+                ung.hosts.append(h)
+        self.groups["all"].hosts = []
+
+    def depths(self) -> dict[str, int]:
+        depth = {"all": 0}
+        frontier = ["all"]
+        while frontier:
+            nxt = []
+            for name in frontier:
+                for c in self.groups[name].children:
+                    if c in self.groups and depth.get(c, -1) < depth[name] + 1 and depth[name] < 256:
+                        depth[c] = depth[name] + 1
+                        nxt.append(c)
+            frontier = nxt
+        return depth
+
+    def host_groups(self) -> dict[str, list[str]]:
+        """Host → every group it is in, directly or through children (``all`` included)."""
+        parents: dict[str, set[str]] = {}
+        for g in self.groups.values():
+            for c in g.children:
+                parents.setdefault(c, set()).add(g.name)
+        out: dict[str, list[str]] = {}
+        for g in self.groups.values():
+            for h in g.hosts:
+                seen = out.setdefault(h, [])
+                stack = [g.name]
+                while stack:
+                    n = stack.pop()
+                    if n in seen:
+                        continue
+                    seen.append(n)
+                    stack.extend(parents.get(n, ()))
+        for h in self.hostvars:
+            groups = out.setdefault(h, [])
+            if "all" not in groups:
+                groups.append("all")
+        return out
+
+    def resolved(self) -> dict[str, tuple[dict[str, Any], list[str]]]:
+        """Host → (merged variables, groups sorted by name without ``all``)."""
+        depth = self.depths()
+        out = {}
+        for host, groups in self.host_groups().items():
+            def prio(g: str) -> int:
+                try:
+                    return int(self.groups[g].vars.get("ansible_group_priority", 1))
+                except (TypeError, ValueError):
+                    return 1
+            merged: dict[str, Any] = {}
+            for g in sorted(groups, key=lambda g: (depth.get(g, 0), prio(g), g)):
+                merged.update(self.groups[g].vars)
+            merged.update(self.hostvars.get(host, {}))
+            out[host] = (merged, sorted(g for g in groups if g != "all"))
+        return out
+
+
+class AnsibleInventoryError(ValueError):
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+# ---------------------------------------------------------------- host patterns
+
+
+def expand_hosts(pattern: str) -> tuple[list[str], int | None]:
+    """``web[01:03]:2222`` → (["web01", "web02", "web03"], 2222), as Ansible expands them."""
+    pattern = pattern.strip()
+    port = None
+    # host:port, [v6]:port — but not a bare IPv6 address
+    m = re.match(r"^\[([0-9a-fA-F:.]+)\](?::(\d+))?$", pattern)
+    if m and ":" in m.group(1):
+        return [m.group(1)], int(m.group(2)) if m.group(2) else None
+    if pattern.count(":") == 1 or (pattern.count(":") > 1 and "]" in pattern and re.search(r"\]:\d+$", pattern)):
+        m = re.match(r"^(.*?):(\d+)$", pattern)
+        if m:
+            pattern, port = m.group(1), int(m.group(2))
+    if pattern.count(":") > 1 and "[" not in pattern:
+        return [pattern], port          # an IPv6 address
+    return _expand_range(pattern), port
+
+
+_RANGE = re.compile(r"\[([^\[\]]+:[^\[\]]*)\]")
+
+
+def _expand_range(pattern: str) -> list[str]:
+    m = _RANGE.search(pattern)
+    if not m:
+        return [pattern]
+    head, tail = pattern[:m.start()], pattern[m.end():]
+    parts = m.group(1).split(":")
+    beg, end = parts[0], parts[1]
+    step = int(parts[2]) if len(parts) > 2 and parts[2] else 1
+    if not beg:
+        beg = "0"
+    if beg.isalpha() or end.isalpha():
+        if not (len(beg) == 1 and len(end) == 1 and beg.isalpha() and end.isalpha()):
+            raise AnsibleInventoryError(f"host range [{m.group(1)}] must be digits or single letters")
+        letters = string.ascii_letters
+        i, j = letters.index(beg), letters.index(end)
+        if i > j:
+            raise AnsibleInventoryError(f"host range [{m.group(1)}] goes backwards")
+        seq = [letters[k] for k in range(i, j + 1, step)]
+    else:
+        if not beg.isdigit() or not end.isdigit():
+            raise AnsibleInventoryError(f"host range [{m.group(1)}] must be digits or single letters")
+        width = len(beg) if beg.startswith("0") and len(beg) > 1 else 0
+        if int(beg) > int(end):
+            raise AnsibleInventoryError(f"host range [{m.group(1)}] goes backwards")
+        if int(end) - int(beg) > 100_000:
+            raise AnsibleInventoryError(f"host range [{m.group(1)}] expands to over 100,000 hosts")
+        seq = [str(k).zfill(width) for k in range(int(beg), int(end) + 1, step)]
+    out = []
+    for s in seq:
+        out.extend(_expand_range(head + s + tail))
+    return out
+
+
+# ---------------------------------------------------------------- INI
+
+
+def _literal(v: str) -> Any:
+    try:
+        value = ast.literal_eval(v)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return v
+    if value is Ellipsis or isinstance(value, (complex, bytes)):
+        return v if isinstance(value, bytes) else str(value) if value is not Ellipsis else "..."
+    if isinstance(value, (tuple, set)):
+        return list(value)
+    return value
+
+
+_SECTION = re.compile(r"^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:[#;].*)?$")
+_GROUPNAME = re.compile(r"^([^:\]\s]+)\s*(?:[#;].*)?$")
+
+
+def parse_ini(text: str) -> Model:
+    model = Model()
+    group, state = "ungrouped", "hosts"
+    model.group("ungrouped")
+    pending: dict[str, tuple[int, str, list[str]]] = {}     # group → (line, state, parents)
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        m = _SECTION.match(line)
+        if m:
+            group, state = m.group(1), m.group(2) or "hosts"
+            if state not in ("hosts", "children", "vars"):
+                raise AnsibleInventoryError(f"section [{line[1:-1]}] has unknown type {state!r}", lineno)
+            if group not in model.groups:
+                if state == "vars" and group not in pending:
+                    pending[group] = (lineno, "vars", [])
+                model.group(group).line = lineno
+            if group in pending and state != "vars":
+                _resolve_pending(model, group, pending)
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            raise AnsibleInventoryError(f"invalid section entry {line!r} (no spaces allowed in section names)", lineno)
+        if state == "hosts":
+            try:
+                tokens = shlex.split(line, comments=True)
+            except ValueError as exc:
+                raise AnsibleInventoryError(f"cannot parse host line {line!r}: {exc}", lineno) from exc
+            if not tokens:
+                continue
+            names, port = expand_hosts(tokens[0])
+            variables: dict[str, Any] = {}
+            for tok in tokens[1:]:
+                if "=" not in tok:
+                    raise AnsibleInventoryError(f"expected key=value host variable, got {tok!r}", lineno)
+                k, v = tok.split("=", 1)
+                variables[k] = _literal(v)
+            for name in names:
+                model.add_host(group, name, lineno)
+                hv = model.hostvars[name]
+                if port is not None:
+                    hv["ansible_port"] = port
+                hv.update(variables)
+        elif state == "vars":
+            if "=" not in line:
+                raise AnsibleInventoryError(f"expected key=value, got {line!r}", lineno)
+            k, v = (e.strip() for e in line.split("=", 1))
+            model.group(group).vars[k] = _literal(v)
+        else:
+            m = _GROUPNAME.match(line)
+            if not m:
+                raise AnsibleInventoryError(f"expected a group name, got {line!r}", lineno)
+            child = m.group(1)
+            if child not in model.groups:
+                if child in pending:
+                    pending[child][2].append(group)
+                else:
+                    pending[child] = (lineno, "children", [group])
+            elif child not in model.group(group).children:
+                model.group(group).children.append(child)
+    for name, (lineno, st, parents) in pending.items():
+        if st == "vars":
+            raise AnsibleInventoryError(f"section [{name}:vars] is for an undefined group {name!r}", lineno)
+        raise AnsibleInventoryError(f"section [{parents[-1]}:children] includes an undefined group {name!r}", lineno)
+    model.finish()
+    return model
+
+
+def _resolve_pending(model: Model, group: str, pending: dict) -> None:
+    lineno, st, parents = pending.pop(group)
+    if st != "children":
+        return
+    for parent in parents:
+        kids = model.group(parent).children
+        if group not in kids:
+            kids.append(group)
+        if parent in pending and pending[parent][1] == "children":
+            _resolve_pending(model, parent, pending)
+
+
+# ---------------------------------------------------------------- YAML
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe loading; ``!vault`` (and other tags) become a marker, never the ciphertext."""
+
+
+def _tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if suffix in ("!unsafe",):
+        return loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode) else None
+    return "<vault>" if suffix == "!vault" else f"<{suffix}>"
+
+
+_Loader.add_multi_constructor("!", _tagged)
+
+
+def parse_yaml(text: str) -> Model:
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise AnsibleInventoryError(f"YAML syntax error: {exc.problem}", mark.line + 1 if mark else None) from exc
+    except yaml.YAMLError as exc:
+        raise AnsibleInventoryError(f"YAML error: {exc}") from exc
+    if not isinstance(data, dict):
+        raise AnsibleInventoryError("a YAML inventory is a mapping of groups (e.g. `all:`)", 1)
+    model = Model()
+    for name, body in data.items():
+        _yaml_group(model, str(name), body, 0)
+    model.finish()
+    return model
+
+
+def _yaml_group(model: Model, name: str, body: Any, depth: int) -> None:
+    if depth > 64:
+        raise AnsibleInventoryError("groups are nested more than 64 levels deep")
+    g = model.group(name)
+    if body is None:
+        return
+    if not isinstance(body, dict):
+        raise AnsibleInventoryError(f"group {name!r} must be a mapping with hosts/children/vars")
+    for key in body:
+        if key not in ("hosts", "children", "vars"):
+            raise AnsibleInventoryError(f"group {name!r} has unknown key {key!r} (expected hosts, children, vars)")
+    vars_ = body.get("vars") or {}
+    if not isinstance(vars_, dict):
+        raise AnsibleInventoryError(f"vars of group {name!r} must be a mapping")
+    g.vars.update(vars_)
+    hosts = body.get("hosts") or {}
+    if isinstance(hosts, dict):
+        for pattern, hv in hosts.items():
+            names, port = expand_hosts(str(pattern))
+            for h in names:
+                model.add_host(name, h, f"{name}.hosts.{pattern}")
+                if port is not None:
+                    model.hostvars[h]["ansible_port"] = port
+                if isinstance(hv, dict):
+                    model.hostvars[h].update(hv)
+                elif hv is not None:
+                    raise AnsibleInventoryError(f"host {h!r} in group {name!r}: variables must be a mapping")
+    elif hosts:
+        raise AnsibleInventoryError(f"hosts of group {name!r} must be a mapping (host: vars)")
+    children = body.get("children") or {}
+    if isinstance(children, dict):
+        for child, cbody in children.items():
+            if str(child) not in g.children:
+                g.children.append(str(child))
+            _yaml_group(model, str(child), cbody, depth + 1)
+    elif children:
+        raise AnsibleInventoryError(f"children of group {name!r} must be a mapping")
+
+
+# ---------------------------------------------------------------- JSON (ansible-inventory --list)
+
+
+def parse_list_json(data: dict) -> Model:
+    model = Model()
+    meta = data.get("_meta") or {}
+    hostvars = meta.get("hostvars") or {}
+    for name, body in data.items():
+        if name == "_meta":
+            continue
+        g = model.group(name)
+        if isinstance(body, list):      # the short form: group: [hosts]
+            body = {"hosts": body}
+        if not isinstance(body, dict):
+            raise AnsibleInventoryError(f"group {name!r} must be an object")
+        for h in body.get("hosts") or []:
+            model.add_host(name, str(h), f"{name}.hosts")
+        for c in body.get("children") or []:
+            if c not in g.children:
+                g.children.append(str(c))
+        g.vars.update(body.get("vars") or {})
+    for h, hv in hostvars.items():
+        model.hostvars.setdefault(h, {}).update(hv or {})
+        model.host_line.setdefault(h, f"_meta.hostvars.{h}")
+    for g in list(model.groups.values()):
+        for c in g.children:
+            model.group(c)
+    model.finish()
+    return model
+
+
+# ---------------------------------------------------------------- file → records
+
+
+def load_model(path: Path) -> tuple[Model, str]:
+    """The inventory model and which syntax it was read as (ini, yaml, json)."""
+    raw = path.read_bytes()
+    if len(raw) > MAX_BYTES:
+        raise AnsibleInventoryError(f"file is over {MAX_BYTES // 1024 // 1024} MB")
+    if b"\x00" in raw[:65536]:
+        raise AnsibleInventoryError("file is binary, not an Ansible inventory")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise AnsibleInventoryError("not valid UTF-8", line) from exc
+    stripped = text.lstrip()
+    if stripped.startswith("{"):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            return parse_list_json(data), "json"
+    if path.suffix.lower() in (".yml", ".yaml", ".json") or _looks_yaml(text):
+        return parse_yaml(text), "yaml"
+    return parse_ini(text), "ini"
+
+
+def _looks_yaml(text: str) -> bool:
+    for line in text.splitlines():
+        s = line.strip()
+        if not s or s.startswith(("#", ";")):
+            continue
+        if s == "---":
+            return True
+        return bool(re.match(r"^[^\[\s=][^=]*:\s*(#.*)?$", s)) and not s.startswith("[")
+    return False
+
+
+def _is_ip(text: Any) -> bool:
+    try:
+        ipaddress.ip_address(str(text))
+        return True
+    except ValueError:
+        return False
+
+
+def classify_os(name: str) -> tuple[str, str | None]:
+    """OS name → (OsDistribution value, version); the shared classifier when it is there."""
+    try:
+        from govcloud.interchange.osmap import classify_os as shared
+    except ImportError:
+        shared = None
+    if shared is not None:
+        return shared(name)
+    from govcloud.model.enums import OsDistribution
+    low = name.lower()
+    for m in OsDistribution:
+        if m.value != "other" and (m.value in low or m.en.lower() in low):
+            return m.value, None
+    return "other", None
+
+
+def _num(v: Any) -> float | None:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def server_values(host: str, hv: dict[str, Any]) -> dict[str, Any]:
+    """What the inventory states about one host, in the model's fields (cached facts if present)."""
+    values: dict[str, Any] = {}
+    addr = hv.get("ansible_host")
+    name = hv.get("ansible_hostname") or hv.get("ansible_fqdn") or host
+    values["hostname"] = str(name)
+    ips = []
+    for candidate in (addr, host, hv.get("ansible_default_ipv4", {}).get("address")
+                      if isinstance(hv.get("ansible_default_ipv4"), dict) else None):
+        if candidate is not None and _is_ip(candidate) and str(candidate) not in ips:
+            ips.append(str(candidate))
+    if ips:
+        values["ips"] = ips
+    dist = hv.get("ansible_distribution")
+    if dist:
+        values["os_distribution"] = classify_os(str(dist))[0]
+        if hv.get("ansible_distribution_version"):
+            values["os_version"] = str(hv["ansible_distribution_version"])
+    if hv.get("ansible_kernel"):
+        values["kernel"] = str(hv["ansible_kernel"])
+    if hv.get("ansible_architecture") in ("x86_64", "aarch64", "loongarch64", "mips64el", "sw_64", "ppc64",
+                                          "ppc64le", "ia64", "sparc"):
+        values["cpu_arch"] = hv["ansible_architecture"]
+    cores = _num(hv.get("ansible_processor_vcpus") or hv.get("ansible_processor_nproc"))
+    if cores:
+        values["cores"] = int(cores)
+    mem = _num(hv.get("ansible_memtotal_mb"))
+    if mem:
+        values["ram_gb"] = round(mem / 1024, 2)
+    virt = str(hv.get("ansible_virtualization_role") or "")
+    if virt == "guest":
+        values["kind"] = "vm"
+    elif virt == "host":
+        values["kind"] = "physical"
+    return values
+
+
+def _safe_vars(hv: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in hv.items():
+        if _SECRET.search(k) or v == "<vault>":
+            continue
+        if k.startswith("ansible_") and k not in ("ansible_host", "ansible_port", "ansible_user",
+                                                   "ansible_connection", "ansible_python_interpreter"):
+            continue      # cached facts went into fields already; the rest are connection details
+        out[k] = v
+    return json.loads(json.dumps(out, ensure_ascii=False, default=str))
+
+
+def parse(path: Path) -> ParseResult:
+    path = Path(path)
+    result = ParseResult(FORMAT)
+    if path.is_dir():
+        result.problems.append(Problem(Severity.error, "wrong-format", "an Ansible inventory directory is not "
+                                       "supported; give the inventory file (or `ansible-inventory --list` JSON)",
+                                       file=str(path)))
+        return result
+    raw = path.read_bytes()
+    sha = hashlib.sha256(raw).hexdigest()
+    try:
+        model, syntax = load_model(path)
+    except AnsibleInventoryError as exc:
+        result.problems.append(Problem(Severity.error, "ansible-syntax", str(exc), file=path.name, line=exc.line,
+                                       hint="check it with `ansible-inventory -i FILE --list`"))
+        return result
+    if not model.hostvars:
+        result.problems.append(Problem(Severity.error, "no-hosts", "the inventory defines no hosts", file=path.name,
+                                       hint="is this an Ansible inventory?"))
+        return result
+    for host, (hv, groups) in model.resolved().items():
+        where = model.host_line.get(host)
+        prov = Provenance(path.name, sha, None, where if isinstance(where, int) else
+                          (str(where) if where is not None else None))
+        values = server_values(host, hv)
+        match = [("hostname", values["hostname"])]
+        if values["hostname"] != host:
+            match.append(("hostname", host))
+        match += [("ip", ip) for ip in values.get("ips", [])]
+        extra = {"ansible_groups": groups}
+        safe = _safe_vars(hv)
+        if safe:
+            extra["ansible_vars"] = safe
+        result.records.append(ImportedRecord("servers", host, values, prov, tuple(match), extra))
+    return result

@@ -1,0 +1,774 @@
+"""What an import means for an inventory: the change set (pure — no I/O; files are texts).
+
+Given the inventory as its files say (``load_inventory``, not validated) and a parser's
+:class:`ParseResult`, decide for every imported record:
+
+* **create** — nothing in the inventory is this record: it is written to the import-owned
+  file ``imported/<format>.yaml`` (machine-written, one record per line) with a deterministic
+  id (the id the source proposes, else ``<format>-<slug of the external id>``).
+* **update / unchanged** — the record was created by an earlier import of this format (found
+  by external id, or by the ``match`` keys) and lives in ``imported/<format>.yaml``: the newer
+  source replaces it; equal values are left alone, byte for byte.
+* **observe** — a person wrote the record (any other file): it is never changed. What the
+  source says goes into an observation (``observed/import-<format>.yaml``, merged into the
+  record's ``observed`` on load) for servers and systems, and into the provenance file for
+  other kinds. Where the source value differs from the person's value, a **conflict** is listed.
+* **missing** — a record an earlier import created whose external id is no longer in the
+  source: listed, never deleted.
+* **incomplete** — the source does not state a field the inventory requires (a NetBox device
+  has no CPU count): listed with the missing fields, not created.
+
+Where each record came from (file, SHA-256, sheet, row, time) is kept per external id in
+``imported/<format>.provenance.json`` (not an inventory file: the loader reads only YAML), so
+records stay exactly what the source says and a re-import of the same file writes nothing.
+
+References in ``values`` (``owner_org``, ``machine_room``, ``servers``, ``used_by``, ``from``,
+``to`` …) may name a record by its id, by the external id of another record of the same parse,
+or by a natural key: an organisation's name, short name or alias (2018 names too), a machine
+room's / system's / database's name, a server's hostname or IP. One that names nothing is an
+error; one that names a record of this import that is incomplete is dropped with a warning
+(or makes a required reference's record incomplete too).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import typing
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Callable
+
+from govcloud.inventory.convert import record_converter
+from govcloud.inventory.problems import Problem
+from govcloud.inventory.writer import render_document, to_plain
+from govcloud.interchange.records import ImportedRecord, ParseResult, Provenance
+from govcloud.model.entities import (
+    LIST_SECTIONS, SECTION_BY_KEY, SECTIONS, InventoryMeta, Observation, yaml_key,
+)
+from govcloud.model.enums import Severity
+from govcloud.model.inventory import Inventory
+
+E, W = Severity.error, Severity.warning
+OBSERVABLE = ("servers", "systems")      # sections whose records carry `observed`
+_STORE_OF_KIND = {s.kind: s.key for s in SECTIONS} | {"policy": "policies"}
+_ID_KEY = {"regions": "code"}
+
+
+def owned_file(fmt: str) -> str:
+    return f"imported/{fmt}.yaml"
+
+
+def provenance_file(fmt: str) -> str:
+    return f"imported/{fmt}.provenance.json"
+
+
+def observation_file(fmt: str) -> str:
+    return f"observed/import-{fmt}.yaml"
+
+
+# ---------------------------------------------------------------- result types
+
+
+@dataclass
+class Change:
+    action: str                 # create | update | unchanged | observe | missing | incomplete | skipped
+    section: str
+    id: str | None
+    external_id: str | None
+    where: str | None           # provenance: file:sheet:row
+    file: str | None            # the inventory file the record lives in (or will)
+    fields: list[str] = field(default_factory=list)   # changed / observed / missing fields
+    before: Any = None
+    after: Any = None
+    note: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.action, "section": self.section, "id": self.id,
+                "external_id": self.external_id, "source": self.where, "file": self.file,
+                "fields": self.fields, "note": self.note}
+
+
+@dataclass
+class Conflict:
+    section: str
+    id: str
+    field: str
+    inventory: Any      # what the person wrote
+    source: Any         # what the imported file says
+    where: str | None
+    file: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"section": self.section, "id": self.id, "field": self.field,
+                "inventory": _jsonable(self.inventory), "source": _jsonable(self.source),
+                "where": self.where, "file": self.file}
+
+
+@dataclass
+class ChangeSet:
+    format: str
+    changes: list[Change] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)   # inventory-relative path → new text (only those that differ)
+    new_inventory: bool = False
+    origin_of: dict[tuple[str, str], str] = field(default_factory=dict)  # (section, id) → provenance where
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    def counts(self) -> dict[str, int]:
+        out = {a: 0 for a in ("create", "update", "unchanged", "observe", "missing", "incomplete", "skipped")}
+        for c in self.changes:
+            out[c.action] = out.get(c.action, 0) + 1
+        out["conflict"] = len(self.conflicts)
+        return out
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.files)
+
+    def audit_records(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Per-record before/after of what this import writes (for one audit entry)."""
+        before: dict[str, Any] = {}
+        after: dict[str, Any] = {}
+        for c in self.changes:
+            if c.action in ("create", "update", "observe") and (c.before is not None or c.after is not None):
+                key = f"{c.section}/{c.id}"
+                before[key] = _jsonable(c.before)
+                after[key] = _jsonable(c.after)
+        return before, after
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, ensure_ascii=False, default=str)) if value is not None else None
+
+
+def _at(prov: Provenance) -> tuple[str, int | None]:
+    """A provenance as Problem file/line: ``file:sheet`` and the row (JSON index paths go in the file)."""
+    file = prov.file + (f":{prov.sheet}" if prov.sheet else "")
+    if isinstance(prov.row, int):
+        return file, prov.row
+    if prov.row is not None:
+        return f"{file}:{prov.row}", None
+    return file, None
+
+
+def _problem(sev: Severity, code: str, message: str, rec: ImportedRecord, *, field: str | None = None,
+             hint: str | None = None, entity_id: str | None = None) -> Problem:
+    file, line = _at(rec.provenance)
+    sec = SECTION_BY_KEY.get(rec.section)
+    return Problem(sev, code, message, file=file, line=line, kind=sec.kind if sec else rec.section,
+                   entity_id=entity_id or rec.external_id, field=field, hint=hint)
+
+
+@cache
+def _ref_fields(cls: type) -> dict[str, tuple[str, str, bool, bool]]:
+    """YAML key → (attribute, referenced section, many, required) for the top-level references."""
+    hints = typing.get_type_hints(cls)
+    out = {}
+    for f in dataclasses.fields(cls):
+        ref = f.metadata.get("ref")
+        if not ref:
+            continue
+        many = typing.get_origin(hints[f.name]) is tuple
+        out[yaml_key(f.name)] = (f.name, _STORE_OF_KIND[ref], many, bool(f.metadata.get("required")))
+    return out
+
+
+@cache
+def _required(cls: type) -> tuple[str, ...]:
+    return tuple(yaml_key(f.name) for f in dataclasses.fields(cls) if f.metadata.get("required"))
+
+
+def _attr(cls: type, key: str) -> str | None:
+    for f in dataclasses.fields(cls):
+        if yaml_key(f.name) == key:
+            return f.name
+    return None
+
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def derive_id(fmt: str, external_id: str) -> str:
+    """A deterministic id from a source's key: ``netbox-vm-7``; text with no ASCII letters or
+    digits (市政务服务网) becomes a short digest, ``census-3f2a9c1e``."""
+    slug = _SLUG.sub("-", str(external_id).lower()).strip("-")[:48].strip("-")
+    if not slug:
+        slug = hashlib.sha256(str(external_id).encode("utf-8")).hexdigest()[:8]
+    return f"{fmt}-{slug}"
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == () or value == [] or value == {}
+
+
+def _record_id(section: str, entity: Any) -> str:
+    return entity.id
+
+
+class _Natural:
+    """Natural keys → ids over the inventory's records and this import's new ones."""
+
+    def __init__(self, inv: Inventory) -> None:
+        self.inv = inv
+        self._idx: dict[str, dict[tuple[str, str], list[str]]] = {}
+        self.extra: dict[str, dict[tuple[str, str], list[str]]] = {}
+
+    @staticmethod
+    def keys_of(section: str, obj: Any) -> list[tuple[str, str]]:
+        get = (obj.get if isinstance(obj, dict) else lambda k, d=None: getattr(obj, k, d))
+        out: list[tuple[str, str]] = []
+        for key in ("name", "short_name"):
+            v = get(key)
+            if isinstance(v, str) and v:
+                out.append(("name", v.strip()))
+        for v in get("aliases") or ():
+            if isinstance(v, str):
+                out.append(("name", v.strip()))
+        if section == "servers":
+            h = get("hostname")
+            if isinstance(h, str) and h:
+                out.append(("hostname", h.strip().lower()))
+            for ip in list(get("ips") or ()) + [get("mgmt_ip")]:
+                if isinstance(ip, str) and ip:
+                    out.append(("ip", ip.strip()))
+        return out
+
+    def _index(self, section: str) -> dict[tuple[str, str], list[str]]:
+        idx = self._idx.get(section)
+        if idx is None:
+            idx = {}
+            store = self.inv.section(section)
+            if isinstance(store, dict):
+                for eid, obj in store.items():
+                    for k in self.keys_of(section, obj):
+                        ids = idx.setdefault(k, [])
+                        if eid not in ids:
+                            ids.append(eid)
+            self._idx[section] = idx
+        return idx
+
+    def add(self, section: str, eid: str, values: dict[str, Any]) -> None:
+        idx = self.extra.setdefault(section, {})
+        for k in self.keys_of(section, values):
+            ids = idx.setdefault(k, [])
+            if eid not in ids:
+                ids.append(eid)
+
+    def find(self, section: str, key: str, value: str, *, existing_only: bool = False) -> list[str]:
+        if not isinstance(value, str):
+            return []
+        value = value.strip()
+        if key == "id":
+            store = self.inv.section(section)
+            return [value] if isinstance(store, dict) and value in store else []
+        norm = value.lower() if key == "hostname" else value
+        if key in ("alias", "short_name"):
+            key = "name"
+        if section == "organizations" and key == "name":
+            ids, _ = self.inv.resolve_org(value)
+            found = list(ids)
+        else:
+            found = list(self._index(section).get((key, norm), ()))
+        if not existing_only:
+            for eid in self.extra.get(section, {}).get((key, norm), ()):
+                if eid not in found:
+                    found.append(eid)
+        return found
+
+
+@dataclass
+class _Item:
+    rec: ImportedRecord
+    key: str                 # section/external_id
+    owner: str               # new | owned | person | skip
+    id: str | None = None
+    values: dict[str, Any] = field(default_factory=dict)   # references resolved
+    missing: list[str] = field(default_factory=list)       # required fields the source does not state
+    failed: bool = False
+
+
+# ---------------------------------------------------------------- the change set
+
+
+def compute(inv: Inventory, parsed: ParseResult, *, fmt: str, now: str,
+            read_text: Callable[[str], str | None], new_inventory: bool = False,
+            inventory_name: str | None = None) -> ChangeSet:
+    """The change set of importing ``parsed`` into ``inv``. ``read_text(rel)`` returns the current
+    text of an inventory file (or None); ``now`` is the ISO time stamped on new provenance."""
+    cs = ChangeSet(fmt, new_inventory=new_inventory)
+    cs.problems.extend(parsed.problems)
+    owned, prov_rel, obs_rel = owned_file(fmt), provenance_file(fmt), observation_file(fmt)
+    state = _read_state(read_text(prov_rel), prov_rel, cs)
+    nat = _Natural(inv)
+
+    def origin_file(section: str, eid: str) -> str | None:
+        o = inv.origin.get((section, eid))
+        return o[0] if o else None
+
+    def exists(section: str, eid: str) -> bool:
+        store = inv.section(section)
+        if isinstance(store, dict):
+            return eid in store
+        return (section, eid) in inv.origin
+
+    # ---- pass 1: who is each record?
+    items: list[_Item] = []
+    by_key: dict[str, _Item] = {}
+    claimed: dict[tuple[str, str], _Item] = {}
+    meta_rec: ImportedRecord | None = None
+    for rec in parsed.records:
+        if rec.section == "inventory":
+            meta_rec = rec
+            continue
+        sec = SECTION_BY_KEY.get(rec.section)
+        if sec is None or rec.section == "observations":
+            cs.problems.append(_problem(E, "unknown-section", f"records of section '{rec.section}' cannot be "
+                                        "imported", rec, hint="sections: " + ", ".join(SECTION_BY_KEY)))
+            continue
+        key = f"{rec.section}/{rec.external_id}"
+        if key in by_key:
+            first = by_key[key].rec.provenance.where()
+            cs.problems.append(_problem(E, "duplicate-external-id", f"{sec.kind} '{rec.external_id}' appears "
+                                        f"twice in the source (first at {first})", rec))
+            continue
+        item = _Item(rec, key, "new")
+        by_key[key] = item
+        items.append(item)
+        target: str | None = None
+        st = state.get(key)
+        if st and exists(rec.section, st.get("id", "")):
+            target = st["id"]
+        else:
+            hits: list[str] = []
+            for mk, mv in rec.match:
+                for h in nat.find(rec.section, mk, mv, existing_only=True):
+                    if h not in hits:
+                        hits.append(h)
+            if rec.section in LIST_SECTIONS:
+                dep_id = _dependency_id(rec.values)
+                if dep_id and exists(rec.section, dep_id):
+                    hits = [dep_id]
+            if len(hits) > 1:
+                item.owner = "skip"
+                cs.problems.append(_problem(W, "ambiguous-match", f"{sec.kind} '{rec.external_id}' matches "
+                                            f"several records: {', '.join(hits)}; not imported", rec,
+                                            hint="make the names/addresses unique, or give the record the id"))
+                cs.changes.append(Change("skipped", rec.section, None, rec.external_id, rec.provenance.where(),
+                                         None, note="matches " + ", ".join(hits)))
+                continue
+            if hits:
+                target = hits[0]
+        if target is not None:
+            item.id = target
+            item.owner = "owned" if origin_file(rec.section, target) == owned else "person"
+        else:
+            item.id = _new_id(fmt, rec, claimed, exists)
+        if (rec.section, item.id) in claimed:
+            other = claimed[(rec.section, item.id)]
+            item.owner = "skip"
+            cs.problems.append(_problem(W, "same-target", f"{sec.kind} '{rec.external_id}' and "
+                                        f"'{other.rec.external_id}' ({other.rec.provenance.where()}) are the same "
+                                        f"record {item.id}; the second is not imported", rec))
+            cs.changes.append(Change("skipped", rec.section, item.id, rec.external_id, rec.provenance.where(),
+                                     None, note=f"same record as {other.rec.external_id}"))
+            continue
+        claimed[(rec.section, item.id)] = item
+        if item.owner == "new":
+            nat.add(rec.section, item.id, rec.values)
+        if item.owner in ("new", "owned"):
+            item.missing = [k for k in _required(sec.cls)
+                            if k != _ID_KEY.get(rec.section, "id") and _empty(rec.values.get(k))]
+
+    live = [it for it in items if it.owner != "skip"]
+    ext_index: dict[str, dict[str, _Item]] = {}
+    for it in live:
+        ext_index.setdefault(it.rec.section, {})[str(it.rec.external_id)] = it
+
+    # ---- pass 2: references → ids (a required reference to an incomplete record makes the
+    # referring record incomplete too: iterate until nothing changes)
+    def lookup(section: str, value: Any) -> tuple[str, Any]:
+        """('ok', id) | ('incomplete', item) | ('ambiguous', ids) | ('none', None)"""
+        if not isinstance(value, str):
+            return "none", None
+        hit = ext_index.get(section, {}).get(value)
+        if hit is not None:
+            return ("incomplete", hit) if hit.missing else ("ok", hit.id)
+        if (section, value) in claimed or exists(section, value):
+            it = claimed.get((section, value))
+            if it is not None and it.missing:
+                return "incomplete", it
+            return "ok", value
+        keys = {"servers": ("hostname", "ip"), "regions": ("name",)}.get(section, ("name",))
+        found: list[str] = []
+        for k in keys:
+            for h in nat.find(section, k, value):
+                if h not in found:
+                    found.append(h)
+        if len(found) == 1:
+            it = claimed.get((section, found[0]))
+            if it is not None and it.missing:
+                return "incomplete", it
+            return "ok", found[0]
+        if found:
+            return "ambiguous", found
+        return "none", None
+
+    changed = True
+    while changed:
+        changed = False
+        for it in live:
+            if it.missing or it.owner not in ("new", "owned"):
+                continue
+            for key, (_attr_name, target, many, required) in _ref_fields(SECTION_BY_KEY[it.rec.section].cls).items():
+                v = it.rec.values.get(key)
+                if required and not many and v is not None and lookup(target, v)[0] == "incomplete":
+                    it.missing.append(f"{key} (→ incomplete {lookup(target, v)[1].rec.external_id})")
+                    changed = True
+                    break
+
+    for it in live:
+        rec = it.rec
+        cls = SECTION_BY_KEY[rec.section].cls
+        refs = _ref_fields(cls)
+        values = dict(rec.values)
+        for key, (_a, target, many, _req) in refs.items():
+            v = values.get(key)
+            if _empty(v):
+                continue
+            seq = list(v) if many and isinstance(v, (list, tuple)) else None
+            if many and seq is None:
+                seq = [v]
+            out_vals = []
+            for one in (seq if seq is not None else [v]):
+                status, got = lookup(target, one)
+                if status == "ok":
+                    out_vals.append(got)
+                elif status == "incomplete":
+                    if not it.missing:
+                        cs.problems.append(_problem(W, "reference-incomplete", f"{key} '{one}' is a record of this "
+                                                    f"import that is incomplete ({', '.join(got.missing)}); "
+                                                    "the reference is left out", rec, field=key))
+                elif status == "ambiguous":
+                    it.failed = True
+                    cs.problems.append(_problem(E, "ambiguous-reference", f"{key} '{one}' names several "
+                                                f"{target.replace('_', ' ')}: {', '.join(got)}", rec, field=key,
+                                                hint="use the id"))
+                else:
+                    it.failed = True
+                    cs.problems.append(_problem(E, "unresolved-reference", f"{key} '{one}' matches no "
+                                                f"{SECTION_BY_KEY[target].kind.replace('_', ' ')} in the inventory "
+                                                "or in this file", rec, field=key,
+                                                hint="add it to the inventory first, or correct the name"))
+            if seq is not None:
+                values[key] = out_vals
+            else:
+                if out_vals:
+                    values[key] = out_vals[0]
+                else:
+                    values.pop(key, None)
+        it.values = values
+
+    # ---- pass 3: records and observations
+    old_obs = _read_observations(read_text(obs_rel))
+    new_state: dict[str, Any] = {}
+    out_records: dict[str, dict[str, Any]] = {}      # section → id → entity (import-owned file)
+    out_obs: dict[tuple[str, str], dict[str, Any]] = {}
+    for it in live:
+        rec = it.rec
+        sec = SECTION_BY_KEY[rec.section]
+        where = rec.provenance.where()
+        if it.failed:
+            continue
+        if it.owner in ("new", "owned") and it.missing:
+            cs.problems.append(_problem(W, "incomplete", f"{sec.kind} '{rec.external_id}' is not imported: "
+                                        f"the source does not state {', '.join(it.missing)}", rec,
+                                        field=it.missing[0].split(" ")[0],
+                                        hint="add the field in the source, or write the record by hand "
+                                             "(a re-import then observes it)"))
+            cs.changes.append(Change("incomplete", rec.section, None, rec.external_id, where, None,
+                                     fields=list(it.missing)))
+            continue
+        if it.owner in ("new", "owned"):
+            raw = dict(it.values)
+            if rec.section not in LIST_SECTIONS:
+                raw[_ID_KEY.get(rec.section, "id")] = it.id
+            if rec.extra and rec.section in OBSERVABLE:
+                raw["observed"] = _jsonable({"source": f"import:{fmt}", **rec.extra})
+            entity, errs = _convert(sec.cls, raw, rec)
+            if errs:
+                cs.problems.extend(errs)
+                continue
+            eid = entity.id
+            if rec.section in LIST_SECTIONS:
+                it.id = eid
+            after = to_plain(entity)
+            entry = {"section": rec.section, "id": eid, "external_id": rec.external_id,
+                     "provenance": rec.provenance.to_plain(), "imported_at": now}
+            if rec.extra:
+                entry["extra"] = _jsonable(rec.extra)
+            cs.origin_of[(rec.section, eid)] = where
+            if it.owner == "owned":
+                old = _existing(inv, rec.section, eid)
+                before = to_plain(old)
+                if _jsonable(before) == _jsonable(after):
+                    out_records.setdefault(rec.section, {})[eid] = old
+                    cs.changes.append(Change("unchanged", rec.section, eid, rec.external_id, where, owned))
+                    new_state[it.key] = _revived(state.get(it.key)) or entry
+                    continue
+                fields = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+                cs.changes.append(Change("update", rec.section, eid, rec.external_id, where, owned,
+                                         fields=fields, before=before, after=after))
+            else:
+                cs.changes.append(Change("create", rec.section, eid, rec.external_id, where, owned,
+                                         fields=sorted(after), after=after))
+            out_records.setdefault(rec.section, {})[eid] = entity
+            new_state[it.key] = entry
+            continue
+        # a person's record: observe, never change
+        person = _existing(inv, rec.section, it.id)
+        pfile = origin_file(rec.section, it.id)
+        facts, conflicts, errs = _observe(sec.cls, person, it.values, rec)
+        if errs:
+            cs.problems.extend(errs)
+            continue
+        for fkey, mine, theirs in conflicts:
+            cs.conflicts.append(Conflict(rec.section, it.id, fkey, mine, theirs, where, pfile))
+        facts = dict(facts)
+        if rec.extra:
+            facts.update(rec.extra)
+        facts = _jsonable(facts)
+        prev_entry = state.get(it.key) or {}
+        if rec.section in OBSERVABLE:
+            tkey = ("server" if rec.section == "servers" else "system", it.id)
+            prev = old_obs.get(tkey)
+            same = prev is not None and _strip_import(prev.get("facts")) == facts
+            facts_full = dict(facts, _import={"format": fmt, "external_id": rec.external_id,
+                                              "provenance": rec.provenance.to_plain()})
+            obs = prev if same else {"source": f"import:{fmt}", tkey[0]: it.id, "collected_at": now,
+                                     "facts": facts_full}
+            out_obs[tkey] = obs
+            entry = {"section": rec.section, "id": it.id, "external_id": rec.external_id,
+                     "provenance": rec.provenance.to_plain(), "imported_at": now, "observed_in": obs_rel}
+            new_state[it.key] = _revived(prev_entry) if same and prev_entry else entry
+            cs.changes.append(Change("unchanged" if same else "observe", rec.section, it.id, rec.external_id,
+                                     where, obs_rel if not same else pfile, fields=sorted(facts),
+                                     before=None if same else (prev or {}).get("facts"),
+                                     after=None if same else facts_full,
+                                     note=f"{len(conflicts)} conflict(s)" if conflicts else None))
+        else:
+            same = prev_entry.get("observed") == facts
+            entry = {"section": rec.section, "id": it.id, "external_id": rec.external_id,
+                     "provenance": rec.provenance.to_plain(), "imported_at": now, "observed": facts}
+            new_state[it.key] = _revived(prev_entry) if same else entry
+            cs.changes.append(Change("unchanged" if same else "observe", rec.section, it.id, rec.external_id,
+                                     where, prov_rel if not same else pfile, fields=sorted(facts),
+                                     before=None if same else prev_entry.get("observed"),
+                                     after=None if same else facts,
+                                     note=f"{len(conflicts)} conflict(s)" if conflicts else None))
+
+    # ---- records an earlier import wrote that the source no longer has: listed, kept
+    seen_ids = {(it.rec.section, it.id) for it in live}
+    for (section, eid), (file, _index) in sorted(inv.origin.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
+        if file != owned or (section, eid) in seen_ids:
+            continue
+        old = _existing(inv, section, eid)
+        if old is None:
+            continue
+        out_records.setdefault(section, {}).setdefault(eid, old)
+        ext = next((k.split("/", 1)[1] for k, v in state.items() if v.get("section") == section and v.get("id") == eid),
+                   None)
+        cs.changes.append(Change("missing", section, eid, ext, None, owned, note="no longer in the source; kept"))
+        skey = f"{section}/{ext}" if ext is not None else None
+        if skey and skey in state:
+            entry = dict(state[skey])
+            entry.setdefault("missing_since", now)
+            new_state[skey] = entry
+    for tkey, obs in old_obs.items():
+        if tkey not in out_obs:
+            out_obs[tkey] = obs
+            cs.changes.append(Change("missing", "servers" if tkey[0] == "server" else "systems", tkey[1],
+                                     (obs.get("facts") or {}).get("_import", {}).get("external_id"), None, obs_rel,
+                                     note="observed before, no longer in the source; observation kept"))
+    for skey, entry in state.items():     # anything else an earlier import saw that is gone now
+        if skey not in new_state:
+            e = dict(entry)
+            e.setdefault("missing_since", now)
+            new_state[skey] = e
+
+    # ---- the files
+    if cs.errors:
+        return cs
+    header = (f"written by `govcloud inventory import --format {fmt}` — records this import created; "
+              "rewritten by each import of this format.\nTo take a record over, move it into your own file: "
+              "later imports then only observe it.")
+    sections: dict[str, list[Any]] = {}
+    for s in SECTIONS:
+        recs = out_records.get(s.key)
+        if recs:
+            sections[s.key] = [recs[k] for k in sorted(recs)]
+    _put(cs, read_text, owned, render_document(sections, style="lines", header=header) if sections else None)
+    if out_obs:
+        obs_list = [Observation(**{k: v for k, v in o.items() if k in ("source", "server", "system",
+                                                                         "collected_at", "facts")})
+                    for _, o in sorted(out_obs.items())]
+        _put(cs, read_text, obs_rel, render_document(
+            {"observations": obs_list}, style="lines",
+            header=f"written by `govcloud inventory import --format {fmt}` — what the source says about "
+                   "records people wrote; merged into their `observed` on load, never into their fields"))
+    if new_state:
+        text = json.dumps({"format": fmt, "about": "where each imported record came from (file, sha256, "
+                           "sheet, row) — written by govcloud inventory import; not an inventory file",
+                           "records": {k: new_state[k] for k in sorted(new_state)}},
+                          ensure_ascii=False, indent=1, sort_keys=False, default=str) + "\n"
+        _put(cs, read_text, prov_rel, text)
+    if new_inventory:
+        meta = None
+        if meta_rec is not None:
+            meta, errs = _convert(InventoryMeta, dict(meta_rec.values), meta_rec)
+            cs.problems.extend(errs)
+        if meta is None:
+            meta = InventoryMeta(name=inventory_name or "inventory")
+        if "inventory.yaml" not in cs.files:
+            cs.files["inventory.yaml"] = render_document({"inventory": meta}, style="block")
+            cs.changes.append(Change("create", "inventory", meta.name, None,
+                                     meta_rec.provenance.where() if meta_rec else None, "inventory.yaml",
+                                     after=to_plain(meta)))
+    return cs
+
+
+def _revived(entry: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A provenance entry of a record that is in the source again."""
+    if entry and "missing_since" in entry:
+        return {k: v for k, v in entry.items() if k != "missing_since"}
+    return entry
+
+
+def _put(cs: ChangeSet, read_text: Callable[[str], str | None], rel: str, text: str | None) -> None:
+    if text is None:
+        return
+    if read_text(rel) != text:
+        cs.files[rel] = text
+
+
+def _dependency_id(values: dict[str, Any]) -> str | None:
+    f, t = values.get("from"), values.get("to")
+    return f"{f}->{t}" if isinstance(f, str) and isinstance(t, str) else None
+
+
+def _existing(inv: Inventory, section: str, eid: str) -> Any:
+    store = inv.section(section)
+    if isinstance(store, dict):
+        return store.get(eid)
+    for obj in store:
+        if obj.id == eid:
+            return obj
+    return None
+
+
+def _new_id(fmt: str, rec: ImportedRecord, claimed: dict, exists: Callable[[str, str], bool]) -> str:
+    if rec.section in LIST_SECTIONS:
+        return _dependency_id(rec.values) or derive_id(fmt, rec.external_id)
+    proposed = rec.values.get(_ID_KEY.get(rec.section, "id"))
+    if isinstance(proposed, str) and proposed and not exists(rec.section, proposed) \
+            and (rec.section, proposed) not in claimed:
+        return proposed
+    base = derive_id(fmt, rec.external_id)
+    eid = base
+    if exists(rec.section, eid) or (rec.section, eid) in claimed:
+        eid = f"{base}-{hashlib.sha256(str(rec.external_id).encode('utf-8')).hexdigest()[:8]}"
+    return eid
+
+
+def _convert(cls: type, raw: dict[str, Any], rec: ImportedRecord) -> tuple[Any, list[Problem]]:
+    errs: list[Problem] = []
+
+    def sink(path: tuple, code: str, message: str, hint: str | None = None, warning: bool = False,
+             field: str | None = None) -> None:
+        fld = field or next((p for p in reversed(path) if isinstance(p, str)), None)
+        errs.append(_problem(W if warning else E, code, message, rec, field=fld, hint=hint))
+
+    entity = record_converter(cls)(raw, (), None, sink)
+    return entity, [p for p in errs]
+
+
+def _observe(cls: type, person: Any, values: dict[str, Any], rec: ImportedRecord
+             ) -> tuple[dict[str, Any], list[tuple[str, Any, Any]], list[Problem]]:
+    """The source's values normalised through the model, and the fields where they differ from
+    what the person wrote (a person's empty field is not a conflict: the value is only observed)."""
+    mine_plain = to_plain(person)
+    raw = dict(mine_plain)
+    raw.update({k: v for k, v in values.items() if k not in ("id", "code", "observed")})
+    merged, errs = _convert(cls, raw, rec)
+    errs = [p for p in errs if p.is_error]
+    if errs:
+        return {}, [], errs
+    facts: dict[str, Any] = {}
+    conflicts = []
+    for key in values:
+        if key in ("id", "code", "observed"):
+            continue
+        attr = _attr(cls, key)
+        if attr is None:
+            continue
+        theirs = _jsonable(to_plain(getattr(merged, attr)))
+        mine = _jsonable(to_plain(getattr(person, attr)))
+        facts[key] = theirs
+        if theirs != mine and not _empty(mine) and not _empty(theirs):
+            conflicts.append((key, mine, theirs))
+    return facts, conflicts, []
+
+
+def _strip_import(facts: Any) -> Any:
+    if not isinstance(facts, dict):
+        return facts
+    return {k: v for k, v in facts.items() if k != "_import"}
+
+
+def _read_state(text: str | None, rel: str, cs: ChangeSet) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+        records = data["records"]
+        if not isinstance(records, dict):
+            raise TypeError
+        return records
+    except (ValueError, KeyError, TypeError):
+        cs.problems.append(Problem(E, "provenance-unreadable", f"{rel} is damaged; cannot tell which records "
+                                   "earlier imports created", file=rel,
+                                   hint="restore it from version control or a backup"))
+        return {}
+
+
+def _read_observations(text: str | None) -> dict[tuple[str, str], dict[str, Any]]:
+    if not text:
+        return {}
+    body = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        doc = None
+    if doc is None:
+        import yaml
+        try:
+            doc = yaml.safe_load(text)
+        except yaml.YAMLError:
+            return {}
+    out = {}
+    for o in (doc or {}).get("observations") or []:
+        if isinstance(o, dict):
+            if o.get("server"):
+                out[("server", o["server"])] = o
+            elif o.get("system"):
+                out[("system", o["system"])] = o
+    return out

@@ -1,0 +1,198 @@
+"""Running an import: parse → change set → validate the would-be inventory → write atomically →
+one audit entry. The side effects of ``govcloud inventory import`` live here; the decisions live
+in :mod:`changeset` (pure).
+
+Validation runs on an overlay: a temporary directory of links to the inventory's unchanged
+files plus the new texts of the changed ones, loaded and checked by the real validator. Any
+error there and nothing is written. Writing: every new file is first written and fsynced as a
+temporary sibling, then the audit entry is appended (an import that cannot be audited is not
+applied), then all temporaries are renamed into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from govcloud.interchange import formats
+from govcloud.interchange.changeset import ChangeSet, compute
+from govcloud.interchange.records import ParseResult
+from govcloud.inventory.loader import inventory_files, load_inventory
+from govcloud.inventory.problems import Problem
+from govcloud.model.enums import Severity
+from govcloud.model.inventory import Inventory
+from govcloud.store import auditlog
+
+
+@dataclass
+class ImportOutcome:
+    format: str
+    source: Path
+    root: Path
+    sha256: str
+    parsed: ParseResult | None = None
+    changeset: ChangeSet | None = None
+    problems: list[Problem] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+    audit_seq: int | None = None
+    dry_run: bool = False
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def source_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    if path.is_dir():
+        for p in sorted(x for x in path.rglob("*") if x.is_file()):
+            h.update(p.relative_to(path).as_posix().encode() + b"\0")
+            h.update(_file_sha(p).encode())
+        return h.hexdigest()
+    return _file_sha(path)
+
+
+def _file_sha(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def run_import(fmt: str, source: Path | str, root: Path | str, *, dry_run: bool = False,
+               now: str | None = None, who: str | None = None, reason: str | None = None) -> ImportOutcome:
+    source, root = Path(source), Path(root)
+    if root.exists() and not root.is_dir():
+        raise formats.FormatError(f"{root} is not a directory; import into an inventory directory")
+    parsed = formats.parse(fmt, source)
+    out = ImportOutcome(fmt, source, root, source_digest(source), parsed=parsed, dry_run=dry_run)
+    now = now or utc_now()
+
+    new_inventory = not root.exists() or not inventory_files(root)
+    if new_inventory:
+        inv, documents = Inventory(), {}
+    else:
+        loaded = load_inventory(root)
+        if loaded.errors:
+            loaded.resolve_positions()
+            out.problems.extend(parsed.problems)
+            out.problems.extend(loaded.errors)
+            out.problems.append(Problem(Severity.error, "inventory-has-errors",
+                                        f"the inventory {root} has {len(loaded.errors)} error(s) already; "
+                                        "fix them before importing", file=str(root),
+                                        hint=f"govcloud inventory validate {root}"))
+            return out
+        inv, documents = loaded.inventory, loaded.documents
+
+    def read_text(rel: str) -> str | None:
+        p = root / rel
+        try:
+            return p.read_text(encoding="utf-8")
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    cs = compute(inv, parsed, fmt=fmt, now=now, read_text=read_text, new_inventory=new_inventory,
+                 inventory_name=root.name)
+    out.changeset = cs
+    out.problems.extend(cs.problems)
+    if cs.errors or not cs.files:
+        return out
+    out.problems.extend(_validate_overlay(root, documents, cs))
+    if out.errors or dry_run:
+        return out
+    out.written, out.audit_seq = _apply(root, cs, out, who=who, reason=reason)
+    return out
+
+
+def _validate_overlay(root: Path, documents: dict[str, Path], cs: ChangeSet) -> list[Problem]:
+    """Problems of the inventory as it would be after the import, by the real validator.
+    Errors anywhere, warnings only in the files this import writes (the rest were there before)."""
+    from govcloud.inventory.validate import validate_path
+
+    tmp = Path(tempfile.mkdtemp(prefix=".govcloud-import-"))
+    try:
+        for rel, path in documents.items():
+            if rel in cs.files:
+                continue
+            dest = tmp / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(path.resolve(), dest)
+        for rel, text in cs.files.items():
+            dest = tmp / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_text(text, encoding="utf-8")
+        result = validate_path(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    out = []
+    for p in result.problems:
+        if not p.is_error and p.file not in cs.files:
+            continue
+        if p.file and p.file.startswith(str(tmp)):
+            p.file = str(root / Path(p.file).relative_to(tmp))
+        src = cs.origin_of.get((_section_of(p.kind), p.entity_id)) if p.entity_id else None
+        if src:
+            p.message = f"{p.message} (imported from {src})"
+        out.append(p)
+    return out
+
+
+def _section_of(kind: str | None) -> str | None:
+    from govcloud.model.entities import SECTION_BY_KIND
+    s = SECTION_BY_KIND.get(kind or "")
+    return s.key if s else None
+
+
+def _apply(root: Path, cs: ChangeSet, out: ImportOutcome, *, who: str | None,
+           reason: str | None) -> tuple[list[str], int]:
+    root.mkdir(parents=True, exist_ok=True)
+    temps: list[tuple[Path, Path]] = []
+    try:
+        for rel, text in sorted(cs.files.items()):
+            dest = root / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(text.encode("utf-8"))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o644)
+            temps.append((Path(tmp), dest))
+        before, after = cs.audit_records()
+        entry = auditlog.append(
+            root, action="import", entity={"kind": "inventory", "id": root.name},
+            before={"records": before},
+            after={"format": cs.format, "file": str(out.source), "sha256": out.sha256,
+                   "counts": cs.counts(), "files": sorted(cs.files), "records": after},
+            who=who, reason=reason)
+        for tmp, dest in temps:
+            os.replace(tmp, dest)
+        temps = []
+        for d in sorted({(root / rel).parent for rel in cs.files}):
+            fd = os.open(d, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    finally:
+        for tmp, _ in temps:
+            try:
+                tmp.unlink()
+            except FileNotFoundError:
+                pass
+    return sorted(cs.files), int(entry["seq"])
