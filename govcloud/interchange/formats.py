@@ -77,7 +77,7 @@ def sniff(path: Path) -> tuple[str | None, str]:
         names = {p.name for p in path.iterdir()}
         if "export.json" in names and "MANIFEST.sha256" in names:
             return "govcloud", "a govcloud export directory"
-        kinds = {_json_kind(p) for p in sorted(path.glob("*.json"))[:20] if p.is_file()}
+        kinds = {_json_kind(p) for p in sorted(path.rglob("*.json"))[:20] if p.is_file()}
         if kinds == {"netbox"} or kinds == {"netbox", None}:
             return "netbox", "a directory of NetBox REST API JSON files"
         return None, "a directory"

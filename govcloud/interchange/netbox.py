@@ -1,0 +1,430 @@
+"""NetBox → inventory records: tenants, sites, racks, devices, virtual machines, IP addresses.
+
+Accepted input (NetBox 2.x–4.x REST API shapes, and ``manage.py dumpdata`` JSON):
+
+* a directory of per-endpoint files (``sites.json``, ``dcim/devices.json``,
+  ``virtual-machines.json`` …), each a page ``{count, next, previous, results}``, a plain list,
+  or one object;
+* one combined JSON object keyed by endpoint (``{"sites": {...page...}, "devices": [...]}``;
+  ``dcim.sites`` / ``dcim/sites`` keys work too) — optionally with ``status`` (the
+  ``/api/status/`` answer, whose ``netbox-version`` fixes the units);
+* a ``dumpdata`` list of ``{"model": "dcim.site", "pk": 1, "fields": {...}}``.
+
+Mapping: tenant → organisation; site → machine room (name, address, owner = the site's tenant,
+racks = the number of its racks); device → physical server (rack name, platform → OS, IPs);
+virtual machine → vm server (``vcpus`` → cores, ``memory`` MB → GB, ``disk`` → one disk — **GB
+before NetBox 4, MB from 4.0** — machine room through its cluster's site). Status objects
+``{"value", "label"}`` (or bare strings, or 2.x integers) are kept in ``extra`` with role,
+device type, serial and the rest, so nothing the source said is lost. References point at other
+records of the same file by external id (``site:3``); a missing OS or CPU count makes the record
+incomplete (the change set says so) — never a guessed value.
+
+The NetBox version: ``status['netbox-version']`` when given, else 4.x when objects carry
+``display_url`` (added in 4.0) or 4.x-only fields, else 3.x.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any, Iterable
+
+from govcloud.interchange.records import ImportedRecord, ParseResult, Provenance
+from govcloud.inventory.problems import Problem
+from govcloud.model.enums import Severity
+
+FORMAT = "netbox"
+MAX_BYTES = 512 * 1024 * 1024
+MB_PER_GB = 1024
+
+# endpoint → our kind
+_ENDPOINTS = {
+    "tenants": "tenant", "tenant": "tenant",
+    "sites": "site", "site": "site",
+    "racks": "rack", "rack": "rack",
+    "devices": "device", "device": "device",
+    "virtual_machines": "vm", "virtual-machines": "vm", "virtual_machine": "vm", "virtual-machine": "vm",
+    "virtualmachines": "vm", "virtualmachine": "vm",
+    "clusters": "cluster", "cluster": "cluster",
+    "ip_addresses": "ip", "ip-addresses": "ip", "ip_address": "ip", "ip-address": "ip", "ipaddresses": "ip",
+    "ipaddress": "ip",
+    "interfaces": "interface", "interface": "interface",
+    "vminterfaces": "vminterface", "vminterface": "vminterface", "vm_interfaces": "vminterface",
+    "platforms": "platform", "platform": "platform",
+    "device_roles": "role", "device-roles": "role", "roles": "role", "devicerole": "role",
+    "device_types": "device_type", "device-types": "device_type", "devicetype": "device_type",
+    "manufacturers": "manufacturer", "manufacturer": "manufacturer",
+    "regions": "region", "region": "region",
+    "contenttype": "contenttype",
+}
+_URL_KIND = re.compile(r"/api/(?:dcim|virtualization|ipam|tenancy)/([a-z-]+)/\d+/?$")
+
+
+class NetboxError(ValueError):
+    pass
+
+
+def _kind_of_key(key: str) -> str | None:
+    k = key.lower().replace(".json", "")
+    k = re.split(r"[./]", k)[-1]
+    return _ENDPOINTS.get(k)
+
+
+def _status(v: Any) -> Any:
+    if isinstance(v, dict):
+        return v.get("value") if v.get("value") is not None else v.get("label")
+    return v
+
+
+def _rid(v: Any) -> int | str | None:
+    """The id of a related object: nested {"id": …} or a bare pk."""
+    if isinstance(v, dict):
+        return v.get("id")
+    if isinstance(v, (int, str)) and not isinstance(v, bool):
+        return v
+    return None
+
+
+def _name(v: Any, table: dict | None = None) -> str | None:
+    if isinstance(v, dict):
+        return v.get("name") or v.get("display") or v.get("display_name") or v.get("model")
+    if table is not None and v is not None and v in table:
+        o = table[v]
+        return o.get("name") or o.get("model")
+    return None
+
+
+def _addr(a: Any) -> str | None:
+    if isinstance(a, dict):
+        a = a.get("address")
+    if not isinstance(a, str) or not a:
+        return None
+    return a.split("/", 1)[0]
+
+
+class _Source:
+    """Every object found, by kind and id, with where it was found."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, dict[Any, dict]] = {}
+        self.where: dict[tuple[str, Any], tuple[str, str]] = {}
+        self.version: str | None = None
+        self.has_display_url = False
+        self.files: list[Path] = []
+
+    def add(self, kind: str, obj: dict, file: str, where: str) -> None:
+        oid = obj.get("id")
+        if oid is None:
+            return
+        self.objects.setdefault(kind, {})[oid] = obj
+        self.where[(kind, oid)] = (file, where)
+        if "display_url" in obj:
+            self.has_display_url = True
+
+
+def _items(data: Any) -> Iterable[tuple[str, dict]]:
+    """(index path, object) of a page, a list or one object."""
+    if isinstance(data, dict) and isinstance(data.get("results"), list):
+        for i, o in enumerate(data["results"]):
+            if isinstance(o, dict):
+                yield f"results[{i}]", o
+    elif isinstance(data, list):
+        for i, o in enumerate(data):
+            if isinstance(o, dict):
+                yield f"[{i}]", o
+    elif isinstance(data, dict) and "id" in data:
+        yield "", data
+
+
+def _kind_of_obj(obj: dict) -> str | None:
+    m = _URL_KIND.search(str(obj.get("url", "")))
+    return _ENDPOINTS.get(m.group(1)) if m else None
+
+
+def _read_json(path: Path) -> Any:
+    if path.stat().st_size > MAX_BYTES:
+        raise NetboxError(f"{path.name} is over {MAX_BYTES // 1024 // 1024} MB")
+    try:
+        return json.loads(path.read_bytes().decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise NetboxError(f"{path.name}: not UTF-8 text") from exc
+    except (ValueError, RecursionError) as exc:
+        raise NetboxError(f"{path.name}: not valid JSON ({exc})") from exc
+
+
+def _collect(src: _Source, data: Any, file: str, key_hint: str | None, prefix: str = "") -> None:
+    if isinstance(data, list) and data and any(isinstance(o, dict) and {"model", "fields"} <= set(o)
+                                               for o in data[:50]):
+        _collect_dump(src, data, file)
+        return
+    kind = _kind_of_key(key_hint) if key_hint else None
+    if isinstance(data, dict) and not isinstance(data.get("results"), list) and "id" not in data:
+        # a combined document: endpoint → page/list
+        for key, value in data.items():
+            if key in ("status", "_status") and isinstance(value, dict):
+                src.version = str(value.get("netbox-version") or value.get("netbox_version") or "") or src.version
+                continue
+            if key in ("netbox_version", "netbox-version") and isinstance(value, str):
+                src.version = value
+                continue
+            if isinstance(value, (dict, list)):
+                _collect(src, value, file, key, f"{prefix}{key}.")
+        return
+    for where, obj in _items(data):
+        k = kind or _kind_of_obj(obj)
+        if k:
+            src.add(k, obj, file, prefix + where)
+
+
+def _collect_dump(src: _Source, data: list, file: str) -> None:
+    ctypes = {o["pk"]: f"{o['fields'].get('app_label')}.{o['fields'].get('model')}"
+              for o in data if isinstance(o, dict) and o.get("model") == "contenttypes.contenttype" and "pk" in o}
+    models = {"tenancy.tenant": "tenant", "dcim.site": "site", "dcim.rack": "rack", "dcim.device": "device",
+              "virtualization.virtualmachine": "vm", "virtualization.cluster": "cluster",
+              "ipam.ipaddress": "ip", "dcim.interface": "interface", "virtualization.vminterface": "vminterface",
+              "dcim.platform": "platform", "dcim.devicerole": "role", "dcim.devicetype": "device_type",
+              "dcim.manufacturer": "manufacturer", "dcim.region": "region", "extras.role": None}
+    for i, o in enumerate(data):
+        kind = models.get(o.get("model")) if isinstance(o, dict) else None
+        if not kind or "pk" not in o:
+            continue
+        obj = dict(o.get("fields") or {})
+        obj["id"] = o["pk"]
+        if kind == "ip" and obj.get("assigned_object_type") in ctypes:
+            obj["assigned_object_type"] = ctypes[obj["assigned_object_type"]]
+        src.add(kind, obj, file, f"[{i}]")
+
+
+def load(path: Path) -> _Source:
+    src = _Source()
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*.json") if p.is_file())
+        if not files:
+            raise NetboxError(f"{path} holds no .json files")
+        for f in files:
+            rel = f.relative_to(path).as_posix()
+            src.files.append(f)
+            if f.stem in ("status",):
+                data = _read_json(f)
+                if isinstance(data, dict):
+                    src.version = str(data.get("netbox-version") or "") or src.version
+                continue
+            _collect(src, _read_json(f), rel, f.stem)
+    else:
+        src.files.append(path)
+        _collect(src, _read_json(path), path.name, None)
+    return src
+
+
+def major_version(src: _Source) -> int:
+    if src.version:
+        m = re.match(r"v?(\d+)", src.version)
+        if m:
+            return int(m.group(1))
+    return 4 if src.has_display_url else 3
+
+
+def parse(path: Path) -> ParseResult:
+    path = Path(path)
+    result = ParseResult(FORMAT)
+    try:
+        src = load(path)
+    except NetboxError as exc:
+        result.problems.append(Problem(Severity.error, "netbox-json", str(exc), file=path.name,
+                                       hint="give NetBox REST API JSON (pages, lists or one combined object)"))
+        return result
+    if not any(src.objects.get(k) for k in ("tenant", "site", "device", "vm")):
+        result.problems.append(Problem(Severity.error, "wrong-format", "no NetBox tenants, sites, devices or "
+                                       "virtual machines found", file=path.name,
+                                       hint="is this NetBox REST API JSON? (objects carry url …/api/dcim/…)"))
+        return result
+    digests = {f: hashlib.sha256(f.read_bytes()).hexdigest() for f in src.files}
+    if path.is_dir():
+        digest_of = {f.relative_to(path).as_posix(): d for f, d in digests.items()}
+        prefix = path.name + "/"
+    else:
+        digest_of = {path.name: digests[path]}
+        prefix = ""
+    major = major_version(src)
+    disk_per_gb = MB_PER_GB if major >= 4 else 1
+
+    def prov(kind: str, oid: Any) -> Provenance:
+        file, where = src.where[(kind, oid)]
+        return Provenance(prefix + file, digest_of.get(file, ""), None, where or None)
+
+    O = src.objects
+    tenants, sites, racks = O.get("tenant", {}), O.get("site", {}), O.get("rack", {})
+    platforms, roles, dtypes = O.get("platform", {}), O.get("role", {}), O.get("device_type", {})
+    clusters = O.get("cluster", {})
+
+    # IPs per device / vm
+    iface_owner: dict[tuple[str, Any], tuple[str, Any]] = {}
+    for iid, itf in O.get("interface", {}).items():
+        if _rid(itf.get("device")) is not None:
+            iface_owner[("dcim.interface", iid)] = ("device", _rid(itf.get("device")))
+    for iid, itf in O.get("vminterface", {}).items():
+        if _rid(itf.get("virtual_machine")) is not None:
+            iface_owner[("virtualization.vminterface", iid)] = ("vm", _rid(itf.get("virtual_machine")))
+    ips_of: dict[tuple[str, Any], list[str]] = {}
+    addr_by_id: dict[Any, str] = {}
+    for ipid, ip in O.get("ip", {}).items():
+        a = _addr(ip.get("address"))
+        if not a:
+            continue
+        addr_by_id[ipid] = a
+        owner = None
+        ao = ip.get("assigned_object")
+        if isinstance(ao, dict):
+            if isinstance(ao.get("device"), dict):
+                owner = ("device", _rid(ao["device"]))
+            elif isinstance(ao.get("virtual_machine"), dict):
+                owner = ("vm", _rid(ao["virtual_machine"]))
+        if owner is None and isinstance(ip.get("interface"), dict):      # NetBox 2.x
+            itf = ip["interface"]
+            if isinstance(itf.get("device"), dict):
+                owner = ("device", _rid(itf["device"]))
+            elif isinstance(itf.get("virtual_machine"), dict):
+                owner = ("vm", _rid(itf["virtual_machine"]))
+        if owner is None and ip.get("assigned_object_type") and ip.get("assigned_object_id") is not None:
+            owner = iface_owner.get((str(ip["assigned_object_type"]), ip["assigned_object_id"]))
+        if owner is not None:
+            lst = ips_of.setdefault(owner, [])
+            if a not in lst:
+                lst.append(a)
+
+    def primary(obj: dict, kind: str, oid: Any) -> list[str]:
+        out = []
+        for key in ("primary_ip4", "primary_ip", "primary_ip6"):
+            v = obj.get(key)
+            a = _addr(v) if isinstance(v, dict) else addr_by_id.get(v) if v is not None else None
+            if a and a not in out:
+                out.append(a)
+        for a in ips_of.get((kind, oid), ()):
+            if a not in out:
+                out.append(a)
+        return out
+
+    def tenant_ref(v: Any) -> str | None:
+        tid = _rid(v)
+        if tid is None:
+            return None
+        if tid in tenants:
+            return f"tenant:{tid}"
+        return _name(v)     # a tenant not in the file: by name (an organisation in the inventory)
+
+    def site_ref(v: Any) -> str | None:
+        sid = _rid(v)
+        if sid is None:
+            return None
+        return f"site:{sid}" if sid in sites else _name(v)
+
+    def os_values(platform: Any, values: dict, extra: dict) -> None:
+        pname = _name(platform, platforms)
+        if not pname:
+            return
+        extra["platform"] = pname
+        from govcloud.interchange.ansible_inventory import classify_os
+        dist, version = classify_os(pname)
+        if dist != "other":
+            values["os_distribution"] = dist
+            if version:
+                values["os_version"] = version
+
+    # tenants → organisations
+    for tid, t in tenants.items():
+        name = t.get("name")
+        if not name:
+            continue
+        result.records.append(ImportedRecord("organizations", f"tenant:{tid}", {"name": name}, prov("tenant", tid),
+                                             (("name", name),), {"netbox_slug": t.get("slug")} if t.get("slug") else {}))
+    # sites → machine rooms
+    rack_count: dict[Any, int] = {}
+    for r in racks.values():
+        sid = _rid(r.get("site"))
+        if sid is not None:
+            rack_count[sid] = rack_count.get(sid, 0) + 1
+    for sid, s in sites.items():
+        name = s.get("name")
+        if not name:
+            continue
+        values: dict[str, Any] = {"name": name}
+        if s.get("physical_address"):
+            values["address"] = " ".join(str(s["physical_address"]).split())
+        owner = tenant_ref(s.get("tenant"))
+        if owner:
+            values["owner_org"] = owner
+        if sid in rack_count:
+            values["racks"] = rack_count[sid]
+        extra = {k: v for k, v in {"status": _status(s.get("status")), "facility": s.get("facility") or None,
+                                   "region": _name(s.get("region")), "slug": s.get("slug"),
+                                   "netbox_id": sid}.items() if v not in (None, "")}
+        result.records.append(ImportedRecord("machine_rooms", f"site:{sid}", values, prov("site", sid),
+                                             (("name", name),), extra))
+    # devices → physical servers
+    for did, d in O.get("device", {}).items():
+        name = d.get("name")
+        if not name:
+            continue
+        values = {"hostname": name, "kind": "physical"}
+        extra: dict[str, Any] = {"netbox_id": did, "netbox_version": major}
+        room = site_ref(d.get("site"))
+        if room:
+            values["machine_room"] = room
+        rack = _name(d.get("rack"), racks)
+        if rack:
+            values["rack"] = rack
+        ips = primary(d, "device", did)
+        if ips:
+            values["ips"] = ips
+        os_values(d.get("platform"), values, extra)
+        for key, val in (("status", _status(d.get("status"))), ("role", _name(d.get("role") or d.get("device_role"), roles)),
+                         ("device_type", _name(d.get("device_type"), dtypes)), ("serial", d.get("serial") or None),
+                         ("asset_tag", d.get("asset_tag")), ("tenant", _name(d.get("tenant"), tenants)),
+                         ("position", d.get("position"))):
+            if val not in (None, ""):
+                extra[key] = val
+        match = [("hostname", name)] + [("ip", a) for a in ips]
+        result.records.append(ImportedRecord("servers", f"device:{did}", values, prov("device", did),
+                                             tuple(match), extra))
+    # virtual machines → vm servers
+    for vid, v in O.get("vm", {}).items():
+        name = v.get("name")
+        if not name:
+            continue
+        values = {"hostname": name, "kind": "vm"}
+        extra = {"netbox_id": vid, "netbox_version": major}
+        if isinstance(v.get("vcpus"), (int, float, str)) and v.get("vcpus") not in ("", None):
+            try:
+                cores = float(v["vcpus"])
+                values["cores"] = max(1, int(round(cores)))
+                if cores != int(cores):
+                    extra["vcpus"] = cores
+            except ValueError:
+                extra["vcpus"] = v["vcpus"]
+        if isinstance(v.get("memory"), (int, float)) and not isinstance(v.get("memory"), bool):
+            values["ram_gb"] = round(v["memory"] / MB_PER_GB, 3)
+        if isinstance(v.get("disk"), (int, float)) and not isinstance(v.get("disk"), bool) and v["disk"] > 0:
+            values["disks"] = [{"size_gb": round(v["disk"] / disk_per_gb, 3)}]
+            extra["disk_unit"] = "MB" if disk_per_gb != 1 else "GB"
+        cl = clusters.get(_rid(v.get("cluster")))
+        site = v.get("site")
+        if site is None and cl is not None:
+            site = cl.get("site")
+            if site is None and str(cl.get("scope_type", "")) == "dcim.site":
+                site = cl.get("scope") or cl.get("scope_id")
+        room = site_ref(site)
+        if room:
+            values["machine_room"] = room
+        ips = primary(v, "vm", vid)
+        if ips:
+            values["ips"] = ips
+        os_values(v.get("platform"), values, extra)
+        for key, val in (("status", _status(v.get("status"))), ("cluster", _name(v.get("cluster"), clusters)),
+                         ("role", _name(v.get("role"), roles)), ("tenant", _name(v.get("tenant"), tenants))):
+            if val not in (None, ""):
+                extra[key] = val
+        match = [("hostname", name)] + [("ip", a) for a in ips]
+        result.records.append(ImportedRecord("servers", f"vm:{vid}", values, prov("vm", vid), tuple(match), extra))
+    return result
