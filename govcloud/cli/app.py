@@ -20,6 +20,7 @@ from govcloud.cli import inventory as inventory_cli
 from govcloud.cli import migrate as migrate_cli
 from govcloud.cli import plan as plan_cli
 from govcloud.cli import report as report_cli
+from govcloud.cli import template as template_cli
 from govcloud.errors import ExitCode, GovcloudError
 from govcloud.paths import debug_log
 from govcloud.render.console import stderr
@@ -35,6 +36,7 @@ app = typer.Typer(
 )
 inventory_cli.app.command(name="export")(export_cli.export)
 inventory_cli.app.command(name="discover")(discover_cli.discover)
+inventory_cli.app.command(name="template")(template_cli.template)
 inventory_cli.app.command(name="import")(importing_cli.import_)
 app.add_typer(inventory_cli.app, name="inventory")
 app.add_typer(plan_cli.app, name="plan")
