@@ -373,8 +373,9 @@ def compute(inv: Inventory, parsed: ParseResult, *, fmt: str, now: str,
             item.owner = "owned" if origin_file(rec.section, target) == owned else "person"
         else:
             item.id = _new_id(fmt, rec, claimed, exists)
-        if (rec.section, item.id) in claimed:
-            other = claimed[(rec.section, item.id)]
+        ckey = _claim_id(rec.section, item.id, rec.values)
+        if (rec.section, ckey) in claimed:
+            other = claimed[(rec.section, ckey)]
             item.owner = "skip"
             cs.problems.append(_problem(W, "same-target", f"{sec.kind} '{rec.external_id}' and "
                                         f"'{other.rec.external_id}' ({other.rec.provenance.where()}) are the same "
@@ -382,7 +383,7 @@ def compute(inv: Inventory, parsed: ParseResult, *, fmt: str, now: str,
             cs.changes.append(Change("skipped", rec.section, item.id, rec.external_id, rec.provenance.where(),
                                      None, note=f"same record as {other.rec.external_id}"))
             continue
-        claimed[(rec.section, item.id)] = item
+        claimed[(rec.section, ckey)] = item
         if item.owner == "new":
             nat.add(rec.section, item.id, rec.values)
         if item.owner in ("new", "owned"):
@@ -479,6 +480,7 @@ def compute(inv: Inventory, parsed: ParseResult, *, fmt: str, now: str,
         it.values = values
 
     # ---- pass 3: records and observations
+    owned_deps = _owned_dependencies(read_text(owned))
     old_obs = _read_observations(read_text(obs_rel))
     new_state: dict[str, Any] = {}
     out_records: dict[str, dict[str, Any]] = {}      # section → id → entity (import-owned file)
@@ -517,11 +519,16 @@ def compute(inv: Inventory, parsed: ParseResult, *, fmt: str, now: str,
             if rec.extra:
                 entry["extra"] = _jsonable(rec.extra)
             cs.origin_of[(rec.section, eid)] = where
+            old = None
             if it.owner == "owned":
-                old = _existing(inv, rec.section, eid)
+                if rec.section == "dependencies":
+                    old = next((d for d in owned_deps if d.id == eid and d.type.value == it.values.get("type")), None)
+                else:
+                    old = _existing(inv, rec.section, eid)
+            if old is not None:
                 before = to_plain(old)
                 if _jsonable(before) == _jsonable(after):
-                    out_records.setdefault(rec.section, {})[eid] = old
+                    out_records.setdefault(rec.section, {})[_claim_id(rec.section, eid, it.values)] = old
                     cs.changes.append(Change("unchanged", rec.section, eid, rec.external_id, where, owned))
                     new_state[it.key] = _revived(state.get(it.key)) or entry
                     continue
@@ -531,7 +538,7 @@ def compute(inv: Inventory, parsed: ParseResult, *, fmt: str, now: str,
             else:
                 cs.changes.append(Change("create", rec.section, eid, rec.external_id, where, owned,
                                          fields=sorted(after), after=after))
-            out_records.setdefault(rec.section, {})[eid] = entity
+            out_records.setdefault(rec.section, {})[_claim_id(rec.section, eid, it.values)] = entity
             new_state[it.key] = entry
             continue
         # a person's record: observe, never change
@@ -578,15 +585,22 @@ def compute(inv: Inventory, parsed: ParseResult, *, fmt: str, now: str,
 
     # ---- records an earlier import wrote that the source no longer has: listed, kept
     seen_ids = {(it.rec.section, it.id) for it in live}
+    seen_claims = {(it.rec.section, _claim_id(it.rec.section, it.id, it.values)) for it in live if it.id}
+    kept: list[tuple[str, str, Any]] = []
     for (section, eid), (file, _index) in sorted(inv.origin.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
-        if file != owned or (section, eid) in seen_ids:
+        if file != owned or section == "dependencies" or (section, eid) in seen_ids:
             continue
-        old = _existing(inv, section, eid)
+        kept.append((section, eid, _existing(inv, section, eid)))
+    for dep in owned_deps:
+        if ("dependencies", _claim_id("dependencies", dep.id, {"type": dep.type.value})) not in seen_claims:
+            kept.append(("dependencies", dep.id, dep))
+    ext_of = {(v.get("section"), v.get("id")): k.split("/", 1)[1] for k, v in state.items() if isinstance(v, dict)}
+    for section, eid, old in kept:
         if old is None:
             continue
-        out_records.setdefault(section, {}).setdefault(eid, old)
-        ext = next((k.split("/", 1)[1] for k, v in state.items() if v.get("section") == section and v.get("id") == eid),
-                   None)
+        ck = _claim_id(section, eid, {"type": getattr(getattr(old, "type", None), "value", None)})
+        out_records.setdefault(section, {}).setdefault(ck, old)
+        ext = ext_of.get((section, eid))
         cs.changes.append(Change("missing", section, eid, ext, None, owned, note="no longer in the source; kept"))
         skey = f"{section}/{ext}" if ext is not None else None
         if skey and skey in state:
@@ -658,6 +672,33 @@ def _put(cs: ChangeSet, read_text: Callable[[str], str | None], rel: str, text: 
         return
     if read_text(rel) != text:
         cs.files[rel] = text
+
+
+def _owned_dependencies(text: str | None) -> list[Any]:
+    """The dependencies of the import-owned file (the loader indexes only the first per from->to)."""
+    if not text:
+        return []
+    body = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return []
+    from govcloud.model.entities import Dependency
+    conv = record_converter(Dependency)
+    out = []
+    for raw in (doc or {}).get("dependencies") or []:
+        errs: list = []
+        dep = conv(raw, (), None, lambda *a, **k: errs.append(a))
+        if not errs:
+            out.append(dep)
+    return out
+
+
+def _claim_id(section: str, eid: str, values: dict[str, Any]) -> str:
+    """The key one record takes: its id; for dependencies (no id of their own) from->to plus type."""
+    if section == "dependencies":
+        return f"{eid}|{values.get('type')}"
+    return eid
 
 
 def _dependency_id(values: dict[str, Any]) -> str | None:
