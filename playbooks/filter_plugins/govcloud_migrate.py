@@ -1,0 +1,56 @@
+# -*- coding: utf-8 -*-
+"""Filters for the govcloud migration roles: differences between source and target, as short
+human-readable lines (what verify and the DB sync report, and what a failure lists)."""
+from __future__ import annotations
+
+
+def govcloud_count_diffs(source: dict, target: dict, label: str = "") -> list[str]:
+    """Per-table row-count differences between two {table: rows} maps."""
+    out = []
+    for t in sorted(set(source) | set(target)):
+        s, g = source.get(t), target.get(t)
+        if s != g:
+            out.append(f"{label}{t}: source {'missing' if s is None else s} rows, target {'missing' if g is None else g}")
+    return out
+
+
+def _fields(e: str) -> dict:
+    d = {"kind": e.split(" ", 1)[0]}
+    for part in e.split(" ")[1:]:
+        k, _, v = part.partition("=")
+        d[k] = v
+    return d
+
+
+def govcloud_manifest_diffs(source: dict, target: dict, limit: int = 50) -> list[str]:
+    """Differences between two manifests ({path, entries: {rel: "kind k=v ..."}}) naming the files."""
+    top = source.get("path") or target.get("path") or ""
+    if not target.get("exists", True):
+        return [f"{top}: missing on the target"]
+    if not source.get("exists", True):
+        return [f"{top}: missing on the source"]
+    se, te = source.get("entries", {}), target.get("entries", {})
+    out = []
+    for rel in sorted(set(se) | set(te)):
+        p = top.rstrip("/") + ("" if rel == "." else "/" + rel)
+        a, b = se.get(rel), te.get(rel)
+        if a == b:
+            continue
+        if b is None:
+            out.append(f"{p}: missing on the target")
+        elif a is None:
+            out.append(f"{p}: only on the target")
+        else:
+            fa, fb = _fields(a), _fields(b)
+            what = [k for k in ("kind", "sha256", "size", "->", "mode", "owner", "mtime", "xattr", "hardlink")
+                    if fa.get(k) != fb.get(k)]
+            names = {"sha256": "content", "->": "link target", "kind": "type"}
+            out.append(f"{p}: {', '.join(names.get(k, k) for k in what) or 'metadata'} differ")
+    if len(out) > limit:
+        out = out[:limit] + [f"... and {len(out) - limit} more"]
+    return out
+
+
+class FilterModule:
+    def filters(self):
+        return {"govcloud_count_diffs": govcloud_count_diffs, "govcloud_manifest_diffs": govcloud_manifest_diffs}
