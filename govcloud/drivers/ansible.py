@@ -37,14 +37,21 @@ class PlaybookRun:
 
 def run_playbook(playbook: Path, inventory: Path, *, limit: str | None = None, extravars: dict[str, Any] | None = None,
                  check: bool = False, diff: bool = False, private_data_dir: Path | None = None,
-                 timeout: int = 1800, forks: int = 10) -> PlaybookRun:
+                 timeout: int = 1800, forks: int = 10, envvars: dict[str, str] | None = None) -> PlaybookRun:
+    """Run one playbook.  ``envvars`` are added to the runner's environment (e.g. SSH_AUTH_SOCK of the
+    ssh-agent holding the connection key — a socket path, not a secret; ansible-runner records it)."""
     pdd = Path(private_data_dir) if private_data_dir else Path(tempfile.mkdtemp(prefix="govcloud-ansible-"))
     pdd.mkdir(parents=True, exist_ok=True)
+    # ansible-runner writes env/extravars and env/envvars only when absent and lets an existing file
+    # override what is passed: a reused directory would silently re-apply the first run's variables
+    for stale in ("extravars", "envvars"):
+        (pdd / "env" / stale).unlink(missing_ok=True)
     cmdline = " ".join(x for x in ("--check" if check else "", "--diff" if diff else "") if x) or None
     r = ansible_runner.run(
         private_data_dir=str(pdd), playbook=str(Path(playbook).resolve()), inventory=str(Path(inventory).resolve()),
         limit=limit, extravars=extravars or {}, cmdline=cmdline, quiet=True, timeout=timeout, forks=forks,
-        envvars={"ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0"},
+        envvars={**(envvars or {}), "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_NOCOLOR": "1",
+                 "ANSIBLE_RETRY_FILES_ENABLED": "0"},
     )
     run = PlaybookRun(rc=r.rc, status=r.status, stats=dict(r.stats or {}), artifact_dir=str(r.config.artifact_dir))
     for e in r.events:
