@@ -141,6 +141,7 @@ class Model:
             merged: dict[str, Any] = {}
             for g in sorted(groups, key=lambda g: (depth.get(g, 0), prio(g), g)):
                 merged.update(self.groups[g].vars)
+            merged.pop("ansible_group_priority", None)     # a property of the group, not a variable
             merged.update(self.hostvars.get(host, {}))
             out[host] = (merged, sorted(g for g in groups if g != "all"))
         return out
@@ -163,7 +164,7 @@ def expand_hosts(pattern: str) -> tuple[list[str], int | None]:
     m = re.match(r"^\[([0-9a-fA-F:.]+)\](?::(\d+))?$", pattern)
     if m and ":" in m.group(1):
         return [m.group(1)], int(m.group(2)) if m.group(2) else None
-    if pattern.count(":") == 1 or (pattern.count(":") > 1 and "]" in pattern and re.search(r"\]:\d+$", pattern)):
+    if _RANGE.sub("", pattern).count(":") == 1:      # host:port (a range's own colon aside)
         m = re.match(r"^(.*?):(\d+)$", pattern)
         if m:
             pattern, port = m.group(1), int(m.group(2))
@@ -230,6 +231,7 @@ _GROUPNAME = re.compile(r"^([^:\]\s]+)\s*(?:[#;].*)?$")
 def parse_ini(text: str) -> Model:
     model = Model()
     group, state = "ungrouped", "hosts"
+    model.group("all")          # Ansible's implicit groups exist before the first line
     model.group("ungrouped")
     pending: dict[str, tuple[int, str, list[str]]] = {}     # group → (line, state, parents)
     for lineno, raw in enumerate(text.splitlines(), 1):
