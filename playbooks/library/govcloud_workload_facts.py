@@ -74,8 +74,12 @@ def service_facts(name: str) -> dict:
     return {"name": name, "known": bool(known), "running": running}
 
 
+ENGINE_SERVICES = {"postgresql": ["postgresql"], "mysql": ["mysql", "mysqld", "mariadb"], "mariadb": ["mariadb", "mysql"]}
+
+
 def db_facts(engine: str, name: str) -> dict:
-    out = {"engine": engine, "name": name, "reachable": False, "exists": False, "bytes": 0, "error": ""}
+    out = {"engine": engine, "name": name, "reachable": False, "exists": False, "bytes": 0, "error": "",
+           "installed": any(service_facts(s)["known"] for s in ENGINE_SERVICES.get(engine, []))}
     if engine == "postgresql":
         rc, so, se = run(as_user("postgres", ["psql", "-XqAt", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c",
                                               "select datname, pg_database_size(datname) from pg_database"]))
