@@ -54,12 +54,15 @@ def _targets(inv, pattern, *, user, key, known_hosts, ssh_config, accept_new):
 def _previous(path: Path) -> list[dict]:
     if not path.exists():
         return []
-    import yaml
     text = path.read_text(encoding="utf-8")
+    body = text
+    while body.startswith("#"):          # our own header comment, then JSON (style="lines")
+        body = body.split("\n", 1)[1] if "\n" in body else ""
     try:
-        doc = json.loads(text)
-    except ValueError:
-        doc = yaml.safe_load(text)
+        doc = json.loads(body)
+    except ValueError:                   # edited by hand into YAML: the C loader (pure-Python took 2 s)
+        import yaml
+        doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     return list((doc or {}).get("observations") or [])
 
 
@@ -73,7 +76,7 @@ def discover(
     user: Optional[str] = typer.Option(None, "--user", help="SSH user (default root, or ssh_config's User); sudo -n is used unless root."),
     key: Optional[Path] = typer.Option(None, "--key", help="SSH private key file (otherwise ssh_config's IdentityFile, else the agent)."),
     ssh_config: Optional[Path] = typer.Option(None, "--ssh-config", help="OpenSSH client config: per-host User, IdentityFile, Port, UserKnownHostsFile (looked up by hostname, then server id)."),
-    sample_seconds: float = typer.Option(3.0, "--sample-seconds", min=0, max=300, help="Utilisation sampling window per host (p95 of 0.5 s samples)."),
+    sample_seconds: float = typer.Option(2.0, "--sample-seconds", min=0, max=300, help="Utilisation sampling window per host: ~20 intervals of ≥ 0.1 s (p95 + mean), started first so it overlaps the rest of the collection; load averages, PSI and the since-boot mean come with it for the longer view."),
     connect_timeout: float = typer.Option(10.0, "--connect-timeout", min=1, help="Seconds to connect and authenticate."),
     timeout: float = typer.Option(120.0, "--timeout", min=5, help="Seconds per host for the whole collection."),
     retries: int = typer.Option(2, "--retries", min=0, max=10, help="Extra connection attempts on connection errors/timeouts (backoff 0.5 s, 1 s, …); never on auth or host-key failures."),
@@ -99,6 +102,7 @@ def discover(
     root = Path(inventory)
     if not root.is_dir():
         raise UsageError(f"{root} is not an inventory directory")
+    t_load = time.perf_counter()
     result = load_inventory(root)
     if result.errors:
         raise GovcloudError(f"the inventory has {len(result.errors)} error(s)",
@@ -114,7 +118,7 @@ def discover(
     import logging
     logging.getLogger("paramiko").addHandler(logging.NullHandler())
     err = view.stderr()
-    script = d.discovery_script(sample_seconds)
+    script, prelude = d.discovery_script(sample_seconds), d.sampler_prelude(sample_seconds)
     started = time.perf_counter()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     with Progress(TextColumn("discover"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -123,9 +127,10 @@ def discover(
         task = progress.add_task("discover", total=len(pairs), last="")
         results = run_many([st for _, st in pairs], script, workers=concurrency,
                            connect_timeout=connect_timeout, run_timeout=timeout + sample_seconds,
-                           retries=retries,
+                           retries=retries, prelude=prelude,
                            on_done=lambda r: progress.update(task, advance=1, last=r.target))
     seconds = time.perf_counter() - started
+    t_hosts_done = time.perf_counter()
 
     now = d.utc_now()
     reached, failed, facts_by_server, new_obs = [], [], {}, []
@@ -138,10 +143,12 @@ def discover(
             failed.append({"server": t.server, "address": f"{st.host}:{st.port}", "reason": kind or "other",
                            "error": why, "attempts": r.attempts, "seconds": round(r.seconds, 2)})
             continue
-        facts = d.facts_from_output(t.server, r.stdout)
+        facts = d.facts_from_output(t.server, d.merge_sampler_output(r.stdout, r.stderr)[0])
         facts_by_server[t.server] = facts
         new_obs.append(d.observation(t.server, facts, now))
         reached.append({"server": t.server, "address": f"{st.host}:{st.port}", "seconds": round(r.seconds, 2),
+                        "connect_seconds": round(r.connect_seconds or 0, 2),
+                        "script_seconds": round(r.script_seconds or 0, 2),
                         "host_key_added": r.host_key_added, "os": f"{facts.get('os_distribution')} {facts.get('os_version', '')}".strip(),
                         "databases": [x["engine"] for x in facts.get("databases", [])],
                         "utilization": facts.get("utilization")})
@@ -158,7 +165,11 @@ def discover(
     proposals = [p.to_plain() for p in d.propose_dependencies(inv, facts_by_server)]
     summary = {"targets": len(pairs), "reached": len(reached), "failed": len(failed),
                "failed_by_reason": dict(Counter(f["reason"] for f in failed)), "seconds": round(seconds, 2),
-               "written": written}
+               "written": written,
+               # where the time went (s): loading the inventory, the hosts (connect + script, in
+               # parallel), parsing + writing; per host: connect_seconds / script_seconds in `reached`
+               "timeline": {"load": round(started - t_load, 2), "hosts": round(seconds, 2),
+                            "parse_write": round(time.perf_counter() - t_hosts_done, 2)}}
     code = ExitCode.OK if not failed else (ExitCode.ERROR if not reached else ExitCode.PARTIAL)
 
     if output is Output.json:

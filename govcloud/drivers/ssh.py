@@ -14,8 +14,8 @@
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import os
+import queue
 import socket
 import threading
 import time
@@ -50,6 +50,8 @@ class RunResult:
     error_kind: str | None = None          # auth, hostkey-changed, hostkey-unknown, timeout, connect, other
     attempts: int = 1
     host_key_added: bool = False           # --accept-new stored this host's key
+    connect_seconds: float | None = None   # TCP + key exchange + authentication (all attempts)
+    script_seconds: float | None = None    # session open → exit status (the script's run + transfer)
 
 
 @dataclass
@@ -191,9 +193,27 @@ def classify(exc: BaseException) -> str:
 _RETRYABLE = {"timeout", "connect"}
 
 
+HEREDOC_END = "@@GOVCLOUD-SCRIPT-END"
+
+
+def wrap_with_prelude(script: str, prelude: str, *, elevate: bool) -> str:
+    """One ``sh -s`` input that runs ``prelude`` as the login user at once (e.g. a background
+    sampler that needs no privileges, so it does not wait for sudo), then ``script`` — under
+    ``sudo -n`` when ``elevate`` — and waits for the prelude's background jobs before exiting."""
+    if any(line.strip() == HEREDOC_END for line in script.splitlines()):
+        raise ValueError("script contains the here-document delimiter")
+    runner = "sudo -n sh -s" if elevate else "sh -s"
+    return (f"{prelude}\n{runner} <<'{HEREDOC_END}'\n{script}\n{HEREDOC_END}\n"
+            "rc=$?\nwait\nexit $rc\n")
+
+
 def run_script(t: SshTarget, script: str, *, sudo: bool = True, connect_timeout: float = 15.0,
-               run_timeout: float = 180.0, retries: int = 0, backoff: float = 0.5) -> RunResult:
+               run_timeout: float = 180.0, retries: int = 0, backoff: float = 0.5,
+               prelude: str | None = None) -> RunResult:
     """Run ``script`` with ``sh -s`` (under ``sudo -n`` unless the user is root).
+
+    ``prelude``: shell code run first as the login user, without sudo (see ``wrap_with_prelude``);
+    the channel closes after its background jobs end.
 
     ``retries``: extra connection attempts, after ``backoff``, 2×``backoff``, … seconds, for
     connection errors and connect timeouts only — never after an authentication or host-key
@@ -216,7 +236,13 @@ def run_script(t: SshTarget, script: str, *, sudo: bool = True, connect_timeout:
                     raise
                 time.sleep(backoff * (2 ** (attempt - 1)))
         res.attempts = attempt
-        cmd = "sh -s" if (t.user == "root" or not sudo) else "sudo -n sh -s"
+        t_conn = time.monotonic()
+        res.connect_seconds = t_conn - start
+        elevate = not (t.user == "root" or not sudo)
+        if prelude is not None:
+            script, cmd = wrap_with_prelude(script, prelude, elevate=elevate), "sh -s"
+        else:
+            cmd = "sudo -n sh -s" if elevate else "sh -s"
         chan = client.get_transport().open_session(timeout=limits.connect_timeout)
         chan.settimeout(0.25)          # recv blocks until data (no busy polling of 50+ channels)
         chan.exec_command(cmd)
@@ -235,7 +261,7 @@ def run_script(t: SshTarget, script: str, *, sudo: bool = True, connect_timeout:
                 out += data
             while chan.recv_stderr_ready():
                 err += chan.recv_stderr(1 << 16)
-            if len(out) > limits.max_output:
+            if len(out) + len(err) > limits.max_output:
                 raise RuntimeError("remote output exceeds the limit")
             if data == b"":           # EOF: the remote side is done writing (stderr came before it)
                 break
@@ -245,8 +271,11 @@ def run_script(t: SshTarget, script: str, *, sudo: bool = True, connect_timeout:
         while chan.recv_stderr_ready():
             err += chan.recv_stderr(1 << 16)
         res.rc = chan.recv_exit_status()
+        res.script_seconds = time.monotonic() - t_conn
         res.stdout = out.decode("utf-8", "replace")
-        res.stderr = err.decode("utf-8", "replace")[-4000:]
+        res.stderr = err.decode("utf-8", "replace")
+        if prelude is None:            # the prelude's output may be on stderr: keep it whole
+            res.stderr = res.stderr[-4000:]
     except Exception as exc:       # one host's failure must not stop the others
         res.error = _describe(exc)
         res.error_kind = classify(exc)
@@ -262,7 +291,8 @@ def run_script(t: SshTarget, script: str, *, sudo: bool = True, connect_timeout:
 
 def run_many(targets: list[SshTarget], script: str, *, workers: int = 16, sudo: bool = True,
              connect_timeout: float = 15.0, run_timeout: float = 180.0, retries: int = 0,
-             backoff: float = 0.5, on_done: Callable[[RunResult], None] | None = None) -> list[RunResult]:
+             backoff: float = 0.5, on_done: Callable[[RunResult], None] | None = None,
+             prelude: str | None = None) -> list[RunResult]:
     """``run_script`` on every target, at most ``workers`` at a time; results in input order.
     ``on_done`` (e.g. a progress bar) is called with each result as soon as it is ready."""
     if not targets:
@@ -270,13 +300,42 @@ def run_many(targets: list[SshTarget], script: str, *, workers: int = 16, sudo: 
 
     def one(t: SshTarget) -> RunResult:
         r = run_script(t, script, sudo=sudo, connect_timeout=connect_timeout, run_timeout=run_timeout,
-                       retries=retries, backoff=backoff)
+                       retries=retries, backoff=backoff, prelude=prelude)
         if on_done is not None:
             on_done(r)
         return r
 
-    with cf.ThreadPoolExecutor(max(1, min(workers, len(targets)))) as ex:
-        return list(ex.map(one, targets))
+    # All worker threads are started *before* the first connection: a thread pool that spawns its
+    # threads lazily starts the 50th while 49 handshakes already hold the GIL, and each start
+    # waits for the new thread to run — the last hosts began connecting ~1.5 s late.
+    n = max(1, min(workers, len(targets)))
+    results: list[RunResult | None] = [None] * len(targets)
+    todo: queue.SimpleQueue = queue.SimpleQueue()
+    go = threading.Event()
+
+    def worker() -> None:
+        go.wait()
+        while True:
+            try:
+                i = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                results[i] = one(targets[i])
+            except Exception as exc:       # e.g. the on_done callback: never lose the other hosts
+                results[i] = RunResult(targets[i].name, error=f"{type(exc).__name__}: {str(exc)[:200]}",
+                                       error_kind="other")
+
+    for i in range(len(targets)):
+        todo.put(i)
+    threads = [threading.Thread(target=worker, name=f"ssh-{k}", daemon=True) for k in range(n)]
+    for th in threads:
+        th.start()
+    go.set()
+    for th in threads:
+        th.join()
+    return [r if r is not None else RunResult(t.name, error="internal error: no result", error_kind="other")
+            for t, r in zip(targets, results)]
 
 
 @dataclass
@@ -291,11 +350,23 @@ class SshConfigHints:
     extra: dict = field(default_factory=dict)
 
 
-def ssh_config_hints(path: str, host: str) -> SshConfigHints:
+_CFG_CACHE: dict[str, tuple[tuple[int, int], object]] = {}
+
+
+def _ssh_config(path: str):
+    """``paramiko.SSHConfig.from_path``, parsed once per file version (not once per host)."""
     import paramiko
 
-    cfg = paramiko.SSHConfig.from_path(path)
-    d = cfg.lookup(host)
+    st = os.stat(path)
+    stamp = (st.st_mtime_ns, st.st_size)
+    hit = _CFG_CACHE.get(path)
+    if hit is None or hit[0] != stamp:
+        _CFG_CACHE[path] = hit = (stamp, paramiko.SSHConfig.from_path(path))
+    return hit[1]
+
+
+def ssh_config_hints(path: str, host: str) -> SshConfigHints:
+    d = _ssh_config(path).lookup(host)
     kh = d.get("userknownhostsfile")
     ids = d.get("identityfile") or []
     return SshConfigHints(known_hosts=(kh.split()[0] if kh else None), user=d.get("user"),

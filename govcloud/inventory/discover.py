@@ -27,45 +27,66 @@ from govcloud.model.enums import CpuArch, OsDistribution
 
 SOURCE = "discovery:ssh"
 OBSERVED_FILE = Path("observed") / "discovery.yaml"
-SAMPLE_INTERVAL = 0.5        # seconds between utilisation samples
+LEGACY_SAMPLE_INTERVAL = 0.5   # outputs recorded before samples carried their own time stamps
+DEFAULT_SAMPLE_SECONDS = 2.0
+MIN_SAMPLE_INTERVAL = 0.1      # /proc/stat counts in 10 ms ticks: 0.1 s = 10 ticks per CPU
+TARGET_INTERVALS = 20          # enough intervals for a p95 that is not simply the maximum
 
 # --------------------------------------------------------------------------- remote script
 
-_SCRIPT = r"""
-export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-umask 077
-U=$(mktemp) || exit 90
-trap 'rm -f "$U"' EXIT
-# few forks on purpose: 50+ hosts run this at once, often on small machines
-sec() {
-  n=$1; shift
-  printf '%s%s\n' '@@GOVCLOUD-BEGIN ' "$n"
-  "$@" 2>&1 </dev/null; rc=$?
-  printf '\n%s%s rc=%s\n' '@@GOVCLOUD-END ' "$n" "$rc"
-}
-f_util() {   # shell builtins only, apart from sleep
-  i=0
+# The utilisation sampler runs as the login user, before sudo — it needs no privileges, so
+# its window starts as soon as the session does and overlaps sudo and everything else the
+# script collects. It is built from shell builtins: under bash the pause is `read -t` on a
+# pipe that never delivers (no process per sample); without bash, `sleep`. It keeps its
+# samples and writes them at the end, as one `util` section on the channel's *stderr*, so
+# they can never interleave with the sections on stdout (``merge_sampler_output``).
+_UTIL = r"""f_util() {
+  i=0; o=
   while :; do
     read -r c < /proc/stat
     t=; a=
     while read -r k v rest; do
       case $k in MemTotal:) t=$v ;; MemAvailable:) a=$v; break ;; esac
     done < /proc/meminfo
-    printf 'S %s %s %s\n' "$c" "$t" "$a"
+    read -r up rest < /proc/uptime
+    o="${o}S $c $t $a t=$up
+"
     i=$((i+1)); [ "$i" -gt "$1" ] && break
-    sleep @INTERVAL@ 2>/dev/null || sleep 1
+    nap "$2"
   done
+  printf "%s\n%s%s\n" "@@GOVCLOUD-BEGIN util" "$o" "@@GOVCLOUD-END util rc=0"
+}"""
+
+_PRELUDE = r"""export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+UTIL='@UTIL@'
+if command -v bash >/dev/null 2>&1; then
+  bash -c 'exec 9<> <(:); nap() { read -t "$1" -u 9 _; }; '"$UTIL"'; f_util "$1" "$2"' util @SAMPLES@ @INTERVAL@ >&2 </dev/null &
+else
+  ( nap() { sleep "$1" 2>/dev/null || sleep 1; }; eval "$UTIL"; f_util @SAMPLES@ @INTERVAL@ ) >&2 </dev/null &
+fi
+"""
+
+_SCRIPT = r"""
+export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+umask 077
+# few processes on purpose: 50+ hosts run this at once, often on small machines; files are read
+# with shell builtins where a command would only copy them
+sec() {
+  n=$1; shift
+  printf '%s%s\n' '@@GOVCLOUD-BEGIN ' "$n"
+  "$@" 2>&1 </dev/null; rc=$?
+  printf '\n%s%s rc=%s\n' '@@GOVCLOUD-END ' "$n" "$rc"
 }
-( f_util @SAMPLES@ ) >"$U" 2>&1 </dev/null &
-UP=$!
-f_meta() { read -r h < /proc/sys/kernel/hostname; read -r k < /proc/sys/kernel/osrelease; read -r i < /proc/1/comm; echo "hostname=$h"; echo "kernel=$k"; echo "arch=$(uname -m)"; echo "nproc=$(nproc 2>/dev/null || grep -c ^processor /proc/cpuinfo)"; echo "init=$i"; [ -d /run/systemd/system ] && echo systemd=yes || echo systemd=no; }
-f_os_release() { if [ -r /etc/os-release ]; then cat /etc/os-release; elif [ -r /usr/lib/os-release ]; then cat /usr/lib/os-release; fi; for f in /etc/kylin-release /etc/redhat-release; do [ -r "$f" ] && echo "## $f" && head -n1 "$f"; done; return 0; }
-f_cpu() { grep -m2 -E '^(model name|Model Name|cpu model|Hardware|vendor_id)[[:space:]]*:' /proc/cpuinfo || { command -v lscpu >/dev/null && lscpu | grep -E '^(Model name|Vendor ID):'; }; return 0; }
-f_mem() { grep -E '^(MemTotal|SwapTotal):' /proc/meminfo; }
+catb() { while IFS= read -r l || [ -n "$l" ]; do printf '%s\n' "$l"; done < "$1"; }
+f_meta() { read -r h < /proc/sys/kernel/hostname; read -r k < /proc/sys/kernel/osrelease; read -r i < /proc/1/comm; echo "hostname=$h"; echo "kernel=$k"; if [ -r /proc/sys/kernel/arch ]; then read -r m < /proc/sys/kernel/arch; else m=$(uname -m); fi; echo "arch=$m"; echo "init=$i"; [ -d /run/systemd/system ] && echo systemd=yes || echo systemd=no; }
+f_os_release() { if [ -r /etc/os-release ]; then catb /etc/os-release; elif [ -r /usr/lib/os-release ]; then catb /usr/lib/os-release; fi; for f in /etc/kylin-release /etc/redhat-release; do [ -r "$f" ] && { echo "## $f"; IFS= read -r l < "$f"; printf '%s\n' "$l"; }; done; return 0; }
+f_cpu() { awk -F: '/^processor[ \t]*:/{n++} /^(model name|Model Name|cpu model|Hardware|vendor_id)[ \t]*:/{if(!($1 in s) && m<2){s[$1]=1; m++; print}} END{print "processors=" n+0; if(!m) exit 1}' /proc/cpuinfo || { command -v lscpu >/dev/null && lscpu | grep -E '^(Model name|Vendor ID):'; }; return 0; }
+f_mem() { while read -r k v rest; do case $k in MemTotal:|SwapTotal:) echo "$k $v $rest" ;; esac; done < /proc/meminfo; }
+f_load() { read -r l < /proc/loadavg; echo "loadavg=$l"; read -r l < /proc/uptime; echo "uptime=$l"; for r in cpu memory io; do [ -r /proc/pressure/$r ] && while read -r w rest; do echo "psi_${r}_$w=$rest"; done < /proc/pressure/$r; done; return 0; }
 f_disks() { df -PTk 2>/dev/null; }
 f_listening() { ss -H -lntup 2>/dev/null || ss -lntup; }
 f_established() { ss -H -ntp state established 2>/dev/null || ss -ntp state established; }
-f_processes() { ps -eo comm=,args= | awk '{print $1, $2}' | sort -u; }
+f_processes() { ps -eo comm=,args= | awk '!s[$1 " " $2]++ {print $1, $2}'; }
 f_services() {
   if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
     echo "mode=systemd"
@@ -77,21 +98,55 @@ f_services() {
     for f in /etc/rc3.d/S* /etc/rc2.d/S*; do [ -e "$f" ] || continue; b=${f##*/S}; echo "enabled=${b#[0-9][0-9]}"; done
   fi; return 0; }
 f_cron() {
-  for f in /etc/crontab /etc/cron.d/*; do [ -f "$f" ] && grep -vE '^[[:space:]]*(#|$)' "$f" | awk -v f="$f" '/^[A-Za-z_][A-Za-z0-9_]*=/{next} /^@/{print "F " f " " $1 " " $2 " " $3; next} NF>=7{print "F " f " " $1 " " $2 " " $3 " " $4 " " $5 " " $6 " " $7}'; done
-  for d in /var/spool/cron/crontabs /var/spool/cron; do [ -d "$d" ] || continue; for f in "$d"/*; do [ -f "$f" ] || continue; u=${f##*/}; grep -vE '^[[:space:]]*(#|$)' "$f" | awk -v u="$u" '/^[A-Za-z_][A-Za-z0-9_]*=/{next} /^@/{print "U " u " " $1 " " $2; next} NF>=6{print "U " u " " $1 " " $2 " " $3 " " $4 " " $5 " " $6}'; done; done
-  ls /etc/cron.hourly /etc/cron.daily /etc/cron.weekly /etc/cron.monthly 2>/dev/null | sed 's/^/P /'; return 0; }
-for s in meta os_release cpu mem disks listening established processes services cron; do sec "$s" "f_$s"; done
-wait "$UP"
-printf '%s%s\n' '@@GOVCLOUD-BEGIN ' util
-cat "$U"
-printf '\n%s%s rc=0\n' '@@GOVCLOUD-END ' util
+  set --; for f in /etc/crontab /etc/cron.d/*; do [ -f "$f" ] && set -- "$@" "$f"; done
+  [ $# -gt 0 ] && awk '/^[ \t]*(#|$)/{next} /^[A-Za-z_][A-Za-z0-9_]*=/{next} /^@/{print "F " FILENAME " " $1 " " $2 " " $3; next} NF>=7{print "F " FILENAME " " $1 " " $2 " " $3 " " $4 " " $5 " " $6 " " $7}' "$@"
+  set --; for d in /var/spool/cron/crontabs /var/spool/cron; do [ -d "$d" ] || continue; for f in "$d"/*; do [ -f "$f" ] && set -- "$@" "$f"; done; done
+  [ $# -gt 0 ] && awk '/^[ \t]*(#|$)/{next} /^[A-Za-z_][A-Za-z0-9_]*=/{next} {u=FILENAME; sub(/.*\//, "", u)} /^@/{print "U " u " " $1 " " $2; next} NF>=6{print "U " u " " $1 " " $2 " " $3 " " $4 " " $5 " " $6}' "$@"
+  for d in /etc/cron.hourly /etc/cron.daily /etc/cron.weekly /etc/cron.monthly; do [ -d "$d" ] || continue; for f in "$d"/*; do [ -e "$f" ] && echo "P ${f##*/}"; done; done; return 0; }
+for s in meta os_release cpu mem load disks listening established processes services cron; do sec "$s" "f_$s"; done
 """
 
 
-def discovery_script(sample_seconds: float = 3.0) -> str:
-    """The remote script; utilisation is sampled in the background while the rest runs."""
-    samples = max(1, round(max(0.0, sample_seconds) / SAMPLE_INTERVAL))
-    return _SCRIPT.replace("@SAMPLES@", str(samples)).replace("@INTERVAL@", str(SAMPLE_INTERVAL))
+def sample_plan(sample_seconds: float = DEFAULT_SAMPLE_SECONDS) -> tuple[int, float]:
+    """(intervals, interval seconds) for a utilisation window: ~20 intervals, never under 0.1 s
+    (2 s → 20 × 0.1 s; 10 s → 20 × 0.5 s; 0 → the minimum, one 0.1 s interval)."""
+    window = max(0.0, float(sample_seconds))
+    interval = max(MIN_SAMPLE_INTERVAL, round(window / TARGET_INTERVALS, 2))
+    return max(1, round(window / interval)), interval
+
+
+def discovery_script(sample_seconds: float = DEFAULT_SAMPLE_SECONDS) -> str:
+    """The read-only collection script (run as root: ``ss -p`` needs it). The utilisation
+    samples come from ``sampler_prelude`` — run it first, as the login user."""
+    return _SCRIPT
+
+
+def sampler_prelude(sample_seconds: float = DEFAULT_SAMPLE_SECONDS) -> str:
+    """Shell code that starts the utilisation sampler in the background (no privileges needed);
+    its ``util`` section arrives on stderr when the window ends."""
+    intervals, interval = sample_plan(sample_seconds)
+    assert "'" not in _UTIL
+    return (_PRELUDE.replace("@UTIL@", _UTIL).replace("@SAMPLES@", str(intervals))
+            .replace("@INTERVAL@", f"{interval:g}"))
+
+
+def standalone_script(sample_seconds: float = DEFAULT_SAMPLE_SECONDS) -> str:
+    """Sampler + collection as one script for a runner that is already root (``--via ansible``
+    with become, a local run): the same code, the sampler started first."""
+    return f"{sampler_prelude(sample_seconds)}\n{_SCRIPT}\nwait\n"
+
+
+_UTIL_BLOCK = re.compile(r"^@@GOVCLOUD-BEGIN util\n.*?^@@GOVCLOUD-END util rc=0\n", re.S | re.M)
+
+
+def merge_sampler_output(stdout: str, stderr: str) -> tuple[str, str]:
+    """Move the sampler's ``util`` section from stderr to the end of stdout (where the parser
+    expects every section); return (stdout, stderr without it)."""
+    m = _UTIL_BLOCK.search(stderr or "")
+    if m is None or "@@GOVCLOUD-BEGIN util" in stdout:
+        return stdout, stderr
+    block, rest = m.group(0), stderr[:m.start()] + stderr[m.end():]
+    return (stdout if stdout.endswith("\n") or not stdout else stdout + "\n") + block, rest
 
 
 # --------------------------------------------------------------------------- targets
@@ -417,9 +472,11 @@ def _p95(values: list[float]) -> float | None:
 
 
 def parse_utilization(text: str) -> dict[str, Any]:
-    """Samples ``S cpu user nice system idle iowait irq softirq steal … MemTotal MemAvailable``
-    → CPU busy % per interval and memory used % per sample, and their p95."""
-    cpu_prev, cpu_pct, mem_pct = None, [], []
+    """Samples ``S cpu user nice system idle iowait irq softirq steal … MemTotal MemAvailable [t=uptime]``
+    → CPU busy % per interval and memory used % per sample, their p95, the window actually
+    covered (from the samples' own uptime stamps) and the mean CPU busy % since boot (the
+    first sample's counters are cumulative since boot: a long-horizon figure for free)."""
+    cpu_prev, cpu_pct, mem_pct, stamps, since_boot = None, [], [], [], None
     for line in text.splitlines():
         f = line.split()
         if len(f) < 7 or f[0] != "S" or not f[1].startswith("cpu"):
@@ -427,6 +484,12 @@ def parse_utilization(text: str) -> dict[str, Any]:
         nums = [int(x) for x in f[2:] if x.isdigit()]
         if len(nums) < 6:
             continue
+        for x in f[2:]:
+            if x.startswith("t="):
+                try:
+                    stamps.append(float(x[2:]))
+                except ValueError:
+                    pass
         mem_total, mem_avail = nums[-2], nums[-1]
         ticks = nums[:-2][:8]        # user nice system idle iowait irq softirq steal (guest is in user)
         idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
@@ -435,16 +498,60 @@ def parse_utilization(text: str) -> dict[str, Any]:
             dt, di = total - cpu_prev[0], idle - cpu_prev[1]
             if dt > 0:
                 cpu_pct.append(max(0.0, min(100.0, 100.0 * (dt - di) / dt)))
+        elif total > 0:
+            since_boot = round(100.0 * (total - idle) / total, 1)
         cpu_prev = (total, idle)
         if mem_total > 0:
             mem_pct.append(max(0.0, min(100.0, 100.0 * (mem_total - mem_avail) / mem_total)))
     out: dict[str, Any] = {}
     if cpu_pct:
         out["cpu_p95_pct"] = _p95(cpu_pct)
+        out["cpu_mean_pct"] = round(sum(cpu_pct) / len(cpu_pct), 1)
     if mem_pct:
         out["mem_p95_pct"] = _p95(mem_pct)
     out["samples"] = len(mem_pct)
-    out["window_s"] = round(max(0, len(mem_pct) - 1) * SAMPLE_INTERVAL, 1)
+    if len(stamps) == len(mem_pct) and len(stamps) >= 2:
+        out["window_s"] = round(stamps[-1] - stamps[0], 2)
+        out["interval_s"] = round((stamps[-1] - stamps[0]) / (len(stamps) - 1), 2)
+    else:
+        out["window_s"] = round(max(0, len(mem_pct) - 1) * LEGACY_SAMPLE_INTERVAL, 1)
+    if since_boot is not None:
+        out["cpu_mean_since_boot_pct"] = since_boot
+    return out
+
+
+def parse_load(text: str, cores: int | None = None) -> dict[str, Any]:
+    """``/proc/loadavg`` and PSI (``/proc/pressure/*``, kernels ≥ 4.20): demand over the last
+    1/5/15 minutes and 10/60/300 seconds — the longer horizons a seconds-long sample lacks."""
+    kv = _kv(text)
+    out: dict[str, Any] = {}
+    la = kv.get("loadavg", "").split()
+    try:
+        loads = [float(x) for x in la[:3]]
+    except ValueError:
+        loads = []
+    if len(loads) == 3:
+        out["load_avg"] = loads
+        if cores:
+            out["load_per_core_15m"] = round(loads[2] / cores, 2)
+    up = kv.get("uptime", "").split()
+    if up:
+        try:
+            out["uptime_days"] = round(float(up[0]) / 86400, 1)
+        except ValueError:
+            pass
+    psi: dict[str, dict[str, float]] = {}
+    for key, val in kv.items():
+        if not key.startswith("psi_"):
+            continue
+        _, res, kind = key.split("_", 2)
+        vals = dict(x.split("=", 1) for x in val.split() if "=" in x)
+        try:
+            psi[f"{res}_{kind}"] = {k: float(vals[k]) for k in ("avg10", "avg60", "avg300") if k in vals}
+        except ValueError:
+            continue
+    if psi:
+        out["psi"] = {k: psi[k] for k in sorted(psi)}
     return out
 
 
@@ -470,6 +577,8 @@ def facts_from_output(name: str, stdout: str) -> dict[str, Any]:
     facts["services"] = parse_services(hf.out("services"))
     facts["cron"] = parse_cron(hf.out("cron"))
     facts["utilization"] = parse_utilization(hf.out("util"))
+    if "load" in hf.sections:
+        facts["utilization"].update(parse_load(hf.out("load"), facts.get("cores")))
     missing = [s for s in ("meta", "os_release", "util") if s not in hf.sections]
     if missing:
         facts["incomplete"] = missing

@@ -276,4 +276,56 @@ def test_merge_latest_keeps_unreached_servers():
 
 
 def test_script_sampling_window():
-    assert "( f_util 6 )" in d.discovery_script(3) and "( f_util 1 )" in d.discovery_script(0)
+    assert d.sample_plan(2) == (20, 0.1) and d.sample_plan(0) == (1, 0.1) and d.sample_plan(10) == (20, 0.5)
+    s = d.sampler_prelude(2)
+    assert "util 20 0.1 >&2" in s and "f_util 20 0.1 ) >&2" in s     # bash (builtin pause) and plain sh
+    assert "sudo" not in s and "f_util" not in d.discovery_script(2)
+
+
+def test_sampler_output_moves_from_stderr_to_stdout():
+    util = "@@GOVCLOUD-BEGIN util\nS cpu 1 0 0 9 0 0 0 0 0 0 100 50 t=1.00\n@@GOVCLOUD-END util rc=0\n"
+    out, err = d.merge_sampler_output("@@GOVCLOUD-BEGIN meta\nx=1\n@@GOVCLOUD-END meta rc=0\n",
+                                      "sudo: warning\n" + util)
+    assert out.endswith(util) and err == "sudo: warning\n"
+    assert d.merge_sampler_output("a\n", "nothing") == ("a\n", "nothing")
+
+
+def test_prelude_wrapper_refuses_a_script_holding_the_delimiter():
+    from govcloud.drivers.ssh import HEREDOC_END, wrap_with_prelude
+    w = wrap_with_prelude("echo hi", "true &", elevate=True)
+    assert "sudo -n sh -s <<'@@GOVCLOUD-SCRIPT-END'" in w and w.rstrip().endswith("exit $rc")
+    with pytest.raises(ValueError):
+        wrap_with_prelude(f"echo\n{HEREDOC_END}\nrm -rf /", "true", elevate=False)
+
+
+def test_utilization_from_stamped_samples_and_load():
+    rows = [f"S cpu {100 + 10 * i} 0 0 {900 + 10 * i - (5 if i == 3 else 0)} 0 0 0 0 0 0 1000 400 t={50 + 0.1 * i:.2f}"
+            for i in range(21)]
+    u = d.parse_utilization("\n".join(rows))
+    assert u["samples"] == 21 and u["window_s"] == 2.0 and u["interval_s"] == 0.1
+    assert u["mem_p95_pct"] == 60.0 and u["cpu_mean_since_boot_pct"] == 10.0
+    load = d.parse_load("loadavg=0.50 1.00 3.00 1/100 42\nuptime=172800.5 1000.0\n"
+                        "psi_cpu_some=avg10=1.50 avg60=2.00 avg300=2.50 total=1\n", cores=2)
+    assert load == {"load_avg": [0.5, 1.0, 3.0], "load_per_core_15m": 1.5, "uptime_days": 2.0,
+                    "psi": {"cpu_some": {"avg10": 1.5, "avg60": 2.0, "avg300": 2.5}}}
+
+
+@pytest.mark.parametrize("without_bash", [False, True])
+def test_script_runs_under_posix_sh_here(tmp_path, without_bash):
+    """The real script, run by dash/sh on this machine (read-only): every section present, and the
+    sampler's pause works with bash's builtin `read -t` and with plain `sleep` when there is no bash."""
+    import shutil
+    import subprocess
+    sh = shutil.which("dash") or shutil.which("sh")
+    env = {"PATH": "/usr/bin:/bin"}
+    script = d.standalone_script(0.3)
+    if without_bash:       # what a host without bash runs: the `command -v bash` test fails
+        script = script.replace("command -v bash >/dev/null 2>&1", "false")
+    p = subprocess.run([sh, "-s"], input=script, capture_output=True, text=True, env=env, timeout=30)
+    assert p.returncode == 0, p.stderr
+    out, err = d.merge_sampler_output(p.stdout, p.stderr)
+    assert "@@GOVCLOUD" not in err
+    f = d.facts_from_output("local", out)
+    assert "incomplete" not in f and f["cores"] >= 1 and f["ram_gb"] > 0
+    u = f["utilization"]
+    assert u["samples"] == 4 and 0.2 <= u["window_s"] <= 3 and "load_avg" in u, u
