@@ -359,6 +359,9 @@ class Executor:
                   limit: str | None = None, sync_mode: str = "initial", keep_target: bool = True,
                   check: bool = False, extra: dict[str, Any] | None = None) -> Any:
         from govcloud.drivers.ansible import run_playbook
+        playbook = PLAYBOOKS / D.PLAYBOOK_OF[step]
+        if not playbook.is_file():
+            raise StepFailed(step, f"playbook {playbook} is missing from this installation", detail={"kind": "install"})
         addrs = self._target_addresses(t) if target_addresses is None else target_addresses
         src_known = Path(_known_file(self.opts.known_hosts))
         source_known = {s.source: RI.known_host_lines(src_known, [s.source_address or "", s.source_hostname or ""])
@@ -374,7 +377,7 @@ class Executor:
         ev = RI.extravars(t, sync_mode=sync_mode, bwlimit_kbps=self.opts.bwlimit_kbps, keep_target=keep_target,
                           apply_baseline=self.opts.apply_baseline)
         ev.update(extra or {})
-        run = run_playbook(PLAYBOOKS / D.PLAYBOOK_OF[step], inv_path, limit=limit, extravars=ev, check=check,
+        run = run_playbook(playbook, inv_path, limit=limit, extravars=ev, check=check,
                            diff=check, private_data_dir=pdd, timeout=self.opts.playbook_timeout,
                            forks=max(5, len(t.servers) * 2 + len(t.client_addresses)),
                            envvars={"SSH_AUTH_SOCK": self.agent_sock or ""})

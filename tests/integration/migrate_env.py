@@ -1,0 +1,87 @@
+"""A small inventory whose servers are real test hosts, for end-to-end migration tests.
+
+Each system runs the bundled sample workload (nginx + PostgreSQL database + data directory)
+on one test host; the cloud zone maps to the harness's bridged network, flavors and images,
+so `plan generate` puts them in one batch and `migrate run` moves them onto Nova servers.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+ROOT = """\
+format_version: 1
+inventory:
+  name: 迁移演练市
+  region: "441600"
+  as_of: 2026-01-01
+  default_policy: drill
+regions:
+  - {code: "441600", name: 迁移演练市, level: prefecture}
+organizations:
+  - {id: org-drill, name: 迁移演练市数据局, short_name: 数据局, org_type: gov_component, region: "441600"}
+machine_rooms:
+  - {id: room-drill, name: 数据局自建机房, owner_org: org-drill, room_type: dept_self_built, built_on: 2012-05-01}
+cloud_platforms:
+  - {id: gc, name: 演练政务云, tier: municipal, cloud: govcloud-test}
+cloud_zones:
+  - id: z1
+    platform: gc
+    name: 政务外网资源池
+    network_zone: gov_extranet
+    extranet_area: private_vpn
+    mlps_level: 3
+    dr_mode: realtime_offsite_ha
+    network: govcloud-net
+    capacity: {vcpus: 400, ram_gb: 800, storage_gb: 20000}
+    flavors:
+      - {name: m1.small, vcpus: 1, ram_gb: 2}
+      - {name: c2.m4, vcpus: 2, ram_gb: 4}
+    images:
+      - {name: Debian-12-x86_64, os_distribution: debian, os_version: "12"}
+policies:
+  - id: drill
+    name: 迁移演练
+    start: {start}
+    final_deadline: 2030-12-31
+"""
+
+
+def system_yaml(n: int, host: str, addr: str, client: str) -> str:
+    return textwrap.dedent(f"""\
+      - id: app{n}
+        name: 演练业务系统{n}
+        owner_org: org-drill
+        network_zone: gov_extranet
+        extranet_area: private_vpn
+        mlps_level: 2
+        mlps_status: filed
+        importance: ordinary
+        servers: [{host}]
+        workload:
+          data_paths: [/srv/govapp/data, /srv/govapp/www]
+          services:
+            - {{name: nginx, port: 80, health_path: /api/stats.json}}
+            - {{name: postgresql, port: 5432}}
+          databases:
+            - {{engine: postgresql, name: govapp}}
+          cutover_record: {{name: app{n}.drill.gov.test, clients: [{client}]}}
+    """)
+
+
+def server_yaml(host: str, addr: str) -> str:
+    return (f"  - {{id: {host}, hostname: {host}, machine_room: room-drill, kind: vm, ips: [{addr}], cores: 1, "
+            f"ram_gb: 2, os_distribution: debian, os_version: '12', disks: [{{size_gb: 10}}]}}\n")
+
+
+def write_inventory(root: Path, sources: list[tuple[str, str]], client: tuple[str, str], *, start: str) -> Path:
+    """``sources``: (host name, address) per system; ``client`` holds the cutover records."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "inventory.yaml").write_text(ROOT.replace("{start}", start), encoding="utf-8")
+    servers = "".join(server_yaml(h, a) for h, a in sources + [client])
+    systems = "".join(textwrap.indent(system_yaml(n, h, a, client[0]), "") for n, (h, a) in enumerate(sources, 1))
+    (root / "departments").mkdir(exist_ok=True)
+    (root / "departments" / "drill.yaml").write_text(
+        "format_version: 1\nservers:\n" + servers + "systems:\n" + systems, encoding="utf-8")
+    return root
