@@ -7,6 +7,7 @@ printed for a person to accept, never written as dependencies.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections import Counter
@@ -51,6 +52,78 @@ def _targets(inv, pattern, *, user, key, known_hosts, ssh_config, accept_new):
     return out
 
 
+def _runner_inventory(pairs, accept_new: bool) -> dict:
+    """An ansible inventory for exactly these targets: the same address, port, user, key and
+    known_hosts the ssh path would use, strict host-key checking (accept-new only if asked)."""
+    import shlex
+
+    hosts = {}
+    for t, st in pairs:
+        kh = st.known_hosts or str(Path("~/.ssh/known_hosts").expanduser())
+        # -F /dev/null: exactly the settings resolved above (as the ssh path uses them), not
+        # OpenSSH's own reading of a config, where IdentityFile lines add up to several keys
+        opts = ["-F /dev/null", f"-o StrictHostKeyChecking={'accept-new' if accept_new else 'yes'}",
+                f"-o UserKnownHostsFile={shlex.quote(kh)}", "-o BatchMode=yes"]
+        if st.key_filename:
+            opts.append("-o IdentitiesOnly=yes")
+        hv = {"ansible_host": st.host, "ansible_port": st.port, "ansible_user": st.user,
+              "ansible_ssh_common_args": " ".join(opts)}
+        if st.key_filename:
+            hv["ansible_ssh_private_key_file"] = str(Path(st.key_filename).expanduser().resolve())
+        if st.user != "root":
+            hv["ansible_become"] = True
+            hv["ansible_become_method"] = "sudo"
+        hosts[t.server] = hv
+    return {"all": {"hosts": hosts}}
+
+
+def _via_ansible(pairs, script: str, *, concurrency: int, connect_timeout: float,
+                 run_timeout: float, retries: int, accept_new: bool):
+    """The same script on the same targets through ansible-runner (``-m raw``) → the ssh
+    driver's RunResult per target, so parsing, observations and the summary are shared."""
+    import tempfile
+
+    from govcloud.drivers.ansible import run_adhoc_raw
+    from govcloud.drivers.ssh import RunResult
+    from govcloud.inventory import discover as d
+    from govcloud.store.atomic import write_atomic
+
+    kh_files = {st.known_hosts or str(Path("~/.ssh/known_hosts").expanduser()) for _, st in pairs}
+    kh_before = {f: (Path(f).read_text(encoding="utf-8") if Path(f).exists() else "") for f in kh_files}
+    with tempfile.TemporaryDirectory(prefix="govcloud-discover-ansible-") as tmp:
+        inv_file = Path(tmp) / "inventory" / "hosts.json"
+        inv_file.parent.mkdir()
+        write_atomic(inv_file, json.dumps(_runner_inventory(pairs, accept_new), indent=1))
+        t0 = time.perf_counter()
+        run = run_adhoc_raw(script, inv_file, forks=concurrency, connect_timeout=int(max(1, connect_timeout)),
+                            retries=retries, timeout=int(run_timeout + connect_timeout * (retries + 1) + 30),
+                            private_data_dir=Path(tmp) / "runner")
+        seconds = time.perf_counter() - t0
+    added: set[str] = set()
+    for f, before in kh_before.items():
+        now = Path(f).read_text(encoding="utf-8") if Path(f).exists() else ""
+        if now.startswith(before):
+            for line in now[len(before):].splitlines():
+                if line.strip():
+                    added.update(x.strip("[]").split("]:")[0] for x in line.split()[0].split(","))
+    results = []
+    for t, st in pairs:
+        h = run.hosts.get(t.server)
+        r = RunResult(t.server, seconds=seconds)
+        if h is None:
+            r.error, r.error_kind = f"no result from ansible (run status {run.status})", "other"
+        elif h.unreachable:
+            r.error_kind, r.error = d.classify_openssh_failure(h.msg or h.stderr)
+            r.attempts = 1 + (retries if r.error_kind in ("timeout", "connect") else 0)
+        else:
+            r.rc, r.stdout, r.stderr = h.rc if h.rc is not None else (1 if h.failed else 0), h.stdout, h.stderr
+            if h.failed and h.rc is None:
+                r.error, r.error_kind = h.msg[:200] or "failed", "other"
+        r.host_key_added = st.host in added
+        results.append(r)
+    return results
+
+
 def _previous(path: Path) -> list[dict]:
     if not path.exists():
         return []
@@ -69,7 +142,7 @@ def _previous(path: Path) -> list[dict]:
 def discover(
     inventory: Path = typer.Argument(..., metavar="INVENTORY", help="Inventory directory; its servers are the targets."),
     hosts: Optional[str] = typer.Option(None, "--hosts", help="fnmatch patterns on server id or hostname, comma-separated; !pat excludes."),
-    via: Via = typer.Option(Via.ssh, "--via", help="ssh (paramiko, built in). ansible: not implemented yet."),
+    via: Via = typer.Option(Via.ssh, "--via", help="ssh (paramiko, built in) or ansible (the same script through ansible-runner and OpenSSH, -m raw)."),
     concurrency: int = typer.Option(32, "--concurrency", min=1, max=512, help="Hosts visited at the same time."),
     accept_new: bool = typer.Option(False, "--accept-new", help="Trust an UNKNOWN host key on first use and add it to known_hosts (atomically). A CHANGED key is always refused."),
     known_hosts: Optional[Path] = typer.Option(None, "--known-hosts", help="known_hosts for strict host-key checking (default ~/.ssh/known_hosts)."),
@@ -80,10 +153,13 @@ def discover(
     connect_timeout: float = typer.Option(10.0, "--connect-timeout", min=1, help="Seconds to connect and authenticate."),
     timeout: float = typer.Option(120.0, "--timeout", min=5, help="Seconds per host for the whole collection."),
     retries: int = typer.Option(2, "--retries", min=0, max=10, help="Extra connection attempts on connection errors/timeouts (backoff 0.5 s, 1 s, …); never on auth or host-key failures."),
+    actor: Optional[str] = typer.Option(None, "--actor", help="Who runs the discovery, for the audit log (besides the OS user)."),
+    reason: Optional[str] = typer.Option(None, "--reason", help="Why, for the audit log."),
     output: Output = typer.Option(Output.text, "--output", "-o", help="text for people, json for programs."),
 ) -> None:
     """Discover what the inventory's servers really run (read-only, over SSH) and write
-    ``observed/discovery.yaml`` — observations only; no other inventory file is touched.
+    ``observed/discovery.yaml`` — observations only; no other inventory file is touched. Each
+    write is recorded in the inventory's audit log (action ``discover``: per server, what changed).
 
     Exit 0: every host reached; 3: some reached; 1: none reached.
     """
@@ -91,10 +167,9 @@ def discover(
     from govcloud.inventory import discover as d
     from govcloud.inventory.loader import load_inventory
     from govcloud.inventory.writer import render_document
+    from govcloud.store import auditlog
     from govcloud.store.atomic import write_atomic
 
-    if via is Via.ansible:
-        raise UsageError("--via ansible is not implemented yet; use --via ssh (the default)")
     if ssh_config is not None and not ssh_config.is_file():
         raise UsageError(f"--ssh-config {ssh_config}: no such file")
     if key is not None and not key.is_file():
@@ -121,14 +196,18 @@ def discover(
     script, prelude = d.discovery_script(sample_seconds), d.sampler_prelude(sample_seconds)
     started = time.perf_counter()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    with Progress(TextColumn("discover"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.fields[last]}"), console=err, transient=False,
-                  disable=not err.is_terminal) as progress:
-        task = progress.add_task("discover", total=len(pairs), last="")
-        results = run_many([st for _, st in pairs], script, workers=concurrency,
-                           connect_timeout=connect_timeout, run_timeout=timeout + sample_seconds,
-                           retries=retries, prelude=prelude,
-                           on_done=lambda r: progress.update(task, advance=1, last=r.target))
+    if via is Via.ansible:
+        results = _via_ansible(pairs, d.standalone_script(sample_seconds), concurrency=concurrency, connect_timeout=connect_timeout,
+                               run_timeout=timeout + sample_seconds, retries=retries, accept_new=accept_new)
+    else:
+        with Progress(TextColumn("discover"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      TextColumn("{task.fields[last]}"), console=err, transient=False,
+                      disable=not err.is_terminal) as progress:
+            task = progress.add_task("discover", total=len(pairs), last="")
+            results = run_many([st for _, st in pairs], script, workers=concurrency,
+                               connect_timeout=connect_timeout, run_timeout=timeout + sample_seconds,
+                               retries=retries, prelude=prelude,
+                               on_done=lambda r: progress.update(task, advance=1, last=r.target))
     seconds = time.perf_counter() - started
     t_hosts_done = time.perf_counter()
 
@@ -145,7 +224,7 @@ def discover(
             continue
         facts = d.facts_from_output(t.server, d.merge_sampler_output(r.stdout, r.stderr)[0])
         facts_by_server[t.server] = facts
-        new_obs.append(d.observation(t.server, facts, now))
+        new_obs.append(d.observation(t.server, facts, now, source=f"discovery:{via.value}"))
         reached.append({"server": t.server, "address": f"{st.host}:{st.port}", "seconds": round(r.seconds, 2),
                         "connect_seconds": round(r.connect_seconds or 0, 2),
                         "script_seconds": round(r.script_seconds or 0, 2),
@@ -155,17 +234,30 @@ def discover(
 
     out_path = root / d.OBSERVED_FILE
     written = None
+    audit_seq = None
     if new_obs:
-        merged = d.merge_latest(_previous(out_path), new_obs)
+        previous = _previous(out_path)
+        merged = d.merge_latest(previous, new_obs)
         text = render_document({"observations": merged}, style="lines",
                                header="written by `govcloud inventory discover` — observations only; "
                                       "rewritten each run (latest per server)")
+        before, after = d.audit_change(previous, new_obs)
+        old_bytes = out_path.read_bytes() if out_path.exists() else None
+        before["file_sha256"] = hashlib.sha256(old_bytes).hexdigest() if old_bytes is not None else None
+        after.update({"file_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), "via": via.value,
+                      "targets": len(pairs), "reached": len(reached),
+                      "failed": {f["server"]: f["reason"] for f in failed}})
+        # recorded before the file is replaced: a write that cannot be audited does not happen
+        entry = auditlog.append(root, action="discover",
+                                entity={"kind": "observations", "id": d.OBSERVED_FILE.as_posix()},
+                                before=before, after=after, who=actor, reason=reason)
+        audit_seq = entry["seq"]
         write_atomic(out_path, text)
         written = str(out_path)
     proposals = [p.to_plain() for p in d.propose_dependencies(inv, facts_by_server)]
     summary = {"targets": len(pairs), "reached": len(reached), "failed": len(failed),
                "failed_by_reason": dict(Counter(f["reason"] for f in failed)), "seconds": round(seconds, 2),
-               "written": written,
+               "written": written, "audit_seq": audit_seq,
                # where the time went (s): loading the inventory, the hosts (connect + script, in
                # parallel), parsing + writing; per host: connect_seconds / script_seconds in `reached`
                "timeline": {"load": round(started - t_load, 2), "hosts": round(seconds, 2),

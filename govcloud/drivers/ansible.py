@@ -67,3 +67,58 @@ def run_playbook(playbook: Path, inventory: Path, *, limit: str | None = None, e
         elif e.get("event") in ("runner_on_failed", "runner_on_unreachable") and not data.get("ignore_errors"):
             run.failed_tasks.setdefault(host, []).append(f"{task}: {str(res.get('msg', ''))[:300]}")
     return run
+
+
+@dataclass
+class AdhocHostResult:
+    host: str
+    rc: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    unreachable: bool = False
+    failed: bool = False
+    msg: str = ""
+
+
+@dataclass
+class AdhocRun:
+    rc: int
+    status: str
+    hosts: dict[str, AdhocHostResult] = field(default_factory=dict)
+    artifact_dir: str = ""
+
+
+def run_adhoc_raw(script: str, inventory: Path, *, host_pattern: str = "all", forks: int = 10, become: bool = False,
+                  connect_timeout: int = 10, retries: int = 0, timeout: int = 1800,
+                  private_data_dir: Path | None = None, envvars: dict[str, str] | None = None) -> AdhocRun:
+    """``ansible HOSTS -i INVENTORY -m raw -a SCRIPT [--become]`` through ansible-runner: the same
+    read-only shell script on every host over OpenSSH, no Python needed there. Strict host-key
+    checking (``ANSIBLE_HOST_KEY_CHECKING``); no pty (``ANSIBLE_SSH_USETTY=False``) so stdout and
+    stderr stay apart; no ControlPersist masters left behind. The script is part of the command
+    line ansible-runner records — it must hold no secret (discovery's does not)."""
+    pdd = Path(private_data_dir) if private_data_dir else Path(tempfile.mkdtemp(prefix="govcloud-ansible-"))
+    pdd.mkdir(parents=True, exist_ok=True)
+    r = ansible_runner.run(
+        private_data_dir=str(pdd), inventory=str(Path(inventory).resolve()), host_pattern=host_pattern,
+        module="raw", module_args=script, forks=forks, quiet=True, timeout=timeout,
+        cmdline="--become" if become else None,
+        envvars={**(envvars or {}), "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_NOCOLOR": "1",
+                 "ANSIBLE_RETRY_FILES_ENABLED": "0", "ANSIBLE_SSH_USETTY": "False",
+                 "ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o ControlPersist=no",
+                 "ANSIBLE_TIMEOUT": str(int(connect_timeout)), "ANSIBLE_SSH_RETRIES": str(int(retries)),
+                 "ANSIBLE_BECOME_FLAGS": "-H -S -n"},
+    )
+    run = AdhocRun(rc=r.rc, status=r.status, artifact_dir=str(r.config.artifact_dir))
+    for e in r.events:
+        kind = e.get("event")
+        if kind not in ("runner_on_ok", "runner_on_failed", "runner_on_unreachable"):
+            continue
+        data = e.get("event_data") or {}
+        host, res = data.get("host"), data.get("res") or {}
+        if not host:
+            continue
+        run.hosts[host] = AdhocHostResult(
+            host=host, rc=res.get("rc"), stdout=res.get("stdout") or "", stderr=res.get("stderr") or "",
+            unreachable=kind == "runner_on_unreachable" or bool(res.get("unreachable")),
+            failed=kind == "runner_on_failed", msg=str(res.get("msg") or "")[:2000])
+    return run

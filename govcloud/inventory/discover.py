@@ -149,6 +149,40 @@ def merge_sampler_output(stdout: str, stderr: str) -> tuple[str, str]:
     return (stdout if stdout.endswith("\n") or not stdout else stdout + "\n") + block, rest
 
 
+_OPENSSH_ERRORS = (   # (needle in OpenSSH's / ansible's message, kind), first match wins
+    ("REMOTE HOST IDENTIFICATION HAS CHANGED", "hostkey-changed"),
+    ("Host key verification failed", "hostkey-unknown"),
+    ("Permission denied", "auth"),
+    ("Too many authentication failures", "auth"),
+    ("timed out", "timeout"),
+    ("Connection refused", "connect"),
+    ("No route to host", "connect"),
+    ("Could not resolve", "connect"),
+    ("Connection reset", "connect"),
+    ("Connection closed", "connect"),
+)
+_OPENSSH_DESCRIPTIONS = {
+    "hostkey-changed": "host key does not match known_hosts (possible man-in-the-middle; refusing)",
+    "hostkey-unknown": "host key not in known_hosts (strict host-key checking; add it with ssh-keyscan after verifying)",
+    "auth": "authentication failed (key not accepted)",
+    "timeout": "timed out",
+}
+
+
+def classify_openssh_failure(msg: str) -> tuple[str, str]:
+    """An unreachable host's message from OpenSSH (through ansible) → (kind, one line for a
+    person), with the same kinds as the paramiko driver: hostkey-changed, hostkey-unknown, auth,
+    timeout, connect, other."""
+    for needle, kind in _OPENSSH_ERRORS:
+        if needle.lower() in (msg or "").lower():
+            if kind in _OPENSSH_DESCRIPTIONS:
+                return kind, _OPENSSH_DESCRIPTIONS[kind]
+            line = next((x for x in msg.splitlines() if needle.lower() in x.lower()), needle)
+            return kind, "connection failed: " + line.strip()[:200]
+    first = (msg or "").strip().splitlines()
+    return "other", (first[0][:200] if first else "unreachable")
+
+
 # --------------------------------------------------------------------------- targets
 
 
@@ -592,8 +626,12 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def observation(server: str, facts: dict[str, Any], collected_at: str | None = None) -> Observation:
-    return Observation(source=SOURCE, server=server, collected_at=collected_at or utc_now(), facts=facts)
+SOURCES = (SOURCE, "discovery:ansible")     # the same script, through paramiko or ansible-runner
+
+
+def observation(server: str, facts: dict[str, Any], collected_at: str | None = None,
+                source: str = SOURCE) -> Observation:
+    return Observation(source=source, server=server, collected_at=collected_at or utc_now(), facts=facts)
 
 
 def merge_latest(previous: Iterable[dict], new: Iterable[Observation]) -> list[Observation]:
@@ -601,12 +639,66 @@ def merge_latest(previous: Iterable[dict], new: Iterable[Observation]) -> list[O
     reached this run keep their last successful observation."""
     by_server: dict[str, Observation] = {}
     for d in previous:
-        if isinstance(d, dict) and d.get("server") and d.get("source") == SOURCE:
-            by_server[d["server"]] = Observation(source=SOURCE, server=d["server"],
+        if isinstance(d, dict) and d.get("server") and d.get("source") in SOURCES:
+            by_server[d["server"]] = Observation(source=d["source"], server=d["server"],
                                                  collected_at=d.get("collected_at"), facts=d.get("facts") or {})
     for o in new:
         by_server[o.server] = o
     return [by_server[k] for k in sorted(by_server)]
+
+
+# --------------------------------------------------------------------------- audit
+
+
+def fact_summary(facts: dict[str, Any]) -> dict[str, Any]:
+    """The few facts an auditor compares between runs (utilisation, which moves every run, and
+    the long lists are left out; ``digest`` stands for all of them)."""
+    import hashlib
+    import json
+
+    services = facts.get("services") or {}
+    out = {
+        "os": " ".join(str(x) for x in (facts.get("os_distribution"), facts.get("os_version")) if x) or None,
+        "kernel": facts.get("kernel"),
+        "cpu_arch": facts.get("cpu_arch"),
+        "cores": facts.get("cores"),
+        "ram_gb": facts.get("ram_gb"),
+        "disk_gb": facts.get("disk_gb"),
+        "databases": sorted({d.get("engine") for d in facts.get("databases") or [] if d.get("engine")}),
+        "listening": sorted({f"{x.get('proto')}/{x.get('port')}" for x in facts.get("listening") or []},
+                            key=lambda v: (v.split("/")[0], int(v.split("/")[1]) if v.split("/")[1].isdigit() else 0)),
+        "services": len(services.get("running") or services.get("installed") or []),
+        "cron": len(facts.get("cron") or []),
+    }
+    stable = {k: v for k, v in facts.items() if k != "utilization"}
+    out["digest"] = hashlib.sha256(json.dumps(stable, sort_keys=True, ensure_ascii=False, default=str)
+                                   .encode("utf-8")).hexdigest()[:16]
+    return out
+
+
+def audit_change(previous: Iterable[dict], new: Iterable[Observation]) -> tuple[dict, dict]:
+    """(before, after) for the audit entry of one discovery run: per server, only the summary
+    fields that changed (a server seen for the first time: its whole summary under ``after``);
+    servers whose summary did not change are only counted."""
+    old = {d["server"]: fact_summary(d.get("facts") or {}) for d in previous
+           if isinstance(d, dict) and d.get("server") and d.get("source") in SOURCES}
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    unchanged = 0
+    for o in new:
+        cur = fact_summary(o.facts)
+        prev = old.get(o.server)
+        if prev is None:
+            after[o.server] = cur
+            before[o.server] = None
+            continue
+        diff = [k for k in cur if cur[k] != prev.get(k) and k != "digest"]
+        if not diff and cur["digest"] == prev.get("digest"):
+            unchanged += 1
+            continue
+        before[o.server] = {k: prev.get(k) for k in diff + ["digest"]}
+        after[o.server] = {k: cur[k] for k in diff + ["digest"]}
+    return ({"servers": before}, {"servers": after, "unchanged": unchanged})
 
 
 # --------------------------------------------------------------------------- dependency proposals

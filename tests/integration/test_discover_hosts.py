@@ -18,8 +18,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from govcloud.cli.audit import app as _audit_app
 from govcloud.cli.discover import discover
 from govcloud.inventory.validate import validate_path
+from govcloud.store import auditlog
 
 pytestmark = [pytest.mark.integration, pytest.mark.hosts]
 
@@ -182,6 +184,24 @@ def test_observations_written_only_there_and_merge(env, first_run):
     assert srv.observed["cpu_arch"] == "x86_64" and srv.observed["ram_gb"] > 0
     u = srv.observed["utilization"]
     assert 0 <= u["cpu_p95_pct"] <= 100 and 0 < u["mem_p95_pct"] <= 100 and u["samples"] >= 2
+    # --sample-seconds 1: 10 intervals of 0.1 s, timed by the samples themselves; longer horizons too
+    assert u["samples"] == 11 and 0.9 <= u["window_s"] <= 2.5 and len(u["load_avg"]) == 3
+
+
+def test_the_write_is_audited(env, first_run):
+    _, doc, _ = first_run
+    entries = [e for e in auditlog.read(env["inv"]) if e["action"] == "discover"]
+    e = entries[0]
+    assert e["entity"] == {"kind": "observations", "id": "observed/discovery.yaml"}
+    assert e["who"]["os_user"] and doc["summary"]["audit_seq"] == e["seq"]
+    after = e["after"]
+    assert set(after["servers"]) == set(REACHED) | {DEPCLIENT}          # first run: every server is new
+    assert after["servers"]["h1"]["databases"] == ["postgresql"] and "tcp/80" in after["servers"]["h1"]["listening"]
+    assert e["before"]["file_sha256"] is None and e["before"]["servers"]["h1"] is None
+    assert after["failed"] == {CHANGED: "hostkey-changed", AUTHFAIL: "auth", NEWKEY: "hostkey-unknown",
+                               "hang-01": "timeout"}
+    assert "utilization" not in json.dumps(after)           # a summary, not a dump of every fact
+    assert auditlog.verify(env["inv"]) == []
 
 
 def test_accept_new_adds_unknown_key_and_never_a_changed_one(env, first_run):
@@ -207,3 +227,35 @@ def test_none_reached_exits_1(env):
                              "--known-hosts", str(env["kh"]), "--connect-timeout", "1", "--retries", "0",
                              "-o", "json")
     assert code == 1 and doc["summary"]["reached"] == 0, out
+
+
+def test_via_ansible_same_script_same_facts_same_failures(env, first_run):
+    """--via ansible: ansible-runner + OpenSSH (-m raw, become) on the same targets; the same
+    parsers, observation file, summary, exit code and audit entry."""
+    inv = env["inv"]
+    ssh_obs = _observations(inv)
+    n_audit = len(auditlog.read(inv))
+    code, doc, out = run_cli(str(inv), "--via", "ansible", "--hosts", f"h1,h2,h3,h5,{CHANGED},{AUTHFAIL},hang-01",
+                             "--ssh-config", str(env["cfg"]), "--known-hosts", str(env["kh"]), "--sample-seconds", "1",
+                             "--connect-timeout", "3", "--retries", "0", "--actor", "审计员", "-o", "json")
+    assert code == 3, out
+    assert {r["server"] for r in doc["reached"]} == {"h1", "h2", "h3", "h5"}
+    assert {f["server"]: f["reason"] for f in doc["failed"]} == {CHANGED: "hostkey-changed", AUTHFAIL: "auth",
+                                                                 "hang-01": "timeout"}, doc["failed"]
+    obs = _observations(inv)
+    for h in ("h1", "h5"):
+        a, b = obs[h], ssh_obs[h]
+        assert a["source"] == "discovery:ansible" and b["source"] == "discovery:ssh"
+        for k in ("os_distribution", "os_version", "kernel", "cpu_arch", "cores", "ram_gb", "databases", "services",
+                  "cron"):
+            assert a["facts"][k] == b["facts"][k], (h, k)
+        assert {(x["port"], tuple(x["processes"])) for x in a["facts"]["listening"]} == \
+            {(x["port"], tuple(x["processes"])) for x in b["facts"]["listening"]}
+        assert a["facts"]["utilization"]["samples"] == 11 and "incomplete" not in a["facts"]
+    assert obs["h10"]["source"] == "discovery:ssh"           # servers not visited keep their observation
+    entries = auditlog.read(inv)
+    assert len(entries) == n_audit + 1 and entries[-1]["action"] == "discover"
+    assert entries[-1]["after"]["via"] == "ansible" and entries[-1]["who"]["actor"] == "审计员"
+    assert auditlog.verify(inv) == []
+    res = CliRunner().invoke(_audit_app, ["verify", str(inv)])
+    assert res.exit_code == 0, res.output

@@ -329,3 +329,34 @@ def test_script_runs_under_posix_sh_here(tmp_path, without_bash):
     assert "incomplete" not in f and f["cores"] >= 1 and f["ram_gb"] > 0
     u = f["utilization"]
     assert u["samples"] == 4 and 0.2 <= u["window_s"] <= 3 and "load_avg" in u, u
+
+
+def test_audit_change_is_per_server_and_compact():
+    f1 = {"os_distribution": "debian", "os_version": "12", "kernel": "6.1", "cores": 2, "ram_gb": 4.0,
+          "listening": [{"proto": "tcp", "port": 22, "address": "0.0.0.0", "processes": ["sshd"]}],
+          "databases": [], "cron": [], "services": {"init": "sysv", "installed": ["ssh"]},
+          "utilization": {"cpu_p95_pct": 5.0}}
+    prev = [{"source": "discovery:ssh", "server": "a", "facts": f1},
+            {"source": "discovery:ssh", "server": "b", "facts": f1}]
+    f2 = dict(f1, utilization={"cpu_p95_pct": 80.0})                     # only utilisation moved
+    f3 = dict(f1, listening=f1["listening"] + [{"proto": "tcp", "port": 5432, "processes": ["postgres"]}],
+              databases=[{"engine": "postgresql"}])
+    before, after = d.audit_change(prev, [d.observation("a", f2), d.observation("b", f3), d.observation("c", f1)])
+    assert after["unchanged"] == 1 and set(after["servers"]) == {"b", "c"}
+    assert before["servers"]["c"] is None and after["servers"]["c"]["os"] == "debian 12"
+    assert after["servers"]["b"]["listening"] == ["tcp/22", "tcp/5432"] and after["servers"]["b"]["databases"] == ["postgresql"]
+    assert before["servers"]["b"]["listening"] == ["tcp/22"] and "kernel" not in after["servers"]["b"]
+    assert after["servers"]["b"]["digest"] != before["servers"]["b"]["digest"]
+
+
+def test_openssh_failures_classified_like_the_paramiko_driver():
+    c = d.classify_openssh_failure
+    assert c("Failed to connect to the host via ssh: @@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\n"
+             "Host key verification failed.")[0] == "hostkey-changed"
+    assert c("No ED25519 host key is known for 198.18.1.27 and you have requested strict checking.\n"
+             "Host key verification failed.")[0] == "hostkey-unknown"
+    assert c("govcloud@198.18.1.26: Permission denied (publickey).")[0] == "auth"
+    assert c("Connection timed out during banner exchange")[0] == "timeout"
+    kind, why = c("ssh: connect to host 198.18.1.99 port 22: Connection refused")
+    assert kind == "connect" and "Connection refused" in why
+    assert c("something else")[0] == "other"
