@@ -1,0 +1,83 @@
+"""Fast checks of the migration playbooks' pure parts: the difference filters verify and the DB
+sync report with, the playbooks/roles contract (names, syntax via ansible-playbook
+--syntax-check), and the bundled sample-workload inventory.  The behaviour on hosts is tested in
+tests/integration/test_migrate_roles.py."""
+from __future__ import annotations
+
+import importlib.util
+import ipaddress
+import subprocess
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+PB = REPO / "playbooks"
+
+
+def _filters():
+    spec = importlib.util.spec_from_file_location("gc_filters", PB / "filter_plugins" / "govcloud_migrate.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_count_diffs_name_tables_and_missing_ones():
+    f = _filters()
+    assert f.govcloud_count_diffs({"a": 1, "b": 2}, {"a": 1, "b": 2}) == []
+    assert f.govcloud_count_diffs({"a": 1, "b": 2}, {"a": 1, "c": 5}, "pg/x ") == [
+        "pg/x b: source 2 rows, target missing", "pg/x c: source missing rows, target 5"]
+
+
+def test_manifest_diffs_name_files_and_what_differs():
+    f = _filters()
+    src = {"path": "/srv/app", "exists": True, "entries": {
+        ".": "d mode=755 owner=0:0", "a.bin": "f mode=644 owner=33:33 size=3 mtime=1 sha256=aa",
+        "b.txt": "f mode=644 owner=0:0 size=1 mtime=1 sha256=bb", "gone": "l mode=777 owner=0:0 -> a.bin"}}
+    tgt = {"path": "/srv/app", "exists": True, "entries": {
+        ".": "d mode=755 owner=0:0", "a.bin": "f mode=644 owner=33:33 size=4 mtime=2 sha256=cc",
+        "b.txt": "f mode=600 owner=0:0 size=1 mtime=1 sha256=bb", "extra": "f mode=644 owner=0:0 size=0 mtime=1 sha256=dd"}}
+    assert f.govcloud_manifest_diffs(src, tgt) == [
+        "/srv/app/a.bin: content, size, mtime differ", "/srv/app/b.txt: mode differ",
+        "/srv/app/extra: only on the target", "/srv/app/gone: missing on the target"]
+    assert f.govcloud_manifest_diffs(src, src) == []
+    assert f.govcloud_manifest_diffs(src, {"path": "/srv/app", "exists": False}) == ["/srv/app: missing on the target"]
+    many = {"path": "/p", "entries": {str(i): "f sha256=x" for i in range(60)}}
+    out = f.govcloud_manifest_diffs(many, {"path": "/p", "entries": {}}, limit=50)
+    assert len(out) == 51 and out[-1] == "... and 10 more"
+
+
+NAMES = ["precheck", "configure", "sync", "cutover", "verify", "rollback"]
+
+
+def test_playbooks_exist_use_the_groups_and_pass_syntax_check(tmp_path):
+    pbs = [PB / f"migrate_{n}.yml" for n in NAMES] + [PB / "sample_workload.yml"]
+    for pb in pbs[:-1]:
+        assert {p["hosts"] for p in yaml.safe_load(pb.read_text())} <= {"source", "target", "clients"}, pb
+    inv = tmp_path / "inv.yml"
+    inv.write_text(yaml.safe_dump({"all": {"children": {g: {"hosts": {f"{g}1": {}}} for g in ("source", "target", "clients")}}}))
+    r = subprocess.run(["ansible-playbook", "--syntax-check", "-i", str(inv), *map(str, pbs)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+
+
+def test_roles_are_prefixed_govcloud():
+    roles = sorted(p.name for p in (PB / "roles").iterdir() if p.is_dir())
+    assert all(r.startswith("govcloud_") for r in roles)
+    for r in ("govcloud_precheck", "govcloud_configure", "govcloud_sync", "govcloud_db", "govcloud_service",
+              "govcloud_cutover", "govcloud_verify", "govcloud_rollback"):
+        assert r in roles
+
+
+def test_sample_workload_inventory_is_valid_and_describes_the_workload():
+    from govcloud.inventory.loader import load_inventory
+    r = load_inventory(REPO / "inventories" / "sample-workload")
+    assert not r.errors, r.errors
+    systems = r.inventory.systems
+    w = systems["govapp"].workload
+    assert w.data_paths == ("/srv/govapp", "/etc/nginx/sites-enabled")
+    assert [(s.name, s.port, s.health_path) for s in w.services] == [("nginx", 80, "/api/stats.json"), ("postgresql", 5432, None)]
+    assert [(str(d.engine.value), d.name) for d in w.databases] == [("postgresql", "govapp")]
+    assert w.cutover_record.name == "govapp.gov.test" and w.cutover_record.clients == ("govapp-kiosk01",)
+    for s in r.inventory.servers.values():
+        for ip in s.ips:
+            assert ipaddress.ip_address(ip) in ipaddress.ip_network("198.18.0.0/15")
