@@ -26,11 +26,13 @@ collected: a bad file reports everything at once. Whole-file refusals raise ``Ta
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import difflib
 import hashlib
 import io
 import re
+import threading
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
@@ -256,7 +258,7 @@ class TableFile:
 
         from openpyxl import load_workbook
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), _no_sheet_sizing():
                 warnings.simplefilter("ignore")   # openpyxl warns about styles/extensions it drops
                 self._wb = load_workbook(self.path, read_only=True, data_only=True, keep_links=False)
         except Exception as exc:  # noqa: BLE001 - any failure to open is the file's fault here
@@ -563,6 +565,27 @@ class _Wanted:
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)
     columns: set[int] | None = None     # once the header is known: the only columns worth parsing
     merged_header_cols: set[int] = field(default_factory=set)
+
+
+_SIZING_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _no_sheet_sizing() -> Iterator[None]:
+    """Open a read-only workbook without sizing its sheets.
+
+    openpyxl sizes every sheet when the workbook is opened; a sheet without a ``<dimension>``
+    element (files written by openpyxl's own write-only mode, by many exporters) is then parsed
+    from end to end just to find its size — for a 10,000-VM export, a minute before the first
+    row. Rows here are streamed by ``_xlsx_rows``, which needs no size."""
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+    with _SIZING_LOCK:
+        original = ReadOnlyWorksheet._get_size
+        ReadOnlyWorksheet._get_size = lambda self: None  # type: ignore[method-assign]
+        try:
+            yield
+        finally:
+            ReadOnlyWorksheet._get_size = original  # type: ignore[method-assign]
 
 
 def _describe_text(path: Path) -> str:
