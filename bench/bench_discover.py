@@ -18,6 +18,8 @@ the same run, alternating so both see the same load:
   ``--sample-seconds`` — and writes observed/discovery.yaml. Its JSON summary gives the
   timeline printed below each round: inventory load, per-host connect (TCP + key exchange +
   auth) and script time, parse + write.
+* govcloud ``--via ansible``: the same script and facts through ansible-runner (``-m raw``,
+  OpenSSH, become), forks 50 — what the ansible transport costs for the same work.
 * ansible: ``ansible all -i inventory.ini -m setup -f 50`` (OpenSSH, the harness ssh_config,
   StrictHostKeyChecking yes): OS, kernel, CPU, RAM, mounts + usage, interfaces, … — no
   listening ports, connections, databases, services, cron or utilisation (those would need
@@ -62,8 +64,9 @@ def make_inventory(root: Path, hosts: list[dict]) -> None:
     (root / "servers.yaml").write_text(f"format_version: 1\nservers:\n{servers}\nsystems:\n{systems}\n", encoding="utf-8")
 
 
-def run_govcloud(inv: Path, n: int, sample_seconds: float | None, code: Path = REPO) -> tuple[float, int, dict]:
-    args = [sys.executable, "-m", "govcloud", "inventory", "discover", str(inv),
+def run_govcloud(inv: Path, n: int, sample_seconds: float | None, code: Path = REPO,
+                 extra: tuple[str, ...] = ()) -> tuple[float, int, dict]:
+    args = [sys.executable, "-m", "govcloud", "inventory", "discover", str(inv), *extra,
             "--ssh-config", str(HOSTS_DIR / "ssh_config"), "--known-hosts", str(HOSTS_DIR / "known_hosts"),
             "--concurrency", str(n), "-o", "json"]
     if sample_seconds is not None:
@@ -120,7 +123,7 @@ def main() -> int:
         if len(hosts) < a.hosts:
             raise SystemExit(f"need {a.hosts} hosts, harness has {len(hosts)}")
         n = len(hosts)
-        times: dict[str, list[float]] = {"default": [], "3s": [], "ansible": [], "baseline": []}
+        times: dict[str, list[float]] = {"default": [], "3s": [], "ansible": [], "baseline": [], "via_ansible": []}
         with tempfile.TemporaryDirectory(prefix="bench-discover-") as tmp:
             inv = Path(tmp) / "inv"
             make_inventory(inv, hosts)
@@ -139,6 +142,11 @@ def main() -> int:
                 print(f"round {r + 1}: govcloud --sample-seconds 3   {t3:6.2f} s  exit {rc3}  reached "
                       f"{doc3.get('summary', {}).get('reached')}/{n}", flush=True)
                 print(timeline(doc3), flush=True)
+                vt, vrc, vdoc = run_govcloud(inv, n, None, extra=("--via", "ansible"))
+                print(f"round {r + 1}: govcloud --via ansible        {vt:6.2f} s  exit {vrc}  reached "
+                      f"{vdoc.get('summary', {}).get('reached')}/{n}  (same script through ansible-runner, "
+                      f"-f {n})", flush=True)
+                times["via_ansible"].append(vt)
                 times["default"].append(gt)
                 times["ansible"].append(at)
                 times["3s"].append(t3)
@@ -155,6 +163,8 @@ def main() -> int:
         print(f"  govcloud, defaults (2 s window, 20 × 0.1 s)   {med['default']:6.2f} s  → {an / med['default']:.1f}× faster "
               f"(goal ≥ 5×)")
         print(f"  govcloud, --sample-seconds 3                  {med['3s']:6.2f} s  → {an / med['3s']:.1f}× faster")
+        print(f"  govcloud --via ansible (same facts)           {med['via_ansible']:6.2f} s  → "
+              f"{an / med['via_ansible']:.1f}× faster")
         if "baseline" in med:
             print(f"  baseline checkout, its defaults               {med['baseline']:6.2f} s  → {an / med['baseline']:.1f}× faster")
         print("govcloud collects: os distribution/version, kernel, cpu arch/model/cores, ram, filesystems+usage, "

@@ -40,8 +40,10 @@ TARGET_INTERVALS = 20          # enough intervals for a p95 that is not simply t
 # pipe that never delivers (no process per sample); without bash, `sleep`. It keeps its
 # samples and writes them at the end, as one `util` section on the channel's *stderr*, so
 # they can never interleave with the sections on stdout (``merge_sampler_output``).
+# The window is bounded by time (the uptime clock, in 1/100 s), not by a count of pauses,
+# so a loaded host does not stretch it; $1 intervals of $2 s, $3 = window in 1/100 s.
 _UTIL = r"""f_util() {
-  i=0; o=
+  i=0; o=; end=
   while :; do
     read -r c < /proc/stat
     t=; a=
@@ -51,7 +53,9 @@ _UTIL = r"""f_util() {
     read -r up rest < /proc/uptime
     o="${o}S $c $t $a t=$up
 "
-    i=$((i+1)); [ "$i" -gt "$1" ] && break
+    cs=${up%.*}${up#*.}; cs=${cs#"${cs%%[!0]*}"}; cs=${cs:-0}
+    [ -z "$end" ] && end=$((cs + $3))
+    i=$((i+1)); [ "$i" -gt $(($1 * 2)) ] && break; [ "$cs" -ge "$end" ] && break
     nap "$2"
   done
   printf "%s\n%s%s\n" "@@GOVCLOUD-BEGIN util" "$o" "@@GOVCLOUD-END util rc=0"
@@ -60,9 +64,9 @@ _UTIL = r"""f_util() {
 _PRELUDE = r"""export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 UTIL='@UTIL@'
 if command -v bash >/dev/null 2>&1; then
-  bash -c 'exec 9<> <(:); nap() { read -t "$1" -u 9 _; }; '"$UTIL"'; f_util "$1" "$2"' util @SAMPLES@ @INTERVAL@ >&2 </dev/null &
+  bash -c 'exec 9<> <(:); nap() { read -t "$1" -u 9 _; }; '"$UTIL"'; f_util "$1" "$2" "$3"' util @SAMPLES@ @INTERVAL@ @WINDOW_CS@ >&2 </dev/null &
 else
-  ( nap() { sleep "$1" 2>/dev/null || sleep 1; }; eval "$UTIL"; f_util @SAMPLES@ @INTERVAL@ ) >&2 </dev/null &
+  ( nap() { sleep "$1" 2>/dev/null || sleep 1; }; eval "$UTIL"; f_util @SAMPLES@ @INTERVAL@ @WINDOW_CS@ ) >&2 </dev/null &
 fi
 """
 
@@ -126,8 +130,9 @@ def sampler_prelude(sample_seconds: float = DEFAULT_SAMPLE_SECONDS) -> str:
     its ``util`` section arrives on stderr when the window ends."""
     intervals, interval = sample_plan(sample_seconds)
     assert "'" not in _UTIL
+    window_cs = max(1, round(intervals * interval * 100) - 2)    # the last pause ends just past it
     return (_PRELUDE.replace("@UTIL@", _UTIL).replace("@SAMPLES@", str(intervals))
-            .replace("@INTERVAL@", f"{interval:g}"))
+            .replace("@INTERVAL@", f"{interval:g}").replace("@WINDOW_CS@", str(window_cs)))
 
 
 def standalone_script(sample_seconds: float = DEFAULT_SAMPLE_SECONDS) -> str:

@@ -184,8 +184,9 @@ def test_observations_written_only_there_and_merge(env, first_run):
     assert srv.observed["cpu_arch"] == "x86_64" and srv.observed["ram_gb"] > 0
     u = srv.observed["utilization"]
     assert 0 <= u["cpu_p95_pct"] <= 100 and 0 < u["mem_p95_pct"] <= 100 and u["samples"] >= 2
-    # --sample-seconds 1: 10 intervals of 0.1 s, timed by the samples themselves; longer horizons too
-    assert u["samples"] == 11 and 0.9 <= u["window_s"] <= 2.5 and len(u["load_avg"]) == 3
+    # --sample-seconds 1: up to 10 intervals of 0.1 s in a window bounded by time (fewer samples on a
+    # loaded host, never a longer window), timed by the samples themselves; longer horizons too
+    assert 5 <= u["samples"] <= 11 and 0.9 <= u["window_s"] <= 1.6 and len(u["load_avg"]) == 3
 
 
 def test_the_write_is_audited(env, first_run):
@@ -251,7 +252,7 @@ def test_via_ansible_same_script_same_facts_same_failures(env, first_run):
             assert a["facts"][k] == b["facts"][k], (h, k)
         assert {(x["port"], tuple(x["processes"])) for x in a["facts"]["listening"]} == \
             {(x["port"], tuple(x["processes"])) for x in b["facts"]["listening"]}
-        assert a["facts"]["utilization"]["samples"] == 11 and "incomplete" not in a["facts"]
+        assert a["facts"]["utilization"]["samples"] >= 5 and "incomplete" not in a["facts"]
     assert obs["h10"]["source"] == "discovery:ssh"           # servers not visited keep their observation
     entries = auditlog.read(inv)
     assert len(entries) == n_audit + 1 and entries[-1]["action"] == "discover"

@@ -278,7 +278,7 @@ def test_merge_latest_keeps_unreached_servers():
 def test_script_sampling_window():
     assert d.sample_plan(2) == (20, 0.1) and d.sample_plan(0) == (1, 0.1) and d.sample_plan(10) == (20, 0.5)
     s = d.sampler_prelude(2)
-    assert "util 20 0.1 >&2" in s and "f_util 20 0.1 ) >&2" in s     # bash (builtin pause) and plain sh
+    assert "util 20 0.1 198 >&2" in s and "f_util 20 0.1 198 ) >&2" in s     # bash (builtin pause) and plain sh
     assert "sudo" not in s and "f_util" not in d.discovery_script(2)
 
 
@@ -328,7 +328,7 @@ def test_script_runs_under_posix_sh_here(tmp_path, without_bash):
     f = d.facts_from_output("local", out)
     assert "incomplete" not in f and f["cores"] >= 1 and f["ram_gb"] > 0
     u = f["utilization"]
-    assert u["samples"] == 4 and 0.2 <= u["window_s"] <= 3 and "load_avg" in u, u
+    assert 2 <= u["samples"] <= 4 and 0.2 <= u["window_s"] <= 3 and "load_avg" in u, u
 
 
 def test_audit_change_is_per_server_and_compact():
