@@ -85,7 +85,7 @@ def timeline(doc: dict) -> str:
     s = doc.get("summary", {})
     tl = s.get("timeline")
     rs = doc.get("reached", [])
-    if not tl or not rs or "connect_seconds" not in rs[0]:
+    if not tl or not rs or rs[0].get("connect_seconds") is None:
         return ""
     con = sorted(r["connect_seconds"] for r in rs)
     scr = sorted(r["script_seconds"] for r in rs)

@@ -63,7 +63,8 @@ def _runner_inventory(pairs, accept_new: bool) -> dict:
         # -F /dev/null: exactly the settings resolved above (as the ssh path uses them), not
         # OpenSSH's own reading of a config, where IdentityFile lines add up to several keys
         opts = ["-F /dev/null", f"-o StrictHostKeyChecking={'accept-new' if accept_new else 'yes'}",
-                f"-o UserKnownHostsFile={shlex.quote(kh)}", "-o BatchMode=yes"]
+                f"-o UserKnownHostsFile={shlex.quote(kh)}", "-o GlobalKnownHostsFile=/dev/null",
+                "-o BatchMode=yes"]
         if st.key_filename:
             opts.append("-o IdentitiesOnly=yes")
         hv = {"ansible_host": st.host, "ansible_port": st.port, "ansible_user": st.user,
@@ -226,8 +227,8 @@ def discover(
         facts_by_server[t.server] = facts
         new_obs.append(d.observation(t.server, facts, now, source=f"discovery:{via.value}"))
         reached.append({"server": t.server, "address": f"{st.host}:{st.port}", "seconds": round(r.seconds, 2),
-                        "connect_seconds": round(r.connect_seconds or 0, 2),
-                        "script_seconds": round(r.script_seconds or 0, 2),
+                        "connect_seconds": None if r.connect_seconds is None else round(r.connect_seconds, 2),
+                        "script_seconds": None if r.script_seconds is None else round(r.script_seconds, 2),
                         "host_key_added": r.host_key_added, "os": f"{facts.get('os_distribution')} {facts.get('os_version', '')}".strip(),
                         "databases": [x["engine"] for x in facts.get("databases", [])],
                         "utilization": facts.get("utilization")})

@@ -260,3 +260,18 @@ def test_via_ansible_same_script_same_facts_same_failures(env, first_run):
     assert auditlog.verify(inv) == []
     res = CliRunner().invoke(_audit_app, ["verify", str(inv)])
     assert res.exit_code == 0, res.output
+
+
+def test_via_ansible_accept_new_adds_an_unknown_key_never_a_changed_one(env, first_run, tmp_path):
+    kh = tmp_path / "known_hosts"
+    kh.write_text("".join(line + "\n" for line in env["kh"].read_text().splitlines()
+                          if "h24" not in line.split()[0].split(",")))
+    before = kh.read_text()
+    code, doc, out = run_cli(str(env["inv"]), "--via", "ansible", "--hosts", f"h24,{CHANGED}", "--accept-new",
+                             "--ssh-config", str(env["cfg"]), "--known-hosts", str(kh), "--sample-seconds", "0",
+                             "-o", "json")
+    assert code == 3, out
+    assert [r["server"] for r in doc["reached"]] == ["h24"] and doc["reached"][0]["host_key_added"]
+    assert [(f["server"], f["reason"]) for f in doc["failed"]] == [(CHANGED, "hostkey-changed")]
+    added = kh.read_text()[len(before):]
+    assert added.startswith("198.18.1.24 ") and added.count("\n") == 1
