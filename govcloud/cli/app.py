@@ -9,6 +9,7 @@ from datetime import datetime
 
 import click
 import typer
+import typer.core
 
 from govcloud import __version__
 from govcloud.cli import audit as audit_cli
@@ -46,6 +47,27 @@ app.add_typer(audit_cli.app, name="audit")
 app.command(name="report")(report_cli.report)  # one command, not a group
 
 
+def _click_exceptions(name: str) -> tuple[type[BaseException], ...]:
+    """``name`` from every click the CLI may raise from: typer >= 0.2x vendors its own copy of click
+    (``typer._click``, whose exceptions are not the installed ``click``'s), older typer uses ``click``;
+    ``Exit``/``Abort`` are typer's own classes in the vendored case."""
+    found: list[type[BaseException]] = []
+    modules = [click.exceptions, getattr(typer.core, "_click", None), getattr(typer.core, "click", None)]
+    for mod in modules:
+        cls = getattr(getattr(mod, "exceptions", mod), name, None) if mod is not None else None
+        if isinstance(cls, type) and cls not in found:
+            found.append(cls)
+    typer_cls = getattr(typer, name, None)
+    if isinstance(typer_cls, type) and issubclass(typer_cls, BaseException) and typer_cls not in found:
+        found.append(typer_cls)
+    return tuple(found)
+
+
+_CLICK_EXIT = _click_exceptions("Exit")
+_CLICK_ABORT = _click_exceptions("Abort")
+_CLICK_ERROR = _click_exceptions("ClickException")  # UsageError, BadParameter, NoSuchOption, ... (exit 2)
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"govcloud {__version__}")
@@ -79,13 +101,15 @@ def main(argv: list[str] | None = None) -> None:
         if exc.hint:
             err.print(f"  hint: {exc.hint}", style="dim", highlight=False, soft_wrap=True)
         sys.exit(int(exc.exit_code))
-    except click.exceptions.Exit as exc:
+    except _CLICK_EXIT as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except _CLICK_ABORT:
         stderr().print("interrupted")
         sys.exit(int(ExitCode.INTERRUPTED))
-    except click.ClickException as exc:
-        exc.show()
+    except _CLICK_ERROR as exc:
+        # no_args_is_help: typer/click printed the help already; the exception only carries the exit code
+        if type(exc).__name__ != "NoArgsIsHelpError":
+            exc.show()
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         stderr().print("interrupted")

@@ -127,3 +127,26 @@ def test_schema_written_to_file(tmp_path: Path) -> None:
     gc("inventory", "schema", "--out", str(tmp_path / "s.json"))
     assert json.loads((tmp_path / "s.json").read_text())["properties"]["format_version"]["const"] == 1
     assert inventory_schema()["$defs"]["Secrecy"]["enum"] == ["non_classified", "非涉密", "classified", "涉密"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["inventory", "validate", "a", "b"], "Got unexpected extra argument(s) (b)"),
+    (["plan", "show", "x", "y"], "Got unexpected extra argument(s) (y)"),
+    (["inventory", "validate", "--bogus", "x"], "No such option: --bogus"),
+    (["plan", "show"], "Missing argument"),
+    (["nosuch"], "No such command 'nosuch'"),
+])
+def test_click_usage_errors_are_usage_errors_not_bugs(argv: list[str], message: str) -> None:
+    # typer may raise from its vendored click (typer._click), not the installed click: the boundary
+    # must still print click's usage message and exit 2, never "internal error" with exit 70
+    proc = gc(*argv, check_rc=2)
+    assert "internal error" not in proc.stderr
+    assert proc.stderr.startswith("Usage: ") and "govcloud" in proc.stderr.splitlines()[0]
+    assert f"Error: {message}" in proc.stderr
+
+
+def test_group_without_a_command_prints_its_help_once() -> None:
+    proc = gc("inventory", check_rc=2)
+    assert "internal error" not in proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "validate" in out and out.count("Usage:") == 1 and "Error:" not in out
