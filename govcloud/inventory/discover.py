@@ -73,6 +73,7 @@ fi
 _SCRIPT = r"""
 export LC_ALL=C PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 umask 077
+read -r T0 _ < /proc/uptime
 # few processes on purpose: 50+ hosts run this at once, often on small machines; files are read
 # with shell builtins where a command would only copy them
 sec() {
@@ -107,7 +108,8 @@ f_cron() {
   set --; for d in /var/spool/cron/crontabs /var/spool/cron; do [ -d "$d" ] || continue; for f in "$d"/*; do [ -f "$f" ] && set -- "$@" "$f"; done; done
   [ $# -gt 0 ] && awk '/^[ \t]*(#|$)/{next} /^[A-Za-z_][A-Za-z0-9_]*=/{next} {u=FILENAME; sub(/.*\//, "", u)} /^@/{print "U " u " " $1 " " $2; next} NF>=6{print "U " u " " $1 " " $2 " " $3 " " $4 " " $5 " " $6}' "$@"
   for d in /etc/cron.hourly /etc/cron.daily /etc/cron.weekly /etc/cron.monthly; do [ -d "$d" ] || continue; for f in "$d"/*; do [ -e "$f" ] && echo "P ${f##*/}"; done; done; return 0; }
-for s in meta os_release cpu mem load disks listening established processes services cron; do sec "$s" "f_$s"; done
+f_span() { read -r t _ < /proc/uptime; echo "start=$T0"; echo "end=$t"; }
+for s in meta os_release cpu mem load disks listening established processes services cron span; do sec "$s" "f_$s"; done
 """
 
 
@@ -510,12 +512,17 @@ def _p95(values: list[float]) -> float | None:
     return round(v[k], 1)
 
 
-def parse_utilization(text: str) -> dict[str, Any]:
+def parse_utilization(text: str, own: tuple[float, float] | None = None) -> dict[str, Any]:
     """Samples ``S cpu user nice system idle iowait irq softirq steal … MemTotal MemAvailable [t=uptime]``
     → CPU busy % per interval and memory used % per sample, their p95, the window actually
     covered (from the samples' own uptime stamps) and the mean CPU busy % since boot (the
-    first sample's counters are cumulative since boot: a long-horizon figure for free)."""
+    first sample's counters are cumulative since boot: a long-horizon figure for free).
+
+    ``own``: the (start, end) uptime of the collection script itself; CPU intervals overlapping
+    it are left out of the CPU figures (the script's own processes would otherwise be measured),
+    unless fewer than 5 intervals would remain."""
     cpu_prev, cpu_pct, mem_pct, stamps, since_boot = None, [], [], [], None
+    spans: list[tuple[float, float] | None] = []
     for line in text.splitlines():
         f = line.split()
         if len(f) < 7 or f[0] != "S" or not f[1].startswith("cpu"):
@@ -523,10 +530,12 @@ def parse_utilization(text: str) -> dict[str, Any]:
         nums = [int(x) for x in f[2:] if x.isdigit()]
         if len(nums) < 6:
             continue
+        stamp = None
         for x in f[2:]:
             if x.startswith("t="):
                 try:
-                    stamps.append(float(x[2:]))
+                    stamp = float(x[2:])
+                    stamps.append(stamp)
                 except ValueError:
                     pass
         mem_total, mem_avail = nums[-2], nums[-1]
@@ -537,12 +546,18 @@ def parse_utilization(text: str) -> dict[str, Any]:
             dt, di = total - cpu_prev[0], idle - cpu_prev[1]
             if dt > 0:
                 cpu_pct.append(max(0.0, min(100.0, 100.0 * (dt - di) / dt)))
+                spans.append((cpu_prev[2], stamp) if cpu_prev[2] is not None and stamp is not None else None)
         elif total > 0:
             since_boot = round(100.0 * (total - idle) / total, 1)
-        cpu_prev = (total, idle)
+        cpu_prev = (total, idle, stamp)
         if mem_total > 0:
             mem_pct.append(max(0.0, min(100.0, 100.0 * (mem_total - mem_avail) / mem_total)))
     out: dict[str, Any] = {}
+    if own is not None and cpu_pct:
+        quiet = [v for v, sp in zip(cpu_pct, spans) if sp is None or sp[1] <= own[0] or sp[0] >= own[1]]
+        if len(quiet) >= 5:
+            out["cpu_intervals_excluded"] = len(cpu_pct) - len(quiet)   # while our own script ran
+            cpu_pct = quiet
     if cpu_pct:
         out["cpu_p95_pct"] = _p95(cpu_pct)
         out["cpu_mean_pct"] = round(sum(cpu_pct) / len(cpu_pct), 1)
@@ -615,7 +630,12 @@ def facts_from_output(name: str, stdout: str) -> dict[str, Any]:
     facts["databases"] = detect_databases(hf.out("processes"), listening)
     facts["services"] = parse_services(hf.out("services"))
     facts["cron"] = parse_cron(hf.out("cron"))
-    facts["utilization"] = parse_utilization(hf.out("util"))
+    span = hf.kv("span")
+    try:
+        own = (float(span["start"]), float(span["end"])) if "start" in span and "end" in span else None
+    except ValueError:
+        own = None
+    facts["utilization"] = parse_utilization(hf.out("util"), own)
     if "load" in hf.sections:
         facts["utilization"].update(parse_load(hf.out("load"), facts.get("cores")))
     missing = [s for s in ("meta", "os_release", "util") if s not in hf.sections]

@@ -299,11 +299,16 @@ def test_prelude_wrapper_refuses_a_script_holding_the_delimiter():
 
 
 def test_utilization_from_stamped_samples_and_load():
-    rows = [f"S cpu {100 + 10 * i} 0 0 {900 + 10 * i - (5 if i == 3 else 0)} 0 0 0 0 0 0 1000 400 t={50 + 0.1 * i:.2f}"
+    # 20 intervals of 100 ticks, idle but for intervals 3 and 4 (50 % busy each)
+    busy = [0, 0, 0, 50, 100] + [100] * 16
+    rows = [f"S cpu {100 + busy[i]} 0 0 {900 + 100 * i - busy[i]} 0 0 0 0 0 0 1000 400 t={50 + 0.1 * i:.2f}"
             for i in range(21)]
     u = d.parse_utilization("\n".join(rows))
     assert u["samples"] == 21 and u["window_s"] == 2.0 and u["interval_s"] == 0.1
     assert u["mem_p95_pct"] == 60.0 and u["cpu_mean_since_boot_pct"] == 10.0
+    assert u["cpu_p95_pct"] == 50.0 and "cpu_intervals_excluded" not in u    # intervals 3, 4 count
+    mine = d.parse_utilization("\n".join(rows), own=(50.25, 50.35))          # ... unless our script ran then
+    assert mine["cpu_intervals_excluded"] == 2 and mine["cpu_p95_pct"] == 0.0 and mine["samples"] == 21
     load = d.parse_load("loadavg=0.50 1.00 3.00 1/100 42\nuptime=172800.5 1000.0\n"
                         "psi_cpu_some=avg10=1.50 avg60=2.00 avg300=2.50 total=1\n", cores=2)
     assert load == {"load_avg": [0.5, 1.0, 3.0], "load_per_core_15m": 1.5, "uptime_days": 2.0,
