@@ -8,9 +8,9 @@ runner artefacts, extravars or command lines on remote hosts.
 from __future__ import annotations
 
 import os
-import re
-import signal
+import shutil
 import subprocess
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -29,13 +29,20 @@ def private_agent(key: Path | None) -> Iterator[str]:
         return
     if not Path(key).is_file():
         raise GovcloudError(f"--key {key}: no such file")
-    out = subprocess.run(["ssh-agent", "-s"], capture_output=True, text=True, timeout=10)
-    sock_m = re.search(r"SSH_AUTH_SOCK=([^;]+);", out.stdout)
-    pid_m = re.search(r"SSH_AGENT_PID=(\d+);", out.stdout)
-    if out.returncode != 0 or not sock_m or not pid_m:
-        raise GovcloudError("cannot start ssh-agent", hint="is openssh-client installed?")
-    sock, pid = sock_m.group(1), int(pid_m.group(1))
+    import tempfile
+    home = tempfile.mkdtemp(prefix="gc-agent-")
+    sock = os.path.join(home, "agent.sock")
+    # a foreground child in our process group: if the run is killed (even -9 of the group) the
+    # agent and the key it holds go with it
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", sock], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
+        for _ in range(100):
+            if os.path.exists(sock):
+                break
+            if agent.poll() is not None:
+                raise GovcloudError("cannot start ssh-agent", hint="is openssh-client installed?")
+            time.sleep(0.02)
         env = {**os.environ, "SSH_AUTH_SOCK": sock}
         env.pop("DISPLAY", None)
         env.pop("SSH_ASKPASS", None)
@@ -46,10 +53,12 @@ def private_agent(key: Path | None) -> Iterator[str]:
                                 hint="a passphrase-protected key must be loaded in your own agent; omit --key")
         yield sock
     finally:
+        agent.terminate()
         try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+            agent.wait(5)
+        except subprocess.TimeoutExpired:
+            agent.kill()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def public_key(key: Path) -> str:

@@ -27,7 +27,8 @@ HOST_KEY_META = "govcloud:ssh_host_key"
 class CloudError(GovcloudError):
     def __init__(self, kind: str, message: str, *, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
-        self.kind = kind   # quota | no_valid_host | missing_image | missing_flavor | missing_network | timeout | api | auth
+        self.kind = kind
+        self.removed_server: dict[str, str] | None = None   # quota | no_valid_host | missing_image | missing_flavor | missing_network | timeout | api | auth
 
 
 def plan_tag(plan_id: str) -> str:
@@ -142,6 +143,17 @@ def snapshot(conn: Any, plan_id: str, *, with_catalogue: bool = True) -> Snapsho
     except osx.SDKException as exc:
         raise map_error(exc, "reading the cloud") from None
     return snap
+
+
+def network_cidrs(conn: Any) -> dict[str, list[str]]:
+    """Network name → its subnets' CIDRs (what a zone's servers talk from)."""
+    try:
+        cidrs: dict[str, list[str]] = {}
+        for sn in conn.network.subnets():
+            cidrs.setdefault(sn.network_id, []).append(sn.cidr)
+        return {n.name: cidrs.get(n.id, []) for n in conn.network.networks()}
+    except osx.SDKException as exc:
+        raise map_error(exc, "reading networks") from None
 
 
 def _rule_key(r: Any) -> tuple:
@@ -267,7 +279,15 @@ def ensure_server(conn: Any, *, plan_id: str, system: str, server: str, name: st
             created = conn.compute.create_server(**kw)
             found = {"id": created.id, "name": name, "status": "BUILD"}
             action = "created"
-        s = _wait(conn, found["id"], timeout)
+        try:
+            s = _wait(conn, found["id"], timeout)
+        except CloudError as exc:
+            # a server in ERROR never becomes usable: remove it so nothing is left half-built and a
+            # re-run starts clean; the caller journals the removal with the cloud's reason
+            if exc.kind != "timeout":
+                conn.compute.delete_server(found["id"], ignore_missing=True)
+                exc.removed_server = {"id": found["id"], "name": name}
+            raise
         return _server_info(s), action
     except osx.SDKException as exc:
         raise map_error(exc, f"server {name}") from None

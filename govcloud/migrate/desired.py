@@ -113,7 +113,8 @@ def security_rules(inv: Inventory, item: PlanItem, admin_cidrs: list[str], zone_
         for c in sorted({p for p in (_prefix(x) for x in callers) if p}):
             rules.append({"protocol": "tcp", "port_range_min": port, "port_range_max": port,
                           "remote_ip_prefix": c, "why": "caller/client"})
-    rules.append({"protocol": "tcp", "port_range_min": 1, "port_range_max": 65535, "remote_group_self": True,
+    # all TCP as Neutron stores it (1-65535 comes back as no range, and would never match)
+    rules.append({"protocol": "tcp", "port_range_min": None, "port_range_max": None, "remote_group_self": True,
                   "why": "between the system's own servers"})
     # one rule per key: Neutron refuses duplicates
     seen, out = set(), []

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import os
+import random
+import shutil
+import tempfile
 import threading
 import time
 import uuid
@@ -55,6 +58,8 @@ class Options:
     server_timeout: float = 600.0
     ssh_timeout: float = 180.0
     playbook_timeout: int = 3600
+    unreachable_retries: int = 2               # whole-playbook reruns when only connections failed
+    retry_backoff: float = 5.0
 
 
 @dataclass
@@ -79,7 +84,7 @@ def _known_file(path: Path | None) -> str:
 class Executor:
     def __init__(self, plan_dir: Path, plan: Plan, inv: Inventory, opts: Options,
                  on_event: Callable[[str, str], None] | None = None) -> None:
-        self.plan_dir = Path(plan_dir)
+        self.plan_dir = Path(plan_dir).resolve()   # runner processes run elsewhere
         self.plan = plan
         self.inv = inv
         self.opts = opts
@@ -179,11 +184,9 @@ class Executor:
         # one network snapshot to derive zone CIDRs for the security rules
         clouds = {self.opts.cloud or t.cloud for t in self.targets(items) if t.cloud}
         nets: dict[str, Any] = {}
+        from govcloud.drivers import openstack as osd
         for c in clouds:
-            from govcloud.drivers import openstack as osd
-            for n in self.conn(c).network.networks():
-                cidrs = [s.cidr for s in self.conn(c).network.subnets(network_id=n.id)]
-                nets[n.name] = {"cidrs": cidrs}
+            nets.update({name: {"cidrs": cidrs} for name, cidrs in osd.network_cidrs(self.conn(c)).items()})
         targets = self.targets(items, nets)
         groups: dict[str, list[D.SystemTarget]] = {}
         for t in targets:
@@ -295,11 +298,17 @@ class Executor:
                                                f"govcloud {self.plan.plan_id} {t.system}: least-privilege ingress")
         record("security_group", "security_group", sg, action)
         for s in t.servers:
-            info, action = osd.ensure_server(
-                conn, plan_id=self.plan.plan_id, system=t.system, server=s.source, name=s.name,
-                flavor=s.flavor, image=s.image, network=t.network, keypair=kp["name"],
-                security_group=t.security_group, availability_zone=t.availability_zone,
-                timeout=self.opts.server_timeout)
+            try:
+                info, action = osd.ensure_server(
+                    conn, plan_id=self.plan.plan_id, system=t.system, server=s.source, name=s.name,
+                    flavor=s.flavor, image=s.image, network=t.network, keypair=kp["name"],
+                    security_group=t.security_group, availability_zone=t.availability_zone,
+                    timeout=self.opts.server_timeout)
+            except osd.CloudError as exc:
+                if exc.removed_server:
+                    self.j(kind="cleanup", system=t.system, key=s.key, resource=exc.removed_server,
+                           reason=f"server in ERROR removed: {exc}")
+                raise StepFailed(Step.provision, str(exc), detail={"kind": exc.kind}) from None
             addr = (info.get("addresses", {}).get(t.network) or [None])[0]
             record(s.key, "server", {"id": info["id"], "name": info["name"], "address": addr}, action)
             for vname, size in s.volumes:
@@ -346,6 +355,18 @@ class Executor:
             raise StepFailed(Step.provision, f"server {name} ({addr}) does not answer SSH after "
                              f"{self.opts.ssh_timeout:.0f}s", detail={"kind": "timeout"})
 
+    def _ensure_trusted(self, t: D.SystemTarget, addrs: dict[str, str]) -> None:
+        """A resumed run (or another machine) may lack the recorded host keys: fetch them again
+        from the cloud for the servers the journal names."""
+        path = self._known_targets()
+        have = {ln.split(" ", 1)[0] for ln in (path.read_text().splitlines() if path.exists() else [])}
+        st = self.status().get(t.system, SystemStatus(t.system))
+        for s in t.servers:
+            addr = addrs.get(s.source)
+            r = st.resources.get(s.key)
+            if addr and addr not in have and r and r.get("id"):
+                self._trust_target(self.conn(self.opts.cloud or t.cloud), r["id"], addr, s.name)
+
     def _target_addresses(self, t: D.SystemTarget) -> dict[str, str]:
         st = self.status().get(t.system, SystemStatus(t.system))
         out = {}
@@ -363,29 +384,54 @@ class Executor:
         if not playbook.is_file():
             raise StepFailed(step, f"playbook {playbook} is missing from this installation", detail={"kind": "install"})
         addrs = self._target_addresses(t) if target_addresses is None else target_addresses
+        if addrs and self.opts.target_known_hosts is None:
+            self._ensure_trusted(t, addrs)
         src_known = Path(_known_file(self.opts.known_hosts))
         source_known = {s.source: RI.known_host_lines(src_known, [s.source_address or "", s.source_hostname or ""])
                         for s in t.servers}
         tgt_known = str(self.opts.target_known_hosts or self._known_targets())
-        inv = RI.build(t, source_login=RI.Login(self.opts.source_user, str(src_known)),
-                       target_login=RI.Login(self.opts.target_user, tgt_known),
-                       target_addresses=addrs, source_known=source_known)
-        pdd = self.runs_dir / t.system / f"{step.value}-{uuid.uuid4().hex[:4]}"
-        pdd.mkdir(parents=True, exist_ok=True)
-        inv_path = pdd / "inventory.yml"
-        write_atomic(inv_path, yaml.safe_dump(inv, allow_unicode=True, sort_keys=False))
         ev = RI.extravars(t, sync_mode=sync_mode, bwlimit_kbps=self.opts.bwlimit_kbps, keep_target=keep_target,
                           apply_baseline=self.opts.apply_baseline)
         ev.update(extra or {})
-        run = run_playbook(playbook, inv_path, limit=limit, extravars=ev, check=check,
-                           diff=check, private_data_dir=pdd, timeout=self.opts.playbook_timeout,
-                           forks=max(5, len(t.servers) * 2 + len(t.client_addresses)),
-                           envvars={"SSH_AUTH_SOCK": self.agent_sock or ""})
-        if not run.ok and not check:
+        attempts = 1 + (0 if check else self.opts.unreachable_retries)
+        for attempt in range(1, attempts + 1):
+            # each playbook run gets its own connection masters and its own tunnel port: a master
+            # of the previous playbook may still hold its forward on the target for a few seconds,
+            # and one persisted by an earlier run would forward that run's (gone) agent
+            inv = RI.build(t, source_login=RI.Login(self.opts.source_user, str(src_known)),
+                           target_login=RI.Login(self.opts.target_user, tgt_known),
+                           target_addresses=addrs, source_known=source_known,
+                           tunnel_port=random.randrange(20000, 30000))
+            pdd = self.runs_dir / t.system / f"{step.value}-{uuid.uuid4().hex[:4]}"
+            pdd.mkdir(parents=True, exist_ok=True)
+            inv_path = pdd / "inventory.yml"
+            write_atomic(inv_path, yaml.safe_dump(inv, allow_unicode=True, sort_keys=False))
+            control_dir = tempfile.mkdtemp(prefix="gc-cp-")   # short: unix socket paths are limited
+            try:
+                run = run_playbook(playbook, inv_path, limit=limit, extravars=ev, check=check,
+                                   diff=check, private_data_dir=pdd, timeout=self.opts.playbook_timeout,
+                                   forks=max(5, len(t.servers) * 2 + len(t.client_addresses)),
+                                   envvars={"SSH_AUTH_SOCK": self.agent_sock or "",
+                                            "ANSIBLE_SSH_CONTROL_PATH_DIR": control_dir,
+                                            "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=20s"})
+            finally:
+                shutil.rmtree(control_dir, ignore_errors=True)
+            if run.ok or check:
+                return run
+            dark = set((run.stats.get("dark") or {}).keys())
+            failures = {h for h, n in (run.stats.get("failures") or {}).items() if n}
+            if dark and not (failures - dark) and attempt < attempts:
+                # a connection dropped: the playbooks are idempotent, so run it again after a pause
+                self.j(kind="retry", system=t.system, step=step.value, attempt=attempt, unreachable=sorted(dark),
+                       artifacts=str(pdd))
+                self.on_event(t.system, f"{step.value}: {', '.join(sorted(dark))} unreachable — retry {attempt}")
+                time.sleep(self.opts.retry_backoff * attempt)
+                continue
             failed = "; ".join(f"{h}: {m}" for h, ms in run.failed_tasks.items() for m in ms[:2]) or run.status
             raise StepFailed(step, f"{D.PLAYBOOK_OF[step]} failed: {failed}",
-                             detail={"kind": "playbook", "artifacts": str(pdd), "failed": run.failed_tasks})
-        return run
+                             detail={"kind": "unreachable" if dark else "playbook", "artifacts": str(pdd),
+                                     "failed": run.failed_tasks})
+        raise AssertionError("unreachable")
 
     def _step_configure(self, t: D.SystemTarget, st: SystemStatus) -> dict[str, Any]:
         run = self._playbook(t, Step.configure, limit="target")

@@ -72,7 +72,7 @@ def target_name(server_id: str) -> str:
 
 def build(t: SystemTarget, *, source_login: Login, target_login: Login,
           target_addresses: dict[str, str], source_known: dict[str, list[str]],
-          client_login: Login | None = None) -> dict[str, Any]:
+          client_login: Login | None = None, tunnel_port: int = TUNNEL_PORT) -> dict[str, Any]:
     """The YAML-ready inventory for one system. ``target_addresses`` maps source server id →
     its cloud server's address (absent before provisioning: no ``target`` hosts then)."""
     py = {"ansible_python_interpreter": "/usr/bin/python3"}
@@ -89,8 +89,8 @@ def build(t: SystemTarget, *, source_login: Login, target_login: Login,
                 "ansible_host": addr, "ansible_user": target_login.user, "ansible_port": target_login.port,
                 "ansible_ssh_common_args": _common_args(target_login),
                 "ansible_ssh_extra_args": (f"-o ForwardAgent=yes -o ExitOnForwardFailure=yes "
-                                           f"-R 127.0.0.1:{TUNNEL_PORT}:{s.source_address}:{source_login.port}"),
-                "govcloud_tunnel_port": TUNNEL_PORT,
+                                           f"-R 127.0.0.1:{tunnel_port}:{s.source_address}:{source_login.port}"),
+                "govcloud_tunnel_port": tunnel_port,
                 "govcloud_source": source_name(s.source),
                 "govcloud_source_address": s.source_address,
                 "govcloud_source_port": source_login.port,

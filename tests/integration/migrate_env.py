@@ -60,7 +60,7 @@ def system_yaml(n: int, host: str, addr: str, client: str) -> str:
         importance: ordinary
         servers: [{host}]
         workload:
-          data_paths: [/srv/govapp/data, /srv/govapp/www]
+          data_paths: [/srv/govapp, /etc/nginx/sites-enabled]
           services:
             - {{name: nginx, port: 80, health_path: /api/stats.json}}
             - {{name: postgresql, port: 5432}}
