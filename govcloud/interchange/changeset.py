@@ -331,7 +331,7 @@ def compute(inv: Inventory, parsed: ParseResult, *, fmt: str, now: str,
             meta_rec = rec
             continue
         sec = SECTION_BY_KEY.get(rec.section)
-        if sec is None or rec.section == "observations":
+        if sec is None:
             cs.problems.append(_problem(E, "unknown-section", f"records of section '{rec.section}' cannot be "
                                         "imported", rec, hint="sections: " + ", ".join(SECTION_BY_KEY)))
             continue
@@ -355,7 +355,7 @@ def compute(inv: Inventory, parsed: ParseResult, *, fmt: str, now: str,
                     if h not in hits:
                         hits.append(h)
             if rec.section in LIST_SECTIONS:
-                dep_id = _dependency_id(rec.values)
+                dep_id = _list_id(rec.section, rec.values)
                 if dep_id and exists(rec.section, dep_id):
                     hits = [dep_id]
             if len(hits) > 1:
@@ -485,6 +485,7 @@ def compute(inv: Inventory, parsed: ParseResult, *, fmt: str, now: str,
     new_state: dict[str, Any] = {}
     out_records: dict[str, dict[str, Any]] = {}      # section → id → entity (import-owned file)
     out_obs: dict[tuple[str, str], dict[str, Any]] = {}
+    obs_index: dict[tuple[str, str | None], Any] = {}
     for it in live:
         rec = it.rec
         sec = SECTION_BY_KEY[rec.section]
@@ -523,6 +524,10 @@ def compute(inv: Inventory, parsed: ParseResult, *, fmt: str, now: str,
             if it.owner == "owned":
                 if rec.section == "dependencies":
                     old = next((d for d in owned_deps if d.id == eid and d.type.value == it.values.get("type")), None)
+                elif rec.section == "observations":   # several per source and target: by collection time
+                    if not obs_index:
+                        obs_index.update(((o.id, o.collected_at), o) for o in reversed(inv.observations))
+                    old = obs_index.get((eid, entity.collected_at))
                 else:
                     old = _existing(inv, rec.section, eid)
             if old is not None:
@@ -698,7 +703,17 @@ def _claim_id(section: str, eid: str, values: dict[str, Any]) -> str:
     """The key one record takes: its id; for dependencies (no id of their own) from->to plus type."""
     if section == "dependencies":
         return f"{eid}|{values.get('type')}"
+    if section == "observations":
+        return f"{eid}|{values.get('collected_at')}"
     return eid
+
+
+def _list_id(section: str, values: dict[str, Any]) -> str | None:
+    """The id a record of a list section would have: from->to, or an observation's source:target."""
+    if section == "observations":
+        src, target = values.get("source"), values.get("server") or values.get("system")
+        return f"{src}:{target}" if isinstance(src, str) and isinstance(target, str) else None
+    return _dependency_id(values)
 
 
 def _dependency_id(values: dict[str, Any]) -> str | None:
