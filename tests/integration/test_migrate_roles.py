@@ -64,12 +64,13 @@ class Migration:
                                           {TGT: (ADDR[TGT], SRC)}, {CLI: ADDR[CLI]})
         self.n = 0
 
-    def play(self, name: str, *, source_may_change: bool = False, **extra):
+    def play(self, name: str, *, source_may_change: bool = False, check: bool = False, **extra):
         """Run playbooks/NAME.yml; the source's data trees must be exactly the same afterwards."""
         before = tree_hash(SRC, *TREES)
         self.n += 1
         r = run_playbook(PLAYBOOKS / f"{name}.yml", self.inventory, extravars={**EXTRAVARS, **extra},
-                         envvars=self.agent.envvars, private_data_dir=self.tmp / f"run-{self.n:02d}-{name}")
+                         envvars=self.agent.envvars, private_data_dir=self.tmp / f"run-{self.n:02d}-{name}",
+                         check=check, diff=check)
         if not source_may_change:
             assert tree_hash(SRC, *TREES) == before, f"{name} changed the source's data trees"
         return r
@@ -173,6 +174,12 @@ def test_delta_sync_brings_changes_and_a_rerun_changes_nothing(mig):
     ssh(SRC, "sudo -n sh -c 'echo new > /srv/govapp/data/test-new.txt; chown 33:33 /srv/govapp/data/test-new.txt; "
              "echo changed >> /srv/govapp/data/attachment-2.bin; rm /srv/govapp/data/meta/政务-说明.txt'")
     _psql(SRC, "insert into department values ('it', '集成测试局')")
+    # --check (the orchestrator's dry-run): rsync --dry-run says what would change; nothing changes
+    r = mig.play("migrate_sync", govcloud_sync_mode="delta", check=True)
+    assert r.ok, _failed(r)
+    assert re.search(r"\(check\) sync delta h40 -> h41 /srv/govapp: [1-9]\d* changes \(1 deleted\)", _msgs(r, TGT))
+    assert "not dumped (check mode)" in _msgs(r, TGT)
+    assert ssh(TGT, "sudo -n test -e /srv/govapp/data/test-new.txt", check=False).returncode == 1
     r = mig.play("migrate_sync", govcloud_sync_mode="delta")
     assert r.ok, _failed(r)
     msgs = _msgs(r, TGT)
