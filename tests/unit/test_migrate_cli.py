@@ -1,0 +1,85 @@
+"""`govcloud migrate` refuses what it must refuse before it touches anything — through the real
+command in a subprocess (no cloud needed: every refusal happens first)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+from migrate_env import write_inventory  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def gc(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "govcloud", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO)
+
+
+@pytest.fixture
+def plan(tmp_path):
+    inv = write_inventory(tmp_path / "inv", [("h43", "198.18.1.43"), ("h44", "198.18.1.44")],
+                          ("h38", "198.18.1.38"), start="2026-11-23")
+    p = gc("plan", "generate", str(inv), "--out", str(tmp_path / "plans"), "--id", "drill")
+    assert p.returncode == 0, p.stderr
+    return tmp_path / "plans" / "drill"
+
+
+def test_unapproved_plan_is_refused(plan):
+    p = gc("migrate", "run", str(plan), "--batch", "0", "--dry-run")
+    assert p.returncode == 1 and "not approved" in p.stderr and "plan approve" in p.stderr
+    assert not (plan / "journal.jsonl").exists()
+
+
+def test_plan_edited_after_approval_is_refused(plan):
+    assert gc("plan", "approve", str(plan), "--by", "审批人").returncode == 0
+    y = plan / "plan.yaml"
+    y.write_text(y.read_text().replace('"flavor": "m1.small"', '"flavor": "c2.m4"', 1))
+    p = gc("migrate", "run", str(plan), "--batch", "0", "--dry-run")
+    assert p.returncode == 1 and "edited after it was approved" in p.stderr
+
+
+def test_stale_plan_is_refused(plan, tmp_path):
+    assert gc("plan", "approve", str(plan), "--by", "审批人").returncode == 0
+    dept = tmp_path / "inv" / "departments" / "drill.yaml"
+    dept.write_text(dept.read_text().replace("ram_gb: 2,", "ram_gb: 4,", 1))
+    p = gc("migrate", "cutover", str(plan), "--batch", "0", "--yes")
+    assert p.returncode == 1 and "stale" in p.stderr and "regenerate" in p.stderr
+
+
+def test_unknown_batch_and_system_and_stage(plan):
+    assert gc("plan", "approve", str(plan), "--by", "审批人").returncode == 0
+    p = gc("migrate", "run", str(plan), "--batch", "7", "--dry-run")
+    assert p.returncode == 1 and "batch '7' is not in the plan" in p.stderr and "B00" in p.stderr
+    p = gc("migrate", "run", str(plan), "--batch", "0", "--system", "nope", "--dry-run")
+    assert p.returncode == 1 and "nope" in p.stderr
+    p = gc("migrate", "run", str(plan), "--batch", "0", "--until", "done", "--dry-run")
+    assert p.returncode == 2 and "prechecked, provisioned, synced" in p.stderr
+    p = gc("migrate", "cutover", str(plan), "--batch", "0", "--force", "--yes")
+    assert p.returncode == 2 and "--reason" in p.stderr
+
+
+def test_cutover_before_sync_is_refused_and_status_reads_the_journal(plan):
+    assert gc("plan", "approve", str(plan), "--by", "审批人").returncode == 0
+    p = gc("migrate", "cutover", str(plan), "--batch", "0", "--yes", "--today", "2026-11-28")
+    assert p.returncode == 1 and "not synced" in p.stderr
+    # a journal written by earlier runs (with a line torn by a crash at the end)
+    (plan / "journal.jsonl").write_text(
+        '{"at":"2026-11-23T01:00:00Z","who":"ops@m","kind":"state","system":"app1","to":"prechecked"}\n'
+        '{"at":"2026-11-23T01:01:00Z","who":"ops@m","kind":"state","system":"app1","to":"failed",'
+        '"step":"provision","reason":"quota: cores needed 2, free 0 of 8"}\n'
+        '{"at":"2026-11-23T01:02:00Z","kind":"sta')
+    p = gc("migrate", "status", str(plan), "-o", "json")
+    assert p.returncode == 0, p.stderr
+    data = json.loads(p.stdout)
+    by = {s["system"]: s for s in data["systems"]}
+    assert by["app1"]["state"] == "failed" and by["app1"]["failed_step"] == "provision"
+    assert "quota" in by["app1"]["reason"] and by["app2"]["state"] == "pending"
+    assert data["torn_tail"] is True and data["counts"] == {"failed": 1, "pending": 1}
+    text = gc("migrate", "status", str(plan), "--lang", "zh").stdout
+    assert "失败" in text and "待迁移" in text
