@@ -153,11 +153,12 @@ class Executor:
         snaps: dict[str, Any] = {}
         for t in self.targets(items):
             cloud = self.opts.cloud or t.cloud
-            snap = None
-            if t.executable and cloud:
-                if cloud not in snaps:
-                    snaps[cloud] = self.snapshot(cloud)
-                snap = snaps[cloud]
+            if t.executable and cloud and cloud not in snaps:
+                snaps[cloud] = self.snapshot(cloud)
+        nets = {name: n for snap in snaps.values() for name, n in snap.networks.items()}
+        for t in self.targets(items, nets):
+            cloud = self.opts.cloud or t.cloud
+            snap = snaps.get(cloud) if t.executable and cloud else None
             st = statuses.get(t.system, SystemStatus(t.system))
             if snap is None:
                 steps, changes = [], [D.Change("blocked", "system", t.system, "; ".join(t.problems))]
@@ -168,7 +169,7 @@ class Executor:
                         "steps": [s.value for s in steps], "changes": [c.to_plain() for c in changes]})
         quota = []
         for cloud, snap in snaps.items():
-            ts = [t for t in self.targets(items) if (self.opts.cloud or t.cloud) == cloud and t.executable]
+            ts = [t for t in self.targets(items, nets) if (self.opts.cloud or t.cloud) == cloud and t.executable]
             quota += D.quota_problems(D.quota_needed(ts, snap), snap.limits)
         pending = sum(1 for s in out for c in s["changes"] if c["action"] in ("create", "adopt", "run"))
         blocked = sum(1 for s in out for c in s["changes"] if c["action"] == "blocked")
