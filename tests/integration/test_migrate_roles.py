@@ -13,11 +13,14 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import threading
+import time
 import urllib.request
 
 import pytest
 
 from govcloud.drivers.ansible import run_playbook
+from integration_helpers import wait_until
 from migrate_helpers import (HSTATE, PLAYBOOKS, runner_inventory, ssh, start_agent, sudo_py, tree_hash)
 
 pytestmark = [pytest.mark.integration, pytest.mark.hosts]
@@ -205,6 +208,27 @@ def test_bandwidth_limit_is_honoured(mig):
     limited = _seconds(_msgs(r, TGT))
     assert 2.4 <= limited <= 12, f"3 MiB at --bwlimit=1024 took {limited:.1f}s (unlimited: {free:.1f}s)"
     assert limited > 1.5 * free, f"limited {limited:.1f}s vs unlimited {free:.1f}s"
+
+
+def test_sync_survives_a_dropped_ssh_connection(mig):
+    """The inner ssh (target -> source through the tunnel) is killed mid-transfer: rsync fails with a
+    connection error, the role retries, the data arrives complete."""
+    ssh(SRC, "sudo -n sh -c 'mkdir -p /srv/govtest-bw && head -c 4194304 /dev/urandom > /srv/govtest-bw/blob3'")
+    port = 22000 + int(ADDR[TGT].rsplit(".", 1)[1])
+    result = {}
+    t = threading.Thread(target=lambda: result.update(r=mig.play(
+        "migrate_sync", govcloud_data_paths=["/srv/govtest-bw"], govcloud_databases=[], govcloud_bwlimit_kbps=512,
+        govcloud_sync_retry_delay=2)))
+    t.start()
+    pid = wait_until(lambda: ssh(TGT, f"pgrep -f '^ssh -p {port} .*--server --sender' | head -1", check=False).stdout.decode().strip(),
+                     120, 0.3, "the inner ssh of the rsync on the target")
+    time.sleep(2)                                   # mid-transfer: 4 MiB at 512 KiB/s takes ~8 s
+    ssh(TGT, f"sudo -n kill -9 {int(pid)}")        # the ssh our playbook started, by pid
+    t.join(300)
+    r = result["r"]
+    assert r.ok, _failed(r)
+    assert re.search(r"after [2-9] attempts \(connection lost, retried\)", _msgs(r, TGT)), _msgs(r, TGT)
+    assert tree_hash(TGT, "/srv/govtest-bw").split()[0] == tree_hash(SRC, "/srv/govtest-bw").split()[0]
 
 
 def test_cutover_moves_service_and_record_and_verify_passes(mig):
