@@ -18,10 +18,11 @@ import time
 import urllib.request
 
 import pytest
+import yaml
 
 from govcloud.drivers.ansible import run_playbook
 from integration_helpers import wait_until
-from migrate_helpers import (HSTATE, PLAYBOOKS, runner_inventory, ssh, start_agent, sudo_py, tree_hash)
+from migrate_helpers import (HSTATE, PLAYBOOKS, known_line, runner_inventory, ssh, start_agent, sudo_py, tree_hash)
 
 pytestmark = [pytest.mark.integration, pytest.mark.hosts]
 
@@ -140,6 +141,17 @@ def test_precheck_reports_sizes_and_refuses_unknown_paths(mig):
                    govcloud_services=EXTRAVARS["govcloud_services"] + [{"name": "nosuchd", "port": None, "health_path": None}])
     assert not bad.ok
     assert "/srv/nope" in _failed(bad) and "service nosuchd" in _failed(bad)
+
+    # a target given the wrong host key for its source refuses the connection, and says why
+    doc = yaml.safe_load(mig.inventory.read_text())
+    doc["all"]["children"]["target"]["hosts"][TGT]["govcloud_source_known_hosts"] = known_line("198.18.1.43")
+    wrong = mig.tmp / "wrong-key-inventory.yml"
+    wrong.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    r = run_playbook(PLAYBOOKS / "migrate_precheck.yml", wrong, extravars=EXTRAVARS, envvars=mig.agent.envvars,
+                     private_data_dir=mig.tmp / "run-wrong-key")
+    assert not r.ok
+    assert "cannot reach its source h40 through the reverse tunnel" in _failed(r)
+    assert "Host key verification failed" in _failed(r) or "REMOTE HOST IDENTIFICATION HAS CHANGED" in _failed(r), _failed(r)
 
 
 def test_initial_sync_keeps_owners_modes_xattrs_acls_links_and_copies_the_database(mig):
