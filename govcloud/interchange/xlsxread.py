@@ -407,7 +407,8 @@ def _resolve(base: str, target: str) -> str:
 class SheetReader:
     """One worksheet's rows, streamed. Iterate :meth:`rows`; afterwards ``merges`` holds the merged
     ranges as (first row, first column, last row, last column), rows 1-based, columns 0-based.
-    Setting ``columns`` (0-based indexes) at any time makes later rows carry only those columns."""
+    Setting ``columns`` (0-based indexes) while iterating lets later rows leave other columns out
+    (a hint: the fast path applies it from the next row, the expat path from its next chunk)."""
 
     def __init__(self, wb: Workbook, path: str) -> None:
         self._wb = wb
@@ -419,11 +420,14 @@ class SheetReader:
     def _open(self) -> Any:
         return self._wb._zip.open(self._wb._names[self.path.lower()])  # noqa: SLF001
 
-    def rows(self) -> Iterator[tuple[int, dict[int, Any]]]:
-        """(row number, {0-based column: value}) for every row holding at least one value."""
+    def rows(self, *, fast: bool = True) -> Iterator[tuple[int, dict[int, Any]]]:
+        """(row number, {0-based column: value}) for every row holding at least one value.
+        ``fast=False`` reads through expat only (the reference the fast path is tested against)."""
         delivered = [0]         # <row> elements handled so far, in document order
         try:
             try:
+                if not fast:
+                    raise _NotFast()
                 yield from self._fast_rows(delivered)
                 return
             except _NotFast:
