@@ -293,6 +293,6 @@ def discover(
                 pt.add_row(p["from"], p["to"], p["type"], "; ".join(p["evidence"][:3]), "yes" if p["existing"] else "")
             out.print(pt)
         if written:
-            out.print(f"observations: {written}")
+            out.print(f"observations: {written} (audit log entry #{audit_seq})")
     if code is not ExitCode.OK:
         raise typer.Exit(int(code))
