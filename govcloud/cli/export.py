@@ -13,7 +13,8 @@ from typing import Optional
 import typer
 
 from govcloud.errors import ExitCode, UsageError
-from govcloud.inventory.export import ExportResult, export_inventory, verify_export
+from govcloud.inventory.export import ExportResult, export_inventory, observed_as_written, verify_export
+from govcloud.inventory.loader import load_inventory
 from govcloud.inventory.validate import validate_path
 from govcloud.render import console as view
 from govcloud.render.console import Lang, Output
@@ -43,6 +44,8 @@ def export(
 ) -> None:
     """Export departments, machine rooms, systems, servers, databases, dependencies, the 政务信息资源目录
     and the census form (普查表). Classified systems keep minimal metadata unless --include-classified.
+    JSON also carries every other section (regions, cloud, policies, takeovers, freeze windows,
+    observations): `govcloud inventory import --format govcloud DIR --into NEW` reads it back whole.
 
     Exit code 0 on success; with --verify 1 when a file is missing, extra or modified.
     """
@@ -73,8 +76,13 @@ def export(
                                "rows": {k: v["rows"] for k, v in res.info["tables"].items()}},
                         who=actor, reason=reason)
 
+    written = None
+    if fmt is ExportFormat.json and inv.observations:
+        # the round-trip format keeps a record's own `observed` apart from the observations that
+        # validation merged into it: read the files once more, unvalidated (only when there are any)
+        written = observed_as_written(inv, load_inventory(path).inventory)
     res = export_inventory(inv, out, fmt=fmt.value, lang=lang.value, include_classified=include_classified,
-                           source=str(path), before_publish=record)
+                           source=str(path), before_publish=record, observed_as_written=written)
     if output is Output.json:
         view.print_json({"ok": True, "out": str(res.out), "files": res.files,
                          "manifest_sha256": res.manifest_sha256, **res.info})

@@ -11,6 +11,14 @@ blank and the export note says "涉密，详情不予导出"; classified catalog
 likewise. Servers, databases and dependencies that belong only to classified
 systems are withheld altogether (their count is in ``export.json``).
 
+The JSON export is also the machine round-trip format (``govcloud inventory import --format
+govcloud``): besides the tables above it carries every other section of the inventory —
+``inventory`` (the inventory's own record), regions, cloud platforms and zones, policies,
+takeovers, freeze windows and observations — one ``<table>.json`` each, with records' own
+``observed`` as written (observations are their own table, merged again on load). The
+XLSX, CSV and HTML exports for people keep the eight tables. Takeovers of classified systems
+and observations of withheld servers or classified systems are withheld like their records.
+
 Everything is written into a temporary directory next to the target and renamed
 into place at the end; ``MANIFEST.sha256`` (``sha256sum`` format) is written last
 and covers every other file. ``verify_export`` checks it.
@@ -31,13 +39,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, Iterable, NamedTuple
+from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 from govcloud import __version__
 from govcloud.errors import GovcloudError
 from govcloud.model.entities import (
-    DatabaseInstance, Dependency, Disk, InformationResource, InformationSystem, MachineRoom, Organization, Server,
-    yaml_key,
+    SECTION_BY_KEY, DatabaseInstance, Dependency, Disk, InformationResource, InformationSystem, InventoryMeta,
+    MachineRoom, Organization, Server, yaml_key,
 )
 from govcloud.model.enums import LabeledEnum, Secrecy, ServerKind
 from govcloud.model.inventory import Inventory
@@ -92,7 +100,13 @@ TABLE_TITLES = {
     "dependencies": ("系统依赖", "dependencies"),
     "catalogue": ("政务信息资源目录", "resource catalogue"),
     "census": ("信息系统普查表", "census form"),
+    "inventory": ("清单信息", "inventory"),
 }
+# the sections only the JSON export carries (for the round trip): table key = section key
+MACHINE_SECTIONS = ("regions", "cloud_platforms", "cloud_zones", "policies", "takeovers", "freeze_windows",
+                    "observations")
+TABLE_TITLES.update({k: (SECTION_BY_KEY[k].zh, SECTION_BY_KEY[k].en) for k in MACHINE_SECTIONS})
+_AS_LOADED = object()
 
 
 def _field_columns(cls: type, keep: Iterable[str] = (), skip: Iterable[str] = ()) -> list[Column]:
@@ -150,6 +164,8 @@ RESOURCE_KEEP = ("id", "name", "provider_org", "secrecy")
 class Context:
     inv: Inventory
     include_classified: bool
+    # (section, id) → the record's ``observed`` as written, for records observations were merged into
+    observed: Mapping[tuple[str, str], Any] | None = None
 
     def __post_init__(self) -> None:
         inv = self.inv
@@ -169,6 +185,10 @@ class Context:
             return obj.id in self.hidden_dbs
         if kind == "dependency":
             return obj.from_ in self.classified or obj.to in self.classified
+        if kind == "takeover":
+            return obj.system in self.classified
+        if kind == "observation":
+            return obj.server in self.hidden_servers or obj.system in self.classified
         return False
 
     def redact(self, obj: Any) -> bool:
@@ -179,6 +199,12 @@ def _entity_table(key: str, cls: type, records: Iterable[Any], ctx: Context, kin
                   keep: Iterable[str] = (), note: bool = False) -> Table:
     zh, en = TABLE_TITLES[key]
     cols = _field_columns(cls, keep=keep)
+    if ctx.observed and key in ("servers", "systems"):
+        written = ctx.observed
+        for c in cols:
+            if c.key == "observed":
+                c.get = lambda o, _s=key: (o.observed if (v := written.get((_s, o.id), _AS_LOADED)) is _AS_LOADED
+                                           else v)
     if note:
         cols.append(Column(NOTE_COL[0], NOTE_COL[1], NOTE_COL[2], lambda o: None, True))
     table = Table(key, zh, en, cols)
@@ -337,9 +363,13 @@ def _census_table(inv: Inventory, ctx: Context) -> Table:
     return table
 
 
-def build_tables(inv: Inventory, *, include_classified: bool = False) -> list[Table]:
-    ctx = Context(inv, include_classified)
-    return [
+def build_tables(inv: Inventory, *, include_classified: bool = False, complete: bool = False,
+                 observed_as_written: Mapping[tuple[str, str], Any] | None = None) -> list[Table]:
+    """The eight tables for people; ``complete`` adds the inventory record and every other section
+    (the JSON export). ``observed_as_written`` maps (section, id) to the ``observed`` a person wrote
+    for the records whose ``observed`` validation merged observations into (``complete`` only)."""
+    ctx = Context(inv, include_classified, observed_as_written if complete else None)
+    tables = [
         _entity_table("departments", Organization, inv.organizations.values(), ctx, "organization"),
         _entity_table("machine_rooms", MachineRoom, inv.machine_rooms.values(), ctx, "machine_room"),
         _entity_table("systems", InformationSystem, inv.systems.values(), ctx, "system",
@@ -351,6 +381,14 @@ def build_tables(inv: Inventory, *, include_classified: bool = False) -> list[Ta
                       keep=RESOURCE_KEEP, note=True),
         _census_table(inv, ctx),
     ]
+    if complete:
+        tables.append(_entity_table("inventory", InventoryMeta, [inv.meta] if inv.meta else [], ctx, "inventory"))
+        for key in MACHINE_SECTIONS:
+            sec = SECTION_BY_KEY[key]
+            store = inv.section(key)
+            tables.append(_entity_table(key, sec.cls, store if isinstance(store, list) else store.values(), ctx,
+                                        sec.kind))
+    return tables
 
 
 # ---------------------------------------------------------------- cell values
@@ -625,8 +663,13 @@ def _check_target(out: Path) -> None:
 
 def export_inventory(inv: Inventory, out: Path | str, *, fmt: str = "xlsx", lang: str = "zh",
                      include_classified: bool = False, source: str | None = None,
-                     before_publish: Callable[[ExportResult], None] | None = None) -> ExportResult:
+                     before_publish: Callable[[ExportResult], None] | None = None,
+                     observed_as_written: Mapping[tuple[str, str], Any] | None = None) -> ExportResult:
     """Write the export to ``out`` all at once: built in a temporary sibling directory, then renamed.
+
+    JSON exports every section (see the module doc). ``observed_as_written``: see
+    :func:`build_tables` and :func:`observed_as_written`; without it a record's ``observed`` is
+    exported as merged, which loads back to the same merged view (merging again changes nothing).
 
     ``before_publish`` runs after the manifest is written and before the rename (the CLI
     records the audit entry there, so an export that cannot be audited is not published).
@@ -638,7 +681,8 @@ def export_inventory(inv: Inventory, out: Path | str, *, fmt: str = "xlsx", lang
     out = Path(out).absolute()
     _check_target(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tables = build_tables(inv, include_classified=include_classified)
+    tables = build_tables(inv, include_classified=include_classified, complete=fmt == "json",
+                          observed_as_written=observed_as_written)
     name = inv.meta.name if inv.meta else (source or "inventory")
     title = f"{name} — {'信息系统清单导出' if lang == 'zh' else 'inventory export'}"
     info: dict[str, Any] = {
@@ -668,6 +712,20 @@ def export_inventory(inv: Inventory, out: Path | str, *, fmt: str = "xlsx", lang
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return result
+
+
+def observed_as_written(inv: Inventory, raw: Inventory) -> dict[tuple[str, str], Any]:
+    """For the records of ``inv`` (validated: observations merged into ``observed``) that
+    observations target, their ``observed`` as written, taken from ``raw`` (the same inventory
+    loaded without validation)."""
+    out: dict[tuple[str, str], Any] = {}
+    for o in inv.observations:
+        key = ("servers", o.server) if o.server else ("systems", o.system) if o.system else None
+        if key is None or key in out:
+            continue
+        record = raw.section(key[0]).get(key[1])
+        out[key] = record.observed if record is not None else None
+    return out
 
 
 def _publish(tmp: Path, out: Path) -> None:

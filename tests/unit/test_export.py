@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -219,6 +220,58 @@ def test_json_keeps_enum_keys(exports, inv, classified) -> None:
     cls = next(iter(classified["systems"]))
     assert by_id[cls]["secrecy"] == "classified" and by_id[cls]["servers"] is None
     assert by_id[cls]["export_note"] == MARK
+
+
+def test_json_carries_every_section_for_the_round_trip(exports, inv) -> None:
+    """JSON is the machine format: the inventory record and every section besides the eight tables;
+    the exports for people keep the eight."""
+    meta = json.loads((exports["json-all"] / "inventory.json").read_text("utf-8"))
+    assert meta["rows"] == [ex.plain(inv.meta)] and meta["title"] == "清单信息"
+    for key in ex.MACHINE_SECTIONS:
+        doc = json.loads((exports["json-all"] / f"{key}.json").read_text("utf-8"))
+        assert len(doc["rows"]) == len(inv.section(key)), key
+    zone = {r["id"]: r for r in json.loads((exports["json-all"] / "cloud_zones.json").read_text("utf-8"))["rows"]}
+    z = next(iter(inv.cloud_zones.values()))
+    assert zone[z.id]["capacity"]["vcpus"] == z.capacity.vcpus and zone[z.id]["network_zone"] == z.network_zone.value
+    pol = json.loads((exports["json-all"] / "policies.json").read_text("utf-8"))["rows"][0]
+    p = next(iter(inv.policies.values()))
+    assert [b["id"] for b in pol["batches"]] == [b.id for b in p.batches]
+    assert pol["thresholds"]["headroom_pct"] == p.thresholds.headroom_pct
+    assert not (exports["csv"] / "regions.csv").exists() and not (exports["csv"] / "inventory.csv").exists()
+    assert "行政区划" not in (exports["html"] / "inventory.html").read_text("utf-8").split("<nav>")[1].split("</nav>")[0]
+    # redacted: takeovers of classified systems are withheld like their systems' servers
+    classified = {s.id for s in inv.systems.values() if s.is_classified}
+    shown = json.loads((exports["json"] / "takeovers.json").read_text("utf-8"))["rows"]
+    assert len(shown) == sum(1 for t in inv.takeovers.values() if t.system not in classified)
+    assert not {r["system"] for r in shown} & classified
+
+
+def test_json_observed_as_written_and_observations(inv, tmp_path: Path) -> None:
+    """Observations are their own table; a record's `observed` is exported as written when given,
+    else as merged (which loads back to the same merged view)."""
+    from govcloud.model.entities import Observation
+    server = next(iter(inv.servers.values()))
+    merged = {"cores": 4, "kernel": "5.10", "_sources": [{"source": "discovery:ssh", "collected_at": "2024-05-01"}]}
+    obs = Observation(source="discovery:ssh", server=server.id, collected_at="2024-05-01",
+                      facts={"kernel": "5.10", "ports": []})
+    copy = Inventory(**{k: getattr(inv, k) for k in ("meta", "regions", "organizations", "machine_rooms",
+                                                     "systems", "databases", "dependencies", "resources",
+                                                     "cloud_platforms", "cloud_zones", "takeovers",
+                                                     "freeze_windows", "policies")})
+    copy.servers = dict(inv.servers)
+    copy.servers[server.id] = dataclasses.replace(server, observed=merged)
+    copy.observations = [obs]
+    rows = lambda d, t: {r.get("id"): r for r in json.loads((d / f"{t}.json").read_text("utf-8"))["rows"]}  # noqa: E731
+    ex.export_inventory(copy, tmp_path / "a", fmt="json", include_classified=True,
+                        observed_as_written={("servers", server.id): {"cores": 4}})
+    assert rows(tmp_path / "a", "servers")[server.id]["observed"] == {"cores": 4}
+    assert list(rows(tmp_path / "a", "observations").values()) == [
+        {"source": "discovery:ssh", "server": server.id, "system": None, "collected_at": "2024-05-01",
+         "facts": {"kernel": "5.10", "ports": []}}]
+    ex.export_inventory(copy, tmp_path / "b", fmt="json", include_classified=True)
+    assert rows(tmp_path / "b", "servers")[server.id]["observed"] == merged
+    ex.export_inventory(copy, tmp_path / "c", fmt="csv", observed_as_written={("servers", server.id): {"cores": 4}})
+    assert "5.10" in (tmp_path / "c" / "servers.csv").read_text("utf-8-sig")   # people see the merged view
 
 
 def test_include_classified_exports_everything(exports, inv, classified) -> None:
