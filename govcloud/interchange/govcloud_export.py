@@ -2,25 +2,31 @@
 --format json`` wrote, as records with their own ids, so export → import gives the same records.
 
 Input: the export directory (``departments.json``, ``machine_rooms.json``, ``systems.json``,
-``servers.json``, ``databases.json``, ``dependencies.json``, ``catalogue.json``; ``export.json``
-gives the inventory name) or one of those table files. JSON keeps enum keys, ISO dates and
-nested records, so nothing is lost; the XLSX/CSV exports show labels and joined lists for
-people and are not read back (a clear error says so).
+``servers.json``, ``databases.json``, ``dependencies.json``, ``catalogue.json`` and, for the
+round trip, ``inventory.json``, ``regions.json``, ``cloud_platforms.json``, ``cloud_zones.json``,
+``policies.json``, ``takeovers.json``, ``freeze_windows.json``, ``observations.json``) or one of
+those table files. JSON keeps enum keys, ISO dates and nested records, so nothing is lost:
+exported into an empty (or new) directory it gives the same inventory, every section and the
+inventory record (name, region, census date, default policy …; ``export.json`` gives the name
+of an older export without ``inventory.json``). The XLSX/CSV exports show labels and joined
+lists for people and are not read back (a clear error says so).
 
-Not in an export, hence not imported: regions, cloud platforms/zones, policies, takeovers,
-freeze windows and observations. Rows of classified systems that the export redacted (its
-``export_note`` column) are skipped with a warning: their details were never exported.
+Rows of classified systems that the export redacted (its ``export_note`` column) are skipped
+with a warning: their details were never exported.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from govcloud.interchange.records import ImportedRecord, ParseResult, Provenance
 from govcloud.inventory.problems import Problem
+from govcloud.model.entities import SECTION_BY_KEY, InventoryMeta, yaml_key
 from govcloud.model.enums import Severity
 
 FORMAT = "govcloud"
@@ -32,30 +38,48 @@ TABLES = {  # export table → inventory section
     "databases": "databases",
     "dependencies": "dependencies",
     "catalogue": "resources",
+    "regions": "regions",
+    "cloud_platforms": "cloud_platforms",
+    "cloud_zones": "cloud_zones",
+    "policies": "policies",
+    "takeovers": "takeovers",
+    "freeze_windows": "freeze_windows",
+    "observations": "observations",
+    "inventory": "inventory",       # the inventory's own record (one row)
 }
 NOTE = "export_note"
 
 
-def _unflatten(row: dict[str, Any]) -> dict[str, Any]:
-    """``{"approval.body": x}`` → ``{"approval": {"body": x}}``; nulls and empty lists dropped."""
+@cache
+def _empty_default(cls: type) -> frozenset[str]:
+    """Keys whose default is empty (None or ()): a null or [] there says the same as absent."""
+    out = set()
+    for f in dataclasses.fields(cls):
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+        if default is None or default == ():
+            out.add(yaml_key(f.name))
+    return frozenset(out)
+
+
+def _unflatten(row: dict[str, Any], cls: type) -> dict[str, Any]:
+    """``{"approval.body": x}`` → ``{"approval": {"body": x}}``; a null (or an empty list where the
+    default is empty) is left out — absent is absent. Anything else is kept as exported, nested
+    records and free-form mappings (``observed``, ``facts``) included: the model converts them, and
+    a null or empty list inside ``facts`` is a fact too."""
+    empty = _empty_default(cls)
     out: dict[str, Any] = {}
     for key, value in row.items():
-        if value is None or value == [] or key == NOTE:
+        if value is None or key == NOTE:
             continue
         if "." in key:
             head, sub = key.split(".", 1)
             out.setdefault(head, {})[sub] = value
+        elif value == [] and key in empty:
+            continue
         else:
             out[key] = value
-    return {k: (_clean(v) if isinstance(v, (dict, list)) else v) for k, v in out.items()}
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items() if v is not None and v != []}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return value
+    return out
 
 
 def parse(path: Path) -> ParseResult:
@@ -80,6 +104,8 @@ def parse(path: Path) -> ParseResult:
         except (ValueError, OSError):
             pass
     seen_tables = 0
+    meta: ImportedRecord | None = None
+    obs_seen: dict[str, int] = {}
     for f in files:
         if f.name == "export.json":
             continue
@@ -108,15 +134,26 @@ def parse(path: Path) -> ParseResult:
                 result.problems.append(Problem(Severity.warning, "redacted-row", f"{row.get('id')}: redacted in the "
                                                "export (classified); not imported", file=f"{f.name}:rows[{i}]"))
                 continue
-            values = _unflatten(row)
-            if section == "dependencies":
+            values = _unflatten(row, InventoryMeta if section == "inventory" else SECTION_BY_KEY[section].cls)
+            if section == "inventory":
+                meta = ImportedRecord("inventory", "inventory", values, prov)
+                continue
+            if section == "observations":
+                target = values.get("server") or values.get("system")
+                ext = f"{values.get('source')}:{target}@{values.get('collected_at')}"
+                n = obs_seen[ext] = obs_seen.get(ext, 0) + 1
+                if n > 1:
+                    ext = f"{ext}#{n}"
+                match = ()
+            elif section == "dependencies":
                 ext = f"{values.get('from')}->{values.get('to')}:{values.get('type')}"
                 match: tuple = ()
             else:
-                rid = values.get("id")
+                id_key = "code" if section == "regions" else "id"
+                rid = values.get(id_key)
                 if not isinstance(rid, str) or not rid:
-                    result.problems.append(Problem(Severity.error, "missing-field", "the row has no id",
-                                                   file=f"{f.name}:rows[{i}]", field="id"))
+                    result.problems.append(Problem(Severity.error, "missing-field", f"the row has no {id_key}",
+                                                   file=f"{f.name}:rows[{i}]", field=id_key))
                     continue
                 ext = rid
                 match = (("id", rid),)
@@ -125,7 +162,8 @@ def parse(path: Path) -> ParseResult:
         result.problems.append(Problem(Severity.error, "wrong-format", "no govcloud export tables found",
                                        file=path.name, hint="give the directory `govcloud inventory export "
                                                             "--format json` wrote"))
-    if name:
-        result.records.insert(0, ImportedRecord("inventory", "inventory", {"name": name},
-                                                Provenance("export.json", "", None, None)))
+    if meta is None and name:
+        meta = ImportedRecord("inventory", "inventory", {"name": name}, Provenance("export.json", "", None, None))
+    if meta is not None:
+        result.records.insert(0, meta)
     return result

@@ -112,34 +112,124 @@ def test_wrong_format_exit_1_nothing_written(mini: Path, hosts: Path) -> None:
     assert tree_digest(mini) == before
 
 
-def test_export_import_round_trip_identical(tmp_path: Path) -> None:
-    """heyuan → export --format json → import into a directory holding only what an export does
-    not carry (inventory.yaml with regions, policy, cloud) → every record identical."""
-    from govcloud.inventory.loader import load_inventory
-    from govcloud.inventory.writer import to_plain
+OBSERVATIONS = """format_version: 1
+observations:
+  - source: discovery:ssh
+    server: anjianju-s01-h01
+    collected_at: "2024-05-01T10:00:00Z"
+    facts: {kernel: 3.10.0-1160, listening: [], swap_gb: null, cores: 8}
+  - source: discovery:ssh
+    server: anjianju-s01-h01
+    collected_at: "2024-06-01T10:00:00Z"
+    facts: {kernel: 3.10.0-1160.el7, cores: 8}
+  - source: import:rvtools
+    server: anjianju-s01-h02
+    collected_at: "2024-05-02T08:00:00Z"
+    facts: {power_state: poweredOn}
+  - source: discovery:ssh
+    system: anjianju-s01
+    collected_at: "2024-05-01T10:00:00Z"
+    facts: {services: [nginx], cron: {}}
+"""
 
+
+def _heyuan_with_observations(tmp_path: Path) -> Path:
+    """heyuan plus what it lacks: observations (two for one server, one for another server and one
+    for a system) and a person's own `observed` on a server they also target."""
     src = tmp_path / "heyuan"
     shutil.copytree(REPO / "inventories" / "heyuan", src)
+    (src / "observed").mkdir()
+    (src / "observed" / "discovery.yaml").write_text(OBSERVATIONS, encoding="utf-8")
+    dept = src / "departments" / "anjianju.yaml"
+    text = dept.read_text(encoding="utf-8")
+    anchor = "  - id: anjianju-s01-h01\n"
+    assert text.count(anchor) == 1
+    dept.write_text(text.replace(anchor, anchor + "    observed: {cores: 4, asset_tag: HY-0097}\n"), encoding="utf-8")
+    return src
+
+
+def _generated_city(tmp_path: Path) -> Path:
+    src = tmp_path / "city"
+    gc("inventory", "generate", str(src), "--scale", "city", "--seed", "1")
+    return src
+
+
+def _assert_same_inventory(a, b) -> None:
+    from govcloud.inventory.writer import to_plain
+    from govcloud.model.entities import LIST_SECTIONS, SECTIONS
+
+    key = lambda d: json.dumps(to_plain(d), sort_keys=True, default=str, ensure_ascii=False)  # noqa: E731
+    assert a.meta is not None and key(a.meta) == key(b.meta)
+    for s in SECTIONS:
+        if s.key in LIST_SECTIONS:
+            assert sorted(map(key, a.section(s.key))) == sorted(map(key, b.section(s.key))), s.key
+        else:
+            mine = {k: key(v) for k, v in a.section(s.key).items()}
+            assert mine == {k: key(v) for k, v in b.section(s.key).items()}, s.key
+
+
+@pytest.mark.parametrize("make", [_heyuan_with_observations, _generated_city], ids=["heyuan", "city"])
+def test_export_import_round_trip_into_empty_directory(tmp_path: Path, make) -> None:
+    """inventory → export --format json → import into a directory that does not exist → the same
+    inventory: the inventory record and every section, as validated and as written."""
+    from govcloud.inventory.loader import load_inventory
+    from govcloud.inventory.validate import validate_path
+    from govcloud.model.entities import SECTIONS
+
+    src = make(tmp_path)
     ex = tmp_path / "export"
     gc("inventory", "export", str(src), "--format", "json", "--include-classified", "--out", str(ex))
-    dest = tmp_path / "back"
-    dest.mkdir()
-    for name in ("inventory.yaml", "policy.yaml", "cloud.yaml"):
-        shutil.copy(src / name, dest / name)
+    assert json.loads((ex / "inventory.json").read_text("utf-8"))["rows"][0]["region"]
+    dest = tmp_path / "back"           # not created: the import makes a new inventory
     out = json.loads(gc("inventory", "import", str(ex), "--format", "govcloud", "--into", str(dest),
                         "-o", "json").stdout)
-    assert out["ok"] and out["summary"]["create"] > 3000, out["summary"]
-    a, b = load_inventory(src).inventory, load_inventory(dest).inventory
-    for section in ("organizations", "machine_rooms", "servers", "systems", "databases", "resources"):
-        assert {k: to_plain(v) for k, v in a.section(section).items()} == \
-               {k: to_plain(v) for k, v in b.section(section).items()}, section
-    key = lambda d: json.dumps(to_plain(d), sort_keys=True, default=str)  # noqa: E731
-    assert sorted(map(key, a.dependencies)) == sorted(map(key, b.dependencies))
-    again = json.loads(gc("inventory", "import", str(ex), "--format", "govcloud", "--into", str(dest),
-                          "-o", "json").stdout)
-    assert again["no_changes"] and again["written"] == []
+    assert out["ok"] and "inventory.yaml" in out["written"], out["problems"][:5]
+
+    a, b = validate_path(src), validate_path(dest)
+    assert not a.errors and not b.errors, b.errors[:5]
+    counts = a.inventory.counts()
+    assert all(counts[s.key] > 0 for s in SECTIONS if s.key != "observations" or make is _heyuan_with_observations), \
+        counts
+    _assert_same_inventory(a.inventory, b.inventory)                                 # merged views
+    _assert_same_inventory(load_inventory(src).inventory, load_inventory(dest).inventory)   # as written
+    if make is _heyuan_with_observations:
+        srv = b.inventory.servers["anjianju-s01-h01"]
+        assert srv.observed["asset_tag"] == "HY-0097" and srv.observed["cores"] == 8   # an observation won
+        assert srv.observed["swap_gb"] is None and srv.observed["listening"] == []
+        assert load_inventory(dest).inventory.servers["anjianju-s01-h01"].observed == {"cores": 4,
+                                                                                        "asset_tag": "HY-0097"}
+
+        # observations included, a second import of the same export changes nothing
+        again = json.loads(gc("inventory", "import", str(ex), "--format", "govcloud", "--into", str(dest),
+                              "-o", "json").stdout)
+        assert again["no_changes"] and again["written"] == []
     gc("audit", "verify", str(dest))
     gc("inventory", "validate", str(dest))
+
+
+def test_redacted_export_into_empty_existing_directory(tmp_path: Path) -> None:
+    """An empty directory is a new inventory too. An export without --include-classified comes
+    back without the classified systems (warned), with everything else and the inventory record."""
+    from govcloud.inventory.validate import validate_path
+    from govcloud.inventory.writer import to_plain
+
+    src = tmp_path / "heyuan"        # a copy: an export is recorded in the inventory's audit log
+    shutil.copytree(REPO / "inventories" / "heyuan", src)
+    ex = tmp_path / "export"
+    gc("inventory", "export", str(src), "--format", "json", "--out", str(ex))
+    dest = tmp_path / "empty"
+    dest.mkdir()
+    out = json.loads(gc("inventory", "import", str(ex), "--format", "govcloud", "--into", str(dest),
+                        "-o", "json").stdout)
+    codes = [p["code"] for p in out["problems"]]
+    src = validate_path(src).inventory
+    classified = {s.id for s in src.systems.values() if s.is_classified}
+    assert out["ok"] and "redacted-export" in codes and codes.count("redacted-row") == len(classified) > 0
+    back = validate_path(dest)
+    assert not back.errors
+    assert to_plain(back.inventory.meta) == to_plain(src.meta)
+    assert set(back.inventory.systems) == set(src.systems) - classified
+    assert back.inventory.counts()["policies"] == 1 and back.inventory.counts()["cloud_zones"] == len(src.cloud_zones)
 
 
 def test_import_into_new_directory(tmp_path: Path, hosts: Path) -> None:
