@@ -113,7 +113,9 @@ def replay(entries: Iterable[dict[str, Any]]) -> dict[str, SystemStatus]:
             new = State(e["to"])
             st.state = new
             st.at, st.who = e.get("at"), e.get("who")
-            st.failed_step, st.reason = (e.get("step"), e.get("reason")) if new is State.failed else (None, None)
+            # a rollback keeps the step and reason that caused it, so `status` says why
+            st.failed_step, st.reason = ((e.get("step"), e.get("reason")) if new in (State.failed, State.rolled_back)
+                                         else (None, None))
             if new is State.rolled_back:
                 st.done_steps.clear()
                 st.cutover_at = None

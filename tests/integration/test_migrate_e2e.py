@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.openstack, pytest.mark.hosts,
 REPO = Path(__file__).resolve().parents[2]
 SOURCES = ["h43", "h44", "h45", "h46", "h47"]
 CLIENT = "h38"
-BROKEN = "app5"            # its health URL does not exist: verification fails after cutover
+BROKEN = "app5"            # a target file silently corrupted before cutover: verification must catch it
 
 
 def addr(host: str) -> str:
@@ -118,10 +118,6 @@ def drill(test_hosts, bridged_cloud, tmp_path_factory):
     assert deploy.ok, deploy.failed_tasks
     inv = write_inventory(root / "inv", [(h, addr(h)) for h in SOURCES], (CLIENT, addr(CLIENT)),
                           start=date.today().isoformat())
-    dept = inv / "departments" / "drill.yaml"
-    text = dept.read_text()
-    head, tail = text.split(f"  - id: {BROKEN}\n")
-    dept.write_text(head + f"  - id: {BROKEN}\n" + tail.replace("/api/stats.json", "/api/missing.json", 1))
     plan_id = "it-" + uuid.uuid4().hex[:6]
     gc("plan", "generate", str(inv), "--out", str(root / "plans"), "--id", plan_id, check=True)
     d = Drill(root, plan_id, test_hosts, bridged_cloud)
@@ -182,6 +178,12 @@ def test_kill9_during_sync_then_rerun_resumes_without_duplicates(drill):
         proc.wait(30)
     assert drill.status()["app1"]["state"] == "provisioned"
     assert len(drill.servers("app1")) == 1
+    # the dry run of the half-done batch shows only what remains
+    dry = gc("migrate", "run", str(drill.plan), "--batch", "0", "--dry-run", "-o", "json")
+    by = {s["system"]: s for s in json.loads(dry.stdout)["systems"]}
+    assert by["app1"]["steps"] == ["sync"]
+    assert [(c["action"], c["kind"]) for c in by["app1"]["changes"]] == [("run", "playbook")]
+    assert by["app2"]["steps"] == ["precheck", "provision", "configure", "sync"]
     p = gc("migrate", "run", str(drill.plan), "--batch", "0", "--system", "app1", "--yes", "-o", "json",
            *drill.conn_args())
     assert p.returncode == 0, p.stdout + p.stderr
@@ -231,6 +233,12 @@ def test_cutover_outside_the_window_is_refused_without_a_reason(drill):
 
 
 def test_cutover_verifies_and_a_failed_verification_rolls_back(drill):
+    # same size, same mtime, different bytes: rsync's quick check in the final delta passes it over,
+    # only the verification's checksums can see it
+    target = drill.status()[BROKEN]["resources"]["server:h47"]["address"]
+    rc, _ = drill.ssh_target(target, "sudo -n sh -c 'f=/srv/govapp/data/README.txt; cp -p $f /tmp/orig; "
+                                     "printf X | dd of=$f bs=1 seek=0 conv=notrunc status=none; touch -r /tmp/orig $f'")
+    assert rc == 0
     p = gc("migrate", "cutover", str(drill.plan), "--batch", "0", "--parallel", "3", "--yes", "--force",
            "--reason", "integration test outside the planned day", "-o", "json", *drill.conn_args())
     assert p.returncode == 3, p.stdout[-3000:] + p.stderr[-3000:]      # partial: one system rolled back
@@ -241,7 +249,9 @@ def test_cutover_verifies_and_a_failed_verification_rolls_back(drill):
         rc, hosts_file = drill.ssh(CLIENT, "cat /etc/hosts")
         line = next((ln for ln in hosts_file.splitlines() if ln.split()[1:2] == [f"{sid}.drill.gov.test"]), "")
         if sid == BROKEN:
-            assert st[sid]["state"] == "rolled_back" and "verify" in json.dumps(st[sid])
+            assert st[sid]["state"] == "rolled_back"
+            history = st[sid]
+            assert "verify" in json.dumps(history) and "README.txt" in (history.get("reason") or json.dumps(history))
             assert _port_open(addr(host), 80), "the source serves again after the automatic rollback"
             assert not line or line.split()[0] == addr(host)
         else:
