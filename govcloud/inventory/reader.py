@@ -70,6 +70,7 @@ class Document:
 
 
 _CONTENT_LINE = re.compile(r"^[ \t]*[^\s#]", re.M)  # a line that is neither blank nor a comment
+_LEADING_COMMENTS = re.compile(r"\A(?:[ \t]*(?:#[^\n]*)?\n)+")
 _ALIAS_RE = re.compile(r"(?:^|[\s\[{,:-])\*[^\s,\[\]{}]+", re.M)
 _SUSPICIOUS_NESTING = re.compile(r"[\[{](?:\s*[\[{]){16,}|(?:[-?]\s+){16,}|^ {512,}\S", re.M)
 
@@ -94,9 +95,11 @@ def read_document(path: Path, *, max_file_mb: float = DEFAULT_MAX_FILE_MB) -> Do
         return ReadFailure("empty-file", "file is empty (or holds only comments)",
                            hint="delete it, or add `format_version: 1` and a section such as `systems:`")
 
-    if stripped[0] in "{[":
+    if stripped[0] == "#":  # a header comment above a JSON body (files the importers write)
+        stripped = _LEADING_COMMENTS.sub("", stripped, count=1)
+    if stripped[:1] in ("{", "["):
         try:
-            return Document(path, json.loads(text), text, "json", hashlib.sha256(raw).digest())
+            return Document(path, json.loads(stripped), text, "json", hashlib.sha256(raw).digest())
         except (ValueError, RecursionError):
             pass  # not plain JSON after all: let the YAML parser read it and report
 
