@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -40,6 +41,7 @@ class Agent:
             os.kill(self.pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
+        shutil.rmtree(os.path.dirname(self.sock), ignore_errors=True)
 
 
 def start_agent(key: Path) -> Agent:
