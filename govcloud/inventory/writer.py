@@ -58,8 +58,10 @@ def to_plain(obj: Any) -> Any:
         out: dict[str, Any] = {}
         for attr, key, omit in _plan(type(obj)):
             value = getattr(obj, attr)
-            if value is None or value == () or value is omit or (omit is not _NEVER and value == omit):
+            if value is None or value is omit or (omit is not _NEVER and value == omit):
                 continue
+            if value == () and (omit is _NEVER or omit is None or omit == ()):
+                continue    # an empty list is left out unless the default is a non-empty one
             out[key] = value if type(value) in _SCALARS else to_plain(value)
         return out
     if isinstance(obj, Enum):

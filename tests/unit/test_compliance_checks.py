@@ -276,3 +276,14 @@ def test_cli_evaluates_recorded_facts(tmp_path):
     r = CliRunner().invoke(app, ["check", "--facts", str(p), "--level", "3", "-t", "bogus=1"])
     from govcloud.errors import UsageError       # exit code 2 is set by cli.app's error boundary
     assert isinstance(r.exception, UsageError) and "bogus" in str(r.exception)
+
+
+def test_an_empty_list_that_overrides_a_non_empty_default_is_written():
+    """A policy saying "no sudo admins at all" must survive a save; only empty lists whose default
+    is empty are left out."""
+    from govcloud.inventory.writer import to_plain
+    from govcloud.model.entities import Thresholds
+    assert "sudo_admins" not in to_plain(Thresholds())
+    t = Thresholds()
+    t.sudo_admins = ()
+    assert to_plain(t)["sudo_admins"] == []
