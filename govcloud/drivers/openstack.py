@@ -9,7 +9,9 @@ Cloud errors are mapped to ``CloudError`` kinds a person can act on.
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -22,6 +24,7 @@ from govcloud.errors import GovcloudError
 TAG = "govcloud"
 META_PLAN, META_SYSTEM, META_SERVER = "govcloud_plan", "govcloud_system", "govcloud_server"
 HOST_KEY_META = "govcloud:ssh_host_key"
+_ENV_LOCK = threading.Lock()
 
 
 class CloudError(GovcloudError):
@@ -69,8 +72,18 @@ def connect(cloud: str, *, config_file: str | None = None) -> Any:
     try:
         if config_file:
             from openstack import config as occ
-            cfg = occ.OpenStackConfig(config_files=[config_file])
-            region = cfg.get_one(cloud=cloud)
+            # openstacksdk reads OS_CLIENT_CONFIG_FILE *before* the files it is given and stops at
+            # the first one found: point it at ours while the config is read
+            with _ENV_LOCK:
+                saved = os.environ.get("OS_CLIENT_CONFIG_FILE")
+                os.environ["OS_CLIENT_CONFIG_FILE"] = config_file
+                try:
+                    region = occ.OpenStackConfig(config_files=[config_file]).get_one(cloud=cloud)
+                finally:
+                    if saved is None:
+                        os.environ.pop("OS_CLIENT_CONFIG_FILE", None)
+                    else:
+                        os.environ["OS_CLIENT_CONFIG_FILE"] = saved
             return openstack.connection.Connection(config=region)
         return openstack.connect(cloud=cloud)
     except Exception as exc:  # noqa: BLE001 — every config/auth failure gets one clear line

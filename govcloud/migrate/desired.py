@@ -231,7 +231,7 @@ def changes(t: SystemTarget, snap: Any, status: SystemStatus, until: State, *, r
     steps = run_steps(status, until, resync=resync)
     out: list[Change] = []
     sources = ", ".join(s.source for s in t.servers)
-    targets = ", ".join(s.name for s in t.servers)
+    targets = ", ".join(f"cloud:{s.name}" for s in t.servers)
     for step in steps:
         if step is Step.provision:
             if keypair and keypair not in snap.keypairs:

@@ -290,9 +290,8 @@ def throwaway(drill, bridged_cloud, tmp_path):
     cy = tmp_path / "clouds.yaml"
     cy.touch(mode=0o600)
     cy.write_text(yaml.safe_dump({"clouds": {"throwaway": entry}}))
-    import openstack
-    from openstack import config as occ
-    conn = openstack.connection.Connection(config=occ.OpenStackConfig(config_files=[str(cy)]).get_one(cloud="throwaway"))
+    from govcloud.drivers.openstack import connect
+    conn = connect("throwaway", config_file=str(cy))
     try:
         yield proj, conn, cy
     finally:
@@ -337,6 +336,7 @@ def test_quota_exceeded_fails_at_precheck_and_creates_nothing(drill, throwaway, 
 def test_nova_error_fails_cleanly_and_leaves_no_server(drill, throwaway, tmp_path):
     proj, conn, cy = throwaway
     a = drill.cloud.admin
+    a.set_compute_quotas(proj.id, ram=-1, cores=-1)      # the quota is not what stops it: the scheduler is
     fname = "it-huge-" + uuid.uuid4().hex[:4]
     a.compute.create_flavor(name=fname, vcpus=2, ram=64 * 1024 * 1024, disk=1)   # 64 TB RAM: no valid host
     try:
