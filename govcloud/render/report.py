@@ -627,16 +627,26 @@ def parse_compliance(data: Any, source: str = "compliance") -> list[dict[str, st
 
 
 def parse_journal(text: str, source: str = "journal.jsonl") -> list[dict[str, str]]:
-    """Lines of {system, state}; blank lines are skipped, a malformed line is refused by number."""
+    """The state transitions of `govcloud migrate`'s journal (lines ``{"kind": "state", "system",
+    "to"}``; step, resource and run lines are context, skipped) — or plain ``{system, state}`` lines.
+    Blank lines and a last line cut short by a crash are skipped; any other malformed line is
+    refused by number."""
     import json
     out = []
-    for n, line in enumerate(text.splitlines(), 1):
+    lines = text.split("\n")
+    for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except ValueError as exc:
+            if n == len(lines):      # no newline after it: a write the crash cut short
+                continue
             raise GovcloudError(f"{source}:{n}: not JSON ({exc})") from None
+        if isinstance(row, dict) and "kind" in row:
+            if row["kind"] != "state":
+                continue
+            row = {"system": row.get("system"), "state": row.get("to")}
         if not isinstance(row, dict) or not isinstance(row.get("system"), str) or not isinstance(row.get("state"), str):
             raise GovcloudError(f"{source}:{n}: expected an object with string system and state")
         out.append({"system": row["system"], "state": row["state"]})
@@ -663,7 +673,16 @@ def compliance_summary(findings: Sequence[Mapping[str, str]] | None) -> dict[str
             "rows": [(c, [by_check[c][s] for s in statuses]) for c in sorted(by_check)]}
 
 
-def execution_summary(plan: Plan, journal: Sequence[Mapping[str, str]] | None) -> dict[str, Any] | None:
+def _state_label(state: str, lang: str) -> str:
+    from govcloud.migrate.lifecycle import State
+    try:
+        return State(state).label(lang)
+    except ValueError:
+        return state
+
+
+def execution_summary(plan: Plan, journal: Sequence[Mapping[str, str]] | None,
+                      lang: str = "zh") -> dict[str, Any] | None:
     """The latest state per system (the journal is append-only: a later line supersedes an earlier one)."""
     if not journal:
         return None
@@ -678,6 +697,7 @@ def execution_summary(plan: Plan, journal: Sequence[Mapping[str, str]] | None) -
         per_batch.append((b.id, len(b.items), [c[s] for s in states], len(b.items) - sum(c.values())))
     outside = sorted(s for s in latest if s not in batch_of)
     return {"n": len(latest), "planned": len(batch_of), "states": states,
+            "labels": [_state_label(x, lang) for x in states],
             "totals": [(s, sum(1 for v in latest.values() if v == s)) for s in states],
             "per_batch": per_batch, "not_started": sum(row[3] for row in per_batch), "outside": outside}
 
@@ -824,7 +844,7 @@ def report_data(plan: Plan, inv: Inventory, *, lang: str = "zh", approval: str |
         graph=graph, group_rows=group_rows,
         groups_text=R["groups_shown"].format(n=len(graph.nodes), total=graph.candidates, e=len(graph.edges)),
         mlps=mlps_summary(plan, inv, lang), compliance=compliance_summary(compliance),
-        execution=execution_summary(plan, journal), rules=rules_matrix(plan, lang),
+        execution=execution_summary(plan, journal, lang), rules=rules_matrix(plan, lang),
         freeze_list=[{"name": cell(f.name), "start": f.start, "end": f.end} for f in freezes],
     )
     if data["compliance"]:

@@ -256,3 +256,13 @@ def test_known_host_lines_plain_and_hashed(tmp_path):
     # agree with OpenSSH itself
     out = subprocess.run(["ssh-keygen", "-F", "198.18.1.9", "-f", str(kh)], capture_output=True, text=True)
     assert "BBBB" in out.stdout
+
+
+def test_the_report_reads_the_migrate_journal(tmp_path):
+    from govcloud.render.report import parse_journal
+    journal.append(tmp_path, {"kind": "run", "command": "run"})
+    journal.append(tmp_path, {"kind": "step", "system": "a", "step": "precheck", "status": "ok"})
+    journal.append(tmp_path, {"kind": "state", "system": "a", "to": "prechecked", "step": "precheck"})
+    journal.append(tmp_path, {"kind": "state", "system": "b", "to": "failed", "step": "provision", "reason": "x"})
+    text = journal.journal_path(tmp_path).read_text() + '{"kind":"state","sys'     # torn last line
+    assert parse_journal(text) == [{"system": "a", "state": "prechecked"}, {"system": "b", "state": "failed"}]
