@@ -315,7 +315,7 @@ def _wait(conn: Any, server_id: str, timeout: float) -> Any:
             return s
         if s.status == "ERROR":
             fault = (s.fault or {}).get("message") if getattr(s, "fault", None) else None
-            raise map_error(CloudError("api", _clean(fault or "server went to ERROR")), f"server {s.name}")
+            raise map_error(RuntimeError(_clean(fault or "server went to ERROR")), f"server {s.name}")
         if time.monotonic() > deadline:
             raise CloudError("timeout", f"server {s.name} still {s.status} after {timeout:.0f}s")
         time.sleep(delay)
