@@ -859,6 +859,7 @@ def report_data(plan: Plan, inv: Inventory, *, lang: str = "zh", approval: str |
             data["compliance"]["rows"] = [(cell(c), n) for c, n in data["compliance"]["rows"]]
         if data["execution"]:
             data["execution"]["states"] = [cell(x) for x in data["execution"]["states"]]
+            data["execution"]["labels"] = [cell(x) for x in data["execution"]["labels"]]
     if compliance is not None:
         c = data["compliance"]
         data["compliance_text"] = R["compliance_summary"].format(n=c["n"], hosts=c["hosts"], checks=c["checks"],
