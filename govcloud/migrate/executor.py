@@ -228,12 +228,13 @@ class Executor:
                 res.ok, res.error, res.state = False, str(exc), State.failed.value
                 res.error_kind = exc.detail.get("kind")
                 return res
-            except GovcloudError as exc:
-                kind = getattr(exc, "kind", None)
-                self.j(kind="step", system=t.system, step=step.value, status="fail", reason=str(exc),
+            except Exception as exc:  # noqa: BLE001 — journal every failure; the other systems go on
+                kind = getattr(exc, "kind", None) if isinstance(exc, GovcloudError) else "internal"
+                why = str(exc) if isinstance(exc, GovcloudError) else f"{type(exc).__name__}: {str(exc)[:300]}"
+                self.j(kind="step", system=t.system, step=step.value, status="fail", reason=why,
                        detail={"kind": kind})
-                self.transition(t.system, State.failed, step, str(exc))
-                res.ok, res.error, res.state, res.error_kind = False, str(exc), State.failed.value, kind
+                self.transition(t.system, State.failed, step, why)
+                res.ok, res.error, res.state, res.error_kind = False, why, State.failed.value, kind
                 return res
             self.j(kind="step", system=t.system, step=step.value, status="ok", detail=detail)
             res.steps.append(step.value)
@@ -495,16 +496,16 @@ class Executor:
             self.on_event(t.system, f"{step.value} …")
             try:
                 run = self._playbook(t, step, sync_mode="final")
-            except StepFailed as exc:
+            except GovcloudError as exc:
                 self.j(kind="step", system=t.system, step=step.value, status="fail", reason=str(exc),
-                       detail=exc.detail)
+                       detail=getattr(exc, "detail", {"kind": getattr(exc, "kind", None)}))
                 # a failed cutover or verification switches back at once: the source serves again
                 self.on_event(t.system, f"{step.value} failed — rolling back")
                 try:
                     self._rollback_hosts(t, reason=f"automatic: {step.value} failed")
                     self.transition(t.system, State.rolled_back, step, f"{step.value} failed: {exc}")
                     res.state = State.rolled_back.value
-                except StepFailed as exc2:
+                except GovcloudError as exc2:
                     self.transition(t.system, State.failed, Step.rollback, f"rollback after {step.value} failed: {exc2}")
                     res.state = State.failed.value
                 res.ok, res.error = False, str(exc)
