@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from govcloud.interchange.ansible_inventory import load_model, parse
+from shared_data import DATA  # noqa: E402
 
-SAMPLES = Path("/work/shared/data/ansible-inventories")
+SAMPLES = DATA / "ansible-inventories"
 ANSIBLE = shutil.which("ansible-inventory")
 
 CRAFTED = {

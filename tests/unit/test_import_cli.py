@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from shared_data import DATA  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -102,7 +103,7 @@ def test_bad_reference_exit_1_nothing_written(mini: Path, tmp_path: Path) -> Non
 
 def test_wrong_format_exit_1_nothing_written(mini: Path, hosts: Path) -> None:
     before = tree_digest(mini)
-    xlsx = Path("/work/shared/data/rvtools-kubev2v-example1/example1.xlsx")
+    xlsx = DATA / "rvtools-kubev2v-example1" / "example1.xlsx"
     if xlsx.exists():
         proc = gc("inventory", "import", str(xlsx), "--format", "netbox", "--into", str(mini), rc=1)
         assert "looks like --format rvtools" in proc.stderr

@@ -12,9 +12,10 @@ from govcloud.interchange import formats
 from govcloud.interchange.importer import run_import
 from govcloud.interchange.netbox import parse
 from govcloud.inventory.validate import validate_path
+from shared_data import DATA  # noqa: E402
 
-FIXTURES = Path("/work/shared/data/netbox-api-fixtures-pynetbox")
-DEMO = Path("/work/shared/data/netbox-demo-data/netbox-demo-v3.6.json")
+FIXTURES = DATA / "netbox-api-fixtures-pynetbox"
+DEMO = DATA / "netbox-demo-data" / "netbox-demo-v3.6.json"
 
 
 def page(*objs: dict) -> dict:

@@ -20,8 +20,8 @@ import pytest
 from govcloud.interchange import census, cloudcsv, rvtools
 from govcloud.interchange.osmap import classify_os
 from govcloud.interchange.tabular import Column, TableFile, TableRefused, norm_header, to_date
+from shared_data import DATA  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 EXAMPLE1 = DATA / "rvtools-kubev2v-example1" / "example1.xlsx"
 
 
