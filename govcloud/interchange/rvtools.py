@@ -431,7 +431,7 @@ def _is_ip(s: str) -> bool:
 
 
 def _ips(v: Any) -> list[str]:
-    """Usable addresses from a cell ("10.0.0.5, fe80::1"): link-local and unspecified dropped."""
+    """Usable addresses from a cell ("198.18.0.5, fe80::1"): link-local and unspecified dropped."""
     out = []
     for part in to_text(v).replace(";", ",").replace(" ", ",").split(","):
         part = part.strip()
