@@ -161,7 +161,7 @@ def run(
     if dry_run:
         report = ex.dry_run(items, stage, resync=resync)
         if check:
-            report["check"] = _check(ex, items)
+            report["check"] = ex.preflight(items)
         if output is Output.json:
             view.print_json(report)
         else:
@@ -184,22 +184,6 @@ def run(
     with run_lock(path.parent, f"migrate run --batch {batch}"):
         results = ex.run(items, stage, resync=resync)
     _results(results, output, f"{plan.plan_id} batch {batch}: run until {stage.value}")
-
-
-def _check(ex: Any, items: list[Any]) -> dict[str, str]:
-    """Ansible --check --diff of the precheck playbook on each system's sources (read-only)."""
-    from govcloud.drivers.agent import private_agent
-    from govcloud.migrate.lifecycle import Step
-    out = {}
-    ex.runs_dir.mkdir(parents=True, exist_ok=True)
-    with private_agent(ex.opts.key) as sock:
-        ex.agent_sock = sock
-        for t in ex.targets(items):
-            if not t.executable:
-                continue
-            r = ex._playbook(t, Step.precheck, target_addresses={}, limit="source", check=True)
-            out[t.system] = "ok" if r.ok else "failed: " + "; ".join(m for ms in r.failed_tasks.values() for m in ms[:1])
-    return out
 
 
 @app.command()

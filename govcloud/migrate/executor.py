@@ -176,6 +176,20 @@ class Executor:
         return {"plan": self.plan.plan_id, "systems": out, "quota_problems": quota,
                 "to_do": pending, "blocked": blocked + len(quota)}
 
+    def preflight(self, items: list[Any]) -> dict[str, str]:
+        """Ansible --check --diff of the precheck playbook on each system's sources (read-only)."""
+        from govcloud.drivers.agent import private_agent
+        out = {}
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        with private_agent(self.opts.key) as sock:
+            self.agent_sock = sock
+            for t in self.targets(items):
+                if t.executable:
+                    r = self._playbook(t, Step.precheck, target_addresses={}, limit="source", check=True)
+                    out[t.system] = "ok" if r.ok else "failed: " + "; ".join(
+                        m for ms in r.failed_tasks.values() for m in ms[:1])
+        return out
+
     # ------------------------------------------------------------ run
     def run(self, items: list[Any], until: State, *, resync: bool = False) -> list[SystemResult]:
         from govcloud.drivers.agent import private_agent

@@ -154,6 +154,12 @@ def test_dry_run_prints_the_change_set_and_changes_nothing(drill):
         assert ("run", "playbook") in kinds
     assert drill.servers() == []
     assert not (drill.plan / "journal.jsonl").exists()
+    # --check adds an Ansible --check --diff preflight on the sources, still changing nothing
+    p = gc("migrate", "run", str(drill.plan), "--batch", "0", "--system", "app1", "--dry-run", "--check",
+           "-o", "json", *drill.conn_args())
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    assert json.loads(p.stdout)["check"] == {"app1": "ok"}
+    assert drill.servers() == [] and not (drill.plan / "journal.jsonl").exists()
 
 
 def test_kill9_during_sync_then_rerun_resumes_without_duplicates(drill):
