@@ -274,8 +274,8 @@ def decommission(
     cloud_config: Optional[Path] = CloudConfigOpt,
     output: Output = OutputOpt,
 ) -> None:
-    """Record the source as decommissioned after the soak period, once every service port of the
-    target answers. govcloud never deletes source data; wiping the old servers is a separate,
+    """Record the source as decommissioned after the soak period, once every health URL of the
+    target answers 200. govcloud never deletes source data; wiping the old servers is a separate,
     signed-off procedure."""
     path, plan, inv = _open(plan_arg, require_approved=False)
     ex = _executor(path, plan, inv, key=None, source_user="root", target_user="root", known_hosts=None,

@@ -570,8 +570,8 @@ class Executor:
 
     def decommission(self, item: Any, *, soak_days: int, today: date, reason: str) -> SystemResult:
         """Record that the source is retired after the soak period, once the target still answers
-        on every service port. Source data is never deleted by govcloud."""
-        from govcloud.drivers.probe import tcp_open
+        on every health URL. Source data is never deleted by govcloud."""
+        from govcloud.drivers.probe import http_status
         t = self.targets([item])[0]
         st = self.status().get(t.system, SystemStatus(t.system))
         if st.state is not State.done or not st.done_at:
@@ -581,12 +581,16 @@ class Executor:
             raise GovcloudError(f"{t.system} finished on {done_day}; the soak period of {soak_days} days ends on "
                                 f"{date.fromordinal(done_day.toordinal() + soak_days)}")
         addrs = self._target_addresses(t)
-        ports = [s.port for s in (t.workload.services if t.workload else ()) if s.port]
-        down = [f"{a}:{p}" for a in addrs.values() for p in ports if not tcp_open(a, p)]
+        # what clients use must answer from here: services with a health URL, over HTTP (a database
+        # listening only on the server's loopback is checked by `verify`, not from outside)
+        checks = [f"http://{a}:{s.port or 80}{s.health_path}" for a in addrs.values()
+                  for s in (t.workload.services if t.workload else ()) if s.health_path]
+        if not checks:
+            raise GovcloudError(f"refusing to decommission {t.system}: no service has a health URL to prove the "
+                                f"target serves", hint="record health_path on the workload's services")
+        down = [u for u in checks if http_status(u) != 200]
         if down:
-            raise GovcloudError(f"refusing to decommission {t.system}: the target does not answer on "
-                                + ", ".join(down))
+            raise GovcloudError(f"refusing to decommission {t.system}: the target does not answer " + ", ".join(down))
         self.j(kind="run", command="decommission", systems=[t.system], reason=reason, soak_days=soak_days)
-        self.transition(t.system, State.decommissioned, Step.decommission, reason,
-                        evidence={"ports_open": [f"{a}:{p}" for a in addrs.values() for p in ports]})
+        self.transition(t.system, State.decommissioned, Step.decommission, reason, evidence={"answered_200": checks})
         return SystemResult(t.system, State.decommissioned.value, True, steps=["decommission"])

@@ -267,6 +267,22 @@ def test_cutover_verifies_and_a_failed_verification_rolls_back(drill):
             assert not _port_open(addr(host), 80), "cutover stopped the source service"
 
 
+def test_decommission_only_after_the_soak_period_and_never_rolled_back(drill):
+    p = gc("migrate", "decommission", str(drill.plan), "--system", "app2", "--yes", "--reason", "test")
+    assert p.returncode == 1 and "soak period of 30 days" in p.stderr
+    p = gc("migrate", "decommission", str(drill.plan), "--system", "app2", "--yes", "--soak-days", "0",
+           "--reason", "soak waived in the integration test (recorded)")
+    assert p.returncode == 0, p.stdout + p.stderr
+    st = drill.status()["app2"]
+    assert st["state"] == "decommissioned"
+    journal = (drill.plan / "journal.jsonl").read_text()
+    assert '"answered_200"' in journal and "soak waived" in journal
+    rc, out = drill.ssh("h44", "sudo -n find /srv/govapp -type f | wc -l")
+    assert rc == 0 and int(out) > 0                                 # the source's data is left alone
+    p = gc("migrate", "rollback", str(drill.plan), "--system", "app2", "--yes", *drill.conn_args())
+    assert p.returncode == 1 and "decommissioned" in p.stderr
+
+
 def test_manual_rollback_restores_the_source_and_removes_the_target(drill):
     p = gc("migrate", "rollback", str(drill.plan), "--system", "app1", "--yes", "--reason", "test",
            *drill.conn_args())
