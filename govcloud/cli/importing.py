@@ -116,7 +116,7 @@ def _render(outcome, lang: str, failed: bool, no_changes: bool) -> None:
             if len(cs.conflicts) > _DETAIL_LIMIT:
                 out.print(L["more"].format(n=len(cs.conflicts) - _DETAIL_LIMIT), style="dim")
     if outcome.problems:
-        view.render_problems(outcome.problems, out, lang)
+        view.render_problems(outcome.problems, out, lang, warnings_per_code=_DETAIL_LIMIT)
     if failed:
         out.print(f"[bold red]{L['failed']}[/] ({len(outcome.errors)} error(s))", highlight=False)
     elif no_changes:

@@ -148,7 +148,23 @@ class ChangeSet:
 
 
 def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, ensure_ascii=False, default=str)) if value is not None else None
+    """``value`` as JSON would give it back (tuples → lists, dates → text); as it is when it is so."""
+    if value is None or _is_json(value):
+        return value
+    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def _is_json(value: Any) -> bool:
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is float:
+        return value == value and value not in (float("inf"), float("-inf"))
+    if kind is dict:
+        return all(type(k) is str and _is_json(v) for k, v in value.items())
+    if kind is list:
+        return all(_is_json(v) for v in value)
+    return False
 
 
 def _at(prov: Provenance) -> tuple[str, int | None]:

@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from govcloud.bulk import no_cyclic_gc
 from govcloud.interchange import formats
 from govcloud.interchange.changeset import ChangeSet, compute
 from govcloud.interchange.records import ParseResult
@@ -78,7 +79,12 @@ def utc_now() -> str:
 
 def run_import(fmt: str, source: Path | str, root: Path | str, *, dry_run: bool = False,
                now: str | None = None, who: str | None = None, reason: str | None = None) -> ImportOutcome:
-    source, root = Path(source), Path(root)
+    with no_cyclic_gc():
+        return _run_import(fmt, Path(source), Path(root), dry_run=dry_run, now=now, who=who, reason=reason)
+
+
+def _run_import(fmt: str, source: Path, root: Path, *, dry_run: bool, now: str | None, who: str | None,
+                reason: str | None) -> ImportOutcome:
     if root.exists() and not root.is_dir():
         raise formats.FormatError(f"{root} is not a directory; import into an inventory directory")
     parsed = formats.parse(fmt, source)
@@ -128,8 +134,6 @@ def _validate_overlay(root: Path, documents: dict[str, Path], cs: ChangeSet) -> 
     As ``validate_path`` does, except for where problems are placed: a problem in a file this
     import writes (one record per line) is located from the text in hand, instead of composing
     a YAML node tree of a 10 MB file (~20 s for 10,000 imported VMs, each with a warning)."""
-    import gc
-
     from govcloud.inventory.validate import validate
 
     tmp = Path(tempfile.mkdtemp(prefix=".govcloud-import-"))
@@ -144,16 +148,9 @@ def _validate_overlay(root: Path, documents: dict[str, Path], cs: ChangeSet) -> 
             dest = tmp / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_text(text, encoding="utf-8")
-        gc_was_on = gc.isenabled()
-        gc.disable()        # as validate_path: millions of long-lived objects, no cycles to find
-        try:
-            result = load_inventory(tmp)
-            if result.documents:
-                validate(result)
-        finally:
-            gc.freeze()
-            if gc_was_on:
-                gc.enable()
+        result = load_inventory(tmp)
+        if result.documents:
+            validate(result)
         located = {rel: _LinesIndex(text) for rel, text in cs.files.items()}
         for p in result.problems:
             if p.line is None and p.path and p.file in located:

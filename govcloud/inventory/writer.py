@@ -54,7 +54,13 @@ _NEVER = object()
 
 def to_plain(obj: Any) -> Any:
     """An entity (or any value inside one) as plain YAML/JSON data, defaults omitted."""
-    if dataclasses.is_dataclass(obj):
+    # the plain cases first, by exact type: most values are, and the dataclass test is not cheap
+    kind = type(obj)
+    if kind in _SCALARS or obj is None:
+        return obj
+    if kind is dict:
+        return {k: v if type(v) in _SCALARS else to_plain(v) for k, v in obj.items()}
+    if hasattr(kind, "__dataclass_fields__"):
         out: dict[str, Any] = {}
         for attr, key, omit in _plan(type(obj)):
             value = getattr(obj, attr)
