@@ -191,21 +191,27 @@ def parse(path: Path | str, *, max_rows: int | None = None) -> ParseResult:
                 return result
         else:
             sheet_name = None
-        vinfo = tf.read(sheet_name, VINFO, ignore=KNOWN_UNUSED["vInfo"])
-        extra_sheets: dict[str, Sheet] = {}
+        requests: list[tuple[str | None, Any, dict[str, Any]]] = [
+            (sheet_name, VINFO, {"ignore": KNOWN_UNUSED["vInfo"]})]
+        optional: list[tuple[str, str, Any]] = []
         if tf.kind == "xlsx":
             for name, spec in OPTIONAL_SHEETS:
                 actual = tf.find_sheet(name)
-                if actual is None:
-                    continue
-                sh = tf.read(actual, spec, missing=Severity.warning, ignore=KNOWN_UNUSED[name])
-                if sh is not None and all(c.key in sh.columns for c in spec if c.required):
-                    extra_sheets[name] = sh
-                elif sh is not None:
-                    tf.problems.append(make_problem(
-                        Severity.warning, "import.sheet_skipped",
-                        f"sheet {actual} is skipped: it lacks the columns it is joined by",
-                        file=tf.display, sheet=actual, row=sh.header_row))
+                if actual is not None:
+                    optional.append((name, actual, spec))
+                    requests.append((actual, spec, {"missing": Severity.warning, "ignore": KNOWN_UNUSED[name]}))
+        # about half the reading each: vInfo (+ vNetwork, vHost) here, the per-disk sheets aside
+        aside = [actual for name, actual, _ in optional if name in ("vDisk", "vPartition", "vCPU", "vMemory")]
+        vinfo, *others = tf.read_all(requests, aside=aside)
+        extra_sheets: dict[str, Sheet] = {}
+        for (name, actual, spec), sh in zip(optional, others):
+            if sh is not None and all(c.key in sh.columns for c in spec if c.required):
+                extra_sheets[name] = sh
+            elif sh is not None:
+                tf.problems.append(make_problem(
+                    Severity.warning, "import.sheet_skipped",
+                    f"sheet {actual} is skipped: it lacks the columns it is joined by",
+                    file=tf.display, sheet=actual, row=sh.header_row))
         if vinfo is None or "vm" not in vinfo.columns:
             result.problems = tf.problems
             return result

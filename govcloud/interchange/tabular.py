@@ -30,6 +30,8 @@ import csv
 import difflib
 import hashlib
 import io
+import os
+import pickle
 import re
 import unicodedata
 import zipfile
@@ -50,6 +52,7 @@ MAX_UNCOMPRESSED_MB = 2048          # declared uncompressed total of an xlsx
 MAX_RATIO = 200                     # per member, once the member is larger than RATIO_FLOOR_MB
 RATIO_FLOOR_MB = 16
 HEADER_SEARCH_ROWS = 10
+PARALLEL_MIN_BYTES = 1 << 20        # a workbook this large reads some sheets in a second process
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -332,6 +335,89 @@ class TableFile:
                 hint="open it in Excel or WPS and save it again as .xlsx"))
             return
         wanted.merges.extend(sr.merges)
+
+    def read_all(self, requests: Sequence[tuple[str | None, Sequence[Column], dict[str, Any]]], *,
+                 aside: Iterable[str] = ()) -> list["Sheet | None"]:
+        """``read(sheet, columns, **options)`` for each request, in order; problems in request order.
+
+        The sheets named in ``aside`` are read by a forked child while this process reads the
+        rest, when the workbook is large and a second CPU is there: a 10,000-VM RVTools export
+        spends most of its import reading vInfo and vDisk, which then overlap. The child
+        opens the file anew (a forked zip handle shares its file offset) and hands back pickled
+        sheets; if it fails for any reason its sheets are read here after all."""
+        aside = set(aside)
+        mine = [i for i, r in enumerate(requests) if r[0] not in aside]
+        theirs = [i for i, r in enumerate(requests) if r[0] in aside]
+        results: dict[int, tuple[Sheet | None, list[Problem]]] = {}
+        collect = self._fork_reader([requests[i] for i in theirs]) if theirs and self._parallel() else None
+        if collect is None:
+            mine = list(range(len(requests)))
+        for i in mine:
+            results[i] = self._read_alone(*requests[i])
+        if collect is not None:
+            got = collect()
+            for i, res in zip(theirs, got or ()):
+                results[i] = res
+            for i in theirs:
+                if i not in results:            # the child failed: read its sheets here
+                    results[i] = self._read_alone(*requests[i])
+        out: list[Sheet | None] = []
+        for i in range(len(requests)):
+            sheet, problems = results[i]
+            self.problems.extend(problems)
+            out.append(sheet)
+        return out
+
+    def _parallel(self) -> bool:
+        if self.kind != "xlsx" or not hasattr(os, "fork") or os.environ.get("GOVCLOUD_SERIAL"):
+            return False
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            cpus = os.cpu_count() or 1
+        return cpus > 1 and self.path.stat().st_size >= PARALLEL_MIN_BYTES
+
+    def _read_alone(self, sheet: str | None, columns: Sequence[Column],
+                    options: dict[str, Any]) -> tuple["Sheet | None", list[Problem]]:
+        before = len(self.problems)
+        result = self.read(sheet, columns, **options)
+        problems = self.problems[before:]
+        del self.problems[before:]
+        return result, problems
+
+    def _fork_reader(self, requests: list[tuple[str | None, Sequence[Column], dict[str, Any]]]) -> Any:
+        """Start a child reading ``requests``; returns the function that waits for its results
+        (``None`` from it when the child failed)."""
+        self._wb.shared_strings          # noqa: B018 - loaded once, before the fork, for both
+        r, w = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(r)
+            os.close(w)
+            return None
+        if pid == 0:                     # the child: never returns
+            code = 1
+            try:
+                os.close(r)
+                self._wb.reopen()
+                data = pickle.dumps([self._read_alone(*req) for req in requests], pickle.HIGHEST_PROTOCOL)
+                with os.fdopen(w, "wb") as fh:
+                    fh.write(data)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(w)
+
+        def collect() -> list[tuple[Sheet | None, list[Problem]]] | None:
+            with os.fdopen(r, "rb") as fh:
+                data = fh.read()
+            _, status = os.waitpid(pid, 0)
+            if status != 0 or not data:
+                return None
+            return pickle.loads(data)   # noqa: S301 - our own child's output
+
+        return collect
 
     def read(self, sheet: str | None, columns: Sequence[Column], *, report_unknown: bool = False,
              ignore: Iterable[str] = (), missing: Severity = Severity.error) -> Sheet | None:

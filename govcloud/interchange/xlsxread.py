@@ -260,6 +260,10 @@ class Workbook:
             self._zip.close()
             raise
 
+    def reopen(self) -> None:
+        """A handle of its own (a forked child's: the inherited one shares its file offset)."""
+        self._zip = zipfile.ZipFile(self._zip.filename)
+
     def _read(self, name: str) -> bytes:
         try:
             return self._zip.read(self._names[name.lower()])

@@ -195,6 +195,52 @@ def test_rvtools_mislabeled_and_blank(tmp_path):
     assert "cores" not in web.values and "ram_gb" not in web.values     # absent is absent, never 0
 
 
+def _plain(result):
+    return ([(r.external_id, r.values, r.extra, r.provenance.to_plain()) for r in result.records],
+            [p.to_json() for p in result.problems])
+
+
+def test_rvtools_sheets_read_aside_in_a_child_equal_serial(tmp_path, monkeypatch):
+    """Large workbooks read vDisk/vPartition in a forked child: same records, same problems in the
+    same order, also when the child fails (its sheets are then read by the parent)."""
+    from govcloud.interchange import tabular, xlsxread
+    headers = [("CPUss" if h == "CPUs" else h) for h in VINFO_4X]
+    part = {"vPartition": (["NEXT Data Center", "Disk", "Capacity MB", "Consumed MB"], [["web01", "/", 100, 50]])}
+    mislabeled = write_rvtools(tmp_path / "m.xlsx", vinfo_headers=headers,
+                               rows=[_vinfo_row("web01", 4, None, "198.18.0.11", "u-1")], sheets=part)
+    forks = []
+    real_fork = tabular.os.fork
+
+    def counting_fork():
+        forks.append(1)
+        return real_fork()
+
+    here: list[str] = []        # sheets this process read (the child's reads stay in the child)
+    real_read = tabular.TableFile._read_alone
+
+    def recording_read(self, sheet, columns, options):
+        here.append(sheet)
+        return real_read(self, sheet, columns, options)
+
+    for path in (EXAMPLE1, mislabeled):
+        monkeypatch.setenv("GOVCLOUD_SERIAL", "1")
+        serial = _plain(rvtools.parse(path))
+        monkeypatch.delenv("GOVCLOUD_SERIAL")
+        monkeypatch.setattr(tabular, "PARALLEL_MIN_BYTES", 0)
+        monkeypatch.setattr(tabular.os, "fork", counting_fork)
+        monkeypatch.setattr(tabular.TableFile, "_read_alone", recording_read)
+        n = len(forks)
+        here.clear()
+        assert _plain(rvtools.parse(path)) == serial
+        assert len(forks) == n + 1 and "vInfo" in here and "vPartition" not in here
+        monkeypatch.setattr(xlsxread.Workbook, "reopen", lambda self: 1 / 0)   # the child dies
+        here.clear()
+        assert _plain(rvtools.parse(path)) == serial
+        assert "vPartition" in here
+        monkeypatch.undo()
+    assert any(p["code"] == "import.missing_column" for p in _plain(rvtools.parse(mislabeled))[1])
+
+
 def test_rvtools_vinfo_as_csv(tmp_path):
     p = tmp_path / "RVTools_tabvInfo.csv"
     with p.open("w", newline="", encoding="utf-8") as fh:
