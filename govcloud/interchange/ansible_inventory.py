@@ -10,9 +10,12 @@ tests compare the two on every sample):
   ``web[01:10]``, ``db-[a:c]``, ``[1:9:2]``; ``#``/``;`` comments.
 * YAML: nested ``hosts`` / ``children`` / ``vars``; ``!vault`` values are kept out.
 * JSON: ``_meta.hostvars`` plus per-group ``hosts`` / ``children`` / ``vars``.
+* A directory: every file in it (and its subdirectories) in name order, skipping what Ansible
+  skips; executable inventory scripts are reported, never run.
+* ``group_vars/`` and ``host_vars/`` beside the file (in the directory): ``NAME``, ``NAME.yml``,
+  ``.yaml``, ``.json`` or a directory ``NAME/`` of such files; vault-encrypted files are left out.
 
-Variables merge like Ansible: groups ordered by depth (all=0, then children), then
-``ansible_group_priority``, then name; later wins; host variables last.
+Variables merge like Ansible (its default VARIABLE_PRECEDENCE, see ``Model.resolved``).
 
 Each host becomes a ``servers`` record keyed by its inventory name: ``hostname``, ``ips`` from
 ``ansible_host`` (or the name when it is an address), and OS/CPU/RAM only when cached facts are
@@ -27,6 +30,7 @@ import ast
 import hashlib
 import ipaddress
 import json
+import os
 import re
 import shlex
 import string
@@ -59,6 +63,10 @@ class Model:
     groups: dict[str, Group] = field(default_factory=dict)
     hostvars: dict[str, dict[str, Any]] = field(default_factory=dict)   # host's own vars
     host_line: dict[str, int | str] = field(default_factory=dict)       # where the host first appears
+    host_file: dict[str, Path] = field(default_factory=dict)            # in which file (several: a directory)
+    # group_vars/ and host_vars/ beside the inventory (Ansible's host_group_vars plugin)
+    plugin_group_vars: dict[str, dict[str, Any]] = field(default_factory=dict)
+    plugin_host_vars: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def group(self, name: str) -> Group:
         g = self.groups.get(name)
@@ -129,7 +137,11 @@ class Model:
         return out
 
     def resolved(self) -> dict[str, tuple[dict[str, Any], list[str]]]:
-        """Host → (merged variables, groups sorted by name without ``all``)."""
+        """Host → (merged variables, groups sorted by name without ``all``).
+
+        Ansible's default VARIABLE_PRECEDENCE: the inventory's ``all`` vars, the inventory's
+        vars of the host's other groups, ``group_vars/all``, ``group_vars/<group>``; then the
+        inventory's host vars and ``host_vars/<host>``. Groups go by depth, priority, name."""
         depth = self.depths()
         out = {}
         for host, groups in self.host_groups().items():
@@ -138,19 +150,40 @@ class Model:
                     return int(self.groups[g].vars.get("ansible_group_priority", 1))
                 except (TypeError, ValueError):
                     return 1
+            ordered = sorted(groups, key=lambda g: (depth.get(g, 0), prio(g), g))
             merged: dict[str, Any] = {}
-            for g in sorted(groups, key=lambda g: (depth.get(g, 0), prio(g), g)):
+            for g in ordered:
                 merged.update(self.groups[g].vars)
             merged.pop("ansible_group_priority", None)     # a property of the group, not a variable
+            merged.update(self.plugin_group_vars.get("all", {}))
+            for g in ordered:
+                if g != "all":
+                    merged.update(self.plugin_group_vars.get(g, {}))
             merged.update(self.hostvars.get(host, {}))
+            merged.update(self.plugin_host_vars.get(host, {}))
             out[host] = (merged, sorted(g for g in groups if g != "all"))
         return out
 
+    def merge(self, other: "Model", file: Path) -> None:
+        """Add a further source of the same inventory (a directory's next file): later wins."""
+        for name, g in other.groups.items():
+            mine = self.group(name)
+            mine.hosts.extend(h for h in g.hosts if h not in mine.hosts)
+            mine.children.extend(c for c in g.children if c not in mine.children)
+            mine.vars.update(g.vars)
+        for h, hv in other.hostvars.items():
+            self.hostvars.setdefault(h, {}).update(hv)
+            if h not in self.host_file:
+                self.host_file[h] = file
+                if h in other.host_line:
+                    self.host_line[h] = other.host_line[h]
+
 
 class AnsibleInventoryError(ValueError):
-    def __init__(self, message: str, line: int | None = None) -> None:
+    def __init__(self, message: str, line: int | None = None, file: Path | None = None) -> None:
         super().__init__(message)
         self.line = line
+        self.file = file
 
 
 # ---------------------------------------------------------------- host patterns
@@ -440,6 +473,128 @@ def load_model(path: Path) -> tuple[Model, str]:
     return parse_ini(text), "ini"
 
 
+# what Ansible skips in an inventory directory (IGNORED_ALWAYS + INVENTORY_IGNORE_EXTS)
+_IGNORED = re.compile(r"^\.|^host_vars$|^group_vars$|^vars_plugins$"
+                      r"|(\.pyc|\.pyo|\.swp|\.bak|~|\.rpm|\.md|\.txt|\.rst|\.orig|\.cfg|\.retry)$")
+_VARS_EXTS = ("", ".yml", ".yaml", ".json")
+
+
+@dataclass
+class Source:
+    """An inventory as ``ansible-inventory -i PATH`` reads it: its files and what was left out."""
+    model: Model
+    files: list[Path]
+    vars_files: list[Path]
+    skipped: list[tuple[Path, str]]      # (path, why) — reported as warnings
+
+
+def load_source(path: Path) -> Source:
+    """A file or a directory of inventory files, with ``group_vars/`` and ``host_vars/`` beside it.
+
+    Files of a directory are read in name order, subdirectories too, skipping what Ansible
+    skips. An executable file would be an inventory script to Ansible: it is never run here."""
+    path = Path(path)
+    files: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+
+    def walk(d: Path) -> None:
+        for entry in sorted(os.listdir(d)):
+            if _IGNORED.search(entry):
+                continue
+            p = d / entry
+            if p.is_dir():
+                walk(p)
+            elif p.is_file() and os.access(p, os.X_OK):
+                skipped.append((p, "an executable inventory script: govcloud never runs it; import its output "
+                                   "(`ansible-inventory -i DIR --list > inventory.json`) instead"))
+            elif p.is_file():
+                files.append(p)
+
+    if path.is_dir():
+        walk(path)
+        if not files:
+            raise AnsibleInventoryError("the directory holds no inventory files", file=path)
+        basedir = path
+    else:
+        files.append(path)
+        basedir = path.parent
+    model = Model()
+    for f in files:
+        try:
+            m, _ = load_model(f)
+        except AnsibleInventoryError as exc:
+            exc.file = exc.file or f
+            raise
+        model.merge(m, f)
+    model.finish()
+    vars_files: list[Path] = []
+    for kind, names, store in (("group_vars", list(model.groups), model.plugin_group_vars),
+                               ("host_vars", list(model.hostvars), model.plugin_host_vars)):
+        d = basedir / kind
+        if not d.is_dir():
+            continue
+        for name in names:
+            data: dict[str, Any] = {}
+            for f in _vars_files(d, name):
+                loaded = _load_vars_file(f, skipped)
+                if loaded is not None:
+                    vars_files.append(f)
+                    data.update(loaded)
+            if data:
+                store[name] = data
+    return Source(model, files, vars_files, skipped)
+
+
+def _vars_files(d: Path, name: str) -> list[Path]:
+    """Ansible's DataLoader.find_vars_files: ``NAME`` (a file, or a directory of files), else
+    ``NAME.yml`` / ``.yaml`` / ``.json``; the first that exists."""
+    for ext in _VARS_EXTS:
+        p = d / (name + ext)
+        if p.is_dir():
+            return _dir_vars_files(p)
+        if p.exists():
+            return [p]
+    return []
+
+
+def _dir_vars_files(d: Path) -> list[Path]:
+    out: list[Path] = []
+    for entry in sorted(os.listdir(d)):
+        if entry.startswith(".") or entry.endswith("~"):
+            continue
+        p = d / entry
+        ext = os.path.splitext(entry)[1]
+        if p.is_dir() and not ext:
+            out.extend(_dir_vars_files(p))
+        elif p.is_file() and (not ext or ext in _VARS_EXTS):
+            out.append(p)
+    return out
+
+
+def _load_vars_file(f: Path, skipped: list[tuple[Path, str]]) -> dict[str, Any] | None:
+    raw = f.read_bytes()
+    if len(raw) > MAX_BYTES:
+        raise AnsibleInventoryError(f"file is over {MAX_BYTES // 1024 // 1024} MB", file=f)
+    if raw.lstrip().startswith(b"$ANSIBLE_VAULT"):
+        skipped.append((f, "encrypted with ansible-vault: left out (secrets are never imported)"))
+        return None
+    try:
+        data = yaml.load(raw.decode("utf-8-sig"), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except UnicodeDecodeError as exc:
+        raise AnsibleInventoryError("not valid UTF-8", raw.count(b"\n", 0, exc.start) + 1, file=f) from exc
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise AnsibleInventoryError(f"YAML syntax error: {exc.problem}", mark.line + 1 if mark else None,
+                                    file=f) from exc
+    except yaml.YAMLError as exc:
+        raise AnsibleInventoryError(f"YAML error: {exc}", file=f) from exc
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise AnsibleInventoryError(f"variables must be a mapping, not {type(data).__name__}", 1, file=f)
+    return data
+
+
 def _looks_yaml(text: str) -> bool:
     for line in text.splitlines():
         s = line.strip()
@@ -532,28 +687,38 @@ def _safe_vars(hv: dict[str, Any]) -> dict[str, Any]:
 
 
 def parse(path: Path) -> ParseResult:
+    """An inventory file or directory (with its group_vars/ and host_vars/) → server records."""
     path = Path(path)
     result = ParseResult(FORMAT)
-    if path.is_dir():
-        result.problems.append(Problem(Severity.error, "wrong-format", "an Ansible inventory directory is not "
-                                       "supported; give the inventory file (or `ansible-inventory --list` JSON)",
-                                       file=str(path)))
-        return result
-    raw = path.read_bytes()
-    sha = hashlib.sha256(raw).hexdigest()
+
+    def shown(p: Path) -> str:     # as provenance and problems name it: relative to what was given
+        return p.name if not path.is_dir() else (Path(path.name) / p.relative_to(path)).as_posix()
+
     try:
-        model, syntax = load_model(path)
+        source = load_source(path)
     except AnsibleInventoryError as exc:
-        result.problems.append(Problem(Severity.error, "ansible-syntax", str(exc), file=path.name, line=exc.line,
-                                       hint="check it with `ansible-inventory -i FILE --list`"))
+        result.problems.append(Problem(Severity.error, "ansible-syntax", str(exc), file=shown(exc.file or path),
+                                       line=exc.line, hint="check it with `ansible-inventory -i PATH --list`"))
         return result
+    except OSError as exc:
+        result.problems.append(Problem(Severity.error, "unreadable", f"cannot read: {exc.strerror or exc}",
+                                       file=str(exc.filename or path)))
+        return result
+    for p, why in source.skipped:
+        result.problems.append(Problem(Severity.warning, "ansible-skipped", why, file=shown(p)))
+    model = source.model
     if not model.hostvars:
-        result.problems.append(Problem(Severity.error, "no-hosts", "the inventory defines no hosts", file=path.name,
+        result.problems.append(Problem(Severity.error, "no-hosts", "the inventory defines no hosts",
+                                       file=shown(path) if path.is_file() else path.name,
                                        hint="is this an Ansible inventory?"))
         return result
+    shas: dict[Path, str] = {}
     for host, (hv, groups) in model.resolved().items():
         where = model.host_line.get(host)
-        prov = Provenance(path.name, sha, None, where if isinstance(where, int) else
+        hfile = model.host_file.get(host, source.files[0])
+        if hfile not in shas:
+            shas[hfile] = hashlib.sha256(hfile.read_bytes()).hexdigest()
+        prov = Provenance(shown(hfile), shas[hfile], None, where if isinstance(where, int) else
                           (str(where) if where is not None else None))
         values = server_values(host, hv)
         match = [("hostname", values["hostname"])]

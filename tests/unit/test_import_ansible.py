@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from govcloud.interchange.ansible_inventory import load_model, parse
+from govcloud.interchange.ansible_inventory import load_model, load_source, parse
 from shared_data import DATA  # noqa: E402
 
 SAMPLES = DATA / "ansible-inventories"
@@ -84,7 +84,8 @@ def _samples() -> list[Path]:
 
 
 def _ansible(path: Path) -> dict:
-    proc = subprocess.run([ANSIBLE, "-i", str(path), "--list"], capture_output=True, text=True, timeout=120,
+    # cwd "/": play-adjacent group_vars of the working directory must not join in
+    proc = subprocess.run([ANSIBLE, "-i", str(path), "--list"], capture_output=True, text=True, timeout=120, cwd="/",
                           env={"ANSIBLE_INVENTORY_UNPARSED_WARNING": "False", "PATH": "/usr/bin:/bin:" +
                                str(Path(ANSIBLE).parent), "HOME": "/tmp", "ANSIBLE_LOCAL_TEMP": "/tmp"})
     assert proc.returncode == 0, proc.stderr
@@ -115,7 +116,7 @@ def _their_groups(data: dict) -> dict[str, set[str]]:
 def _compare(path: Path) -> None:
     # a .json sample IS `ansible-inventory --list` output (ansible cannot read it back as a source)
     theirs = json.loads(path.read_text(encoding="utf-8")) if path.suffix == ".json" else _ansible(path)
-    model, _ = load_model(path)
+    model = load_source(path).model
     ours = model.resolved()
     hostvars = theirs["_meta"]["hostvars"]
     assert set(ours) == set(_their_groups(theirs)) | set(hostvars), path
@@ -176,3 +177,86 @@ def test_bad_inventory_names_the_line(tmp_path: Path) -> None:
     res = parse(p)
     (err,) = res.errors
     assert err.line == 4 and "nosuchgroup" in err.message
+
+
+# ---------------------------------------------------------------- directories, group_vars/, host_vars/
+
+_TREE = {
+    "hosts.ini": "[web]\nweb01 ansible_host=198.18.0.21 x=ini_host\nweb02 ansible_host=198.18.0.22\n"
+                 "[db]\ndb01 ansible_host=198.18.0.31\n[web:vars]\nx=ini_web\nw=ini_web\n"
+                 "[all:vars]\na=ini_all\nz=ini_all\n[db:vars]\nansible_group_priority=5\nd=ini_db\n",
+    "more.yml": "all:\n  children:\n    app:\n      children:\n        web:\n      vars:\n        p: yaml_app\n"
+                "    db:\n      hosts:\n        db02:\n          ansible_host: 198.18.0.32\n          d: yaml_host\n"
+                "        web02:\n",
+    "notes.txt": "not an inventory: skipped by name, as Ansible does\n",
+    ".hidden.ini": "[ghost]\nghost01\n",
+    "sub/extra.ini": "[cache]\nredis01 ansible_host=198.18.0.41\n",
+    "group_vars/all.yml": "a: gv_all\nb: gv_all\n",
+    "group_vars/web/10-base.yml": "x: gv_web\ny: 1\n",
+    "group_vars/web/20-more": "y: 2\nw: gv_web\n",
+    "group_vars/db.json": '{"d": "gv_db", "port": 5432}',
+    "group_vars/app.yaml": "p: gv_app\nq: [1, 2]\n",
+    "group_vars/empty.yml": "",
+    "host_vars/web01.yaml": "x: host_file\n",
+    "host_vars/db02/main.yml": "port: 6432\n",
+}
+
+
+def _tree(root: Path) -> Path:
+    inv = root / "inv"
+    for rel, text in _TREE.items():
+        f = inv / rel
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(text, encoding="utf-8")
+    return inv
+
+
+@pytest.mark.skipif(ANSIBLE is None, reason="ansible-core is not installed")
+def test_directory_with_group_and_host_vars_matches_ansible_inventory(tmp_path: Path) -> None:
+    inv = _tree(tmp_path)
+    marker = tmp_path / "script-ran"
+    script = inv / "dynamic.sh"     # Ansible runs it; govcloud must not
+    script.write_text(f"#!/bin/sh\ntouch {marker}\necho '{{\"_meta\": {{\"hostvars\": {{}}}}}}'\n")
+    script.chmod(0o755)
+    res = parse(inv)
+    assert not marker.exists(), "govcloud ran an inventory script"
+    assert [p.code for p in res.problems] == ["ansible-skipped"] and res.problems[0].file == "inv/dynamic.sh"
+    _compare(inv)       # runs the real ansible-inventory on the same directory (which does run the script)
+    by = {r.external_id: r for r in res.records}
+    assert set(by) == {"web01", "web02", "db01", "db02", "redis01"}
+    v = by["web01"].extra["ansible_vars"]
+    # host_vars/ beats the inventory's host var; group_vars/web beats [web:vars]; the later file of a
+    # group_vars directory wins; group_vars/all beats [all:vars]
+    assert (v["x"], v["y"], v["w"], v["a"], v["z"], v["b"]) == ("host_file", 2, "gv_web", "gv_all", "ini_all", "gv_all")
+    assert by["db02"].extra["ansible_vars"]["port"] == 6432 and by["db01"].extra["ansible_vars"]["port"] == 5432
+    assert by["db02"].provenance.file == "inv/more.yml" and by["redis01"].provenance.file == "inv/sub/extra.ini"
+    assert by["web02"].provenance.file == "inv/hosts.ini" and by["web02"].provenance.row == 3
+    assert by["web02"].extra["ansible_groups"] == ["app", "db", "web"]
+
+
+@pytest.mark.skipif(ANSIBLE is None, reason="ansible-core is not installed")
+def test_file_with_group_vars_beside_it_matches_ansible_inventory(tmp_path: Path) -> None:
+    inv = _tree(tmp_path)
+    _compare(inv / "hosts.ini")
+    hv = {r.external_id: r.extra.get("ansible_vars", {}) for r in parse(inv / "hosts.ini").records}
+    assert hv["web01"]["x"] == "host_file" and hv["db01"]["d"] == "gv_db" and "redis01" not in hv
+
+
+def test_vaulted_vars_file_left_out(tmp_path: Path) -> None:
+    inv = _tree(tmp_path)
+    (inv / "group_vars" / "all.yml").write_text("$ANSIBLE_VAULT;1.1;AES256\n61626364\n")
+    src = load_source(inv)
+    assert [(p.name, why.split(":")[0]) for p, why in src.skipped] == [("all.yml", "encrypted with ansible-vault")]
+    res = parse(inv)
+    assert "gv_all" not in json.dumps([r.extra for r in res.records]) and not res.errors
+    assert any(p.code == "ansible-skipped" and p.file == "inv/group_vars/all.yml" for p in res.problems)
+
+
+def test_bad_group_vars_file_names_file_and_line(tmp_path: Path) -> None:
+    inv = _tree(tmp_path)
+    (inv / "group_vars" / "db.json").write_text("d: [unclosed\n")
+    (err,) = parse(inv).errors
+    assert err.file == "inv/group_vars/db.json" and err.line is not None and "YAML" in err.message
+    (inv / "group_vars" / "db.json").write_text("- a list\n")
+    (err,) = parse(inv).errors
+    assert err.file == "inv/group_vars/db.json" and "mapping" in err.message
