@@ -28,6 +28,7 @@ from govcloud.interchange.changeset import ChangeSet, compute
 from govcloud.interchange.records import ParseResult
 from govcloud.inventory.loader import inventory_files, load_inventory
 from govcloud.inventory.problems import Problem
+from govcloud.inventory.reader import ParsedCache
 from govcloud.model.enums import Severity
 from govcloud.model.inventory import Inventory
 from govcloud.store import auditlog
@@ -91,11 +92,12 @@ def _run_import(fmt: str, source: Path, root: Path, *, dry_run: bool, now: str |
     out = ImportOutcome(fmt, source, root, source_digest(source), parsed=parsed, dry_run=dry_run)
     now = now or utc_now()
 
+    parsed_cache = ParsedCache()       # the overlay below reads the same hand-written files again
     new_inventory = not root.exists() or not inventory_files(root)
     if new_inventory:
         inv, documents = Inventory(), {}
     else:
-        loaded = load_inventory(root)
+        loaded = load_inventory(root, cache=parsed_cache)
         if loaded.errors:
             loaded.resolve_positions()
             out.problems.extend(parsed.problems)
@@ -120,14 +122,15 @@ def _run_import(fmt: str, source: Path, root: Path, *, dry_run: bool, now: str |
     out.problems.extend(cs.problems)
     if cs.errors or not cs.files:
         return out
-    out.problems.extend(_validate_overlay(root, documents, cs))
+    out.problems.extend(_validate_overlay(root, documents, cs, parsed_cache))
     if out.errors or dry_run:
         return out
     out.written, out.audit_seq = _apply(root, cs, out, who=who, reason=reason)
     return out
 
 
-def _validate_overlay(root: Path, documents: dict[str, Path], cs: ChangeSet) -> list[Problem]:
+def _validate_overlay(root: Path, documents: dict[str, Path], cs: ChangeSet,
+                      cache: ParsedCache | None = None) -> list[Problem]:
     """Problems of the inventory as it would be after the import, by the real validator.
     Errors anywhere, warnings only in the files this import writes (the rest were there before).
 
@@ -148,7 +151,7 @@ def _validate_overlay(root: Path, documents: dict[str, Path], cs: ChangeSet) -> 
             dest = tmp / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_text(text, encoding="utf-8")
-        result = load_inventory(tmp)
+        result = load_inventory(tmp, cache=cache)
         if result.documents:
             validate(result)
         located = {rel: _LinesIndex(text) for rel, text in cs.files.items()}

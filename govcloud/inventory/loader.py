@@ -19,7 +19,7 @@ import yaml
 from govcloud.inventory.convert import INVALID, record_converter
 from govcloud.inventory.problems import Problem
 from govcloud.inventory.reader import (
-    DEFAULT_MAX_FILE_MB, GovLoader, ReadFailure, locate_in_node, read_document,
+    DEFAULT_MAX_FILE_MB, GovLoader, ParsedCache, ReadFailure, locate_in_node, read_document,
 )
 from govcloud.model.entities import LIST_SECTIONS, SECTION_BY_KEY, InventoryMeta
 from govcloud.model.enums import Severity
@@ -99,7 +99,8 @@ def inventory_files(root: Path) -> list[Path]:
     return sorted(files, key=lambda p: p.relative_to(root).as_posix())
 
 
-def load_inventory(root: Path | str, *, max_file_mb: float = DEFAULT_MAX_FILE_MB) -> LoadResult:
+def load_inventory(root: Path | str, *, max_file_mb: float = DEFAULT_MAX_FILE_MB,
+                   cache: ParsedCache | None = None) -> LoadResult:
     root = Path(root)
     result = LoadResult(Inventory(), root=root)
     if not root.exists():
@@ -118,7 +119,7 @@ def load_inventory(root: Path | str, *, max_file_mb: float = DEFAULT_MAX_FILE_MB
                               "`inventory: {{name: ...}}`")
     for path in files:
         rel = path.relative_to(base).as_posix()
-        doc = read_document(path, max_file_mb=max_file_mb)
+        doc = read_document(path, max_file_mb=max_file_mb, cache=cache)
         if isinstance(doc, ReadFailure):
             result.error(doc.code, doc.message, file=rel, line=doc.line, column=doc.column, hint=doc.hint)
             continue

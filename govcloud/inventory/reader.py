@@ -75,7 +75,29 @@ _ALIAS_RE = re.compile(r"(?:^|[\s\[{,:-])\*[^\s,\[\]{}]+", re.M)
 _SUSPICIOUS_NESTING = re.compile(r"[\[{](?:\s*[\[{]){16,}|(?:[-?]\s+){16,}|^ {512,}\S", re.M)
 
 
-def read_document(path: Path, *, max_file_mb: float = DEFAULT_MAX_FILE_MB) -> Document | ReadFailure:
+class ParsedCache:
+    """Parsed YAML by the SHA-256 of its bytes, up to a budget: an import loads the inventory twice
+    (as it is, and as it would be) and need not construct the same hand-written files again.
+    Loading never changes the parsed data, so both loads may share it."""
+
+    def __init__(self, budget_bytes: int = 64 << 20) -> None:
+        self.budget = budget_bytes
+        self.data: dict[bytes, Any] = {}
+
+    def get(self, digest: bytes) -> Any:
+        return self.data.get(digest, _MISSING)
+
+    def put(self, digest: bytes, size: int, data: Any) -> None:
+        if size <= self.budget:
+            self.budget -= size
+            self.data[digest] = data
+
+
+_MISSING = object()
+
+
+def read_document(path: Path, *, max_file_mb: float = DEFAULT_MAX_FILE_MB,
+                  cache: ParsedCache | None = None) -> Document | ReadFailure:
     try:
         size = path.stat().st_size
         if size > max_file_mb * 1024 * 1024:
@@ -103,6 +125,9 @@ def read_document(path: Path, *, max_file_mb: float = DEFAULT_MAX_FILE_MB) -> Do
         except (ValueError, RecursionError):
             pass  # not plain JSON after all: let the YAML parser read it and report
 
+    digest = hashlib.sha256(raw).digest()
+    if cache is not None and (hit := cache.get(digest)) is not _MISSING:
+        return Document(path, hit, text, "yaml", digest)
     if _SUSPICIOUS_NESTING.search(text):
         depth = _nesting_depth(text)
         if isinstance(depth, ReadFailure):
@@ -131,7 +156,9 @@ def read_document(path: Path, *, max_file_mb: float = DEFAULT_MAX_FILE_MB) -> Do
                 "alias-bomb",
                 f"YAML aliases expand to over {MAX_ALIAS_EXPANSION:,} nodes (an 'alias bomb')",
                 hint="write the values out; inventory files do not need nested aliases")
-    return Document(path, data, text, "yaml", hashlib.sha256(raw).digest())
+    if cache is not None:
+        cache.put(digest, len(raw), data)
+    return Document(path, data, text, "yaml", digest)
 
 
 def _decode(raw: bytes) -> str | ReadFailure:

@@ -268,3 +268,32 @@ def test_observations_merge_into_observed_without_touching_what_people_wrote(tmp
     assert srv.observed["utilization"] == {"cpu_p95_pct": 20, "mem_p95_pct": 35}  # the latest collection wins
     assert srv.observed["cores"] == 4 and srv.observed["kernel"] == "3.10.0"
     assert [x["source"] for x in srv.observed["_sources"]] == ["import:rvtools", "discovery:ssh"]
+
+
+def test_parsed_cache_gives_the_same_inventory_without_parsing_again(monkeypatch) -> None:
+    """An import loads the inventory twice; the second load reuses the parsed YAML of unchanged files."""
+    import yaml
+
+    from govcloud.inventory import reader
+    from govcloud.inventory.loader import load_inventory
+    from govcloud.inventory.reader import ParsedCache
+    from govcloud.inventory.validate import validate
+
+    heyuan = Path(__file__).resolve().parents[2] / "inventories" / "heyuan"
+
+    def snapshot(result):
+        validate(result)
+        return (result.inventory.counts(), sorted(result.inventory.origin.items()),
+                [p.to_json() for p in result.problems], result.digests)
+
+    fresh = snapshot(load_inventory(heyuan))
+    cache = ParsedCache()
+    first = snapshot(load_inventory(heyuan, cache=cache))
+    parses = []
+    real_load = yaml.load
+    monkeypatch.setattr(reader.yaml, "load", lambda *a, **k: parses.append(1) or real_load(*a, **k))
+    second = snapshot(load_inventory(heyuan, cache=cache))
+    assert fresh == first == second and cache.data
+    assert parses == []                 # every YAML file came from the cache
+    small = ParsedCache(budget_bytes=0)                 # over budget: nothing kept, still correct
+    assert snapshot(load_inventory(heyuan, cache=small)) == fresh and not small.data
