@@ -9,9 +9,9 @@ CACHE=${GOVCLOUD_HARNESS_CACHE:-/opt/govcloud-harness}
 ROOTFS=$CACHE/rootfs
 MIRROR=${GOVCLOUD_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 PKGS_BASE="openssh-server,openssh-client,sudo,python3,python3-apt,rsync,iproute2,procps,sqlite3,less,ca-certificates,tini,curl"
-# postgresql/nginx go in with apt inside the chroot (debootstrap does not resolve
+# postgresql/mariadb/nginx go in with apt inside the chroot (debootstrap does not resolve
 # their full dependency set reliably with --variant=minbase)
-PKGS_EXTRA="nginx-light postgresql-15 postgresql-client-15"
+PKGS_EXTRA="nginx-light postgresql-15 postgresql-client-15 mariadb-server mariadb-client"
 STAMP="v2|$PKGS_BASE|$PKGS_EXTRA"
 
 if [ -f "$ROOTFS/.gct-stamp" ] && [ "$(cat "$ROOTFS/.gct-stamp")" = "$STAMP" ]; then

@@ -65,7 +65,9 @@ def service_facts(name: str) -> dict:
     init = f"/etc/init.d/{name}"
     units = [f"{d}/{name}.service" for d in ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system")]
     systemd = os.path.isdir("/run/systemd/system") and shutil.which("systemctl")
-    known = os.path.exists(init) or any(os.path.exists(u) for u in units)
+    # a unit file counts only where systemd runs (packages install units, e.g. MariaDB's mysql.service
+    # alias, on hosts that start services through /etc/init.d)
+    known = os.path.exists(init) or bool(systemd and any(os.path.exists(u) for u in units))
     running = False
     if systemd:
         running = run(["systemctl", "is-active", "--quiet", name])[0] == 0

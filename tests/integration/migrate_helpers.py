@@ -144,3 +144,30 @@ print(h.hexdigest(), n)
 def tree_hash(host: str, *paths: str) -> str:
     """Fingerprint of data trees (paths, modes, owners, link counts, mtimes, contents, xattrs)."""
     return ssh(host, "sudo -n python3 -c " + shlex.quote(TREE_HASH) + " " + " ".join(map(shlex.quote, paths))).stdout.decode().strip()
+
+
+class Migration:
+    """The migration playbooks run as the orchestrator runs them, on one source/target/client trio:
+    every run is wrapped by a fingerprint of the source's data trees, which must not change."""
+
+    def __init__(self, tmp: Path, src: str, tgt: str, cli: str | None, addr: dict[str, str],
+                 trees: list[str], extravars: dict):
+        from govcloud.drivers.ansible import run_playbook
+        self._run = run_playbook
+        self.tmp, self.src, self.trees, self.extravars = tmp, src, trees, extravars
+        self.agent = start_agent(HSTATE / "id_ed25519")
+        self.inventory = runner_inventory(tmp / "runner-inventory.yml", {src: addr[src]}, {tgt: (addr[tgt], src)},
+                                          {cli: addr[cli]} if cli else {})
+        self.n = 0
+
+    def play(self, name: str, *, source_may_change: bool = False, check: bool = False, limit: str | None = None,
+             **extra):
+        """Run playbooks/NAME.yml; the source's data trees must be exactly the same afterwards."""
+        before = tree_hash(self.src, *self.trees)
+        self.n += 1
+        r = self._run(PLAYBOOKS / f"{name}.yml", self.inventory, limit=limit, extravars={**self.extravars, **extra},
+                      envvars=self.agent.envvars, private_data_dir=self.tmp / f"run-{self.n:02d}-{name}",
+                      check=check, diff=check)
+        if not source_may_change:
+            assert tree_hash(self.src, *self.trees) == before, f"{name} changed the source's data trees"
+        return r

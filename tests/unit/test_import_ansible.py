@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from govcloud.interchange.ansible_inventory import load_model, load_source, parse
+from govcloud.interchange.ansible_inventory import load_source, parse
 from shared_data import DATA  # noqa: E402
 
 SAMPLES = DATA / "ansible-inventories"
