@@ -352,15 +352,16 @@ class TableFile:
         collect = self._fork_reader([requests[i] for i in theirs]) if theirs and self._parallel() else None
         if collect is None:
             mine = list(range(len(requests)))
-        for i in mine:
-            results[i] = self._read_alone(*requests[i])
-        if collect is not None:
-            got = collect()
-            for i, res in zip(theirs, got or ()):
-                results[i] = res
-            for i in theirs:
-                if i not in results:            # the child failed: read its sheets here
-                    results[i] = self._read_alone(*requests[i])
+        try:
+            for i in mine:
+                results[i] = self._read_alone(*requests[i])
+        finally:
+            got = collect() if collect is not None else None    # the child is always reaped
+        for i, res in zip(theirs, got or ()):
+            results[i] = res
+        for i in theirs:
+            if i not in results:            # the child failed: read its sheets here
+                results[i] = self._read_alone(*requests[i])
         out: list[Sheet | None] = []
         for i in range(len(requests)):
             sheet, problems = results[i]
@@ -388,7 +389,10 @@ class TableFile:
     def _fork_reader(self, requests: list[tuple[str | None, Sequence[Column], dict[str, Any]]]) -> Any:
         """Start a child reading ``requests``; returns the function that waits for its results
         (``None`` from it when the child failed)."""
-        self._wb.shared_strings          # noqa: B018 - loaded once, before the fork, for both
+        try:
+            self._wb.shared_strings      # noqa: B018 - loaded once, before the fork, for both
+        except Exception:                # noqa: BLE001 - a broken part: read() reports it, serially
+            return None
         r, w = os.pipe()
         try:
             pid = os.fork()

@@ -222,6 +222,18 @@ def test_rvtools_sheets_read_aside_in_a_child_equal_serial(tmp_path, monkeypatch
         here.append(sheet)
         return real_read(self, sheet, columns, options)
 
+    broken = tmp_path / "broken-strings.xlsx"          # a sharedStrings part that is not XML
+    with zipfile.ZipFile(EXAMPLE1) as src, zipfile.ZipFile(broken, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            dst.writestr(item, b"<sst><si><t>unclosed" if item.filename == "xl/sharedStrings.xml" else data)
+    monkeypatch.setenv("GOVCLOUD_SERIAL", "1")
+    broken_serial = _plain(rvtools.parse(broken))
+    monkeypatch.undo()
+    assert any(p["severity"] == "error" for p in broken_serial[1])
+    monkeypatch.setattr(tabular, "PARALLEL_MIN_BYTES", 0)
+    assert _plain(rvtools.parse(broken)) == broken_serial      # reported as before, no fork, no crash
+    monkeypatch.undo()
     for path in (EXAMPLE1, mislabeled):
         monkeypatch.setenv("GOVCLOUD_SERIAL", "1")
         serial = _plain(rvtools.parse(path))
