@@ -496,8 +496,13 @@ def load_source(path: Path) -> Source:
     path = Path(path)
     files: list[Path] = []
     skipped: list[tuple[Path, str]] = []
+    seen_dirs: set[str] = set()
 
     def walk(d: Path) -> None:
+        real = os.path.realpath(d)
+        if real in seen_dirs:           # a symlink back up the tree
+            return
+        seen_dirs.add(real)
         for entry in sorted(os.listdir(d)):
             if _IGNORED.search(entry):
                 continue

@@ -260,3 +260,10 @@ def test_bad_group_vars_file_names_file_and_line(tmp_path: Path) -> None:
     (inv / "group_vars" / "db.json").write_text("- a list\n")
     (err,) = parse(inv).errors
     assert err.file == "inv/group_vars/db.json" and "mapping" in err.message
+
+
+def test_directory_symlinked_into_itself_is_read_once(tmp_path: Path) -> None:
+    inv = _tree(tmp_path)
+    (inv / "sub" / "loop").symlink_to(inv, target_is_directory=True)
+    res = parse(inv)
+    assert not res.errors and {r.external_id for r in res.records} == {"web01", "web02", "db01", "db02", "redis01"}
