@@ -241,3 +241,22 @@ def test_import_into_new_directory(tmp_path: Path, hosts: Path) -> None:
     assert out["summary"]["create"] == 4   # three servers and inventory.yaml
     gc("inventory", "validate", str(dest))
     gc("audit", "verify", str(dest))
+
+
+def test_repeated_warnings_are_counted_errors_always_listed() -> None:
+    from rich.console import Console
+
+    from govcloud.inventory.problems import Problem
+    from govcloud.model.enums import Severity
+    from govcloud.render.console import render_problems
+
+    probs = [Problem(Severity.warning, "orphan-server", f"server s{i} belongs to no system", file="f.yaml", line=i + 1)
+             for i in range(45)]
+    probs += [Problem(Severity.error, "bad-ref", f"error {i}", file="f.yaml", line=100 + i) for i in range(50)]
+    probs.append(Problem(Severity.warning, "other", "once", file="f.yaml", line=200))
+    for lang, more in (("en", "5 more [orphan-server] warnings not shown"), ("zh", "另有 5 条 [orphan-server] 警告未列出")):
+        con = Console(record=True, width=200)
+        render_problems(probs, con, lang, warnings_per_code=40)
+        text = con.export_text()
+        assert text.count("orphan-server]") == 41 and "s39 " in text and "s40 " not in text
+        assert all(f"error {i}" in text for i in range(50)) and "once" in text and more in text
