@@ -1,6 +1,6 @@
 """MySQL/MariaDB through the migration playbooks on real test hosts (no mocks): h36 runs MariaDB
-with a database of its own (a foreign key, Chinese text, a view, a trigger, a stored procedure)
-and a data directory; h37 stands in for the new cloud server. The runner inventory is the
+with a database of its own (a foreign key, Chinese text, a view, a trigger, a stored procedure,
+two application accounts with database and table grants) and a data directory; h37 stands in for the new cloud server. The runner inventory is the
 orchestrator's (reverse tunnel, forwarded agent). The dump is taken on the source through the
 tunnel and restored on the target; the tables' contents (CHECKSUM TABLE) must be equal, the source
 database is never written by the playbooks, and a re-run with nothing new restores nothing.
@@ -42,6 +42,11 @@ create view dept_items as select d.name, count(*) as n from department d join se
 create trigger item_audit after insert on service_item for each row insert into audit (item_id) values (new.id);
 create procedure item_count(out n int) select count(*) into n from service_item;
 insert into department values ('gov', '政务服务数据管理局'), ('health', '卫生健康局'), ('edu', '教育局');
+drop user if exists 'govapp'@'localhost', 'govreport'@'%';
+create user 'govapp'@'localhost' identified by 'app-secret-in-test';
+grant select, insert, update, delete on govdb.* to 'govapp'@'localhost';
+create user 'govreport'@'%' identified by 'report-secret-in-test';
+grant select on govdb.department to 'govreport'@'%';
 insert into service_item (dept_code, name, fee)
   with recursive seq(i) as (select 1 union all select i + 1 from seq where i < 300)
   select elt(1 + i % 3, 'gov', 'health', 'edu'), concat('事项-', i), i * 1.5 from seq;
@@ -71,7 +76,7 @@ def mig(test_hosts, tmp_path_factory):
         for h in (SRC, TGT):
             ssh(h, "sudo -n /etc/init.d/mariadb start >/dev/null 2>&1 || sudo -n /etc/init.d/mariadb status")
         # clean slate: target without the database and without migration state; source with both
-        _sql(TGT, "drop database if exists govdb")
+        _sql(TGT, "drop database if exists govdb; drop user if exists 'govapp'@'localhost', 'govreport'@'%'")
         ssh(TGT, "sudo -n rm -rf /srv/govdb /var/lib/govcloud")
         ssh(SRC, "cd / && sudo -n mysql", input=SCHEMA.encode())
         ssh(SRC, "sudo -n sh -c 'mkdir -p /srv/govdb/exports && seq 1 2000 > /srv/govdb/exports/items.txt'")
@@ -94,6 +99,16 @@ def test_initial_sync_restores_tables_view_trigger_and_procedure(mig):
     assert _sql(TGT, "select n from govdb.dept_items where name = '教育局'") == "100"
     assert _sql(TGT, "call govdb.item_count(@n); select @n") == "300"
     assert "item_audit" in _sql(TGT, "show triggers from govdb")
+    # the application's accounts come along: same password hashes, same grants (database and table)
+    users = "select user, host, password from mysql.user where user like 'gov%' order by 1"
+    assert _sql(TGT, users) == _sql(SRC, users) and "*" in _sql(TGT, users)
+    for acct in ("'govapp'@'localhost'", "'govreport'@'%'"):
+        assert _sql(TGT, f"show grants for {acct}") == _sql(SRC, f"show grants for {acct}")
+    assert "GRANT SELECT ON `govdb`.`department` TO `govreport`@`%`" in _sql(TGT, "show grants for 'govreport'@'%'")
+    # ... and no password (nor its hash) is in the runner's artefacts and logs
+    hashes = _sql(SRC, "select password from mysql.user where user like 'gov%'").split()
+    seen = b"".join(p.read_bytes() for p in mig.tmp.rglob("*") if p.is_file())
+    assert hashes and not any(x.encode() in seen for x in hashes + ["app-secret-in-test", "report-secret-in-test"])
     assert tree_hash(TGT, *TREES) == tree_hash(SRC, *TREES)
 
 
@@ -133,3 +148,11 @@ def test_engine_named_mysql_runs_on_the_mariadb_service(mig):
     assert r.ok, _failed(r)
     assert "db mysql/govdb h36 -> h37: restored" in _msgs(r, TGT) and "row counts equal" in _msgs(r, TGT)
     assert _checksums(TGT) == _checksums(SRC)
+
+
+def test_database_without_accounts_of_its_own(mig):
+    _sql(SRC, "drop user 'govapp'@'localhost', 'govreport'@'%'; "
+              "insert into govdb.department values ('water', '水务局')")
+    r = mig.play("migrate_sync", govcloud_sync_mode="delta")
+    assert r.ok, _failed(r)
+    assert "restored" in _msgs(r, TGT) and _checksums(TGT) == _checksums(SRC)
