@@ -242,7 +242,7 @@ def main() -> None:
     csv_dir = xlsx.with_suffix("")
     inv_tmp = Path(tempfile.mkdtemp(prefix="bench-import-"))
     inv = inv_tmp / "heyuan"
-    shutil.copytree(ROOT / "inventories" / "heyuan", inv)
+    shutil.copytree(ROOT / "inventories" / "heyuan", inv, ignore=shutil.ignore_patterns(".govcloud"))
     PARSE, OURS, PEER, FLOOR, CLI = ("govcloud rvtools.parse (10,000 records)", "xlsxread rows (ours)",
                                      "openpyxl iter_rows (peer)", "csv.reader, same sheets as CSV (floor)",
                                      "govcloud inventory import --dry-run")

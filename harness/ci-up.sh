@@ -30,7 +30,8 @@ fail() {
 }
 
 # 1. Debian packages (skipped when all are installed already: warm runs)
-PKGS=(mariadb-server rabbitmq-server iproute2 debootstrap openssh-client rsync curl procps util-linux)
+# chromium + CJK fonts: the report tests render in a real headless browser
+PKGS=(mariadb-server rabbitmq-server iproute2 debootstrap openssh-client rsync curl procps util-linux chromium fonts-noto-cjk)
 t=$(now)
 missing=$(dpkg-query -W -f='${db:Status-Status} ${Package}\n' "${PKGS[@]}" 2>&1 | grep -v '^installed ' || true)
 if [ -n "$missing" ]; then

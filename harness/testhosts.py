@@ -84,8 +84,11 @@ def _pid_is_ours(pid: int, hostdir: Path) -> bool:
         return False
     # match on the script's name, not its path: a host started from another
     # clone of the repo (developer tree vs. CI clone) is still ours to stop
+    # compare real paths: the state dir may be reached through a symlink
+    # (a developer's /var/lib/govcloud-harness pointing elsewhere)
+    want = os.path.realpath(hostdir)
     return (comm == "unshare" and any(c.endswith(b"/hostinit.sh") for c in cmdline)
-            and str(hostdir).encode() in cmdline)
+            and any(c.startswith(b"/") and os.path.realpath(os.fsdecode(c)) == want for c in cmdline))
 
 
 def ssh_banner(addr: str, port: int = 22, timeout: float = 1.0) -> bool:

@@ -8,12 +8,25 @@ in the inventory's key files / ssh_config, never in ``extravars``.
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import ansible_runner
+
+
+def ansible_binary(name: str) -> str:
+    """The Ansible command of *this* Python's environment: govcloud started as ``.venv/bin/govcloud``
+    (venv not activated, its ``bin/`` not on PATH) still runs the ansible-core it was installed
+    with, then whatever PATH offers."""
+    beside = Path(sys.executable).parent / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which(name) or name
 
 
 @dataclass
@@ -50,6 +63,7 @@ def run_playbook(playbook: Path, inventory: Path, *, limit: str | None = None, e
     r = ansible_runner.run(
         private_data_dir=str(pdd), playbook=str(Path(playbook).resolve()), inventory=str(Path(inventory).resolve()),
         limit=limit, extravars=extravars or {}, cmdline=cmdline, quiet=True, timeout=timeout, forks=forks,
+        binary=ansible_binary("ansible-playbook"),
         envvars={**(envvars or {}), "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_NOCOLOR": "1",
                  "ANSIBLE_RETRY_FILES_ENABLED": "0"},
     )
@@ -101,6 +115,7 @@ def run_adhoc_raw(script: str, inventory: Path, *, host_pattern: str = "all", fo
     r = ansible_runner.run(
         private_data_dir=str(pdd), inventory=str(Path(inventory).resolve()), host_pattern=host_pattern,
         module="raw", module_args=script, forks=forks, quiet=True, timeout=timeout,
+        binary=ansible_binary("ansible"),
         cmdline="--become" if become else None,
         envvars={**(envvars or {}), "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_NOCOLOR": "1",
                  "ANSIBLE_RETRY_FILES_ENABLED": "0", "ANSIBLE_SSH_USETTY": "False",

@@ -200,6 +200,12 @@ def _nesting_depth(text: str) -> int | ReadFailure:
                 depth -= 1
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
+        # Newer libyaml/PyYAML stop deep flow nesting themselves, with a scanner error whose
+        # wording varies by version: judge by the open brackets before the mark instead.
+        if mark is not None and mark.index is not None:
+            head = text[:mark.index + 1]
+            if head.count("[") + head.count("{") - head.count("]") - head.count("}") > MAX_DEPTH:
+                return MAX_DEPTH + 1
         return ReadFailure("yaml-syntax", f"YAML syntax error: {exc.problem}",
                            line=mark.line + 1 if mark else None)
     return deepest

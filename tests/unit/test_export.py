@@ -406,7 +406,7 @@ def test_reexport_replaces_previous_but_refuses_foreign_dir(inv, tmp_path: Path)
 
 def test_cli_export_records_audit_entry(tmp_path: Path) -> None:
     inv_dir = tmp_path / "inv"
-    shutil.copytree(HEYUAN, inv_dir)
+    shutil.copytree(HEYUAN, inv_dir, ignore=shutil.ignore_patterns(".govcloud"))  # never the working tree's git-ignored state
     app = typer.Typer()
     app.command("export")(export_cmd)
     app.command("other")(lambda: None)

@@ -138,7 +138,7 @@ def _heyuan_with_observations(tmp_path: Path) -> Path:
     """heyuan plus what it lacks: observations (two for one server, one for another server and one
     for a system) and a person's own `observed` on a server they also target."""
     src = tmp_path / "heyuan"
-    shutil.copytree(REPO / "inventories" / "heyuan", src)
+    shutil.copytree(REPO / "inventories" / "heyuan", src, ignore=shutil.ignore_patterns(".govcloud"))
     (src / "observed").mkdir()
     (src / "observed" / "discovery.yaml").write_text(OBSERVATIONS, encoding="utf-8")
     dept = src / "departments" / "anjianju.yaml"
@@ -215,7 +215,7 @@ def test_redacted_export_into_empty_existing_directory(tmp_path: Path) -> None:
     from govcloud.inventory.writer import to_plain
 
     src = tmp_path / "heyuan"        # a copy: an export is recorded in the inventory's audit log
-    shutil.copytree(REPO / "inventories" / "heyuan", src)
+    shutil.copytree(REPO / "inventories" / "heyuan", src, ignore=shutil.ignore_patterns(".govcloud"))
     ex = tmp_path / "export"
     gc("inventory", "export", str(src), "--format", "json", "--out", str(ex))
     dest = tmp_path / "empty"
