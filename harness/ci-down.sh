@@ -10,6 +10,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 STATE="${GOVCLOUD_HARNESS_STATE:-/var/lib/govcloud-harness}"
 rc=0
 t0=${EPOCHREALTIME/./}
+"$HERE/netsvc" down || { echo "ci-down: netsvc down failed" >&2; rc=1; }
 "$HERE/bridge" down || { echo "ci-down: bridge down failed" >&2; rc=1; }
 "$HERE/hosts" down || { echo "ci-down: hosts down failed" >&2; rc=1; }
 "$HERE/openstack" down || { echo "ci-down: openstack down failed" >&2; rc=1; }

@@ -31,7 +31,9 @@ fail() {
 
 # 1. Debian packages (skipped when all are installed already: warm runs)
 # chromium + CJK fonts: the report tests render in a real headless browser
-PKGS=(mariadb-server rabbitmq-server iproute2 debootstrap openssh-client rsync curl procps util-linux chromium fonts-noto-cjk)
+# bind9 + haproxy (+ dnsutils): the DNS and load-balancer records a cutover switches (harness/netsvc)
+PKGS=(mariadb-server rabbitmq-server iproute2 debootstrap openssh-client rsync curl procps util-linux chromium fonts-noto-cjk
+      bind9 bind9-dnsutils haproxy)
 t=$(now)
 missing=$(dpkg-query -W -f='${db:Status-Status} ${Package}\n' "${PKGS[@]}" 2>&1 | grep -v '^installed ' || true)
 if [ -n "$missing" ]; then
@@ -64,7 +66,13 @@ record "hosts up ($N, parallel to openstack)" "$t"
 t=$(now)
 "$HERE/bridge" up || fail "bridge up"
 record "bridge up" "$t"
+
+# 5. BIND9 (zone gov.test, TSIG updates) and HAProxy on the test hosts' gateway
+t=$(now)
+"$HERE/netsvc" up > "$STATE/ci-netsvc.log" 2>&1 || { cat "$STATE/ci-netsvc.log" >&2; fail "netsvc up"; }
+record "dns + load balancer up" "$t"
 record "TOTAL" "$T_ALL"
 table
 echo "memory: $(free -m | awk '/^Mem:/{print $3 " MiB used of " $2}')"
 echo "export OS_CLIENT_CONFIG_FILE=$STATE/openstack/clouds.yaml OS_CLOUD=govcloud-test"
+"$HERE/netsvc" env

@@ -164,6 +164,10 @@ class Pool:
         run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(d / "ssh_host_ed25519_key"))
         (d / "authorized_keys").write_text(authorized_keys.strip() + "\n")
         (d / "etc_hosts").write_text(etc_hosts or f"127.0.0.1 localhost\n{self.spec.gateway} testrunner\n{addr} {name}\n")
+        if self.spec is HOSTS_POOL:
+            # the test hosts resolve through the harness's BIND9 (harness/netsvc, zone gov.test)
+            (d / "resolv.conf").write_text(f"nameserver {self.spec.gateway}\nsearch gov.test\n"
+                                           "options timeout:1 attempts:2\n")
         services = list(services)
         if role:
             role_dir = ROLES_DIR / role

@@ -4,7 +4,7 @@
 # Mounts the host's copy-on-write root, puts the per-host files in place,
 # pivots into it and execs tini -> /sbin/gct-init.
 #   args: HOSTDIR NAME ROOTFS
-# HOSTDIR holds: ssh_host_ed25519_key{,.pub}, authorized_keys, etc_hosts,
+# HOSTDIR holds: ssh_host_ed25519_key{,.pub}, authorized_keys, etc_hosts, resolv.conf (optional),
 # services (optional), overlay/ (optional: role files copied over the root).
 set -euo pipefail
 H=$1 NAME=$2 ROOTFS=$3
@@ -13,6 +13,7 @@ mount -t overlay overlay -o "lowerdir=$ROOTFS,upperdir=$H/upper,workdir=$H/work"
 hostname "$NAME"
 echo "$NAME" > "$M/etc/hostname"
 cp "$H/etc_hosts" "$M/etc/hosts"
+[ -f "$H/resolv.conf" ] && cp "$H/resolv.conf" "$M/etc/resolv.conf"
 install -m 600 "$H/ssh_host_ed25519_key" "$M/etc/ssh/ssh_host_ed25519_key"
 install -m 644 "$H/ssh_host_ed25519_key.pub" "$M/etc/ssh/ssh_host_ed25519_key.pub"
 for u in govcloud root; do

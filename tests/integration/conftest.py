@@ -194,3 +194,15 @@ def bridged_cloud(openstack_cloud) -> BridgedCloud:
             missing("harness bridge is not running (harness/bridge up)")
         start_harness()
     yield BridgedCloud(openstack_cloud, STATE / "bridge" / "known_hosts")
+
+
+# ---------------------------------------------------------------- DNS + load balancer
+@pytest.fixture(scope="session")
+def netsvc(test_hosts) -> dict:
+    """BIND9 for gov.test (TSIG updates) and HAProxy on the test hosts' gateway (harness/netsvc)."""
+    if sh(str(HARNESS / "netsvc"), "status", timeout=60).returncode != 0:
+        if not autostart():
+            missing("harness DNS/HAProxy are not running (harness/netsvc up)")
+        start_harness()
+    d = STATE / "netsvc"
+    return {"dns": "198.18.0.1:53", "key": d / "tsig.key", "api": str(d / "haproxy.sock"), "hosts": test_hosts}

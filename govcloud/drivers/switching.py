@@ -1,0 +1,344 @@
+"""Traffic switches: the record clients use to reach a system, read and changed with compare-and-swap.
+
+One port (:class:`RecordSwitch`) and one implementation per record kind:
+
+* :class:`DnsSwitch` — an A/AAAA/CNAME record on the zone's authoritative server, read by a
+  direct query to that server (never a cache) and changed by an RFC 2136 dynamic update signed
+  with TSIG. The compare-and-swap is the server's own: the update carries a value-dependent
+  prerequisite ("this RRset is exactly the expected one", RFC 2136 §2.4.2), so a record someone
+  else changed makes the server refuse (NXRRSET) and nothing changes — no read-then-write race.
+* :class:`HaproxySwitch` — one server slot of an HAProxy backend, through the runtime API
+  (admin socket or TCP). HAProxy has no conditional set, so the switch reads the slot, refuses
+  when it is not the expected address, sets it, and reads it back.
+
+Secrets (the TSIG key) are read from a file (BIND's ``key "name" { algorithm …; secret "…"; };``
+syntax, what ``tsig-keygen`` writes and ``nsupdate -k`` reads) and never appear in a value this
+module returns, raises or logs. Every identifier that reaches a server is checked first.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from govcloud.errors import GovcloudError
+
+
+class SwitchError(GovcloudError):
+    """A switch could not be read or changed. ``code`` says why, for the journal and the screen:
+    ``conflict`` (compare-and-swap: the record is not what the plan expects), ``auth`` (the key was
+    refused), ``unreachable``, ``not-found``, ``invalid``, ``refused``."""
+
+    def __init__(self, code: str, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class RecordState:
+    """What a switch points at now: ``values`` (addresses, or a CNAME target, or ``ip:port``), the
+    TTL where the kind has one, and for HAProxy the slot's admin state."""
+
+    kind: str
+    name: str
+    values: tuple[str, ...]
+    ttl: int | None = None
+    detail: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SwitchResult:
+    kind: str
+    name: str
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+    changed: bool
+    ttl_before: int | None = None
+    ttl_after: int | None = None
+    at: float = 0.0               # time.time() of the change, for the journal
+
+
+class RecordSwitch(Protocol):
+    kind: str
+    name: str
+
+    def read(self) -> RecordState: ...
+
+    def switch(self, expected: tuple[str, ...], new: tuple[str, ...]) -> SwitchResult: ...
+
+
+# ------------------------------------------------------------------------------------------- DNS
+
+_HOSTNAME = re.compile(r"^(?=.{1,253}\.?$)([a-z0-9_]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9_]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$",
+                       re.IGNORECASE)
+_KEY_BLOCK = re.compile(r'key\s+"?([A-Za-z0-9._-]+)"?\s*\{(.*?)\}\s*;', re.S)
+_KEY_FIELD = re.compile(r'(algorithm|secret)\s+"?([A-Za-z0-9+/=._-]+)"?\s*;')
+
+
+@dataclass(frozen=True, slots=True)
+class TsigKey:
+    name: str
+    algorithm: str
+    secret: str = field(repr=False)     # base64; never printed (repr) or logged
+
+    def __str__(self) -> str:
+        return f"TSIG key {self.name} ({self.algorithm})"
+
+
+def read_tsig_key(path: Path) -> TsigKey:
+    """The first key of a BIND key file. Errors name the file, never its content."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SwitchError("invalid", f"cannot read the TSIG key file {path}: {exc.__class__.__name__}") from None
+    m = _KEY_BLOCK.search(text)
+    fields = dict(_KEY_FIELD.findall(m.group(2))) if m else {}
+    if not m or "secret" not in fields:
+        raise SwitchError("invalid", f"{path}: not a TSIG key file (expected key \"NAME\" {{ algorithm …; secret \"…\"; }};)")
+    return TsigKey(m.group(1), fields.get("algorithm", "hmac-sha256").lower(), fields["secret"])
+
+
+def _check_name(name: str, what: str) -> str:
+    if not isinstance(name, str) or not _HOSTNAME.match(name):
+        raise SwitchError("invalid", f"{what} {name!r} is not a DNS name")
+    return name.rstrip(".").lower()
+
+
+def _server(addr: str) -> tuple[str, int]:
+    host, _, port = addr.rpartition(":") if addr.count(":") == 1 else (addr, "", "53")
+    try:
+        socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host)
+        return host, int(port or 53)
+    except (OSError, ValueError):
+        raise SwitchError("invalid", f"DNS server {addr!r} must be an address (ADDR or ADDR:PORT)") from None
+
+
+class DnsSwitch:
+    """``name`` in ``zone`` on the authoritative ``server`` (``ADDR[:PORT]``)."""
+
+    kind = "dns"
+
+    def __init__(self, name: str, zone: str, server: str, key_file: Path | None, *, rdtype: str = "A",
+                 timeout: float = 3.0) -> None:
+        import dns.name  # dnspython: imported here so the CLI's import path stays light
+
+        self.name = _check_name(name, "record")
+        self.zone = _check_name(zone, "zone")
+        if not (self.name == self.zone or self.name.endswith("." + self.zone)):
+            raise SwitchError("invalid", f"record {self.name} is not inside zone {self.zone}")
+        self.rdtype = rdtype.upper()
+        if self.rdtype not in ("A", "AAAA", "CNAME"):
+            raise SwitchError("invalid", f"record type {rdtype!r}: A, AAAA or CNAME")
+        self.server = _server(server)
+        self.key = read_tsig_key(key_file) if key_file else None
+        self.timeout = timeout
+        self._qname = dns.name.from_text(self.name)
+        self._origin = dns.name.from_text(self.zone)
+
+    def _where(self) -> str:
+        return f"{self.name} {self.rdtype} @ {self.server[0]}:{self.server[1]}"
+
+    def read(self) -> RecordState:
+        import dns.exception
+        import dns.message
+        import dns.query
+        import dns.rcode
+        import dns.rdatatype
+
+        q = dns.message.make_query(self._qname, self.rdtype)
+        q.flags &= ~0x0100          # no recursion: ask the authority
+        try:
+            r = dns.query.udp(q, self.server[0], port=self.server[1], timeout=self.timeout)
+            if r.flags & 0x0200:    # truncated
+                r = dns.query.tcp(q, self.server[0], port=self.server[1], timeout=self.timeout)
+        except (dns.exception.Timeout, OSError) as exc:
+            raise SwitchError("unreachable", f"DNS server does not answer for {self._where()}: "
+                                             f"{exc.__class__.__name__}") from None
+        if r.rcode() == dns.rcode.NXDOMAIN:
+            return RecordState(self.kind, self.name, (), None, {"rcode": "NXDOMAIN"})
+        if r.rcode() != dns.rcode.NOERROR:
+            raise SwitchError("refused", f"{self._where()}: {dns.rcode.to_text(r.rcode())}")
+        if not r.flags & 0x0400:
+            raise SwitchError("refused", f"{self.server[0]} is not authoritative for {self.zone}",
+                              hint="give the zone's primary server, not a resolver")
+        want = dns.rdatatype.from_text(self.rdtype)
+        for rrset in r.answer:
+            if rrset.name == self._qname and rrset.rdtype == want:
+                return RecordState(self.kind, self.name, tuple(sorted(rd.to_text() for rd in rrset)), rrset.ttl)
+        return RecordState(self.kind, self.name, (), None)
+
+    def _update(self, expected: tuple[str, ...], new: tuple[str, ...], ttl: int) -> None:
+        import dns.exception
+        import dns.query
+        import dns.rcode
+        import dns.rdata
+        import dns.rdataclass
+        import dns.rdataset
+        import dns.rdatatype
+        import dns.tsig
+        import dns.tsigkeyring
+        import dns.update
+
+        if self.key is None:
+            raise SwitchError("auth", f"{self._where()}: no TSIG key given; dynamic updates must be signed")
+        rdt = dns.rdatatype.from_text(self.rdtype)
+        try:
+            keyring = dns.tsigkeyring.from_text({self.key.name: (self.key.algorithm, self.key.secret)})
+            upd = dns.update.UpdateMessage(self._origin, keyring=keyring, keyname=self.key.name)
+            if expected:
+                exp = dns.rdataset.from_text_list(dns.rdataclass.IN, rdt, 0, list(expected))
+                upd.present(self._qname, exp)          # value-dependent prerequisite: the CAS
+            else:
+                upd.absent(self._qname, rdt)
+            rds = dns.rdataset.from_text_list(dns.rdataclass.IN, rdt, ttl, list(new))
+            upd.replace(self._qname, rds)
+        except (dns.exception.DNSException, ValueError) as exc:
+            raise SwitchError("invalid", f"{self._where()}: bad value ({exc.__class__.__name__})") from None
+        try:
+            resp = dns.query.tcp(upd, self.server[0], port=self.server[1], timeout=self.timeout)
+        except dns.tsig.PeerError as exc:
+            raise SwitchError("auth", f"{self._where()}: the server refused the TSIG key {self.key.name} "
+                                      f"({exc.__class__.__name__})",
+                              hint="check the key file against the zone's allow-update") from None
+        except (dns.exception.Timeout, OSError) as exc:
+            raise SwitchError("unreachable", f"{self._where()}: {exc.__class__.__name__}") from None
+        except dns.exception.DNSException as exc:
+            raise SwitchError("auth" if "tsig" in exc.__class__.__module__ else "refused",
+                              f"{self._where()}: {exc.__class__.__name__}") from None
+        rc = resp.rcode()
+        if rc in (dns.rcode.NXRRSET, dns.rcode.YXRRSET, dns.rcode.NXDOMAIN, dns.rcode.YXDOMAIN):
+            raise SwitchError("conflict", f"{self._where()} is not {list(expected) or 'absent'} any more: "
+                                          "someone else changed it; nothing was changed")
+        if rc in (dns.rcode.NOTAUTH, dns.rcode.REFUSED) or getattr(resp, "tsig_error", 0):
+            raise SwitchError("auth", f"{self._where()}: update refused ({dns.rcode.to_text(rc)})",
+                              hint="the TSIG key must be allowed to update the zone")
+        if rc != dns.rcode.NOERROR:
+            raise SwitchError("refused", f"{self._where()}: update failed ({dns.rcode.to_text(rc)})")
+
+    def switch(self, expected: tuple[str, ...], new: tuple[str, ...], *, ttl: int | None = None) -> SwitchResult:
+        before = self.read()
+        exp, nw = tuple(sorted(expected)), tuple(sorted(new))
+        if before.values == nw and (ttl is None or before.ttl == ttl):
+            return SwitchResult(self.kind, self.name, before.values, nw, False, before.ttl, before.ttl, time.time())
+        if before.values != exp:
+            raise SwitchError("conflict", f"{self._where()} is {list(before.values) or 'absent'}, "
+                                          f"the plan expects {list(exp) or 'absent'}: nothing was changed",
+                              hint="someone changed the record: check it, then update the plan or the record")
+        new_ttl = ttl if ttl is not None else (before.ttl or 300)
+        self._update(exp, nw, new_ttl)
+        after = self.read()
+        if after.values != nw:
+            raise SwitchError("refused", f"{self._where()}: after the update it is {list(after.values)}")
+        return SwitchResult(self.kind, self.name, before.values, after.values, True, before.ttl, after.ttl, time.time())
+
+    def lower_ttl(self, ttl: int) -> SwitchResult:
+        """Same values, a lower TTL (compare-and-swap on the values). ``ttl_before`` is what caches may
+        still hold: clients see a switch at most ``ttl_before`` seconds after this call."""
+        cur = self.read()
+        if not cur.values:
+            raise SwitchError("not-found", f"{self._where()} does not exist")
+        if cur.ttl is not None and cur.ttl <= ttl:
+            return SwitchResult(self.kind, self.name, cur.values, cur.values, False, cur.ttl, cur.ttl, time.time())
+        self._update(cur.values, cur.values, ttl)
+        after = self.read()
+        return SwitchResult(self.kind, self.name, cur.values, after.values, True, cur.ttl, after.ttl, time.time())
+
+
+# --------------------------------------------------------------------------------------- HAProxy
+
+_HAPROXY_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+def _check_haproxy_id(v: str, what: str) -> str:
+    if not isinstance(v, str) or not _HAPROXY_ID.match(v):
+        raise SwitchError("invalid", f"HAProxy {what} {v!r}: letters, digits and _.:- only")
+    return v
+
+
+def _check_addr(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    try:
+        socket.inet_pton(socket.AF_INET, host)
+        p = int(port)
+        if not sep or not 0 < p < 65536:
+            raise ValueError
+    except (OSError, ValueError):
+        raise SwitchError("invalid", f"HAProxy server address {value!r} must be IPv4:PORT") from None
+    return host, p
+
+
+class HaproxySwitch:
+    """Server slot ``server`` of ``backend``; values are ``("ip:port",)``. ``api`` is the runtime
+    API: a unix socket path or ``ADDR:PORT``."""
+
+    kind = "haproxy"
+
+    def __init__(self, backend: str, server: str, api: str, *, timeout: float = 5.0) -> None:
+        self.backend = _check_haproxy_id(backend, "backend")
+        self.server = _check_haproxy_id(server, "server")
+        self.name = f"{self.backend}/{self.server}"
+        self.api = api
+        self.timeout = timeout
+
+    def _cmd(self, cmd: str) -> str:
+        try:
+            if self.api.startswith("/") or not re.match(r"^[0-9.]+:\d+$", self.api):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                target: object = self.api
+            else:
+                h, p = self.api.rsplit(":", 1)
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                target = (h, int(p))
+            with s:
+                s.settimeout(self.timeout)
+                s.connect(target)
+                s.sendall(cmd.encode() + b"\n")
+                out = b""
+                while chunk := s.recv(65536):
+                    out += chunk
+        except OSError as exc:
+            raise SwitchError("unreachable", f"HAProxy runtime API {self.api} does not answer: "
+                                             f"{exc.__class__.__name__}") from None
+        return out.decode("utf-8", "replace")
+
+    def read(self) -> RecordState:
+        out = self._cmd(f"show servers state {self.backend}")
+        if "Can't find backend" in out or "No such backend" in out:
+            raise SwitchError("not-found", f"HAProxy has no backend {self.backend}")
+        cols: list[str] = []
+        for line in out.splitlines():
+            if line.startswith("# be_id"):
+                cols = line[2:].split()
+            elif cols and line and line[0].isdigit():
+                row = dict(zip(cols, line.split()))
+                if row.get("srv_name") == self.server:
+                    admin = int(row.get("srv_admin_state", "0"))
+                    state = "maint" if admin & 0x67 else \
+                            ("drain" if admin & 0x18 else "ready")
+                    return RecordState(self.kind, self.name, (f"{row['srv_addr']}:{row['srv_port']}",), None,
+                                       {"admin": state, "op_state": row.get("srv_op_state", "")})
+        raise SwitchError("not-found", f"HAProxy backend {self.backend} has no server {self.server}")
+
+    def switch(self, expected: tuple[str, ...], new: tuple[str, ...]) -> SwitchResult:
+        if len(new) != 1 or len(expected) > 1:
+            raise SwitchError("invalid", f"{self.name}: one address per server slot")
+        host, port = _check_addr(new[0])
+        before = self.read()
+        if before.values == (f"{host}:{port}",) and before.detail.get("admin") == "ready":
+            return SwitchResult(self.kind, self.name, before.values, before.values, False, at=time.time())
+        if before.values != tuple(expected):
+            raise SwitchError("conflict", f"HAProxy {self.name} points at {before.values[0]}, the plan expects "
+                                          f"{expected[0] if expected else '-'}: nothing was changed",
+                              hint="someone changed the load balancer: check it, then update the plan")
+        out = self._cmd(f"set server {self.backend}/{self.server} addr {host} port {port}")
+        if "IP changed" not in out and "no need to change" not in out and "port changed" not in out:
+            raise SwitchError("refused", f"HAProxy refused the new address for {self.name}: {out.strip()[:200]}")
+        self._cmd(f"set server {self.backend}/{self.server} state ready")
+        after = self.read()
+        if after.values != (f"{host}:{port}",):
+            raise SwitchError("refused", f"HAProxy {self.name}: after the change it points at {after.values}")
+        return SwitchResult(self.kind, self.name, before.values, after.values, True, at=time.time())
