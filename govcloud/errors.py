@@ -10,6 +10,7 @@ class ExitCode(IntEnum):
     ERROR = 1            # the input has problems, or the operation failed
     USAGE = 2            # bad command line (click's own code for usage errors)
     PARTIAL = 3          # some of the work was done
+    NOT_APPROVED = 4     # no valid signed approval: unapproved, unsigned, forged, edited after signing, not covering
     INTERNAL = 70        # a bug: short message on screen, traceback in the debug log
     INTERRUPTED = 130
 

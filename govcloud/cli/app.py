@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import traceback
@@ -23,8 +24,9 @@ from govcloud.cli import plan as plan_cli
 from govcloud.cli import report as report_cli
 from govcloud.cli import template as template_cli
 from govcloud.errors import ExitCode, GovcloudError
-from govcloud.paths import debug_log
-from govcloud.render.console import stderr
+from govcloud.paths import cache_dir, debug_log
+from govcloud.redact import scrub
+from govcloud.render.console import clean, stderr, styled
 
 app = typer.Typer(
     name="govcloud",
@@ -82,9 +84,87 @@ def root(
     """govcloud — 数字政府 migration to the government cloud."""
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: expected errors print one clear line; bugs print a short line and log the traceback."""
+_TEXT_OPTIONS = ("--actor", "--by", "--reason")  # names and reasons that land in the audit log and journal
+_THIRD_PARTY = ("keystoneauth1", "openstack", "requests", "urllib3", "paramiko", "ansible_runner", "ansible")
+
+
+def _control_in_text_options(argv: list[str]) -> str | None:
+    """The first of --actor/--by/--reason whose value holds a control character (a newline would
+    forge lines in `audit show`; ESC sequences would act on the terminal)."""
+    from govcloud.store.approval import has_control
+    for n, arg in enumerate(argv):
+        for opt in _TEXT_OPTIONS:
+            if arg == opt and n + 1 < len(argv) and has_control(argv[n + 1]):
+                return opt
+            if arg.startswith(opt + "=") and has_control(arg[len(opt) + 1:]):
+                return opt
+    return None
+
+
+def _third_party(exc: BaseException) -> bool:
+    """An exception from a cloud, SSH or HTTP library (or the network): an expected failure."""
+    mod = type(exc).__module__ or ""
+    return mod.split(".")[0] in _THIRD_PARTY or isinstance(exc, (ConnectionError, TimeoutError))
+
+
+def _write_debug_log(exc: BaseException) -> str:
+    """Append the traceback, secrets scrubbed, to the debug log (file 0600, its directory 0700)."""
+    log = debug_log()
     try:
+        parent = log.parent
+        parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if parent == cache_dir() and parent.stat().st_uid == os.getuid():
+            os.chmod(parent, 0o700)
+        fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        try:
+            if os.fstat(fd).st_uid == os.getuid():
+                os.fchmod(fd, 0o600)
+            text = (f"--- {datetime.now().isoformat(timespec='seconds')} govcloud {__version__} "
+                    f"{scrub(' '.join(sys.argv[1:3]))}\n"
+                    + scrub("".join(traceback.format_exception(type(exc), exc, exc.__traceback__))))
+            os.write(fd, text.encode("utf-8", "replace"))
+        finally:
+            os.close(fd)
+        return f" (details in {log})"
+    except OSError:
+        return ""
+
+
+class _ScrubbingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return clean(scrub(super().format(record)), newlines=True)
+
+
+def _quiet_libraries() -> None:
+    """Library log lines (keystoneauth warns with the auth URL, credentials included) reach stderr
+    scrubbed and cleaned, never at DEBUG (which would log request bodies)."""
+    root = logging.getLogger()
+    if not any(isinstance(h.formatter, _ScrubbingFormatter) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_ScrubbingFormatter("%(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.WARNING)
+    for name in ("keystoneauth", "keystoneauth1", "openstack", "paramiko", "urllib3", "requests", "stevedore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _print_error(label: str, message: str, hint: str | None = None) -> None:
+    err = stderr()
+    err.print(styled((label, "bold red"), " " + scrub(message)), highlight=False, soft_wrap=True)
+    if hint:
+        err.print(styled(("  hint: " + scrub(hint), "dim")), highlight=False, soft_wrap=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: expected errors print one clear line; bugs print a short line and log the traceback.
+    Nothing printed or logged here carries a credential (``govcloud.redact``) or acts on the terminal."""
+    _quiet_libraries()
+    try:
+        bad = _control_in_text_options(list(sys.argv[1:] if argv is None else argv))
+        if bad:
+            _print_error("error:", f"{bad} must be text without control characters (newline, tab, ESC, bidi "
+                                   f"overrides): it is recorded in the audit log and journal")
+            sys.exit(int(ExitCode.USAGE))
         # in non-standalone mode click returns the exit code of typer.Exit instead of exiting
         code = app(args=argv, standalone_mode=False)
         code = code if isinstance(code, int) else 0
@@ -96,10 +176,7 @@ def main(argv: list[str] | None = None) -> None:
             os._exit(code)
         sys.exit(code)
     except GovcloudError as exc:
-        err = stderr()
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        if exc.hint:
-            err.print(f"  hint: {exc.hint}", style="dim", highlight=False, soft_wrap=True)
+        _print_error("error:", str(exc), exc.hint)
         sys.exit(int(exc.exit_code))
     except _CLICK_EXIT as exc:
         sys.exit(exc.exit_code)
@@ -115,15 +192,10 @@ def main(argv: list[str] | None = None) -> None:
         stderr().print("interrupted")
         sys.exit(int(ExitCode.INTERRUPTED))
     except Exception as exc:  # noqa: BLE001 - the boundary: never show a traceback to a user
-        log = debug_log()
-        try:
-            log.parent.mkdir(parents=True, exist_ok=True)
-            with log.open("a", encoding="utf-8") as fh:
-                fh.write(f"--- {datetime.now().isoformat(timespec='seconds')} govcloud {__version__} "
-                         f"{' '.join(sys.argv[1:2])}\n")
-                fh.write("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
-            where = f" (details in {log})"
-        except OSError:
-            where = ""
-        stderr().print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}{where}", highlight=False)
+        where = _write_debug_log(exc)
+        if _third_party(exc):  # a cloud/SSH/network failure is expected, not a bug: exit 1
+            _print_error("error:", f"{type(exc).__name__}: {exc}{where}",
+                         "check the cloud (clouds.yaml, OS_CLOUD, the auth URL), the network and SSH access")
+            sys.exit(int(ExitCode.ERROR))
+        _print_error("internal error:", f"{type(exc).__name__}: {exc}{where}")
         sys.exit(int(ExitCode.INTERNAL))

@@ -34,14 +34,16 @@ def verify(path: Path = PathArg, output: Output = OutputOpt) -> None:
     else:
         con = view.stdout()
         for p in problems:
-            con.print(f"[red]✗[/] {log.name}:{p}", highlight=False, soft_wrap=True)
+            con.print(view.styled(("✗", "red"), f" {log.name}:{p}"), highlight=False, soft_wrap=True)
         if problems:
-            con.print(f"[bold red]{len(problems)} problem(s)[/] in {log}", highlight=False, soft_wrap=True)
+            con.print(view.styled((f"{len(problems)} problem(s)", "bold red"), f" in {log}"), highlight=False,
+                      soft_wrap=True)
         elif not log.exists():
-            con.print(f"[green]✓[/] no audit log yet ({log})", highlight=False, soft_wrap=True)
+            con.print(view.styled(("✓", "green"), f" no audit log yet ({log})"), highlight=False, soft_wrap=True)
         else:
             noun = "entry" if entries == 1 else "entries"
-            con.print(f"[bold green]✓[/] {log}: {entries} {noun}, chain intact", highlight=False, soft_wrap=True)
+            con.print(view.styled(("✓", "bold green"), f" {log}: {entries} {noun}, chain intact"), highlight=False,
+                      soft_wrap=True)
     raise typer.Exit(int(ExitCode.ERROR if problems else ExitCode.OK))
 
 
@@ -67,12 +69,13 @@ def show(
             if isinstance(who, dict) else str(who)
         ent = e.get("entity") or {}
         ent_s = f"{ent.get('kind')}/{ent.get('id')}" if isinstance(ent, dict) else str(ent)
+        one = lambda x: view.clean(str(x), newlines=False)  # noqa: E731 - a newline in data never starts a line
         line = Text()
-        line.append(f"#{e.get('seq')}", style="bold")
-        line.append(f"  {e.get('at')}  {who_s}  ")
-        line.append(str(e.get("action")), style="cyan")
-        line.append(f"  {ent_s}")
+        line.append(f"#{one(e.get('seq'))}", style="bold")
+        line.append(f"  {one(e.get('at'))}  {one(who_s)}  ")
+        line.append(one(e.get("action")), style="cyan")
+        line.append(f"  {one(ent_s)}")
         if e.get("reason"):
-            line.append(f"  — {e['reason']}")
+            line.append(f"  — {one(e['reason'])}")
         line.append(f"  [{str(e.get('hash', ''))[:12]}]", style="dim")
         con.print(line, soft_wrap=True)

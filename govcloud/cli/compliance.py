@@ -200,12 +200,12 @@ def baseline_cmd(
     else:
         con = view.stdout()
         for h in sorted(set(run.stats.get("ok", {})) | set(run.failed_tasks)):
-            con.print(f"[bold]{h}[/]: changed={run.changed(h)} "
-                      f"failed={run.stats.get('failures', {}).get(h, 0)} unreachable={run.stats.get('dark', {}).get(h, 0)}")
+            con.print(view.styled((h, "bold"), f": changed={run.changed(h)} "
+                      f"failed={run.stats.get('failures', {}).get(h, 0)} unreachable={run.stats.get('dark', {}).get(h, 0)}"))
             for t in run.changed_tasks.get(h, []):
                 con.print(f"  changed: {t}")
             for t in run.failed_tasks.get(h, []):
-                con.print(f"  [red]failed[/]: {t}")
+                con.print(view.styled("  ", ("failed", "red"), f": {t}"))
             for m in run.messages.get(h, []):
                 con.print(f"  {m}")
     if not run.ok:

@@ -59,8 +59,8 @@ def export(
     if result.errors:
         err = view.stderr()
         view.render_problems(result.errors[:20], err, lang.value)
-        err.print(f"[bold red]{len(result.errors)} error(s)[/]; fix them before exporting "
-                  f"(`govcloud inventory validate {path}`)", highlight=False)
+        err.print(view.styled((f"{len(result.errors)} error(s)", "bold red"), "; fix them before exporting "
+                  f"(`govcloud inventory validate {path}`)"), highlight=False)
         raise typer.Exit(int(ExitCode.ERROR))
     inv = result.inventory
     root = auditlog.log_root(path)
@@ -97,8 +97,8 @@ def export(
             extra.append(f"{t['withheld']} {'条涉密相关记录未导出' if zh else 'withheld (classified)'}")
         con.print(f"  {t['title']}: {t['rows']:,}" + (f" ({'; '.join(extra)})" if extra else ""), highlight=False)
     mode = res.info["classified"]
-    con.print(f"[bold green]✓[/] {res.out} ({fmt.value}, "
-              f"{'涉密系统' if zh else 'classified systems'}: {mode}); MANIFEST.sha256 {res.manifest_sha256[:16]}…",
+    con.print(view.styled(("✓", "bold green"), f" {res.out} ({fmt.value}, "
+              f"{'涉密系统' if zh else 'classified systems'}: {mode}); MANIFEST.sha256 {res.manifest_sha256[:16]}…"),
               highlight=False, soft_wrap=True)
 
 
@@ -109,9 +109,10 @@ def _verify(directory: Path, output: Output) -> None:
     else:
         con = view.stdout()
         for p in problems:
-            con.print(f"[red]✗[/] {p.code}: {p.path}: {p.message}", highlight=False, soft_wrap=True)
+            con.print(view.styled(("✗", "red"), f" {p.code}: {p.path}: {p.message}"), highlight=False, soft_wrap=True)
         if problems:
-            con.print(f"[bold red]{len(problems)} problem(s)[/] in {directory}", highlight=False)
+            con.print(view.styled((f"{len(problems)} problem(s)", "bold red"), f" in {directory}"), highlight=False)
         else:
-            con.print(f"[bold green]✓[/] {directory}: every file matches MANIFEST.sha256", highlight=False)
+            con.print(view.styled(("✓", "bold green"), f" {directory}: every file matches MANIFEST.sha256"),
+                      highlight=False)
     raise typer.Exit(int(ExitCode.ERROR if problems else ExitCode.OK))

@@ -118,14 +118,14 @@ def _render(outcome, lang: str, failed: bool, no_changes: bool) -> None:
     if outcome.problems:
         view.render_problems(outcome.problems, out, lang, warnings_per_code=_DETAIL_LIMIT)
     if failed:
-        out.print(f"[bold red]{L['failed']}[/] ({len(outcome.errors)} error(s))", highlight=False)
+        out.print(view.styled((L['failed'], "bold red"), f" ({len(outcome.errors)} error(s))"), highlight=False)
     elif no_changes:
-        out.print(f"[bold green]✓[/] {L['no_changes']}", highlight=False)
+        out.print(view.styled(("✓", "bold green"), f" {L['no_changes']}"), highlight=False)
     elif outcome.dry_run:
-        out.print(f"[yellow]{L['dry_run']}[/]: " + ", ".join(sorted(cs.files)), highlight=False)
+        out.print(view.styled((L['dry_run'], "yellow"), ": " + ", ".join(sorted(cs.files))), highlight=False)
     else:
-        out.print(f"[bold green]✓[/] {L['written']}: " + ", ".join(outcome.written)
-                  + f"; {L['audit']} {outcome.audit_seq}", highlight=False)
+        out.print(view.styled(("✓", "bold green"), f" {L['written']}: " + ", ".join(outcome.written)
+                  + f"; {L['audit']} {outcome.audit_seq}"), highlight=False)
 
 
 def _short(value, limit: int = 60) -> str:

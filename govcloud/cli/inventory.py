@@ -82,8 +82,8 @@ def _load_or_exit(path: Path, lang: Lang, max_file_mb: float = DEFAULT_MAX_FILE_
         err = view.stderr()
         view.render_problems(result.errors[:20], err, lang.value)
         more = len(result.errors) - 20
-        err.print(f"[bold red]{len(result.errors)} error(s)[/]" + (f" (first 20 shown, +{more})" if more > 0 else "")
-                  + f"; run `govcloud inventory validate {path}` for all of them", highlight=False)
+        err.print(view.styled((f"{len(result.errors)} error(s)", "bold red"), (f" (first 20 shown, +{more})" if more > 0 else "")
+                  + f"; run `govcloud inventory validate {path}` for all of them"), highlight=False)
         raise typer.Exit(int(ExitCode.ERROR))
     return result
 

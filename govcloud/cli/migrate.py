@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from govcloud.errors import ExitCode, GovcloudError, UsageError
 from govcloud.render import console as view
@@ -47,19 +48,15 @@ def _stage(value: str) -> Any:
     return s
 
 
-def _open(plan_arg: Path, *, require_approved: bool = True):
+def _open(plan_arg: Path, lang: Lang = Lang.zh):
+    """The plan, its inventory and its approval state, after every guard: a valid signed approval
+    (exit 4 otherwise), an unchanged inventory, and the hard rules re-checked on the plan about to run."""
+    from govcloud.cli import approvals
     from govcloud.inventory.loader import load_inventory
-    from govcloud.store.planfile import approval_status, inventory_digest, inventory_of, plan_path, read_plan
+    from govcloud.planning.rules import check_plan, format_violation
+    from govcloud.store.planfile import inventory_digest, inventory_of, plan_path, read_plan
     path = plan_path(Path(plan_arg))
     plan = read_plan(path)
-    if require_approved:
-        status, approval = approval_status(path)
-        if status == "unapproved":
-            raise GovcloudError(f"{plan.plan_id} is not approved",
-                                hint=f"review it, then `govcloud plan approve {path.parent} --by NAME`")
-        if status == "stale":
-            raise GovcloudError(f"{plan.plan_id} was edited after it was approved (SHA-256 differs)",
-                                hint="review the change and approve again")
     inv_root = inventory_of(plan, path)
     recorded = (plan.settings or {}).get("inventory_digest")
     if recorded is None or inventory_digest(inv_root) != recorded:
@@ -69,7 +66,27 @@ def _open(plan_arg: Path, *, require_approved: bool = True):
     if result.errors:
         raise GovcloudError(f"the inventory has {len(result.errors)} error(s)",
                             hint=f"run `govcloud inventory validate {inv_root}`")
-    return path, plan, result.inventory
+    state = approvals.require(plan, path, result.inventory, lang.value)
+    violations = check_plan(plan, result.inventory)  # the independent validator, on the bytes about to run
+    if violations:
+        err = view.stderr()
+        for v in violations[:20]:
+            err.print(view.safe(format_violation(v)), highlight=False, soft_wrap=True)
+        params = {"plan": plan.plan_id, "dir": path.parent}
+        raise GovcloudError(approvals.msg("violations", lang.value, n=len(violations), **params),
+                            hint=approvals.msg("violations.hint", lang.value, **params))
+    return path, plan, result.inventory, state
+
+
+def _covered(plan: Any, path: Path, inv: Any, items: list[Any], lang: Lang) -> None:
+    """Every selected system's department and batch must be covered by a valid signature."""
+    from govcloud.cli import approvals
+    where = {}
+    for b in plan.batches:
+        for i in b.items:
+            where[i.system] = (b.id, b.policy_batch)
+    approvals.require(plan, path, inv, lang.value,
+                      [(i, *where.get(i.system, (None, None))) for i in items])
 
 
 def _executor(path: Path, plan: Any, inv: Any, *, key, source_user, target_user, known_hosts, target_known_hosts,
@@ -79,7 +96,7 @@ def _executor(path: Path, plan: Any, inv: Any, *, key, source_user, target_user,
 
     def event(system: str, msg: str) -> None:
         if progress:
-            err.print(f"[dim]{system}[/dim] {msg}", highlight=False)
+            err.print(view.styled((system, "dim"), f" {msg}"), highlight=False)
 
     opts = Options(key=key, source_user=source_user, target_user=target_user, known_hosts=known_hosts,
                    target_known_hosts=target_known_hosts, cloud_config=str(cloud_config) if cloud_config else None,
@@ -99,10 +116,10 @@ def _print_dry_run(report: dict[str, Any]) -> None:
         for n, c in enumerate(s["changes"]):
             style = {"create": "green", "adopt": "yellow", "blocked": "red", "run": "cyan"}.get(c["action"], "")
             tab.add_row(s["system"] if n == 0 else "", s["state"] if n == 0 else "",
-                        f"[{style}]{c['action']}[/{style}]" if style else c["action"], c["kind"], c["name"], c["detail"])
+                        Text(c["action"], style=style), c["kind"], c["name"], c["detail"])
     out.print(tab)
     for q in report["quota_problems"]:
-        out.print(f"[red]✗ {q}[/red]")
+        out.print(view.styled((f"✗ {q}", "red")))
     if "check" in report:
         for s, r in report["check"].items():
             out.print(f"--check {s}: {r}")
@@ -118,7 +135,7 @@ def _results(results: list[Any], output: Output, title: str) -> None:
             tab.add_column(c)
         for r in results:
             tab.add_row(r.system, r.state, ", ".join(r.steps) or "—", "; ".join(r.changed) or "—",
-                        f"[red]{r.error}[/red]" if r.error else "")
+                        Text(view.clean(r.error), style="red") if r.error else "")
         view.stdout().print(tab)
     failed = [r for r in results if not r.ok]
     if failed:
@@ -148,16 +165,18 @@ def run(
     admin_cidr: Optional[list[str]] = typer.Option(None, "--admin-cidr", help="Where SSH to the new servers comes from (default: the zone network)."),
     apply_baseline: bool = typer.Option(False, "--apply-baseline", help="Apply the MLPS baseline role on the new servers while configuring."),
     output: Output = OutputOpt,
+    lang: Lang = LangOpt,
 ) -> None:
     """Precheck, provision, configure and sync a batch's systems (cutover is `migrate cutover`).
     Re-running resumes from the journal; existing cloud resources are adopted, never duplicated."""
     stage = _stage(until)
-    path, plan, inv = _open(plan_arg)
+    path, plan, inv, _state = _open(plan_arg, lang)
     ex = _executor(path, plan, inv, key=key, source_user=source_user, target_user=target_user,
                    known_hosts=known_hosts, target_known_hosts=target_known_hosts, cloud_config=cloud_config,
                    cloud=cloud, parallel=parallel, bwlimit=bwlimit, admin_cidr=admin_cidr,
                    apply_baseline=apply_baseline, progress=output is Output.text)
     items = ex.items_of(batch, system)
+    _covered(plan, path, inv, items, lang)
     if dry_run:
         report = ex.dry_run(items, stage, resync=resync)
         if check:
@@ -204,16 +223,18 @@ def cutover(
     cloud_config: Optional[Path] = CloudConfigOpt,
     cloud: Optional[str] = CloudOpt,
     output: Output = OutputOpt,
+    lang: Lang = LangOpt,
 ) -> None:
     """Stop the source services, final sync, switch the record to the cloud, verify; a failed
     cutover or verification rolls back at once (record back, source services started again)."""
     if force and not (reason and reason.strip()):
         raise UsageError("--force needs --reason \"…\" (it is journaled)")
-    path, plan, inv = _open(plan_arg)
+    path, plan, inv, _state = _open(plan_arg, lang)
     ex = _executor(path, plan, inv, key=key, source_user=source_user, target_user=target_user,
                    known_hosts=known_hosts, target_known_hosts=target_known_hosts, cloud_config=cloud_config,
                    cloud=cloud, parallel=parallel, progress=output is Output.text)
     items = ex.items_of(batch, system)
+    _covered(plan, path, inv, items, lang)
     day = date.fromisoformat(today) if today else date.today()
     if not yes and not typer.confirm(f"cut over {len(items)} system(s) of batch {batch} now? "
                                      f"Their source services will be stopped.", default=False):
@@ -246,14 +267,16 @@ def rollback(
     cloud_config: Optional[Path] = CloudConfigOpt,
     cloud: Optional[str] = CloudOpt,
     output: Output = OutputOpt,
+    lang: Lang = LangOpt,
 ) -> None:
     """Switch the record back to the source and start its services again (if it was cut over),
     then remove the target resources unless --keep-target."""
-    path, plan, inv = _open(plan_arg, require_approved=False)
+    path, plan, inv, _state = _open(plan_arg, lang)
     ex = _executor(path, plan, inv, key=key, source_user=source_user, target_user=target_user,
                    known_hosts=known_hosts, target_known_hosts=target_known_hosts, cloud_config=cloud_config,
                    cloud=cloud, progress=output is Output.text)
     item = _item(plan, system)
+    _covered(plan, path, inv, [item], lang)
     if not yes and not typer.confirm(f"roll back {system}{'' if keep_target else ' and remove its cloud servers'}?",
                                      default=False):
         raise typer.Exit(int(ExitCode.ERROR))
@@ -273,14 +296,16 @@ def decommission(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     cloud_config: Optional[Path] = CloudConfigOpt,
     output: Output = OutputOpt,
+    lang: Lang = LangOpt,
 ) -> None:
     """Record the source as decommissioned after the soak period, once every health URL of the
     target answers 200. govcloud never deletes source data; wiping the old servers is a separate,
     signed-off procedure."""
-    path, plan, inv = _open(plan_arg, require_approved=False)
+    path, plan, inv, _state = _open(plan_arg, lang)
     ex = _executor(path, plan, inv, key=None, source_user="root", target_user="root", known_hosts=None,
                    target_known_hosts=None, cloud_config=cloud_config, cloud=None, progress=False)
     item = _item(plan, system)
+    _covered(plan, path, inv, [item], lang)
     if not yes and not typer.confirm(f"record {system}'s source as decommissioned?", default=False):
         raise typer.Exit(int(ExitCode.ERROR))
     from govcloud.store.runlock import run_lock
@@ -332,4 +357,4 @@ def status(
     view.stdout().print(tab)
     view.stdout().print("  ".join(f"{State(k).label(lang.value)} {v}" for k, v in sorted(counts.items())))
     if jr.torn_tail:
-        view.stdout().print("[yellow]the journal ends in a line cut short by a crash; it is ignored[/yellow]")
+        view.stdout().print("the journal ends in a line cut short by a crash; it is ignored", style="yellow")

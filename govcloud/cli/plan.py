@@ -22,10 +22,12 @@ from govcloud.planning.planner import GENERATOR, build_plan
 from govcloud.planning.rules import check_plan, format_violation
 from govcloud.render import console as view
 from govcloud.render.console import Lang, Output
-from govcloud.render.plan_doc import approval_text, plan_document
+from govcloud.render.plan_doc import plan_document
 from govcloud.store.atomic import write_atomic
+from govcloud.cli import approvals
+from govcloud.store import approval as signing
 from govcloud.store.planfile import (
-    approval_status, approve as record_approval, combined_digest, inventory_digest, inventory_of, plan_path, plan_to_plain,
+    combined_digest, file_digest, inventory_digest, inventory_of, plan_path, plan_to_plain,
     read_plan, write_plan,
 )
 
@@ -169,16 +171,20 @@ def _plan_and_inventory(arg: Path) -> tuple[Path, Plan, LoadResult]:
 
 
 @app.command()
-def validate(plan_arg: Path = PlanArg, output: Output = OutputOpt) -> None:
-    """Re-check a plan (hand edits included) against its inventory: every hard rule, one line per violation.
+def validate(plan_arg: Path = PlanArg, output: Output = OutputOpt, lang: Lang = LangOpt) -> None:
+    """Re-check a plan (hand edits included) against its inventory: every hard rule, one line per
+    violation, and verify its approval's signatures when it has one.
 
-    Exit 0 when the plan keeps every rule, 1 otherwise.
+    Exit 0 when the plan keeps every rule, 1 otherwise; 4 when approval.yaml exists but is not a
+    valid signed approval of this plan (forged, wrongly signed, unsigned).
     """
     path, plan, result = _plan_and_inventory(plan_arg)
     violations = check_plan(plan, result.inventory)
     stale = _is_stale(path, plan)
+    state = approvals.state_of(plan, path, result.inventory)
     if output is Output.json:
         view.print_json({"plan": str(path), "ok": not violations, "stale_inputs": stale,
+                         "approval": state.to_plain(),
                          "violations": [{"rule": v.rule, "system": v.system, "message": v.message}
                                         for v in violations]})
     else:
@@ -190,7 +196,11 @@ def validate(plan_arg: Path = PlanArg, output: Output = OutputOpt) -> None:
                                 style="yellow", highlight=False)
         out.print(f"{'✗' if violations else '✓'} {len(violations)} violation(s) in {len(plan.items())} planned "
                   f"systems, {len(plan.batches)} batches", style="bold red" if violations else "bold green")
-    raise typer.Exit(int(ExitCode.ERROR if violations else ExitCode.OK))
+        view.stderr().print(view.safe(approvals.describe(state, lang.value)),
+                            style="bold red" if state.status == "invalid" else None, highlight=False)
+    if violations:
+        raise typer.Exit(int(ExitCode.ERROR))
+    raise typer.Exit(int(ExitCode.NOT_APPROVED if state.status == "invalid" else ExitCode.OK))
 
 
 def _is_stale(path: Path, plan: Plan) -> bool:
@@ -209,16 +219,18 @@ def show(
     """The plan by batch, department or machine room; --output json prints the whole plan (the JSON contract)."""
     path = plan_path(plan_arg)
     plan = read_plan(path)
-    status, approval = approval_status(path)
+    state = approvals.state_of(plan, path)
     if output is Output.json:
         data = plan_to_plain(plan)
-        data["approval"] = {"status": status, **(approval.to_plain() if approval else {})}
+        data["approval"] = state.to_plain()
         view.print_json(data)
         return
     out = view.stdout()
     zh = lang is Lang.zh
+    if state.status == "invalid":
+        view.stderr().print(view.safe(approvals.describe(state, lang.value)), style="bold red", highlight=False)
     if by == "batch":
-        table = Table(title=f"{plan.plan_id} — {approval_text(status, approval and approval.approved_by, approval and approval.approved_at, lang.value)}",
+        table = Table(title=view.safe(f"{plan.plan_id} — {approvals.describe(state, lang.value)}"),
                       title_justify="left", header_style="bold")
         for col in (("批次", "batch"), ("时间", "window"), ("截止", "deadline"), ("系统", "systems"),
                     ("服务器", "servers"), ("策略", "strategies")):
@@ -358,23 +370,54 @@ def diff(plan_a: Path = typer.Argument(..., help="The earlier plan."),
 
 
 @app.command()
-def approve(plan_arg: Path = PlanArg, by: str = typer.Option(..., "--by", help="Name of the approver."),
-            output: Output = OutputOpt) -> None:
-    """Record the approver, time and the plan's SHA-256; any later edit of plan.yaml voids the approval."""
-    if not by.strip():
-        raise UsageError("--by needs the approver's name")
+def approve(plan_arg: Path = PlanArg, by: str = typer.Option(..., "--by", help="Name of the approver, as listed in "
+                                                                          "the policy's approvers."),
+            key: Path = typer.Option(..., "--key", help="The approver's private key: an OpenSSH key (or its .pub "
+                                                        "with the key in ssh-agent) or an SM2 PEM key."),
+            scheme: Optional[str] = typer.Option(None, "--scheme", help="ssh or sm2-sm3 (default: from the key)."),
+            output: Output = OutputOpt, lang: Lang = LangOpt) -> None:
+    """Sign the plan: plan id, plan.yaml's SHA-256, the inventory digest, the approver and the time,
+    with the approver's SSH key (ssh-keygen -Y sign) or SM2 key (SM2/SM3). Any later edit of
+    plan.yaml voids the approval; only keys listed in the policy's approvers count."""
+    name = by.strip()
+    if not name or signing.has_control(by):
+        raise UsageError("--by needs the approver's name (text without control characters)")
+    if scheme is not None and scheme not in signing.SCHEMES:
+        raise UsageError("--scheme must be ssh or sm2-sm3")
     path, plan, result = _plan_and_inventory(plan_arg)
     violations = check_plan(plan, result.inventory)
     if violations:
         for v in violations[:20]:
-            view.stderr().print(format_violation(v), highlight=False, soft_wrap=True)
+            view.stderr().print(view.safe(format_violation(v)), highlight=False, soft_wrap=True)
         raise GovcloudError(f"refusing to approve: the plan breaks {len(violations)} hard rule(s)")
     if _is_stale(path, plan):
         raise GovcloudError("refusing to approve: the inventory changed since the plan was generated",
                             hint="regenerate the plan with `govcloud plan generate`")
-    approval = record_approval(path, plan, by.strip())
+    approvers, reason = approvals.policy_approvers(plan, path, result.inventory)
+    if approvers is None:
+        raise approvals.NotApproved(approvals.msg("no-policy", lang.value, reason=reason))
+    try:
+        scheme = scheme or signing.detect_scheme(key)
+        if not signing.listed_keys(approvers, name, scheme):
+            raise approvals.NotApproved(approvals.msg("approve-not-listed", lang.value, by=name, policy=plan.policy),
+                                        hint=approvals.msg("approve-not-listed.hint", lang.value))
+        statement = signing.new_statement(plan.plan_id, file_digest(path),
+                                          (plan.settings or {}).get("inventory_digest") or "", name)
+        sig = signing.sign(statement, key, scheme)
+    except signing.ApprovalError as exc:
+        raise approvals.refusal(exc, lang.value) from None
+    entry, _why = signing._match(approvers, sig)
+    if entry is None or not signing.verify_signature(sig, entry.ssh_key if scheme == "ssh" else entry.sm2_key):
+        raise approvals.NotApproved(approvals.msg("approve-not-listed", lang.value, by=name, policy=plan.policy),
+                                    hint=approvals.msg("approve-not-listed.hint", lang.value))
+    signing.write_signature(path, sig)
+    scope = ",".join(tuple(entry.departments) + tuple(entry.batches))
     if output is Output.json:
-        view.print_json(approval.to_plain())
+        plain = {k: v for k, v in sig.to_plain().items() if k != "signature"}
+        view.print_json({**plain, "departments": list(entry.departments), "batches": list(entry.batches)})
     else:
-        view.stdout().print(f"approved {plan.plan_id} ({approval.plan_sha256[:19]}…) by {approval.approved_by} "
-                            f"at {approval.approved_at}", highlight=False)
+        view.stdout().print(view.safe(
+            (f"已审批 {plan.plan_id}（{sig.plan_sha256[:19]}…），审批人 {sig.approved_by}，{sig.approved_at}，"
+             f"签名方式 {scheme}" if lang is Lang.zh else
+             f"approved {plan.plan_id} ({sig.plan_sha256[:19]}…) by {sig.approved_by} at {sig.approved_at}, "
+             f"signed with {scheme}") + (f" [{scope}]" if scope else "")), highlight=False)

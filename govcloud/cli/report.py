@@ -14,10 +14,10 @@ from govcloud.inventory.validate import validate_path
 from govcloud.model.dates import DateError, parse_date
 from govcloud.render import console as view
 from govcloud.render.console import Lang
-from govcloud.render.plan_doc import approval_text
+from govcloud.cli import approvals
 from govcloud.render.report import parse_compliance, parse_journal, render_report
 from govcloud.store.atomic import write_atomic
-from govcloud.store.planfile import approval_status, inventory_of, plan_path, read_plan
+from govcloud.store.planfile import inventory_of, plan_path, read_plan
 
 JOURNAL_FILE = "journal.jsonl"
 
@@ -71,9 +71,9 @@ def report(
             entries = parse_journal(journal_file.read_text(encoding="utf-8"), str(journal_file))
         except OSError as exc:
             raise GovcloudError(f"{journal_file}: {exc.strerror or exc}") from None
-    status, approval = approval_status(path)
-    approval_line = approval_text(status, approval and approval.approved_by, approval and approval.approved_at,
-                                  lang.value)
+    state = approvals.state_of(plan, path, result.inventory)
+    status = state.status
+    approval_line = approvals.describe(state, lang.value)
     text = render_report(plan, result.inventory, fmt=fmt.value, lang=lang.value, approval=approval_line,
                          approval_state=status,
                          compliance=findings, journal=entries, generated_on=day)

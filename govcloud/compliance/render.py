@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from govcloud.compliance.model import ComplianceThresholds, HostReport, Status
 from govcloud.store.atomic import write_atomic
@@ -92,7 +93,10 @@ def render_table(reports: list[HostReport], console: Console, lang: str = "zh", 
             if not show_pass and f.status in (Status.passed, Status.not_applicable):
                 continue
             t.add_row(f"{f.check_id}\n{f.title if lang == 'zh' else f.title_en}", f.clause.removeprefix("GB/T 22239-2019 "),
-                      f"[{_STYLE[f.status]}]{f.status.label(lang)}[/]", f.expected, f.actual)
+                      Text(f.status.label(lang), style=_STYLE[f.status]), f.expected, f.actual)
         console.print(t)
         c = r.counts()
-        console.print("  " + "  ".join(f"[{_STYLE[s]}]{s.label(lang)} {c[s.value]}[/]" for s in Status))
+        line = Text("  ")
+        for n, s in enumerate(Status):
+            line.append(("  " if n else "") + f"{s.label(lang)} {c[s.value]}", style=_STYLE[s])
+        console.print(line)

@@ -476,10 +476,39 @@ def check_policies(inv: Inventory, result: LoadResult) -> None:
                 result.at_entity(E, "deadline-after-final", f"batch {b.id} deadline {b.deadline} is after "
                                  f"the policy's final deadline {p.final_deadline}", "policies", p.id,
                                  "batches", sub=(i, "deadline"))
+        _check_approvers(inv, result, p)
     meta = inv.meta
     if meta is not None and meta.default_policy is None and len(inv.policies) > 1:
         result.warn("no-default-policy", "several policies and no inventory.default_policy",
                     hint="set inventory.default_policy so planning knows which one applies")
+
+
+def _check_approvers(inv: Inventory, result: LoadResult, p: Any) -> None:
+    """Approvers are who may sign plans: their keys must parse, and they may only be declared in a
+    file at the inventory's root (policy.yaml), never in a department's file, which its department
+    edits (README, threat model)."""
+    from govcloud.store.approval import has_control, sm2_key_problem, ssh_key_problem
+    if not p.approvers:
+        return
+    file, _ = inv.origin.get(("policies", p.id), (None, None))
+    if file is not None and ("/" in file or "\\" in file):
+        result.at_entity(E, "approvers-location", f"policy {p.id} lists approvers in {file}; approvers may only "
+                         "be declared in a file at the inventory's root", "policies", p.id, "approvers",
+                         hint="move the policy (with its approvers) to <inventory>/policy.yaml")
+    for i, a in enumerate(p.approvers):
+        if not a.name.strip() or has_control(a.name):
+            result.at_entity(E, "approver-name", "an approver's name must be non-empty text without control "
+                             "characters", "policies", p.id, "approvers", sub=(i, "name"))
+        if not a.ssh_key and not a.sm2_key:
+            result.at_entity(E, "approver-key", f"approver {a.name} has neither ssh_key nor sm2_key",
+                             "policies", p.id, "approvers", sub=(i, "name"))
+        if a.ssh_key and (why := ssh_key_problem(a.ssh_key)):
+            result.at_entity(E, "approver-key", f"approver {a.name}: ssh_key is {why}", "policies", p.id,
+                             "approvers", sub=(i, "ssh_key"), hint="paste the one line of the approver's .pub file")
+        if a.sm2_key and (why := sm2_key_problem(a.sm2_key)):
+            result.at_entity(E, "approver-key", f"approver {a.name}: sm2_key is {why}", "policies", p.id,
+                             "approvers", sub=(i, "sm2_key"),
+                             hint="`openssl pkey -in sm2.key -pubout` prints the PEM to paste")
 
 
 @check

@@ -138,7 +138,8 @@ class Executor:
 
     # ------------------------------------------------------------ journal
     def j(self, **entry: Any) -> dict[str, Any]:
-        return journal.append(self.plan_dir, {"run": self.run_id, **entry})
+        from govcloud.redact import scrub_data
+        return journal.append(self.plan_dir, scrub_data({"run": self.run_id, **entry}))  # no credential journaled
 
     def transition(self, system: str, to: State, step: Step | None = None, reason: str | None = None,
                    **extra: Any) -> None:

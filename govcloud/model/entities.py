@@ -482,6 +482,21 @@ class FreezeWindow:
 
 
 @dataclass(slots=True)
+class Approver:
+    """Who may approve plans made under a policy: a name and a public key (one key per entry;
+    list a person twice for two keys), optionally limited to departments or batches."""
+
+    name: str = fld("审批人", "name", required=True, doc="the name `plan approve --by` gives")
+    ssh_key: str | None = fld("SSH公钥", "SSH public key",
+                              doc="the key part of an allowed_signers line: 'ssh-ed25519 AAAA… comment'")
+    sm2_key: str | None = fld("SM2公钥", "SM2 public key",
+                              doc="PEM SubjectPublicKeyInfo of an SM2 key (国密 GB/T 32918, SM3 digest)")
+    departments: tuple[str, ...] = fld("限定部门", "only these departments", ref="organization", default=())
+    batches: tuple[str, ...] = fld("限定批次", "only these batches", default=(),
+                                   doc="plan batch ids (B01) or the policy's batch ids (T1)")
+
+
+@dataclass(slots=True)
 class Policy:
     id: str = fld("编号", "id", required=True)
     name: str = fld("名称", "name", required=True)
@@ -492,6 +507,9 @@ class Policy:
     thresholds: Thresholds = fld("阈值", "thresholds", default_factory=Thresholds)
     scope_orgs: tuple[str, ...] = fld("适用部门", "organisations in scope", ref="organization", default=())
     final_deadline: date | None = fld("全部上云期限", "final deadline")
+    approvers: tuple[Approver, ...] = fld("计划审批人", "plan approvers", default=(),
+                                          doc="allowed signers of `plan approve`; declare them in the "
+                                              "inventory's root policy.yaml (or the --policy file)")
 
 
 @dataclass(slots=True)

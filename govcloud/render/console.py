@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from enum import Enum
 from typing import Any, Iterable, Sequence
 
 from rich.console import Console
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
@@ -33,12 +35,70 @@ class Lang(str, Enum):
     en = "en"
 
 
+# ---------------------------------------------------------------- safe terminal output
+
+_KEEP = {"\n", "\t"}
+
+
+def _escape_char(ch: str) -> str:
+    o = ord(ch)
+    return f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}"
+
+
+def _is_control(ch: str) -> bool:
+    return unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch not in _KEEP
+
+
+def clean(text: str, *, newlines: bool = True) -> str:
+    """``text`` with control characters (ESC sequences, CR, backspace, bidi overrides, zero-width
+    characters) shown as visible escapes (``\\x1b``, ``\\u202e``) instead of acting on the terminal;
+    with ``newlines=False`` a newline or tab is escaped too (one record, one line)."""
+    if text.isprintable() if newlines is False else all(ch.isprintable() or ch in _KEEP for ch in text):
+        return text
+    return "".join(_escape_char(ch) if _is_control(ch) or (not newlines and ch in _KEEP) else ch for ch in text)
+
+
+def safe(text: Any) -> Text:
+    """Data as literal text: no rich markup interpreted, control characters escaped."""
+    return Text(clean(str(text)))
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """A line from pieces ``"text"`` or ``("text", "style")``: styles without markup, so data in
+    a piece can never be taken for markup (``[/]``, ``[red]``)."""
+    out = Text()
+    for part in parts:
+        if isinstance(part, tuple):
+            out.append(clean(part[0]), style=part[1])
+        else:
+            out.append(clean(part))
+    return out
+
+
+class SafeConsole(Console):
+    """A rich console that never interprets markup in strings (data such as a system named
+    ``[/]`` or ``[red]x`` prints literally and cannot crash a renderer) and never lets control
+    characters from data reach the terminal: strings are cleaned before layout, and any control
+    character left in a rendered text segment (from a Text built elsewhere) is escaped at the end."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:  # type: ignore[override]
+        kwargs["markup"] = False
+        return super().render_str(clean(text), **kwargs)
+
+    def render(self, renderable: Any, options: Any = None) -> Iterable[Segment]:  # type: ignore[override]
+        for seg in super().render(renderable, options):
+            if seg.control is None and seg.text and not all(ch.isprintable() or ch in _KEEP for ch in seg.text):
+                yield Segment(clean(seg.text), seg.style, seg.control)
+            else:
+                yield seg
+
+
 def stdout() -> Console:
-    return Console(soft_wrap=False, highlight=False)
+    return SafeConsole(soft_wrap=False, highlight=False, markup=False)
 
 
 def stderr() -> Console:
-    return Console(stderr=True, highlight=False)
+    return SafeConsole(stderr=True, highlight=False, markup=False)
 
 
 def print_json(data: Any) -> None:

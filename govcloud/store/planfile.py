@@ -6,18 +6,16 @@ order is fixed, and a province plan loads through the C JSON parser. There is no
 wall-clock time inside; ``inputs_digest`` identifies what the plan was built from,
 so identical inputs and id give byte-identical files.
 
-``approval.yaml`` records who approved which exact bytes (the plan's SHA-256): any
-later edit of plan.yaml makes the approval stale.
+``approval.yaml`` (``govcloud.store.approval``) holds approvers' signatures over the plan's
+SHA-256 and inventory digest: any later edit of plan.yaml makes the approval stale.
 """
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import json
 import os
-from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +31,6 @@ from govcloud.model.plan import (
 from govcloud.store.atomic import write_atomic
 
 PLAN_FILE = "plan.yaml"
-APPROVAL_FILE = "approval.yaml"
 
 
 # ---------------------------------------------------------------- digests
@@ -225,51 +222,4 @@ def inventory_of(plan: Plan, plan_file: Path) -> Path:
 
 # ---------------------------------------------------------------- approval
 
-
-@dataclass(frozen=True)
-class Approval:
-    plan_id: str
-    plan_sha256: str
-    approved_by: str
-    approved_at: str
-    os_user: str
-
-    def to_plain(self) -> dict[str, str]:
-        return {"plan_id": self.plan_id, "plan_sha256": self.plan_sha256, "approved_by": self.approved_by,
-                "approved_at": self.approved_at, "os_user": self.os_user}
-
-
-def approve(plan_file: Path, plan: Plan, by: str) -> Approval:
-    try:
-        os_user = getpass.getuser()
-    except (KeyError, OSError):
-        os_user = str(os.getuid())
-    approval = Approval(plan.plan_id, file_digest(plan_file), by,
-                        datetime.now(timezone.utc).isoformat(timespec="seconds"), os_user)
-    write_atomic(plan_file.parent / APPROVAL_FILE,
-                 json.dumps(approval.to_plain(), ensure_ascii=False, indent=2) + "\n")
-    return approval
-
-
-def read_approval(plan_file: Path) -> Approval | None:
-    path = plan_file.parent / APPROVAL_FILE
-    if not path.exists():
-        return None
-    doc = read_document(path)
-    if isinstance(doc, ReadFailure) or not isinstance(doc.data, dict):
-        raise GovcloudError(f"{path} is unreadable; approve the plan again")
-    d = doc.data
-    try:
-        return Approval(d["plan_id"], d["plan_sha256"], d["approved_by"], d["approved_at"], d.get("os_user", ""))
-    except KeyError as exc:
-        raise GovcloudError(f"{path} lacks {exc}; approve the plan again") from None
-
-
-def approval_status(plan_file: Path) -> tuple[str, Approval | None]:
-    """("approved" | "stale" | "unapproved", approval)."""
-    approval = read_approval(plan_file)
-    if approval is None:
-        return "unapproved", None
-    if approval.plan_sha256 != file_digest(plan_file):
-        return "stale", approval
-    return "approved", approval
+# signed approvals live in govcloud.store.approval (approval.yaml beside plan.yaml)
