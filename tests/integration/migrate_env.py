@@ -7,8 +7,36 @@ so `plan generate` puts them in one batch and `migrate run` moves them onto Nova
 
 from __future__ import annotations
 
+import json
+import subprocess
+import tempfile
 import textwrap
+from functools import lru_cache
 from pathlib import Path
+
+APPROVERS = ("集成测试", "审批人")  # the names the tests approve with (`plan approve --by`)
+
+
+@lru_cache(maxsize=None)
+def approver_key() -> Path:
+    """A throw-away ed25519 key (no passphrase) that the test inventories list as their approvers'
+    key: `plan approve PLAN --by 集成测试 --key approver_key()`. One per test process."""
+    d = Path(tempfile.mkdtemp(prefix="govcloud-approver-"))
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "govcloud-test-approver",
+                    "-f", str(d / "id_ed25519")], check=True)
+    return d / "id_ed25519"
+
+
+def approvers_yaml(indent: str = "    ") -> str:
+    """The ``approvers:`` of a policy listing APPROVERS with approver_key()'s public key."""
+    pub = approver_key().with_name("id_ed25519.pub").read_text(encoding="utf-8").strip()
+    rows = "".join(f"{indent}  - {{name: {n}, ssh_key: {json.dumps(pub)}}}\n" for n in APPROVERS)
+    return f"{indent}approvers:\n{rows}"
+
+
+def approve_args(plan: Path | str, by: str = APPROVERS[0]) -> list[str]:
+    """The arguments of `govcloud plan approve` signing ``plan`` with the test approver's key."""
+    return ["plan", "approve", str(plan), "--by", by, "--key", str(approver_key())]
 
 ROOT = """\
 format_version: 1
@@ -78,7 +106,7 @@ def server_yaml(host: str, addr: str) -> str:
 def write_inventory(root: Path, sources: list[tuple[str, str]], client: tuple[str, str], *, start: str) -> Path:
     """``sources``: (host name, address) per system; ``client`` holds the cutover records."""
     root.mkdir(parents=True, exist_ok=True)
-    (root / "inventory.yaml").write_text(ROOT.replace("{start}", start), encoding="utf-8")
+    (root / "inventory.yaml").write_text(ROOT.replace("{start}", start) + approvers_yaml(), encoding="utf-8")
     servers = "".join(server_yaml(h, a) for h, a in sources + [client])
     systems = "".join(textwrap.indent(system_yaml(n, h, a, client[0]), "") for n, (h, a) in enumerate(sources, 1))
     (root / "departments").mkdir(exist_ok=True)

@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from integration_helpers import run_ssh, wait_until
-from migrate_env import write_inventory
+from migrate_env import approve_args, write_inventory
 
 pytestmark = [pytest.mark.integration, pytest.mark.openstack, pytest.mark.hosts, pytest.mark.slow]
 
@@ -138,9 +138,9 @@ def drill(test_hosts, bridged_cloud, tmp_path_factory):
 
 
 def test_refuses_an_unapproved_plan(drill):
-    p = gc("migrate", "run", str(drill.plan), "--batch", "0", "--dry-run")
-    assert p.returncode == 1 and "not approved" in p.stderr
-    gc("plan", "approve", str(drill.plan), "--by", "集成测试", check=True)
+    p = gc("migrate", "run", str(drill.plan), "--batch", "0", "--dry-run", "--lang", "en")
+    assert p.returncode == 4 and "not approved" in p.stderr
+    gc(*approve_args(drill.plan), check=True)
 
 
 def test_dry_run_prints_the_change_set_and_changes_nothing(drill):
@@ -339,7 +339,7 @@ def _single_plan(drill, tmp: Path, *, flavor: tuple[str, int, float] | None = No
             f"      - {{name: {name}, vcpus: {vcpus}, ram_gb: {ram}}}\n"))
     pid = "it-" + uuid.uuid4().hex[:6]
     gc("plan", "generate", str(inv), "--out", str(tmp / "plans"), "--id", pid, check=True)
-    gc("plan", "approve", str(tmp / "plans" / pid), "--by", "集成测试", check=True)
+    gc(*approve_args(tmp / "plans" / pid), check=True)
     return tmp / "plans" / pid
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
-from migrate_env import write_inventory  # noqa: E402
+from migrate_env import approve_args, write_inventory  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -31,21 +31,23 @@ def plan(tmp_path):
 
 
 def test_unapproved_plan_is_refused(plan):
-    p = gc("migrate", "run", str(plan), "--batch", "0", "--dry-run")
-    assert p.returncode == 1 and "not approved" in p.stderr and "plan approve" in p.stderr
+    p = gc("migrate", "run", str(plan), "--batch", "0", "--dry-run", "--lang", "en")
+    assert p.returncode == 4 and "not approved" in p.stderr and "plan approve" in p.stderr
+    p = gc("migrate", "run", str(plan), "--batch", "0", "--dry-run")  # Chinese by default
+    assert p.returncode == 4 and "未经审批" in p.stderr
     assert not (plan / "journal.jsonl").exists()
 
 
 def test_plan_edited_after_approval_is_refused(plan):
-    assert gc("plan", "approve", str(plan), "--by", "审批人").returncode == 0
+    assert gc(*approve_args(plan, "审批人")).returncode == 0
     y = plan / "plan.yaml"
     y.write_text(y.read_text().replace('"flavor": "m1.small"', '"flavor": "c2.m4"', 1))
-    p = gc("migrate", "run", str(plan), "--batch", "0", "--dry-run")
-    assert p.returncode == 1 and "edited after it was approved" in p.stderr
+    p = gc("migrate", "run", str(plan), "--batch", "0", "--dry-run", "--lang", "en")
+    assert p.returncode == 4 and "edited after it was approved" in p.stderr
 
 
 def test_stale_plan_is_refused(plan, tmp_path):
-    assert gc("plan", "approve", str(plan), "--by", "审批人").returncode == 0
+    assert gc(*approve_args(plan, "审批人")).returncode == 0
     dept = tmp_path / "inv" / "departments" / "drill.yaml"
     dept.write_text(dept.read_text().replace("ram_gb: 2,", "ram_gb: 4,", 1))
     p = gc("migrate", "cutover", str(plan), "--batch", "0", "--yes")
@@ -53,7 +55,7 @@ def test_stale_plan_is_refused(plan, tmp_path):
 
 
 def test_unknown_batch_and_system_and_stage(plan):
-    assert gc("plan", "approve", str(plan), "--by", "审批人").returncode == 0
+    assert gc(*approve_args(plan, "审批人")).returncode == 0
     p = gc("migrate", "run", str(plan), "--batch", "7", "--dry-run")
     assert p.returncode == 1 and "batch '7' is not in the plan" in p.stderr and "B00" in p.stderr
     p = gc("migrate", "run", str(plan), "--batch", "0", "--system", "nope", "--dry-run")
@@ -65,7 +67,7 @@ def test_unknown_batch_and_system_and_stage(plan):
 
 
 def test_cutover_before_sync_is_refused_and_status_reads_the_journal(plan):
-    assert gc("plan", "approve", str(plan), "--by", "审批人").returncode == 0
+    assert gc(*approve_args(plan, "审批人")).returncode == 0
     p = gc("migrate", "cutover", str(plan), "--batch", "0", "--yes", "--today", "2026-11-28")
     assert p.returncode == 1 and "not synced" in p.stderr
     # a journal written by earlier runs (with a line torn by a crash at the end)

@@ -12,6 +12,15 @@ import pytest
 
 from govcloud.inventory.validate import validate_path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+from migrate_env import APPROVERS as _APPROVERS, approve_args as _approve_args, approver_key  # noqa: E402
+
+APPROVERS = _APPROVERS + ("张三", "李四")
+
+
+def approve_args(plan: Path, by: str) -> list[str]:
+    return _approve_args(plan, by)
+
 HEYUAN = Path(__file__).resolve().parents[2] / "inventories" / "heyuan"
 
 
@@ -111,15 +120,29 @@ def test_regeneration_is_byte_identical(plan_dir: Path, tmp_path: Path) -> None:
     assert (tmp_path / "heyuan-2018" / "plan.md").read_bytes() == (plan_dir / "plan.md").read_bytes()
 
 
-def test_approve_then_any_edit_voids_it(plan_dir: Path, tmp_path: Path) -> None:
-    work = tmp_path / "p"
-    work.mkdir()
-    text = (plan_dir / "plan.yaml").read_text(encoding="utf-8")
-    data_line = next(ln for ln in text.splitlines() if ln.startswith('"inventory":'))
-    (work / "plan.yaml").write_text(text.replace(data_line, f'"inventory": {json.dumps(str(HEYUAN))},'),
-                                    encoding="utf-8")
-    approval = json.loads(gc("plan", "approve", str(work), "--by", "张三", "-o", "json").stdout)
+def _with_approvers(policy: dict, **scope: list[str]) -> dict:
+    pub = approver_key().with_name("id_ed25519.pub").read_text(encoding="utf-8").strip()
+    return dict(policy, approvers=[{"name": n, "ssh_key": pub, **scope} for n in APPROVERS])
+
+
+def heyuan_with_approvers(dest: Path, **scope: list[str]) -> Path:
+    """A copy of the Heyuan inventory whose policy lists the test approvers' key."""
+    import shutil
+    import yaml
+    shutil.copytree(HEYUAN, dest)
+    doc = yaml.safe_load((dest / "policy.yaml").read_text(encoding="utf-8"))
+    doc["policies"] = [_with_approvers(doc["policies"][0], **scope)] + doc["policies"][1:]
+    (dest / "policy.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return dest
+
+
+def test_approve_then_any_edit_voids_it(tmp_path: Path) -> None:
+    inv = heyuan_with_approvers(tmp_path / "inv")
+    gc("plan", "generate", str(inv), "--out", str(tmp_path / "plans"))
+    work = tmp_path / "plans" / "heyuan-2018"
+    approval = json.loads(gc(*approve_args(work, "张三"), "-o", "json").stdout)
     assert approval["approved_by"] == "张三" and approval["plan_sha256"].startswith("sha256:")
+    assert approval["scheme"] == "ssh" and approval["inventory_digest"].startswith("sha256:")
     assert json.loads(gc("plan", "show", str(work), "-o", "json").stdout)["approval"]["status"] == "approved"
     with (work / "plan.yaml").open("a", encoding="utf-8") as fh:
         fh.write(" ")  # even whitespace changes the bytes that were approved
@@ -180,7 +203,7 @@ def test_policy_file_plans_validates_and_approves(tmp_path: Path) -> None:
     """--policy FILE: names in its scopes resolve, and validate/approve use the same policy."""
     import yaml
     policies = yaml.safe_load((HEYUAN / "policy.yaml").read_text(encoding="utf-8"))["policies"]
-    policy = dict(policies[0], id="heyuan-alt", name="另一种分批方案")
+    policy = _with_approvers(dict(policies[0], id="heyuan-alt", name="另一种分批方案"))
     t1 = next(b for b in policy["batches"] if b["id"] == "T1")
     inv = validate_path(HEYUAN).inventory
     oid = t1["scope_orgs"][1]
@@ -194,7 +217,9 @@ def test_policy_file_plans_validates_and_approves(tmp_path: Path) -> None:
     shown = json.loads(gc("plan", "show", str(out / "heyuan-alt"), "-o", "json").stdout)
     assert shown["plan_id"] == "heyuan-alt" and shown["policy"] == "heyuan-alt"
     assert "0 violation(s)" in gc("plan", "validate", str(out / "heyuan-alt")).stdout
-    gc("plan", "approve", str(out / "heyuan-alt"), "--by", "李四")
+    gc(*approve_args(out / "heyuan-alt", "李四"))
+    assert json.loads(gc("plan", "show", str(out / "heyuan-alt"), "-o", "json").stdout)["approval"]["status"] \
+        == "approved"
     bad = tmp_path / "bad-policy.yaml"
     t1["scope_orgs"] = ["没有这个部门"]
     bad.write_text(yaml.safe_dump({"format_version": 1, "policies": [policy]}, allow_unicode=True), encoding="utf-8")
