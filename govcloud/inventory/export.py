@@ -501,8 +501,14 @@ def _width(text: str) -> int:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
+# what a spreadsheet may take for the start of a formula (or trims before one): = + - @, TAB, CR, LF,
+# a space, and the full-width ＝ ＋ － ＠ that some IMEs produce and Excel/WPS also accept
+_FORMULA_START = frozenset("=+-@\t\r\n \u3000\uff1d\uff0b\uff0d\uff20")
+
+
 def _csv_value(v: Any) -> Any:
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") and len(v) > 1:
+    """A CSV cell that no spreadsheet evaluates: text starting like a formula gets a leading ``'``."""
+    if isinstance(v, str) and v[:1] in _FORMULA_START and len(v) > 1:
         return "'" + v
     return "" if v is None else v
 

@@ -35,6 +35,9 @@ _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _CHUNK = 1 << 16
 
 
+_LITERAL_ESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
+
+
 def column_letter(n: int) -> str:
     """1 → A, 26 → Z, 27 → AA."""
     s = ""
@@ -46,6 +49,8 @@ def column_letter(n: int) -> str:
 
 def xml_text(s: str) -> str:
     """Escape text for an XML element body (and quotes, so it is safe in attributes too)."""
+    if "_x" in s or "_X" in s:  # a literal "_x0041_" would show as "A": escape its "_" as _x005F_
+        s = _LITERAL_ESCAPE.sub(r"_x005F_\1", s)
     if _ILLEGAL.search(s):
         s = _ILLEGAL.sub(lambda m: f"_x{ord(m.group()):04X}_", s)
     return _xml_escape(s, {'"': "&quot;"})

@@ -7,6 +7,8 @@ not an empty cell).
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections import Counter
 from typing import Any, Callable
 
@@ -101,11 +103,31 @@ _L = {
 
 def _env() -> jinja2.Environment:
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), undefined=jinja2.StrictUndefined,
-                              autoescape=False, keep_trailing_newline=True, trim_blocks=False)
+                              autoescape=False, keep_trailing_newline=True, trim_blocks=False, finalize=md_escape)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*\[\]|~])")
+_MD_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+
+
+def md_escape(value: Any) -> str:
+    """Every value a Markdown template prints, made literal text: one line (a newline could start a
+    heading or a table row), no control characters, no raw HTML (``<``, ``>``, ``&`` as entities), and
+    no Markdown syntax (emphasis, links, code, tables) — a system named ``<script>`` or ``# 标题``
+    or ``[x](javascript:…)`` prints as those characters. Used as the templates' ``finalize``."""
+    s = "" if value is None else str(value)
+    if s.isprintable() and not any(c in s for c in "\\`*[]|~<>&_"):
+        return s
+    s = "".join(" " if ch in "\r\n\u2028\u2029\x85\t" else ("" if unicodedata.category(ch) in ("Cc", "Cf") else ch)
+                for ch in s)
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    s = _MD_SPECIAL.sub(r"\\\1", s)
+    return _MD_UNDERSCORE.sub(r"\\_", s)
 
 
 def md_cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Free text bound for a Markdown table cell: escaping happens once, in ``md_escape``."""
+    return str(text)
 
 
 def plan_document(plan: Plan, inv: Inventory, *, lang: str = "zh", approval: str | None = None) -> str:

@@ -33,7 +33,7 @@ from govcloud.model.inventory import Inventory
 from govcloud.model.plan import Plan, PlanBatch, RoomClosure
 from govcloud.paths import templates_dir
 from govcloud.planning.rules import RULES
-from govcloud.render.plan_doc import md_cell, document_data
+from govcloud.render.plan_doc import md_cell, md_escape, document_data
 
 # One font stack for the page and for SVG text: whichever CJK face the office machine has.
 FONT_STACK = ('"Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", '
@@ -883,8 +883,10 @@ def report_data(plan: Plan, inv: Inventory, *, lang: str = "zh", approval: str |
 
 
 def _env(autoescape: bool) -> jinja2.Environment:
+    # Markdown: every printed value goes through md_escape (no raw HTML, no injected headings/links)
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), undefined=jinja2.StrictUndefined,
-                              autoescape=autoescape, keep_trailing_newline=True)
+                              autoescape=autoescape, keep_trailing_newline=True,
+                              **({} if autoescape else {"finalize": md_escape}))
 
 
 def render_report(plan: Plan, inv: Inventory, *, fmt: str = "html", lang: str = "zh", approval: str | None = None,
