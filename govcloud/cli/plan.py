@@ -406,7 +406,7 @@ def approve(plan_arg: Path = PlanArg, by: str = typer.Option(..., "--by", help="
         sig = signing.sign(statement, key, scheme)
     except signing.ApprovalError as exc:
         raise approvals.refusal(exc, lang.value) from None
-    entry, _why = signing._match(approvers, sig)
+    entry, _why = signing.match_approver(approvers, sig)
     if entry is None or not signing.verify_signature(sig, entry.ssh_key if scheme == "ssh" else entry.sm2_key):
         raise approvals.NotApproved(approvals.msg("approve-not-listed", lang.value, by=name, policy=plan.policy),
                                     hint=approvals.msg("approve-not-listed.hint", lang.value))

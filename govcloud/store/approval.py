@@ -399,7 +399,7 @@ def listed_keys(approvers: Iterable[Any], name: str, scheme: str) -> list[Any]:
     return out
 
 
-def _match(approvers: Iterable[Any], sig: Signature) -> tuple[Any | None, str | None]:
+def match_approver(approvers: Iterable[Any], sig: Signature) -> tuple[Any | None, str | None]:
     """The policy entry whose key made ``sig``: (entry, None) or (None, problem code)."""
     entries = listed_keys(approvers, sig.approved_by, sig.scheme)
     if not entries:
@@ -437,7 +437,7 @@ def check_approval(plan_file: Path, plan_id: str, plan_sha256: str, inventory_di
             return ApprovalState("invalid", problem=("bad-signature", {"by": s.approved_by}))
         if not approvers:
             return ApprovalState("invalid", problem=("no-approvers", {"by": s.approved_by}))
-        entry, why = _match(approvers, s)
+        entry, why = match_approver(approvers, s)
         if entry is None:
             return ApprovalState("invalid", problem=(why, {"by": s.approved_by}))
         listed = entry.ssh_key if s.scheme == "ssh" else entry.sm2_key
