@@ -52,6 +52,9 @@ def env(tmp_path):
     with (inv / "inventory.yaml").open("a", encoding="utf-8") as fh:
         fh.write(f"      - {{name: 王五, sm2_key: {json.dumps(pub)}, departments: [org-drill]}}\n")
         fh.write(f"      - {{name: 赵六, sm2_key: {json.dumps(pub)}, batches: [B09]}}\n")
+        fh.write(f"      - {{name: 钱七, sm2_key: {json.dumps(pub)}, departments: [org-other]}}\n")
+    (inv / "other.yaml").write_text('format_version: 1\norganizations:\n  - {id: org-other, name: 其他局, '
+                                    'org_type: gov_component, region: "441600"}\n', encoding="utf-8")
     p = gc("plan", "generate", str(inv), "--out", str(tmp_path / "plans"), "--id", "drill")
     assert p.returncode == 0, p.stderr
     return {"plan": tmp_path / "plans" / "drill", "sm2": key, "tmp": tmp_path, "inv": inv}
@@ -67,6 +70,16 @@ def passes_approval(plan: Path) -> bool:
     """migrate gets past every approval check (and stops at the unknown batch, before any cloud)."""
     p = gc("migrate", "run", str(plan), "--batch", "7", "--dry-run", "--lang", "en")
     return p.returncode == 1 and "batch '7' is not in the plan" in p.stderr
+
+
+def covers_batch0(plan: Path, tmp: Path) -> bool:
+    """migrate gets past every approval check for batch 0 (and fails only at the unreachable cloud)."""
+    clouds = tmp / "clouds.yaml"
+    clouds.write_text("clouds:\n  nowhere:\n    auth: {auth_url: 'http://127.0.0.1:1/v3', username: u, password: p,"
+                      " project_name: x, user_domain_name: Default, project_domain_name: Default}\n", encoding="utf-8")
+    p = gc("migrate", "run", str(plan), "--batch", "0", "--dry-run", "--lang", "en", "--cloud", "nowhere",
+           "--cloud-config", str(clouds))
+    return p.returncode == 1 and "127.0.0.1:1" in p.stderr
 
 
 def test_ssh_signature_approves_and_verifies(env):
@@ -93,7 +106,7 @@ def test_sm2_signature_approves_within_its_department(env):
     sig = json.loads((plan / "approval.yaml").read_text(encoding="utf-8"))["signatures"][0]
     assert sig["public_key"].startswith("-----BEGIN PUBLIC KEY-----")
     assert status(plan)["status"] == "approved"
-    assert passes_approval(plan)
+    assert covers_batch0(plan, env["tmp"])
 
 
 def test_approval_outside_the_approvers_batch_does_not_cover(env):
@@ -105,6 +118,18 @@ def test_approval_outside_the_approvers_batch_does_not_cover(env):
     p = gc("migrate", "run", str(plan), "--batch", "0", "--dry-run")
     assert p.returncode == 4 and "不覆盖系统 app1" in p.stderr
     assert not (plan / "journal.jsonl").exists()
+
+
+def test_approver_of_another_department_does_not_cover(env):
+    plan = env["plan"]
+    assert gc("plan", "approve", str(plan), "--by", "钱七", "--key", str(env["sm2"])).returncode == 0
+    p = gc("migrate", "run", str(plan), "--batch", "0", "--dry-run", "--lang", "en")
+    assert p.returncode == 4 and "department org-drill" in p.stderr and "钱七 (org-other)" in p.stderr
+    p = gc("migrate", "rollback", str(plan), "--system", "app1", "--yes")
+    assert p.returncode == 4 and "部门 org-drill" in p.stderr
+    # the department's own approver adds a signature: now the system is covered
+    assert gc("plan", "approve", str(plan), "--by", "王五", "--key", str(env["sm2"])).returncode == 0
+    assert len(status(plan)["signatures"]) == 2 and covers_batch0(plan, env["tmp"])
 
 
 def test_hash_rewritten_after_edit_is_refused(env):
