@@ -23,6 +23,7 @@ from govcloud.planning.rules import check_plan, format_violation
 from govcloud.render import console as view
 from govcloud.render.console import Lang, Output
 from govcloud.render.plan_doc import plan_document
+from govcloud.render.reasons import OBJECTIVE, batch_name, render_all
 from govcloud.store.atomic import write_atomic
 from govcloud.cli import approvals
 from govcloud.store import approval as signing
@@ -239,7 +240,7 @@ def show(
             strategies: dict[str, int] = {}
             for i in b.items:
                 strategies[i.strategy.label(lang.value)] = strategies.get(i.strategy.label(lang.value), 0) + 1
-            table.add_row(f"{b.id} {b.name}", f"{b.start} – {b.end}", str(b.deadline or "-"), str(len(b.items)),
+            table.add_row(f"{b.id} {batch_name(b.name, b.id, b.pilot, lang.value)}", f"{b.start} – {b.end}", str(b.deadline or "-"), str(len(b.items)),
                           str(b.servers), ", ".join(f"{k} {v}" for k, v in strategies.items()))
         out.print(table)
         _print_summary(_summary(plan), lang)
@@ -306,17 +307,19 @@ _HEADINGS = {"strategy": ("策略", "strategy"), "group": ("迁移组", "move gr
 
 def _explain_out(data: dict[str, Any], output: Output, lang: Lang) -> None:
     if output is Output.json:
-        view.print_json(data)
+        view.print_json({**data, "objective": OBJECTIVE[lang.value],
+                         "reasons_text": {k: render_all(v, lang.value) for k, v in data["reasons"].items()}})
         return
     out = view.stdout()
     head = f"{data['system']} {data['name']}"
     if "batch" in data:
         head += f" → {data['batch']} · {data['strategy']} · {data['target_zone'] or '-'} · {data['cutover']}"
     out.print(head, style="bold", highlight=False)
+    out.print(f"  {OBJECTIVE[lang.value]}", style="dim", highlight=False, soft_wrap=True)
     for key, lines in data["reasons"].items():
         zh, en = _HEADINGS.get(key, (key, key))
         out.print(f"  {zh if lang is Lang.zh else en}:", style="cyan", highlight=False)
-        for line in lines:
+        for line in render_all(lines, lang.value):
             out.print(f"    - {line}", highlight=False, soft_wrap=True)
     for p in data.get("servers", []):
         out.print(f"    {p['server']}: {p['flavor']} ({p['vcpus']} vCPU, {p['ram_gb']:g} GB, disk {p['disk_gb']:g} GB) "
@@ -328,7 +331,8 @@ def _explain_out(data: dict[str, Any], output: Output, lang: Lang) -> None:
 
 @app.command()
 def diff(plan_a: Path = typer.Argument(..., help="The earlier plan."),
-         plan_b: Path = typer.Argument(..., help="The later plan."), output: Output = OutputOpt) -> None:
+         plan_b: Path = typer.Argument(..., help="The later plan."), output: Output = OutputOpt,
+         lang: Lang = LangOpt) -> None:
     """What moved between batches, strategies and zones from plan A to plan B, and why (B's reasons)."""
     a, b = read_plan(plan_path(plan_a)), read_plan(plan_path(plan_b))
 
@@ -364,9 +368,10 @@ def diff(plan_a: Path = typer.Argument(..., help="The earlier plan."),
     out = view.stdout()
     for c in changes:
         out.print(f"{c['system']}: {c['change']} {c['from']} → {c['to']}", highlight=False, soft_wrap=True)
-        for w in c["why"]:
+        for w in render_all(c["why"], lang.value):
             out.print(f"    {w}", style="dim", highlight=False, soft_wrap=True)
-    out.print(f"{len(changes)} system(s) changed between {a.plan_id} and {b.plan_id}", style="bold")
+    out.print(f"{a.plan_id} → {b.plan_id}：{len(changes)} 个系统有变化" if lang is Lang.zh else
+              f"{len(changes)} system(s) changed between {a.plan_id} and {b.plan_id}", style="bold")
 
 
 @app.command()

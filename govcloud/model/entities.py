@@ -133,6 +133,17 @@ class Capacity:
 
 
 @dataclass(slots=True)
+class CapacityExpansion:
+    """Capacity a zone gains on a date (扩容): usable by cutovers on or after that date."""
+
+    date: date = fld("扩容日期", "date", required=True)
+    vcpus: int = fld("新增vCPU", "added vCPUs", default=0, minimum=0)
+    ram_gb: float = fld("新增内存(GB)", "added RAM (GB)", default=0, minimum=0)
+    storage_gb: float = fld("新增存储(GB)", "added storage (GB)", default=0, minimum=0)
+    note: str | None = fld("说明", "note")
+
+
+@dataclass(slots=True)
 class Flavor:
     name: str = fld("规格名称", "name", required=True)
     vcpus: int = fld("vCPU", "vCPUs", required=True, minimum=1)
@@ -193,6 +204,9 @@ class Thresholds:
     servers_per_week: int = fld("每周迁移服务器数", "servers per week", default=40, minimum=1)
     pilot_max_servers: int = fld("试点批次服务器上限", "pilot batch max servers", default=20, minimum=1)
     cutover_window: str | None = fld("割接窗口", "cutover window", doc="e.g. 'Sat 22:00-06:00'")
+    xinchuang_share_pct: float = fld("信创迁移比例(%)", "信创 share (%)", default=0, minimum=0, maximum=100,
+                                     doc="share of adapted x86 systems the policy moves onto 信创 pools "
+                                         "(with prefer_domestic)")
 
 
 # ---------------------------------------------------------------- entities
@@ -253,6 +267,7 @@ class MachineRoom:
     racks: int | None = fld("机柜数", "racks", minimum=0)
     power_kw: float | None = fld("供电(kW)", "power (kW)", minimum=0)
     lease_expiry: date | None = fld("租约到期", "lease expiry")
+    closure_date: date | None = fld("关停日期", "closure date", doc="the room must be empty by this date")
     mlps_physical_level: int | None = fld("物理环境等保级别", "physical MLPS level", minimum=1, maximum=5)
 
 
@@ -445,6 +460,8 @@ class CloudZone:
     dr_site: str | None = fld("灾备站点", "DR site")
     dr_mode: DrMode = fld("灾备方式", "DR mode", default=DrMode.none)
     capacity: Capacity = fld("容量", "capacity", default_factory=Capacity)
+    expansions: tuple[CapacityExpansion, ...] = fld("扩容计划", "capacity expansions", default=(),
+                                                    doc="dated additions to the capacity")
     flavors: tuple[Flavor, ...] = fld("规格", "flavors", default=())
     images: tuple[Image, ...] = fld("镜像", "images", default=())
     availability_zone: str | None = fld("可用区", "availability zone")
@@ -510,6 +527,12 @@ class Policy:
     approvers: tuple[Approver, ...] = fld("计划审批人", "plan approvers", default=(),
                                           doc="allowed signers of `plan approve`; declare them in the "
                                               "inventory's root policy.yaml (or the --policy file)")
+    xinchuang_orgs: tuple[str, ...] = fld("信创迁移部门", "信创 departments", ref="organization", default=(),
+                                          doc="departments whose systems move onto 信创 pools (with prefer_domestic)")
+    xinchuang_categories: tuple[SystemCategory, ...] = fld("信创迁移系统类型", "信创 system categories", default=(),
+                                                          doc="system categories that move onto 信创 pools")
+    target_os: OsDistribution | None = fld("统一目标操作系统", "target OS",
+                                           doc="OS every rebuilt server gets (default: keep the OS family)")
 
 
 @dataclass(slots=True)

@@ -8,8 +8,10 @@ Reasons are kept per decision so ``plan explain`` can answer "why".
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from govcloud.model.enums import Strategy
 
@@ -99,6 +101,13 @@ class RoomClosure:
     name: str
     empty_by: date | None               # None: something stays (retained/unscheduled systems)
     blocked_by: tuple[str, ...] = ()    # systems that keep it open
+    deadline: date | None = None        # the room's lease expiry or closure date, whichever comes first
+    deadline_kind: str = ""             # "lease_expiry" or "closure_date"
+
+    @property
+    def deadline_missed(self) -> bool:
+        """Flagged: the room is not empty by its lease expiry or closure date."""
+        return self.deadline is not None and (self.empty_by is None or self.empty_by > self.deadline)
 
 
 @dataclass(slots=True)
@@ -142,3 +151,10 @@ REQ_REBUILD = "rebuild_for_arch"              # CPU architecture changes: rebuil
 
 # A rehost placement's image may be the server's own disk instead of a zone catalogue image (P2V/V2V).
 IMAGE_IMPORT_PREFIX = "import:"               # e.g. "import:centos-7.6"; only valid with strategy rehost (H-TGT-1)
+
+
+def coded(key: str, **params: Any) -> str:
+    """A reason as a code with parameters, stored as ``"<code> <json>"`` (sorted keys: byte-identical
+    plans); govcloud/render/reasons.py words it in Chinese or English."""
+    plain = {k: v if isinstance(v, (int, float, str, bool)) or v is None else str(v) for k, v in params.items()}
+    return f"{key} " + json.dumps(plain, ensure_ascii=False, sort_keys=True)

@@ -8,8 +8,11 @@ from datetime import date
 from govcloud.model.entities import (
     Batch, FreezeWindow, InformationSystem, Policy, Server, Thresholds,
 )
-from govcloud.model.enums import BatchKind, FreezeScope, TakeoverStatus
+from govcloud.model.enums import (
+    BatchKind, CpuArch, FreezeScope, Lifecycle, OsDistribution, ServerKind, TakeoverStatus, XinchuangStatus,
+)
 from govcloud.model.inventory import Inventory
+from govcloud.model.plan import coded
 
 
 @dataclass
@@ -53,6 +56,8 @@ class Context:
     freezes: list[FreezeWindow] = field(default_factory=list)
     image_choice: dict[tuple[str, bool], tuple[str | None, str]] = field(default_factory=dict)
     policy_scope: frozenset[str] = frozenset()
+    xinchuang: dict[str, str] = field(default_factory=dict)   # system → the coded 信创 decision asking for it
+    room_deadline: dict[str, tuple[date, str, str]] = field(default_factory=dict)  # system → (date, room, kind)
 
     def servers_of(self, s: InformationSystem) -> list[Server]:
         return [self.inv.servers[x] for x in s.servers if x in self.inv.servers]
@@ -169,4 +174,61 @@ def build_context(inv: Inventory, policy: Policy, *, start: date | None = None, 
             ctx.deadline[s.id] = policy.final_deadline
             ctx.deadline_source[s.id] = "final_deadline" if policy.final_deadline else ""
             ctx.policy_batch[s.id] = None
+        # a machine room's lease expiry or closure date is a deadline for the systems in it
+        room_dates = []
+        for x in ctx.servers_of(s):
+            room = inv.machine_rooms.get(x.machine_room) if x.machine_room else None
+            if room is not None:
+                room_dates += [(d, room.id, kind) for d, kind in ((room.lease_expiry, "lease_expiry"),
+                                                                    (room.closure_date, "closure_date")) if d]
+        if room_dates:
+            d, rid, kind = min(room_dates)
+            ctx.room_deadline[s.id] = (d, rid, kind)
+            if ctx.deadline[s.id] is None or d < ctx.deadline[s.id]:
+                ctx.deadline[s.id], ctx.deadline_source[s.id] = d, f"room {rid} {kind}"
+    ctx.xinchuang = _xinchuang_decisions(ctx)
     return ctx
+
+
+def _native_x86(ctx: Context, s: InformationSystem) -> bool:
+    servers = ctx.servers_of(s)
+    return bool(servers) and all(x.cpu_arch is CpuArch.x86_64 and x.kind is not ServerKind.minicomputer
+                                 for x in servers)
+
+
+def _xinchuang_decisions(ctx: Context) -> dict[str, str]:
+    """The systems the policy sends onto 信创 pools, each with the decision that asks for it: by department,
+    by system category, or a share of the adapted x86 systems. Nothing without ``prefer_domestic``."""
+    policy = ctx.policy
+    if not ctx.settings.prefer_domestic:
+        return {}
+    out: dict[str, str] = {}
+    orgs = ctx.org_ids(policy.xinchuang_orgs)
+    categories = set(policy.xinchuang_categories)
+    for sid in sorted(ctx.inv.systems):
+        s = ctx.inv.systems[sid]
+        hit = sorted(orgs & ctx.family(s.owner_org))
+        if hit:
+            out[sid] = coded("XC.org", org=hit[0])
+        elif s.category in categories:
+            out[sid] = coded("XC.category", category=s.category.value)
+    pct = ctx.policy.thresholds.xinchuang_share_pct
+    if pct > 0:
+        eligible = [s for s in ctx.inv.systems.values()
+                    if s.lifecycle not in (Lifecycle.zombie, Lifecycle.decommissioned, Lifecycle.planned,
+                                           Lifecycle.building)
+                    and s.xinchuang_status is XinchuangStatus.compatible and not s.covered_by_platform
+                    and _native_x86(ctx, s)
+                    and all(x.os_distribution is not OsDistribution.windows for x in ctx.servers_of(s))]
+        quota = int(len(eligible) * pct / 100 + 0.5)
+        # the smallest adapted systems first: the cheapest rebuilds reach the share
+        picked = sorted(eligible, key=lambda s: (len(s.servers), s.id))
+        taken = 0
+        for s in picked:
+            if taken >= quota:
+                break
+            if s.id in out:
+                continue
+            taken += 1
+            out[s.id] = coded("XC.share", pct=f"{pct:g}", rank=taken, quota=quota)
+    return out

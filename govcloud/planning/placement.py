@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from govcloud.model.entities import CloudZone, Flavor, Image, InformationSystem, Server
-from govcloud.model.enums import DrMode, ExtranetArea, NetworkZone, OsDistribution, Strategy
+from govcloud.model.enums import CpuArch, DrMode, ExtranetArea, NetworkZone, OsDistribution, Strategy
 from govcloud.model.oslife import os_eol_date
-from govcloud.model.plan import IMAGE_IMPORT_PREFIX, REQ_REBUILD, ServerPlacement
+from govcloud.model.plan import IMAGE_IMPORT_PREFIX, REQ_REBUILD, ServerPlacement, coded
 from govcloud.planning.context import Context
 
 _EXTRANET_FAMILY = (NetworkZone.gov_extranet, NetworkZone.dedicated_net, NetworkZone.isolated_lan)
@@ -27,19 +27,36 @@ _DOMESTIC_ORDER = (OsDistribution.openeuler, OsDistribution.kylin, OsDistributio
 
 @dataclass
 class Ledger:
-    """Capacity left per zone, consumed as systems are placed in schedule order."""
+    """Capacity per zone, consumed as systems are placed in schedule order. A zone's capacity grows by
+    its dated expansions: a placement counts against the capacity on its cutover day, and since what is
+    placed stays, total use so far + the new need ≤ capacity on the cutover day keeps every day within."""
 
-    vcpus: dict[str, float] = field(default_factory=dict)
+    vcpus: dict[str, float] = field(default_factory=dict)       # capacity left before any expansion
     ram_gb: dict[str, float] = field(default_factory=dict)
     storage_gb: dict[str, float] = field(default_factory=dict)
+    expansions: dict[str, list[tuple[date, float, float, float]]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, zones: list[CloudZone]) -> "Ledger":
         return cls({z.id: z.capacity.vcpus for z in zones}, {z.id: z.capacity.ram_gb for z in zones},
-                   {z.id: z.capacity.storage_gb for z in zones})
+                   {z.id: z.capacity.storage_gb for z in zones},
+                   {z.id: sorted((e.date, e.vcpus, e.ram_gb, e.storage_gb) for e in z.expansions)
+                    for z in zones if z.expansions})
 
-    def fits(self, zone: str, vcpus: float, ram: float, disk: float) -> bool:
-        return vcpus <= self.vcpus[zone] and ram <= self.ram_gb[zone] and disk <= self.storage_gb[zone]
+    def left(self, zone: str, when: date | None = None) -> tuple[float, float, float]:
+        v, r, d = self.vcpus[zone], self.ram_gb[zone], self.storage_gb[zone]
+        for day, ev, er, ed in self.expansions.get(zone, ()):
+            if when is not None and day <= when:
+                v, r, d = v + ev, r + er, d + ed
+        return v, r, d
+
+    def fits(self, zone: str, vcpus: float, ram: float, disk: float, when: date | None = None) -> bool:
+        v, r, d = self.left(zone, when)
+        return vcpus <= v and ram <= r and disk <= d
+
+    def next_expansion(self, zone: str, when: date | None) -> date | None:
+        """The first expansion of ``zone`` after ``when``."""
+        return next((day for day, *_ in self.expansions.get(zone, ()) if when is None or day > when), None)
 
     def take(self, zone: str, vcpus: float, ram: float, disk: float) -> None:
         self.vcpus[zone] -= vcpus
@@ -53,6 +70,7 @@ class Placement:
     servers: tuple[ServerPlacement, ...]
     reasons: dict[str, list[str]]
     requires: tuple[str, ...] = ()
+    platform: str = ""
 
     @property
     def totals(self) -> tuple[float, float, float]:
@@ -118,38 +136,52 @@ def pick_flavor(flavors: tuple[Flavor, ...], vcpus: int, ram: float) -> Flavor |
     return min(fitting, key=lambda f: (f.vcpus, f.ram_gb, f.name), default=None)
 
 
-def pick_image(ctx: Context, srv: Server, z: CloudZone, strategy: Strategy) -> tuple[str | None, str]:
+def pick_image(ctx: Context, srv: Server, z: CloudZone, strategy: Strategy,
+               domestic: bool = False) -> tuple[str | None, str]:
+    """The image a server lands on: its own disk for rehost; for a rebuild the OS family it runs (Kylin stays
+    Kylin) unless that is end-of-life or has no image here, the policy names a target OS, or a 信创 decision
+    needs a domestic OS."""
     if strategy is Strategy.rehost:
         return f"{IMAGE_IMPORT_PREFIX}{srv.os_distribution.value}-{srv.os_version or ''}".rstrip("-"), \
             "rehost imports the machine's own disk"
-    windows = srv.os_distribution is OsDistribution.windows
-    key = (z.id, windows)
+    key = (z.id, srv.os_distribution, domestic)
     cached = ctx.image_choice.get(key)
-    if cached is None:  # the choice depends only on the zone and the OS family: decide it once
-        cached = ctx.image_choice[key] = _choose_image(ctx, z, windows)
+    if cached is None:  # the choice depends only on the zone, the OS family and 信创: decide it once
+        cached = ctx.image_choice[key] = _choose_image(ctx, z, srv.os_distribution, domestic)
     return cached
 
 
-def _choose_image(ctx: Context, z: CloudZone, windows: bool) -> tuple[str | None, str]:
+def _choose_image(ctx: Context, z: CloudZone, family: OsDistribution, domestic: bool) -> tuple[str | None, str]:
     horizon = ctx.final_deadline or date.max  # no final deadline: no image that ever reaches EOL
     usable = [i for i in z.images if i.cpu_arch == z.cpu_arch and not _eol(i, horizon)]
-    if windows:
-        wins = sorted((i for i in usable if i.os_distribution is OsDistribution.windows),
-                      key=lambda i: (i.os_version or "", i.name), reverse=True)
-        return (wins[0].name, "newest supported Windows Server image") if wins else \
+
+    def newest(images: list[Image]) -> Image | None:
+        return max(images, key=lambda i: (i.os_version or "", i.name), default=None)
+    if family is OsDistribution.windows:
+        win = newest([i for i in usable if i.os_distribution is OsDistribution.windows])
+        return (win.name, "newest supported Windows Server image") if win else \
             (None, "no supported Windows Server image in the zone")
     linux = [i for i in usable if i.os_distribution is not OsDistribution.windows]
+    target = ctx.policy.target_os
+    if target is not None and target is not OsDistribution.windows:
+        best = newest([i for i in linux if i.os_distribution is target])
+        if best is not None:
+            return best.name, coded("OS.policy", os=target.value, image=best.name)
+    if not domestic or family in _DOMESTIC_ORDER:
+        best = newest([i for i in linux if i.os_distribution is family])
+        if best is not None:
+            return best.name, coded("OS.keep", os=family.value, image=best.name)
 
     def rank(i: Image) -> tuple:
-        domestic = i.os_distribution in _DOMESTIC_ORDER
-        order = _DOMESTIC_ORDER.index(i.os_distribution) if domestic else len(_DOMESTIC_ORDER)
-        return (0 if (domestic and ctx.settings.prefer_domestic) else 1, order, i.name)
+        dom = i.os_distribution in _DOMESTIC_ORDER
+        order = _DOMESTIC_ORDER.index(i.os_distribution) if dom else len(_DOMESTIC_ORDER)
+        return (0 if (dom and (ctx.settings.prefer_domestic or domestic)) else 1, order, i.name)
     best = min(linux, key=rank, default=None)
     if best is None:
         return None, "no supported Linux image in the zone"
-    why = "domestic (信创) image preferred by the policy" if best.os_distribution in _DOMESTIC_ORDER \
-        and ctx.settings.prefer_domestic else "supported image"
-    return best.name, why
+    if domestic and family not in _DOMESTIC_ORDER and best.os_distribution in _DOMESTIC_ORDER:
+        return best.name, coded("OS.xc", os=family.value, image=best.name)
+    return best.name, coded("OS.eol", os=family.value, image=best.name)
 
 
 def _eol(i: Image, horizon) -> bool:
@@ -157,28 +189,65 @@ def _eol(i: Image, horizon) -> bool:
     return d is not None and d <= horizon
 
 
-def place(ctx: Context, s: InformationSystem, strategy: Strategy, ledger: Ledger,
-          prefer_zone: str | None, already_placed: set[str] = frozenset()) -> Placement | list[str]:
+@dataclass
+class Refusal:
+    """Why no zone takes a system now; ``retry`` is the day a zone expansion could change that."""
+
+    reasons: list[str]
+    retry: date | None = None
+
+
+def place(ctx: Context, s: InformationSystem, decision, ledger: Ledger, prefer_zone: str | None,
+          already_placed: set[str] = frozenset(), *, when: date | None = None, group: str = "",
+          prefer_platform: str | None = None) -> Placement | Refusal:
     """The best zone with flavors, images and capacity for every server, or the reasons none fits.
 
+    The architecture is a decision, not a capacity valve: the zones considered are the 信创 pools when the
+    policy asks for 信创 (else the native architecture's), or the native architecture's pools — other
+    architectures only when no zone of the wanted kind meets the hard rules, never because it is full.
     Servers in ``already_placed`` belong to another system of the same move group (a shared
     server) and were placed with it: they are checked for the zone's rules but not placed twice."""
+    strategy = decision.strategy
     all_servers = ctx.servers_of(s)
     servers = [x for x in all_servers if x.id not in already_placed]
     rejections: list[str] = []
-    candidates: list[tuple[tuple, CloudZone]] = []
+    fitting: list[CloudZone] = []
     level = s.mlps_level or ctx.settings.min_mlps_level
     for z in sorted(ctx.inv.cloud_zones.values(), key=lambda z: z.id):  # reasons independent of input order
         why = zone_rejection(ctx, s, all_servers, strategy, z)
         if why:
             rejections.append(f"{z.id}: {why}")
-            continue
-        domestic_first = strategy in (Strategy.replatform, Strategy.refactor) and ctx.settings.prefer_domestic
-        rank = (0 if z.id == prefer_zone else 1,
-                0 if (domestic_first and z.is_xinchuang) else 1,
+        else:
+            fitting.append(z)
+    arch: CpuArch | None = decision.arch
+    wanted = fitting
+    arch_note: list[tuple[str, dict]] = []
+    xc = bool(decision.xinchuang)
+    if xc:
+        pools = [z for z in fitting if z.is_xinchuang]
+        if pools:
+            wanted = pools
+        else:
+            xc = False
+            arch_note.append(("XC.no_pool", dict(why="; ".join(rejections[:3]) or "-",
+                                                 arch=arch.value if arch else "-")))
+    if not xc and arch is not None:
+        native = [z for z in wanted if z.cpu_arch == arch]
+        if native:
+            wanted = native
+        elif wanted:
+            own = [r for r in rejections if (zz := ctx.inv.cloud_zones.get(r.split(":", 1)[0])) and zz.cpu_arch == arch]
+            arch_note.append(("ARCH.no_native", dict(arch=arch.value, why="; ".join(own[:3]) or "no such zone")))
+    candidates: list[tuple[tuple, CloudZone]] = []
+    for z in wanted:
+        platform_rank = 0 if z.id == prefer_zone else 1 if (prefer_platform and z.platform == prefer_platform) else 2
+        rank = (platform_rank if prefer_zone else 0,
+                0 if arch is None or z.cpu_arch == arch else 1,           # no rebuild where avoidable
+                0 if z.is_xinchuang and (xc or (arch is None and ctx.settings.prefer_domestic)) else 1,
                 z.mlps_level - level, 1 if (z.dedicated_pool and level < 4 and not s.is_classified) else 0,
-                -ledger.vcpus[z.id], z.id)
+                -ledger.left(z.id, when)[0], z.id)
         candidates.append((rank, z))
+    retry: date | None = None
     for _, z in sorted(candidates, key=lambda c: c[0]):
         placements: list[ServerPlacement] = []
         problem = None
@@ -189,7 +258,7 @@ def place(ctx: Context, s: InformationSystem, strategy: Strategy, ledger: Ledger
             if flavor is None:
                 problem = f"{z.id}: no flavor with ≥{vcpus} vCPU and ≥{ram:g} GB for {srv.id}"
                 break
-            image, image_why = pick_image(ctx, srv, z, strategy)
+            image, image_why = pick_image(ctx, srv, z, strategy, domestic=xc)
             if image is None:
                 problem = f"{z.id}: {image_why} for {srv.id} ({srv.os_distribution.value})"
                 break
@@ -198,19 +267,36 @@ def place(ctx: Context, s: InformationSystem, strategy: Strategy, ledger: Ledger
         if problem:
             rejections.append(problem)
             continue
-        p = Placement(z.id, tuple(placements), {})
+        p = Placement(z.id, tuple(placements), {}, platform=z.platform)
         v, r, d = p.totals
-        if not ledger.fits(z.id, v, r, d):
-            rejections.append(f"{z.id}: H-CAP-1 capacity left {ledger.vcpus[z.id]:.0f} vCPU / "
-                              f"{ledger.ram_gb[z.id]:.0f} GB / {ledger.storage_gb[z.id]:.0f} GB storage, "
+        if not ledger.fits(z.id, v, r, d, when):
+            lv, lr, ld = ledger.left(z.id, when)
+            rejections.append(f"{z.id}: H-CAP-1 capacity left {lv:.0f} vCPU / {lr:.0f} GB / {ld:.0f} GB storage, "
                               f"needs {v:.0f} / {r:.0f} / {d:.0f}")
+            nxt = ledger.next_expansion(z.id, when)
+            if nxt is not None and (retry is None or nxt < retry):
+                retry = nxt
             continue
         arch_change = sorted({x.cpu_arch.value for x in all_servers if x.cpu_arch != z.cpu_arch})
         p.requires = (REQ_REBUILD,) if arch_change else ()
+        group_why: list[str] = []
+        if prefer_zone and z.id == prefer_zone:
+            group_why.append(coded("GRP.same_zone", group=group))
+        elif prefer_zone:
+            why = next((r.split(": ", 1)[1] for r in rejections if r.startswith(f"{prefer_zone}: ")),
+                       "the architecture or the OS differs")
+            group_why.append(coded("GRP.same_platform" if z.platform == prefer_platform else "GRP.other_platform",
+                                   group=group, zone=prefer_zone, platform=prefer_platform or "-", why=why))
+        notes = [coded(key, **params, zone=z.id, target=z.cpu_arch.value) for key, params in arch_note]
+        if xc:
+            notes.append(coded("XC.pool", zone=z.id, target=z.cpu_arch.value,
+                               rebuild=f" ({', '.join(arch_change)} → {z.cpu_arch.value})" if arch_change else ""))
+        elif arch is not None and z.cpu_arch == arch and not arch_note and not arch_change:
+            notes.append(coded("ARCH.native", arch=arch.value))
         p.reasons = {
             "zone": [f"{z.id} ({z.name}): network {z.network_zone.value}, MLPS level {z.mlps_level} ≥ {level}, "
-                     f"{z.cpu_arch.value}{', 信创' if z.is_xinchuang else ''}, DR {z.dr_mode.value}"
-                     + ("; same zone as its move group" if z.id == prefer_zone else "")]
+                     f"{z.cpu_arch.value}{', 信创' if z.is_xinchuang else ''}, DR {z.dr_mode.value}"]
+            + group_why + notes
             + ([f"H-ARCH-1: architecture changes ({', '.join(arch_change)} → {z.cpu_arch.value}): rebuild"]
                if arch_change else []),
             # flavors are the smallest covering each server's need; placements say what sized it
@@ -218,4 +304,4 @@ def place(ctx: Context, s: InformationSystem, strategy: Strategy, ledger: Ledger
         }
         ledger.take(z.id, v, r, d)
         return p
-    return rejections or ["no cloud zone exists"]
+    return Refusal(rejections or ["no cloud zone exists"], retry)

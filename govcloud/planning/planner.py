@@ -14,16 +14,16 @@ from datetime import date
 from govcloud import __version__
 from govcloud.model.entities import InformationSystem, Policy
 from govcloud.model.enums import (
-    Audience, CpuArch, DepType, Importance, MlpsStatus, RoomType, Strategy,
+    Audience, CpuArch, DepType, Importance, MlpsStatus, RoomType, ServerKind, Strategy,
 )
 from govcloud.model.inventory import Inventory
 from govcloud.model.oslife import os_eol_date
 from govcloud.model.plan import (
-    REQ_OS_MIGRATION, LowerBound, Plan, PlanBatch, PlanItem, Retained, RoomClosure, Unscheduled,
+    REQ_OS_MIGRATION, LowerBound, Plan, PlanBatch, PlanItem, Retained, RoomClosure, Unscheduled, coded,
 )
 from govcloud.planning.context import Context, build_context
 from govcloud.planning.grouping import couplings, group
-from govcloud.planning.placement import Ledger, Placement, place
+from govcloud.planning.placement import Ledger, Placement, Refusal, place
 from govcloud.planning.scheduling import Scheduler, Unit, is_mover, stabbing_bound, throughput_bound
 from govcloud.planning.strategy import RETAIN_NOT_IN_SERVICE, Decision, decide
 
@@ -109,13 +109,15 @@ def build_plan(inv: Inventory, policy: Policy, *, plan_id: str, inventory_ref: s
     for gid, members in grouping.members.items():
         if any(m in unscheduled for m in members):
             continue
-        units[gid] = _unit(ctx, gid, members, moving=True, priority_text=priority_text, dept_order=dept_order)
+        units[gid] = _unit(ctx, gid, members, moving=True, priority_text=priority_text, dept_order=dept_order,
+                           decisions=decisions)
         for m in members:
             unit_of[m] = gid
     for sid, d in decisions.items():
         if d.strategy in (Strategy.retire, Strategy.repurchase):
             uid = f"act-{sid}"
-            units[uid] = _unit(ctx, uid, [sid], moving=False, priority_text=priority_text, dept_order=dept_order)
+            units[uid] = _unit(ctx, uid, [sid], moving=False, priority_text=priority_text, dept_order=dept_order,
+                               decisions=decisions)
             unit_of[sid] = uid
     for e in edges:  # a mover leaves no coupled partner behind: retire/replace it first (H-DEP-1)
         for mover in e.members:
@@ -133,22 +135,25 @@ def build_plan(inv: Inventory, policy: Policy, *, plan_id: str, inventory_ref: s
     ledger = Ledger.of(list(inv.cloud_zones.values()))
     placements: dict[str, Placement] = {}
 
-    def place_unit(u: Unit, cutover: date, window: int) -> list[str] | None:
+    def place_unit(u: Unit, cutover: date, window: int):
         if not u.moves:
             return None  # retire/replace actions need no capacity
         done: list[Placement] = []
-        zone = None
+        zone = platform = None
         placed_servers: set[str] = set()
         for sid in u.systems:
-            p = place(ctx, systems[sid], decisions[sid].strategy, ledger, zone, placed_servers)
+            p = place(ctx, systems[sid], decisions[sid], ledger, zone, placed_servers, when=cutover,
+                      group=u.id, prefer_platform=platform)
             if not isinstance(p, Placement):
                 for q in done:  # the group moves together or not at all: give the capacity back
                     v, r, d = q.totals
                     ledger.take(q.zone, -v, -r, -d)
-                return [f"no zone can take {sid}: " + "; ".join(p[:6]) + (" …" if len(p) > 6 else "")]
+                why = "; ".join(p.reasons[:6]) + (" …" if len(p.reasons) > 6 else "")
+                return Refusal([coded("NOZONE", group=u.id, system=sid, why=why)], p.retry)
             done.append(p)
             placed_servers.update(x.server for x in p.servers)
-            zone = zone or p.zone
+            if zone is None:
+                zone, platform = p.zone, p.platform
         for sid, p in zip(u.systems, done):
             placements[sid] = p
         return None
@@ -158,7 +163,7 @@ def build_plan(inv: Inventory, policy: Policy, *, plan_id: str, inventory_ref: s
     for uid, reasons in scheduler.failed.items():
         for sid in units[uid].systems:
             unscheduled[sid] = reasons if len(units[uid].systems) == 1 or units[uid].systems[0] == sid else \
-                [f"moves together with {units[uid].systems[0]} (group {uid}): " + reasons[0]]
+                [coded("H-DEP-2.member", first=units[uid].systems[0], group=uid, why=reasons[0])]
 
     # batches, numbered over the windows actually used
     by_window: dict[int, list[str]] = defaultdict(list)
@@ -211,19 +216,47 @@ def _department_order(ctx: Context) -> dict[str, tuple]:
 
 
 def _unit(ctx: Context, uid: str, members: list[str], *, moving: bool, priority_text: dict[str, str],
-          dept_order: dict[str, tuple]) -> Unit:
+          dept_order: dict[str, tuple], decisions: dict[str, Decision] | None = None) -> Unit:
     systems = [ctx.inv.systems[m] for m in members]
     # throughput: every server moved; a retire or replace action costs one slot (decommission
     # or switch-over work), which also keeps the pilot batch small
     servers = len({x for s in systems for x in s.servers}) if moving else 1
-    readies = [ctx.takeover_ready[m] for m in members if ctx.takeover_ready[m]]
-    deadlines = [ctx.deadline[m] for m in members if ctx.deadline[m]]
+    # replacing a system by the unified platform (repurchase) does not wait for the server takeover
+    repurchase = not moving and decisions is not None and \
+        all(decisions[m].strategy is Strategy.repurchase for m in members)
+    readies = [] if repurchase else [(ctx.takeover_ready[m], m) for m in members if ctx.takeover_ready[m]]
+    deadlines = [(ctx.deadline[m], m) for m in members if ctx.deadline[m]]
     scores = [priority(ctx, s) for s in systems]
     owner = min(s.owner_org for s in systems)
     priority_text[uid] = scores[0][1]
+    ready, ready_sys = max(readies) if readies else (None, "")
+    deadline, deadline_sys = min(deadlines) if deadlines else (None, "")
     # department by department; inside one, its retirements and replacements before its moves
-    return Unit(uid, members, servers, max(readies) if readies else None, min(deadlines) if deadlines else None,
-                sum(sc for sc, _ in scores), (*dept_order[owner], 1 if moving else 0), moves=moving)
+    u = Unit(uid, members, servers, ready, deadline,
+             sum(sc for sc, _ in scores), (*dept_order[owner], 1 if moving else 0), moves=moving)
+    if ready_sys:
+        u.ready_of = f"{ctx.inv.systems[ready_sys].owner_org} ({ready_sys})"
+    if deadline_sys:
+        u.deadline_of = f"{deadline_sys}: {ctx.deadline_source[deadline_sys] or '-'}"
+    u.pilot_ok = moving and servers <= ctx.settings.pilot_max_servers and _low_risk(ctx, systems)
+    return u
+
+
+def _low_risk(ctx: Context, systems: list[InformationSystem]) -> bool:
+    """Fit for the pilot: no classified, level-4, minicomputer or end-of-life-OS system, one department."""
+    horizon = ctx.final_deadline or ctx.start
+    if len({min(ctx.family(s.owner_org)) for s in systems}) > 1:
+        return False
+    for s in systems:
+        if s.is_classified or (s.mlps_level or 0) >= 4:
+            return False
+        for x in ctx.servers_of(s):
+            if x.kind is ServerKind.minicomputer or x.cpu_arch.is_minicomputer:
+                return False
+            e = os_eol_date(x.os_distribution, x.os_version)
+            if e is not None and e <= horizon:
+                return False
+    return True
 
 
 def _item(ctx: Context, s: InformationSystem, d: Decision, uid: str, grouping, p: Placement | None,
@@ -241,6 +274,8 @@ def _item(ctx: Context, s: InformationSystem, d: Decision, uid: str, grouping, p
                  f"takeover ready from {ready}" if ready else "no takeover constraint",
                  f"deadline {ctx.deadline[s.id]} ({ctx.deadline_source[s.id]})" if ctx.deadline[s.id] else "no deadline",
                  prio]
+    if batch.pilot:
+        batch_why.append(coded("PILOT.ok", servers=unit.servers))
     if unit.callees:
         batch_why.append("after the groups it calls synchronously: " + ", ".join(sorted(unit.callees)))
     reasons["batch"] = batch_why
@@ -296,20 +331,27 @@ def _rooms(ctx: Context, plan: Plan) -> list[RoomClosure]:
                 elif cutover.get(sid) and cutover[sid] > last:
                     last = cutover[sid]
         blocked = sorted(set(blocked))
-        out.append(RoomClosure(room.id, room.name, None if blocked else last, tuple(blocked)))
+        dates = [(d, kind) for d, kind in ((room.lease_expiry, "lease_expiry"), (room.closure_date, "closure_date")) if d]
+        deadline, kind = min(dates) if dates else (None, "")
+        out.append(RoomClosure(room.id, room.name, None if blocked else last, tuple(blocked), deadline, kind))
     return out
 
 
 def _lower_bound(ctx: Context, units: dict[str, Unit], scheduler: Scheduler) -> LowerBound:
     s = ctx.settings
     scheduled = [units[u] for u in scheduler.slot]
-    moved = sum(u.servers for u in scheduled)
-    by_tp = throughput_bound(moved, s.pilot_max_servers, s.servers_per_week * s.batch_weeks)
+    slots = sum(u.servers for u in scheduled)
+    moved = sum(u.servers for u in scheduled if u.moves)   # the servers that move, as the overview counts them
+    actions = slots - moved                                 # retire/replace actions: one slot each
+    by_tp = throughput_bound(slots, s.pilot_max_servers, s.servers_per_week * s.batch_weeks)
     intervals = [(u.ready or ctx.start, u.deadline or date.max) for u in scheduled]
     by_time = stabbing_bound(intervals)
     lb = max(by_tp, by_time, 1 if scheduled else 0)
-    return LowerBound(lb, by_tp, by_time, 1 if scheduled else 0,
-                      f"throughput: {moved} servers at {s.servers_per_week}/week in {s.batch_weeks}-week batches "
-                      f"after a pilot of ≤{s.pilot_max_servers} → ≥{by_tp}; takeover-to-deadline windows need "
-                      f"≥{by_time} distinct cutover dates; synchronous dependencies may share a batch → ≥1")
-
+    grows = sorted({(e.date, z.id) for z in ctx.inv.cloud_zones.values() for e in z.expansions})
+    return LowerBound(lb, by_tp, by_time, 1 if scheduled else 0, coded(
+        "LB", moved=moved, per_week=s.servers_per_week, weeks=s.batch_weeks, pilot=s.pilot_max_servers, by_tp=by_tp,
+        by_time=by_time,
+        actions=f" + {actions} 项下线/替换操作（各占 1 个名额）" if actions else "",
+        actions_en=f" + {actions} retire/replace action(s) (one slot each)" if actions else "",
+        expansion=("；资源池扩容：" + "、".join(f"{z} {d}" for d, z in grows)) if grows else "",
+        expansion_en=("; zone expansions: " + ", ".join(f"{z} {d}" for d, z in grows)) if grows else ""))

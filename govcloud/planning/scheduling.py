@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from govcloud.model.enums import Strategy
+from govcloud.model.plan import coded
 from govcloud.planning.context import Context
 
 _FAR = date.max
@@ -40,6 +41,10 @@ class Unit:
     moves: bool = True                 # False: a retire/replace action (not in the pilot)
     # ordering deadline: its own, or earlier when a caller with an earlier deadline waits for it
     urgent_by: date | None = None
+    pilot_ok: bool = False             # small and low-risk enough for the pilot batch
+    ready_of: str = ""                 # whose takeover sets ``ready`` (department, system)
+    deadline_of: str = ""              # whose deadline binds (system: source)
+    retry_from: date | None = None     # capacity refused until a zone expansion on this day
 
     def key(self) -> tuple:
         return (self.urgent_by or self.deadline or _FAR, self.dept_key, -self.priority, self.id)
@@ -145,17 +150,15 @@ class Scheduler:
                 self.windows[k] = (start, weeks)
             if pilot_open and placed:
                 self.pilot_window, pilot_open = k, False
-            elif pilot_open and ready and all(not self.units[uid].moves or
-                                              self.units[uid].servers > self.ctx.settings.pilot_max_servers
-                                              for _, uid in ready):
-                # nothing released can be piloted (only retirements, or groups larger than
-                # pilot_max_servers): there is no pilot, the work goes on in full batches
+            elif pilot_open and ready and all(not self.units[uid].pilot_ok for _, uid in ready):
+                # nothing released can be piloted (only retirements, groups larger than pilot_max_servers
+                # or systems too risky for a pilot): there is no pilot, the work goes on in full batches
                 pilot_open = False
             k += 1
         leftovers = [uid for _, uid in ready] + [uid for _, _, uid in waiting] + sorted(self._blocked)
         for uid in leftovers:
             if uid not in self.slot:
-                self.failed.setdefault(uid, [f"not scheduled within {self.max_windows} batch windows"])
+                self.failed.setdefault(uid, [coded("SCHED.windows", n=self.max_windows)])
 
     def _fill(self, k: int, weeks: list[Week], ready: list, waiting: list, pilot: bool = False) -> int:
         placed = 0
@@ -169,7 +172,7 @@ class Scheduler:
                 continue  # failed through a coupled partner while it waited
             u = self.units[uid]
             # the pilot proves the migration path on a few real systems; retirements come after
-            cutover = None if (pilot and not u.moves) else self._cutover(u, weeks)
+            cutover = None if (pilot and not u.pilot_ok) else self._cutover(u, weeks)
             if cutover is None:
                 deferred.append((key, uid))
                 misses += 1
@@ -179,9 +182,16 @@ class Scheduler:
                 continue
             refused = self.place(u, cutover, k)
             if refused:
-                self._fail(u, refused, ready, waiting)
+                retry = getattr(refused, "retry", None)
+                reasons = getattr(refused, "reasons", refused)
+                if retry is not None and (u.deadline is None or retry <= u.deadline):
+                    # a zone grows on ``retry``: wait for it instead of giving up
+                    u.retry_from = retry
+                    heapq.heappush(waiting, (retry, u.key(), uid))
+                    continue
+                self._fail(u, reasons, ready, waiting)
                 continue
-            self._consume(weeks, cutover, u.servers)
+            self._consume(weeks, cutover, u.servers, u.ready)
             self.slot[uid] = Slot(k, cutover)
             placed += 1
             misses = 0
@@ -191,10 +201,9 @@ class Scheduler:
         for item in deferred:
             u = self.units[item[1]]
             if u.servers > self._batch_capacity():
-                self._fail(u, [f"move group of {u.servers} servers exceeds a batch's throughput "
-                               f"({self._batch_capacity()} = {self.ctx.settings.servers_per_week}/week × "
-                               f"{self.ctx.settings.batch_weeks} weeks); raise servers_per_week or split it "
-                               "with a declared bridge"], ready, waiting)
+                st = self.ctx.settings
+                self._fail(u, [coded("H-CAP-2.batch", group=u.id, servers=u.servers, cap=self._batch_capacity(),
+                                     per_week=st.servers_per_week, weeks=st.batch_weeks)], ready, waiting)
             elif u.deadline and u.deadline < next_saturday:
                 self._fail(u, [self._deadline_reason(u, None)], ready, waiting)
             else:
@@ -207,8 +216,9 @@ class Scheduler:
 
     def _cutover(self, u: Unit, weeks: list[Week]) -> date | None:
         """The first Saturday of the window with enough throughput left before it, on or after
-        the takeover and every callee's cutover, outside freezes that apply to the unit's systems."""
-        not_before = u.ready or date.min
+        the takeover and every callee's cutover, outside freezes that apply to the unit's systems.
+        No work for a department before its takeover: only the days from the takeover on count."""
+        not_before = max(u.ready or date.min, u.retry_from or date.min)
         for c in u.callees:
             slot = self.slot.get(c)
             if slot is not None and slot.cutover > not_before:
@@ -216,7 +226,7 @@ class Scheduler:
         systems = [self.ctx.inv.systems[s] for s in u.systems]
         spare = 0
         for w in weeks:
-            spare += w.spare
+            spare += self._usable(w, u.ready)
             if w.saturday < not_before or spare < u.servers:
                 continue
             if any(self.ctx.frozen(w.saturday, s) for s in systems):
@@ -225,42 +235,51 @@ class Scheduler:
         return None
 
     @staticmethod
-    def _consume(weeks: list[Week], cutover: date, servers: int) -> None:
+    def _usable(w: Week, ready: date | None) -> int:
+        """What a week's spare throughput gives a unit taken over on ``ready``: all of it from a week that
+        starts on or after the takeover, the days left of the takeover week (Monday–Saturday), none before."""
+        monday = w.saturday - timedelta(days=5)
+        if ready is None or ready <= monday:
+            return w.spare
+        if ready > w.saturday:
+            return 0
+        return w.spare * ((w.saturday - ready).days + 1) // 6
+
+    @classmethod
+    def _consume(cls, weeks: list[Week], cutover: date, servers: int, ready: date | None = None) -> None:
         left = servers
         for w in weeks:
             if w.saturday > cutover or left == 0:
                 break
-            take = min(w.spare, left)
+            take = min(cls._usable(w, ready), left)
             w.used += take
             left -= take
 
     def _deadline_reason(self, u: Unit, cutover: date | None) -> str:
-        """Name what actually makes the deadline impossible: the takeover, a callee, or throughput."""
-        head = f"H-DATE-1: deadline {u.deadline} cannot be met"
+        """Name the move group, what actually makes the deadline impossible (the takeover, a callee, or
+        throughput) and whose date it is."""
         wd = self.ctx.settings.cutover_weekday
         first_cutover = u.ready + timedelta(days=(wd - u.ready.weekday()) % 7) if u.ready else None
+        common = dict(group=u.id, deadline=u.deadline, deadline_of=u.deadline_of or "-")
         if first_cutover and u.deadline and first_cutover > u.deadline:
-            return (f"{head}: its department's takeover is due {u.ready}, leaving no cutover day before the "
-                    "deadline — the policy's "
-                    "milestones conflict (takeover precedes migration, H-TKO-1); bring the takeover forward "
-                    "or move the deadline")
+            return coded("H-DATE-1.takeover", **common, ready=u.ready, takeover_of=u.ready_of or "-")
         late = [(self.slot[c].cutover, c) for c in u.callees if c in self.slot]
         if late and u.deadline and max(late)[0] > u.deadline:
             when, callee = max(late)
-            return (f"{head}: it calls {callee} synchronously, which cuts over only on {when}; declare a bridge "
-                    "on that dependency or bring the callee forward")
+            return coded("H-DATE-1.callee", **common, callee=callee, when=when)
         s = self.ctx.settings
-        when = f"the earliest cutover is {cutover}" if cutover else "no batch before it has room"
-        return (f"{head}: {when} at {s.servers_per_week} servers/week (takeover ready {u.ready or 'n/a'}); "
-                "raise servers_per_week or move the deadline")
+        return coded("H-DATE-1.throughput", **common, servers=u.servers, per_week=s.servers_per_week,
+                     ready=u.ready or "-",
+                     when=f"最早割接日为 {cutover}" if cutover else "no_room",
+                     when_en=f"the earliest cutover is {cutover}" if cutover else "no_room")
 
     def _fail(self, u: Unit, reasons: list[str], ready: list, waiting: list) -> None:
         self.failed[u.id] = reasons
         for caller in sorted(u.callers):
             if u.id in self.units[caller].partners and caller not in self.failed:
                 # coupled (shared database/server, latency-sensitive link): it cannot leave u behind
-                self._fail(self.units[caller], [f"H-DEP-1: coupled with {', '.join(u.systems)}, which cannot be "
-                                                f"retired or replaced in time: {reasons[0]}"], ready, waiting)
+                self._fail(self.units[caller], [f"H-DEP-1: coupled with {', '.join(u.systems)} (group {u.id}), which "
+                                                f"cannot be retired or replaced in time: {reasons[0]}"], ready, waiting)
             else:  # a callee that stays behind does not hold its callers back
                 self._release(caller, ready, waiting, None)
 

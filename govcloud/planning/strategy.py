@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from govcloud.model.entities import InformationSystem
+from collections import Counter
+
 from govcloud.model.enums import (
-    FenbaoStatus, Lifecycle, NetworkZone, OsDistribution, ServerKind, Strategy, XinchuangStatus,
+    CpuArch, FenbaoStatus, Lifecycle, NetworkZone, OsDistribution, ServerKind, Strategy, XinchuangStatus,
 )
 from govcloud.model.oslife import os_eol_date
-from govcloud.model.plan import REQ_FENBAO, REQ_MLPS_ASSESSMENT, REQ_SUPERIOR_APPROVAL
+from govcloud.model.plan import REQ_FENBAO, REQ_MLPS_ASSESSMENT, REQ_SUPERIOR_APPROVAL, coded
 from govcloud.planning.context import Context
 
 # Codes for systems that stay where they are; plan.md and `plan explain` word them.
@@ -27,6 +29,10 @@ class Decision:
     retain_code: str | None = None
     reasons: list[str] = field(default_factory=list)
     requires: list[str] = field(default_factory=list)
+    # target architecture: the servers' own (kept where a pool exists), the majority of a mixed system,
+    # or None (minicomputers: any); xinchuang: the coded 信创 decision that sends it onto a 信创 pool
+    arch: CpuArch | None = None
+    xinchuang: str | None = None
 
     @property
     def moves(self) -> bool:
@@ -95,10 +101,23 @@ def decide(ctx: Context, s: InformationSystem) -> Decision:
         return Decision(Strategy.refactor, reasons=reasons + [
             "信创 adaptation assessed infeasible → re-architect (重构)"], requires=requires)
     mini = [x.id for x in servers if x.kind is ServerKind.minicomputer or x.cpu_arch.is_minicomputer]
+    windows = any(x.os_distribution is OsDistribution.windows for x in servers)
+    xc = ctx.xinchuang.get(s.id)
+    if xc and windows:
+        reasons = reasons + [coded("XC.windows")]
+        xc = None
+    arches = Counter(x.cpu_arch for x in servers if x.id not in mini)
+    # the majority architecture of the servers that are not minicomputers; a tie goes to x86_64
+    native = max(arches, key=lambda a: (arches[a], a is CpuArch.x86_64, a.value)) if arches else None
     if mini:
         return Decision(Strategy.replatform, reasons=reasons + [
             f"H-ARCH-2: minicomputer(s) {', '.join(mini[:3])} cannot be rehosted → replatform onto a 信创 stack"],
-            requires=requires)
+            requires=requires, arch=native if len(arches) == 1 else None, xinchuang=xc)
+    if len(arches) > 1:
+        listing = ", ".join(f"{a.value} ×{n}" for a, n in sorted(arches.items(), key=lambda kv: kv[0].value))
+        return Decision(Strategy.replatform, reasons=reasons + [coded(
+            "H-ARCH.mixed", arches=listing, target=native.value, rebuild=len(servers) - arches[native])],
+            requires=requires, arch=native, xinchuang=xc)
     horizon = ctx.final_deadline or ctx.start
     eol = [(x.id, x.os_distribution, x.os_version) for x in servers
            if (d := os_eol_date(x.os_distribution, x.os_version)) is not None and d <= horizon]
@@ -107,11 +126,9 @@ def decide(ctx: Context, s: InformationSystem) -> Decision:
         return Decision(Strategy.replatform, reasons=reasons + [
             f"H-OS-1: {len(eol)} server(s) run an OS that is end-of-life by {horizon} "
             f"(e.g. {first[0]}: {first[1].value} {first[2]}) → replatform onto a supported image"],
-            requires=requires)
-    if ctx.settings.prefer_domestic and s.xinchuang_status is XinchuangStatus.compatible and \
-            all(x.os_distribution is not OsDistribution.windows for x in servers):
-        return Decision(Strategy.replatform, reasons=reasons + [
-            "信创 adaptation done (已适配) and the policy prefers domestic targets → replatform onto the 信创 pool"],
-            requires=requires)
+            requires=requires, arch=native, xinchuang=xc)
+    if xc and native is CpuArch.x86_64:
+        return Decision(Strategy.replatform, reasons=reasons + [xc], requires=requires, arch=native, xinchuang=xc)
     return Decision(Strategy.rehost, reasons=reasons + [
-        "supported OS on a supported architecture → rehost (平迁) the existing machines"], requires=requires)
+        "supported OS on a supported architecture → rehost (平迁) the existing machines"]
+        + ([xc] if xc else []), requires=requires, arch=native, xinchuang=xc)

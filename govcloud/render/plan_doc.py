@@ -15,6 +15,7 @@ from typing import Any, Callable
 import jinja2
 
 from govcloud.paths import templates_dir
+from govcloud.render.reasons import batch_name, render as render_reason, render_all
 
 from govcloud.model.enums import BatchKind, Strategy
 from govcloud.model.inventory import Inventory
@@ -43,6 +44,7 @@ _L = {
         "first_last": "起止时间", "rooms_closed": "可腾空机房", "target_vcpus": "目标vCPU合计",
         "target_ram": "目标内存合计(GB)",
         "lower_bound_text": "批次数下界：{lb}（{why}）。本计划 {n} 个批次，差距 {gap}。",
+        "room_missed": "（⚠ 未能在{kind} {date} 前腾空）", "lease_expiry": "租约到期日", "closure_date": "关停日期",
         "still_used": "仍有系统", "principles": [
             "按“轻重缓急”排序：期限先到者先迁，已完成接管、系统轻量的部门先行，公安、财政、人社等重点部门在后；先进行小规模试点批次。",
             "先接管、后迁移（H-TKO-1）：部门接管完成前不安排其系统割接。",
@@ -78,6 +80,8 @@ _L = {
         "gap": "Gap to the lower bound", "moved_servers": "Servers moved", "first_last": "From – to",
         "rooms_closed": "Machine rooms emptied", "target_vcpus": "Target vCPUs", "target_ram": "Target RAM (GB)",
         "lower_bound_text": "Lower bound on batches: {lb} ({why}). This plan has {n} batches, a gap of {gap}.",
+        "room_missed": " (⚠ not empty by its {kind} {date})", "lease_expiry": "lease expiry",
+        "closure_date": "closure date",
         "still_used": "still in use", "principles": [
             "Importance and urgency (轻重缓急): earliest deadline first; departments already taken over and light "
             "ones first, heavy ones (public security, finance, HR) last; a small pilot batch first.",
@@ -173,7 +177,7 @@ def document_data(plan: Plan, inv: Inventory, *, lang: str = "zh", approval: str
     for b in plan.batches:
         depts = sorted({orgs.get(i.owner_org, i.owner_org) for i in b.items})
         batches.append({
-            "id": b.id, "name": b.name if lang == "zh" else ("pilot" if b.pilot else f"batch {b.id[1:].lstrip('0')}"),
+            "id": b.id, "name": batch_name(b.name, b.id, b.pilot, lang),
             "start": b.start, "end": b.end, "deadline": b.deadline or "-", "policy_batch": b.policy_batch,
             "systems": len(b.items), "servers": b.servers,
             "departments": _cell("、".join(depts[:8]) + (f" 等{len(depts)}个" if len(depts) > 8 else "")),
@@ -188,10 +192,12 @@ def document_data(plan: Plan, inv: Inventory, *, lang: str = "zh", approval: str
     retained = [{"id": r.system, "name": _cell(r.name), "dept": _cell(orgs.get(r.owner_org, r.owner_org)),
                  "reason": _cell(r.reason)} for r in plan.retained]
     unscheduled = [{"id": u.system, "name": _cell(u.name), "dept": _cell(orgs.get(u.owner_org, u.owner_org)),
-                    "strategy": u.strategy.label(lang) if u.strategy else "-", "reasons": _cell("；".join(u.reasons))}
+                    "strategy": u.strategy.label(lang) if u.strategy else "-", "reasons": _cell(("；" if lang == "zh" else "; ").join(render_all(u.reasons, lang)))}
                    for u in plan.unscheduled]
     rooms = [{"id": r.room, "name": _cell(r.name), "empty_by": r.empty_by or "-",
-              "blocked_by": _cell(", ".join(r.blocked_by[:6]) + (" …" if len(r.blocked_by) > 6 else "")) or "-"}
+              "blocked_by": _cell(", ".join(r.blocked_by[:6]) + (" …" if len(r.blocked_by) > 6 else "")
+                                  + (L["room_missed"].format(date=r.deadline, kind=L[r.deadline_kind])
+                                     if r.deadline_missed else "")) or "-"}
              for r in plan.rooms]
     policy_batches = []
     for pb in (policy.batches if policy else ()):
@@ -203,7 +209,7 @@ def document_data(plan: Plan, inv: Inventory, *, lang: str = "zh", approval: str
                                if scope else "-"})
     freezes = [{"name": f.name, "start": f.start, "end": f.end, "reason": _cell(f.reason or "")}
                for f in sorted(inv.freeze_windows.values(), key=lambda f: f.start)]
-    lb_text = L["lower_bound_text"].format(lb=lb.batches if lb else "-", why=lb.explanation if lb else "",
+    lb_text = L["lower_bound_text"].format(lb=lb.batches if lb else "-", why=render_reason(lb.explanation, lang) if lb else "",
                                            n=n_batches, gap=(n_batches - lb.batches) if lb else "-")
     return dict(
         title=L["title"].format(name=_place_name(inv) or plan.inventory_name or plan.plan_id), plan=plan, L=L,

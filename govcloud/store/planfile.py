@@ -113,7 +113,9 @@ def plan_to_plain(plan: Plan) -> dict[str, Any]:
         "unscheduled": [{"id": u.system, "name": u.name, "owner_org": u.owner_org,
                          "strategy": u.strategy.value if u.strategy else None, "reasons": u.reasons}
                         for u in plan.unscheduled],
-        "rooms": [{"id": r.room, "name": r.name, "empty_by": _d(r.empty_by), "blocked_by": list(r.blocked_by)}
+        "rooms": [{"id": r.room, "name": r.name, "empty_by": _d(r.empty_by), "blocked_by": list(r.blocked_by),
+                   **({"deadline": _d(r.deadline), "deadline_kind": r.deadline_kind,
+                       "deadline_missed": r.deadline_missed} if r.deadline else {})}
                   for r in plan.rooms],
     }
 
@@ -187,7 +189,8 @@ def plain_to_plan(data: dict[str, Any]) -> Plan:
     plan.unscheduled = [Unscheduled(u["id"], u.get("name", ""), u.get("owner_org", ""),
                                     Strategy(u["strategy"]) if u.get("strategy") else None, list(u["reasons"]))
                         for u in data.get("unscheduled", [])]
-    plan.rooms = [RoomClosure(r["id"], r.get("name", ""), _date(r.get("empty_by")), tuple(r.get("blocked_by") or ()))
+    plan.rooms = [RoomClosure(r["id"], r.get("name", ""), _date(r.get("empty_by")), tuple(r.get("blocked_by") or ()),
+                              _date(r.get("deadline")), r.get("deadline_kind") or "")
                   for r in data.get("rooms", [])]
     return plan
 
