@@ -251,7 +251,7 @@ def place(ctx: Context, s: InformationSystem, decision, ledger: Ledger, prefer_z
     for _, z in sorted(candidates, key=lambda c: c[0]):
         placements: list[ServerPlacement] = []
         problem = None
-        image_why = ""
+        image_whys: list[str] = []
         for srv in servers:
             vcpus, ram, sized = _need(ctx, srv)
             flavor = pick_flavor(z.flavors, vcpus, ram)
@@ -259,6 +259,8 @@ def place(ctx: Context, s: InformationSystem, decision, ledger: Ledger, prefer_z
                 problem = f"{z.id}: no flavor with ≥{vcpus} vCPU and ≥{ram:g} GB for {srv.id}"
                 break
             image, image_why = pick_image(ctx, srv, z, strategy, domestic=xc)
+            if image_why not in image_whys:
+                image_whys.append(image_why)
             if image is None:
                 problem = f"{z.id}: {image_why} for {srv.id} ({srv.os_distribution.value})"
                 break
@@ -300,7 +302,7 @@ def place(ctx: Context, s: InformationSystem, decision, ledger: Ledger, prefer_z
             + ([f"H-ARCH-1: architecture changes ({', '.join(arch_change)} → {z.cpu_arch.value}): rebuild"]
                if arch_change else []),
             # flavors are the smallest covering each server's need; placements say what sized it
-            "image": [image_why] if image_why else [],
+            "image": image_whys,
         }
         ledger.take(z.id, v, r, d)
         return p

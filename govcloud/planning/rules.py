@@ -79,6 +79,7 @@ RULES: dict[str, str] = {
     "H-VERT-1": "vertical systems move only with the superior department's documented approval",
     "H-ZOMBIE-1": "zombie systems are retired, with no zone and no servers",
     "H-ROOM-1": "no system targets a machine room",
+    "H-ROOM-2": "a system in a batch leaves its machine rooms by their lease expiry or closure date",
     "H-NET-1": "no target lies on a dedicated network; dedicated-net systems meet network-batch deadlines",
     "H-NET-2": "the target zone's network fits the system's network",
     "H-ARCH-1": "rehost keeps the CPU architecture; other moves across architectures carry the rebuild prerequisite",
@@ -549,6 +550,27 @@ def _check_placement(ctx: _Context, e: _Entry, p: ServerPlacement, placed_by: di
                     f"zone {z.id} runs {z.cpu_arch.value}", pos=e.pos)
 
 
+@_check
+def check_room_dates(ctx: _Context) -> None:
+    """A machine room's lease expiry or closure date is a deadline for every system with a server in it
+    (moved, retired or replaced alike: the room must be empty)."""
+    for e in ctx.entries:
+        if e.when is None:
+            continue
+        for srv in ctx.servers_of(e):
+            room = ctx.inv.machine_rooms.get(srv.machine_room) if srv.machine_room else None
+            if room is None:
+                continue
+            for day, kind in ((room.lease_expiry, "lease expiry"), (room.closure_date, "closure date")):
+                if day is not None and e.when > day:
+                    ctx.add("H-ROOM-2", e.system.id, f"cutover {e.when} is after the {kind} {day} of machine room "
+                            f"{room.id} ({room.name}), where server {srv.id} runs", pos=e.pos)
+                    break
+            else:
+                continue
+            break
+
+
 # ---------------------------------------------------------------- H-ZOMBIE-1, H-VERT-1
 
 
@@ -767,31 +789,46 @@ def _regions_of(ctx: _Context, s: InformationSystem) -> list[str]:
 
 @_check
 def check_capacity(ctx: _Context) -> None:
+    """Cumulative use per zone within its capacity. A zone's dated expansions (扩容) count from their date:
+    for a zone with expansions the placements are summed in cutover order and each is compared with the
+    capacity on its own cutover day (what is placed stays, so every later day is covered too)."""
     used: dict[str, list[float]] = {}
     reported: set[str] = set()
     first_batch: dict[str, str] = {}
-    for pos, batch in enumerate(ctx.plan.batches):
-        for e in sorted((e for e in ctx.entries if e.pos == pos), key=lambda e: e.system.id):
-            z = e.zone
-            if z is None or not _moving(e) or not e.item.servers:
-                continue
-            first_batch.setdefault(z.id, batch.id)
-            u = used.setdefault(z.id, [0.0, 0.0, 0.0])
-            for p in e.item.servers:
-                u[0] += p.vcpus
-                u[1] += p.ram_gb
-                u[2] += p.disk_gb
-            if z.id in reported:
-                continue
-            cap = z.capacity
-            over = [f"{name} {have:g} > {limit:g}" for name, have, limit in
-                    (("vcpus", u[0], cap.vcpus), ("ram_gb", u[1], cap.ram_gb), ("storage_gb", u[2], cap.storage_gb))
-                    if limit and have > limit]  # 0 = not declared
-            if over:
-                reported.add(z.id)
-                span = batch.id if first_batch[z.id] == batch.id else f"{first_batch[z.id]}–{batch.id}"
-                ctx.add("H-CAP-1", e.system.id, f"zone {z.id} capacity exceeded in batch {batch.id}: "
-                        f"{', '.join(over)} (cumulative over batches {span})", pos=pos)
+
+    def order(e: _Entry) -> tuple:
+        grows = e.zone is not None and bool(e.zone.expansions)
+        return (e.when or date.min, e.pos, e.system.id) if grows else (date.min, e.pos, e.system.id)
+    for e in sorted(ctx.entries, key=order):
+        z = e.zone
+        batch = e.batch
+        pos = e.pos
+        if z is None or not _moving(e) or not e.item.servers:
+            continue
+        first_batch.setdefault(z.id, batch.id)
+        u = used.setdefault(z.id, [0.0, 0.0, 0.0])
+        for p in e.item.servers:
+            u[0] += p.vcpus
+            u[1] += p.ram_gb
+            u[2] += p.disk_gb
+        if z.id in reported:
+            continue
+        cap = [z.capacity.vcpus, z.capacity.ram_gb, z.capacity.storage_gb]
+        added = [x for x in z.expansions if e.when is not None and x.date <= e.when]
+        for x in added:
+            cap[0] += x.vcpus
+            cap[1] += x.ram_gb
+            cap[2] += x.storage_gb
+        over = [f"{name} {have:g} > {limit:g}" for name, have, limit, declared in
+                (("vcpus", u[0], cap[0], z.capacity.vcpus), ("ram_gb", u[1], cap[1], z.capacity.ram_gb),
+                 ("storage_gb", u[2], cap[2], z.capacity.storage_gb))
+                if declared and have > limit]  # 0 = not declared
+        if over:
+            reported.add(z.id)
+            span = batch.id if first_batch[z.id] == batch.id else f"{first_batch[z.id]}–{batch.id}"
+            grown = f"; with the expansions dated up to {e.when}" if added else ""
+            ctx.add("H-CAP-1", e.system.id, f"zone {z.id} capacity exceeded in batch {batch.id}: "
+                    f"{', '.join(over)} (cumulative over batches {span}{grown})", pos=pos)
 
 
 # ---------------------------------------------------------------- H-DEP-1, H-DEP-2, H-DEP-3

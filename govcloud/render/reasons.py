@@ -15,7 +15,7 @@ from typing import Any
 
 from govcloud.model.plan import coded as code  # noqa: F401  (re-exported)
 
-_CODED = re.compile(r"^([A-Za-z][A-Za-z0-9-]*\.[a-z0-9_.]+) (\{.*\})$", re.S)
+_CODED = re.compile(r"^([A-Za-z][A-Za-z0-9-]*(?:\.[a-z0-9_.]+)?) (\{.*\})$", re.S)
 
 # code → (zh, en); parameters in {braces}; optional ones are pre-formatted by _params
 TEXT: dict[str, tuple[str, str]] = {
