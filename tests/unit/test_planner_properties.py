@@ -11,11 +11,14 @@ examples every run.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 
 from govcloud.inventory.generate import generate_inventory
+from govcloud.model.entities import CapacityExpansion
+from govcloud.model.enums import CpuArch
+from govcloud.model.oslife import os_eol_date
 from govcloud.planning.planner import build_plan
 from govcloud.planning.rules import check_plan, format_violation
 
@@ -46,6 +49,9 @@ squeeze = st.fixed_dictionaries({
     "eol_os_blocking": st.booleans(),
     "prefer_domestic": st.booleans(),
     "drop_intranet": st.booleans(),                            # no zone accepts classified systems
+    "expansion": st.sampled_from([None, 60, 200]),              # days after the start a zone doubles
+    "xinchuang_share": st.sampled_from([0, 30, 100]),           # % of adapted x86 systems sent to 信创
+    "lease_days": st.sampled_from([None, 90, 400]),             # rooms whose lease ends this many days in
 })
 
 
@@ -59,6 +65,16 @@ def _inventory(seed: int, knobs: dict, sq: dict):
         z.capacity.ram_gb = z.capacity.ram_gb * sq["capacity"]
         z.capacity.storage_gb = z.capacity.storage_gb * sq["capacity"]
     policy = inv.policies["synthetic"]
+    start = policy.start or (inv.meta.as_of if inv.meta else None) or date(2019, 1, 1)
+    if sq["expansion"] is not None:
+        for z in inv.cloud_zones.values():
+            z.expansions = (CapacityExpansion(start + timedelta(days=sq["expansion"]), z.capacity.vcpus,
+                                              z.capacity.ram_gb, z.capacity.storage_gb),)
+    if sq["lease_days"] is not None:
+        for n, room in enumerate(sorted(inv.machine_rooms.values(), key=lambda r: r.id)):
+            if n % 3 == 0:
+                room.lease_expiry = start + timedelta(days=sq["lease_days"])
+    policy.thresholds.xinchuang_share_pct = sq["xinchuang_share"]
     t = policy.thresholds
     t.servers_per_week, t.pilot_max_servers = sq["servers_per_week"], sq["pilot_max_servers"]
     t.eol_os_blocking, t.prefer_domestic = sq["eol_os_blocking"], sq["prefer_domestic"]
@@ -93,7 +109,28 @@ def test_random_inventories_never_yield_a_violating_plan(seed, knobs, sq):
     # nothing is placed on a zone beyond its capacity, summed over the whole plan
     for zid, z in inv.cloud_zones.items():
         used = sum(p.vcpus for i in plan.items() if i.target_zone == zid for p in i.servers)
-        assert z.capacity.vcpus == 0 or used <= z.capacity.vcpus
+        assert z.capacity.vcpus == 0 or used <= z.capacity.vcpus + sum(e.vcpus for e in z.expansions)
+    # an x86 server lands on another architecture only by a 信创 decision or with a mixed system
+    for i in plan.items():
+        z = inv.cloud_zones.get(i.target_zone) if i.target_zone else None
+        if z is None or z.cpu_arch is CpuArch.x86_64:
+            continue
+        arches = {inv.servers[p.server].cpu_arch for p in i.servers}
+        if CpuArch.x86_64 in arches:
+            why = " ".join(r for lines in i.reasons.values() for r in lines)
+            assert "XC." in why or "H-ARCH.mixed" in why or "H-ARCH-2" in why, (i.system, why)
+    # the pilot is low-risk
+    horizon = policy.final_deadline or plan.start
+    for b in plan.batches:
+        if not b.pilot:
+            continue
+        for i in b.items:
+            s = inv.systems[i.system]
+            assert not s.is_classified and (s.mlps_level or 0) < 4, i.system
+            for x in (inv.servers[k] for k in s.servers if k in inv.servers):
+                assert not x.cpu_arch.is_minicomputer and x.kind.value != "minicomputer", i.system
+                e = os_eol_date(x.os_distribution, x.os_version)
+                assert e is None or e > horizon, i.system
     # no cutover after the final deadline
     final = policy.final_deadline or date.max
     assert all(i.cutover <= final for i in plan.items())
