@@ -9,6 +9,7 @@ Reasons are kept per decision so ``plan explain`` can answer "why".
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -153,8 +154,31 @@ REQ_REBUILD = "rebuild_for_arch"              # CPU architecture changes: rebuil
 IMAGE_IMPORT_PREFIX = "import:"               # e.g. "import:centos-7.6"; only valid with strategy rehost (H-TGT-1)
 
 
+_CODED = re.compile(r"^([A-Za-z][A-Za-z0-9-]*(?:\.[a-z0-9_.]+)?) (\{.*\})$", re.S)
+
+
+def parse_coded(reason: str) -> tuple[str, dict[str, Any]] | None:
+    """``(code, params)`` of a coded reason, or None for free text."""
+    m = _CODED.match(reason)
+    if not m:
+        return None
+    try:
+        params = json.loads(m.group(2))
+    except ValueError:
+        return None
+    return (m.group(1), params) if isinstance(params, dict) else None
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, str):
+        inner = parse_coded(v)  # a reason inside a reason nests as {"@": code, …}, not as escaped text
+        return {"@": inner[0], **inner[1]} if inner else v
+    return v if isinstance(v, (int, float, bool, dict)) or v is None else str(v)
+
+
 def coded(key: str, **params: Any) -> str:
     """A reason as a code with parameters, stored as ``"<code> <json>"`` (sorted keys: byte-identical
     plans); govcloud/render/reasons.py words it in Chinese or English."""
-    plain = {k: v if isinstance(v, (int, float, str, bool)) or v is None else str(v) for k, v in params.items()}
-    return f"{key} " + json.dumps(plain, ensure_ascii=False, sort_keys=True)
+    return f"{key} " + json.dumps({k: _plain(v) for k, v in params.items()}, ensure_ascii=False, sort_keys=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from govcloud.model.enums import DepType
 from govcloud.model.inventory import Inventory
+from govcloud.model.plan import coded
 
 
 class _UnionFind:
@@ -62,22 +63,22 @@ def couplings(inv: Inventory) -> list[Coupling]:
             out.append(Coupling(tuple(members), why))
 
     for db in inv.databases.values():
-        add(list(db.used_by), f"share database {db.id} ({db.engine.value})")
+        add(list(db.used_by), coded("CPL.db", db=db.id, engine=db.engine.value))
     for server, systems in inv.server_systems.items():
-        add(systems, f"share server {server}")
+        add(systems, coded("CPL.server", server=server))
     for dep in inv.dependencies:
         if dep.bridge or dep.from_ == dep.to:
             continue
         if dep.latency_sensitive:
-            add([dep.from_, dep.to], f"latency-sensitive {dep.type.value} link")
+            add([dep.from_, dep.to], coded("CPL.latency", type=dep.type.value))
         elif dep.type is DepType.shared_db:
-            add([dep.from_, dep.to], "shared-database dependency")
+            add([dep.from_, dep.to], coded("CPL.shared_db"))
     manual: dict[str, list[str]] = {}
     for s in inv.systems.values():
         if s.move_group:
             manual.setdefault(s.move_group, []).append(s.id)
     for name, ids in sorted(manual.items()):
-        add(ids, f"manual move group {name}")
+        add(ids, coded("CPL.manual", name=name))
     return out
 
 
@@ -152,7 +153,7 @@ def group(inv: Inventory, systems: set[str], edges: list[Coupling]) -> Grouping:
     for comp in sync_cycles(inv, systems, uf.find):
         for other in comp[1:]:
             uf.union(comp[0], other)
-        used.append(Coupling(tuple(comp), "mutual synchronous calls (cycle)"))
+        used.append(Coupling(tuple(comp), coded("CPL.cycle")))
     g = Grouping(couplings=used)
     for c in used:
         for m in c.members:

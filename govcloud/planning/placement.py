@@ -15,7 +15,7 @@ from datetime import date
 from govcloud.model.entities import CloudZone, Flavor, Image, InformationSystem, Server
 from govcloud.model.enums import CpuArch, DrMode, ExtranetArea, NetworkZone, OsDistribution, Strategy
 from govcloud.model.oslife import os_eol_date
-from govcloud.model.plan import IMAGE_IMPORT_PREFIX, REQ_REBUILD, ServerPlacement, coded
+from govcloud.model.plan import IMAGE_IMPORT_PREFIX, REQ_REBUILD, ServerPlacement, coded, parse_coded
 from govcloud.planning.context import Context
 
 _EXTRANET_FAMILY = (NetworkZone.gov_extranet, NetworkZone.dedicated_net, NetworkZone.isolated_lan)
@@ -95,26 +95,26 @@ def zone_rejection(ctx: Context, s: InformationSystem, servers: list[Server], st
     """Why ``z`` cannot take ``s`` under the hard rules, or None."""
     level = s.mlps_level or ctx.settings.min_mlps_level
     if not (z.in_china and z.ops_in_china):
-        return "H-CN-1: not located and operated in China"
+        return coded("H-CN-1.abroad")
     if not network_fits(s, z):
-        return f"H-SEC-1/H-NET: zone is on {z.network_zone.value}, system is {s.network_zone.value}" + \
-            (" and classified" if s.is_classified else "")
+        return coded("H-SEC-1.net", zone_net=z.network_zone.value, net=s.network_zone.value,
+                     classified=s.is_classified)
     if z.mlps_level < level:
-        return f"H-MLPS-1: zone level {z.mlps_level} < system level {level}"
+        return coded("H-MLPS-1.level", zone_level=z.mlps_level, level=level)
     if z.mlps_level < ctx.settings.min_mlps_level:
-        return f"H-MLPS-3: zone level {z.mlps_level} < policy minimum {ctx.settings.min_mlps_level}"
+        return coded("H-MLPS-3.zone", zone_level=z.mlps_level, minimum=ctx.settings.min_mlps_level)
     if z.network_zone is NetworkZone.gov_extranet and z.mlps_level < ctx.policy.thresholds.extranet_mlps_level:
-        return f"H-MLPS-3: extranet zone level {z.mlps_level} < policy extranet level {ctx.policy.thresholds.extranet_mlps_level}"
+        return coded("H-MLPS-3.extranet", zone_level=z.mlps_level, minimum=ctx.policy.thresholds.extranet_mlps_level)
     if level >= 4 and not z.dedicated_pool:
-        return "H-MLPS-1: a level-4 system needs a dedicated pool"
+        return coded("H-MLPS-1.dedicated")
     if level >= 3 and z.dr_mode not in _LEVEL3_DR:
-        return f"H-DR-1: level {level} needs real-time off-site backup with HA, zone has {z.dr_mode.value}"
+        return coded("H-DR-1.level3", level=level, dr=z.dr_mode.value)
     if level == 2 and z.dr_mode is DrMode.none:
-        return "H-DR-1: level 2 needs at least scheduled off-site backup"
+        return coded("H-DR-1.level2")
     if strategy is Strategy.rehost:
         other = sorted({x.cpu_arch.value for x in servers if x.cpu_arch != z.cpu_arch})
         if other:
-            return f"H-ARCH-1: rehost keeps the architecture ({', '.join(other)}), zone is {z.cpu_arch.value}"
+            return coded("H-ARCH-1.rehost", arches=", ".join(other), zone_arch=z.cpu_arch.value)
     return None
 
 
@@ -143,7 +143,7 @@ def pick_image(ctx: Context, srv: Server, z: CloudZone, strategy: Strategy,
     needs a domestic OS."""
     if strategy is Strategy.rehost:
         return f"{IMAGE_IMPORT_PREFIX}{srv.os_distribution.value}-{srv.os_version or ''}".rstrip("-"), \
-            "rehost imports the machine's own disk"
+            coded("IMG.import")
     key = (z.id, srv.os_distribution, domestic)
     cached = ctx.image_choice.get(key)
     if cached is None:  # the choice depends only on the zone, the OS family and 信创: decide it once
@@ -159,8 +159,7 @@ def _choose_image(ctx: Context, z: CloudZone, family: OsDistribution, domestic: 
         return max(images, key=lambda i: (i.os_version or "", i.name), default=None)
     if family is OsDistribution.windows:
         win = newest([i for i in usable if i.os_distribution is OsDistribution.windows])
-        return (win.name, "newest supported Windows Server image") if win else \
-            (None, "no supported Windows Server image in the zone")
+        return (win.name, coded("IMG.windows", image=win.name)) if win else (None, coded("IMG.no_windows"))
     linux = [i for i in usable if i.os_distribution is not OsDistribution.windows]
     target = ctx.policy.target_os
     if target is not None and target is not OsDistribution.windows:
@@ -178,7 +177,7 @@ def _choose_image(ctx: Context, z: CloudZone, family: OsDistribution, domestic: 
         return (0 if (dom and (ctx.settings.prefer_domestic or domestic)) else 1, order, i.name)
     best = min(linux, key=rank, default=None)
     if best is None:
-        return None, "no supported Linux image in the zone"
+        return None, coded("IMG.no_linux")
     if domestic and family not in _DOMESTIC_ORDER and best.os_distribution in _DOMESTIC_ORDER:
         return best.name, coded("OS.xc", os=family.value, image=best.name)
     return best.name, coded("OS.eol", os=family.value, image=best.name)
@@ -211,12 +210,14 @@ def place(ctx: Context, s: InformationSystem, decision, ledger: Ledger, prefer_z
     all_servers = ctx.servers_of(s)
     servers = [x for x in all_servers if x.id not in already_placed]
     rejections: list[str] = []
+    rejected_zone: dict[int, CloudZone] = {}
     fitting: list[CloudZone] = []
     level = s.mlps_level or ctx.settings.min_mlps_level
     for z in sorted(ctx.inv.cloud_zones.values(), key=lambda z: z.id):  # reasons independent of input order
         why = zone_rejection(ctx, s, all_servers, strategy, z)
         if why:
-            rejections.append(f"{z.id}: {why}")
+            rejections.append(coded("ZONE.reject", zone=z.id, why=why))
+            rejected_zone[len(rejections) - 1] = z
         else:
             fitting.append(z)
     arch: CpuArch | None = decision.arch
@@ -229,15 +230,16 @@ def place(ctx: Context, s: InformationSystem, decision, ledger: Ledger, prefer_z
             wanted = pools
         else:
             xc = False
-            arch_note.append(("XC.no_pool", dict(why="; ".join(rejections[:3]) or "-",
+            arch_note.append(("XC.no_pool", dict(why=[r for i, r in enumerate(rejections)
+                                                      if rejected_zone[i].is_xinchuang][:3],
                                                  arch=arch.value if arch else "-")))
     if not xc and arch is not None:
         native = [z for z in wanted if z.cpu_arch == arch]
         if native:
             wanted = native
         elif wanted:
-            own = [r for r in rejections if (zz := ctx.inv.cloud_zones.get(r.split(":", 1)[0])) and zz.cpu_arch == arch]
-            arch_note.append(("ARCH.no_native", dict(arch=arch.value, why="; ".join(own[:3]) or "no such zone")))
+            own = [r for i, r in enumerate(rejections) if rejected_zone[i].cpu_arch == arch]
+            arch_note.append(("ARCH.no_native", dict(arch=arch.value, why=own[:3])))
     candidates: list[tuple[tuple, CloudZone]] = []
     for z in wanted:
         platform_rank = 0 if z.id == prefer_zone else 1 if (prefer_platform and z.platform == prefer_platform) else 2
@@ -256,13 +258,15 @@ def place(ctx: Context, s: InformationSystem, decision, ledger: Ledger, prefer_z
             vcpus, ram, sized = _need(ctx, srv)
             flavor = pick_flavor(z.flavors, vcpus, ram)
             if flavor is None:
-                problem = f"{z.id}: no flavor with ≥{vcpus} vCPU and ≥{ram:g} GB for {srv.id}"
+                problem = coded("ZONE.reject", zone=z.id, why=coded("FLAVOR.none", vcpus=vcpus, ram=f"{ram:g}",
+                                                                     server=srv.id))
                 break
             image, image_why = pick_image(ctx, srv, z, strategy, domestic=xc)
             if image_why not in image_whys:
                 image_whys.append(image_why)
             if image is None:
-                problem = f"{z.id}: {image_why} for {srv.id} ({srv.os_distribution.value})"
+                problem = coded("ZONE.reject", zone=z.id, why=coded("IMG.missing", why=image_why, server=srv.id,
+                                                                     os=srv.os_distribution.value))
                 break
             disk = srv.disk_gb or flavor.disk_gb
             placements.append(ServerPlacement(srv.id, flavor.name, flavor.vcpus, flavor.ram_gb, disk, image, sized))
@@ -273,8 +277,9 @@ def place(ctx: Context, s: InformationSystem, decision, ledger: Ledger, prefer_z
         v, r, d = p.totals
         if not ledger.fits(z.id, v, r, d, when):
             lv, lr, ld = ledger.left(z.id, when)
-            rejections.append(f"{z.id}: H-CAP-1 capacity left {lv:.0f} vCPU / {lr:.0f} GB / {ld:.0f} GB storage, "
-                              f"needs {v:.0f} / {r:.0f} / {d:.0f}")
+            rejections.append(coded("ZONE.reject", zone=z.id, why=coded(
+                "H-CAP-1.left", vcpus=f"{lv:.0f}", ram=f"{lr:.0f}", storage=f"{ld:.0f}", need_vcpus=f"{v:.0f}",
+                need_ram=f"{r:.0f}", need_storage=f"{d:.0f}")))
             nxt = ledger.next_expansion(z.id, when)
             if nxt is not None and (retry is None or nxt < retry):
                 retry = nxt
@@ -285,8 +290,8 @@ def place(ctx: Context, s: InformationSystem, decision, ledger: Ledger, prefer_z
         if prefer_zone and z.id == prefer_zone:
             group_why.append(coded("GRP.same_zone", group=group))
         elif prefer_zone:
-            why = next((r.split(": ", 1)[1] for r in rejections if r.startswith(f"{prefer_zone}: ")),
-                       "the architecture or the OS differs")
+            why = next(((parse_coded(r) or ("", {}))[1].get("why", r) for r in rejections
+                        if (parse_coded(r) or ("", {}))[1].get("zone") == prefer_zone), coded("GRP.arch_differs"))
             group_why.append(coded("GRP.same_platform" if z.platform == prefer_platform else "GRP.other_platform",
                                    group=group, zone=prefer_zone, platform=prefer_platform or "-", why=why))
         notes = [coded(key, **params, zone=z.id, target=z.cpu_arch.value) for key, params in arch_note]
@@ -296,14 +301,14 @@ def place(ctx: Context, s: InformationSystem, decision, ledger: Ledger, prefer_z
         elif arch is not None and z.cpu_arch == arch and not arch_note and not arch_change:
             notes.append(coded("ARCH.native", arch=arch.value))
         p.reasons = {
-            "zone": [f"{z.id} ({z.name}): network {z.network_zone.value}, MLPS level {z.mlps_level} ≥ {level}, "
-                     f"{z.cpu_arch.value}{', 信创' if z.is_xinchuang else ''}, DR {z.dr_mode.value}"]
+            "zone": [coded("ZONE.chosen", zone=z.id, name=z.name, net=z.network_zone.value, zone_level=z.mlps_level,
+                           level=level, arch=z.cpu_arch.value, xc=z.is_xinchuang, dr=z.dr_mode.value)]
             + group_why + notes
-            + ([f"H-ARCH-1: architecture changes ({', '.join(arch_change)} → {z.cpu_arch.value}): rebuild"]
+            + ([coded("H-ARCH-1.rebuild", arches=", ".join(arch_change), zone_arch=z.cpu_arch.value)]
                if arch_change else []),
             # flavors are the smallest covering each server's need; placements say what sized it
             "image": image_whys,
         }
         ledger.take(z.id, v, r, d)
         return p
-    return Refusal(rejections or ["no cloud zone exists"], retry)
+    return Refusal(rejections or [coded("ZONE.none")], retry)

@@ -29,12 +29,6 @@ from govcloud.planning.strategy import RETAIN_NOT_IN_SERVICE, Decision, decide
 
 GENERATOR = f"govcloud {__version__} (planner 1)"
 
-RETAIN_TEXT = {
-    "vertical_without_approval": "垂直系统，未取得上级主管部门迁移批复，由上级部门负责 (H-VERT-1)",
-    "classified_without_intranet_cloud": "涉密系统，无可承载涉密系统的政务内网云资源池 (H-SEC-1)",
-    "not_in_service": "规划/在建系统，建成后直接部署到政务云",
-    "out_of_scope": "不在本策略适用范围内",
-}
 
 
 def priority(ctx: Context, s: InformationSystem) -> tuple[float, str]:
@@ -66,7 +60,8 @@ def priority(ctx: Context, s: InformationSystem) -> tuple[float, str]:
     if s.is_classified:
         difficulty += 1
     score = urgency + importance - difficulty
-    return score, f"priority {score:.1f} = urgency {urgency:g} + importance {importance:g} − difficulty {difficulty:.1f}"
+    return score, coded("PRIO", score=f"{score:.1f}", urgency=f"{urgency:g}", importance=f"{importance:g}",
+                        difficulty=f"{difficulty:.1f}")
 
 
 def build_plan(inv: Inventory, policy: Policy, *, plan_id: str, inventory_ref: str, inputs_digest: str,
@@ -91,15 +86,15 @@ def build_plan(inv: Inventory, policy: Policy, *, plan_id: str, inventory_ref: s
                    and decisions[m].retain_code != RETAIN_NOT_IN_SERVICE]
         for mover in (m for m in e.members if m in movers):
             for other in staying:
-                unscheduled.setdefault(mover, []).append(
-                    f"H-DEP-1: {e.why} with {other}, which stays ({decisions[other].retain_code}); "
-                    "declare a bridge on the dependency or move them together")
+                unscheduled.setdefault(mover, []).append(coded(
+                    "H-DEP-1.stays", why=e.why, other=other, code=decisions[other].retain_code or "-",
+                    group=grouping.group_of.get(mover, "-")))
     for gid, members in grouping.members.items():
         stuck = [m for m in members if m in unscheduled]
         if stuck:
             for m in members:
                 if m not in unscheduled:
-                    unscheduled[m] = [f"H-DEP-2: moves together with {stuck[0]} (group {gid}), which cannot move"]
+                    unscheduled[m] = [coded("H-DEP-2.stuck", first=stuck[0], group=gid)]
 
     # units: move groups of movers, single actions for retire/repurchase
     units: dict[str, Unit] = {}
@@ -148,7 +143,7 @@ def build_plan(inv: Inventory, policy: Policy, *, plan_id: str, inventory_ref: s
                 for q in done:  # the group moves together or not at all: give the capacity back
                     v, r, d = q.totals
                     ledger.take(q.zone, -v, -r, -d)
-                why = "; ".join(p.reasons[:6]) + (" …" if len(p.reasons) > 6 else "")
+                why = p.reasons[:6] + (["…"] if len(p.reasons) > 6 else [])
                 return Refusal([coded("NOZONE", group=u.id, system=sid, why=why)], p.retry)
             done.append(p)
             placed_servers.update(x.server for x in p.servers)
@@ -192,8 +187,8 @@ def build_plan(inv: Inventory, policy: Policy, *, plan_id: str, inventory_ref: s
     for sid, d in decisions.items():
         s = systems[sid]
         if d.strategy is None:
-            plan.retained.append(Retained(sid, s.name, s.owner_org, d.retain_code or "",
-                                          RETAIN_TEXT.get(d.retain_code or "", "") + "；" + "；".join(d.reasons)))
+            # one coded reason per retain decision; plan.md and `plan explain` word it
+            plan.retained.append(Retained(sid, s.name, s.owner_org, d.retain_code or "", d.reasons[0]))
     for sid in sorted(unscheduled):
         s = systems[sid]
         plan.unscheduled.append(Unscheduled(sid, s.name, s.owner_org, decisions[sid].strategy, unscheduled[sid]))
@@ -265,25 +260,28 @@ def _item(ctx: Context, s: InformationSystem, d: Decision, uid: str, grouping, p
     gid = uid if uid.startswith("mg-") else f"mg-{s.id}"
     peers = grouping.members.get(uid, [s.id])
     if len(peers) > 1:
-        reasons["group"] = [f"moves with {', '.join(x for x in peers if x != s.id)}"] + sorted(
-            {f"{' ↔ '.join(c.members)}: {c.why}" for c in grouping.couplings_of.get(s.id, ())})
+        reasons["group"] = [coded("GRP.with", peers=", ".join(x for x in peers if x != s.id))] + sorted(
+            {coded("GRP.coupling", members=" ↔ ".join(c.members), why=c.why)
+             for c in grouping.couplings_of.get(s.id, ())})
     else:
-        reasons["group"] = ["no database, server or latency-sensitive link ties it to another moving system"]
+        reasons["group"] = [coded("GRP.alone")]
     ready = ctx.takeover_ready.get(s.id)
-    batch_why = [f"{batch.id} {batch.name}: cutover {cutover} (Saturday, {ctx.policy.thresholds.cutover_window or 'weekend window'})",
-                 f"takeover ready from {ready}" if ready else "no takeover constraint",
-                 f"deadline {ctx.deadline[s.id]} ({ctx.deadline_source[s.id]})" if ctx.deadline[s.id] else "no deadline",
+    batch_why = [coded("BATCH.cutover", batch=batch.id, pilot=batch.pilot, cutover=cutover,
+                       window=ctx.policy.thresholds.cutover_window or "-"),
+                 coded("BATCH.takeover", ready=ready) if ready and unit.ready else coded("BATCH.no_takeover"),
+                 coded("BATCH.deadline", deadline=ctx.deadline[s.id], source=ctx.deadline_source[s.id])
+                 if ctx.deadline[s.id] else coded("BATCH.no_deadline"),
                  prio]
     if batch.pilot:
         batch_why.append(coded("PILOT.ok", servers=unit.servers))
     if unit.callees:
-        batch_why.append("after the groups it calls synchronously: " + ", ".join(sorted(unit.callees)))
+        batch_why.append(coded("BATCH.after", callees=", ".join(sorted(unit.callees))))
     reasons["batch"] = batch_why
     requires = list(d.requires)
     if d.strategy is Strategy.rehost and ctx.settings.eol_os_blocking and REQ_OS_MIGRATION not in requires and any(
             (e := os_eol_date(x.os_distribution, x.os_version)) is not None and e <= cutover for x in ctx.servers_of(s)):
         requires.append(REQ_OS_MIGRATION)
-        reasons["strategy"].append(f"H-OS-1: an OS is end-of-life by the cutover {cutover}: migrate the OS")
+        reasons["strategy"].append(coded("H-OS-1.at_cutover", cutover=cutover))
     if p is not None:
         reasons.update(p.reasons)
         requires += [r for r in p.requires if r not in requires]

@@ -278,8 +278,8 @@ class Scheduler:
         for caller in sorted(u.callers):
             if u.id in self.units[caller].partners and caller not in self.failed:
                 # coupled (shared database/server, latency-sensitive link): it cannot leave u behind
-                self._fail(self.units[caller], [f"H-DEP-1: coupled with {', '.join(u.systems)} (group {u.id}), which "
-                                                f"cannot be retired or replaced in time: {reasons[0]}"], ready, waiting)
+                self._fail(self.units[caller], [coded("H-DEP-1.partner", group=caller, partners=", ".join(u.systems),
+                                                      partner_group=u.id, why=reasons[0])], ready, waiting)
             else:  # a callee that stays behind does not hold its callers back
                 self._release(caller, ready, waiting, None)
 

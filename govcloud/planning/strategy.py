@@ -50,56 +50,46 @@ def decide(ctx: Context, s: InformationSystem) -> Decision:
     vertical_approved = s.superior_approval is not None and bool(s.superior_approval.doc_no)
     if s.build_mode.is_vertical and not vertical_approved:
         # before the zombie rule: even a zombie vertical is its superior department's to retire
-        return Decision(None, RETAIN_VERTICAL, [
-            f"H-VERT-1: {s.build_mode.zh} system of {s.vertical_authority or 'its superior department'}; "
-            "no recorded superior approval to migrate or retire → left to its owner"])
+        return Decision(None, RETAIN_VERTICAL, [coded("H-VERT-1.retain", mode=s.build_mode.value,
+                                                      authority=s.vertical_authority or "-")])
     if s.lifecycle in (Lifecycle.zombie, Lifecycle.decommissioned):
-        why = ", ".join(c.zh for c in s.zombie_criteria) or s.lifecycle.zh
+        why = "、".join(c.zh for c in s.zombie_criteria) or s.lifecycle.zh
         return Decision(Strategy.retire, requires=[REQ_SUPERIOR_APPROVAL] if s.build_mode.is_vertical else [],
-                        reasons=[
-            f"H-ZOMBIE-1: lifecycle {s.lifecycle.value} ({why}) → retire (下线); no cloud capacity is allocated"])
+                        reasons=[coded("H-ZOMBIE-1.retire", lifecycle=s.lifecycle.value, why=why)])
     if not _in_policy_scope(ctx, s):
-        return Decision(None, RETAIN_OUT_OF_SCOPE, [f"owner {s.owner_org} is outside policy {ctx.policy.id}'s scope"])
+        return Decision(None, RETAIN_OUT_OF_SCOPE, [coded("SCOPE.out", org=s.owner_org, policy=ctx.policy.id)])
     if s.is_classified:
         intranet = [z for z in ctx.inv.cloud_zones.values()
                     if z.accepts_classified and z.network_zone is NetworkZone.gov_intranet]
         if not intranet:
-            return Decision(None, RETAIN_NO_INTRANET, [
-                "H-SEC-1: classified (涉密) and no intranet cloud zone accepts classified systems → stays"])
+            return Decision(None, RETAIN_NO_INTRANET, [coded("H-SEC-1.stay")])
         d = Decision(Strategy.relocate_intranet, requires=[REQ_SUPERIOR_APPROVAL] if s.build_mode.is_vertical else [],
-                     reasons=[
-            "H-SEC-1: classified (涉密) systems never go to the government cloud; relocate to the "
-            f"intranet cloud ({', '.join(z.id for z in intranet)})"])
+                     reasons=[coded("H-SEC-1.relocate", zones=", ".join(z.id for z in intranet))])
         if s.fenbao_status not in (FenbaoStatus.approved, FenbaoStatus.filed):
             d.requires.append(REQ_FENBAO)
-            d.reasons.append("H-SEC-2: 分保 testing, approval and filing must finish before go-live")
+            d.reasons.append(coded("H-SEC-2.fenbao"))
         return d
     requires: list[str] = []
     reasons: list[str] = []
     if s.build_mode.is_vertical:
         requires.append(REQ_SUPERIOR_APPROVAL)
-        reasons.append(f"H-VERT-1: vertical system migrates under the superior approval {s.superior_approval.doc_no}")
+        reasons.append(coded("H-VERT-1.approved", doc=s.superior_approval.doc_no))
     if s.lifecycle in (Lifecycle.planned, Lifecycle.building):
-        return Decision(None, RETAIN_NOT_IN_SERVICE, [
-            f"lifecycle {s.lifecycle.value} ({s.lifecycle.zh}): deploy it directly on the cloud when built"])
+        return Decision(None, RETAIN_NOT_IN_SERVICE, [coded("LIFE.not_in_service", lifecycle=s.lifecycle.value)])
     minimum = ctx.settings.min_mlps_level
     level = s.mlps_level or minimum
     if level < minimum:
         requires.append(REQ_MLPS_ASSESSMENT)
-        reasons.append(f"H-MLPS-3: level {level} is below the policy minimum {minimum}: re-grade and assess "
-                       "before go-live")
+        reasons.append(coded("H-MLPS-3.regrade", level=level, minimum=minimum))
     elif level >= 2 and s.mlps_status.value not in ("filed", "assessed"):
         requires.append(REQ_MLPS_ASSESSMENT)
-        reasons.append(f"H-MLPS-2: level {s.mlps_level or f'unknown (taken as {minimum})'} and MLPS status "
-                       f"{s.mlps_status.value}: grading, filing and assessment before go-live")
+        reasons.append(coded("H-MLPS-2.assess", level=s.mlps_level or f"?→{minimum}", status=s.mlps_status.value))
 
     if s.covered_by_platform:
         return Decision(Strategy.repurchase, reasons=reasons + [
-            f"function covered by the unified platform {s.covered_by_platform} → replace (替换为统建平台)"],
-            requires=requires)
+            coded("STRAT.repurchase", platform=s.covered_by_platform)], requires=requires)
     if s.xinchuang_status is XinchuangStatus.infeasible:
-        return Decision(Strategy.refactor, reasons=reasons + [
-            "信创 adaptation assessed infeasible → re-architect (重构)"], requires=requires)
+        return Decision(Strategy.refactor, reasons=reasons + [coded("STRAT.refactor")], requires=requires)
     mini = [x.id for x in servers if x.kind is ServerKind.minicomputer or x.cpu_arch.is_minicomputer]
     windows = any(x.os_distribution is OsDistribution.windows for x in servers)
     xc = ctx.xinchuang.get(s.id)
@@ -110,8 +100,7 @@ def decide(ctx: Context, s: InformationSystem) -> Decision:
     # the majority architecture of the servers that are not minicomputers; a tie goes to x86_64
     native = max(arches, key=lambda a: (arches[a], a is CpuArch.x86_64, a.value)) if arches else None
     if mini:
-        return Decision(Strategy.replatform, reasons=reasons + [
-            f"H-ARCH-2: minicomputer(s) {', '.join(mini[:3])} cannot be rehosted → replatform onto a 信创 stack"],
+        return Decision(Strategy.replatform, reasons=reasons + [coded("H-ARCH-2.mini", servers=", ".join(mini[:3]))],
             requires=requires, arch=native if len(arches) == 1 else None, xinchuang=xc)
     if len(arches) > 1:
         listing = ", ".join(f"{a.value} ×{n}" for a, n in sorted(arches.items(), key=lambda kv: kv[0].value))
@@ -123,12 +112,10 @@ def decide(ctx: Context, s: InformationSystem) -> Decision:
            if (d := os_eol_date(x.os_distribution, x.os_version)) is not None and d <= horizon]
     if eol and ctx.settings.eol_os_blocking:
         first = eol[0]
-        return Decision(Strategy.replatform, reasons=reasons + [
-            f"H-OS-1: {len(eol)} server(s) run an OS that is end-of-life by {horizon} "
-            f"(e.g. {first[0]}: {first[1].value} {first[2]}) → replatform onto a supported image"],
+        return Decision(Strategy.replatform, reasons=reasons + [coded(
+            "H-OS-1.eol", n=len(eol), horizon=horizon, server=first[0], os=f"{first[1].value} {first[2] or ''}".strip())],
             requires=requires, arch=native, xinchuang=xc)
     if xc and native is CpuArch.x86_64:
         return Decision(Strategy.replatform, reasons=reasons + [xc], requires=requires, arch=native, xinchuang=xc)
-    return Decision(Strategy.rehost, reasons=reasons + [
-        "supported OS on a supported architecture → rehost (平迁) the existing machines"]
+    return Decision(Strategy.rehost, reasons=reasons + [coded("STRAT.rehost")]
         + ([xc] if xc else []), requires=requires, arch=native, xinchuang=xc)

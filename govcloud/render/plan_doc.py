@@ -190,7 +190,7 @@ def document_data(plan: Plan, inv: Inventory, *, lang: str = "zh", approval: str
                        "requires": req_text(i.requires)} for i in b.items],
         })
     retained = [{"id": r.system, "name": _cell(r.name), "dept": _cell(orgs.get(r.owner_org, r.owner_org)),
-                 "reason": _cell(r.reason)} for r in plan.retained]
+                 "reason": _cell(render_reason(r.reason, lang))} for r in plan.retained]
     unscheduled = [{"id": u.system, "name": _cell(u.name), "dept": _cell(orgs.get(u.owner_org, u.owner_org)),
                     "strategy": u.strategy.label(lang) if u.strategy else "-", "reasons": _cell(("；" if lang == "zh" else "; ").join(render_all(u.reasons, lang)))}
                    for u in plan.unscheduled]

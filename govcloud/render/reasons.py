@@ -10,12 +10,11 @@ Pure: no I/O.
 from __future__ import annotations
 
 import json
-import re
+
 from typing import Any
 
-from govcloud.model.plan import coded as code  # noqa: F401  (re-exported)
+from govcloud.model.plan import coded as code, parse_coded  # noqa: F401  (code re-exported)
 
-_CODED = re.compile(r"^([A-Za-z][A-Za-z0-9-]*(?:\.[a-z0-9_.]+)?) (\{.*\})$", re.S)
 
 # code → (zh, en); parameters in {braces}; optional ones are pre-formatted by _params
 TEXT: dict[str, tuple[str, str]] = {
@@ -45,6 +44,103 @@ TEXT: dict[str, tuple[str, str]] = {
     "OS.xc": ("信创决定：{os} 改为国产操作系统镜像 {image}", "信创 decision: {os} becomes the domestic image {image}"),
     "OS.eol": ("原操作系统 {os} 已停止维护或无可用镜像 → {image}",
                "the OS {os} is end-of-life or has no image here → {image}"),
+    # ------------------------------------------------ strategy
+    "H-VERT-1.retain": ("H-VERT-1：{authority}的{mode}系统，未取得上级主管部门迁移或下线批复 → 由上级部门负责",
+                        "H-VERT-1: {mode} system of {authority}; no recorded superior approval to migrate or retire → "
+                        "left to its owner"),
+    "H-VERT-1.approved": ("H-VERT-1：垂直系统按上级批复 {doc} 迁移", "H-VERT-1: vertical system migrates under the "
+                          "superior approval {doc}"),
+    "H-ZOMBIE-1.retire": ("H-ZOMBIE-1：生命周期 {lifecycle}（{why}）→ 下线，不分配云资源",
+                          "H-ZOMBIE-1: lifecycle {lifecycle} ({why}) → retire; no cloud capacity is allocated"),
+    "SCOPE.out": ("业主单位 {org} 不在策略 {policy} 的适用范围内", "owner {org} is outside policy {policy}'s scope"),
+    "H-SEC-1.stay": ("H-SEC-1：涉密系统，且没有可承载涉密系统的政务内网资源池 → 保留",
+                     "H-SEC-1: classified (涉密) and no intranet cloud zone accepts classified systems → stays"),
+    "H-SEC-1.relocate": ("H-SEC-1：涉密系统不上政务云，迁入政务内网云（{zones}）",
+                         "H-SEC-1: classified (涉密) systems never go to the government cloud; relocate to the intranet "
+                         "cloud ({zones})"),
+    "H-SEC-2.fenbao": ("H-SEC-2：上线前须完成分保测评、审批和备案",
+                       "H-SEC-2: 分保 testing, approval and filing must finish before go-live"),
+    "LIFE.not_in_service": ("生命周期 {lifecycle}：建成后直接部署到政务云",
+                            "lifecycle {lifecycle}: deploy it directly on the cloud when built"),
+    "H-MLPS-3.regrade": ("H-MLPS-3：等保级别 {level} 低于策略最低级别 {minimum}：上线前重新定级并测评",
+                         "H-MLPS-3: level {level} is below the policy minimum {minimum}: re-grade and assess before "
+                         "go-live"),
+    "H-MLPS-2.assess": ("H-MLPS-2：等保级别 {level}，状态 {status}：上线前完成定级、备案和测评",
+                        "H-MLPS-2: level {level} and MLPS status {status}: grading, filing and assessment before "
+                        "go-live"),
+    "STRAT.repurchase": ("功能已由统建平台 {platform} 覆盖 → 替换为统建平台",
+                         "function covered by the unified platform {platform} → replace (repurchase)"),
+    "STRAT.refactor": ("信创适配评估为不可行 → 重构", "信创 adaptation assessed infeasible → re-architect (refactor)"),
+    "STRAT.rehost": ("操作系统与架构均受支持 → 平迁（rehost）原有主机",
+                     "supported OS on a supported architecture → rehost the existing machines"),
+    "H-ARCH-2.mini": ("H-ARCH-2：小型机 {servers} 不能平迁 → 平台迁移到信创技术栈",
+                      "H-ARCH-2: minicomputer(s) {servers} cannot be rehosted → replatform onto a 信创 stack"),
+    "H-OS-1.eol": ("H-OS-1：{n} 台服务器的操作系统在 {horizon} 前停止维护（如 {server}：{os}）→ 平台迁移到受支持的镜像",
+                   "H-OS-1: {n} server(s) run an OS that is end-of-life by {horizon} (e.g. {server}: {os}) → "
+                   "replatform onto a supported image"),
+    "H-OS-1.at_cutover": ("H-OS-1：割接日 {cutover} 时操作系统已停止维护：须迁移操作系统",
+                          "H-OS-1: an OS is end-of-life by the cutover {cutover}: migrate the OS"),
+    # ------------------------------------------------ move groups
+    "CPL.db": ("共享数据库 {db}（{engine}）", "share database {db} ({engine})"),
+    "CPL.server": ("共享服务器 {server}", "share server {server}"),
+    "CPL.latency": ("时延敏感的 {type} 调用", "latency-sensitive {type} link"),
+    "CPL.shared_db": ("共享数据库依赖", "shared-database dependency"),
+    "CPL.manual": ("人工指定迁移组 {name}", "manual move group {name}"),
+    "CPL.cycle": ("相互同步调用（环）", "mutual synchronous calls (cycle)"),
+    "GRP.with": ("与 {peers} 一起迁移", "moves with {peers}"),
+    "GRP.coupling": ("{members}：{why}", "{members}: {why}"),
+    "GRP.alone": ("没有数据库、服务器或时延敏感调用把它与其他迁移系统绑定",
+                  "no database, server or latency-sensitive link ties it to another moving system"),
+    "GRP.arch_differs": ("架构或操作系统不同", "the architecture or the OS differs"),
+    "H-DEP-1.stays": ("H-DEP-1：迁移组 {group}：与保留的 {other}（{code}）{why}；请在依赖上声明桥接或一起迁移",
+                      "H-DEP-1: move group {group}: {why} with {other}, which stays ({code}); declare a bridge on the "
+                      "dependency or move them together"),
+    "H-DEP-2.stuck": ("H-DEP-2：与 {first} 同属迁移组 {group}，而它无法迁移",
+                      "H-DEP-2: moves together with {first} (group {group}), which cannot move"),
+    "H-DEP-1.partner": ("H-DEP-1：迁移组 {group} 与 {partners}（迁移组 {partner_group}）绑定，后者无法按时下线或替换：{why}",
+                        "H-DEP-1: move group {group} is coupled with {partners} (group {partner_group}), which cannot "
+                        "be retired or replaced in time: {why}"),
+    # ------------------------------------------------ batches
+    "BATCH.cutover": ("{batch}：割接日 {cutover}（周六，{window}）", "{batch}: cutover {cutover} (Saturday, {window})"),
+    "BATCH.takeover": ("接管完成于 {ready}", "takeover ready from {ready}"),
+    "BATCH.no_takeover": ("无接管约束", "no takeover constraint"),
+    "BATCH.deadline": ("期限 {deadline}（{source}）", "deadline {deadline} ({source})"),
+    "BATCH.no_deadline": ("无期限", "no deadline"),
+    "BATCH.after": ("在其同步调用的迁移组之后：{callees}", "after the groups it calls synchronously: {callees}"),
+    "PRIO": ("优先级 {score} = 紧迫 {urgency} + 重要 {importance} − 难度 {difficulty}",
+             "priority {score} = urgency {urgency} + importance {importance} − difficulty {difficulty}"),
+    # ------------------------------------------------ zones and images
+    "ZONE.chosen": ("{zone}（{name}）：网络 {net}，等保 {zone_level} 级 ≥ {level}，{arch}{xc_zh}，灾备 {dr}",
+                    "{zone} ({name}): network {net}, MLPS level {zone_level} ≥ {level}, {arch}{xc_en}, DR {dr}"),
+    "ZONE.reject": ("{zone}：{why}", "{zone}: {why}"),
+    "ZONE.none": ("没有任何云资源池", "no cloud zone exists"),
+    "H-CN-1.abroad": ("H-CN-1：不在境内或不由境内运维", "H-CN-1: not located and operated in China"),
+    "H-SEC-1.net": ("H-SEC-1/H-NET：资源池在 {zone_net}，系统在 {net}{classified_zh}",
+                   "H-SEC-1/H-NET: zone is on {zone_net}, system is {net}{classified_en}"),
+    "H-MLPS-1.level": ("H-MLPS-1：资源池等保 {zone_level} 级 < 系统 {level} 级",
+                       "H-MLPS-1: zone level {zone_level} < system level {level}"),
+    "H-MLPS-3.zone": ("H-MLPS-3：资源池等保 {zone_level} 级 < 策略最低 {minimum} 级",
+                      "H-MLPS-3: zone level {zone_level} < policy minimum {minimum}"),
+    "H-MLPS-3.extranet": ("H-MLPS-3：政务外网资源池等保 {zone_level} 级 < 策略要求 {minimum} 级",
+                          "H-MLPS-3: extranet zone level {zone_level} < policy extranet level {minimum}"),
+    "H-MLPS-1.dedicated": ("H-MLPS-1：四级系统须使用独立资源池", "H-MLPS-1: a level-4 system needs a dedicated pool"),
+    "H-DR-1.level3": ("H-DR-1：{level} 级系统须异地实时备份与热冗余，资源池为 {dr}",
+                      "H-DR-1: level {level} needs real-time off-site backup with HA, zone has {dr}"),
+    "H-DR-1.level2": ("H-DR-1：二级系统至少须异地定时备份", "H-DR-1: level 2 needs at least scheduled off-site backup"),
+    "H-ARCH-1.rehost": ("H-ARCH-1：平迁保持原架构（{arches}），资源池为 {zone_arch}",
+                        "H-ARCH-1: rehost keeps the architecture ({arches}), zone is {zone_arch}"),
+    "H-ARCH-1.rebuild": ("H-ARCH-1：架构变化（{arches} → {zone_arch}）：须重建",
+                         "H-ARCH-1: architecture changes ({arches} → {zone_arch}): rebuild"),
+    "H-CAP-1.left": ("H-CAP-1 剩余容量 {vcpus} vCPU / {ram} GB / {storage} GB 存储，需要 {need_vcpus} / {need_ram} / "
+                     "{need_storage}", "H-CAP-1 capacity left {vcpus} vCPU / {ram} GB / {storage} GB storage, needs "
+                     "{need_vcpus} / {need_ram} / {need_storage}"),
+    "FLAVOR.none": ("没有 ≥{vcpus} vCPU、≥{ram} GB 的规格（{server}）", "no flavor with ≥{vcpus} vCPU and ≥{ram} GB for "
+                    "{server}"),
+    "IMG.missing": ("{why}（{server}，{os}）", "{why} for {server} ({os})"),
+    "IMG.import": ("平迁导入主机自身磁盘", "rehost imports the machine's own disk"),
+    "IMG.windows": ("最新的受支持 Windows Server 镜像 {image}", "newest supported Windows Server image {image}"),
+    "IMG.no_windows": ("资源池没有受支持的 Windows Server 镜像", "no supported Windows Server image in the zone"),
+    "IMG.no_linux": ("资源池没有受支持的 Linux 镜像", "no supported Linux image in the zone"),
     # ------------------------------------------------ group placement
     "GRP.same_zone": ("与迁移组 {group} 同一资源池", "same zone as its move group {group}"),
     "GRP.same_platform": ("与迁移组 {group} 同一云平台 {platform}（资源池 {zone} 不能承载：{why}）",
@@ -100,14 +196,8 @@ _WORDS = {
 
 
 def parse(reason: str) -> tuple[str, dict[str, Any]] | None:
-    m = _CODED.match(reason)
-    if not m or m.group(1) not in TEXT:
-        return None
-    try:
-        params = json.loads(m.group(2))
-    except ValueError:
-        return None
-    return (m.group(1), params) if isinstance(params, dict) else None
+    parsed = parse_coded(reason)
+    return parsed if parsed and parsed[0] in TEXT else None
 
 
 class _Default(dict):
@@ -120,15 +210,31 @@ def render(reason: str, lang: str = "zh") -> str:
     parsed = parse(reason)
     if parsed is None:
         return reason
-    key, params = parsed
+    return _render(parsed[0], parsed[1], lang)
+
+
+def _render(key: str, params: dict[str, Any], lang: str) -> str:
     words = _WORDS.get(lang, _WORDS["zh"])
-    values = _Default({k: (render(v, lang) if parse(v) else words.get(v, v)) if isinstance(v, str) else v
-                       for k, v in params.items()})
+    values = _Default({k: _value(v, lang, words) for k, v in params.items()})
+    values.setdefault("xc_zh", "，信创" if params.get("xc") else "")
+    values.setdefault("xc_en", ", 信创" if params.get("xc") else "")
+    values.setdefault("classified_zh", "，且为涉密系统" if params.get("classified") else "")
+    values.setdefault("classified_en", " and classified" if params.get("classified") else "")
     zh, en = TEXT[key]
     try:
         return (en if lang == "en" else zh).format_map(values)
-    except (ValueError, IndexError, AttributeError):
-        return reason
+    except (ValueError, IndexError, AttributeError, KeyError):
+        return key + " " + json.dumps(params, ensure_ascii=False)
+
+
+def _value(v: Any, lang: str, words: dict[str, str]) -> Any:
+    if isinstance(v, list):
+        return ("；" if lang != "en" else "; ").join(str(_value(x, lang, words)) for x in v) or "-"
+    if isinstance(v, dict) and v.get("@") in TEXT:
+        return _render(v["@"], {k: x for k, x in v.items() if k != "@"}, lang)
+    if isinstance(v, str):
+        return render(v, lang) if parse(v) else words.get(v, v)
+    return v
 
 
 def render_all(reasons, lang: str = "zh") -> list[str]:
