@@ -52,7 +52,10 @@ _L = {
             "国家、省级垂直系统未取得上级主管部门批复的，保留由上级部门负责（H-VERT-1）。",
             "共享数据库、共享服务器或存在时延敏感调用的系统作为同一迁移组，同批同窗割接（H-DEP-1/2）；同步调用的被调用方不晚于调用方迁移。",
             "目标资源池等保级别不低于系统级别，四级系统使用独立资源池，三级系统需异地实时备份与热冗余（H-MLPS-1、H-DR-1）。",
-            "架构变化或操作系统停止维护的系统采用平台迁移/信创适配，优先国产操作系统镜像（H-ARCH-1/2、H-OS-1）。",
+            "保持原CPU架构和操作系统系列（麒麟仍为麒麟）；x86迁往ARM仅由策略的信创决定（按部门、系统类型或比例），不作为容量溢出；"
+            "架构混合、小型机或操作系统停止维护的系统采用平台迁移（H-ARCH-1/2、H-OS-1）。",
+            "试点批次规模小、风险低：不含涉密、四级、小型机、停服操作系统或跨部门的系统；部门接管前不安排其迁移工作量；"
+            "机房租约到期或关停日期是其中系统的期限。",
             "割接安排在周末窗口，避开封网期（H-FRZ-1）；各资源池累计用量不超过容量（H-CAP-1）。",
         ],
         "req": {REQ_SUPERIOR_APPROVAL: "上级批复", REQ_OS_MIGRATION: "操作系统迁移", REQ_MLPS_ASSESSMENT: "等保测评",
@@ -94,8 +97,12 @@ _L = {
             "batch (H-DEP-1/2); callees move no later than their callers.",
             "Zone MLPS level ≥ system level; level 4 needs a dedicated pool; level 3 needs real-time off-site "
             "backup and HA (H-MLPS-1, H-DR-1).",
-            "Architecture changes and end-of-life OSes are replatformed, preferring domestic images "
-            "(H-ARCH-1/2, H-OS-1).",
+            "The CPU architecture and the OS family are kept (Kylin stays Kylin); x86 moves to ARM only by the "
+            "policy's 信创 decision (department, system category or share), never as capacity spill-over; mixed "
+            "architectures, minicomputers and end-of-life OSes are replatformed (H-ARCH-1/2, H-OS-1).",
+            "A small low-risk pilot (no classified, level-4, minicomputer, end-of-life-OS or cross-department "
+            "systems); no migration work for a department before its takeover; a machine room's lease expiry or "
+            "closure date is a deadline for its systems.",
             "Cutovers at weekends, outside freeze windows (H-FRZ-1); cumulative use per zone within capacity (H-CAP-1).",
         ],
         "req": {REQ_SUPERIOR_APPROVAL: "superior approval", REQ_OS_MIGRATION: "OS migration",

@@ -300,7 +300,10 @@ def test_expansions_and_xinchuang_policy_load_from_yaml(tmp_path):
     assert inv.cloud_zones["z-arm"].expansions[0].vcpus == 500
     p = inv.policies["p1"]
     assert p.xinchuang_orgs == ("org-a",) and p.thresholds.xinchuang_share_pct == 30
+    from govcloud.inventory.schema import inventory_schema
     from govcloud.inventory.validate import validate_path
+    schema = str(inventory_schema())
+    assert "expansions" in schema and "xinchuang_share_pct" in schema and "closure_date" in schema
     bad = write_tree(tmp_path / "bad", dept([system("s")]), {"cloud.yaml": cloud.replace("date: 2019-06-01, ", ""),
                                                              "policy.yaml": pol.replace("org-a]", "org-zz]")})
     errors = validate_path(bad).errors
