@@ -329,6 +329,10 @@ def _explain_out(data: dict[str, Any], output: Output, lang: Lang) -> None:
                   highlight=False)
 
 
+_DIFF_FIELDS = {"where": ("批次", "where"), "strategy": ("策略", "strategy"), "zone": ("资源池", "zone"),
+                "cutover": ("割接日", "cutover"), "added": ("新增", "added"), "removed": ("移除", "removed")}
+
+
 @app.command()
 def diff(plan_a: Path = typer.Argument(..., help="The earlier plan."),
          plan_b: Path = typer.Argument(..., help="The later plan."), output: Output = OutputOpt,
@@ -366,8 +370,19 @@ def diff(plan_a: Path = typer.Argument(..., help="The earlier plan."),
                          "changes": changes})
         return
     out = view.stdout()
+    zh = lang is Lang.zh
+    words = {"retained": "保留", "unscheduled": "暂无法排期"} if zh else {}
+
+    def w(v: Any) -> str:
+        return words.get(str(v), str(v)) if v else "-"
     for c in changes:
-        out.print(f"{c['system']}: {c['change']} {c['from']} → {c['to']}", highlight=False, soft_wrap=True)
+        if isinstance(c["from"], dict) or isinstance(c["to"], dict):
+            parts = [f"{_DIFF_FIELDS[f][0 if zh else 1]} {w((c['from'] or {}).get(f))} → {w((c['to'] or {}).get(f))}"
+                     for f in c["change"].split(",")]
+            line = ("；" if zh else "; ").join(parts)
+        else:
+            line = f"{_DIFF_FIELDS[c['change']][0 if zh else 1]} {w(c['from'])} → {w(c['to'])}"
+        out.print(f"{c['system']}: {line}", highlight=False, soft_wrap=True)
         for w in render_all(c["why"], lang.value):
             out.print(f"    {w}", style="dim", highlight=False, soft_wrap=True)
     out.print(f"{a.plan_id} → {b.plan_id}：{len(changes)} 个系统有变化" if lang is Lang.zh else

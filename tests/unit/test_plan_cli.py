@@ -174,6 +174,22 @@ def test_diff_names_what_moved_and_why(plan_dir: Path, tmp_path: Path) -> None:
     assert moved and all(c["why"] for c in moved)
     same = json.loads(gc("plan", "diff", str(plan_dir), str(plan_dir), "-o", "json").stdout)
     assert same["changes"] == []
+    # the reasons follow --lang: Chinese by default, English on request; never the stored codes
+    zh = gc("plan", "diff", str(plan_dir), str(tmp_path / "slower")).stdout
+    en = gc("plan", "diff", str(plan_dir), str(tmp_path / "slower"), "--lang", "en").stdout
+    assert "割接日" in zh and "cutover" not in zh and "个系统有变化" in zh
+    assert "cutover" in en and "割接日" not in en
+    assert "BATCH.cutover {" not in zh + en
+
+
+def test_explain_and_show_follow_the_language(plan_dir: Path, shown: dict) -> None:
+    planned = shown["batches"][1]["systems"][0]["id"]
+    zh = gc("plan", "explain", str(plan_dir), planned).stdout
+    en = gc("plan", "explain", str(plan_dir), planned, "--lang", "en").stdout
+    assert "规划目标" in zh and "割接日" in zh and "{" not in zh
+    assert "planning objective" in en and "cutover" in en and "割接日" not in en
+    show_en = gc("plan", "show", str(plan_dir), "--lang", "en").stdout
+    assert "pilot" in show_en and "试点批次" not in show_en and "第1批" not in show_en
 
 
 def test_english_document(tmp_path: Path) -> None:
