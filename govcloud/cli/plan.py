@@ -373,15 +373,15 @@ def diff(plan_a: Path = typer.Argument(..., help="The earlier plan."),
     zh = lang is Lang.zh
     words = {"retained": "保留", "unscheduled": "暂无法排期"} if zh else {}
 
-    def w(v: Any) -> str:
+    def word(v: Any) -> str:
         return words.get(str(v), str(v)) if v else "-"
     for c in changes:
         if isinstance(c["from"], dict) or isinstance(c["to"], dict):
-            parts = [f"{_DIFF_FIELDS[f][0 if zh else 1]} {w((c['from'] or {}).get(f))} → {w((c['to'] or {}).get(f))}"
+            parts = [f"{_DIFF_FIELDS[f][0 if zh else 1]} {word((c['from'] or {}).get(f))} → {word((c['to'] or {}).get(f))}"
                      for f in c["change"].split(",")]
             line = ("；" if zh else "; ").join(parts)
         else:
-            line = f"{_DIFF_FIELDS[c['change']][0 if zh else 1]} {w(c['from'])} → {w(c['to'])}"
+            line = f"{_DIFF_FIELDS[c['change']][0 if zh else 1]} {word(c['from'])} → {word(c['to'])}"
         out.print(f"{c['system']}: {line}", highlight=False, soft_wrap=True)
         for w in render_all(c["why"], lang.value):
             out.print(f"    {w}", style="dim", highlight=False, soft_wrap=True)
