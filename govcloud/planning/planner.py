@@ -23,7 +23,7 @@ from govcloud.model.plan import (
 )
 from govcloud.planning.context import Context, build_context
 from govcloud.planning.grouping import couplings, group
-from govcloud.planning.placement import Ledger, Placement, Refusal, place
+from govcloud.planning.placement import Ledger, Placement, Refusal, place, zone_rejection
 from govcloud.planning.scheduling import Scheduler, Unit, is_mover, stabbing_bound, throughput_bound
 from govcloud.planning.strategy import RETAIN_NOT_IN_SERVICE, Decision, decide
 
@@ -69,6 +69,7 @@ def build_plan(inv: Inventory, policy: Policy, *, plan_id: str, inventory_ref: s
     ctx = build_context(inv, policy, start=start, batch_weeks=batch_weeks)
     systems = inv.systems
     decisions: dict[str, Decision] = {sid: decide(ctx, systems[sid]) for sid in sorted(systems)}
+    _no_native_pool(ctx, decisions)
 
     plan = Plan(plan_id=plan_id, inventory=inventory_ref, inventory_name=inv.meta.name if inv.meta else "",
                 policy=policy.id, inputs_digest=inputs_digest, generator=GENERATOR, start=ctx.start,
@@ -196,6 +197,24 @@ def build_plan(inv: Inventory, policy: Policy, *, plan_id: str, inventory_ref: s
     plan.rooms = _rooms(ctx, plan)
     plan.lower_bound = _lower_bound(ctx, units, scheduler)
     return plan
+
+
+def _no_native_pool(ctx: Context, decisions: dict[str, Decision]) -> None:
+    """A rehost of a non-x86 system (e.g. Kunpeng) that no zone of its architecture can take under the hard
+    rules (say, no ARM pool on the Internet side) becomes a replatform onto what exists, with that reason —
+    the native architecture is kept only where a pool for it exists."""
+    zones = sorted(ctx.inv.cloud_zones.values(), key=lambda z: z.id)
+    for sid, d in decisions.items():
+        if d.strategy is not Strategy.rehost or d.arch is None or d.arch is CpuArch.x86_64:
+            continue
+        s = ctx.inv.systems[sid]
+        servers = ctx.servers_of(s)
+        if any(zone_rejection(ctx, s, servers, Strategy.rehost, z) is None for z in zones):
+            continue
+        if any(zone_rejection(ctx, s, servers, Strategy.replatform, z) is None for z in zones):
+            d.strategy = Strategy.replatform
+            d.reasons = [r for r in d.reasons if not r.startswith("STRAT.rehost")] + [
+                coded("ARCH.replatform", arch=d.arch.value)]
 
 
 def _department_order(ctx: Context) -> dict[str, tuple]:

@@ -33,6 +33,9 @@ TEXT: dict[str, tuple[str, str]] = {
                    "the policy asks for 信创, but a Windows system has no domestic image: the architecture is kept"),
     "ARCH.native": ("保持原架构 {arch}（有该架构的资源池，策略未要求信创迁移）",
                     "native architecture {arch} kept (a pool of it exists; the policy asks for no 信创 move)"),
+    "ARCH.replatform": ("没有符合硬性规则的 {arch} 资源池可平迁 → 平台迁移到现有资源池（重建）",
+                        "no {arch} pool meets the hard rules for a rehost → replatform onto a pool that exists "
+                        "(rebuild)"),
     "ARCH.no_native": ("没有符合硬性规则的 {arch} 资源池（{why}）→ 迁往 {zone}（{target}），需异构重建",
                        "no {arch} pool meets the hard rules ({why}) → {zone} ({target}), rebuild for the new "
                        "architecture"),

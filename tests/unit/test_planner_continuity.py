@@ -336,3 +336,13 @@ def test_lower_bound_counts_the_servers_that_move(tmp_path):
     assert moved == 2
     text = render(plan.lower_bound.explanation, "en")
     assert "2 servers moved + 2 retire/replace action(s)" in text, text
+
+
+def test_native_architecture_without_a_pool_is_replatformed_with_that_reason(tmp_path):
+    # a Kunpeng Internet-facing system: the ARM pool is on the extranet only (the old planner left it
+    # unscheduled with "rehost keeps the architecture")
+    inv = make_inventory(tmp_path, dept([system("web", network_zone="internet")], [arm("web-h1")]))
+    plan = planned(inv)
+    it = F.item(plan, "web")
+    assert it.strategy is Strategy.replatform and it.target_zone == "z-inet" and REQ_REBUILD in it.requires
+    assert "no aarch64 pool meets the hard rules" in reasons_text(it)
