@@ -189,7 +189,7 @@ def test_html_is_self_contained(heyuan_html: str) -> None:
 def test_html_charts_match_the_plan(heyuan, heyuan_html: str) -> None:
     plan, inv = heyuan
     assert heyuan_html.count('<rect class="batch"') == len(plan.batches) == 13
-    assert heyuan_html.count('<circle class="room"') == sum(1 for r in plan.rooms if r.empty_by) == 14
+    assert heyuan_html.count('<circle class="room"') == sum(1 for r in plan.rooms if r.empty_by) == 17
     graph = group_graph(plan, inv)
     assert heyuan_html.count('<g class="node"') == len(graph.nodes) and 30 <= len(graph.nodes) <= 60
     assert graph.candidates > 60                                 # Heyuan needs the cap to stay readable
@@ -234,7 +234,7 @@ def test_cli_writes_one_file(tmp_path: Path) -> None:
                                              "--date", "2019-05-01"])
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
-    assert "| `c1` | 1 |" in text and "| B00 | 11 | 1 | 10 |" in text and "2019-05-01" in text
+    assert "| `c1` | 1 |" in text and "| B00 | 18 | 1 | 17 |" in text and "2019-05-01" in text
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []   # no temp file left
     bad = tmp_path / "bad.json"
     bad.write_text('{"host": "h"}', encoding="utf-8")
