@@ -23,7 +23,7 @@ from govcloud.model.plan import (
 )
 from govcloud.planning.context import Context, build_context
 from govcloud.planning.grouping import couplings, group
-from govcloud.planning.placement import Ledger, Placement, Refusal, place, zone_rejection
+from govcloud.planning.placement import Ledger, Placement, Refusal, _need, place, zone_rejection
 from govcloud.planning.scheduling import Scheduler, Unit, is_mover, stabbing_bound, throughput_bound
 from govcloud.planning.strategy import RETAIN_NOT_IN_SERVICE, Decision, decide
 
@@ -195,7 +195,7 @@ def build_plan(inv: Inventory, policy: Policy, *, plan_id: str, inventory_ref: s
         plan.unscheduled.append(Unscheduled(sid, s.name, s.owner_org, decisions[sid].strategy, unscheduled[sid]))
 
     plan.rooms = _rooms(ctx, plan)
-    plan.lower_bound = _lower_bound(ctx, units, scheduler)
+    plan.lower_bound = _lower_bound(ctx, units, scheduler, decisions)
     return plan
 
 
@@ -354,7 +354,44 @@ def _rooms(ctx: Context, plan: Plan) -> list[RoomClosure]:
     return out
 
 
-def _lower_bound(ctx: Context, units: dict[str, Unit], scheduler: Scheduler) -> LowerBound:
+def _expansion_needed(ctx: Context, scheduled: list[Unit], decisions: dict[str, Decision]) -> date | None:
+    """The day from which the zones can hold what is scheduled, when that needs a dated expansion: for each
+    set of zones the hard rules allow a system, the vCPUs of the systems confined to it (the sized need, a
+    lower bound on any flavor) must fit in the set's capacity, which grows only on expansion days."""
+    zones = sorted(ctx.inv.cloud_zones.values(), key=lambda z: z.id)
+    if not any(z.expansions for z in zones):
+        return None
+    need_of: dict[frozenset[str], float] = defaultdict(float)
+    seen: set[str] = set()
+    for u in scheduled:
+        if not u.moves:
+            continue
+        for sid in u.systems:
+            s = ctx.inv.systems[sid]
+            servers = ctx.servers_of(s)
+            allowed = frozenset(z.id for z in zones
+                                if zone_rejection(ctx, s, servers, decisions[sid].strategy, z) is None)
+            for x in servers:
+                if x.id not in seen:
+                    seen.add(x.id)
+                    need_of[allowed] += _need(ctx, x)[0]
+    latest: date | None = None
+    for zset in need_of:
+        demand = sum(v for other, v in need_of.items() if other <= zset)
+        cap = sum(ctx.inv.cloud_zones[z].capacity.vcpus for z in zset)
+        if demand <= cap:
+            continue
+        for day, added in sorted((e.date, e.vcpus) for z in zset for e in ctx.inv.cloud_zones[z].expansions):
+            cap += added
+            if demand <= cap:
+                if day > ctx.start and (latest is None or day > latest):
+                    latest = day
+                break
+    return latest
+
+
+def _lower_bound(ctx: Context, units: dict[str, Unit], scheduler: Scheduler,
+                 decisions: dict[str, Decision]) -> LowerBound:
     s = ctx.settings
     scheduled = [units[u] for u in scheduler.slot]
     slots = sum(u.servers for u in scheduled)
@@ -362,6 +399,9 @@ def _lower_bound(ctx: Context, units: dict[str, Unit], scheduler: Scheduler) -> 
     actions = slots - moved                                 # retire/replace actions: one slot each
     by_tp = throughput_bound(slots, s.pilot_max_servers, s.servers_per_week * s.batch_weeks)
     intervals = [(u.ready or ctx.start, u.deadline or date.max) for u in scheduled]
+    grown_by = _expansion_needed(ctx, scheduled, decisions)
+    if grown_by is not None:
+        intervals.append((grown_by, date.max))   # some cutover must wait for the expansion
     by_time = stabbing_bound(intervals)
     lb = max(by_tp, by_time, 1 if scheduled else 0)
     grows = sorted({(e.date, z.id) for z in ctx.inv.cloud_zones.values() for e in z.expansions})
@@ -370,5 +410,8 @@ def _lower_bound(ctx: Context, units: dict[str, Unit], scheduler: Scheduler) -> 
         by_time=by_time,
         actions=f" + {actions} 项下线/替换操作（各占 1 个名额）" if actions else "",
         actions_en=f" + {actions} retire/replace action(s) (one slot each)" if actions else "",
-        expansion=("；资源池扩容：" + "、".join(f"{z} {d}" for d, z in grows)) if grows else "",
-        expansion_en=("; zone expansions: " + ", ".join(f"{z} {d}" for d, z in grows)) if grows else ""))
+        expansion=("（资源池扩容：" + "、".join(f"{z} {d}" for d, z in grows)
+                   + (f"；所排系统至少要等到 {grown_by} 的扩容" if grown_by else "") + "）") if grows else "",
+        expansion_en=(" (zone expansions: " + ", ".join(f"{z} {d}" for d, z in grows)
+                      + (f"; what is scheduled needs the expansion of {grown_by}" if grown_by else "") + ")")
+        if grows else ""))

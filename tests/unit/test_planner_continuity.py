@@ -270,7 +270,10 @@ def test_repurchase_does_not_wait_for_the_server_takeover(tmp_path):
 
 
 def test_zone_expansion_is_used_instead_of_leaving_systems_unscheduled(tmp_path):
-    inv = make_inventory(tmp_path, dept([system(f"h{k}", network_zone="internet") for k in range(4)]))
+    inv = make_inventory(tmp_path, dept([system(f"h{k}", network_zone="internet") for k in range(4)]),
+                         files={"policy.yaml": policy(batches=[{"id": "M1", "name": "先行", "kind": "migration",
+                                                                "deadline": "2019-03-31",
+                                                                "scope_systems": ["h0", "h1"]}])})
     z = inv.cloud_zones["z-inet"]
     z.capacity.vcpus = 8                                          # two 4-vCPU systems now
     z.expansions = (CapacityExpansion(date(2019, 6, 1), vcpus=8),)
@@ -278,7 +281,10 @@ def test_zone_expansion_is_used_instead_of_leaving_systems_unscheduled(tmp_path)
     cuts = sorted(F.item(plan, f"h{k}").cutover for k in range(4))
     assert not plan.unscheduled
     assert cuts[1] < date(2019, 6, 1) <= cuts[2]
-    assert "z-inet 2019-06-01" in render(plan.lower_bound.explanation, "en")
+    lb_text = render(plan.lower_bound.explanation, "en")
+    assert "z-inet 2019-06-01" in lb_text and "needs the expansion of 2019-06-01" in lb_text, lb_text
+    # h0, h1 by 2019-03-31 and the others only after the expansion: two cutover dates at least
+    assert plan.lower_bound.by_takeover == 2
     # the validator counts the expansion only from its date
     late = next(i.system for i in plan.items() if i.cutover >= date(2019, 6, 1))
     edited = F.hand_edit(plan, tmp_path / "p", lambda t: F.replace_in_line(
