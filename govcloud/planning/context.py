@@ -185,7 +185,7 @@ def build_context(inv: Inventory, policy: Policy, *, start: date | None = None, 
             d, rid, kind = min(room_dates)
             ctx.room_deadline[s.id] = (d, rid, kind)
             if ctx.deadline[s.id] is None or d < ctx.deadline[s.id]:
-                ctx.deadline[s.id], ctx.deadline_source[s.id] = d, f"room {rid} {kind}"
+                ctx.deadline[s.id], ctx.deadline_source[s.id] = d, coded("ROOM.deadline", room=rid, kind=kind)
     ctx.xinchuang = _xinchuang_decisions(ctx)
     return ctx
 

@@ -249,9 +249,12 @@ def _unit(ctx: Context, uid: str, members: list[str], *, moving: bool, priority_
     u = Unit(uid, members, servers, ready, deadline,
              sum(sc for sc, _ in scores), (*dept_order[owner], 1 if moving else 0), moves=moving)
     if ready_sys:
-        u.ready_of = f"{ctx.inv.systems[ready_sys].owner_org} ({ready_sys})"
+        org_id = ctx.inv.systems[ready_sys].owner_org
+        org = ctx.inv.organizations.get(org_id)
+        u.ready_of = coded("WHO.takeover", org=org_id, name=(org.short_name or org.name) if org else org_id,
+                           system=ready_sys)
     if deadline_sys:
-        u.deadline_of = f"{deadline_sys}: {ctx.deadline_source[deadline_sys] or '-'}"
+        u.deadline_of = coded("WHO.deadline", system=deadline_sys, source=ctx.deadline_source[deadline_sys] or "-")
     u.pilot_ok = moving and servers <= ctx.settings.pilot_max_servers and _low_risk(ctx, systems)
     return u
 

@@ -103,6 +103,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "H-DEP-1.partner": ("H-DEP-1：迁移组 {group} 与 {partners}（迁移组 {partner_group}）绑定，后者无法按时下线或替换：{why}",
                         "H-DEP-1: move group {group} is coupled with {partners} (group {partner_group}), which cannot "
                         "be retired or replaced in time: {why}"),
+    "WHO.takeover": ("{name}（{org}，{system}）", "{name} ({org}, {system})"),
+    "WHO.deadline": ("{system}：{source}", "{system}: {source}"),
+    "ROOM.deadline": ("机房 {room} 的{kind}", "the {kind_en} of machine room {room}"),
     # ------------------------------------------------ batches
     "BATCH.cutover": ("{batch}：割接日 {cutover}（周六，{window}）", "{batch}: cutover {cutover} (Saturday, {window})"),
     "BATCH.takeover": ("接管完成于 {ready}", "takeover ready from {ready}"),
@@ -156,7 +159,7 @@ TEXT: dict[str, tuple[str, str]] = {
                  "end-of-life OS, one department)"),
     # ------------------------------------------------ scheduling
     "H-DATE-1.takeover": (
-        "H-DATE-1：迁移组 {group} 的期限 {deadline}（{deadline_of}）无法满足：{takeover_of} 的接管 {ready} 才完成，"
+        "H-DATE-1：迁移组 {group} 的期限 {deadline}（{deadline_of}）无法满足：{takeover_of}的接管 {ready} 才完成，"
         "期限前没有割接日——策略的里程碑冲突（先接管后迁移，H-TKO-1）；请提前接管或调整期限",
         "H-DATE-1: move group {group}'s deadline {deadline} ({deadline_of}) cannot be met: the takeover of "
         "{takeover_of} is due only {ready}, leaving no cutover day before it — the policy's milestones conflict "
@@ -219,6 +222,8 @@ def render(reason: str, lang: str = "zh") -> str:
 def _render(key: str, params: dict[str, Any], lang: str) -> str:
     words = _WORDS.get(lang, _WORDS["zh"])
     values = _Default({k: _value(v, lang, words) for k, v in params.items()})
+    if isinstance(params.get("kind"), str):
+        values.setdefault("kind_en", _WORDS["en"].get(params["kind"], params["kind"]))
     values.setdefault("xc_zh", "，信创" if params.get("xc") else "")
     values.setdefault("xc_en", ", 信创" if params.get("xc") else "")
     values.setdefault("classified_zh", "，且为涉密系统" if params.get("classified") else "")

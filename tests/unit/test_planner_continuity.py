@@ -207,7 +207,8 @@ def test_lease_expiry_is_a_deadline_and_a_missed_one_is_flagged(tmp_path):
     assert moved and all(i.cutover <= date(2019, 3, 31) for i in moved)
     assert plan.unscheduled                                       # 1 server a week cannot empty it in time
     text = " ".join(render_all(plan.unscheduled[0].reasons, "en"))
-    assert "2019-03-31" in text and "room room-idc lease_expiry" in text
+    assert "2019-03-31" in text and "the lease expiry of machine room room-idc" in text, text
+    assert "机房 room-idc 的租约到期日" in " ".join(render_all(plan.unscheduled[0].reasons, "zh"))
     room = next(r for r in plan.rooms if r.room == "room-idc")
     assert room.deadline == date(2019, 3, 31) and room.deadline_missed
     assert "未能在租约到期日 2019-03-31 前腾空" in plan_document(plan, inv)
@@ -252,9 +253,9 @@ def test_unscheduled_reason_names_the_group_and_whose_dates_bind(tmp_path):
     plan = planned(inv)
     u = F.unscheduled(plan, "a")
     en = " ".join(render_all(u.reasons, "en"))
-    assert "move group mg-a" in en and "2019-06-30 (a: M1)" in en and "takeover of org-b (b)" in en, en
+    assert "move group mg-a" in en and "2019-06-30 (a: M1)" in en and "takeover of 乙局 (org-b, b)" in en, en
     zh = " ".join(render_all(u.reasons, "zh"))
-    assert "迁移组 mg-a" in zh and "org-b (b) 的接管" in zh
+    assert "迁移组 mg-a" in zh and "乙局（org-b，b）的接管" in zh, zh
     assert "moves together with a (group mg-a)" in " ".join(render_all(F.unscheduled(plan, "b").reasons, "en"))
 
 
