@@ -169,16 +169,50 @@ def parse_coded(reason: str) -> tuple[str, dict[str, Any]] | None:
     return (m.group(1), params) if isinstance(params, dict) else None
 
 
+class Why:
+    """A reason not yet written out: cheap to make for every zone a placement considers; ``str()`` codes it.
+    Nested in another reason it becomes ``{"@": code, …}`` without a round trip through text."""
+
+    __slots__ = ("key", "params")
+
+    def __init__(self, key: str, **params: Any) -> None:
+        self.key, self.params = key, params
+
+    def __str__(self) -> str:
+        return coded(self.key, **self.params)
+
+    def plain(self) -> dict[str, Any]:
+        return {"@": self.key, **{k: _plain(v) for k, v in self.params.items()}}
+
+
 def _plain(v: Any) -> Any:
+    if isinstance(v, str):
+        inner = parse_coded(v) if " {" in v else None  # a coded reason nests as {"@": code, …}
+        return {"@": inner[0], **inner[1]} if inner else v
+    if isinstance(v, (int, float, bool)) or v is None:
+        return v
+    if isinstance(v, Why):
+        return v.plain()
     if isinstance(v, (list, tuple)):
         return [_plain(x) for x in v]
-    if isinstance(v, str):
-        inner = parse_coded(v)  # a reason inside a reason nests as {"@": code, …}, not as escaped text
-        return {"@": inner[0], **inner[1]} if inner else v
-    return v if isinstance(v, (int, float, bool, dict)) or v is None else str(v)
+    return v if isinstance(v, dict) else str(v)
+
+
+_CACHE: dict[tuple, str] = {}
 
 
 def coded(key: str, **params: Any) -> str:
     """A reason as a code with parameters, stored as ``"<code> <json>"`` (sorted keys: byte-identical
-    plans); govcloud/render/reasons.py words it in Chinese or English."""
-    return f"{key} " + json.dumps({k: _plain(v) for k, v in params.items()}, ensure_ascii=False, sort_keys=True)
+    plans); govcloud/render/reasons.py words it in Chinese or English. Plans repeat the same reasons
+    thousands of times (same zone, same deadline): simple ones are written once."""
+    try:
+        cache_key = (key, *sorted(params.items()))
+        hit = _CACHE.get(cache_key)
+    except TypeError:  # a list or a nested reason: not cached
+        cache_key, hit = None, None
+    if hit is not None:
+        return hit
+    text = f"{key} " + json.dumps({k: _plain(v) for k, v in params.items()}, ensure_ascii=False, sort_keys=True)
+    if cache_key is not None and len(_CACHE) < 100_000:
+        _CACHE[cache_key] = text
+    return text

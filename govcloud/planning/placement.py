@@ -15,7 +15,7 @@ from datetime import date
 from govcloud.model.entities import CloudZone, Flavor, Image, InformationSystem, Server
 from govcloud.model.enums import CpuArch, DrMode, ExtranetArea, NetworkZone, OsDistribution, Strategy
 from govcloud.model.oslife import os_eol_date
-from govcloud.model.plan import IMAGE_IMPORT_PREFIX, REQ_REBUILD, ServerPlacement, coded, parse_coded
+from govcloud.model.plan import IMAGE_IMPORT_PREFIX, REQ_REBUILD, ServerPlacement, Why, coded
 from govcloud.planning.context import Context
 
 _EXTRANET_FAMILY = (NetworkZone.gov_extranet, NetworkZone.dedicated_net, NetworkZone.isolated_lan)
@@ -91,30 +91,30 @@ def network_fits(s: InformationSystem, z: CloudZone) -> bool:
 
 
 def zone_rejection(ctx: Context, s: InformationSystem, servers: list[Server], strategy: Strategy,
-                   z: CloudZone) -> str | None:
+                   z: CloudZone) -> Why | None:
     """Why ``z`` cannot take ``s`` under the hard rules, or None."""
     level = s.mlps_level or ctx.settings.min_mlps_level
     if not (z.in_china and z.ops_in_china):
-        return coded("H-CN-1.abroad")
+        return Why("H-CN-1.abroad")
     if not network_fits(s, z):
-        return coded("H-SEC-1.net", zone_net=z.network_zone.value, net=s.network_zone.value,
+        return Why("H-SEC-1.net", zone_net=z.network_zone.value, net=s.network_zone.value,
                      classified=s.is_classified)
     if z.mlps_level < level:
-        return coded("H-MLPS-1.level", zone_level=z.mlps_level, level=level)
+        return Why("H-MLPS-1.level", zone_level=z.mlps_level, level=level)
     if z.mlps_level < ctx.settings.min_mlps_level:
-        return coded("H-MLPS-3.zone", zone_level=z.mlps_level, minimum=ctx.settings.min_mlps_level)
+        return Why("H-MLPS-3.zone", zone_level=z.mlps_level, minimum=ctx.settings.min_mlps_level)
     if z.network_zone is NetworkZone.gov_extranet and z.mlps_level < ctx.policy.thresholds.extranet_mlps_level:
-        return coded("H-MLPS-3.extranet", zone_level=z.mlps_level, minimum=ctx.policy.thresholds.extranet_mlps_level)
+        return Why("H-MLPS-3.extranet", zone_level=z.mlps_level, minimum=ctx.policy.thresholds.extranet_mlps_level)
     if level >= 4 and not z.dedicated_pool:
-        return coded("H-MLPS-1.dedicated")
+        return Why("H-MLPS-1.dedicated")
     if level >= 3 and z.dr_mode not in _LEVEL3_DR:
-        return coded("H-DR-1.level3", level=level, dr=z.dr_mode.value)
+        return Why("H-DR-1.level3", level=level, dr=z.dr_mode.value)
     if level == 2 and z.dr_mode is DrMode.none:
-        return coded("H-DR-1.level2")
+        return Why("H-DR-1.level2")
     if strategy is Strategy.rehost:
         other = sorted({x.cpu_arch.value for x in servers if x.cpu_arch != z.cpu_arch})
         if other:
-            return coded("H-ARCH-1.rehost", arches=", ".join(other), zone_arch=z.cpu_arch.value)
+            return Why("H-ARCH-1.rehost", arches=", ".join(other), zone_arch=z.cpu_arch.value)
     return None
 
 
@@ -209,14 +209,14 @@ def place(ctx: Context, s: InformationSystem, decision, ledger: Ledger, prefer_z
     strategy = decision.strategy
     all_servers = ctx.servers_of(s)
     servers = [x for x in all_servers if x.id not in already_placed]
-    rejections: list[str] = []
+    rejections: list[Why] = []
     rejected_zone: dict[int, CloudZone] = {}
     fitting: list[CloudZone] = []
     level = s.mlps_level or ctx.settings.min_mlps_level
     for z in sorted(ctx.inv.cloud_zones.values(), key=lambda z: z.id):  # reasons independent of input order
         why = zone_rejection(ctx, s, all_servers, strategy, z)
         if why:
-            rejections.append(coded("ZONE.reject", zone=z.id, why=why))
+            rejections.append(Why("ZONE.reject", zone=z.id, why=why))
             rejected_zone[len(rejections) - 1] = z
         else:
             fitting.append(z)
@@ -258,14 +258,14 @@ def place(ctx: Context, s: InformationSystem, decision, ledger: Ledger, prefer_z
             vcpus, ram, sized = _need(ctx, srv)
             flavor = pick_flavor(z.flavors, vcpus, ram)
             if flavor is None:
-                problem = coded("ZONE.reject", zone=z.id, why=coded("FLAVOR.none", vcpus=vcpus, ram=f"{ram:g}",
+                problem = Why("ZONE.reject", zone=z.id, why=Why("FLAVOR.none", vcpus=vcpus, ram=f"{ram:g}",
                                                                      server=srv.id))
                 break
             image, image_why = pick_image(ctx, srv, z, strategy, domestic=xc)
             if image_why not in image_whys:
                 image_whys.append(image_why)
             if image is None:
-                problem = coded("ZONE.reject", zone=z.id, why=coded("IMG.missing", why=image_why, server=srv.id,
+                problem = Why("ZONE.reject", zone=z.id, why=Why("IMG.missing", why=image_why, server=srv.id,
                                                                      os=srv.os_distribution.value))
                 break
             disk = srv.disk_gb or flavor.disk_gb
@@ -277,7 +277,7 @@ def place(ctx: Context, s: InformationSystem, decision, ledger: Ledger, prefer_z
         v, r, d = p.totals
         if not ledger.fits(z.id, v, r, d, when):
             lv, lr, ld = ledger.left(z.id, when)
-            rejections.append(coded("ZONE.reject", zone=z.id, why=coded(
+            rejections.append(Why("ZONE.reject", zone=z.id, why=Why(
                 "H-CAP-1.left", vcpus=f"{lv:.0f}", ram=f"{lr:.0f}", storage=f"{ld:.0f}", need_vcpus=f"{v:.0f}",
                 need_ram=f"{r:.0f}", need_storage=f"{d:.0f}")))
             nxt = ledger.next_expansion(z.id, when)
@@ -290,8 +290,8 @@ def place(ctx: Context, s: InformationSystem, decision, ledger: Ledger, prefer_z
         if prefer_zone and z.id == prefer_zone:
             group_why.append(coded("GRP.same_zone", group=group))
         elif prefer_zone:
-            why = next(((parse_coded(r) or ("", {}))[1].get("why", r) for r in rejections
-                        if (parse_coded(r) or ("", {}))[1].get("zone") == prefer_zone), coded("GRP.arch_differs"))
+            why = next((r.params["why"] for r in rejections if r.params.get("zone") == prefer_zone),
+                       Why("GRP.arch_differs"))
             group_why.append(coded("GRP.same_platform" if z.platform == prefer_platform else "GRP.other_platform",
                                    group=group, zone=prefer_zone, platform=prefer_platform or "-", why=why))
         notes = [coded(key, **params, zone=z.id, target=z.cpu_arch.value) for key, params in arch_note]
@@ -311,4 +311,4 @@ def place(ctx: Context, s: InformationSystem, decision, ledger: Ledger, prefer_z
         }
         ledger.take(z.id, v, r, d)
         return p
-    return Refusal(rejections or [coded("ZONE.none")], retry)
+    return Refusal([str(r) for r in rejections] or [coded("ZONE.none")], retry)

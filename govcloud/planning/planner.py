@@ -19,7 +19,7 @@ from govcloud.model.enums import (
 from govcloud.model.inventory import Inventory
 from govcloud.model.oslife import os_eol_date
 from govcloud.model.plan import (
-    REQ_OS_MIGRATION, LowerBound, Plan, PlanBatch, PlanItem, Retained, RoomClosure, Unscheduled, coded,
+    REQ_OS_MIGRATION, LowerBound, Plan, PlanBatch, PlanItem, Retained, RoomClosure, Unscheduled, Why, coded,
 )
 from govcloud.planning.context import Context, build_context
 from govcloud.planning.grouping import couplings, group
@@ -31,7 +31,7 @@ GENERATOR = f"govcloud {__version__} (planner 1)"
 
 
 
-def priority(ctx: Context, s: InformationSystem) -> tuple[float, str]:
+def priority(ctx: Context, s: InformationSystem) -> tuple[float, Why]:
     """轻重缓急 (DOMAIN.md §5.2): urgency + importance − difficulty, with its parts for explain."""
     horizon = ctx.final_deadline or ctx.start
     servers = ctx.servers_of(s)
@@ -60,8 +60,8 @@ def priority(ctx: Context, s: InformationSystem) -> tuple[float, str]:
     if s.is_classified:
         difficulty += 1
     score = urgency + importance - difficulty
-    return score, coded("PRIO", score=f"{score:.1f}", urgency=f"{urgency:g}", importance=f"{importance:g}",
-                        difficulty=f"{difficulty:.1f}")
+    return score, Why("PRIO", score=f"{score:.1f}", urgency=f"{urgency:g}", importance=f"{importance:g}",
+                      difficulty=f"{difficulty:.1f}")
 
 
 def build_plan(inv: Inventory, policy: Policy, *, plan_id: str, inventory_ref: str, inputs_digest: str,
@@ -242,7 +242,7 @@ def _unit(ctx: Context, uid: str, members: list[str], *, moving: bool, priority_
     deadlines = [(ctx.deadline[m], m) for m in members if ctx.deadline[m]]
     scores = [priority(ctx, s) for s in systems]
     owner = min(s.owner_org for s in systems)
-    priority_text[uid] = scores[0][1]
+    priority_text[uid] = str(scores[0][1])  # coded for the unit's first system only
     ready, ready_sys = max(readies) if readies else (None, "")
     deadline, deadline_sys = min(deadlines) if deadlines else (None, "")
     # department by department; inside one, its retirements and replacements before its moves
