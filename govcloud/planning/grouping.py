@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from govcloud.model.enums import DepType
 from govcloud.model.inventory import Inventory
-from govcloud.model.plan import coded
+from govcloud.model.plan import Why
 
 
 class _UnionFind:
@@ -43,7 +43,7 @@ class Coupling:
     """Systems that must move together (a shared database or server has many users)."""
 
     members: tuple[str, ...]
-    why: str
+    why: object                          # a coded reason (model.plan.Why)
 
 
 @dataclass
@@ -57,28 +57,28 @@ class Grouping:
 def couplings(inv: Inventory) -> list[Coupling]:
     out: list[Coupling] = []
 
-    def add(members: list[str], why: str) -> None:
+    def add(members: list[str], why: object) -> None:
         members = sorted(set(m for m in members if m in inv.systems))
         if len(members) > 1:
             out.append(Coupling(tuple(members), why))
 
     for db in inv.databases.values():
-        add(list(db.used_by), coded("CPL.db", db=db.id, engine=db.engine.value))
+        add(list(db.used_by), Why("CPL.db", db=db.id, engine=db.engine.value))
     for server, systems in inv.server_systems.items():
-        add(systems, coded("CPL.server", server=server))
+        add(systems, Why("CPL.server", server=server))
     for dep in inv.dependencies:
         if dep.bridge or dep.from_ == dep.to:
             continue
         if dep.latency_sensitive:
-            add([dep.from_, dep.to], coded("CPL.latency", type=dep.type.value))
+            add([dep.from_, dep.to], Why("CPL.latency", type=dep.type.value))
         elif dep.type is DepType.shared_db:
-            add([dep.from_, dep.to], coded("CPL.shared_db"))
+            add([dep.from_, dep.to], Why("CPL.shared_db"))
     manual: dict[str, list[str]] = {}
     for s in inv.systems.values():
         if s.move_group:
             manual.setdefault(s.move_group, []).append(s.id)
     for name, ids in sorted(manual.items()):
-        add(ids, coded("CPL.manual", name=name))
+        add(ids, Why("CPL.manual", name=name))
     return out
 
 
@@ -153,7 +153,7 @@ def group(inv: Inventory, systems: set[str], edges: list[Coupling]) -> Grouping:
     for comp in sync_cycles(inv, systems, uf.find):
         for other in comp[1:]:
             uf.union(comp[0], other)
-        used.append(Coupling(tuple(comp), coded("CPL.cycle")))
+        used.append(Coupling(tuple(comp), Why("CPL.cycle")))
     g = Grouping(couplings=used)
     for c in used:
         for m in c.members:

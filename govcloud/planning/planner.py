@@ -251,10 +251,10 @@ def _unit(ctx: Context, uid: str, members: list[str], *, moving: bool, priority_
     if ready_sys:
         org_id = ctx.inv.systems[ready_sys].owner_org
         org = ctx.inv.organizations.get(org_id)
-        u.ready_of = coded("WHO.takeover", org=org_id, name=(org.short_name or org.name) if org else org_id,
+        u.ready_of = Why("WHO.takeover", org=org_id, name=(org.short_name or org.name) if org else org_id,
                            system=ready_sys)
     if deadline_sys:
-        u.deadline_of = coded("WHO.deadline", system=deadline_sys, source=ctx.deadline_source[deadline_sys] or "-")
+        u.deadline_of = Why("WHO.deadline", system=deadline_sys, source=ctx.deadline_source[deadline_sys] or "-")
     u.pilot_ok = moving and servers <= ctx.settings.pilot_max_servers and _low_risk(ctx, systems)
     return u
 

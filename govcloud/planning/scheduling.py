@@ -42,8 +42,8 @@ class Unit:
     # ordering deadline: its own, or earlier when a caller with an earlier deadline waits for it
     urgent_by: date | None = None
     pilot_ok: bool = False             # small and low-risk enough for the pilot batch
-    ready_of: str = ""                 # whose takeover sets ``ready`` (department, system)
-    deadline_of: str = ""              # whose deadline binds (system: source)
+    ready_of: object = ""               # whose takeover sets ``ready`` (department, system)
+    deadline_of: object = ""            # whose deadline binds (system: source)
     retry_from: date | None = None     # capacity refused until a zone expansion on this day
 
     def key(self) -> tuple:
