@@ -14,6 +14,47 @@ def govcloud_count_diffs(source: dict, target: dict, label: str = "") -> list[st
     return out
 
 
+def govcloud_checksum_diffs(source: dict, target: dict, label: str = "") -> list[str]:
+    """Per-table content-checksum differences between two {table: "rows:checksum"} maps."""
+    out = []
+    for t in sorted(set(source) | set(target)):
+        s, g = source.get(t), target.get(t)
+        if s != g:
+            out.append(f"{label}{t}: contents differ (checksum source {'missing' if s is None else s}, "
+                       f"target {'missing' if g is None else g})")
+    return out
+
+
+def govcloud_downtime(lines: list, expect: str, system: str, client: str) -> str:
+    """The downtime a client's prober saw (files/govcloud_probe.py log lines): from the first
+    failed request to the first healthy answer from ``expect`` (the target) after it."""
+    import json
+    from datetime import datetime, timezone
+
+    def ts(t: float) -> str:
+        return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    ev = []
+    for ln in lines:
+        try:
+            e = json.loads(ln)
+        except ValueError:
+            continue
+        if "ok" in e:
+            ev.append(e)
+    fail = next((e for e in ev if not e["ok"]), None)
+    if fail is None:
+        healthy = next((e for e in ev if e["ok"] and e.get("addr") == expect), None)
+        return (f"downtime {system}: 0.00 s seen from {client} (no failed request; healthy from {expect} at "
+                f"{ts(healthy['t']) if healthy else '-'})")
+    back = next((e for e in ev if e["ok"] and e.get("addr") == expect and e["t"] > fail["t"]), None)
+    if back is None:
+        return (f"downtime {system}: not ended seen from {client} (first failed request {ts(fail['t'])}, "
+                f"no healthy answer from {expect})")
+    return (f"downtime {system}: {back['t'] - fail['t']:.2f} s seen from {client} (first failed request "
+            f"{ts(fail['t'])}, first healthy answer from {expect} {ts(back['t'])})")
+
+
 def _fields(e: str) -> dict:
     d = {"kind": e.split(" ", 1)[0]}
     for part in e.split(" ")[1:]:
@@ -53,4 +94,6 @@ def govcloud_manifest_diffs(source: dict, target: dict, limit: int = 50) -> list
 
 class FilterModule:
     def filters(self):
-        return {"govcloud_count_diffs": govcloud_count_diffs, "govcloud_manifest_diffs": govcloud_manifest_diffs}
+        return {"govcloud_count_diffs": govcloud_count_diffs,
+                "govcloud_checksum_diffs": govcloud_checksum_diffs,
+                "govcloud_downtime": govcloud_downtime, "govcloud_manifest_diffs": govcloud_manifest_diffs}

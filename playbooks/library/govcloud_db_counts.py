@@ -1,6 +1,12 @@
 #!/usr/bin/python3
 # -*- coding: utf-8 -*-
-"""Exact row counts per table of one database (PostgreSQL or MySQL/MariaDB).  Read-only."""
+"""Exact row counts per table of one database (PostgreSQL or MySQL/MariaDB), and with
+``checksums: true`` a content checksum per table, independent of row order.  Read-only.
+
+PostgreSQL: the sum (as numeric) of the first 64 bits of md5(row::text) over all rows, with the
+session's text forms pinned (UTC, ISO dates, hex bytea) so both sides render rows alike; no sort,
+one sequential scan per table.  MySQL/MariaDB: the engine's own ``CHECKSUM TABLE … EXTENDED``
+(a sum of row CRCs, order-independent)."""
 from __future__ import annotations
 
 import shutil
@@ -14,7 +20,27 @@ short_description: exact per-table row counts of a database (read-only)
 options:
   engine: {type: str, required: true, choices: [postgresql, mysql, mariadb]}
   name: {type: str, required: true}
+  checksums: {type: bool, default: false}
 """
+
+PG_SESSION = ("set timezone = 'UTC'; set datestyle = 'ISO, YMD'; set intervalstyle = 'postgres'; "
+              "set bytea_output = 'hex'; set extra_float_digits = 1; set default_transaction_read_only = on;\n")
+
+
+def qi(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def ql(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def pg_checksum_sql(tables: list[tuple[str, str]]) -> str:
+    out = [PG_SESSION]
+    for schema, table in tables:
+        out.append(f"select {ql(schema + '.' + table)}, count(*) || ':' || coalesce(sum(('x' || substr(md5(r::text), 1, 16))::bit(64)"
+                   f"::bigint::numeric), 0) from {qi(schema)}.{qi(table)} r;\n")
+    return "".join(out)
 
 PG_SQL = """select table_schema || '.' || table_name,
   (xpath('/row/c/text()', query_to_xml(format('select count(*) as c from %I.%I', table_schema, table_name),
@@ -29,12 +55,24 @@ def run(argv: list[str], stdin: str | None = None) -> tuple[int, str, str]:
     return p.returncode, p.stdout, p.stderr
 
 
+def pg_tables(m: AnsibleModule, pre: list[str], name: str) -> list[tuple[str, str]]:
+    """(schema, table) pairs from the catalog (names may hold dots or quotes)."""
+    rc, so, se = run(pre + ["psql", "-XqAt", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-d", name, "-c",
+                            "select table_schema, table_name from information_schema.tables where table_type = "
+                            "'BASE TABLE' and table_schema not in ('pg_catalog', 'information_schema') order by 1, 2"])
+    if rc != 0:
+        m.fail_json(msg=f"postgresql {name}: {se.strip()[-400:]}", reachable=False)
+    return [tuple(line.split("\t", 1)) for line in so.splitlines() if "\t" in line]
+
+
 def main() -> None:
     m = AnsibleModule(argument_spec=dict(
         engine=dict(type="str", required=True, choices=["postgresql", "mysql", "mariadb"]),
-        name=dict(type="str", required=True)), supports_check_mode=True)
+        name=dict(type="str", required=True),
+        checksums=dict(type="bool", default=False)), supports_check_mode=True)
     engine, name = m.params["engine"], m.params["name"]
     counts: dict[str, int] = {}
+    sums: dict[str, str] = {}
     if engine == "postgresql":
         pre = ["runuser", "-u", "postgres", "--"] if shutil.which("runuser") else ["sudo", "-n", "-u", "postgres"]
         rc, so, se = run(pre + ["psql", "-XqAt", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-d", name, "-c", PG_SQL])
@@ -43,6 +81,16 @@ def main() -> None:
         for line in so.splitlines():
             t, _, c = line.partition("\t")
             counts[t] = int(c)
+        if m.params["checksums"] and counts:
+            tl = pg_tables(m, pre, name)
+            rc, so, se = run(pre + ["psql", "-XqAt", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-d", name],
+                             stdin=pg_checksum_sql(tl))
+            if rc != 0:
+                m.fail_json(msg=f"postgresql {name} checksums: {se.strip()[-400:]}", reachable=False)
+            for line in so.splitlines():
+                t, _, c = line.partition("\t")
+                if t:
+                    sums[t] = c
     else:
         rc, so, se = run(["mysql", "-NB", "-e",
                           "select table_name from information_schema.tables "
@@ -58,7 +106,17 @@ def main() -> None:
             for line in so.splitlines():
                 t, _, c = line.partition("\t")
                 counts[f"{name}.{t}"] = int(c)
-    m.exit_json(changed=False, counts=counts, tables=len(counts), rows=sum(counts.values()), reachable=True)
+            if m.params["checksums"]:
+                q = "checksum table " + ", ".join(f"`{name}`.`{t}`" for t in tables) + " extended"
+                rc, so, se = run(["mysql", "-NB", "-e", q])
+                if rc != 0:
+                    m.fail_json(msg=f"{engine} {name} checksums: {se.strip()[-400:]}", reachable=False)
+                for line in so.splitlines():
+                    t, _, c = line.partition("\t")
+                    if t:
+                        sums[t] = f"{counts.get(t, '?')}:{c}"
+    m.exit_json(changed=False, counts=counts, tables=len(counts), rows=sum(counts.values()), reachable=True,
+                checksums=sums)
 
 
 if __name__ == "__main__":

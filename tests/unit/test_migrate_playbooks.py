@@ -81,3 +81,42 @@ def test_sample_workload_inventory_is_valid_and_describes_the_workload():
     for s in r.inventory.servers.values():
         for ip in s.ips:
             assert ipaddress.ip_address(ip) in ipaddress.ip_network("198.18.0.0/15")
+
+
+def test_checksum_diffs_name_tables_whose_contents_differ():
+    f = _filters()
+    assert f.govcloud_checksum_diffs({"a": "3:10", "b": "2:5"}, {"a": "3:10", "b": "2:5"}) == []
+    assert f.govcloud_checksum_diffs({"a": "3:10", "b": "2:5"}, {"a": "3:11", "c": "0:0"}, "postgresql/x ") == [
+        "postgresql/x a: contents differ (checksum source 3:10, target 3:11)",
+        "postgresql/x b: contents differ (checksum source 2:5, target missing)",
+        "postgresql/x c: contents differ (checksum source missing, target 0:0)"]
+
+
+def test_downtime_runs_from_the_first_failure_to_the_first_healthy_answer_from_the_target():
+    f = _filters()
+    log = ['{"t": 100.0, "event": "start", "url": "http://app:80/h"}',
+           '{"t": 100.1, "addr": "10.0.0.1", "ok": true}',
+           '{"t": 103.5, "addr": "10.0.0.1", "ok": false}',
+           '{"t": 110.0, "addr": "10.0.0.2", "ok": false}',
+           '{"t": 111.25, "addr": "10.0.0.2", "ok": true}',
+           'garbage', '{"t": 112.0, "event": "stop"}']
+    msg = f.govcloud_downtime(log, "10.0.0.2", "app1", "h33")
+    assert msg.startswith("downtime app1: 7.75 s seen from h33 (first failed request 1970-01-01T00:01:43.500Z"), msg
+    # the source answering again (a rollback) is not the end of the downtime
+    assert "not ended" in f.govcloud_downtime(log[:4] + ['{"t": 111, "addr": "10.0.0.1", "ok": true}'],
+                                              "10.0.0.2", "app1", "h33")
+    assert f.govcloud_downtime(log[:2] + ['{"t": 101, "addr": "10.0.0.2", "ok": true}'], "10.0.0.2", "a", "c") \
+        .startswith("downtime a: 0.00 s")
+
+
+def test_pg_checksum_sql_quotes_names_and_pins_text_forms():
+    import sys
+    sys.path.insert(0, str(PB / "library"))
+    try:
+        import govcloud_db_counts as g
+    finally:
+        sys.path.pop(0)
+    sql = g.pg_checksum_sql([("public", 'we"ird'), ("s.x", "t'1")])
+    assert "set timezone = 'UTC'" in sql and "set default_transaction_read_only = on" in sql
+    assert 'from "public"."we""ird" r' in sql and "select 'public.we\"ird'" in sql
+    assert 'from "s.x"."t\'1" r' in sql and "select 's.x.t''1'" in sql
