@@ -345,13 +345,15 @@ def status(
                          "counts": counts, "systems": rows})
         return
     tab = Table(title=f"{plan.plan_id} — migration status")
-    for c in ("batch", "system", "name", "state", "syncs", "last change", "failure"):
+    from govcloud.render.i18n import t as label
+    for c in ("batch", "system", "name", "state", "syncs", label("downtime", lang.value), "last change", "failure"):
         tab.add_column(c)
     for r in rows:
         if r["state"] == "pending" and not batch and len(rows) > 60:
             continue
-        label = State(r["state"]).label(lang.value)
-        tab.add_row(r["batch"], r["system"], r["name"], label, str(r["syncs"]),
+        state_label = State(r["state"]).label(lang.value)
+        down = "" if r.get("downtime_s") is None else f"{r['downtime_s']:.1f} s"
+        tab.add_row(r["batch"], r["system"], r["name"], state_label, str(r["syncs"]), down,
                     f"{r['at'] or ''} {r['who'] or ''}".strip(),
                     f"{r['failed_step']}: {r['reason']}" if r["failed_step"] else "")
     view.stdout().print(tab)

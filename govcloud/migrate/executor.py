@@ -77,6 +77,33 @@ class SystemResult:
                 "changed": self.changed, "error": self.error, "error_kind": self.error_kind}
 
 
+# service stop on the source + start and health on the target, when nothing better is known (s)
+SERVICE_STOP_START_S = 15.0
+
+
+def project_downtime(st: SystemStatus) -> dict[str, Any]:
+    """Projected cutover window: the final delta (the last sync's wall time predicts the final
+    sync, which the cutover runs with the source closed) plus the services' stop/start.  No
+    continuous replication runs (dump/restore), so there is no replication lag to add."""
+    sync = st.last_sync_s
+    total = (sync if sync is not None else 0.0) + SERVICE_STOP_START_S
+    return {"method": "dump", "final_sync_s": sync, "service_stop_start_s": SERVICE_STOP_START_S,
+            "replication_lag_s": None, "total_s": round(total, 1)}
+
+
+def downtime_of(messages: dict[str, list[str]], system: str) -> dict[str, Any]:
+    """The downtime the client's prober reported (roles/govcloud_cutover/tasks/probe_stop.yml)."""
+    import re
+    for host, msgs in messages.items():
+        for m in msgs:
+            hit = re.match(rf"downtime {re.escape(system)}: ([\d.]+) s seen from (\S+)", m)
+            if hit:
+                return {"downtime_s": float(hit.group(1)), "downtime": m, "downtime_client": hit.group(2)}
+            if m.startswith(f"downtime {system}: not ended"):
+                return {"downtime_s": None, "downtime": m}
+    return {}
+
+
 def _known_file(path: Path | None) -> str:
     return str(path or Path(os.path.expanduser("~/.ssh/known_hosts")))
 
@@ -489,8 +516,18 @@ class Executor:
                 why.append("inside freeze window " + ", ".join(f"{f.id} {f.name}" for f in frozen))
             raise GovcloudError("refusing to cut over: " + "; ".join(why),
                                 hint="wait for the window, or force with --force --reason \"…\" (recorded)")
+        projection = {t.system: project_downtime(statuses.get(t.system, SystemStatus(t.system))) for t in targets}
+        approved = self.approved_downtime()
+        over = [s for s, p in projection.items() if approved is not None and p["total_s"] > approved]
+        if over and not force_reason:
+            raise GovcloudError(
+                "拒绝割接：预计停机超过批准的割接窗口 / refusing to cut over: projected downtime exceeds the approved "
+                f"window of {approved} s: " + ", ".join(f"{s} {projection[s]['total_s']:.0f} s" for s in over),
+                hint="shorten the final sync (another `migrate run --resync` first), or force with --force --reason "
+                     "\"…\" (recorded)")
         self.j(kind="run", command="cutover", systems=[t.system for t in targets], forced=bool(force_reason),
-               reason=force_reason, outside_window=outside, freeze=[f.id for f in frozen])
+               reason=force_reason, outside_window=outside, freeze=[f.id for f in frozen],
+               projection=projection, approved_downtime_s=approved, over_window=over)
         todo = [t for t in targets if statuses.get(t.system, SystemStatus(t.system)).state not in
                 (State.verified, State.done, State.decommissioned)]
         groups: dict[str, list[D.SystemTarget]] = {}
@@ -503,6 +540,11 @@ class Executor:
                                           for g in groups.values()]):
                     results.extend(f.result())
         return results
+
+    def approved_downtime(self) -> int | None:
+        """The approved cutover downtime (seconds) of the plan's policy, if it sets one."""
+        pol = self.inv.policies.get(self.plan.policy) if getattr(self.plan, "policy", None) else None
+        return pol.thresholds.cutover_max_downtime_s if pol is not None else None
 
     def _cutover_one(self, t: D.SystemTarget) -> SystemResult:
         res = SystemResult(t.system, "", True)
@@ -525,8 +567,12 @@ class Executor:
                     res.state = State.failed.value
                 res.ok, res.error = False, str(exc)
                 return res
-            self.j(kind="step", system=t.system, step=step.value, status="ok",
-                   detail={"changed": run.changed(), "messages": run.messages})
+            detail: dict[str, Any] = {"changed": run.changed(), "messages": run.messages}
+            if step is Step.cutover:
+                detail.update(downtime_of(run.messages, t.system))
+            self.j(kind="step", system=t.system, step=step.value, status="ok", detail=detail)
+            if detail.get("downtime_s") is not None:
+                self.on_event(t.system, f"downtime {detail['downtime_s']:.2f} s")
             self.transition(t.system, state, step)
             res.steps.append(step.value)
         self.transition(t.system, State.done, Step.verify)

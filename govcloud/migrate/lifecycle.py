@@ -81,18 +81,23 @@ class SystemStatus:
     resources: dict[str, dict[str, Any]] = field(default_factory=dict)   # key → {id, kind, name, ...}
     cutover_at: str | None = None
     done_at: str | None = None
+    downtime_s: float | None = None          # measured by the client's prober at the last cutover
+    downtime_note: str | None = None
+    last_sync_s: float | None = None         # wall time of the last successful sync step
     history: list[dict[str, Any]] = field(default_factory=list)
 
     def to_plain(self) -> dict[str, Any]:
         return {"system": self.system, "state": self.state.value, "failed_step": self.failed_step,
                 "reason": self.reason, "at": self.at, "who": self.who, "syncs": self.syncs,
                 "done_steps": sorted(self.done_steps), "resources": self.resources,
-                "cutover_at": self.cutover_at, "done_at": self.done_at}
+                "cutover_at": self.cutover_at, "done_at": self.done_at, "downtime_s": self.downtime_s,
+                "downtime_note": self.downtime_note, "last_sync_s": self.last_sync_s}
 
 
 def replay(entries: Iterable[dict[str, Any]]) -> dict[str, SystemStatus]:
     """Per-system status from journal entries, in order."""
     out: dict[str, SystemStatus] = {}
+    starts: dict[tuple[str, str], str | None] = {}
     for e in entries:
         sid = e.get("system")
         if not sid:
@@ -105,10 +110,16 @@ def replay(entries: Iterable[dict[str, Any]]) -> dict[str, SystemStatus]:
                 st.resources.pop(key, None)
             else:
                 st.resources[key] = dict(e.get("resource") or {})
+        elif kind == "step" and e.get("status") == "start":
+            starts[(sid, e.get("step"))] = e.get("at")
         elif kind == "step" and e.get("status") == "ok":
             st.done_steps.add(e["step"])
             if e["step"] == Step.sync.value:
                 st.syncs += 1
+                st.last_sync_s = _seconds_between(starts.get((sid, e["step"])), e.get("at")) or st.last_sync_s
+            detail = e.get("detail") or {}
+            if e["step"] == Step.cutover.value and isinstance(detail, dict) and "downtime_s" in detail:
+                st.downtime_s, st.downtime_note = detail.get("downtime_s"), detail.get("downtime")
         elif kind == "state":
             new = State(e["to"])
             st.state = new
@@ -126,6 +137,15 @@ def replay(entries: Iterable[dict[str, Any]]) -> dict[str, SystemStatus]:
             st.history.append({"to": new.value, "at": e.get("at"), "who": e.get("who"), "step": e.get("step"),
                                "reason": e.get("reason")})
     return out
+
+
+def _seconds_between(a: str | None, b: str | None) -> float | None:
+    from datetime import datetime
+    try:
+        return round((datetime.fromisoformat(b.replace("Z", "+00:00")) -
+                      datetime.fromisoformat(a.replace("Z", "+00:00"))).total_seconds(), 3)
+    except (AttributeError, TypeError, ValueError):
+        return None
 
 
 def run_steps(st: SystemStatus, until: State, *, resync: bool = False) -> list[Step]:

@@ -207,6 +207,8 @@ class Thresholds:
     xinchuang_share_pct: float = fld("信创迁移比例(%)", "信创 share (%)", default=0, minimum=0, maximum=100,
                                      doc="share of adapted x86 systems the policy moves onto 信创 pools "
                                          "(with prefer_domestic)")
+    cutover_max_downtime_s: int | None = fld("批准的割接停机时长上限(秒)", "approved cutover downtime (s)", minimum=0,
+                                             doc="`migrate cutover` refuses when the projected downtime exceeds it")
 
 
 # ---------------------------------------------------------------- entities

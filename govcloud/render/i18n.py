@@ -74,6 +74,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "message": ("说明", "message"),
     "hint": ("建议", "hint"),
     "unknown": ("未填写", "unknown"),
+    "downtime": ("实测停机", "downtime"),
+    "projected_downtime": ("预计停机", "projected downtime"),
 }
 
 

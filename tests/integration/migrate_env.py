@@ -103,10 +103,15 @@ def server_yaml(host: str, addr: str) -> str:
             f"ram_gb: 2, os_distribution: debian, os_version: '12', disks: [{{size_gb: 10}}]}}\n")
 
 
-def write_inventory(root: Path, sources: list[tuple[str, str]], client: tuple[str, str], *, start: str) -> Path:
-    """``sources``: (host name, address) per system; ``client`` holds the cutover records."""
+def write_inventory(root: Path, sources: list[tuple[str, str]], client: tuple[str, str], *, start: str,
+                    max_downtime_s: int | None = None) -> Path:
+    """``sources``: (host name, address) per system; ``client`` holds the cutover records;
+    ``max_downtime_s``: the policy's approved cutover downtime."""
     root.mkdir(parents=True, exist_ok=True)
-    (root / "inventory.yaml").write_text(ROOT.replace("{start}", start) + approvers_yaml(), encoding="utf-8")
+    text = ROOT.replace("{start}", start)
+    if max_downtime_s is not None:
+        text += f"    thresholds: {{cutover_max_downtime_s: {int(max_downtime_s)}}}\n"
+    (root / "inventory.yaml").write_text(text + approvers_yaml(), encoding="utf-8")
     servers = "".join(server_yaml(h, a) for h, a in sources + [client])
     systems = "".join(textwrap.indent(system_yaml(n, h, a, client[0]), "") for n, (h, a) in enumerate(sources, 1))
     (root / "departments").mkdir(exist_ok=True)

@@ -85,3 +85,37 @@ def test_cutover_before_sync_is_refused_and_status_reads_the_journal(plan):
     assert data["torn_tail"] is True and data["counts"] == {"failed": 1, "pending": 1}
     text = gc("migrate", "status", str(plan), "--lang", "zh").stdout
     assert "失败" in text and "待迁移" in text
+
+
+def test_cutover_projected_beyond_the_approved_window_is_refused_and_status_shows_downtime(tmp_path):
+    inv = write_inventory(tmp_path / "inv", [("h43", "198.18.1.43"), ("h44", "198.18.1.44")],
+                          ("h38", "198.18.1.38"), start="2026-11-23", max_downtime_s=60)
+    assert gc("plan", "generate", str(inv), "--out", str(tmp_path / "plans"), "--id", "drill").returncode == 0
+    plan = tmp_path / "plans" / "drill"
+    assert gc("plan", "approve", str(plan), "--by", "审批人").returncode == 0
+    import yaml
+    doc = yaml.safe_load((plan / "plan.yaml").read_text(encoding="utf-8"))
+    days = {i["id"]: str(i["cutover"]) for b in doc["batches"] for i in b["systems"]}
+    # app1: synced, its last sync took 120 s (final delta 120 s + 15 s services > 60 s approved);
+    # app2: cut over before (and rolled back), with the downtime its client measured
+    (plan / "journal.jsonl").write_text("".join(json.dumps(e) + "\n" for e in [
+        {"at": "2026-11-23T01:00:00.000Z", "kind": "step", "system": "app1", "step": "sync", "status": "start"},
+        {"at": "2026-11-23T01:02:00.000Z", "kind": "step", "system": "app1", "step": "sync", "status": "ok"},
+        {"at": "2026-11-23T01:02:00.000Z", "kind": "state", "system": "app1", "to": "synced"},
+        {"at": "2026-11-23T01:00:00.000Z", "kind": "step", "system": "app2", "step": "sync", "status": "start"},
+        {"at": "2026-11-23T01:00:05.000Z", "kind": "step", "system": "app2", "step": "sync", "status": "ok"},
+        {"at": "2026-11-23T01:00:05.000Z", "kind": "state", "system": "app2", "to": "synced"},
+        {"at": "2026-11-23T02:00:00.000Z", "kind": "step", "system": "app2", "step": "cutover", "status": "ok",
+         "detail": {"downtime_s": 7.25, "downtime": "downtime app2: 7.25 s seen from h38 (…)"}},
+        {"at": "2026-11-23T02:00:00.000Z", "kind": "state", "system": "app2", "to": "cutover"},
+    ]), encoding="utf-8")
+    p = gc("migrate", "cutover", str(plan), "--batch", "0", "--system", "app1", "--yes", "--today", days["app1"])
+    assert p.returncode == 1, p.stderr
+    assert "projected downtime exceeds the approved window of 60 s: app1 135 s" in p.stderr, p.stderr
+    assert "预计停机超过批准的割接窗口" in p.stderr
+    assert '"command": "cutover"' not in (plan / "journal.jsonl").read_text()      # nothing was started
+    data = json.loads(gc("migrate", "status", str(plan), "-o", "json").stdout)
+    by = {s["system"]: s for s in data["systems"]}
+    assert by["app1"]["last_sync_s"] == 120.0 and by["app2"]["downtime_s"] == 7.25
+    assert "实测停机" in gc("migrate", "status", str(plan)).stdout
+    assert "downtime" in gc("migrate", "status", str(plan), "--lang", "en").stdout
