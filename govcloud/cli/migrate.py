@@ -211,7 +211,7 @@ def cutover(
     batch: str = typer.Option(..., "--batch", "-b", help="Batch id (B01) or number (1)."),
     system: Optional[list[str]] = typer.Option(None, "--system", help="Only these systems (their move groups come along)."),
     parallel: int = ParallelOpt,
-    force: bool = typer.Option(False, "--force", help="Cut over outside the planned day or inside a freeze window (needs --reason)."),
+    force: bool = typer.Option(False, "--force", help="Cut over outside the planned day, inside a freeze window or beyond the approved downtime (needs --reason)."),
     reason: Optional[str] = typer.Option(None, "--reason", help="Why the window is overridden (journaled)."),
     today: Optional[str] = typer.Option(None, "--today", hidden=True, help="The day to check windows against (tests)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
@@ -225,8 +225,11 @@ def cutover(
     output: Output = OutputOpt,
     lang: Lang = LangOpt,
 ) -> None:
-    """Stop the source services, final sync, switch the record to the cloud, verify; a failed
-    cutover or verification rolls back at once (record back, source services started again)."""
+    """Stop the source services, close the source databases to application writes, final sync with
+    row counts and content checksums compared, switch the record to the cloud, verify; the client's
+    downtime is measured and journaled. Refused when the projected downtime exceeds the policy's
+    approved window (thresholds.cutover_max_downtime_s) unless --force --reason. A failed cutover
+    or verification rolls back at once (record back, source databases open, services started)."""
     if force and not (reason and reason.strip()):
         raise UsageError("--force needs --reason \"…\" (it is journaled)")
     path, plan, inv, _state = _open(plan_arg, lang)
@@ -237,7 +240,7 @@ def cutover(
     _covered(plan, path, inv, items, lang)
     day = date.fromisoformat(today) if today else date.today()
     if not yes and not typer.confirm(f"cut over {len(items)} system(s) of batch {batch} now? "
-                                     f"Their source services will be stopped.", default=False):
+                                     f"Their source services will be stopped and their databases closed to application writes.", default=False):
         raise typer.Exit(int(ExitCode.ERROR))
     from govcloud.store.runlock import run_lock
     with run_lock(path.parent, f"migrate cutover --batch {batch}"):

@@ -573,6 +573,7 @@ class Executor:
             self.j(kind="step", system=t.system, step=step.value, status="ok", detail=detail)
             if detail.get("downtime_s") is not None:
                 self.on_event(t.system, f"downtime {detail['downtime_s']:.2f} s")
+                res.changed.append(f"停机 {detail['downtime_s']:.1f} 秒 / downtime {detail['downtime_s']:.1f} s")
             self.transition(t.system, state, step)
             res.steps.append(step.value)
         self.transition(t.system, State.done, Step.verify)
