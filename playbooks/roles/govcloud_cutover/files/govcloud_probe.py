@@ -25,7 +25,8 @@ with open(log, "a", buffering=1) as out:
         ok = False
         if addr:
             try:
-                with urllib.request.urlopen(f"http://{addr}:{port}{path}", timeout=1) as r:
+                req = urllib.request.Request(f"http://{addr}:{port}{path}", headers={"Host": name})
+                with urllib.request.urlopen(req, timeout=1) as r:
                     ok = r.status == 200
             except Exception:  # noqa: BLE001 — any failure is unavailability
                 ok = False
