@@ -92,7 +92,7 @@ def test_cutover_projected_beyond_the_approved_window_is_refused_and_status_show
                           ("h38", "198.18.1.38"), start="2026-11-23", max_downtime_s=60)
     assert gc("plan", "generate", str(inv), "--out", str(tmp_path / "plans"), "--id", "drill").returncode == 0
     plan = tmp_path / "plans" / "drill"
-    assert gc("plan", "approve", str(plan), "--by", "审批人").returncode == 0
+    assert gc(*approve_args(plan, "审批人")).returncode == 0
     import yaml
     doc = yaml.safe_load((plan / "plan.yaml").read_text(encoding="utf-8"))
     days = {i["id"]: str(i["cutover"]) for b in doc["batches"] for i in b["systems"]}
