@@ -266,3 +266,19 @@ def test_the_report_reads_the_migrate_journal(tmp_path):
     journal.append(tmp_path, {"kind": "state", "system": "b", "to": "failed", "step": "provision", "reason": "x"})
     text = journal.journal_path(tmp_path).read_text() + '{"kind":"state","sys'     # torn last line
     assert parse_journal(text) == [{"system": "a", "state": "prechecked"}, {"system": "b", "state": "failed"}]
+
+
+def test_downtime_is_read_from_the_probers_report_and_the_window_projected_from_the_last_sync():
+    from govcloud.migrate.executor import SERVICE_STOP_START_S, downtime_of, project_downtime
+    msgs = {"h41": ["db postgresql/x: restored"],
+            "h42": ["record app.gov.test on h42 -> 198.19.0.5 (changed)",
+                    "downtime app1: 12.34 s seen from h42 (first failed request …)"]}
+    assert downtime_of(msgs, "app1") == {"downtime_s": 12.34, "downtime_client": "h42",
+                                         "downtime": msgs["h42"][1]}
+    assert downtime_of(msgs, "app") == {}                      # another system's line is not this one's
+    assert downtime_of({"h42": ["downtime app1: not ended seen from h42 (…)"]}, "app1")["downtime_s"] is None
+    st = _j({"kind": "step", "step": "sync", "status": "start", "at": "2026-11-23T01:00:00.000Z"},
+            {"kind": "step", "step": "sync", "status": "ok", "at": "2026-11-23T01:00:42.500Z"})
+    assert st.last_sync_s == 42.5
+    p = project_downtime(st)
+    assert p["total_s"] == round(42.5 + SERVICE_STOP_START_S, 1) and p["method"] == "dump"
