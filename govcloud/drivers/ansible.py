@@ -29,6 +29,11 @@ def ansible_binary(name: str) -> str:
     return shutil.which(name) or name
 
 
+def _path_with(name: str) -> str:
+    """PATH with the directory of ansible_binary(name) first (the runner resolves the command there)."""
+    return os.pathsep.join([str(Path(ansible_binary(name)).parent), os.environ.get("PATH", os.defpath)])
+
+
 @dataclass
 class PlaybookRun:
     rc: int
@@ -63,8 +68,9 @@ def run_playbook(playbook: Path, inventory: Path, *, limit: str | None = None, e
     r = ansible_runner.run(
         private_data_dir=str(pdd), playbook=str(Path(playbook).resolve()), inventory=str(Path(inventory).resolve()),
         limit=limit, extravars=extravars or {}, cmdline=cmdline, quiet=True, timeout=timeout, forks=forks,
-        binary=ansible_binary("ansible-playbook"),
-        envvars={**(envvars or {}), "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_NOCOLOR": "1",
+        # not binary=: ansible-runner 2.4 then runs it in "raw" mode and leaves the playbook out
+        envvars={**(envvars or {}), "PATH": _path_with("ansible-playbook"), "ANSIBLE_HOST_KEY_CHECKING": "True",
+                 "ANSIBLE_NOCOLOR": "1",
                  "ANSIBLE_RETRY_FILES_ENABLED": "0"},
     )
     run = PlaybookRun(rc=r.rc, status=r.status, stats=dict(r.stats or {}), artifact_dir=str(r.config.artifact_dir))
@@ -115,10 +121,9 @@ def run_adhoc_raw(script: str, inventory: Path, *, host_pattern: str = "all", fo
     r = ansible_runner.run(
         private_data_dir=str(pdd), inventory=str(Path(inventory).resolve()), host_pattern=host_pattern,
         module="raw", module_args=script, forks=forks, quiet=True, timeout=timeout,
-        binary=ansible_binary("ansible"),
         cmdline="--become" if become else None,
-        envvars={**(envvars or {}), "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_NOCOLOR": "1",
-                 "ANSIBLE_RETRY_FILES_ENABLED": "0", "ANSIBLE_SSH_USETTY": "False",
+        envvars={**(envvars or {}), "PATH": _path_with("ansible"), "ANSIBLE_HOST_KEY_CHECKING": "True",
+                 "ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0", "ANSIBLE_SSH_USETTY": "False",
                  "ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o ControlPersist=no",
                  "ANSIBLE_TIMEOUT": str(int(connect_timeout)), "ANSIBLE_SSH_RETRIES": str(int(retries)),
                  "ANSIBLE_BECOME_FLAGS": "-H -S -n"},
