@@ -191,6 +191,13 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         stderr().print("interrupted")
         sys.exit(int(ExitCode.INTERRUPTED))
+    except OSError as exc:
+        # the file system refused (a file where a directory must be, no permission, disk full, …):
+        # the environment's problem, not a bug — one clear line naming the path
+        what = " → ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
+        why = exc.strerror or type(exc).__name__
+        stderr().print(f"[bold red]error:[/] {what + ': ' if what else ''}{why}", highlight=False, soft_wrap=True)
+        sys.exit(int(ExitCode.ERROR))
     except Exception as exc:  # noqa: BLE001 - the boundary: never show a traceback to a user
         where = _write_debug_log(exc)
         if _third_party(exc):  # a cloud/SSH/network failure is expected, not a bug: exit 1

@@ -110,6 +110,10 @@ def generate(
     except DateError as exc:
         raise UsageError(f"--start: {exc}") from None
     directory = out / pid
+    for d in (out, directory):
+        if d.exists() and not d.is_dir():
+            raise UsageError(f"--out {out}: {d} is a file, not a directory",
+                             hint="give a directory; the plan goes into <out>/<plan id>/")
     ref = os.path.relpath(inventory.resolve(), directory.resolve())
     inv_digest = inventory_digest(inventory, loaded=result.digests)
     digest = combined_digest(inv_digest, *extra, GENERATOR, f"batch_weeks={batch_weeks}",

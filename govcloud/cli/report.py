@@ -45,6 +45,9 @@ def report(
 ) -> None:
     """Write the migration report: overview, strategies, batch timeline, departments, machine-room closure,
     move-group dependencies, MLPS, compliance, execution status and the rules each batch satisfies."""
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a directory; the report is one file",
+                         hint=f"e.g. --out {out / 'report.html'}")
     path = plan_path(plan_arg)
     plan = read_plan(path)
     inv_root = inventory_of(plan, path)

@@ -32,10 +32,11 @@ def private_agent(key: Path | None) -> Iterator[str]:
     import tempfile
     home = tempfile.mkdtemp(prefix="gc-agent-")
     sock = os.path.join(home, "agent.sock")
-    # a foreground child in our process group: if the run is killed (even -9 of the group) the
-    # agent and the key it holds go with it
+    # a foreground child with a parent-death signal: if the run is killed (even -9 of the run
+    # alone) the kernel kills the agent, and the key it holds goes with it
+    from govcloud.drivers.procguard import set_pdeathsig
     agent = subprocess.Popen(["ssh-agent", "-D", "-a", sock], stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=set_pdeathsig)
     try:
         for _ in range(100):
             if os.path.exists(sock):

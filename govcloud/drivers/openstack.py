@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import openstack
+from keystoneauth1 import exceptions as ksa
 from openstack import exceptions as osx
 
 from govcloud.errors import GovcloudError
@@ -25,6 +26,9 @@ TAG = "govcloud"
 META_PLAN, META_SYSTEM, META_SERVER = "govcloud_plan", "govcloud_system", "govcloud_server"
 HOST_KEY_META = "govcloud:ssh_host_key"
 _ENV_LOCK = threading.Lock()
+# what a cloud call raises: the SDK's errors, and keystoneauth's (Keystone or an endpoint
+# unreachable, TLS, timeouts) which the SDK lets through unwrapped
+_CLOUD_ERRORS = (osx.SDKException, ksa.ClientException)
 
 
 class CloudError(GovcloudError):
@@ -55,6 +59,9 @@ def map_error(exc: BaseException, what: str) -> CloudError:
     low = msg.lower()
     if isinstance(exc, CloudError):
         return exc
+    if isinstance(exc, (ksa.ConnectFailure, ksa.DiscoveryFailure, ksa.ConnectTimeout)):
+        return CloudError("unreachable", f"{what}: cannot reach the cloud ({msg})",
+                          hint="is Keystone up and auth_url in clouds.yaml right? (OS_CLOUD / --cloud)")
     if "quota" in low or "exceeded" in low and "limit" in low:
         return CloudError("quota", f"{what}: quota exceeded ({msg})",
                           hint="raise the project's quota or move fewer systems at once")
@@ -153,7 +160,7 @@ def snapshot(conn: Any, plan_id: str, *, with_catalogue: bool = True) -> Snapsho
         snap.limits = {"cores": lim.total_cores, "cores_used": lim.total_cores_used,
                        "instances": lim.instances, "instances_used": lim.instances_used,
                        "ram_mb": lim.total_ram, "ram_mb_used": lim.total_ram_used}
-    except osx.SDKException as exc:
+    except _CLOUD_ERRORS as exc:
         raise map_error(exc, "reading the cloud") from None
     return snap
 
@@ -165,7 +172,7 @@ def network_cidrs(conn: Any) -> dict[str, list[str]]:
         for sn in conn.network.subnets():
             cidrs.setdefault(sn.network_id, []).append(sn.cidr)
         return {n.name: cidrs.get(n.id, []) for n in conn.network.networks()}
-    except osx.SDKException as exc:
+    except _CLOUD_ERRORS as exc:
         raise map_error(exc, "reading networks") from None
 
 
@@ -188,7 +195,7 @@ def ensure_keypair(conn: Any, name: str, public_key: str) -> tuple[dict[str, Any
             return {"id": kp.name, "name": kp.name, "fingerprint": kp.fingerprint}, "kept"
         kp = conn.compute.create_keypair(name=name, public_key=public_key.strip())
         return {"id": kp.name, "name": kp.name, "fingerprint": kp.fingerprint}, "created"
-    except osx.SDKException as exc:
+    except _CLOUD_ERRORS as exc:
         raise map_error(exc, f"keypair {name}") from None
 
 
@@ -204,7 +211,7 @@ def ensure_network(conn: Any, name: str, cidr: str | None, tags: list[str]) -> t
         conn.network.set_tags(net, tags)
         conn.network.create_subnet(network_id=net.id, name=f"{name}-subnet", ip_version=4, cidr=cidr)
         return {"id": net.id, "name": name}, "created"
-    except osx.SDKException as exc:
+    except _CLOUD_ERRORS as exc:
         raise map_error(exc, f"network {name}") from None
 
 
@@ -248,7 +255,7 @@ def ensure_security_group(conn: Any, name: str, rules: list[dict[str, Any]], tag
                 conn.network.delete_security_group_rule(rid, ignore_missing=True)
                 action = "changed" if action == "kept" else action
         return {"id": sg.id, "name": name}, action
-    except osx.SDKException as exc:
+    except _CLOUD_ERRORS as exc:
         raise map_error(exc, f"security group {name}") from None
 
 
@@ -258,7 +265,7 @@ def find_server(conn: Any, plan_id: str, system: str, server: str) -> dict[str, 
             md = s.metadata or {}
             if md.get(META_SYSTEM) == system and md.get(META_SERVER) == server:
                 return _server_info(s)
-    except osx.SDKException as exc:
+    except _CLOUD_ERRORS as exc:
         raise map_error(exc, f"looking up server {server}") from None
     return None
 
@@ -302,7 +309,7 @@ def ensure_server(conn: Any, *, plan_id: str, system: str, server: str, name: st
                 exc.removed_server = {"id": found["id"], "name": name}
             raise
         return _server_info(s), action
-    except osx.SDKException as exc:
+    except _CLOUD_ERRORS as exc:
         raise map_error(exc, f"server {name}") from None
 
 
@@ -353,7 +360,7 @@ def ensure_volume(conn: Any, *, plan_id: str, system: str, name: str, size_gb: i
                 time.sleep(1)
             action = "created" if action == "created" else "changed"
         return {"id": vol.id, "name": name, "size": vol.size}, action
-    except osx.SDKException as exc:
+    except _CLOUD_ERRORS as exc:
         raise map_error(exc, f"volume {name}") from None
 
 
@@ -372,7 +379,7 @@ def ensure_floating_ip(conn: Any, *, plan_id: str, server_id: str, external_netw
         ip = conn.network.create_ip(floating_network_id=ext.id, port_id=port.id, description=label)
         conn.network.set_tags(ip, [TAG, plan_tag(plan_id)])
         return {"id": ip.id, "address": ip.floating_ip_address}, "created"
-    except osx.SDKException as exc:
+    except _CLOUD_ERRORS as exc:
         raise map_error(exc, f"floating IP for {label}") from None
 
 
@@ -387,7 +394,7 @@ def host_key_of(conn: Any, server_id: str) -> str | None:
         if md.get(HOST_KEY_META):
             return md[HOST_KEY_META]
         out = conn.compute.get_server_console_output(server_id).get("output", "")
-    except osx.SDKException:
+    except _CLOUD_ERRORS:
         return None
     m = re.search(r"-----BEGIN SSH HOST KEY KEYS-----\n(.*?)-----END SSH HOST KEY KEYS-----", out or "", re.S)
     if m:
@@ -398,47 +405,90 @@ def host_key_of(conn: Any, server_id: str) -> str | None:
     return None
 
 
+def find_system_resources(conn: Any, plan_id: str, system: str) -> dict[str, dict[str, Any]]:
+    """Everything the cloud holds for (plan, system), found by tags and metadata — not by the
+    journal, which a run killed between a create call and its journal line does not name:
+    servers (tag ``gc-plan=…`` + metadata ``govcloud_system``), volumes (metadata), floating IPs
+    (tag + the ``system/server`` label), security groups (tags ``gc-plan=…`` and ``gc-sys=…``)."""
+    found: dict[str, dict[str, Any]] = {}
+    try:
+        for s in conn.compute.servers(details=True, tags=plan_tag(plan_id)):
+            md = s.metadata or {}
+            if md.get(META_SYSTEM) == system:
+                found[f"server:{md.get(META_SERVER) or s.id}"] = {"kind": "server", "id": s.id, "name": s.name}
+        for v in conn.block_storage.volumes(details=True):
+            md = v.metadata or {}
+            if md.get(META_PLAN) == plan_id and md.get(META_SYSTEM) == system:
+                found[f"volume:{v.name or v.id}"] = {"kind": "volume", "id": v.id, "name": v.name}
+        for ip in conn.network.ips(tags=plan_tag(plan_id)):
+            if (ip.description or "").startswith(f"{system}/"):
+                found[f"floating_ip:{ip.description.split('/', 1)[1]}"] = {
+                    "kind": "floating_ip", "id": ip.id, "name": ip.description}
+        for g in conn.network.security_groups(tags=plan_tag(plan_id)):
+            if system_tag(system) not in (g.tags or []):
+                continue
+            found["security_group" if "security_group" not in found else f"security_group:{g.id}"] = {
+                "kind": "security_group", "id": g.id, "name": g.name}
+    except _CLOUD_ERRORS as exc:
+        raise map_error(exc, f"looking up the cloud resources of {system}") from None
+    return found
+
+
+def _exists(conn: Any, kind: str, rid: str) -> bool:
+    if kind == "floating_ip":
+        return conn.network.find_ip(rid, ignore_missing=True) is not None
+    if kind == "server":
+        return conn.compute.find_server(rid, ignore_missing=True) is not None
+    if kind == "volume":
+        return conn.block_storage.find_volume(rid, ignore_missing=True) is not None
+    if kind == "security_group":
+        return conn.network.find_security_group(rid, ignore_missing=True) is not None
+    return False
+
+
 def delete_resources(conn: Any, resources: dict[str, dict[str, Any]],
                      on_removed: Callable[[str], None] | None = None, timeout: float = 300.0) -> list[str]:
-    """Remove what govcloud created for a system (servers, then volumes, floating IPs, groups).
-    Each removal is reported through ``on_removed`` so it is journaled as it happens."""
+    """Remove what govcloud created for a system (floating IPs, servers, then volumes, groups).
+    A removal is reported through ``on_removed`` (so it is journaled) only once the cloud no
+    longer has the resource; one that cannot be removed is an error, never reported removed."""
     order = {"floating_ip": 0, "server": 1, "volume": 2, "security_group": 3}
     removed = []
     try:
-        for key, r in sorted(resources.items(), key=lambda kv: order.get(kv[1].get("kind"), 9)):
+        for key, r in sorted(resources.items(), key=lambda kv: (order.get(kv[1].get("kind"), 9), kv[0])):
             kind, rid = r.get("kind"), r.get("id")
+            if kind not in order or not rid:
+                continue   # keypairs and networks are shared by the plan; kept
+            deadline = time.monotonic() + timeout
             if kind == "floating_ip":
                 conn.network.delete_ip(rid, ignore_missing=True)
             elif kind == "server":
                 conn.compute.delete_server(rid, ignore_missing=True)
-                deadline = time.monotonic() + timeout
-                while conn.compute.find_server(rid) is not None:
-                    if time.monotonic() > deadline:
-                        raise CloudError("timeout", f"server {r.get('name')} was not deleted in {timeout:.0f}s")
+                while _exists(conn, kind, rid) and time.monotonic() < deadline:
                     time.sleep(1)
             elif kind == "volume":
-                deadline = time.monotonic() + timeout
                 while True:
-                    v = conn.block_storage.find_volume(rid)
-                    if v is None:
+                    v = conn.block_storage.find_volume(rid, ignore_missing=True)
+                    if v is None or time.monotonic() > deadline:
                         break
                     if v.status in ("available", "error"):
                         conn.block_storage.delete_volume(rid, ignore_missing=True)
-                    if time.monotonic() > deadline:
-                        raise CloudError("timeout", f"volume {r.get('name')} was not deleted")
                     time.sleep(1)
             elif kind == "security_group":
-                for _ in range(30):
+                while True:
                     try:
                         conn.network.delete_security_group(rid, ignore_missing=True)
                         break
                     except osx.ConflictException:
+                        if time.monotonic() > deadline:
+                            break
                         time.sleep(1)      # ports of a just-deleted server still hold it
-            else:
-                continue   # keypairs and networks are shared by the plan; kept
+            if _exists(conn, kind, rid):
+                raise CloudError("api", f"{kind.replace('_', ' ')} {r.get('name') or rid} could not be removed "
+                                        f"(still there after {timeout:.0f}s)",
+                                 hint="look at it in the cloud; run the rollback again")
             removed.append(key)
             if on_removed:
                 on_removed(key)
-    except osx.SDKException as exc:
+    except _CLOUD_ERRORS as exc:
         raise map_error(exc, "removing target resources") from None
     return removed

@@ -16,10 +16,11 @@ import tempfile
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import yaml
 
@@ -173,6 +174,22 @@ class Executor:
         self.j(kind="state", system=system, to=to.value, step=step.value if step else None, reason=reason, **extra)
         self.on_event(system, f"→ {to.value}" + (f" ({reason})" if reason else ""))
 
+    @contextmanager
+    def _processes(self) -> Iterator[str]:
+        """The run's ssh-agent, inside a process guard: everything the run starts (agent,
+        playbooks, their ssh/rsync, SSH control masters) ends with it, even on SIGKILL, and what
+        an earlier killed run of this plan left behind is ended first and journaled."""
+        from govcloud.drivers import procguard
+        from govcloud.drivers.agent import private_agent
+        with procguard.guard(self.plan_dir, self.run_id) as leftovers:
+            if leftovers:
+                self.j(kind="reaped", pid=os.getpid(), pid_start=procguard.start_time(os.getpid()),
+                       processes=[{"pid": f.pid, "name": f.name, "of_run": f.marker.split(":", 1)[-1]}
+                                  for f in leftovers])
+            with private_agent(self.opts.key) as sock:
+                self.agent_sock = sock
+                yield sock
+
     # ------------------------------------------------------------ dry run
     def dry_run(self, items: list[Any], until: State, *, resync: bool = False) -> dict[str, Any]:
         """Read-only: a live snapshot of the cloud and the exact change set per system."""
@@ -206,11 +223,9 @@ class Executor:
 
     def preflight(self, items: list[Any]) -> dict[str, str]:
         """Ansible --check --diff of the precheck playbook on each system's sources (read-only)."""
-        from govcloud.drivers.agent import private_agent
         out = {}
         self.runs_dir.mkdir(parents=True, exist_ok=True)
-        with private_agent(self.opts.key) as sock:
-            self.agent_sock = sock
+        with self._processes():
             for t in self.targets(items):
                 if t.executable:
                     r = self._playbook(t, Step.precheck, target_addresses={}, limit="source", check=True)
@@ -220,7 +235,6 @@ class Executor:
 
     # ------------------------------------------------------------ run
     def run(self, items: list[Any], until: State, *, resync: bool = False) -> list[SystemResult]:
-        from govcloud.drivers.agent import private_agent
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         self.j(kind="run", command="run", until=until.value, systems=[i.system for i in items],
                parallel=self.opts.parallel)
@@ -235,8 +249,7 @@ class Executor:
         for t in targets:
             groups.setdefault(t.move_group, []).append(t)
         results: list[SystemResult] = []
-        with private_agent(self.opts.key) as sock:
-            self.agent_sock = sock
+        with self._processes():
             with cf.ThreadPoolExecutor(max_workers=max(1, self.opts.parallel)) as pool:
                 futs = [pool.submit(self._run_group, g, until, resync) for g in groups.values()]
                 for f in cf.as_completed(futs):
@@ -489,7 +502,6 @@ class Executor:
 
     # ------------------------------------------------------------ cutover / verify / rollback
     def cutover(self, items: list[Any], *, today: date, force_reason: str | None = None) -> list[SystemResult]:
-        from govcloud.drivers.agent import private_agent
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         statuses = self.status()
         targets = self.targets(items)
@@ -533,8 +545,7 @@ class Executor:
         groups: dict[str, list[D.SystemTarget]] = {}
         for t in todo:
             groups.setdefault(t.move_group, []).append(t)
-        with private_agent(self.opts.key) as sock:
-            self.agent_sock = sock
+        with self._processes():
             with cf.ThreadPoolExecutor(max_workers=max(1, self.opts.parallel)) as pool:
                 for f in cf.as_completed([pool.submit(lambda g=g: [self._cutover_one(t) for t in g])
                                           for g in groups.values()]):
@@ -593,7 +604,6 @@ class Executor:
 
     def rollback(self, item: Any, *, keep_target: bool, reason: str) -> SystemResult:
         from govcloud.drivers import openstack as osd
-        from govcloud.drivers.agent import private_agent
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         t = self.targets([item])[0]
         st = self.status().get(t.system, SystemStatus(t.system))
@@ -602,19 +612,49 @@ class Executor:
         self.j(kind="run", command="rollback", systems=[t.system], keep_target=keep_target, reason=reason)
         touched_hosts = st.cutover_at is not None or st.state in (State.cutover, State.verified, State.done) or (
             st.state is State.failed and st.failed_step in ("cutover", "verify", "rollback"))
-        with private_agent(self.opts.key) as sock:
-            self.agent_sock = sock
+        with self._processes():
             if touched_hosts:
                 self._rollback_hosts(t, reason=reason)
         removed: list[str] = []
-        if not keep_target and st.resources:
-            conn = self.conn(self.opts.cloud or t.cloud)
-            removed = osd.delete_resources(
-                conn, {k: v for k, v in st.resources.items() if v.get("kind") != "network"},
-                on_removed=lambda key: self.j(kind="resource", system=t.system, key=key, removed=True))
+        if not keep_target:
+            removed = self._remove_target(t, st, osd)
         self.transition(t.system, State.rolled_back, Step.rollback, reason)
         return SystemResult(t.system, State.rolled_back.value, True,
                             steps=["rollback"] if touched_hosts else [], changed=[f"removed {k}" for k in removed])
+
+    def _remove_target(self, t: D.SystemTarget, st: SystemStatus, osd: Any) -> list[str]:
+        """Remove exactly what the cloud holds for the system — found by its tags and metadata, so a
+        run killed between a create call and its journal line leaks nothing — plus what the journal
+        names. Each removal is journaled once the cloud no longer has it; a resource the journal
+        names that is already gone is journaled as such."""
+        conn = self.conn(self.opts.cloud or t.cloud)
+        journaled = {k: v for k, v in st.resources.items() if v.get("kind") not in ("network", "keypair")}
+        try:
+            in_cloud = osd.find_system_resources(conn, self.plan.plan_id, t.system)
+            todo = dict(journaled)
+            ids = {v.get("id") for v in journaled.values()}
+            for key, r in in_cloud.items():
+                if r["id"] not in ids:
+                    todo[key if key not in todo else f"{key}@{r['id'][:8]}"] = r
+            present = {r["id"] for r in in_cloud.values()}
+
+            def removed(key: str) -> None:
+                r = todo[key]
+                self.j(kind="resource", system=t.system, key=key, removed=True,
+                       resource={"kind": r.get("kind"), "id": r.get("id"), "name": r.get("name")},
+                       how="deleted" if r.get("id") in present else "already absent",
+                       journaled=key in journaled)
+
+            done = osd.delete_resources(conn, todo, on_removed=removed)
+            left = osd.find_system_resources(conn, self.plan.plan_id, t.system)
+            if left:
+                raise osd.CloudError("api", f"{t.system}: still in the cloud after rollback: "
+                                            + ", ".join(f"{r['kind']} {r.get('name') or r['id']}" for r in left.values()),
+                                     hint="run the rollback again, or remove them by hand")
+        except GovcloudError as exc:
+            self.transition(t.system, State.failed, Step.rollback, f"removing the target failed: {exc}")
+            raise
+        return done
 
     def decommission(self, item: Any, *, soak_days: int, today: date, reason: str) -> SystemResult:
         """Record that the source is retired after the soak period, once the target still answers

@@ -63,12 +63,39 @@ def read(plan_dir: Path) -> JournalRead:
         if not line.strip():
             continue
         try:
-            out.append(json.loads(line))
-        except ValueError:
-            raise JournalError(f"{path}:{n}: damaged journal line",
-                               hint="the journal is append-only; restore it from backup or move it aside "
-                                    "and inspect the cloud by hand") from None
+            entry = json.loads(line)
+        except (ValueError, RecursionError):
+            raise JournalError(f"{path}:{n}: damaged journal line", hint=_DAMAGED) from None
+        problem = _shape_problem(entry)
+        if problem:
+            raise JournalError(f"{path}:{n}: damaged journal line: {problem}", hint=_DAMAGED)
+        out.append(entry)
     return JournalRead(out, bool(tail.strip()))
+
+
+_DAMAGED = ("the journal is append-only; restore it from backup or move it aside "
+            "and inspect the cloud by hand")
+# what replay relies on, by entry kind: field → the type it must have when present (None: required)
+_STATES = ("pending", "prechecked", "provisioned", "synced", "cutover", "verified", "done", "rolled_back",
+           "failed", "decommissioned")
+
+
+def _shape_problem(entry: Any) -> str | None:
+    """Why an entry cannot be an entry of this journal, or None. Checks what replay reads."""
+    if not isinstance(entry, dict):
+        return "not a JSON object"
+    for key in ("kind", "system", "at", "who", "step", "reason"):
+        if entry.get(key) is not None and not isinstance(entry[key], str):
+            return f"'{key}' is not text"
+    kind = entry.get("kind")
+    if kind == "state" and entry.get("to") not in _STATES:
+        return f"unknown state {entry.get('to')!r}"
+    if kind == "resource":
+        if not isinstance(entry.get("key"), str):
+            return "a resource line without a text 'key'"
+        if entry.get("resource") is not None and not isinstance(entry["resource"], dict):
+            return "'resource' is not an object"
+    return None
 
 
 def _drop_torn_tail(fd: int, path: Path) -> None:

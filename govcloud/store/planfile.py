@@ -155,43 +155,155 @@ def write_plan(plan: Plan, directory: Path) -> Path:
 # ---------------------------------------------------------------- text → plan
 
 
-def _date(x: Any) -> date | None:
-    return None if x in (None, "") else parse_date(x)
+class PlanShapeError(ValueError):
+    """A plan.yaml field of the wrong type or value, with its path in the document."""
+
+    def __init__(self, path: tuple, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+    @property
+    def where(self) -> str:
+        out = ""
+        for step in self.path:
+            out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+        return out
+
+
+class _Fields:
+    """Typed access to one mapping of a plan file: every wrong type is a PlanShapeError naming its path."""
+
+    def __init__(self, data: Any, path: tuple) -> None:
+        if not isinstance(data, dict):
+            raise PlanShapeError(path, f"expected a mapping, got {_kind(data)}")
+        self.data, self.path = data, path
+
+    def _get(self, key: str, required: bool) -> Any:
+        if key not in self.data or self.data[key] is None:
+            if required:
+                raise PlanShapeError(self.path + (key,), "required field is missing (or null)")
+            return None
+        return self.data[key]
+
+    def str(self, key: str, *, required: bool = True, default: str | None = "") -> Any:
+        v = self._get(key, required)
+        if v is None:
+            return default
+        if not isinstance(v, str):
+            raise PlanShapeError(self.path + (key,), f"expected text, got {_kind(v)}")
+        return v
+
+    def num(self, key: str, cast: type) -> Any:
+        v = self._get(key, False)
+        if v is None:
+            return cast(0)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v in (float("inf"), float("-inf")):
+            raise PlanShapeError(self.path + (key,), f"expected a number, got {_kind(v)}")
+        return cast(v)
+
+    def date(self, key: str, *, required: bool = False) -> date | None:
+        v = self._get(key, required)
+        if v in (None, ""):
+            return None
+        if not isinstance(v, (str, date)):
+            raise PlanShapeError(self.path + (key,), f"expected a date, got {_kind(v)}")
+        try:
+            return parse_date(v)
+        except (ValueError, TypeError) as exc:
+            raise PlanShapeError(self.path + (key,), f"not a date: {exc}") from None
+
+    def list(self, key: str, *, of: type | None = None) -> list[Any]:
+        v = self._get(key, False)
+        if v is None:
+            return []
+        if not isinstance(v, list):
+            raise PlanShapeError(self.path + (key,), f"expected a list, got {_kind(v)}")
+        if of is not None:
+            for n, x in enumerate(v):
+                if not isinstance(x, of):
+                    raise PlanShapeError(self.path + (key, n), f"expected {of.__name__}, got {_kind(x)}")
+        return v
+
+    def dict(self, key: str) -> dict[Any, Any]:
+        v = self._get(key, False)
+        if v is None:
+            return {}
+        if not isinstance(v, dict):
+            raise PlanShapeError(self.path + (key,), f"expected a mapping, got {_kind(v)}")
+        return v
+
+    def reasons(self, key: str) -> dict[str, list[str]]:
+        out = {}
+        for k, v in self.dict(key).items():
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                raise PlanShapeError(self.path + (key, k), "expected a list of texts")
+            out[str(k)] = list(v)
+        return out
+
+    def strategy(self, key: str, *, required: bool = True) -> Strategy | None:
+        v = self.str(key, required=required, default=None)
+        if v is None:
+            return None
+        try:
+            return Strategy(v)
+        except ValueError:
+            raise PlanShapeError(self.path + (key,), f"unknown strategy {v!r}") from None
+
+    def sub(self, key: str) -> list[_Fields]:
+        return [_Fields(x, self.path + (key, n)) for n, x in enumerate(self.list(key))]
+
+
+def _kind(v: Any) -> str:
+    return {type(None): "nothing (null)", bool: "true/false", int: "a number", float: "a number", str: "text",
+            list: "a list", dict: "a mapping"}.get(type(v), type(v).__name__)
 
 
 def plain_to_plan(data: dict[str, Any]) -> Plan:
-    lb = data.get("lower_bound")
+    """The plan a plan file describes; a field of the wrong type raises PlanShapeError."""
+    top = _Fields(data, ())
+    lbd = top.dict("lower_bound")
+    lb = None
+    if lbd:
+        f = _Fields(lbd, ("lower_bound",))
+        lb = LowerBound(f.num("batches", int), f.num("by_throughput", int), f.num("by_takeover", int),
+                        f.num("by_dependencies", int), f.str("explanation", required=False))
     plan = Plan(
-        plan_id=data["plan_id"], inventory=data["inventory"], inventory_name=data.get("inventory_name", ""),
-        policy=data["policy"], inputs_digest=data["inputs_digest"], generator=data.get("generator", ""),
-        start=_date(data["start"]), settings=dict(data.get("settings") or {}),
-        lower_bound=None if not lb else LowerBound(lb["batches"], lb["by_throughput"], lb["by_takeover"],
-                                                   lb["by_dependencies"], lb["explanation"]),
+        plan_id=top.str("plan_id"), inventory=top.str("inventory"), inventory_name=top.str("inventory_name", required=False),
+        policy=top.str("policy"), inputs_digest=top.str("inputs_digest"), generator=top.str("generator", required=False),
+        start=top.date("start", required=True), settings=dict(top.dict("settings")), lower_bound=lb,
     )
-    for b in data.get("batches", []):
-        batch = PlanBatch(id=b["id"], name=b["name"], start=_date(b["start"]), end=_date(b["end"]),
-                          deadline=_date(b.get("deadline")), policy_batch=b.get("policy_batch"),
-                          pilot=bool(b.get("pilot")), rules=list(b.get("rules") or []))
-        for s in b.get("systems", []):
+    if not plan.plan_id:
+        raise PlanShapeError(("plan_id",), "the plan id is empty")
+    for b in top.sub("batches"):
+        batch = PlanBatch(id=b.str("id"), name=b.str("name", required=False), start=b.date("start", required=True),
+                          end=b.date("end", required=True), deadline=b.date("deadline"),
+                          policy_batch=b.str("policy_batch", required=False, default=None),
+                          pilot=bool(b.data.get("pilot")), rules=list(b.list("rules", of=str)))
+        for s in b.sub("systems"):
+            sid = s.str("id")
+            servers = []
+            for p in s.sub("servers"):
+                servers.append(ServerPlacement(p.str("server"), p.str("flavor", required=False, default=None),
+                                               p.num("vcpus", int), p.num("ram_gb", float), p.num("disk_gb", float),
+                                               p.str("image", required=False, default=None),
+                                               p.str("sized_from", required=False)))
             batch.items.append(PlanItem(
-                system=s["id"], name=s.get("name", ""), owner_org=s.get("owner_org", ""),
-                strategy=Strategy(s["strategy"]), move_group=s.get("move_group") or s["id"],
-                target_zone=s.get("target_zone"),
-                servers=tuple(ServerPlacement(p["server"], p.get("flavor"), int(p.get("vcpus") or 0),
-                                              float(p.get("ram_gb") or 0), float(p.get("disk_gb") or 0),
-                                              p.get("image"), p.get("sized_from", ""))
-                              for p in s.get("servers", [])),
-                cutover=_date(s.get("cutover")), requires=tuple(s.get("requires") or ()),
-                reasons=dict(s.get("reasons") or {})))
+                system=sid, name=s.str("name", required=False), owner_org=s.str("owner_org", required=False),
+                strategy=s.strategy("strategy"), move_group=s.str("move_group", required=False) or sid,
+                target_zone=s.str("target_zone", required=False, default=None),
+                servers=tuple(servers), cutover=s.date("cutover"), requires=tuple(s.list("requires", of=str)),
+                reasons=s.reasons("reasons")))
         plan.batches.append(batch)
-    plan.retained = [Retained(r["id"], r.get("name", ""), r.get("owner_org", ""), r.get("reason_code", ""),
-                              r.get("reason", "")) for r in data.get("retained", [])]
-    plan.unscheduled = [Unscheduled(u["id"], u.get("name", ""), u.get("owner_org", ""),
-                                    Strategy(u["strategy"]) if u.get("strategy") else None, list(u["reasons"]))
-                        for u in data.get("unscheduled", [])]
-    plan.rooms = [RoomClosure(r["id"], r.get("name", ""), _date(r.get("empty_by")), tuple(r.get("blocked_by") or ()),
-                              _date(r.get("deadline")), r.get("deadline_kind") or "")
-                  for r in data.get("rooms", [])]
+    plan.retained = [Retained(r.str("id"), r.str("name", required=False), r.str("owner_org", required=False),
+                              r.str("reason_code", required=False), r.str("reason", required=False))
+                     for r in top.sub("retained")]
+    plan.unscheduled = [Unscheduled(u.str("id"), u.str("name", required=False), u.str("owner_org", required=False),
+                                    u.strategy("strategy", required=False), list(u.list("reasons", of=str)))
+                        for u in top.sub("unscheduled")]
+    plan.rooms = [RoomClosure(r.str("id"), r.str("name", required=False), r.date("empty_by"),
+                              tuple(r.list("blocked_by", of=str)), r.date("deadline"),
+                              r.str("deadline_kind", required=False))
+                  for r in top.sub("rooms")]
     return plan
 
 
@@ -213,9 +325,20 @@ def read_plan(arg: Path) -> Plan:
         raise GovcloudError(f"{path} is not a govcloud plan (format_version {PLAN_FORMAT_VERSION})")
     try:
         return plain_to_plan(data)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise GovcloudError(f"{path}: malformed plan ({type(exc).__name__}: {exc})",
+    except PlanShapeError as exc:
+        line = _line_of(doc.text, exc.path)
+        raise GovcloudError(f"{path}{f':{line}' if line else ''}: {exc.where}: {exc}",
                             hint="regenerate it with `govcloud plan generate`") from None
+
+
+def _line_of(text: str, where: tuple) -> int | None:
+    import yaml
+
+    from govcloud.inventory.reader import GovLoader, locate_in_node
+    try:
+        return locate_in_node(yaml.compose(text, Loader=GovLoader), where)[0]
+    except (yaml.YAMLError, RecursionError):
+        return None
 
 
 def inventory_of(plan: Plan, plan_file: Path) -> Path:
