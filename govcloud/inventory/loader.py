@@ -10,6 +10,7 @@ city can keep one file per department and many people can edit at once.
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,12 +92,93 @@ class LoadResult:
                 p.line, p.column = locate_in_node(node, p.path)
 
 
+@dataclass
+class ScanProblem:
+    code: str
+    message: str
+    file: str
+    hint: str | None = None
+    warning: bool = False
+
+
+def scan_inventory(root: Path) -> tuple[list[Path], list[ScanProblem]]:
+    """The inventory's files (``*.yaml``/``*.yml``, sorted by relative path; names starting with
+    ``.`` or ``_`` are skipped) and what stands in the way of reading all of them: a folder that
+    cannot be listed or entered, a dangling symlink, a symlink loop, a symlink leading outside the
+    inventory, a ``.YAML`` file (not read: the suffix is lowercase). Nothing is skipped silently."""
+    problems: list[ScanProblem] = []
+    try:
+        if not root.is_dir():
+            return [root], problems
+    except OSError as exc:
+        return [], [ScanProblem("unreadable", f"cannot read {root}: {exc.strerror or exc}", str(root))]
+    files: list[Path] = []
+    try:
+        top = os.path.realpath(root)
+    except OSError:
+        top = str(root)
+
+    def rel(path: str) -> str:
+        return os.path.relpath(path, root).replace(os.sep, "/")
+
+    def walk(directory: str) -> None:
+        try:
+            with os.scandir(directory) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            problems.append(ScanProblem(
+                "unreadable-folder", f"cannot list folder: {exc.strerror or exc}", rel(directory) + "/",
+                hint="its files are not read: give the reader permission (r and x) or move the folder out"))
+            return
+        for entry in entries:
+            name = entry.name
+            if name.startswith((".", "_")):
+                continue
+            path = os.path.join(directory, name)
+            suffix = os.path.splitext(name)[1]
+            try:
+                if entry.is_symlink():
+                    try:
+                        target = os.path.realpath(path, strict=True)
+                    except OSError as exc:
+                        loop = getattr(exc, "errno", None) == 40 or "loop" in str(exc).lower()
+                        problems.append(ScanProblem(
+                            "symlink-loop" if loop else "dangling-symlink",
+                            ("symlink loop" if loop else f"symlink to {os.readlink(path)}, which does not exist")
+                            + " (not read)", rel(path), hint="remove the link or point it at a file"))
+                        continue
+                    if os.path.commonpath([top, target]) != top:
+                        problems.append(ScanProblem(
+                            "symlink-outside", f"symlink leads outside the inventory, to {target} (not read)",
+                            rel(path), hint="copy the file into the inventory; links must stay inside it"))
+                        continue
+                    if os.path.isdir(target):
+                        problems.append(ScanProblem(
+                            "symlinked-folder", "symlinked folder not read (its files would be read twice)",
+                            rel(path), warning=True))
+                        continue
+                    is_dir = False
+                else:
+                    is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError as exc:
+                problems.append(ScanProblem("unreadable", f"cannot read: {exc.strerror or exc}", rel(path)))
+                continue
+            if is_dir:
+                walk(path)
+            elif suffix in _SUFFIXES:
+                files.append(Path(path))
+            elif suffix.lower() in _SUFFIXES:
+                problems.append(ScanProblem(
+                    "suffix-case", f"'{name}' is not read: the suffix must be lowercase {suffix.lower()}",
+                    rel(path), hint=f"rename it to {os.path.splitext(name)[0]}{suffix.lower()}"))
+
+    walk(str(root))
+    files.sort(key=lambda p: p.relative_to(root).as_posix())
+    return files, problems
+
+
 def inventory_files(root: Path) -> list[Path]:
-    if root.is_file():
-        return [root]
-    files = [p for p in root.rglob("*") if p.suffix in _SUFFIXES and p.is_file()
-             and not any(part.startswith((".", "_")) for part in p.relative_to(root).parts)]
-    return sorted(files, key=lambda p: p.relative_to(root).as_posix())
+    return scan_inventory(root)[0]
 
 
 def load_inventory(root: Path | str, *, max_file_mb: float = DEFAULT_MAX_FILE_MB,
@@ -106,14 +188,19 @@ def load_inventory(root: Path | str, *, max_file_mb: float = DEFAULT_MAX_FILE_MB
     if not root.exists():
         result.error("not-found", f"{root} does not exist", file=str(root))
         return result
-    files = inventory_files(root)
+    files, scan_problems = scan_inventory(root)
+    for sp in scan_problems:
+        result.add(Severity.warning if sp.warning else Severity.error, sp.code, sp.message, file=sp.file,
+                   hint=sp.hint)
     base = root if root.is_dir() else root.parent
     if root.is_dir():
-        if not files:
+        if not files and not scan_problems:
             result.error("no-files", f"{root} holds no .yaml files", file=str(root),
                          hint="an inventory is a directory with inventory.yaml and one file per department")
             return result
-        if not (root / ROOT_FILE).is_file():
+        elif not files:
+            return result
+        if not (root / ROOT_FILE) in files:
             result.error("no-root-file", f"{root} has no {ROOT_FILE}", file=str(root),
                          hint=f"create {ROOT_FILE} with `format_version: {FORMAT_VERSION}` and "
                               "`inventory: {{name: ...}}`")

@@ -45,6 +45,19 @@ class GovLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     """
 
 
+MAX_INT_DIGITS = 1000   # far beyond any count or size; Python refuses to convert over 4,300 digits
+
+
+def _construct_int(loader: Any, node: Any) -> int:
+    text = str(node.value)
+    if len(text) > MAX_INT_DIGITS:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"a number of {len(text):,} digits (at most {MAX_INT_DIGITS:,})", node.start_mark)
+    return yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
+
+
+GovLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
 GovLoader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
@@ -151,6 +164,10 @@ def read_document(path: Path, *, max_file_mb: float = DEFAULT_MAX_FILE_MB,
 
     if _ALIAS_RE.search(text):
         expansion = _expanded_size(data)
+        if expansion == _CYCLE:
+            return ReadFailure("recursive-alias",
+                               "YAML aliases make the data contain itself (or nest too deep)",
+                               hint="an alias must not point into the node that holds it; write the values out")
         if expansion > MAX_ALIAS_EXPANSION:
             return ReadFailure(
                 "alias-bomb",
@@ -211,26 +228,50 @@ def _nesting_depth(text: str) -> int | ReadFailure:
     return deepest
 
 
+_CYCLE = -1
+
+
 def _expanded_size(data: Any) -> int:
-    """Node count with every alias expanded, computed without expanding (memoised by identity)."""
+    """Node count with every alias expanded, computed without expanding (memoised by identity);
+    ``_CYCLE`` for data that contains itself (``x: &a [*a]``) or that aliases nest deeper than
+    MAX_DEPTH (the nesting check reads the text, where an alias is one level). Iterative: no
+    recursion a hostile document could exhaust."""
     memo: dict[int, int] = {}
-
-    def size(obj: Any, depth: int = 0) -> int:
-        if not isinstance(obj, (dict, list)):
-            return 1
-        key = id(obj)
-        if key in memo:
-            return memo[key]
-        total = 1
-        children = obj.values() if isinstance(obj, dict) else obj
+    height: dict[int, int] = {}   # levels below a memoised node: a shared alias still nests
+    if not isinstance(data, (dict, list)):
+        return 1
+    on_path: set[int] = {id(data)}
+    stack: list[tuple[Any, Any, int]] = [(data, iter(data.values() if isinstance(data, dict) else data), 1)]
+    while stack:
+        obj, children, total = stack[-1]
         for child in children:
-            total += size(child, depth + 1)
-            if total > MAX_ALIAS_EXPANSION:
-                break
-        memo[key] = total
-        return total
-
-    return size(data)
+            if not isinstance(child, (dict, list)):
+                total += 1
+                continue
+            key = id(child)
+            if key in on_path or len(stack) >= MAX_DEPTH * 4:
+                return _CYCLE
+            if key in memo:
+                if len(stack) + height[key] >= MAX_DEPTH * 4:
+                    return _CYCLE
+                total += memo[key]
+                continue
+            stack[-1] = (obj, children, total)
+            on_path.add(key)
+            stack.append((child, iter(child.values() if isinstance(child, dict) else child), 1))
+            break
+        else:
+            stack.pop()
+            on_path.discard(id(obj))
+            memo[id(obj)] = total = min(total, MAX_ALIAS_EXPANSION + 1)
+            height[id(obj)] = 1 + max((height.get(id(c), 0) for c in (obj.values() if isinstance(obj, dict) else obj)
+                                       if isinstance(c, (dict, list))), default=0)
+            if stack:
+                parent, pchildren, ptotal = stack[-1]
+                stack[-1] = (parent, pchildren, min(ptotal + total, MAX_ALIAS_EXPANSION + 1))
+            else:
+                return total
+    return 1
 
 
 def _syntax_hint(exc: yaml.MarkedYAMLError) -> str | None:
