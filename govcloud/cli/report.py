@@ -30,6 +30,21 @@ class Format(str, Enum):
     md = "md"
 
 
+def read_findings(path: Path) -> list[dict[str, str]]:
+    """The findings JSON of `govcloud compliance check` (a list of {host, check_id, status})."""
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except OSError as exc:
+        raise GovcloudError(f"{path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise GovcloudError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except ValueError as exc:
+        raise GovcloudError(f"{path}: not JSON ({exc})") from None
+    except RecursionError:
+        raise GovcloudError(f"{path}: not a findings list (JSON nested too deeply)") from None
+    return parse_compliance(data, str(path))
+
+
 @app.command()
 def report(
     plan_arg: Path = typer.Argument(..., metavar="PLAN", help="Plan directory (migration-plans/<id>) or its plan.yaml."),
@@ -59,14 +74,7 @@ def report(
         day = parse_date(report_date) if report_date else None
     except DateError as exc:
         raise UsageError(f"--date: {exc}") from None
-    findings = None
-    if compliance is not None:
-        try:
-            findings = parse_compliance(json.loads(compliance.read_text(encoding="utf-8")), str(compliance))
-        except OSError as exc:
-            raise GovcloudError(f"{compliance}: {exc.strerror or exc}") from None
-        except ValueError as exc:
-            raise GovcloudError(f"{compliance}: not JSON ({exc})") from None
+    findings = read_findings(compliance) if compliance is not None else None
     journal_file = journal if journal is not None else path.parent / JOURNAL_FILE
     entries = None
     if journal is not None or journal_file.exists():
@@ -74,6 +82,8 @@ def report(
             entries = parse_journal(journal_file.read_text(encoding="utf-8"), str(journal_file))
         except OSError as exc:
             raise GovcloudError(f"{journal_file}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise GovcloudError(f"{journal_file}: not UTF-8 text (byte {exc.start})") from None
     state = approvals.state_of(plan, path, result.inventory)
     status = state.status
     approval_line = approvals.describe(state, lang.value)

@@ -358,14 +358,30 @@ def _tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
 _Loader.add_multi_constructor("!", _tagged)
 
 
+def _bounded_yaml(text: str, file: Path | None = None) -> Any:
+    """YAML safely loaded and bounded like inventory files: nesting depth before building, alias
+    bombs and self-containing aliases after (Ansible would expand them while merging variables)."""
+    from govcloud.inventory.reader import alias_problem, nesting_problem
+    bad = nesting_problem(text)
+    if bad is None:
+        try:
+            data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark
+            raise AnsibleInventoryError(f"YAML syntax error: {exc.problem}", mark.line + 1 if mark else None,
+                                        file=file) from exc
+        except yaml.YAMLError as exc:
+            raise AnsibleInventoryError(f"YAML error: {exc}", file=file) from exc
+        except (RecursionError, ValueError) as exc:     # ValueError: an integer of over 4,300 digits
+            raise AnsibleInventoryError(f"YAML error: {type(exc).__name__}: {str(exc)[:200]}", file=file) from None
+        bad = alias_problem(text, data)
+    if bad is not None:
+        raise AnsibleInventoryError(bad.message + (f" ({bad.hint})" if bad.hint else ""), bad.line, file=file)
+    return data
+
+
 def parse_yaml(text: str) -> Model:
-    try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        raise AnsibleInventoryError(f"YAML syntax error: {exc.problem}", mark.line + 1 if mark else None) from exc
-    except yaml.YAMLError as exc:
-        raise AnsibleInventoryError(f"YAML error: {exc}") from exc
+    data = _bounded_yaml(text)
     if not isinstance(data, dict):
         raise AnsibleInventoryError("a YAML inventory is a mapping of groups (e.g. `all:`)", 1)
     model = Model()
@@ -464,7 +480,7 @@ def load_model(path: Path) -> tuple[Model, str]:
     if stripped.startswith("{"):
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             data = None
         if isinstance(data, dict):
             return parse_list_json(data), "json"
@@ -584,15 +600,10 @@ def _load_vars_file(f: Path, skipped: list[tuple[Path, str]]) -> dict[str, Any] 
         skipped.append((f, "encrypted with ansible-vault: left out (secrets are never imported)"))
         return None
     try:
-        data = yaml.load(raw.decode("utf-8-sig"), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise AnsibleInventoryError("not valid UTF-8", raw.count(b"\n", 0, exc.start) + 1, file=f) from exc
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        raise AnsibleInventoryError(f"YAML syntax error: {exc.problem}", mark.line + 1 if mark else None,
-                                    file=f) from exc
-    except yaml.YAMLError as exc:
-        raise AnsibleInventoryError(f"YAML error: {exc}", file=f) from exc
+    data = _bounded_yaml(text, f)
     if data is None:
         return None
     if not isinstance(data, dict):

@@ -95,13 +95,14 @@ def parse(path: Path) -> ParseResult:
     if path.is_dir() and (path / "export.json").is_file():
         try:
             info = json.loads((path / "export.json").read_text(encoding="utf-8"))
-            name = info.get("inventory")
+            info = info if isinstance(info, dict) else {}
+            name = info.get("inventory") if isinstance(info.get("inventory"), str) else None
             if info.get("classified") == "redacted" and info.get("classified_systems"):
                 result.problems.append(Problem(
                     Severity.warning, "redacted-export", f"the export redacted {info['classified_systems']} "
                     "classified system(s); they are not imported", file="export.json",
                     hint="export with --include-classified for a complete round trip"))
-        except (ValueError, OSError):
+        except (ValueError, OSError, RecursionError):
             pass
     seen_tables = 0
     meta: ImportedRecord | None = None
@@ -116,7 +117,10 @@ def parse(path: Path) -> ParseResult:
         except (ValueError, UnicodeDecodeError) as exc:
             result.problems.append(Problem(Severity.error, "json", f"not valid JSON: {exc}", file=f.name))
             continue
-        if not isinstance(doc, dict) or "table" not in doc or not isinstance(doc.get("rows"), list):
+        except RecursionError:
+            result.problems.append(Problem(Severity.error, "json", "not valid JSON: nested too deeply", file=f.name))
+            continue
+        if not isinstance(doc, dict) or not isinstance(doc.get("table"), str) or not isinstance(doc.get("rows"), list):
             result.problems.append(Problem(Severity.error, "wrong-format", "not a govcloud export table "
                                            "(expected {table, columns, rows})", file=f.name))
             continue

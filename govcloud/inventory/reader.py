@@ -178,6 +178,36 @@ def read_document(path: Path, *, max_file_mb: float = DEFAULT_MAX_FILE_MB,
     return Document(path, data, text, "yaml", digest)
 
 
+def nesting_problem(text: str) -> ReadFailure | None:
+    """Too deep to build safely (checked on parser events, before any object is built), or None."""
+    if not _SUSPICIOUS_NESTING.search(text):
+        return None
+    depth = _nesting_depth(text)
+    if isinstance(depth, ReadFailure):
+        return depth
+    if depth > MAX_DEPTH:
+        return ReadFailure("too-deep", f"data is nested more than {MAX_DEPTH} levels deep",
+                           hint="the file is damaged or hostile")
+    return None
+
+
+def alias_problem(text: str, data: Any) -> ReadFailure | None:
+    """Loaded YAML whose aliases make it contain itself, nest too deep or expand past
+    MAX_ALIAS_EXPANSION nodes (a "billion laughs" bomb: harmless while shared, gigabytes once a
+    consumer walks or copies it), or None."""
+    if not _ALIAS_RE.search(text):
+        return None
+    expansion = _expanded_size(data)
+    if expansion == _CYCLE:
+        return ReadFailure("recursive-alias", "YAML aliases make the data contain itself (or nest too deep)",
+                           hint="an alias must not point into the node that holds it; write the values out")
+    if expansion > MAX_ALIAS_EXPANSION:
+        return ReadFailure("alias-bomb",
+                           f"YAML aliases expand to over {MAX_ALIAS_EXPANSION:,} nodes (an 'alias bomb')",
+                           hint="write the values out; nested aliases are not needed here")
+    return None
+
+
 def _decode(raw: bytes) -> str | ReadFailure:
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return ReadFailure("encoding", "file is UTF-16; inventory files must be UTF-8",

@@ -639,12 +639,12 @@ def parse_journal(text: str, source: str = "journal.jsonl") -> list[dict[str, st
             continue
         try:
             row = json.loads(line)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             if n == len(lines):      # no newline after it: a write the crash cut short
                 continue
-            raise GovcloudError(f"{source}:{n}: not JSON ({exc})") from None
+            raise GovcloudError(f"{source}:{n}: not JSON ({str(exc)[:200]})") from None
         if isinstance(row, dict) and "kind" in row:
-            if row["kind"] != "state":
+            if row["kind"] != "state" or not isinstance(row["kind"], str):
                 continue
             row = {"system": row.get("system"), "state": row.get("to")}
         if not isinstance(row, dict) or not isinstance(row.get("system"), str) or not isinstance(row.get("state"), str):
