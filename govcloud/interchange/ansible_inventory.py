@@ -436,7 +436,11 @@ def _yaml_group(model: Model, name: str, body: Any, depth: int) -> None:
 def parse_list_json(data: dict) -> Model:
     model = Model()
     meta = data.get("_meta") or {}
+    if not isinstance(meta, dict):
+        raise AnsibleInventoryError("_meta must be an object with hostvars")
     hostvars = meta.get("hostvars") or {}
+    if not isinstance(hostvars, dict):
+        raise AnsibleInventoryError("_meta.hostvars must be an object (host: variables)")
     for name, body in data.items():
         if name == "_meta":
             continue
@@ -445,13 +449,24 @@ def parse_list_json(data: dict) -> Model:
             body = {"hosts": body}
         if not isinstance(body, dict):
             raise AnsibleInventoryError(f"group {name!r} must be an object")
-        for h in body.get("hosts") or []:
+        hosts, children, vars_ = (body.get(k) or ([] if k != "vars" else {}) for k in ("hosts", "children", "vars"))
+        if not isinstance(hosts, list) or not isinstance(children, list):
+            raise AnsibleInventoryError(f"group {name!r}: hosts and children must be lists of names")
+        if not isinstance(vars_, dict):
+            raise AnsibleInventoryError(f"group {name!r}: vars must be an object")
+        for h in hosts:
+            if not isinstance(h, (str, int, float)) or isinstance(h, bool):
+                raise AnsibleInventoryError(f"group {name!r}: a host name must be text, not {type(h).__name__}")
             model.add_host(name, str(h), f"{name}.hosts")
-        for c in body.get("children") or []:
-            if c not in g.children:
+        for c in children:
+            if not isinstance(c, (str, int, float)) or isinstance(c, bool):
+                raise AnsibleInventoryError(f"group {name!r}: a child group must be a name, not {type(c).__name__}")
+            if str(c) not in g.children:
                 g.children.append(str(c))
-        g.vars.update(body.get("vars") or {})
+        g.vars.update(vars_)
     for h, hv in hostvars.items():
+        if hv is not None and not isinstance(hv, dict):
+            raise AnsibleInventoryError(f"_meta.hostvars.{h}: variables must be an object")
         model.hostvars.setdefault(h, {}).update(hv or {})
         model.host_line.setdefault(h, f"_meta.hostvars.{h}")
     for g in list(model.groups.values()):
@@ -647,10 +662,14 @@ def classify_os(name: str) -> tuple[str, str | None]:
 
 
 def _num(v: Any) -> float | None:
-    try:
-        return float(v)
-    except (TypeError, ValueError):
+    """A finite number, or None (True, 'nan', 1e400 and 10**400 are not sizes)."""
+    if isinstance(v, bool):
         return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return f if f == f and f not in (float("inf"), float("-inf")) else None
 
 
 def server_values(host: str, hv: dict[str, Any]) -> dict[str, Any]:

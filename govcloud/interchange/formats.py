@@ -130,7 +130,8 @@ def _json_kind(path: Path) -> str | None:
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     if isinstance(data, dict):
-        if "_meta" in data and isinstance(data.get("all", {}), dict) and ("all" in data or "hostvars" in data["_meta"]):
+        if "_meta" in data and isinstance(data.get("all", {}), dict) and (
+                "all" in data or (isinstance(data["_meta"], dict) and "hostvars" in data["_meta"])):
             return "ansible"
         if "table" in data and "columns" in data and "rows" in data:
             return "govcloud"

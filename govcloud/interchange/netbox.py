@@ -78,21 +78,28 @@ def _status(v: Any) -> Any:
     return v
 
 
+def _key(v: Any) -> int | str | None:
+    """An id usable as a key: a number or a text (a list or an object from a damaged file is none)."""
+    return v if isinstance(v, (int, str)) and not isinstance(v, bool) else None
+
+
 def _rid(v: Any) -> int | str | None:
     """The id of a related object: nested {"id": …} or a bare pk."""
     if isinstance(v, dict):
-        return v.get("id")
-    if isinstance(v, (int, str)) and not isinstance(v, bool):
-        return v
-    return None
+        return _key(v.get("id"))
+    return _key(v)
+
+
+def _text(v: Any) -> str | None:
+    return v if isinstance(v, str) and v else None
 
 
 def _name(v: Any, table: dict | None = None) -> str | None:
     if isinstance(v, dict):
-        return v.get("name") or v.get("display") or v.get("display_name") or v.get("model")
-    if table is not None and v is not None and v in table:
+        return _text(v.get("name")) or _text(v.get("display")) or _text(v.get("display_name")) or _text(v.get("model"))
+    if table is not None and _key(v) is not None and v in table:
         o = table[v]
-        return o.get("name") or o.get("model")
+        return _text(o.get("name")) or _text(o.get("model"))
     return None
 
 
@@ -115,7 +122,7 @@ class _Source:
         self.files: list[Path] = []
 
     def add(self, kind: str, obj: dict, file: str, where: str) -> None:
-        oid = obj.get("id")
+        oid = _key(obj.get("id"))
         if oid is None:
             return
         self.objects.setdefault(kind, {})[oid] = obj
@@ -180,19 +187,20 @@ def _collect(src: _Source, data: Any, file: str, key_hint: str | None, prefix: s
 
 def _collect_dump(src: _Source, data: list, file: str) -> None:
     ctypes = {o["pk"]: f"{o['fields'].get('app_label')}.{o['fields'].get('model')}"
-              for o in data if isinstance(o, dict) and o.get("model") == "contenttypes.contenttype" and "pk" in o}
+              for o in data if isinstance(o, dict) and o.get("model") == "contenttypes.contenttype"
+              and _key(o.get("pk")) is not None and isinstance(o.get("fields"), dict)}
     models = {"tenancy.tenant": "tenant", "dcim.site": "site", "dcim.rack": "rack", "dcim.device": "device",
               "virtualization.virtualmachine": "vm", "virtualization.cluster": "cluster",
               "ipam.ipaddress": "ip", "dcim.interface": "interface", "virtualization.vminterface": "vminterface",
               "dcim.platform": "platform", "dcim.devicerole": "role", "dcim.devicetype": "device_type",
               "dcim.manufacturer": "manufacturer", "dcim.region": "region", "extras.role": None}
     for i, o in enumerate(data):
-        kind = models.get(o.get("model")) if isinstance(o, dict) else None
-        if not kind or "pk" not in o:
+        kind = models.get(o.get("model")) if isinstance(o, dict) and isinstance(o.get("model"), str) else None
+        if not kind or _key(o.get("pk")) is None or not isinstance(o.get("fields") or {}, dict):
             continue
         obj = dict(o.get("fields") or {})
         obj["id"] = o["pk"]
-        if kind == "ip" and obj.get("assigned_object_type") in ctypes:
+        if kind == "ip" and _key(obj.get("assigned_object_type")) in ctypes:
             obj["assigned_object_type"] = ctypes[obj["assigned_object_type"]]
         src.add(kind, obj, file, f"[{i}]")
 
@@ -287,7 +295,7 @@ def parse(path: Path) -> ParseResult:
                 owner = ("device", _rid(itf["device"]))
             elif isinstance(itf.get("virtual_machine"), dict):
                 owner = ("vm", _rid(itf["virtual_machine"]))
-        if owner is None and ip.get("assigned_object_type") and ip.get("assigned_object_id") is not None:
+        if owner is None and ip.get("assigned_object_type") and _key(ip.get("assigned_object_id")) is not None:
             owner = iface_owner.get((str(ip["assigned_object_type"]), ip["assigned_object_id"]))
         if owner is not None:
             lst = ips_of.setdefault(owner, [])
@@ -334,7 +342,7 @@ def parse(path: Path) -> ParseResult:
 
     # tenants → organisations
     for tid, t in tenants.items():
-        name = t.get("name")
+        name = _text(t.get("name"))
         if not name:
             continue
         result.records.append(ImportedRecord("organizations", f"tenant:{tid}", {"name": name}, prov("tenant", tid),
@@ -346,7 +354,7 @@ def parse(path: Path) -> ParseResult:
         if sid is not None:
             rack_count[sid] = rack_count.get(sid, 0) + 1
     for sid, s in sites.items():
-        name = s.get("name")
+        name = _text(s.get("name"))
         if not name:
             continue
         values: dict[str, Any] = {"name": name}
@@ -364,7 +372,7 @@ def parse(path: Path) -> ParseResult:
                                              (("name", name),), extra))
     # devices → physical servers
     for did, d in O.get("device", {}).items():
-        name = d.get("name")
+        name = _text(d.get("name"))
         if not name:
             continue
         values = {"hostname": name, "kind": "physical"}
@@ -390,7 +398,7 @@ def parse(path: Path) -> ParseResult:
                                              tuple(match), extra))
     # virtual machines → vm servers
     for vid, v in O.get("vm", {}).items():
-        name = v.get("name")
+        name = _text(v.get("name"))
         if not name:
             continue
         values = {"hostname": name, "kind": "vm"}
@@ -401,7 +409,7 @@ def parse(path: Path) -> ParseResult:
                 values["cores"] = max(1, int(round(cores)))
                 if cores != int(cores):
                     extra["vcpus"] = cores
-            except ValueError:
+            except (ValueError, OverflowError):
                 extra["vcpus"] = v["vcpus"]
         if isinstance(v.get("memory"), (int, float)) and not isinstance(v.get("memory"), bool):
             values["ram_gb"] = round(v["memory"] / MB_PER_GB, 3)

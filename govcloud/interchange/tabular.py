@@ -311,7 +311,14 @@ class TableFile:
         delim = max((",", "\t", ";", "|"), key=first.count)
         if first.count(delim) == 0:
             delim = ","
-        self._csv_rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+        try:
+            self._csv_rows = list(reader)
+        except csv.Error as exc:   # a cell over the csv module's 128 KiB limit, a NUL after the first 4 KiB …
+            raise TableRefused(make_problem(
+                Severity.error, "import.csv_syntax", f"cannot read the CSV: {exc}", file=self.display,
+                row=reader.line_num or None,
+                hint="a census cell never needs 128 KiB; check the file (an unclosed quote swallows the rest)")) from None
 
     # -- rows
 
