@@ -32,11 +32,17 @@ def private_agent(key: Path | None) -> Iterator[str]:
     import tempfile
     home = tempfile.mkdtemp(prefix="gc-agent-")
     sock = os.path.join(home, "agent.sock")
-    # a foreground child with a parent-death signal: if the run is killed (even -9 of the run
-    # alone) the kernel kills the agent, and the key it holds goes with it
+    # the kernel ends the agent (and the key it holds) when the run dies, even by SIGKILL: a
+    # parent-death signal — set on a small shell that owns the agent, because ssh-agent is
+    # set-group-id and exec of such a program clears the parent-death signal
+    import signal
+
     from govcloud.drivers.procguard import set_pdeathsig
-    agent = subprocess.Popen(["ssh-agent", "-D", "-a", sock], stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=set_pdeathsig)
+    keeper = ('ssh-agent -D -a "$1" </dev/null >/dev/null 2>&1 & a=$!; '
+              'trap \'kill $a 2>/dev/null; wait $a; exit 0\' TERM HUP INT; wait $a')
+    agent = subprocess.Popen(["sh", "-c", keeper, "gc-agent", sock], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             preexec_fn=lambda: set_pdeathsig(signal.SIGTERM))
     try:
         for _ in range(100):
             if os.path.exists(sock):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,7 +91,8 @@ def sniff(path: Path) -> tuple[str | None, str]:
         try:
             with zipfile.ZipFile(path) as zf:
                 sheets = _xlsx_sheet_names(zf)
-        except (zipfile.BadZipFile, OSError, KeyError, ValueError):
+        except (zipfile.BadZipFile, OSError, KeyError, ValueError, NotImplementedError, RuntimeError, EOFError,
+                zlib.error):
             return None, "a ZIP archive"
         if sheets is None:
             return None, "a ZIP archive (not an XLSX workbook)"

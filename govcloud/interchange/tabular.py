@@ -165,7 +165,7 @@ def check_zip(path: Path, display: str, *, max_total_mb: float = MAX_UNCOMPRESSE
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError, EOFError, ValueError) as exc:
         raise TableRefused(make_problem(
             Severity.error, "import.bad_zip", f"not a readable XLSX workbook (broken zip: {exc})",
             file=display, hint="open it in Excel or WPS and save it again as .xlsx")) from None
@@ -730,10 +730,21 @@ def to_text(v: Any) -> str:
 
 
 def to_number(v: Any) -> float:
+    """A finite number: NaN, infinities and numbers beyond a float (1E400) are not counts or sizes."""
+    x = _to_number(v)
+    if x != x or x in (float("inf"), float("-inf")):
+        raise ValueProblem(f"{str(v)[:40]!r} is not a finite number")
+    return x
+
+
+def _to_number(v: Any) -> float:
     if isinstance(v, bool):
         raise ValueProblem(f"{v!r} is not a number")
     if isinstance(v, (int, float)):
-        return float(v)
+        try:
+            return float(v)
+        except OverflowError:
+            raise ValueProblem(f"{str(v)[:40]}… is too large a number") from None
     s = unicodedata.normalize("NFKC", str(v)).strip().replace(",", "").replace("，", "")
     s = s.removesuffix("%")
     for unit in ("万元", "元", "gib", "gb", "mib", "mb", "台", "个", "人", "次"):
@@ -743,7 +754,7 @@ def to_number(v: Any) -> float:
     try:
         return float(s)
     except ValueError:
-        raise ValueProblem(f"{v!r} is not a number") from None
+        raise ValueProblem(f"{str(v)[:60]!r} is not a number") from None
 
 
 def to_int(v: Any) -> int:

@@ -252,7 +252,7 @@ class Workbook:
     def __init__(self, path: Any) -> None:
         try:
             self._zip = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError) as exc:
+        except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError, EOFError, ValueError) as exc:
             raise XlsxError(f"not a readable zip ({exc})") from None
         try:
             self._open()
@@ -269,7 +269,7 @@ class Workbook:
             return self._zip.read(self._names[name.lower()])
         except KeyError:
             raise XlsxError(f"the workbook lists {name!r} but the zip has no such member") from None
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
             raise XlsxError(f"{name}: broken zip member ({exc})") from None
 
     def _open(self) -> None:
@@ -380,7 +380,7 @@ class Workbook:
                 p.ParseFile(fh)
         except expat.ExpatError as exc:
             raise XlsxError(f"{path}: malformed XML ({exc})") from None
-        except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
             raise XlsxError(f"{path}: broken zip member ({exc})") from None
         return strings
 
@@ -438,7 +438,7 @@ class SheetReader:
                 self.fast = False
                 self.merges = []
             yield from self._full_rows(delivered[0])
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
             raise XlsxError(f"{self.path}: broken zip member ({exc})") from None
 
     # -- values

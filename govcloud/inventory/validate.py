@@ -232,7 +232,8 @@ def check_classified_placement(inv: Inventory, result: LoadResult) -> None:
             result.at_entity(E, "grade-without-secrecy",
                              f"system '{s.name}' has secrecy_grade {s.secrecy_grade.value} but is non_classified",
                              "systems", s.id, "secrecy_grade", hint="set secrecy: classified or drop the grade")
-        if s.extranet_area is not None and s.network_zone is not NetworkZone.gov_extranet:
+        if s.extranet_area is not None and s.network_zone is not None and \
+                s.network_zone is not NetworkZone.gov_extranet:
             result.at_entity(W, "area-outside-extranet", f"extranet_area is set but the system is on "
                              f"{s.network_zone.value}", "systems", s.id, "extranet_area")
 
@@ -430,7 +431,7 @@ def check_machine_rooms(inv: Inventory, result: LoadResult) -> None:
 @check
 def check_cloud_zones(inv: Inventory, result: LoadResult) -> None:
     for z in inv.cloud_zones.values():
-        if z.accepts_classified and z.network_zone is not NetworkZone.gov_intranet:
+        if z.accepts_classified and z.network_zone is not None and z.network_zone is not NetworkZone.gov_intranet:
             result.at_entity(E, "classified-zone-open", f"zone '{z.name}' accepts classified systems but "
                              f"sits on {z.network_zone.value}", "cloud_zones", z.id, "accepts_classified",
                              hint="only an intranet cloud (政务内网) may accept classified systems")

@@ -817,3 +817,54 @@ def test_cli_hostile_inputs_exit_cleanly(tmp_path, plan_text):
         assert "Traceback" not in p.stdout + p.stderr and "internal error" not in p.stderr, (args, p.stderr[-1500:])
         assert "error" in (p.stdout + p.stderr).lower(), (args, p.stdout[-500:], p.stderr[-500:])
         assert time.monotonic() - started < 60, args
+
+
+# ---------------------------------------------------------------- every field of every record, removed or mistyped
+
+
+def _field_edits(base: Path) -> list[tuple[str, tuple, str]]:
+    """(file, path to a record's field, edit) for every field of every record of an inventory."""
+    out = []
+    for f in sorted(base.rglob("*.yaml")):
+        rel = f.relative_to(base).as_posix()
+        data = yaml.safe_load(f.read_text(encoding="utf-8"))
+        for section, records in data.items():
+            if isinstance(records, list):
+                for i, rec in enumerate(records):
+                    if isinstance(rec, dict):
+                        for key in rec:
+                            out += [(rel, (section, i, key), "drop"), (rel, (section, i, key), "list")]
+            elif isinstance(records, dict):
+                for key in records:
+                    out += [(rel, (section, key), "drop"), (rel, (section, key), "list")]
+    return out
+
+
+@pytest.mark.parametrize("which", ["sample-workload", "invtree"])
+def test_every_field_dropped_or_mistyped(tmp_path, which):
+    """A record missing any one field, or holding a list where a value belongs, is reported —
+    the validator's checks run on such half-valid records too."""
+    if which == "invtree":
+        from invtree import write_inventory_tree
+        base = write_inventory_tree(tmp_path / "base")
+    else:
+        base = SAMPLE
+    root = tmp_path / "inv"
+    shutil.copytree(base, root)
+    edits = _field_edits(base)
+    assert len(edits) > 50
+    for rel, path, edit in edits:
+        original = (base / rel).read_text(encoding="utf-8")
+        data = yaml.safe_load(original)
+        parent = data
+        for step in path[:-1]:
+            parent = parent[step]
+        if edit == "drop":
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = [[]]
+        (root / rel).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        try:
+            _validate(root, "inventory (field dropped/mistyped)")
+        finally:
+            (root / rel).write_text(original, encoding="utf-8")
