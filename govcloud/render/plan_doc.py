@@ -191,9 +191,9 @@ def document_data(plan: Plan, inv: Inventory, *, lang: str = "zh", approval: str
             "rules": ", ".join(b.rules),
             "rows": [{"id": i.system, "name": _cell(i.name), "dept": _cell(orgs.get(i.owner_org, i.owner_org)),
                        "strategy": i.strategy.label(lang), "zone": i.target_zone or "-",
-                       "flavor": (i.primary.flavor if i.primary else "-") +
+                       "flavor": ((i.primary.flavor if i.primary else None) or "-") +
                                  (f" ×{len(i.servers)}" if len(i.servers) > 1 else ""),
-                       "image": _cell(i.primary.image if i.primary else "-"), "cutover": i.cutover or "-",
+                       "image": _cell((i.primary.image if i.primary else None) or "-"), "cutover": i.cutover or "-",
                        "requires": req_text(i.requires)} for i in b.items],
         })
     retained = [{"id": r.system, "name": _cell(r.name), "dept": _cell(orgs.get(r.owner_org, r.owner_org)),

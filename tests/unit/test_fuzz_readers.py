@@ -333,11 +333,29 @@ def plan_edits(draw, text: str) -> str:
 PLAN_DIR_EXAMPLES = [('"plan_id": 5', "plan_id"), ('"inventory": null', "inventory")]
 
 
-def _read_plan(plan_dir: Path, name: str) -> None:
+def _read_plan(plan_dir: Path, name: str, commands: bool = False) -> None:
     from govcloud.store.planfile import approval_status, read_plan
     plan = run_reader(name, lambda: read_plan(plan_dir))
     if plan is not None:
         run_reader("approval.yaml", lambda: approval_status(plan_dir / "plan.yaml"))
+        if commands:     # what people run on a plan that reads: none may end in an internal error
+            for args in (["plan", "show", str(plan_dir), "-o", "json"], ["plan", "validate", str(plan_dir)],
+                         ["migrate", "status", str(plan_dir)],
+                         ["report", str(plan_dir), "--out", str(plan_dir / "r.md"), "--format", "md"]):
+                assert cli_in_process(args) != 70, args
+
+
+def cli_in_process(args: list[str]) -> int:
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from govcloud.cli.app import main
+    CORPUS["plan commands"] += 1
+    with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
+        try:
+            main(args)
+        except SystemExit as exc:
+            return int(exc.code or 0)
+    return 0
 
 
 @pytest.mark.parametrize("edit,field", PLAN_DIR_EXAMPLES)
@@ -362,7 +380,7 @@ def test_plan_edits(work, plan_text):
     @given(text=plan_edits(plan_text))
     def check(text):
         (d / "plan.yaml").write_text(text, encoding="utf-8")
-        _read_plan(d, "plan.yaml")
+        _read_plan(d, "plan.yaml", commands=True)
 
     check()
 
