@@ -151,7 +151,7 @@ def _validate_overlay(root: Path, documents: dict[str, Path], cs: ChangeSet,
             dest = tmp / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_text(text, encoding="utf-8")
-        result = load_inventory(tmp, cache=cache)
+        result = load_inventory(tmp, cache=cache, link_roots=(root,))
         if result.documents:
             validate(result)
         located = {rel: _LinesIndex(text) for rel, text in cs.files.items()}

@@ -101,11 +101,12 @@ class ScanProblem:
     warning: bool = False
 
 
-def scan_inventory(root: Path) -> tuple[list[Path], list[ScanProblem]]:
+def scan_inventory(root: Path, *, link_roots: tuple[Path, ...] = ()) -> tuple[list[Path], list[ScanProblem]]:
     """The inventory's files (``*.yaml``/``*.yml``, sorted by relative path; names starting with
     ``.`` or ``_`` are skipped) and what stands in the way of reading all of them: a folder that
     cannot be listed or entered, a dangling symlink, a symlink loop, a symlink leading outside the
-    inventory, a ``.YAML`` file (not read: the suffix is lowercase). Nothing is skipped silently."""
+    inventory, a ``.YAML`` file (not read: the suffix is lowercase). Nothing is skipped silently.
+    ``link_roots``: other folders symlinks may lead into (an import's overlay of the inventory)."""
     problems: list[ScanProblem] = []
     try:
         if not root.is_dir():
@@ -117,6 +118,8 @@ def scan_inventory(root: Path) -> tuple[list[Path], list[ScanProblem]]:
         top = os.path.realpath(root)
     except OSError:
         top = str(root)
+
+    allowed = [top] + [os.path.realpath(r) for r in link_roots]
 
     def rel(path: str) -> str:
         return os.path.relpath(path, root).replace(os.sep, "/")
@@ -147,7 +150,7 @@ def scan_inventory(root: Path) -> tuple[list[Path], list[ScanProblem]]:
                             ("symlink loop" if loop else f"symlink to {os.readlink(path)}, which does not exist")
                             + " (not read)", rel(path), hint="remove the link or point it at a file"))
                         continue
-                    if os.path.commonpath([top, target]) != top:
+                    if not any(os.path.commonpath([t, target]) == t for t in allowed):
                         problems.append(ScanProblem(
                             "symlink-outside", f"symlink leads outside the inventory, to {target} (not read)",
                             rel(path), hint="copy the file into the inventory; links must stay inside it"))
@@ -182,13 +185,13 @@ def inventory_files(root: Path) -> list[Path]:
 
 
 def load_inventory(root: Path | str, *, max_file_mb: float = DEFAULT_MAX_FILE_MB,
-                   cache: ParsedCache | None = None) -> LoadResult:
+                   cache: ParsedCache | None = None, link_roots: tuple[Path, ...] = ()) -> LoadResult:
     root = Path(root)
     result = LoadResult(Inventory(), root=root)
     if not root.exists():
         result.error("not-found", f"{root} does not exist", file=str(root))
         return result
-    files, scan_problems = scan_inventory(root)
+    files, scan_problems = scan_inventory(root, link_roots=link_roots)
     for sp in scan_problems:
         result.add(Severity.warning if sp.warning else Severity.error, sp.code, sp.message, file=sp.file,
                    hint=sp.hint)
