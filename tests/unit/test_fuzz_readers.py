@@ -12,7 +12,7 @@ examples. Hand-picked hostile cases from the issue come first as explicit exampl
 cases run as subprocesses, under a memory limit, to check the exit code and that no traceback
 reaches the screen.
 
-Examples per reader: ``FUZZ_EXAMPLES`` (default 25; e.g. GOVCLOUD_FUZZ_EXAMPLES=500 for a long
+Examples per reader: ``FUZZ_EXAMPLES`` (default 20; e.g. GOVCLOUD_FUZZ_EXAMPLES=500 for a long
 run); the counts of a run are printed at the end of the module (``-s``).
 """
 
@@ -40,7 +40,7 @@ from govcloud.errors import GovcloudError
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "inventories" / "sample-workload"
-FUZZ_EXAMPLES = int(os.environ.get("GOVCLOUD_FUZZ_EXAMPLES", "25"))
+FUZZ_EXAMPLES = int(os.environ.get("GOVCLOUD_FUZZ_EXAMPLES", "20"))
 TIME_LIMIT = 20.0          # seconds per example, generous for a loaded 2-core CI machine
 CORPUS: Counter[str] = Counter()
 
