@@ -334,10 +334,11 @@ PLAN_DIR_EXAMPLES = [('"plan_id": 5', "plan_id"), ('"inventory": null', "invento
 
 
 def _read_plan(plan_dir: Path, name: str, commands: bool = False) -> None:
-    from govcloud.store.planfile import approval_status, read_plan
+    from govcloud.store.approval import read_signatures
+    from govcloud.store.planfile import read_plan
     plan = run_reader(name, lambda: read_plan(plan_dir))
     if plan is not None:
-        run_reader("approval.yaml", lambda: approval_status(plan_dir / "plan.yaml"))
+        run_reader("approval.yaml", lambda: read_signatures(plan_dir / "plan.yaml"))
         if commands:     # what people run on a plan that reads: none may end in an internal error
             for args in (["plan", "show", str(plan_dir), "-o", "json"], ["plan", "validate", str(plan_dir)],
                          ["migrate", "status", str(plan_dir)],
@@ -386,18 +387,19 @@ def test_plan_edits(work, plan_text):
 
 
 @FUZZ
-@given(data=values(["plan_id", "plan_sha256", "approved_by", "approved_at", "os_user"], 8),
+@given(data=values(["plan_id", "plan_sha256", "approved_by", "approved_at", "os_user", "signatures", "scheme",
+                    "key", "signature", "by", "inventory_digest"], 8),
        as_json=st.booleans())
 @example(data={"plan_id": 5, "plan_sha256": None, "approved_by": [], "approved_at": {}}, as_json=True)
 def test_approval_file(work, plan_text, data, as_json):
-    from govcloud.store.planfile import approval_status
+    from govcloud.store.approval import read_signatures
     d = work / "approval-fuzz"
     d.mkdir(exist_ok=True)
     (d / "plan.yaml").write_text(plan_text, encoding="utf-8")
     if isinstance(data, dict) and data and not as_json:
         data.setdefault("plan_id", "fuzz")
     (d / "approval.yaml").write_text(dump(data, as_json), encoding="utf-8")
-    run_reader("approval.yaml", lambda: approval_status(d / "plan.yaml"))
+    run_reader("approval.yaml", lambda: read_signatures(d / "plan.yaml"))
 
 
 # ---------------------------------------------------------------- journal.jsonl
