@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from integration_helpers import wait_until
-from migrate_env import write_inventory
+from migrate_env import approve_args, write_inventory
 
 pytestmark = [pytest.mark.integration, pytest.mark.openstack, pytest.mark.hosts, pytest.mark.slow]
 
@@ -124,7 +124,8 @@ def plan(test_hosts, bridged_cloud, tmp_path_factory):
     plan_id = "kill-" + uuid.uuid4().hex[:6]
     p = gc("plan", "generate", str(inv), "--out", str(root / "plans"), "--id", plan_id)
     assert p.returncode == 0, p.stderr
-    assert gc("plan", "approve", str(root / "plans" / plan_id), "--by", "集成测试").returncode == 0
+    p = gc(*approve_args(root / "plans" / plan_id))
+    assert p.returncode == 0, p.stderr
     conn = bridged_cloud.cloud.member
     yield root / "plans" / plan_id, plan_id, test_hosts, conn
     for s in conn.compute.servers(details=True, tags=f"gc-plan={plan_id}"):
