@@ -84,17 +84,16 @@ def _via_ansible(pairs, script: str, *, concurrency: int, connect_timeout: float
     driver's RunResult per target, so parsing, observations and the summary are shared."""
     import tempfile
 
-    from govcloud.drivers.ansible import run_adhoc_raw
+    from govcloud.drivers.ansible import run_adhoc_raw, write_inventory
     from govcloud.drivers.ssh import RunResult
     from govcloud.inventory import discover as d
-    from govcloud.store.atomic import write_atomic
 
     kh_files = {st.known_hosts or str(Path("~/.ssh/known_hosts").expanduser()) for _, st in pairs}
     kh_before = {f: (Path(f).read_text(encoding="utf-8") if Path(f).exists() else "") for f in kh_files}
     with tempfile.TemporaryDirectory(prefix="govcloud-discover-ansible-") as tmp:
-        inv_file = Path(tmp) / "inventory" / "hosts.json"
+        inv_file = Path(tmp) / "inventory" / "hosts.yml"
         inv_file.parent.mkdir()
-        write_atomic(inv_file, json.dumps(_runner_inventory(pairs, accept_new), indent=1))
+        write_inventory(inv_file, _runner_inventory(pairs, accept_new))   # !unsafe strings: data only
         t0 = time.perf_counter()
         run = run_adhoc_raw(script, inv_file, forks=concurrency, connect_timeout=int(max(1, connect_timeout)),
                             retries=retries, timeout=int(run_timeout + connect_timeout * (retries + 1) + 30),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -17,6 +16,7 @@ from govcloud.inventory.loader import LoadResult, load_inventory
 from govcloud.inventory.validate import validate_path
 from govcloud.model.dates import DateError, parse_date
 from govcloud.model.entities import Policy
+from govcloud.model.ids import ID_DESCRIPTION, id_problem, is_valid_id
 from govcloud.model.plan import Plan
 from govcloud.planning.planner import GENERATOR, build_plan
 from govcloud.planning.rules import check_plan, format_violation
@@ -38,8 +38,6 @@ app = typer.Typer(help="计划 — batched migration plans: generate, check, rea
 PlanArg = typer.Argument(..., metavar="PLAN", help="Plan directory (migration-plans/<id>) or its plan.yaml.")
 OutputOpt = typer.Option(Output.text, "--output", "-o", help="text for people, json for programs.")
 LangOpt = typer.Option(Lang.zh, "--lang", help="Language of the plan document and labels.", envvar="GOVCLOUD_LANG")
-
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def _load_sound(path: Path, lang: Lang) -> LoadResult:
@@ -103,8 +101,8 @@ def generate(
     result = _load_sound(inventory, lang)
     policy, extra = _policy(result, policy_file)
     pid = plan_id or policy.id
-    if not _ID.match(pid):
-        raise UsageError(f"--id '{pid}' must be letters, digits, '.', '_' or '-' (at most 64)")
+    if not is_valid_id(pid):
+        raise UsageError(f"--id {pid!r:.80}: {id_problem(pid)}", hint=ID_DESCRIPTION)
     try:
         start_day = parse_date(start) if start else None
     except DateError as exc:

@@ -9,6 +9,7 @@ in the inventory's key files / ssh_config, never in ``extravars``.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -17,6 +18,52 @@ from pathlib import Path
 from typing import Any
 
 import ansible_runner
+import yaml
+
+from govcloud.store.atomic import write_atomic
+
+# ---------------------------------------------------------------- data, never templates
+#
+# Everything govcloud hands to Ansible comes from inventories, imports and plan files other people
+# write. Ansible renders Jinja in variables when a task uses them — on the controller, before it
+# connects anywhere — so a data path "{{ lookup('pipe', ...) }}" would run a command as the
+# operator. Ansible's own mechanism for untrusted data is the ``!unsafe`` YAML tag ("Unsafe or raw
+# strings"): such a string is never templated. Every string value of the inventory and extravars
+# files govcloud writes carries it; keys are govcloud's own variable names and validated ids.
+
+_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+class _UnsafeDumper(yaml.SafeDumper):
+    pass
+
+
+def _unsafe_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    return dumper.represent_scalar("!unsafe", value, style='"')
+
+
+def _plain_keys(dumper: yaml.SafeDumper, value: dict) -> yaml.Node:
+    pairs = []
+    for k, v in value.items():
+        if not isinstance(k, str) or not _KEY.fullmatch(k):
+            raise ValueError(f"refusing Ansible variable or host name {k!r:.80}")
+        pairs.append((yaml.ScalarNode("tag:yaml.org,2002:str", k), dumper.represent_data(v)))
+    return yaml.MappingNode("tag:yaml.org,2002:map", pairs)
+
+
+_UnsafeDumper.add_representer(str, _unsafe_str)
+_UnsafeDumper.add_representer(dict, _plain_keys)
+_UnsafeDumper.add_representer(tuple, yaml.SafeDumper.represent_list)
+
+
+def unsafe_yaml(data: dict[str, Any]) -> str:
+    """YAML for Ansible where every string is ``!unsafe``: data, never a template."""
+    return yaml.dump(data, Dumper=_UnsafeDumper, allow_unicode=True, sort_keys=False, width=1 << 16)
+
+
+def write_inventory(path: Path, inventory: dict[str, Any]) -> Path:
+    write_atomic(Path(path), unsafe_yaml(inventory))
+    return Path(path)
 
 
 def ansible_binary(name: str) -> str:
@@ -64,10 +111,14 @@ def run_playbook(playbook: Path, inventory: Path, *, limit: str | None = None, e
     # override what is passed: a reused directory would silently re-apply the first run's variables
     for stale in ("extravars", "envvars"):
         (pdd / "env" / stale).unlink(missing_ok=True)
+    # extravars go in as a YAML file of !unsafe strings (ansible-runner passes an existing
+    # env/extravars as ``-e @file``; its own JSON would let Ansible template every value)
+    if extravars:
+        write_atomic(pdd / "env" / "extravars", unsafe_yaml(extravars))
     cmdline = " ".join(x for x in ("--check" if check else "", "--diff" if diff else "") if x) or None
     r = ansible_runner.run(
         private_data_dir=str(pdd), playbook=str(Path(playbook).resolve()), inventory=str(Path(inventory).resolve()),
-        limit=limit, extravars=extravars or {}, cmdline=cmdline, quiet=True, timeout=timeout, forks=forks,
+        limit=limit, cmdline=cmdline, quiet=True, timeout=timeout, forks=forks,
         # not binary=: ansible-runner 2.4 then runs it in "raw" mode and leaves the playbook out
         envvars={**(envvars or {}), "PATH": _path_with("ansible-playbook"), "ANSIBLE_HOST_KEY_CHECKING": "True",
                  "ANSIBLE_NOCOLOR": "1",

@@ -49,6 +49,7 @@ from govcloud.model.entities import (
     LIST_SECTIONS, SECTION_BY_KEY, SECTIONS, InventoryMeta, Observation, yaml_key,
 )
 from govcloud.model.enums import Severity
+from govcloud.model.ids import ID_DESCRIPTION, ID_MAX_LEN, digest8, id_problem, is_valid_id, safe_id
 from govcloud.model.inventory import Inventory
 
 E, W = Severity.error, Severity.warning
@@ -220,7 +221,7 @@ def derive_id(fmt: str, external_id: str) -> str:
     slug = _SLUG.sub("-", str(external_id).lower()).strip("-")[:48].strip("-")
     if not slug:
         slug = hashlib.sha256(str(external_id).encode("utf-8")).hexdigest()[:8]
-    return f"{fmt}-{slug}"
+    return f"{fmt}-{slug}"[:ID_MAX_LEN].rstrip("-")   # always a valid id (model/ids.py)
 
 
 def _empty(value: Any) -> bool:
@@ -389,6 +390,12 @@ def compute(inv: Inventory, parsed: ParseResult, *, fmt: str, now: str,
             item.owner = "owned" if origin_file(rec.section, target) == owned else "person"
         else:
             item.id = _new_id(fmt, rec, claimed, exists)
+            proposed = rec.values.get(_ID_KEY.get(rec.section, "id"))
+            if rec.section not in LIST_SECTIONS and isinstance(proposed, str) and proposed != item.id \
+                    and not is_valid_id(proposed) and rec.section not in _ID_KEY:
+                cs.problems.append(_problem(W, "id-mapped", f"{sec.kind} id {proposed!r:.80} is not a valid id "
+                                            f"({id_problem(proposed)}); imported as {item.id}", rec,
+                                            field="id", hint=ID_DESCRIPTION))
         ckey = _claim_id(rec.section, item.id, rec.values)
         if (rec.section, ckey) in claimed:
             other = claimed[(rec.section, ckey)]
@@ -746,15 +753,30 @@ def _existing(inv: Inventory, section: str, eid: str) -> Any:
 def _new_id(fmt: str, rec: ImportedRecord, claimed: dict, exists: Callable[[str, str], bool]) -> str:
     if rec.section in LIST_SECTIONS:
         return _dependency_id(rec.values) or derive_id(fmt, rec.external_id)
-    proposed = rec.values.get(_ID_KEY.get(rec.section, "id"))
-    if isinstance(proposed, str) and proposed and not exists(rec.section, proposed) \
-            and (rec.section, proposed) not in claimed:
+    key = _ID_KEY.get(rec.section, "id")
+    proposed = rec.values.get(key)
+    if isinstance(proposed, str) and proposed and (key == "code" or is_valid_id(proposed)) \
+            and not exists(rec.section, proposed) and (rec.section, proposed) not in claimed:
         return proposed
     base = derive_id(fmt, rec.external_id)
     eid = base
     if exists(rec.section, eid) or (rec.section, eid) in claimed:
-        eid = f"{base}-{hashlib.sha256(str(rec.external_id).encode('utf-8')).hexdigest()[:8]}"
+        # two source names that slug alike (web/01, web 01): a digest of the original tells them apart
+        taken = _Taken(rec.section, claimed, exists)
+        eid = f"{base}-{digest8(str(rec.external_id))}"
+        if len(eid) > ID_MAX_LEN or eid in taken:
+            eid = safe_id(f"{base}\0{rec.external_id}", taken=taken)
     return eid
+
+
+class _Taken:
+    """``id in taken``: an id of this section already in the inventory or claimed by this import."""
+
+    def __init__(self, section: str, claimed: dict, exists: Callable[[str, str], bool]) -> None:
+        self.section, self.claimed, self.exists = section, claimed, exists
+
+    def __contains__(self, eid: object) -> bool:
+        return isinstance(eid, str) and (self.exists(self.section, eid) or (self.section, eid) in self.claimed)
 
 
 def _convert(cls: type, raw: dict[str, Any], rec: ImportedRecord) -> tuple[Any, list[Problem]]:

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from govcloud.model.dates import DateError, parse_date
 from govcloud.model.entities import yaml_key
+from govcloud.model.ids import ID_DESCRIPTION, ID_RE, id_problem
 
 INVALID = object()
 
@@ -62,6 +63,18 @@ def _conv_str(v: Any, path: tuple, key: Any, sink: Sink) -> Any:
              "quote it: versions like 7.10 would otherwise read as 7.1", warning=True)
         return str(v)
     sink(path + (key,), "wrong-type", f"expected text, got {_type_name(v)}")
+    return INVALID
+
+
+def _conv_ident(v: Any, path: tuple, key: Any, sink: Sink) -> Any:
+    """An identifier: text matching the one id grammar (model/ids.py), or an error at its field."""
+    if type(v) is str and ID_RE.fullmatch(v):
+        return v
+    if type(v) is not str:
+        v = _conv_str(v, path, key, sink)
+        if v is INVALID or ID_RE.fullmatch(v):
+            return v
+    sink(path + (key,), "bad-id", f"{v!r:.80} is not a valid id: {id_problem(v)}", ID_DESCRIPTION)
     return INVALID
 
 
@@ -227,6 +240,8 @@ def _as_is(tp: Any, meta: typing.Mapping[str, Any]) -> type | None:
     """The Python type a value may have to be stored without conversion, if any."""
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         tp = [a for a in typing.get_args(tp) if a is not type(None)][0]
+    if tp is str and meta.get("ident"):
+        return None  # every id goes through the grammar check
     if tp in (str, bool):
         return tp
     if tp in (int, float) and meta.get("min") is None and meta.get("max") is None:
@@ -243,7 +258,7 @@ def _converter_for(tp: Any, meta: typing.Mapping[str, Any]) -> Converter:
     if origin is tuple:
         return _tuple_converter(_converter_for(typing.get_args(tp)[0], {}))
     if tp is str:
-        return _conv_str
+        return _conv_ident if meta.get("ident") else _conv_str
     if tp is bool:
         return _conv_bool
     if tp is int:

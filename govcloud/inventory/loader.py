@@ -24,6 +24,7 @@ from govcloud.inventory.reader import (
 )
 from govcloud.model.entities import LIST_SECTIONS, SECTION_BY_KEY, InventoryMeta
 from govcloud.model.enums import Severity
+from govcloud.model.ids import is_valid_id
 from govcloud.model.inventory import FORMAT_VERSION, Inventory
 
 ROOT_FILE = "inventory.yaml"
@@ -269,7 +270,9 @@ def _load_document(result: LoadResult, rel: str, data: Any, *, is_root: bool) ->
         convert = record_converter(section.cls)
         store = inv.section(key)
         current_id: list[Any] = [None]
-        sink = sink_for(key, lambda: current_id[0])
+        # a hostile id is named by its repr (escaped newlines, control and bidi characters)
+        sink = sink_for(key, lambda: current_id[0] if current_id[0] is None or is_valid_id(current_id[0])
+                        else repr(current_id[0])[:80])
         for index, raw in enumerate(value):
             rid = raw.get("code" if key == "regions" else "id") if type(raw) is dict else None
             current_id[0] = rid if isinstance(rid, str) else None

@@ -15,6 +15,7 @@ from enum import Enum
 from typing import Any
 
 from govcloud.model.entities import SECTIONS, InventoryMeta, yaml_key
+from govcloud.model.ids import ID_DESCRIPTION, ID_MAX_LEN, ID_PATTERN
 from govcloud.model.inventory import FORMAT_VERSION
 
 # ISO date, Chinese date, or the seeds' month-end form ("201812月底")
@@ -28,6 +29,8 @@ def _schema_for(tp: Any, meta: typing.Mapping[str, Any], defs: dict[str, Any]) -
         return _schema_for(inner, meta, defs)
     if origin is tuple:
         return {"type": "array", "items": _schema_for(typing.get_args(tp)[0], {}, defs)}
+    if tp is str and meta.get("ident"):
+        return {"type": "string", "pattern": ID_PATTERN, "maxLength": ID_MAX_LEN}
     if tp is str:
         return {"type": ["string", "number"]}  # numbers are read as text with a warning
     if tp is bool:
@@ -72,6 +75,8 @@ def _record_schema(cls: type, defs: dict[str, Any]) -> dict[str, Any]:
         desc = " — ".join(x for x in (f.metadata.get("en"), f.metadata.get("doc")) if x)
         if f.metadata.get("ref"):
             desc = (desc + "; " if desc else "") + f"id of a {f.metadata['ref'].replace('_', ' ')}"
+        if f.metadata.get("ident"):
+            desc = (desc + ": " if desc else "") + ID_DESCRIPTION
         props[key] = {**prop, **({"title": title} if title else {}), **({"description": desc} if desc else {})}
         if f.metadata.get("required"):
             required.append(key)

@@ -25,6 +25,7 @@ from govcloud.model.entities import SECTIONS, Section, yaml_key
 from govcloud.model.enums import (
     BuildMode, Lifecycle, NetworkZone, RoomType, Secrecy, ServerKind, Severity, TakeoverStatus,
 )
+from govcloud.model.ids import HOST_NAME_RE, SERVICE_NAME_RE, data_path_problem, first_control_char
 from govcloud.model.inventory import Inventory
 
 E, W = Severity.error, Severity.warning
@@ -387,6 +388,36 @@ def check_servers(inv: Inventory, result: LoadResult) -> None:
         if srv.kind is ServerKind.minicomputer and not srv.cpu_arch.is_minicomputer:
             result.at_entity(W, "minicomputer-arch", f"a minicomputer with cpu_arch {srv.cpu_arch.value}",
                              "servers", srv.id, "cpu_arch", hint="minicomputers are ppc64, ia64 or sparc")
+
+
+@check
+def check_workloads(inv: Inventory, result: LoadResult) -> None:
+    """What the migration acts on: data paths become rsync arguments and directories on the target,
+    service names systemctl arguments, the cutover record an /etc/hosts line. Text that is not
+    one of these is refused here rather than handed to a host (values stay data either way)."""
+    for s in inv.systems.values():
+        wl = s.workload
+        if wl is None:
+            continue
+        for i, p in enumerate(wl.data_paths):
+            why = data_path_problem(p)
+            if why:
+                result.at_entity(E, "bad-data-path", f"{p!r:.80}: {why}", "systems", s.id, "workload",
+                                 sub=("data_paths", i), hint="an absolute directory, e.g. /srv/app/data")
+        for i, svc in enumerate(wl.services):
+            if not SERVICE_NAME_RE.fullmatch(svc.name):
+                result.at_entity(E, "bad-service-name", f"{svc.name!r:.80} is not a service (unit) name",
+                                 "systems", s.id, "workload", sub=("services", i, "name"),
+                                 hint="letters, digits and : _ . @ -, e.g. nginx or app@1")
+            hp = svc.health_path
+            if hp is not None and (not hp.startswith("/") or first_control_char(hp)):
+                result.at_entity(E, "bad-health-path", f"{hp!r:.80}: a health-check path starts with '/' "
+                                 "and holds no control characters", "systems", s.id, "workload",
+                                 sub=("services", i, "health_path"), hint="e.g. /api/health")
+        rec = wl.cutover_record
+        if rec is not None and not HOST_NAME_RE.fullmatch(rec.name):
+            result.at_entity(E, "bad-record-name", f"{rec.name!r:.80} is not a DNS name", "systems", s.id,
+                             "workload", sub=("cutover_record", "name"), hint="e.g. govapp.gov.test")
 
 
 @check

@@ -22,12 +22,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import yaml
-
 from govcloud.errors import GovcloudError
 from govcloud.migrate import desired as D
 from govcloud.migrate import runinventory as RI
 from govcloud.migrate.lifecycle import State, Step, SystemStatus, replay
+from govcloud.model.ids import is_valid_id
 from govcloud.model.inventory import Inventory
 from govcloud.model.plan import Plan
 from govcloud.store import journal
@@ -436,7 +435,7 @@ class Executor:
     def _playbook(self, t: D.SystemTarget, step: Step, *, target_addresses: dict[str, str] | None = None,
                   limit: str | None = None, sync_mode: str = "initial", keep_target: bool = True,
                   check: bool = False, extra: dict[str, Any] | None = None) -> Any:
-        from govcloud.drivers.ansible import run_playbook
+        from govcloud.drivers.ansible import run_playbook, write_inventory
         playbook = PLAYBOOKS / D.PLAYBOOK_OF[step]
         if not playbook.is_file():
             raise StepFailed(step, f"playbook {playbook} is missing from this installation", detail={"kind": "install"})
@@ -459,10 +458,9 @@ class Executor:
                            target_login=RI.Login(self.opts.target_user, tgt_known),
                            target_addresses=addrs, source_known=source_known,
                            tunnel_port=random.randrange(20000, 30000))
-            pdd = self.runs_dir / t.system / f"{step.value}-{uuid.uuid4().hex[:4]}"
-            pdd.mkdir(parents=True, exist_ok=True)
+            pdd = self.run_dir(t.system, f"{step.value}-{uuid.uuid4().hex[:4]}")
             inv_path = pdd / "inventory.yml"
-            write_atomic(inv_path, yaml.safe_dump(inv, allow_unicode=True, sort_keys=False))
+            write_inventory(inv_path, inv)   # every string !unsafe: data, never a template
             control_dir = tempfile.mkdtemp(prefix="gc-cp-")   # short: unix socket paths are limited
             try:
                 run = run_playbook(playbook, inv_path, limit=limit, extravars=ev, check=check,
@@ -489,6 +487,24 @@ class Executor:
                              detail={"kind": "unreachable" if dark else "playbook", "artifacts": str(pdd),
                                      "failed": run.failed_tasks})
         raise AssertionError("unreachable")
+
+    def run_dir(self, system: str, name: str) -> Path:
+        """runs/<run>/<system>/<name>, created: only from a valid id, and only inside the plan's runs/
+        (a symlink planted in a shared plan directory must not carry the run's files elsewhere)."""
+        if not is_valid_id(system) or not is_valid_id(name):
+            raise GovcloudError(f"refusing a run directory for {system!r:.80}/{name!r:.40}: not a valid id")
+        root = (self.plan_dir / "runs")
+        root.mkdir(parents=True, exist_ok=True)
+        root = root.resolve()
+        real = root
+        for part in (self.runs_dir.name, system, name):   # one level at a time: nothing made outside
+            real.joinpath(part).mkdir(exist_ok=True)
+            nxt = real.joinpath(part).resolve()
+            if nxt.parent != real or not nxt.is_relative_to(root):
+                raise GovcloudError(f"refusing run directory {self.runs_dir / system / name}: "
+                                    f"{real / part} resolves to {nxt}, outside {root}")
+            real = nxt
+        return real
 
     def _step_configure(self, t: D.SystemTarget, st: SystemStatus) -> dict[str, Any]:
         run = self._playbook(t, Step.configure, limit="target")

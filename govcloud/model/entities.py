@@ -28,10 +28,12 @@ from govcloud.model.enums import (
 
 def fld(zh: str, en: str | None = None, *, ref: str | None = None, required: bool = False,
         default: Any = None, default_factory: Any = None, minimum: float | None = None, maximum: float | None = None,
-        doc: str | None = None) -> Any:
-    """A dataclass field with its label, the entity kind it references and its bounds."""
+        doc: str | None = None, ident: bool = False) -> Any:
+    """A dataclass field with its label, the entity kind it references and its bounds.
+
+    ``ident``: the value is an identifier and must match the id grammar (``model/ids.py``)."""
     meta = {"zh": zh, "en": en, "ref": ref, "required": required, "min": minimum, "max": maximum,
-            "doc": doc}
+            "doc": doc, "ident": ident}
     if default_factory is not None:
         return field(default_factory=default_factory, metadata=meta)
     return field(default=default, metadata=meta)
@@ -101,7 +103,8 @@ class ServiceSpec:
 @dataclass(slots=True)
 class DatabaseSpec:
     engine: DbEngine = fld("数据库类型", "engine", required=True)
-    name: str = fld("库名", "database name", required=True)
+    name: str = fld("库名", "database name", required=True, ident=True,
+                    doc="the database's own name; it names dump files and is a shell and SQL argument")
 
 
 @dataclass(slots=True)
@@ -162,7 +165,7 @@ class Image:
 
 @dataclass(slots=True)
 class Batch:
-    id: str = fld("批次编号", "id", required=True)
+    id: str = fld("批次编号", "id", required=True, ident=True)
     name: str = fld("批次名称", "name", required=True)
     kind: BatchKind = fld("批次类型", "kind", default=BatchKind.migration)
     deadline: date | None = fld("截止日期", "deadline")
@@ -238,7 +241,7 @@ class Region:
 
 @dataclass(slots=True)
 class Organization:
-    id: str = fld("编号", "id", required=True)
+    id: str = fld("编号", "id", required=True, ident=True)
     name: str = fld("部门全称", "full name", required=True)
     short_name: str | None = fld("简称", "short name")
     aliases: tuple[str, ...] = fld("别名", "aliases", default=())
@@ -257,7 +260,7 @@ class Organization:
 
 @dataclass(slots=True)
 class MachineRoom:
-    id: str = fld("编号", "id", required=True)
+    id: str = fld("编号", "id", required=True, ident=True)
     name: str = fld("机房名称", "name", required=True)
     owner_org: str = fld("所属单位", "owner", ref="organization", required=True)
     room_type: RoomType = fld("机房类型", "room type", required=True)
@@ -275,7 +278,7 @@ class MachineRoom:
 
 @dataclass(slots=True)
 class Server:
-    id: str = fld("编号", "id", required=True)
+    id: str = fld("编号", "id", required=True, ident=True)
     hostname: str = fld("主机名", "hostname", required=True)
     machine_room: str | None = fld("所在机房", "machine room", ref="machine_room")
     kind: ServerKind = fld("类型", "kind", default=ServerKind.vm)
@@ -304,7 +307,7 @@ class Server:
 
 @dataclass(slots=True)
 class InformationSystem:
-    id: str = fld("编号", "id", required=True)
+    id: str = fld("编号", "id", required=True, ident=True)
     name: str = fld("信息系统名称", "name", required=True)
     owner_org: str = fld("业主单位", "owner", ref="organization", required=True)
     description: str | None = fld("系统简介", "description")
@@ -358,7 +361,7 @@ class InformationSystem:
                                             default=XinchuangStatus.not_assessed)
     data_gb: float | None = fld("数据量(GB)", "data volume (GB)", minimum=0)
     servers: tuple[str, ...] = fld("服务器", "servers", ref="server", default=())
-    move_group: str | None = fld("指定迁移组", "manual move group")
+    move_group: str | None = fld("指定迁移组", "manual move group", ident=True)
     workload: Workload | None = fld("迁移工作负载", "migration workload",
                                     doc="data paths, services, databases and cutover record the migration steps act on")
     evidence: tuple[Evidence, ...] = fld("证明材料", "evidence", default=())
@@ -373,7 +376,7 @@ class InformationSystem:
 
 @dataclass(slots=True)
 class DatabaseInstance:
-    id: str = fld("编号", "id", required=True)
+    id: str = fld("编号", "id", required=True, ident=True)
     engine: DbEngine = fld("数据库类型", "engine", required=True)
     name: str | None = fld("名称", "name")
     version: str | None = fld("版本", "version")
@@ -434,7 +437,7 @@ class InformationResource:
 
 @dataclass(slots=True)
 class CloudPlatform:
-    id: str = fld("编号", "id", required=True)
+    id: str = fld("编号", "id", required=True, ident=True)
     name: str = fld("平台名称", "name", required=True)
     tier: CloudTier = fld("层级", "tier", required=True)
     stack: str | None = fld("技术栈", "stack")
@@ -445,7 +448,7 @@ class CloudPlatform:
 
 @dataclass(slots=True)
 class CloudZone:
-    id: str = fld("编号", "id", required=True)
+    id: str = fld("编号", "id", required=True, ident=True)
     platform: str = fld("所属平台", "platform", ref="cloud_platform", required=True)
     name: str = fld("资源池名称", "name", required=True)
     network_zone: NetworkZone = fld("网络区域", "network zone", required=True)
@@ -477,7 +480,7 @@ class CloudZone:
 
 @dataclass(slots=True)
 class TakeoverRecord:
-    id: str = fld("编号", "id", required=True)
+    id: str = fld("编号", "id", required=True, ident=True)
     system: str | None = fld("系统", "system", ref="system")
     org: str | None = fld("部门", "department", ref="organization")
     from_maintainer: str | None = fld("原运维单位", "from maintainer")
@@ -491,7 +494,7 @@ class TakeoverRecord:
 
 @dataclass(slots=True)
 class FreezeWindow:
-    id: str = fld("编号", "id", required=True)
+    id: str = fld("编号", "id", required=True, ident=True)
     name: str = fld("名称", "name", required=True)
     start: date = fld("开始日期", "start", required=True)
     end: date = fld("结束日期", "end", required=True)
@@ -517,7 +520,7 @@ class Approver:
 
 @dataclass(slots=True)
 class Policy:
-    id: str = fld("编号", "id", required=True)
+    id: str = fld("编号", "id", required=True, ident=True)
     name: str = fld("名称", "name", required=True)
     region: str | None = fld("行政区划", "region", ref="region")
     source: str | None = fld("依据文件", "source document")

@@ -24,6 +24,7 @@ from govcloud.inventory.loader import inventory_files
 from govcloud.inventory.reader import ReadFailure, read_document
 from govcloud.model.dates import parse_date
 from govcloud.model.enums import Strategy
+from govcloud.model.ids import ID_DESCRIPTION, id_problem, is_valid_derived_id, is_valid_id
 from govcloud.model.plan import (
     PLAN_FORMAT_VERSION, LowerBound, Plan, PlanBatch, PlanItem, Retained, RoomClosure,
     ServerPlacement, Unscheduled,
@@ -307,6 +308,57 @@ def plain_to_plan(data: dict[str, Any]) -> Plan:
     return plan
 
 
+def plan_id_problems(data: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(field, value) of every id in a plan file's data that breaks the id grammar: plan, batch,
+    system, organisation, zone, server, room and policy ids become directory names, host aliases,
+    OpenStack names and Ansible variables, so a plan directory on a shared disk is not trusted."""
+    bad: list[tuple[str, Any]] = []
+
+    def need(field: str, value: Any, *, optional: bool = False, derived: str | None = None) -> None:
+        if value is None and optional:
+            return
+        ok = is_valid_derived_id(value, derived) if derived else is_valid_id(value)
+        if not ok:
+            bad.append((field, value))
+
+    need("plan_id", data.get("plan_id"))
+    need("policy", data.get("policy"))
+    for b in data.get("batches") or []:
+        if not isinstance(b, dict):
+            continue
+        need("batches.id", b.get("id"))
+        need("batches.policy_batch", b.get("policy_batch"), optional=True)
+        for s in b.get("systems") or []:
+            if not isinstance(s, dict):
+                continue
+            need("systems.id", s.get("id"))
+            need("systems.owner_org", s.get("owner_org"))
+            need("systems.move_group", s.get("move_group"), optional=True, derived="mg-")
+            need("systems.target_zone", s.get("target_zone"), optional=True)
+            for p in s.get("servers") or []:
+                need("systems.servers.server", p.get("server") if isinstance(p, dict) else p)
+    for key in ("retained", "unscheduled"):
+        for r in data.get(key) or []:
+            if isinstance(r, dict):
+                need(f"{key}.id", r.get("id"))
+                need(f"{key}.owner_org", r.get("owner_org"))
+    for r in data.get("rooms") or []:
+        if isinstance(r, dict):
+            need("rooms.id", r.get("id"))   # blocked_by holds "server:<id>" labels, never names
+    return bad
+
+
+def _line_of(text: str, value: Any) -> int | None:
+    """The line of plan.yaml that holds ``value`` (plan files are JSON, one system per line)."""
+    needle = json.dumps(value, ensure_ascii=False) if isinstance(value, str) else None
+    if needle is None:
+        return None
+    for n, line in enumerate(text.splitlines(), 1):
+        if needle in line:
+            return n
+    return None
+
+
 def plan_path(arg: Path) -> Path:
     """Accept the plan directory or its plan.yaml."""
     return arg / PLAN_FILE if arg.is_dir() else arg
@@ -323,6 +375,14 @@ def read_plan(arg: Path) -> Plan:
     data = doc.data
     if not isinstance(data, dict) or data.get("format_version") != PLAN_FORMAT_VERSION:
         raise GovcloudError(f"{path} is not a govcloud plan (format_version {PLAN_FORMAT_VERSION})")
+    bad = plan_id_problems(data)
+    if bad:  # refused before any directory, host alias or variable is derived from it
+        field, value = bad[0]
+        line = _line_of(doc.text, value)
+        where = f"{path}:{line}" if line else str(path)
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise GovcloudError(f"{where}: {field} {value!r:.80} is not a valid id: {id_problem(value)}{more}",
+                            hint=ID_DESCRIPTION + "; regenerate the plan with `govcloud plan generate`")
     try:
         return plain_to_plan(data)
     except PlanShapeError as exc:
