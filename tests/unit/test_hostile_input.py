@@ -386,3 +386,44 @@ def test_run_directories_stay_inside_runs(tmp_path):
         ex.run_dir("evil", "sync-ab12")
     assert list(outside.iterdir()) == []
     assert not (tmp_path / "x").exists()
+
+
+# ---------------------------------------------------------------- importers
+
+
+def _compute(root: Path, records, fmt: str):
+    from govcloud.interchange import changeset as cs_mod
+    from govcloud.interchange.records import ParseResult
+    from govcloud.inventory.loader import load_inventory
+    inv = load_inventory(root).inventory
+
+    def read_text(rel: str):
+        p = root / rel
+        return p.read_text(encoding="utf-8") if p.exists() else None
+    return cs_mod.compute(inv, ParseResult(fmt, records), fmt=fmt, now="2026-01-01T00:00:00Z", read_text=read_text)
+
+
+def test_importers_map_foreign_names_and_hostile_proposed_ids_onto_safe_ids(tmp_path):
+    from govcloud.interchange.records import ImportedRecord, Provenance
+    root = _sample(tmp_path)
+    names = ["web/01", "web;01", "web 01", "{{ lookup('pipe','id') }}", "政务云主机", "x" * 200, "web\n01"]
+    recs = []
+    for row, n in enumerate(names, 2):
+        recs.append(ImportedRecord("servers", n, {"hostname": n, "cores": 2, "ram_gb": 4, "os_distribution": "debian"},
+                                   Provenance("hosts.ini", "0" * 64, None, row), (("hostname", n),), {}))
+    # a census row that proposes a hostile id keeps its name; the id is derived, with a warning
+    recs.append(ImportedRecord("servers", "row-9", {"id": "../../x;id", "hostname": "census-host", "cores": 2,
+                                                    "ram_gb": 4, "os_distribution": "debian"},
+                               Provenance("census.csv", "0" * 64, None, 9), (), {}))
+    cs = _compute(root, recs, "ansible")
+    assert not cs.errors, cs.errors
+    created = {c.external_id: c.id for c in cs.changes if c.action == "create"}
+    assert len(created) == len(names) + 1
+    assert all(is_valid_id(i) for i in created.values()), created
+    assert len(set(created.values())) == len(created)
+    assert created["row-9"] != "../../x;id"
+    assert any(p.code == "id-mapped" and p.line == 9 for p in cs.problems), cs.problems
+    again = _compute(root, recs, "ansible")
+    assert {c.external_id: c.id for c in again.changes if c.action == "create"} == created   # deterministic
+    text = cs.files["imported/ansible.yaml"]
+    assert "{{ lookup('pipe','id') }}" in text and "政务云主机" in text    # originals kept as hostnames
