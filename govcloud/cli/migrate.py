@@ -52,7 +52,7 @@ def _open(plan_arg: Path, lang: Lang = Lang.zh):
     """The plan, its inventory and its approval state, after every guard: a valid signed approval
     (exit 4 otherwise), an unchanged inventory, and the hard rules re-checked on the plan about to run."""
     from govcloud.cli import approvals
-    from govcloud.inventory.loader import load_inventory
+    from govcloud.inventory.validate import validate_path
     from govcloud.planning.rules import check_plan, format_violation
     from govcloud.store.planfile import inventory_digest, inventory_of, plan_path, read_plan
     path = plan_path(Path(plan_arg))
@@ -62,7 +62,7 @@ def _open(plan_arg: Path, lang: Lang = Lang.zh):
     if recorded is None or inventory_digest(inv_root) != recorded:
         raise GovcloudError(f"{plan.plan_id} is stale: the inventory {inv_root} changed since the plan was generated",
                             hint="regenerate the plan (`govcloud plan generate`) and approve it again")
-    result = load_inventory(inv_root)
+    result = validate_path(inv_root)   # the whole validator: workload paths and names too
     if result.errors:
         raise GovcloudError(f"the inventory has {len(result.errors)} error(s)",
                             hint=f"run `govcloud inventory validate {inv_root}`")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,7 @@ def known_host_lines(path: Path, names: list[str]) -> list[str]:
 
 
 def _common_args(login: Login) -> str:
-    return (f"-o StrictHostKeyChecking=yes -o UserKnownHostsFile={login.known_hosts} "
+    return (f"-o StrictHostKeyChecking=yes -o UserKnownHostsFile={shlex.quote(login.known_hosts)} "
             f"-o IdentitiesOnly=no -o PasswordAuthentication=no -o ConnectTimeout=15 "
             f"-o ServerAliveInterval=15 -o ServerAliveCountMax=4")
 

@@ -229,7 +229,7 @@ class InventoryMeta:
 
 @dataclass(slots=True)
 class Region:
-    code: str = fld("区划代码", "code", required=True)
+    code: str = fld("区划代码", "code", required=True, ident=True)
     name: str = fld("名称", "name", required=True)
     level: AdminLevel = fld("层级", "level", required=True)
     parent: str | None = fld("上级区划", "parent", ref="region")

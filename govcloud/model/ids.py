@@ -23,7 +23,6 @@ ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")   # used with fullmatch ($ would accept a final \n)
 ID_DESCRIPTION = ("ASCII letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64 "
                   "characters (Chinese names go in `name`)")
-ID_DESCRIPTION_ZH = "仅限英文字母、数字和 . _ -，以字母或数字开头，最长64个字符（中文名称请填写在 name 中）"
 
 
 def is_valid_id(value: object) -> bool:

@@ -315,7 +315,7 @@ def plan_id_problems(data: dict[str, Any]) -> list[tuple[str, Any]]:
     bad: list[tuple[str, Any]] = []
 
     def need(field: str, value: Any, *, optional: bool = False, derived: str | None = None) -> None:
-        if value is None and optional:
+        if value in (None, "") and optional:
             return
         ok = is_valid_derived_id(value, derived) if derived else is_valid_id(value)
         if not ok:
@@ -332,7 +332,7 @@ def plan_id_problems(data: dict[str, Any]) -> list[tuple[str, Any]]:
             if not isinstance(s, dict):
                 continue
             need("systems.id", s.get("id"))
-            need("systems.owner_org", s.get("owner_org"))
+            need("systems.owner_org", s.get("owner_org"), optional=True)
             need("systems.move_group", s.get("move_group"), optional=True, derived="mg-")
             need("systems.target_zone", s.get("target_zone"), optional=True)
             for p in s.get("servers") or []:
@@ -341,7 +341,7 @@ def plan_id_problems(data: dict[str, Any]) -> list[tuple[str, Any]]:
         for r in data.get(key) or []:
             if isinstance(r, dict):
                 need(f"{key}.id", r.get("id"))
-                need(f"{key}.owner_org", r.get("owner_org"))
+                need(f"{key}.owner_org", r.get("owner_org"), optional=True)
     for r in data.get("rooms") or []:
         if isinstance(r, dict):
             need("rooms.id", r.get("id"))   # blocked_by holds "server:<id>" labels, never names
