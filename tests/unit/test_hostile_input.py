@@ -345,7 +345,8 @@ def test_the_probe_would_catch_templating(tmp_path):
     inv_path.write_text(yaml.safe_dump(_local(inventory), allow_unicode=True))
     (tmp_path / "ev.json").write_text(json.dumps(ev))
     (tmp_path / "probe.yml").write_text(PROBE)
-    ap = Path(sys.executable).with_name("ansible-playbook")
+    from govcloud.drivers.ansible import ansible_binary
+    ap = ansible_binary("ansible-playbook")
     subprocess.run([str(ap), "-i", str(inv_path), "-e", f"@{tmp_path / 'ev.json'}", str(tmp_path / "probe.yml")],
                    capture_output=True, timeout=300, cwd=tmp_path)
     assert "jinja" in os.listdir(canary)
