@@ -20,6 +20,9 @@ import yaml
 
 from govcloud.model.ids import ID_PATTERN, id_problem, is_valid_id, safe_id
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+from migrate_env import APPROVERS, approve_args, approver_key  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "inventories" / "sample-workload"
 
@@ -111,6 +114,9 @@ def _sample(tmp_path: Path) -> Path:
     import shutil
     root = tmp_path / "inv"
     shutil.copytree(SAMPLE, root)
+    pub = approver_key().with_name("id_ed25519.pub").read_text(encoding="utf-8").strip()
+    _edit(root / "policy.yaml", lambda d: d["policies"][0].update(
+        approvers=[{"name": n, "ssh_key": pub} for n in APPROVERS]))
     return root
 
 
@@ -211,7 +217,7 @@ def test_free_text_corpus_goes_through_validate_plan_and_dry_run_without_executi
     assert p.returncode == 0, p.stderr
     plan = plans / "hostile"
     assert "jinja" in (plan / "plan.yaml").read_text(encoding="utf-8")  # the text travels as data
-    assert gc("plan", "approve", str(plan), "--by", "tester").returncode == 0
+    assert gc(*approve_args(plan)).returncode == 0
     cloud = tmp_path / "clouds.yaml"
     cloud.write_text("clouds:\n  govcloud-test:\n    auth:\n      auth_url: http://127.0.0.1:9/v3\n"
                      "      username: u\n      password: p\n      project_name: p\n"
@@ -243,7 +249,7 @@ def test_a_hostile_id_in_a_plan_file_is_refused_before_anything_is_derived(tmp_p
     else:
         item[field.split(".")[1]] = value
     (plan / "plan.yaml").write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-    assert gc("plan", "approve", str(plan), "--by", "x").returncode == 1
+    assert gc(*approve_args(plan)).returncode == 1
     for args in (("plan", "show", str(plan)), ("migrate", "run", str(plan), "--batch", "1", "--dry-run", "--check"),
                  ("migrate", "status", str(plan))):
         p = gc(*args)
