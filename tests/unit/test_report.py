@@ -356,4 +356,4 @@ def test_heyuan_report_in_headless_chromium(tmp_path: Path) -> None:
     md = tmp_path / "heyuan-report.md"
     result = CliRunner().invoke(report_app, [str(tmp_path / "heyuan-2018"), "--out", str(md), "--format", "md"])
     assert result.exit_code == 0, result.output
-    assert "| B00 | 11 | 1 | 10 |" in md.read_text(encoding="utf-8")
+    assert "| B00 | 18 | 1 | 17 |" in md.read_text(encoding="utf-8")
