@@ -317,6 +317,8 @@ def plan_id_problems(data: dict[str, Any]) -> list[tuple[str, Any]]:
     def need(field: str, value: Any, *, optional: bool = False, derived: str | None = None) -> None:
         if value in (None, "") and optional:
             return
+        if value is not None and not isinstance(value, str):
+            return  # a wrong type: plain_to_plan reports it with its place in the file
         ok = is_valid_derived_id(value, derived) if derived else is_valid_id(value)
         if not ok:
             bad.append((field, value))
@@ -348,7 +350,7 @@ def plan_id_problems(data: dict[str, Any]) -> list[tuple[str, Any]]:
     return bad
 
 
-def _line_of(text: str, value: Any) -> int | None:
+def _line_of_value(text: str, value: Any) -> int | None:
     """The line of plan.yaml that holds ``value`` (plan files are JSON, one system per line)."""
     needle = json.dumps(value, ensure_ascii=False) if isinstance(value, str) else None
     if needle is None:
@@ -378,7 +380,7 @@ def read_plan(arg: Path) -> Plan:
     bad = plan_id_problems(data)
     if bad:  # refused before any directory, host alias or variable is derived from it
         field, value = bad[0]
-        line = _line_of(doc.text, value)
+        line = _line_of_value(doc.text, value)
         where = f"{path}:{line}" if line else str(path)
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
         raise GovcloudError(f"{where}: {field} {value!r:.80} is not a valid id: {id_problem(value)}{more}",
