@@ -236,23 +236,29 @@ def discover(
     written = None
     audit_seq = None
     if new_obs:
-        previous = _previous(out_path)
-        merged = d.merge_latest(previous, new_obs)
-        text = render_document({"observations": merged}, style="lines",
-                               header="written by `govcloud inventory discover` — observations only; "
-                                      "rewritten each run (latest per server)")
-        before, after = d.audit_change(previous, new_obs)
-        old_bytes = out_path.read_bytes() if out_path.exists() else None
-        before["file_sha256"] = hashlib.sha256(old_bytes).hexdigest() if old_bytes is not None else None
-        after.update({"file_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), "via": via.value,
-                      "targets": len(pairs), "reached": len(reached),
-                      "failed": {f["server"]: f["reason"] for f in failed}})
-        # recorded before the file is replaced: a write that cannot be audited does not happen
-        entry = auditlog.append(root, action="discover",
-                                entity={"kind": "observations", "id": d.OBSERVED_FILE.as_posix()},
-                                before=before, after=after, who=actor, reason=reason)
-        audit_seq = entry["seq"]
-        write_atomic(out_path, text)
+        from govcloud.store.lock import writer_lock
+        from govcloud.store.txn import Transaction
+
+        # the inventory's writer lock around read-merge-write: a concurrent import or discover
+        # is neither lost nor mixed in; the file and its audit entry land as one transaction
+        with writer_lock(root, "inventory discover"):
+            previous = _previous(out_path)
+            merged = d.merge_latest(previous, new_obs)
+            text = render_document({"observations": merged}, style="lines",
+                                   header="written by `govcloud inventory discover` — observations only; "
+                                          "rewritten each run (latest per server)")
+            before, after = d.audit_change(previous, new_obs)
+            old_bytes = out_path.read_bytes() if out_path.exists() else None
+            before["file_sha256"] = hashlib.sha256(old_bytes).hexdigest() if old_bytes is not None else None
+            after.update({"file_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), "via": via.value,
+                          "targets": len(pairs), "reached": len(reached),
+                          "failed": {f["server"]: f["reason"] for f in failed}})
+            t = Transaction(root, "discover")
+            t.write(d.OBSERVED_FILE.as_posix(), text)
+            t.audit(action="discover", entity={"kind": "observations", "id": d.OBSERVED_FILE.as_posix()},
+                    before=before, after=after, who=actor, reason=reason)
+            t.commit()
+            audit_seq = t.audit_seq
         written = str(out_path)
     proposals = [p.to_plain() for p in d.propose_dependencies(inv, facts_by_server)]
     summary = {"targets": len(pairs), "reached": len(reached), "failed": len(failed),

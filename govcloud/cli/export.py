@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from govcloud.errors import ExitCode, UsageError
+from govcloud.errors import ExitCode, GovcloudError, UsageError
 from govcloud.inventory.export import ExportResult, export_inventory, observed_as_written, verify_export
 from govcloud.inventory.loader import load_inventory
 from govcloud.inventory.validate import validate_path
@@ -40,6 +40,8 @@ def export(
                                                                  "MANIFEST.sha256 instead of exporting."),
     actor: Optional[str] = typer.Option(None, "--actor", help="Who exports, for the audit log (besides the OS user)."),
     reason: Optional[str] = typer.Option(None, "--reason", help="Why, for the audit log."),
+    force: bool = typer.Option(False, "--force", help="Replace --out even when it holds files an earlier "
+                                                      "export did not write (or is not an export at all)."),
     output: Output = typer.Option(Output.text, "--output", "-o", help="text for people, json for programs."),
 ) -> None:
     """Export departments, machine rooms, systems, servers, databases, dependencies, the 政务信息资源目录
@@ -55,34 +57,16 @@ def export(
     if path is None or out is None:
         raise UsageError("give an INVENTORY and --out DIR (or --verify DIR)",
                          hint="govcloud inventory export inventories/heyuan --format xlsx --out exports/heyuan")
-    result = validate_path(path)
-    if result.errors:
-        err = view.stderr()
-        view.render_problems(result.errors[:20], err, lang.value)
-        err.print(view.styled((f"{len(result.errors)} error(s)", "bold red"), "; fix them before exporting "
-                  f"(`govcloud inventory validate {path}`)"), highlight=False)
-        raise typer.Exit(int(ExitCode.ERROR))
-    inv = result.inventory
+    from govcloud.store.lock import writer_lock
+    from govcloud.store.txn import Transaction
+
     root = auditlog.log_root(path)
-
-    def record(res: ExportResult) -> None:
-        # before the export is published: an export that cannot be audited does not appear
-        auditlog.append(root, action="export",
-                        entity={"kind": "inventory", "id": res.info["inventory"]},
-                        before=None,
-                        after={"manifest_sha256": res.manifest_sha256, "out": str(res.out),
-                               "format": res.info["format"], "lang": res.info["lang"],
-                               "classified": res.info["classified"], "files": res.files,
-                               "rows": {k: v["rows"] for k, v in res.info["tables"].items()}},
-                        who=actor, reason=reason)
-
-    written = None
-    if fmt is ExportFormat.json and inv.observations:
-        # the round-trip format keeps a record's own `observed` apart from the observations that
-        # validation merged into it: read the files once more, unvalidated (only when there are any)
-        written = observed_as_written(inv, load_inventory(path).inventory)
-    res = export_inventory(inv, out, fmt=fmt.value, lang=lang.value, include_classified=include_classified,
-                           source=str(path), before_publish=record, observed_as_written=written)
+    if not root.is_dir():
+        raise GovcloudError(f"{path} does not exist", hint="give an inventory directory (or one inventory file)")
+    # the inventory's writer lock: the export reads one state of it, and its audit entry and
+    # the publication are one transaction (completed or discarded by the next command after a kill)
+    with writer_lock(root, "inventory export"):
+        res = _export(path, root, fmt, lang, out, include_classified, actor, reason, force, Transaction(root, "export"))
     if output is Output.json:
         view.print_json({"ok": True, "out": str(res.out), "files": res.files,
                          "manifest_sha256": res.manifest_sha256, **res.info})
@@ -116,3 +100,35 @@ def _verify(directory: Path, output: Output) -> None:
             con.print(view.styled(("✓", "bold green"), f" {directory}: every file matches MANIFEST.sha256"),
                       highlight=False)
     raise typer.Exit(int(ExitCode.ERROR if problems else ExitCode.OK))
+
+
+def _export(path: Path, root: Path, fmt: ExportFormat, lang: Lang, out: Path, include_classified: bool,
+            actor: Optional[str], reason: Optional[str], force: bool, transaction) -> ExportResult:
+    result = validate_path(path)
+    if result.errors:
+        err = view.stderr()
+        view.render_problems(result.errors[:20], err, lang.value)
+        err.print(view.styled((f"{len(result.errors)} error(s)", "bold red"), "; fix them before exporting "
+                  f"(`govcloud inventory validate {path}`)"), highlight=False)
+        raise typer.Exit(int(ExitCode.ERROR))
+    inv = result.inventory
+
+    def record(res: ExportResult) -> None:
+        # committed with the publication: an export that cannot be audited does not appear
+        transaction.audit(action="export",
+                          entity={"kind": "inventory", "id": res.info["inventory"]},
+                          before=None,
+                          after={"manifest_sha256": res.manifest_sha256, "out": str(res.out),
+                                 "format": res.info["format"], "lang": res.info["lang"],
+                                 "classified": res.info["classified"], "files": res.files,
+                                 "rows": {k: v["rows"] for k, v in res.info["tables"].items()}},
+                          who=actor, reason=reason)
+
+    written = None
+    if fmt is ExportFormat.json and inv.observations:
+        # the round-trip format keeps a record's own `observed` apart from the observations that
+        # validation merged into it: read the files once more, unvalidated (only when there are any)
+        written = observed_as_written(inv, load_inventory(path).inventory)
+    return export_inventory(inv, out, fmt=fmt.value, lang=lang.value, include_classified=include_classified,
+                            source=str(path), before_publish=record, observed_as_written=written,
+                            transaction=transaction, force=force)

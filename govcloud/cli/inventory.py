@@ -238,8 +238,13 @@ def generate(
         raise UsageError(f"--scale must be city, province or national, not '{scale}'")
     started = time.perf_counter()
     inv = generate_inventory(scale, seed)
+    from govcloud.store.lock import writer_lock
+
+    if out.exists() and not out.is_dir():
+        raise GovcloudError(f"{out} exists and is not a directory")
     try:
-        write_generated(inv, out, force=force)
+        with writer_lock(out, f"inventory generate --scale {scale}"):
+            write_generated(inv, out, force=force)
     except FileExistsError as exc:
         raise GovcloudError(str(exc), hint="choose an empty directory or pass --force") from None
     view.stderr().print(f"wrote {scale} inventory (seed {seed}) to {out}: {len(inv.organizations):,} organisations, "

@@ -128,8 +128,7 @@ def generate(
         raise GovcloudError(f"internal check failed: the generated plan breaks {len(violations)} hard rule(s)",
                             hint="this is a planner bug; please report it with the inventory")
     document = plan_document(plan, result.inventory, lang=lang.value)  # render all before writing anything
-    path = write_plan(plan, directory)
-    write_atomic(directory / "plan.md", document)
+    path = _publish_plan(plan, document, directory)
     seconds = time.perf_counter() - started
     summary = _summary(plan)
     if output is Output.json:
@@ -138,6 +137,25 @@ def generate(
     err = view.stderr()
     err.print(f"wrote {path} and {directory / 'plan.md'} in {seconds:.1f} s", highlight=False)
     _print_summary(summary, lang)
+
+
+def _publish_plan(plan: Plan, document: str, directory: Path) -> Path:
+    """plan.yaml and plan.md as one unit (a transaction under the plan directory's writer lock,
+    the one migrate runs hold): a kill leaves the old pair or the new pair, never one of each."""
+    from govcloud.store.lock import writer_lock
+    from govcloud.store.planfile import PLAN_FILE, render_plan
+    from govcloud.store.txn import Transaction
+
+    if directory.exists() and not directory.is_dir():
+        raise GovcloudError(f"{directory} exists and is not a directory")
+    if directory.parent.exists() and not directory.parent.is_dir():
+        raise GovcloudError(f"--out {directory.parent} is not a directory")
+    with writer_lock(directory, f"plan generate --id {plan.plan_id}", busy="is in use by"):
+        t = Transaction(directory, "plan generate")
+        t.write(PLAN_FILE, render_plan(plan))
+        t.write("plan.md", document)
+        t.commit()
+    return directory / PLAN_FILE
 
 
 def _summary(plan: Plan) -> dict[str, Any]:
@@ -406,6 +424,18 @@ def approve(plan_arg: Path = PlanArg, by: str = typer.Option(..., "--by", help="
         raise UsageError("--by needs the approver's name (text without control characters)")
     if scheme is not None and scheme not in signing.SCHEMES:
         raise UsageError("--scheme must be ssh or sm2-sm3")
+    from contextlib import nullcontext
+
+    from govcloud.store.lock import writer_lock
+    plan_dir = plan_arg if plan_arg.is_dir() else plan_arg.parent
+    # the plan directory's writer lock: the plan cannot be regenerated (or run) between the
+    # checks below and the approval that names its digest
+    lock = writer_lock(plan_dir, "plan approve", busy="is in use by") if plan_dir.is_dir() else nullcontext()
+    with lock:
+        _approve(plan_arg, name, key, scheme, output, lang)
+
+
+def _approve(plan_arg: Path, name: str, key: Path, scheme: Optional[str], output: Output, lang: Lang) -> None:
     path, plan, result = _plan_and_inventory(plan_arg)
     violations = check_plan(plan, result.inventory)
     if violations:

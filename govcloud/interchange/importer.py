@@ -2,11 +2,12 @@
 one audit entry. The side effects of ``govcloud inventory import`` live here; the decisions live
 in :mod:`changeset` (pure).
 
-Validation runs on an overlay: a temporary directory of links to the inventory's unchanged
-files plus the new texts of the changed ones, loaded and checked by the real validator. Any
-error there and nothing is written. Writing: every new file is first written and fsynced as a
-temporary sibling, then the audit entry is appended (an import that cannot be audited is not
-applied), then all temporaries are renamed into place.
+Validation runs on an overlay: a scratch directory (inside the inventory's ``.govcloud/``) of
+links to the inventory's unchanged files plus the new texts of the changed ones, loaded and
+checked by the real validator. Any error there and nothing is written. Writing: the files and
+the audit entry form one transaction (:mod:`govcloud.store.txn`) under the inventory's writer
+lock: staged, committed by an intent record, then published; a kill at any point leaves the
+inventory as it was before or (after the next command's recovery) as it is after.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import re
 import shutil
 import tempfile
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -80,8 +82,19 @@ def utc_now() -> str:
 
 def run_import(fmt: str, source: Path | str, root: Path | str, *, dry_run: bool = False,
                now: str | None = None, who: str | None = None, reason: str | None = None) -> ImportOutcome:
-    with no_cyclic_gc():
-        return _run_import(fmt, Path(source), Path(root), dry_run=dry_run, now=now, who=who, reason=reason)
+    """The whole read-decide-write sequence holds the inventory's writer lock (a dry run: the
+    reader lock), so two imports into one inventory never lose each other's records."""
+    from govcloud.store.lock import reader_lock, writer_lock
+
+    source, root = Path(source), Path(root)
+    if root.exists() and not root.is_dir():
+        raise formats.FormatError(f"{root} is not a directory; import into an inventory directory")
+    if dry_run:
+        lock = reader_lock(root) if root.is_dir() else nullcontext()
+    else:
+        lock = writer_lock(root, f"inventory import --format {fmt}")
+    with lock, no_cyclic_gc():
+        return _run_import(fmt, source, root, dry_run=dry_run, now=now, who=who, reason=reason)
 
 
 def _run_import(fmt: str, source: Path, root: Path, *, dry_run: bool, now: str | None, who: str | None,
@@ -139,7 +152,14 @@ def _validate_overlay(root: Path, documents: dict[str, Path], cs: ChangeSet,
     a YAML node tree of a 10 MB file (~20 s for 10,000 imported VMs, each with a warning)."""
     from govcloud.inventory.validate import validate
 
-    tmp = Path(tempfile.mkdtemp(prefix=".govcloud-import-"))
+    from govcloud.store.txn import scratch_dir
+
+    # inside the inventory's .govcloud/ (not /tmp): a killed import's overlay is removed by the
+    # next command that takes the lock; a dry run into a directory it may not write uses /tmp
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix="overlay-", dir=scratch_dir(root)))
+    except OSError:
+        tmp = Path(tempfile.mkdtemp(prefix=".govcloud-import-"))
     try:
         for rel, path in documents.items():
             if rel in cs.files:
@@ -162,6 +182,11 @@ def _validate_overlay(root: Path, documents: dict[str, Path], cs: ChangeSet,
         result.problems.sort(key=lambda p: (p.file or "", p.line or 0, p.column or 0, p.code))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if tmp.parent.parent.name == ".govcloud":
+            try:
+                tmp.parent.rmdir()      # the scratch folder, when empty
+            except OSError:
+                pass
     out = []
     for p in result.problems:
         if not p.is_error and p.file not in cs.files:
@@ -217,39 +242,33 @@ def _section_of(kind: str | None) -> str | None:
 
 def _apply(root: Path, cs: ChangeSet, out: ImportOutcome, *, who: str | None,
            reason: str | None) -> tuple[list[str], int]:
+    """The files and the audit entry as one transaction (:mod:`govcloud.store.txn`): they land
+    together or not at all, also when the process is killed half-way."""
+    from govcloud.store.txn import Transaction
+
     root.mkdir(parents=True, exist_ok=True)
-    temps: list[tuple[Path, Path]] = []
-    try:
-        for rel, text in sorted(cs.files.items()):
-            dest = root / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(text.encode("utf-8"))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o644)
-            temps.append((Path(tmp), dest))
-        before, after = cs.audit_records()
-        entry = auditlog.append(
-            root, action="import", entity={"kind": "inventory", "id": root.name},
-            before={"records": before},
+    t = Transaction(root, "import")
+    for rel, text in sorted(cs.files.items()):
+        t.write(rel, text)
+    before, after = cs.audit_records()
+    t.audit(action="import", entity={"kind": "inventory", "id": root.name},
+            before={"records": _digests(before)},
             after={"format": cs.format, "file": str(out.source), "sha256": out.sha256,
-                   "counts": cs.counts(), "files": sorted(cs.files), "records": after},
+                   "counts": cs.counts(), "files": sorted(cs.files), "records": _digests(after)},
             who=who, reason=reason)
-        for tmp, dest in temps:
-            os.replace(tmp, dest)
-        temps = []
-        for d in sorted({(root / rel).parent for rel in cs.files}):
-            fd = os.open(d, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-    finally:
-        for tmp, _ in temps:
-            try:
-                tmp.unlink()
-            except FileNotFoundError:
-                pass
-    return sorted(cs.files), int(entry["seq"])
+    t.commit()
+    return sorted(cs.files), int(t.audit_seq or 0)
+
+
+def _digests(records: dict[str, Any]) -> dict[str, Any]:
+    """Per record (``section/id``): its field names, each with a keyed digest of its value —
+    the audit log shows which fields an import changed, never the text it imported (a password
+    typed into a remarks column stays out of the append-only log)."""
+    key = auditlog.load_key(create=True)
+    out: dict[str, Any] = {}
+    for rid, rec in records.items():
+        if isinstance(rec, dict):
+            out[rid] = {f: auditlog.value_digest(v, key=key) for f, v in sorted(rec.items())}
+        else:
+            out[rid] = None if rec is None else auditlog.value_digest(rec, key=key)
+    return out

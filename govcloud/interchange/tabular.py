@@ -401,6 +401,7 @@ class TableFile:
         except Exception:                # noqa: BLE001 - a broken part: read() reports it, serially
             return None
         r, w = os.pipe()
+        parent = os.getpid()
         try:
             pid = os.fork()
         except OSError:
@@ -410,6 +411,7 @@ class TableFile:
         if pid == 0:                     # the child: never returns
             code = 1
             try:
+                _die_with_parent(parent)
                 os.close(r)
                 self._wb.reopen()
                 data = pickle.dumps([self._read_alone(*req) for req in requests], pickle.HIGHEST_PROTOCOL)
@@ -841,3 +843,20 @@ def split_list(v: Any) -> list[str]:
     s = to_text(v)
     parts = re.split(r"[、,，;；\n\r|]+", s)
     return [p.strip() for p in parts if p.strip()]
+
+
+def _die_with_parent(parent: int) -> None:
+    """In a forked child: ask the kernel for SIGKILL when the parent dies (Linux
+    PR_SET_PDEATHSIG), so a killed import leaves no reader behind; exit at once when the
+    parent is already gone (it died between the fork and the prctl)."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)      # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):                     # not Linux: the pipe's EOF still ends it
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
+

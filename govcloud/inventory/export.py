@@ -19,8 +19,8 @@ takeovers, freeze windows and observations — one ``<table>.json`` each, with r
 XLSX, CSV and HTML exports for people keep the eight tables. Takeovers of classified systems
 and observations of withheld servers or classified systems are withheld like their records.
 
-Everything is written into a temporary directory next to the target and renamed
-into place at the end; ``MANIFEST.sha256`` (``sha256sum`` format) is written last
+Everything is written into a staging directory next to the target and published by one
+rename at the end (an exchange with an earlier export, which is removed after); ``MANIFEST.sha256`` (``sha256sum`` format) is written last
 and covers every other file. ``verify_export`` checks it.
 """
 
@@ -34,7 +34,6 @@ import io
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from enum import Enum
@@ -659,18 +658,29 @@ class ExportResult:
     info: dict[str, Any]
 
 
-def _check_target(out: Path) -> None:
-    if out.exists() and not out.is_dir():
+def _check_target(out: Path, force: bool) -> None:
+    """An existing ``out`` is replaced only when it is an earlier export holding nothing but
+    what that export wrote (checked against its own MANIFEST), or with ``force``."""
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise ExportError(f"{out} exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not ((out / MANIFEST).is_file() and (out / INFO).is_file()):
+    if not out.is_dir() or not any(out.iterdir()) or force:
+        return
+    if not ((out / MANIFEST).is_file() and (out / INFO).is_file()):
         raise ExportError(f"{out} is not empty and is not an earlier export; refusing to replace it",
-                          hint="choose a new or empty directory")
+                          hint="choose a new or empty directory (or pass --force to replace it)")
+    foreign = [p for p in verify_export(out) if p.code in ("extra", "modified", "manifest")]
+    if foreign:
+        names = ", ".join(p.path for p in foreign[:5]) + (" …" if len(foreign) > 5 else "")
+        raise ExportError(f"{out} holds files the earlier export did not write or that were changed "
+                          f"since ({names}); refusing to replace it",
+                          hint="move those files away, choose another --out, or pass --force to replace it")
 
 
 def export_inventory(inv: Inventory, out: Path | str, *, fmt: str = "xlsx", lang: str = "zh",
                      include_classified: bool = False, source: str | None = None,
                      before_publish: Callable[[ExportResult], None] | None = None,
-                     observed_as_written: Mapping[tuple[str, str], Any] | None = None) -> ExportResult:
+                     observed_as_written: Mapping[tuple[str, str], Any] | None = None,
+                     transaction: Any = None, force: bool = False) -> ExportResult:
     """Write the export to ``out`` all at once: built in a temporary sibling directory, then renamed.
 
     JSON exports every section (see the module doc). ``observed_as_written``: see
@@ -679,13 +689,18 @@ def export_inventory(inv: Inventory, out: Path | str, *, fmt: str = "xlsx", lang
 
     ``before_publish`` runs after the manifest is written and before the rename (the CLI
     records the audit entry there, so an export that cannot be audited is not published).
+
+    ``transaction`` (a :class:`govcloud.store.txn.Transaction` of the locked inventory): the
+    staging folder is reserved in it and the publication (with the audit entry) is its commit,
+    so a kill at any point is completed or discarded by the inventory's next command. The
+    previous export is swapped out by one rename and removed only once the new one is in place.
     """
     if fmt not in WRITERS:
         raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if lang not in ("zh", "en"):
         raise ExportError(f"unknown language {lang!r}; choose zh or en")
     out = Path(out).absolute()
-    _check_target(out)
+    _check_target(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
     tables = build_tables(inv, include_classified=include_classified, complete=fmt == "json",
                           observed_as_written=observed_as_written)
@@ -704,7 +719,12 @@ def export_inventory(inv: Inventory, out: Path | str, *, fmt: str = "xlsx", lang
         "tables": {t.key: {"title": t.title(lang), "rows": len(t.rows), "redacted": t.redacted,
                            "withheld": t.withheld} for t in tables},
     }
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    from govcloud.store.txn import Transaction
+
+    t = transaction
+    if t is None:           # a library call: its own transaction beside the export (no lock)
+        t = Transaction(out.parent / f".{out.name}.govcloud-export", "export")
+    tmp = t.stage_dir(out)
     try:
         writer = WRITERS[fmt]
         files = writer(tables, tmp, lang, title, info) if fmt == "html" else writer(tables, tmp, lang, title)
@@ -713,10 +733,15 @@ def export_inventory(inv: Inventory, out: Path | str, *, fmt: str = "xlsx", lang
         result = ExportResult(out, [*files, INFO, MANIFEST], digest, info)
         if before_publish is not None:
             before_publish(result)
-        _publish(tmp, out)
+        os.chmod(tmp, 0o755)
+        t.publish_dir(tmp, out, digest)
+        t.commit()
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        if transaction is None:
+            shutil.rmtree(t.root, ignore_errors=True)
     return result
 
 
@@ -732,25 +757,3 @@ def observed_as_written(inv: Inventory, raw: Inventory) -> dict[tuple[str, str],
         record = raw.section(key[0]).get(key[1])
         out[key] = record.observed if record is not None else None
     return out
-
-
-def _publish(tmp: Path, out: Path) -> None:
-    os.chmod(tmp, 0o755)
-    old: Path | None = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
-        os.rmdir(old)
-        os.replace(out, old)
-    try:
-        os.replace(tmp, out)
-    except BaseException:
-        if old is not None:
-            os.replace(old, out)
-        raise
-    fd = os.open(out.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

@@ -1135,7 +1135,7 @@ def write_generated(inv: Inventory, out_dir: Path | str, *, force: bool = False)
     department file would silently join the new inventory.
     """
     out = Path(out_dir)
-    if out.exists() and any(out.iterdir()) and not force:
+    if out.exists() and any(p.name != ".govcloud" for p in out.iterdir()) and not force:
         raise FileExistsError(f"{out} is not empty; pass force=True (--force) to overwrite it")
     written = write_inventory(inv, out, style="lines", durable=False)  # regenerable from the seed
     if force:

@@ -187,7 +187,16 @@ def inventory_files(root: Path) -> list[Path]:
 
 def load_inventory(root: Path | str, *, max_file_mb: float = DEFAULT_MAX_FILE_MB,
                    cache: ParsedCache | None = None, link_roots: tuple[Path, ...] = ()) -> LoadResult:
+    from govcloud.store.lock import reader_lock
+
     root = Path(root)
+    # the writers' lock, shared: a load sees the inventory before or after a write, never a mix
+    with reader_lock(root if root.is_dir() else root.parent):
+        return _load_inventory(root, max_file_mb=max_file_mb, cache=cache, link_roots=link_roots)
+
+
+def _load_inventory(root: Path, *, max_file_mb: float, cache: ParsedCache | None,
+                    link_roots: tuple[Path, ...]) -> LoadResult:
     result = LoadResult(Inventory(), root=root)
     if not root.exists():
         result.error("not-found", f"{root} does not exist", file=str(root))

@@ -1,10 +1,45 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of one."""
+"""Atomic file writes: a reader sees the old file or the new one, never half of one.
+
+Crash points: with ``GOVCLOUD_CRASH_AT=<point>`` (or ``<point>#<n>``: its n-th passage) the
+process SIGKILLs itself when it passes that point, so tests can check that a kill at every
+rename and fsync leaves the state before or after (tests/unit/test_crash_points.py). Unset,
+:func:`crash_point` costs one dictionary lookup.
+"""
 
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
 from pathlib import Path
+
+TMP_SUFFIX = ".govcloud-tmp"    # a killed write's leftover: swept by txn.recover under the lock
+_passes: dict[str, int] = {}
+_SPEC = os.environ.get("GOVCLOUD_CRASH_AT") or None
+
+
+def crash_point(name: str) -> None:
+    """Die here (SIGKILL, as a power cut or ``kill -9`` would) when the environment asks to."""
+    if _SPEC is None:
+        return
+    _crash_point(name)
+
+
+def _crash_point(name: str) -> None:
+    point, _, nth = _SPEC.partition("#")
+    if point != name:
+        return
+    _passes[name] = _passes.get(name, 0) + 1
+    if _passes[name] == (int(nth) if nth.isdigit() else 1):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def fsync_dir(directory: Path | str) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_atomic(path: Path | str, data: str | bytes, *, mode: int = 0o644, durable: bool = True) -> None:
@@ -13,7 +48,7 @@ def write_atomic(path: Path | str, data: str | bytes, *, mode: int = 0o644, dura
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
@@ -21,7 +56,9 @@ def write_atomic(path: Path | str, data: str | bytes, *, mode: int = 0o644, dura
             if durable:
                 os.fsync(fh.fileno())
         os.chmod(tmp, mode)
+        crash_point("write.fsync")
         os.replace(tmp, path)
+        crash_point("write.rename")
     except BaseException:
         try:
             os.unlink(tmp)

@@ -15,10 +15,21 @@ A chain alone cannot show that its last entries were cut off; so after every
 append the head (last ``seq`` and ``hash``) is also written to ``audit.head``.
 ``verify`` reports a log shorter than its head, or a head whose hash differs.
 
+Keyed: every entry also carries ``mac``, an HMAC-SHA256 of its ``hash`` under a key kept
+outside the inventory (``GOVCLOUD_AUDIT_KEY_FILE``, default ``~/.config/govcloud/audit.key``,
+32 random bytes created mode 0600 on first use). Someone who can write ``audit.jsonl`` but not
+read the key cannot re-hash an edited history: the macs no longer match.
+
+Anchored: after every append the last ``seq`` and ``hash`` (and the first entry's hash, which
+names the log) are also written, with a mac, to an anchor beside the key
+(``<key dir>/audit-anchors/<sha256 of the inventory path>.json``). A log that is deleted (the
+whole ``.govcloud/`` folder), truncated together with its ``audit.head``, or replaced by
+another log is reported by ``verify`` from the anchor.
+
 Writers take an exclusive ``fcntl`` lock on ``audit.lock`` for the whole
 read-last-entry / append / fsync / write-head sequence, so two processes never
-interleave or fork the chain. Only metadata goes in: never file contents and never
-secrets (the inventory model holds none).
+interleave or fork the chain. Only metadata goes in: ids, counts, field names and keyed
+digests of values, never file contents, free text from imported files or secrets.
 """
 
 from __future__ import annotations
@@ -26,7 +37,10 @@ from __future__ import annotations
 import fcntl
 import getpass
 import hashlib
+import hmac
 import json
+import math
+import secrets
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,7 +56,9 @@ LOG_NAME = "audit.jsonl"
 HEAD_NAME = "audit.head"
 LOCK_NAME = "audit.lock"
 GENESIS = "0" * 64
-FIELDS = ("seq", "at", "who", "action", "entity", "before", "after", "reason", "prev_hash", "hash")
+FIELDS = ("seq", "at", "who", "action", "entity", "before", "after", "reason", "prev_hash", "hash", "mac")
+KEY_ENV = "GOVCLOUD_AUDIT_KEY_FILE"
+ANCHOR_DIR = "audit-anchors"
 
 
 class AuditLogError(GovcloudError):
@@ -76,7 +92,7 @@ def log_path(root: Path | str) -> Path:
 
 
 def canonical(entry: dict[str, Any]) -> bytes:
-    body = {k: v for k, v in entry.items() if k != "hash"}
+    body = {k: v for k, v in entry.items() if k not in ("hash", "mac")}
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
                       allow_nan=False).encode("utf-8")
 
@@ -103,6 +119,133 @@ def _os_user() -> str:
 def _plain(value: Any) -> Any:
     """JSON-safe copy (dates → ISO strings) so the hashed form equals what a reader parses."""
     return json.loads(json.dumps(value, ensure_ascii=False, default=str, allow_nan=False))
+
+
+# ---------------------------------------------------------------- the key and the anchor
+
+
+def key_file() -> Path:
+    raw = os.environ.get(KEY_ENV)
+    if raw:
+        return Path(raw).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "govcloud" / "audit.key"
+
+
+def load_key(*, create: bool) -> bytes | None:
+    """The audit key (created, mode 0600, when ``create`` and absent; None when absent otherwise).
+    A key that others may read, or that is not 32+ bytes of hex, is refused."""
+    path = key_file()
+    try:
+        if create and not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                fd = None
+            if fd is not None:
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(secrets.token_hex(32) + "\n")
+                    fh.flush()
+                    os.fsync(fh.fileno())
+        if not path.exists():
+            return None
+        st = path.stat()
+        if not path.is_file():
+            raise AuditLogError(f"the audit key {path} is not a file")
+        if st.st_mode & 0o077:
+            raise AuditLogError(f"the audit key {path} can be read by others (mode {st.st_mode & 0o777:o})",
+                                hint=f"chmod 600 {path}")
+        text = path.read_text(encoding="ascii", errors="replace").strip()
+        key = bytes.fromhex(text)
+        if len(key) < 32:
+            raise ValueError
+        return key
+    except ValueError:
+        raise AuditLogError(f"the audit key {path} is damaged (expected 64 hex digits)") from None
+    except OSError as exc:
+        raise AuditLogError(f"cannot read the audit key {path}: {exc.strerror or exc}") from None
+
+
+def key_id(key: bytes) -> str:
+    return hashlib.sha256(b"govcloud-audit-key-id\0" + key).hexdigest()[:16]
+
+
+def mac_of(key: bytes, text: str) -> str:
+    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def value_digest(value: Any, *, key: bytes | None = None) -> str:
+    """A keyed digest of a value for the audit log: equal values give equal digests, yet the
+    log does not reveal a value (a guessable password typed into a free-text field)."""
+    key = key if key is not None else load_key(create=True)
+    body = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    return hmac.new(key or b"", b"value\0" + body.encode("utf-8"), hashlib.sha256).hexdigest()[:24]
+
+
+def anchor_path(root: Path | str) -> Path:
+    ident = hashlib.sha256(str(log_root(root).resolve()).encode("utf-8")).hexdigest()
+    return key_file().parent / ANCHOR_DIR / f"{ident}.json"
+
+
+def _anchor_body(a: dict[str, Any]) -> str:
+    return json.dumps({k: a.get(k) for k in ("inventory", "seq", "hash", "first", "key_id")},
+                      sort_keys=True, ensure_ascii=False)
+
+
+def _write_anchor(root: Path | str, key: bytes, seq: int, head_hash: str, first: str) -> None:
+    a = {"inventory": str(log_root(root).resolve()), "seq": seq, "hash": head_hash, "first": first,
+         "key_id": key_id(key)}
+    a["mac"] = mac_of(key, _anchor_body(a))
+    path = anchor_path(root)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    write_atomic(path, json.dumps(a, ensure_ascii=False) + "\n", mode=0o600)
+
+
+def _read_anchor(root: Path | str, key: bytes | None, problems: list["AuditProblem"]) -> dict[str, Any] | None:
+    path = anchor_path(root)
+    try:
+        if not path.exists():
+            return None
+        a = loads_strict(path.read_bytes())
+        if not isinstance(a, dict) or not isinstance(a.get("seq"), int) or isinstance(a.get("seq"), bool):
+            raise ValueError("not an anchor")
+    except (ValueError, OSError, UnicodeDecodeError):
+        problems.append(AuditProblem(None, None, "anchor", f"the anchor {path} is unreadable"))
+        return None
+    if key is None:
+        problems.append(AuditProblem(None, None, "key", f"the audit key {key_file()} is missing: "
+                                     "the log was written with a key that this account does not have"))
+        return None
+    if not hmac.compare_digest(str(a.get("mac", "")), mac_of(key, _anchor_body(a))):
+        problems.append(AuditProblem(None, None, "anchor", f"the anchor {path} does not match its mac "
+                                     "(edited, or written with another key)"))
+        return None
+    return a
+
+
+def loads_strict(raw: bytes | str) -> Any:
+    """JSON without NaN/Infinity (they have no canonical form); ValueError otherwise."""
+    def bad(token: str) -> Any:
+        raise ValueError(f"{token} is not JSON")
+    return json.loads(raw, parse_constant=bad)
+
+
+def _int_seq(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 1 << 62 else None
+
+
+def last_entry(root: Path | str) -> dict[str, Any] | None:
+    """The log's last entry, or None (no log, empty, or unreadable last line)."""
+    path = log_path(root)
+    try:
+        last = _last_line(path)
+        if last is None:
+            return None
+        entry = loads_strict(last.decode("utf-8"))
+        return entry if isinstance(entry, dict) else None
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
 
 
 @contextmanager
@@ -157,6 +300,8 @@ def append(root: Path | str, *, action: str, entity: dict[str, Any] | tuple[str,
         entity = {"kind": entity[0], "id": entity[1]}
     path = log_path(root)
     directory = path.parent
+    key = load_key(create=True)
+    assert key is not None
     try:
         with _locked(directory):
             created = not path.exists()
@@ -165,9 +310,11 @@ def append(root: Path | str, *, action: str, entity: dict[str, Any] | tuple[str,
                 last = _last_line(path)
                 if last is not None:
                     try:
-                        prev = json.loads(last.decode("utf-8"))
-                        prev_seq, prev_hash = int(prev["seq"]), str(prev["hash"])
-                    except (ValueError, KeyError, TypeError) as exc:
+                        prev = loads_strict(last.decode("utf-8"))
+                        prev_seq, prev_hash = _int_seq(prev["seq"]), str(prev["hash"])
+                        if prev_seq is None:
+                            raise ValueError("seq is not a positive integer")
+                    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
                         raise AuditLogError(
                             f"the audit log {path} ends in a damaged entry; nothing was appended",
                             hint=f"run `govcloud audit verify {log_root(root)}` and restore the log") from exc
@@ -184,6 +331,7 @@ def append(root: Path | str, *, action: str, entity: dict[str, Any] | tuple[str,
             }
             entry = _plain(entry)
             entry["hash"] = entry_hash(entry)
+            entry["mac"] = mac_of(key, entry["hash"])
             line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
@@ -198,9 +346,21 @@ def append(root: Path | str, *, action: str, entity: dict[str, Any] | tuple[str,
                 _fsync_dir(directory)
             write_atomic(directory / HEAD_NAME,
                          json.dumps({"seq": entry["seq"], "hash": entry["hash"]}) + "\n")
+            first = entry["hash"] if entry["seq"] == 1 else _first_hash(path)
+            _write_anchor(root, key, entry["seq"], entry["hash"], first)
             return entry
     except OSError as exc:
         raise AuditLogError(f"cannot write the audit log {path}: {exc.strerror or exc}") from exc
+
+
+def _first_hash(path: Path) -> str:
+    with path.open("rb") as fh:
+        line = fh.readline()
+    try:
+        first = loads_strict(line.decode("utf-8"))
+        return str(first.get("hash")) if isinstance(first, dict) else ""
+    except (ValueError, UnicodeDecodeError):
+        return ""
 
 
 def read(root: Path | str) -> list[dict[str, Any]]:
@@ -209,10 +369,14 @@ def read(root: Path | str) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     out = []
-    with path.open("rb") as fh:
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise AuditLogError(f"cannot read the audit log {path}: {exc.strerror or exc}") from None
+    with fh:
         for raw in fh:
             try:
-                entry = json.loads(raw.decode("utf-8"))
+                entry = loads_strict(raw.decode("utf-8"))
             except (ValueError, UnicodeDecodeError):
                 continue
             if isinstance(entry, dict):
@@ -221,30 +385,49 @@ def read(root: Path | str) -> list[dict[str, Any]]:
 
 
 def verify(root: Path | str) -> list[AuditProblem]:
-    """Every break in the chain: edited, removed, reordered, inserted or torn entries, and a tail
-    cut off after the recorded head. An empty list means the log is intact (or absent)."""
+    """Every break in the chain: edited, removed, reordered, inserted or torn entries, entries
+    whose mac does not match (re-hashed without the key), a tail cut off after the recorded head
+    or anchor, and a log removed or replaced while its anchor remains. An empty list means the
+    log is intact (or there never was one for this inventory on this account)."""
     path = log_path(root)
     problems: list[AuditProblem] = []
-    if not path.exists():
+    key = load_key(create=False)
+    anchor = _read_anchor(root, key, problems)
+    try:
+        exists = path.is_file()
+        if path.exists() and not exists:
+            problems.append(AuditProblem(None, None, "unreadable", f"{path} is not a file"))
+            return problems
+        data = path.read_bytes() if exists else None
+    except OSError as exc:
+        problems.append(AuditProblem(None, None, "unreadable", f"cannot read {path}: {exc.strerror or exc}"))
+        return problems
+    if data is None:
         head = _read_head(path.parent, problems)
         if head is not None and head[0] > 0:
             problems.append(AuditProblem(head[0], None, "missing",
                                          f"audit.jsonl is missing but audit.head records seq {head[0]}"))
+        elif anchor is not None:
+            problems.append(AuditProblem(anchor["seq"], None, "missing",
+                                         f"the audit log is gone (the anchor outside the inventory records "
+                                         f"seq {anchor['seq']}, written {anchor_path(root)})"))
         return problems
-    data = path.read_bytes()
     lines = data.split(b"\n")
     torn = bool(lines) and lines[-1] != b""
     if not torn and lines:
         lines.pop()
+    if key is None and lines:
+        problems.append(AuditProblem(None, None, "key", f"no audit key at {key_file()}: the macs cannot be "
+                                     "checked (copy the key the log was written with, or set " + KEY_ENV + ")"))
     expected_seq, prev_hash = 1, GENESIS
     hashes: dict[int, str] = {}
     last_seq = 0
     for lineno, raw in enumerate(lines, 1):
         try:
-            entry = json.loads(raw.decode("utf-8"))
+            entry = loads_strict(raw.decode("utf-8"))
             if not isinstance(entry, dict):
                 raise ValueError("not an object")
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             problems.append(AuditProblem(expected_seq, lineno, "unreadable",
                                          f"not a JSON entry ({exc.__class__.__name__}); expected seq {expected_seq}"))
             expected_seq += 1
@@ -255,11 +438,11 @@ def verify(root: Path | str) -> list[AuditProblem]:
         extra = [f for f in entry if f not in FIELDS]
         if missing or extra:
             parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
-                [f"unexpected {', '.join(extra)}"] if extra else [])
-            problems.append(AuditProblem(seq if isinstance(seq, int) else expected_seq, lineno, "fields",
-                                         "; ".join(parts)))
-        if not isinstance(seq, int) or isinstance(seq, bool):
-            problems.append(AuditProblem(expected_seq, lineno, "seq", f"seq is {seq!r}, expected {expected_seq}"))
+                [f"unexpected {', '.join(extra)[:200]}"] if extra else [])
+            problems.append(AuditProblem(_int_seq(seq) or expected_seq, lineno, "fields", "; ".join(parts)))
+        if _int_seq(seq) is None:
+            problems.append(AuditProblem(expected_seq, lineno, "seq",
+                                         f"seq is {str(seq)[:40]!r}, expected {expected_seq}"))
             seq = expected_seq
         elif seq != expected_seq:
             if seq > expected_seq:
@@ -270,10 +453,18 @@ def verify(root: Path | str) -> list[AuditProblem]:
             else:
                 what = "entries out of order"
             problems.append(AuditProblem(seq, lineno, "sequence", f"expected seq {expected_seq}, found {seq}: {what}"))
-        actual = entry_hash(entry) if "hash" in entry else None
-        if entry.get("hash") != actual:
+        try:
+            actual = entry_hash(entry) if "hash" in entry else None
+        except (ValueError, TypeError, RecursionError):
+            actual = None
+        if entry.get("hash") != actual or actual is None:
             problems.append(AuditProblem(seq, lineno, "hash",
                                          "the entry does not match its hash (edited after it was written)"))
+        elif key is not None and not (isinstance(entry.get("mac"), str)
+                                      and hmac.compare_digest(entry["mac"], mac_of(key, actual))):
+            problems.append(AuditProblem(seq, lineno, "mac",
+                                         "the entry's mac does not match: it was re-hashed or written "
+                                         "without the audit key"))
         if prev_hash is not None and entry.get("prev_hash") != prev_hash:
             problems.append(AuditProblem(seq, lineno, "chain",
                                          "prev_hash does not name the entry before it "
@@ -281,30 +472,48 @@ def verify(root: Path | str) -> list[AuditProblem]:
         hashes.setdefault(seq, str(entry.get("hash")))
         last_seq = max(last_seq, seq)
         expected_seq = seq + 1
-        prev_hash = entry.get("hash")
+        prev_hash = entry.get("hash") if isinstance(entry.get("hash"), str) else None
     if torn:
         problems.append(AuditProblem(expected_seq - 1, len(lines), "torn",
                                      "the last line has no newline (a write was cut short or the file truncated)"))
     head = _read_head(path.parent, problems)
+    truncated = False
     if head is not None:
         head_seq, head_hash = head
         if head_seq > last_seq:
+            truncated = True
             problems.append(AuditProblem(head_seq, None, "truncated",
                                          f"audit.head records seq {head_seq} but the log ends at seq {last_seq} "
                                          "(entries were cut off the end)"))
         elif head_seq in hashes and hashes[head_seq] != head_hash:
             problems.append(AuditProblem(head_seq, None, "head",
                                          f"the hash of seq {head_seq} differs from the one audit.head recorded"))
+    if anchor is not None:
+        a_seq = anchor["seq"]
+        if a_seq > last_seq and not truncated:
+            problems.append(AuditProblem(a_seq, None, "truncated",
+                                         f"the anchor outside the inventory records seq {a_seq} but the log ends "
+                                         f"at seq {last_seq} (entries were cut off, log and head alike)"))
+        elif a_seq in hashes and hashes[a_seq] != anchor.get("hash"):
+            problems.append(AuditProblem(a_seq, None, "anchor",
+                                         f"the hash of seq {a_seq} differs from the one the anchor recorded "
+                                         "(the log was replaced or rewritten)"))
+        if 1 in hashes and anchor.get("first") and hashes[1] != anchor.get("first"):
+            problems.append(AuditProblem(1, None, "anchor", "the log's first entry is not the one the anchor "
+                                         "recorded (the log was replaced by another one)"))
     return problems
 
 
 def _read_head(directory: Path, problems: list[AuditProblem]) -> tuple[int, str] | None:
     path = directory / HEAD_NAME
-    if not path.exists():
-        return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return int(data["seq"]), str(data["hash"])
-    except (ValueError, KeyError, TypeError):
-        problems.append(AuditProblem(None, None, "head", "audit.head is unreadable"))
+        if not path.exists():
+            return None
+        data = loads_strict(path.read_bytes())
+        seq = _int_seq(data["seq"]) if isinstance(data, dict) else None
+        if seq is None or not isinstance(data.get("hash"), str):
+            raise ValueError("not a head")
+        return seq, data["hash"]
+    except (ValueError, KeyError, TypeError, OSError, UnicodeDecodeError):
+        problems.append(AuditProblem(None, None, "head", f"{path} is unreadable"))
         return None

@@ -367,10 +367,14 @@ def plan_path(arg: Path) -> Path:
 
 
 def read_plan(arg: Path) -> Plan:
+    from govcloud.store.lock import reader_lock
+
     path = plan_path(arg)
     if not path.exists():
         raise GovcloudError(f"{path} does not exist", hint="generate one with `govcloud plan generate INVENTORY`")
-    doc = read_document(path)
+    # plan.yaml and plan.md as `plan generate` published them (a killed one's leftovers recovered)
+    with reader_lock(path.parent, tolerate=("migrate",)):
+        doc = read_document(path)
     if isinstance(doc, ReadFailure):
         where = f"{path}:{doc.line}" if doc.line else str(path)
         raise GovcloudError(f"{where}: {doc.message}", hint=doc.hint)

@@ -26,8 +26,11 @@ def gc(*args: str, rc: int | None = 0) -> subprocess.CompletedProcess:
 
 
 def tree_digest(root: Path) -> dict[str, str]:
+    """Every file's digest, except the writer lock's file (empty once released)."""
+    lock = root / ".govcloud" / "lock"
+    assert not lock.exists() or lock.stat().st_size == 0
     return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+            for p in sorted(root.rglob("*")) if p.is_file() and p != lock}
 
 
 HOSTS = """[web]

@@ -1,0 +1,207 @@
+"""One writer at a time per directory (an inventory, a plan directory): an flock'd lock file
+that names its holder.
+
+Every writing command takes :func:`writer_lock` on the directory it changes for the whole of
+its read-decide-write sequence, so two imports into one inventory cannot lose each other's
+records. The lock is ``<dir>/.govcloud/lock``; flock is released by the kernel when the holder
+dies, so a ``kill -9`` never leaves a stale lock. The file's content (pid, user, host, command,
+since) is only there to tell the next writer who holds it.
+
+A second writer waits up to ``wait`` seconds (``GOVCLOUD_LOCK_WAIT``, default 60; the migrate
+commands do not wait) and is then refused with :class:`LockedError` (exit code 75, "busy"),
+naming the holder. Readers (:func:`reader_lock`) share the lock, so they see a directory as it
+was before a write or after it, never in between (a plan is read during a migrate run, which
+holds its directory's lock for hours but never rewrites plan.yaml or plan.md).
+
+Right after taking the writer lock, an interrupted transaction of a killed writer is completed
+or discarded (:func:`govcloud.store.txn.recover`), so every writer starts from a consistent state.
+
+Locks are re-entrant within one process (flock on a second descriptor of the same file would
+block on itself): a nested ``writer_lock`` or ``reader_lock`` of a directory this process
+already holds is a no-op.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import getpass
+import json
+import os
+import socket
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from govcloud.errors import ExitCode, GovcloudError
+
+LOCK_DIR = ".govcloud"
+LOCK_NAME = "lock"
+DEFAULT_WAIT = 60.0
+
+_held: dict[str, list[str]] = {}     # lock path → modes held by this process ("ex" / "sh")
+
+
+class LockedError(GovcloudError):
+    """Another process holds the lock (exit code 75)."""
+
+    exit_code = ExitCode.BUSY
+
+
+def lock_path(directory: Path | str) -> Path:
+    return Path(directory) / LOCK_DIR / LOCK_NAME
+
+
+def default_wait() -> float:
+    raw = os.environ.get("GOVCLOUD_LOCK_WAIT")
+    if raw is None or raw.strip() == "":
+        return DEFAULT_WAIT
+    try:
+        value = float(raw)
+    except ValueError:
+        raise GovcloudError(f"GOVCLOUD_LOCK_WAIT={raw!r} is not a number of seconds") from None
+    if not 0 <= value <= 86400:
+        raise GovcloudError(f"GOVCLOUD_LOCK_WAIT={raw!r} must be between 0 and 86400 seconds")
+    return value
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}"
+
+
+def _now() -> str:
+    from govcloud.store.journal import now
+    return now()
+
+
+def holder_of(fd: int) -> str:
+    """The holder named in an open lock file, as one line for people."""
+    raw = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
+    try:
+        h = json.loads(raw)
+        if not isinstance(h, dict):
+            raise ValueError
+        who = h.get("who") or f"{h.get('user')}@{h.get('host')}"
+        return f"pid {h.get('pid')} ({who}, `{h.get('command')}`, since {h.get('since')})"
+    except ValueError:
+        return "another process"
+
+
+def _flock(fd: int, mode: int, wait: float) -> bool:
+    deadline = time.monotonic() + wait
+    delay = 0.02
+    while True:
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            return True
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(delay, left))
+        delay = min(delay * 2, 0.5)
+
+
+def _refuse(fd: int, directory: Path, what: str, wait: float) -> LockedError:
+    waited = f" (waited {wait:g} s)" if wait else ""
+    return LockedError(f"{directory} {what} {holder_of(fd)}{waited}",
+                       hint="wait for it to finish and try again; one writer at a time "
+                            "(GOVCLOUD_LOCK_WAIT sets how many seconds to wait)")
+
+
+@contextmanager
+def writer_lock(directory: Path | str, command: str, *, wait: float | None = None,
+                busy: str = "is being changed by", recover: bool = True) -> Iterator[None]:
+    """Hold the directory's writer lock (creating ``directory`` and its lock file when absent)."""
+    directory = Path(directory)
+    path = lock_path(directory)
+    key = str(path.absolute())
+    if key in _held:
+        if "ex" not in _held[key]:
+            raise GovcloudError(f"internal: {directory} is read-locked by this process; cannot write it")
+        _held[key].append("ex")
+        try:
+            yield
+        finally:
+            _held[key].pop()
+        return
+    wait = default_wait() if wait is None else wait
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise GovcloudError(f"cannot lock {directory}: {exc.strerror or exc}") from None
+    try:
+        if not _flock(fd, fcntl.LOCK_EX, wait):
+            raise _refuse(fd, directory, busy, wait)
+        body = json.dumps({"pid": os.getpid(), "user": _user(), "host": socket.gethostname(),
+                           "who": f"{_user()}@{socket.gethostname()}", "command": command,
+                           "since": _now()}, ensure_ascii=False)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, body.encode("utf-8") + b"\n", 0)
+        _held[key] = ["ex"]
+        try:
+            if recover:
+                from govcloud.store import txn
+                txn.recover(directory)
+            yield
+        finally:
+            del _held[key]
+            os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)
+
+
+def _holder_command(fd: int) -> str:
+    try:
+        h = json.loads(os.pread(fd, 4096, 0).decode("utf-8", "replace"))
+        return str(h.get("command") or "") if isinstance(h, dict) else ""
+    except ValueError:
+        return ""
+
+
+@contextmanager
+def reader_lock(directory: Path | str, *, wait: float | None = None,
+                tolerate: tuple[str, ...] = ()) -> Iterator[None]:
+    """Share the directory's lock while reading it. A directory that no writer ever locked
+    (no lock file) or that this process may not lock is read as it is. When a killed writer
+    left a transaction behind, it is completed first (when this process may write)."""
+    directory = Path(directory)
+    path = lock_path(directory)
+    key = str(path.absolute())
+    if key in _held or not path.is_file():
+        yield
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        yield
+        return
+    try:
+        wait = default_wait() if wait is None else wait
+        if not _flock(fd, fcntl.LOCK_SH, 0):
+            if tolerate and _holder_command(fd).startswith(tolerate):
+                yield                   # a holder that does not rewrite what is read (a migrate run)
+                return
+            if not _flock(fd, fcntl.LOCK_SH, wait):
+                raise _refuse(fd, directory, "is being changed by", wait)
+        from govcloud.store import txn
+        if txn.pending(directory) and os.access(path, os.W_OK):
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            with writer_lock(directory, "recover an interrupted write", wait=wait):
+                pass
+            if not _flock(fd, fcntl.LOCK_SH, wait):
+                raise _refuse(fd, directory, "is being changed by", wait)
+        _held[key] = ["sh"]
+        try:
+            yield
+        finally:
+            del _held[key]
+    finally:
+        os.close(fd)
