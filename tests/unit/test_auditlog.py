@@ -176,3 +176,79 @@ def test_cli_verify_and_show(tmp_path: Path) -> None:
     assert res.exit_code == 1
     doc = json.loads(res.stdout)
     assert doc["ok"] is False and doc["problems"][0]["seq"] == 1 and doc["problems"][0]["code"] == "hash"
+
+
+# ---------------------------------------------------------------- keyed, anchored, robust
+
+
+def test_rehashing_the_whole_chain_without_the_key_is_detected(tmp_path: Path) -> None:
+    fill(tmp_path)
+    ls = [json.loads(x) for x in lines(tmp_path)]
+    ls[1]["after"]["lifecycle"] = "forged"
+    prev = ls[0]["hash"]
+    for e in ls[1:]:                      # what an attacker with write access can do: re-hash all
+        e["prev_hash"] = prev
+        e["hash"] = entry_hash(e)
+        prev = e["hash"]
+    rewrite(tmp_path, [json.dumps(e, ensure_ascii=False) + "\n" for e in ls])
+    head = tmp_path / ".govcloud" / "audit.head"
+    head.write_text(json.dumps({"seq": 5, "hash": prev}) + "\n")
+    found = codes(auditlog.verify(tmp_path))
+    assert {(s, "mac") for s in (2, 3, 4, 5)} <= found
+
+
+def test_removed_or_truncated_log_is_noticed_through_the_anchor(tmp_path: Path) -> None:
+    import shutil as _sh
+    fill(tmp_path)
+    ls = lines(tmp_path)
+    # cut the log and its head alike: the anchor outside the inventory still says seq 5
+    rewrite(tmp_path, ls[:3])
+    e3 = json.loads(ls[2])
+    (tmp_path / ".govcloud" / "audit.head").write_text(json.dumps({"seq": 3, "hash": e3["hash"]}) + "\n")
+    assert (5, "truncated") in codes(auditlog.verify(tmp_path))
+    _sh.rmtree(tmp_path / ".govcloud")
+    assert (5, "missing") in codes(auditlog.verify(tmp_path))
+
+
+def test_key_file_is_private_and_outside_the_inventory(tmp_path: Path) -> None:
+    fill(tmp_path, 1)
+    key = auditlog.key_file()
+    assert key.exists() and (key.stat().st_mode & 0o777) == 0o600
+    assert tmp_path not in key.parents
+    key.chmod(0o644)
+    with pytest.raises(auditlog.AuditLogError, match="read by others"):
+        auditlog.append(tmp_path, action="x", entity=("k", "i"))
+
+
+@pytest.mark.parametrize("bad", [
+    '{"seq": NaN, "hash": "x"}\n',
+    '{"seq": 1e400, "hash": "x"}\n',
+    '[1]\n',
+    '"text"\n',
+    '{"seq": 1, "after": {"x": Infinity}, "hash": "x"}\n',
+])
+def test_hostile_log_lines_are_clear_problems(tmp_path: Path, bad: str) -> None:
+    d = tmp_path / ".govcloud"
+    d.mkdir()
+    (d / "audit.jsonl").write_text(bad)
+    problems = auditlog.verify(tmp_path)
+    assert problems and all(p.code in ("unreadable", "seq", "fields", "hash", "chain", "key") for p in problems)
+    with pytest.raises(auditlog.AuditLogError):
+        auditlog.append(tmp_path, action="x", entity=("k", "i"))
+    runner = CliRunner()
+    r = runner.invoke(audit_app, ["verify", str(tmp_path)])
+    assert r.exit_code == 1, r.output
+    r = runner.invoke(audit_app, ["show", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+
+
+def test_head_that_is_a_directory_is_a_clear_problem(tmp_path: Path) -> None:
+    fill(tmp_path, 2)
+    head = tmp_path / ".govcloud" / "audit.head"
+    head.unlink()
+    head.mkdir()
+    assert (None, "head") in codes(auditlog.verify(tmp_path))
+    with pytest.raises(auditlog.AuditLogError):
+        auditlog.append(tmp_path, action="x", entity=("k", "i"))
+    r = CliRunner().invoke(audit_app, ["verify", str(tmp_path)])
+    assert r.exit_code == 1 and "audit.head" in r.output
