@@ -409,8 +409,9 @@ def verify(root: Path | str) -> list[AuditProblem]:
                                          f"audit.jsonl is missing but audit.head records seq {head[0]}"))
         elif anchor is not None:
             problems.append(AuditProblem(anchor["seq"], None, "missing",
-                                         f"the audit log is gone (the anchor outside the inventory records "
-                                         f"seq {anchor['seq']}, written {anchor_path(root)})"))
+                                         f"the audit log is gone: the anchor {anchor_path(root)} records seq "
+                                         f"{anchor['seq']} (if this inventory was deliberately deleted and "
+                                         "re-created, remove that anchor)"))
         return problems
     lines = data.split(b"\n")
     torn = bool(lines) and lines[-1] != b""
@@ -500,7 +501,8 @@ def verify(root: Path | str) -> list[AuditProblem]:
                                          "(the log was replaced or rewritten)"))
         if 1 in hashes and anchor.get("first") and hashes[1] != anchor.get("first"):
             problems.append(AuditProblem(1, None, "anchor", "the log's first entry is not the one the anchor "
-                                         "recorded (the log was replaced by another one)"))
+                                         f"recorded: the log was replaced by another one (if the inventory was "
+                                         f"deliberately re-created, remove {anchor_path(root)})"))
     return problems
 
 

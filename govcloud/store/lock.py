@@ -110,8 +110,8 @@ def _flock(fd: int, mode: int, wait: float) -> bool:
 
 def _refuse(fd: int, directory: Path, what: str, wait: float) -> LockedError:
     waited = f" (waited {wait:g} s)" if wait else ""
-    return LockedError(f"{directory} {what} {holder_of(fd)}{waited}",
-                       hint="wait for it to finish and try again; one writer at a time "
+    return LockedError(f"{directory} {what} {holder_of(fd)}{waited} — 另一命令正在写入（一次只允许一个写入者）",
+                       hint="wait for it to finish and try again / 请待其结束后重试 "
                             "(GOVCLOUD_LOCK_WAIT sets how many seconds to wait)")
 
 
