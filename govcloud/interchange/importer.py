@@ -156,9 +156,13 @@ def _validate_overlay(root: Path, documents: dict[str, Path], cs: ChangeSet,
 
     # inside the inventory's .govcloud/ (not /tmp): a killed import's overlay is removed by the
     # next command that takes the lock; a dry run into a directory it may not write uses /tmp
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix="overlay-", dir=scratch_dir(root)))
-    except OSError:
+    tmp = None
+    if root.is_dir():
+        try:
+            tmp = Path(tempfile.mkdtemp(prefix="overlay-", dir=scratch_dir(root)))
+        except OSError:
+            pass
+    if tmp is None:          # a dry run into a directory that does not exist (or may not be written)
         tmp = Path(tempfile.mkdtemp(prefix=".govcloud-import-"))
     try:
         for rel, path in documents.items():
