@@ -167,11 +167,25 @@ def test_plan_generate_and_approve_killed_at_every_point(tmp_path: Path) -> None
     covered = run_points(make, gen, _recover_plan, lambda b: b / "plans" / "p1", None, after)
     assert covered >= 6, covered
 
-    approve = lambda b: ("plan", "approve", str(b / "plans" / "p1"), "--by", "王处长")  # noqa: E731
-    ref = make()
+    # approve: a signed approval (the test approver's SSH key, listed in the inventory's policy)
+    sys.path.insert(0, str(REPO / "tests" / "integration"))
+    from migrate_env import approve_args, write_inventory
+    atemplate = tmp_path / "atemplate"
+    write_inventory(atemplate / "inv", [("h43", "198.18.1.43")], ("h38", "198.18.1.38"), start="2026-11-23")
+    ok("plan", "generate", str(atemplate / "inv"), "--out", str(atemplate / "plans"), "--id", "p1")
+
+    def amake() -> Path:
+        base = tmp_path / f"acase{next(counter)}"
+        shutil.copytree(atemplate, base)
+        return base
+
+    approve = lambda b: tuple(approve_args(b / "plans" / "p1"))  # noqa: E731
+    ref = amake()
+    before_a = snapshot(ref / "plans" / "p1")
     ok(*approve(ref))
     after_a = snapshot(ref / "plans" / "p1")
-    covered_a = run_points(make, approve, _recover_plan, lambda b: b / "plans" / "p1", None, after_a)
+    assert after_a != before_a
+    covered_a = run_points(amake, approve, _recover_plan, lambda b: b / "plans" / "p1", None, after_a)
     assert covered_a >= 2, covered_a
     print(f"plan generate: {covered}, approve: {covered_a} crash points")
 
