@@ -2,12 +2,12 @@
 # harness/ci-up.sh - bring the whole integration harness up on a fresh (or warm)
 # CI machine: Debian packages, cached rootfs + OpenStack venv, OpenStack, N test
 # hosts, the Nova->SSH bridge.  Prints a timings table.  Root, no stdin.
-#   GOVCLOUD_CI_HOSTS  number of test hosts [50]  (2 of them get role webapp)
+#   GOVCLOUD_CI_HOSTS  number of test hosts [64]  (2 of them get role webapp)
 # Pair it with harness/ci-down.sh (safe after a half-way failure).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 STATE="${GOVCLOUD_HARNESS_STATE:-/var/lib/govcloud-harness}"
-N="${GOVCLOUD_CI_HOSTS:-50}"
+N="${GOVCLOUD_CI_HOSTS:-64}"
 export DEBIAN_FRONTEND=noninteractive
 mkdir -p "$STATE"
 TIMINGS="$STATE/ci-timings.txt"; : > "$TIMINGS"
