@@ -150,6 +150,9 @@ def cmd_run() -> int:
     signal.signal(signal.SIGINT, on_term)
     b = Bridge()
     b.pool.ensure_bridge()
+    for h in b.pool.hosts():    # hosts bridged by an earlier daemon get the route to the sources
+        if h.get("alive"):
+            testhosts.ensure_peer_route(h["netns"], testhosts.BRIDGE_POOL)
     b.publish()
     ready = state() / "bridge-daemon.ready"
     while not stop:

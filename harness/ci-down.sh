@@ -15,8 +15,8 @@ t0=${EPOCHREALTIME/./}
 "$HERE/hosts" down || { echo "ci-down: hosts down failed" >&2; rc=1; }
 "$HERE/openstack" down || { echo "ci-down: openstack down failed" >&2; rc=1; }
 # what is left that we would have created?
-left=$(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | grep -E '^(gctbr0|gcbbr0|gch[0-9]+|gcb[0-9a-f]{8})(@|$)' || true)
-left+=$(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^(gct-|gcb-)' || true)
+left=$(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | grep -E '^(gctbr0|gcbbr0|gcrt0|gcrb0|gch[0-9]+|gcb[0-9a-f]{8})(@|$)' || true)
+left+=$(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^(gct-|gcb-|gcr-)' || true)
 [ -n "$left" ] && { echo "ci-down: left over: $left" >&2; rc=1; }
 d=$(( ${EPOCHREALTIME/./} - t0 ))
 echo "ci-down: done in $((d/1000000)).$(( (d%1000000)/100000 )) s (rc=$rc)"

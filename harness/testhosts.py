@@ -11,6 +11,13 @@ Two pools use this module:
 * ``bridge`` (harness/bridge): one host per ACTIVE Nova server, on the server's
   fixed IP in 198.19.0.0/16, bridge gcbbr0 = 198.19.0.1/16
 
+When both bridges exist, a router namespace ``gcr-router`` joins them (198.18.0.254 on
+gctbr0, 198.19.0.254 on gcbbr0, forwarding enabled only inside that namespace): the
+e-gov extranet between the department machine rooms (sources) and the government cloud
+(targets), so a target reaches its source directly, not through the control node (a
+database replica on the target connects to the source's address).  Every host has a
+route to the other pool's /16 through it and still no default route.
+
 Every object created is recorded in the pool's state dir (host.json per host,
 pool.json for the bridge), and teardown removes exactly those: processes are
 killed by recorded pid after checking that the pid is still our ``unshare``.
@@ -69,10 +76,84 @@ class PoolSpec:
     prefix: int
     ns_prefix: str      # netns name prefix
     veth_prefix: str    # root-side veth name prefix (<= 15 chars in total)
+    router: str         # the router namespace's address on this pool
+    peer_net: str       # the other pool, reached through the router
 
 
-HOSTS_POOL = PoolSpec("hosts", "gctbr0", "198.18.0.1", 16, "gct-", "gch")
-BRIDGE_POOL = PoolSpec("bridge", "gcbbr0", "198.19.0.1", 16, "gcb-", "gcb")
+HOSTS_POOL = PoolSpec("hosts", "gctbr0", "198.18.0.1", 16, "gct-", "gch", "198.18.0.254", "198.19.0.0/16")
+BRIDGE_POOL = PoolSpec("bridge", "gcbbr0", "198.19.0.1", 16, "gcb-", "gcb", "198.19.0.254", "198.18.0.0/16")
+ROUTER_NS = "gcr-router"
+
+
+@contextlib.contextmanager
+def _router_lock():
+    root = state_root()
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".router.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _link_exists(name: str) -> bool:
+    return run("ip", "link", "show", name, check=False).returncode == 0
+
+
+def _netns_exists(name: str) -> bool:
+    return name in run("ip", "netns", "list", check=False).stdout.split()
+
+
+def ensure_router() -> bool:
+    """Join the two pools through ``gcr-router`` once both bridges exist (idempotent).
+    Returns whether the router is up.  Recorded in router.json before anything is created,
+    so remove_router() undoes a half-made one."""
+    with _router_lock():
+        if not (_link_exists(HOSTS_POOL.bridge) and _link_exists(BRIDGE_POOL.bridge)):
+            return False
+        rec = state_root() / "router.json"
+        legs = [(HOSTS_POOL, "gcrt0", "eth-t"), (BRIDGE_POOL, "gcrb0", "eth-b")]
+        if rec.exists() and _netns_exists(ROUTER_NS) and all(_link_exists(v) for _, v, _ in legs):
+            return True
+        if _netns_exists(ROUTER_NS) and not rec.exists():
+            raise RuntimeError(f"netns {ROUTER_NS} exists but was not created by this harness (no {rec}); "
+                               "refusing to touch it")
+        _remove_router_locked()
+        rec.write_text(json.dumps({"netns": ROUTER_NS, "veths": [v for _, v, _ in legs]}))
+        run("ip", "netns", "add", ROUTER_NS)
+        run("ip", "-n", ROUTER_NS, "link", "set", "lo", "up")
+        for spec, veth, inner in legs:
+            run("ip", "link", "add", veth, "type", "veth", "peer", "name", inner, "netns", ROUTER_NS)
+            run("ip", "link", "set", veth, "master", spec.bridge, "up")
+            run("ip", "-n", ROUTER_NS, "addr", "add", f"{spec.router}/{spec.prefix}", "dev", inner)
+            run("ip", "-n", ROUTER_NS, "link", "set", inner, "up")
+        # forwarding inside the router's namespace only (the machine's own setting is untouched)
+        run("ip", "netns", "exec", ROUTER_NS, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
+        return True
+
+
+def _remove_router_locked() -> None:
+    rec = state_root() / "router.json"
+    if not rec.exists():
+        return
+    if _netns_exists(ROUTER_NS):
+        run("ip", "netns", "del", ROUTER_NS, check=False)
+    for veth in json.loads(rec.read_text() or "{}").get("veths", []):
+        if _link_exists(veth):
+            run("ip", "link", "del", veth, check=False)
+    rec.unlink()
+
+
+def remove_router() -> None:
+    with _router_lock():
+        _remove_router_locked()
+
+
+def ensure_peer_route(ns: str, spec: PoolSpec) -> None:
+    """The other pool through the router (idempotent; the gateway is on-link, so the
+    route holds even while the router is down)."""
+    run("ip", "-n", ns, "route", "replace", spec.peer_net, "via", spec.router, "dev", "eth0")
 
 
 def _pid_is_ours(pid: int, hostdir: Path) -> bool:
@@ -126,11 +207,13 @@ class Pool:
             if not pool_json.exists():
                 raise RuntimeError(f"bridge {self.spec.bridge} exists but was not created by this harness "
                                    f"(no {pool_json}); refusing to touch it")
+            ensure_router()
             return
         run("ip", "link", "add", self.spec.bridge, "type", "bridge")
         pool_json.write_text(json.dumps({"bridge": self.spec.bridge}))
         run("ip", "addr", "add", f"{self.spec.gateway}/{self.spec.prefix}", "dev", self.spec.bridge)
         run("ip", "link", "set", self.spec.bridge, "up")
+        ensure_router()
 
     # ------------------------------------------------------------ hosts
     def hosts(self) -> list[dict]:
@@ -191,7 +274,9 @@ class Pool:
         run("ip", "-n", ns, "link", "set", "lo", "up")
         run("ip", "-n", ns, "addr", "add", f"{addr}/{self.spec.prefix}", "dev", "eth0")
         run("ip", "-n", ns, "link", "set", "eth0", "up")
-        # no default route: a host can reach its own pool's /16 and nothing else
+        # no default route: a host reaches its own pool's /16 and, through gcr-router, the
+        # other pool's - nothing else
+        ensure_peer_route(ns, self.spec)
         console = open(d / "console.log", "w")
         # `ip netns exec` execs unshare, so Popen.pid is unshare's pid;
         # --kill-child: when unshare dies, the host's pid 1 and with it the
@@ -239,6 +324,7 @@ class Pool:
             self.remove_host(h["name"])
             n += 1
         if (self.dir / "pool.json").exists():
+            remove_router()      # its leg hangs on this bridge; it comes back with the bridge
             run("ip", "link", "del", self.spec.bridge, check=False)
         for line in Path("/proc/self/mountinfo").read_text().splitlines():
             if f" {self.dir}/" in line:
@@ -306,6 +392,9 @@ def hosts_up(n: int, services: list[str], roles: list[tuple[str, int | None]]) -
                     and [h.get("role") for h in cur] == want_roles
                     and all(set(services) <= set(h["services"]) for h in cur))
             if same:
+                pool.ensure_bridge()          # (and the router, when the other pool is up)
+                for h in cur:                 # hosts started by an older harness lack the route
+                    ensure_peer_route(h["netns"], HOSTS_POOL)
                 return cur
             # a different shape (or a dead host) is rebuilt from scratch
             pool.teardown()

@@ -66,6 +66,13 @@ def test_server_becomes_a_real_ssh_host_and_goes_away(bridged_cloud, tmp_path):
             rc, out, _ = run_ssh(client, "hostname; sudo -n id -u; ip -4 -o addr show eth0")
             hostname, uid, ipline = out.decode().splitlines()[:3]
             assert rc == 0 and hostname == f"{run}-web" and uid == "0" and f"{addr}/16" in ipline
+            # the government cloud reaches the department rooms directly through the harness's
+            # router (the e-gov extranet), and nothing else: no default route
+            rc, out, _ = run_ssh(client, "ip -4 route; timeout 5 bash -c 'exec 3<>/dev/tcp/198.18.1.1/22; "
+                                         "head -c 4 <&3'")
+            routes = out.decode()
+            assert rc == 0 and "198.18.0.0/16 via 198.19.0.254" in routes and "default" not in routes, routes
+            assert routes.rstrip().endswith("SSH-"), routes
         finally:
             client.close()
         # provisioning continues with Ansible against the new server (strict host keys)
