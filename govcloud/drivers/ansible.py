@@ -20,7 +20,11 @@ from typing import Any
 import ansible_runner
 import yaml
 
+from govcloud.drivers.ports import PlaybookRun
 from govcloud.store.atomic import write_atomic
+
+__all__ = ["AdhocHostResult", "AdhocRun", "PlaybookRun", "ansible_binary", "run_adhoc_raw", "run_playbook", "unsafe_yaml",
+           "write_inventory"]
 
 # ---------------------------------------------------------------- data, never templates
 #
@@ -79,25 +83,6 @@ def ansible_binary(name: str) -> str:
 def _path_with(name: str) -> str:
     """PATH with the directory of ansible_binary(name) first (the runner resolves the command there)."""
     return os.pathsep.join([str(Path(ansible_binary(name)).parent), os.environ.get("PATH", os.defpath)])
-
-
-@dataclass
-class PlaybookRun:
-    rc: int
-    status: str                                  # successful / failed / timeout / canceled
-    stats: dict[str, dict[str, int]]             # ok/changed/failures/dark/skipped → host → count
-    changed_tasks: dict[str, list[str]] = field(default_factory=dict)   # host → task names that changed
-    failed_tasks: dict[str, list[str]] = field(default_factory=dict)    # host → "task: msg"
-    messages: dict[str, list[str]] = field(default_factory=dict)        # host → debug messages (role reports)
-    artifact_dir: str = ""
-
-    def changed(self, host: str | None = None) -> int:
-        c = self.stats.get("changed", {})
-        return c.get(host, 0) if host else sum(c.values())
-
-    @property
-    def ok(self) -> bool:
-        return self.rc == 0 and self.status == "successful"
 
 
 def run_playbook(playbook: Path, inventory: Path, *, limit: str | None = None, extravars: dict[str, Any] | None = None,

@@ -13,37 +13,21 @@ import os
 import re
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import openstack
 from keystoneauth1 import exceptions as ksa
 from openstack import exceptions as osx
 
-from govcloud.errors import GovcloudError
+from govcloud.drivers.ports import (HOST_KEY_META, META_PLAN, META_SERVER, META_SYSTEM, TAG, CloudError,
+                                    Snapshot, plan_tag, system_tag)
 
-TAG = "govcloud"
-META_PLAN, META_SYSTEM, META_SERVER = "govcloud_plan", "govcloud_system", "govcloud_server"
-HOST_KEY_META = "govcloud:ssh_host_key"
+__all__ = ["HOST_KEY_META", "META_PLAN", "META_SERVER", "META_SYSTEM", "TAG", "CloudError", "OpenStackCloud",
+           "Snapshot", "plan_tag", "system_tag"]
 _ENV_LOCK = threading.Lock()
 # what a cloud call raises: the SDK's errors, and keystoneauth's (Keystone or an endpoint
 # unreachable, TLS, timeouts) which the SDK lets through unwrapped
 _CLOUD_ERRORS = (osx.SDKException, ksa.ClientException)
-
-
-class CloudError(GovcloudError):
-    def __init__(self, kind: str, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.kind = kind
-        self.removed_server: dict[str, str] | None = None   # quota | no_valid_host | missing_image | missing_flavor | missing_network | timeout | api | auth
-
-
-def plan_tag(plan_id: str) -> str:
-    return f"gc-plan={plan_id}"[:60]
-
-
-def system_tag(system: str) -> str:
-    return f"gc-sys={system}"[:60]
 
 
 def _clean(text: Any) -> str:
@@ -99,21 +83,6 @@ def connect(cloud: str, *, config_file: str | None = None) -> Any:
 
 
 # ---------------------------------------------------------------- snapshot (read-only)
-
-
-@dataclass
-class Snapshot:
-    """What the cloud holds that a plan cares about, read in one pass (the dry run's view)."""
-
-    flavors: dict[str, dict[str, Any]] = field(default_factory=dict)      # name → {id, vcpus, ram_mb, disk}
-    images: dict[str, dict[str, Any]] = field(default_factory=dict)       # name → {id, status}
-    networks: dict[str, dict[str, Any]] = field(default_factory=dict)     # name → {id, cidrs, external}
-    keypairs: dict[str, str] = field(default_factory=dict)                # name → fingerprint
-    servers: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)   # (system, server) → info
-    security_groups: dict[str, dict[str, Any]] = field(default_factory=dict)       # name → {id, rules}
-    volumes: dict[str, dict[str, Any]] = field(default_factory=dict)      # name → {id, status, attached_to}
-    floating_ips: dict[str, dict[str, Any]] = field(default_factory=dict)  # port/server → {id, address}
-    limits: dict[str, int] = field(default_factory=dict)
 
 
 def _server_info(s: Any) -> dict[str, Any]:
@@ -492,3 +461,56 @@ def delete_resources(conn: Any, resources: dict[str, dict[str, Any]],
     except _CLOUD_ERRORS as exc:
         raise map_error(exc, "removing target resources") from None
     return removed
+
+
+# ---------------------------------------------------------------- the CloudPort
+
+
+class OpenStackCloud:
+    """``ports.CloudPort`` over one openstacksdk connection (one per thread: the SDK's session
+    is not shared between threads)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    @classmethod
+    def connect(cls, cloud: str, *, config_file: str | None = None) -> "OpenStackCloud":
+        return cls(connect(cloud, config_file=config_file))
+
+    def snapshot(self, plan_id: str, *, with_catalogue: bool = True) -> Snapshot:
+        return snapshot(self.conn, plan_id, with_catalogue=with_catalogue)
+
+    def network_cidrs(self) -> dict[str, list[str]]:
+        return network_cidrs(self.conn)
+
+    def ensure_keypair(self, name: str, public_key: str) -> tuple[dict[str, Any], str]:
+        return ensure_keypair(self.conn, name, public_key)
+
+    def ensure_network(self, name: str, cidr: str | None, tags: list[str]) -> tuple[dict[str, Any], str]:
+        return ensure_network(self.conn, name, cidr, tags)
+
+    def ensure_security_group(self, name: str, rules: list[dict[str, Any]], tags: list[str],
+                              description: str) -> tuple[dict[str, Any], str]:
+        return ensure_security_group(self.conn, name, rules, tags, description)
+
+    def find_server(self, plan_id: str, system: str, server: str) -> dict[str, Any] | None:
+        return find_server(self.conn, plan_id, system, server)
+
+    def ensure_server(self, **kw: Any) -> tuple[dict[str, Any], str]:
+        return ensure_server(self.conn, **kw)
+
+    def ensure_volume(self, **kw: Any) -> tuple[dict[str, Any], str]:
+        return ensure_volume(self.conn, **kw)
+
+    def ensure_floating_ip(self, **kw: Any) -> tuple[dict[str, Any], str]:
+        return ensure_floating_ip(self.conn, **kw)
+
+    def host_key_of(self, server_id: str) -> str | None:
+        return host_key_of(self.conn, server_id)
+
+    def find_system_resources(self, plan_id: str, system: str) -> dict[str, dict[str, Any]]:
+        return find_system_resources(self.conn, plan_id, system)
+
+    def delete_resources(self, resources: dict[str, dict[str, Any]],
+                         on_removed: Callable[[str], None] | None = None, timeout: float = 300.0) -> list[str]:
+        return delete_resources(self.conn, resources, on_removed=on_removed, timeout=timeout)

@@ -1,0 +1,177 @@
+"""The ports the executor drives (``typing.Protocol``), and the records that cross them.
+
+``migrate/executor.py`` sequences three kinds of outside work and knows them only through
+these protocols:
+
+* ``CloudPort`` — one connected cloud project: a read-only ``snapshot``, idempotent
+  ``ensure_*`` calls that return ``(resource, action)`` with action ``created`` / ``kept`` /
+  ``changed``, look-ups by tag, and removal. ``CloudConnector`` opens one per clouds.yaml entry.
+  Real: ``drivers.openstack.OpenStackCloud``; in memory: ``govcloud.testing.fake_cloud.FakeCloud``.
+* ``PlaybookPort`` — runs one playbook against a runner inventory and reports a
+  ``PlaybookRun``; owns the run's process session (private ssh-agent inside the process guard)
+  and reads the public part of the operator's key. Real: ``drivers.real.AnsiblePlaybooks``;
+  scripted: ``govcloud.testing.scripted.ScriptedPlaybooks``.
+* ``HostProbe`` — what the migration host checks over the network without credentials: an
+  SSH banner, an HTTP status. Real: ``drivers.real.NetworkProbe``.
+
+This module imports no driver library: the executor (and the fakes) import it freely; the
+one conformance suite (tests/conformance/cloud_contract.py) holds every ``CloudPort`` to the
+same behaviour.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Protocol, runtime_checkable
+
+from govcloud.errors import GovcloudError
+
+# tags and metadata every resource govcloud creates carries (the plan, the system, the source server)
+TAG = "govcloud"
+META_PLAN, META_SYSTEM, META_SERVER = "govcloud_plan", "govcloud_system", "govcloud_server"
+HOST_KEY_META = "govcloud:ssh_host_key"
+
+
+def plan_tag(plan_id: str) -> str:
+    return f"gc-plan={plan_id}"[:60]
+
+
+def system_tag(system: str) -> str:
+    return f"gc-sys={system}"[:60]
+
+
+def resource_tags(plan_id: str, system: str | None = None) -> list[str]:
+    """The tags of a resource of (plan, system); a plan-wide resource (network) has no system tag."""
+    return [TAG, plan_tag(plan_id)] + ([system_tag(system)] if system else [])
+
+
+class CloudError(GovcloudError):
+    """A cloud call failed; ``kind`` says what a person can do about it: quota | no_valid_host |
+    missing_image | missing_flavor | missing_network | timeout | api | auth | unreachable."""
+
+    def __init__(self, kind: str, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.kind = kind
+        self.removed_server: dict[str, str] | None = None   # a server in ERROR that ensure_server removed
+
+
+@dataclass
+class Snapshot:
+    """What the cloud holds that a plan cares about, read in one pass (the dry run's view)."""
+
+    flavors: dict[str, dict[str, Any]] = field(default_factory=dict)      # name → {id, vcpus, ram_mb, disk}
+    images: dict[str, dict[str, Any]] = field(default_factory=dict)       # name → {id, status}
+    networks: dict[str, dict[str, Any]] = field(default_factory=dict)     # name → {id, cidrs, external}
+    keypairs: dict[str, str] = field(default_factory=dict)                # name → fingerprint
+    servers: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)   # (system, server) → info
+    security_groups: dict[str, dict[str, Any]] = field(default_factory=dict)       # name → {id, rules}
+    volumes: dict[str, dict[str, Any]] = field(default_factory=dict)      # name → {id, status, attached_to}
+    floating_ips: dict[str, dict[str, Any]] = field(default_factory=dict)  # "system/server" label → {id, address}
+    limits: dict[str, int] = field(default_factory=dict)
+
+
+# A security-group rule as both sides compare it: (direction, protocol, port min, port max,
+# remote prefix, remote is the group itself).
+RuleKey = tuple[str | None, str | None, int | None, int | None, str | None, bool]
+
+
+@runtime_checkable
+class CloudPort(Protocol):
+    """One connected cloud project (not shared between threads)."""
+
+    def snapshot(self, plan_id: str, *, with_catalogue: bool = True) -> Snapshot: ...
+
+    def network_cidrs(self) -> dict[str, list[str]]: ...
+
+    def ensure_keypair(self, name: str, public_key: str) -> tuple[dict[str, Any], str]: ...
+
+    def ensure_network(self, name: str, cidr: str | None, tags: list[str]) -> tuple[dict[str, Any], str]: ...
+
+    def ensure_security_group(self, name: str, rules: list[dict[str, Any]], tags: list[str],
+                              description: str) -> tuple[dict[str, Any], str]: ...
+
+    def find_server(self, plan_id: str, system: str, server: str) -> dict[str, Any] | None: ...
+
+    def ensure_server(self, *, plan_id: str, system: str, server: str, name: str, flavor: str, image: str,
+                      network: str, keypair: str, security_group: str, availability_zone: str | None = None,
+                      timeout: float = 600.0) -> tuple[dict[str, Any], str]: ...
+
+    def ensure_volume(self, *, plan_id: str, system: str, name: str, size_gb: int, server_id: str,
+                      timeout: float = 300.0) -> tuple[dict[str, Any], str]: ...
+
+    def ensure_floating_ip(self, *, plan_id: str, server_id: str, external_network: str,
+                           label: str) -> tuple[dict[str, Any], str]: ...
+
+    def host_key_of(self, server_id: str) -> str | None: ...
+
+    def find_system_resources(self, plan_id: str, system: str) -> dict[str, dict[str, Any]]: ...
+
+    def delete_resources(self, resources: dict[str, dict[str, Any]],
+                         on_removed: Callable[[str], None] | None = None, timeout: float = 300.0) -> list[str]: ...
+
+
+CloudConnector = Callable[[str], CloudPort]      # clouds.yaml entry → a connected CloudPort
+
+
+@dataclass
+class PlaybookRun:
+    """What one playbook run did (ansible-runner's stats and events, reduced)."""
+
+    rc: int
+    status: str                                  # successful / failed / timeout / canceled
+    stats: dict[str, dict[str, int]]             # ok/changed/failures/dark/skipped → host → count
+    changed_tasks: dict[str, list[str]] = field(default_factory=dict)   # host → task names that changed
+    failed_tasks: dict[str, list[str]] = field(default_factory=dict)    # host → "task: msg"
+    messages: dict[str, list[str]] = field(default_factory=dict)        # host → debug messages (role reports)
+    artifact_dir: str = ""
+
+    def changed(self, host: str | None = None) -> int:
+        c = self.stats.get("changed", {})
+        return c.get(host, 0) if host else sum(c.values())
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0 and self.status == "successful"
+
+
+@dataclass(frozen=True)
+class Reaped:
+    """A process an earlier killed run of the plan left behind, ended at the start of this one."""
+
+    pid: int
+    name: str
+    of_run: str
+
+
+@dataclass
+class RunSession:
+    """The processes of one run: its ssh-agent socket, and what was reaped when it started."""
+
+    agent_sock: str
+    reaped: list[Reaped] = field(default_factory=list)
+    pid_start: int | None = None        # this process's start time (with the pid, names it uniquely)
+
+
+@runtime_checkable
+class PlaybookPort(Protocol):
+    def session(self, plan_dir: Path, run_id: str, key: Path | None) -> AbstractContextManager[RunSession]:
+        """Everything the run starts (agent, playbooks, their ssh/rsync) ends with it."""
+        ...
+
+    def run(self, playbook: Path, inventory: dict[str, Any], *, private_data_dir: Path, limit: str | None,
+            extravars: dict[str, Any], check: bool, timeout: int, forks: int,
+            envvars: dict[str, str]) -> PlaybookRun:
+        """Write ``inventory`` (every string data, never a template) into ``private_data_dir``
+        and run ``playbook`` with it; ``check`` runs ``--check --diff``."""
+        ...
+
+    def public_key(self, key: Path) -> str: ...
+
+
+@runtime_checkable
+class HostProbe(Protocol):
+    def wait_ssh(self, address: str, port: int = 22, timeout: float = 120.0) -> bool: ...
+
+    def http_status(self, url: str, timeout: float = 5.0) -> int: ...

@@ -1,0 +1,59 @@
+"""The real implementations of the executor's ports (drivers/ports.py), wired for ``Executor``.
+
+Importing this module is cheap: openstacksdk and ansible-runner (slow to import) are loaded
+when the cloud or playbook port is first used, so ``govcloud --help`` and the unit tests on the fakes never load them.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from govcloud.drivers import probe, procguard
+from govcloud.drivers.agent import private_agent, public_key
+from govcloud.drivers.ports import CloudConnector, CloudPort, PlaybookRun, Reaped, RunSession
+
+
+def openstack_connector(config_file: str | None = None) -> CloudConnector:
+    """clouds.yaml entry → a connected ``OpenStackCloud``."""
+
+    def connect(cloud: str) -> CloudPort:
+        from govcloud.drivers.openstack import OpenStackCloud
+        return OpenStackCloud.connect(cloud, config_file=config_file)
+
+    return connect
+
+
+class AnsiblePlaybooks:
+    """``PlaybookPort`` through ansible-runner, inside the run's process guard and ssh-agent."""
+
+    @contextmanager
+    def session(self, plan_dir: Path, run_id: str, key: Path | None) -> Iterator[RunSession]:
+        with procguard.guard(plan_dir, run_id) as leftovers:
+            reaped = [Reaped(f.pid, f.name, f.marker.split(":", 1)[-1]) for f in leftovers]
+            with private_agent(key) as sock:
+                yield RunSession(sock, reaped, procguard.start_time(os.getpid()))
+
+    def run(self, playbook: Path, inventory: dict[str, Any], *, private_data_dir: Path, limit: str | None,
+            extravars: dict[str, Any], check: bool, timeout: int, forks: int,
+            envvars: dict[str, str]) -> PlaybookRun:
+        from govcloud.drivers.ansible import run_playbook, write_inventory
+        inv_path = Path(private_data_dir) / "inventory.yml"
+        write_inventory(inv_path, inventory)   # every string !unsafe: data, never a template
+        return run_playbook(playbook, inv_path, limit=limit, extravars=extravars, check=check, diff=check,
+                            private_data_dir=private_data_dir, timeout=timeout, forks=forks, envvars=envvars)
+
+    def public_key(self, key: Path) -> str:
+        return public_key(key)
+
+
+class NetworkProbe:
+    """``HostProbe`` over plain sockets (drivers/probe.py)."""
+
+    def wait_ssh(self, address: str, port: int = 22, timeout: float = 120.0) -> bool:
+        return probe.wait_ssh(address, port, timeout)
+
+    def http_status(self, url: str, timeout: float = 5.0) -> int:
+        return probe.http_status(url, timeout)
