@@ -114,7 +114,8 @@ def _print_dry_run(report: dict[str, Any]) -> None:
         if not s["changes"]:
             tab.add_row(s["system"], s["state"], "—", "", "nothing to do", "")
         for n, c in enumerate(s["changes"]):
-            style = {"create": "green", "adopt": "yellow", "blocked": "red", "run": "cyan"}.get(c["action"], "")
+            style = {"create": "green", "adopt": "yellow", "update": "yellow", "attach": "yellow", "blocked": "red",
+                     "run": "cyan", "keep": "dim"}.get(c["action"], "")
             tab.add_row(s["system"] if n == 0 else "", s["state"] if n == 0 else "",
                         Text(c["action"], style=style), c["kind"], c["name"], c["detail"])
     out.print(tab)

@@ -3,8 +3,9 @@
 ``targets_for`` turns a plan item plus the inventory into the resources the system needs
 (servers with flavor/image/network, data volumes, a least-privilege security group, a
 floating IP for Internet-facing systems); ``changes`` compares them with a live
-``Snapshot`` and the journal to say, per resource, create / adopt / keep — the exact change
-set a dry run prints and a run carries out.
+``Snapshot`` and the journal to say, per resource, create / adopt / keep / update / attach —
+the exact change set a dry run prints and a run carries out (the executor applies each
+change through one ``ensure_*``).
 """
 
 from __future__ import annotations
@@ -208,71 +209,141 @@ def targets_for(plan: Plan, inv: Inventory, item: PlanItem, *, admin_cidrs: list
 
 @dataclass
 class Change:
-    action: str          # create | adopt | keep | run | blocked
-    kind: str            # keypair | network | security_group | server | volume | floating_ip | playbook
+    """One change the run makes (or one resource it keeps), as the dry run shows it. The run
+    carries out exactly these, each through the one ``ensure_*`` of its kind.
+
+    action: create | adopt | keep | update (a security group's rules are rewritten) | attach (an
+    existing volume is attached to its server) | run (a playbook) | blocked."""
+
+    action: str
+    kind: str            # keypair | network | security_group | server | volume | floating_ip | playbook | system
     name: str
     detail: str = ""
+    key: str = ""        # the journal's resource key ("server:<source>", "volume:<name>", …)
+    step: str = ""       # the step that makes it
+    server: str = ""     # for a volume or floating IP: the source server id whose cloud server gets it
 
     def to_plain(self) -> dict[str, Any]:
-        return {"action": self.action, "kind": self.kind, "name": self.name, "detail": self.detail}
+        return {"action": self.action, "kind": self.kind, "name": self.name, "detail": self.detail,
+                "key": self.key, "step": self.step}
 
+
+# actions that change the cloud or the hosts (what --detailed-exitcode and `to_do` count)
+CHANGING = ("create", "adopt", "update", "attach", "run")
 
 PLAYBOOK_OF = {Step.precheck: "migrate_precheck.yml", Step.configure: "migrate_configure.yml",
                Step.sync: "migrate_sync.yml", Step.cutover: "migrate_cutover.yml",
                Step.verify: "migrate_verify.yml", Step.rollback: "migrate_rollback.yml"}
 
 
+def rule_key(rule: dict[str, Any]) -> tuple:
+    """An ingress rule as the cloud reports it (ports.RuleKey): a rule to the group itself has no prefix."""
+    self_ = bool(rule.get("remote_group_self"))
+    return ("ingress", rule.get("protocol"), rule.get("port_range_min"), rule.get("port_range_max"),
+            None if self_ else rule.get("remote_ip_prefix"), self_)
+
+
+def rules_drift(t: SystemTarget, live_group: dict[str, Any]) -> tuple[int, int]:
+    """(rules to add, rules to remove) to bring a live group to exactly ``t.rules``."""
+    have = {tuple(r) for r in live_group.get("rules") or [] if r and r[0] == "ingress"}
+    want = {rule_key(r) for r in t.rules}
+    return len(want - have), len(have - want)
+
+
+def provision_changes(t: SystemTarget, snap: Any, status: SystemStatus, keypair: str | None) -> list[Change]:
+    """Per resource the system needs, the one change that brings the cloud to it. A resource the
+    cloud has (found by tags) but the journal lacks is *adopted*, never created twice."""
+    out: list[Change] = []
+    step = Step.provision.value
+
+    def known(key: str) -> bool:
+        return key in status.resources
+
+    if keypair:
+        out.append(Change("keep" if keypair in snap.keypairs else "create", "keypair", keypair, key="keypair",
+                          step=step))
+    if t.network:
+        if t.network in snap.networks:
+            out.append(Change("keep", "network", t.network, key=f"network:{t.network}", step=step))
+        else:
+            out.append(Change("create" if t.network_cidr else "blocked", "network", t.network,
+                              t.network_cidr or "network missing and no network_cidr to create it",
+                              key=f"network:{t.network}", step=step))
+    live_sg = snap.security_groups.get(t.security_group)
+    if live_sg is None:
+        out.append(Change("create", "security_group", t.security_group, f"{len(t.rules)} ingress rules",
+                          key="security_group", step=step))
+    else:
+        add, drop = rules_drift(t, live_sg)
+        adopt = "" if known("security_group") else "adopt, "
+        if add or drop:
+            out.append(Change("update", "security_group", t.security_group,
+                              f"{adopt}rules +{add} -{drop} (to {len(t.rules)} ingress rules)",
+                              key="security_group", step=step))
+        else:
+            out.append(Change("keep" if not adopt else "adopt", "security_group", t.security_group,
+                              f"{len(t.rules)} ingress rules", key="security_group", step=step))
+    for s in t.servers:
+        live = snap.servers.get((t.system, s.source))
+        if live is not None:
+            out.append(Change("keep" if known(s.key) else "adopt", "server", s.name,
+                              f"{live.get('status')} {s.flavor} {s.image}", key=s.key, step=step, server=s.source))
+        elif s.flavor and snap.flavors and s.flavor not in snap.flavors:
+            out.append(Change("blocked", "server", s.name, f"flavor {s.flavor} does not exist", key=s.key, step=step,
+                              server=s.source))
+        elif s.image and snap.images and s.image not in snap.images:
+            out.append(Change("blocked", "server", s.name, f"image {s.image} does not exist", key=s.key, step=step,
+                              server=s.source))
+        else:
+            out.append(Change("create", "server", s.name, f"{s.flavor} {s.image} on {t.network}", key=s.key,
+                              step=step, server=s.source))
+        for vname, size in s.volumes:
+            vkey, lv = f"volume:{vname}", snap.volumes.get(vname)
+            if lv is None:
+                out.append(Change("create", "volume", vname, f"{size} GB, attached to {s.name}", key=vkey, step=step,
+                                  server=s.source))
+            elif live is None or live.get("id") not in (lv.get("attached_to") or []):
+                adopt = "" if known(vkey) else "adopt, "
+                out.append(Change("attach", "volume", vname, f"{adopt}{size} GB, attach to {s.name}", key=vkey,
+                                  step=step, server=s.source))
+            else:
+                out.append(Change("keep" if known(vkey) else "adopt", "volume", vname, f"{size} GB", key=vkey,
+                                  step=step, server=s.source))
+        if t.floating_network:
+            label, fkey = f"{t.system}/{s.source}", f"floating_ip:{s.source}"
+            if label in snap.floating_ips:
+                out.append(Change("keep" if known(fkey) else "adopt", "floating_ip", label, t.floating_network,
+                                  key=fkey, step=step, server=s.source))
+            else:
+                out.append(Change("create", "floating_ip", label, t.floating_network, key=fkey, step=step,
+                                  server=s.source))
+    return out
+
+
+def playbook_change(t: SystemTarget, step: Step, status: SystemStatus) -> Change:
+    sources = ", ".join(s.source for s in t.servers)
+    targets = ", ".join(f"cloud:{s.name}" for s in t.servers)
+    hosts = sources if step is Step.precheck else targets + (f" ← {sources}" if step is Step.sync else "")
+    mode = ""
+    if step is Step.sync:
+        mode = "delta" if status.syncs else "initial"
+    return Change("run", "playbook", PLAYBOOK_OF[step], f"{hosts}{' (' + mode + ')' if mode else ''}",
+                  step=step.value)
+
+
 def changes(t: SystemTarget, snap: Any, status: SystemStatus, until: State, *, resync: bool = False,
             keypair: str | None = None) -> tuple[list[Step], list[Change]]:
-    """The steps still to run for ``t`` and the resources/playbooks they touch. A resource the
-    cloud has (found by tags) but the journal lacks is *adopted*, never created twice."""
+    """The steps still to run for ``t`` and the changes they make, in order: the dry run prints
+    exactly this list and `migrate run` carries out exactly this list."""
     if not t.executable:
         return [], [Change("blocked", "system", t.system, "; ".join(t.problems))]
     steps = run_steps(status, until, resync=resync)
     out: list[Change] = []
-    sources = ", ".join(s.source for s in t.servers)
-    targets = ", ".join(f"cloud:{s.name}" for s in t.servers)
     for step in steps:
         if step is Step.provision:
-            if keypair and keypair not in snap.keypairs:
-                out.append(Change("create", "keypair", keypair))
-            if t.network and t.network not in snap.networks:
-                out.append(Change("create" if t.network_cidr else "blocked", "network", t.network,
-                                  t.network_cidr or "network missing and no network_cidr to create it"))
-            sg_known = "security_group" in status.resources
-            if t.security_group in snap.security_groups:
-                out.append(Change("keep" if sg_known else "adopt", "security_group", t.security_group,
-                                  f"{len(t.rules)} ingress rules"))
-            else:
-                out.append(Change("create", "security_group", t.security_group, f"{len(t.rules)} ingress rules"))
-            for s in t.servers:
-                live = snap.servers.get((t.system, s.source))
-                if live is not None:
-                    out.append(Change("keep" if s.key in status.resources else "adopt", "server", s.name,
-                                      f"{live['status']} {s.flavor} {s.image}"))
-                else:
-                    if s.flavor and snap.flavors and s.flavor not in snap.flavors:
-                        out.append(Change("blocked", "server", s.name, f"flavor {s.flavor} does not exist"))
-                    elif s.image and snap.images and s.image not in snap.images:
-                        out.append(Change("blocked", "server", s.name, f"image {s.image} does not exist"))
-                    else:
-                        out.append(Change("create", "server", s.name, f"{s.flavor} {s.image} on {t.network}"))
-                for vname, size in s.volumes:
-                    if vname in snap.volumes:
-                        out.append(Change("keep" if f"volume:{vname}" in status.resources else "adopt",
-                                          "volume", vname, f"{size} GB"))
-                    else:
-                        out.append(Change("create", "volume", vname, f"{size} GB"))
-                if t.floating_network:
-                    label = f"{t.system}/{s.source}"
-                    out.append(Change("keep" if label in snap.floating_ips else "create", "floating_ip", label,
-                                      t.floating_network))
+            out += provision_changes(t, snap, status, keypair)
         else:
-            hosts = sources if step is Step.precheck else targets + (f" ← {sources}" if step is Step.sync else "")
-            mode = ""
-            if step is Step.sync:
-                mode = "delta" if status.syncs else "initial"
-            out.append(Change("run", "playbook", PLAYBOOK_OF[step], f"{hosts}{' (' + mode + ')' if mode else ''}"))
+            out.append(playbook_change(t, step, status))
     return steps, out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import os
 import random
+import re
 import shutil
 import tempfile
 import threading
@@ -22,13 +23,17 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from govcloud.drivers import real
+from govcloud.drivers.ports import (HOST_KEY_META, CloudConnector, CloudError, CloudPort, HostProbe, PlaybookPort,
+                                    resource_tags)
 from govcloud.errors import GovcloudError
 from govcloud.migrate import desired as D
 from govcloud.migrate import runinventory as RI
-from govcloud.migrate.lifecycle import State, Step, SystemStatus, replay
+from govcloud.migrate.lifecycle import STATE_AFTER, State, Step, SystemStatus, replay, run_steps
 from govcloud.model.ids import is_valid_id
 from govcloud.model.inventory import Inventory
 from govcloud.model.plan import Plan
+from govcloud.redact import scrub_data
 from govcloud.store import journal
 from govcloud.store.atomic import write_atomic
 
@@ -93,7 +98,6 @@ def project_downtime(st: SystemStatus) -> dict[str, Any]:
 
 def downtime_of(messages: dict[str, list[str]], system: str) -> dict[str, Any]:
     """The downtime the client's prober reported (roles/govcloud_cutover/tasks/probe_stop.yml)."""
-    import re
     for host, msgs in messages.items():
         for m in msgs:
             hit = re.match(rf"downtime {re.escape(system)}: ([\d.]+) s seen from (\S+)", m)
@@ -108,9 +112,51 @@ def _known_file(path: Path | None) -> str:
     return str(path or Path(os.path.expanduser("~/.ssh/known_hosts")))
 
 
+@dataclass
+class SystemChanges:
+    """One system's part of the change set: its state, the steps still to run, their changes."""
+
+    system: str
+    name: str
+    state: str
+    steps: list[Step]
+    changes: list[D.Change]
+
+    def to_plain(self) -> dict[str, Any]:
+        return {"system": self.system, "name": self.name, "state": self.state,
+                "steps": [s.value for s in self.steps], "changes": [c.to_plain() for c in self.changes]}
+
+
+@dataclass
+class ChangeSet:
+    """The dry run: per system the exact changes `run` carries out, and the quota they need."""
+
+    plan: str
+    targets: list[D.SystemTarget]
+    systems: list[SystemChanges]
+    quota_problems: list[str]
+
+    def to_plain(self) -> dict[str, Any]:
+        out = [s.to_plain() for s in self.systems]
+        pending = sum(1 for s in self.systems for c in s.changes if c.action in D.CHANGING)
+        blocked = sum(1 for s in self.systems for c in s.changes if c.action == "blocked")
+        return {"plan": self.plan, "systems": out, "quota_problems": list(self.quota_problems),
+                "to_do": pending, "blocked": blocked + len(self.quota_problems)}
+
+
 class Executor:
+    """Carries out a plan's batch through three ports (drivers/ports.py): ``cloud`` opens a
+    ``CloudPort`` per clouds.yaml entry, ``playbooks`` runs the step playbooks, ``probe`` checks
+    SSH and HTTP from here. They default to the real drivers (OpenStack, ansible-runner,
+    sockets); the unit tests pass govcloud.testing's in-memory cloud and scripted playbooks."""
+
     def __init__(self, plan_dir: Path, plan: Plan, inv: Inventory, opts: Options,
-                 on_event: Callable[[str, str], None] | None = None) -> None:
+                 on_event: Callable[[str, str], None] | None = None, *,
+                 cloud: CloudConnector | None = None, playbooks: PlaybookPort | None = None,
+                 probe: HostProbe | None = None) -> None:
+        self.connect_cloud: CloudConnector = cloud or real.openstack_connector(opts.cloud_config)
+        self.playbooks: PlaybookPort = playbooks or real.AnsiblePlaybooks()
+        self.probe: HostProbe = probe or real.NetworkProbe()
         self.plan_dir = Path(plan_dir).resolve()   # runner processes run elsewhere
         self.plan = plan
         self.inv = inv
@@ -122,6 +168,7 @@ class Executor:
         self._kp_lock = threading.Lock()
         self._kh_lock = threading.Lock()
         self.agent_sock: str | None = None
+        self._planned: dict[str, SystemChanges] = {}     # the run's change set, per system
 
     # ------------------------------------------------------------ selection
     def items_of(self, batch: str, systems: list[str] | None = None) -> list[Any]:
@@ -149,23 +196,20 @@ class Executor:
         return replay(journal.read(self.plan_dir).entries)
 
     # ------------------------------------------------------------ cloud
-    def conn(self, cloud: str) -> Any:
-        from govcloud.drivers import openstack as osd
+    def conn(self, cloud: str) -> CloudPort:
         cache = getattr(self._local, "conns", None)
         if cache is None:
             cache = self._local.conns = {}
         name = self.opts.cloud or cloud
         if name not in cache:
-            cache[name] = osd.connect(name, config_file=self.opts.cloud_config)
+            cache[name] = self.connect_cloud(name)
         return cache[name]
 
     def snapshot(self, cloud: str) -> Any:
-        from govcloud.drivers import openstack as osd
-        return osd.snapshot(self.conn(cloud), self.plan.plan_id)
+        return self.conn(cloud).snapshot(self.plan.plan_id)
 
     # ------------------------------------------------------------ journal
     def j(self, **entry: Any) -> dict[str, Any]:
-        from govcloud.redact import scrub_data
         return journal.append(self.plan_dir, scrub_data({"run": self.run_id, **entry}))  # no credential journaled
 
     def transition(self, system: str, to: State, step: Step | None = None, reason: str | None = None,
@@ -178,29 +222,28 @@ class Executor:
         """The run's ssh-agent, inside a process guard: everything the run starts (agent,
         playbooks, their ssh/rsync, SSH control masters) ends with it, even on SIGKILL, and what
         an earlier killed run of this plan left behind is ended first and journaled."""
-        from govcloud.drivers import procguard
-        from govcloud.drivers.agent import private_agent
-        with procguard.guard(self.plan_dir, self.run_id) as leftovers:
-            if leftovers:
-                self.j(kind="reaped", pid=os.getpid(), pid_start=procguard.start_time(os.getpid()),
-                       processes=[{"pid": f.pid, "name": f.name, "of_run": f.marker.split(":", 1)[-1]}
-                                  for f in leftovers])
-            with private_agent(self.opts.key) as sock:
-                self.agent_sock = sock
-                yield sock
+        with self.playbooks.session(self.plan_dir, self.run_id, self.opts.key) as session:
+            if session.reaped:
+                self.j(kind="reaped", pid=os.getpid(), pid_start=session.pid_start,
+                       processes=[{"pid": f.pid, "name": f.name, "of_run": f.of_run} for f in session.reaped])
+            self.agent_sock = session.agent_sock
+            yield session.agent_sock
 
     # ------------------------------------------------------------ dry run
-    def dry_run(self, items: list[Any], until: State, *, resync: bool = False) -> dict[str, Any]:
-        """Read-only: a live snapshot of the cloud and the exact change set per system."""
+    def change_set(self, items: list[Any], until: State, *, resync: bool = False) -> ChangeSet:
+        """Read-only: a live snapshot of each cloud and the exact change list per system — what
+        the dry run shows and what `run` then carries out, change by change."""
         statuses = self.status()
-        out: list[dict[str, Any]] = []
         snaps: dict[str, Any] = {}
         for t in self.targets(items):
             cloud = self.opts.cloud or t.cloud
             if t.executable and cloud and cloud not in snaps:
                 snaps[cloud] = self.snapshot(cloud)
+        # the zones' networks as the cloud has them: their CIDRs are in the security rules
         nets = {name: n for snap in snaps.values() for name, n in snap.networks.items()}
-        for t in self.targets(items, nets):
+        targets = self.targets(items, nets)
+        systems: list[SystemChanges] = []
+        for t in targets:
             cloud = self.opts.cloud or t.cloud
             snap = snaps.get(cloud) if t.executable and cloud else None
             st = statuses.get(t.system, SystemStatus(t.system))
@@ -209,16 +252,16 @@ class Executor:
             else:
                 steps, changes = D.changes(t, snap, st, until, resync=resync,
                                            keypair=D.keypair_name(self.plan.plan_id))
-            out.append({"system": t.system, "name": t.name, "state": st.state.value,
-                        "steps": [s.value for s in steps], "changes": [c.to_plain() for c in changes]})
+            systems.append(SystemChanges(t.system, t.name, st.state.value, steps, changes))
         quota = []
         for cloud, snap in snaps.items():
-            ts = [t for t in self.targets(items, nets) if (self.opts.cloud or t.cloud) == cloud and t.executable]
+            ts = [t for t in targets if (self.opts.cloud or t.cloud) == cloud and t.executable]
             quota += D.quota_problems(D.quota_needed(ts, snap), snap.limits)
-        pending = sum(1 for s in out for c in s["changes"] if c["action"] in ("create", "adopt", "run"))
-        blocked = sum(1 for s in out for c in s["changes"] if c["action"] == "blocked")
-        return {"plan": self.plan.plan_id, "systems": out, "quota_problems": quota,
-                "to_do": pending, "blocked": blocked + len(quota)}
+        return ChangeSet(self.plan.plan_id, targets, systems, quota)
+
+    def dry_run(self, items: list[Any], until: State, *, resync: bool = False) -> dict[str, Any]:
+        """Read-only: the change set as the report `migrate run --dry-run` prints."""
+        return self.change_set(items, until, resync=resync).to_plain()
 
     def preflight(self, items: list[Any]) -> dict[str, str]:
         """Ansible --check --diff of the precheck playbook on each system's sources (read-only)."""
@@ -237,13 +280,11 @@ class Executor:
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         self.j(kind="run", command="run", until=until.value, systems=[i.system for i in items],
                parallel=self.opts.parallel)
-        # one network snapshot to derive zone CIDRs for the security rules
-        clouds = {self.opts.cloud or t.cloud for t in self.targets(items) if t.cloud}
-        nets: dict[str, Any] = {}
-        from govcloud.drivers import openstack as osd
-        for c in clouds:
-            nets.update({name: {"cidrs": cidrs} for name, cidrs in osd.network_cidrs(self.conn(c)).items()})
-        targets = self.targets(items, nets)
+        # the dry run's change set, derived the same way from the cloud as it is now: the run
+        # carries out exactly this list (each ensure_* still re-checks and adopts)
+        cs = self.change_set(items, until, resync=resync)
+        self._planned = {s.system: s for s in cs.systems}
+        targets = cs.targets
         groups: dict[str, list[D.SystemTarget]] = {}
         for t in targets:
             groups.setdefault(t.move_group, []).append(t)
@@ -268,7 +309,6 @@ class Executor:
         if not t.executable:
             res.ok, res.error, res.error_kind = False, "; ".join(t.problems), "blocked"
             return res
-        from govcloud.migrate.lifecycle import run_steps
         steps = run_steps(st, until, resync=resync)
         for step in steps:
             self.j(kind="step", system=t.system, step=step.value, status="start")
@@ -291,16 +331,23 @@ class Executor:
                 res.ok, res.error, res.state, res.error_kind = False, why, State.failed.value, kind
                 return res
             self.j(kind="step", system=t.system, step=step.value, status="ok", detail=detail)
+            if step is not Step.provision:     # provision journals each of its changes itself
+                self._journal_change(t.system, self._planned_playbook(t, step, st), "ran")
             res.steps.append(step.value)
             res.changed += detail.get("changed", [])
-            new = {Step.precheck: State.prechecked, Step.provision: State.provisioned,
-                   Step.configure: State.provisioned if st.state is State.failed else None,
-                   Step.sync: State.synced}[step]
-            if new is not None and st.state is not new:
+            new = STATE_AFTER[step]
+            if st.state is not new:
                 self.transition(t.system, new, step)
             st = self.status().get(t.system, SystemStatus(t.system))
         res.state = st.state.value
         return res
+
+    def _planned_playbook(self, t: D.SystemTarget, step: Step, st: SystemStatus) -> D.Change:
+        planned = self._planned.get(t.system)
+        for c in planned.changes if planned else ():
+            if c.step == step.value and c.kind == "playbook":
+                return c
+        return D.playbook_change(t, step, st)
 
     # ------------------------------------------------------------ steps
     def _step_precheck(self, t: D.SystemTarget, st: SystemStatus) -> dict[str, Any]:
@@ -323,22 +370,30 @@ class Executor:
         run = self._playbook(t, Step.precheck, target_addresses={}, limit="source")
         return {"changed": [], "messages": run.messages}
 
-    def _keypair(self, conn: Any) -> dict[str, Any]:
-        from govcloud.drivers import openstack as osd
-        from govcloud.drivers.agent import public_key
+    def _keypair(self, conn: CloudPort) -> tuple[dict[str, Any], str]:
         if self.opts.key is None:
             raise GovcloudError("provisioning needs --key (its public part becomes the servers' keypair)")
         with self._kp_lock:
-            kp, _ = osd.ensure_keypair(conn, D.keypair_name(self.plan.plan_id), public_key(self.opts.key))
-        return kp
+            return conn.ensure_keypair(D.keypair_name(self.plan.plan_id), self.playbooks.public_key(self.opts.key))
 
     def _step_provision(self, t: D.SystemTarget, st: SystemStatus) -> dict[str, Any]:
-        from govcloud.drivers import openstack as osd
+        """Carry out the provision changes of the run's change set (the dry run's list), each
+        through its one ``ensure_*`` — which re-checks the cloud and adopts what it finds — and
+        journal each as it is done."""
         cloud = self.opts.cloud or t.cloud
         conn = self.conn(cloud)
+        planned = self._planned.get(t.system)
+        if planned is not None:
+            todo = [c for c in planned.changes if c.step == Step.provision.value]
+        else:   # a step run outside run(): derive the list the same way, now
+            todo = D.provision_changes(t, self.snapshot(cloud), st, D.keypair_name(self.plan.plan_id))
+        blocked = [f"{c.kind} {c.name}: {c.detail}" for c in todo if c.action == "blocked"]
+        if blocked:
+            raise StepFailed(Step.provision, "; ".join(blocked), detail={"kind": "cloud"})
         changed: list[str] = []
-        tags = [osd.TAG, osd.plan_tag(self.plan.plan_id), osd.system_tag(t.system)]
-        kp = self._keypair(conn)
+        tags = resource_tags(self.plan.plan_id, t.system)
+        servers = {s.source: s for s in t.servers}
+        built: dict[str, tuple[dict[str, Any], str | None]] = {}     # source → (server info, address)
 
         def record(key: str, kind: str, info: dict[str, Any], action: str) -> None:
             if action != "kept" or key not in st.resources:
@@ -347,58 +402,72 @@ class Executor:
             if action in ("created", "changed") or key not in st.resources:
                 changed.append(f"{'adopted' if action == 'kept' else action} {kind} {info.get('name')}")
 
-        net, action = osd.ensure_network(conn, t.network, t.network_cidr, tags[:2])
-        if action == "created":
-            record(f"network:{t.network}", "network", net, action)
-        sg, action = osd.ensure_security_group(conn, t.security_group, t.rules, tags,
-                                               f"govcloud {self.plan.plan_id} {t.system}: least-privilege ingress")
-        record("security_group", "security_group", sg, action)
-        for s in t.servers:
-            try:
-                info, action = osd.ensure_server(
-                    conn, plan_id=self.plan.plan_id, system=t.system, server=s.source, name=s.name,
-                    flavor=s.flavor, image=s.image, network=t.network, keypair=kp["name"],
-                    security_group=t.security_group, availability_zone=t.availability_zone,
-                    timeout=self.opts.server_timeout)
-            except osd.CloudError as exc:
-                if exc.removed_server:
-                    self.j(kind="cleanup", system=t.system, key=s.key, resource=exc.removed_server,
-                           reason=f"server in ERROR removed: {exc}")
-                raise StepFailed(Step.provision, str(exc), detail={"kind": exc.kind}) from None
-            addr = (info.get("addresses", {}).get(t.network) or [None])[0]
-            record(s.key, "server", {"id": info["id"], "name": info["name"], "address": addr}, action)
-            for vname, size in s.volumes:
-                v, vaction = osd.ensure_volume(conn, plan_id=self.plan.plan_id, system=t.system, name=vname,
-                                               size_gb=size, server_id=info["id"])
-                record(f"volume:{vname}", "volume", v, vaction)
-            if t.floating_network:
-                label = f"{t.system}/{s.source}"
-                ip, faction = osd.ensure_floating_ip(conn, plan_id=self.plan.plan_id, server_id=info["id"],
-                                                     external_network=t.floating_network, label=label)
-                record(f"floating_ip:{s.source}", "floating_ip", {**ip, "name": label}, faction)
-            self._trust_target(conn, info["id"], addr, s.name)
+        for c in todo:
+            if c.kind == "keypair":
+                _kp, outcome = self._keypair(conn)
+            elif c.kind == "network":
+                net, outcome = conn.ensure_network(t.network, t.network_cidr, tags[:2])
+                if outcome == "created":
+                    record(c.key, "network", net, outcome)
+            elif c.kind == "security_group":
+                sg, outcome = conn.ensure_security_group(
+                    t.security_group, t.rules, tags, f"govcloud {self.plan.plan_id} {t.system}: least-privilege ingress")
+                record(c.key, "security_group", sg, outcome)
+            elif c.kind == "server":
+                s = servers[c.server]
+                try:
+                    info, outcome = conn.ensure_server(
+                        plan_id=self.plan.plan_id, system=t.system, server=s.source, name=s.name,
+                        flavor=s.flavor, image=s.image, network=t.network, keypair=D.keypair_name(self.plan.plan_id),
+                        security_group=t.security_group, availability_zone=t.availability_zone,
+                        timeout=self.opts.server_timeout)
+                except CloudError as exc:
+                    if exc.removed_server:
+                        self.j(kind="cleanup", system=t.system, key=s.key, resource=exc.removed_server,
+                               reason=f"server in ERROR removed: {exc}")
+                    raise StepFailed(Step.provision, str(exc), detail={"kind": exc.kind}) from None
+                addr = (info.get("addresses", {}).get(t.network) or [None])[0]
+                built[s.source] = (info, addr)
+                record(s.key, "server", {"id": info["id"], "name": info["name"], "address": addr}, outcome)
+            elif c.kind == "volume":
+                size = dict(servers[c.server].volumes)[c.name]
+                v, outcome = conn.ensure_volume(plan_id=self.plan.plan_id, system=t.system, name=c.name,
+                                                size_gb=size, server_id=built[c.server][0]["id"])
+                record(c.key, "volume", v, outcome)
+            elif c.kind == "floating_ip":
+                ip, outcome = conn.ensure_floating_ip(plan_id=self.plan.plan_id, server_id=built[c.server][0]["id"],
+                                                      external_network=t.floating_network, label=c.name)
+                record(c.key, "floating_ip", {**ip, "name": c.name}, outcome)
+            else:
+                raise AssertionError(f"no ensure for a {c.kind} change")
+            self._journal_change(t.system, c, outcome)
+        for source, (info, addr) in built.items():
+            self._trust_target(conn, info["id"], addr, servers[source].name)
         return {"changed": changed}
+
+    def _journal_change(self, system: str, change: D.Change, outcome: str) -> None:
+        """One change of the change set carried out: what the dry run listed, and what the
+        ``ensure_*`` (or the playbook) found and did."""
+        self.j(kind="change", system=system, change=change.to_plain(), outcome=outcome)
 
     def _known_targets(self) -> Path:
         return self.plan_dir / "runs" / "known_hosts.targets"
 
-    def _trust_target(self, conn: Any, server_id: str, addr: str | None, name: str) -> None:
+    def _trust_target(self, conn: CloudPort, server_id: str, addr: str | None, name: str) -> None:
         """Record the new server's host key as the cloud publishes it, then wait for SSH.
         With --target-known-hosts the operator's file is the only authority."""
-        from govcloud.drivers import openstack as osd
-        from govcloud.drivers.probe import wait_ssh
         if not addr:
             raise StepFailed(Step.provision, f"server {name} has no address on its network")
         if self.opts.target_known_hosts is None:
             deadline = time.monotonic() + self.opts.ssh_timeout
             key = None
             while key is None and time.monotonic() < deadline:
-                key = osd.host_key_of(conn, server_id)
+                key = conn.host_key_of(server_id)
                 if key is None:
                     time.sleep(1)
             if key is None:
                 raise StepFailed(Step.provision, f"server {name} publishes no SSH host key (metadata "
-                                 f"{osd.HOST_KEY_META} or cloud-init console block); give --target-known-hosts",
+                                 f"{HOST_KEY_META} or cloud-init console block); give --target-known-hosts",
                                  detail={"kind": "hostkey"})
             with self._kh_lock:
                 path = self._known_targets()
@@ -407,7 +476,7 @@ class Executor:
                          if ln.split(" ", 1)[0] != addr]
                 lines.append(f"{addr} {key}")
                 write_atomic(path, "\n".join(sorted(lines)) + "\n")
-        if not wait_ssh(addr, 22, self.opts.ssh_timeout):
+        if not self.probe.wait_ssh(addr, 22, self.opts.ssh_timeout):
             raise StepFailed(Step.provision, f"server {name} ({addr}) does not answer SSH after "
                              f"{self.opts.ssh_timeout:.0f}s", detail={"kind": "timeout"})
 
@@ -435,7 +504,6 @@ class Executor:
     def _playbook(self, t: D.SystemTarget, step: Step, *, target_addresses: dict[str, str] | None = None,
                   limit: str | None = None, sync_mode: str = "initial", keep_target: bool = True,
                   check: bool = False, extra: dict[str, Any] | None = None) -> Any:
-        from govcloud.drivers.ansible import run_playbook, write_inventory
         playbook = PLAYBOOKS / D.PLAYBOOK_OF[step]
         if not playbook.is_file():
             raise StepFailed(step, f"playbook {playbook} is missing from this installation", detail={"kind": "install"})
@@ -459,16 +527,14 @@ class Executor:
                            target_addresses=addrs, source_known=source_known,
                            tunnel_port=random.randrange(20000, 30000))
             pdd = self.run_dir(t.system, f"{step.value}-{uuid.uuid4().hex[:4]}")
-            inv_path = pdd / "inventory.yml"
-            write_inventory(inv_path, inv)   # every string !unsafe: data, never a template
             control_dir = tempfile.mkdtemp(prefix="gc-cp-")   # short: unix socket paths are limited
             try:
-                run = run_playbook(playbook, inv_path, limit=limit, extravars=ev, check=check,
-                                   diff=check, private_data_dir=pdd, timeout=self.opts.playbook_timeout,
-                                   forks=max(5, len(t.servers) * 2 + len(t.client_addresses)),
-                                   envvars={"SSH_AUTH_SOCK": self.agent_sock or "",
-                                            "ANSIBLE_SSH_CONTROL_PATH_DIR": control_dir,
-                                            "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=20s"})
+                run = self.playbooks.run(playbook, inv, limit=limit, extravars=ev, check=check,
+                                         private_data_dir=pdd, timeout=self.opts.playbook_timeout,
+                                         forks=max(5, len(t.servers) * 2 + len(t.client_addresses)),
+                                         envvars={"SSH_AUTH_SOCK": self.agent_sock or "",
+                                                  "ANSIBLE_SSH_CONTROL_PATH_DIR": control_dir,
+                                                  "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=20s"})
             finally:
                 shutil.rmtree(control_dir, ignore_errors=True)
             if run.ok or check:
@@ -528,8 +594,9 @@ class Executor:
             if st.state in (State.verified, State.done, State.decommissioned):
                 results.append(SystemResult(t.system, st.state.value, True))
                 continue
-            if st.state is not State.synced and not (st.state is State.failed and "sync" in st.done_steps
-                                                      and st.failed_step in ("cutover", "verify")):
+            # a cutover killed before its verification (state cutover) is resumed: its steps are idempotent
+            if st.state not in (State.synced, State.cutover) and not (
+                    st.state is State.failed and "sync" in st.done_steps and st.failed_step in ("cutover", "verify")):
                 blocked.append(f"{t.system} is {st.state.value}, not synced (run `govcloud migrate run` first)")
         window = {t.system: t.cutover for t in targets}
         outside = [s for s, d in window.items() if d != today.isoformat()]
@@ -563,8 +630,7 @@ class Executor:
             groups.setdefault(t.move_group, []).append(t)
         with self._processes():
             with cf.ThreadPoolExecutor(max_workers=max(1, self.opts.parallel)) as pool:
-                for f in cf.as_completed([pool.submit(lambda g=g: [self._cutover_one(t) for t in g])
-                                          for g in groups.values()]):
+                for f in cf.as_completed([pool.submit(self._cutover_group, g) for g in groups.values()]):
                     results.extend(f.result())
         return results
 
@@ -573,9 +639,41 @@ class Executor:
         pol = self.inv.policies.get(self.plan.policy) if getattr(self.plan, "policy", None) else None
         return pol.thresholds.cutover_max_downtime_s if pol is not None else None
 
+    def _cutover_group(self, group: list[D.SystemTarget]) -> list[SystemResult]:
+        """A move group switches together: when one member's cutover or verification fails (and
+        is rolled back), the members already switched are rolled back too and the rest are not
+        cut over — the group serves from its sources again, as one."""
+        results: list[SystemResult] = []
+        for t in group:
+            results.append(self._cutover_one(t))
+            if not results[-1].ok:
+                break
+        failed = [r for r in results if not r.ok]
+        if not failed:
+            return results
+        why = f"move group {group[0].move_group}: {failed[0].system} failed"
+        for t, r in zip(group, results):
+            if not r.ok:
+                continue
+            self.on_event(t.system, f"{why} — rolling back with it")
+            try:
+                self._rollback_hosts(t, reason=f"automatic: {why}")
+                self.transition(t.system, State.rolled_back, Step.rollback, why)
+                r.state = State.rolled_back.value
+            except GovcloudError as exc:
+                self.transition(t.system, State.failed, Step.rollback, f"rollback with its {why}: {exc}")
+                r.state = State.failed.value
+            r.ok, r.error = False, f"rolled back: {why}"
+        statuses = self.status()
+        for t in group[len(results):]:
+            results.append(SystemResult(t.system, statuses.get(t.system, SystemStatus(t.system)).state.value, False,
+                                        error=f"not cut over: {why}"))
+        return results
+
     def _cutover_one(self, t: D.SystemTarget) -> SystemResult:
         res = SystemResult(t.system, "", True)
-        for step, state in ((Step.cutover, State.cutover), (Step.verify, State.verified)):
+        for step in (Step.cutover, Step.verify):
+            state = STATE_AFTER[step]
             self.j(kind="step", system=t.system, step=step.value, status="start")
             self.on_event(t.system, f"{step.value} …")
             try:
@@ -619,7 +717,6 @@ class Executor:
                detail={"changed": run.changed(), "messages": run.messages})
 
     def rollback(self, item: Any, *, keep_target: bool, reason: str) -> SystemResult:
-        from govcloud.drivers import openstack as osd
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         t = self.targets([item])[0]
         st = self.status().get(t.system, SystemStatus(t.system))
@@ -633,12 +730,12 @@ class Executor:
                 self._rollback_hosts(t, reason=reason)
         removed: list[str] = []
         if not keep_target:
-            removed = self._remove_target(t, st, osd)
+            removed = self._remove_target(t, st)
         self.transition(t.system, State.rolled_back, Step.rollback, reason)
         return SystemResult(t.system, State.rolled_back.value, True,
                             steps=["rollback"] if touched_hosts else [], changed=[f"removed {k}" for k in removed])
 
-    def _remove_target(self, t: D.SystemTarget, st: SystemStatus, osd: Any) -> list[str]:
+    def _remove_target(self, t: D.SystemTarget, st: SystemStatus) -> list[str]:
         """Remove exactly what the cloud holds for the system — found by its tags and metadata, so a
         run killed between a create call and its journal line leaks nothing — plus what the journal
         names. Each removal is journaled once the cloud no longer has it; a resource the journal
@@ -646,7 +743,7 @@ class Executor:
         conn = self.conn(self.opts.cloud or t.cloud)
         journaled = {k: v for k, v in st.resources.items() if v.get("kind") not in ("network", "keypair")}
         try:
-            in_cloud = osd.find_system_resources(conn, self.plan.plan_id, t.system)
+            in_cloud = conn.find_system_resources(self.plan.plan_id, t.system)
             todo = dict(journaled)
             ids = {v.get("id") for v in journaled.values()}
             for key, r in in_cloud.items():
@@ -661,10 +758,10 @@ class Executor:
                        how="deleted" if r.get("id") in present else "already absent",
                        journaled=key in journaled)
 
-            done = osd.delete_resources(conn, todo, on_removed=removed)
-            left = osd.find_system_resources(conn, self.plan.plan_id, t.system)
+            done = conn.delete_resources(todo, on_removed=removed)
+            left = conn.find_system_resources(self.plan.plan_id, t.system)
             if left:
-                raise osd.CloudError("api", f"{t.system}: still in the cloud after rollback: "
+                raise CloudError("api", f"{t.system}: still in the cloud after rollback: "
                                             + ", ".join(f"{r['kind']} {r.get('name') or r['id']}" for r in left.values()),
                                      hint="run the rollback again, or remove them by hand")
         except GovcloudError as exc:
@@ -675,7 +772,6 @@ class Executor:
     def decommission(self, item: Any, *, soak_days: int, today: date, reason: str) -> SystemResult:
         """Record that the source is retired after the soak period, once the target still answers
         on every health URL. Source data is never deleted by govcloud."""
-        from govcloud.drivers.probe import http_status
         t = self.targets([item])[0]
         st = self.status().get(t.system, SystemStatus(t.system))
         if st.state is not State.done or not st.done_at:
@@ -692,7 +788,7 @@ class Executor:
         if not checks:
             raise GovcloudError(f"refusing to decommission {t.system}: no service has a health URL to prove the "
                                 f"target serves", hint="record health_path on the workload's services")
-        down = [u for u in checks if http_status(u) != 200]
+        down = [u for u in checks if self.probe.http_status(u) != 200]
         if down:
             raise GovcloudError(f"refusing to decommission {t.system}: the target does not answer " + ", ".join(down))
         self.j(kind="run", command="decommission", systems=[t.system], reason=reason, soak_days=soak_days)

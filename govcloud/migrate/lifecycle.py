@@ -47,6 +47,8 @@ FORWARD: tuple[tuple[Step, State], ...] = (
     (Step.cutover, State.cutover),
     (Step.verify, State.verified),
 )
+# the only step → state table: the executor transitions through it
+STATE_AFTER: dict[Step, State] = dict(FORWARD)
 ORDER = [State.pending, State.prechecked, State.provisioned, State.synced, State.cutover, State.verified,
          State.done, State.decommissioned]
 

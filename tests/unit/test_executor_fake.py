@@ -1,0 +1,471 @@
+"""The executor on its ports' fakes (govcloud.testing): the in-memory cloud, scripted playbooks,
+a scripted probe — every path of `migrate run/cutover/rollback/decommission`, in seconds.
+
+The same Executor code runs against the real OpenStack and Ansible in tests/integration
+(test_migrate_e2e.py, test_executor_dry_run_real.py); here only the ports are fakes.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from govcloud.errors import GovcloudError
+from govcloud.migrate import desired as D
+from govcloud.migrate.executor import Executor, Options
+from govcloud.migrate.lifecycle import FORWARD, STATE_AFTER, State, Step
+from govcloud.model.enums import ExtranetArea
+from govcloud.store import journal
+from govcloud.testing.fake_cloud import FakeCloud
+from govcloud.testing.scripted import Crash, ScriptedPlaybooks, ScriptedProbe
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+import migrate_env  # noqa: E402
+
+SOURCES = [("h61", "198.18.1.61"), ("h62", "198.18.1.62")]
+CLIENT = ("h38", "198.18.1.38")
+
+
+@pytest.fixture(scope="module")
+def drill(tmp_path_factory):
+    """Two systems (app1 on h61, app2 on h62), each server with a data disk (a volume); app2 faces
+    the Internet (a floating IP on the zone's external network)."""
+    from govcloud.inventory.validate import validate_path
+    from govcloud.planning.planner import build_plan
+    root = migrate_env.write_inventory(tmp_path_factory.mktemp("drill") / "inv", SOURCES, CLIENT, start="2026-11-23")
+    dept = root / "departments" / "drill.yaml"
+    dept.write_text(dept.read_text().replace("disks: [{size_gb: 10}]", "disks: [{size_gb: 10}, {size_gb: 20}]"))
+    res = validate_path(root)
+    assert not res.errors, [p.message for p in res.errors]
+    inv = res.inventory
+    plan = build_plan(inv, inv.policies["drill"], plan_id="fake-drill", inventory_ref="../inv", inputs_digest="x")
+    return plan, inv
+
+
+@pytest.fixture
+def world(drill, tmp_path):
+    plan, inv = copy.deepcopy(drill)
+    inv.cloud_zones["z1"].floating_network = "public"
+    inv.systems["app2"].extranet_area = ExtranetArea.internet_access
+    (tmp_path / "plan").mkdir()
+    (tmp_path / "known_hosts").write_text("")
+    (tmp_path / "id_ed25519").write_text("not a key: the scripted playbooks read no key\n")
+    return World(tmp_path, plan, inv)
+
+
+class World:
+    def __init__(self, tmp: Path, plan, inv) -> None:
+        self.tmp, self.plan, self.inv = tmp, plan, inv
+        self.cloud = FakeCloud(flavors={"m1.small": (1, 2048), "c2.m4": (2, 4096)},
+                               networks={"govcloud-net": "198.18.128.0/24"})
+        self.pb = ScriptedPlaybooks()
+        self.probe = ScriptedProbe()
+
+    @property
+    def plan_dir(self) -> Path:
+        return self.tmp / "plan"
+
+    def executor(self, parallel: int = 1) -> Executor:
+        opts = Options(key=self.tmp / "id_ed25519", known_hosts=self.tmp / "known_hosts", parallel=parallel,
+                       ssh_timeout=2, retry_backoff=0, admin_cidrs=["198.18.0.1"])
+        return Executor(self.plan_dir, self.plan, self.inv, opts, cloud=self.cloud.connect, playbooks=self.pb,
+                        probe=self.probe)
+
+    def items(self, ex: Executor | None = None, systems: list[str] | None = None):
+        return (ex or self.executor()).items_of(self.plan.batches[0].id, systems)
+
+    def entries(self, **match):
+        return [e for e in journal.read(self.plan_dir).entries if all(e.get(k) == v for k, v in match.items())]
+
+    def state(self, system: str) -> State:
+        return self.executor().status()[system].state
+
+    def journaled_changes(self, run_id: str) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {}
+        for e in self.entries(kind="change", run=run_id):
+            out.setdefault(e["system"], []).append(e["change"])
+        return out
+
+
+def planned(dry: dict) -> dict[str, list[dict]]:
+    return {s["system"]: s["changes"] for s in dry["systems"] if s["changes"]}
+
+
+def no_twins(cloud: FakeCloud) -> None:
+    """Every resource exists once: never created twice however the run was interrupted."""
+    servers = Counter((s["metadata"]["govcloud_system"], s["metadata"]["govcloud_server"]) for s in cloud.servers.values())
+    assert all(n == 1 for n in servers.values()), servers
+    groups = Counter(g["name"] for g in cloud.security_groups.values())
+    assert all(n == 1 for n in groups.values()), groups
+    vols = Counter(v["name"] for v in cloud.volumes.values())
+    assert all(n == 1 for n in vols.values()), vols
+    fips = Counter(ip["description"] for ip in cloud.floating_ips.values())
+    assert all(n == 1 for n in fips.values()), fips
+
+
+def converged(w: World) -> None:
+    """The cloud holds exactly what the plan wants, and the journal names exactly that."""
+    ex = w.executor()
+    cs = ex.change_set(w.items(ex), State.synced)
+    for s in cs.systems:
+        assert s.steps == [] and s.changes == [], (s.system, s.changes)
+    no_twins(w.cloud)
+    statuses = ex.status()
+    for t in cs.targets:
+        in_cloud = w.cloud.find_system_resources(w.plan.plan_id, t.system)
+        journaled = {k: v["id"] for k, v in statuses[t.system].resources.items() if v.get("kind") != "network"}
+        assert journaled == {k: v["id"] for k, v in in_cloud.items()}, t.system
+        g = next(g for g in w.cloud.security_groups.values() if g["name"] == t.security_group)
+        assert {D.rule_key(r) for r in t.rules} == {
+            ("ingress", r["protocol"], r["port_range_min"], r["port_range_max"], r["remote_ip_prefix"],
+             bool(r["remote_group_id"])) for r in g["rules"] if r["direction"] == "ingress"}
+        for s in t.servers:
+            srv = w.cloud.find_server(w.plan.plan_id, t.system, s.source)
+            for vname, _ in s.volumes:
+                v = next(v for v in w.cloud.volumes.values() if v["name"] == vname)
+                assert v["attachments"] == [srv["id"]], vname
+
+
+OUTCOME = {"create": {"created"}, "adopt": {"kept"}, "keep": {"kept"}, "update": {"changed"},
+           "attach": {"changed"}, "run": {"ran"}}
+
+
+def assert_run_did_the_dry_run(w: World, dry: dict, run_id: str) -> None:
+    done = w.journaled_changes(run_id)
+    assert done == planned(dry)
+    for e in w.entries(kind="change", run=run_id):
+        c = e["change"]
+        ok = OUTCOME[c["action"]] | ({"kept"} if c["kind"] == "keypair" else set())  # another system made it
+        assert e["outcome"] in ok, (c, e["outcome"])
+
+
+# ---------------------------------------------------------------- dry run == run
+
+
+def test_the_run_carries_out_exactly_the_dry_run_change_list(world):
+    w = world
+    ex = w.executor(parallel=2)
+    dry = ex.dry_run(w.items(ex), State.synced)
+    acts = {(c["action"], c["kind"]) for s in dry["systems"] for c in s["changes"]}
+    assert {("create", "keypair"), ("keep", "network"), ("create", "security_group"), ("create", "server"),
+            ("create", "volume"), ("create", "floating_ip"), ("run", "playbook")} <= acts
+    assert dry["to_do"] > 0 and dry["blocked"] == 0
+    results = ex.run(w.items(ex), State.synced)
+    assert [(r.system, r.ok, r.state) for r in results] == [("app1", True, "synced"), ("app2", True, "synced")]
+    assert_run_did_the_dry_run(w, dry, ex.run_id)
+    converged(w)
+    assert w.pb.ran("app1") == ["migrate_precheck.yml", "migrate_configure.yml", "migrate_sync.yml"]
+    # the new servers' host keys were recorded from the cloud, strictly, and SSH was awaited
+    kh = (w.plan_dir / "runs" / "known_hosts.targets").read_text()
+    assert kh.count("ssh-ed25519") == 2
+    assert any(a.startswith("ssh://198.18.128.") for a in w.probe.asked)
+
+
+def test_drifted_rules_and_an_unattached_volume_are_in_the_dry_run_and_the_run_does_exactly_that(world):
+    w = world
+    ex = w.executor()
+    ex.run(w.items(ex), State.provisioned)
+    # the target is kept through a rollback; meanwhile someone opened a port by hand and detached a disk
+    for item in w.items(ex):
+        w.executor().rollback(item, keep_target=True, reason="rehearsal over")
+    group = D.security_group_name(w.plan.plan_id, "app1")
+    w.cloud.add_rule(group, protocol="tcp", port_range_min=8080, port_range_max=8080, remote_ip_prefix="0.0.0.0/0")
+    vol = next(v for v in w.cloud.volumes.values() if v["name"].startswith("app2-"))
+    vol["attachments"], vol["status"] = [], "available"
+
+    ex = w.executor()
+    dry = ex.dry_run(w.items(ex), State.provisioned)
+    prov = {s["system"]: {(c["action"], c["kind"]) for c in s["changes"] if c["step"] == "provision"}
+            for s in dry["systems"]}
+    assert prov["app1"] == {("keep", "keypair"), ("keep", "network"), ("update", "security_group"),
+                            ("keep", "server"), ("keep", "volume")}
+    assert prov["app2"] == {("keep", "keypair"), ("keep", "network"), ("keep", "security_group"),
+                            ("keep", "server"), ("attach", "volume"), ("keep", "floating_ip")}
+    sg = next(c for c in dry["systems"][0]["changes"] if c["kind"] == "security_group")
+    assert "rules +0 -1" in sg["detail"]
+    assert dry["to_do"] == 2 + 2 * 2          # update + attach, and precheck + configure for each system
+    ex.run(w.items(ex), State.provisioned)
+    assert_run_did_the_dry_run(w, dry, ex.run_id)
+    converged_provision = w.executor().dry_run(w.items(), State.provisioned)
+    assert converged_provision["to_do"] == 0
+    assert not any(r["port_range_min"] == 8080 for g in w.cloud.security_groups.values() for r in g["rules"])
+    assert vol["attachments"]
+
+
+def test_a_cloud_resource_the_journal_lacks_is_adopted_in_the_dry_run_and_the_run(world):
+    w = world
+    ex = w.executor()
+    ex.run(w.items(ex, ["app1"]), State.provisioned)
+    w.plan_dir.joinpath("journal.jsonl").unlink()          # the journal is lost; the cloud still has it all
+    ex = w.executor()
+    dry = ex.dry_run(w.items(ex, ["app1"]), State.provisioned)
+    acts = [(c["action"], c["kind"]) for c in dry["systems"][0]["changes"] if c["step"] == "provision"]
+    assert acts == [("keep", "keypair"), ("keep", "network"), ("adopt", "security_group"), ("adopt", "server"),
+                    ("adopt", "volume")]
+    ex.run(w.items(ex, ["app1"]), State.provisioned)
+    assert_run_did_the_dry_run(w, dry, ex.run_id)
+    no_twins(w.cloud)
+    assert len(w.cloud.servers) == 1
+
+
+def test_a_blocked_change_is_shown_and_the_run_stops_before_touching_the_cloud(world):
+    w = world
+    w.cloud.flavors = {"x9.huge": {"id": "fl-x9", "vcpus": 9, "ram_mb": 9, "disk": 9}}   # the plan's flavors are gone
+    ex = w.executor()
+    dry = ex.dry_run(w.items(ex), State.synced)
+    assert dry["blocked"] >= 2
+    results = ex.run(w.items(ex), State.synced)
+    assert all(not r.ok and r.state == "failed" for r in results)
+    assert all("flavor" in r.error for r in results)
+    assert w.cloud.servers == {} and w.cloud.security_groups == {}
+    assert w.pb.ran() == []                          # precheck refused before any playbook
+
+
+# ---------------------------------------------------------------- crashes
+
+
+CRASH_POINTS = ([("playbook", p) for p in ("migrate_precheck.yml", "migrate_configure.yml", "migrate_sync.yml")] +
+                [("cloud", op) for op in ("create_keypair", "create_security_group", "create_server", "create_volume",
+                                          "attach_volume", "create_floating_ip")])
+
+
+@pytest.mark.parametrize("where,point", CRASH_POINTS, ids=[p for _, p in CRASH_POINTS])
+def test_a_run_killed_at_any_step_resumes_and_does_each_thing_once(world, where, point):
+    w = world
+    if where == "playbook":
+        def crash(call):
+            raise Crash(f"killed during {call.playbook}")
+        w.pb.script(point, crash, system="app2")
+    else:
+        def after(op, resource):
+            if op == point and (resource.get("metadata", {}).get("govcloud_system") == "app2" or op == "create_keypair"
+                                or "app2" in str(resource.get("name", "")) or "app2" in str(resource.get("description", ""))):
+                w.cloud.after = None
+                raise Crash(f"killed after {op}")
+        w.cloud.after = after
+    ex = w.executor()
+    with pytest.raises(Crash):
+        ex.run(w.items(ex), State.synced)
+    crashed = ex.run_id
+    victim = "app1" if point == "create_keypair" else "app2"     # app1 makes the plan's keypair
+    before = list(w.pb.ran(victim))
+    # the next run: the same command; its dry run first, then the run does exactly that
+    ex = w.executor()
+    dry = ex.dry_run(w.items(ex), State.synced)
+    results = ex.run(w.items(ex), State.synced)
+    assert [r.state for r in results] == ["synced", "synced"], [r.error for r in results]
+    assert_run_did_the_dry_run(w, dry, ex.run_id)
+    converged(w)
+    # what finished before the kill is not done again; what was cut short is done once more
+    done_before = {e["step"] for e in w.entries(kind="step", status="ok", system=victim, run=crashed)}
+    again = w.pb.ran(victim)[len(before):]
+    assert again and again[-1] == "migrate_sync.yml"
+    assert not done_before & {p.split("_")[1].split(".")[0] for p in again}, (done_before, again)
+    assert [s["system"] for s in dry["systems"] if s["changes"]] == [victim]
+
+
+def test_a_crash_between_cutover_and_its_journal_line_resumes_the_cutover(world):
+    w = world
+    ex = w.executor()
+    ex.run(w.items(ex), State.synced)
+    w.pb.script("migrate_verify.yml", lambda call: (_ for _ in ()).throw(Crash("killed")), system="app1")
+    with pytest.raises(Crash):
+        w.executor().cutover(w.items(ex, ["app1"]), today=date.today(), force_reason="test")
+    assert w.state("app1") is State.cutover
+    res = w.executor().cutover(w.items(ex, ["app1"]), today=date.today(), force_reason="test")
+    assert [(r.system, r.ok, r.state) for r in res] == [("app1", True, "done")]
+
+
+# ---------------------------------------------------------------- partial failure, retries
+
+
+def test_one_failing_system_of_a_parallel_batch_does_not_stop_the_others_and_resumes_alone(world):
+    w = world
+    w.pb.script("migrate_sync.yml", "fail", system="app1")
+    ex = w.executor(parallel=2)
+    results = ex.run(w.items(ex), State.synced)
+    by = {r.system: r for r in results}
+    assert (by["app1"].ok, by["app1"].state, by["app1"].error_kind) == (False, "failed", "playbook")
+    assert "scripted task: it failed" in by["app1"].error
+    assert (by["app2"].ok, by["app2"].state) == (True, "synced")
+    fail = w.entries(kind="state", system="app1", to="failed")[-1]
+    assert fail["step"] == "sync"
+    n = len(w.pb.calls)
+    ex = w.executor(parallel=2)
+    results = ex.run(w.items(ex), State.synced)
+    assert all(r.ok and r.state == "synced" for r in results)
+    assert [(c.system, c.playbook) for c in w.pb.calls[n:]] == [("app1", "migrate_sync.yml")]
+
+
+def test_a_dropped_connection_is_retried_and_journaled(world):
+    w = world
+    w.pb.script("migrate_configure.yml", "unreachable", system="app1")
+    ex = w.executor()
+    results = ex.run(w.items(ex, ["app1"]), State.synced)
+    assert results[0].ok
+    assert [e["attempt"] for e in w.entries(kind="retry", system="app1")] == [1]
+    assert w.pb.ran("app1").count("migrate_configure.yml") == 2
+
+
+def test_a_server_in_error_fails_the_system_cleanly_and_the_next_run_builds_it(world):
+    w = world
+    w.cloud.error_servers.add("h61")
+    ex = w.executor()
+    res = ex.run(w.items(ex, ["app1"]), State.synced)
+    assert (res[0].ok, res[0].error_kind) == (False, "no_valid_host")
+    assert w.entries(kind="cleanup", system="app1")[0]["resource"]["name"] == "h61"
+    assert w.cloud.servers == {}
+    w.cloud.error_servers.clear()
+    ex = w.executor()
+    assert ex.run(w.items(ex, ["app1"]), State.synced)[0].ok
+    converged_one = w.executor().change_set(w.items(ex, ["app1"]), State.synced)
+    assert converged_one.systems[0].changes == []
+
+
+# ---------------------------------------------------------------- cutover, rollback, move groups
+
+
+def test_a_failed_verification_rolls_back_at_once_and_the_others_finish(world):
+    w = world
+    ex = w.executor(parallel=2)
+    ex.run(w.items(ex), State.synced)
+    w.pb.script("migrate_verify.yml", "fail", system="app2")
+    res = {r.system: r for r in w.executor(parallel=2).cutover(w.items(ex), today=date.today(), force_reason="t")}
+    assert (res["app1"].ok, res["app1"].state) == (True, "done")
+    assert (res["app2"].ok, res["app2"].state) == (False, "rolled_back")
+    assert w.pb.ran("app2")[-3:] == ["migrate_cutover.yml", "migrate_verify.yml", "migrate_rollback.yml"]
+    assert "migrate_rollback.yml" not in w.pb.ran("app1")
+    # a rolled-back system runs again from the start and the target is adopted, not rebuilt
+    servers = set(w.cloud.servers)
+    ex = w.executor()
+    assert ex.run(w.items(ex, ["app2"]), State.synced)[0].state == "synced"
+    assert set(w.cloud.servers) == servers
+
+
+def test_a_failed_rollback_leaves_the_system_failed_with_the_reason(world):
+    w = world
+    ex = w.executor()
+    ex.run(w.items(ex, ["app1"]), State.synced)
+    w.pb.script("migrate_cutover.yml", "fail", system="app1")
+    w.pb.script("migrate_rollback.yml", "fail", system="app1")
+    res = w.executor().cutover(w.items(ex, ["app1"]), today=date.today(), force_reason="t")
+    assert (res[0].ok, res[0].state) == (False, "failed")
+    st = w.executor().status()["app1"]
+    assert st.failed_step == "rollback" and "rollback after cutover failed" in st.reason
+
+
+def test_move_group_members_are_rolled_back_together(world):
+    w = world
+    for b in w.plan.batches:
+        for i in b.items:
+            i.move_group = "MG-shared"
+    ex = w.executor()
+    ex.run(w.items(ex), State.synced)
+    w.pb.script("migrate_verify.yml", "fail", system="app2")
+    res = {r.system: r for r in w.executor().cutover(w.items(ex), today=date.today(), force_reason="t")}
+    # app1 was done when its group member app2 failed: it goes back to the source with it
+    assert (res["app1"].ok, res["app1"].state) == (False, "rolled_back")
+    assert "app2" in res["app1"].error
+    assert (res["app2"].ok, res["app2"].state) == (False, "rolled_back")
+    assert w.pb.ran("app1")[-1] == "migrate_rollback.yml"
+    assert w.state("app1") is State.rolled_back and w.state("app2") is State.rolled_back
+
+
+def test_move_group_members_not_yet_cut_over_stay_on_the_source(world):
+    w = world
+    for b in w.plan.batches:
+        for i in b.items:
+            i.move_group = "MG-shared"
+    ex = w.executor()
+    ex.run(w.items(ex), State.synced)
+    w.pb.script("migrate_cutover.yml", "fail", system="app1")
+    res = {r.system: r for r in w.executor().cutover(w.items(ex), today=date.today(), force_reason="t")}
+    assert res["app1"].state == "rolled_back"
+    assert (res["app2"].ok, res["app2"].state) == (False, "synced")
+    assert "migrate_cutover.yml" not in w.pb.ran("app2")
+
+
+def test_manual_rollback_removes_exactly_what_the_cloud_holds_for_the_system(world):
+    w = world
+    ex = w.executor()
+    ex.run(w.items(ex), State.provisioned)
+    # a server the journal never heard of (killed between create and journal line) goes too
+    w.cloud.ensure_server(plan_id=w.plan.plan_id, system="app1", server="stray", name="stray", flavor="m1.small",
+                          image="Debian-12-x86_64", network="govcloud-net", keypair="k", security_group="g")
+    r = w.executor().rollback(w.items(ex, ["app1"])[0], keep_target=False, reason="test")
+    assert r.state == "rolled_back" and any("stray" in c for c in r.changed)
+    assert w.cloud.find_system_resources(w.plan.plan_id, "app1") == {}
+    assert w.cloud.find_system_resources(w.plan.plan_id, "app2") != {}       # the other system untouched
+    removed = w.entries(kind="resource", system="app1", removed=True)
+    assert {e["how"] for e in removed} == {"deleted"}
+
+
+# ---------------------------------------------------------------- decommission guards
+
+
+def _done(w: World, system: str = "app1") -> Executor:
+    ex = w.executor()
+    ex.run(w.items(ex, [system]), State.synced)
+    w.executor().cutover(w.items(ex, [system]), today=date.today(), force_reason="t")
+    assert w.state(system) is State.done
+    return ex
+
+
+def test_decommission_is_refused_before_done_and_inside_the_soak_period(world):
+    w = world
+    ex = w.executor()
+    ex.run(w.items(ex, ["app1"]), State.synced)
+    item = w.items(ex, ["app1"])[0]
+    with pytest.raises(GovcloudError, match="only a finished"):
+        w.executor().decommission(item, soak_days=0, today=date.today(), reason="r")
+    _done(w)
+    with pytest.raises(GovcloudError, match="soak period of 7 days"):
+        w.executor().decommission(item, soak_days=7, today=date.today(), reason="r")
+    assert w.state("app1") is State.done
+
+
+def test_decommission_is_refused_while_the_target_does_not_answer(world):
+    w = world
+    ex = _done(w)
+    item = w.items(ex, ["app1"])[0]
+    addr = w.executor().status()["app1"].resources["server:h61"]["address"]
+    url = f"http://{addr}:80/api/stats.json"
+    w.probe.http[url] = 502
+    with pytest.raises(GovcloudError, match="does not answer"):
+        w.executor().decommission(item, soak_days=0, today=date.today(), reason="r")
+    assert w.state("app1") is State.done
+    w.probe.http[url] = 200
+    r = w.executor().decommission(item, soak_days=0, today=date.today() + timedelta(days=1), reason="soaked")
+    assert r.state == "decommissioned"
+    assert w.entries(kind="state", to="decommissioned")[0]["evidence"] == {"answered_200": [url]}
+    with pytest.raises(GovcloudError, match="nothing to roll back"):
+        w.executor().rollback(item, keep_target=True, reason="too late")
+
+
+def test_decommission_without_a_health_url_is_refused(world):
+    w = world
+    for s in w.inv.systems["app1"].workload.services:
+        object.__setattr__(s, "health_path", None)      # a frozen record: changed for this test only
+    ex = _done(w)
+    with pytest.raises(GovcloudError, match="no service has a health URL"):
+        w.executor().decommission(w.items(ex, ["app1"])[0], soak_days=0, today=date.today(), reason="r")
+
+
+# ---------------------------------------------------------------- one step → state table
+
+
+def test_the_executor_transitions_through_the_lifecycle_table(world):
+    assert STATE_AFTER == dict(FORWARD)
+    w = world
+    ex = w.executor()
+    ex.run(w.items(ex, ["app1"]), State.synced)
+    w.executor().cutover(w.items(ex, ["app1"]), today=date.today(), force_reason="t")
+    seen = [(e["step"], e["to"]) for e in w.entries(kind="state", system="app1")]
+    assert seen == [(Step.precheck.value, "prechecked"), (Step.provision.value, "provisioned"),
+                    (Step.sync.value, "synced"), (Step.cutover.value, "cutover"), (Step.verify.value, "verified"),
+                    (Step.verify.value, "done")]
