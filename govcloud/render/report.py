@@ -629,25 +629,17 @@ def parse_compliance(data: Any, source: str = "compliance") -> list[dict[str, st
 def parse_journal(text: str, source: str = "journal.jsonl") -> list[dict[str, str]]:
     """The state transitions of `govcloud migrate`'s journal (lines ``{"kind": "state", "system",
     "to"}``; step, resource and run lines are context, skipped) — or plain ``{system, state}`` lines.
-    Blank lines and a last line cut short by a crash are skipped; any other malformed line is
-    refused by number."""
-    import json
+    Read by the journal's one reader (store/journal.parse): blank lines and a last line cut short
+    by a crash are skipped; any other malformed line is refused by number."""
+    from govcloud.store.journal import parse
+    read = parse(text, source)
     out = []
-    lines = text.split("\n")
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except (ValueError, RecursionError) as exc:
-            if n == len(lines):      # no newline after it: a write the crash cut short
-                continue
-            raise GovcloudError(f"{source}:{n}: not JSON ({str(exc)[:200]})") from None
-        if isinstance(row, dict) and "kind" in row:
-            if row["kind"] != "state" or not isinstance(row["kind"], str):
+    for n, row in zip(read.line_numbers, read.entries):
+        if "kind" in row:
+            if row["kind"] != "state":
                 continue
             row = {"system": row.get("system"), "state": row.get("to")}
-        if not isinstance(row, dict) or not isinstance(row.get("system"), str) or not isinstance(row.get("state"), str):
+        if not isinstance(row.get("system"), str) or not isinstance(row.get("state"), str):
             raise GovcloudError(f"{source}:{n}: expected an object with string system and state")
         out.append({"system": row["system"], "state": row["state"]})
     return out

@@ -15,7 +15,7 @@ import json
 import os
 import socket
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -50,27 +50,49 @@ def now() -> str:
 class JournalRead:
     entries: list[dict[str, Any]]
     torn_tail: bool          # the last line was incomplete (a crash mid-append) and was ignored
+    line_numbers: list[int] = field(default_factory=list)    # the line of each entry (for messages)
 
 
 def read(plan_dir: Path) -> JournalRead:
     path = journal_path(plan_dir)
     if not path.exists():
         return JournalRead([], False)
-    lines = path.read_bytes().split(b"\n")
+    return parse(path.read_bytes(), str(path))
+
+
+def parse(data: bytes | str, source: str = JOURNAL_NAME) -> JournalRead:
+    """The one journal reader (the executor's replay, `migrate status` and the report all read
+    through it). One JSON object per line; blank lines are skipped. What follows the last newline
+    is a line a crash cut short unless it is a complete entry (a file written by hand may lack
+    its final newline): a torn tail is ignored. Damage anywhere else is an error naming the line."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    lines = raw.split(b"\n")
     tail = lines.pop()          # what follows the last newline: empty unless a write was cut short
+    torn = False
+    if tail.strip():
+        try:
+            complete = isinstance(json.loads(tail), dict)
+        except (ValueError, RecursionError):
+            complete = False
+        if complete:
+            lines.append(tail)
+        else:
+            torn = True
     out: list[dict[str, Any]] = []
+    numbers: list[int] = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             entry = json.loads(line)
         except (ValueError, RecursionError):
-            raise JournalError(f"{path}:{n}: damaged journal line", hint=_DAMAGED) from None
+            raise JournalError(f"{source}:{n}: damaged journal line", hint=_DAMAGED) from None
         problem = _shape_problem(entry)
         if problem:
-            raise JournalError(f"{path}:{n}: damaged journal line: {problem}", hint=_DAMAGED)
+            raise JournalError(f"{source}:{n}: damaged journal line: {problem}", hint=_DAMAGED)
         out.append(entry)
-    return JournalRead(out, bool(tail.strip()))
+        numbers.append(n)
+    return JournalRead(out, torn, numbers)
 
 
 _DAMAGED = ("the journal is append-only; restore it from backup or move it aside "
@@ -110,6 +132,12 @@ def _drop_torn_tail(fd: int, path: Path) -> None:
     if chunk.endswith(b"\n"):
         return
     cut = chunk.rfind(b"\n")
+    try:                         # a complete entry that only lacks its newline is kept (parse reads it)
+        if isinstance(json.loads(chunk[cut + 1:]), dict):
+            os.write(fd, b"\n")
+            return
+    except (ValueError, RecursionError):
+        pass
     os.ftruncate(fd, size - len(chunk) + cut + 1 if cut >= 0 else 0)
 
 
