@@ -20,7 +20,7 @@ from keystoneauth1 import exceptions as ksa
 from openstack import exceptions as osx
 
 from govcloud.drivers.ports import (HOST_KEY_META, META_PLAN, META_SERVER, META_SYSTEM, TAG, CloudError,
-                                    Snapshot, plan_tag, system_tag)
+                                    Ensured, Snapshot, plan_tag, system_tag)
 
 __all__ = ["HOST_KEY_META", "META_PLAN", "META_SERVER", "META_SYSTEM", "TAG", "CloudError", "OpenStackCloud",
            "Snapshot", "plan_tag", "system_tag"]
@@ -483,27 +483,27 @@ class OpenStackCloud:
     def network_cidrs(self) -> dict[str, list[str]]:
         return network_cidrs(self.conn)
 
-    def ensure_keypair(self, name: str, public_key: str) -> tuple[dict[str, Any], str]:
-        return ensure_keypair(self.conn, name, public_key)
+    def ensure_keypair(self, name: str, public_key: str) -> Ensured:
+        return Ensured(*ensure_keypair(self.conn, name, public_key))
 
-    def ensure_network(self, name: str, cidr: str | None, tags: list[str]) -> tuple[dict[str, Any], str]:
-        return ensure_network(self.conn, name, cidr, tags)
+    def ensure_network(self, name: str, cidr: str | None, tags: list[str]) -> Ensured:
+        return Ensured(*ensure_network(self.conn, name, cidr, tags))
 
     def ensure_security_group(self, name: str, rules: list[dict[str, Any]], tags: list[str],
-                              description: str) -> tuple[dict[str, Any], str]:
-        return ensure_security_group(self.conn, name, rules, tags, description)
+                              description: str) -> Ensured:
+        return Ensured(*ensure_security_group(self.conn, name, rules, tags, description))
 
     def find_server(self, plan_id: str, system: str, server: str) -> dict[str, Any] | None:
         return find_server(self.conn, plan_id, system, server)
 
-    def ensure_server(self, **kw: Any) -> tuple[dict[str, Any], str]:
-        return ensure_server(self.conn, **kw)
+    def ensure_server(self, **kw: Any) -> Ensured:
+        return Ensured(*ensure_server(self.conn, **kw))
 
-    def ensure_volume(self, **kw: Any) -> tuple[dict[str, Any], str]:
-        return ensure_volume(self.conn, **kw)
+    def ensure_volume(self, **kw: Any) -> Ensured:
+        return Ensured(*ensure_volume(self.conn, **kw))
 
-    def ensure_floating_ip(self, **kw: Any) -> tuple[dict[str, Any], str]:
-        return ensure_floating_ip(self.conn, **kw)
+    def ensure_floating_ip(self, **kw: Any) -> Ensured:
+        return Ensured(*ensure_floating_ip(self.conn, **kw))
 
     def host_key_of(self, server_id: str) -> str | None:
         return host_key_of(self.conn, server_id)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import Any, Callable, NamedTuple, Protocol, runtime_checkable
 
 from govcloud.errors import GovcloudError
 
@@ -72,6 +72,15 @@ class Snapshot:
     limits: dict[str, int] = field(default_factory=dict)
 
 
+class Ensured(NamedTuple):
+    """What an ``ensure_*`` did: the resource as the cloud has it now ({id, name, …}) and the
+    action — ``created``, ``kept`` (it existed: adopted or unchanged) or ``changed`` (it existed
+    and was brought to what was asked: rules rewritten, a volume attached)."""
+
+    resource: dict[str, Any]
+    action: str
+
+
 # A security-group rule as both sides compare it: (direction, protocol, port min, port max,
 # remote prefix, remote is the group itself).
 RuleKey = tuple[str | None, str | None, int | None, int | None, str | None, bool]
@@ -85,24 +94,24 @@ class CloudPort(Protocol):
 
     def network_cidrs(self) -> dict[str, list[str]]: ...
 
-    def ensure_keypair(self, name: str, public_key: str) -> tuple[dict[str, Any], str]: ...
+    def ensure_keypair(self, name: str, public_key: str) -> Ensured: ...
 
-    def ensure_network(self, name: str, cidr: str | None, tags: list[str]) -> tuple[dict[str, Any], str]: ...
+    def ensure_network(self, name: str, cidr: str | None, tags: list[str]) -> Ensured: ...
 
     def ensure_security_group(self, name: str, rules: list[dict[str, Any]], tags: list[str],
-                              description: str) -> tuple[dict[str, Any], str]: ...
+                              description: str) -> Ensured: ...
 
     def find_server(self, plan_id: str, system: str, server: str) -> dict[str, Any] | None: ...
 
     def ensure_server(self, *, plan_id: str, system: str, server: str, name: str, flavor: str, image: str,
                       network: str, keypair: str, security_group: str, availability_zone: str | None = None,
-                      timeout: float = 600.0) -> tuple[dict[str, Any], str]: ...
+                      timeout: float = 600.0) -> Ensured: ...
 
     def ensure_volume(self, *, plan_id: str, system: str, name: str, size_gb: int, server_id: str,
-                      timeout: float = 300.0) -> tuple[dict[str, Any], str]: ...
+                      timeout: float = 300.0) -> Ensured: ...
 
     def ensure_floating_ip(self, *, plan_id: str, server_id: str, external_network: str,
-                           label: str) -> tuple[dict[str, Any], str]: ...
+                           label: str) -> Ensured: ...
 
     def host_key_of(self, server_id: str) -> str | None: ...
 

@@ -20,8 +20,8 @@ import threading
 import uuid
 from typing import Any, Callable
 
-from govcloud.drivers.ports import (HOST_KEY_META, META_PLAN, META_SERVER, META_SYSTEM, TAG, CloudError, Snapshot,
-                                    plan_tag)
+from govcloud.drivers.ports import (HOST_KEY_META, META_PLAN, META_SERVER, META_SYSTEM, TAG, CloudError, Ensured,
+                                    Snapshot, plan_tag)
 
 
 def _rule_key(r: dict[str, Any]) -> tuple:
@@ -127,7 +127,7 @@ class FakeCloud:
             return {n: list(x["cidrs"]) for n, x in self.networks.items()}
 
     # ------------------------------------------------------------ ensure_*
-    def ensure_keypair(self, name: str, public_key: str) -> tuple[dict[str, Any], str]:
+    def ensure_keypair(self, name: str, public_key: str) -> Ensured:
         with self._lock:
             self._enter("ensure_keypair")
             kp = self.keypairs.get(name)
@@ -135,27 +135,27 @@ class FakeCloud:
                 if kp["public_key"].split()[:2] != public_key.split()[:2]:
                     raise CloudError("api", f"keypair {name!r} exists with a different public key",
                                      hint="use the key it was created with (--key), or delete the keypair")
-                return {"id": name, "name": name, "fingerprint": kp["fingerprint"]}, "kept"
+                return Ensured({"id": name, "name": name, "fingerprint": kp["fingerprint"]}, "kept")
             kp = self.keypairs[name] = {"public_key": public_key.strip(),
                                         "fingerprint": f"SHA256:{uuid.uuid5(uuid.NAMESPACE_OID, public_key).hex}"}
             self._changed("create_keypair", {"name": name})
-            return {"id": name, "name": name, "fingerprint": kp["fingerprint"]}, "created"
+            return Ensured({"id": name, "name": name, "fingerprint": kp["fingerprint"]}, "created")
 
-    def ensure_network(self, name: str, cidr: str | None, tags: list[str]) -> tuple[dict[str, Any], str]:
+    def ensure_network(self, name: str, cidr: str | None, tags: list[str]) -> Ensured:
         with self._lock:
             self._enter("ensure_network")
             net = self.networks.get(name)
             if net is not None:
-                return {"id": net["id"], "name": name}, "kept"
+                return Ensured({"id": net["id"], "name": name}, "kept")
             if not cidr:
                 raise CloudError("missing_network", f"network {name!r} does not exist",
                                  hint="create it, or give the zone a network_cidr so migrate creates it")
             net = self._add_network(name, cidr, external=False, tags=tags)
             self._changed("create_network", net)
-            return {"id": net["id"], "name": name}, "created"
+            return Ensured({"id": net["id"], "name": name}, "created")
 
     def ensure_security_group(self, name: str, rules: list[dict[str, Any]], tags: list[str],
-                              description: str) -> tuple[dict[str, Any], str]:
+                              description: str) -> Ensured:
         with self._lock:
             self._enter("ensure_security_group")
             sg = None
@@ -191,7 +191,7 @@ class FakeCloud:
                     action = "changed" if action == "kept" else action
             if action == "changed":
                 self._changed("update_security_group", sg)
-            return {"id": sg["id"], "name": name}, action
+            return Ensured({"id": sg["id"], "name": name}, action)
 
     def add_rule(self, group: str, **rule: Any) -> None:
         """Drift for tests: an ingress rule someone added by hand to the group named ``group``."""
@@ -212,14 +212,14 @@ class FakeCloud:
 
     def ensure_server(self, *, plan_id: str, system: str, server: str, name: str, flavor: str, image: str,
                       network: str, keypair: str, security_group: str, availability_zone: str | None = None,
-                      timeout: float = 600.0) -> tuple[dict[str, Any], str]:
+                      timeout: float = 600.0) -> Ensured:
         with self._lock:
             self._enter("ensure_server")
             found = self.find_server(plan_id, system, server)
             if found is not None:
                 if found["status"] == "ERROR":
                     raise CloudError("no_valid_host", f"server {name}: no valid host ({found.get('fault')})")
-                return found, "kept"
+                return Ensured(found, "kept")
             if flavor not in self.flavors:
                 raise CloudError("missing_flavor", f"flavor {flavor!r} does not exist")
             if image not in self.images:
@@ -252,10 +252,10 @@ class FakeCloud:
                                  hint="the zone lacks capacity for this flavor (or its architecture); check hypervisors")
                 exc.removed_server = {"id": sid, "name": name}
                 raise exc
-            return self._server_info(s), "created"
+            return Ensured(self._server_info(s), "created")
 
     def ensure_volume(self, *, plan_id: str, system: str, name: str, size_gb: int, server_id: str,
-                      timeout: float = 300.0) -> tuple[dict[str, Any], str]:
+                      timeout: float = 300.0) -> Ensured:
         with self._lock:
             self._enter("ensure_volume")
             vol = None
@@ -276,15 +276,15 @@ class FakeCloud:
                 vol["status"] = "in-use"
                 self._changed("attach_volume", vol)
                 action = "created" if action == "created" else "changed"
-            return {"id": vol["id"], "name": name, "size": vol["size"]}, action
+            return Ensured({"id": vol["id"], "name": name, "size": vol["size"]}, action)
 
     def ensure_floating_ip(self, *, plan_id: str, server_id: str, external_network: str,
-                           label: str) -> tuple[dict[str, Any], str]:
+                           label: str) -> Ensured:
         with self._lock:
             self._enter("ensure_floating_ip")
             for ip in self.floating_ips.values():
                 if plan_tag(plan_id) in ip["tags"] and ip["description"] == label:
-                    return {"id": ip["id"], "address": ip["address"]}, "kept"
+                    return Ensured({"id": ip["id"], "address": ip["address"]}, "kept")
             ext = self.networks.get(external_network)
             if ext is None or not ext["external"]:
                 raise CloudError("missing_network", f"external network {external_network!r} does not exist")
@@ -297,7 +297,7 @@ class FakeCloud:
                   "description": label, "tags": [TAG, plan_tag(plan_id)]}
             self.floating_ips[ip["id"]] = ip
             self._changed("create_floating_ip", ip)
-            return {"id": ip["id"], "address": addr}, "created"
+            return Ensured({"id": ip["id"], "address": addr}, "created")
 
     # ------------------------------------------------------------ read-backs and removal
     def host_key_of(self, server_id: str) -> str | None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from govcloud.drivers.ports import CloudError, CloudPort, resource_tags
+from govcloud.drivers.ports import CloudError, CloudPort, Ensured, resource_tags
 
 PUBKEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGu7QCv7CQ7ACfEVsXO4pwbcOoPfyBbQ6ktYEO6BHeC9 contract"
 OTHER_PUBKEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPyOG5KJRhXUS2dxeSWYCDyAEQDaJrI1yWAH7AN8bxvv other"
@@ -53,8 +53,10 @@ def _remove_all(cloud: CloudPort, env: Env, *systems: str) -> None:
 
 def test_keypair_is_created_then_kept_and_a_different_key_is_refused(cloud, env):
     name = f"{env.plan_id}-kp"
-    kp, action = cloud.ensure_keypair(name, PUBKEY)
-    assert (kp["name"], action) == (name, "created")
+    made = cloud.ensure_keypair(name, PUBKEY)
+    assert isinstance(made, Ensured)                     # a typed result: (resource, action)
+    kp, action = made
+    assert (kp["name"], action) == (name, "created") and made.action == "created"
     assert name in cloud.snapshot(env.plan_id, with_catalogue=False).keypairs
     again, action = cloud.ensure_keypair(name, PUBKEY)
     assert action == "kept" and again["fingerprint"] == kp["fingerprint"]
