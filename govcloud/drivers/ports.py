@@ -8,8 +8,8 @@ these protocols:
   ``changed``, look-ups by tag, and removal. ``CloudConnector`` opens one per clouds.yaml entry.
   Real: ``drivers.openstack.OpenStackCloud``; in memory: ``govcloud.testing.fake_cloud.FakeCloud``.
 * ``PlaybookPort`` — runs one playbook against a runner inventory and reports a
-  ``PlaybookRun``; owns the run's process session (private ssh-agent inside the process guard)
-  and reads the public part of the operator's key. Real: ``drivers.real.AnsiblePlaybooks``;
+  ``PlaybookRun``; owns the run's processes (the process guard, the private ssh-agent) and
+  reads the public part of the operator's key. Real: ``drivers.real.AnsiblePlaybooks``;
   scripted: ``govcloud.testing.scripted.ScriptedPlaybooks``.
 * ``HostProbe`` — what the migration host checks over the network without credentials: an
   SSH banner, an HTTP status. Real: ``drivers.real.NetworkProbe``.
@@ -154,19 +154,19 @@ class Reaped:
     of_run: str
 
 
-@dataclass
-class RunSession:
-    """The processes of one run: its ssh-agent socket, and what was reaped when it started."""
-
-    agent_sock: str
-    reaped: list[Reaped] = field(default_factory=list)
-    pid_start: int | None = None        # this process's start time (with the pid, names it uniquely)
-
-
 @runtime_checkable
 class PlaybookPort(Protocol):
-    def session(self, plan_dir: Path, run_id: str, key: Path | None) -> AbstractContextManager[RunSession]:
-        """Everything the run starts (agent, playbooks, their ssh/rsync) ends with it."""
+    def guard(self, plan_dir: Path, run_id: str) -> AbstractContextManager[list[Reaped]]:
+        """Everything the run starts (agent, playbooks, their ssh/rsync) ends with it, even on
+        SIGKILL; yields what an earlier killed run of the plan left and was ended now."""
+        ...
+
+    def agent(self, key: Path | None) -> AbstractContextManager[str]:
+        """An ssh-agent holding ``key`` for the run's playbooks (SSH_AUTH_SOCK)."""
+        ...
+
+    def process_start(self) -> int | None:
+        """This process's start time (with the pid, it names this process uniquely)."""
         ...
 
     def run(self, playbook: Path, inventory: dict[str, Any], *, private_data_dir: Path, limit: str | None,

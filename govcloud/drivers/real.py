@@ -7,13 +7,13 @@ when the cloud or playbook port is first used, so ``govcloud --help`` and the un
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
 from govcloud.drivers import probe, procguard
 from govcloud.drivers.agent import private_agent, public_key
-from govcloud.drivers.ports import CloudConnector, CloudPort, PlaybookRun, Reaped, RunSession
+from govcloud.drivers.ports import CloudConnector, CloudPort, PlaybookRun, Reaped
 
 
 def openstack_connector(config_file: str | None = None) -> CloudConnector:
@@ -30,11 +30,15 @@ class AnsiblePlaybooks:
     """``PlaybookPort`` through ansible-runner, inside the run's process guard and ssh-agent."""
 
     @contextmanager
-    def session(self, plan_dir: Path, run_id: str, key: Path | None) -> Iterator[RunSession]:
+    def guard(self, plan_dir: Path, run_id: str) -> Iterator[list[Reaped]]:
         with procguard.guard(plan_dir, run_id) as leftovers:
-            reaped = [Reaped(f.pid, f.name, f.marker.split(":", 1)[-1]) for f in leftovers]
-            with private_agent(key) as sock:
-                yield RunSession(sock, reaped, procguard.start_time(os.getpid()))
+            yield [Reaped(f.pid, f.name, f.marker.split(":", 1)[-1]) for f in leftovers]
+
+    def agent(self, key: Path | None) -> AbstractContextManager[str]:
+        return private_agent(key)
+
+    def process_start(self) -> int | None:
+        return procguard.start_time(os.getpid())
 
     def run(self, playbook: Path, inventory: dict[str, Any], *, private_data_dir: Path, limit: str | None,
             extravars: dict[str, Any], check: bool, timeout: int, forks: int,

@@ -222,12 +222,13 @@ class Executor:
         """The run's ssh-agent, inside a process guard: everything the run starts (agent,
         playbooks, their ssh/rsync, SSH control masters) ends with it, even on SIGKILL, and what
         an earlier killed run of this plan left behind is ended first and journaled."""
-        with self.playbooks.session(self.plan_dir, self.run_id, self.opts.key) as session:
-            if session.reaped:
-                self.j(kind="reaped", pid=os.getpid(), pid_start=session.pid_start,
-                       processes=[{"pid": f.pid, "name": f.name, "of_run": f.of_run} for f in session.reaped])
-            self.agent_sock = session.agent_sock
-            yield session.agent_sock
+        with self.playbooks.guard(self.plan_dir, self.run_id) as reaped:
+            if reaped:
+                self.j(kind="reaped", pid=os.getpid(), pid_start=self.playbooks.process_start(),
+                       processes=[{"pid": f.pid, "name": f.name, "of_run": f.of_run} for f in reaped])
+            with self.playbooks.agent(self.opts.key) as sock:
+                self.agent_sock = sock
+                yield sock
 
     # ------------------------------------------------------------ dry run
     def change_set(self, items: list[Any], until: State, *, resync: bool = False) -> ChangeSet:

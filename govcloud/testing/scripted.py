@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from govcloud.drivers.ports import PlaybookRun, Reaped, RunSession
+from govcloud.drivers.ports import PlaybookRun, Reaped
 
 
 class Crash(BaseException):
@@ -64,10 +64,17 @@ class ScriptedPlaybooks:
 
     # ------------------------------------------------------------ PlaybookPort
     @contextmanager
-    def session(self, plan_dir: Path, run_id: str, key: Path | None) -> Iterator[RunSession]:
+    def guard(self, plan_dir: Path, run_id: str) -> Iterator[list[Reaped]]:
         self.sessions += 1
         reaped, self.reaped = self.reaped, []
-        yield RunSession("/nonexistent/agent.sock", reaped, None)
+        yield reaped
+
+    @contextmanager
+    def agent(self, key: Path | None) -> Iterator[str]:
+        yield "/nonexistent/agent.sock"
+
+    def process_start(self) -> int | None:
+        return None
 
     def run(self, playbook: Path, inventory: dict[str, Any], *, private_data_dir: Path, limit: str | None,
             extravars: dict[str, Any], check: bool, timeout: int, forks: int,

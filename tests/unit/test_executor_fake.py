@@ -469,3 +469,14 @@ def test_the_executor_transitions_through_the_lifecycle_table(world):
     assert seen == [(Step.precheck.value, "prechecked"), (Step.provision.value, "provisioned"),
                     (Step.sync.value, "synced"), (Step.cutover.value, "cutover"), (Step.verify.value, "verified"),
                     (Step.verify.value, "done")]
+
+
+def test_processes_an_earlier_killed_run_left_are_journaled_as_reaped(world):
+    from govcloud.drivers.ports import Reaped
+    w = world
+    w.pb.reaped = [Reaped(4242, "ssh", "20261206T000000-abcdef")]
+    ex = w.executor()
+    ex.run(w.items(ex, ["app1"]), State.prechecked)
+    (e,) = w.entries(kind="reaped")
+    assert e["processes"] == [{"pid": 4242, "name": "ssh", "of_run": "20261206T000000-abcdef"}]
+    assert e["run"] == ex.run_id
