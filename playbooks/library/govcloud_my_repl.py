@@ -121,54 +121,90 @@ def version_tuple(v: str) -> tuple[int, ...]:
     return tuple(int(x) for x in hit.groups()) if hit else (0, 0, 0)
 
 
-def decide(facts: dict, databases: list[str]) -> tuple[str | None, list[str], dict[str, str]]:
-    """(reason the server cannot replicate — None if it can, warnings, per-database reasons).
-    ``facts``: what state=check read.  Pure (unit-tested)."""
-    warnings: list[str] = []
-    per_db: dict[str, str] = {}
+# why a source cannot replicate: code -> English text (govcloud/migrate/replication.py has the
+# same codes in Chinese and English for the orchestrator's dry run and status)
+EN = {
+    "my.not_mariadb": "the source runs MySQL {version}, not MariaDB: govcloud replicates MariaDB GTID only",
+    "my.version": "MariaDB {version} is too old for GTID replication (10.0.2 or later)",
+    "my.log_bin": "log_bin is OFF on the source: enabling the binary log needs a restart of the source's MariaDB "
+                  "(log_bin in its configuration), which govcloud does not do on its own",
+    "my.binlog_format": "binlog_format is {format} on the source: replicating only this system's databases needs ROW "
+                        "(SET GLOBAL binlog_format = 'ROW' changes it for every client of the server: the operator's "
+                        "decision)",
+    "my.server_id": "server_id is 0 on the source: a server without a server id cannot be a replication source",
+    "my.skip_networking": "skip_networking is ON on the source: it accepts no TCP connections (changing it needs a "
+                          "restart)",
+    "my.bind": "the source's MariaDB listens only on {bind} (bind_address): the replica cannot connect (changing it "
+               "needs a restart of the source's MariaDB)",
+    "my.db_comma": "its name holds a comma (replication filters are comma-separated lists)",
+    "my.db_non_transactional": "non-transactional tables ({tables}): no consistent snapshot at a GTID position "
+                               "without locking them for the whole dump",
+    "my.db_missing": "no such database on the source",
+}
+
+
+def en(b: dict) -> str:
+    return EN[b["code"]].format(**b.get("params", {}))
+
+
+def server_blocker(facts: dict) -> dict | None:
+    """The first thing that keeps this server from being a replication source (None: nothing)."""
     ver = facts.get("version", "")
     if "mariadb" not in ver.lower():
-        return (f"the source runs MySQL {ver}, not MariaDB: govcloud replicates MariaDB GTID only", warnings, per_db)
+        return {"code": "my.not_mariadb", "params": {"version": ver}}
     if version_tuple(ver) < MIN_VERSION:
-        return (f"MariaDB {ver} is too old for GTID replication (10.0.2 or later)", warnings, per_db)
+        return {"code": "my.version", "params": {"version": ver}}
     if str(facts.get("log_bin")) not in ("1", "ON"):
-        return ("log_bin is OFF on the source: enabling the binary log needs a restart of the source's MariaDB "
-                "(log_bin in its configuration), which govcloud does not do on its own", warnings, per_db)
+        return {"code": "my.log_bin", "params": {}}
     fmt = str(facts.get("binlog_format", "")).upper()
     if fmt == "STATEMENT":
-        return ("binlog_format is STATEMENT on the source: replicating only this system's databases needs ROW "
-                "(SET GLOBAL binlog_format = 'ROW' changes it for every client of the server: the operator's decision)",
-                warnings, per_db)
-    if fmt == "MIXED":
-        warnings.append("binlog_format is MIXED: statements MariaDB logs as statements are filtered by their "
-                        "default database; ROW is safer")
+        return {"code": "my.binlog_format", "params": {"format": fmt}}
     if str(facts.get("server_id")) in ("0", "", "None"):
-        return ("server_id is 0 on the source: a server without a server id cannot be a replication source",
-                warnings, per_db)
+        return {"code": "my.server_id", "params": {}}
     if str(facts.get("skip_networking")) in ("1", "ON"):
-        return ("skip_networking is ON on the source: it accepts no TCP connections (changing it needs a restart)",
-                warnings, per_db)
+        return {"code": "my.skip_networking", "params": {}}
     bind = str(facts.get("bind_address") or "")
     if bind == "localhost" or (bind and all(is_loopback(b) for b in bind.replace(" ", "").split(","))):
-        return (f"the source's MariaDB listens only on {bind} (bind_address): the replica cannot connect "
-                "(changing it needs a restart of the source's MariaDB)", warnings, per_db)
-    if str(facts.get("gtid_strict_mode")) not in ("1", "ON"):
-        warnings.append("gtid_strict_mode is OFF on the source (ON is recommended: out-of-order GTIDs are refused)")
-    ret = facts.get("retention_s")
-    if ret and 0 < float(ret) < SHORT_RETENTION_S:
-        warnings.append(f"binary logs are kept only {float(ret) / 3600:.1f} h on the source: a replica stopped "
-                        "longer cannot resume (a new initial copy is needed)")
-    if str(facts.get("have_ssl")).upper() != "YES":
-        warnings.append("the source offers no TLS (have_ssl): replication traffic is not encrypted")
+        return {"code": "my.bind", "params": {"bind": bind}}
+    return None
+
+
+def db_blockers(facts: dict, databases: list[str]) -> dict[str, dict]:
+    out: dict[str, dict] = {}
     for db in databases:
         if "," in db:
-            per_db[db] = "its name holds a comma (replication filters are comma-separated lists)"
+            out[db] = {"code": "my.db_comma", "params": {}}
         elif facts.get("non_transactional", {}).get(db):
-            per_db[db] = ("non-transactional tables (" + ", ".join(facts["non_transactional"][db][:5])
-                          + "): no consistent snapshot at a GTID position without locking them for the whole dump")
+            out[db] = {"code": "my.db_non_transactional",
+                       "params": {"tables": ", ".join(facts["non_transactional"][db][:5])}}
         elif db not in facts.get("present", [db]):
-            per_db[db] = "no such database on the source"
-    return None, warnings, per_db
+            out[db] = {"code": "my.db_missing", "params": {}}
+    return out
+
+
+def advice(facts: dict) -> list[str]:
+    out = []
+    if str(facts.get("binlog_format", "")).upper() == "MIXED":
+        out.append("binlog_format is MIXED: statements MariaDB logs as statements are filtered by their "
+                   "default database; ROW is safer")
+    if str(facts.get("gtid_strict_mode")) not in ("1", "ON"):
+        out.append("gtid_strict_mode is OFF on the source (ON is recommended: out-of-order GTIDs are refused)")
+    ret = facts.get("retention_s")
+    if ret and 0 < float(ret) < SHORT_RETENTION_S:
+        out.append(f"binary logs are kept only {float(ret) / 3600:.1f} h on the source: a replica stopped "
+                   "longer cannot resume (a new initial copy is needed)")
+    if str(facts.get("have_ssl")).upper() != "YES":
+        out.append("the source offers no TLS (have_ssl): replication traffic is not encrypted")
+    return out
+
+
+def decide(facts: dict, databases: list[str]) -> tuple[str | None, list[str], dict[str, str]]:
+    """(reason the server cannot replicate — None if it can, advice, per-database reasons), in
+    English.  ``facts``: what state=check read.  Pure (unit-tested)."""
+    b = server_blocker(facts)
+    if b is not None:
+        return en(b), [], {}
+    return None, advice(facts), {db: en(x) for db, x in db_blockers(facts, databases).items()}
 
 
 class My:
@@ -410,7 +446,9 @@ def main() -> None:
         if role == "source" and state == "check":
             facts = source_facts(my, p["databases"])
             reason, warnings, per_db = decide(facts, p["databases"])
+            sb = server_blocker(facts)
             m.exit_json(changed=False, reason=reason, advice=warnings, per_db=per_db, facts=facts,
+                        blocker=sb, db_blockers=db_blockers(facts, p["databases"]) if sb is None else {},
                         gtid_binlog_pos=facts["gtid_binlog_pos"],
                         replicate=[] if reason else [d for d in p["databases"] if d not in per_db])
         if state == "reachable":

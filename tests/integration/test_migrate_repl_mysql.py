@@ -43,8 +43,9 @@ create database {db} character set utf8mb4;
 create table {db}.item (id int auto_increment primary key, name varchar(64) not null) engine=InnoDB;
 insert into {db}.item (name) with recursive s(i) as (select 1 union all select i + 1 from s where i < 300)
   select concat('事项-', i) from s;
-create database if not exists otherapp;
-create table if not exists otherapp.note (id int primary key) engine=InnoDB;
+drop database if exists otherapp;
+create database otherapp;
+create table otherapp.note (id int primary key) engine=InnoDB;
 """
 
 # a source ready for replication: binary log (ROW), GTID strict, listening on its address (inside
@@ -140,10 +141,10 @@ def test_sync_sets_up_replication_of_the_systems_database_only_and_keeps_it(mig)
         r = mig.play("migrate_sync", govcloud_sync_mode="initial")
     assert r.ok, _failed(r)
     msgs = _msgs(r, TGT)
-    assert "replication mariadb/govrep h55 -> h56: running, initialised (first set-up), 0 s behind, 0 transactions" in msgs, msgs
+    assert "replication mariadb/govrep h55 -> h56: streaming, initialised (first set-up), 0 s behind, 0 transactions" in msgs, msgs
     assert "db mariadb/govrep h55 -> h56: replicated, accounts restored, 2 tables, source 300 rows, target 300 rows" in msgs, msgs
     rec = _records(r, TGT)
-    assert [(x["db"], x["method"], x["state"]) for x in rec] == [("govrep", "replication", "running")], rec
+    assert [(x["kind"], x["name"], x["method"], x["state"]) for x in rec] == [("status", "govrep", "replication", "streaming")], rec
     # the target replicates from the source's address, only govrep, with a server id of its own
     st = ssh(TGT, "cd / && sudo -n mysql -E -e \"show slave 'govcloud' status\"").stdout.decode()
     assert "Master_Host: 198.18.1.55" in st and "Replicate_Wild_Do_Table: govrep.%" in st, st
@@ -178,7 +179,7 @@ def test_sync_sets_up_replication_of_the_systems_database_only_and_keeps_it(mig)
     # a second sync keeps it (no new dump) and reports the lag
     r = mig.play("migrate_sync", govcloud_sync_mode="delta")
     assert r.ok, _failed(r)
-    assert "replication mariadb/govrep h55 -> h56: running, kept, 0 s behind, 0 transactions behind" in _msgs(r, TGT), _msgs(r, TGT)
+    assert "replication mariadb/govrep h55 -> h56: streaming, kept, 0 s behind, 0 transactions behind" in _msgs(r, TGT), _msgs(r, TGT)
     assert [x["action"] for x in _records(r, TGT)] == ["kept"]
 
 
@@ -196,6 +197,7 @@ def test_a_difference_on_the_target_fails_the_cutover_and_rollback_reopens_the_s
     assert _sql(SRC, "select @@global.read_only") == "0"
     assert "replication removed h55 -> h56" in _msgs(r, TGT), _msgs(r, TGT)
     assert _sql(SRC, "select count(*) from mysql.user where user = 'govcloud_repl'") == "0"
+    _start_mariadb(TGT)                          # rollback stops the target's services; nothing replicates there
     assert _sql(TGT, "show all slaves status") == ""
     for h in (SRC, TGT):
         assert ssh(h, "sudo -n ls /var/lib/govcloud/migrate/govrep/").stdout.decode().count("repl-mysql") == 0
@@ -204,7 +206,7 @@ def test_a_difference_on_the_target_fails_the_cutover_and_rollback_reopens_the_s
 def test_cutover_with_a_writer_running_loses_no_acknowledged_write(mig):
     r = mig.play("migrate_sync", govcloud_sync_mode="delta")       # set up again after the rollback
     assert r.ok, _failed(r)
-    assert "running, initialised (first set-up)" in _msgs(r, TGT), _msgs(r, TGT)
+    assert "streaming, initialised (first set-up)" in _msgs(r, TGT), _msgs(r, TGT)
     w = Writer(SRC, db="govrep", seconds=240, engine="mariadb").start()
     time.sleep(4)
     r0 = mig.play("migrate_sync", govcloud_sync_mode="delta")       # lag while writing: reported, kept
@@ -254,6 +256,6 @@ def test_without_binary_log_the_sync_says_why_and_copies_by_dump(mig2):
     assert ("replication mariadb/govrep2 h57 -> h58: not possible, copied by dump/restore: log_bin is OFF on the "
             "source: enabling the binary log needs a restart") in msgs, msgs
     assert "db mariadb/govrep2 h57 -> h58: restored, 1 tables, source 300 rows, target 300 rows" in msgs, msgs
-    assert [(x["method"], x["reason"][:17]) for x in _records(r, TGT2)] == [("dump", "log_bin is OFF on")]
+    assert [(x["kind"], x["method"], x["reason"][:17]) for x in _records(r, TGT2)] == [("method", "dump", "log_bin is OFF on")]
     assert _sql(TGT2, "show all slaves status") == ""
     assert _sql(SRC2, "select count(*) from mysql.user where user = 'govcloud_repl'") == "0"
