@@ -34,6 +34,7 @@ import os
 import re
 import shlex
 import string
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -247,7 +248,11 @@ def _expand_range(pattern: str) -> list[str]:
 
 def _literal(v: str) -> Any:
     try:
-        value = ast.literal_eval(v)
+        with warnings.catch_warnings():
+            # "\d" in a value is an invalid escape to Python (SyntaxWarning on stderr); Ansible's
+            # own literal_eval keeps quiet too — the value is data, never a message for the screen
+            warnings.simplefilter("ignore")
+            value = ast.literal_eval(v)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return v
     if value is Ellipsis or isinstance(value, (complex, bytes)):
@@ -380,8 +385,22 @@ def _bounded_yaml(text: str, file: Path | None = None) -> Any:
     return data
 
 
+class PluginConfig(AnsibleInventoryError):
+    """An inventory *plugin* configuration (``plugin: amazon.aws.aws_ec2``), not hosts: Ansible
+    would run the plugin; govcloud never does (it reads its ``ansible-inventory --list`` output)."""
+
+    def __init__(self, plugin: str, file: Path | None = None) -> None:
+        super().__init__(f"an inventory plugin configuration (plugin: {plugin}), not a list of hosts: govcloud "
+                         "does not run inventory plugins; import `ansible-inventory -i FILE --list` output for "
+                         "these hosts", 1, file)
+        self.plugin = plugin
+
+
 def parse_yaml(text: str) -> Model:
     data = _bounded_yaml(text)
+    if isinstance(data, dict) and "plugin" in data and not isinstance(data.get("plugin"), dict):
+        # Ansible's yaml plugin refuses it as well ("Plugin configuration YAML file, not YAML inventory")
+        raise PluginConfig(str(data.get("plugin"))[:200])
     if not isinstance(data, dict):
         raise AnsibleInventoryError("a YAML inventory is a mapping of groups (e.g. `all:`)", 1)
     model = Model()
@@ -555,13 +574,25 @@ def load_source(path: Path) -> Source:
         files.append(path)
         basedir = path.parent
     model = Model()
-    for f in files:
+    for f in list(files):
         try:
             m, _ = load_model(f)
+        except PluginConfig as exc:
+            if not path.is_dir():
+                exc.file = exc.file or f
+                raise
+            # as ansible-inventory does with a directory: the static files are read, the plugin
+            # configuration is not (there, because the plugin cannot run; here, because none is run)
+            files.remove(f)
+            skipped.append((f, str(exc)))
+            continue
         except AnsibleInventoryError as exc:
             exc.file = exc.file or f
             raise
         model.merge(m, f)
+    if not files:
+        raise AnsibleInventoryError("the directory holds only inventory plugin configurations, no static "
+                                    "inventory files", file=path)
     model.finish()
     vars_files: list[Path] = []
     for kind, names, store in (("group_vars", list(model.groups), model.plugin_group_vars),
@@ -672,6 +703,63 @@ def _num(v: Any) -> float | None:
     return f if f == f and f not in (float("inf"), float("-inf")) else None
 
 
+def _server_ip(text: Any) -> bool:
+    """An address a server is reached at: not link-local (fe80::…, 169.254/16), loopback or unspecified."""
+    try:
+        ip = ipaddress.ip_address(str(text).split("%", 1)[0])
+    except ValueError:
+        return False
+    return not (ip.is_link_local or ip.is_loopback or ip.is_unspecified)
+
+
+# variables people put in inventories for what facts would say (no facts cached): the first present wins
+_OS_VARS = ("os", "os_name", "os_distribution", "distribution", "os_type", "operating_system", "platform")
+_OS_VERSION_VARS = ("os_version", "distribution_version", "os_release")
+_CPU_VARS = ("vcpus", "cpus", "cpu", "cores", "cpu_cores", "num_cpus", "cpu_count", "vcpu")
+_RAM_GB_VARS = ("ram_gb", "memory_gb", "mem_gb")
+_RAM_MB_VARS = ("ram_mb", "memory_mb", "mem_mb", "memtotal_mb")
+_RAM_TEXT_VARS = ("ram", "memory", "mem")
+_UNIT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT])(?:i?B)?\s*$", re.I)
+
+
+def _os_from_vars(hv: dict[str, Any]) -> dict[str, Any]:
+    """OS from inventory variables (``os: "CentOS 7.9"``, ``os_version: 7.9``); a value the
+    classifier does not know is kept in the variables, never turned into ``other``."""
+    for k in _OS_VARS:
+        v = hv.get(k)
+        if isinstance(v, str) and v.strip() and not v.lstrip().startswith("{{"):
+            dist, version = classify_os(v)
+            if dist == "other":
+                continue
+            out: dict[str, Any] = {"os_distribution": dist}
+            ver = next((str(hv[x]) for x in _OS_VERSION_VARS if isinstance(hv.get(x), (str, int, float))
+                        and not isinstance(hv.get(x), bool) and str(hv[x]).strip()), None)
+            if ver or version:
+                out["os_version"] = ver or version
+            return out
+    return {}
+
+
+def _ram_from_vars(hv: dict[str, Any]) -> float | None:
+    """RAM in GB from inventory variables: ``ram_gb``/``memory_mb`` by their names, ``memory: 16G``
+    by its unit; a bare ``memory: 16`` states no unit and is not guessed."""
+    for k in _RAM_GB_VARS:
+        n = _num(hv.get(k)) if k in hv else None
+        if n and n > 0:
+            return round(n, 2)
+    for k in _RAM_MB_VARS:
+        n = _num(hv.get(k)) if k in hv else None
+        if n and n > 0:
+            return round(n / 1024, 2)
+    for k in _RAM_TEXT_VARS:
+        m = _UNIT.match(str(hv.get(k))) if isinstance(hv.get(k), str) else None
+        if m:
+            n = float(m.group(1)) * {"K": 1 / 1024 ** 2, "M": 1 / 1024, "G": 1, "T": 1024}[m.group(2).upper()]
+            if n > 0:
+                return round(n, 2)
+    return None
+
+
 def server_values(host: str, hv: dict[str, Any]) -> dict[str, Any]:
     """What the inventory states about one host, in the model's fields (cached facts if present)."""
     values: dict[str, Any] = {}
@@ -681,7 +769,7 @@ def server_values(host: str, hv: dict[str, Any]) -> dict[str, Any]:
     ips = []
     for candidate in (addr, host, hv.get("ansible_default_ipv4", {}).get("address")
                       if isinstance(hv.get("ansible_default_ipv4"), dict) else None):
-        if candidate is not None and _is_ip(candidate) and str(candidate) not in ips:
+        if candidate is not None and _server_ip(candidate) and str(candidate) not in ips:
             ips.append(str(candidate))
     if ips:
         values["ips"] = ips
@@ -690,17 +778,25 @@ def server_values(host: str, hv: dict[str, Any]) -> dict[str, Any]:
         values["os_distribution"] = classify_os(str(dist))[0]
         if hv.get("ansible_distribution_version"):
             values["os_version"] = str(hv["ansible_distribution_version"])
+    else:
+        values.update(_os_from_vars(hv))
     if hv.get("ansible_kernel"):
         values["kernel"] = str(hv["ansible_kernel"])
     if hv.get("ansible_architecture") in ("x86_64", "aarch64", "loongarch64", "mips64el", "sw_64", "ppc64",
                                           "ppc64le", "ia64", "sparc"):
         values["cpu_arch"] = hv["ansible_architecture"]
     cores = _num(hv.get("ansible_processor_vcpus") or hv.get("ansible_processor_nproc"))
-    if cores:
+    if not cores:
+        cores = next((c for c in (_num(hv.get(k)) for k in _CPU_VARS if k in hv) if c), None)
+    if cores and cores >= 1:
         values["cores"] = int(cores)
     mem = _num(hv.get("ansible_memtotal_mb"))
     if mem:
         values["ram_gb"] = round(mem / 1024, 2)
+    else:
+        ram = _ram_from_vars(hv)
+        if ram:
+            values["ram_gb"] = ram
     virt = str(hv.get("ansible_virtualization_role") or "")
     if virt == "guest":
         values["kind"] = "vm"

@@ -447,6 +447,15 @@ def compute(inv: Inventory, parsed: ParseResult, *, fmt: str, now: str,
             return "ambiguous", found
         return "none", None
 
+    # a required reference the source names but defines nowhere (soft): the record is incomplete
+    for it in live:
+        if it.owner not in ("new", "owned") or not it.rec.soft_refs:
+            continue
+        for key, (_attr_name, target, many, required) in _ref_fields(SECTION_BY_KEY[it.rec.section].cls).items():
+            v = it.rec.values.get(key)
+            if key in it.rec.soft_refs and required and not many and not _empty(v) and lookup(target, v)[0] == "none":
+                it.missing.append(f"{key} ('{v}' is in neither the file nor the inventory)")
+
     changed = True
     while changed:
         changed = False
@@ -487,6 +496,14 @@ def compute(inv: Inventory, parsed: ParseResult, *, fmt: str, now: str,
                     cs.problems.append(_problem(E, "ambiguous-reference", f"{key} '{one}' names several "
                                                 f"{target.replace('_', ' ')}: {', '.join(got)}", rec, field=key,
                                                 hint="use the id"))
+                elif key in rec.soft_refs:
+                    # named by the source, defined neither in it nor in the inventory: left out
+                    if not (_req and not many):     # a required one made the record incomplete above
+                        cs.problems.append(_problem(W, "unresolved-reference", f"{key} '{one}' matches no "
+                                                f"{SECTION_BY_KEY[target].kind.replace('_', ' ')} in the "
+                                                "inventory or in this file; the reference is left out", rec,
+                                                field=key, hint="add it to the inventory first, or "
+                                                                "import the file that defines it"))
                 else:
                     it.failed = True
                     cs.problems.append(_problem(E, "unresolved-reference", f"{key} '{one}' matches no "
@@ -669,7 +686,9 @@ def compute(inv: Inventory, parsed: ParseResult, *, fmt: str, now: str,
                    "records people wrote; merged into their `observed` on load, never into their fields"))
     if new_state:
         _put(cs, read_text, prov_rel, _render_state(fmt, new_state))
-    if new_inventory:
+    # a new inventory gets its inventory.yaml only with something in it: an import that creates
+    # nothing (every record incomplete, a refused template) leaves an empty directory empty
+    if new_inventory and (cs.files or meta_rec is not None):
         meta = None
         if meta_rec is not None:
             meta, errs = _convert(InventoryMeta, dict(meta_rec.values), meta_rec)

@@ -114,14 +114,48 @@ class _Ctx:
 
 
 def _addresses(v: Any) -> list[str]:
+    """Server addresses of a cell; link-local (fe80::…, 169.254/16), loopback and unspecified left out."""
     out = []
     for part in split_list(v):
         for p in part.split():
             try:
-                out.append(str(ipaddress.ip_address(p.strip())))
+                ip = ipaddress.ip_address(p.strip().split("%", 1)[0])
             except ValueError:
                 continue
+            if not (ip.is_link_local or ip.is_loopback or ip.is_unspecified):
+                out.append(str(ip))
     return list(dict.fromkeys(out))
+
+
+# the columns that make a file this template: a server's identity (AWS marks none required, so a
+# file without any of these is another template that merely shares a column such as Tags)
+KEY_COLUMNS = {
+    "aws-csv": ("external_id", "hostname", "ips", "macs", "moref", "smbios", "vm_name"),
+    "azure-csv": ("name", "cores", "ram_mb", "os_name"),
+    "gcp-csv": ("machine_id", "name"),
+}
+_TEMPLATE = {"aws-csv": "the AWS Migration Hub import template", "azure-csv": "the Azure Migrate import template",
+             "gcp-csv": "the Google Migration Center vmInfo template"}
+
+
+def _template_problem(tf: TableFile, sheet: Sheet, fmt: str, spec: tuple[Column, ...]) -> Any:
+    """A refusal when the header row holds none of the template's key columns (or not all the
+    required ones): a different template, named with what was expected and what it shares."""
+    keys = KEY_COLUMNS[fmt]
+    have = [k for k in keys if k in sheet.columns]
+    required = [c.key for c in spec if c.required]
+    if (fmt == "aws-csv" and have) or (fmt != "aws-csv" and all(k in sheet.columns for k in required)):
+        return None
+    label = {c.key: c.names[0] for c in spec}
+    shared = [sheet.labels[k] for k in sheet.columns]
+    expected = ", ".join(label[k] for k in (keys if fmt == "aws-csv" else required))
+    return make_problem(
+        Severity.error, "import.wrong_template",
+        f"this is not {_TEMPLATE[fmt]}: it has "
+        + ("none of its key columns" if fmt == "aws-csv" else "not all of its required columns")
+        + f" ({expected})" + (f"; it shares only {', '.join(shared[:8])}" if shared else ""),
+        file=tf.display, sheet=sheet.name, row=sheet.header_row,
+        hint=f"fill in {_TEMPLATE[fmt]} (its header row names these columns), or give the --format this file is")
 
 
 def _parse(path: Path | str, fmt: str, spec: tuple[Column, ...], ignore: tuple[str, ...],
@@ -137,7 +171,10 @@ def _parse(path: Path | str, fmt: str, spec: tuple[Column, ...], ignore: tuple[s
     with tf:
         sheet_name = tf.sheet_names()[0]
         sheet = tf.read(sheet_name, spec, ignore=ignore, report_unknown=False)
-        if sheet is not None and not any(p.is_error for p in tf.problems if p.code == "import.missing_column"):
+        wrong = _template_problem(tf, sheet, fmt, spec) if sheet is not None else None
+        if wrong is not None:
+            tf.problems.append(wrong)
+        elif sheet is not None and not any(p.is_error for p in tf.problems if p.code == "import.missing_column"):
             ctx = _Ctx(tf, sheet)
             seen: dict[str, int] = {}
             for row in sheet.rows:

@@ -13,19 +13,29 @@ Accepted input (NetBox 2.x–4.x REST API shapes, and ``manage.py dumpdata`` JSO
 Mapping: tenant → organisation; site → machine room (name, address, owner = the site's tenant,
 racks = the number of its racks); device → physical server (rack name, platform → OS, IPs);
 virtual machine → vm server (``vcpus`` → cores, ``memory`` MB → GB, ``disk`` → one disk — **GB
-before NetBox 4, MB from 4.0** — machine room through its cluster's site). Status objects
+before NetBox 4.1, MB from 4.1** (the ``virtualization.0040_convert_disk_size`` migration) — machine
+room through its cluster's site). Status objects
 ``{"value", "label"}`` (or bare strings, or 2.x integers) are kept in ``extra`` with role,
 device type, serial and the rest, so nothing the source said is lost. References point at other
 records of the same file by external id (``site:3``); a missing OS or CPU count makes the record
 incomplete (the change set says so) — never a guessed value.
 
-The NetBox version: ``status['netbox-version']`` when given, else 4.x when objects carry
-``display_url`` (added in 4.0) or 4.x-only fields, else 3.x.
+The NetBox version: ``status['netbox-version']`` when given, else the newest release whose own
+models or fields the file holds (``display_url``, rack types, notifications, VM serials → 4.1;
+MAC address objects, cluster scopes, primary MAC addresses → 4.2; ``object_type`` of contact
+assignments and image attachments → 4.0), else 3.x. ``dumpdata --natural-foreign`` content types
+(``["dcim", "interface"]``) are read as ``dcim.interface``.
+
+Nothing is dropped silently: a device or virtual machine without a name is kept (named by its
+NetBox id as its external id) and reported incomplete; a site's tenant (an organisation) missing from a capture without its tenants file
+makes that site incomplete, not the whole import refused; a site or cluster named but not held is
+an unresolved reference (an error with the record's place).
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import re
 from pathlib import Path
@@ -104,11 +114,20 @@ def _name(v: Any, table: dict | None = None) -> str | None:
 
 
 def _addr(a: Any) -> str | None:
+    """The address of an IP object or text; link-local, loopback and unspecified addresses (fe80::…)
+    are no server's address and are left out."""
     if isinstance(a, dict):
         a = a.get("address")
     if not isinstance(a, str) or not a:
         return None
-    return a.split("/", 1)[0]
+    a = a.split("/", 1)[0]
+    try:
+        ip = ipaddress.ip_address(a.split("%", 1)[0])
+    except ValueError:
+        return a
+    if ip.is_link_local or ip.is_loopback or ip.is_unspecified:
+        return None
+    return str(ip)
 
 
 class _Source:
@@ -119,16 +138,49 @@ class _Source:
         self.where: dict[tuple[str, Any], tuple[str, str]] = {}
         self.version: str | None = None
         self.has_display_url = False
+        self.markers: set[tuple[int, int]] = set()     # (major, minor) releases whose fields were seen
+        self.unkeyed: list[tuple[str, str, str]] = []  # (kind, file, where) of objects without an id
         self.files: list[Path] = []
 
     def add(self, kind: str, obj: dict, file: str, where: str) -> None:
         oid = _key(obj.get("id"))
         if oid is None:
+            if kind in ("tenant", "site", "device", "vm"):
+                self.unkeyed.append((kind, file, where))
             return
         self.objects.setdefault(kind, {})[oid] = obj
         self.where[(kind, oid)] = (file, where)
         if "display_url" in obj:
             self.has_display_url = True
+            self.markers.add((4, 1))
+        for field_name, release in _FIELD_MARKERS.get(kind, ()):
+            if field_name in obj:
+                self.markers.add(release)
+
+
+# fields that only a NetBox release from (major, minor) on writes, per kind (REST and dumpdata)
+_FIELD_MARKERS: dict[str, tuple[tuple[str, tuple[int, int]], ...]] = {
+    "vm": (("serial", (4, 1)), ("virtual_disk_count", (3, 7))),
+    "rack": (("rack_type", (4, 1)),),
+    "device_type": (("exclude_from_utilization", (4, 1)),),
+    "cluster": (("scope_type", (4, 2)), ("scope_id", (4, 2)), ("_site", (4, 2))),
+    "interface": (("primary_mac_address", (4, 2)),),
+    "vminterface": (("primary_mac_address", (4, 2)),),
+}
+# models that exist only from a release on (dumpdata)
+_MODEL_MARKERS = {
+    "dcim.racktype": (4, 1), "extras.notification": (4, 1), "extras.subscription": (4, 1),
+    "extras.notificationgroup": (4, 1), "dcim.macaddress": (4, 2), "virtualization.virtualdisk": (3, 7),
+}
+
+
+def _ctype(v: Any) -> str | None:
+    """A content type as ``app.model``: the text, or a natural key ``["dcim", "interface"]``."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(x, str) for x in v):
+        return f"{v[0]}.{v[1]}"
+    return None
 
 
 def _items(data: Any) -> Iterable[tuple[str, dict]]:
@@ -195,13 +247,24 @@ def _collect_dump(src: _Source, data: list, file: str) -> None:
               "dcim.platform": "platform", "dcim.devicerole": "role", "dcim.devicetype": "device_type",
               "dcim.manufacturer": "manufacturer", "dcim.region": "region", "extras.role": None}
     for i, o in enumerate(data):
+        if isinstance(o, dict) and isinstance(o.get("model"), str):
+            release = _MODEL_MARKERS.get(o["model"])
+            if release:
+                src.markers.add(release)
+            if o["model"] in ("tenancy.contactassignment", "extras.imageattachment") and \
+                    isinstance(o.get("fields"), dict) and "object_type" in o["fields"]:
+                src.markers.add((4, 0))
         kind = models.get(o.get("model")) if isinstance(o, dict) and isinstance(o.get("model"), str) else None
         if not kind or _key(o.get("pk")) is None or not isinstance(o.get("fields") or {}, dict):
             continue
         obj = dict(o.get("fields") or {})
         obj["id"] = o["pk"]
-        if kind == "ip" and _key(obj.get("assigned_object_type")) in ctypes:
-            obj["assigned_object_type"] = ctypes[obj["assigned_object_type"]]
+        for ct_field in ("assigned_object_type", "scope_type"):
+            ct = obj.get(ct_field)
+            if _key(ct) is not None and ct in ctypes:
+                obj[ct_field] = ctypes[ct]
+            elif ct is not None:
+                obj[ct_field] = _ctype(ct)
         src.add(kind, obj, file, f"[{i}]")
 
 
@@ -226,12 +289,22 @@ def load(path: Path) -> _Source:
     return src
 
 
-def major_version(src: _Source) -> int:
+def release(src: _Source) -> tuple[int, int]:
+    """(major, minor): the stated version, else the newest release whose fields the file holds."""
     if src.version:
-        m = re.match(r"v?(\d+)", src.version)
+        m = re.match(r"v?(\d+)(?:\.(\d+))?", src.version)
         if m:
-            return int(m.group(1))
-    return 4 if src.has_display_url else 3
+            return int(m.group(1)), int(m.group(2) or 0)
+    return max(src.markers, default=(3, 0))
+
+
+def major_version(src: _Source) -> int:
+    return release(src)[0]
+
+
+def disk_in_mb(rel: tuple[int, int]) -> bool:
+    """NetBox 4.1 converted VM and virtual-disk sizes from GB to MB (migration 0040_convert_disk_size)."""
+    return rel >= (4, 1)
 
 
 def parse(path: Path) -> ParseResult:
@@ -255,8 +328,13 @@ def parse(path: Path) -> ParseResult:
     else:
         digest_of = {path.name: digests[path]}
         prefix = ""
-    major = major_version(src)
-    disk_per_gb = MB_PER_GB if major >= 4 else 1
+    rel = release(src)
+    major = rel[0]
+    disk_per_gb = MB_PER_GB if disk_in_mb(rel) else 1
+    for kind, file, where in src.unkeyed:
+        result.problems.append(Problem(Severity.warning, "netbox-no-id", f"a NetBox {kind} without an id "
+                                       "(pk) cannot be told apart from others; not imported",
+                                       file=(prefix + file) + (f":{where}" if where else "")))
 
     def prov(kind: str, oid: Any) -> Provenance:
         file, where = src.where[(kind, oid)]
@@ -295,8 +373,8 @@ def parse(path: Path) -> ParseResult:
                 owner = ("device", _rid(itf["device"]))
             elif isinstance(itf.get("virtual_machine"), dict):
                 owner = ("vm", _rid(itf["virtual_machine"]))
-        if owner is None and ip.get("assigned_object_type") and _key(ip.get("assigned_object_id")) is not None:
-            owner = iface_owner.get((str(ip["assigned_object_type"]), ip["assigned_object_id"]))
+        if owner is None and _ctype(ip.get("assigned_object_type")) and _key(ip.get("assigned_object_id")) is not None:
+            owner = iface_owner.get((_ctype(ip["assigned_object_type"]), ip["assigned_object_id"]))
         if owner is not None:
             lst = ips_of.setdefault(owner, [])
             if a not in lst:
@@ -343,10 +421,9 @@ def parse(path: Path) -> ParseResult:
     # tenants → organisations
     for tid, t in tenants.items():
         name = _text(t.get("name"))
-        if not name:
-            continue
-        result.records.append(ImportedRecord("organizations", f"tenant:{tid}", {"name": name}, prov("tenant", tid),
-                                             (("name", name),), {"netbox_slug": t.get("slug")} if t.get("slug") else {}))
+        result.records.append(ImportedRecord("organizations", f"tenant:{tid}", {"name": name} if name else {},
+                                             prov("tenant", tid), (("name", name),) if name else (),
+                                             {"netbox_slug": t.get("slug")} if t.get("slug") else {}))
     # sites → machine rooms
     rack_count: dict[Any, int] = {}
     for r in racks.values():
@@ -355,9 +432,7 @@ def parse(path: Path) -> ParseResult:
             rack_count[sid] = rack_count.get(sid, 0) + 1
     for sid, s in sites.items():
         name = _text(s.get("name"))
-        if not name:
-            continue
-        values: dict[str, Any] = {"name": name}
+        values: dict[str, Any] = {"name": name} if name else {}
         if s.get("physical_address"):
             values["address"] = " ".join(str(s["physical_address"]).split())
         owner = tenant_ref(s.get("tenant"))
@@ -369,13 +444,11 @@ def parse(path: Path) -> ParseResult:
                                    "region": _name(s.get("region")), "slug": s.get("slug"),
                                    "netbox_id": sid}.items() if v not in (None, "")}
         result.records.append(ImportedRecord("machine_rooms", f"site:{sid}", values, prov("site", sid),
-                                             (("name", name),), extra))
+                                             (("name", name),) if name else (), extra, soft_refs=("owner_org",)))
     # devices → physical servers
     for did, d in O.get("device", {}).items():
-        name = _text(d.get("name"))
-        if not name:
-            continue
-        values = {"hostname": name, "kind": "physical"}
+        name = _text(d.get("name"))     # NetBox allows unnamed devices: kept, reported incomplete
+        values = {"hostname": name, "kind": "physical"} if name else {"kind": "physical"}
         extra: dict[str, Any] = {"netbox_id": did, "netbox_version": major}
         room = site_ref(d.get("site"))
         if room:
@@ -393,15 +466,13 @@ def parse(path: Path) -> ParseResult:
                          ("position", d.get("position"))):
             if val not in (None, ""):
                 extra[key] = val
-        match = [("hostname", name)] + [("ip", a) for a in ips]
+        match = ([("hostname", name)] if name else []) + [("ip", a) for a in ips]
         result.records.append(ImportedRecord("servers", f"device:{did}", values, prov("device", did),
                                              tuple(match), extra))
     # virtual machines → vm servers
     for vid, v in O.get("vm", {}).items():
         name = _text(v.get("name"))
-        if not name:
-            continue
-        values = {"hostname": name, "kind": "vm"}
+        values = {"hostname": name, "kind": "vm"} if name else {"kind": "vm"}
         extra = {"netbox_id": vid, "netbox_version": major}
         if isinstance(v.get("vcpus"), (int, float, str)) and v.get("vcpus") not in ("", None):
             try:
@@ -433,6 +504,6 @@ def parse(path: Path) -> ParseResult:
                          ("role", _name(v.get("role"), roles)), ("tenant", _name(v.get("tenant"), tenants))):
             if val not in (None, ""):
                 extra[key] = val
-        match = [("hostname", name)] + [("ip", a) for a in ips]
+        match = ([("hostname", name)] if name else []) + [("ip", a) for a in ips]
         result.records.append(ImportedRecord("servers", f"vm:{vid}", values, prov("vm", vid), tuple(match), extra))
     return result

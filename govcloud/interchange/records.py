@@ -59,6 +59,11 @@ class ImportedRecord:
     # facts that have no field in the model (e.g. RVTools power state, NetBox status) — kept in
     # the observation so nothing the source said is lost
     extra: dict[str, Any] = field(default_factory=dict)
+    # references in ``values`` the source states by a name it does not define itself (a NetBox
+    # site's tenant when the capture has no tenants file): when nothing in the inventory has that
+    # name, the reference is left out with a warning — a required one makes the record
+    # incomplete — instead of refusing the whole import
+    soft_refs: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)

@@ -273,7 +273,12 @@ def _build(path: Path, tf: TableFile, ctx: _Ctx, vinfo: Sheet, sheets: dict[str,
                 hosts.setdefault(to_text(h["host"]), h)
     for row in rows:
         vm = to_text(row["vm"])
-        values: dict[str, Any] = {"kind": "vm", "hypervisor": "vmware"}
+        values: dict[str, Any] = {"kind": "vm"}
+        # VMware only where the row says so (vCenter columns, a VM UUID, an ESX host): Hyper-V
+        # inventories exported in RVTools' layout have none of them
+        if any(row.get(k) is not None for k in ("sdk_server", "sdk_uuid", "vm_uuid")) or (
+                row.get("host") is not None and hosts.get(to_text(row["host"]), {}).get("esx") is not None):
+            values["hypervisor"] = "vmware"
         extra: dict[str, Any] = {"vm_name": vm}
         uuid = to_text(row["vm_uuid"]) if row.get("vm_uuid") is not None else None
         vcenter = row.get("sdk_uuid") or row.get("sdk_server")
@@ -344,12 +349,21 @@ def _build(path: Path, tf: TableFile, ctx: _Ctx, vinfo: Sheet, sheets: dict[str,
         if os_config is not None:
             extra["os_config"] = to_text(os_config)
         # disks: vDisk rows, used space from vPartition by disk key; else vInfo's total
+        # a file system mounted at several paths (bind mounts, container volume subpaths) is one
+        # vPartition row per path with the same capacity and consumption: counted once per disk
         used_by_key: dict[str, float] = {}
+        part_rows: dict[str, list[int]] = {}
+        seen_fs: set[tuple[str, float | None, float]] = set()
         for p in parts.get(id(row), []):
             key = p.get("disk_key")
             used = ctx.num(p, "consumed_mib", sheets["vPartition"])
             if key is not None and used is not None:
+                fs = (to_text(key), ctx.num(p, "capacity_mib", sheets["vPartition"]), used)
+                if fs in seen_fs:
+                    continue
+                seen_fs.add(fs)
                 used_by_key[to_text(key)] = used_by_key.get(to_text(key), 0.0) + used
+                part_rows.setdefault(to_text(key), []).append(p.number)
         disk_list = []
         for d in disks.get(id(row), []):
             cap = ctx.num(d, "capacity_mib", sheets["vDisk"])
@@ -360,7 +374,16 @@ def _build(path: Path, tf: TableFile, ctx: _Ctx, vinfo: Sheet, sheets: dict[str,
                 disk["name"] = to_text(d["disk"])
             key = to_text(d["disk_key"]) if d.get("disk_key") is not None else None
             if key and key in used_by_key:
-                disk["used_gb"] = _gib(used_by_key[key])
+                if used_by_key[key] <= cap:
+                    disk["used_gb"] = _gib(used_by_key[key])
+                else:       # partitions that span disks (LVM) or a stale row: no used figure, not a wrong one
+                    ctx.problems.append(make_problem(
+                        Severity.warning, "import.used_exceeds_size",
+                        f"VM {vm!r} disk {disk.get('name', key)!r}: its partitions (vPartition rows "
+                        f"{', '.join(map(str, part_rows[key]))}) consume {_gib(used_by_key[key])} GiB of "
+                        f"{_gib(cap)} GiB; used space left unknown",
+                        file=display, sheet=sheets["vDisk"].name, row=d.number,
+                        field=sheets["vDisk"].labels.get("capacity_mib", "Capacity MiB")))
             disk_list.append(disk)
         if disk_list:
             values["disks"] = disk_list
