@@ -730,7 +730,7 @@ def _os_from_vars(hv: dict[str, Any]) -> dict[str, Any]:
         if isinstance(v, str) and v.strip() and not v.lstrip().startswith("{{"):
             dist, version = classify_os(v)
             if dist == "other":
-                continue
+                return {}       # the variable names an OS we do not know: stated, not replaced by a guess
             out: dict[str, Any] = {"os_distribution": dist}
             ver = next((str(hv[x]) for x in _OS_VERSION_VARS if isinstance(hv.get(x), (str, int, float))
                         and not isinstance(hv.get(x), bool) and str(hv[x]).strip()), None)

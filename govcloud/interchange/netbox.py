@@ -255,7 +255,11 @@ def _collect_dump(src: _Source, data: list, file: str) -> None:
                     isinstance(o.get("fields"), dict) and "object_type" in o["fields"]:
                 src.markers.add((4, 0))
         kind = models.get(o.get("model")) if isinstance(o, dict) and isinstance(o.get("model"), str) else None
-        if not kind or _key(o.get("pk")) is None or not isinstance(o.get("fields") or {}, dict):
+        if not kind or not isinstance(o.get("fields") or {}, dict):
+            continue
+        if _key(o.get("pk")) is None:         # dumpdata --natural-primary: no pk to tell it apart by
+            if kind in ("tenant", "site", "device", "vm"):
+                src.unkeyed.append((kind, file, f"[{i}]"))
             continue
         obj = dict(o.get("fields") or {})
         obj["id"] = o["pk"]

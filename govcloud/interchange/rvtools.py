@@ -271,13 +271,14 @@ def _build(path: Path, tf: TableFile, ctx: _Ctx, vinfo: Sheet, sheets: dict[str,
         for h in sheets["vHost"].rows:
             if h.get("host") is not None:
                 hosts.setdefault(to_text(h["host"]), h)
+    # VMware where the file says so (vCenter columns, VM UUIDs, ESX hosts): a Hyper-V inventory
+    # exported in RVTools' layout has none of them, and its VMs are not called VMware ones
+    vmware = any(r.get(k) is not None for r in rows for k in ("sdk_server", "sdk_uuid", "vm_uuid")) or any(
+        h.get("esx") is not None for h in hosts.values())
     for row in rows:
         vm = to_text(row["vm"])
         values: dict[str, Any] = {"kind": "vm"}
-        # VMware only where the row says so (vCenter columns, a VM UUID, an ESX host): Hyper-V
-        # inventories exported in RVTools' layout have none of them
-        if any(row.get(k) is not None for k in ("sdk_server", "sdk_uuid", "vm_uuid")) or (
-                row.get("host") is not None and hosts.get(to_text(row["host"]), {}).get("esx") is not None):
+        if vmware:
             values["hypervisor"] = "vmware"
         extra: dict[str, Any] = {"vm_name": vm}
         uuid = to_text(row["vm_uuid"]) if row.get("vm_uuid") is not None else None

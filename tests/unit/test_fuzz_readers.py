@@ -629,7 +629,9 @@ def test_xlsx_bytes_mangled(work, fmt):
 NETBOX_KEYS = ["results", "count", "next", "url", "id", "name", "display", "status", "value", "label",
                "primary_ip4", "primary_ip", "address", "vcpus", "memory", "disk", "site", "tenant", "role",
                "platform", "custom_fields", "tags", "cluster", "device_type", "model", "manufacturer",
-               "virtual_machine", "device", "assigned_object", "serial", "rack", "comments", "pk", "fields"]
+               "virtual_machine", "device", "assigned_object", "serial", "rack", "comments", "pk", "fields",
+               "assigned_object_type", "assigned_object_id", "scope_type", "scope_id", "display_url",
+               "primary_mac_address", "rack_type", "object_type"]
 
 
 @st.composite
@@ -649,7 +651,10 @@ def netbox_docs(draw) -> Any:
     if shape == 2:
         return {draw(st.sampled_from(["virtual_machines", "devices", "ip_addresses", "sites", "x"])):
                 {"results": items}}
-    return [{"model": draw(st.sampled_from(["dcim.device", "virtualization.virtualmachine", "ipam.ipaddress"])),
+    return [{"model": draw(st.sampled_from(["dcim.device", "virtualization.virtualmachine", "ipam.ipaddress",
+                                            "tenancy.tenant", "dcim.site", "virtualization.cluster",
+                                            "dcim.interface", "contenttypes.contenttype", "dcim.macaddress",
+                                            "tenancy.contactassignment"])),
              "pk": draw(scalars), "fields": draw(values(NETBOX_KEYS, 6))} for _ in range(draw(st.integers(1, 3)))]
 
 
@@ -674,7 +679,8 @@ def test_netbox_deep(work):
 
 ANSIBLE_KEYS = ["all", "hosts", "children", "vars", "_meta", "hostvars", "ansible_host", "ansible_port",
                 "ansible_user", "ansible_distribution", "ansible_distribution_version", "ansible_processor_vcpus",
-                "ansible_memtotal_mb", "ansible_default_ipv4", "address", "web", "db", "h1", "h2", "ungrouped"]
+                "ansible_memtotal_mb", "ansible_default_ipv4", "address", "web", "db", "h1", "h2", "ungrouped",
+                "plugin", "os", "os_version", "vcpus", "cpus", "memory", "ram_mb", "memory_gb", "ram"]
 
 
 @st.composite
