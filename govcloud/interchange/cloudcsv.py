@@ -139,12 +139,14 @@ _TEMPLATE = {"aws-csv": "the AWS Migration Hub import template", "azure-csv": "t
 
 
 def _template_problem(tf: TableFile, sheet: Sheet, fmt: str, spec: tuple[Column, ...]) -> Any:
-    """A refusal when the header row holds none of the template's key columns (or not all the
-    required ones): a different template, named with what was expected and what it shares."""
+    """A refusal when the header row holds none of the template's key (AWS) or required (Azure,
+    Google) columns: a different template, named with what was expected and what it shares."""
     keys = KEY_COLUMNS[fmt]
     have = [k for k in keys if k in sheet.columns]
     required = [c.key for c in spec if c.required]
-    if (fmt == "aws-csv" and have) or (fmt != "aws-csv" and all(k in sheet.columns for k in required)):
+    # Azure and Google mark their required columns: one of them present is that template with a
+    # column missing (reported as such); none of them is another template
+    if (fmt == "aws-csv" and have) or (fmt != "aws-csv" and any(k in sheet.columns for k in required)):
         return None
     label = {c.key: c.names[0] for c in spec}
     shared = [sheet.labels[k] for k in sheet.columns]
@@ -152,7 +154,7 @@ def _template_problem(tf: TableFile, sheet: Sheet, fmt: str, spec: tuple[Column,
     return make_problem(
         Severity.error, "import.wrong_template",
         f"this is not {_TEMPLATE[fmt]}: it has "
-        + ("none of its key columns" if fmt == "aws-csv" else "not all of its required columns")
+        + ("none of its key columns" if fmt == "aws-csv" else "none of its required columns")
         + f" ({expected})" + (f"; it shares only {', '.join(shared[:8])}" if shared else ""),
         file=tf.display, sheet=sheet.name, row=sheet.header_row,
         hint=f"fill in {_TEMPLATE[fmt]} (its header row names these columns), or give the --format this file is")

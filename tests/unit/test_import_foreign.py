@@ -238,11 +238,15 @@ def test_a_different_template_sharing_tags_is_refused_and_nothing_written(tmp_pa
     assert dry.returncode == 1 and not (tmp_path / "none").exists()
 
 
-def test_azure_template_without_its_required_columns_names_them(tmp_path: Path) -> None:
+def test_azure_template_refusal_and_missing_columns_are_told_apart(tmp_path: Path) -> None:
     f = tmp_path / "az.csv"
-    f.write_text("Server name,IP addresses,Tags\nweb01,198.18.0.1,x\n", encoding="utf-8")
+    f.write_text("IP addresses,Tags\n198.18.0.1,x\n", encoding="utf-8")
     p = next(p for p in cloudcsv.parse_azure(f).errors if p.code == "import.wrong_template")
-    assert "Cores" in p.message and "Memory (In MB)" in p.message
+    assert "Server name" in p.message and "Memory (In MB)" in p.message and p.message.endswith("shares only IP addresses")
+    f.write_text("Server name,IP addresses,Tags\nweb01,198.18.0.1,x\n", encoding="utf-8")
+    res = cloudcsv.parse_azure(f)      # the template with columns missing: said column by column
+    assert "import.wrong_template" not in codes(res)
+    assert {p.field for p in res.errors if p.code == "import.missing_column"} == {"Cores", "Memory (In MB)", "OS name"}
 
 
 def test_aws_template_with_its_key_column_still_reads_and_drops_link_local(tmp_path: Path) -> None:
