@@ -11,6 +11,7 @@ class ExitCode(IntEnum):
     USAGE = 2            # bad command line (click's own code for usage errors)
     PARTIAL = 3          # some of the work was done
     NOT_APPROVED = 4     # no valid signed approval: unapproved, unsigned, forged, edited after signing, not covering
+    PLAN_APPROVED = 5    # `plan generate` would replace an approved plan with a different one (--force to do it)
     BUSY = 75            # another writer holds the inventory's or plan's lock (EX_TEMPFAIL)
     INTERNAL = 70        # a bug: short message on screen, traceback in the debug log
     INTERRUPTED = 130

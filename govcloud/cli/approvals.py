@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from govcloud.errors import ExitCode, GovcloudError
-from govcloud.store.approval import ApprovalError, ApprovalState, check_approval
-from govcloud.store.planfile import file_digest
+from govcloud.store.approval import ApprovalError, ApprovalState
+from govcloud.app import plan_state
 
 _MSG: dict[str, tuple[str, str]] = {
     "unapproved": ("计划 {plan} 未经审批", "{plan} is not approved"),
@@ -73,34 +73,11 @@ def refusal(exc: ApprovalError, lang: str) -> GovcloudError:
 
 
 def policy_approvers(plan: Any, plan_file: Path, inv: Any | None) -> tuple[list[Any] | None, str | None]:
-    """The approvers of the plan's policy: the --policy file the plan was built with, else the
-    inventory's policy of that id. (None, reason) when it cannot be read."""
-    from govcloud.inventory.loader import load_inventory
-    from govcloud.store.planfile import inventory_of
-    policy_file = (plan.settings or {}).get("policy_file")
-    if policy_file:
-        loaded = load_inventory((plan_file.parent / policy_file).resolve())
-        if loaded.errors or len(loaded.inventory.policies) != 1:
-            return None, f"{policy_file}: unreadable or not one policy"
-        return list(next(iter(loaded.inventory.policies.values())).approvers), None
-    if inv is None:
-        loaded = load_inventory(inventory_of(plan, plan_file))
-        if loaded.errors:
-            return None, f"the inventory has {len(loaded.errors)} error(s)"
-        inv = loaded.inventory
-    policy = inv.policies.get(plan.policy)
-    if policy is None:
-        return None, f"policy {plan.policy} is not in the inventory"
-    return list(policy.approvers), None
+    return plan_state.policy_approvers(plan, plan_file, inv)
 
 
 def state_of(plan: Any, plan_file: Path, inv: Any | None = None) -> ApprovalState:
-    approvers, reason = policy_approvers(plan, plan_file, inv)
-    recorded = (plan.settings or {}).get("inventory_digest")
-    state = check_approval(plan_file, plan.plan_id, file_digest(plan_file), recorded, approvers)
-    if approvers is None and state.status == "invalid" and state.problem and state.problem[0] == "no-approvers":
-        state.problem = ("no-policy", {"reason": reason})
-    return state
+    return plan_state.approval_state(plan, plan_file, inv)
 
 
 def why(state: ApprovalState, lang: str) -> str:
@@ -143,3 +120,11 @@ def require(plan: Any, plan_file: Path, inv: Any, lang: str,
             raise NotApproved(msg("not-covered", lang, system=item.system, org=item.owner_org, batch=batch_id,
                                   signers=signers, **params), hint=msg("not-covered.hint", lang))
     return state
+
+
+def describe_plan(state: "plan_state.PlanState", lang: str) -> str:
+    """:func:`describe` plus whether the plan's inputs changed since it was generated."""
+    text = describe(state.approval, lang)
+    if state.stale:
+        text += ("；⚠ " if lang == "zh" else "; ⚠ ") + plan_state.changed_text(state.changed, lang)
+    return text

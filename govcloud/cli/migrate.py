@@ -54,14 +54,15 @@ def _open(plan_arg: Path, lang: Lang = Lang.zh):
     from govcloud.cli import approvals
     from govcloud.inventory.validate import validate_path
     from govcloud.planning.rules import check_plan, format_violation
-    from govcloud.store.planfile import inventory_digest, inventory_of, plan_path, read_plan
+    from govcloud.app import plan_state
+    from govcloud.store.planfile import inventory_of, plan_path, read_plan
     path = plan_path(Path(plan_arg))
     plan = read_plan(path)
     inv_root = inventory_of(plan, path)
-    recorded = (plan.settings or {}).get("inventory_digest")
-    if recorded is None or inventory_digest(inv_root) != recorded:
-        raise GovcloudError(f"{plan.plan_id} is stale: the inventory {inv_root} changed since the plan was generated",
-                            hint="regenerate the plan (`govcloud plan generate`) and approve it again")
+    changed = plan_state.inputs_changed(plan, path)
+    if changed:
+        raise GovcloudError(f"{plan.plan_id}: " + plan_state.changed_text(changed, lang.value),
+                            hint="govcloud plan generate … --force; govcloud plan approve …")
     result = validate_path(inv_root)   # the whole validator: workload paths and names too
     if result.errors:
         raise GovcloudError(f"the inventory has {len(result.errors)} error(s)",
@@ -71,7 +72,7 @@ def _open(plan_arg: Path, lang: Lang = Lang.zh):
     if violations:
         err = view.stderr()
         for v in violations[:20]:
-            err.print(view.safe(format_violation(v)), highlight=False, soft_wrap=True)
+            err.print(view.safe(format_violation(v, lang.value)), highlight=False, soft_wrap=True)
         params = {"plan": plan.plan_id, "dir": path.parent}
         raise GovcloudError(approvals.msg("violations", lang.value, n=len(violations), **params),
                             hint=approvals.msg("violations.hint", lang.value, **params))
@@ -344,11 +345,14 @@ def status(
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["state"]] = counts.get(r["state"], 0) + 1
+    from govcloud.app import plan_state
+    from govcloud.cli import approvals
+    pstate = plan_state.plan_state(plan, path)
     if output is Output.json:
         view.print_json({"plan": plan.plan_id, "journal_entries": len(jr.entries), "torn_tail": jr.torn_tail,
-                         "counts": counts, "systems": rows})
+                         "approval": pstate.to_plain(), "counts": counts, "systems": rows})
         return
-    tab = Table(title=f"{plan.plan_id} — migration status")
+    tab = Table(title=view.safe(f"{plan.plan_id} — migration status — {approvals.describe_plan(pstate, lang.value)}"))
     from govcloud.render.i18n import t as label
     for c in ("batch", "system", "name", "state", "syncs", label("downtime", lang.value), "last change", "failure"):
         tab.add_column(c)

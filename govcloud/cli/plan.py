@@ -25,6 +25,7 @@ from govcloud.render.console import Lang, Output
 from govcloud.render.plan_doc import plan_document
 from govcloud.render.reasons import OBJECTIVE, batch_name, render_all
 from govcloud.store.atomic import write_atomic
+from govcloud.app import plan_state
 from govcloud.cli import approvals
 from govcloud.store import approval as signing
 from govcloud.store.planfile import (
@@ -93,10 +94,15 @@ def generate(
     out: Path = typer.Option(Path("migration-plans"), "--out", help="Where plan directories go."),
     start: Optional[str] = typer.Option(None, "--start", help="First day of the plan (default: policy start)."),
     batch_weeks: int = typer.Option(4, "--batch-weeks", min=1, max=26, help="Length of a batch in weeks."),
+    force: bool = typer.Option(False, "--force", help="Replace an approved plan with a different one (voids "
+                                                      "its approval; without it that is refused, exit 5)."),
     lang: Lang = LangOpt,
     output: Output = OutputOpt,
 ) -> None:
-    """Build the batched plan: writes <out>/<id>/plan.yaml (for machines, diffs and approval) and plan.md."""
+    """Build the batched plan: writes <out>/<id>/plan.yaml (for machines, diffs and approval) and plan.md.
+
+    Exit 5 when <out>/<id> holds an approved plan and the new one differs (--force replaces it and
+    voids the approval; regenerating the identical plan keeps it)."""
     started = time.perf_counter()
     result = _load_sound(inventory, lang)
     policy, extra = _policy(result, policy_file)
@@ -118,44 +124,32 @@ def generate(
                              f"start={start_day or ''}", f"id={pid}")
     plan = build_plan(result.inventory, policy, plan_id=pid, inventory_ref=ref, inputs_digest=digest,
                       start=start_day, batch_weeks=batch_weeks)
-    plan.settings["inventory_digest"] = inv_digest  # what staleness checks compare against
-    if policy_file is not None:  # validate/approve must check against the same policy
-        plan.settings["policy_file"] = os.path.relpath(policy_file.resolve(), directory.resolve())
+    plan.settings.update(plan_state.input_settings(inv_digest, policy_file, directory))  # for staleness checks
     violations = check_plan(plan, result.inventory)
     if violations:  # the planner must never break a hard rule; refuse to write one that does
         for v in violations[:20]:
-            view.stderr().print(format_violation(v), highlight=False, soft_wrap=True)
+            view.stderr().print(format_violation(v, lang.value), highlight=False, soft_wrap=True)
         raise GovcloudError(f"internal check failed: the generated plan breaks {len(violations)} hard rule(s)",
                             hint="this is a planner bug; please report it with the inventory")
-    document = plan_document(plan, result.inventory, lang=lang.value)  # render all before writing anything
-    path = _publish_plan(plan, document, directory)
+    published = plan_state.publish_generated(
+        plan, directory, lambda line: plan_document(plan, result.inventory, lang=lang.value, approval=line),
+        inv=result.inventory, force=force, lang=lang.value, why=approvals.why)
+    path = published.path
     seconds = time.perf_counter() - started
     summary = _summary(plan)
+    names = ", ".join(f"{s.approved_by} ({s.approved_at})" for s in published.voided or published.kept)
     if output is Output.json:
-        view.print_json({"plan": str(path), "seconds": round(seconds, 3), **summary})
+        view.print_json({"plan": str(path), "seconds": round(seconds, 3), **summary,
+                         "approval_kept": [s.approved_by for s in published.kept],
+                         "approval_voided": [s.approved_by for s in published.voided]})
         return
     err = view.stderr()
     err.print(f"wrote {path} and {directory / 'plan.md'} in {seconds:.1f} s", highlight=False)
+    if published.voided:
+        err.print(view.safe(plan_state.msg("voided", lang.value, signers=names)), style="bold yellow", highlight=False)
+    elif published.kept:
+        err.print(view.safe(plan_state.msg("kept", lang.value, signers=names)), highlight=False)
     _print_summary(summary, lang)
-
-
-def _publish_plan(plan: Plan, document: str, directory: Path) -> Path:
-    """plan.yaml and plan.md as one unit (a transaction under the plan directory's writer lock,
-    the one migrate runs hold): a kill leaves the old pair or the new pair, never one of each."""
-    from govcloud.store.lock import writer_lock
-    from govcloud.store.planfile import PLAN_FILE, render_plan
-    from govcloud.store.txn import Transaction
-
-    if directory.exists() and not directory.is_dir():
-        raise GovcloudError(f"{directory} exists and is not a directory")
-    if directory.parent.exists() and not directory.parent.is_dir():
-        raise GovcloudError(f"--out {directory.parent} is not a directory")
-    with writer_lock(directory, f"plan generate --id {plan.plan_id}", busy="is in use by"):
-        t = Transaction(directory, "plan generate")
-        t.write(PLAN_FILE, render_plan(plan))
-        t.write("plan.md", document)
-        t.commit()
-    return directory / PLAN_FILE
 
 
 def _summary(plan: Plan) -> dict[str, Any]:
@@ -177,6 +171,16 @@ def _print_summary(summary: dict[str, Any], lang: Lang) -> None:
               highlight=False)
 
 
+def validate_summary(violations: int, systems: int, batches: int, stale: bool, lang: str) -> str:
+    """The last line of `plan validate`."""
+    mark = "✗" if violations or stale else "✓"
+    if lang == "zh":
+        return (f"{mark} {batches} 个批次、{systems} 个纳入批次的系统中发现 {violations} 处硬性规则违反"
+                + ("；计划已过期" if stale else ""))
+    return f"{mark} {violations} violation(s) in {systems} planned systems, {batches} batches" + \
+        ("; the plan is stale" if stale else "")
+
+
 def _plan_and_inventory(arg: Path) -> tuple[Path, Plan, LoadResult]:
     path = plan_path(arg)
     plan = read_plan(path)
@@ -194,40 +198,37 @@ def _plan_and_inventory(arg: Path) -> tuple[Path, Plan, LoadResult]:
 @app.command()
 def validate(plan_arg: Path = PlanArg, output: Output = OutputOpt, lang: Lang = LangOpt) -> None:
     """Re-check a plan (hand edits included) against its inventory: every hard rule, one line per
-    violation, and verify its approval's signatures when it has one.
+    violation; whether the inventory or policy changed since it was generated (stale); and its
+    approval's signatures when it has one. plan.md's approval line is brought up to date.
 
-    Exit 0 when the plan keeps every rule, 1 otherwise; 4 when approval.yaml exists but is not a
-    valid signed approval of this plan (forged, wrongly signed, unsigned).
+    Exit 0 when the plan keeps every rule and is not stale, 1 otherwise; 4 when approval.yaml exists
+    but is not a valid signed approval of this plan (forged, wrongly signed, unsigned).
     """
     path, plan, result = _plan_and_inventory(plan_arg)
     violations = check_plan(plan, result.inventory)
-    stale = _is_stale(path, plan)
-    state = approvals.state_of(plan, path, result.inventory)
+    state = plan_state.plan_state(plan, path, result.inventory)
+    plan_state.refresh_document(path, lambda doc_lang: plan_state.approval_line(
+        state, doc_lang, why=approvals.why(state.approval, doc_lang)))
     if output is Output.json:
-        view.print_json({"plan": str(path), "ok": not violations, "stale_inputs": stale,
-                         "approval": state.to_plain(),
-                         "violations": [{"rule": v.rule, "system": v.system, "message": v.message}
-                                        for v in violations]})
+        view.print_json({"plan": str(path), "ok": not violations and not state.stale, "stale_inputs": state.stale,
+                         "changed_inputs": list(state.changed), "approval": state.approval.to_plain(),
+                         "violations": [{"rule": v.rule, "system": v.system, "message": v.message,
+                                         "text": format_violation(v, lang.value)} for v in violations]})
     else:
         out = view.stdout()
         for v in violations:
-            out.print(format_violation(v), highlight=False, soft_wrap=True)
-        if stale:
-            view.stderr().print("note: the inventory changed since this plan was generated (inputs digest differs)",
-                                style="yellow", highlight=False)
-        out.print(f"{'✗' if violations else '✓'} {len(violations)} violation(s) in {len(plan.items())} planned "
-                  f"systems, {len(plan.batches)} batches", style="bold red" if violations else "bold green")
-        view.stderr().print(view.safe(approvals.describe(state, lang.value)),
-                            style="bold red" if state.status == "invalid" else None, highlight=False)
-    if violations:
+            out.print(view.safe(format_violation(v, lang.value)), highlight=False, soft_wrap=True)
+        if state.stale:
+            view.stderr().print(view.safe("⚠ " + plan_state.changed_text(state.changed, lang.value)),
+                                style="bold red", highlight=False)
+        bad = violations or state.stale
+        out.print(validate_summary(len(violations), len(plan.items()), len(plan.batches), state.stale, lang.value),
+                  style="bold red" if bad else "bold green", highlight=False)
+        view.stderr().print(view.safe(approvals.describe(state.approval, lang.value)),
+                            style="bold red" if state.approval.status == "invalid" else None, highlight=False)
+    if violations or state.stale:
         raise typer.Exit(int(ExitCode.ERROR))
-    raise typer.Exit(int(ExitCode.NOT_APPROVED if state.status == "invalid" else ExitCode.OK))
-
-
-def _is_stale(path: Path, plan: Plan) -> bool:
-    """Whether the inventory files differ from those the plan was built from."""
-    recorded = (plan.settings or {}).get("inventory_digest")
-    return recorded is None or inventory_digest(inventory_of(plan, path)) != recorded
+    raise typer.Exit(int(ExitCode.NOT_APPROVED if state.approval.status == "invalid" else ExitCode.OK))
 
 
 @app.command()
@@ -240,18 +241,21 @@ def show(
     """The plan by batch, department or machine room; --output json prints the whole plan (the JSON contract)."""
     path = plan_path(plan_arg)
     plan = read_plan(path)
-    state = approvals.state_of(plan, path)
+    pstate = plan_state.plan_state(plan, path)
+    state = pstate.approval
     if output is Output.json:
         data = plan_to_plain(plan)
         data["approval"] = state.to_plain()
+        data["stale_inputs"], data["changed_inputs"] = pstate.stale, list(pstate.changed)
         view.print_json(data)
         return
     out = view.stdout()
     zh = lang is Lang.zh
-    if state.status == "invalid":
-        view.stderr().print(view.safe(approvals.describe(state, lang.value)), style="bold red", highlight=False)
+    if state.status == "invalid" or pstate.stale:
+        view.stderr().print(view.safe(approvals.describe_plan(pstate, lang.value)), style="bold red",
+                            highlight=False)
     if by == "batch":
-        table = Table(title=view.safe(f"{plan.plan_id} — {approvals.describe(state, lang.value)}"),
+        table = Table(title=view.safe(f"{plan.plan_id} — {approvals.describe_plan(pstate, lang.value)}"),
                       title_justify="left", header_style="bold")
         for col in (("批次", "batch"), ("时间", "window"), ("截止", "deadline"), ("系统", "systems"),
                     ("服务器", "servers"), ("策略", "strategies")):
@@ -440,11 +444,13 @@ def _approve(plan_arg: Path, name: str, key: Path, scheme: Optional[str], output
     violations = check_plan(plan, result.inventory)
     if violations:
         for v in violations[:20]:
-            view.stderr().print(view.safe(format_violation(v)), highlight=False, soft_wrap=True)
+            view.stderr().print(view.safe(format_violation(v, lang.value)), highlight=False, soft_wrap=True)
         raise GovcloudError(f"refusing to approve: the plan breaks {len(violations)} hard rule(s)")
-    if _is_stale(path, plan):
-        raise GovcloudError("refusing to approve: the inventory changed since the plan was generated",
-                            hint="regenerate the plan with `govcloud plan generate`")
+    changed = plan_state.inputs_changed(plan, path)
+    if changed:
+        raise GovcloudError(("拒绝审批：" if lang is Lang.zh else "refusing to approve: ")
+                            + plan_state.changed_text(changed, lang.value),
+                            hint="govcloud plan generate … --force")
     approvers, reason = approvals.policy_approvers(plan, path, result.inventory)
     if approvers is None:
         raise approvals.NotApproved(approvals.msg("no-policy", lang.value, reason=reason))
@@ -462,7 +468,7 @@ def _approve(plan_arg: Path, name: str, key: Path, scheme: Optional[str], output
     if entry is None or not signing.verify_signature(sig, entry.ssh_key if scheme == "ssh" else entry.sm2_key):
         raise approvals.NotApproved(approvals.msg("approve-not-listed", lang.value, by=name, policy=plan.policy),
                                     hint=approvals.msg("approve-not-listed.hint", lang.value))
-    signing.write_signature(path, sig)
+    plan_state.record_approval(plan, path, sig, approvers, why=approvals.why)   # approval.yaml + plan.md
     scope = ",".join(tuple(entry.departments) + tuple(entry.batches))
     if output is Output.json:
         plain = {k: v for k, v in sig.to_plain().items() if k != "signature"}

@@ -45,8 +45,8 @@ from typing import Callable, Iterator
 
 from govcloud.model.entities import Batch, CloudZone, FreezeWindow, InformationSystem, Server, Thresholds
 from govcloud.model.enums import (
-    BatchKind, DepType, DrMode, ExtranetArea, FenbaoStatus, FreezeScope, Lifecycle, MlpsStatus, NetworkZone,
-    ServerKind, Strategy, TakeoverStatus,
+    BatchKind, CpuArch, DepType, DrMode, ExtranetArea, FenbaoStatus, FreezeScope, Lifecycle, MlpsStatus, NetworkZone,
+    ServerKind, Strategy, TakeoverStatus, XinchuangStatus,
 )
 from govcloud.model.inventory import Inventory
 from govcloud.model.oslife import os_eol_date
@@ -60,8 +60,9 @@ from govcloud.model.plan import (
 class Violation:
     rule: str               # DOMAIN.md §5.1 id, e.g. "H-SEC-1" (H-DEP-3, H-TGT-1, H-NET-2, H-POL-1 are ours)
     system: str | None      # None for a violation of the plan as a whole or of a batch
-    message: str
+    message: str            # English
     name: str = ""          # the system's name, filled in by check_plan for format_violation
+    message_zh: str = ""    # the same in Chinese (format_violation falls back to the English one)
 
 
 RULES: dict[str, str] = {
@@ -84,6 +85,8 @@ RULES: dict[str, str] = {
     "H-NET-2": "the target zone's network fits the system's network",
     "H-ARCH-1": "rehost keeps the CPU architecture; other moves across architectures carry the rebuild prerequisite",
     "H-ARCH-2": "minicomputers are not rehosted",
+    "H-ARCH-3": "x86 systems are rebuilt onto another architecture (ARM/Kunpeng, …) only when the policy asks for "
+                "信创 for them, or when no pool of their own architecture meets the hard rules",
     "H-OS-1": "no end-of-life target image; rehost of an end-of-life OS carries the OS-migration prerequisite",
     "H-CN-1": "target zones are located and operated in China",
     "H-FRZ-1": "no cutover inside a freeze window in scope",
@@ -116,10 +119,11 @@ def check_plan(plan: Plan, inv: Inventory) -> list[Violation]:
     return [v for _, v in sorted(ctx.found, key=lambda kv: kv[0])]
 
 
-def format_violation(v: Violation) -> str:
-    """One line: rule, system id and name, message."""
-    who = " ".join(x for x in (v.system, v.name) if x) or "(plan)"
-    return " ".join(f"{v.rule} {who}: {v.message}".split())
+def format_violation(v: Violation, lang: str = "en") -> str:
+    """One line: rule, system id and name, message (in ``lang``: zh or en)."""
+    zh = lang == "zh" and bool(v.message_zh)
+    who = " ".join(x for x in (v.system, v.name) if x) or ("（整个计划）" if lang == "zh" else "(plan)")
+    return " ".join(f"{v.rule} {who}{'：' if zh else ': '}{v.message_zh if zh else v.message}".split())
 
 
 # ---------------------------------------------------------------- context
@@ -180,10 +184,11 @@ class _Context:
             return self.nb + 1
         return self.nb + 2
 
-    def add(self, rule: str, system: str | None, message: str, pos: int | None = None) -> None:
+    def add(self, rule: str, system: str | None, message: str, zh: str = "", pos: int | None = None) -> None:
+        """A violation; ``message`` in English, ``zh`` the same in Chinese."""
         s = self.inv.systems.get(system) if system else None
         key = (self.pos_of(system) if pos is None else pos, system or "", rule, message)
-        self.found.append((key, Violation(rule, system, message, s.name if s else "")))
+        self.found.append((key, Violation(rule, system, message, s.name if s else "", zh)))
 
     def where(self, system: str) -> str:
         """Where the plan puts ``system``, in words."""
@@ -630,6 +635,70 @@ def check_architecture(ctx: _Context) -> None:
         elif it.strategy in PLACING and REQ_REBUILD not in it.requires:
             ctx.add("H-ARCH-1", s.id, f"{it.strategy.value} onto zone {z.id} ({z.cpu_arch.value}) moves server(s) "
                     f"{', '.join(other)} across architectures without the {REQ_REBUILD} prerequisite")
+
+
+@_check
+def check_unrequested_arch_change(ctx: _Context) -> None:
+    """H-ARCH-3 (ours, issue 17 classes 2 and 3): moving an x86 system onto an ARM (Kunpeng, …) pool costs
+    a rebuild; it is a 信创 decision the policy takes — ``prefer_domestic`` together with the owner in
+    ``xinchuang_orgs``, the system's category in ``xinchuang_categories``, or an adapted (``compatible``)
+    system under a ``xinchuang_share_pct`` — never a way to use an emptier pool. Allowed without one
+    only when no zone of the system's own architecture meets the hard rules for it (capacity aside:
+    a full native pool is a reason to wait, not to rebuild)."""
+    pol = ctx.policy
+    if pol is None:
+        return      # what the policy asks is unknown (H-POL-1 reports it)
+    asked_orgs = ctx.org_refs(pol.xinchuang_orgs)
+    asked_categories = set(pol.xinchuang_categories)
+    for e in ctx.entries:
+        s, it, z = e.system, e.item, e.zone
+        if z is None or it.strategy not in PLACING or z.cpu_arch is CpuArch.x86_64:
+            continue
+        servers = ctx.servers_of(e)
+        if not servers or any(x.cpu_arch is not CpuArch.x86_64 or x.kind is ServerKind.minicomputer
+                              for x in servers):
+            continue    # not a native x86 system (mixed, ARM already, minicomputer): H-ARCH-1/2 govern it
+        if ctx.th.prefer_domestic and (
+                ctx.dept(s.owner_org) & asked_orgs or s.category in asked_categories
+                or (ctx.th.xinchuang_share_pct > 0 and s.xinchuang_status is XinchuangStatus.compatible)):
+            continue
+        native = [n for n in sorted(ctx.inv.cloud_zones.values(), key=lambda n: n.id)
+                  if n.cpu_arch is CpuArch.x86_64 and _meets_hard_rules(ctx, s, n)]
+        if not native:
+            continue
+        why = "prefer_domestic is off" if not ctx.th.prefer_domestic else \
+            "the policy names neither its department, its category nor a 信创 share for it"
+        why_zh = "策略未开启优先信创（prefer_domestic）" if not ctx.th.prefer_domestic else \
+            "策略的信创部门、信创系统类型和信创比例均不涉及本系统"
+        ctx.add("H-ARCH-3", s.id,
+                f"x86 system is rebuilt onto {z.cpu_arch.value} zone {z.id} in batch {e.batch.id} ({it.strategy.value}) "
+                f"though {why} and x86 zone(s) {', '.join(n.id for n in native[:3])} meet the hard rules for it; x86→ARM is a 信创 decision "
+                "of the policy, not a spill-over",
+                f"x86 系统在批次 {e.batch.id}（{it.strategy.label('zh')}）中被重建到 {z.cpu_arch.value} 资源池 {z.id}，"
+                f"但{why_zh}，且 x86 资源池 {'、'.join(n.id for n in native[:3])} 满足其硬性规则；x86 迁往 ARM 须由策略作出信创决定，"
+                "不能作为容量溢出")
+
+
+def _meets_hard_rules(ctx: _Context, s: InformationSystem, z: CloudZone) -> bool:
+    """Whether zone ``z`` could take ``s`` under the placement rules this module checks (location, network,
+    classification, MLPS, DR), capacity aside."""
+    if not z.in_china or not z.ops_in_china or z.network_zone is NetworkZone.dedicated_net:
+        return False
+    if s.is_classified:
+        return z.accepts_classified and z.network_zone is NetworkZone.gov_intranet
+    if z.network_zone is NetworkZone.gov_intranet:
+        if s.network_zone is not NetworkZone.gov_intranet:
+            return False
+    elif not _network_fits(s.network_zone, z):
+        return False
+    lvl = ctx.level(s)
+    if z.mlps_level < lvl or (lvl >= 4 and not z.dedicated_pool) or z.mlps_level < ctx.th.min_mlps_level:
+        return False
+    if z.network_zone is NetworkZone.gov_extranet and z.mlps_level < ctx.th.extranet_mlps_level:
+        return False
+    if lvl >= 3 and z.dr_mode not in _DR_FOR_LEVEL3 or lvl == 2 and z.dr_mode not in _DR_FOR_LEVEL2:
+        return False
+    return True
 
 
 @_check

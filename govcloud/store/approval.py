@@ -315,18 +315,51 @@ def read_signatures(plan_file: Path) -> list[Signature] | None:
     return out
 
 
-def write_signature(plan_file: Path, sig: Signature) -> None:
-    """Add ``sig`` to approval.yaml, replacing this approver's earlier signature with the same key;
-    signatures of other plan versions are dropped (they can only be stale)."""
+def read_superseded(plan_file: Path) -> list[dict[str, Any]]:
+    """The records of approvals voided by a forced regeneration (``superseded:`` in approval.yaml;
+    kept for the record, never counted as approvals). Unreadable: []."""
+    path = plan_file.parent / APPROVAL_FILE
+    if not path.exists():
+        return []
+    doc = read_document(path)
+    if isinstance(doc, ReadFailure) or not isinstance(doc.data, dict):
+        return []
+    rows = doc.data.get("superseded")
+    return [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
+
+
+def approval_document(plan_id: str, signatures: list[Signature], superseded: list[dict[str, Any]]) -> str:
+    """The text of approval.yaml (JSON, a YAML subset)."""
+    doc: dict[str, Any] = {"format_version": APPROVAL_FORMAT, "plan_id": plan_id,
+                           "signatures": [s.to_plain() for s in signatures]}
+    if superseded:
+        doc["superseded"] = superseded
+    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+
+def merged_signatures(plan_file: Path, sig: Signature) -> list[Signature]:
+    """approval.yaml's signatures with ``sig`` added, replacing this approver's earlier signature with
+    the same key; signatures of other plan versions are dropped (they can only be stale)."""
     try:
         existing = read_signatures(plan_file) or []
     except ApprovalError:
         existing = []
     keep = [s for s in existing if s.plan_sha256 == sig.plan_sha256 and s.plan_id == sig.plan_id
             and not (s.approved_by == sig.approved_by and s.public_key == sig.public_key)]
-    doc = {"format_version": APPROVAL_FORMAT, "plan_id": sig.plan_id,
-           "signatures": [s.to_plain() for s in keep + [sig]]}
-    write_atomic(plan_file.parent / APPROVAL_FILE, json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+    return keep + [sig]
+
+
+def write_signature(plan_file: Path, sig: Signature) -> None:
+    """Add ``sig`` to approval.yaml (see :func:`merged_signatures`)."""
+    write_atomic(plan_file.parent / APPROVAL_FILE,
+                 approval_document(sig.plan_id, merged_signatures(plan_file, sig), read_superseded(plan_file)))
+
+
+def superseded_record(s: Signature, new_plan_sha256: str, when: str) -> dict[str, Any]:
+    """What approval.yaml keeps of a signature voided by a forced regeneration."""
+    return {"approved_by": s.approved_by, "approved_at": s.approved_at, "plan_sha256": s.plan_sha256,
+            "scheme": s.scheme, "voided_at": when, "voided_by_os_user": _os_user(),
+            "replaced_by_plan_sha256": new_plan_sha256}
 
 
 # ---------------------------------------------------------------- verification
@@ -421,6 +454,12 @@ def check_approval(plan_file: Path, plan_id: str, plan_sha256: str, inventory_di
         sigs = read_signatures(plan_file)
     except ApprovalError as exc:
         return ApprovalState("invalid", problem=(exc.code, exc.params))
+    return check_signatures(sigs, plan_id, plan_sha256, inventory_digest, approvers)
+
+
+def check_signatures(sigs: list[Signature] | None, plan_id: str, plan_sha256: str, inventory_digest: str | None,
+                     approvers: Iterable[Any] | None) -> ApprovalState:
+    """:func:`check_approval` over signatures already in hand (e.g. about to be written)."""
     if not sigs:
         return ApprovalState("unapproved")
     approvers = list(approvers or [])

@@ -50,8 +50,10 @@ def test_stale_plan_is_refused(plan, tmp_path):
     assert gc(*approve_args(plan, "审批人")).returncode == 0
     dept = tmp_path / "inv" / "departments" / "drill.yaml"
     dept.write_text(dept.read_text().replace("ram_gb: 2,", "ram_gb: 4,", 1))
-    p = gc("migrate", "cutover", str(plan), "--batch", "0", "--yes")
+    p = gc("migrate", "cutover", str(plan), "--batch", "0", "--yes", "--lang", "en")
     assert p.returncode == 1 and "stale" in p.stderr and "regenerate" in p.stderr
+    p = gc("migrate", "cutover", str(plan), "--batch", "0", "--yes")
+    assert p.returncode == 1 and "普查清单在计划生成后已变更" in p.stderr
 
 
 def test_unknown_batch_and_system_and_stage(plan):

@@ -99,7 +99,8 @@ def test_heyuan_decisions_follow_the_rules(shown: dict) -> None:
 
 
 def test_validate_passes_then_catches_a_hand_edit(plan_dir: Path, shown: dict, tmp_path: Path) -> None:
-    assert "0 violation(s)" in gc("plan", "validate", str(plan_dir)).stdout
+    assert "0 violation(s)" in gc("plan", "validate", str(plan_dir), "--lang", "en").stdout
+    assert "发现 0 处硬性规则违反" in gc("plan", "validate", str(plan_dir)).stdout     # Chinese by default
     edited = tmp_path / "edited"
     edited.mkdir()
     text = (plan_dir / "plan.yaml").read_text(encoding="utf-8")
@@ -236,7 +237,7 @@ def test_policy_file_plans_validates_and_approves(tmp_path: Path) -> None:
     gc("plan", "generate", str(HEYUAN), "--policy", str(pfile), "--out", str(out))
     shown = json.loads(gc("plan", "show", str(out / "heyuan-alt"), "-o", "json").stdout)
     assert shown["plan_id"] == "heyuan-alt" and shown["policy"] == "heyuan-alt"
-    assert "0 violation(s)" in gc("plan", "validate", str(out / "heyuan-alt")).stdout
+    assert "0 violation(s)" in gc("plan", "validate", str(out / "heyuan-alt"), "--lang", "en").stdout
     gc(*approve_args(out / "heyuan-alt", "李四"))
     assert json.loads(gc("plan", "show", str(out / "heyuan-alt"), "-o", "json").stdout)["approval"]["status"] \
         == "approved"

@@ -17,6 +17,7 @@ from govcloud.inventory.validate import validate_path
 from govcloud.model.entities import Approval, Batch, TakeoverRecord
 from govcloud.model.enums import (
     BatchKind, CpuArch, DrMode, ExtranetArea, FenbaoStatus, Lifecycle, NetworkZone, Strategy, TakeoverStatus,
+    XinchuangStatus,
 )
 from govcloud.model.plan import (
     REQ_FENBAO, REQ_MLPS_ASSESSMENT, REQ_OS_MIGRATION, REQ_REBUILD, REQ_SUPERIOR_APPROVAL, Plan, PlanBatch,
@@ -111,6 +112,7 @@ policies:
   - id: p1
     name: 河源市分批次迁移
     final_deadline: 2020-12-31
+    xinchuang_orgs: [hy-gtj]     # gtj-bdc's rebuild onto hy-arm is a 信创 decision (H-ARCH-3)
     batches:
       - {id: T1, name: 第一批接管, kind: takeover, deadline: 2019-03-31, declared_count: 1, scope_orgs: [hy-wjj]}
       - {id: M1, name: 信息中心机房应用迁移上云, deadline: 2019-12-31, scope_systems: [xxzx-portal]}
@@ -271,7 +273,7 @@ def test_valid_plan_passes(plan, inv):
 def test_every_rule_has_a_description():
     for rule in ("H-ONE-1", "H-SEC-1", "H-SEC-2", "H-MLPS-1", "H-MLPS-2", "H-MLPS-3", "H-DEP-1", "H-DEP-2",
                  "H-DEP-3", "H-TKO-1", "H-DATE-1", "H-VERT-1", "H-ZOMBIE-1", "H-ROOM-1", "H-NET-1", "H-NET-2",
-                 "H-ARCH-1", "H-ARCH-2", "H-OS-1", "H-CN-1", "H-FRZ-1", "H-CAP-1", "H-TGT-1", "H-DR-1", "H-POL-1"):
+                 "H-ARCH-1", "H-ARCH-2", "H-ARCH-3", "H-OS-1", "H-CN-1", "H-FRZ-1", "H-CAP-1", "H-TGT-1", "H-DR-1", "H-POL-1"):
         assert RULES[rule]
 
 
@@ -564,6 +566,46 @@ def test_rehost_across_architectures(plan, inv):
 def test_replatform_across_architectures_without_rebuild(plan, inv):
     edit(plan, "gtj-bdc", requires=(REQ_SUPERIOR_APPROVAL,))
     assert hits(plan, inv) == [("H-ARCH-1", "gtj-bdc")]
+
+
+def _policy(inv, **changes) -> None:
+    pol = inv.policies["p1"]
+    for k, v in changes.items():
+        if k in ("prefer_domestic", "xinchuang_share_pct"):
+            pol.thresholds = dataclasses.replace(pol.thresholds, **{k: v})
+        else:
+            setattr(pol, k, v)
+
+
+def test_unrequested_x86_to_arm_rebuild(plan, inv):
+    _policy(inv, xinchuang_orgs=())
+    found = check_plan(plan, inv)
+    assert [(v.rule, v.system) for v in found] == [("H-ARCH-3", "gtj-bdc")]
+    assert "hy-arm" in found[0].message and "hy-x86" in found[0].message and "信创" in found[0].message
+    zh = format_violation(found[0], "zh")
+    assert zh.startswith("H-ARCH-3 gtj-bdc 不动产登记系统：x86 系统") and "不能作为容量溢出" in zh
+    assert "策略的信创部门、信创系统类型和信创比例均不涉及本系统" in zh
+    # the department is named but prefer_domestic is off: still not a 信创 decision
+    _policy(inv, xinchuang_orgs=("hy-gtj",), prefer_domestic=False)
+    found = check_plan(plan, inv)
+    assert [(v.rule, v.system) for v in found] == [("H-ARCH-3", "gtj-bdc")]
+    assert "prefer_domestic is off" in found[0].message and "优先信创" in found[0].message_zh
+
+
+def test_arm_rebuild_asked_by_category_or_share(plan, inv):
+    _policy(inv, xinchuang_orgs=(), xinchuang_categories=(inv.systems["gtj-bdc"].category,))
+    assert hits(plan, inv) == []
+    _policy(inv, xinchuang_categories=(), xinchuang_share_pct=30)
+    assert hits(plan, inv) == [("H-ARCH-3", "gtj-bdc")]            # a share covers adapted systems only
+    inv.systems["gtj-bdc"] = dataclasses.replace(inv.systems["gtj-bdc"], xinchuang_status=XinchuangStatus.compatible)
+    assert hits(plan, inv) == []
+
+
+def test_arm_rebuild_allowed_when_no_x86_zone_meets_the_rules(plan, inv):
+    _policy(inv, xinchuang_orgs=())
+    for z in ("hy-x86", "hy-l4"):          # both x86 zones below the system's level 3
+        inv.cloud_zones[z] = dataclasses.replace(inv.cloud_zones[z], mlps_level=2)
+    assert ("H-ARCH-3", "gtj-bdc") not in hits(plan, inv)
 
 
 def test_minicomputer_rehosted(plan, inv):
