@@ -814,3 +814,32 @@ def test_hand_deleted_requirement_is_caught(plan, inv, tmp_path):
     assert '"superior_approval", ' in line
     path.write_text(text.replace(line, line.replace('"superior_approval", ', "")), encoding="utf-8")
     assert hits(read_plan(path), inv) == [("H-VERT-1", "gtj-bdc")]
+
+
+# ---------------------------------------------------------------- messages in Chinese (default) and English
+
+
+def test_every_violation_has_a_chinese_message(plan, inv):
+    """`plan validate` speaks Chinese by default: every check writes both languages."""
+    edit(plan, "gtj-bdc", strategy=Strategy.rehost, servers=(P("gtj-bdc-01", "nope", 8, 16, 200),))
+    edit(plan, "gtj-mini", strategy=Strategy.rehost, target_zone="room-gtj")
+    move(plan, "xxzx-portal", plan.batches[0].id, date(2019, 3, 9))
+    plan.retained.append(Retained("gtj-gis", "x", "hy-gtj", "x", "x"))
+    found = check_plan(plan, inv)
+    assert len({v.rule for v in found}) >= 4, found
+    for v in found:
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in v.message_zh), v
+        zh, en = format_violation(v, "zh"), format_violation(v, "en")
+        assert zh.startswith(v.rule) and v.message_zh.split()[0] in zh and v.message in en
+
+
+def test_every_check_writes_both_languages():
+    import ast
+    import inspect
+
+    import govcloud.planning.rules as rules
+    calls = [n for n in ast.walk(ast.parse(inspect.getsource(rules)))
+             if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "add"
+             and isinstance(n.func.value, ast.Name) and n.func.value.id == "ctx"]
+    assert len(calls) >= 55
+    assert [n.lineno for n in calls if len(n.args) < 4] == []
