@@ -205,8 +205,13 @@ def coded(key: str, **params: Any) -> str:
     """A reason as a code with parameters, stored as ``"<code> <json>"`` (sorted keys: byte-identical
     plans); govcloud/render/reasons.py words it in Chinese or English. Plans repeat the same reasons
     thousands of times (same zone, same deadline): simple ones are written once."""
-    try:
-        cache_key = (key, *sorted(params.items()))
+    if not params:      # the commonest case, looked up by the code alone
+        hit = _CACHE.get(key)   # type: ignore[call-overload]
+        if hit is None:
+            hit = _CACHE[key] = f"{key} {{}}"   # type: ignore[index]
+        return hit
+    try:    # a call site passes its parameters in one order: no sorting needed for the key
+        cache_key = (key, *params.items())
         hit = _CACHE.get(cache_key)
     except TypeError:  # a list or a nested reason: not cached
         cache_key, hit = None, None

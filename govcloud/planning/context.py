@@ -49,6 +49,10 @@ class Context:
     final_deadline: date | None
     # department → the organisations counted as the same department (reform lineage)
     _dept_family: dict[str, frozenset[str]] = field(default_factory=dict)
+    _servers: dict[str, list[Server]] = field(default_factory=dict, repr=False)
+    flavor_choice: dict[tuple, object] = field(default_factory=dict, repr=False)   # (zone, vcpus, ram) → Flavor
+    need_of: dict[str, tuple] = field(default_factory=dict, repr=False)           # server → (vcpus, ram, sized from)
+    zones_by_id: list | None = field(default=None, repr=False)                    # cloud zones sorted by id
     takeover_ready: dict[str, date | None] = field(default_factory=dict)  # system → earliest cutover
     deadline: dict[str, date | None] = field(default_factory=dict)        # system → binding deadline
     deadline_source: dict[str, str] = field(default_factory=dict)
@@ -60,7 +64,11 @@ class Context:
     room_deadline: dict[str, tuple[date, str, str]] = field(default_factory=dict)  # system → (date, room, kind)
 
     def servers_of(self, s: InformationSystem) -> list[Server]:
-        return [self.inv.servers[x] for x in s.servers if x in self.inv.servers]
+        """The system's server records (computed once per system; callers do not change the list)."""
+        got = self._servers.get(s.id)
+        if got is None:
+            got = self._servers[s.id] = [self.inv.servers[x] for x in s.servers if x in self.inv.servers]
+        return got
 
     def family(self, org_id: str) -> frozenset[str]:
         fam = self._dept_family.get(org_id)

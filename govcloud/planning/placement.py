@@ -120,6 +120,13 @@ def zone_rejection(ctx: Context, s: InformationSystem, servers: list[Server], st
 
 def _need(ctx: Context, srv: Server) -> tuple[int, float, str]:
     """vCPU and RAM a server needs: p95 of observed utilisation plus headroom, else its declared size."""
+    got = ctx.need_of.get(srv.id)
+    if got is None:
+        got = ctx.need_of[srv.id] = _sized(ctx, srv)
+    return got
+
+
+def _sized(ctx: Context, srv: Server) -> tuple[int, float, str]:
     obs = srv.observed or {}
     util = obs.get("utilization") if isinstance(obs.get("utilization"), dict) else obs
     cpu, mem = util.get("cpu_p95_pct"), util.get("mem_p95_pct")
@@ -213,7 +220,10 @@ def place(ctx: Context, s: InformationSystem, decision, ledger: Ledger, prefer_z
     rejected_zone: dict[int, CloudZone] = {}
     fitting: list[CloudZone] = []
     level = s.mlps_level or ctx.settings.min_mlps_level
-    for z in sorted(ctx.inv.cloud_zones.values(), key=lambda z: z.id):  # reasons independent of input order
+    zones = ctx.zones_by_id
+    if zones is None:
+        zones = ctx.zones_by_id = sorted(ctx.inv.cloud_zones.values(), key=lambda z: z.id)
+    for z in zones:  # reasons independent of input order
         why = zone_rejection(ctx, s, all_servers, strategy, z)
         if why:
             rejections.append(Why("ZONE.reject", zone=z.id, why=why))
@@ -256,7 +266,10 @@ def place(ctx: Context, s: InformationSystem, decision, ledger: Ledger, prefer_z
         image_whys: list[str] = []
         for srv in servers:
             vcpus, ram, sized = _need(ctx, srv)
-            flavor = pick_flavor(z.flavors, vcpus, ram)
+            fkey = (z.id, vcpus, ram)
+            flavor = ctx.flavor_choice.get(fkey, False)
+            if flavor is False:   # the smallest fitting flavor depends only on the zone and the size
+                flavor = ctx.flavor_choice[fkey] = pick_flavor(z.flavors, vcpus, ram)
             if flavor is None:
                 problem = Why("ZONE.reject", zone=z.id, why=Why("FLAVOR.none", vcpus=vcpus, ram=f"{ram:g}",
                                                                      server=srv.id))
