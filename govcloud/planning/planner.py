@@ -137,7 +137,10 @@ def build_plan(inv: Inventory, policy: Policy, *, plan_id: str, inventory_ref: s
         done: list[Placement] = []
         zone = platform = None
         placed_servers: set[str] = set()
-        for sid in u.systems:
+        # members bound to an architecture choose the group's pool; a member free to land on any
+        # (a minicomputer being replatformed) follows it, so latency-sensitive partners share one pool
+        order = sorted(u.systems, key=lambda m: decisions[m].arch is None)
+        for sid in order:
             p = place(ctx, systems[sid], decisions[sid], ledger, zone, placed_servers, when=cutover,
                       group=u.id, prefer_platform=platform)
             if not isinstance(p, Placement):
@@ -150,7 +153,7 @@ def build_plan(inv: Inventory, policy: Policy, *, plan_id: str, inventory_ref: s
             placed_servers.update(x.server for x in p.servers)
             if zone is None:
                 zone, platform = p.zone, p.platform
-        for sid, p in zip(u.systems, done):
+        for sid, p in zip(order, done):
             placements[sid] = p
         return None
 

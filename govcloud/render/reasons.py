@@ -76,8 +76,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "STRAT.refactor": ("信创适配评估为不可行 → 重构", "信创 adaptation assessed infeasible → re-architect (refactor)"),
     "STRAT.rehost": ("操作系统与架构均受支持 → 平迁（rehost）原有主机",
                      "supported OS on a supported architecture → rehost the existing machines"),
-    "H-ARCH-2.mini": ("H-ARCH-2：小型机 {servers} 不能平迁 → 平台迁移到信创技术栈",
-                      "H-ARCH-2: minicomputer(s) {servers} cannot be rehosted → replatform onto a 信创 stack"),
+    "H-ARCH-2.mini": ("H-ARCH-2：小型机 {servers} 不能平迁 → 平台迁移，在目标资源池的架构上重建（目标资源池见下）",
+                      "H-ARCH-2: minicomputer(s) {servers} cannot be rehosted → replatform, rebuilt on the target "
+                      "pool's architecture (zone below)"),
     "H-OS-1.eol": ("H-OS-1：{n} 台服务器的操作系统在 {horizon} 前停止维护（如 {server}：{os}）→ 平台迁移到受支持的镜像",
                    "H-OS-1: {n} server(s) run an OS that is end-of-life by {horizon} (e.g. {server}: {os}) → "
                    "replatform onto a supported image"),

@@ -166,6 +166,22 @@ def test_latency_sensitive_partners_share_a_pool_or_at_least_a_platform(tmp_path
         assert "same platform cloud as its move group" in reasons_text(second)
 
 
+def test_a_minicomputer_follows_its_latency_sensitive_partner_into_its_pool(tmp_path):
+    # the minicomputer is rebuilt anyway and may land on any architecture: it takes its x86 partner's
+    # pool instead of the (emptier, 信创) ARM pool that would split the pair (Heyuan's jiaoyuju-s04/v02)
+    deps = [{"from": "a-mini", "to": "b-app", "type": "sync_api", "latency_sensitive": True}]
+    inv = make_inventory(tmp_path, dept(
+        [system("a-mini"), system("b-app")],
+        [server("a-mini-h1", "aix", "7.1", kind="minicomputer", cpu_arch="ppc64", cpu_vendor="ibm"),
+         server("b-app-h1")], dependencies=deps))
+    plan = planned(inv)
+    mini, app = F.item(plan, "a-mini"), F.item(plan, "b-app")
+    assert mini.strategy is Strategy.replatform and app.strategy is Strategy.rehost
+    assert mini.target_zone == app.target_zone == "z-x86"
+    assert "same zone as its move group" in reasons_text(mini)
+    assert "信创 stack" not in reasons_text(mini) and "rebuilt on the target pool's architecture" in reasons_text(mini)
+
+
 # ================================================================ 6. a low-risk pilot
 
 
