@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from govcloud.errors import ExitCode, GovcloudError
 from govcloud.store.approval import ApprovalError, ApprovalState
-from govcloud.app import plan_state
+from govcloud.usecases import plan_state
 
 _MSG: dict[str, tuple[str, str]] = {
     "unapproved": ("计划 {plan} 未经审批", "{plan} is not approved"),

@@ -54,7 +54,7 @@ def _open(plan_arg: Path, lang: Lang = Lang.zh):
     from govcloud.cli import approvals
     from govcloud.inventory.validate import validate_path
     from govcloud.planning.rules import check_plan, format_violation
-    from govcloud.app import plan_state
+    from govcloud.usecases import plan_state
     from govcloud.store.planfile import inventory_of, plan_path, read_plan
     path = plan_path(Path(plan_arg))
     plan = read_plan(path)
@@ -345,7 +345,7 @@ def status(
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["state"]] = counts.get(r["state"], 0) + 1
-    from govcloud.app import plan_state
+    from govcloud.usecases import plan_state
     from govcloud.cli import approvals
     pstate = plan_state.plan_state(plan, path)
     if output is Output.json:

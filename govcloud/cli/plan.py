@@ -25,7 +25,7 @@ from govcloud.render.console import Lang, Output
 from govcloud.render.plan_doc import plan_document
 from govcloud.render.reasons import OBJECTIVE, batch_name, render_all
 from govcloud.store.atomic import write_atomic
-from govcloud.app import plan_state
+from govcloud.usecases import plan_state
 from govcloud.cli import approvals
 from govcloud.store import approval as signing
 from govcloud.store.planfile import (

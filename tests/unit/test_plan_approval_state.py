@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from govcloud.app.plan_state import PlanState
+from govcloud.usecases.plan_state import PlanState
 from govcloud.render.plan_doc import approval_text, replace_approval_line
 from govcloud.store.approval import ApprovalState
 
