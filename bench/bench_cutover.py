@@ -16,16 +16,21 @@ database's own account, INSERTs and UPDATEs, tests/integration/cutover_writer.py
 * ``acknowledged`` acknowledged writes, ``cutover_s`` the playbook's wall time, ``db_mb`` the
                    source database size (pg_database_size).
 
-Methods: ``dump`` (dump/restore inside the window, the writers stopped and the database closed
-first).  Continuous replication (``replication``) is not implemented yet: the runs list says so
-instead of inventing figures.  Each run ends with migrate_rollback.yml so the next starts from a
-serving source.
+Methods, side by side per size: ``dump`` (dump/restore inside the window, the writers stopped and
+the database closed first) and ``replication`` (PostgreSQL logical replication set up by the sync;
+the cutover closes the source, waits for a marker row on the target, carries sequences, compares
+counts and checksums).  The method is decided as `migrate run` decides it
+(govcloud.migrate.replication from the facts playbook); the bench prepares the source for logical
+replication first (wal_level=logical, listen_addresses='*': one restart, put back at the end).  A
+replication run the decision refuses is reported with the reason instead of figures.  Each run
+ends with migrate_rollback.yml so the next starts from a serving source.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import re
+import shlex
 import sys
 import tempfile
 import time
@@ -36,6 +41,14 @@ sys.path.insert(0, str(REPO / "tests" / "integration"))
 
 from cutover_writer import Writer, lost, setup_pg, target_rows  # noqa: E402
 from migrate_helpers import Migration, ssh  # noqa: E402
+
+from govcloud.migrate import replication as R  # noqa: E402
+
+PLAN, SYSTEM = "bench-cutover", "govapp-bench"
+PREPARE = ("cd / && runuser -u postgres -- psql -Xq -d postgres -c \"alter system set wal_level = logical\" "
+           "-c \"alter system set listen_addresses = '*'\" && /etc/init.d/postgresql restart >/dev/null")
+UNPREPARE = ("cd / && runuser -u postgres -- psql -Xq -d postgres -c \"alter system reset wal_level\" "
+             "-c \"alter system reset listen_addresses\" && /etc/init.d/postgresql restart >/dev/null")
 
 RECORD = "govapp-bench.gov.test"
 
@@ -68,7 +81,7 @@ def run(args: argparse.Namespace) -> list[dict]:
     src, tgt, cli = args.source, args.target, args.client
     addr = {h: f"198.18.1.{h[1:]}" for h in (src, tgt, cli)}
     extravars = {
-        "govcloud_plan_id": "bench-cutover", "govcloud_system_id": "govapp-bench",
+        "govcloud_plan_id": PLAN, "govcloud_system_id": SYSTEM,
         "govcloud_data_paths": ["/srv/govapp", "/etc/nginx/sites-enabled"],
         "govcloud_services": [{"name": "nginx", "port": 80, "health_path": "/api/stats.json"},
                               {"name": "postgresql", "port": 5432, "health_path": None}],
@@ -99,23 +112,35 @@ def run(args: argparse.Namespace) -> list[dict]:
         play("sample_workload", limit=src, govcloud_data_paths=[])
         setup_pg(src)
         play("migrate_configure")
+        if "replication" in args.methods:
+            ssh(src, "sudo -n sh -c " + shlex.quote(PREPARE))
+
+        def methods(method: str) -> tuple[list[dict], list[R.MethodDecision]]:
+            if method == "dump":
+                dec = [R.decide("postgresql", "govapp", None, enabled=False)]
+            else:   # as `migrate run` decides: the facts playbook, then replication.decide
+                r = play("migrate_repl_facts", govcloud_db_methods=[])
+                dec = R.decide_all([("postgresql", "govapp")], R.facts_from_messages(r.messages))
+            return R.methods_extravar(dec, plan_id=PLAN, system=SYSTEM, replicated_before={"postgresql/govapp"}), dec
+
         for mb in args.sizes:
             for method in args.methods:
-                if method == "replication":
-                    runs.append({"method": "replication", "db_mb": mb, "downtime_s": None, "rows_lost": None,
-                                 "skipped": "continuous replication is not implemented (dump/restore only)"})
-                    continue
                 log(f"{method} ≈{mb} MB: preparing")
                 db_mb = _bulk(src, mb)
                 _psql(src, "truncate cutover_probe")
+                ev, dec = methods(method)
+                if ev[0]["method"] != method:
+                    runs.append({"method": method, "db_mb": round(db_mb, 1), "downtime_s": None, "rows_lost": None,
+                                 "skipped": f"decided {dec[0].method.value}: {dec[0].why('en')}"})
+                    continue
                 t = time.time()
-                play("migrate_sync", govcloud_sync_mode="initial")
+                play("migrate_sync", govcloud_sync_mode="initial", govcloud_db_methods=ev)
                 sync_s = time.time() - t
                 w = Writer(src, seconds=3000).start()
                 time.sleep(args.warmup)
                 log(f"{method} {db_mb:.0f} MB: cutover with the writer running")
                 t = time.time()
-                r = play("migrate_cutover")
+                r = play("migrate_cutover", govcloud_db_methods=ev)
                 cutover_s = time.time() - t
                 res = w.stop()
                 rows = target_rows(tgt) if r.ok else {}
@@ -127,11 +152,13 @@ def run(args: argparse.Namespace) -> list[dict]:
                     "cutover_s": round(cutover_s, 1), "initial_sync_s": round(sync_s, 1),
                     "error": None if r.ok else json.dumps(r.failed_tasks, ensure_ascii=False)[:500]})
                 log(json.dumps(runs[-1], ensure_ascii=False))
-                play("migrate_rollback")
+                play("migrate_rollback", govcloud_db_methods=ev)
     finally:
         try:
             ssh(src, "touch /tmp/cutover-writer.stop", check=False)
             _psql(src, "drop table if exists bench_bulk")
+            if "replication" in args.methods:
+                ssh(src, "sudo -n sh -c " + shlex.quote(UNPREPARE), check=False)
         finally:
             m.agent.stop()
     return runs

@@ -166,6 +166,9 @@ def run(
     bwlimit: int = typer.Option(0, "--bwlimit", min=0, help="rsync bandwidth limit in KiB/s per system (0: none)."),
     admin_cidr: Optional[list[str]] = typer.Option(None, "--admin-cidr", help="Where SSH to the new servers comes from (default: the zone network)."),
     apply_baseline: bool = typer.Option(False, "--apply-baseline", help="Apply the MLPS baseline role on the new servers while configuring."),
+    replication: bool = typer.Option(True, "--replication/--no-replication",
+                                     help="Continuous replication where the source allows it (PostgreSQL logical "
+                                          "replication), else dump/restore; --no-replication: dump/restore only."),
     output: Output = OutputOpt,
     lang: Lang = LangOpt,
 ) -> None:
@@ -177,6 +180,7 @@ def run(
                    known_hosts=known_hosts, target_known_hosts=target_known_hosts, cloud_config=cloud_config,
                    cloud=cloud, parallel=parallel, bwlimit=bwlimit, admin_cidr=admin_cidr,
                    apply_baseline=apply_baseline, progress=output is Output.text)
+    ex.opts.replication = replication
     items = ex.items_of(batch, system)
     _covered(plan, path, inv, items, lang)
     if dry_run:
@@ -320,19 +324,56 @@ def decommission(
     _results([result], output, f"{plan.plan_id}: decommission")
 
 
+def _replication_cell(rep: dict[str, Any], lang: str) -> str:
+    """Per database: its method, and for replication the last measured state and lag with its time;
+    for dump/restore why it cannot replicate."""
+    from govcloud.migrate import replication as R
+    status = {f"{x['engine']}/{x['name']}": R.ReplicationStatus.from_plain(x) for x in rep.get("status") or []}
+    out = []
+    for d in (R.MethodDecision.from_plain(x) for x in rep.get("methods") or []):
+        if d.method is R.Method.replication and d.key in status:
+            out.append(status[d.key].text(lang))
+        elif d.method is R.Method.replication:
+            out.append(f"{d.key} replication")
+        else:
+            out.append(f"{d.key} dump: {d.why(lang)}")
+    return "\n".join(out)
+
+
 @app.command()
 def status(
     plan_arg: Path = PlanArg,
     batch: Optional[str] = typer.Option(None, "--batch", "-b", help="Only this batch."),
+    probe: bool = typer.Option(False, "--probe", help="Measure replication state and lag now (read-only, over SSH; "
+                                                     "journaled) instead of showing the last measurement."),
+    key: Optional[Path] = KeyOpt,
+    source_user: str = SourceUserOpt,
+    target_user: str = TargetUserOpt,
+    known_hosts: Optional[Path] = KnownOpt,
+    target_known_hosts: Optional[Path] = TargetKnownOpt,
     output: Output = OutputOpt,
     lang: Lang = LangOpt,
 ) -> None:
-    """Per-system state from the journal: where each system is, who moved it last and why it failed."""
+    """Per-system state from the journal: where each system is, who moved it last and why it failed,
+    and per database its method and replication state and lag (last measured, with its time; live
+    with --probe)."""
+    from govcloud.migrate import replication as R
     from govcloud.migrate.lifecycle import State, SystemStatus, replay
     from govcloud.store import journal
     from govcloud.store.planfile import plan_path, read_plan
     path = plan_path(Path(plan_arg))
     plan = read_plan(path)
+    probed: dict[str, list[Any]] = {}
+    if probe:
+        path, plan, inv, _state = _open(plan_arg, lang)
+        ex = _executor(path, plan, inv, key=key, source_user=source_user, target_user=target_user,
+                       known_hosts=known_hosts, target_known_hosts=target_known_hosts, cloud_config=None,
+                       cloud=None, progress=output is Output.text)
+        items = [i for b in plan.batches if not batch or b.id == batch or b.id.lstrip("B0") == batch.lstrip("B0")
+                 for i in b.items]
+        from govcloud.store.runlock import run_lock
+        with run_lock(path.parent, "migrate status --probe"):
+            probed = ex.probe_replication(items)
     jr = journal.read(path.parent)
     statuses = replay(jr.entries)
     rows = []
@@ -341,7 +382,11 @@ def status(
             continue
         for i in b.items:
             st = statuses.get(i.system, SystemStatus(i.system))
-            rows.append({"batch": b.id, "name": i.name, **st.to_plain()})
+            decisions, repl = R.latest(jr.entries, i.system)
+            rows.append({"batch": b.id, "name": i.name, **st.to_plain(),
+                         # last measured (journaled by sync/cutover, with its time), never a guess
+                         "replication": {"methods": [d.to_plain() for d in decisions],
+                                         "status": [r.to_plain() for r in probed.get(i.system, repl)]}})
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["state"]] = counts.get(r["state"], 0) + 1
@@ -354,7 +399,8 @@ def status(
         return
     tab = Table(title=view.safe(f"{plan.plan_id} — migration status — {approvals.describe_plan(pstate, lang.value)}"))
     from govcloud.render.i18n import t as label
-    for c in ("batch", "system", "name", "state", "syncs", label("downtime", lang.value), "last change", "failure"):
+    for c in ("batch", "system", "name", "state", "syncs", label("downtime", lang.value), label("replication", lang.value),
+              "last change", "failure"):
         tab.add_column(c)
     for r in rows:
         if r["state"] == "pending" and not batch and len(rows) > 60:
@@ -362,6 +408,7 @@ def status(
         state_label = State(r["state"]).label(lang.value)
         down = "" if r.get("downtime_s") is None else f"{r['downtime_s']:.1f} s"
         tab.add_row(r["batch"], r["system"], r["name"], state_label, str(r["syncs"]), down,
+                    _replication_cell(r["replication"], lang.value),
                     f"{r['at'] or ''} {r['who'] or ''}".strip(),
                     f"{r['failed_step']}: {r['reason']}" if r["failed_step"] else "")
     view.stdout().print(tab)

@@ -28,6 +28,7 @@ from govcloud.drivers.ports import (HOST_KEY_META, CloudConnector, CloudError, C
                                     resource_tags)
 from govcloud.errors import GovcloudError
 from govcloud.migrate import desired as D
+from govcloud.migrate import replication as R
 from govcloud.migrate import runinventory as RI
 from govcloud.migrate.lifecycle import STATE_AFTER, State, Step, SystemStatus, replay, run_steps
 from govcloud.model.ids import is_valid_id
@@ -65,6 +66,7 @@ class Options:
     playbook_timeout: int = 3600
     unreachable_retries: int = 2               # whole-playbook reruns when only connections failed
     retry_backoff: float = 5.0
+    replication: bool = True                   # continuous replication where the source allows it (else dump)
 
 
 @dataclass
@@ -86,14 +88,13 @@ class SystemResult:
 SERVICE_STOP_START_S = 15.0
 
 
-def project_downtime(st: SystemStatus) -> dict[str, Any]:
-    """Projected cutover window: the final delta (the last sync's wall time predicts the final
-    sync, which the cutover runs with the source closed) plus the services' stop/start.  No
-    continuous replication runs (dump/restore), so there is no replication lag to add."""
-    sync = st.last_sync_s
-    total = (sync if sync is not None else 0.0) + SERVICE_STOP_START_S
-    return {"method": "dump", "final_sync_s": sync, "service_stop_start_s": SERVICE_STOP_START_S,
-            "replication_lag_s": None, "total_s": round(total, 1)}
+def project_downtime(st: SystemStatus, decisions: list[R.MethodDecision] | None = None,
+                     statuses: list[R.ReplicationStatus] | None = None) -> dict[str, Any]:
+    """Projected cutover window (replication.project): with every database replicating, the last
+    measured replication lag + the fixed catch-up work + the services' stop/start; otherwise the
+    final dump/restore, which the last sync's wall time predicts, + the services' stop/start."""
+    return R.project(decisions or [], statuses or [], last_sync_s=st.last_sync_s,
+                     stop_start_s=SERVICE_STOP_START_S).to_plain()
 
 
 def downtime_of(messages: dict[str, list[str]], system: str) -> dict[str, Any]:
@@ -253,6 +254,7 @@ class Executor:
             else:
                 steps, changes = D.changes(t, snap, st, until, resync=resync,
                                            keypair=D.keypair_name(self.plan.plan_id))
+                changes = changes + self._method_changes(t, st)
             systems.append(SystemChanges(t.system, t.name, st.state.value, steps, changes))
         quota = []
         for cloud, snap in snaps.items():
@@ -263,6 +265,29 @@ class Executor:
     def dry_run(self, items: list[Any], until: State, *, resync: bool = False) -> dict[str, Any]:
         """Read-only: the change set as the report `migrate run --dry-run` prints."""
         return self.change_set(items, until, resync=resync).to_plain()
+
+    def _method_changes(self, t: D.SystemTarget, st: SystemStatus) -> list[D.Change]:
+        """How each database moves (replication or dump, and why), as the sync decides it: from the
+        source's last measured facts when a sync measured them, else what the sync will measure."""
+        if not t.workload or not t.workload.databases:
+            return []
+        known, _ = R.latest(journal.read(self.plan_dir).entries, t.system)
+        by_key = {d.key: d for d in known}
+        out = []
+        for db in t.workload.databases:
+            key = f"{db.engine.value}/{db.name}"
+            d = by_key.get(key)
+            if not self.opts.replication:
+                d = R.decide(db.engine.value, db.name, None, enabled=False)
+            elif d is None:
+                d = R.decide(db.engine.value, db.name, None)
+                if db.engine.value in R.BLOCKERS:
+                    out.append(D.Change("method", "database", key, step=Step.sync.value, detail="replication if the source allows it "
+                                        "(measured at sync), else dump: " + d.why("en")))
+                    continue
+            when = f" (measured {d.measured_at})" if d.measured_at else ""
+            out.append(D.Change("method", "database", key, f"{d.method.value}{when}: {d.why('en')}", step=Step.sync.value))
+        return out
 
     def preflight(self, items: list[Any]) -> dict[str, str]:
         """Ansible --check --diff of the precheck playbook on each system's sources (read-only)."""
@@ -504,8 +529,9 @@ class Executor:
 
     def _playbook(self, t: D.SystemTarget, step: Step, *, target_addresses: dict[str, str] | None = None,
                   limit: str | None = None, sync_mode: str = "initial", keep_target: bool = True,
-                  check: bool = False, extra: dict[str, Any] | None = None) -> Any:
-        playbook = PLAYBOOKS / D.PLAYBOOK_OF[step]
+                  check: bool = False, extra: dict[str, Any] | None = None, playbook: str | None = None,
+                  name: str | None = None) -> Any:
+        playbook = PLAYBOOKS / (playbook or D.PLAYBOOK_OF[step])
         if not playbook.is_file():
             raise StepFailed(step, f"playbook {playbook} is missing from this installation", detail={"kind": "install"})
         addrs = self._target_addresses(t) if target_addresses is None else target_addresses
@@ -517,6 +543,8 @@ class Executor:
         tgt_known = str(self.opts.target_known_hosts or self._known_targets())
         ev = RI.extravars(t, sync_mode=sync_mode, bwlimit_kbps=self.opts.bwlimit_kbps, keep_target=keep_target,
                           apply_baseline=self.opts.apply_baseline)
+        if t.workload and t.workload.databases:
+            ev.update(self._methods_extravar(t))
         ev.update(extra or {})
         attempts = 1 + (0 if check else self.opts.unreachable_retries)
         for attempt in range(1, attempts + 1):
@@ -527,7 +555,7 @@ class Executor:
                            target_login=RI.Login(self.opts.target_user, tgt_known),
                            target_addresses=addrs, source_known=source_known,
                            tunnel_port=random.randrange(20000, 30000))
-            pdd = self.run_dir(t.system, f"{step.value}-{uuid.uuid4().hex[:4]}")
+            pdd = self.run_dir(t.system, f"{name or step.value}-{uuid.uuid4().hex[:4]}")
             control_dir = tempfile.mkdtemp(prefix="gc-cp-")   # short: unix socket paths are limited
             try:
                 run = self.playbooks.run(playbook, inv, limit=limit, extravars=ev, check=check,
@@ -577,11 +605,68 @@ class Executor:
         run = self._playbook(t, Step.configure, limit="target")
         return {"changed": [f"configure: {n} changed" for n in [run.changed()] if n]}
 
+    def _decide_methods(self, t: D.SystemTarget) -> list[R.MethodDecision]:
+        """Probe the sources and the paths from the targets (read-only), decide the method per
+        database (replication.decide) and journal facts and decisions."""
+        dbs = [(d.engine.value, d.name) for d in (t.workload.databases if t.workload else ())]
+        if not dbs:
+            return []
+        facts: dict[str, R.SourceFacts] = {}
+        if self.opts.replication and any(e in R.BLOCKERS for e, _ in dbs):
+            run = self._playbook(t, Step.sync, playbook="migrate_repl_facts.yml", name="replfacts")
+            facts = R.facts_from_messages(run.messages, measured_at=journal.now())
+        decisions = R.decide_all(dbs, facts, enabled=self.opts.replication)
+        self.j(kind="replication", system=t.system, step=Step.sync.value,
+               facts=[f.to_plain() for f in facts.values()], decisions=[d.to_plain() for d in decisions])
+        for d in decisions:
+            self.on_event(t.system, f"{d.key}: {d.method.value}" + ("" if d.method is R.Method.replication
+                                                                     else f" — {d.why('en')}"))
+        return decisions
+
+    def _methods_extravar(self, t: D.SystemTarget) -> dict[str, Any]:
+        entries = journal.read(self.plan_dir).entries
+        known = {d.key: d for d in R.latest(entries, t.system)[0]}
+        decisions = [known.get(f"{db.engine.value}/{db.name}") or R.decide(db.engine.value, db.name, None)
+                     for db in (t.workload.databases if t.workload else ())]
+        before = {d.get("engine", "") + "/" + d.get("name", "") for e in entries
+                  if e.get("kind") == "replication" and e.get("system") == t.system
+                  for d in e.get("decisions") or [] if d.get("method") == "replication"}
+        return {"govcloud_db_methods": R.methods_extravar(decisions, plan_id=self.plan.plan_id, system=t.system,
+                                                          replicated_before=before)}
+
     def _step_sync(self, t: D.SystemTarget, st: SystemStatus) -> dict[str, Any]:
         mode = "delta" if st.syncs else "initial"
+        decisions = self._decide_methods(t)
         run = self._playbook(t, Step.sync, limit="target", sync_mode=mode)
-        return {"changed": [f"sync ({mode}): {run.changed()} changed"] if run.changed() else [],
-                "mode": mode, "messages": run.messages}
+        detail: dict[str, Any] = {"changed": [f"sync ({mode}): {run.changed()} changed"] if run.changed() else [],
+                                  "mode": mode, "messages": run.messages,
+                                  "methods": {d.key: d.method.value for d in decisions}}
+        self._journal_repl_status(t, run.messages)
+        return detail
+
+    def probe_replication(self, items: list[Any]) -> dict[str, list[R.ReplicationStatus]]:
+        """Live, read-only: state and lag of every replicated database of ``items`` (journaled)."""
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        entries = journal.read(self.plan_dir).entries
+        out: dict[str, list[R.ReplicationStatus]] = {}
+        with self._processes():
+            for t in self.targets(items):
+                decisions, _ = R.latest(entries, t.system)
+                st = self.status().get(t.system, SystemStatus(t.system))
+                if not t.executable or not any(d.method is R.Method.replication for d in decisions) or \
+                        st.state not in (State.synced, State.failed):
+                    continue
+                run = self._playbook(t, Step.sync, playbook="migrate_repl_status.yml", name="replstatus")
+                out[t.system] = self._journal_repl_status(t, run.messages)
+        return out
+
+    def _journal_repl_status(self, t: D.SystemTarget, messages: dict[str, list[str]]) -> list[R.ReplicationStatus]:
+        recs = R.statuses_from_messages(messages, measured_at=journal.now())
+        if recs:
+            self.j(kind="replication", system=t.system, status=[r.to_plain() for r in recs])
+            for r in recs:
+                self.on_event(t.system, r.text("en"))
+        return recs
 
     # ------------------------------------------------------------ cutover / verify / rollback
     def cutover(self, items: list[Any], *, today: date, force_reason: str | None = None) -> list[SystemResult]:
@@ -612,7 +697,9 @@ class Executor:
                 why.append("inside freeze window " + ", ".join(f"{f.id} {f.name}" for f in frozen))
             raise GovcloudError("refusing to cut over: " + "; ".join(why),
                                 hint="wait for the window, or force with --force --reason \"…\" (recorded)")
-        projection = {t.system: project_downtime(statuses.get(t.system, SystemStatus(t.system))) for t in targets}
+        entries = journal.read(self.plan_dir).entries
+        projection = {t.system: project_downtime(statuses.get(t.system, SystemStatus(t.system)),
+                                                 *R.latest(entries, t.system)) for t in targets}
         approved = self.approved_downtime()
         over = [s for s, p in projection.items() if approved is not None and p["total_s"] > approved]
         if over and not force_reason:
@@ -696,6 +783,9 @@ class Executor:
             detail: dict[str, Any] = {"changed": run.changed(), "messages": run.messages}
             if step is Step.cutover:
                 detail.update(downtime_of(run.messages, t.system))
+                catchup = [r for r in R.parse_messages(run.messages) if r.get("kind") in ("catchup", "ended")]
+                if catchup:
+                    detail["replication"] = catchup
             self.j(kind="step", system=t.system, step=step.value, status="ok", detail=detail)
             if detail.get("downtime_s") is not None:
                 self.on_event(t.system, f"downtime {detail['downtime_s']:.2f} s")

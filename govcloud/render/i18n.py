@@ -76,6 +76,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "unknown": ("未填写", "unknown"),
     "downtime": ("实测停机", "downtime"),
     "projected_downtime": ("预计停机", "projected downtime"),
+    "replication": ("数据库复制", "replication"),
 }
 
 

@@ -92,8 +92,23 @@ def govcloud_manifest_diffs(source: dict, target: dict, limit: int = 50) -> list
     return out
 
 
+def govcloud_dbs_by_method(dbs: list, methods: list, method: str = "replication") -> list:
+    """The databases the orchestrator decided to move with ``method`` (govcloud_db_methods: a list of
+    {engine, name, method, sslmode, slot, teardown}, decided in govcloud/migrate/replication.py), each
+    with its decision merged in.  A database without a decision moves by dump."""
+    by_key = {(m.get("engine"), m.get("name")): m for m in methods or [] if isinstance(m, dict)}
+    out = []
+    for d in dbs or []:
+        dec = by_key.get((d.get("engine"), d.get("name"))) or {}
+        if dec.get("method", "dump") == method:
+            out.append({**d, **{k: v for k, v in dec.items() if k not in ("method", "engine", "name")},
+                        "method": method})
+    return out
+
+
 class FilterModule:
     def filters(self):
         return {"govcloud_count_diffs": govcloud_count_diffs,
                 "govcloud_checksum_diffs": govcloud_checksum_diffs,
-                "govcloud_downtime": govcloud_downtime, "govcloud_manifest_diffs": govcloud_manifest_diffs}
+                "govcloud_downtime": govcloud_downtime,
+                "govcloud_dbs_by_method": govcloud_dbs_by_method, "govcloud_manifest_diffs": govcloud_manifest_diffs}

@@ -1,0 +1,389 @@
+"""How each database moves at cutover — continuous replication or dump/restore — decided here, in one
+place, from what a read-only probe of the source (and of the path from the target) found (pure).
+
+The sync step gathers :class:`SourceFacts` per database (``playbooks/migrate_repl_facts.yml``,
+module ``govcloud_pg_repl`` ``action=facts``), :func:`decide` turns them into a
+:class:`MethodDecision` (journaled, shown by the dry run and ``migrate status``), and the sync
+playbook carries out exactly that method per database (``govcloud_db_methods``, a list of records).  Replication
+state and lag are :class:`ReplicationStatus` records (live probe or last measured, with its time).
+:func:`project` is the cutover window projection the gate compares with the approved window.
+
+Engines: PostgreSQL (logical replication, server ≥ 10).  MySQL/MariaDB replicate through their own
+GTID tasks (roles/govcloud_repl/tasks/my_*.yml), which decide at sync; here they carry the reason
+``engine.unsupported`` ("decided by the MariaDB tasks") until their checks move into ``BLOCKERS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Callable, Iterable, Mapping
+
+
+class Method(str, Enum):
+    replication = "replication"
+    dump = "dump"
+
+
+# reason code → (zh, en); parameters in {braces}
+TEXT: dict[str, tuple[str, str]] = {
+    "ok": ("源库满足逻辑复制条件：同步时建立持续复制，割接时只追平增量",
+           "the source allows logical replication: sync sets up continuous replication, cutover only catches up"),
+    "facts.missing": ("尚未探测源库（同步时探测后决定）", "the source was not probed yet (decided at sync)"),
+    "facts.error": ("探测源库失败：{error}", "probing the source failed: {error}"),
+    "engine.unsupported": ("{engine} 的复制由其 GTID 任务在同步时判定（见同步输出）",
+                           "{engine}: decided by the MariaDB GTID tasks at sync (see the sync output)"),
+    "pg.version": ("源库 PostgreSQL 版本 {version} 低于 10，不支持逻辑复制",
+                   "the source runs PostgreSQL {version}, older than 10: no logical replication"),
+    "pg.wal_level": ("源库 wal_level={wal_level}，逻辑复制需要 logical（修改需重启源库，请在维护窗口内设置）",
+                     "the source has wal_level={wal_level}; logical replication needs logical (changing it restarts "
+                     "the source's PostgreSQL: set it in a maintenance window)"),
+    "pg.slots": ("源库没有空闲的复制槽（max_replication_slots={max}，已用 {used}）",
+                 "no free replication slot on the source (max_replication_slots={max}, {used} in use)"),
+    "pg.senders": ("源库没有空闲的 WAL 发送进程（max_wal_senders={max}，已用 {used}）",
+                   "no free WAL sender on the source (max_wal_senders={max}, {used} in use)"),
+    "pg.no_key": ("{n} 张表没有主键或复制标识（UPDATE/DELETE 无法复制）：{tables}",
+                  "{n} table(s) without a primary key or replica identity (UPDATE/DELETE cannot replicate): {tables}"),
+    "pg.privileges": ("源库上的执行账号不是超级用户，无法建立复制账号和发布", "the account on the source is not a "
+                      "superuser: it cannot create the replication role and publication"),
+    "pg.listen": ("源库只监听 {listen}（listen_addresses），目标主机无法直连（修改需重启源库）",
+                  "the source's PostgreSQL listens only on {listen} (listen_addresses): the target cannot connect "
+                  "(changing it restarts the source)"),
+    "net.unreachable": ("目标主机 {target} 无法连通源库 {address}:{port}：{error}",
+                        "the target {target} cannot reach the source {address}:{port}: {error}"),
+    "net.unknown": ("尚未探测目标主机到源库的连通性", "the path from the target to the source was not probed"),
+    "disabled": ("本次运行关闭了持续复制（--no-replication）", "replication is turned off for this run (--no-replication)"),
+}
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def text(self, lang: str = "zh") -> str:
+        zh, en = TEXT.get(self.code, (self.code, self.code))
+        try:
+            return (zh if lang == "zh" else en).format(**self.params)
+        except (KeyError, IndexError, ValueError):
+            return f"{self.code} {dict(self.params)}"
+
+    def to_plain(self) -> dict[str, Any]:
+        return {"code": self.code, "params": dict(self.params), "zh": self.text("zh"), "en": self.text("en")}
+
+
+@dataclass(frozen=True)
+class SourceFacts:
+    """What the read-only probe found for one database on its source, plus whether the paired
+    target reached the source's engine port.  ``None`` = not known."""
+    engine: str
+    name: str
+    address: str | None = None            # where the target connects (the source's inventory address)
+    port: int = 5432
+    version_num: int | None = None        # server_version_num
+    wal_level: str | None = None
+    ssl: bool | None = None
+    superuser: bool | None = None
+    listen_addresses: str | None = None
+    max_replication_slots: int | None = None
+    used_replication_slots: int | None = None
+    max_wal_senders: int | None = None
+    used_wal_senders: int | None = None
+    tables_without_key: tuple[str, ...] = ()
+    has_govcloud_slot: bool = False       # our own slot exists already (a re-run): needs no free one
+    reachable: bool | None = None         # TCP from the target to address:port
+    reach_error: str | None = None
+    target: str | None = None
+    error: str | None = None
+    measured_at: str | None = None
+
+    @classmethod
+    def from_plain(cls, d: Mapping[str, Any]) -> "SourceFacts":
+        def num(k: str) -> int | None:
+            v = d.get(k)
+            try:
+                return None if v is None or v == "" else int(v)
+            except (TypeError, ValueError):
+                return None
+
+        def flag(k: str) -> bool | None:
+            v = d.get(k)
+            if v is None or v == "":
+                return None
+            return v if isinstance(v, bool) else str(v).lower() in ("on", "true", "yes", "1")
+
+        return cls(engine=str(d.get("engine") or ""), name=str(d.get("name") or ""),
+                   address=d.get("address") or None, port=num("port") or 5432, version_num=num("version_num"),
+                   wal_level=d.get("wal_level") or None, ssl=flag("ssl"), superuser=flag("superuser"),
+                   listen_addresses=d.get("listen_addresses"),
+                   max_replication_slots=num("max_replication_slots"),
+                   used_replication_slots=num("used_replication_slots"),
+                   max_wal_senders=num("max_wal_senders"), used_wal_senders=num("used_wal_senders"),
+                   tables_without_key=tuple(str(x) for x in d.get("tables_without_key") or ()),
+                   has_govcloud_slot=bool(flag("has_govcloud_slot")), reachable=flag("reachable"),
+                   reach_error=d.get("reach_error") or None, target=d.get("target") or None,
+                   error=d.get("error") or None, measured_at=d.get("measured_at") or None)
+
+    def to_plain(self) -> dict[str, Any]:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
+class MethodDecision:
+    engine: str
+    name: str
+    method: Method
+    reasons: tuple[Reason, ...]            # why dump; for replication the single reason "ok"
+    sslmode: str | None = None             # replication: require when the source has ssl on, else prefer
+    measured_at: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.engine}/{self.name}"
+
+    def why(self, lang: str = "zh") -> str:
+        return "; ".join(r.text(lang) for r in self.reasons)
+
+    def to_plain(self) -> dict[str, Any]:
+        return {"engine": self.engine, "name": self.name, "method": self.method.value,
+                "reasons": [r.to_plain() for r in self.reasons], "sslmode": self.sslmode,
+                "measured_at": self.measured_at}
+
+    @classmethod
+    def from_plain(cls, d: Mapping[str, Any]) -> "MethodDecision":
+        return cls(engine=str(d.get("engine")), name=str(d.get("name")), method=Method(d.get("method", "dump")),
+                   reasons=tuple(Reason(r.get("code", "?"), r.get("params") or {}) for r in d.get("reasons") or ()),
+                   sslmode=d.get("sslmode"), measured_at=d.get("measured_at"))
+
+
+def _listens_on(listen: str | None, address: str | None) -> bool:
+    if listen is None:
+        return True            # not known: the reachability probe decides
+    parts = {p.strip() for p in listen.split(",") if p.strip()}
+    return bool(parts & {"*", "0.0.0.0", "::"}) or (address is not None and address in parts)
+
+
+def _pg_blockers(f: SourceFacts) -> list[Reason]:
+    out: list[Reason] = []
+    if f.version_num is not None and f.version_num < 100000:
+        major = f.version_num // 10000
+        out.append(Reason("pg.version", {"version": f"{major}.{(f.version_num // 100) % 100}"}))
+    if f.wal_level is not None and f.wal_level != "logical":
+        out.append(Reason("pg.wal_level", {"wal_level": f.wal_level}))
+    if f.superuser is False:
+        out.append(Reason("pg.privileges"))
+    if not f.has_govcloud_slot:
+        if f.max_replication_slots is not None and (f.used_replication_slots or 0) >= f.max_replication_slots:
+            out.append(Reason("pg.slots", {"max": f.max_replication_slots, "used": f.used_replication_slots or 0}))
+        if f.max_wal_senders is not None and (f.used_wal_senders or 0) >= f.max_wal_senders:
+            out.append(Reason("pg.senders", {"max": f.max_wal_senders, "used": f.used_wal_senders or 0}))
+    if f.tables_without_key:
+        shown = ", ".join(f.tables_without_key[:5]) + (" …" if len(f.tables_without_key) > 5 else "")
+        out.append(Reason("pg.no_key", {"n": len(f.tables_without_key), "tables": shown}))
+    if not _listens_on(f.listen_addresses, f.address):
+        out.append(Reason("pg.listen", {"listen": f.listen_addresses}))
+    elif f.reachable is False:
+        out.append(Reason("net.unreachable", {"target": f.target or "?", "address": f.address or "?", "port": f.port,
+                                              "error": f.reach_error or "?"}))
+    elif f.reachable is None:
+        out.append(Reason("net.unknown"))
+    return out
+
+
+# engine → what stops replication for it.  MySQL/MariaDB (GTID): add their function here.
+BLOCKERS: dict[str, Callable[[SourceFacts], list[Reason]]] = {"postgresql": _pg_blockers}
+
+
+def decide(engine: str, name: str, facts: SourceFacts | None, *, enabled: bool = True) -> MethodDecision:
+    """The method for one database: replication when the engine supports it and nothing blocks it,
+    else dump/restore with every reason that blocks it."""
+    at = facts.measured_at if facts else None
+    if not enabled:
+        return MethodDecision(engine, name, Method.dump, (Reason("disabled"),), measured_at=at)
+    if engine not in BLOCKERS:
+        return MethodDecision(engine, name, Method.dump, (Reason("engine.unsupported", {"engine": engine}),),
+                              measured_at=at)
+    if facts is None:
+        return MethodDecision(engine, name, Method.dump, (Reason("facts.missing"),))
+    if facts.error:
+        return MethodDecision(engine, name, Method.dump, (Reason("facts.error", {"error": facts.error[:300]}),),
+                              measured_at=at)
+    blockers = BLOCKERS[engine](facts)
+    if blockers:
+        return MethodDecision(engine, name, Method.dump, tuple(blockers), measured_at=at)
+    return MethodDecision(engine, name, Method.replication, (Reason("ok"),),
+                          sslmode="require" if facts.ssl else "prefer", measured_at=at)
+
+
+def decide_all(databases: Iterable[tuple[str, str]], facts: Mapping[str, SourceFacts], *,
+               enabled: bool = True) -> list[MethodDecision]:
+    """One decision per (engine, name), facts keyed ``engine/name``."""
+    return [decide(e, n, facts.get(f"{e}/{n}"), enabled=enabled) for e, n in databases]
+
+
+def slot_name(plan_id: str, system: str, engine: str, name: str) -> str:
+    """The replication slot (= subscription, pg_hba marker) of one database: unique per plan, system
+    and database on the source's cluster, lowercase, at most 63 characters."""
+    import hashlib
+    import re
+    digest = hashlib.sha256(f"{plan_id}\0{system}\0{engine}\0{name}".encode()).hexdigest()[:10]
+    tail = re.sub(r"[^a-z0-9_]", "_", name.lower())[:40]
+    return f"govcloud_{digest}_{tail}"
+
+
+def methods_extravar(decisions: Iterable[MethodDecision], *, plan_id: str, system: str,
+                     replicated_before: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """What the sync/cutover/rollback playbooks receive as ``govcloud_db_methods``: one record per
+    database ``{engine, name, method, sslmode, slot, teardown}`` (no secret; a list, since variable
+    keys must be plain names).  ``teardown``: the database replicated before and moves by dump now, so
+    its subscription and the source's slot go first."""
+    before = set(replicated_before)
+    return [{"engine": d.engine, "name": d.name, "method": d.method.value, "sslmode": d.sslmode or "prefer",
+             "slot": slot_name(plan_id, system, d.engine, d.name),
+             "teardown": d.method is Method.dump and d.key in before} for d in decisions]
+
+
+def parse_messages(messages: Mapping[str, Iterable[str]]) -> list[dict[str, Any]]:
+    """The ``govcloud-repl {json}`` lines the replication tasks report (roles/govcloud_repl), each
+    with the host that reported it."""
+    import json
+    out = []
+    for host, msgs in messages.items():
+        for m in msgs:
+            if isinstance(m, str) and m.startswith("govcloud-repl "):
+                try:
+                    d = json.loads(m[len("govcloud-repl "):])
+                except ValueError:
+                    continue
+                if isinstance(d, dict):
+                    out.append({**d, "host": host})
+    return out
+
+
+def facts_from_messages(messages: Mapping[str, Iterable[str]], *, measured_at: str | None = None
+                        ) -> dict[str, SourceFacts]:
+    """Facts per ``engine/name`` from the facts playbook's reports: the source's engine facts joined
+    with its target's reachability probe."""
+    recs = parse_messages(messages)
+    reach = {r.get("source"): r for r in recs if r.get("kind") == "reach"}
+    out: dict[str, SourceFacts] = {}
+    for r in recs:
+        if r.get("kind") != "facts":
+            continue
+        rr = reach.get(r.get("source")) or {}
+        merged = {**r, "measured_at": measured_at}
+        if rr:
+            merged.update({"reachable": rr.get("reachable"), "reach_error": rr.get("error") or None,
+                           "target": rr.get("target"), "port": rr.get("port") or r.get("port")})
+        f = SourceFacts.from_plain(merged)
+        out[f"{f.engine}/{f.name}"] = f
+    return out
+
+
+def statuses_from_messages(messages: Mapping[str, Iterable[str]], *, measured_at: str | None = None
+                           ) -> list[ReplicationStatus]:
+    return [ReplicationStatus.from_plain({**r, "measured_at": measured_at, "live": True})
+            for r in parse_messages(messages) if r.get("kind") == "status"]
+
+
+@dataclass(frozen=True)
+class ReplicationStatus:
+    """State and lag of one database's replication: ``live`` = probed just now (read-only), else the
+    last measurement journaled at ``measured_at``."""
+    engine: str
+    name: str
+    state: str                      # streaming | copying | catching_up | down | absent
+    lag_bytes: int | None = None
+    lag_s: float | None = None
+    measured_at: str | None = None
+    live: bool = False
+    detail: str | None = None
+
+    @classmethod
+    def from_plain(cls, d: Mapping[str, Any], *, live: bool = False) -> "ReplicationStatus":
+        def num(v: Any, typ: Callable[[Any], Any]) -> Any:
+            try:
+                return None if v is None or v == "" else typ(v)
+            except (TypeError, ValueError):
+                return None
+        return cls(engine=str(d.get("engine") or ""), name=str(d.get("name") or ""),
+                   state=str(d.get("state") or "absent"), lag_bytes=num(d.get("lag_bytes"), int),
+                   lag_s=num(d.get("lag_s"), float), measured_at=d.get("measured_at"),
+                   live=bool(d.get("live", live)), detail=d.get("detail"))
+
+    def to_plain(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def text(self, lang: str = "zh") -> str:
+        lag = ""
+        if self.lag_bytes is not None or self.lag_s is not None:
+            b = "?" if self.lag_bytes is None else f"{self.lag_bytes} B"
+            s = "?" if self.lag_s is None else f"{self.lag_s:.1f} s"
+            lag = (f" 延迟 {b} / {s}" if lang == "zh" else f" lag {b} / {s}")
+        when = ("实时" if lang == "zh" else "live") if self.live else (
+            (f"测于 {self.measured_at}" if lang == "zh" else f"measured {self.measured_at}"))
+        return f"{self.engine}/{self.name} {self.state}{lag} ({when})"
+
+
+# fixed parts of a replicated cutover (s): marker round trip, sequences, counts + checksums, drop
+REPLICATION_FINAL_S = 5.0
+
+
+@dataclass(frozen=True)
+class Projection:
+    method: str                      # replication (every database replicated) | dump
+    total_s: float
+    final_sync_s: float | None
+    service_stop_start_s: float
+    replication_lag_s: float | None
+    databases: Mapping[str, str] = field(default_factory=dict)   # engine/name → method
+
+    def to_plain(self) -> dict[str, Any]:
+        return {"method": self.method, "final_sync_s": self.final_sync_s,
+                "service_stop_start_s": self.service_stop_start_s, "replication_lag_s": self.replication_lag_s,
+                "total_s": self.total_s, "databases": dict(self.databases)}
+
+
+def project(decisions: Iterable[MethodDecision], statuses: Iterable[ReplicationStatus], *,
+            last_sync_s: float | None, stop_start_s: float) -> Projection:
+    """The projected cutover window.  With every database replicated (and replication measured as
+    running), the window is the last measured lag + the fixed catch-up work + the services'
+    stop/start — flat in database size.  Otherwise the final copy is a full dump/restore, which the
+    last sync's wall time predicts."""
+    decisions = list(decisions)
+    by_key = {f"{s.engine}/{s.name}": s for s in statuses}
+    dbs = {d.key: d.method.value for d in decisions}
+    replicated = [d for d in decisions if d.method is Method.replication]
+    running = [by_key.get(d.key) for d in replicated]
+    if decisions and len(replicated) == len(decisions) and all(s is not None and s.state != "absent" and
+                                                               s.state != "down" for s in running):
+        lag = max((s.lag_s or 0.0) for s in running if s is not None)
+        total = lag + REPLICATION_FINAL_S + stop_start_s
+        return Projection("replication", round(total, 1), REPLICATION_FINAL_S, stop_start_s, round(lag, 3), dbs)
+    total = (last_sync_s if last_sync_s is not None else 0.0) + stop_start_s
+    return Projection("dump", round(total, 1), last_sync_s, stop_start_s, None, dbs)
+
+
+# --------------------------------------------------------------------------- journal replay
+
+def latest(entries: Iterable[Mapping[str, Any]], system: str) -> tuple[list[MethodDecision], list[ReplicationStatus]]:
+    """The last decisions and the last measured status per database of ``system`` from the journal
+    (entries of kind ``replication``; a rollback or a finished cutover ends replication)."""
+    decisions: dict[str, MethodDecision] = {}
+    status: dict[str, ReplicationStatus] = {}
+    for e in entries:
+        if e.get("system") != system:
+            continue
+        if e.get("kind") == "replication":
+            for d in e.get("decisions") or []:
+                md = MethodDecision.from_plain(d)
+                decisions[md.key] = md
+            for s in e.get("status") or []:
+                # from the journal: a measurement of the past, never "live"
+                rs = ReplicationStatus.from_plain({**s, "measured_at": s.get("measured_at") or e.get("at"),
+                                                   "live": False})
+                status[f"{rs.engine}/{rs.name}"] = rs
+        elif e.get("kind") == "state" and e.get("to") in ("rolled_back", "done"):
+            status = {k: ReplicationStatus(v.engine, v.name, "absent", measured_at=e.get("at"),
+                                           detail="ended by " + str(e.get("to"))) for k, v in status.items()}
+    return list(decisions.values()), list(status.values())
