@@ -114,7 +114,7 @@ def _print_dry_run(report: dict[str, Any]) -> None:
     for s in report["systems"]:
         if not s["changes"]:
             tab.add_row(s["system"], s["state"], "—", "", "nothing to do", "")
-        for n, c in enumerate(s["changes"]):
+        for n, c in enumerate(s["changes"] + s.get("databases", [])):
             style = {"create": "green", "adopt": "yellow", "update": "yellow", "attach": "yellow", "blocked": "red",
                      "run": "cyan", "keep": "dim"}.get(c["action"], "")
             tab.add_row(s["system"] if n == 0 else "", s["state"] if n == 0 else "",
@@ -399,8 +399,10 @@ def status(
         return
     tab = Table(title=view.safe(f"{plan.plan_id} — migration status — {approvals.describe_plan(pstate, lang.value)}"))
     from govcloud.render.i18n import t as label
-    for c in ("batch", "system", "name", "state", "syncs", label("downtime", lang.value), label("replication", lang.value),
-              "last change", "failure"):
+    # the replication column only when a sync measured something (keeps the table narrow otherwise)
+    with_repl = any(r["replication"]["methods"] or r["replication"]["status"] for r in rows)
+    for c in ("batch", "system", "name", "state", "syncs", label("downtime", lang.value)) + (
+            (label("replication", lang.value),) if with_repl else ()) + ("last change", "failure"):
         tab.add_column(c)
     for r in rows:
         if r["state"] == "pending" and not batch and len(rows) > 60:
@@ -408,7 +410,7 @@ def status(
         state_label = State(r["state"]).label(lang.value)
         down = "" if r.get("downtime_s") is None else f"{r['downtime_s']:.1f} s"
         tab.add_row(r["batch"], r["system"], r["name"], state_label, str(r["syncs"]), down,
-                    _replication_cell(r["replication"], lang.value),
+                    *((_replication_cell(r["replication"], lang.value),) if with_repl else ()),
                     f"{r['at'] or ''} {r['who'] or ''}".strip(),
                     f"{r['failed_step']}: {r['reason']}" if r["failed_step"] else "")
     view.stdout().print(tab)

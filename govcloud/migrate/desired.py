@@ -327,6 +327,9 @@ def playbook_change(t: SystemTarget, step: Step, status: SystemStatus) -> Change
     mode = ""
     if step is Step.sync:
         mode = "delta" if status.syncs else "initial"
+        if t.workload and t.workload.databases:
+            # the sync step first probes, read-only, how each database can move (replication.py)
+            mode += "; after migrate_repl_facts.yml, read-only"
     return Change("run", "playbook", PLAYBOOK_OF[step], f"{hosts}{' (' + mode + ')' if mode else ''}",
                   step=step.value)
 

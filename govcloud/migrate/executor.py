@@ -254,7 +254,6 @@ class Executor:
             else:
                 steps, changes = D.changes(t, snap, st, until, resync=resync,
                                            keypair=D.keypair_name(self.plan.plan_id))
-                changes = changes + self._method_changes(t, st)
             systems.append(SystemChanges(t.system, t.name, st.state.value, steps, changes))
         quota = []
         for cloud, snap in snaps.items():
@@ -263,8 +262,17 @@ class Executor:
         return ChangeSet(self.plan.plan_id, targets, systems, quota)
 
     def dry_run(self, items: list[Any], until: State, *, resync: bool = False) -> dict[str, Any]:
-        """Read-only: the change set as the report `migrate run --dry-run` prints."""
-        return self.change_set(items, until, resync=resync).to_plain()
+        """Read-only: the change set as the report `migrate run --dry-run` prints, plus per system how
+        each database moves (replication or dump, and why) — information, not a change."""
+        cs = self.change_set(items, until, resync=resync)
+        out = cs.to_plain()
+        statuses = self.status()
+        by_system = {t.system: t for t in cs.targets}
+        for s in out["systems"]:
+            t = by_system.get(s["system"])
+            s["databases"] = [c.to_plain() for c in self._method_changes(t, statuses.get(t.system, SystemStatus(
+                t.system)))] if t is not None and t.executable else []
+        return out
 
     def _method_changes(self, t: D.SystemTarget, st: SystemStatus) -> list[D.Change]:
         """How each database moves (replication or dump, and why), as the sync decides it: from the

@@ -159,7 +159,9 @@ def test_the_run_carries_out_exactly_the_dry_run_change_list(world):
     assert [(r.system, r.ok, r.state) for r in results] == [("app1", True, "synced"), ("app2", True, "synced")]
     assert_run_did_the_dry_run(w, dry, ex.run_id)
     converged(w)
-    assert w.pb.ran("app1") == ["migrate_precheck.yml", "migrate_configure.yml", "migrate_sync.yml"]
+    # the sync step's read-only replication probe runs first (the dry run's sync row says so)
+    assert w.pb.ran("app1") == ["migrate_precheck.yml", "migrate_configure.yml", "migrate_repl_facts.yml",
+                                "migrate_sync.yml"]
     # the new servers' host keys were recorded from the cloud, strictly, and SSH was awaited
     kh = (w.plan_dir / "runs" / "known_hosts.targets").read_text()
     assert kh.count("ssh-ed25519") == 2
@@ -299,7 +301,7 @@ def test_one_failing_system_of_a_parallel_batch_does_not_stop_the_others_and_res
     ex = w.executor(parallel=2)
     results = ex.run(w.items(ex), State.synced)
     assert all(r.ok and r.state == "synced" for r in results)
-    assert [(c.system, c.playbook) for c in w.pb.calls[n:]] == [("app1", "migrate_sync.yml")]
+    assert [(c.system, c.playbook) for c in w.pb.calls[n:]] == [("app1", "migrate_repl_facts.yml"), ("app1", "migrate_sync.yml")]
 
 
 def test_a_dropped_connection_is_retried_and_journaled(world):
