@@ -55,11 +55,16 @@ rm -rf /srv/govapp /var/lib/govcloud /var/lib/postgresql/govcloud
 
 CLEAN_SOURCE = r"""
 cd /
-/etc/init.d/postgresql start >/dev/null 2>&1
+# a logical slot left by an interrupted run keeps PostgreSQL from starting with wal_level < logical
+/etc/init.d/postgresql start >/dev/null 2>&1 || {
+  echo "wal_level = 'logical'" >> /var/lib/postgresql/15/main/postgresql.auto.conf
+  /etc/init.d/postgresql start >/dev/null 2>&1; }
 p() { runuser -u postgres -- psql -XqAt "$@"; }
 for s in $(p -d postgres -c "select slot_name from pg_replication_slots where slot_name like 'govcloud%'"); do
-  p -d postgres -c "select pg_terminate_backend(active_pid) from pg_replication_slots where slot_name = '$s' and active" >/dev/null
-  sleep 0.5; p -d postgres -c "select pg_drop_replication_slot('$s')" >/dev/null
+  for i in 1 2 3 4 5 6 7 8 9 10; do
+    p -d postgres -c "select pg_terminate_backend(active_pid) from pg_replication_slots where slot_name = '$s' and active" >/dev/null
+    sleep 0.5; p -d postgres -c "select pg_drop_replication_slot('$s')" >/dev/null 2>&1 && break
+  done
 done
 p -d govapp -c "drop publication if exists govcloud_pub" -c "drop schema if exists govcloud cascade" -c "drop table if exists nokey" >/dev/null 2>&1
 p -d govapp -c "drop owned by govcloud_repl" >/dev/null 2>&1
