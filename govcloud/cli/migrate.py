@@ -128,6 +128,23 @@ def _print_dry_run(report: dict[str, Any]) -> None:
     out.print(f"{report['to_do']} change(s) to make, {report['blocked']} blocked")
 
 
+def _print_records(rows: list[dict[str, Any]], output: Output) -> None:
+    if output is Output.json:
+        view.print_json({"records": rows})
+        return
+    out = view.stdout()
+    tab = Table(title="cutover records — dry run (nothing changed)")
+    for c in ("system", "record", "live", "expected (source)", "new (target)", "action"):
+        tab.add_column(c)
+    for r in rows:
+        style = {"switch": "cyan", "already": "green", "conflict": "red", "error": "red"}.get(r["action"], "")
+        live = "—" if r.get("live") is None else (", ".join(r["live"]) or "(absent)") + (
+            f" TTL {r['ttl']}" if r.get("ttl") is not None else "")
+        tab.add_row(r["system"], r["record"], live, ", ".join(r["expected"]), ", ".join(r["new"]),
+                    Text(r["action"] + (f": {r['detail']}" if r.get("detail") else ""), style=style))
+    out.print(tab)
+
+
 def _results(results: list[Any], output: Output, title: str) -> None:
     if output is Output.json:
         view.print_json({"results": [r.to_plain() for r in results]})
@@ -221,6 +238,7 @@ def cutover(
     reason: Optional[str] = typer.Option(None, "--reason", help="Why the window is overridden (journaled)."),
     today: Optional[str] = typer.Option(None, "--today", hidden=True, help="The day to check windows against (tests)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Read-only: each cutover record with its live value (read from its DNS server or load balancer) and the change."),
     key: Optional[Path] = KeyOpt,
     source_user: str = SourceUserOpt,
     target_user: str = TargetUserOpt,
@@ -245,6 +263,9 @@ def cutover(
     items = ex.items_of(batch, system)
     _covered(plan, path, inv, items, lang)
     day = date.fromisoformat(today) if today else date.today()
+    if dry_run:
+        _print_records(ex.record_changes(items), output)
+        return
     if not yes and not typer.confirm(f"cut over {len(items)} system(s) of batch {batch} now? "
                                      f"Their source services will be stopped and their databases closed to application writes.", default=False):
         raise typer.Exit(int(ExitCode.ERROR))

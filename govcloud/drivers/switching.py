@@ -342,3 +342,96 @@ class HaproxySwitch:
         if after.values != (f"{host}:{port}",):
             raise SwitchError("refused", f"HAProxy {self.name}: after the change it points at {after.values}")
         return SwitchResult(self.kind, self.name, before.values, after.values, True, at=time.time())
+
+
+class HaproxyDrainSwitch:
+    """Mode ``drain-enable``: the source's slot ``server`` and a spare slot ``target_server`` of one
+    backend. Values are the addresses of the slots that take traffic (admin state ready): switching
+    to the target points the spare slot at it, enables it and drains the source's slot; switching
+    back makes the source's slot ready again and puts the spare slot in maintenance."""
+
+    kind = "haproxy"
+
+    def __init__(self, backend: str, server: str, target_server: str, api: str, *, timeout: float = 5.0) -> None:
+        self.src = HaproxySwitch(backend, server, api, timeout=timeout)
+        self.tgt = HaproxySwitch(backend, target_server, api, timeout=timeout)
+        if self.src.server == self.tgt.server:
+            raise SwitchError("invalid", "drain-enable needs two different server slots")
+        self.name = f"{self.src.backend}/{self.src.server}+{self.tgt.server}"
+
+    def read(self) -> RecordState:
+        a, b = self.src.read(), self.tgt.read()
+        live = tuple(sorted(v for st in (a, b) if st.detail.get("admin") == "ready" for v in st.values))
+        return RecordState(self.kind, self.name, live, None,
+                           {"admin": "ready" if live else "maint",
+                            "op_state": (b if b.values == live else a).detail.get("op_state", "")})
+
+    def switch(self, expected: tuple[str, ...], new: tuple[str, ...]) -> SwitchResult:
+        if len(new) != 1 or len(expected) > 1:
+            raise SwitchError("invalid", f"{self.name}: one address per server slot")
+        host, port = _check_addr(new[0])
+        before = self.read()
+        if before.values == (f"{host}:{port}",):
+            return SwitchResult(self.kind, self.name, before.values, before.values, False, at=time.time())
+        if before.values != tuple(expected):
+            raise SwitchError("conflict", f"HAProxy {self.name} sends traffic to {list(before.values) or 'nothing'}, "
+                                          f"the plan expects {list(expected)}: nothing was changed",
+                              hint="someone changed the load balancer: check it, then update the plan")
+        b = self.src.backend
+        if self.src.read().values == (f"{host}:{port}",):       # back to the source's slot
+            self.src._cmd(f"set server {b}/{self.src.server} state ready")
+            self.tgt._cmd(f"set server {b}/{self.tgt.server} state maint")
+        else:
+            out = self.tgt._cmd(f"set server {b}/{self.tgt.server} addr {host} port {port}")
+            if "IP changed" not in out and "no need to change" not in out and "port changed" not in out:
+                raise SwitchError("refused", f"HAProxy refused the new address for {self.tgt.name}: {out.strip()[:200]}")
+            self.tgt._cmd(f"set server {b}/{self.tgt.server} state ready")
+            self.src._cmd(f"set server {b}/{self.src.server} state drain")
+        after = self.read()
+        if after.values != (f"{host}:{port}",):
+            raise SwitchError("refused", f"HAProxy {self.name}: after the change traffic goes to {list(after.values)}")
+        return SwitchResult(self.kind, self.name, before.values, after.values, True, at=time.time())
+
+
+# ------------------------------------------------------------------------------------ the port
+
+def tsig_key_file(ref: str) -> Path:
+    """A record's ``tsig_key``: an absolute key file, or a key name under ``$GOVCLOUD_TSIG_DIR``
+    (default ``~/.config/govcloud/tsig``) as ``NAME.key``. The file must not be readable by others."""
+    import os
+    if ref.startswith("/"):
+        path = Path(ref)
+    else:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", ref):
+            raise SwitchError("invalid", "the TSIG key reference is neither a file path nor a key name")
+        base = Path(os.environ.get("GOVCLOUD_TSIG_DIR") or Path.home() / ".config" / "govcloud" / "tsig")
+        path = base / f"{ref}.key"
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        raise SwitchError("invalid", f"TSIG key file {path} does not exist",
+                          hint="tsig_key names a key file (absolute path) or NAME for $GOVCLOUD_TSIG_DIR/NAME.key") from None
+    if mode & 0o077:
+        raise SwitchError("invalid", f"TSIG key file {path} is readable by others (mode {mode & 0o777:o})",
+                          hint=f"chmod 600 {path}")
+    return path
+
+
+def switch_for(rec: object) -> RecordSwitch | None:
+    """The switch of a cutover record (model.entities.CutoverRecord), chosen by its kind. ``None``
+    for kind ``hosts``: that record lives on the clients and the cutover role rewrites it there.
+    A new kind (Designate, F5, an nginx upstream) is one class with ``read``/``switch`` and one line
+    here."""
+    kind = getattr(rec, "kind", None) or "hosts"
+    if kind == "hosts":
+        return None
+    if kind == "dns":
+        key = tsig_key_file(rec.tsig_key) if rec.tsig_key else None     # type: ignore[attr-defined]
+        return DnsSwitch(rec.name, rec.zone or "", rec.server or "", key,            # type: ignore[attr-defined]
+                         rdtype=rec.rdtype or "A")                                     # type: ignore[attr-defined]
+    if kind == "haproxy":
+        if (getattr(rec, "mode", None) or "point") == "drain-enable":
+            return HaproxyDrainSwitch(rec.backend or "", rec.server or "", rec.target_server or "",  # type: ignore[attr-defined]
+                                      rec.api or "")                                   # type: ignore[attr-defined]
+        return HaproxySwitch(rec.backend or "", rec.server or "", rec.api or "")       # type: ignore[attr-defined]
+    raise SwitchError("invalid", f"cutover record kind {kind!r:.40} has no switch")

@@ -25,7 +25,8 @@ from govcloud.model.entities import SECTIONS, Section, yaml_key
 from govcloud.model.enums import (
     BuildMode, Lifecycle, NetworkZone, RoomType, Secrecy, ServerKind, Severity, TakeoverStatus,
 )
-from govcloud.model.ids import HOST_NAME_RE, SERVICE_NAME_RE, data_path_problem, first_control_char
+from govcloud.model.cutover import record_problems
+from govcloud.model.ids import SERVICE_NAME_RE, data_path_problem, first_control_char
 from govcloud.model.inventory import Inventory
 
 E, W = Severity.error, Severity.warning
@@ -415,9 +416,11 @@ def check_workloads(inv: Inventory, result: LoadResult) -> None:
                                  "and holds no control characters", "systems", s.id, "workload",
                                  sub=("services", i, "health_path"), hint="e.g. /api/health")
         rec = wl.cutover_record
-        if rec is not None and not HOST_NAME_RE.fullmatch(rec.name):
-            result.at_entity(E, "bad-record-name", f"{rec.name!r:.80} is not a DNS name", "systems", s.id,
-                             "workload", sub=("cutover_record", "name"), hint="e.g. govapp.gov.test")
+        if rec is not None:
+            for fname, msg, hint in record_problems(rec):
+                code = "bad-record-name" if fname == "name" else "bad-cutover-record"
+                result.at_entity(E, code, msg, "systems", s.id, "workload", sub=("cutover_record", fname),
+                                 hint=hint)
 
 
 @check

@@ -188,6 +188,15 @@ def targets_for(plan: Plan, inv: Inventory, item: PlanItem, *, admin_cidrs: list
                 problems.append(f"cutover client {cid} is unknown or has no address")
             else:
                 clients[cid] = server_address(srv)
+    rec = wl.cutover_record if wl else None
+    if rec is not None and rec.kind == "dns" and (rec.rdtype or "A").upper() == "CNAME":
+        problems.append(f"cutover record {rec.name}: a CNAME needs a name for the target; `migrate` switches "
+                        "A/AAAA records (point the CNAME's target name at an A record)")
+    if rec is not None and rec.kind == "haproxy" and len(item.servers) != 1:
+        problems.append(f"cutover record {rec.name}: an HAProxy server slot points at one server; the system has "
+                        f"{len(item.servers)}")
+    if rec is not None and rec.kind == "haproxy" and record_port(wl) is None:
+        problems.append(f"cutover record {rec.name}: no service port for the HAProxy server slot")
     internet = bool(sysobj and sysobj.extranet_area is ExtranetArea.internet_access)
     zc = (zone_cidrs or {}).get(zone.network, []) if zone and zone.network else []
     if zone and zone.network_cidr and not zc:
@@ -202,6 +211,39 @@ def targets_for(plan: Plan, inv: Inventory, item: PlanItem, *, admin_cidrs: list
         floating_network=zone.floating_network if (zone and internet) else None,
         move_group=item.move_group, cutover=item.cutover.isoformat() if item.cutover else None,
         workload=wl, client_addresses=clients, problems=problems)
+
+
+# ---------------------------------------------------------------- cutover record
+
+
+def health_service(wl: Any) -> Any | None:
+    """The first service with a port and a health path: what clients request to see the system."""
+    return next((s for s in (wl.services if wl else ()) if s.port and s.health_path), None)
+
+
+def record_port(wl: Any) -> int | None:
+    """The port the system's servers serve on (an HAProxy server slot's port)."""
+    svc = health_service(wl) or next((s for s in (wl.services if wl else ()) if s.port), None)
+    return svc.port if svc else None
+
+
+def record_values(t: SystemTarget, target_addresses: dict[str, str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the values the record holds while the source serves, the values once the target serves):
+    for dns the addresses of the system's servers (A: IPv4, AAAA: IPv6), for haproxy the slot's
+    ``ADDR:PORT``. The target side is empty until the target servers have addresses."""
+    rec = t.workload.cutover_record if t.workload else None
+    if rec is None or rec.kind == "hosts":
+        return (), ()
+    src = [s.source_address for s in t.servers if s.source_address]
+    tgt = [target_addresses[s.source] for s in t.servers if s.source in target_addresses]
+    if len(tgt) != len(t.servers):
+        tgt = []
+    if rec.kind == "haproxy":
+        port = record_port(t.workload)
+        return tuple(f"{a}:{port}" for a in src[:1]), tuple(f"{a}:{port}" for a in tgt[:1])
+    v6 = (rec.rdtype or "A").upper() == "AAAA"
+    pick = [a for a in src if (":" in a) == v6], [a for a in tgt if (":" in a) == v6]
+    return tuple(sorted(pick[0])), tuple(sorted(pick[1]))
 
 
 # ---------------------------------------------------------------- change set

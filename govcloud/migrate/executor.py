@@ -254,6 +254,8 @@ class Executor:
             else:
                 steps, changes = D.changes(t, snap, st, until, resync=resync,
                                            keypair=D.keypair_name(self.plan.plan_id))
+                if Step.sync in steps:
+                    changes += self._ttl_changes(t)
             systems.append(SystemChanges(t.system, t.name, st.state.value, steps, changes))
         quota = []
         for cloud, snap in snaps.items():
@@ -650,6 +652,9 @@ class Executor:
                                   "mode": mode, "messages": run.messages,
                                   "methods": {d.key: d.method.value for d in decisions}}
         self._journal_repl_status(t, run.messages)
+        ttl = self._lower_ttl(t)
+        if ttl is not None and ttl["changed"]:
+            detail["changed"].append(f"TTL {ttl['record']} {ttl['ttl_before']} → {ttl['ttl']} s")
         return detail
 
     def probe_replication(self, items: list[Any]) -> dict[str, list[R.ReplicationStatus]]:
@@ -716,11 +721,35 @@ class Executor:
                 f"window of {approved} s: " + ", ".join(f"{s} {projection[s]['total_s']:.0f} s" for s in over),
                 hint="shorten the final sync (another `migrate run --resync` first), or force with --force --reason "
                      "\"…\" (recorded)")
-        self.j(kind="run", command="cutover", systems=[t.system for t in targets], forced=bool(force_reason),
-               reason=force_reason, outside_window=outside, freeze=[f.id for f in frozen],
-               projection=projection, approved_downtime_s=approved, over_window=over)
         todo = [t for t in targets if statuses.get(t.system, SystemStatus(t.system)).state not in
                 (State.verified, State.done, State.decommissioned)]
+        # the records: each must hold the source's value now (compare-and-swap, checked again at the
+        # switch itself), and a DNS record's old TTL must have expired since `migrate run` lowered it
+        conflicts, ttl_pending = [], []
+        for t in todo:
+            gate = self._record_gate(t)
+            conflicts += gate["conflicts"]
+            ttl_pending += gate["ttl_pending"]
+        if conflicts:
+            for c in conflicts:
+                self.j(kind="switch", system=c["system"], record=c["record"], status="refused", code="conflict",
+                       live=c["live"], expected=c["expected"], reason="the record is not the source's: nothing changed")
+            raise GovcloudError(
+                "拒绝割接：切换记录已被他人修改，未做任何更改 / refusing to cut over: a record is not what the plan "
+                "expects, nothing was changed: " + "; ".join(f"{c['system']}: {c['record']} is "
+                                                            f"{list(c['live']) or 'absent'}, expected "
+                                                            f"{list(c['expected'])}" for c in conflicts),
+                hint="someone changed the record: check it, put it back to the source, then cut over again")
+        if ttl_pending and not force_reason:
+            raise GovcloudError(
+                "拒绝割接：DNS记录的旧TTL尚未过期 / refusing to cut over: the old TTL of a DNS record has not "
+                "expired yet: " + "; ".join(p["why"] for p in ttl_pending),
+                hint="wait until then (caches would keep sending clients to the source), or force with "
+                     "--force --reason \"…\" (recorded)")
+        self.j(kind="run", command="cutover", systems=[t.system for t in targets], forced=bool(force_reason),
+               reason=force_reason, outside_window=outside, freeze=[f.id for f in frozen],
+               projection=projection, approved_downtime_s=approved, over_window=over,
+               ttl_pending=[{k: v for k, v in p.items() if k != "why"} for p in ttl_pending])
         groups: dict[str, list[D.SystemTarget]] = {}
         for t in todo:
             groups.setdefault(t.move_group, []).append(t)
@@ -729,6 +758,154 @@ class Executor:
                 for f in cf.as_completed([pool.submit(self._cutover_group, g) for g in groups.values()]):
                     results.extend(f.result())
         return results
+
+    # ------------------------------------------------------------ the cutover record (dns / haproxy)
+    def _switch(self, t: D.SystemTarget) -> Any | None:
+        """The record's switch (drivers/switching.py, chosen by kind); None for kind hosts, which the
+        cutover role rewrites on the clients. Secrets (the TSIG key file) are read here, in this
+        process, and reach no playbook, journal or command line."""
+        from govcloud.drivers.switching import switch_for
+        rec = t.workload.cutover_record if t.workload else None
+        return switch_for(rec) if rec is not None else None
+
+    def _record_name(self, t: D.SystemTarget) -> str:
+        rec = t.workload.cutover_record if t.workload else None
+        return f"{rec.kind}:{rec.name}" if rec else ""
+
+    def _switch_record(self, t: D.SystemTarget, sw: Any, *, to: str) -> Any:
+        """Compare-and-swap the record to the target's (or back to the source's) values; old → new
+        journaled; a record that is neither refuses and changes nothing."""
+        from govcloud.drivers.switching import SwitchError
+        src, tgt = D.record_values(t, self._target_addresses(t))
+        if not src or not tgt:
+            raise GovcloudError(f"{t.system}: cannot switch {self._record_name(t)}: no "
+                                f"{'source' if not src else 'target'} address")
+        expected, new = (src, tgt) if to == "target" else (tgt, src)
+        try:
+            r = sw.switch(expected, new)
+        except SwitchError as exc:
+            self.j(kind="switch", system=t.system, record=self._record_name(t), to=to, status="refused"
+                   if exc.code == "conflict" else "fail", code=exc.code, expected=list(expected), new=list(new),
+                   reason=str(exc))
+            raise
+        self.j(kind="switch", system=t.system, record=self._record_name(t), to=to, status="ok",
+               before=list(r.before), after=list(r.after), changed=r.changed, ttl=r.ttl_after)
+        self.on_event(t.system, f"{self._record_name(t)}: {', '.join(r.before) or '-'} → {', '.join(r.after)}"
+                      + ("" if r.changed else " (already)"))
+        return r
+
+    def _verify_record(self, t: D.SystemTarget, sw: Any) -> None:
+        """The record, read again from its server, sends clients to the target (and HAProxy's own
+        health check of the target passes); the clients' side is in the verify playbook."""
+        _, tgt = D.record_values(t, self._target_addresses(t))
+        cur = sw.read()
+        if cur.values != tgt:
+            raise GovcloudError(f"{t.system}: {self._record_name(t)} is {list(cur.values)}, not the target {list(tgt)}")
+        if sw.kind == "haproxy":
+            deadline = time.monotonic() + 30
+            while cur.detail.get("op_state") != "2" and time.monotonic() < deadline:   # 2 = running (UP)
+                time.sleep(1)
+                cur = sw.read()
+            if cur.detail.get("op_state") != "2":
+                raise GovcloudError(f"{t.system}: HAProxy's health check of the target {tgt[0]} does not pass "
+                                    f"(operational state {cur.detail.get('op_state')})")
+        self.j(kind="switch", system=t.system, record=self._record_name(t), status="verified", live=list(cur.values))
+
+    def _policy_ttl(self) -> int:
+        pol = self.inv.policies.get(self.plan.policy) if getattr(self.plan, "policy", None) else None
+        return int(pol.thresholds.cutover_dns_ttl_s) if pol is not None else 60
+
+    def _ttl_entry(self, system: str) -> dict[str, Any] | None:
+        last = None
+        for e in journal.read(self.plan_dir).entries:
+            if e.get("kind") == "record_ttl" and e.get("system") == system:
+                last = e
+        return last
+
+    def _lower_ttl(self, t: D.SystemTarget) -> dict[str, Any] | None:
+        """During sync: lower a DNS record's TTL to the policy's value (same values, compare-and-swap)
+        and journal when the old TTL has expired from every cache."""
+        sw = self._switch(t)
+        if sw is None or sw.kind != "dns":
+            return None
+        ttl = self._policy_ttl()
+        r = sw.lower_ttl(ttl)
+        expires = r.at + (r.ttl_before or 0)
+        prev = self._ttl_entry(t.system)
+        if prev and not r.changed and prev.get("record") == self._record_name(t):
+            expires = max(float(prev.get("expires_at") or 0), expires)
+        entry = {"record": self._record_name(t), "values": list(r.before), "ttl_before": r.ttl_before,
+                 "ttl": r.ttl_after, "changed": r.changed, "at": r.at, "expires_at": expires,
+                 "expires": datetime.fromtimestamp(expires).isoformat(timespec="seconds")}
+        self.j(kind="record_ttl", system=t.system, **entry)
+        return entry
+
+    def _record_gate(self, t: D.SystemTarget) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {"conflicts": [], "ttl_pending": []}
+        sw = self._switch(t)
+        if sw is None:
+            return out
+        src, tgt = D.record_values(t, self._target_addresses(t))
+        live = sw.read().values
+        if live != src and not (tgt and live == tgt):
+            out["conflicts"].append({"system": t.system, "record": self._record_name(t), "live": list(live),
+                                     "expected": list(src)})
+        if sw.kind == "dns" and live != tgt:
+            e = self._ttl_entry(t.system)
+            now = time.time()
+            if e is None or e.get("record") != self._record_name(t):
+                out["ttl_pending"].append({"system": t.system, "record": self._record_name(t), "expires": None,
+                                           "why": f"{t.system}: the TTL of {self._record_name(t)} was never "
+                                                  f"lowered (`migrate run` lowers it during sync)"})
+            elif now < float(e["expires_at"]):
+                out["ttl_pending"].append({"system": t.system, "record": self._record_name(t), "expires": e["expires"],
+                                           "why": f"{t.system}: {self._record_name(t)} had TTL {e['ttl_before']} s "
+                                                  f"until {datetime.fromtimestamp(e['at']).isoformat(timespec='seconds')};"
+                                                  f" caches hold it until {e['expires']} "
+                                                  f"({int(float(e['expires_at']) - now) + 1} s from now)"})
+        return out
+
+    def _ttl_changes(self, t: D.SystemTarget) -> list[D.Change]:
+        """Dry run of the sync's TTL lowering, with the record's live TTL."""
+        try:
+            sw = self._switch(t)
+            if sw is None or sw.kind != "dns":
+                return []
+            cur = sw.read()
+        except GovcloudError as exc:
+            return [D.Change("blocked", "dns", self._record_name(t), f"cannot read the record: {exc}")]
+        ttl = self._policy_ttl()
+        if not cur.values:
+            return [D.Change("blocked", "dns", self._record_name(t), "the record does not exist")]
+        if cur.ttl is not None and cur.ttl <= ttl:
+            return [D.Change("keep", "dns", self._record_name(t), f"TTL {cur.ttl} s (≤ {ttl} s)")]
+        return [D.Change("change", "dns", self._record_name(t), f"TTL {cur.ttl} → {ttl} s (live "
+                                                               f"{', '.join(cur.values)})")]
+
+    def record_changes(self, items: list[Any]) -> list[dict[str, Any]]:
+        """Dry run of the switch: each record with its LIVE value (read through its driver) → the new one."""
+        out = []
+        for t in self.targets(items):
+            rec = t.workload.cutover_record if t.workload else None
+            if rec is None:
+                continue
+            src, tgt = D.record_values(t, self._target_addresses(t))
+            row: dict[str, Any] = {"system": t.system, "record": self._record_name(t), "kind": rec.kind,
+                                   "expected": list(src), "new": list(tgt) or ["(target address after provision)"]}
+            try:
+                sw = self._switch(t)
+                if sw is None:
+                    row.update(live=None, action="clients", detail=f"/etc/hosts on {', '.join(t.client_addresses)}")
+                else:
+                    cur = sw.read()
+                    row["live"] = list(cur.values)
+                    row["ttl"] = cur.ttl
+                    row["action"] = ("already" if tgt and cur.values == tgt else
+                                     "switch" if cur.values == src else "conflict")
+            except GovcloudError as exc:
+                row.update(live=None, action="error", detail=str(exc))
+            out.append(row)
+        return out
 
     def approved_downtime(self) -> int | None:
         """The approved cutover downtime (seconds) of the plan's policy, if it sets one."""
@@ -768,12 +945,22 @@ class Executor:
 
     def _cutover_one(self, t: D.SystemTarget) -> SystemResult:
         res = SystemResult(t.system, "", True)
+        sw = self._switch(t)
         for step in (Step.cutover, Step.verify):
             state = STATE_AFTER[step]
             self.j(kind="step", system=t.system, step=step.value, status="start")
             self.on_event(t.system, f"{step.value} …")
             try:
                 run = self._playbook(t, step, sync_mode="final")
+                if step is Step.cutover and sw is not None:
+                    # the target serves: switch the record (compare-and-swap), then the client's prober
+                    # sees the switch and reports the downtime
+                    self._switch_record(t, sw, to="target")
+                    run2 = self._playbook(t, step, sync_mode="final", playbook="migrate_switched.yml")
+                    run.messages = {h: run.messages.get(h, []) + run2.messages.get(h, [])
+                                    for h in set(run.messages) | set(run2.messages)}
+                if step is Step.verify and sw is not None:
+                    self._verify_record(t, sw)
             except GovcloudError as exc:
                 self.j(kind="step", system=t.system, step=step.value, status="fail", reason=str(exc),
                        detail=getattr(exc, "detail", {"kind": getattr(exc, "kind", None)}))
@@ -812,6 +999,14 @@ class Executor:
             self.j(kind="step", system=t.system, step=Step.rollback.value, status="fail", reason=str(exc),
                    detail=exc.detail)
             raise
+        sw = self._switch(t)
+        if sw is not None:
+            try:
+                self._switch_record(t, sw, to="source")
+            except GovcloudError as exc:
+                self.j(kind="step", system=t.system, step=Step.rollback.value, status="fail", reason=str(exc),
+                       detail={"kind": getattr(exc, "code", "switch")})
+                raise
         self.j(kind="step", system=t.system, step=Step.rollback.value, status="ok",
                detail={"changed": run.changed(), "messages": run.messages})
 

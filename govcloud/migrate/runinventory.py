@@ -119,8 +119,11 @@ def extravars(t: SystemTarget, *, sync_mode: str = "initial", bwlimit_kbps: int 
         "govcloud_services": [{"name": s.name, "port": s.port, "health_path": s.health_path}
                               for s in (wl.services if wl else ())],
         "govcloud_databases": [{"engine": d.engine.value, "name": d.name} for d in (wl.databases if wl else ())],
-        "govcloud_cutover_record": ({"name": rec.name, "kind": rec.kind, "clients": list(t.client_addresses)}
+        "govcloud_cutover_record": ({"name": rec.name, "kind": rec.kind, "clients": list(t.client_addresses),
+                                     "port": rec.port}
                                     if rec else None),
+        # dns/haproxy records are switched by the orchestrator (drivers/switching.py), not on the clients
+        "govcloud_record_external": bool(rec and rec.kind in ("dns", "haproxy")),
         "govcloud_sync_mode": sync_mode,
         "govcloud_bwlimit_kbps": int(bwlimit_kbps),
         "govcloud_keep_target": bool(keep_target),

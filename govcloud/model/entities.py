@@ -112,8 +112,32 @@ class CutoverRecord:
     """The name clients use to reach the system, switched from source to target at cutover."""
 
     name: str = fld("访问域名", "name", required=True, doc="e.g. govapp.gov.test")
-    kind: str = fld("记录类型", "kind", default="hosts", doc="hosts: an /etc/hosts line on the client servers")
+    kind: str = fld("记录类型", "kind", default="hosts",
+                    doc="hosts: an /etc/hosts line on the client servers; dns: an A/AAAA/CNAME record changed by "
+                        "a TSIG-signed RFC 2136 update on the zone's authoritative server; haproxy: a backend "
+                        "server slot changed through HAProxy's runtime API")
     clients: tuple[str, ...] = fld("客户端服务器", "client servers", ref="server", default=())
+    # dns
+    zone: str | None = fld("DNS区域", "DNS zone", doc="dns: the zone holding the record, e.g. gov.test")
+    server: str | None = fld("服务器", "server",
+                             doc="dns: the zone's authoritative server ADDR[:PORT]; haproxy: the backend's server "
+                                 "slot (name) that points at the system")
+    rdtype: str = fld("记录类型(A/AAAA/CNAME)", "record type", default="A", doc="dns: A, AAAA or CNAME")
+    tsig_key: str | None = fld("TSIG密钥", "TSIG key",
+                               doc="dns: a key FILE (absolute path, BIND key syntax, mode 0600) or a key name "
+                                   "looked up as $GOVCLOUD_TSIG_DIR/NAME.key — never the secret itself")
+    # haproxy
+    api: str | None = fld("HAProxy运行时接口", "HAProxy runtime API",
+                          doc="haproxy: the admin socket path, or ADDR:PORT of a TCP runtime API")
+    backend: str | None = fld("HAProxy后端", "HAProxy backend", doc="haproxy: the backend name")
+    target_server: str | None = fld("目标服务器槽位", "target server slot",
+                                    doc="haproxy mode drain-enable: the spare slot pointed at the target and "
+                                        "enabled while the source's slot is drained")
+    mode: str = fld("切换方式", "switch mode", default="point",
+                    doc="haproxy: point (repoint the slot at the target) or drain-enable")
+    port: int | None = fld("端口", "port", minimum=1, maximum=65535,
+                           doc="the port clients request on `name` to reach the health URL (default: the first "
+                               "service port with a health path; for haproxy the frontend's port)")
 
 
 @dataclass(slots=True)
@@ -207,6 +231,10 @@ class Thresholds:
     servers_per_week: int = fld("每周迁移服务器数", "servers per week", default=40, minimum=1)
     pilot_max_servers: int = fld("试点批次服务器上限", "pilot batch max servers", default=20, minimum=1)
     cutover_window: str | None = fld("割接窗口", "cutover window", doc="e.g. 'Sat 22:00-06:00'")
+    cutover_dns_ttl_s: int = fld("割接前DNS记录TTL(秒)", "DNS record TTL before cutover (s)", default=60,
+                                 minimum=1, maximum=86400,
+                                 doc="`migrate run` lowers a dns cutover record's TTL to this during sync; "
+                                     "`migrate cutover` waits until the old TTL has expired")
     xinchuang_share_pct: float = fld("信创迁移比例(%)", "信创 share (%)", default=0, minimum=0, maximum=100,
                                      doc="share of adapted x86 systems the policy moves onto 信创 pools "
                                          "(with prefer_domestic)")

@@ -91,7 +91,16 @@ def _through_lb(hosts) -> str:
     return _on_client(hosts, "curl -s -o /dev/null -m 5 -w '%{http_code}' http://lb.gov.test/ || true")
 
 
-def test_haproxy_switch_traffic_follows_and_switches_back(netsvc):
+@pytest.fixture
+def haproxy_govapp():
+    """The backend is shared with test_migrate_switch.py: one module at a time changes it."""
+    import fcntl
+    with open("/tmp/govcloud-haproxy-govapp.lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+
+
+def test_haproxy_switch_traffic_follows_and_switches_back(netsvc, haproxy_govapp):
     hosts = netsvc["hosts"]
     sw = HaproxySwitch("govapp", "s1", netsvc["api"])
     start = sw.read().values

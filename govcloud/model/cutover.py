@@ -1,0 +1,131 @@
+"""Cutover records (pure): which kinds exist, which fields each needs, and what is wrong with one.
+
+A cutover record is the thing clients use to reach a system, switched from the source to the
+target at cutover and back on rollback. Kinds:
+
+* ``hosts`` — an ``/etc/hosts`` line on each client server (rewritten by the cutover role);
+* ``dns`` — an A/AAAA/CNAME record in ``zone`` on its authoritative ``server`` (``ADDR[:PORT]``),
+  changed by an RFC 2136 update signed with ``tsig_key`` (a key *file* or a key *name*, never the
+  secret);
+* ``haproxy`` — server slot ``server`` of ``backend`` behind HAProxy's runtime API ``api`` (admin
+  socket path or ``ADDR:PORT``); ``mode`` ``point`` repoints that slot at the target,
+  ``drain-enable`` points the spare slot ``target_server`` at the target, enables it and drains
+  ``server``.
+
+``record_problems`` is what ``inventory validate`` reports (file, line and field come from the
+caller); the drivers check the same things again before anything reaches a server.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any
+
+from govcloud.model.ids import HOST_NAME_RE, first_control_char, is_valid_id
+
+KINDS = ("hosts", "dns", "haproxy")
+RDTYPES = ("A", "AAAA", "CNAME")
+HAPROXY_MODES = ("point", "drain-enable")
+HAPROXY_NAME_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+# fields that belong to one kind only (a field of another kind is a mistake worth naming)
+KIND_FIELDS = {
+    "dns": ("zone", "rdtype", "tsig_key"),
+    "haproxy": ("api", "backend", "target_server", "mode"),
+}
+
+
+def _addr_port(value: str, default_port: int | None) -> bool:
+    host, sep, port = value.rpartition(":") if value.count(":") == 1 else (value, "", "")
+    if not sep:
+        host = value
+        if default_port is None:
+            return False
+    try:
+        ipaddress.ip_address(host)
+        return not sep or 0 < int(port) < 65536
+    except ValueError:
+        return False
+
+
+def tsig_key_ref_problem(ref: str) -> str | None:
+    if first_control_char(ref):
+        return "a TSIG key reference may not contain control characters"
+    if ref.startswith("/"):
+        if any(p in (".", "..") for p in ref.split("/")) or len(ref) > 4096:
+            return "a TSIG key file is an absolute, normalised path"
+        return None
+    if re.fullmatch(r"[A-Za-z0-9+/]{20,}={0,2}", ref) and (
+            "=" in ref or "+" in ref or "/" in ref or len(ref) >= 40
+            or (re.search(r"[a-z]", ref) and re.search(r"[A-Z]", ref) and re.search(r"[0-9]", ref))):
+        return "this looks like a TSIG secret: give the key file or the key name, never the secret"
+    if is_valid_id(ref):
+        return None
+    return "a TSIG key is an absolute file path or a key name (letters, digits, . _ -)"
+
+
+def record_problems(rec: Any) -> list[tuple[str, str, str]]:
+    """(field, message, hint) for every problem of a CutoverRecord."""
+    out: list[tuple[str, str, str]] = []
+    kind = rec.kind or "hosts"
+    if kind not in KINDS:
+        return [("kind", f"{kind!r:.40} is not a cutover record kind", "hosts, dns or haproxy")]
+    if not HOST_NAME_RE.fullmatch(rec.name or ""):
+        out.append(("name", f"{rec.name!r:.80} is not a DNS name", "e.g. govapp.gov.test"))
+    for other, fields in KIND_FIELDS.items():
+        if other != kind:
+            for f in fields:
+                v = getattr(rec, f, None)
+                if v not in (None, "", "point", "A"):
+                    out.append((f, f"{f} belongs to kind {other}, not {kind}", f"remove it, or set kind: {other}"))
+    if kind == "dns":
+        zone = rec.zone or ""
+        if not HOST_NAME_RE.fullmatch(zone):
+            out.append(("zone", f"{zone!r:.80} is not a DNS zone" if zone else "kind dns needs its zone",
+                        "e.g. gov.test"))
+        elif HOST_NAME_RE.fullmatch(rec.name or ""):
+            n, z = rec.name.rstrip(".").lower(), zone.rstrip(".").lower()
+            if not (n == z or n.endswith("." + z)):
+                out.append(("zone", f"record {rec.name} is not inside zone {zone}", "name the zone that holds it"))
+        if not rec.server or not _addr_port(rec.server, 53):
+            out.append(("server", f"{rec.server!r:.80} is not an address" if rec.server else
+                        "kind dns needs the zone's authoritative server", "ADDR or ADDR:PORT, e.g. 198.18.0.1:53"))
+        if (rec.rdtype or "A").upper() not in RDTYPES:
+            out.append(("rdtype", f"{rec.rdtype!r:.20}: A, AAAA or CNAME", "A"))
+        if not rec.tsig_key:
+            out.append(("tsig_key", "kind dns needs a TSIG key (dynamic updates are signed)",
+                        "the key file's path, or its name under $GOVCLOUD_TSIG_DIR"))
+        else:
+            why = tsig_key_ref_problem(rec.tsig_key)
+            if why:
+                out.append(("tsig_key", why, "e.g. /etc/govcloud/tsig/gov.test.key"))
+    elif kind == "haproxy":
+        api = rec.api or ""
+        if not api:
+            out.append(("api", "kind haproxy needs the runtime API", "the admin socket path or ADDR:PORT"))
+        elif not (api.startswith("/") and not first_control_char(api) and ".." not in api.split("/")) \
+                and not _addr_port(api, None):
+            out.append(("api", f"{api!r:.80} is neither an absolute socket path nor ADDR:PORT",
+                        "e.g. /run/haproxy/admin.sock"))
+        for f in ("backend", "server"):
+            v = getattr(rec, f) or ""
+            if not HAPROXY_NAME_RE.fullmatch(v):
+                out.append((f, f"{v!r:.80} is not an HAProxy {f} name" if v else f"kind haproxy needs {f}",
+                            "letters, digits and _ . : -"))
+        mode = rec.mode or "point"
+        if mode not in HAPROXY_MODES:
+            out.append(("mode", f"{mode!r:.40}: point or drain-enable", "point"))
+        if mode == "drain-enable":
+            v = rec.target_server or ""
+            if not HAPROXY_NAME_RE.fullmatch(v) or v == rec.server:
+                out.append(("target_server", "mode drain-enable needs a spare server slot other than server",
+                            "e.g. s2"))
+        elif rec.target_server:
+            out.append(("target_server", "target_server is only used by mode drain-enable", "remove it"))
+    else:  # hosts
+        if rec.server:
+            out.append(("server", "server belongs to kind dns or haproxy, not hosts", "remove it"))
+    if kind in ("hosts", "dns") and not rec.clients:
+        pass   # no clients: nothing verifies from a client's view (precheck reports it)
+    return out
