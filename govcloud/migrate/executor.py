@@ -835,7 +835,7 @@ class Executor:
         if prev and not r.changed and prev.get("record") == self._record_name(t):
             expires = max(float(prev.get("expires_at") or 0), expires)
         entry = {"record": self._record_name(t), "values": list(r.before), "ttl_before": r.ttl_before,
-                 "ttl": r.ttl_after, "changed": r.changed, "at": r.at, "expires_at": expires,
+                 "ttl": r.ttl_after, "changed": r.changed, "lowered_at": r.at, "expires_at": expires,
                  "expires": datetime.fromtimestamp(expires).isoformat(timespec="seconds")}
         self.j(kind="record_ttl", system=t.system, **entry)
         return entry
@@ -860,7 +860,7 @@ class Executor:
             elif now < float(e["expires_at"]):
                 out["ttl_pending"].append({"system": t.system, "record": self._record_name(t), "expires": e["expires"],
                                            "why": f"{t.system}: {self._record_name(t)} had TTL {e['ttl_before']} s "
-                                                  f"until {datetime.fromtimestamp(e['at']).isoformat(timespec='seconds')};"
+                                                  f"until {datetime.fromtimestamp(e['lowered_at']).isoformat(timespec='seconds')};"
                                                   f" caches hold it until {e['expires']} "
                                                   f"({int(float(e['expires_at']) - now) + 1} s from now)"})
         return out

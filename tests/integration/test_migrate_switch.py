@@ -226,12 +226,12 @@ def test_run_lowers_the_ttl_and_journals_its_expiry(env):
     assert cur.values == (addr(SRC_DNS),) and cur.ttl == 5
     ttl = [e for e in env.journal() if e.get("kind") == "record_ttl" and e.get("system") == "swdns"]
     assert ttl and ttl[-1]["ttl_before"] == 3600 and ttl[-1]["ttl"] == 5
-    assert ttl[-1]["expires_at"] >= ttl[-1]["at"] + 3600 - 1
+    assert ttl[-1]["expires_at"] >= ttl[-1]["lowered_at"] + 3600 - 1
 
 
 def _planned_day(env) -> str:
     plan = yaml.safe_load((env.plan / "plan.yaml").read_text())
-    return next(i["cutover"] for b in plan["batches"] for i in b["items"] if i["system"] == "swdns")
+    return next(i["cutover"] for b in plan["batches"] for i in b["systems"] if i["id"] == "swdns")
 
 
 def test_cutover_dry_run_shows_live_values(env):

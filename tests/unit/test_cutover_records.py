@@ -195,12 +195,12 @@ def test_gate_refuses_a_foreign_value_and_the_ttl_wait(monkeypatch, tmp_path):
     assert "never lowered" in ex._record_gate(t)["ttl_pending"][0]["why"]
     now = time.time()
     ex = _executor(monkeypatch, tmp_path, FakeSwitch(["198.18.1.63"]),
-                   [{"record": "dns:a.gov.test", "at": now, "ttl_before": 3600, "expires_at": now + 3600,
+                   [{"record": "dns:a.gov.test", "lowered_at": now, "ttl_before": 3600, "expires_at": now + 3600,
                      "expires": "later"}])
     g = ex._record_gate(t)
     assert g["conflicts"] == [] and "TTL 3600 s" in g["ttl_pending"][0]["why"]
     ex = _executor(monkeypatch, tmp_path, FakeSwitch(["198.18.1.63"]),
-                   [{"record": "dns:a.gov.test", "at": now - 10, "ttl_before": 5, "expires_at": now - 5,
+                   [{"record": "dns:a.gov.test", "lowered_at": now - 10, "ttl_before": 5, "expires_at": now - 5,
                      "expires": "past"}])
     assert ex._record_gate(t) == {"conflicts": [], "ttl_pending": []}
     # already on the target (a resumed cutover): neither a conflict nor a TTL wait
