@@ -61,3 +61,10 @@ class NetworkProbe:
 
     def http_status(self, url: str, timeout: float = 5.0) -> int:
         return probe.http_status(url, timeout)
+
+
+def record_switch(record: Any) -> Any:
+    """The switch port of a cutover record (drivers/switching.py, chosen by its kind; None for kind
+    hosts, which the cutover role rewrites on the clients)."""
+    from govcloud.drivers.switching import switch_for
+    return switch_for(record)

@@ -154,7 +154,9 @@ class Executor:
     def __init__(self, plan_dir: Path, plan: Plan, inv: Inventory, opts: Options,
                  on_event: Callable[[str, str], None] | None = None, *,
                  cloud: CloudConnector | None = None, playbooks: PlaybookPort | None = None,
-                 probe: HostProbe | None = None) -> None:
+                 probe: HostProbe | None = None, switches: Callable[[Any], Any] | None = None) -> None:
+        # the cutover record's switch, chosen by kind (RecordSwitch: read + compare-and-swap switch)
+        self.record_switch: Callable[[Any], Any] = switches or real.record_switch
         self.connect_cloud: CloudConnector = cloud or real.openstack_connector(opts.cloud_config)
         self.playbooks: PlaybookPort = playbooks or real.AnsiblePlaybooks()
         self.probe: HostProbe = probe or real.NetworkProbe()
@@ -764,9 +766,8 @@ class Executor:
         """The record's switch (drivers/switching.py, chosen by kind); None for kind hosts, which the
         cutover role rewrites on the clients. Secrets (the TSIG key file) are read here, in this
         process, and reach no playbook, journal or command line."""
-        from govcloud.drivers.switching import switch_for
         rec = t.workload.cutover_record if t.workload else None
-        return switch_for(rec) if rec is not None else None
+        return self.record_switch(rec) if rec is not None else None
 
     def _record_name(self, t: D.SystemTarget) -> str:
         rec = t.workload.cutover_record if t.workload else None
@@ -775,7 +776,6 @@ class Executor:
     def _switch_record(self, t: D.SystemTarget, sw: Any, *, to: str) -> Any:
         """Compare-and-swap the record to the target's (or back to the source's) values; old → new
         journaled; a record that is neither refuses and changes nothing."""
-        from govcloud.drivers.switching import SwitchError
         src, tgt = D.record_values(t, self._target_addresses(t))
         if not src or not tgt:
             raise GovcloudError(f"{t.system}: cannot switch {self._record_name(t)}: no "
@@ -783,9 +783,10 @@ class Executor:
         expected, new = (src, tgt) if to == "target" else (tgt, src)
         try:
             r = sw.switch(expected, new)
-        except SwitchError as exc:
+        except GovcloudError as exc:       # drivers.switching.SwitchError, with its code
+            code = getattr(exc, "code", None)
             self.j(kind="switch", system=t.system, record=self._record_name(t), to=to, status="refused"
-                   if exc.code == "conflict" else "fail", code=exc.code, expected=list(expected), new=list(new),
+                   if code == "conflict" else "fail", code=code, expected=list(expected), new=list(new),
                    reason=str(exc))
             raise
         self.j(kind="switch", system=t.system, record=self._record_name(t), to=to, status="ok",
