@@ -874,14 +874,14 @@ class Executor:
                 return []
             cur = sw.read()
         except GovcloudError as exc:
-            return [D.Change("blocked", "dns", self._record_name(t), f"cannot read the record: {exc}")]
+            return [D.Change("blocked", "dns", self._record_name(t), f"cannot read the record: {exc}", step="sync")]
         ttl = self._policy_ttl()
         if not cur.values:
-            return [D.Change("blocked", "dns", self._record_name(t), "the record does not exist")]
+            return [D.Change("blocked", "dns", self._record_name(t), "the record does not exist", step="sync")]
         if cur.ttl is not None and cur.ttl <= ttl:
-            return [D.Change("keep", "dns", self._record_name(t), f"TTL {cur.ttl} s (≤ {ttl} s)")]
+            return [D.Change("keep", "dns", self._record_name(t), f"TTL {cur.ttl} s (≤ {ttl} s)", step="sync")]
         return [D.Change("change", "dns", self._record_name(t), f"TTL {cur.ttl} → {ttl} s (live "
-                                                               f"{', '.join(cur.values)})")]
+                                                               f"{', '.join(cur.values)})", step="sync")]
 
     def record_changes(self, items: list[Any]) -> list[dict[str, Any]]:
         """Dry run of the switch: each record with its LIVE value (read through its driver) → the new one."""

@@ -212,9 +212,10 @@ def test_dry_run_shows_the_ttl_change_with_the_live_value(env):
     p = env.gc("migrate", "run", str(env.plan), "--batch", "0", "--dry-run", "-o", "json")
     assert p.returncode == 0, p.stderr
     by = {s["system"]: s for s in json.loads(p.stdout)["systems"]}
-    dns = [c for c in by["swdns"]["changes"] if c["kind"] == "dns"]
+    dns = [{k: c[k] for k in ("action", "kind", "name", "detail", "step")}
+           for c in by["swdns"]["changes"] if c["kind"] == "dns"]
     assert dns == [{"action": "change", "kind": "dns", "name": f"dns:{env.dns_name}",
-                    "detail": f"TTL 3600 → 5 s (live {addr(SRC_DNS)})"}], by["swdns"]["changes"]
+                    "detail": f"TTL 3600 → 5 s (live {addr(SRC_DNS)})", "step": "sync"}], by["swdns"]["changes"]
 
 
 def test_run_lowers_the_ttl_and_journals_its_expiry(env):
