@@ -87,13 +87,22 @@ SERVICE_STOP_START_S = 15.0
 
 
 def project_downtime(st: SystemStatus) -> dict[str, Any]:
-    """Projected cutover window: the final delta (the last sync's wall time predicts the final
-    sync, which the cutover runs with the source closed) plus the services' stop/start.  No
-    continuous replication runs (dump/restore), so there is no replication lag to add."""
-    sync = st.last_sync_s
-    total = (sync if sync is not None else 0.0) + SERVICE_STOP_START_S
-    return {"method": "dump", "final_sync_s": sync, "service_stop_start_s": SERVICE_STOP_START_S,
-            "replication_lag_s": None, "total_s": round(total, 1)}
+    """Projected cutover window: the final file delta (the last delta's own rsync time predicts the
+    final sync, which the cutover runs with the source closed — not the whole sync step, whose
+    checks, tunnels and Ansible overhead do not recur), the databases' copy as the last sync
+    measured it, and the services' stop/start. Without rsync statistics (a journal from before
+    they were recorded) the last sync step's wall time stands in for both. No continuous
+    replication runs (dump/restore), so there is no replication lag to add."""
+    from govcloud.migrate.syncstats import last_delta
+    delta = last_delta(st.sync_runs)
+    if delta is not None:
+        files, db, basis = delta.wall_s, delta.database_s, "last_delta"
+    else:
+        files, db, basis = st.last_sync_s, None, ("sync_step" if st.last_sync_s is not None else None)
+    total = (files or 0.0) + (db or 0.0) + SERVICE_STOP_START_S
+    return {"method": "dump", "final_sync_s": files, "database_s": db, "basis": basis,
+            "delta_bytes": delta.bytes_transferred if delta else None,
+            "service_stop_start_s": SERVICE_STOP_START_S, "replication_lag_s": None, "total_s": round(total, 1)}
 
 
 def downtime_of(messages: dict[str, list[str]], system: str) -> dict[str, Any]:
@@ -581,7 +590,17 @@ class Executor:
         mode = "delta" if st.syncs else "initial"
         run = self._playbook(t, Step.sync, limit="target", sync_mode=mode)
         return {"changed": [f"sync ({mode}): {run.changed()} changed"] if run.changed() else [],
-                "mode": mode, "messages": run.messages}
+                "mode": mode, "messages": self._sync_stats(t, mode, run.messages)}
+
+    def _sync_stats(self, t: D.SystemTarget, mode: str, messages: dict[str, list[str]]) -> dict[str, list[str]]:
+        """Journal the run's rsync statistics as one typed record; the messages without them."""
+        from govcloud.migrate.syncstats import human_bytes, sync_run, without_stats
+        rec = sync_run(messages, mode)
+        if rec is not None:
+            self.j(kind="sync_stats", system=t.system, **rec.to_journal())
+            self.on_event(t.system, f"{mode} sync: {rec.files_transferred} files, "
+                                    f"{human_bytes(rec.bytes_transferred)} in {rec.wall_s:.1f} s")
+        return without_stats(messages)
 
     # ------------------------------------------------------------ cutover / verify / rollback
     def cutover(self, items: list[Any], *, today: date, force_reason: str | None = None) -> list[SystemResult]:
@@ -693,7 +712,8 @@ class Executor:
                     res.state = State.failed.value
                 res.ok, res.error = False, str(exc)
                 return res
-            detail: dict[str, Any] = {"changed": run.changed(), "messages": run.messages}
+            messages = self._sync_stats(t, "final", run.messages) if step is Step.cutover else run.messages
+            detail: dict[str, Any] = {"changed": run.changed(), "messages": messages}
             if step is Step.cutover:
                 detail.update(downtime_of(run.messages, t.system))
             self.j(kind="step", system=t.system, step=step.value, status="ok", detail=detail)
