@@ -95,11 +95,13 @@ def test_two_syncs_the_second_delta_is_the_change(drill):
     assert delta["literal_bytes"] == CHANGED, delta
     assert CHANGED <= delta["bytes_transferred"] < CHANGED + 128 * 1024, delta     # the change, plus the file list
     assert delta["total_size"] == first["total_size"] + CHANGED
+    assert delta["database_s"] is not None and 0 < delta["database_s"] < st["last_sync_s"]   # dump/restore, measured
     grew = delta["bytes_transferred"] > first["bytes_transferred"] * 1.1 + 64 * 1024
     assert st["convergence"]["state"] == ("not_converging" if grew else "converging")
     # the projection is the last delta's own time, not the sync step's
     proj = st["projection"]
     assert proj["basis"] == "last_delta" and proj["final_sync_s"] == delta["wall_s"]
+    assert proj["database_s"] == delta["database_s"]
     assert proj["total_s"] > APPROVED_S and st["approved_downtime_s"] == APPROVED_S
     text = gc("migrate", "status", str(drill.plan), "--lang", "en").stdout
     assert f"app1: last delta 1.0 MiB / {delta['wall_s']:.1f} s (1 files)" in text, text

@@ -308,6 +308,13 @@ def test_hostile_journal_values_are_no_internal_error(drill, tmp_path):
         p = gc(*args)
         assert p.returncode == 0, (args, p.stderr)
     by = {s["system"]: s for s in json.loads(gc("migrate", "status", str(drill), "-o", "json").stdout)["systems"]}
+    # lines the journal's one reader refuses: status and the report say which line (exit 1, no internal error)
+    with (drill / "journal.jsonl").open("a", encoding="utf-8") as f:
+        f.write('{"kind": "state", "system": "app1", "to": "bogus"}\n{"kind": "resource", "system": "app1"}\n')
+    p = gc("migrate", "status", str(drill))
+    assert p.returncode == 1 and "damaged journal line" in p.stderr, p.stderr
+    p = gc("report", str(drill), "--out", str(tmp_path / "r2.md"), "--format", "md")
+    assert p.returncode == 1 and "damaged journal line" in p.stderr, p.stderr
     assert [r["bytes_transferred"] for r in by["app1"]["sync_runs"]] == [5]
     assert by["app1"]["sync_runs"][0]["database_s"] is None
     assert by["app2"]["downtime_s"] is None and by["app2"]["forced_reason"] is None
