@@ -361,6 +361,84 @@ def _replication_cell(rep: dict[str, Any], lang: str) -> str:
     return "\n".join(out)
 
 
+def _approved_window(plan: Any, path: Path) -> float | None:
+    """The policy's approved cutover downtime, read from the plan's inventory (None when it cannot
+    be read: `status` shows what the journal holds even without the inventory)."""
+    from govcloud.inventory.loader import load_inventory
+    from govcloud.store.planfile import inventory_of
+    try:
+        inv = load_inventory(inventory_of(plan, path)).inventory
+        pol = inv.policies.get(plan.policy)
+        v = pol.thresholds.cutover_max_downtime_s if pol is not None else None
+    except (GovcloudError, OSError, ValueError, AttributeError):
+        return None
+    return float(v) if isinstance(v, (int, float)) else None
+
+
+def status_rows(plan: Any, statuses: dict[str, Any], batch: str | None, approved_now: float | None, *,
+                entries: list[dict[str, Any]] | None = None,
+                probed: dict[str, list[Any]] | None = None) -> list[dict[str, Any]]:
+    """One row per planned system: its journal status, per database the method and the replication
+    state and lag (last measured with its time, or live when probed), the projection of its cutover
+    window now, and the approved window (the one its last cutover recorded, else the policy's)."""
+    from govcloud.migrate import replication as R
+    from govcloud.migrate.executor import project_downtime
+    from govcloud.migrate.lifecycle import SystemStatus
+    rows = []
+    for b in plan.batches:
+        if batch and b.id != batch and b.id.lstrip("B0") != batch.lstrip("B0"):
+            continue
+        for i in b.items:
+            st = statuses.get(i.system, SystemStatus(i.system))
+            decisions, repl = R.latest(entries or [], i.system)
+            repl = (probed or {}).get(i.system, repl)
+            row = {"batch": b.id, "name": i.name, **st.to_plain(),
+                   # last measured (journaled by sync/cutover, with its time), never a guess
+                   "replication": {"methods": [d.to_plain() for d in decisions],
+                                   "status": [r.to_plain() for r in repl]},
+                   "projection": project_downtime(st, decisions, repl)}
+            if row["approved_downtime_s"] is None:
+                row["approved_downtime_s"] = approved_now
+                row["over_window"] = (None if st.downtime_s is None or approved_now is None
+                                      else st.downtime_s > approved_now)
+            rows.append(row)
+    return rows
+
+
+def _detail_line(r: dict[str, Any], lg: str) -> Text:
+    """One system's sync and downtime figures: the last delta and whether deltas converge, the
+    projected window, the approved one, the measured downtime (flagged over the window) and why a
+    cutover was forced."""
+    from govcloud.migrate.syncstats import human_bytes
+    from govcloud.render.i18n import t as label
+    line = Text(f"  {r['system']}: ")
+    parts: list[Text] = []
+    d = r["last_delta"]
+    if d:
+        conv = r["convergence"]["state"]
+        parts.append(Text(f"{label('last_delta', lg)} {human_bytes(d['bytes_transferred'])} / {d['wall_s']:.1f} s"
+                          f" ({d['files_transferred']} {label('files', lg)})"
+                          + (f", {label('conv_' + conv, lg)}" if conv != "unknown" else "")))
+    cut = r["cutover_projection"] if r["cutover_at"] or r["downtime_s"] is not None else None
+    proj = cut or r["projection"]
+    if _secs(proj.get("total_s")):
+        parts.append(Text(f"{label('projected_downtime', lg)} {_secs(proj.get('total_s'))}"))
+    if r["approved_downtime_s"] is not None:
+        parts.append(Text(f"{label('approved_window', lg)} {_secs(r['approved_downtime_s'])}"))
+    if r["downtime_s"] is not None:
+        m = Text(f"{label('downtime', lg)} {_secs(r['downtime_s'])}")
+        if r["over_window"]:
+            m.append(f" ⚠ {label('over_window', lg)}", style="bold red")
+        parts.append(m)
+    if r["forced_reason"]:
+        parts.append(Text(f"{label('forced', lg)}: {view.clean(r['forced_reason'])}", style="yellow"))
+    return line + Text("; ").join(parts)
+
+
+def _secs(v: Any) -> str:
+    return "" if not isinstance(v, (int, float)) or isinstance(v, bool) else f"{v:.1f} s"
+
+
 @app.command()
 def status(
     plan_arg: Path = PlanArg,
@@ -375,11 +453,13 @@ def status(
     output: Output = OutputOpt,
     lang: Lang = LangOpt,
 ) -> None:
-    """Per-system state from the journal: where each system is, who moved it last and why it failed,
-    and per database its method and replication state and lag (last measured, with its time; live
-    with --probe)."""
-    from govcloud.migrate import replication as R
-    from govcloud.migrate.lifecycle import State, SystemStatus, replay
+    """Per-system state from the journal: where each system is, who moved it last and why it failed;
+    per database its method and replication state and lag (last measured, with its time; live with
+    --probe); the last delta sync (bytes, time) and whether deltas converge; the projected cutover
+    window, the approved one and the downtime the client measured (over the window: flagged)."""
+    from govcloud.migrate.lifecycle import State, replay
+    from govcloud.migrate.syncstats import human_bytes
+    from govcloud.render.i18n import t as label
     from govcloud.store import journal
     from govcloud.store.planfile import plan_path, read_plan
     path = plan_path(Path(plan_arg))
@@ -397,17 +477,7 @@ def status(
             probed = ex.probe_replication(items)
     jr = journal.read(path.parent)
     statuses = replay(jr.entries)
-    rows = []
-    for b in plan.batches:
-        if batch and b.id != batch and b.id.lstrip("B0") != batch.lstrip("B0"):
-            continue
-        for i in b.items:
-            st = statuses.get(i.system, SystemStatus(i.system))
-            decisions, repl = R.latest(jr.entries, i.system)
-            rows.append({"batch": b.id, "name": i.name, **st.to_plain(),
-                         # last measured (journaled by sync/cutover, with its time), never a guess
-                         "replication": {"methods": [d.to_plain() for d in decisions],
-                                         "status": [r.to_plain() for r in probed.get(i.system, repl)]}})
+    rows = status_rows(plan, statuses, batch, _approved_window(plan, path), entries=jr.entries, probed=probed)
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["state"]] = counts.get(r["state"], 0) + 1
@@ -418,23 +488,30 @@ def status(
         view.print_json({"plan": plan.plan_id, "journal_entries": len(jr.entries), "torn_tail": jr.torn_tail,
                          "approval": pstate.to_plain(), "counts": counts, "systems": rows})
         return
-    tab = Table(title=view.safe(f"{plan.plan_id} — migration status — {approvals.describe_plan(pstate, lang.value)}"))
-    from govcloud.render.i18n import t as label
+    lg = lang.value
+    tab = Table(title=view.safe(f"{plan.plan_id} — migration status — {approvals.describe_plan(pstate, lg)}"))
     # the replication column only when a sync measured something (keeps the table narrow otherwise)
     with_repl = any(r["replication"]["methods"] or r["replication"]["status"] for r in rows)
-    for c in ("batch", "system", "name", "state", "syncs", label("downtime", lang.value)) + (
-            (label("replication", lang.value),) if with_repl else ()) + ("last change", "failure"):
+    for c in ("batch", "system", "name", "state", "syncs", label("downtime", lg)) + (
+            (label("replication", lg),) if with_repl else ()) + ("last change", "failure"):
         tab.add_column(c)
+    details = []
     for r in rows:
         if r["state"] == "pending" and not batch and len(rows) > 60:
             continue
-        state_label = State(r["state"]).label(lang.value)
-        down = "" if r.get("downtime_s") is None else f"{r['downtime_s']:.1f} s"
-        tab.add_row(r["batch"], r["system"], r["name"], state_label, str(r["syncs"]), down,
-                    *((_replication_cell(r["replication"], lang.value),) if with_repl else ()),
+        down = Text(_secs(r.get("downtime_s")))
+        if r["over_window"]:
+            down.append(" ⚠", style="bold red")
+        tab.add_row(r["batch"], r["system"], view.safe(r["name"]), State(r["state"]).label(lg), str(r["syncs"]),
+                    down, *((_replication_cell(r["replication"], lg),) if with_repl else ()),
                     f"{r['at'] or ''} {r['who'] or ''}".strip(),
-                    f"{r['failed_step']}: {r['reason']}" if r["failed_step"] else "")
-    view.stdout().print(tab)
-    view.stdout().print("  ".join(f"{State(k).label(lang.value)} {v}" for k, v in sorted(counts.items())))
+                    view.safe(f"{r['failed_step']}: {r['reason']}") if r["failed_step"] else "")
+        if r["sync_runs"] or r["downtime_s"] is not None or r["cutover_projection"] or r["state"] == "synced":
+            details.append(_detail_line(r, lg))
+    out = view.stdout()
+    out.print(tab)
+    for line in details:
+        out.print(line, highlight=False, soft_wrap=True)
+    view.stdout().print("  ".join(f"{State(k).label(lg)} {v}" for k, v in sorted(counts.items())))
     if jr.torn_tail:
         view.stdout().print("the journal ends in a line cut short by a crash; it is ignored", style="yellow")

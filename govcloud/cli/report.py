@@ -15,7 +15,7 @@ from govcloud.model.dates import DateError, parse_date
 from govcloud.render import console as view
 from govcloud.render.console import Lang
 from govcloud.cli import approvals
-from govcloud.render.report import parse_compliance, parse_journal, render_report
+from govcloud.render.report import parse_compliance, parse_cutovers, parse_journal, render_report
 from govcloud.store.atomic import write_atomic
 from govcloud.store.planfile import inventory_of, plan_path, read_plan
 
@@ -76,10 +76,12 @@ def report(
         raise UsageError(f"--date: {exc}") from None
     findings = read_findings(compliance) if compliance is not None else None
     journal_file = journal if journal is not None else path.parent / JOURNAL_FILE
-    entries = None
+    entries = cutovers = None
     if journal is not None or journal_file.exists():
         try:
-            entries = parse_journal(journal_file.read_text(encoding="utf-8"), str(journal_file))
+            text = journal_file.read_text(encoding="utf-8")
+            entries = parse_journal(text, str(journal_file))
+            cutovers = parse_cutovers(text, str(journal_file))
         except OSError as exc:
             raise GovcloudError(f"{journal_file}: {exc.strerror or exc}") from None
         except UnicodeDecodeError as exc:
@@ -89,6 +91,6 @@ def report(
     approval_line = approvals.describe(state, lang.value)
     text = render_report(plan, result.inventory, fmt=fmt.value, lang=lang.value, approval=approval_line,
                          approval_state=status,
-                         compliance=findings, journal=entries, generated_on=day)
+                         compliance=findings, journal=entries, generated_on=day, cutovers=cutovers)
     write_atomic(out, text)
     view.stderr().print(f"wrote {out} ({len(text.encode('utf-8')) // 1024} KB)", highlight=False)

@@ -90,11 +90,19 @@ SERVICE_STOP_START_S = 15.0
 
 def project_downtime(st: SystemStatus, decisions: list[R.MethodDecision] | None = None,
                      statuses: list[R.ReplicationStatus] | None = None) -> dict[str, Any]:
-    """Projected cutover window (replication.project): with every database replicating, the last
-    measured replication lag + the fixed catch-up work + the services' stop/start; otherwise the
-    final dump/restore, which the last sync's wall time predicts, + the services' stop/start."""
+    """Projected cutover window (replication.project).  The final file delta is predicted by the last
+    delta's own rsync time (not the whole sync step, whose checks, tunnels and Ansible overhead do not
+    recur); with every database replicating, the last measured replication lag + the fixed catch-up
+    work is added, otherwise the databases' dump/restore as the last sync measured it; then the
+    services' stop/start.  Without rsync statistics (a journal from before they were recorded) the
+    last sync step's wall time stands in for files and databases."""
+    from govcloud.migrate.syncstats import last_delta
+    delta = last_delta(st.sync_runs)
     return R.project(decisions or [], statuses or [], last_sync_s=st.last_sync_s,
-                     stop_start_s=SERVICE_STOP_START_S).to_plain()
+                     stop_start_s=SERVICE_STOP_START_S,
+                     files_s=delta.wall_s if delta is not None else None,
+                     db_s=delta.database_s if delta is not None else None,
+                     delta_bytes=delta.bytes_transferred if delta is not None else None).to_plain()
 
 
 def downtime_of(messages: dict[str, list[str]], system: str) -> dict[str, Any]:
@@ -651,7 +659,7 @@ class Executor:
         decisions = self._decide_methods(t)
         run = self._playbook(t, Step.sync, limit="target", sync_mode=mode)
         detail: dict[str, Any] = {"changed": [f"sync ({mode}): {run.changed()} changed"] if run.changed() else [],
-                                  "mode": mode, "messages": run.messages,
+                                  "mode": mode, "messages": self._sync_stats(t, mode, run.messages),
                                   "methods": {d.key: d.method.value for d in decisions}}
         self._journal_repl_status(t, run.messages)
         ttl = self._lower_ttl(t)
@@ -682,6 +690,16 @@ class Executor:
             for r in recs:
                 self.on_event(t.system, r.text("en"))
         return recs
+
+    def _sync_stats(self, t: D.SystemTarget, mode: str, messages: dict[str, list[str]]) -> dict[str, list[str]]:
+        """Journal the run's rsync statistics as one typed record; the messages without them."""
+        from govcloud.migrate.syncstats import human_bytes, sync_run, without_stats
+        rec = sync_run(messages, mode)
+        if rec is not None:
+            self.j(kind="sync_stats", system=t.system, **rec.to_journal())
+            self.on_event(t.system, f"{mode} sync: {rec.files_transferred} files, "
+                                    f"{human_bytes(rec.bytes_transferred)} in {rec.wall_s:.1f} s")
+        return without_stats(messages)
 
     # ------------------------------------------------------------ cutover / verify / rollback
     def cutover(self, items: list[Any], *, today: date, force_reason: str | None = None) -> list[SystemResult]:
@@ -976,7 +994,8 @@ class Executor:
                     res.state = State.failed.value
                 res.ok, res.error = False, str(exc)
                 return res
-            detail: dict[str, Any] = {"changed": run.changed(), "messages": run.messages}
+            messages = self._sync_stats(t, "final", run.messages) if step is Step.cutover else run.messages
+            detail: dict[str, Any] = {"changed": run.changed(), "messages": messages}
             if step is Step.cutover:
                 detail.update(downtime_of(run.messages, t.system))
                 catchup = [r for r in R.parse_messages(run.messages) if r.get("kind") in ("catchup", "ended")]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from govcloud.migrate.syncstats import SyncRun, convergence, last_delta
 from govcloud.model.enums import LabeledEnum, Strategy
 
 
@@ -87,13 +88,37 @@ class SystemStatus:
     downtime_note: str | None = None
     last_sync_s: float | None = None         # wall time of the last successful sync step
     history: list[dict[str, Any]] = field(default_factory=list)
+    sync_runs: list[SyncRun] = field(default_factory=list)   # rsync statistics per sync run (kind sync_stats)
+    # what the last `migrate cutover` of this system recorded before it started: the projected
+    # window, the approved one, and the reason when it was forced
+    cutover_projection: dict[str, Any] | None = None
+    approved_downtime_s: float | None = None
+    forced_reason: str | None = None
 
     def to_plain(self) -> dict[str, Any]:
         return {"system": self.system, "state": self.state.value, "failed_step": self.failed_step,
                 "reason": self.reason, "at": self.at, "who": self.who, "syncs": self.syncs,
                 "done_steps": sorted(self.done_steps), "resources": self.resources,
                 "cutover_at": self.cutover_at, "done_at": self.done_at, "downtime_s": self.downtime_s,
-                "downtime_note": self.downtime_note, "last_sync_s": self.last_sync_s}
+                "downtime_note": self.downtime_note, "last_sync_s": self.last_sync_s,
+                "sync_runs": [r.to_plain() for r in self.sync_runs],
+                "last_delta": (d.to_plain() if (d := last_delta(self.sync_runs)) else None),
+                "convergence": convergence(self.sync_runs),
+                "final_sync": (f.to_plain() if (f := self.final_sync) else None),
+                "cutover_projection": self.cutover_projection, "approved_downtime_s": self.approved_downtime_s,
+                "forced_reason": self.forced_reason, "over_window": self.over_window}
+
+    @property
+    def final_sync(self) -> SyncRun | None:
+        """The file copy of the last cutover (the one made with the source's services stopped)."""
+        return self.sync_runs[-1] if self.sync_runs and self.sync_runs[-1].mode == "final" else None
+
+    @property
+    def over_window(self) -> bool | None:
+        """The measured downtime exceeded the approved window (None: one of them is not known)."""
+        if self.downtime_s is None or self.approved_downtime_s is None:
+            return None
+        return self.downtime_s > self.approved_downtime_s
 
 
 def replay(entries: Iterable[dict[str, Any]]) -> dict[str, SystemStatus]:
@@ -101,8 +126,11 @@ def replay(entries: Iterable[dict[str, Any]]) -> dict[str, SystemStatus]:
     out: dict[str, SystemStatus] = {}
     starts: dict[tuple[str, str], str | None] = {}
     for e in entries:
+        if e.get("kind") == "run" and e.get("command") == "cutover" and isinstance(e.get("systems"), list):
+            _cutover_run(out, e)
+            continue
         sid = e.get("system")
-        if not sid:
+        if not sid or not isinstance(sid, str):
             continue
         st = out.setdefault(sid, SystemStatus(sid))
         kind = e.get("kind")
@@ -112,6 +140,10 @@ def replay(entries: Iterable[dict[str, Any]]) -> dict[str, SystemStatus]:
                 st.resources.pop(key, None)
             else:
                 st.resources[key] = dict(e.get("resource") or {})
+        elif kind == "sync_stats":
+            run = SyncRun.from_journal({**e, "at": e.get("at")})
+            if run is not None:
+                st.sync_runs.append(run)
         elif kind == "step" and e.get("status") == "start":
             starts[(sid, e.get("step"))] = e.get("at")
         elif kind == "step" and e.get("status") == "ok":
@@ -121,7 +153,7 @@ def replay(entries: Iterable[dict[str, Any]]) -> dict[str, SystemStatus]:
                 st.last_sync_s = _seconds_between(starts.get((sid, e["step"])), e.get("at")) or st.last_sync_s
             detail = e.get("detail") or {}
             if e["step"] == Step.cutover.value and isinstance(detail, dict) and "downtime_s" in detail:
-                st.downtime_s, st.downtime_note = detail.get("downtime_s"), detail.get("downtime")
+                st.downtime_s, st.downtime_note = _seconds(detail.get("downtime_s")), _note(detail.get("downtime"))
         elif kind == "state":
             new = State(e["to"])
             st.state = new
@@ -139,6 +171,34 @@ def replay(entries: Iterable[dict[str, Any]]) -> dict[str, SystemStatus]:
             st.history.append({"to": new.value, "at": e.get("at"), "who": e.get("who"), "step": e.get("step"),
                                "reason": e.get("reason")})
     return out
+
+
+def _seconds(v: Any) -> float | None:
+    """A duration from the journal (which others may have edited): a finite number ≥ 0, else None."""
+    import math
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0 <= v < 1e9:
+        return None
+    return float(v)
+
+
+def _note(v: Any) -> str | None:
+    return v[:500] if isinstance(v, str) else None
+
+
+def _cutover_run(out: dict[str, SystemStatus], e: dict[str, Any]) -> None:
+    """A `migrate cutover` run line: the projection, approved window and forced reason it recorded."""
+    projection = e.get("projection") if isinstance(e.get("projection"), dict) else {}
+    approved = _seconds(e.get("approved_downtime_s"))
+    reason = _note(e.get("reason")) if e.get("forced") is True else None
+    for sid in e["systems"]:
+        if not isinstance(sid, str) or not sid:
+            continue
+        st = out.setdefault(sid, SystemStatus(sid))
+        p = projection.get(sid)
+        st.cutover_projection = ({k: v for k, v in p.items() if isinstance(k, str) and isinstance(v, (int, float, str))
+                                  or v is None} if isinstance(p, dict) else None)
+        st.approved_downtime_s = approved
+        st.forced_reason = reason
 
 
 def _seconds_between(a: str | None, b: str | None) -> float | None:

@@ -337,31 +337,46 @@ class Projection:
     service_stop_start_s: float
     replication_lag_s: float | None
     databases: Mapping[str, str] = field(default_factory=dict)   # engine/name → method
+    files_s: float | None = None     # the final file delta, as the last delta's rsync time predicts it
+    database_s: float | None = None  # the databases' dump/restore as the last sync measured it
+    basis: str | None = None         # last_delta (rsync statistics) | sync_step (the whole step's time)
+    delta_bytes: int | None = None
 
     def to_plain(self) -> dict[str, Any]:
         return {"method": self.method, "final_sync_s": self.final_sync_s,
                 "service_stop_start_s": self.service_stop_start_s, "replication_lag_s": self.replication_lag_s,
-                "total_s": self.total_s, "databases": dict(self.databases)}
+                "total_s": self.total_s, "databases": dict(self.databases), "files_s": self.files_s,
+                "database_s": self.database_s, "basis": self.basis, "delta_bytes": self.delta_bytes}
 
 
 def project(decisions: Iterable[MethodDecision], statuses: Iterable[ReplicationStatus], *,
-            last_sync_s: float | None, stop_start_s: float) -> Projection:
-    """The projected cutover window.  With every database replicated (and replication measured as
-    running), the window is the last measured lag + the fixed catch-up work + the services'
-    stop/start — flat in database size.  Otherwise the final copy is a full dump/restore, which the
-    last sync's wall time predicts."""
+            last_sync_s: float | None, stop_start_s: float, files_s: float | None = None,
+            db_s: float | None = None, delta_bytes: int | None = None) -> Projection:
+    """The projected cutover window.  The final file delta (``files_s``: the last delta's own rsync
+    time, when rsync statistics were recorded) runs in every cutover.  With every database replicated
+    (and replication measured as running), the databases add the last measured lag + the fixed
+    catch-up work — flat in database size; otherwise the final copy is a full dump/restore
+    (``db_s``, as the last sync measured it).  Then the services' stop/start.  Without statistics
+    the last sync step's wall time (``last_sync_s``) stands in for files and databases of a dump;
+    a replicated system then adds no file time (the step's time holds the initial copy)."""
     decisions = list(decisions)
     by_key = {f"{s.engine}/{s.name}": s for s in statuses}
     dbs = {d.key: d.method.value for d in decisions}
     replicated = [d for d in decisions if d.method is Method.replication]
     running = [by_key.get(d.key) for d in replicated]
+    basis = "last_delta" if files_s is not None else ("sync_step" if last_sync_s is not None else None)
+    extra = dict(files_s=files_s, database_s=db_s, basis=basis, delta_bytes=delta_bytes)
     if decisions and len(replicated) == len(decisions) and all(s is not None and s.state != "absent" and
                                                                s.state != "down" for s in running):
         lag = max((s.lag_s or 0.0) for s in running if s is not None)
-        total = lag + REPLICATION_FINAL_S + stop_start_s
-        return Projection("replication", round(total, 1), REPLICATION_FINAL_S, stop_start_s, round(lag, 3), dbs)
-    total = (last_sync_s if last_sync_s is not None else 0.0) + stop_start_s
-    return Projection("dump", round(total, 1), last_sync_s, stop_start_s, None, dbs)
+        total = (files_s or 0.0) + lag + REPLICATION_FINAL_S + stop_start_s
+        return Projection("replication", round(total, 1), REPLICATION_FINAL_S, stop_start_s, round(lag, 3), dbs,
+                          **extra)
+    if files_s is not None:
+        final, total = files_s, files_s + (db_s or 0.0) + stop_start_s
+    else:
+        final, total = last_sync_s, (last_sync_s if last_sync_s is not None else 0.0) + stop_start_s
+    return Projection("dump", round(total, 1), final, stop_start_s, None, dbs, **extra)
 
 
 # --------------------------------------------------------------------------- journal replay

@@ -77,6 +77,15 @@ LABELS: dict[str, tuple[str, str]] = {
     "downtime": ("实测停机", "downtime"),
     "projected_downtime": ("预计停机", "projected downtime"),
     "replication": ("数据库复制", "replication"),
+    "approved_window": ("批准窗口", "approved window"),
+    "over_window": ("超出批准窗口", "over the approved window"),
+    "forced": ("强制割接", "forced"),
+    "last_delta": ("上次增量同步", "last delta"),
+    "files": ("个文件", "files"),
+    "convergence": ("增量收敛", "deltas"),
+    "conv_converged": ("已收敛（无变化）", "converged (nothing changed)"),
+    "conv_converging": ("收敛中", "converging"),
+    "conv_not_converging": ("未收敛（增量变大）", "not converging (delta grew)"),
 }
 
 

@@ -97,6 +97,15 @@ _R: dict[str, dict[str, Any]] = {
         "exec_summary": "执行日志记录了 {n} 个系统的状态（计划内共 {planned} 个系统）。",
         "state": "状态", "not_started": "未开始",
         "exec_outside": "另有 {n} 个系统不在计划批次中：{ids}。",
+        "dt_title": "割接停机（客户端实测）与批准窗口",
+        "dt_summary": "{n} 个系统有割接记录；实测停机最长 {max} 秒；{over} 个系统超出批准窗口；{forced} 个系统强制割接。",
+        "dt_caption": "实测停机：割接时客户端探针经割接记录访问健康检查地址，从第一次失败到目标端第一次正常应答的时长。"
+                      "预计停机：割接开始前的预测（最后一次增量同步的文件同步时长 + 数据库复制时长 + 服务停启）。"
+                      "增量：最后一次增量同步传输的字节数和耗时。",
+        "dt_last_delta": "最后增量", "dt_projected": "预计停机", "dt_approved": "批准窗口", "dt_measured": "实测停机",
+        "dt_note": "说明", "dt_over": "超出批准窗口", "dt_forced": "强制割接：{reason}", "dt_none": "-",
+        "seconds": "{v} 秒",
+        "conv": {"converged": "已收敛", "converging": "收敛中", "not_converging": "未收敛", "unknown": ""},
         "rules_caption": "“✓”表示该批次已按此硬性规则校验通过（govcloud plan validate）；空白表示该批次不涉及此规则。",
         "rule": "规则", "meaning": "含义",
         "department": "部门", "moved": "迁移系统数", "batches": "批次", "first_cutover": "首次割接",
@@ -146,6 +155,18 @@ _R: dict[str, dict[str, Any]] = {
         "exec_summary": "The journal records the state of {n} systems ({planned} systems are in the plan).",
         "state": "State", "not_started": "not started",
         "exec_outside": " {n} journal systems are in no batch of the plan: {ids}.",
+        "dt_title": "Cutover downtime (measured by the clients) against the approved window",
+        "dt_summary": "{n} systems have cutover records; longest measured downtime {max} s; {over} over the "
+                      "approved window; {forced} forced.",
+        "dt_caption": "Measured: a prober on a client requested the health URL through the cutover record, from the "
+                      "first failed request to the first healthy answer from the target. Projected: the forecast "
+                      "made before the cutover started (the last delta sync's file copy + the databases' copy + "
+                      "service stop/start). Delta: bytes and time of the last delta sync.",
+        "dt_last_delta": "Last delta", "dt_projected": "Projected", "dt_approved": "Approved window",
+        "dt_measured": "Measured", "dt_note": "Note", "dt_over": "over the approved window",
+        "dt_forced": "forced: {reason}", "dt_none": "-", "seconds": "{v} s",
+        "conv": {"converged": "converged", "converging": "converging", "not_converging": "not converging",
+                 "unknown": ""},
         "rules_caption": "✓: the batch was checked against this hard rule and passes (govcloud plan validate); "
                          "blank: the rule does not concern that batch.",
         "rule": "Rule", "meaning": "Meaning",
@@ -645,6 +666,61 @@ def parse_journal(text: str, source: str = "journal.jsonl") -> list[dict[str, st
     return out
 
 
+def parse_cutovers(text: str, source: str = "journal.jsonl") -> dict[str, Any]:
+    """Per system, what the migrate journal says of its syncs and cutovers (lifecycle.replay of
+    the journal read by its one reader; plain {system, state} lines carry none of it)."""
+    from govcloud.migrate.lifecycle import replay
+    from govcloud.store.journal import parse
+    return replay(e for e in parse(text, source).entries if isinstance(e.get("kind"), str))
+
+
+def downtime_summary(plan: Plan, statuses: Mapping[str, Any] | None, approved_now: float | None,
+                     lang: str = "zh") -> dict[str, Any] | None:
+    """Per system with a cutover record or a delta sync: the last delta, the projection made
+    before its cutover (else the projection now), the approved window (recorded at cutover, else
+    the policy's), the downtime its client measured — flagged over the window — and why a
+    cutover was forced."""
+    from govcloud.migrate.executor import project_downtime
+    from govcloud.migrate.syncstats import convergence, human_bytes, last_delta
+    if not statuses:
+        return None
+    R = _R[lang]
+    batch_of = {i.system: b.id for b in plan.batches for i in b.items}
+    name_of = {i.system: i.name for i in plan.items()}
+
+    def secs(v: Any) -> str:
+        return R["seconds"].format(v=f"{v:.1f}") if isinstance(v, (int, float)) and not isinstance(v, bool) \
+            else R["dt_none"]
+
+    rows = []
+    for sid in sorted(statuses, key=lambda x: (batch_of.get(x, "~"), x)):
+        st = statuses[sid]
+        if st.downtime_s is None and st.cutover_projection is None and not st.sync_runs:
+            continue
+        d = last_delta(st.sync_runs)
+        conv = convergence(st.sync_runs)["state"]
+        approved = st.approved_downtime_s if st.approved_downtime_s is not None else approved_now
+        over = st.downtime_s is not None and approved is not None and st.downtime_s > approved
+        proj = st.cutover_projection or project_downtime(st)
+        notes = ([R["dt_over"]] if over else []) + ([R["dt_forced"].format(reason=st.forced_reason)]
+                                                      if st.forced_reason else [])
+        rows.append({"batch": batch_of.get(sid, "-"), "system": sid, "name": name_of.get(sid, sid),
+                     "state": _state_label(st.state.value, lang),
+                     "delta": (f"{human_bytes(d.bytes_transferred)} / {secs(d.wall_s)}"
+                               + (f" ({R['conv'][conv]})" if R["conv"].get(conv) else "")) if d else R["dt_none"],
+                     "projected": secs(proj.get("total_s") if isinstance(proj, dict) else None),
+                     "approved": secs(approved), "measured": secs(st.downtime_s), "over": over,
+                     "forced": bool(st.forced_reason), "note": "；".join(notes) if lang == "zh" else "; ".join(notes)})
+    if not rows:
+        return None
+    measured = [statuses[r["system"]].downtime_s for r in rows if statuses[r["system"]].downtime_s is not None]
+    cut = sum(1 for r in rows if statuses[r["system"]].cutover_projection is not None
+              or statuses[r["system"]].downtime_s is not None)
+    return {"rows": rows, "text": R["dt_summary"].format(
+        n=cut, max=f"{max(measured):.1f}" if measured else R["dt_none"], over=sum(r["over"] for r in rows),
+        forced=sum(r["forced"] for r in rows))}
+
+
 def _status_key(s: str) -> tuple:
     return (_STATUS_ORDER.index(s) if s in _STATUS_ORDER else len(_STATUS_ORDER), s)
 
@@ -795,7 +871,8 @@ def _rule_key(rule: str) -> tuple:
 def report_data(plan: Plan, inv: Inventory, *, lang: str = "zh", approval: str | None = None,
                 approval_state: str = "unapproved", compliance: Sequence[Mapping[str, str]] | None = None,
                 journal: Sequence[Mapping[str, str]] | None = None, generated_on: date | None = None,
-                markdown: bool = False, max_groups: int = MAX_GROUP_NODES) -> dict[str, Any]:
+                markdown: bool = False, max_groups: int = MAX_GROUP_NODES,
+                cutovers: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Everything the report shows, for either template. ``markdown`` escapes table cells for Markdown
     and leaves out the SVG (the HTML template autoescapes text itself)."""
     R = _R[lang]
@@ -837,6 +914,7 @@ def report_data(plan: Plan, inv: Inventory, *, lang: str = "zh", approval: str |
         groups_text=R["groups_shown"].format(n=len(graph.nodes), total=graph.candidates, e=len(graph.edges)),
         mlps=mlps_summary(plan, inv, lang), compliance=compliance_summary(compliance),
         execution=execution_summary(plan, journal, lang), rules=rules_matrix(plan, lang),
+        downtime=downtime_summary(plan, cutovers, policy.thresholds.cutover_max_downtime_s if policy else None, lang),
         freeze_list=[{"name": cell(f.name), "start": f.start, "end": f.end} for f in freezes],
     )
     if data["compliance"]:
@@ -849,6 +927,10 @@ def report_data(plan: Plan, inv: Inventory, *, lang: str = "zh", approval: str |
         if data["compliance"]:
             data["compliance"]["labels"] = [cell(x) for x in data["compliance"]["labels"]]
             data["compliance"]["rows"] = [(cell(c), n) for c, n in data["compliance"]["rows"]]
+        if data["downtime"]:
+            for r in data["downtime"]["rows"]:
+                for k in ("name", "note", "state"):
+                    r[k] = cell(r[k])
         if data["execution"]:
             data["execution"]["states"] = [cell(x) for x in data["execution"]["states"]]
             data["execution"]["labels"] = [cell(x) for x in data["execution"]["labels"]]
@@ -883,12 +965,13 @@ def _env(autoescape: bool) -> jinja2.Environment:
 
 def render_report(plan: Plan, inv: Inventory, *, fmt: str = "html", lang: str = "zh", approval: str | None = None,
                   approval_state: str = "unapproved", compliance: Sequence[Mapping[str, str]] | None = None,
-                  journal: Sequence[Mapping[str, str]] | None = None, generated_on: date | None = None) -> str:
+                  journal: Sequence[Mapping[str, str]] | None = None, generated_on: date | None = None,
+                  cutovers: Mapping[str, Any] | None = None) -> str:
     """The report as one string: a self-contained HTML page (``fmt="html"``) or Markdown (``"md"``)."""
     if fmt not in ("html", "md"):
         raise ValueError(f"unknown report format {fmt!r}")
     data = report_data(plan, inv, lang=lang, approval=approval, approval_state=approval_state,
-                       compliance=compliance, journal=journal,
+                       compliance=compliance, journal=journal, cutovers=cutovers,
                        generated_on=generated_on, markdown=fmt == "md")
     if fmt == "md":
         return _env(False).get_template("report.md.j2").render(**data)
