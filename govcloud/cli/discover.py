@@ -168,7 +168,7 @@ def discover(
     from govcloud.inventory.loader import load_inventory
     from govcloud.inventory.writer import render_document
     from govcloud.store import auditlog
-    from govcloud.store.atomic import write_atomic
+    from govcloud.base.atomic import write_atomic
 
     if ssh_config is not None and not ssh_config.is_file():
         raise UsageError(f"--ssh-config {ssh_config}: no such file")

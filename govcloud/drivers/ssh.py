@@ -71,7 +71,7 @@ def _known_hosts_path(t: SshTarget) -> Path:
 def _add_known_host(path: Path, hostname: str, key) -> None:
     """Append one ``hostname keytype base64`` line, atomically (readers see the old file or the
     new one), serialised between the threads of this process."""
-    from govcloud.store.atomic import write_atomic
+    from govcloud.base.atomic import write_atomic
 
     with _KH_LOCK:
         old = path.read_text(encoding="utf-8") if path.exists() else ""

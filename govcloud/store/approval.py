@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from govcloud.errors import GovcloudError
-from govcloud.inventory.reader import ReadFailure, read_document
-from govcloud.store.atomic import write_atomic
+from govcloud.base.reader import ReadFailure, read_document
+from govcloud.base.atomic import write_atomic
 
 APPROVAL_FILE = "approval.yaml"
 APPROVAL_FORMAT = 2

@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from govcloud.errors import GovcloudError
-from govcloud.store.atomic import write_atomic
+from govcloud.base.atomic import write_atomic
 
 LOG_DIR = ".govcloud"
 LOG_NAME = "audit.jsonl"
