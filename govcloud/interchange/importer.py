@@ -19,10 +19,10 @@ import shutil
 import tempfile
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from govcloud.base import stamp
 from govcloud.bulk import no_cyclic_gc
 from govcloud.interchange import formats
 from govcloud.interchange.changeset import ChangeSet, compute
@@ -59,7 +59,7 @@ class ImportOutcome:
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return stamp.utc_now()
 
 
 def run_import(fmt: str, source: Path | str, root: Path | str, *, dry_run: bool = False,

@@ -35,11 +35,12 @@ import json
 import os
 import shutil
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
+from govcloud.base import stamp
 from govcloud import __version__
 from govcloud.errors import GovcloudError
 from govcloud.model.entities import (
@@ -701,7 +702,7 @@ def export_inventory(inv: Inventory, out: Path | str, *, fmt: str = "xlsx", lang
     title = f"{name} — {'信息系统清单导出' if lang == 'zh' else 'inventory export'}"
     info: dict[str, Any] = {
         "generator": f"govcloud {__version__}",
-        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "generated_at": stamp.utc_now(),
         "inventory": name,
         "source": source,
         "as_of": inv.meta.as_of.isoformat() if inv.meta and inv.meta.as_of else None,
