@@ -17,6 +17,7 @@ from typing import Optional
 
 import typer
 
+from govcloud.base.sshfail import LABELS, classify_openssh
 from govcloud.errors import ExitCode, GovcloudError, UsageError
 from govcloud.render import console as view
 from govcloud.render.console import Output
@@ -25,11 +26,6 @@ from govcloud.render.console import Output
 class Via(str, Enum):
     ssh = "ssh"
     ansible = "ansible"
-
-
-_REASON = {"auth": "authentication refused", "hostkey-changed": "host key CHANGED (refused)",
-           "hostkey-unknown": "host key unknown", "timeout": "timed out", "connect": "connection failed",
-           "remote": "remote script failed", "other": "other error"}
 
 
 def _targets(inv, pattern, *, user, key, known_hosts, ssh_config, accept_new):
@@ -113,7 +109,7 @@ def _via_ansible(pairs, script: str, *, concurrency: int, connect_timeout: float
         if h is None:
             r.error, r.error_kind = f"no result from ansible (run status {run.status})", "other"
         elif h.unreachable:
-            r.error_kind, r.error = d.classify_openssh_failure(h.msg or h.stderr)
+            r.error_kind, r.error = classify_openssh(h.msg or h.stderr)
             r.attempts = 1 + (retries if r.error_kind in ("timeout", "connect") else 0)
         else:
             r.rc, r.stdout, r.stderr = h.rc if h.rc is not None else (1 if h.failed else 0), h.stdout, h.stderr
@@ -168,7 +164,7 @@ def discover(
     from govcloud.inventory.loader import load_inventory
     from govcloud.inventory.writer import render_document
     from govcloud.store import auditlog
-    from govcloud.store.atomic import write_atomic
+    from govcloud.base.atomic import write_atomic
 
     if ssh_config is not None and not ssh_config.is_file():
         raise UsageError(f"--ssh-config {ssh_config}: no such file")
@@ -281,7 +277,7 @@ def discover(
             tab.add_column(c)
         tab.add_row("reached", str(len(reached)))
         for reason, n in sorted(summary["failed_by_reason"].items()):
-            tab.add_row(_REASON.get(reason, reason), str(n))
+            tab.add_row(LABELS.get(reason, reason), str(n))
         out.print(tab)
         if failed:
             ft = Table(title="not reached")

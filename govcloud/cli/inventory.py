@@ -13,7 +13,7 @@ import typer
 from govcloud.errors import ExitCode, GovcloudError, UsageError
 from govcloud.inventory.loader import LoadResult
 from govcloud.inventory.query import Filters, show_data, stats_data
-from govcloud.inventory.reader import DEFAULT_MAX_FILE_MB
+from govcloud.base.reader import DEFAULT_MAX_FILE_MB
 from govcloud.inventory.schema import inventory_schema
 from govcloud.inventory.validate import validate_path
 from govcloud.inventory.writer import to_plain
@@ -22,7 +22,7 @@ from govcloud.model.entities import SECTIONS
 from govcloud.render import console as view
 from govcloud.render.console import Lang, Output
 from govcloud.render.i18n import t
-from govcloud.store.atomic import write_atomic
+from govcloud.base.atomic import write_atomic
 
 app = typer.Typer(help="清单 — the census inventory: validate, browse, count, generate.",
                   no_args_is_help=True)

@@ -24,13 +24,14 @@ from govcloud.render import console as view
 from govcloud.render.console import Lang, Output
 from govcloud.render.plan_doc import plan_document
 from govcloud.render.reasons import OBJECTIVE, batch_name, render_all
-from govcloud.store.atomic import write_atomic
+from govcloud.base.atomic import write_atomic
 from govcloud.usecases import plan_state
 from govcloud.cli import approvals
 from govcloud.store import approval as signing
+from govcloud.base.digest import file_digest
+from govcloud.inventory.digest import inventory_digest
 from govcloud.store.planfile import (
-    combined_digest, file_digest, inventory_digest, inventory_of, plan_path, plan_to_plain,
-    read_plan, write_plan,
+    combined_digest, inventory_of, plan_path, plan_to_plain, read_plan, write_plan,
 )
 
 app = typer.Typer(help="计划 — batched migration plans: generate, check, read, compare, approve.",

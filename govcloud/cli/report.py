@@ -16,7 +16,7 @@ from govcloud.render import console as view
 from govcloud.render.console import Lang
 from govcloud.cli import approvals
 from govcloud.render.report import parse_compliance, parse_cutovers, parse_journal, render_report
-from govcloud.store.atomic import write_atomic
+from govcloud.base.atomic import write_atomic
 from govcloud.store.planfile import inventory_of, plan_path, read_plan
 
 JOURNAL_FILE = "journal.jsonl"

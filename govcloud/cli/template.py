@@ -11,7 +11,7 @@ from govcloud.errors import UsageError
 from govcloud.interchange import census
 from govcloud.render import console as view
 from govcloud.render.console import Lang
-from govcloud.store.atomic import write_atomic
+from govcloud.base.atomic import write_atomic
 
 
 class TemplateKind(str, Enum):

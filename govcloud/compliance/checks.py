@@ -31,6 +31,7 @@ from govcloud.compliance.facts import HostFacts
 from govcloud.compliance.model import STANDARD, ComplianceThresholds, Finding, Status
 from govcloud.model.enums import OsDistribution
 from govcloud.model.oslife import is_eol, os_eol_date
+from govcloud.model.osrelease import parse_os_release
 
 EVIDENCE_MAX = 1200
 
@@ -736,26 +737,16 @@ def c_firewall(c: Ctx) -> Result:
                   "无防火墙规则" + (f" ({', '.join(tools)} 已安装)" if tools else " (未安装防火墙工具)"))
 
 
-_OS_IDS = {"centos": "centos", "rhel": "rhel", "openEuler": "openeuler", "openeuler": "openeuler", "kylin": "kylin",
-           "neokylin": "neokylin", "uos": "uos", "anolis": "anolis", "opencloudos": "opencloudos",
-           "tencentos": "tencentos", "alinux": "alinux", "euleros": "euleros", "sles": "suse", "opensuse-leap": "suse",
-           "debian": "debian", "ubuntu": "ubuntu"}
-
-
 def os_identity(os_release: str) -> tuple[OsDistribution | None, str]:
-    d = {}
-    for line in os_release.splitlines():
-        k, _, v = line.partition("=")
-        d[k.strip()] = v.strip().strip('"')
-    key = _OS_IDS.get(d.get("ID", ""))
-    return (OsDistribution(key) if key else None), d.get("VERSION_ID", "")
+    """(distribution or None when unknown, version) — the table discovery uses too."""
+    rel = parse_os_release(os_release)
+    return rel.distribution, rel.version or ""
 
 
 @check("vuln.os_eol", "操作系统生命周期", "OS not end-of-life", _l("4 e"), ("os_release",))
 def c_os_eol(c: Ctx) -> Result:
     dist, version = os_identity(c.f.out("os_release"))
-    pretty = next((ln.split("=", 1)[1].strip('"') for ln in c.f.out("os_release").splitlines()
-                   if ln.startswith("PRETTY_NAME=")), "?")
+    pretty = parse_os_release(c.f.out("os_release")).name or "?"
     if dist is None:
         return Result(Status.manual, "操作系统未停止维护 (EOL)", f"未识别的发行版 {pretty}", pretty)
     eol = os_eol_date(dist, version)

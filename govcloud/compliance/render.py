@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from govcloud.compliance.model import ComplianceThresholds, HostReport, Status
-from govcloud.store.atomic import write_atomic
+from govcloud.base.atomic import write_atomic
 
 _STYLE = {Status.passed: "green", Status.fail: "bold red", Status.manual: "yellow",
           Status.not_applicable: "dim", Status.error: "magenta"}

@@ -37,7 +37,7 @@ def private_agent(key: Path | None) -> Iterator[str]:
     # set-group-id and exec of such a program clears the parent-death signal
     import signal
 
-    from govcloud.drivers.procguard import set_pdeathsig
+    from govcloud.base.proc import set_pdeathsig
     keeper = ('ssh-agent -D -a "$1" </dev/null >/dev/null 2>&1 & a=$!; '
               'trap \'kill $a 2>/dev/null; wait $a; exit 0\' TERM HUP INT; wait $a')
     agent = subprocess.Popen(["sh", "-c", keeper, "gc-agent", sock], stdin=subprocess.DEVNULL,

@@ -20,8 +20,8 @@ from typing import Any
 import ansible_runner
 import yaml
 
+from govcloud.base.atomic import write_atomic
 from govcloud.drivers.ports import PlaybookRun
-from govcloud.store.atomic import write_atomic
 
 __all__ = ["AdhocHostResult", "AdhocRun", "PlaybookRun", "ansible_binary", "run_adhoc_raw", "run_playbook", "unsafe_yaml",
            "write_inventory"]

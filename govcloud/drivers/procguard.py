@@ -20,7 +20,6 @@ Linux only (``/proc``); elsewhere the guard does nothing.
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import os
 import signal
@@ -33,21 +32,10 @@ from pathlib import Path
 from typing import Iterator
 
 RUN_ENV = "GOVCLOUD_RUN"
-_PR_SET_PDEATHSIG = 1
 
 
 def plan_key(plan_dir: Path | str) -> str:
     return hashlib.sha256(str(Path(plan_dir).resolve()).encode()).hexdigest()[:16]
-
-
-def set_pdeathsig(sig: int = signal.SIGKILL) -> None:
-    """Ask the kernel to send ``sig`` to this process when its parent (thread) dies. For use as a
-    ``preexec_fn``: it runs in the child between fork and exec and survives the exec."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
-    except (OSError, AttributeError):   # not Linux: the watchdog and the reaper still apply
-        pass
 
 
 @dataclass

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from govcloud.base.sshfail import DESCRIPTIONS, RETRYABLE
+
 if TYPE_CHECKING:  # imported where used: paramiko costs 0.12 s of every govcloud start-up
     import paramiko
 
@@ -71,7 +73,7 @@ def _known_hosts_path(t: SshTarget) -> Path:
 def _add_known_host(path: Path, hostname: str, key) -> None:
     """Append one ``hostname keytype base64`` line, atomically (readers see the old file or the
     new one), serialised between the threads of this process."""
-    from govcloud.store.atomic import write_atomic
+    from govcloud.base.atomic import write_atomic
 
     with _KH_LOCK:
         old = path.read_text(encoding="utf-8") if path.exists() else ""
@@ -150,19 +152,11 @@ def _client(t: SshTarget, limits: _Limits, _added: list | None = None) -> parami
     return c
 
 
-_DESCRIPTIONS = {
-    "hostkey-changed": "host key does not match known_hosts (possible man-in-the-middle; refusing)",
-    "hostkey-unknown": "host key not in known_hosts (strict host-key checking; add it with ssh-keyscan after verifying)",
-    "auth": "authentication failed (key not accepted)",
-    "timeout": "timed out",
-}
-
-
 def _describe(exc: BaseException) -> str:
     """One line for a person, derived from classify() so both always agree; never key material."""
     kind = classify(exc)
-    if kind in _DESCRIPTIONS:
-        return _DESCRIPTIONS[kind]
+    if kind in DESCRIPTIONS:
+        return DESCRIPTIONS[kind]
     if kind == "connect" and isinstance(exc, OSError):
         return f"connection failed: {exc.strerror or type(exc).__name__}"
     return f"{type(exc).__name__}: {str(exc)[:200]}"
@@ -190,7 +184,6 @@ def classify(exc: BaseException) -> str:
     return "other"
 
 
-_RETRYABLE = {"timeout", "connect"}
 
 
 HEREDOC_END = "@@GOVCLOUD-SCRIPT-END"
@@ -232,7 +225,7 @@ def run_script(t: SshTarget, script: str, *, sudo: bool = True, connect_timeout:
                 break
             except Exception as exc:
                 res.attempts = attempt
-                if attempt > retries or classify(exc) not in _RETRYABLE:
+                if attempt > retries or classify(exc) not in RETRYABLE:
                     raise
                 time.sleep(backoff * (2 ** (attempt - 1)))
         res.attempts = attempt

@@ -366,7 +366,7 @@ _Loader.add_multi_constructor("!", _tagged)
 def _bounded_yaml(text: str, file: Path | None = None) -> Any:
     """YAML safely loaded and bounded like inventory files: nesting depth before building, alias
     bombs and self-containing aliases after (Ansible would expand them while merging variables)."""
-    from govcloud.inventory.reader import alias_problem, nesting_problem
+    from govcloud.base.reader import alias_problem, nesting_problem
     bad = nesting_problem(text)
     if bad is None:
         try:

@@ -12,7 +12,6 @@ inventory as it was before or (after the next command's recovery) as it is after
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -20,17 +19,18 @@ import shutil
 import tempfile
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from govcloud.base import stamp
 from govcloud.bulk import no_cyclic_gc
 from govcloud.interchange import formats
 from govcloud.interchange.changeset import ChangeSet, compute
 from govcloud.interchange.records import ParseResult
 from govcloud.inventory.loader import inventory_files, load_inventory
 from govcloud.inventory.problems import Problem
-from govcloud.inventory.reader import ParsedCache
+from govcloud.base.reader import ParsedCache
+from govcloud.base.digest import tree_sha256
 from govcloud.model.enums import Severity
 from govcloud.model.inventory import Inventory
 from govcloud.store import auditlog
@@ -58,26 +58,8 @@ class ImportOutcome:
         return not self.errors
 
 
-def source_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    if path.is_dir():
-        for p in sorted(x for x in path.rglob("*") if x.is_file()):
-            h.update(p.relative_to(path).as_posix().encode() + b"\0")
-            h.update(_file_sha(p).encode())
-        return h.hexdigest()
-    return _file_sha(path)
-
-
-def _file_sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return stamp.utc_now()
 
 
 def run_import(fmt: str, source: Path | str, root: Path | str, *, dry_run: bool = False,
@@ -102,7 +84,7 @@ def _run_import(fmt: str, source: Path, root: Path, *, dry_run: bool, now: str |
     if root.exists() and not root.is_dir():
         raise formats.FormatError(f"{root} is not a directory; import into an inventory directory")
     parsed = formats.parse(fmt, source)
-    out = ImportOutcome(fmt, source, root, source_digest(source), parsed=parsed, dry_run=dry_run)
+    out = ImportOutcome(fmt, source, root, tree_sha256(source), parsed=parsed, dry_run=dry_run)
     now = now or utc_now()
 
     parsed_cache = ParsedCache()       # the overlay below reads the same hand-written files again

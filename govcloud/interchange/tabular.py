@@ -33,6 +33,7 @@ import io
 import os
 import pickle
 import re
+import signal
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from govcloud.errors import GovcloudError
+from govcloud.base.proc import set_pdeathsig
 from govcloud.interchange import xlsxread
 from govcloud.inventory.problems import Problem
 from govcloud.model.dates import DateError, parse_date
@@ -411,7 +413,7 @@ class TableFile:
         if pid == 0:                     # the child: never returns
             code = 1
             try:
-                _die_with_parent(parent)
+                set_pdeathsig(signal.SIGKILL, parent=parent)  # a killed import leaves no reader behind
                 os.close(r)
                 self._wb.reopen()
                 data = pickle.dumps([self._read_alone(*req) for req in requests], pickle.HIGHEST_PROTOCOL)
@@ -843,20 +845,4 @@ def split_list(v: Any) -> list[str]:
     s = to_text(v)
     parts = re.split(r"[、,，;；\n\r|]+", s)
     return [p.strip() for p in parts if p.strip()]
-
-
-def _die_with_parent(parent: int) -> None:
-    """In a forked child: ask the kernel for SIGKILL when the parent dies (Linux
-    PR_SET_PDEATHSIG), so a killed import leaves no reader behind; exit at once when the
-    parent is already gone (it died between the fork and the prctl)."""
-    try:
-        import ctypes
-        import signal
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)      # PR_SET_PDEATHSIG = 1
-    except (OSError, AttributeError):                     # not Linux: the pipe's EOF still ends it
-        pass
-    if os.getppid() != parent:
-        os._exit(1)
 

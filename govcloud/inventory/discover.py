@@ -17,12 +17,13 @@ import fnmatch
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
+from govcloud.base import stamp
 from govcloud.compliance.facts import HostFacts, parse_output
 from govcloud.model.entities import Observation
+from govcloud.model import osrelease
 from govcloud.model.enums import CpuArch, OsDistribution
 
 SOURCE = "discovery:ssh"
@@ -156,40 +157,6 @@ def merge_sampler_output(stdout: str, stderr: str) -> tuple[str, str]:
     return (stdout if stdout.endswith("\n") or not stdout else stdout + "\n") + block, rest
 
 
-_OPENSSH_ERRORS = (   # (needle in OpenSSH's / ansible's message, kind), first match wins
-    ("REMOTE HOST IDENTIFICATION HAS CHANGED", "hostkey-changed"),
-    ("Host key verification failed", "hostkey-unknown"),
-    ("Permission denied", "auth"),
-    ("Too many authentication failures", "auth"),
-    ("timed out", "timeout"),
-    ("Connection refused", "connect"),
-    ("No route to host", "connect"),
-    ("Could not resolve", "connect"),
-    ("Connection reset", "connect"),
-    ("Connection closed", "connect"),
-)
-_OPENSSH_DESCRIPTIONS = {
-    "hostkey-changed": "host key does not match known_hosts (possible man-in-the-middle; refusing)",
-    "hostkey-unknown": "host key not in known_hosts (strict host-key checking; add it with ssh-keyscan after verifying)",
-    "auth": "authentication failed (key not accepted)",
-    "timeout": "timed out",
-}
-
-
-def classify_openssh_failure(msg: str) -> tuple[str, str]:
-    """An unreachable host's message from OpenSSH (through ansible) → (kind, one line for a
-    person), with the same kinds as the paramiko driver: hostkey-changed, hostkey-unknown, auth,
-    timeout, connect, other."""
-    for needle, kind in _OPENSSH_ERRORS:
-        if needle.lower() in (msg or "").lower():
-            if kind in _OPENSSH_DESCRIPTIONS:
-                return kind, _OPENSSH_DESCRIPTIONS[kind]
-            line = next((x for x in msg.splitlines() if needle.lower() in x.lower()), needle)
-            return kind, "connection failed: " + line.strip()[:200]
-    first = (msg or "").strip().splitlines()
-    return "other", (first[0][:200] if first else "unreachable")
-
-
 # --------------------------------------------------------------------------- targets
 
 
@@ -223,51 +190,15 @@ def select_targets(servers: Iterable[Any], pattern: str | None = None) -> list[T
 
 # --------------------------------------------------------------------------- parsing
 
-_OS_IDS = {
-    "debian": OsDistribution.debian, "ubuntu": OsDistribution.ubuntu, "centos": OsDistribution.centos,
-    "rhel": OsDistribution.rhel, "redhat": OsDistribution.rhel, "openeuler": OsDistribution.openeuler,
-    "kylin": OsDistribution.kylin, "neokylin": OsDistribution.neokylin, "uos": OsDistribution.uos,
-    "uniontech": OsDistribution.uos, "anolis": OsDistribution.anolis, "opencloudos": OsDistribution.opencloudos,
-    "tencentos": OsDistribution.tencentos, "tlinux": OsDistribution.tencentos, "alinux": OsDistribution.alinux,
-    "euleros": OsDistribution.euleros, "sles": OsDistribution.suse, "sled": OsDistribution.suse,
-    "opensuse": OsDistribution.suse, "opensuse-leap": OsDistribution.suse,
-}
-
-
 def parse_os_release(text: str) -> dict[str, Any]:
-    """``/etc/os-release`` → os_distribution (enum value), os_version, os_name.
-
-    Mapped by ``ID`` first — Anolis, Kylin, UOS… say ``ID_LIKE="rhel centos"``/``debian`` and
-    must not become CentOS/Debian — then by NAME; an unknown ID is ``other``, not its ID_LIKE.
-    Kylin's version is its release line (``V10``), kept as written."""
-    kv: dict[str, str] = {}
-    for line in text.splitlines():
-        if "=" in line and not line.startswith("#"):
-            k, v = line.split("=", 1)
-            kv.setdefault(k.strip(), v.strip().strip('"').strip("'"))
-    ident = kv.get("ID", "").lower()
-    name = kv.get("NAME", "")
-    dist = _OS_IDS.get(ident)
-    if dist is None:
-        low = name.lower()
-        for needle, d in (("kylin", OsDistribution.kylin), ("uniontech", OsDistribution.uos),
-                          ("uos", OsDistribution.uos), ("anolis", OsDistribution.anolis),
-                          ("openeuler", OsDistribution.openeuler), ("euleros", OsDistribution.euleros),
-                          ("red hat", OsDistribution.rhel), ("centos", OsDistribution.centos)):
-            if needle in low:
-                dist = d
-                break
-    if dist is None and "## /etc/kylin-release" in text:
-        dist = OsDistribution.kylin
-    version = kv.get("VERSION_ID") or (kv.get("VERSION", "").split(" ")[0] or None)
-    if dist is OsDistribution.kylin and version:
-        m = re.match(r"(?i)v?(\d+)", version)
-        version = f"V{m.group(1)}" if m else version
-    out: dict[str, Any] = {"os_distribution": (dist or OsDistribution.other).value}
-    if version:
-        out["os_version"] = version
-    if kv.get("PRETTY_NAME") or name:
-        out["os_name"] = kv.get("PRETTY_NAME") or name
+    """``/etc/os-release`` → os_distribution (enum value; ``other`` when unknown), os_version,
+    os_name — through the one table in :mod:`govcloud.model.osrelease`."""
+    rel = osrelease.parse_os_release(text)
+    out: dict[str, Any] = {"os_distribution": (rel.distribution or OsDistribution.other).value}
+    if rel.version:
+        out["os_version"] = rel.version
+    if rel.name:
+        out["os_name"] = rel.name
     return out
 
 
@@ -648,7 +579,7 @@ def facts_from_output(name: str, stdout: str) -> dict[str, Any]:
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return stamp.utc_now()
 
 
 SOURCES = (SOURCE, "discovery:ansible")     # the same script, through paramiko or ansible-runner

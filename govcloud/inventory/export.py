@@ -35,11 +35,12 @@ import json
 import os
 import shutil
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
+from govcloud.base import stamp
 from govcloud import __version__
 from govcloud.errors import GovcloudError
 from govcloud.model.entities import (
@@ -48,7 +49,8 @@ from govcloud.model.entities import (
 )
 from govcloud.model.enums import LabeledEnum, Secrecy, ServerKind
 from govcloud.model.inventory import Inventory
-from govcloud.store.atomic import write_atomic
+from govcloud.base.atomic import write_atomic
+from govcloud.base.digest import file_sha256
 
 FORMATS = ("xlsx", "csv", "json", "html")
 MANIFEST = "MANIFEST.sha256"
@@ -586,21 +588,13 @@ WRITERS: dict[str, Callable[..., list[str]]] = {
 # ---------------------------------------------------------------- manifest
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _files_under(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
 
 def write_manifest(root: Path) -> str:
     """``MANIFEST.sha256`` over every other file under ``root``; returns the manifest's own sha256."""
-    lines = [f"{sha256_file(root / rel)}  {rel}\n" for rel in _files_under(root) if rel != MANIFEST]
+    lines = [f"{file_sha256(root / rel)}  {rel}\n" for rel in _files_under(root) if rel != MANIFEST]
     text = "".join(lines)
     write_atomic(root / MANIFEST, text)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -640,7 +634,7 @@ def verify_export(root: Path | str) -> list[VerifyProblem]:
     for rel, digest in sorted(expected.items()):
         if rel not in present:
             problems.append(VerifyProblem(rel, "missing", "listed in the manifest but absent"))
-        elif sha256_file(root / rel) != digest:
+        elif file_sha256(root / rel) != digest:
             problems.append(VerifyProblem(rel, "modified", "content differs from the manifest's sha256"))
     for rel in sorted(present - set(expected)):
         problems.append(VerifyProblem(rel, "extra", "not listed in the manifest"))
@@ -708,7 +702,7 @@ def export_inventory(inv: Inventory, out: Path | str, *, fmt: str = "xlsx", lang
     title = f"{name} — {'信息系统清单导出' if lang == 'zh' else 'inventory export'}"
     info: dict[str, Any] = {
         "generator": f"govcloud {__version__}",
-        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "generated_at": stamp.utc_now(),
         "inventory": name,
         "source": source,
         "as_of": inv.meta.as_of.isoformat() if inv.meta and inv.meta.as_of else None,

@@ -19,7 +19,7 @@ import yaml
 
 from govcloud.inventory.convert import INVALID, record_converter
 from govcloud.inventory.problems import Problem
-from govcloud.inventory.reader import (
+from govcloud.base.reader import (
     DEFAULT_MAX_FILE_MB, GovLoader, ParsedCache, ReadFailure, locate_in_node, read_document,
 )
 from govcloud.model.entities import LIST_SECTIONS, SECTION_BY_KEY, InventoryMeta

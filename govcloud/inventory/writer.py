@@ -25,7 +25,7 @@ import yaml
 
 from govcloud.model.entities import yaml_key
 from govcloud.model.inventory import FORMAT_VERSION, Inventory
-from govcloud.store.atomic import write_atomic
+from govcloud.base.atomic import write_atomic
 
 Style = Literal["block", "lines"]
 _MISSING = dataclasses.MISSING

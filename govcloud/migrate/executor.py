@@ -36,7 +36,7 @@ from govcloud.model.inventory import Inventory
 from govcloud.model.plan import Plan
 from govcloud.redact import scrub_data
 from govcloud.store import journal
-from govcloud.store.atomic import write_atomic
+from govcloud.base.atomic import write_atomic
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 

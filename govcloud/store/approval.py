@@ -19,7 +19,6 @@ passphrases are asked by ssh-keygen/openssl on the terminal (or come from the ss
 from __future__ import annotations
 
 import base64
-import getpass
 import json
 import os
 import re
@@ -28,13 +27,13 @@ import subprocess
 import tempfile
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
+from govcloud.base import stamp
 from govcloud.errors import GovcloudError
-from govcloud.inventory.reader import ReadFailure, read_document
-from govcloud.store.atomic import write_atomic
+from govcloud.base.reader import ReadFailure, read_document
+from govcloud.base.atomic import write_atomic
 
 APPROVAL_FILE = "approval.yaml"
 APPROVAL_FORMAT = 2
@@ -281,15 +280,12 @@ def verify_signature(sig: Signature, listed_key: str) -> bool:
 
 
 def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return str(os.getuid())
+    return stamp.os_user()
 
 
 def new_statement(plan_id: str, plan_sha256: str, inventory_digest: str, by: str) -> Signature:
     return Signature(plan_id, plan_sha256, inventory_digest, by,
-                     datetime.now(timezone.utc).isoformat(timespec="seconds"), _os_user(), "", "", "")
+                     stamp.utc_now(), _os_user(), "", "", "")
 
 
 def read_signatures(plan_file: Path) -> list[Signature] | None:

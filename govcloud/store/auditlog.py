@@ -35,7 +35,6 @@ digests of values, never file contents, free text from imported files or secrets
 from __future__ import annotations
 
 import fcntl
-import getpass
 import hashlib
 import hmac
 import json
@@ -44,12 +43,12 @@ import secrets
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from govcloud.base import stamp
 from govcloud.errors import GovcloudError
-from govcloud.store.atomic import write_atomic
+from govcloud.base.atomic import write_atomic
 
 LOG_DIR = ".govcloud"
 LOG_NAME = "audit.jsonl"
@@ -110,10 +109,7 @@ def _who(who: str | dict | None) -> dict[str, Any]:
 
 
 def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name (container without passwd entry)
-        return f"uid:{os.getuid()}"
+    return stamp.os_user()
 
 
 def _plain(value: Any) -> Any:
@@ -320,7 +316,7 @@ def append(root: Path | str, *, action: str, entity: dict[str, Any] | tuple[str,
                             hint=f"run `govcloud audit verify {log_root(root)}` and restore the log") from exc
             entry: dict[str, Any] = {
                 "seq": prev_seq + 1,
-                "at": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+                "at": stamp.utc_now(),
                 "who": _who(who),
                 "action": action,
                 "entity": entity,

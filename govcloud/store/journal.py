@@ -10,16 +10,14 @@ error, because a journal with a hole cannot be trusted to resume from.
 from __future__ import annotations
 
 import fcntl
-import getpass
 import json
 import os
-import socket
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from govcloud.base import stamp
 from govcloud.errors import GovcloudError
 
 JOURNAL_NAME = "journal.jsonl"
@@ -35,15 +33,11 @@ def journal_path(plan_dir: Path) -> Path:
 
 
 def who() -> str:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = str(os.getuid())
-    return f"{user}@{socket.gethostname()}"
+    return stamp.user_at_host()
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return stamp.utc_now(ms=True)
 
 
 @dataclass

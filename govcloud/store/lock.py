@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import getpass
 import json
 import os
 import socket
@@ -34,6 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from govcloud.base import stamp
 from govcloud.errors import ExitCode, GovcloudError
 
 LOCK_DIR = ".govcloud"
@@ -67,15 +67,11 @@ def default_wait() -> float:
 
 
 def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid:{os.getuid()}"
+    return stamp.os_user()
 
 
 def _now() -> str:
-    from govcloud.store.journal import now
-    return now()
+    return stamp.utc_now(ms=True)
 
 
 def holder_of(fd: int) -> str:

@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from govcloud.errors import GovcloudError
-from govcloud.inventory.loader import inventory_files
-from govcloud.inventory.reader import ReadFailure, read_document
+from govcloud.base.reader import ReadFailure, read_document
 from govcloud.model.dates import parse_date
 from govcloud.model.enums import Strategy
 from govcloud.model.ids import ID_DESCRIPTION, id_problem, is_valid_derived_id, is_valid_id
@@ -29,7 +28,7 @@ from govcloud.model.plan import (
     PLAN_FORMAT_VERSION, LowerBound, Plan, PlanBatch, PlanItem, Retained, RoomClosure,
     ServerPlacement, Unscheduled,
 )
-from govcloud.store.atomic import write_atomic
+from govcloud.base.atomic import write_atomic
 
 PLAN_FILE = "plan.yaml"
 
@@ -37,32 +36,11 @@ PLAN_FILE = "plan.yaml"
 # ---------------------------------------------------------------- digests
 
 
-def inventory_digest(root: Path, *extra: str, loaded: dict[str, bytes] | None = None) -> str:
-    """SHA-256 over every inventory file (path and bytes, in load order) and ``extra`` strings.
-
-    ``loaded`` (file → SHA-256, from LoadResult.digests) spares reading the files again
-    when they were just loaded; staleness checks read them afresh."""
-    h = hashlib.sha256()
-    base = root if root.is_dir() else root.parent
-    for path in inventory_files(root):
-        rel = path.relative_to(base).as_posix()
-        h.update(rel.encode() + b"\0")
-        known = loaded.get(rel) if loaded else None
-        h.update(known if known else hashlib.sha256(path.read_bytes()).digest())
-    for item in extra:
-        h.update(b"\0" + item.encode())
-    return "sha256:" + h.hexdigest()
-
-
 def combined_digest(*parts: str) -> str:
     h = hashlib.sha256()
     for part in parts:
         h.update(part.encode() + b"\0")
     return "sha256:" + h.hexdigest()
-
-
-def file_digest(path: Path) -> str:
-    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 # ---------------------------------------------------------------- plan → text
@@ -400,7 +378,7 @@ def read_plan(arg: Path) -> Plan:
 def _line_of(text: str, where: tuple) -> int | None:
     import yaml
 
-    from govcloud.inventory.reader import GovLoader, locate_in_node
+    from govcloud.base.reader import GovLoader, locate_in_node
     try:
         return locate_in_node(yaml.compose(text, Loader=GovLoader), where)[0]
     except (yaml.YAMLError, RecursionError):

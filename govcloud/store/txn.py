@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from govcloud.errors import GovcloudError
-from govcloud.store.atomic import TMP_SUFFIX, crash_point, fsync_dir, write_atomic
+from govcloud.base.atomic import TMP_SUFFIX, crash_point, fsync_dir, write_atomic
+from govcloud.base.digest import file_sha256
 
 TXN_DIR = Path(".govcloud") / "txn"
 SCRATCH_DIR = Path(".govcloud") / "tmp"
@@ -159,7 +160,7 @@ def _roll_forward(root: Path, intent: dict[str, Any]) -> int | None:
             os.replace(src, dest)
             folders.add(dest.parent)
             crash_point("txn.publish")
-        elif not dest.is_file() or _sha(dest) != f["sha256"]:
+        elif not dest.is_file() or file_sha256(dest) != f["sha256"]:
             raise TransactionError(f"an interrupted write in {root} cannot be completed: {rel} is neither "
                                    f"staged nor in place (transaction {tid})",
                                    hint=f"restore {rel} from a backup, then remove {d / (tid + '.json')}")
@@ -185,7 +186,7 @@ def _stage_name_ok(stage: Path, tid: str) -> bool:
 
 def _manifest_sha(folder: Path) -> str | None:
     try:
-        return hashlib.sha256((folder / "MANIFEST.sha256").read_bytes()).hexdigest()
+        return file_sha256(folder / "MANIFEST.sha256")
     except OSError:
         return None
 
@@ -236,14 +237,6 @@ def _audit_once(root: Path, tid: str, entry: dict[str, Any]) -> int:
     if isinstance(kwargs.get("entity"), list):
         kwargs["entity"] = tuple(kwargs["entity"])
     return int(auditlog.append(root, **kwargs)["seq"])
-
-
-def _sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def recover(root: Path | str) -> list[str]:

@@ -27,7 +27,9 @@ from typing import Any, Callable
 from govcloud.errors import ExitCode, GovcloudError
 from govcloud.store import approval as signing
 from govcloud.store.approval import ApprovalError, ApprovalState, Signature, check_approval, check_signatures
-from govcloud.store.planfile import PLAN_FILE, file_digest, inventory_digest, inventory_of
+from govcloud.base.digest import file_digest
+from govcloud.inventory.digest import inventory_digest
+from govcloud.store.planfile import PLAN_FILE, inventory_of
 
 DOCUMENT = "plan.md"
 
@@ -172,7 +174,7 @@ def refresh_document(plan_file: Path, line_of: Callable[[str], str]) -> bool | N
     False: already right; None: not possible now (no plan.md or no approval line in it, a writer
     such as a migrate run holds the directory, or it cannot be written). Never waits."""
     from govcloud.render.plan_doc import replace_approval_line
-    from govcloud.store.atomic import write_atomic
+    from govcloud.base.atomic import write_atomic
     from govcloud.store.lock import LockedError, writer_lock
     doc_path = plan_file.parent / DOCUMENT
     try:

@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from govcloud.inventory.reader import read_document
+from govcloud.base.reader import read_document
 from govcloud.inventory.schema import inventory_schema
 from govcloud.inventory.writer import render_document
 

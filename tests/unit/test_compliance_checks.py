@@ -287,3 +287,23 @@ def test_an_empty_list_that_overrides_a_non_empty_default_is_written():
     t = Thresholds()
     t.sudo_admins = ()
     assert to_plain(t)["sudo_admins"] == []
+
+
+@pytest.mark.parametrize("os_release, dist, version, status", [
+    # the MLPS check's own table used to miss these (ID aliases, single quotes): "manual", while
+    # discovery classified the same host; one table now, one answer
+    ("NAME='Red Hat Enterprise Linux Server'\nID=redhat\nVERSION_ID='6.10'\n", "rhel", "6.10", Status.fail),
+    ("NAME='CentOS Linux'\nID='centos'\nVERSION_ID='6'\n", "centos", "6", Status.fail),
+    ('NAME="UnionTech OS Server 20"\nID=uniontech\nVERSION_ID="20"\n', "uos", "20", Status.passed),
+    ('NAME="Kylin Linux Advanced Server"\nID=kylinsec\nVERSION_ID="10"\n', "kylin", "V10", Status.passed),
+    ('NAME="Rocky Linux"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.3"\n', "other", "9.3", Status.manual),
+])
+def test_discovery_and_the_eol_check_classify_a_host_alike(os_release, dist, version, status):
+    from govcloud.compliance.checks import os_identity
+    from govcloud.inventory.discover import parse_os_release
+
+    found = parse_os_release(os_release)
+    assert (found["os_distribution"], found["os_version"]) == (dist, version)
+    check_dist, check_version = os_identity(os_release)
+    assert (check_dist.value if check_dist else "other", check_version) == (dist, version)
+    assert by_id(facts({"os_release": os_release}))["vuln.os_eol"].status is status

@@ -355,7 +355,7 @@ def test_audit_change_is_per_server_and_compact():
 
 
 def test_openssh_failures_classified_like_the_paramiko_driver():
-    c = d.classify_openssh_failure
+    from govcloud.base.sshfail import classify_openssh as c
     assert c("Failed to connect to the host via ssh: @@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\n"
              "Host key verification failed.")[0] == "hostkey-changed"
     assert c("No ED25519 host key is known for 198.18.1.27 and you have requested strict checking.\n"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import yaml
 
 from govcloud.interchange.importer import _LinesIndex
-from govcloud.inventory.reader import GovLoader, locate_in_node
+from govcloud.base.reader import GovLoader, locate_in_node
 from govcloud.inventory.writer import render_document
 
 
@@ -33,7 +33,7 @@ def test_lines_index_agrees_with_composed_yaml():
 def test_a_header_comment_above_json_is_read_as_json(tmp_path):
     """Importers write one record per line under a comment header: still JSON for the reader
     (the C parser, ~50× faster than libyaml), and positions still come from the text."""
-    from govcloud.inventory.reader import read_document
+    from govcloud.base.reader import read_document
 
     text = render_document({"servers": [{"id": "s1", "hostname": "h1"}]}, style="lines", header="written by a test")
     assert text.startswith("# written by a test\n{")

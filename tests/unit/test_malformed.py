@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from govcloud.inventory.reader import Document, ReadFailure, read_document
+from govcloud.base.reader import Document, ReadFailure, read_document
 
 from invtree import write_inventory_tree
 

@@ -274,9 +274,9 @@ def test_parsed_cache_gives_the_same_inventory_without_parsing_again(monkeypatch
     """An import loads the inventory twice; the second load reuses the parsed YAML of unchanged files."""
     import yaml
 
-    from govcloud.inventory import reader
+    from govcloud.base import reader
     from govcloud.inventory.loader import load_inventory
-    from govcloud.inventory.reader import ParsedCache
+    from govcloud.base.reader import ParsedCache
     from govcloud.inventory.validate import validate
 
     heyuan = Path(__file__).resolve().parents[2] / "inventories" / "heyuan"
