@@ -141,13 +141,9 @@ def read_document(path: Path, *, max_file_mb: float = DEFAULT_MAX_FILE_MB,
     digest = hashlib.sha256(raw).digest()
     if cache is not None and (hit := cache.get(digest)) is not _MISSING:
         return Document(path, hit, text, "yaml", digest)
-    if _SUSPICIOUS_NESTING.search(text):
-        depth = _nesting_depth(text)
-        if isinstance(depth, ReadFailure):
-            return depth
-        if depth > MAX_DEPTH:
-            return ReadFailure("too-deep", f"data is nested more than {MAX_DEPTH} levels deep",
-                               hint="an inventory never needs this; the file is damaged or hostile")
+    too_deep = nesting_problem(text, hint="an inventory never needs this; the file is damaged or hostile")
+    if too_deep is not None:
+        return too_deep
     try:
         data = yaml.load(text, Loader=GovLoader)  # noqa: S506 - GovLoader is a SafeLoader
     except yaml.MarkedYAMLError as exc:
@@ -178,7 +174,7 @@ def read_document(path: Path, *, max_file_mb: float = DEFAULT_MAX_FILE_MB,
     return Document(path, data, text, "yaml", digest)
 
 
-def nesting_problem(text: str) -> ReadFailure | None:
+def nesting_problem(text: str, hint: str = "the file is damaged or hostile") -> ReadFailure | None:
     """Too deep to build safely (checked on parser events, before any object is built), or None."""
     if not _SUSPICIOUS_NESTING.search(text):
         return None
@@ -186,8 +182,7 @@ def nesting_problem(text: str) -> ReadFailure | None:
     if isinstance(depth, ReadFailure):
         return depth
     if depth > MAX_DEPTH:
-        return ReadFailure("too-deep", f"data is nested more than {MAX_DEPTH} levels deep",
-                           hint="the file is damaged or hostile")
+        return ReadFailure("too-deep", f"data is nested more than {MAX_DEPTH} levels deep", hint=hint)
     return None
 
 
