@@ -1030,6 +1030,32 @@ class Executor:
         self.j(kind="step", system=t.system, step=Step.rollback.value, status="ok",
                detail={"changed": run.changed(), "messages": run.messages})
 
+    def _replication_set_up(self, t: D.SystemTarget, st: SystemStatus) -> bool:
+        """Whether a sync may have set up continuous replication for ``t`` (PostgreSQL: a journaled
+        decision for replication; MariaDB: decided by its tasks, so any synced MariaDB/MySQL database)."""
+        if not st.syncs or not (t.workload and t.workload.databases):
+            return False
+        if any(d.engine.value in ("mysql", "mariadb") for d in t.workload.databases):
+            return True
+        return any(e.get("kind") == "replication" and e.get("system") == t.system
+                   and any(d.get("method") == "replication" for d in e.get("decisions") or [])
+                   for e in journal.read(self.plan_dir).entries)
+
+    def _teardown_replication(self, t: D.SystemTarget, *, reason: str) -> None:
+        """Rollback before any cutover: only what the syncs set up for replication is removed (an
+        inactive slot left on the source would hold back its WAL until the disk is full)."""
+        self.j(kind="step", system=t.system, step=Step.rollback.value, status="start", reason=reason,
+               detail={"scope": "replication"})
+        try:
+            run = self._playbook(t, Step.rollback, playbook="migrate_repl_teardown.yml", name="replteardown")
+        except StepFailed as exc:
+            self.j(kind="step", system=t.system, step=Step.rollback.value, status="fail", reason=str(exc),
+                   detail=exc.detail)
+            self.transition(t.system, State.failed, Step.rollback, f"ending replication failed: {exc}")
+            raise
+        self.j(kind="step", system=t.system, step=Step.rollback.value, status="ok",
+               detail={"scope": "replication", "changed": run.changed(), "messages": run.messages})
+
     def rollback(self, item: Any, *, keep_target: bool, reason: str) -> SystemResult:
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         t = self.targets([item])[0]
@@ -1039,15 +1065,19 @@ class Executor:
         self.j(kind="run", command="rollback", systems=[t.system], keep_target=keep_target, reason=reason)
         touched_hosts = st.cutover_at is not None or st.state in (State.cutover, State.verified, State.done) or (
             st.state is State.failed and st.failed_step in ("cutover", "verify", "rollback"))
+        repl_left = not touched_hosts and self._replication_set_up(t, st)
         with self._processes():
             if touched_hosts:
                 self._rollback_hosts(t, reason=reason)
+            elif repl_left:
+                self._teardown_replication(t, reason=reason)
         removed: list[str] = []
         if not keep_target:
             removed = self._remove_target(t, st)
         self.transition(t.system, State.rolled_back, Step.rollback, reason)
         return SystemResult(t.system, State.rolled_back.value, True,
-                            steps=["rollback"] if touched_hosts else [], changed=[f"removed {k}" for k in removed])
+                            steps=["rollback"] if touched_hosts or repl_left else [],
+                            changed=[f"removed {k}" for k in removed])
 
     def _remove_target(self, t: D.SystemTarget, st: SystemStatus) -> list[str]:
         """Remove exactly what the cloud holds for the system — found by its tags and metadata, so a

@@ -191,6 +191,35 @@ def test_no_secret_in_artefacts_or_command_lines(mig):
         assert "logical replication" in ps or h == SRC
 
 
+def test_rollback_before_cutover_ends_replication_and_leaves_the_source_serving(mig):
+    """A synced system rolled back (no cutover): migrate_repl_teardown.yml, as `migrate rollback`
+    runs it, removes what the sync set up — an inactive slot would hold back the source's WAL —
+    and touches nothing else: the source keeps serving, its database stays open."""
+    d = _decide(mig)[0]
+    assert d.method is R.Method.replication, d.why("en")
+    assert _psql(SRC, f"select count(*) from pg_replication_slots where slot_name = '{SLOT}'", db="postgres") == "1"
+    before = ssh(SRC, "cat /run/nginx.pid").stdout.decode().strip()
+    r = mig.play("migrate_repl_teardown", govcloud_db_methods=_methods([d]))
+    assert r.ok, _failed(r)
+    assert _psql(SRC, "select count(*) from pg_replication_slots where slot_name like 'govcloud%'", db="postgres") == "0"
+    assert _psql(SRC, "select count(*) from pg_roles where rolname = 'govcloud_repl'", db="postgres") == "0"
+    assert _psql(SRC, "select count(*) from pg_publication") == "0"
+    assert "# govcloud" not in ssh(SRC, "sudo -n cat /etc/postgresql/15/main/pg_hba.conf").stdout.decode()
+    assert _psql(TGT, "select count(*) from pg_subscription", db="postgres") == "0"
+    assert ssh(TGT, f"sudo -n ls /var/lib/postgresql/govcloud/ 2>/dev/null | grep -c {SLOT}; true").stdout.decode().strip() == "0"
+    # nothing else touched: the same nginx serves, the database is open to its application
+    assert ssh(SRC, "cat /run/nginx.pid").stdout.decode().strip() == before
+    assert _psql(SRC, "select datconnlimit from pg_database where datname = 'govapp'", db="postgres") == "-1"
+    assert _psql(SRC, "insert into cutover_probe (note) values ('after teardown') returning id").isdigit()
+    # idempotent: a second run finds nothing and fails nothing
+    r = mig.play("migrate_repl_teardown", govcloud_db_methods=_methods([d]))
+    assert r.ok, _failed(r)
+    # the next sync sets replication up again (the cutover test below relies on it)
+    r = mig.play("migrate_sync", govcloud_sync_mode="delta", govcloud_db_methods=_methods([d], before={d.key}))
+    assert r.ok, _failed(r)
+    assert [s.state for s in R.statuses_from_messages(r.messages)] == ["streaming"], _msgs(r, TGT)
+
+
 def test_cutover_with_a_writer_running_loses_nothing_and_cleans_the_source(mig):
     d = _decide(mig)[0]
     assert d.method is R.Method.replication and d.reasons[0].code == "ok"   # our own slot counts as ours

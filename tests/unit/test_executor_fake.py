@@ -482,3 +482,71 @@ def test_processes_an_earlier_killed_run_left_are_journaled_as_reaped(world):
     (e,) = w.entries(kind="reaped")
     assert e["processes"] == [{"pid": 4242, "name": "ssh", "of_run": "20261206T000000-abcdef"}]
     assert e["run"] == ex.run_id
+
+
+# ---------------------------------------------------------------- rollback before cutover
+
+
+def _replicating_facts(call):
+    """migrate_repl_facts.yml on a source ready for logical replication (every database)."""
+    import json
+    from govcloud.drivers.ports import PlaybookRun
+    src = next(h for h in call.hosts if not h.endswith("-cloud")) if call.hosts else "h61"
+    msgs = {}
+    for db in call.extravars.get("govcloud_databases") or []:
+        msgs.setdefault(src, []).append("govcloud-repl " + json.dumps({
+            "kind": "facts", "source": src, "engine": db["engine"], "name": db["name"], "address": "198.18.1.61",
+            "version_num": 150008, "wal_level": "logical", "ssl": True, "superuser": True, "listen_addresses": "*",
+            "max_replication_slots": 10, "used_replication_slots": 0, "max_wal_senders": 10,
+            "used_wal_senders": 0, "tables_without_key": []}))
+        msgs.setdefault(src + "-cloud", []).append("govcloud-repl " + json.dumps(
+            {"kind": "reach", "source": src, "reachable": True, "port": 5432}))
+    return PlaybookRun(0, "successful", {"ok": {h: 1 for h in call.hosts}}, messages=msgs,
+                       artifact_dir="/nonexistent")
+
+
+def test_rollback_of_a_synced_replicating_system_ends_replication_and_touches_nothing_else(world):
+    """Before any cutover the source serves throughout: rollback must not run the cutover rollback
+    (services, record, write settings), but must end the replication the sync set up — an
+    inactive slot left on the source holds back its WAL until its disk is full."""
+    w = world
+    w.pb.script("migrate_repl_facts.yml", _replicating_facts, system="app1")
+    ex = w.executor()
+    ex.run(w.items(ex, ["app1"]), State.synced)
+    dec = w.entries(kind="replication", system="app1")[0]["decisions"]
+    assert dec and {d["method"] for d in dec} == {"replication"}, dec
+    n = len(w.pb.calls)
+    r = w.executor().rollback(w.items(ex, ["app1"])[0], keep_target=True, reason="plan changed")
+    assert (r.state, r.steps) == ("rolled_back", ["rollback"])
+    ran = [(c.system, c.playbook) for c in w.pb.calls[n:]]
+    assert ran == [("app1", "migrate_repl_teardown.yml")]
+    # the teardown is told which databases replicate, exactly as the sync was
+    methods = w.pb.calls[-1].extravars["govcloud_db_methods"]
+    assert {m["method"] for m in methods} == {"replication"} and all(m["slot"] for m in methods)
+    ok = w.entries(kind="step", system="app1", step="rollback", status="ok")
+    assert ok and ok[-1]["detail"]["scope"] == "replication"
+    assert w.state("app1") is State.rolled_back
+
+
+def test_rollback_of_a_synced_system_that_dumps_runs_no_playbook(world):
+    w = world
+    ex = w.executor()
+    ex.run(w.items(ex, ["app1"]), State.synced)
+    assert all(d["method"] == "dump" for e in w.entries(kind="replication", system="app1") for d in e.get("decisions", []))
+    n = len(w.pb.calls)
+    r = w.executor().rollback(w.items(ex, ["app1"])[0], keep_target=True, reason="plan changed")
+    assert r.state == "rolled_back" and r.steps == [] and w.pb.calls[n:] == []
+
+
+def test_a_failed_replication_teardown_leaves_the_system_failed_with_the_reason(world):
+    w = world
+    w.pb.script("migrate_repl_facts.yml", _replicating_facts, system="app1")
+    ex = w.executor()
+    ex.run(w.items(ex, ["app1"]), State.synced)
+    w.pb.script("migrate_repl_teardown.yml", "fail", system="app1")
+    with pytest.raises(GovcloudError):
+        w.executor().rollback(w.items(ex, ["app1"])[0], keep_target=False, reason="plan changed")
+    st = w.executor().status()["app1"]
+    assert st.state is State.failed and st.failed_step == "rollback" and "ending replication failed" in st.reason
+    # the target was not removed while the source may still hold its slot
+    assert w.cloud.find_system_resources(w.plan.plan_id, "app1") != {}
