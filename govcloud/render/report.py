@@ -666,12 +666,22 @@ def parse_journal(text: str, source: str = "journal.jsonl") -> list[dict[str, st
     return out
 
 
-def parse_cutovers(text: str, source: str = "journal.jsonl") -> dict[str, Any]:
+class JournalStatuses(dict):
+    """Per system its lifecycle.SystemStatus, plus the journal entries they were replayed from
+    (the projection of a system not cut over yet needs its replication decisions and lag)."""
+
+    def __init__(self, statuses: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) -> None:
+        super().__init__(statuses)
+        self.entries = list(entries)
+
+
+def parse_cutovers(text: str, source: str = "journal.jsonl") -> JournalStatuses:
     """Per system, what the migrate journal says of its syncs and cutovers (lifecycle.replay of
     the journal read by its one reader; plain {system, state} lines carry none of it)."""
     from govcloud.migrate.lifecycle import replay
     from govcloud.store.journal import parse
-    return replay(e for e in parse(text, source).entries if isinstance(e.get("kind"), str))
+    entries = [e for e in parse(text, source).entries if isinstance(e.get("kind"), str)]
+    return JournalStatuses(replay(entries), entries)
 
 
 def downtime_summary(plan: Plan, statuses: Mapping[str, Any] | None, approved_now: float | None,
@@ -680,10 +690,12 @@ def downtime_summary(plan: Plan, statuses: Mapping[str, Any] | None, approved_no
     before its cutover (else the projection now), the approved window (recorded at cutover, else
     the policy's), the downtime its client measured — flagged over the window — and why a
     cutover was forced."""
+    from govcloud.migrate import replication as RE
     from govcloud.migrate.executor import project_downtime
     from govcloud.migrate.syncstats import convergence, human_bytes, last_delta
     if not statuses:
         return None
+    entries = getattr(statuses, "entries", ())
     R = _R[lang]
     batch_of = {i.system: b.id for b in plan.batches for i in b.items}
     name_of = {i.system: i.name for i in plan.items()}
@@ -701,7 +713,9 @@ def downtime_summary(plan: Plan, statuses: Mapping[str, Any] | None, approved_no
         conv = convergence(st.sync_runs)["state"]
         approved = st.approved_downtime_s if st.approved_downtime_s is not None else approved_now
         over = st.downtime_s is not None and approved is not None and st.downtime_s > approved
-        proj = st.cutover_projection or project_downtime(st)
+        # before its cutover: projected as `migrate status` projects it (the method decided per
+        # database and the last measured replication lag), not as if every database were dumped
+        proj = st.cutover_projection or project_downtime(st, *RE.latest(entries, sid))
         notes = ([R["dt_over"]] if over else []) + ([R["dt_forced"].format(reason=st.forced_reason)]
                                                       if st.forced_reason else [])
         rows.append({"batch": batch_of.get(sid, "-"), "system": sid, "name": name_of.get(sid, sid),

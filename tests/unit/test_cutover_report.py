@@ -239,6 +239,38 @@ def test_report_reads_the_journal_as_migrate_writes_it():
     assert cut["a1"].over_window is False and cut["b1"].over_window is None
 
 
+def test_report_projects_a_replicated_system_not_yet_cut_over_as_migrate_status_does():
+    """b1 is synced and its database replicates with 0.5 s lag: the report's projection is the
+    replication window (file delta + lag + catch-up + stop/start), the one `migrate status` shows —
+    not the dump/restore the last sync step's wall time would stand for."""
+    from govcloud.migrate import replication as RE
+    plan, inv = _small()
+    dec = RE.decide("postgresql", "govapp", RE.SourceFacts.from_plain({
+        "engine": "postgresql", "name": "govapp", "address": "198.18.1.51", "version_num": 150008,
+        "wal_level": "logical", "ssl": True, "superuser": True, "listen_addresses": "*", "max_replication_slots": 10,
+        "used_replication_slots": 0, "max_wal_senders": 10, "used_wal_senders": 0, "tables_without_key": [],
+        "reachable": True, "target": "198.19.1.5"}))
+    assert dec.method is RE.Method.replication
+    entries = _cutover_journal() + _journal(
+        {"kind": "sync_stats", "system": "b1", **_run("delta", 4 << 20, wall=3, db=240).to_journal()},
+        {"kind": "replication", "system": "b1", "decisions": [dec.to_plain()]},
+        {"kind": "replication", "system": "b1", "status": [{"engine": "postgresql", "name": "govapp",
+                                                             "state": "streaming", "lag_bytes": 64, "lag_s": 0.5}]},
+        {"kind": "step", "system": "b1", "step": "sync", "status": "ok", "detail": {}},
+        {"kind": "state", "system": "b1", "to": "synced"})
+    text = "".join(json.dumps(e) + "\n" for e in entries)
+    cut = parse_cutovers(text)
+    st = cut["b1"]
+    want = project_downtime(st, *RE.latest(entries, "b1"))
+    dump = project_downtime(st)
+    assert want["method"] == "replication" and want["total_s"] < dump["total_s"], (want, dump)
+    rows = {r["system"]: r for r in report_data(plan, inv, cutovers=cut)["downtime"]["rows"]}
+    assert rows["b1"]["projected"] == f"{want['total_s']:.1f} 秒"
+    # the plain replay (no entries) still reports, as the dump projection
+    rows = {r["system"]: r for r in report_data(plan, inv, cutovers=replay(entries))["downtime"]["rows"]}
+    assert rows["b1"]["projected"] == f"{dump['total_s']:.1f} 秒"
+
+
 def gc(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "govcloud", *args], capture_output=True, text=True, timeout=120,
                           cwd=REPO)
