@@ -110,7 +110,10 @@ def pg_closed(m: AnsibleModule, db: str, rec_path: str, timeout: int) -> dict:
         elif now - quiet_since >= min(QUIET, timeout):
             break
         time.sleep(0.1)
-    return {"previous": {"connlimit": rec["connlimit"]}, "terminated": int(killed or 0)}
+    # the checksum both sides compute depends on it (govcloud_db_counts: hash64 needs 11)
+    version = psql(m, db, "show server_version_num")
+    return {"previous": {"connlimit": rec["connlimit"]}, "terminated": int(killed or 0),
+            "server_version_num": int(version) if version.isdigit() else None}
 
 
 MY_OTHERS = ("select id from information_schema.processlist where id <> connection_id() "

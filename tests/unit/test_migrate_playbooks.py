@@ -9,6 +9,7 @@ import ipaddress
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -120,3 +121,22 @@ def test_pg_checksum_sql_quotes_names_and_pins_text_forms():
     assert "set timezone = 'UTC'" in sql and "set default_transaction_read_only = on" in sql
     assert 'from "public"."we""ird" r' in sql and "select 'public.we\"ird'" in sql
     assert 'from "s.x"."t\'1" r' in sql and "select 's.x.t''1'" in sql
+
+
+def test_pg_checksum_sql_per_algorithm_one_scan_per_table():
+    import sys
+    sys.path.insert(0, str(PB / "library"))
+    try:
+        import govcloud_db_counts as g
+    finally:
+        sys.path.pop(0)
+    tables = [("public", "a"), ("public", "b")]
+    md5, h64 = g.pg_checksum_sql(tables, "md5"), g.pg_checksum_sql(tables, "hash64")
+    assert "md5(r::text)" in md5 and "hashtext" not in md5
+    assert "hashtextextended(r::text, 0)" in h64 and "md5(" not in h64
+    for sql in (md5, h64):
+        # the count comes from the same scan as the checksum: one select per table, count first
+        assert sql.count("select ") == len(tables) and sql.count("count(*) || ':' ||") == len(tables)
+    assert g.pg_checksum_sql(tables) == md5          # md5 stays the default (any PostgreSQL version)
+    with pytest.raises(KeyError):
+        g.pg_checksum_sql(tables, "crc32")
