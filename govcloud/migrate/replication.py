@@ -8,9 +8,10 @@ playbook carries out exactly that method per database (``govcloud_db_methods``, 
 state and lag are :class:`ReplicationStatus` records (live probe or last measured, with its time).
 :func:`project` is the cutover window projection the gate compares with the approved window.
 
-Engines: PostgreSQL (logical replication, server ≥ 10).  MySQL/MariaDB replicate through their own
-GTID tasks (roles/govcloud_repl/tasks/my_*.yml), which decide at sync; here they carry the reason
-``engine.unsupported`` ("decided by the MariaDB tasks") until their checks move into ``BLOCKERS``.
+Engines: PostgreSQL (logical replication, server ≥ 10) and MariaDB (GTID replication, 10.0.2 or
+later, binary log on; roles/govcloud_repl/tasks/my_*.yml carry it out).  MySQL (not MariaDB) is
+copied by dump/restore, with that reason.  Both engines' facts come from the same facts playbook
+(``govcloud_pg_repl`` / ``govcloud_my_repl`` ``state=check``) and are decided here.
 """
 
 from __future__ import annotations
@@ -53,6 +54,33 @@ TEXT: dict[str, tuple[str, str]] = {
                         "the target {target} cannot reach the source {address}:{port}: {error}"),
     "net.unknown": ("尚未探测目标主机到源库的连通性", "the path from the target to the source was not probed"),
     "disabled": ("本次运行关闭了持续复制（--no-replication）", "replication is turned off for this run (--no-replication)"),
+    # MariaDB GTID (the codes govcloud_my_repl reports)
+    "my.not_mariadb": ("源库运行 MySQL {version}，不是 MariaDB：govcloud 只做 MariaDB GTID 复制",
+                       "the source runs MySQL {version}, not MariaDB: govcloud replicates MariaDB GTID only"),
+    "my.version": ("源库 MariaDB {version} 版本过低，GTID 复制需要 10.0.2 及以上",
+                   "MariaDB {version} is too old for GTID replication (10.0.2 or later)"),
+    "my.log_bin": ("源库未开启二进制日志（log_bin=OFF）：开启需要在配置中设置 log_bin 并重启源库，govcloud 不会自行重启",
+                   "log_bin is OFF on the source: enabling the binary log needs a restart of the source's MariaDB "
+                   "(log_bin in its configuration), which govcloud does not do on its own"),
+    "my.binlog_format": ("源库 binlog_format={format}：只复制本系统的数据库需要 ROW（SET GLOBAL 会影响该实例的所有客户端，"
+                         "由运维决定）",
+                         "binlog_format is {format} on the source: replicating only this system's databases needs ROW "
+                         "(SET GLOBAL binlog_format = 'ROW' changes it for every client of the server: the operator's "
+                         "decision)"),
+    "my.server_id": ("源库 server_id 为 0，不能作为复制源", "server_id is 0 on the source: a server without a server id "
+                     "cannot be a replication source"),
+    "my.skip_networking": ("源库开启了 skip_networking，不接受 TCP 连接（修改需重启）",
+                           "skip_networking is ON on the source: it accepts no TCP connections (changing it needs a "
+                           "restart)"),
+    "my.bind": ("源库 MariaDB 只监听 {bind}（bind_address），目标主机无法连接（修改需重启源库）",
+                "the source's MariaDB listens only on {bind} (bind_address): the replica cannot connect (changing it "
+                "needs a restart of the source's MariaDB)"),
+    "my.db_comma": ("数据库名含逗号（复制过滤规则以逗号分隔）", "its name holds a comma (replication filters are "
+                    "comma-separated lists)"),
+    "my.db_non_transactional": ("含非事务表（{tables}）：不锁表就无法在 GTID 位置取得一致快照",
+                                "non-transactional tables ({tables}): no consistent snapshot at a GTID position "
+                                "without locking them for the whole dump"),
+    "my.db_missing": ("源库上没有这个数据库", "no such database on the source"),
 }
 
 
@@ -96,6 +124,15 @@ class SourceFacts:
     target: str | None = None
     error: str | None = None
     measured_at: str | None = None
+    # MariaDB/MySQL (govcloud_my_repl state=check): the server's, then this database's
+    version: str | None = None            # @@version, e.g. "10.11.6-MariaDB-0+deb12u1"
+    log_bin: bool | None = None
+    binlog_format: str | None = None
+    server_id: int | None = None
+    skip_networking: bool | None = None
+    bind_address: str | None = None
+    present: bool | None = None           # the database exists on the source
+    non_transactional: tuple[str, ...] = ()
 
     @classmethod
     def from_plain(cls, d: Mapping[str, Any]) -> "SourceFacts":
@@ -122,7 +159,13 @@ class SourceFacts:
                    tables_without_key=tuple(str(x) for x in d.get("tables_without_key") or ()),
                    has_govcloud_slot=bool(flag("has_govcloud_slot")), reachable=flag("reachable"),
                    reach_error=d.get("reach_error") or None, target=d.get("target") or None,
-                   error=d.get("error") or None, measured_at=d.get("measured_at") or None)
+                   error=d.get("error") or None, measured_at=d.get("measured_at") or None,
+                   version=str(d["version"]) if d.get("version") not in (None, "") else None,
+                   log_bin=flag("log_bin"), binlog_format=str(d.get("binlog_format") or "") or None,
+                   server_id=num("server_id"), skip_networking=flag("skip_networking"),
+                   bind_address=d.get("bind_address") if isinstance(d.get("bind_address"), str) else None,
+                   present=flag("present"),
+                   non_transactional=tuple(str(x) for x in d.get("non_transactional") or ()))
 
     def to_plain(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
@@ -190,8 +233,59 @@ def _pg_blockers(f: SourceFacts) -> list[Reason]:
     return out
 
 
-# engine → what stops replication for it.  MySQL/MariaDB (GTID): add their function here.
-BLOCKERS: dict[str, Callable[[SourceFacts], list[Reason]]] = {"postgresql": _pg_blockers}
+MY_MIN_VERSION = (10, 0, 2)            # MariaDB GTID
+
+
+def _version_tuple(v: str) -> tuple[int, ...]:
+    import re
+    hit = re.match(r"(\d+)\.(\d+)\.(\d+)", v or "")
+    return tuple(int(x) for x in hit.groups()) if hit else (0, 0, 0)
+
+
+def _is_loopback(addr: str) -> bool:
+    import ipaddress
+    try:
+        return ipaddress.ip_address(addr).is_loopback
+    except ValueError:
+        return addr == "localhost"
+
+
+def _my_blockers(f: SourceFacts) -> list[Reason]:
+    """MariaDB GTID replication: the server's first blocker (as govcloud_my_repl.server_blocker
+    reports it), else this database's, else the path from the target."""
+    ver = f.version or ""
+    if f.version is not None and "mariadb" not in ver.lower():
+        return [Reason("my.not_mariadb", {"version": ver})]
+    if f.version is not None and _version_tuple(ver) < MY_MIN_VERSION:
+        return [Reason("my.version", {"version": ver})]
+    if f.log_bin is False:
+        return [Reason("my.log_bin")]
+    if (f.binlog_format or "").upper() == "STATEMENT":
+        return [Reason("my.binlog_format", {"format": f.binlog_format.upper()})]
+    if f.server_id == 0:
+        return [Reason("my.server_id")]
+    if f.skip_networking:
+        return [Reason("my.skip_networking")]
+    bind = (f.bind_address or "").replace(" ", "")
+    if bind == "localhost" or (bind and all(_is_loopback(b) for b in bind.split(","))):
+        return [Reason("my.bind", {"bind": f.bind_address})]
+    if "," in f.name:
+        return [Reason("my.db_comma")]
+    if f.non_transactional:
+        return [Reason("my.db_non_transactional", {"tables": ", ".join(f.non_transactional[:5])})]
+    if f.present is False:
+        return [Reason("my.db_missing")]
+    if f.reachable is False:
+        return [Reason("net.unreachable", {"target": f.target or "?", "address": f.address or "?", "port": f.port,
+                                           "error": f.reach_error or "?"})]
+    if f.reachable is None:
+        return [Reason("net.unknown")]
+    return []
+
+
+# engine → what stops replication for it
+BLOCKERS: dict[str, Callable[[SourceFacts], list[Reason]]] = {
+    "postgresql": _pg_blockers, "mariadb": _my_blockers, "mysql": _my_blockers}
 
 
 def decide(engine: str, name: str, facts: SourceFacts | None, *, enabled: bool = True) -> MethodDecision:
@@ -265,12 +359,14 @@ def facts_from_messages(messages: Mapping[str, Iterable[str]], *, measured_at: s
     """Facts per ``engine/name`` from the facts playbook's reports: the source's engine facts joined
     with its target's reachability probe."""
     recs = parse_messages(messages)
-    reach = {r.get("source"): r for r in recs if r.get("kind") == "reach"}
+    # one reachability probe per (source, engine port); older reports name no engine
+    reach = {(r.get("source"), r.get("engine") or "postgresql"): r for r in recs if r.get("kind") == "reach"}
     out: dict[str, SourceFacts] = {}
     for r in recs:
         if r.get("kind") != "facts":
             continue
-        rr = reach.get(r.get("source")) or {}
+        eng = "mysql" if r.get("engine") in ("mysql", "mariadb") else r.get("engine")
+        rr = reach.get((r.get("source"), eng)) or {}
         merged = {**r, "measured_at": measured_at}
         if rr:
             merged.update({"reachable": rr.get("reachable"), "reach_error": rr.get("error") or None,

@@ -4,8 +4,10 @@ its target: the sync sets up replication (account with REPLICATION SLAVE, one du
 position, only the system's database), a second sync keeps it and reports the lag; a difference
 forced on the target is caught by the cutover's checksums and rolled back (source open again,
 replication and its account gone); the cutover with an application writer INSERTing and UPDATEing
-loses no acknowledged write.  h57 is a source with the binary log off (Debian's default), h58 its
-target: dump/restore, saying why.  The replication password is never in the runner's artefacts,
+loses no acknowledged write.  The method is decided as `migrate run` decides it: the facts playbook
+(read-only), then govcloud.migrate.replication.  h57 is a source with the binary log off (Debian's
+default), h58 its target: decided dump/restore, saying why in Chinese and English; forced to
+replicate anyway, the sync's own check still refuses.  The replication password is never in the runner's artefacts,
 the source's binary log or a process list.  Hosts h55-h58 are reserved for this module."""
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ import pytest
 
 from cutover_writer import Writer, lost, setup_my, target_rows
 from migrate_helpers import Migration, ssh
+
+from govcloud.migrate import replication as R
 
 pytestmark = [pytest.mark.integration, pytest.mark.hosts]
 
@@ -72,6 +76,15 @@ def _msgs(r, host) -> str:
 
 def _records(r, host) -> list[dict]:
     return [json.loads(m.split(" ", 1)[1]) for m in r.messages.get(host, []) if m.startswith("govcloud-repl ")]
+
+
+def _decide(m: Migration, system: str, db: str) -> tuple[R.MethodDecision, list[dict]]:
+    """What the orchestrator does in the sync step: facts playbook → replication.decide_all, and
+    the govcloud_db_methods the playbooks then receive."""
+    r = m.play("migrate_repl_facts", govcloud_db_methods=[])
+    assert r.ok, _failed(r)
+    d = R.decide_all([("mariadb", db)], R.facts_from_messages(r.messages, measured_at="now"))
+    return d[0], R.methods_extravar(d, plan_id=f"it-repl-mysql-{system}", system=system)
 
 
 def _artefacts(m: Migration) -> bytes:
@@ -137,6 +150,9 @@ def mig(test_hosts, tmp_path_factory):
 
 
 def test_sync_sets_up_replication_of_the_systems_database_only_and_keeps_it(mig):
+    d, methods = _decide(mig, "govrep", "govrep")
+    assert d.method is R.Method.replication and [x.code for x in d.reasons] == ["ok"], d.why("en")
+    mig.extravars["govcloud_db_methods"] = methods           # every later play of this module, as migrate passes it
     with PsWatch(SRC, TGT) as ps:
         r = mig.play("migrate_sync", govcloud_sync_mode="initial")
     assert r.ok, _failed(r)
@@ -246,16 +262,33 @@ def mig2(test_hosts, tmp_path_factory):
         m.agent.stop()
 
 
-def test_without_binary_log_the_sync_says_why_and_copies_by_dump(mig2):
+def test_without_binary_log_the_decision_says_why_and_the_sync_copies_by_dump(mig2):
     assert _sql(SRC2, "select @@log_bin") == "0"
     r = mig2.play("migrate_configure")
     assert r.ok, _failed(r)
-    r = mig2.play("migrate_sync", govcloud_sync_mode="initial")
+    d, methods = _decide(mig2, "govrep2", "govrep2")
+    assert d.method is R.Method.dump and [x.code for x in d.reasons] == ["my.log_bin"], d.why("en")
+    assert "log_bin is OFF on the source" in d.why("en") and "二进制日志" in d.why("zh")
+    r = mig2.play("migrate_sync", govcloud_sync_mode="initial", govcloud_db_methods=methods)
+    assert r.ok, _failed(r)
+    msgs = _msgs(r, TGT2)
+    assert ("replication mariadb/govrep2 h57 -> h58: not possible, copied by dump/restore: decided by the "
+            "orchestrator") in msgs, msgs
+    assert "db mariadb/govrep2 h57 -> h58: restored, 1 tables, source 300 rows, target 300 rows" in msgs, msgs
+    assert [(x["kind"], x["method"]) for x in _records(r, TGT2)] == [("method", "dump")]
+    assert _sql(TGT2, "show all slaves status") == ""
+    assert _sql(SRC2, "select count(*) from mysql.user where user = 'govcloud_repl'") == "0"
+
+
+def test_forced_to_replicate_the_syncs_own_check_still_refuses_and_says_why(mig2):
+    """The source changed between the decision and the sync (or a hand-made extravar): the sync's
+    check at that moment still keeps a source without a binary log from replicating."""
+    forced = R.methods_extravar([R.MethodDecision("mariadb", "govrep2", R.Method.replication, (R.Reason("ok"),))],
+                                plan_id="it-repl-mysql-govrep2", system="govrep2")
+    r = mig2.play("migrate_sync", govcloud_sync_mode="delta", govcloud_db_methods=forced)
     assert r.ok, _failed(r)
     msgs = _msgs(r, TGT2)
     assert ("replication mariadb/govrep2 h57 -> h58: not possible, copied by dump/restore: log_bin is OFF on the "
             "source: enabling the binary log needs a restart") in msgs, msgs
-    assert "db mariadb/govrep2 h57 -> h58: restored, 1 tables, source 300 rows, target 300 rows" in msgs, msgs
     assert [(x["kind"], x["method"], x["reason"][:17]) for x in _records(r, TGT2)] == [("method", "dump", "log_bin is OFF on")]
     assert _sql(TGT2, "show all slaves status") == ""
-    assert _sql(SRC2, "select count(*) from mysql.user where user = 'govcloud_repl'") == "0"

@@ -63,11 +63,59 @@ def test_our_own_slot_needs_no_free_one_on_a_rerun():
 
 
 def test_other_engines_and_missing_facts_and_disabled_are_dump():
-    for e in ("mysql", "mariadb"):
-        d = R.decide(e, "db", None)
-        assert d.method is R.Method.dump and d.reasons[0].code == "engine.unsupported" and "MariaDB GTID" in d.why("en")
-    assert R.decide("postgresql", "db", None).reasons[0].code == "facts.missing"
+    d = R.decide("oracle", "db", None)
+    assert d.method is R.Method.dump and d.reasons[0].code == "engine.unsupported"
+    for e in ("postgresql", "mysql", "mariadb"):
+        assert R.decide(e, "db", None).reasons[0].code == "facts.missing"
     assert R.decide("postgresql", "db", facts(), enabled=False).reasons[0].code == "disabled"
+
+
+MY_GOOD = dict(engine="mariadb", name="govapp", address="198.18.1.55", port=3306, version="10.11.6-MariaDB-0+deb12u1",
+               log_bin="1", binlog_format="ROW", server_id="1", skip_networking="0", bind_address="", ssl=True,
+               present=True, non_transactional=[], reachable=True, target="198.19.1.5")
+
+
+def my(**kw):
+    return R.SourceFacts.from_plain({**MY_GOOD, **kw})
+
+
+def test_mariadb_replicates_when_nothing_blocks_it_and_says_exactly_why_not():
+    assert R.decide("mariadb", "govapp", my()).method is R.Method.replication
+    assert R.decide("mysql", "govapp", my()).method is R.Method.replication     # engine spelled mysql, a MariaDB server
+    cases = {
+        "my.not_mariadb": dict(version="8.0.36"), "my.version": dict(version="10.0.1-MariaDB"),
+        "my.log_bin": dict(log_bin="0"), "my.binlog_format": dict(binlog_format="statement"),
+        "my.server_id": dict(server_id="0"), "my.skip_networking": dict(skip_networking="ON"),
+        "my.bind": dict(bind_address="127.0.0.1"), "my.db_non_transactional": dict(non_transactional=["t1 (MyISAM)"]),
+        "my.db_missing": dict(present=False), "net.unreachable": dict(reachable=False, reach_error="timed out"),
+        "net.unknown": dict(reachable=None),
+    }
+    for code, kw in cases.items():
+        d = R.decide("mariadb", "govapp", my(**kw))
+        assert d.method is R.Method.dump and [r.code for r in d.reasons] == [code], (code, d)
+        zh, en = d.why("zh"), d.why("en")
+        assert zh != en and "{" not in zh + en and any("\u4e00" <= c <= "\u9fff" for c in zh), (code, zh, en)
+    assert "STATEMENT" in R.decide("mariadb", "g", my(binlog_format="statement")).why("en")
+    assert "MyISAM" in R.decide("mariadb", "g", my(non_transactional=["t1 (MyISAM)"])).why("zh")
+    assert R.decide("mariadb", "a,b", my(name="a,b")).reasons[0].code == "my.db_comma"
+    # a bind on every address, or on the source's own, is fine; only loopback blocks
+    for bind in ("0.0.0.0", "::", "198.18.1.55", "127.0.0.1,198.18.1.55"):
+        assert R.decide("mariadb", "govapp", my(bind_address=bind)).method is R.Method.replication, bind
+
+
+def test_facts_from_messages_joins_each_engine_with_its_own_reachability():
+    msgs = {"h55": ["govcloud-repl " + json.dumps({"kind": "facts", "source": "h55", **MY_GOOD, "reachable": None}),
+                    "govcloud-repl " + json.dumps({"kind": "facts", "source": "h55", **GOOD})],
+            "h56": ["govcloud-repl " + json.dumps({"kind": "reach", "engine": "mysql", "source": "h55",
+                                                   "reachable": False, "error": "refused", "port": 3307}),
+                    "govcloud-repl " + json.dumps({"kind": "reach", "engine": "postgresql", "source": "h55",
+                                                   "reachable": True, "port": 5432})]}
+    f = R.facts_from_messages(msgs, measured_at="t")
+    assert f["mariadb/govapp"].reachable is False and f["mariadb/govapp"].port == 3307
+    assert f["postgresql/govapp"].reachable is True and f["postgresql/govapp"].port == 5432
+    d = R.decide_all([("mariadb", "govapp"), ("postgresql", "govapp")], f)
+    assert [x.method for x in d] == [R.Method.dump, R.Method.replication]
+    assert d[0].reasons[0].code == "net.unreachable" and "refused" in d[0].why("en")
 
 
 def test_decision_round_trips_through_the_journal_form():
