@@ -998,9 +998,16 @@ class Executor:
             detail: dict[str, Any] = {"changed": run.changed(), "messages": messages}
             if step is Step.cutover:
                 detail.update(downtime_of(run.messages, t.system))
-                catchup = [r for r in R.parse_messages(run.messages) if r.get("kind") in ("catchup", "ended")]
+                catchup = [r for r in R.parse_messages(run.messages)
+                           if r.get("kind") in ("catchup", "ended", "cleanup_failed")]
                 if catchup:
                     detail["replication"] = catchup
+                # clean-up after the switch (replication ended, source engines stopped) never undoes
+                # the cutover: what it left is journaled and shown
+                for r in catchup:
+                    if r.get("kind") == "cleanup_failed":
+                        self.on_event(t.system, f"clean-up left undone after the switch — {r.get('step')}: "
+                                                f"{r.get('error')}")
             self.j(kind="step", system=t.system, step=step.value, status="ok", detail=detail)
             if detail.get("downtime_s") is not None:
                 self.on_event(t.system, f"downtime {detail['downtime_s']:.2f} s")
@@ -1032,7 +1039,8 @@ class Executor:
 
     def _replication_set_up(self, t: D.SystemTarget, st: SystemStatus) -> bool:
         """Whether a sync may have set up continuous replication for ``t`` (PostgreSQL: a journaled
-        decision for replication; MariaDB: decided by its tasks, so any synced MariaDB/MySQL database)."""
+        decision for replication; MariaDB/MySQL: any synced one — its teardown finds what the syncs
+        recorded on the target and does nothing when they set nothing up)."""
         if not st.syncs or not (t.workload and t.workload.databases):
             return False
         if any(d.engine.value in ("mysql", "mariadb") for d in t.workload.databases):

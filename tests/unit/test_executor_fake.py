@@ -550,3 +550,35 @@ def test_a_failed_replication_teardown_leaves_the_system_failed_with_the_reason(
     assert st.state is State.failed and st.failed_step == "rollback" and "ending replication failed" in st.reason
     # the target was not removed while the source may still hold its slot
     assert w.cloud.find_system_resources(w.plan.plan_id, "app1") != {}
+
+
+def test_clean_up_left_undone_after_the_switch_is_journaled_and_does_not_undo_the_cutover(world):
+    """Ending replication and stopping the source's engines run after the record points to the
+    target: their failure is reported (journaled with the cutover, shown as an event) and the
+    system is done — switching back would lose what the target already accepted."""
+    import json
+    from govcloud.drivers.ports import PlaybookRun
+    w = world
+
+    def cutover_with_cleanup_failed(call):
+        hosts = call.hosts or ["localhost"]
+        tgt = next((h for h in hosts if h.endswith("-cloud")), hosts[0])
+        msg = "govcloud-repl " + json.dumps({"kind": "cleanup_failed", "step": "replication ended", "target": tgt,
+                                             "error": "could not drop slot: still active"})
+        return PlaybookRun(0, "successful", {"ok": {h: 3 for h in hosts}, "changed": {h: 1 for h in hosts}},
+                           messages={tgt: [msg]}, changed_tasks={h: ["scripted change"] for h in hosts},
+                           artifact_dir="/nonexistent")
+
+    events: list[str] = []
+    ex = w.executor()
+    ex.run(w.items(ex, ["app1"]), State.synced)
+    w.pb.script("migrate_cutover.yml", cutover_with_cleanup_failed, system="app1")
+    ex = w.executor()
+    ex.on_event = lambda system, text: events.append(f"{system}: {text}")
+    r = ex.cutover(w.items(ex, ["app1"]), today=date.today(), force_reason="t")
+    assert [x.ok for x in r] == [True] and w.state("app1") is State.done
+    assert "migrate_rollback.yml" not in w.pb.ran("app1")
+    ok = w.entries(kind="step", system="app1", step="cutover", status="ok")[-1]
+    left = [x for x in ok["detail"]["replication"] if x["kind"] == "cleanup_failed"]
+    assert left and left[0]["error"] == "could not drop slot: still active"
+    assert any("clean-up left undone" in e and "still active" in e for e in events), events
