@@ -9,6 +9,8 @@ class ExitCode(IntEnum):
     OK = 0
     ERROR = 1            # the input has problems, or the operation failed
     USAGE = 2            # bad command line (click's own code for usage errors)
+    CHANGES = 2          # --detailed-exitcode: the dry run found changes to make (an alias of 2, as in
+                         # terraform plan -detailed-exitcode; a bad command line exits 2 before any dry run)
     PARTIAL = 3          # some of the work was done
     NOT_APPROVED = 4     # no valid signed approval: unapproved, unsigned, forged, edited after signing, not covering
     PLAN_APPROVED = 5    # `plan generate` would replace an approved plan with a different one (--force to do it)

@@ -65,3 +65,21 @@ def write_atomic(path: Path | str, data: str | bytes, *, mode: int = 0o644, dura
         except FileNotFoundError:
             pass
         raise
+
+
+def append_private(path: Path | str, text: str, *, private_dir: Path | str | None = None) -> None:
+    """Append ``text`` to a file only its owner may read (0600), created if missing, never through a
+    symlink. ``private_dir`` (created 0700, and set back to 0700 when we own it) is the directory that
+    must stay private too — the debug log's cache directory."""
+    path = Path(path)
+    parent = path.parent
+    parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if private_dir is not None and parent == Path(private_dir) and parent.stat().st_uid == os.getuid():
+        os.chmod(parent, 0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        if os.fstat(fd).st_uid == os.getuid():
+            os.fchmod(fd, 0o600)
+        os.write(fd, text.encode("utf-8", "replace"))
+    finally:
+        os.close(fd)

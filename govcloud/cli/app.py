@@ -5,14 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import traceback
-from datetime import datetime
 
 import click
 import typer
 import typer.core
 
 from govcloud import __version__
+from govcloud.base import debuglog
 from govcloud.cli import audit as audit_cli
 from govcloud.cli import compliance as compliance_cli
 from govcloud.cli import discover as discover_cli
@@ -24,7 +23,7 @@ from govcloud.cli import plan as plan_cli
 from govcloud.cli import report as report_cli
 from govcloud.cli import template as template_cli
 from govcloud.errors import ExitCode, GovcloudError
-from govcloud.paths import cache_dir, debug_log
+
 from govcloud.redact import scrub
 from govcloud.render.console import clean, stderr, styled
 
@@ -107,29 +106,6 @@ def _third_party(exc: BaseException) -> bool:
     return mod.split(".")[0] in _THIRD_PARTY or isinstance(exc, (ConnectionError, TimeoutError))
 
 
-def _write_debug_log(exc: BaseException) -> str:
-    """Append the traceback, secrets scrubbed, to the debug log (file 0600, its directory 0700)."""
-    log = debug_log()
-    try:
-        parent = log.parent
-        parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if parent == cache_dir() and parent.stat().st_uid == os.getuid():
-            os.chmod(parent, 0o700)
-        fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        try:
-            if os.fstat(fd).st_uid == os.getuid():
-                os.fchmod(fd, 0o600)
-            text = (f"--- {datetime.now().isoformat(timespec='seconds')} govcloud {__version__} "
-                    f"{scrub(' '.join(sys.argv[1:3]))}\n"
-                    + scrub("".join(traceback.format_exception(type(exc), exc, exc.__traceback__))))
-            os.write(fd, text.encode("utf-8", "replace"))
-        finally:
-            os.close(fd)
-        return f" (details in {log})"
-    except OSError:
-        return ""
-
-
 class _ScrubbingFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return clean(scrub(super().format(record)), newlines=True)
@@ -199,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
         stderr().print(f"[bold red]error:[/] {what + ': ' if what else ''}{why}", highlight=False, soft_wrap=True)
         sys.exit(int(ExitCode.ERROR))
     except Exception as exc:  # noqa: BLE001 - the boundary: never show a traceback to a user
-        where = _write_debug_log(exc)
+        where = debuglog.record(exc)
         if _third_party(exc):  # a cloud/SSH/network failure is expected, not a bug: exit 1
             _print_error("error:", f"{type(exc).__name__}: {exc}{where}",
                          "check the cloud (clouds.yaml, OS_CLOUD, the auth URL), the network and SSH access")

@@ -1,27 +1,22 @@
 """``govcloud compliance …``: MLPS 2.0 (等保 2.0) host checks and the baseline playbook.
 
-Thin wiring: targets (compliance.targets) → one fact-collection run per host over SSH
-(drivers.ssh) → pure evaluation (compliance.checks) → renderer (compliance.render).
+Thin wiring: parse, call ``usecases.compliance.check`` (targets → facts over SSH → pure
+evaluation → the files asked for), render (compliance.render).
 """
 
 from __future__ import annotations
 
-import json
 from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from govcloud.compliance.collect import assess, collect
-from govcloud.compliance.facts import load_facts
-from govcloud.compliance.model import ComplianceThresholds, Status
-from govcloud.compliance.render import render_table, to_document, write_file
-from govcloud.compliance.targets import AnsibleInventory, read_ansible_ini, select, target_for
-from govcloud.drivers.ssh import SshTarget
-from govcloud.errors import ExitCode, GovcloudError, UsageError
+from govcloud.compliance.render import render_table, to_document
+from govcloud.errors import ExitCode, UsageError
 from govcloud.render import console as view
 from govcloud.render.console import Lang, Output
+from govcloud.usecases import compliance as uc
 
 app = typer.Typer(help="等保合规 — MLPS 2.0 host checks (read-only, over SSH) and the baseline playbook.",
                   no_args_is_help=True)
@@ -33,54 +28,6 @@ BASELINE_PLAYBOOK = REPO / "playbooks" / "mlps_baseline.yml"
 class Level(str, Enum):
     two = "2"
     three = "3"
-
-
-def _thresholds(policy, pairs: list[str]) -> ComplianceThresholds:
-    overrides = {}
-    for p in pairs:
-        k, sep, v = p.partition("=")
-        if not sep:
-            raise UsageError(f"--threshold expects KEY=VALUE, got {p!r}")
-        overrides[k.strip()] = v.strip()
-    try:
-        return ComplianceThresholds.from_policy(policy, overrides)
-    except KeyError as exc:
-        raise UsageError(f"unknown threshold {exc.args[0]!r}",
-                         hint="known: " + ", ".join(ComplianceThresholds.field_names())) from None
-    except ValueError as exc:
-        raise UsageError(f"bad threshold value: {exc}") from None
-
-
-def _inventory_targets(path: Path, system: str | None, ini: AnsibleInventory | None, user, key, known_hosts):
-    from govcloud.inventory.loader import load_inventory
-    result = load_inventory(path)
-    if result.errors:
-        raise GovcloudError(f"the inventory has {len(result.errors)} error(s)",
-                            hint=f"run `govcloud inventory validate {path}`")
-    inv = result.inventory
-    if system is not None:
-        if system not in inv.systems:
-            raise GovcloudError(f"no system {system!r} in {path}")
-        sysrec = inv.systems[system]
-        server_ids, level = list(sysrec.servers), sysrec.mlps_level
-    else:
-        server_ids, level = list(inv.servers), None
-    targets = []
-    for sid in server_ids:
-        srv = inv.servers.get(sid)
-        if srv is None:
-            continue
-        hv = None
-        if ini is not None:
-            hv = ini.hosts.get(srv.hostname) or ini.hosts.get(srv.id)
-        if hv is not None:
-            name = srv.hostname if srv.hostname in ini.hosts else srv.id
-            targets.append(target_for(name, hv, user=user, key=key, known_hosts=known_hosts))
-        else:
-            addr = srv.mgmt_ip or (srv.ips[0] if srv.ips else srv.hostname)
-            targets.append(SshTarget(name=srv.hostname, host=addr, user=user or "root", key_filename=key,
-                                     known_hosts=known_hosts))
-    return targets, level, inv.policy()
 
 
 @app.command("check")
@@ -108,53 +55,17 @@ def check_cmd(
     Exit 0: no 不符合 and no 检查错误; 1: at least one finding is 不符合 (fail);
     3: no fail but some host or check could not be evaluated (error).
     """
-    ini = read_ansible_ini(inventory_file) if inventory_file else None
-    k = str(identity) if identity else None
-    kh = str(known_hosts) if known_hosts else None
-    policy, default_level, targets = None, None, []
-    if facts is not None:
-        recorded = load_facts(facts)
-    elif inventory is not None:
-        if hosts:
-            raise UsageError("give either INVENTORY [--system] or --hosts, not both")
-        targets, default_level, policy = _inventory_targets(inventory, system, ini, user, k, kh)
-    elif hosts:
-        if ini is None:
-            raise UsageError("--hosts needs --inventory-file (an Ansible INI inventory)")
-        names = select(ini, hosts)
-        if not names:
-            raise GovcloudError(f"no host in {inventory_file} matches {hosts!r}")
-        targets = [target_for(n, ini.hosts[n], user=user, key=k, known_hosts=kh) for n in names]
-    else:
-        raise UsageError("name the hosts: INVENTORY [--system ID], or --hosts PATTERN --inventory-file FILE, or --facts FILE")
-    lvl = int(level.value) if level else default_level
-    if lvl not in (2, 3):
-        raise UsageError("--level 2 or 3 is required" + (f" (system {system} has MLPS level {default_level})" if system else ""))
-    th = _thresholds(policy, threshold)
-    if facts is None:
-        if not targets:
-            raise GovcloudError("no hosts to check")
-        err = view.stderr()
-        err.print(f"collecting facts from {len(targets)} host(s) …")
-        recorded = collect(targets, workers=workers, timeout=timeout)
-    if facts_out is not None:
-        facts_out.write_text(json.dumps({"hosts": [f.to_plain() for f in recorded]}, ensure_ascii=False, indent=1),
-                             encoding="utf-8")
-    reports = assess(recorded, lvl, th)
-    if out is not None:
-        try:
-            write_file(out, reports, lvl, th, lang.value)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
+    req = uc.CheckRequest(inventory=inventory, system=system, hosts=hosts, level=int(level.value) if level else None,
+                          inventory_file=inventory_file, user=user, identity=identity, known_hosts=known_hosts,
+                          threshold=threshold, facts=facts, facts_out=facts_out, out=out, workers=workers,
+                          timeout=timeout, lang=lang.value)
+    done = uc.check(req, on_collect=lambda n: view.stderr().print(f"collecting facts from {n} host(s) …"))
     if output is Output.json:
-        view.print_json(to_document(reports, lvl, th))
+        view.print_json(to_document(done.reports, done.level, done.thresholds))
     else:
-        render_table(reports, view.stdout(), lang.value, show_pass=not failures_only)
-    statuses = {f.status for r in reports for f in r.findings}
-    if Status.fail in statuses:
-        raise typer.Exit(ExitCode.ERROR)
-    if Status.error in statuses or any(r.error for r in reports):
-        raise typer.Exit(ExitCode.PARTIAL)
+        render_table(done.reports, view.stdout(), lang.value, show_pass=not failures_only)
+    if done.exit_code is not ExitCode.OK:
+        raise typer.Exit(done.exit_code)
 
 
 @app.command("checks")

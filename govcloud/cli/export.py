@@ -12,13 +12,11 @@ from typing import Optional
 
 import typer
 
-from govcloud.errors import ExitCode, GovcloudError, UsageError
-from govcloud.inventory.export import ExportResult, export_inventory, observed_as_written, verify_export
-from govcloud.inventory.loader import load_inventory
-from govcloud.inventory.validate import validate_path
+from govcloud.errors import ExitCode, UsageError
 from govcloud.render import console as view
 from govcloud.render.console import Lang, Output
-from govcloud.store import auditlog
+from govcloud.usecases import export as uc
+from govcloud.usecases.plan import InvalidInventory
 
 
 class ExportFormat(str, Enum):
@@ -57,16 +55,15 @@ def export(
     if path is None or out is None:
         raise UsageError("give an INVENTORY and --out DIR (or --verify DIR)",
                          hint="govcloud inventory export inventories/heyuan --format xlsx --out exports/heyuan")
-    from govcloud.store.lock import writer_lock
-    from govcloud.store.txn import Transaction
-
-    root = auditlog.log_root(path)
-    if not root.is_dir():
-        raise GovcloudError(f"{path} does not exist", hint="give an inventory directory (or one inventory file)")
-    # the inventory's writer lock: the export reads one state of it, and its audit entry and
-    # the publication are one transaction (completed or discarded by the next command after a kill)
-    with writer_lock(root, "inventory export"):
-        res = _export(path, root, fmt, lang, out, include_classified, actor, reason, force, Transaction(root, "export"))
+    try:
+        res = uc.export(path, out, fmt=fmt.value, lang=lang.value, include_classified=include_classified,
+                        actor=actor, reason=reason, force=force)
+    except InvalidInventory as exc:
+        err = view.stderr()
+        view.render_problems(exc.problems[:20], err, lang.value)
+        err.print(view.styled((f"{len(exc.problems)} error(s)", "bold red"), "; fix them before exporting "
+                  f"(`govcloud inventory validate {path}`)"), highlight=False)
+        raise typer.Exit(int(ExitCode.ERROR)) from None
     if output is Output.json:
         view.print_json({"ok": True, "out": str(res.out), "files": res.files,
                          "manifest_sha256": res.manifest_sha256, **res.info})
@@ -87,7 +84,7 @@ def export(
 
 
 def _verify(directory: Path, output: Output) -> None:
-    problems = verify_export(directory)
+    problems = uc.verify(directory)
     if output is Output.json:
         view.print_json({"ok": not problems, "dir": str(directory), "problems": [p.to_json() for p in problems]})
     else:
@@ -100,35 +97,3 @@ def _verify(directory: Path, output: Output) -> None:
             con.print(view.styled(("✓", "bold green"), f" {directory}: every file matches MANIFEST.sha256"),
                       highlight=False)
     raise typer.Exit(int(ExitCode.ERROR if problems else ExitCode.OK))
-
-
-def _export(path: Path, root: Path, fmt: ExportFormat, lang: Lang, out: Path, include_classified: bool,
-            actor: Optional[str], reason: Optional[str], force: bool, transaction) -> ExportResult:
-    result = validate_path(path)
-    if result.errors:
-        err = view.stderr()
-        view.render_problems(result.errors[:20], err, lang.value)
-        err.print(view.styled((f"{len(result.errors)} error(s)", "bold red"), "; fix them before exporting "
-                  f"(`govcloud inventory validate {path}`)"), highlight=False)
-        raise typer.Exit(int(ExitCode.ERROR))
-    inv = result.inventory
-
-    def record(res: ExportResult) -> None:
-        # committed with the publication: an export that cannot be audited does not appear
-        transaction.audit(action="export",
-                          entity={"kind": "inventory", "id": res.info["inventory"]},
-                          before=None,
-                          after={"manifest_sha256": res.manifest_sha256, "out": str(res.out),
-                                 "format": res.info["format"], "lang": res.info["lang"],
-                                 "classified": res.info["classified"], "files": res.files,
-                                 "rows": {k: v["rows"] for k, v in res.info["tables"].items()}},
-                          who=actor, reason=reason)
-
-    written = None
-    if fmt is ExportFormat.json and inv.observations:
-        # the round-trip format keeps a record's own `observed` apart from the observations that
-        # validation merged into it: read the files once more, unvalidated (only when there are any)
-        written = observed_as_written(inv, load_inventory(path).inventory)
-    return export_inventory(inv, out, fmt=fmt.value, lang=lang.value, include_classified=include_classified,
-                            source=str(path), before_publish=record, observed_as_written=written,
-                            transaction=transaction, force=force)

@@ -14,7 +14,6 @@ from govcloud.errors import ExitCode, GovcloudError, UsageError
 from govcloud.inventory.loader import LoadResult
 from govcloud.inventory.query import Filters, show_data, stats_data
 from govcloud.base.reader import DEFAULT_MAX_FILE_MB
-from govcloud.inventory.schema import inventory_schema
 from govcloud.inventory.validate import validate_path
 from govcloud.inventory.writer import to_plain
 from govcloud.model.dates import DateError, parse_date
@@ -22,7 +21,7 @@ from govcloud.model.entities import SECTIONS
 from govcloud.render import console as view
 from govcloud.render.console import Lang, Output
 from govcloud.render.i18n import t
-from govcloud.base.atomic import write_atomic
+from govcloud.usecases.forms import schema_text, write_schema
 
 app = typer.Typer(help="清单 — the census inventory: validate, browse, count, generate.",
                   no_args_is_help=True)
@@ -216,12 +215,10 @@ def schema(
     out: Optional[Path] = typer.Option(None, "--out", help="Write the schema to this file instead of stdout."),
 ) -> None:
     """The JSON Schema of inventory files, for editors that validate while you type."""
-    text = json.dumps(inventory_schema(), ensure_ascii=False, indent=2) + "\n"
     if out is None:
-        typer.echo(text, nl=False)
+        typer.echo(schema_text(), nl=False)
     else:
-        write_atomic(out, text)
-        view.stderr().print(f"wrote {out}")
+        view.stderr().print(f"wrote {write_schema(out)}")
 
 
 @app.command()

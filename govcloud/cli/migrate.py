@@ -1,14 +1,16 @@
 """``govcloud migrate …``: run, cutover, status, rollback, decommission an approved plan's batch.
 
-Thin wiring: checks (approved, unedited, inventory unchanged), the run lock, then
-``migrate.executor``; output through ``render.console``.
+Thin wiring: the guard (``usecases.approval.open_approved``: approved, unedited, inputs
+unchanged, hard rules), the executor built by ``usecases.migrate``, the run lock, then its step;
+status read by ``usecases.migrate.status``; output through ``render.console``.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import typer
 from rich.table import Table
@@ -48,62 +50,46 @@ def _stage(value: str) -> Any:
     return s
 
 
-def _open(plan_arg: Path, lang: Lang = Lang.zh):
-    """The plan, its inventory and its approval state, after every guard: a valid signed approval
-    (exit 4 otherwise), an unchanged inventory, and the hard rules re-checked on the plan about to run."""
-    from govcloud.cli import approvals
-    from govcloud.inventory.validate import validate_path
-    from govcloud.planning.rules import check_plan, format_violation
-    from govcloud.usecases import plan_state
-    from govcloud.store.planfile import inventory_of, plan_path, read_plan
-    path = plan_path(Path(plan_arg))
-    plan = read_plan(path)
-    inv_root = inventory_of(plan, path)
-    changed = plan_state.inputs_changed(plan, path)
-    if changed:
-        raise GovcloudError(f"{plan.plan_id}: " + plan_state.changed_text(changed, lang.value),
-                            hint="govcloud plan generate … --force; govcloud plan approve …")
-    result = validate_path(inv_root)   # the whole validator: workload paths and names too
-    if result.errors:
-        raise GovcloudError(f"the inventory has {len(result.errors)} error(s)",
-                            hint=f"run `govcloud inventory validate {inv_root}`")
-    state = approvals.require(plan, path, result.inventory, lang.value)
-    violations = check_plan(plan, result.inventory)  # the independent validator, on the bytes about to run
-    if violations:
+@contextmanager
+def _violations_shown(lang: Lang) -> Iterator[None]:
+    """A plan that breaks hard rules (``usecases.approval.PlanViolations``): its violations on stderr."""
+    from govcloud.planning.rules import format_violation
+    from govcloud.usecases.approval import PlanViolations
+    try:
+        yield
+    except PlanViolations as exc:
         err = view.stderr()
-        for v in violations[:20]:
+        for v in exc.violations[:20]:
             err.print(view.safe(format_violation(v, lang.value)), highlight=False, soft_wrap=True)
-        params = {"plan": plan.plan_id, "dir": path.parent}
-        raise GovcloudError(approvals.msg("violations", lang.value, n=len(violations), **params),
-                            hint=approvals.msg("violations.hint", lang.value, **params))
-    return path, plan, result.inventory, state
+        raise
+
+
+def _open(plan_arg: Path, lang: Lang = Lang.zh):
+    """The plan after every guard (usecases.approval.open_approved)."""
+    from govcloud.usecases.approval import open_approved
+    with _violations_shown(lang):
+        opened = open_approved(plan_arg, lang.value)
+    return opened.path, opened.plan, opened.inventory, opened.approval
 
 
 def _covered(plan: Any, path: Path, inv: Any, items: list[Any], lang: Lang) -> None:
     """Every selected system's department and batch must be covered by a valid signature."""
-    from govcloud.cli import approvals
-    where = {}
-    for b in plan.batches:
-        for i in b.items:
-            where[i.system] = (b.id, b.policy_batch)
-    approvals.require(plan, path, inv, lang.value,
-                      [(i, *where.get(i.system, (None, None))) for i in items])
+    from govcloud.usecases.approval import require_covered
+    require_covered(plan, path, inv, items, lang.value)
 
 
-def _executor(path: Path, plan: Any, inv: Any, *, key, source_user, target_user, known_hosts, target_known_hosts,
-              cloud_config, cloud, parallel=1, bwlimit=0, admin_cidr=None, apply_baseline=False, progress=True):
-    from govcloud.migrate.executor import Executor, Options
+def _progress(on: bool) -> Callable[[str, str], None]:
     err = view.stderr()
 
     def event(system: str, msg: str) -> None:
-        if progress:
+        if on:
             err.print(view.styled((system, "dim"), f" {msg}"), highlight=False)
+    return event
 
-    opts = Options(key=key, source_user=source_user, target_user=target_user, known_hosts=known_hosts,
-                   target_known_hosts=target_known_hosts, cloud_config=str(cloud_config) if cloud_config else None,
-                   cloud=cloud, admin_cidrs=list(admin_cidr or []), parallel=parallel, bwlimit_kbps=bwlimit,
-                   apply_baseline=apply_baseline)
-    return Executor(path.parent, plan, inv, opts, on_event=event)
+
+def _executor(path: Path, plan: Any, inv: Any, *, progress: bool = True, **options: Any):
+    from govcloud.usecases.migrate import executor
+    return executor(path, plan, inv, on_event=_progress(progress), **options)
 
 
 def _print_dry_run(report: dict[str, Any]) -> None:
@@ -196,8 +182,7 @@ def run(
     ex = _executor(path, plan, inv, key=key, source_user=source_user, target_user=target_user,
                    known_hosts=known_hosts, target_known_hosts=target_known_hosts, cloud_config=cloud_config,
                    cloud=cloud, parallel=parallel, bwlimit=bwlimit, admin_cidr=admin_cidr,
-                   apply_baseline=apply_baseline, progress=output is Output.text)
-    ex.opts.replication = replication
+                   apply_baseline=apply_baseline, replication=replication, progress=output is Output.text)
     items = ex.items_of(batch, system)
     _covered(plan, path, inv, items, lang)
     if dry_run:
@@ -211,7 +196,7 @@ def run(
         if report["blocked"]:
             raise typer.Exit(int(ExitCode.ERROR))
         if detailed_exitcode and report["to_do"]:
-            raise typer.Exit(2)
+            raise typer.Exit(int(ExitCode.CHANGES))
         return
     if check or detailed_exitcode:
         raise UsageError("--check and --detailed-exitcode go with --dry-run")
@@ -361,50 +346,6 @@ def _replication_cell(rep: dict[str, Any], lang: str) -> str:
     return "\n".join(out)
 
 
-def _approved_window(plan: Any, path: Path) -> float | None:
-    """The policy's approved cutover downtime, read from the plan's inventory (None when it cannot
-    be read: `status` shows what the journal holds even without the inventory)."""
-    from govcloud.inventory.loader import load_inventory
-    from govcloud.store.planfile import inventory_of
-    try:
-        inv = load_inventory(inventory_of(plan, path)).inventory
-        pol = inv.policies.get(plan.policy)
-        v = pol.thresholds.cutover_max_downtime_s if pol is not None else None
-    except (GovcloudError, OSError, ValueError, AttributeError):
-        return None
-    return float(v) if isinstance(v, (int, float)) else None
-
-
-def status_rows(plan: Any, statuses: dict[str, Any], batch: str | None, approved_now: float | None, *,
-                entries: list[dict[str, Any]] | None = None,
-                probed: dict[str, list[Any]] | None = None) -> list[dict[str, Any]]:
-    """One row per planned system: its journal status, per database the method and the replication
-    state and lag (last measured with its time, or live when probed), the projection of its cutover
-    window now, and the approved window (the one its last cutover recorded, else the policy's)."""
-    from govcloud.migrate import replication as R
-    from govcloud.migrate.executor import project_downtime
-    from govcloud.migrate.lifecycle import SystemStatus
-    rows = []
-    for b in plan.batches:
-        if batch and b.id != batch and b.id.lstrip("B0") != batch.lstrip("B0"):
-            continue
-        for i in b.items:
-            st = statuses.get(i.system, SystemStatus(i.system))
-            decisions, repl = R.latest(entries or [], i.system)
-            repl = (probed or {}).get(i.system, repl)
-            row = {"batch": b.id, "name": i.name, **st.to_plain(),
-                   # last measured (journaled by sync/cutover, with its time), never a guess
-                   "replication": {"methods": [d.to_plain() for d in decisions],
-                                   "status": [r.to_plain() for r in repl]},
-                   "projection": project_downtime(st, decisions, repl)}
-            if row["approved_downtime_s"] is None:
-                row["approved_downtime_s"] = approved_now
-                row["over_window"] = (None if st.downtime_s is None or approved_now is None
-                                      else st.downtime_s > approved_now)
-            rows.append(row)
-    return rows
-
-
 def _detail_line(r: dict[str, Any], lg: str) -> Text:
     """One system's sync and downtime figures: the last delta and whether deltas converge, the
     projected window, the approved one, the measured downtime (flagged over the window) and why a
@@ -457,37 +398,19 @@ def status(
     per database its method and replication state and lag (last measured, with its time; live with
     --probe); the last delta sync (bytes, time) and whether deltas converge; the projected cutover
     window, the approved one and the downtime the client measured (over the window: flagged)."""
-    from govcloud.migrate.lifecycle import State, replay
-    from govcloud.migrate.syncstats import human_bytes
+    from govcloud.migrate.lifecycle import State
     from govcloud.render.i18n import t as label
-    from govcloud.store import journal
-    from govcloud.store.planfile import plan_path, read_plan
-    path = plan_path(Path(plan_arg))
-    plan = read_plan(path)
-    probed: dict[str, list[Any]] = {}
-    if probe:
-        path, plan, inv, _state = _open(plan_arg, lang)
-        ex = _executor(path, plan, inv, key=key, source_user=source_user, target_user=target_user,
-                       known_hosts=known_hosts, target_known_hosts=target_known_hosts, cloud_config=None,
-                       cloud=None, progress=output is Output.text)
-        items = [i for b in plan.batches if not batch or b.id == batch or b.id.lstrip("B0") == batch.lstrip("B0")
-                 for i in b.items]
-        from govcloud.store.runlock import run_lock
-        with run_lock(path.parent, "migrate status --probe"):
-            probed = ex.probe_replication(items)
-    jr = journal.read(path.parent)
-    statuses = replay(jr.entries)
-    rows = status_rows(plan, statuses, batch, _approved_window(plan, path), entries=jr.entries, probed=probed)
-    counts: dict[str, int] = {}
-    for r in rows:
-        counts[r["state"]] = counts.get(r["state"], 0) + 1
-    from govcloud.usecases import plan_state
-    from govcloud.cli import approvals
-    pstate = plan_state.plan_state(plan, path)
+    from govcloud.usecases.migrate import status as read_status
+    probe_with = dict(key=key, source_user=source_user, target_user=target_user, known_hosts=known_hosts,
+                      target_known_hosts=target_known_hosts, cloud_config=None, cloud=None) if probe else None
+    with _violations_shown(lang):
+        st = read_status(Path(plan_arg), batch, probe=probe_with, lang=lang.value,
+                         on_event=_progress(output is Output.text))
+    plan, rows, counts, pstate = st.plan, st.systems, st.counts, st.plan_state
     if output is Output.json:
-        view.print_json({"plan": plan.plan_id, "journal_entries": len(jr.entries), "torn_tail": jr.torn_tail,
-                         "approval": pstate.to_plain(), "counts": counts, "systems": rows})
+        view.print_json(st.to_plain())
         return
+    from govcloud.usecases import approval as approvals
     lg = lang.value
     tab = Table(title=view.safe(f"{plan.plan_id} — migration status — {approvals.describe_plan(pstate, lg)}"))
     # the replication column only when a sync measured something (keeps the table narrow otherwise)
@@ -513,5 +436,5 @@ def status(
     for line in details:
         out.print(line, highlight=False, soft_wrap=True)
     view.stdout().print("  ".join(f"{State(k).label(lg)} {v}" for k, v in sorted(counts.items())))
-    if jr.torn_tail:
+    if st.torn_tail:
         view.stdout().print("the journal ends in a line cut short by a crash; it is ignored", style="yellow")

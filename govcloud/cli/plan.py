@@ -2,37 +2,24 @@
 
 from __future__ import annotations
 
-import dataclasses
-import os
-import time
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 from rich.table import Table
 
-from govcloud.errors import ExitCode, GovcloudError, UsageError
-from govcloud.inventory.loader import LoadResult, load_inventory
-from govcloud.inventory.validate import validate_path
-from govcloud.model.dates import DateError, parse_date
-from govcloud.model.entities import Policy
-from govcloud.model.ids import ID_DESCRIPTION, id_problem, is_valid_id
-from govcloud.model.plan import Plan
-from govcloud.planning.planner import GENERATOR, build_plan
-from govcloud.planning.rules import check_plan, format_violation
+from govcloud.errors import ExitCode, UsageError
+from govcloud.planning.rules import format_violation
 from govcloud.render import console as view
 from govcloud.render.console import Lang, Output
-from govcloud.render.plan_doc import plan_document
 from govcloud.render.reasons import OBJECTIVE, batch_name, render_all
-from govcloud.base.atomic import write_atomic
-from govcloud.usecases import plan_state
-from govcloud.cli import approvals
 from govcloud.store import approval as signing
-from govcloud.base.digest import file_digest
-from govcloud.inventory.digest import inventory_digest
-from govcloud.store.planfile import (
-    combined_digest, inventory_of, plan_path, plan_to_plain, read_plan, write_plan,
-)
+from govcloud.store.planfile import plan_path, plan_to_plain, read_plan
+from govcloud.usecases import approval as approvals
+from govcloud.usecases import plan as uc
+from govcloud.usecases import plan_state
+from govcloud.usecases.approval import PlanViolations
+from govcloud.usecases.plan import InvalidInventory, PlanSummary
 
 app = typer.Typer(help="计划 — batched migration plans: generate, check, read, compare, approve.",
                   no_args_is_help=True)
@@ -42,48 +29,10 @@ OutputOpt = typer.Option(Output.text, "--output", "-o", help="text for people, j
 LangOpt = typer.Option(Lang.zh, "--lang", help="Language of the plan document and labels.", envvar="GOVCLOUD_LANG")
 
 
-def _load_sound(path: Path, lang: Lang) -> LoadResult:
-    result = validate_path(path)
-    if result.errors:
-        err = view.stderr()
-        view.render_problems(result.errors[:20], err, lang.value)
-        raise GovcloudError(f"the inventory has {len(result.errors)} error(s); a plan needs a valid inventory",
-                            hint=f"run `govcloud inventory validate {path}`")
-    return result
-
-
-def _policy(result: LoadResult, policy_file: Path | None) -> tuple[Policy, list[str]]:
-    """The policy to plan with and the extra strings it adds to the inputs digest."""
-    inv = result.inventory
-    if policy_file is None:
-        policy = inv.policy()
-        if policy is None:
-            raise GovcloudError("the inventory names no default policy",
-                                hint="set inventory.default_policy, or pass --policy FILE")
-        return policy, [f"policy={policy.id}"]
-    loaded = load_inventory(policy_file)
-    if loaded.errors or not loaded.inventory.policies:
-        first = loaded.errors[0] if loaded.errors else None
-        raise GovcloudError(f"{policy_file}: " + (f"{first.where()}: {first.message}" if first else
-                                                  "holds no `policies:` entry"))
-    if len(loaded.inventory.policies) > 1:
-        raise GovcloudError(f"{policy_file} holds {len(loaded.inventory.policies)} policies; keep one per file")
-    policy = next(iter(loaded.inventory.policies.values()))
-    unknown = []
-    resolved = []
-    for b in policy.batches:
-        orgs = []
-        for ref in b.scope_orgs:
-            oid = inv.org_id(ref)
-            if oid is None:
-                unknown.append(f"batch {b.id}: organisation '{ref}'")
-            orgs.append(oid or ref)
-        resolved.append(dataclasses.replace(b, scope_orgs=tuple(orgs)))
-    if unknown:
-        raise GovcloudError(f"{policy_file}: unknown references: {'; '.join(unknown[:10])}")
-    policy.batches = tuple(resolved)
-    inv.policies[policy.id] = policy  # the plan names it; validation looks it up by id
-    return policy, [f"policy={policy.id}", "policy-file=" + inventory_digest(policy_file)]
+def _show_violations(exc: PlanViolations, lang: Lang) -> None:
+    err = view.stderr()
+    for v in exc.violations[:20]:
+        err.print(view.safe(format_violation(v, lang.value)), highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -104,40 +53,18 @@ def generate(
 
     Exit 5 when <out>/<id> holds an approved plan and the new one differs (--force replaces it and
     voids the approval; regenerating the identical plan keeps it)."""
-    started = time.perf_counter()
-    result = _load_sound(inventory, lang)
-    policy, extra = _policy(result, policy_file)
-    pid = plan_id or policy.id
-    if not is_valid_id(pid):
-        raise UsageError(f"--id {pid!r:.80}: {id_problem(pid)}", hint=ID_DESCRIPTION)
     try:
-        start_day = parse_date(start) if start else None
-    except DateError as exc:
-        raise UsageError(f"--start: {exc}") from None
-    directory = out / pid
-    for d in (out, directory):
-        if d.exists() and not d.is_dir():
-            raise UsageError(f"--out {out}: {d} is a file, not a directory",
-                             hint="give a directory; the plan goes into <out>/<plan id>/")
-    ref = os.path.relpath(inventory.resolve(), directory.resolve())
-    inv_digest = inventory_digest(inventory, loaded=result.digests)
-    digest = combined_digest(inv_digest, *extra, GENERATOR, f"batch_weeks={batch_weeks}",
-                             f"start={start_day or ''}", f"id={pid}")
-    plan = build_plan(result.inventory, policy, plan_id=pid, inventory_ref=ref, inputs_digest=digest,
-                      start=start_day, batch_weeks=batch_weeks)
-    plan.settings.update(plan_state.input_settings(inv_digest, policy_file, directory))  # for staleness checks
-    violations = check_plan(plan, result.inventory)
-    if violations:  # the planner must never break a hard rule; refuse to write one that does
-        for v in violations[:20]:
-            view.stderr().print(format_violation(v, lang.value), highlight=False, soft_wrap=True)
-        raise GovcloudError(f"internal check failed: the generated plan breaks {len(violations)} hard rule(s)",
-                            hint="this is a planner bug; please report it with the inventory")
-    published = plan_state.publish_generated(
-        plan, directory, lambda line: plan_document(plan, result.inventory, lang=lang.value, approval=line),
-        inv=result.inventory, force=force, lang=lang.value, why=approvals.why)
-    path = published.path
-    seconds = time.perf_counter() - started
-    summary = _summary(plan)
+        done = uc.generate_plan(inventory, policy_file=policy_file, plan_id=plan_id, out=out, start=start,
+                                batch_weeks=batch_weeks, lang=lang.value, force=force)
+    except InvalidInventory as exc:
+        view.render_problems(exc.problems[:20], view.stderr(), lang.value)
+        raise
+    except PlanViolations as exc:
+        _show_violations(exc, lang)
+        raise
+    path, seconds, published = done.path, done.seconds, done
+    directory = path.parent
+    summary = done.summary.to_plain()
     names = ", ".join(f"{s.approved_by} ({s.approved_at})" for s in published.voided or published.kept)
     if output is Output.json:
         view.print_json({"plan": str(path), "seconds": round(seconds, 3), **summary,
@@ -151,15 +78,6 @@ def generate(
     elif published.kept:
         err.print(view.safe(plan_state.msg("kept", lang.value, signers=names)), highlight=False)
     _print_summary(summary, lang)
-
-
-def _summary(plan: Plan) -> dict[str, Any]:
-    lb = plan.lower_bound
-    return {"plan_id": plan.plan_id, "batches": len(plan.batches),
-            "lower_bound": lb.batches if lb else None,
-            "gap": len(plan.batches) - lb.batches if lb else None,
-            "systems_in_batches": len(plan.items()), "retained": len(plan.retained),
-            "unscheduled": len(plan.unscheduled), "violations": 0}
 
 
 def _print_summary(summary: dict[str, Any], lang: Lang) -> None:
@@ -182,20 +100,6 @@ def validate_summary(violations: int, systems: int, batches: int, stale: bool, l
         ("; the plan is stale" if stale else "")
 
 
-def _plan_and_inventory(arg: Path) -> tuple[Path, Plan, LoadResult]:
-    path = plan_path(arg)
-    plan = read_plan(path)
-    inv_root = inventory_of(plan, path)
-    result = validate_path(inv_root)
-    if result.errors:
-        raise GovcloudError(f"the plan's inventory {inv_root} has {len(result.errors)} error(s)",
-                            hint=f"run `govcloud inventory validate {inv_root}`")
-    policy_file = (plan.settings or {}).get("policy_file")
-    if policy_file:  # the plan was built with --policy: that policy is not in the inventory
-        _policy(result, (path.parent / policy_file).resolve())
-    return path, plan, result
-
-
 @app.command()
 def validate(plan_arg: Path = PlanArg, output: Output = OutputOpt, lang: Lang = LangOpt) -> None:
     """Re-check a plan (hand edits included) against its inventory: every hard rule, one line per
@@ -205,11 +109,8 @@ def validate(plan_arg: Path = PlanArg, output: Output = OutputOpt, lang: Lang = 
     Exit 0 when the plan keeps every rule and is not stale, 1 otherwise; 4 when approval.yaml exists
     but is not a valid signed approval of this plan (forged, wrongly signed, unsigned).
     """
-    path, plan, result = _plan_and_inventory(plan_arg)
-    violations = check_plan(plan, result.inventory)
-    state = plan_state.plan_state(plan, path, result.inventory)
-    plan_state.refresh_document(path, lambda doc_lang: plan_state.approval_line(
-        state, doc_lang, why=approvals.why(state.approval, doc_lang)))
+    checked = uc.check(plan_arg)
+    path, plan, violations, state = checked.path, checked.plan, checked.violations, checked.state
     if output is Output.json:
         view.print_json({"plan": str(path), "ok": not violations and not state.stale, "stale_inputs": state.stale,
                          "changed_inputs": list(state.changed), "approval": state.approval.to_plain(),
@@ -268,7 +169,7 @@ def show(
             table.add_row(f"{b.id} {batch_name(b.name, b.id, b.pilot, lang.value)}", f"{b.start} – {b.end}", str(b.deadline or "-"), str(len(b.items)),
                           str(b.servers), ", ".join(f"{k} {v}" for k, v in strategies.items()))
         out.print(table)
-        _print_summary(_summary(plan), lang)
+        _print_summary(PlanSummary.of(plan).to_plain(), lang)
     elif by == "department":
         rows: dict[str, list[str]] = {}
         for b in plan.batches:
@@ -303,26 +204,7 @@ def explain(plan_arg: Path = PlanArg, system: str = typer.Argument(..., help="Sy
             output: Output = OutputOpt, lang: Lang = LangOpt) -> None:
     """Why this strategy, move group, batch, zone, flavor and image — or why it stays or cannot be scheduled."""
     plan = read_plan(plan_path(plan_arg))
-    for b in plan.batches:
-        for i in b.items:
-            if i.system == system:
-                data = {"system": system, "name": i.name, "batch": b.id, "strategy": i.strategy.value,
-                        "move_group": i.move_group, "target_zone": i.target_zone, "cutover": str(i.cutover),
-                        "requires": list(i.requires), "reasons": i.reasons,
-                        "servers": [{"server": p.server, "flavor": p.flavor, "vcpus": p.vcpus, "ram_gb": p.ram_gb,
-                                     "disk_gb": p.disk_gb, "image": p.image, "sized_from": p.sized_from}
-                                    for p in i.servers]}
-                return _explain_out(data, output, lang)
-    for r in plan.retained:
-        if r.system == system:
-            return _explain_out({"system": system, "name": r.name, "retained": True, "reason_code": r.reason_code,
-                                 "reasons": {"retain": [r.reason]}}, output, lang)
-    for u in plan.unscheduled:
-        if u.system == system:
-            return _explain_out({"system": system, "name": u.name, "unscheduled": True,
-                                 "strategy": u.strategy.value if u.strategy else None,
-                                 "reasons": {"unscheduled": u.reasons}}, output, lang)
-    raise GovcloudError(f"system '{system}' is not in plan {plan.plan_id}")
+    _explain_out(uc.explain(plan, system), output, lang)
 
 
 _HEADINGS = {"strategy": ("策略", "strategy"), "group": ("迁移组", "move group"), "batch": ("批次", "batch"),
@@ -363,33 +245,8 @@ def diff(plan_a: Path = typer.Argument(..., help="The earlier plan."),
          plan_b: Path = typer.Argument(..., help="The later plan."), output: Output = OutputOpt,
          lang: Lang = LangOpt) -> None:
     """What moved between batches, strategies and zones from plan A to plan B, and why (B's reasons)."""
-    a, b = read_plan(plan_path(plan_a)), read_plan(plan_path(plan_b))
-
-    def index(p: Plan) -> dict[str, dict[str, Any]]:
-        out: dict[str, dict[str, Any]] = {}
-        for bt in p.batches:
-            for i in bt.items:
-                out[i.system] = {"where": bt.id, "strategy": i.strategy.value, "zone": i.target_zone,
-                                 "cutover": str(i.cutover), "why": i.reasons.get("batch", [])[:2]}
-        for r in p.retained:
-            out[r.system] = {"where": "retained", "strategy": None, "zone": None, "cutover": None, "why": [r.reason]}
-        for u in p.unscheduled:
-            out[u.system] = {"where": "unscheduled", "strategy": u.strategy.value if u.strategy else None,
-                             "zone": None, "cutover": None, "why": u.reasons[:2]}
-        return out
-
-    ia, ib = index(a), index(b)
-    changes = []
-    for sid in sorted(set(ia) | set(ib)):
-        x, y = ia.get(sid), ib.get(sid)
-        if x is None or y is None:
-            changes.append({"system": sid, "change": "added" if x is None else "removed",
-                            "from": x and x["where"], "to": y and y["where"], "why": (y or x)["why"]})
-            continue
-        fields = [f for f in ("where", "strategy", "zone", "cutover") if x[f] != y[f]]
-        if fields:
-            changes.append({"system": sid, "change": ",".join(fields), "from": {f: x[f] for f in fields},
-                            "to": {f: y[f] for f in fields}, "why": y["why"]})
+    d = uc.diff(plan_a, plan_b)
+    a, b, changes = d.a, d.b, d.changes
     if output is Output.json:
         view.print_json({"a": a.plan_id, "b": b.plan_id, "a_digest": a.inputs_digest, "b_digest": b.inputs_digest,
                          "changes": changes})
@@ -429,47 +286,12 @@ def approve(plan_arg: Path = PlanArg, by: str = typer.Option(..., "--by", help="
         raise UsageError("--by needs the approver's name (text without control characters)")
     if scheme is not None and scheme not in signing.SCHEMES:
         raise UsageError("--scheme must be ssh or sm2-sm3")
-    from contextlib import nullcontext
-
-    from govcloud.store.lock import writer_lock
-    plan_dir = plan_arg if plan_arg.is_dir() else plan_arg.parent
-    # the plan directory's writer lock: the plan cannot be regenerated (or run) between the
-    # checks below and the approval that names its digest
-    lock = writer_lock(plan_dir, "plan approve", busy="is in use by") if plan_dir.is_dir() else nullcontext()
-    with lock:
-        _approve(plan_arg, name, key, scheme, output, lang)
-
-
-def _approve(plan_arg: Path, name: str, key: Path, scheme: Optional[str], output: Output, lang: Lang) -> None:
-    path, plan, result = _plan_and_inventory(plan_arg)
-    violations = check_plan(plan, result.inventory)
-    if violations:
-        for v in violations[:20]:
-            view.stderr().print(view.safe(format_violation(v, lang.value)), highlight=False, soft_wrap=True)
-        raise GovcloudError(f"refusing to approve: the plan breaks {len(violations)} hard rule(s)")
-    changed = plan_state.inputs_changed(plan, path)
-    if changed:
-        raise GovcloudError(("拒绝审批：" if lang is Lang.zh else "refusing to approve: ")
-                            + plan_state.changed_text(changed, lang.value),
-                            hint="govcloud plan generate … --force")
-    approvers, reason = approvals.policy_approvers(plan, path, result.inventory)
-    if approvers is None:
-        raise approvals.NotApproved(approvals.msg("no-policy", lang.value, reason=reason))
     try:
-        scheme = scheme or signing.detect_scheme(key)
-        if not signing.listed_keys(approvers, name, scheme):
-            raise approvals.NotApproved(approvals.msg("approve-not-listed", lang.value, by=name, policy=plan.policy),
-                                        hint=approvals.msg("approve-not-listed.hint", lang.value))
-        statement = signing.new_statement(plan.plan_id, file_digest(path),
-                                          (plan.settings or {}).get("inventory_digest") or "", name)
-        sig = signing.sign(statement, key, scheme)
-    except signing.ApprovalError as exc:
-        raise approvals.refusal(exc, lang.value) from None
-    entry, _why = signing.match_approver(approvers, sig)
-    if entry is None or not signing.verify_signature(sig, entry.ssh_key if scheme == "ssh" else entry.sm2_key):
-        raise approvals.NotApproved(approvals.msg("approve-not-listed", lang.value, by=name, policy=plan.policy),
-                                    hint=approvals.msg("approve-not-listed.hint", lang.value))
-    plan_state.record_approval(plan, path, sig, approvers, why=approvals.why)   # approval.yaml + plan.md
+        done = uc.approve(plan_arg, name, key, scheme, lang.value)
+    except PlanViolations as exc:
+        _show_violations(exc, lang)
+        raise
+    plan, sig, entry, scheme = done.plan, done.signature, done.approver, done.scheme
     scope = ",".join(tuple(entry.departments) + tuple(entry.batches))
     if output is Output.json:
         plain = {k: v for k, v in sig.to_plain().items() if k != "signature"}

@@ -7,11 +7,9 @@ from pathlib import Path
 
 import typer
 
-from govcloud.errors import UsageError
-from govcloud.interchange import census
 from govcloud.render import console as view
 from govcloud.render.console import Lang
-from govcloud.base.atomic import write_atomic
+from govcloud.usecases.forms import census_template
 
 
 class TemplateKind(str, Enum):
@@ -35,15 +33,7 @@ def template(
     """Write the blank census form: the systems sheet (one row per system), the servers sheet, an
     instructions sheet and dropdowns of the accepted values. Fill it in and read it back with
     ``govcloud inventory import --format census FILE --into INVENTORY``."""
-    if fmt is None:
-        fmt = TemplateFormat.csv if out.suffix.lower() == ".csv" else TemplateFormat.xlsx
-    if out.exists() and out.is_dir():
-        raise UsageError(f"{out} is a directory; give a file name", hint=f"--out {out / ('census.' + fmt.value)}")
-    if out.exists() and not force:
-        raise UsageError(f"{out} exists; not overwriting it", hint="use --force, or another --out")
-    data = census.template_bytes(lang.value, fmt.value)
-    write_atomic(out, data)
-    fields = len(census.SYSTEM_FIELDS)
-    msg = (f"已写入 {out}（{fmt.value}，{fields} 列）" if lang is Lang.zh
-           else f"wrote {out} ({fmt.value}, {fields} columns)")
+    done = census_template(out, lang=lang.value, fmt=fmt.value if fmt else None, force=force)
+    msg = (f"已写入 {done.out}（{done.fmt}，{done.columns} 列）" if lang is Lang.zh
+           else f"wrote {done.out} ({done.fmt}, {done.columns} columns)")
     view.stdout().print(msg, highlight=False)

@@ -6,7 +6,7 @@ Two styles, both valid YAML that the loader reads:
 * ``lines`` — the JSON-compatible subset of YAML with one record per line. It is
   what machines write (generator, importers): diffs stay one line per changed
   record, and the loader parses it with the C JSON parser, ~50× faster than
-  libyaml builds Python objects (see reader.py).
+  libyaml builds Python objects (see govcloud/base/reader.py).
 
 Values equal to the field's default are left out so files stay short.
 """

@@ -464,7 +464,7 @@ def test_journal(work, text):
 @example(data=None, raw=b"\xff\xfe[]")
 @example(data=[{"host": "h", "check_id": "c", "status": 1}], raw=None)
 def test_compliance_findings(work, data, raw):
-    from govcloud.cli.report import read_findings
+    from govcloud.usecases.report import read_findings
     f = work / "findings.json"
     f.write_bytes(raw if raw is not None else json.dumps(json_safe(data)).encode())
     run_reader("compliance findings", lambda: read_findings(f))

@@ -203,14 +203,14 @@ def test_debug_log_permissions_are_tightened(tmp_path):
     log = cache / "debug.log"
     log.write_text("old\n")
     os.chmod(log, 0o644)
-    from govcloud.cli import app as app_mod
+    from govcloud.base import debuglog
     old = os.environ.get("XDG_CACHE_HOME")
     os.environ["XDG_CACHE_HOME"] = str(tmp_path / "cache")
     try:
         try:
             raise RuntimeError(f"boom http://u:{SECRET}@x/")
         except RuntimeError as exc:
-            where = app_mod._write_debug_log(exc)
+            where = debuglog.record(exc)
     finally:
         if old is None:
             os.environ.pop("XDG_CACHE_HOME")

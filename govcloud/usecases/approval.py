@@ -1,5 +1,5 @@
-"""The approval checks every command shares (plan show/validate/approve, migrate, report) and
-their messages in Chinese and English.
+"""The approval and staleness guard every command shares (plan show/validate/approve, migrate,
+report) and its messages in Chinese and English — the one place that decides whether a plan may run.
 
 Exit code 4 (ExitCode.NOT_APPROVED): the plan has no valid approval for what was asked —
 unapproved, unsigned, badly or wrongly signed, edited after signing, or not covering the
@@ -8,10 +8,14 @@ department or batch.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
 from govcloud.errors import ExitCode, GovcloudError
+from govcloud.model.inventory import Inventory
+from govcloud.model.plan import Plan
+from govcloud.planning.rules import Violation
 from govcloud.store.approval import ApprovalError, ApprovalState
 from govcloud.usecases import plan_state
 
@@ -128,3 +132,65 @@ def describe_plan(state: "plan_state.PlanState", lang: str) -> str:
     if state.stale:
         text += ("；⚠ " if lang == "zh" else "; ⚠ ") + plan_state.changed_text(state.changed, lang)
     return text
+
+
+# ---------------------------------------------------------------- the guard
+
+
+class PlanViolations(GovcloudError):
+    """The plan breaks hard rules; ``violations`` for the caller to show."""
+
+    def __init__(self, message: str, violations: list[Violation], hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.violations = violations
+
+
+def is_stale(plan: Plan, plan_file: Path) -> bool:
+    """Whether the plan's inputs (the inventory, the --policy file it was built with) differ from
+    those it was generated from, or it recorded none (``plan_state.inputs_changed``)."""
+    return bool(plan_state.inputs_changed(plan, plan_file))
+
+
+@dataclass
+class ApprovedPlan:
+    """A plan that passed every guard, ready to run."""
+    path: Path                 # its plan.yaml
+    plan: Plan
+    inventory: Inventory
+    approval: ApprovalState
+
+
+def open_approved(plan_arg: Path, lang: str = "zh") -> ApprovedPlan:
+    """The plan, its inventory and its approval state, after every guard: an unchanged inventory,
+    a valid inventory, a valid signed approval (exit 4 otherwise) and the hard rules re-checked on
+    the plan about to run (:class:`PlanViolations`)."""
+    from govcloud.inventory.validate import validate_path
+    from govcloud.planning.rules import check_plan
+    from govcloud.store.planfile import inventory_of, plan_path, read_plan
+    path = plan_path(Path(plan_arg))
+    plan = read_plan(path)
+    inv_root = inventory_of(plan, path)
+    changed = plan_state.inputs_changed(plan, path)
+    if changed:
+        raise GovcloudError(f"{plan.plan_id}: " + plan_state.changed_text(changed, lang),
+                            hint="govcloud plan generate … --force; govcloud plan approve …")
+    result = validate_path(inv_root)   # the whole validator: workload paths and names too
+    if result.errors:
+        raise GovcloudError(f"the inventory has {len(result.errors)} error(s)",
+                            hint=f"run `govcloud inventory validate {inv_root}`")
+    state = require(plan, path, result.inventory, lang)
+    violations = check_plan(plan, result.inventory)  # the independent validator, on the bytes about to run
+    if violations:
+        params = {"plan": plan.plan_id, "dir": path.parent}
+        raise PlanViolations(msg("violations", lang, n=len(violations), **params), violations,
+                             hint=msg("violations.hint", lang, **params))
+    return ApprovedPlan(path, plan, result.inventory, state)
+
+
+def require_covered(plan: Plan, plan_file: Path, inv: Inventory, items: list[Any], lang: str) -> ApprovalState:
+    """Every selected system's department and batch must be covered by a valid signature (exit 4)."""
+    where = {}
+    for b in plan.batches:
+        for i in b.items:
+            where[i.system] = (b.id, b.policy_batch)
+    return require(plan, plan_file, inv, lang, [(i, *where.get(i.system, (None, None))) for i in items])

@@ -1,0 +1,125 @@
+"""Migration use cases: the executor for an approved plan, and the status read from its journal.
+
+The guard a run passes first is ``usecases.approval.open_approved`` (approved, unedited, inputs
+unchanged, hard rules); the run lock and the executor's steps follow in ``cli/migrate.py``'s
+commands, which only parse, confirm and render. ``status`` reads the journal (and, probed, measures
+replication now under the run lock) and returns one typed result for the table and the JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from govcloud.errors import GovcloudError
+from govcloud.migrate.executor import Executor, Options
+from govcloud.model.inventory import Inventory
+from govcloud.model.plan import Plan
+from govcloud.usecases.plan_state import PlanState
+
+
+def executor(path: Path, plan: Plan, inv: Inventory, *, key: Path | None, source_user: str, target_user: str,
+             known_hosts: Path | None, target_known_hosts: Path | None, cloud_config: Path | None,
+             cloud: str | None, parallel: int = 1, bwlimit: int = 0, admin_cidr: list[str] | None = None,
+             apply_baseline: bool = False, replication: bool = True,
+             on_event: Callable[[str, str], None] | None = None) -> Executor:
+    """The executor for a plan that passed the guard; ``on_event(system, message)`` for progress;
+    ``replication`` False: databases by dump/restore only (``--no-replication``)."""
+    opts = Options(key=key, source_user=source_user, target_user=target_user, known_hosts=known_hosts,
+                   target_known_hosts=target_known_hosts, cloud_config=str(cloud_config) if cloud_config else None,
+                   cloud=cloud, admin_cidrs=list(admin_cidr or []), parallel=parallel, bwlimit_kbps=bwlimit,
+                   apply_baseline=apply_baseline, replication=replication)
+    return Executor(path.parent, plan, inv, opts, on_event=on_event or (lambda system, msg: None))
+
+
+@dataclass
+class MigrationStatus:
+    plan: Plan
+    journal_entries: int
+    torn_tail: bool                     # the journal ends in a line cut short by a crash (ignored)
+    plan_state: PlanState               # approval and stale inputs, as every view shows them
+    systems: list[dict[str, Any]] = field(default_factory=list)   # see :func:`status_rows`
+    counts: dict[str, int] = field(default_factory=dict)          # state → systems
+
+    def to_plain(self) -> dict[str, Any]:
+        return {"plan": self.plan.plan_id, "journal_entries": self.journal_entries, "torn_tail": self.torn_tail,
+                "approval": self.plan_state.to_plain(), "counts": self.counts, "systems": self.systems}
+
+
+def _in_batch(batch_id: str, batch: str | None) -> bool:
+    return not batch or batch_id == batch or batch_id.lstrip("B0") == batch.lstrip("B0")
+
+
+def approved_window(plan: Plan, path: Path) -> float | None:
+    """The policy's approved cutover downtime, read from the plan's inventory (None when it cannot
+    be read: `status` shows what the journal holds even without the inventory)."""
+    from govcloud.inventory.loader import load_inventory
+    from govcloud.store.planfile import inventory_of
+    try:
+        inv = load_inventory(inventory_of(plan, path)).inventory
+        pol = inv.policies.get(plan.policy)
+        v = pol.thresholds.cutover_max_downtime_s if pol is not None else None
+    except (GovcloudError, OSError, ValueError, AttributeError):
+        return None
+    return float(v) if isinstance(v, (int, float)) else None
+
+
+def status_rows(plan: Plan, statuses: dict[str, Any], batch: str | None, approved_now: float | None, *,
+                entries: list[dict[str, Any]] | None = None,
+                probed: dict[str, list[Any]] | None = None) -> list[dict[str, Any]]:
+    """One row per planned system: its journal status, per database the method and the replication
+    state and lag (last measured with its time, or live when probed), the projection of its cutover
+    window now, and the approved window (the one its last cutover recorded, else the policy's)."""
+    from govcloud.migrate import replication as R
+    from govcloud.migrate.executor import project_downtime
+    from govcloud.migrate.lifecycle import SystemStatus
+    rows = []
+    for b in plan.batches:
+        if not _in_batch(b.id, batch):
+            continue
+        for i in b.items:
+            st = statuses.get(i.system, SystemStatus(i.system))
+            decisions, repl = R.latest(entries or [], i.system)
+            repl = (probed or {}).get(i.system, repl)
+            row = {"batch": b.id, "name": i.name, **st.to_plain(),
+                   # last measured (journaled by sync/cutover, with its time), never a guess
+                   "replication": {"methods": [d.to_plain() for d in decisions],
+                                   "status": [r.to_plain() for r in repl]},
+                   "projection": project_downtime(st, decisions, repl)}
+            if row["approved_downtime_s"] is None:
+                row["approved_downtime_s"] = approved_now
+                row["over_window"] = (None if st.downtime_s is None or approved_now is None
+                                      else st.downtime_s > approved_now)
+            rows.append(row)
+    return rows
+
+
+def status(plan_arg: Path, batch: str | None = None, *, probe: dict[str, Any] | None = None, lang: str = "zh",
+           on_event: Callable[[str, str], None] | None = None) -> MigrationStatus:
+    """Per-system state from the journal (``batch``: only that batch, by id or number). ``probe``
+    (the executor's SSH options): first measure replication state and lag now — read-only, journaled,
+    under the run lock, on a plan that passes the run guard."""
+    from govcloud.migrate.lifecycle import replay
+    from govcloud.store import journal
+    from govcloud.store.planfile import plan_path, read_plan
+    from govcloud.usecases import plan_state
+    path = plan_path(Path(plan_arg))
+    plan = read_plan(path)
+    probed: dict[str, list[Any]] = {}
+    if probe is not None:
+        from govcloud.store.runlock import run_lock
+        from govcloud.usecases.approval import open_approved
+        opened = open_approved(plan_arg, lang)
+        path, plan = opened.path, opened.plan
+        ex = executor(path, plan, opened.inventory, on_event=on_event, **probe)
+        items = [i for b in plan.batches if _in_batch(b.id, batch) for i in b.items]
+        with run_lock(path.parent, "migrate status --probe"):
+            probed = ex.probe_replication(items)
+    jr = journal.read(path.parent)
+    statuses = replay(jr.entries)
+    rows = status_rows(plan, statuses, batch, approved_window(plan, path), entries=jr.entries, probed=probed)
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["state"]] = counts.get(r["state"], 0) + 1
+    return MigrationStatus(plan, len(jr.entries), jr.torn_tail, plan_state.plan_state(plan, path), rows, counts)

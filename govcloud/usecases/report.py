@@ -1,0 +1,105 @@
+"""The report use case: load its inputs (plan, valid inventory, approval state, optional compliance
+findings and execution journal), render, write the file atomically."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from govcloud.base.atomic import write_atomic
+from govcloud.errors import GovcloudError, UsageError
+from govcloud.inventory.validate import validate_path
+from govcloud.model.dates import DateError, parse_date
+from govcloud.model.inventory import Inventory
+from govcloud.model.plan import Plan
+from govcloud.render.report import parse_compliance, parse_cutovers, parse_journal, render_report
+from govcloud.store.approval import ApprovalState
+from govcloud.store.planfile import inventory_of, plan_path, read_plan
+from govcloud.usecases import approval as approvals
+
+JOURNAL_FILE = "journal.jsonl"
+
+
+def read_findings(path: Path) -> list[dict[str, str]]:
+    """The findings JSON of `govcloud compliance check` (a list of {host, check_id, status})."""
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except OSError as exc:
+        raise GovcloudError(f"{path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise GovcloudError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except ValueError as exc:
+        raise GovcloudError(f"{path}: not JSON ({exc})") from None
+    except RecursionError:
+        raise GovcloudError(f"{path}: not a findings list (JSON nested too deeply)") from None
+    return parse_compliance(data, str(path))
+
+
+@dataclass
+class ReportInputs:
+    path: Path                                  # plan.yaml
+    plan: Plan
+    inventory: Inventory
+    approval: ApprovalState
+    findings: list[dict[str, str]] | None       # --compliance
+    journal: list[dict[str, Any]] | None        # --journal, else journal.jsonl beside plan.yaml if present
+    cutovers: dict[str, Any] | None = None      # the journal's measured cutovers (downtime vs window)
+
+
+def load_inputs(plan_arg: Path, *, compliance: Path | None = None, journal: Path | None = None,
+                report_date: str | None = None) -> ReportInputs:
+    """Everything the report is made of, read and checked (``report_date`` checked here, in the
+    order the command always reported problems: the inventory, then the date, then the files)."""
+    path = plan_path(plan_arg)
+    plan = read_plan(path)
+    inv_root = inventory_of(plan, path)
+    result = validate_path(inv_root)
+    if result.errors:
+        raise GovcloudError(f"the plan's inventory {inv_root} has {len(result.errors)} error(s)",
+                            hint=f"run `govcloud inventory validate {inv_root}`")
+    _day(report_date)
+    findings = read_findings(compliance) if compliance is not None else None
+    journal_file = journal if journal is not None else path.parent / JOURNAL_FILE
+    entries = cutovers = None
+    if journal is not None or journal_file.exists():
+        try:
+            text = journal_file.read_text(encoding="utf-8")
+            entries = parse_journal(text, str(journal_file))
+            cutovers = parse_cutovers(text, str(journal_file))
+        except OSError as exc:
+            raise GovcloudError(f"{journal_file}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise GovcloudError(f"{journal_file}: not UTF-8 text (byte {exc.start})") from None
+    state = approvals.state_of(plan, path, result.inventory)
+    return ReportInputs(path, plan, result.inventory, state, findings, entries, cutovers)
+
+
+@dataclass
+class WrittenReport:
+    out: Path
+    size: int           # bytes written
+
+
+def write_report(plan_arg: Path, out: Path, *, fmt: str, lang: str, compliance: Path | None = None,
+                 journal: Path | None = None, report_date: str | None = None) -> WrittenReport:
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a directory; the report is one file",
+                         hint=f"e.g. --out {out / 'report.html'}")
+    inputs = load_inputs(plan_arg, compliance=compliance, journal=journal, report_date=report_date)
+    day = _day(report_date)
+    text = render_report(inputs.plan, inputs.inventory, fmt=fmt, lang=lang,
+                         approval=approvals.describe(inputs.approval, lang), approval_state=inputs.approval.status,
+                         compliance=inputs.findings, journal=inputs.journal, generated_on=day,
+                         cutovers=inputs.cutovers)
+    write_atomic(out, text)
+    return WrittenReport(out, len(text.encode("utf-8")))
+
+
+def _day(report_date: str | None) -> date | None:
+    try:
+        return parse_date(report_date) if report_date else None
+    except DateError as exc:
+        raise UsageError(f"--date: {exc}") from None
