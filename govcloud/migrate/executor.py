@@ -36,6 +36,7 @@ from govcloud.model.inventory import Inventory
 from govcloud.model.plan import Plan
 from govcloud.redact import scrub_data
 from govcloud.store import journal
+from govcloud.store.entries import RecordTtlEntry, ReplicationEntry
 from govcloud.base.atomic import write_atomic
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
@@ -649,8 +650,8 @@ class Executor:
         decisions = [known.get(f"{db.engine.value}/{db.name}") or R.decide(db.engine.value, db.name, None)
                      for db in (t.workload.databases if t.workload else ())]
         before = {d.get("engine", "") + "/" + d.get("name", "") for e in entries
-                  if e.get("kind") == "replication" and e.get("system") == t.system
-                  for d in e.get("decisions") or [] if d.get("method") == "replication"}
+                  if isinstance(e, ReplicationEntry) and e.system == t.system
+                  for d in e.decisions if d.get("method") == "replication"}
         return {"govcloud_db_methods": R.methods_extravar(decisions, plan_id=self.plan.plan_id, system=t.system,
                                                           replicated_before=before)}
 
@@ -834,10 +835,10 @@ class Executor:
         pol = self.inv.policies.get(self.plan.policy) if getattr(self.plan, "policy", None) else None
         return int(pol.thresholds.cutover_dns_ttl_s) if pol is not None else 60
 
-    def _ttl_entry(self, system: str) -> dict[str, Any] | None:
+    def _ttl_entry(self, system: str) -> RecordTtlEntry | None:
         last = None
         for e in journal.read(self.plan_dir).entries:
-            if e.get("kind") == "record_ttl" and e.get("system") == system:
+            if isinstance(e, RecordTtlEntry) and e.system == system:
                 last = e
         return last
 
@@ -851,8 +852,8 @@ class Executor:
         r = sw.lower_ttl(ttl)
         expires = r.at + (r.ttl_before or 0)
         prev = self._ttl_entry(t.system)
-        if prev and not r.changed and prev.get("record") == self._record_name(t):
-            expires = max(float(prev.get("expires_at") or 0), expires)
+        if prev and not r.changed and prev.record == self._record_name(t):
+            expires = max(prev.expires_at or 0.0, expires)
         entry = {"record": self._record_name(t), "values": list(r.before), "ttl_before": r.ttl_before,
                  "ttl": r.ttl_after, "changed": r.changed, "lowered_at": r.at, "expires_at": expires,
                  "expires": datetime.fromtimestamp(expires).isoformat(timespec="seconds")}
@@ -872,16 +873,16 @@ class Executor:
         if sw.kind == "dns" and live != tgt:
             e = self._ttl_entry(t.system)
             now = time.time()
-            if e is None or e.get("record") != self._record_name(t):
+            if e is None or e.record != self._record_name(t):
                 out["ttl_pending"].append({"system": t.system, "record": self._record_name(t), "expires": None,
                                            "why": f"{t.system}: the TTL of {self._record_name(t)} was never "
                                                   f"lowered (`migrate run` lowers it during sync)"})
-            elif now < float(e["expires_at"]):
-                out["ttl_pending"].append({"system": t.system, "record": self._record_name(t), "expires": e["expires"],
-                                           "why": f"{t.system}: {self._record_name(t)} had TTL {e['ttl_before']} s "
-                                                  f"until {datetime.fromtimestamp(e['lowered_at']).isoformat(timespec='seconds')};"
-                                                  f" caches hold it until {e['expires']} "
-                                                  f"({int(float(e['expires_at']) - now) + 1} s from now)"})
+            elif now < (e.expires_at or 0.0):
+                out["ttl_pending"].append({"system": t.system, "record": self._record_name(t), "expires": e.expires,
+                                           "why": f"{t.system}: {self._record_name(t)} had TTL {e.ttl_before} s "
+                                                  f"until {datetime.fromtimestamp(e.lowered_at or 0).isoformat(timespec='seconds')};"
+                                                  f" caches hold it until {e.expires} "
+                                                  f"({int((e.expires_at or 0.0) - now) + 1} s from now)"})
         return out
 
     def _ttl_changes(self, t: D.SystemTarget) -> list[D.Change]:
@@ -1045,8 +1046,8 @@ class Executor:
             return False
         if any(d.engine.value in ("mysql", "mariadb") for d in t.workload.databases):
             return True
-        return any(e.get("kind") == "replication" and e.get("system") == t.system
-                   and any(d.get("method") == "replication" for d in e.get("decisions") or [])
+        return any(isinstance(e, ReplicationEntry) and e.system == t.system
+                   and any(d.get("method") == "replication" for d in e.decisions)
                    for e in journal.read(self.plan_dir).entries)
 
     def _teardown_replication(self, t: D.SystemTarget, *, reason: str) -> None:

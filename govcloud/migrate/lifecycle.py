@@ -9,10 +9,12 @@ entries (start/ok/fail) explain them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from govcloud.migrate.syncstats import SyncRun, convergence, last_delta
 from govcloud.model.enums import LabeledEnum, Strategy
+from govcloud.store.entries import (Entry, ResourceEntry, RunEntry, StateEntry, StepEntry, SyncStatsEntry,
+                                    as_entry)
 
 
 class State(LabeledEnum):
@@ -121,55 +123,57 @@ class SystemStatus:
         return self.downtime_s > self.approved_downtime_s
 
 
-def replay(entries: Iterable[dict[str, Any]]) -> dict[str, SystemStatus]:
-    """Per-system status from journal entries, in order."""
+def replay(entries: Iterable[Entry | Mapping[str, Any]]) -> dict[str, SystemStatus]:
+    """Per-system status from journal entries (typed, as store/journal.read returns them; a plain
+    mapping is read by Entry.from_dict), in order."""
     out: dict[str, SystemStatus] = {}
-    starts: dict[tuple[str, str], str | None] = {}
-    for e in entries:
-        if e.get("kind") == "run" and e.get("command") == "cutover" and isinstance(e.get("systems"), list):
+    starts: dict[tuple[str, str | None], str | None] = {}
+    for e in map(as_entry, entries):
+        if isinstance(e, RunEntry) and e.command == "cutover" and e.systems is not None:
             _cutover_run(out, e)
             continue
-        sid = e.get("system")
-        if not sid or not isinstance(sid, str):
+        sid = e.system
+        if not sid:
             continue
         st = out.setdefault(sid, SystemStatus(sid))
-        kind = e.get("kind")
-        if kind == "resource":
-            key = e["key"]
-            if e.get("removed"):
-                st.resources.pop(key, None)
+        if isinstance(e, ResourceEntry):
+            if e.key is None:
+                continue
+            if e.removed:
+                st.resources.pop(e.key, None)
             else:
-                st.resources[key] = dict(e.get("resource") or {})
-        elif kind == "sync_stats":
-            run = SyncRun.from_journal({**e, "at": e.get("at")})
+                st.resources[e.key] = dict(e.resource or {})
+        elif isinstance(e, SyncStatsEntry):
+            run = SyncRun.from_journal(e.figures)
             if run is not None:
                 st.sync_runs.append(run)
-        elif kind == "step" and e.get("status") == "start":
-            starts[(sid, e.get("step"))] = e.get("at")
-        elif kind == "step" and e.get("status") == "ok":
-            st.done_steps.add(e["step"])
-            if e["step"] == Step.sync.value:
+        elif isinstance(e, StepEntry) and e.status == "start":
+            starts[(sid, e.step)] = e.at
+        elif isinstance(e, StepEntry) and e.status == "ok":
+            if e.step is None:
+                continue
+            st.done_steps.add(e.step)
+            if e.step == Step.sync.value:
                 st.syncs += 1
-                st.last_sync_s = _seconds_between(starts.get((sid, e["step"])), e.get("at")) or st.last_sync_s
-            detail = e.get("detail") or {}
-            if e["step"] == Step.cutover.value and isinstance(detail, dict) and "downtime_s" in detail:
+                st.last_sync_s = _seconds_between(starts.get((sid, e.step)), e.at) or st.last_sync_s
+            detail = e.detail or {}
+            if e.step == Step.cutover.value and "downtime_s" in detail:
                 st.downtime_s, st.downtime_note = _seconds(detail.get("downtime_s")), _note(detail.get("downtime"))
-        elif kind == "state":
-            new = State(e["to"])
+        elif isinstance(e, StateEntry):
+            new = State(e.to)
             st.state = new
-            st.at, st.who = e.get("at"), e.get("who")
+            st.at, st.who = e.at, e.who
             # a rollback keeps the step and reason that caused it, so `status` says why
-            st.failed_step, st.reason = ((e.get("step"), e.get("reason")) if new in (State.failed, State.rolled_back)
+            st.failed_step, st.reason = ((e.step, e.reason) if new in (State.failed, State.rolled_back)
                                          else (None, None))
             if new is State.rolled_back:
                 st.done_steps.clear()
                 st.cutover_at = None
             elif new is State.cutover:
-                st.cutover_at = e.get("at")
+                st.cutover_at = e.at
             elif new is State.done:
-                st.done_at = e.get("at")
-            st.history.append({"to": new.value, "at": e.get("at"), "who": e.get("who"), "step": e.get("step"),
-                               "reason": e.get("reason")})
+                st.done_at = e.at
+            st.history.append({"to": new.value, "at": e.at, "who": e.who, "step": e.step, "reason": e.reason})
     return out
 
 
@@ -185,12 +189,12 @@ def _note(v: Any) -> str | None:
     return v[:500] if isinstance(v, str) else None
 
 
-def _cutover_run(out: dict[str, SystemStatus], e: dict[str, Any]) -> None:
+def _cutover_run(out: dict[str, SystemStatus], e: RunEntry) -> None:
     """A `migrate cutover` run line: the projection, approved window and forced reason it recorded."""
-    projection = e.get("projection") if isinstance(e.get("projection"), dict) else {}
-    approved = _seconds(e.get("approved_downtime_s"))
-    reason = _note(e.get("reason")) if e.get("forced") is True else None
-    for sid in e["systems"]:
+    projection = e.projection or {}
+    approved = _seconds(e.approved_downtime_s)
+    reason = _note(e.reason) if e.forced else None
+    for sid in e.systems or ():
         if not isinstance(sid, str) or not sid:
             continue
         st = out.setdefault(sid, SystemStatus(sid))

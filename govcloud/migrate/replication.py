@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Callable, Iterable, Mapping
 
+from govcloud.store.entries import Entry, ReplicationEntry, StateEntry, as_entry
+
 
 class Method(str, Enum):
     replication = "replication"
@@ -477,24 +479,25 @@ def project(decisions: Iterable[MethodDecision], statuses: Iterable[ReplicationS
 
 # --------------------------------------------------------------------------- journal replay
 
-def latest(entries: Iterable[Mapping[str, Any]], system: str) -> tuple[list[MethodDecision], list[ReplicationStatus]]:
+def latest(entries: Iterable[Entry | Mapping[str, Any]],
+           system: str) -> tuple[list[MethodDecision], list[ReplicationStatus]]:
     """The last decisions and the last measured status per database of ``system`` from the journal
     (entries of kind ``replication``; a rollback or a finished cutover ends replication)."""
     decisions: dict[str, MethodDecision] = {}
     status: dict[str, ReplicationStatus] = {}
-    for e in entries:
-        if e.get("system") != system:
+    for e in map(as_entry, entries):
+        if e.system != system:
             continue
-        if e.get("kind") == "replication":
-            for d in e.get("decisions") or []:
+        if isinstance(e, ReplicationEntry):
+            for d in e.decisions:
                 md = MethodDecision.from_plain(d)
                 decisions[md.key] = md
-            for s in e.get("status") or []:
+            for s in e.status:
                 # from the journal: a measurement of the past, never "live"
-                rs = ReplicationStatus.from_plain({**s, "measured_at": s.get("measured_at") or e.get("at"),
+                rs = ReplicationStatus.from_plain({**s, "measured_at": s.get("measured_at") or e.at,
                                                    "live": False})
                 status[f"{rs.engine}/{rs.name}"] = rs
-        elif e.get("kind") == "state" and e.get("to") in ("rolled_back", "done"):
-            status = {k: ReplicationStatus(v.engine, v.name, "absent", measured_at=e.get("at"),
-                                           detail="ended by " + str(e.get("to"))) for k, v in status.items()}
+        elif isinstance(e, StateEntry) and e.to in ("rolled_back", "done"):
+            status = {k: ReplicationStatus(v.engine, v.name, "absent", measured_at=e.at,
+                                           detail="ended by " + str(e.to)) for k, v in status.items()}
     return list(decisions.values()), list(status.values())

@@ -652,17 +652,20 @@ def parse_journal(text: str, source: str = "journal.jsonl") -> list[dict[str, st
     "to"}``; step, resource and run lines are context, skipped) — or plain ``{system, state}`` lines.
     Read by the journal's one reader (store/journal.parse): blank lines and a last line cut short
     by a crash are skipped; any other malformed line is refused by number."""
+    from govcloud.store.entries import PlainState, StateEntry
     from govcloud.store.journal import parse
     read = parse(text, source)
     out = []
-    for n, row in zip(read.line_numbers, read.entries):
-        if "kind" in row:
-            if row["kind"] != "state":
-                continue
-            row = {"system": row.get("system"), "state": row.get("to")}
-        if not isinstance(row.get("system"), str) or not isinstance(row.get("state"), str):
+    for n, e in zip(read.line_numbers, read.entries):
+        if isinstance(e, StateEntry):
+            system, state = e.system, e.to
+        elif isinstance(e, PlainState):
+            system, state = e.system, e.state
+        else:
+            continue
+        if system is None or state is None:
             raise GovcloudError(f"{source}:{n}: expected an object with string system and state")
-        out.append({"system": row["system"], "state": row["state"]})
+        out.append({"system": system, "state": state})
     return out
 
 
@@ -670,7 +673,7 @@ class JournalStatuses(dict):
     """Per system its lifecycle.SystemStatus, plus the journal entries they were replayed from
     (the projection of a system not cut over yet needs its replication decisions and lag)."""
 
-    def __init__(self, statuses: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) -> None:
+    def __init__(self, statuses: Mapping[str, Any], entries: Sequence[Any]) -> None:   # store.entries.Entry
         super().__init__(statuses)
         self.entries = list(entries)
 
@@ -680,7 +683,7 @@ def parse_cutovers(text: str, source: str = "journal.jsonl") -> JournalStatuses:
     the journal read by its one reader; plain {system, state} lines carry none of it)."""
     from govcloud.migrate.lifecycle import replay
     from govcloud.store.journal import parse
-    entries = [e for e in parse(text, source).entries if isinstance(e.get("kind"), str)]
+    entries = [e for e in parse(text, source).entries if e.kind is not None]
     return JournalStatuses(replay(entries), entries)
 
 

@@ -15,10 +15,11 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from govcloud.base import stamp
 from govcloud.errors import GovcloudError
+from govcloud.store.entries import Entry
 
 JOURNAL_NAME = "journal.jsonl"
 _lock = threading.Lock()
@@ -42,7 +43,7 @@ def now() -> str:
 
 @dataclass
 class JournalRead:
-    entries: list[dict[str, Any]]
+    entries: list[Entry]     # typed, one class per kind (store/entries.py)
     torn_tail: bool          # the last line was incomplete (a crash mid-append) and was ignored
     line_numbers: list[int] = field(default_factory=list)    # the line of each entry (for messages)
 
@@ -58,7 +59,8 @@ def parse(data: bytes | str, source: str = JOURNAL_NAME) -> JournalRead:
     """The one journal reader (the executor's replay, `migrate status` and the report all read
     through it). One JSON object per line; blank lines are skipped. What follows the last newline
     is a line a crash cut short unless it is a complete entry (a file written by hand may lack
-    its final newline): a torn tail is ignored. Damage anywhere else is an error naming the line."""
+    its final newline): a torn tail is ignored. Damage anywhere else is an error naming the line.
+    Each line becomes its kind's typed entry (store/entries.Entry.from_dict)."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     lines = raw.split(b"\n")
     tail = lines.pop()          # what follows the last newline: empty unless a write was cut short
@@ -72,7 +74,7 @@ def parse(data: bytes | str, source: str = JOURNAL_NAME) -> JournalRead:
             lines.append(tail)
         else:
             torn = True
-    out: list[dict[str, Any]] = []
+    out: list[Entry] = []
     numbers: list[int] = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
@@ -84,7 +86,7 @@ def parse(data: bytes | str, source: str = JOURNAL_NAME) -> JournalRead:
         problem = _shape_problem(entry)
         if problem:
             raise JournalError(f"{source}:{n}: damaged journal line: {problem}", hint=_DAMAGED)
-        out.append(entry)
+        out.append(Entry.from_dict(entry))
         numbers.append(n)
     return JournalRead(out, torn, numbers)
 
@@ -135,10 +137,10 @@ def _drop_torn_tail(fd: int, path: Path) -> None:
     os.ftruncate(fd, size - len(chunk) + cut + 1 if cut >= 0 else 0)
 
 
-def append(plan_dir: Path, entry: dict[str, Any]) -> dict[str, Any]:
+def append(plan_dir: Path, entry: Mapping[str, Any] | Entry) -> dict[str, Any]:
     """Append one entry (``at`` and ``who`` added) and fsync before returning."""
     path = journal_path(plan_dir)
-    record = {"at": now(), "who": who(), **entry}
+    record = {"at": now(), "who": who(), **(entry.to_dict() if isinstance(entry, Entry) else entry)}
     data = (json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str) + "\n").encode("utf-8")
     with _lock:
         created = not path.exists()

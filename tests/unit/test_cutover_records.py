@@ -14,6 +14,7 @@ from govcloud.drivers import switching as S
 from govcloud.inventory.validate import validate_path
 from govcloud.model.cutover import record_problems
 from govcloud.model.entities import CutoverRecord
+from govcloud.store.entries import Entry
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "inventories" / "sample-workload"
@@ -181,7 +182,8 @@ def _executor(monkeypatch, tmp_path, sw, entries=()):
     ex.journaled = []
     monkeypatch.setattr(ex, "_switch", lambda t: sw, raising=False)
     monkeypatch.setattr(ex, "_target_addresses", lambda t: {"s1": "198.19.0.5"}, raising=False)
-    monkeypatch.setattr(ex, "_ttl_entry", lambda s: dict(entries[-1]) if entries else None, raising=False)
+    monkeypatch.setattr(ex, "_ttl_entry", lambda s: Entry.from_dict({"kind": "record_ttl", **entries[-1]})
+                        if entries else None, raising=False)
     monkeypatch.setattr(ex, "j", lambda **e: ex.journaled.append(e) or e, raising=False)
     return ex
 

@@ -80,7 +80,9 @@ class World:
         return (ex or self.executor()).items_of(self.plan.batches[0].id, systems)
 
     def entries(self, **match):
-        return [e for e in journal.read(self.plan_dir).entries if all(e.get(k) == v for k, v in match.items())]
+        """The journal's entries as their JSON objects (to_dict), those matching ``match``."""
+        return [d for d in (e.to_dict() for e in journal.read(self.plan_dir).entries)
+                if all(d.get(k) == v for k, v in match.items())]
 
     def state(self, system: str) -> State:
         return self.executor().status()[system].state

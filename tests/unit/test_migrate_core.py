@@ -33,8 +33,9 @@ def test_journal_appends_and_replays(tmp_path):
     journal.append(tmp_path, {"kind": "state", "system": "a", "to": "prechecked", "step": "precheck"})
     journal.append(tmp_path, {"kind": "step", "system": "a", "step": "precheck", "status": "ok"})
     r = journal.read(tmp_path)
-    assert [e["kind"] for e in r.entries] == ["state", "step"] and not r.torn_tail
-    assert all("at" in e and "@" in e["who"] for e in r.entries)
+    assert [type(e).__name__ for e in r.entries] == ["StateEntry", "StepEntry"] and not r.torn_tail
+    assert [e.kind for e in r.entries] == ["state", "step"] and r.entries[0].to == "prechecked"
+    assert r.entries[1].status == "ok" and all(e.at and "@" in e.who for e in r.entries)
 
 
 def test_journal_torn_tail_is_ignored_then_cut_before_the_next_append(tmp_path):
@@ -45,7 +46,7 @@ def test_journal_torn_tail_is_ignored_then_cut_before_the_next_append(tmp_path):
     assert len(r.entries) == 1 and r.torn_tail
     journal.append(tmp_path, {"kind": "state", "system": "a", "to": "provisioned"})
     r = journal.read(tmp_path)
-    assert [e["to"] for e in r.entries] == ["prechecked", "provisioned"] and not r.torn_tail
+    assert [e.to for e in r.entries] == ["prechecked", "provisioned"] and not r.torn_tail
 
 
 def test_journal_damage_in_the_middle_is_an_error(tmp_path):

@@ -288,9 +288,9 @@ def test_sync_step_probes_decides_journals_and_passes_exactly_that_method(drill_
                         "slot": R.slot_name("drill-repl", t.system, "postgresql", "govapp"), "teardown": False}]
     assert detail["methods"] == {"postgresql/govapp": "replication"}
     entries = journal.read(plan_dir).entries
-    kinds = [e for e in entries if e.get("kind") == "replication"]
-    assert kinds[0]["decisions"][0]["method"] == "replication" and kinds[0]["facts"][0]["wal_level"] == "logical"
-    assert kinds[1]["status"][0]["lag_bytes"] == 128
+    kinds = [e for e in entries if e.kind == "replication"]
+    assert kinds[0].decisions[0]["method"] == "replication" and kinds[0].facts[0]["wal_level"] == "logical"
+    assert kinds[1].status[0]["lag_bytes"] == 128
     # the dry run now shows the measured decision; the projection uses the measured lag
     rows = ex._method_changes(t, SystemStatus(t.system))
     assert rows[0].detail.startswith("replication (measured ")
@@ -315,8 +315,8 @@ def test_sync_step_falls_back_with_the_reason_and_tears_down_earlier_replication
     m = calls[1][1]["govcloud_db_methods"][0]
     assert m["method"] == "dump" and m["teardown"] is True
     last = [e for e in journal.read(plan_dir).entries if e.get("kind") == "replication"][-1]
-    assert last["decisions"][0]["reasons"][0]["code"] == "pg.no_key"
-    assert "public.audit" in last["decisions"][0]["reasons"][0]["en"]
+    assert last.decisions[0]["reasons"][0]["code"] == "pg.no_key"
+    assert "public.audit" in last.decisions[0]["reasons"][0]["en"]
     # --no-replication: no probe at all, dump with its reason
     ex.opts.replication = False
     calls = _fake_runs(monkeypatch, GOOD, None)
