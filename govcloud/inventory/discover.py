@@ -23,6 +23,7 @@ from typing import Any, Iterable
 from govcloud.base import stamp
 from govcloud.compliance.facts import HostFacts, parse_output
 from govcloud.model.entities import Observation
+from govcloud.model.observed import Utilization
 from govcloud.model import osrelease
 from govcloud.model.enums import CpuArch, OsDistribution
 
@@ -483,26 +484,22 @@ def parse_utilization(text: str, own: tuple[float, float] | None = None) -> dict
         cpu_prev = (total, idle, stamp)
         if mem_total > 0:
             mem_pct.append(max(0.0, min(100.0, 100.0 * (mem_total - mem_avail) / mem_total)))
-    out: dict[str, Any] = {}
+    excluded = None
     if own is not None and cpu_pct:
         quiet = [v for v, sp in zip(cpu_pct, spans) if sp is None or sp[1] <= own[0] or sp[0] >= own[1]]
         if len(quiet) >= 5:
-            out["cpu_intervals_excluded"] = len(cpu_pct) - len(quiet)   # while our own script ran
+            excluded = len(cpu_pct) - len(quiet)        # CPU intervals while our own script ran
             cpu_pct = quiet
-    if cpu_pct:
-        out["cpu_p95_pct"] = _p95(cpu_pct)
-        out["cpu_mean_pct"] = round(sum(cpu_pct) / len(cpu_pct), 1)
-    if mem_pct:
-        out["mem_p95_pct"] = _p95(mem_pct)
-    out["samples"] = len(mem_pct)
     if len(stamps) == len(mem_pct) and len(stamps) >= 2:
-        out["window_s"] = round(stamps[-1] - stamps[0], 2)
-        out["interval_s"] = round((stamps[-1] - stamps[0]) / (len(stamps) - 1), 2)
+        window_s, interval_s = round(stamps[-1] - stamps[0], 2), round((stamps[-1] - stamps[0]) / (len(stamps) - 1), 2)
     else:
-        out["window_s"] = round(max(0, len(mem_pct) - 1) * LEGACY_SAMPLE_INTERVAL, 1)
-    if since_boot is not None:
-        out["cpu_mean_since_boot_pct"] = since_boot
-    return out
+        window_s, interval_s = round(max(0, len(mem_pct) - 1) * LEGACY_SAMPLE_INTERVAL, 1), None
+    return Utilization(cpu_intervals_excluded=excluded,
+                       cpu_p95_pct=_p95(cpu_pct) if cpu_pct else None,
+                       cpu_mean_pct=round(sum(cpu_pct) / len(cpu_pct), 1) if cpu_pct else None,
+                       mem_p95_pct=_p95(mem_pct) if mem_pct else None,
+                       samples=len(mem_pct), window_s=window_s, interval_s=interval_s,
+                       cpu_mean_since_boot_pct=since_boot).to_dict()
 
 
 def parse_load(text: str, cores: int | None = None) -> dict[str, Any]:

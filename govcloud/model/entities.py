@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from govcloud.model.observed import Observed
 from govcloud.model.enums import (
     AdminLevel, ApiKind, Audience, BaseDb, BatchKind, BuildMode, CloudTier, CpuArch, CpuVendor,
     Criticality, DbEngine, DepType, DrMode, EvidenceKind, ExtranetArea, FenbaoStatus, FreezeScope,
@@ -331,6 +332,11 @@ class Server:
     @property
     def disk_gb(self) -> float:
         return sum(d.size_gb for d in self.disks)
+
+    @property
+    def observation(self) -> Observed:
+        """``observed`` as a typed record (model/observed.py): what planning reads."""
+        return Observed.from_dict(self.observed)
 
 
 @dataclass(slots=True)

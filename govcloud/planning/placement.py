@@ -127,11 +127,11 @@ def _need(ctx: Context, srv: Server) -> tuple[int, float, str]:
 
 
 def _sized(ctx: Context, srv: Server) -> tuple[int, float, str]:
-    obs = srv.observed or {}
-    util = obs.get("utilization") if isinstance(obs.get("utilization"), dict) else obs
-    cpu, mem = util.get("cpu_p95_pct"), util.get("mem_p95_pct")
+    util = srv.observation.utilization
+    p95 = util.p95 if util is not None else None
     head = 1 + ctx.settings.headroom_pct / 100
-    if isinstance(cpu, (int, float)) and isinstance(mem, (int, float)):
+    if p95 is not None:
+        cpu, mem = p95
         vcpus = max(1, math.ceil(srv.cores * cpu / 100 * head))
         ram = max(1.0, math.ceil(srv.ram_gb * mem / 100 * head))
         return min(vcpus, srv.cores), min(ram, srv.ram_gb), f"observed p95 (CPU {cpu}%, RAM {mem}%) +{ctx.settings.headroom_pct:g}%"
