@@ -120,6 +120,27 @@ class LowerBound:
     explanation: str
 
 
+@dataclass(frozen=True)
+class PlanInputs:
+    """What a plan records about its inputs in ``settings`` (beside the planner's thresholds), for the
+    staleness check: the inventory's digest and, for a plan built with ``--policy FILE``, that file
+    (relative to the plan file) and its digest. A value of the wrong type reads as absent."""
+    inventory_digest: str | None = None
+    policy_file: str | None = None
+    policy_digest: str | None = None
+
+    @classmethod
+    def from_dict(cls, settings: Any) -> "PlanInputs":
+        get = settings.get if isinstance(settings, dict) else (lambda _k: None)
+        return cls(*(v if isinstance(v := get(k), str) else None
+                     for k in ("inventory_digest", "policy_file", "policy_digest")))
+
+    def to_dict(self) -> dict[str, str]:
+        """The settings keys (fixed order, absent ones left out: identical inputs, identical bytes)."""
+        return {k: v for k, v in (("inventory_digest", self.inventory_digest), ("policy_file", self.policy_file),
+                                  ("policy_digest", self.policy_digest)) if v is not None}
+
+
 @dataclass
 class Plan:
     plan_id: str
@@ -134,7 +155,16 @@ class Plan:
     unscheduled: list[Unscheduled] = field(default_factory=list)
     rooms: list[RoomClosure] = field(default_factory=list)
     lower_bound: LowerBound | None = None
-    settings: dict[str, object] = field(default_factory=dict)  # the thresholds the plan was built with
+    settings: dict[str, object] = field(default_factory=dict)  # the thresholds the plan was built with (+ inputs)
+
+    @property
+    def inputs(self) -> PlanInputs:
+        """The inputs recorded in ``settings`` as a typed record (the staleness and approval checks read this)."""
+        return PlanInputs.from_dict(self.settings)
+
+    def record_inputs(self, inputs: PlanInputs) -> None:
+        """Record the plan's inputs in ``settings`` (plan generation, before the plan is written)."""
+        self.settings.update(inputs.to_dict())
 
     def items(self) -> list[PlanItem]:
         return [i for b in self.batches for i in b.items]

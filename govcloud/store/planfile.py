@@ -252,6 +252,9 @@ def plain_to_plan(data: dict[str, Any]) -> Plan:
     )
     if not plan.plan_id:
         raise PlanShapeError(("plan_id",), "the plan id is empty")
+    inputs = _Fields(plan.settings, ("settings",))     # what the staleness and approval checks read (Plan.inputs)
+    for key in ("inventory_digest", "policy_file", "policy_digest"):
+        inputs.str(key, required=False, default=None)
     for b in top.sub("batches"):
         batch = PlanBatch(id=b.str("id"), name=b.str("name", required=False), start=b.date("start", required=True),
                           end=b.date("end", required=True), deadline=b.date("deadline"),

@@ -29,6 +29,7 @@ from govcloud.store import approval as signing
 from govcloud.store.approval import ApprovalError, ApprovalState, Signature, check_approval, check_signatures
 from govcloud.base.digest import file_digest
 from govcloud.inventory.digest import inventory_digest
+from govcloud.model.plan import PlanInputs
 from govcloud.store.planfile import PLAN_FILE, inventory_of
 
 DOCUMENT = "plan.md"
@@ -75,28 +76,27 @@ def input_settings(inventory_digest_: str, policy_file: Path | None, directory: 
     """What plan.yaml's settings record about the plan's inputs, for the staleness check (key order
     fixed: identical inputs give identical bytes)."""
     import os
-    out = {"inventory_digest": inventory_digest_}
-    if policy_file is not None:   # validate/approve must check against the same policy
-        out["policy_file"] = os.path.relpath(policy_file.resolve(), directory.resolve())
-        out["policy_digest"] = inventory_digest(policy_file)
-    return out
+    if policy_file is None:
+        return PlanInputs(inventory_digest_).to_dict()
+    # validate/approve must check against the same policy
+    return PlanInputs(inventory_digest_, os.path.relpath(policy_file.resolve(), directory.resolve()),
+                      inventory_digest(policy_file)).to_dict()
 
 
 def inputs_changed(plan: Any, plan_file: Path) -> tuple[str, ...]:
     """The inputs ("inventory", "policy") that differ from those the plan was generated from. A plan
     without a recorded inventory digest, or whose inventory or policy file is gone, counts as changed."""
-    settings = plan.settings or {}
+    inputs = plan.inputs
     changed = []
-    recorded = settings.get("inventory_digest")
+    recorded = inputs.inventory_digest
     try:
         if recorded is None or inventory_digest(inventory_of(plan, plan_file)) != recorded:
             changed.append("inventory")
     except (OSError, GovcloudError):
         changed.append("inventory")
-    policy_file, policy_digest = settings.get("policy_file"), settings.get("policy_digest")
-    if policy_file and policy_digest:
+    if inputs.policy_file and inputs.policy_digest:
         try:
-            if inventory_digest((plan_file.parent / str(policy_file)).resolve()) != policy_digest:
+            if inventory_digest((plan_file.parent / inputs.policy_file).resolve()) != inputs.policy_digest:
                 changed.append("policy")
         except (OSError, GovcloudError):
             changed.append("policy")
@@ -110,7 +110,7 @@ def policy_approvers(plan: Any, plan_file: Path, inv: Any | None) -> tuple[list[
     """The approvers of the plan's policy: the --policy file the plan was built with, else the
     inventory's policy of that id. (None, reason) when it cannot be read."""
     from govcloud.inventory.loader import load_inventory
-    policy_file = (plan.settings or {}).get("policy_file")
+    policy_file = plan.inputs.policy_file
     if policy_file:
         loaded = load_inventory((plan_file.parent / policy_file).resolve())
         if loaded.errors or len(loaded.inventory.policies) != 1:
@@ -130,7 +130,7 @@ def policy_approvers(plan: Any, plan_file: Path, inv: Any | None) -> tuple[list[
 def approval_state(plan: Any, plan_file: Path, inv: Any | None = None) -> ApprovalState:
     """The verified approval of the plan file's current bytes."""
     approvers, reason = policy_approvers(plan, plan_file, inv)
-    recorded = (plan.settings or {}).get("inventory_digest")
+    recorded = plan.inputs.inventory_digest
     state = check_approval(plan_file, plan.plan_id, file_digest(plan_file), recorded, approvers)
     if approvers is None and state.status == "invalid" and state.problem and state.problem[0] == "no-approvers":
         state.problem = ("no-policy", {"reason": reason})
@@ -267,7 +267,7 @@ def record_approval(plan: Any, plan_file: Path, sig: Signature, approvers: list[
     from govcloud.store.txn import Transaction
 
     merged = signing.merged_signatures(plan_file, sig)
-    state = check_signatures(merged, plan.plan_id, sig.plan_sha256, (plan.settings or {}).get("inventory_digest"),
+    state = check_signatures(merged, plan.plan_id, sig.plan_sha256, plan.inputs.inventory_digest,
                              approvers)
     t = Transaction(plan_file.parent, "plan approve")
     t.write(signing.APPROVAL_FILE, signing.approval_document(sig.plan_id, merged, signing.read_superseded(plan_file)))

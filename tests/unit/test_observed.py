@@ -47,3 +47,25 @@ def test_discovery_output_reads_back_as_the_same_record():
 def test_placement_sizes_from_the_observation(observed, want):
     vcpus, ram, why = _sized(_ctx(), _srv(observed))
     assert (vcpus, ram) == want[:2] and why.startswith(want[2])
+
+
+# ---------------------------------------------------------------- plan inputs (Plan.settings)
+
+def test_plan_inputs_are_a_typed_record_of_settings():
+    from govcloud.model.plan import PlanInputs
+    settings = {"headroom_pct": 20, "inventory_digest": "sha256:ab", "policy_file": "p.yaml", "policy_digest": "x"}
+    i = PlanInputs.from_dict(settings)
+    assert i == PlanInputs("sha256:ab", "p.yaml", "x") and i.to_dict() == {k: settings[k] for k in list(settings)[1:]}
+    assert PlanInputs.from_dict({"inventory_digest": 5}).inventory_digest is None and PlanInputs.from_dict(None) == PlanInputs()
+    assert list(PlanInputs("d").to_dict()) == ["inventory_digest"]
+
+
+def test_a_plan_file_whose_recorded_inputs_are_not_text_is_refused_by_path():
+    from govcloud.store.planfile import PlanShapeError, plain_to_plan
+    doc = {"plan_id": "p", "inventory": "i", "policy": "x", "inputs_digest": "d", "start": "2026-01-01",
+           "settings": {"policy_file": ["../elsewhere.yaml"]}}
+    with pytest.raises(PlanShapeError) as err:
+        plain_to_plan(doc)
+    assert err.value.where == "settings.policy_file" and "expected text" in str(err.value)
+    doc["settings"] = {"policy_file": "p.yaml", "headroom_pct": 20}
+    assert plain_to_plan(doc).inputs.policy_file == "p.yaml"
