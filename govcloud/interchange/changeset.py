@@ -321,60 +321,93 @@ def compute(inv: Inventory, parsed: ParseResult, *, fmt: str, now: str,
             read_text: Callable[[str], str | None], new_inventory: bool = False,
             inventory_name: str | None = None) -> ChangeSet:
     """The change set of importing ``parsed`` into ``inv``. ``read_text(rel)`` returns the current
-    text of an inventory file (or None); ``now`` is the ISO time stamped on new provenance."""
-    cs = ChangeSet(fmt, new_inventory=new_inventory)
-    cs.problems.extend(parsed.problems)
-    owned, prov_rel, obs_rel = owned_file(fmt), provenance_file(fmt), observation_file(fmt)
-    state = _read_state(read_text(prov_rel), prov_rel, cs)
-    nat = _Natural(inv)
+    text of an inventory file (or None); ``now`` is the ISO time stamped on new provenance.
 
-    def origin_file(section: str, eid: str) -> str | None:
-        o = inv.origin.get((section, eid))
+    In phases (one method of :class:`_Import` each): who is each record (identify), what its
+    references name (resolve), what it becomes — an import-owned record or an observation of a
+    person's (records), what an earlier import wrote that the source no longer has (gone), and the
+    files (files; none when there is an error)."""
+    run = _Import(inv, parsed, fmt=fmt, now=now, read_text=read_text, new_inventory=new_inventory)
+    run.identify(parsed.records)
+    run.resolve()
+    run.records()
+    run.gone()
+    if run.cs.errors:
+        return run.cs
+    run.files(new_inventory=new_inventory, inventory_name=inventory_name)
+    return run.cs
+
+
+class _Import:
+    """One computation of a change set: the inputs, what the phases found so far, and the phases."""
+
+    def __init__(self, inv: Inventory, parsed: ParseResult, *, fmt: str, now: str,
+                 read_text: Callable[[str], str | None], new_inventory: bool = False) -> None:
+        self.inv, self.fmt, self.now, self.read_text = inv, fmt, now, read_text
+        self.cs = ChangeSet(fmt, new_inventory=new_inventory)
+        self.cs.problems.extend(parsed.problems)
+        self.owned, self.prov_rel, self.obs_rel = owned_file(fmt), provenance_file(fmt), observation_file(fmt)
+        self.state = _read_state(read_text(self.prov_rel), self.prov_rel, self.cs)
+        self.nat = _Natural(inv)
+        # identify
+        self.items: list[_Item] = []
+        self.by_key: dict[str, _Item] = {}
+        self.claimed: dict[tuple[str, str], _Item] = {}
+        self.meta_rec: ImportedRecord | None = None
+        # resolve
+        self.live: list[_Item] = []
+        self.ext_index: dict[str, dict[str, _Item]] = {}
+        # records and gone
+        self.owned_deps: list[Any] = []
+        self.old_obs: dict[tuple[str, str], dict[str, Any]] = {}
+        self.new_state: dict[str, Any] = {}
+        self.out_records: dict[str, dict[str, Any]] = {}      # section → id → entity (import-owned file)
+        self.out_obs: dict[tuple[str, str], dict[str, Any]] = {}
+        self.obs_index: dict[tuple[str, str | None], Any] = {}
+
+    def origin_file(self, section: str, eid: str) -> str | None:
+        o = self.inv.origin.get((section, eid))
         return o[0] if o else None
 
-    def exists(section: str, eid: str) -> bool:
-        store = inv.section(section)
+    def exists(self, section: str, eid: str) -> bool:
+        store = self.inv.section(section)
         if isinstance(store, dict):
             return eid in store
-        return (section, eid) in inv.origin
+        return (section, eid) in self.inv.origin
 
-    # ---- pass 1: who is each record?
-    items: list[_Item] = []
-    by_key: dict[str, _Item] = {}
-    claimed: dict[tuple[str, str], _Item] = {}
-    meta_rec: ImportedRecord | None = None
-    for rec in parsed.records:
-        if rec.section == "inventory":
-            meta_rec = rec
-            continue
+    # ---------------------------------------------------------------- pass 1: who is each record?
+    def identify(self, records: list[ImportedRecord]) -> None:
+        for rec in records:
+            if rec.section == "inventory":
+                self.meta_rec = rec
+                continue
+            self._identify(rec)
+        self.live = [it for it in self.items if it.owner != "skip"]
+        for it in self.live:
+            self.ext_index.setdefault(it.rec.section, {})[str(it.rec.external_id)] = it
+
+    def _identify(self, rec: ImportedRecord) -> None:
+        cs = self.cs
         sec = SECTION_BY_KEY.get(rec.section)
         if sec is None:
             cs.problems.append(_problem(E, "unknown-section", f"records of section '{rec.section}' cannot be "
                                         "imported", rec, hint="sections: " + ", ".join(SECTION_BY_KEY)))
-            continue
+            return
         key = f"{rec.section}/{rec.external_id}"
-        if key in by_key:
-            first = by_key[key].rec.provenance.where()
+        if key in self.by_key:
+            first = self.by_key[key].rec.provenance.where()
             cs.problems.append(_problem(E, "duplicate-external-id", f"{sec.kind} '{rec.external_id}' appears "
                                         f"twice in the source (first at {first})", rec))
-            continue
+            return
         item = _Item(rec, key, "new")
-        by_key[key] = item
-        items.append(item)
+        self.by_key[key] = item
+        self.items.append(item)
         target: str | None = None
-        st = state.get(key)
-        if st and exists(rec.section, st.get("id", "")):
+        st = self.state.get(key)
+        if st and self.exists(rec.section, st.get("id", "")):
             target = st["id"]
         else:
-            hits: list[str] = []
-            for mk, mv in rec.match:
-                for h in nat.find(rec.section, mk, mv, existing_only=True):
-                    if h not in hits:
-                        hits.append(h)
-            if rec.section in LIST_SECTIONS:
-                dep_id = _list_id(rec.section, rec.values)
-                if dep_id and exists(rec.section, dep_id):
-                    hits = [dep_id]
+            hits = self._matches(rec)
             if len(hits) > 1:
                 item.owner = "skip"
                 cs.problems.append(_problem(W, "ambiguous-match", f"{sec.kind} '{rec.external_id}' matches "
@@ -382,14 +415,14 @@ def compute(inv: Inventory, parsed: ParseResult, *, fmt: str, now: str,
                                             hint="make the names/addresses unique, or give the record the id"))
                 cs.changes.append(Change("skipped", rec.section, None, rec.external_id, rec.provenance.where(),
                                          None, note="matches " + ", ".join(hits)))
-                continue
+                return
             if hits:
                 target = hits[0]
         if target is not None:
             item.id = target
-            item.owner = "owned" if origin_file(rec.section, target) == owned else "person"
+            item.owner = "owned" if self.origin_file(rec.section, target) == self.owned else "person"
         else:
-            item.id = _new_id(fmt, rec, claimed, exists)
+            item.id = _new_id(self.fmt, rec, self.claimed, self.exists)
             proposed = rec.values.get(_ID_KEY.get(rec.section, "id"))
             if rec.section not in LIST_SECTIONS and isinstance(proposed, str) and proposed != item.id \
                     and not is_valid_id(proposed) and rec.section not in _ID_KEY:
@@ -397,49 +430,56 @@ def compute(inv: Inventory, parsed: ParseResult, *, fmt: str, now: str,
                                             f"({id_problem(proposed)}); imported as {item.id}", rec,
                                             field="id", hint=ID_DESCRIPTION))
         ckey = _claim_id(rec.section, item.id, rec.values)
-        if (rec.section, ckey) in claimed:
-            other = claimed[(rec.section, ckey)]
+        if (rec.section, ckey) in self.claimed:
+            other = self.claimed[(rec.section, ckey)]
             item.owner = "skip"
             cs.problems.append(_problem(W, "same-target", f"{sec.kind} '{rec.external_id}' and "
                                         f"'{other.rec.external_id}' ({other.rec.provenance.where()}) are the same "
                                         f"record {item.id}; the second is not imported", rec))
             cs.changes.append(Change("skipped", rec.section, item.id, rec.external_id, rec.provenance.where(),
                                      None, note=f"same record as {other.rec.external_id}"))
-            continue
-        claimed[(rec.section, ckey)] = item
+            return
+        self.claimed[(rec.section, ckey)] = item
         if item.owner == "new":
-            nat.add(rec.section, item.id, rec.values)
+            self.nat.add(rec.section, item.id, rec.values)
         if item.owner in ("new", "owned"):
             item.missing = [k for k in _required(sec.cls)
                             if k != _ID_KEY.get(rec.section, "id") and _empty(rec.values.get(k))]
 
-    live = [it for it in items if it.owner != "skip"]
-    ext_index: dict[str, dict[str, _Item]] = {}
-    for it in live:
-        ext_index.setdefault(it.rec.section, {})[str(it.rec.external_id)] = it
+    def _matches(self, rec: ImportedRecord) -> list[str]:
+        """The inventory's records ``rec`` is, by its natural keys (a list section: by its own id)."""
+        hits: list[str] = []
+        for mk, mv in rec.match:
+            for h in self.nat.find(rec.section, mk, mv, existing_only=True):
+                if h not in hits:
+                    hits.append(h)
+        if rec.section in LIST_SECTIONS:
+            dep_id = _list_id(rec.section, rec.values)
+            if dep_id and self.exists(rec.section, dep_id):
+                hits = [dep_id]
+        return hits
 
-    # ---- pass 2: references → ids (a required reference to an incomplete record makes the
-    # referring record incomplete too: iterate until nothing changes)
-    def lookup(section: str, value: Any) -> tuple[str, Any]:
+    # ---------------------------------------------------------------- pass 2: references → ids
+    def lookup(self, section: str, value: Any) -> tuple[str, Any]:
         """('ok', id) | ('incomplete', item) | ('ambiguous', ids) | ('none', None)"""
         if not isinstance(value, str):
             return "none", None
-        hit = ext_index.get(section, {}).get(value)
+        hit = self.ext_index.get(section, {}).get(value)
         if hit is not None:
             return ("incomplete", hit) if hit.missing else ("ok", hit.id)
-        if (section, value) in claimed or exists(section, value):
-            it = claimed.get((section, value))
+        if (section, value) in self.claimed or self.exists(section, value):
+            it = self.claimed.get((section, value))
             if it is not None and it.missing:
                 return "incomplete", it
             return "ok", value
         keys = {"servers": ("hostname", "ip"), "regions": ("name",)}.get(section, ("name",))
         found: list[str] = []
         for k in keys:
-            for h in nat.find(section, k, value):
+            for h in self.nat.find(section, k, value):
                 if h not in found:
                     found.append(h)
         if len(found) == 1:
-            it = claimed.get((section, found[0]))
+            it = self.claimed.get((section, found[0]))
             if it is not None and it.missing:
                 return "incomplete", it
             return "ok", found[0]
@@ -447,260 +487,287 @@ def compute(inv: Inventory, parsed: ParseResult, *, fmt: str, now: str,
             return "ambiguous", found
         return "none", None
 
-    # a required reference the source names but defines nowhere (soft): the record is incomplete
-    for it in live:
-        if it.owner not in ("new", "owned") or not it.rec.soft_refs:
-            continue
-        for key, (_attr_name, target, many, required) in _ref_fields(SECTION_BY_KEY[it.rec.section].cls).items():
-            v = it.rec.values.get(key)
-            if key in it.rec.soft_refs and required and not many and not _empty(v) and lookup(target, v)[0] == "none":
-                it.missing.append(f"{key} ('{v}' is in neither the file nor the inventory)")
+    def resolve(self) -> None:
+        """References → ids. A required reference to an incomplete record makes the referring record
+        incomplete too: iterate until nothing changes; then resolve every record's references."""
+        self._soft_required()
+        changed = True
+        while changed:
+            changed = False
+            for it in self.live:
+                if it.missing or it.owner not in ("new", "owned"):
+                    continue
+                for key, (_attr_name, target, many, required) in _ref_fields(SECTION_BY_KEY[it.rec.section].cls).items():
+                    v = it.rec.values.get(key)
+                    if required and not many and v is not None and self.lookup(target, v)[0] == "incomplete":
+                        it.missing.append(f"{key} (→ incomplete {self.lookup(target, v)[1].rec.external_id})")
+                        changed = True
+                        break
+        for it in self.live:
+            it.values = self._resolved(it)
 
-    changed = True
-    while changed:
-        changed = False
-        for it in live:
-            if it.missing or it.owner not in ("new", "owned"):
+    def _soft_required(self) -> None:
+        """A required reference the source names but defines nowhere (soft): the record is incomplete."""
+        for it in self.live:
+            if it.owner not in ("new", "owned") or not it.rec.soft_refs:
                 continue
             for key, (_attr_name, target, many, required) in _ref_fields(SECTION_BY_KEY[it.rec.section].cls).items():
                 v = it.rec.values.get(key)
-                if required and not many and v is not None and lookup(target, v)[0] == "incomplete":
-                    it.missing.append(f"{key} (→ incomplete {lookup(target, v)[1].rec.external_id})")
-                    changed = True
-                    break
+                if key in it.rec.soft_refs and required and not many and not _empty(v) and \
+                        self.lookup(target, v)[0] == "none":
+                    it.missing.append(f"{key} ('{v}' is in neither the file nor the inventory)")
 
-    for it in live:
+    def _resolved(self, it: _Item) -> dict[str, Any]:
+        """The record's values with every reference replaced by the id it names (or left out)."""
         rec = it.rec
-        cls = SECTION_BY_KEY[rec.section].cls
-        refs = _ref_fields(cls)
         values = dict(rec.values)
-        for key, (_a, target, many, _req) in refs.items():
+        for key, (_a, target, many, _req) in _ref_fields(SECTION_BY_KEY[rec.section].cls).items():
             v = values.get(key)
             if _empty(v):
                 continue
             seq = list(v) if many and isinstance(v, (list, tuple)) else None
             if many and seq is None:
                 seq = [v]
-            out_vals = []
-            for one in (seq if seq is not None else [v]):
-                status, got = lookup(target, one)
-                if status == "ok":
-                    out_vals.append(got)
-                elif status == "incomplete":
-                    if not it.missing:
-                        cs.problems.append(_problem(W, "reference-incomplete", f"{key} '{one}' is a record of this "
-                                                    f"import that is incomplete ({', '.join(got.missing)}); "
-                                                    "the reference is left out", rec, field=key))
-                elif status == "ambiguous":
-                    it.failed = True
-                    cs.problems.append(_problem(E, "ambiguous-reference", f"{key} '{one}' names several "
-                                                f"{target.replace('_', ' ')}: {', '.join(got)}", rec, field=key,
-                                                hint="use the id"))
-                elif key in rec.soft_refs:
-                    # named by the source, defined neither in it nor in the inventory: left out
-                    if not (_req and not many):     # a required one made the record incomplete above
-                        cs.problems.append(_problem(W, "unresolved-reference", f"{key} '{one}' matches no "
-                                                f"{SECTION_BY_KEY[target].kind.replace('_', ' ')} in the "
-                                                "inventory or in this file; the reference is left out", rec,
-                                                field=key, hint="add it to the inventory first, or "
-                                                                "import the file that defines it"))
-                else:
-                    it.failed = True
-                    cs.problems.append(_problem(E, "unresolved-reference", f"{key} '{one}' matches no "
-                                                f"{SECTION_BY_KEY[target].kind.replace('_', ' ')} in the inventory "
-                                                "or in this file", rec, field=key,
-                                                hint="add it to the inventory first, or correct the name"))
+            out_vals = [got for one in (seq if seq is not None else [v])
+                        if (got := self._reference(it, key, target, one, required=_req and not many)) is not None]
             if seq is not None:
                 values[key] = out_vals
+            elif out_vals:
+                values[key] = out_vals[0]
             else:
-                if out_vals:
-                    values[key] = out_vals[0]
-                else:
-                    values.pop(key, None)
-        it.values = values
+                values.pop(key, None)
+        return values
 
-    # ---- pass 3: records and observations
-    owned_deps = _owned_dependencies(read_text(owned))
-    old_obs = _read_observations(read_text(obs_rel))
-    new_state: dict[str, Any] = {}
-    out_records: dict[str, dict[str, Any]] = {}      # section → id → entity (import-owned file)
-    out_obs: dict[tuple[str, str], dict[str, Any]] = {}
-    obs_index: dict[tuple[str, str | None], Any] = {}
-    for it in live:
+    def _reference(self, it: _Item, key: str, target: str, one: Any, *, required: bool) -> str | None:
+        """The id one reference names, or None (with the problem it is)."""
+        rec, cs = it.rec, self.cs
+        status, got = self.lookup(target, one)
+        if status == "ok":
+            return got
+        if status == "incomplete":
+            if not it.missing:
+                cs.problems.append(_problem(W, "reference-incomplete", f"{key} '{one}' is a record of this "
+                                            f"import that is incomplete ({', '.join(got.missing)}); "
+                                            "the reference is left out", rec, field=key))
+        elif status == "ambiguous":
+            it.failed = True
+            cs.problems.append(_problem(E, "ambiguous-reference", f"{key} '{one}' names several "
+                                        f"{target.replace('_', ' ')}: {', '.join(got)}", rec, field=key,
+                                        hint="use the id"))
+        elif key in rec.soft_refs:
+            # named by the source, defined neither in it nor in the inventory: left out
+            if not required:     # a required one made the record incomplete above
+                cs.problems.append(_problem(W, "unresolved-reference", f"{key} '{one}' matches no "
+                                            f"{SECTION_BY_KEY[target].kind.replace('_', ' ')} in the "
+                                            "inventory or in this file; the reference is left out", rec,
+                                            field=key, hint="add it to the inventory first, or "
+                                                            "import the file that defines it"))
+        else:
+            it.failed = True
+            cs.problems.append(_problem(E, "unresolved-reference", f"{key} '{one}' matches no "
+                                        f"{SECTION_BY_KEY[target].kind.replace('_', ' ')} in the inventory "
+                                        "or in this file", rec, field=key,
+                                        hint="add it to the inventory first, or correct the name"))
+        return None
+
+    # ---------------------------------------------------------------- pass 3: records and observations
+    def records(self) -> None:
+        self.owned_deps = _owned_dependencies(self.read_text(self.owned))
+        self.old_obs = _read_observations(self.read_text(self.obs_rel))
+        for it in self.live:
+            if it.failed:
+                continue
+            if it.owner in ("new", "owned") and it.missing:
+                self._incomplete(it)
+            elif it.owner in ("new", "owned"):
+                self._own(it)
+            else:
+                self._observe(it)
+
+    def _incomplete(self, it: _Item) -> None:
         rec = it.rec
+        self.cs.problems.append(_problem(W, "incomplete", f"{SECTION_BY_KEY[rec.section].kind} '{rec.external_id}' "
+                                         f"is not imported: the source does not state {', '.join(it.missing)}", rec,
+                                         field=it.missing[0].split(" ")[0],
+                                         hint="add the field in the source, or write the record by hand "
+                                              "(a re-import then observes it)"))
+        self.cs.changes.append(Change("incomplete", rec.section, None, rec.external_id, rec.provenance.where(), None,
+                                      fields=list(it.missing)))
+
+    def _own(self, it: _Item) -> None:
+        """A record this import creates or (written by an earlier import) updates."""
+        rec, cs, owned = it.rec, self.cs, self.owned
         sec = SECTION_BY_KEY[rec.section]
         where = rec.provenance.where()
-        if it.failed:
-            continue
-        if it.owner in ("new", "owned") and it.missing:
-            cs.problems.append(_problem(W, "incomplete", f"{sec.kind} '{rec.external_id}' is not imported: "
-                                        f"the source does not state {', '.join(it.missing)}", rec,
-                                        field=it.missing[0].split(" ")[0],
-                                        hint="add the field in the source, or write the record by hand "
-                                             "(a re-import then observes it)"))
-            cs.changes.append(Change("incomplete", rec.section, None, rec.external_id, where, None,
-                                     fields=list(it.missing)))
-            continue
-        if it.owner in ("new", "owned"):
-            raw = dict(it.values)
-            if rec.section not in LIST_SECTIONS:
-                raw[_ID_KEY.get(rec.section, "id")] = it.id
-            if rec.extra and rec.section in OBSERVABLE:
-                raw["observed"] = _jsonable({"source": f"import:{fmt}", **rec.extra})
-            entity, errs = _convert(sec.cls, raw, rec)
-            if errs:
-                cs.problems.extend(errs)
-                continue
-            eid = entity.id
-            if rec.section in LIST_SECTIONS:
-                it.id = eid
-            after = to_plain(entity)
-            entry = {"section": rec.section, "id": eid, "external_id": rec.external_id,
-                     "provenance": rec.provenance.to_plain(), "imported_at": now}
-            if rec.extra:
-                entry["extra"] = _jsonable(rec.extra)
-            cs.origin_of[(rec.section, eid)] = where
-            old = None
-            if it.owner == "owned":
-                if rec.section == "dependencies":
-                    old = next((d for d in owned_deps if d.id == eid and d.type.value == it.values.get("type")), None)
-                elif rec.section == "observations":   # several per source and target: by collection time
-                    if not obs_index:
-                        obs_index.update(((o.id, o.collected_at), o) for o in reversed(inv.observations))
-                    old = obs_index.get((eid, entity.collected_at))
-                else:
-                    old = _existing(inv, rec.section, eid)
-            if old is not None:
-                before = to_plain(old)
-                if _jsonable(before) == _jsonable(after):
-                    out_records.setdefault(rec.section, {})[_claim_id(rec.section, eid, it.values)] = old
-                    cs.changes.append(Change("unchanged", rec.section, eid, rec.external_id, where, owned))
-                    new_state[it.key] = _revived(state.get(it.key)) or entry
-                    continue
-                fields = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
-                cs.changes.append(Change("update", rec.section, eid, rec.external_id, where, owned,
-                                         fields=fields, before=before, after=after))
-            else:
-                cs.changes.append(Change("create", rec.section, eid, rec.external_id, where, owned,
-                                         fields=sorted(after), after=after))
-            out_records.setdefault(rec.section, {})[_claim_id(rec.section, eid, it.values)] = entity
-            new_state[it.key] = entry
-            continue
-        # a person's record: observe, never change
-        person = _existing(inv, rec.section, it.id)
-        pfile = origin_file(rec.section, it.id)
+        raw = dict(it.values)
+        if rec.section not in LIST_SECTIONS:
+            raw[_ID_KEY.get(rec.section, "id")] = it.id
+        if rec.extra and rec.section in OBSERVABLE:
+            raw["observed"] = _jsonable({"source": f"import:{self.fmt}", **rec.extra})
+        entity, errs = _convert(sec.cls, raw, rec)
+        if errs:
+            cs.problems.extend(errs)
+            return
+        eid = entity.id
+        if rec.section in LIST_SECTIONS:
+            it.id = eid
+        after = to_plain(entity)
+        entry = {"section": rec.section, "id": eid, "external_id": rec.external_id,
+                 "provenance": rec.provenance.to_plain(), "imported_at": self.now}
+        if rec.extra:
+            entry["extra"] = _jsonable(rec.extra)
+        cs.origin_of[(rec.section, eid)] = where
+        old = self._earlier(it, eid, entity) if it.owner == "owned" else None
+        if old is not None:
+            before = to_plain(old)
+            if _jsonable(before) == _jsonable(after):
+                self.out_records.setdefault(rec.section, {})[_claim_id(rec.section, eid, it.values)] = old
+                cs.changes.append(Change("unchanged", rec.section, eid, rec.external_id, where, owned))
+                self.new_state[it.key] = _revived(self.state.get(it.key)) or entry
+                return
+            fields = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+            cs.changes.append(Change("update", rec.section, eid, rec.external_id, where, owned,
+                                     fields=fields, before=before, after=after))
+        else:
+            cs.changes.append(Change("create", rec.section, eid, rec.external_id, where, owned,
+                                     fields=sorted(after), after=after))
+        self.out_records.setdefault(rec.section, {})[_claim_id(rec.section, eid, it.values)] = entity
+        self.new_state[it.key] = entry
+
+    def _earlier(self, it: _Item, eid: str, entity: Any) -> Any:
+        """What an earlier import wrote for this record, or None."""
+        section = it.rec.section
+        if section == "dependencies":
+            return next((d for d in self.owned_deps if d.id == eid and d.type.value == it.values.get("type")), None)
+        if section == "observations":   # several per source and target: by collection time
+            if not self.obs_index:
+                self.obs_index.update(((o.id, o.collected_at), o) for o in reversed(self.inv.observations))
+            return self.obs_index.get((eid, entity.collected_at))
+        return _existing(self.inv, section, eid)
+
+    def _observe(self, it: _Item) -> None:
+        """A person's record: observe, never change."""
+        rec, cs, fmt, now = it.rec, self.cs, self.fmt, self.now
+        sec = SECTION_BY_KEY[rec.section]
+        where = rec.provenance.where()
+        person = _existing(self.inv, rec.section, it.id)
+        pfile = self.origin_file(rec.section, it.id)
         facts, conflicts, errs = _observe(sec.cls, person, it.values, rec)
         if errs:
             cs.problems.extend(errs)
-            continue
+            return
         for fkey, mine, theirs in conflicts:
             cs.conflicts.append(Conflict(rec.section, it.id, fkey, mine, theirs, where, pfile))
         facts = dict(facts)
         if rec.extra:
             facts.update(rec.extra)
         facts = _jsonable(facts)
-        prev_entry = state.get(it.key) or {}
+        prev_entry = self.state.get(it.key) or {}
+        note = f"{len(conflicts)} conflict(s)" if conflicts else None
         if rec.section in OBSERVABLE:
             tkey = ("server" if rec.section == "servers" else "system", it.id)
-            prev = old_obs.get(tkey)
+            prev = self.old_obs.get(tkey)
             same = prev is not None and _strip_import(prev.get("facts")) == facts
             facts_full = dict(facts, _import={"format": fmt, "external_id": rec.external_id,
                                               "provenance": rec.provenance.to_plain()})
             obs = prev if same else {"source": f"import:{fmt}", tkey[0]: it.id, "collected_at": now,
                                      "facts": facts_full}
-            out_obs[tkey] = obs
+            self.out_obs[tkey] = obs
             entry = {"section": rec.section, "id": it.id, "external_id": rec.external_id,
-                     "provenance": rec.provenance.to_plain(), "imported_at": now, "observed_in": obs_rel}
-            new_state[it.key] = _revived(prev_entry) if same and prev_entry else entry
+                     "provenance": rec.provenance.to_plain(), "imported_at": now, "observed_in": self.obs_rel}
+            self.new_state[it.key] = _revived(prev_entry) if same and prev_entry else entry
             cs.changes.append(Change("unchanged" if same else "observe", rec.section, it.id, rec.external_id,
-                                     where, obs_rel if not same else pfile, fields=sorted(facts),
+                                     where, self.obs_rel if not same else pfile, fields=sorted(facts),
                                      before=None if same else (prev or {}).get("facts"),
-                                     after=None if same else facts_full,
-                                     note=f"{len(conflicts)} conflict(s)" if conflicts else None))
+                                     after=None if same else facts_full, note=note))
         else:
             same = prev_entry.get("observed") == facts
             entry = {"section": rec.section, "id": it.id, "external_id": rec.external_id,
                      "provenance": rec.provenance.to_plain(), "imported_at": now, "observed": facts}
-            new_state[it.key] = _revived(prev_entry) if same else entry
+            self.new_state[it.key] = _revived(prev_entry) if same else entry
             cs.changes.append(Change("unchanged" if same else "observe", rec.section, it.id, rec.external_id,
-                                     where, prov_rel if not same else pfile, fields=sorted(facts),
+                                     where, self.prov_rel if not same else pfile, fields=sorted(facts),
                                      before=None if same else prev_entry.get("observed"),
-                                     after=None if same else facts,
-                                     note=f"{len(conflicts)} conflict(s)" if conflicts else None))
+                                     after=None if same else facts, note=note))
 
-    # ---- records an earlier import wrote that the source no longer has: listed, kept
-    seen_ids = {(it.rec.section, it.id) for it in live}
-    seen_claims = {(it.rec.section, _claim_id(it.rec.section, it.id, it.values)) for it in live if it.id}
-    kept: list[tuple[str, str, Any]] = []
-    for (section, eid), (file, _index) in sorted(inv.origin.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
-        if file != owned or section == "dependencies" or (section, eid) in seen_ids:
-            continue
-        kept.append((section, eid, _existing(inv, section, eid)))
-    for dep in owned_deps:
-        if ("dependencies", _claim_id("dependencies", dep.id, {"type": dep.type.value})) not in seen_claims:
-            kept.append(("dependencies", dep.id, dep))
-    ext_of = {(v.get("section"), v.get("id")): k.split("/", 1)[1] for k, v in state.items() if isinstance(v, dict)}
-    for section, eid, old in kept:
-        if old is None:
-            continue
-        ck = _claim_id(section, eid, {"type": getattr(getattr(old, "type", None), "value", None)})
-        out_records.setdefault(section, {}).setdefault(ck, old)
-        ext = ext_of.get((section, eid))
-        cs.changes.append(Change("missing", section, eid, ext, None, owned, note="no longer in the source; kept"))
-        skey = f"{section}/{ext}" if ext is not None else None
-        if skey and skey in state:
-            entry = dict(state[skey])
-            entry.setdefault("missing_since", now)
-            new_state[skey] = entry
-    for tkey, obs in old_obs.items():
-        if tkey not in out_obs:
-            out_obs[tkey] = obs
-            cs.changes.append(Change("missing", "servers" if tkey[0] == "server" else "systems", tkey[1],
-                                     (obs.get("facts") or {}).get("_import", {}).get("external_id"), None, obs_rel,
-                                     note="observed before, no longer in the source; observation kept"))
-    for skey, entry in state.items():     # anything else an earlier import saw that is gone now
-        if skey not in new_state:
-            e = dict(entry)
-            e.setdefault("missing_since", now)
-            new_state[skey] = e
+    # ---------------------------------------------------------------- what the source no longer has
+    def gone(self) -> None:
+        """Records an earlier import wrote that the source no longer has: listed, kept."""
+        cs, state, now, owned = self.cs, self.state, self.now, self.owned
+        seen_ids = {(it.rec.section, it.id) for it in self.live}
+        seen_claims = {(it.rec.section, _claim_id(it.rec.section, it.id, it.values)) for it in self.live if it.id}
+        kept: list[tuple[str, str, Any]] = []
+        for (section, eid), (file, _index) in sorted(self.inv.origin.items(),
+                                                     key=lambda kv: (kv[0][0], str(kv[0][1]))):
+            if file != owned or section == "dependencies" or (section, eid) in seen_ids:
+                continue
+            kept.append((section, eid, _existing(self.inv, section, eid)))
+        for dep in self.owned_deps:
+            if ("dependencies", _claim_id("dependencies", dep.id, {"type": dep.type.value})) not in seen_claims:
+                kept.append(("dependencies", dep.id, dep))
+        ext_of = {(v.get("section"), v.get("id")): k.split("/", 1)[1] for k, v in state.items() if isinstance(v, dict)}
+        for section, eid, old in kept:
+            if old is None:
+                continue
+            ck = _claim_id(section, eid, {"type": getattr(getattr(old, "type", None), "value", None)})
+            self.out_records.setdefault(section, {}).setdefault(ck, old)
+            ext = ext_of.get((section, eid))
+            cs.changes.append(Change("missing", section, eid, ext, None, owned, note="no longer in the source; kept"))
+            skey = f"{section}/{ext}" if ext is not None else None
+            if skey and skey in state:
+                entry = dict(state[skey])
+                entry.setdefault("missing_since", now)
+                self.new_state[skey] = entry
+        for tkey, obs in self.old_obs.items():
+            if tkey not in self.out_obs:
+                self.out_obs[tkey] = obs
+                cs.changes.append(Change("missing", "servers" if tkey[0] == "server" else "systems", tkey[1],
+                                         (obs.get("facts") or {}).get("_import", {}).get("external_id"), None,
+                                         self.obs_rel,
+                                         note="observed before, no longer in the source; observation kept"))
+        for skey, entry in state.items():     # anything else an earlier import saw that is gone now
+            if skey not in self.new_state:
+                e = dict(entry)
+                e.setdefault("missing_since", now)
+                self.new_state[skey] = e
 
-    # ---- the files
-    if cs.errors:
-        return cs
-    header = (f"written by `govcloud inventory import --format {fmt}` — records this import created; "
-              "rewritten by each import of this format.\nTo take a record over, move it into your own file: "
-              "later imports then only observe it.")
-    sections: dict[str, list[Any]] = {}
-    for s in SECTIONS:
-        recs = out_records.get(s.key)
-        if recs:
-            sections[s.key] = [recs[k] for k in sorted(recs)]
-    _put(cs, read_text, owned, render_document(sections, style="lines", header=header) if sections else None)
-    if out_obs:
-        obs_list = [Observation(**{k: v for k, v in o.items() if k in ("source", "server", "system",
-                                                                         "collected_at", "facts")})
-                    for _, o in sorted(out_obs.items())]
-        _put(cs, read_text, obs_rel, render_document(
-            {"observations": obs_list}, style="lines",
-            header=f"written by `govcloud inventory import --format {fmt}` — what the source says about "
-                   "records people wrote; merged into their `observed` on load, never into their fields"))
-    if new_state:
-        _put(cs, read_text, prov_rel, _render_state(fmt, new_state))
-    # a new inventory gets its inventory.yaml only with something in it: an import that creates
-    # nothing (every record incomplete, a refused template) leaves an empty directory empty
-    if new_inventory and (cs.files or meta_rec is not None):
-        meta = None
-        if meta_rec is not None:
-            meta, errs = _convert(InventoryMeta, dict(meta_rec.values), meta_rec)
-            cs.problems.extend(errs)
-        if meta is None:
-            meta = InventoryMeta(name=inventory_name or "inventory")
-        if "inventory.yaml" not in cs.files:
-            cs.files["inventory.yaml"] = render_document({"inventory": meta}, style="block")
-            cs.changes.append(Change("create", "inventory", meta.name, None,
-                                     meta_rec.provenance.where() if meta_rec else None, "inventory.yaml",
-                                     after=to_plain(meta)))
-    return cs
+    # ---------------------------------------------------------------- the files
+    def files(self, *, new_inventory: bool, inventory_name: str | None) -> None:
+        cs, fmt, read_text = self.cs, self.fmt, self.read_text
+        header = (f"written by `govcloud inventory import --format {fmt}` — records this import created; "
+                  "rewritten by each import of this format.\nTo take a record over, move it into your own file: "
+                  "later imports then only observe it.")
+        sections: dict[str, list[Any]] = {}
+        for s in SECTIONS:
+            recs = self.out_records.get(s.key)
+            if recs:
+                sections[s.key] = [recs[k] for k in sorted(recs)]
+        _put(cs, read_text, self.owned, render_document(sections, style="lines", header=header) if sections else None)
+        if self.out_obs:
+            obs_list = [Observation(**{k: v for k, v in o.items() if k in ("source", "server", "system",
+                                                                             "collected_at", "facts")})
+                        for _, o in sorted(self.out_obs.items())]
+            _put(cs, read_text, self.obs_rel, render_document(
+                {"observations": obs_list}, style="lines",
+                header=f"written by `govcloud inventory import --format {fmt}` — what the source says about "
+                       "records people wrote; merged into their `observed` on load, never into their fields"))
+        if self.new_state:
+            _put(cs, read_text, self.prov_rel, _render_state(fmt, self.new_state))
+        # a new inventory gets its inventory.yaml only with something in it: an import that creates
+        # nothing (every record incomplete, a refused template) leaves an empty directory empty
+        meta_rec = self.meta_rec
+        if new_inventory and (cs.files or meta_rec is not None):
+            meta = None
+            if meta_rec is not None:
+                meta, errs = _convert(InventoryMeta, dict(meta_rec.values), meta_rec)
+                cs.problems.extend(errs)
+            if meta is None:
+                meta = InventoryMeta(name=inventory_name or "inventory")
+            if "inventory.yaml" not in cs.files:
+                cs.files["inventory.yaml"] = render_document({"inventory": meta}, style="block")
+                cs.changes.append(Change("create", "inventory", meta.name, None,
+                                         meta_rec.provenance.where() if meta_rec else None, "inventory.yaml",
+                                         after=to_plain(meta)))
 
 
 def _revived(entry: dict[str, Any] | None) -> dict[str, Any] | None:
