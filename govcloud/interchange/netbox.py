@@ -312,6 +312,8 @@ def disk_in_mb(rel: tuple[int, int]) -> bool:
 
 
 def parse(path: Path) -> ParseResult:
+    """The records of a NetBox capture: read it (``load``), then map each kind in turn (tenants,
+    sites, devices, virtual machines) through one :class:`_Mapper`."""
     path = Path(path)
     result = ParseResult(FORMAT)
     try:
@@ -325,93 +327,97 @@ def parse(path: Path) -> ParseResult:
                                        "virtual machines found", file=path.name,
                                        hint="is this NetBox REST API JSON? (objects carry url …/api/dcim/…)"))
         return result
-    digests = {f: hashlib.sha256(f.read_bytes()).hexdigest() for f in src.files}
-    if path.is_dir():
-        digest_of = {f.relative_to(path).as_posix(): d for f, d in digests.items()}
-        prefix = path.name + "/"
-    else:
-        digest_of = {path.name: digests[path]}
-        prefix = ""
-    rel = release(src)
-    major = rel[0]
-    disk_per_gb = MB_PER_GB if disk_in_mb(rel) else 1
+    m = _Mapper(path, src, result)
     for kind, file, where in src.unkeyed:
         result.problems.append(Problem(Severity.warning, "netbox-no-id", f"a NetBox {kind} without an id "
                                        "(pk) cannot be told apart from others; not imported",
-                                       file=(prefix + file) + (f":{where}" if where else "")))
+                                       file=(m.prefix + file) + (f":{where}" if where else "")))
+    m.index_addresses()
+    m.tenants()
+    m.sites()
+    m.devices()
+    m.vms()
+    return result
 
-    def prov(kind: str, oid: Any) -> Provenance:
-        file, where = src.where[(kind, oid)]
-        return Provenance(prefix + file, digest_of.get(file, ""), None, where or None)
 
-    O = src.objects
-    tenants, sites, racks = O.get("tenant", {}), O.get("site", {}), O.get("rack", {})
-    platforms, roles, dtypes = O.get("platform", {}), O.get("role", {}), O.get("device_type", {})
-    clusters = O.get("cluster", {})
+class _Mapper:
+    """NetBox objects → imported records, one method per kind; the references between them
+    (tenant, site, addresses) resolved by the helpers."""
 
-    # IPs per device / vm
-    iface_owner: dict[tuple[str, Any], tuple[str, Any]] = {}
-    for iid, itf in O.get("interface", {}).items():
-        if _rid(itf.get("device")) is not None:
-            iface_owner[("dcim.interface", iid)] = ("device", _rid(itf.get("device")))
-    for iid, itf in O.get("vminterface", {}).items():
-        if _rid(itf.get("virtual_machine")) is not None:
-            iface_owner[("virtualization.vminterface", iid)] = ("vm", _rid(itf.get("virtual_machine")))
-    ips_of: dict[tuple[str, Any], list[str]] = {}
-    addr_by_id: dict[Any, str] = {}
-    for ipid, ip in O.get("ip", {}).items():
-        a = _addr(ip.get("address"))
-        if not a:
-            continue
-        addr_by_id[ipid] = a
-        owner = None
-        ao = ip.get("assigned_object")
-        if isinstance(ao, dict):
-            if isinstance(ao.get("device"), dict):
-                owner = ("device", _rid(ao["device"]))
-            elif isinstance(ao.get("virtual_machine"), dict):
-                owner = ("vm", _rid(ao["virtual_machine"]))
-        if owner is None and isinstance(ip.get("interface"), dict):      # NetBox 2.x
-            itf = ip["interface"]
-            if isinstance(itf.get("device"), dict):
-                owner = ("device", _rid(itf["device"]))
-            elif isinstance(itf.get("virtual_machine"), dict):
-                owner = ("vm", _rid(itf["virtual_machine"]))
-        if owner is None and _ctype(ip.get("assigned_object_type")) and _key(ip.get("assigned_object_id")) is not None:
-            owner = iface_owner.get((_ctype(ip["assigned_object_type"]), ip["assigned_object_id"]))
-        if owner is not None:
-            lst = ips_of.setdefault(owner, [])
-            if a not in lst:
-                lst.append(a)
+    def __init__(self, path: Path, src: _Source, result: ParseResult) -> None:
+        self.src, self.result = src, result
+        digests = {f: hashlib.sha256(f.read_bytes()).hexdigest() for f in src.files}
+        if path.is_dir():
+            self.digest_of = {f.relative_to(path).as_posix(): d for f, d in digests.items()}
+            self.prefix = path.name + "/"
+        else:
+            self.digest_of = {path.name: digests[path]}
+            self.prefix = ""
+        rel = release(src)
+        self.major = rel[0]
+        self.disk_per_gb = MB_PER_GB if disk_in_mb(rel) else 1
+        O = src.objects
+        self.tenants_, self.sites_, self.racks = O.get("tenant", {}), O.get("site", {}), O.get("rack", {})
+        self.platforms, self.roles, self.dtypes = O.get("platform", {}), O.get("role", {}), O.get("device_type", {})
+        self.clusters = O.get("cluster", {})
+        self.ips_of: dict[tuple[str, Any], list[str]] = {}
+        self.addr_by_id: dict[Any, str] = {}
 
-    def primary(obj: dict, kind: str, oid: Any) -> list[str]:
+    def prov(self, kind: str, oid: Any) -> Provenance:
+        file, where = self.src.where[(kind, oid)]
+        return Provenance(self.prefix + file, self.digest_of.get(file, ""), None, where or None)
+
+    # ---------------------------------------------------------------- references
+    def index_addresses(self) -> None:
+        """IPs per device / vm: by the address's assigned object, its 2.x interface, or the
+        interface its content type and id name."""
+        O = self.src.objects
+        iface_owner: dict[tuple[str, Any], tuple[str, Any]] = {}
+        for iid, itf in O.get("interface", {}).items():
+            if _rid(itf.get("device")) is not None:
+                iface_owner[("dcim.interface", iid)] = ("device", _rid(itf.get("device")))
+        for iid, itf in O.get("vminterface", {}).items():
+            if _rid(itf.get("virtual_machine")) is not None:
+                iface_owner[("virtualization.vminterface", iid)] = ("vm", _rid(itf.get("virtual_machine")))
+        for ipid, ip in O.get("ip", {}).items():
+            a = _addr(ip.get("address"))
+            if not a:
+                continue
+            self.addr_by_id[ipid] = a
+            owner = _ip_owner(ip, iface_owner)
+            if owner is not None:
+                lst = self.ips_of.setdefault(owner, [])
+                if a not in lst:
+                    lst.append(a)
+
+    def primary(self, obj: dict, kind: str, oid: Any) -> list[str]:
         out = []
         for key in ("primary_ip4", "primary_ip", "primary_ip6"):
             v = obj.get(key)
-            a = _addr(v) if isinstance(v, dict) else addr_by_id.get(v) if v is not None else None
+            a = _addr(v) if isinstance(v, dict) else self.addr_by_id.get(v) if v is not None else None
             if a and a not in out:
                 out.append(a)
-        for a in ips_of.get((kind, oid), ()):
+        for a in self.ips_of.get((kind, oid), ()):
             if a not in out:
                 out.append(a)
         return out
 
-    def tenant_ref(v: Any) -> str | None:
+    def tenant_ref(self, v: Any) -> str | None:
         tid = _rid(v)
         if tid is None:
             return None
-        if tid in tenants:
+        if tid in self.tenants_:
             return f"tenant:{tid}"
         return _name(v)     # a tenant not in the file: by name (an organisation in the inventory)
 
-    def site_ref(v: Any) -> str | None:
+    def site_ref(self, v: Any) -> str | None:
         sid = _rid(v)
         if sid is None:
             return None
-        return f"site:{sid}" if sid in sites else _name(v)
+        return f"site:{sid}" if sid in self.sites_ else _name(v)
 
-    def os_values(platform: Any, values: dict, extra: dict) -> None:
-        pname = _name(platform, platforms)
+    def os_values(self, platform: Any, values: dict, extra: dict) -> None:
+        pname = _name(platform, self.platforms)
         if not pname:
             return
         extra["platform"] = pname
@@ -422,62 +428,91 @@ def parse(path: Path) -> ParseResult:
             if version:
                 values["os_version"] = version
 
-    # tenants → organisations
-    for tid, t in tenants.items():
-        name = _text(t.get("name"))
-        result.records.append(ImportedRecord("organizations", f"tenant:{tid}", {"name": name} if name else {},
-                                             prov("tenant", tid), (("name", name),) if name else (),
-                                             {"netbox_slug": t.get("slug")} if t.get("slug") else {}))
-    # sites → machine rooms
-    rack_count: dict[Any, int] = {}
-    for r in racks.values():
-        sid = _rid(r.get("site"))
-        if sid is not None:
-            rack_count[sid] = rack_count.get(sid, 0) + 1
-    for sid, s in sites.items():
-        name = _text(s.get("name"))
-        values: dict[str, Any] = {"name": name} if name else {}
-        if s.get("physical_address"):
-            values["address"] = " ".join(str(s["physical_address"]).split())
-        owner = tenant_ref(s.get("tenant"))
-        if owner:
-            values["owner_org"] = owner
-        if sid in rack_count:
-            values["racks"] = rack_count[sid]
-        extra = {k: v for k, v in {"status": _status(s.get("status")), "facility": s.get("facility") or None,
-                                   "region": _name(s.get("region")), "slug": s.get("slug"),
-                                   "netbox_id": sid}.items() if v not in (None, "")}
-        result.records.append(ImportedRecord("machine_rooms", f"site:{sid}", values, prov("site", sid),
-                                             (("name", name),) if name else (), extra, soft_refs=("owner_org",)))
-    # devices → physical servers
-    for did, d in O.get("device", {}).items():
-        name = _text(d.get("name"))     # NetBox allows unnamed devices: kept, reported incomplete
-        values = {"hostname": name, "kind": "physical"} if name else {"kind": "physical"}
-        extra: dict[str, Any] = {"netbox_id": did, "netbox_version": major}
-        room = site_ref(d.get("site"))
-        if room:
-            values["machine_room"] = room
-        rack = _name(d.get("rack"), racks)
-        if rack:
-            values["rack"] = rack
-        ips = primary(d, "device", did)
-        if ips:
-            values["ips"] = ips
-        os_values(d.get("platform"), values, extra)
-        for key, val in (("status", _status(d.get("status"))), ("role", _name(d.get("role") or d.get("device_role"), roles)),
-                         ("device_type", _name(d.get("device_type"), dtypes)), ("serial", d.get("serial") or None),
-                         ("asset_tag", d.get("asset_tag")), ("tenant", _name(d.get("tenant"), tenants)),
-                         ("position", d.get("position"))):
-            if val not in (None, ""):
-                extra[key] = val
-        match = ([("hostname", name)] if name else []) + [("ip", a) for a in ips]
-        result.records.append(ImportedRecord("servers", f"device:{did}", values, prov("device", did),
-                                             tuple(match), extra))
-    # virtual machines → vm servers
-    for vid, v in O.get("vm", {}).items():
-        name = _text(v.get("name"))
-        values = {"hostname": name, "kind": "vm"} if name else {"kind": "vm"}
-        extra = {"netbox_id": vid, "netbox_version": major}
+    # ---------------------------------------------------------------- kinds
+    def tenants(self) -> None:
+        """tenants → organisations"""
+        for tid, t in self.tenants_.items():
+            name = _text(t.get("name"))
+            self.result.records.append(ImportedRecord("organizations", f"tenant:{tid}", {"name": name} if name else {},
+                                                      self.prov("tenant", tid), (("name", name),) if name else (),
+                                                      {"netbox_slug": t.get("slug")} if t.get("slug") else {}))
+
+    def sites(self) -> None:
+        """sites → machine rooms"""
+        rack_count: dict[Any, int] = {}
+        for r in self.racks.values():
+            sid = _rid(r.get("site"))
+            if sid is not None:
+                rack_count[sid] = rack_count.get(sid, 0) + 1
+        for sid, s in self.sites_.items():
+            name = _text(s.get("name"))
+            values: dict[str, Any] = {"name": name} if name else {}
+            if s.get("physical_address"):
+                values["address"] = " ".join(str(s["physical_address"]).split())
+            owner = self.tenant_ref(s.get("tenant"))
+            if owner:
+                values["owner_org"] = owner
+            if sid in rack_count:
+                values["racks"] = rack_count[sid]
+            extra = {k: v for k, v in {"status": _status(s.get("status")), "facility": s.get("facility") or None,
+                                       "region": _name(s.get("region")), "slug": s.get("slug"),
+                                       "netbox_id": sid}.items() if v not in (None, "")}
+            self.result.records.append(ImportedRecord("machine_rooms", f"site:{sid}", values, self.prov("site", sid),
+                                                      (("name", name),) if name else (), extra,
+                                                      soft_refs=("owner_org",)))
+
+    def devices(self) -> None:
+        """devices → physical servers"""
+        for did, d in self.src.objects.get("device", {}).items():
+            name = _text(d.get("name"))     # NetBox allows unnamed devices: kept, reported incomplete
+            values: dict[str, Any] = {"hostname": name, "kind": "physical"} if name else {"kind": "physical"}
+            extra: dict[str, Any] = {"netbox_id": did, "netbox_version": self.major}
+            room = self.site_ref(d.get("site"))
+            if room:
+                values["machine_room"] = room
+            rack = _name(d.get("rack"), self.racks)
+            if rack:
+                values["rack"] = rack
+            ips = self.primary(d, "device", did)
+            if ips:
+                values["ips"] = ips
+            self.os_values(d.get("platform"), values, extra)
+            for key, val in (("status", _status(d.get("status"))),
+                             ("role", _name(d.get("role") or d.get("device_role"), self.roles)),
+                             ("device_type", _name(d.get("device_type"), self.dtypes)),
+                             ("serial", d.get("serial") or None), ("asset_tag", d.get("asset_tag")),
+                             ("tenant", _name(d.get("tenant"), self.tenants_)), ("position", d.get("position"))):
+                if val not in (None, ""):
+                    extra[key] = val
+            match = ([("hostname", name)] if name else []) + [("ip", a) for a in ips]
+            self.result.records.append(ImportedRecord("servers", f"device:{did}", values, self.prov("device", did),
+                                                      tuple(match), extra))
+
+    def vms(self) -> None:
+        """virtual machines → vm servers"""
+        for vid, v in self.src.objects.get("vm", {}).items():
+            name = _text(v.get("name"))
+            values: dict[str, Any] = {"hostname": name, "kind": "vm"} if name else {"kind": "vm"}
+            extra: dict[str, Any] = {"netbox_id": vid, "netbox_version": self.major}
+            self._vm_size(v, values, extra)
+            room = self.site_ref(self._vm_site(v))
+            if room:
+                values["machine_room"] = room
+            ips = self.primary(v, "vm", vid)
+            if ips:
+                values["ips"] = ips
+            self.os_values(v.get("platform"), values, extra)
+            for key, val in (("status", _status(v.get("status"))), ("cluster", _name(v.get("cluster"), self.clusters)),
+                             ("role", _name(v.get("role"), self.roles)),
+                             ("tenant", _name(v.get("tenant"), self.tenants_))):
+                if val not in (None, ""):
+                    extra[key] = val
+            match = ([("hostname", name)] if name else []) + [("ip", a) for a in ips]
+            self.result.records.append(ImportedRecord("servers", f"vm:{vid}", values, self.prov("vm", vid),
+                                                      tuple(match), extra))
+
+    def _vm_size(self, v: dict, values: dict[str, Any], extra: dict[str, Any]) -> None:
+        """vcpus → cores (a fraction kept in extra), memory MB → GB, disk → one disk in the release's unit."""
         if isinstance(v.get("vcpus"), (int, float, str)) and v.get("vcpus") not in ("", None):
             try:
                 cores = float(v["vcpus"])
@@ -489,25 +524,35 @@ def parse(path: Path) -> ParseResult:
         if isinstance(v.get("memory"), (int, float)) and not isinstance(v.get("memory"), bool):
             values["ram_gb"] = round(v["memory"] / MB_PER_GB, 3)
         if isinstance(v.get("disk"), (int, float)) and not isinstance(v.get("disk"), bool) and v["disk"] > 0:
-            values["disks"] = [{"size_gb": round(v["disk"] / disk_per_gb, 3)}]
-            extra["disk_unit"] = "MB" if disk_per_gb != 1 else "GB"
-        cl = clusters.get(_rid(v.get("cluster")))
+            values["disks"] = [{"size_gb": round(v["disk"] / self.disk_per_gb, 3)}]
+            extra["disk_unit"] = "MB" if self.disk_per_gb != 1 else "GB"
+
+    def _vm_site(self, v: dict) -> Any:
+        """A VM's site: its own, else its cluster's (4.2: the cluster's scope when that is a site)."""
+        cl = self.clusters.get(_rid(v.get("cluster")))
         site = v.get("site")
         if site is None and cl is not None:
             site = cl.get("site")
             if site is None and str(cl.get("scope_type", "")) == "dcim.site":
                 site = cl.get("scope") or cl.get("scope_id")
-        room = site_ref(site)
-        if room:
-            values["machine_room"] = room
-        ips = primary(v, "vm", vid)
-        if ips:
-            values["ips"] = ips
-        os_values(v.get("platform"), values, extra)
-        for key, val in (("status", _status(v.get("status"))), ("cluster", _name(v.get("cluster"), clusters)),
-                         ("role", _name(v.get("role"), roles)), ("tenant", _name(v.get("tenant"), tenants))):
-            if val not in (None, ""):
-                extra[key] = val
-        match = ([("hostname", name)] if name else []) + [("ip", a) for a in ips]
-        result.records.append(ImportedRecord("servers", f"vm:{vid}", values, prov("vm", vid), tuple(match), extra))
-    return result
+        return site
+
+
+def _ip_owner(ip: dict, iface_owner: dict[tuple[str, Any], tuple[str, Any]]) -> tuple[str, Any] | None:
+    """The (device|vm, id) an IP address is assigned to, or None."""
+    owner = None
+    ao = ip.get("assigned_object")
+    if isinstance(ao, dict):
+        if isinstance(ao.get("device"), dict):
+            owner = ("device", _rid(ao["device"]))
+        elif isinstance(ao.get("virtual_machine"), dict):
+            owner = ("vm", _rid(ao["virtual_machine"]))
+    if owner is None and isinstance(ip.get("interface"), dict):      # NetBox 2.x
+        itf = ip["interface"]
+        if isinstance(itf.get("device"), dict):
+            owner = ("device", _rid(itf["device"]))
+        elif isinstance(itf.get("virtual_machine"), dict):
+            owner = ("vm", _rid(itf["virtual_machine"]))
+    if owner is None and _ctype(ip.get("assigned_object_type")) and _key(ip.get("assigned_object_id")) is not None:
+        owner = iface_owner.get((_ctype(ip["assigned_object_type"]), ip["assigned_object_id"]))
+    return owner
