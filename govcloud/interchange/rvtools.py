@@ -243,42 +243,59 @@ def _index(sheet: Sheet | None, by_uuid: dict[str, Any], by_name: dict[tuple[str
 
 
 def _build(path: Path, tf: TableFile, ctx: _Ctx, vinfo: Sheet, sheets: dict[str, Sheet]) -> list[ImportedRecord]:
-    display = tf.display
-    records: list[ImportedRecord] = []
-    seen: dict[str, int] = {}
-    by_uuid: dict[str, Row] = {}
-    by_name: dict[tuple[str, str], Row] = {}
-    rows: list[Row] = []
-    for row in vinfo.rows:
-        if row.get("vm") is None:
-            ctx.problems.append(make_problem(
-                Severity.warning, "import.blank_key", "the VM name is blank; row skipped", file=display,
-                sheet=vinfo.name, row=row.number, field=vinfo.labels.get("vm", "VM")))
-            continue
-        if _truthy(row.get("template", "")):
-            continue
-        rows.append(row)
-        if row.get("vm_uuid") is not None:
-            by_uuid.setdefault(to_text(row["vm_uuid"]), row)
-        by_name.setdefault(_vm_key(row), row)
-    disks = _index(sheets.get("vDisk"), by_uuid, by_name)
-    parts = _index(sheets.get("vPartition"), by_uuid, by_name)
-    nets = _index(sheets.get("vNetwork"), by_uuid, by_name)
-    cpus = _index(sheets.get("vCPU"), by_uuid, by_name)
-    mems = _index(sheets.get("vMemory"), by_uuid, by_name)
-    hosts: dict[str, Row] = {}
-    if "vHost" in sheets:
-        for h in sheets["vHost"].rows:
-            if h.get("host") is not None:
-                hosts.setdefault(to_text(h["host"]), h)
-    # VMware where the file says so (vCenter columns, VM UUIDs, ESX hosts): a Hyper-V inventory
-    # exported in RVTools' layout has none of them, and its VMs are not called VMware ones
-    vmware = any(r.get(k) is not None for r in rows for k in ("sdk_server", "sdk_uuid", "vm_uuid")) or any(
-        h.get("esx") is not None for h in hosts.values())
-    for row in rows:
+    """One server record per vInfo VM (templates and blank names left out), joined with what the
+    other sheets say of it."""
+    b = _Builder(path, tf, ctx, vinfo, sheets)
+    return [rec for row in b.rows if (rec := b.record(row)) is not None]
+
+
+class _Builder:
+    """The vInfo rows, the other sheets' rows grouped by the VM they belong to, and one method
+    per part of a VM's record (identity, CPU and memory, OS, disks, addresses, host)."""
+
+    def __init__(self, path: Path, tf: TableFile, ctx: _Ctx, vinfo: Sheet, sheets: dict[str, Sheet]) -> None:
+        self.path, self.tf, self.ctx, self.vinfo, self.sheets = path, tf, ctx, vinfo, sheets
+        self.display = tf.display
+        self.seen: dict[str, int] = {}
+        by_uuid: dict[str, Row] = {}
+        by_name: dict[tuple[str, str], Row] = {}
+        self.rows: list[Row] = []
+        for row in vinfo.rows:
+            if row.get("vm") is None:
+                ctx.problems.append(make_problem(
+                    Severity.warning, "import.blank_key", "the VM name is blank; row skipped", file=self.display,
+                    sheet=vinfo.name, row=row.number, field=vinfo.labels.get("vm", "VM")))
+                continue
+            if _truthy(row.get("template", "")):
+                continue
+            self.rows.append(row)
+            if row.get("vm_uuid") is not None:
+                by_uuid.setdefault(to_text(row["vm_uuid"]), row)
+            by_name.setdefault(_vm_key(row), row)
+        self.disks = _index(sheets.get("vDisk"), by_uuid, by_name)
+        self.parts = _index(sheets.get("vPartition"), by_uuid, by_name)
+        self.nets = _index(sheets.get("vNetwork"), by_uuid, by_name)
+        self.cpus = _index(sheets.get("vCPU"), by_uuid, by_name)
+        self.mems = _index(sheets.get("vMemory"), by_uuid, by_name)
+        self.hosts: dict[str, Row] = {}
+        if "vHost" in sheets:
+            for h in sheets["vHost"].rows:
+                if h.get("host") is not None:
+                    self.hosts.setdefault(to_text(h["host"]), h)
+        # VMware where the file says so (vCenter columns, VM UUIDs, ESX hosts): a Hyper-V inventory
+        # exported in RVTools' layout has none of them, and its VMs are not called VMware ones
+        self.vmware = any(r.get(k) is not None for r in self.rows for k in ("sdk_server", "sdk_uuid", "vm_uuid")) \
+            or any(h.get("esx") is not None for h in self.hosts.values())
+
+    def _warn(self, code: str, message: str, *, sheet: Sheet, row: int, field: str) -> None:
+        self.ctx.problems.append(make_problem(Severity.warning, code, message, file=self.display, sheet=sheet.name,
+                                              row=row, field=field))
+
+    def record(self, row: Row) -> ImportedRecord | None:
+        vinfo = self.vinfo
         vm = to_text(row["vm"])
         values: dict[str, Any] = {"kind": "vm"}
-        if vmware:
+        if self.vmware:
             values["hypervisor"] = "vmware"
         extra: dict[str, Any] = {"vm_name": vm}
         uuid = to_text(row["vm_uuid"]) if row.get("vm_uuid") is not None else None
@@ -289,19 +306,40 @@ def _build(path: Path, tf: TableFile, ctx: _Ctx, vinfo: Sheet, sheets: dict[str,
             ext = f"vcenter:{to_text(vcenter).lower()}/vm:{vm}"
         else:
             ext = f"vm:{vm}"
-        if ext in seen:
-            ctx.problems.append(make_problem(
-                Severity.warning, "import.duplicate",
-                f"VM {vm!r} has the same identity ({ext}) as row {seen[ext]}; this row is skipped",
-                file=display, sheet=vinfo.name, row=row.number, field=vinfo.labels.get("vm_uuid", "VM")))
-            continue
-        seen[ext] = row.number
+        if ext in self.seen:
+            self._warn("import.duplicate", f"VM {vm!r} has the same identity ({ext}) as row {self.seen[ext]}; "
+                       "this row is skipped", sheet=vinfo, row=row.number, field=vinfo.labels.get("vm_uuid", "VM"))
+            return None
+        self.seen[ext] = row.number
         dns = to_text(row["dns"]) if row.get("dns") is not None else None
         hostname = (dns.split(".")[0] if dns and not _is_ip(dns) else None) or vm
         values["hostname"] = hostname
-        # CPU and memory: vInfo, else what vCPU / vMemory state for the same VM
+        self._cpu_and_memory(row, vm, values, extra)
+        self._os(row, values, extra)
+        self._disks(row, vm, values, extra)
+        ips = self._addresses(row, values, extra)
+        self._host(row, values, extra)
+        for k in ("powerstate", "datacenter", "cluster", "host", "folder", "annotation", "firmware",
+                  "vm_id", "smbios_uuid", "sdk_server", "resource_pool", "hw_version"):
+            if row.get(k) is not None:
+                extra[k] = to_text(row[k])
+        if dns:
+            extra["dns_name"] = dns
+        if uuid:
+            extra["vm_uuid"] = uuid
+        match: list[tuple[str, str]] = [("hostname", hostname)]
+        if vm != hostname:
+            match.append(("hostname", vm))
+        match.extend(("ip", ip) for ip in ips)
+        return ImportedRecord(section="servers", external_id=ext, values=values,
+                              provenance=Provenance(self.path.name, self.tf.sha256, vinfo.name, row.number),
+                              match=tuple(match), extra=extra)
+
+    def _cpu_and_memory(self, row: Row, vm: str, values: dict[str, Any], extra: dict[str, Any]) -> None:
+        """CPU and memory: vInfo, else what vCPU / vMemory state for the same VM."""
+        ctx, vinfo, sheets = self.ctx, self.vinfo, self.sheets
         cores = ctx.num(row, "cpus", vinfo)
-        cpu_rows = cpus.get(id(row), [])
+        cpu_rows = self.cpus.get(id(row), [])
         if cores is None:
             for r in cpu_rows:
                 cores = ctx.num(r, "cpus", sheets["vCPU"])
@@ -311,16 +349,15 @@ def _build(path: Path, tf: TableFile, ctx: _Ctx, vinfo: Sheet, sheets: dict[str,
         if cores is not None:
             values["cores"] = int(cores)
         else:
-            ctx.problems.append(make_problem(
-                Severity.warning, "import.blank_value", f"VM {vm!r}: CPUs is blank; cores left unknown",
-                file=display, sheet=vinfo.name, row=row.number, field=vinfo.labels.get("cpus", "CPUs")))
+            self._warn("import.blank_value", f"VM {vm!r}: CPUs is blank; cores left unknown",
+                       sheet=vinfo, row=row.number, field=vinfo.labels.get("cpus", "CPUs"))
         for r in cpu_rows[:1]:
             for k in ("sockets", "cores_per_socket"):
                 if r.get(k) is not None:
                     extra[k] = r[k]
         mem = ctx.num(row, "memory_mib", vinfo)
         if mem is None:
-            for r in mems.get(id(row), []):
+            for r in self.mems.get(id(row), []):
                 mem = ctx.num(r, "size_mib", sheets["vMemory"])
                 if mem is not None:
                     extra["ram_from"] = "vMemory"
@@ -328,14 +365,15 @@ def _build(path: Path, tf: TableFile, ctx: _Ctx, vinfo: Sheet, sheets: dict[str,
         if mem is not None:
             values["ram_gb"] = _gib(mem)
         else:
-            ctx.problems.append(make_problem(
-                Severity.warning, "import.blank_value", f"VM {vm!r}: Memory is blank; RAM left unknown",
-                file=display, sheet=vinfo.name, row=row.number, field=vinfo.labels.get("memory_mib", "Memory")))
-        # OS: what VMware Tools sees in the running guest, else the configured guest type
+            self._warn("import.blank_value", f"VM {vm!r}: Memory is blank; RAM left unknown",
+                       sheet=vinfo, row=row.number, field=vinfo.labels.get("memory_mib", "Memory"))
+
+    def _os(self, row: Row, values: dict[str, Any], extra: dict[str, Any]) -> None:
+        """OS: what VMware Tools sees in the running guest, else the configured guest type."""
         os_tools = row.get("os_tools")
         os_config = row.get("os_config")
         if os_tools is None and os_config is None:
-            for group in (cpu_rows, mems.get(id(row), []), disks.get(id(row), [])):
+            for group in (self.cpus.get(id(row), []), self.mems.get(id(row), []), self.disks.get(id(row), [])):
                 for r in group:
                     os_tools = os_tools or r.get("os_tools")
                     os_config = os_config or r.get("os_config")
@@ -349,13 +387,16 @@ def _build(path: Path, tf: TableFile, ctx: _Ctx, vinfo: Sheet, sheets: dict[str,
             extra["os_tools"] = to_text(os_tools)
         if os_config is not None:
             extra["os_config"] = to_text(os_config)
-        # disks: vDisk rows, used space from vPartition by disk key; else vInfo's total
-        # a file system mounted at several paths (bind mounts, container volume subpaths) is one
-        # vPartition row per path with the same capacity and consumption: counted once per disk
+
+    def _disks(self, row: Row, vm: str, values: dict[str, Any], extra: dict[str, Any]) -> None:
+        """Disks: vDisk rows, used space from vPartition by disk key; else vInfo's total. A file
+        system mounted at several paths (bind mounts, container volume subpaths) is one vPartition
+        row per path with the same capacity and consumption: counted once per disk."""
+        ctx, vinfo, sheets = self.ctx, self.vinfo, self.sheets
         used_by_key: dict[str, float] = {}
         part_rows: dict[str, list[int]] = {}
         seen_fs: set[tuple[str, float | None, float]] = set()
-        for p in parts.get(id(row), []):
+        for p in self.parts.get(id(row), []):
             key = p.get("disk_key")
             used = ctx.num(p, "consumed_mib", sheets["vPartition"])
             if key is not None and used is not None:
@@ -366,7 +407,7 @@ def _build(path: Path, tf: TableFile, ctx: _Ctx, vinfo: Sheet, sheets: dict[str,
                 used_by_key[to_text(key)] = used_by_key.get(to_text(key), 0.0) + used
                 part_rows.setdefault(to_text(key), []).append(p.number)
         disk_list = []
-        for d in disks.get(id(row), []):
+        for d in self.disks.get(id(row), []):
             cap = ctx.num(d, "capacity_mib", sheets["vDisk"])
             if cap is None:
                 continue
@@ -378,13 +419,12 @@ def _build(path: Path, tf: TableFile, ctx: _Ctx, vinfo: Sheet, sheets: dict[str,
                 if used_by_key[key] <= cap:
                     disk["used_gb"] = _gib(used_by_key[key])
                 else:       # partitions that span disks (LVM) or a stale row: no used figure, not a wrong one
-                    ctx.problems.append(make_problem(
-                        Severity.warning, "import.used_exceeds_size",
-                        f"VM {vm!r} disk {disk.get('name', key)!r}: its partitions (vPartition rows "
-                        f"{', '.join(map(str, part_rows[key]))}) consume {_gib(used_by_key[key])} GiB of "
-                        f"{_gib(cap)} GiB; used space left unknown",
-                        file=display, sheet=sheets["vDisk"].name, row=d.number,
-                        field=sheets["vDisk"].labels.get("capacity_mib", "Capacity MiB")))
+                    self._warn("import.used_exceeds_size",
+                               f"VM {vm!r} disk {disk.get('name', key)!r}: its partitions (vPartition rows "
+                               f"{', '.join(map(str, part_rows[key]))}) consume {_gib(used_by_key[key])} GiB of "
+                               f"{_gib(cap)} GiB; used space left unknown",
+                               sheet=sheets["vDisk"], row=d.number,
+                               field=sheets["vDisk"].labels.get("capacity_mib", "Capacity MiB"))
             disk_list.append(disk)
         if disk_list:
             values["disks"] = disk_list
@@ -399,13 +439,15 @@ def _build(path: Path, tf: TableFile, ctx: _Ctx, vinfo: Sheet, sheets: dict[str,
             v = ctx.num(row, key, vinfo)
             if v is not None:
                 extra[name] = _gib(v)
-        # addresses: the primary IP, then every address vNetwork lists
+
+    def _addresses(self, row: Row, values: dict[str, Any], extra: dict[str, Any]) -> list[str]:
+        """Addresses: the primary IP, then every address vNetwork lists (and MACs, networks)."""
         ips: list[str] = []
         macs: list[str] = []
         networks: list[str] = []
         if row.get("primary_ip") is not None:
             ips.extend(_ips(row["primary_ip"]))
-        for n in nets.get(id(row), []):
+        for n in self.nets.get(id(row), []):
             for k in ("ipv4", "ipv6"):
                 if n.get(k) is not None:
                     ips.extend(_ips(n[k]))
@@ -423,9 +465,13 @@ def _build(path: Path, tf: TableFile, ctx: _Ctx, vinfo: Sheet, sheets: dict[str,
             extra["macs"] = list(dict.fromkeys(macs))
         if networks:
             extra["networks"] = list(dict.fromkeys(networks))
+        return ips
+
+    def _host(self, row: Row, values: dict[str, Any], extra: dict[str, Any]) -> None:
+        """The ESX host's CPU model (→ the CPU vendor) and version, from vHost."""
         host = to_text(row["host"]) if row.get("host") is not None else None
-        if host and host in hosts:
-            h = hosts[host]
+        if host and host in self.hosts:
+            h = self.hosts[host]
             if h.get("cpu_model") is not None:
                 extra["host_cpu_model"] = to_text(h["cpu_model"])
                 vendor = cpu_vendor_of(h["cpu_model"])
@@ -433,23 +479,6 @@ def _build(path: Path, tf: TableFile, ctx: _Ctx, vinfo: Sheet, sheets: dict[str,
                     values["cpu_vendor"] = vendor
             if h.get("esx") is not None:
                 extra["host_esx_version"] = to_text(h["esx"])
-        for k in ("powerstate", "datacenter", "cluster", "host", "folder", "annotation", "firmware",
-                  "vm_id", "smbios_uuid", "sdk_server", "resource_pool", "hw_version"):
-            if row.get(k) is not None:
-                extra[k] = to_text(row[k])
-        if dns:
-            extra["dns_name"] = dns
-        if uuid:
-            extra["vm_uuid"] = uuid
-        match: list[tuple[str, str]] = [("hostname", hostname)]
-        if vm != hostname:
-            match.append(("hostname", vm))
-        match.extend(("ip", ip) for ip in ips)
-        records.append(ImportedRecord(
-            section="servers", external_id=ext, values=values,
-            provenance=Provenance(path.name, tf.sha256, vinfo.name, row.number),
-            match=tuple(match), extra=extra))
-    return records
 
 
 def _is_ip(s: str) -> bool:
