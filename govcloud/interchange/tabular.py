@@ -440,18 +440,48 @@ class TableFile:
 
         A header that is not one of ``columns`` is reported when it looks like a misspelling of a
         column the sheet lacks (or always, with ``report_unknown``). A required column that is
-        missing is a problem of severity ``missing`` (a warning for an optional sheet)."""
+        missing is a problem of severity ``missing`` (a warning for an optional sheet).
+
+        In phases: find the header row, read the data rows (up to the row limit), spread merged
+        cells, map the header cells to columns, report unknown and missing headers, build the rows."""
         display_sheet = sheet if self.kind == "xlsx" else None
         lookup: dict[str, Column] = {}
         for c in columns:
             for n in c.names:
                 lookup.setdefault(norm_header(n), c)
-        ignored = {norm_header(x) for x in ignore}
         wanted = _Wanted()
-        buffered: list[tuple[int, dict[int, Any]]] = []
         rows_iter = self._raw_rows(sheet, wanted)
-        header: tuple[int, dict[int, Any]] | None = None
-        # the header: among the first rows, the one naming most known columns
+        found = self._find_header(rows_iter, lookup, columns, missing, display_sheet)
+        if found is None:
+            return None
+        buffered, best = found
+        pre_header = buffered[:best]
+        data_rows = buffered[best + 1:]
+        header_row, header_cells = buffered[best]
+        # columns of interest: known headers, and blank header cells (a merged header may name them)
+        colmap = _column_map(header_cells, lookup)
+        if self.kind == "xlsx" and header_cells:
+            wanted.columns = set(colmap) | {i for i in range(max(header_cells) + 1) if i not in header_cells}
+        self._read_rows(rows_iter, data_rows, display_sheet)
+        header_cells = dict(header_cells)
+        if wanted.merges:
+            self._apply_merges(wanted.merges, header_row, header_cells, pre_header, data_rows, display_sheet,
+                               wanted.merged_header_cols)
+            colmap.update(_column_map(header_cells, lookup))
+        cols, labels = self._columns(colmap, header_cells, header_row, display_sheet, wanted.merged_header_cols)
+        self._check_headers(columns, lookup, colmap, cols, header_cells, header_row, display_sheet,
+                            ignored={norm_header(x) for x in ignore}, report_unknown=report_unknown, missing=missing)
+        out = Sheet(display_sheet, header_row, [header_cells.get(i) for i in range(max(header_cells) + 1)],
+                    cols, labels)
+        out.rows.extend(self._rows(data_rows, cols, labels, display_sheet))
+        return out
+
+    def _find_header(self, rows_iter: Iterator[tuple[int, dict[int, Any]]], lookup: dict[str, Column],
+                     columns: Sequence[Column], missing: Severity, display_sheet: str | None
+                     ) -> tuple[list[tuple[int, dict[int, Any]]], int] | None:
+        """The first rows read and which of them is the header (the one naming most known columns);
+        None, with the problem, when none names any (the sheet is then drained: its merges are read)."""
+        buffered: list[tuple[int, dict[int, Any]]] = []
         for item in rows_iter:
             buffered.append(item)
             if len(buffered) >= HEADER_SEARCH_ROWS:
@@ -461,28 +491,21 @@ class TableFile:
             score = sum(1 for v in cells.values() if norm_header(v) in lookup)
             if score > best_score:
                 best, best_score = idx, score
-        if best is None:
-            expect = ", ".join(c.label for c in columns[:6])
-            self.problems.append(make_problem(
-                missing, "import.no_header",
-                f"no header row found in the first {HEADER_SEARCH_ROWS} rows (expected columns such as {expect})"
-                if buffered else "the sheet is empty",
-                file=self.display, sheet=display_sheet, row=buffered[0][0] if buffered else None))
-            for _ in rows_iter:   # drain so the merges are read (nothing else to do)
-                pass
-            return None
-        header = buffered[best]
-        pre_header = buffered[:best]
-        data_rows = buffered[best + 1:]
-        header_row, header_cells = header
-        # columns of interest: known headers, and blank header cells (a merged header may name them)
-        colmap: dict[int, Column] = {}
-        for i, v in header_cells.items():
-            c = lookup.get(norm_header(v))
-            if c is not None:
-                colmap[i] = c
-        if self.kind == "xlsx" and header_cells:
-            wanted.columns = set(colmap) | {i for i in range(max(header_cells) + 1) if i not in header_cells}
+        if best is not None:
+            return buffered, best
+        expect = ", ".join(c.label for c in columns[:6])
+        self.problems.append(make_problem(
+            missing, "import.no_header",
+            f"no header row found in the first {HEADER_SEARCH_ROWS} rows (expected columns such as {expect})"
+            if buffered else "the sheet is empty",
+            file=self.display, sheet=display_sheet, row=buffered[0][0] if buffered else None))
+        for _ in rows_iter:   # drain so the merges are read (nothing else to do)
+            pass
+        return None
+
+    def _read_rows(self, rows_iter: Iterator[tuple[int, dict[int, Any]]], data_rows: list[tuple[int, dict[int, Any]]],
+                   display_sheet: str | None) -> None:
+        """The rest of the sheet into ``data_rows``, up to the row limit (beyond it: a problem, the rest drained)."""
         limit = self.max_rows
         count = len(data_rows)
         for item in rows_iter:
@@ -497,19 +520,12 @@ class TableFile:
                     pass
                 break
             data_rows.append(item)
-        merges = wanted.merges
-        header_cells = dict(header_cells)
-        if merges:
-            self._apply_merges(merges, header_row, header_cells, pre_header, data_rows, display_sheet,
-                               wanted.merged_header_cols)
-            for i, v in header_cells.items():
-                c = lookup.get(norm_header(v))
-                if c is not None:
-                    colmap[i] = c
-        # column index lists per key, duplicates reported
+
+    def _columns(self, colmap: dict[int, Column], header_cells: dict[int, Any], header_row: int,
+                 display_sheet: str | None, merged_header_cols: set[int]) -> tuple[dict[str, list[int]], dict[str, str]]:
+        """Column index lists per key and each key's header text; a column named twice is reported."""
         cols: dict[str, list[int]] = {}
         labels: dict[str, str] = {}
-        merged_header_cols = wanted.merged_header_cols
         for i in sorted(colmap):
             c = colmap[i]
             if c.key in cols and i not in merged_header_cols:
@@ -520,7 +536,13 @@ class TableFile:
                     field=str(header_cells[i])))
             cols.setdefault(c.key, []).append(i)
             labels.setdefault(c.key, str(header_cells[i]))
-        # unknown and missing headers
+        return cols, labels
+
+    def _check_headers(self, columns: Sequence[Column], lookup: dict[str, Column], colmap: dict[int, Column],
+                       cols: dict[str, list[int]], header_cells: dict[int, Any], header_row: int,
+                       display_sheet: str | None, *, ignored: set[str], report_unknown: bool,
+                       missing: Severity) -> None:
+        """Unknown headers (a likely misspelling, or any with ``report_unknown``) and missing required columns."""
         known_names = sorted({n for c in columns for n in c.names})
         norm_known = {norm_header(n): n for n in known_names}
         for i, v in sorted(header_cells.items()):
@@ -546,8 +568,11 @@ class TableFile:
                     + (f" (is {near!r} meant to be it?)" if near else ""),
                     file=self.display, sheet=display_sheet, row=header_row, field=c.label,
                     hint=f"accepted headers: {', '.join(c.names)}"))
-        out = Sheet(display_sheet, header_row, [header_cells.get(i) for i in range(max(header_cells) + 1)],
-                    cols, labels)
+
+    def _rows(self, data_rows: list[tuple[int, dict[int, Any]]], cols: dict[str, list[int]], labels: dict[str, str],
+              display_sheet: str | None) -> Iterator[Row]:
+        """The data rows by column key (a key with several columns: the list of their values), texts
+        cleaned; rows with no value are left out."""
         single = [(k, v[0]) for k, v in cols.items() if len(v) == 1]
         multi = [(k, v) for k, v in cols.items() if len(v) > 1]
         csv_file = self.kind == "csv"
@@ -574,8 +599,7 @@ class TableFile:
                     vs = [self._clean(x, csv_file, number, display_sheet, k, labels, cols) if isinstance(x, str)
                           else x for x in v]
                     values[k] = [x for x in vs if x is not None]
-            out.rows.append(Row(display_sheet, number, values))
-        return out
+            yield Row(display_sheet, number, values)
 
     def _clean(self, v: str, csv_file: bool, number: int, sheet: str | None, key: str,
                labels: dict[str, str], cols: dict[str, list[int]]) -> Any:
@@ -660,6 +684,16 @@ class TableFile:
                 f"{' …' if len(data_merges) > 5 else ''}): the merged value is read into every row it covers",
                 file=self.display, sheet=sheet, row=data_merges[0][0],
                 hint="check these rows; unmerge the cells to be explicit"))
+
+
+def _column_map(header_cells: dict[int, Any], lookup: dict[str, Column]) -> dict[int, Column]:
+    """Header cell index → the column its text names (cells naming none are left out)."""
+    out: dict[int, Column] = {}
+    for i, v in header_cells.items():
+        c = lookup.get(norm_header(v))
+        if c is not None:
+            out[i] = c
+    return out
 
 
 @dataclass
