@@ -249,7 +249,7 @@ def cutover(
     _covered(plan, path, inv, items, lang)
     day = date.fromisoformat(today) if today else date.today()
     if dry_run:
-        _print_records(ex.record_changes(items), output)
+        _print_records(ex.record_changes_live(items), output)
         return
     if not yes and not typer.confirm(f"cut over {len(items)} system(s) of batch {batch} now? "
                                      f"Their source services will be stopped and their databases closed to application writes.", default=False):

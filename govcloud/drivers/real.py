@@ -63,8 +63,8 @@ class NetworkProbe:
         return probe.http_status(url, timeout)
 
 
-def record_switch(record: Any) -> Any:
-    """The switch port of a cutover record (drivers/switching.py, chosen by its kind; None for kind
-    hosts, which the cutover role rewrites on the clients)."""
+def record_switch(record: Any, *, clients: Any = None) -> Any:
+    """The switch port of a cutover record (drivers/switching.py, chosen by its kind; kind hosts
+    reads and writes the clients' /etc/hosts through ``clients``, the orchestrator's record play)."""
     from govcloud.drivers.switching import switch_for
-    return switch_for(record)
+    return switch_for(record, clients=clients)

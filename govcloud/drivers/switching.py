@@ -10,6 +10,14 @@ One port (:class:`RecordSwitch`) and one implementation per record kind:
 * :class:`HaproxySwitch` — one server slot of an HAProxy backend, through the runtime API
   (admin socket or TCP). HAProxy has no conditional set, so the switch reads the slot, refuses
   when it is not the expected address, sets it, and reads it back.
+* :class:`HostsSwitch` — the ``/etc/hosts`` line of the name on each client server. Reading and
+  writing happen on the clients (the orchestrator hands in a ``ClientsRunner`` that runs
+  ``playbooks/migrate_record.yml``); every client is read first and a foreign value anywhere
+  refuses before any client is written, then each client's write is a compare-and-swap under a
+  lock on that client.
+
+Which values count as "still the source's", "already the target's" or "someone else's" is decided
+in one place for every kind: :func:`cas_state`.
 
 Secrets (the TSIG key) are read from a file (BIND's ``key "name" { algorithm …; secret "…"; };``
 syntax, what ``tsig-keygen`` writes and ``nsupdate -k`` reads) and never appear in a value this
@@ -26,6 +34,7 @@ from pathlib import Path
 from typing import Protocol
 
 from govcloud.errors import GovcloudError
+from govcloud.model.cutover import cas_state
 
 
 class SwitchError(GovcloudError):
@@ -168,8 +177,28 @@ class DnsSwitch:
         want = dns.rdatatype.from_text(self.rdtype)
         for rrset in r.answer:
             if rrset.name == self._qname and rrset.rdtype == want:
-                return RecordState(self.kind, self.name, tuple(sorted(rd.to_text() for rd in rrset)), rrset.ttl)
+                return RecordState(self.kind, self.name, self.norm(rd.to_text() for rd in rrset), rrset.ttl)
         return RecordState(self.kind, self.name, (), None)
+
+    def norm(self, values: object) -> tuple[str, ...]:
+        """Values as the server shows them: A/AAAA canonical addresses of their family, a CNAME
+        target as a lower-case absolute name (``lb.gov.test.``); anything else is refused."""
+        import ipaddress
+        out = []
+        for v in values:                                                  # type: ignore[attr-defined]
+            if self.rdtype == "CNAME":
+                out.append(_check_name(str(v), "CNAME target") + ".")
+                continue
+            try:
+                a = ipaddress.ip_address(str(v))
+            except ValueError:
+                raise SwitchError("invalid", f"{self._where()}: {str(v)!r:.60} is not an address") from None
+            if (a.version == 6) != (self.rdtype == "AAAA"):
+                raise SwitchError("invalid", f"{self._where()}: {a} is not an IPv{4 if self.rdtype == 'A' else 6} address")
+            out.append(str(a))
+        if self.rdtype == "CNAME" and len(out) > 1:
+            raise SwitchError("invalid", f"{self._where()}: a CNAME has exactly one target")
+        return tuple(sorted(set(out)))
 
     def _update(self, expected: tuple[str, ...], new: tuple[str, ...], ttl: int) -> None:
         import dns.exception
@@ -220,11 +249,11 @@ class DnsSwitch:
             raise SwitchError("refused", f"{self._where()}: update failed ({dns.rcode.to_text(rc)})")
 
     def switch(self, expected: tuple[str, ...], new: tuple[str, ...], *, ttl: int | None = None) -> SwitchResult:
+        exp, nw = self.norm(expected), self.norm(new)
         before = self.read()
-        exp, nw = tuple(sorted(expected)), tuple(sorted(new))
-        if before.values == nw and (ttl is None or before.ttl == ttl):
+        if cas_state(before, exp, nw) == "new" and (ttl is None or before.ttl == ttl):
             return SwitchResult(self.kind, self.name, before.values, nw, False, before.ttl, before.ttl, time.time())
-        if before.values != exp:
+        if cas_state(before, exp, nw) != "expected":
             raise SwitchError("conflict", f"{self._where()} is {list(before.values) or 'absent'}, "
                                           f"the plan expects {list(exp) or 'absent'}: nothing was changed",
                               hint="someone changed the record: check it, then update the plan or the record")
@@ -328,9 +357,9 @@ class HaproxySwitch:
             raise SwitchError("invalid", f"{self.name}: one address per server slot")
         host, port = _check_addr(new[0])
         before = self.read()
-        if before.values == (f"{host}:{port}",) and before.detail.get("admin") == "ready":
+        if cas_state(before, expected, new) == "new" and before.detail.get("admin") == "ready":
             return SwitchResult(self.kind, self.name, before.values, before.values, False, at=time.time())
-        if before.values != tuple(expected):
+        if cas_state(before, expected, new) == "conflict":
             raise SwitchError("conflict", f"HAProxy {self.name} points at {before.values[0]}, the plan expects "
                                           f"{expected[0] if expected else '-'}: nothing was changed",
                               hint="someone changed the load balancer: check it, then update the plan")
@@ -371,9 +400,9 @@ class HaproxyDrainSwitch:
             raise SwitchError("invalid", f"{self.name}: one address per server slot")
         host, port = _check_addr(new[0])
         before = self.read()
-        if before.values == (f"{host}:{port}",):
+        if cas_state(before, expected, new) == "new":
             return SwitchResult(self.kind, self.name, before.values, before.values, False, at=time.time())
-        if before.values != tuple(expected):
+        if cas_state(before, expected, new) == "conflict":
             raise SwitchError("conflict", f"HAProxy {self.name} sends traffic to {list(before.values) or 'nothing'}, "
                                           f"the plan expects {list(expected)}: nothing was changed",
                               hint="someone changed the load balancer: check it, then update the plan")
@@ -391,6 +420,67 @@ class HaproxyDrainSwitch:
         if after.values != (f"{host}:{port}",):
             raise SwitchError("refused", f"HAProxy {self.name}: after the change traffic goes to {list(after.values)}")
         return SwitchResult(self.kind, self.name, before.values, after.values, True, at=time.time())
+
+
+# ------------------------------------------------------------------------------ /etc/hosts
+
+class ClientsRunner(Protocol):
+    def __call__(self, action: str, expected: tuple[str, ...], new: tuple[str, ...]) -> dict[str, dict[str, object]]:
+        """Run the record play on every client: ``action`` ``read`` or ``switch``; per client
+        ``{"before": addr|None, "after": addr|None, "status": "read"|"changed"|"unchanged"|"conflict"}``."""
+        ...
+
+
+class HostsSwitch:
+    """Kind hosts: the line ``ADDR NAME`` in each client's ``/etc/hosts``. Values are the
+    addresses the clients map the name to (one value once they agree)."""
+
+    kind = "hosts"
+
+    def __init__(self, name: str, clients: ClientsRunner | None) -> None:
+        self.name = _check_name(name, "record")
+        self._run = clients
+
+    def _call(self, action: str, expected: tuple[str, ...], new: tuple[str, ...]) -> dict[str, dict[str, object]]:
+        if self._run is None:
+            raise SwitchError("unreachable", f"{self.name}: the clients' /etc/hosts can only be read over SSH "
+                                             "(give the connection options)")
+        for v in (*expected, *new):
+            try:
+                socket.inet_pton(socket.AF_INET6 if ":" in v else socket.AF_INET, v)
+            except (OSError, ValueError):
+                raise SwitchError("invalid", f"{self.name}: {v!r:.60} is not an address") from None
+        if len(new) > 1 or len(expected) > 1:
+            raise SwitchError("invalid", f"{self.name}: an /etc/hosts record maps the name to one address")
+        return self._run(action, expected, new)
+
+    @staticmethod
+    def _state_of(name: str, per: dict[str, dict[str, object]], key: str) -> RecordState:
+        clients = {c: str(r.get(key) or "") for c, r in sorted(per.items())}
+        values = tuple(sorted({v for v in clients.values() if v}))
+        return RecordState("hosts", name, values, None, {"clients": clients})
+
+    def read(self) -> RecordState:
+        return self._state_of(self.name, self._call("read", (), ()), "before")
+
+    def switch(self, expected: tuple[str, ...], new: tuple[str, ...]) -> SwitchResult:
+        per = self._call("switch", tuple(expected), tuple(new))
+        before = self._state_of(self.name, per, "before")
+        refused = sorted(c for c, r in per.items() if r.get("status") == "conflict")
+        if refused:
+            raise SwitchError("conflict", f"/etc/hosts {self.name} on {', '.join(refused)} is "
+                                          f"{', '.join(before.detail['clients'][c] or 'absent' for c in refused)}, "
+                                          f"the plan expects {list(expected) or 'absent'} or {list(new)}"
+                                          + ("; nothing was changed" if not any(r.get("status") == "changed"
+                                                                                for r in per.values()) else
+                                             "; the other clients were switched"),
+                              hint="someone changed the clients' /etc/hosts: check it, then update the plan or the file")
+        after = self._state_of(self.name, per, "after")
+        if cas_state(after, expected, new) != "new":
+            raise SwitchError("refused", f"/etc/hosts {self.name}: after the change the clients map it to "
+                                         f"{after.detail['clients']}")
+        return SwitchResult(self.kind, self.name, before.values, after.values,
+                            any(r.get("status") == "changed" for r in per.values()), at=time.time())
 
 
 # ------------------------------------------------------------------------------------ the port
@@ -417,14 +507,14 @@ def tsig_key_file(ref: str) -> Path:
     return path
 
 
-def switch_for(rec: object) -> RecordSwitch | None:
-    """The switch of a cutover record (model.entities.CutoverRecord), chosen by its kind. ``None``
-    for kind ``hosts``: that record lives on the clients and the cutover role rewrites it there.
-    A new kind (Designate, F5, an nginx upstream) is one class with ``read``/``switch`` and one line
-    here."""
+def switch_for(rec: object, *, clients: ClientsRunner | None = None) -> RecordSwitch:
+    """The switch of a cutover record (model.entities.CutoverRecord), chosen by its kind. Kind
+    ``hosts`` lives on the clients: ``clients`` runs the record play there (the orchestrator's
+    playbook port). A new kind (Designate, F5, an nginx upstream) is one class with
+    ``read``/``switch`` and one line here."""
     kind = getattr(rec, "kind", None) or "hosts"
     if kind == "hosts":
-        return None
+        return HostsSwitch(rec.name, clients)                                          # type: ignore[attr-defined]
     if kind == "dns":
         key = tsig_key_file(rec.tsig_key) if rec.tsig_key else None     # type: ignore[attr-defined]
         return DnsSwitch(rec.name, rec.zone or "", rec.server or "", key,            # type: ignore[attr-defined]

@@ -189,9 +189,6 @@ def targets_for(plan: Plan, inv: Inventory, item: PlanItem, *, admin_cidrs: list
             else:
                 clients[cid] = server_address(srv)
     rec = wl.cutover_record if wl else None
-    if rec is not None and rec.kind == "dns" and (rec.rdtype or "A").upper() == "CNAME":
-        problems.append(f"cutover record {rec.name}: a CNAME needs a name for the target; `migrate` switches "
-                        "A/AAAA records (point the CNAME's target name at an A record)")
     if rec is not None and rec.kind == "haproxy" and len(item.servers) != 1:
         problems.append(f"cutover record {rec.name}: an HAProxy server slot points at one server; the system has "
                         f"{len(item.servers)}")
@@ -229,18 +226,26 @@ def record_port(wl: Any) -> int | None:
 
 def record_values(t: SystemTarget, target_addresses: dict[str, str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(the values the record holds while the source serves, the values once the target serves):
-    for dns the addresses of the system's servers (A: IPv4, AAAA: IPv6), for haproxy the slot's
-    ``ADDR:PORT``. The target side is empty until the target servers have addresses."""
+    for dns and hosts the addresses of the system's servers (A and hosts: IPv4, AAAA: IPv6; hosts:
+    the first), for a dns CNAME the names ``cname_source`` / ``cname_target`` (absolute), for
+    haproxy the slot's ``ADDR:PORT``. The target side is empty until the target servers have
+    addresses."""
     rec = t.workload.cutover_record if t.workload else None
-    if rec is None or rec.kind == "hosts":
+    if rec is None:
         return (), ()
     src = [s.source_address for s in t.servers if s.source_address]
     tgt = [target_addresses[s.source] for s in t.servers if s.source in target_addresses]
     if len(tgt) != len(t.servers):
         tgt = []
+    if rec.kind == "hosts":       # one line: the first server (the cutover role's choice before)
+        return tuple(src[:1]), tuple(tgt[:1])
     if rec.kind == "haproxy":
         port = record_port(t.workload)
         return tuple(f"{a}:{port}" for a in src[:1]), tuple(f"{a}:{port}" for a in tgt[:1])
+    if (rec.rdtype or "A").upper() == "CNAME":      # names, not addresses: lower-case and absolute
+        def fq(n: str | None) -> tuple[str, ...]:
+            return (n.rstrip(".").lower() + ".",) if n else ()
+        return fq(rec.cname_source), (fq(rec.cname_target) if tgt else ())
     v6 = (rec.rdtype or "A").upper() == "AAAA"
     pick = [a for a in src if (":" in a) == v6], [a for a in tgt if (":" in a) == v6]
     return tuple(sorted(pick[0])), tuple(sorted(pick[1]))

@@ -9,6 +9,7 @@ holds are adopted, never created twice.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import json
 import os
 import random
 import re
@@ -31,6 +32,7 @@ from govcloud.migrate import desired as D
 from govcloud.migrate import replication as R
 from govcloud.migrate import runinventory as RI
 from govcloud.migrate.lifecycle import STATE_AFTER, State, Step, SystemStatus, replay, run_steps
+from govcloud.model.cutover import cas_state
 from govcloud.model.ids import is_valid_id
 from govcloud.model.inventory import Inventory
 from govcloud.model.plan import Plan
@@ -163,9 +165,9 @@ class Executor:
     def __init__(self, plan_dir: Path, plan: Plan, inv: Inventory, opts: Options,
                  on_event: Callable[[str, str], None] | None = None, *,
                  cloud: CloudConnector | None = None, playbooks: PlaybookPort | None = None,
-                 probe: HostProbe | None = None, switches: Callable[[Any], Any] | None = None) -> None:
+                 probe: HostProbe | None = None, switches: Callable[..., Any] | None = None) -> None:
         # the cutover record's switch, chosen by kind (RecordSwitch: read + compare-and-swap switch)
-        self.record_switch: Callable[[Any], Any] = switches or real.record_switch
+        self.record_switch: Callable[..., Any] = switches or real.record_switch
         self.connect_cloud: CloudConnector = cloud or real.openstack_connector(opts.cloud_config)
         self.playbooks: PlaybookPort = playbooks or real.AnsiblePlaybooks()
         self.probe: HostProbe = probe or real.NetworkProbe()
@@ -744,6 +746,15 @@ class Executor:
                      "\"…\" (recorded)")
         todo = [t for t in targets if statuses.get(t.system, SystemStatus(t.system)).state not in
                 (State.verified, State.done, State.decommissioned)]
+        # the run's agent first: reading a kind-hosts record means SSH to its clients
+        with self._processes():
+            self._cutover_todo(todo, targets, results, force_reason=force_reason, outside=outside, frozen=frozen,
+                               projection=projection, approved=approved, over=over)
+        return results
+
+    def _cutover_todo(self, todo: list[D.SystemTarget], targets: list[D.SystemTarget], results: list[SystemResult],
+                      *, force_reason: str | None, outside: list[str], frozen: list[Any],
+                      projection: dict[str, Any], approved: int | None, over: list[str]) -> None:
         # the records: each must hold the source's value now (compare-and-swap, checked again at the
         # switch itself), and a DNS record's old TTL must have expired since `migrate run` lowered it
         conflicts, ttl_pending = [], []
@@ -774,19 +785,47 @@ class Executor:
         groups: dict[str, list[D.SystemTarget]] = {}
         for t in todo:
             groups.setdefault(t.move_group, []).append(t)
-        with self._processes():
-            with cf.ThreadPoolExecutor(max_workers=max(1, self.opts.parallel)) as pool:
-                for f in cf.as_completed([pool.submit(self._cutover_group, g) for g in groups.values()]):
-                    results.extend(f.result())
-        return results
+        with cf.ThreadPoolExecutor(max_workers=max(1, self.opts.parallel)) as pool:
+            for f in cf.as_completed([pool.submit(self._cutover_group, g) for g in groups.values()]):
+                results.extend(f.result())
 
     # ------------------------------------------------------------ the cutover record (dns / haproxy)
     def _switch(self, t: D.SystemTarget) -> Any | None:
-        """The record's switch (drivers/switching.py, chosen by kind); None for kind hosts, which the
-        cutover role rewrites on the clients. Secrets (the TSIG key file) are read here, in this
-        process, and reach no playbook, journal or command line."""
+        """The record's switch (drivers/switching.py, chosen by kind: dns, haproxy, hosts); None
+        without a record. Kind hosts reads and writes the clients' /etc/hosts through
+        ``migrate_record.yml`` (the clients runner below); the decision, the compare-and-swap, the
+        journal and the switch-back are the same as for the other kinds. Secrets (the TSIG key
+        file) are read here, in this process, and reach no playbook, journal or command line."""
         rec = t.workload.cutover_record if t.workload else None
-        return self.record_switch(rec) if rec is not None else None
+        return self.record_switch(rec, clients=self._clients_runner(t)) if rec is not None else None
+
+    def _clients_runner(self, t: D.SystemTarget) -> Callable[[str, tuple[str, ...], tuple[str, ...]],
+                                                             dict[str, dict[str, Any]]]:
+        """Kind hosts: run migrate_record.yml on the system's clients (``read`` or compare-and-swap
+        ``switch``) and return each client's ``govcloud-record`` report."""
+        def run(action: str, expected: tuple[str, ...], new: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+            if not t.client_addresses:
+                return {}
+            r = self._playbook(t, Step.cutover, limit="clients", playbook="migrate_record.yml",
+                               name=f"record-{action}", extra={"govcloud_record_op": action,
+                                                               "govcloud_record_expected": list(expected),
+                                                               "govcloud_record_new": list(new)})
+            out: dict[str, dict[str, Any]] = {}
+            for host, msgs in r.messages.items():
+                for m in msgs:
+                    if isinstance(m, str) and m.startswith("govcloud-record "):
+                        try:
+                            d = json.loads(m[len("govcloud-record "):])
+                        except ValueError:
+                            continue
+                        if isinstance(d, dict):
+                            out[host] = {k: (v if v is None else str(v)) for k, v in d.items()
+                                         if k in ("before", "after", "status")}
+            missing = sorted({RI.client_host(t, cid) for cid in t.client_addresses} - set(out))
+            if missing:
+                raise GovcloudError(f"{t.system}: migrate_record.yml did not report the record on {', '.join(missing)}")
+            return out
+        return run
 
     def _record_name(self, t: D.SystemTarget) -> str:
         rec = t.workload.cutover_record if t.workload else None
@@ -817,9 +856,14 @@ class Executor:
     def _verify_record(self, t: D.SystemTarget, sw: Any) -> None:
         """The record, read again from its server, sends clients to the target (and HAProxy's own
         health check of the target passes); the clients' side is in the verify playbook."""
-        _, tgt = D.record_values(t, self._target_addresses(t))
+        src, tgt = D.record_values(t, self._target_addresses(t))
+        if sw.kind == "hosts":
+            # the clients' /etc/hosts: the verify playbook's client play just resolved the name on
+            # every client (getent hosts reads /etc/hosts first) and requested the health URL by it
+            self.j(kind="switch", system=t.system, record=self._record_name(t), status="verified", live=list(tgt))
+            return
         cur = sw.read()
-        if cur.values != tgt:
+        if cas_state(cur, src, tgt) != "new":
             raise GovcloudError(f"{t.system}: {self._record_name(t)} is {list(cur.values)}, not the target {list(tgt)}")
         if sw.kind == "haproxy":
             deadline = time.monotonic() + 30
@@ -866,11 +910,13 @@ class Executor:
         if sw is None:
             return out
         src, tgt = D.record_values(t, self._target_addresses(t))
-        live = sw.read().values
-        if live != src and not (tgt and live == tgt):
+        state = sw.read()
+        live, where = state.values, cas_state(state, src, tgt)
+        if where == "conflict":
             out["conflicts"].append({"system": t.system, "record": self._record_name(t), "live": list(live),
-                                     "expected": list(src)})
-        if sw.kind == "dns" and live != tgt:
+                                     "expected": list(src), **({"clients": state.detail["clients"]}
+                                                               if "clients" in state.detail else {})})
+        if sw.kind == "dns" and where != "new":
             e = self._ttl_entry(t.system)
             now = time.time()
             if e is None or e.record != self._record_name(t):
@@ -914,18 +960,34 @@ class Executor:
                                    "expected": list(src), "new": list(tgt) or ["(target address after provision)"]}
             try:
                 sw = self._switch(t)
-                if sw is None:
-                    row.update(live=None, action="clients", detail=f"/etc/hosts on {', '.join(t.client_addresses)}")
+                if sw.kind == "hosts" and self.agent_sock is None:
+                    row.update(live=None, action="clients", detail=f"/etc/hosts on {', '.join(t.client_addresses)} "
+                                                                   "(give --key to read it)")
                 else:
                     cur = sw.read()
                     row["live"] = list(cur.values)
                     row["ttl"] = cur.ttl
-                    row["action"] = ("already" if tgt and cur.values == tgt else
-                                     "switch" if cur.values == src else "conflict")
+                    if "clients" in cur.detail:
+                        row["clients"] = cur.detail["clients"]
+                    where = cas_state(cur, src, tgt)
+                    row["action"] = {"new": "already", "expected": "switch"}.get(where, "conflict")
             except GovcloudError as exc:
                 row.update(live=None, action="error", detail=str(exc))
             out.append(row)
         return out
+
+    def record_changes_live(self, items: list[Any]) -> list[dict[str, Any]]:
+        """``record_changes``; records of kind hosts are read on the clients when the run has a key."""
+        hosts = any(t.workload and t.workload.cutover_record and t.workload.cutover_record.kind == "hosts"
+                    for t in self.targets(items))
+        if not hosts or self.opts.key is None:
+            return self.record_changes(items)
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        with self._processes():
+            try:
+                return self.record_changes(items)
+            finally:
+                self.agent_sock = None
 
     def approved_downtime(self) -> int | None:
         """The approved cutover downtime (seconds) of the plan's policy, if it sets one."""

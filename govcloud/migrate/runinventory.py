@@ -101,11 +101,17 @@ def build(t: SystemTarget, *, source_login: Login, target_login: Login,
     clients: dict[str, Any] = {}
     cl = client_login or source_login
     for cid, addr in t.client_addresses.items():
-        clients[f"{cid}-client" if cid in {s.source for s in t.servers} else cid] = {
+        clients[client_host(t, cid)] = {
             "ansible_host": addr, "ansible_user": cl.user, "ansible_port": cl.port,
             "ansible_ssh_common_args": _common_args(cl), **py}
     return {"all": {"children": {"source": {"hosts": sources}, "target": {"hosts": targets},
                                  "clients": {"hosts": clients}}}}
+
+
+def client_host(t: SystemTarget, cid: str) -> str:
+    """The runner inventory's name of client server ``cid`` (a client that is also one of the
+    system's own servers gets its own alias)."""
+    return f"{cid}-client" if cid in {s.source for s in t.servers} else cid
 
 
 def extravars(t: SystemTarget, *, sync_mode: str = "initial", bwlimit_kbps: int = 0, keep_target: bool = True,
@@ -122,8 +128,9 @@ def extravars(t: SystemTarget, *, sync_mode: str = "initial", bwlimit_kbps: int 
         "govcloud_cutover_record": ({"name": rec.name, "kind": rec.kind, "clients": list(t.client_addresses),
                                      "port": rec.port}
                                     if rec else None),
-        # dns/haproxy records are switched by the orchestrator (drivers/switching.py), not on the clients
-        "govcloud_record_external": bool(rec and rec.kind in ("dns", "haproxy")),
+        # every kind is switched by the orchestrator (drivers/switching.py, compare-and-swap; kind hosts
+        # through migrate_record.yml): the cutover and rollback plays leave the record alone
+        "govcloud_record_external": bool(rec),
         "govcloud_sync_mode": sync_mode,
         "govcloud_bwlimit_kbps": int(bwlimit_kbps),
         "govcloud_keep_target": bool(keep_target),

@@ -6,7 +6,7 @@ target at cutover and back on rollback. Kinds:
 * ``hosts`` — an ``/etc/hosts`` line on each client server (rewritten by the cutover role);
 * ``dns`` — an A/AAAA/CNAME record in ``zone`` on its authoritative ``server`` (``ADDR[:PORT]``),
   changed by an RFC 2136 update signed with ``tsig_key`` (a key *file* or a key *name*, never the
-  secret);
+  secret); a CNAME switches from the name ``cname_source`` to the name ``cname_target``;
 * ``haproxy`` — server slot ``server`` of ``backend`` behind HAProxy's runtime API ``api`` (admin
   socket path or ``ADDR:PORT``); ``mode`` ``point`` repoints that slot at the target,
   ``drain-enable`` points the spare slot ``target_server`` at the target, enables it and drains
@@ -31,7 +31,7 @@ HAPROXY_NAME_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 # fields that belong to one kind only (a field of another kind is a mistake worth naming)
 KIND_FIELDS = {
-    "dns": ("zone", "rdtype", "tsig_key"),
+    "dns": ("zone", "rdtype", "tsig_key", "cname_source", "cname_target"),
     "haproxy": ("api", "backend", "target_server", "mode"),
 }
 
@@ -91,8 +91,24 @@ def record_problems(rec: Any) -> list[tuple[str, str, str]]:
         if not rec.server or not _addr_port(rec.server, 53):
             out.append(("server", f"{rec.server!r:.80} is not an address" if rec.server else
                         "kind dns needs the zone's authoritative server", "ADDR or ADDR:PORT, e.g. 198.18.0.1:53"))
-        if (rec.rdtype or "A").upper() not in RDTYPES:
+        rdtype = (rec.rdtype or "A").upper()
+        if rdtype not in RDTYPES:
             out.append(("rdtype", f"{rec.rdtype!r:.20}: A, AAAA or CNAME", "A"))
+        elif rdtype == "CNAME":
+            for f, what in (("cname_source", "while the source serves"), ("cname_target", "once the target serves")):
+                v = getattr(rec, f, None) or ""
+                if not HOST_NAME_RE.fullmatch(v.rstrip(".")):
+                    out.append((f, f"{v!r:.80} is not a DNS name" if v else
+                                f"a CNAME record needs {f}: the name it points to {what}",
+                                "e.g. govapp-cloud.gov.test"))
+            if rec.cname_source and rec.cname_target and \
+                    rec.cname_source.rstrip(".").lower() == rec.cname_target.rstrip(".").lower():
+                out.append(("cname_target", "cname_target is the same name as cname_source: nothing would switch",
+                            "the name that resolves to the target server"))
+        else:
+            for f in ("cname_source", "cname_target"):
+                if getattr(rec, f, None):
+                    out.append((f, f"{f} is only used by rdtype CNAME", "remove it, or set rdtype: CNAME"))
         if not rec.tsig_key:
             out.append(("tsig_key", "kind dns needs a TSIG key (dynamic updates are signed)",
                         "the key file's path, or its name under $GOVCLOUD_TSIG_DIR"))
@@ -129,3 +145,28 @@ def record_problems(rec: Any) -> list[tuple[str, str, str]]:
     if kind in ("hosts", "dns") and not rec.clients:
         pass   # no clients: nothing verifies from a client's view (precheck reports it)
     return out
+
+
+def cas_state(state: Any, expected: tuple[str, ...], new: tuple[str, ...]) -> str:
+    """Where a record stands against a switch ``expected`` → ``new``: ``"new"`` (already switched),
+    ``"expected"`` (the switch may proceed) or ``"conflict"`` (someone else's value: refuse, change
+    nothing). The one decision every kind's switch, the cutover gate and the dry run use.
+    ``state`` is a drivers.switching.RecordState (kind, values, detail).
+
+    For kind hosts each client is judged on its own (``state.detail["clients"]``): a client without
+    a line for the name counts as expected (the switch adds the line), and a cutover killed half-way
+    leaves some clients on the new value and some on the expected one, which resumes."""
+    exp, nw = tuple(sorted(expected)), tuple(sorted(new))
+    per_client = state.detail.get("clients") if state.kind == "hosts" else None
+    if per_client is not None:
+        vals = {(v,) if v else () for v in per_client.values()}
+        if nw and vals and vals <= {nw}:
+            return "new"
+        if vals <= {exp, nw, ()}:
+            return "expected"
+        return "conflict"
+    if nw and state.values == nw:
+        return "new"
+    if state.values == exp:
+        return "expected"
+    return "conflict"

@@ -127,6 +127,12 @@ class CutoverRecord:
     tsig_key: str | None = fld("TSIG密钥", "TSIG key",
                                doc="dns: a key FILE (absolute path, BIND key syntax, mode 0600) or a key name "
                                    "looked up as $GOVCLOUD_TSIG_DIR/NAME.key — never the secret itself")
+    cname_source: str | None = fld("源CNAME目标", "CNAME source target",
+                                   doc="dns rdtype CNAME: the name the record points to while the source serves "
+                                       "(what the switch expects, compare-and-swap), e.g. govapp-old.gov.test")
+    cname_target: str | None = fld("目标CNAME目标", "CNAME target",
+                                   doc="dns rdtype CNAME: the name the record points to once the target serves "
+                                       "(a name that resolves to the target server), e.g. govapp-cloud.gov.test")
     # haproxy
     api: str | None = fld("HAProxy运行时接口", "HAProxy runtime API",
                           doc="haproxy: the admin socket path, or ADDR:PORT of a TCP runtime API")

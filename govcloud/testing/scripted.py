@@ -5,6 +5,11 @@ playbook (for one system, or any) report: ``"ok"`` (the default, one change per 
 ``"fail"`` (a task failed), ``"unreachable"`` (the connection dropped), or a callable
 ``(call) -> PlaybookRun`` for anything else; an exception raised by a script ends the run as
 a SIGKILL would (tests raise ``Crash``, a ``BaseException`` the executor does not catch).
+
+``migrate_record.yml`` (a kind-hosts cutover record on the clients) is played against
+``etc_hosts`` — ``{(client, name): address}``, what each client's /etc/hosts maps the name to —
+with the playbook's compare-and-swap: every client read first, a foreign value anywhere and no
+client is written.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ class ScriptedPlaybooks:
         self._scripts: dict[tuple[str, str | None], list[Outcome]] = {}
         self.reaped = list(reaped or [])
         self.sessions = 0
+        self.etc_hosts: dict[tuple[str, str], str] = {}
 
     def script(self, playbook: str, outcome: Outcome, *, system: str | None = None, times: int = 1) -> None:
         """The next ``times`` runs of ``playbook`` (for ``system``, else for any) end with ``outcome``."""
@@ -88,6 +94,8 @@ class ScriptedPlaybooks:
         if callable(outcome):
             return outcome(call)
         hosts = call.hosts or ["localhost"]
+        if outcome == "ok" and call.playbook == "migrate_record.yml":
+            return self._record(call, private_data_dir)
         if outcome == "ok":
             return PlaybookRun(0, "successful", {"ok": {h: 3 for h in hosts}, "changed": {h: 1 for h in hosts}},
                                changed_tasks={h: ["scripted change"] for h in hosts}, artifact_dir=str(private_data_dir))
@@ -101,6 +109,30 @@ class ScriptedPlaybooks:
                                failed_tasks={h: ["Gathering Facts: ssh: connect to host: Connection refused"]},
                                artifact_dir=str(private_data_dir))
         raise ValueError(f"unknown scripted outcome {outcome!r}")
+
+    def _record(self, call: PlaybookCall, private_data_dir: Path) -> PlaybookRun:
+        import json
+        ev = call.extravars
+        name = (ev.get("govcloud_cutover_record") or {}).get("name", "")
+        op, expected, new = ev.get("govcloud_record_op", "read"), ev.get("govcloud_record_expected") or [], \
+            ev.get("govcloud_record_new") or []
+        now = {h: self.etc_hosts.get((h, name)) for h in call.hosts}
+        foreign = {h for h, v in now.items() if v is not None and v not in (*expected, *new)}
+        msgs, changed = {}, {}
+        for h, v in now.items():
+            res = {"client": h, "before": v, "after": v, "status": "read"}
+            if op == "switch":
+                if h in foreign:
+                    res["status"] = "conflict"
+                elif foreign:
+                    res["status"] = "unchanged"
+                else:
+                    self.etc_hosts[(h, name)] = new[0]
+                    res.update(after=new[0], status="changed" if v != new[0] else "unchanged")
+            msgs[h] = ["govcloud-record " + json.dumps(res)]
+            changed[h] = int(res["status"] == "changed")
+        return PlaybookRun(0, "successful", {"ok": {h: 2 for h in call.hosts}, "changed": changed},
+                           messages=msgs, artifact_dir=str(private_data_dir))
 
     def public_key(self, key: Path) -> str:
         return "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGu7QCv7CQ7ACfEVsXO4pwbcOoPfyBbQ6ktYEO6BHeC9 scripted"

@@ -25,34 +25,55 @@ def govcloud_checksum_diffs(source: dict, target: dict, label: str = "") -> list
     return out
 
 
+def _probe_events(lines: list) -> list:
+    import json
+    ev = []
+    for ln in lines or []:
+        try:
+            e = json.loads(ln)
+        except (ValueError, TypeError):
+            continue
+        if isinstance(e, dict) and "ok" in e and isinstance(e.get("t"), (int, float)):
+            ev.append(e)
+    return ev
+
+
+def _from(e: dict, expect: str) -> bool:
+    return bool(e["ok"]) and (expect == "*" or e.get("addr") == expect)
+
+
+def govcloud_probe_back(lines: list, expect: str) -> bool:
+    """The prober's log shows the end of the downtime: a healthy answer from ``expect`` (the target's
+    address; ``*``: any address — through a load balancer the address is the balancer's) after the
+    first failed request, or, without any failure, at all."""
+    ev = _probe_events(lines)
+    fail = next((e for e in ev if not e["ok"]), None)
+    return any(_from(e, expect) and (fail is None or e["t"] > fail["t"]) for e in ev)
+
+
 def govcloud_downtime(lines: list, expect: str, system: str, client: str) -> str:
     """The downtime a client's prober saw (files/govcloud_probe.py log lines): from the first
-    failed request to the first healthy answer from ``expect`` (the target) after it."""
-    import json
+    failed request to the first healthy answer from ``expect`` (the target) after it. ``expect``
+    ``*`` (through a load balancer): the first healthy answer after the first failure — the source's
+    services are stopped before the switch, so it is the target answering through the balancer."""
     from datetime import datetime, timezone
 
     def ts(t: float) -> str:
         return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
-    ev = []
-    for ln in lines:
-        try:
-            e = json.loads(ln)
-        except ValueError:
-            continue
-        if "ok" in e:
-            ev.append(e)
+    src = "through the load balancer" if expect == "*" else f"from {expect}"
+    ev = _probe_events(lines)
     fail = next((e for e in ev if not e["ok"]), None)
     if fail is None:
-        healthy = next((e for e in ev if e["ok"] and e.get("addr") == expect), None)
-        return (f"downtime {system}: 0.00 s seen from {client} (no failed request; healthy from {expect} at "
+        healthy = next((e for e in ev if _from(e, expect)), None)
+        return (f"downtime {system}: 0.00 s seen from {client} (no failed request; healthy {src} at "
                 f"{ts(healthy['t']) if healthy else '-'})")
-    back = next((e for e in ev if e["ok"] and e.get("addr") == expect and e["t"] > fail["t"]), None)
+    back = next((e for e in ev if _from(e, expect) and e["t"] > fail["t"]), None)
     if back is None:
         return (f"downtime {system}: not ended seen from {client} (first failed request {ts(fail['t'])}, "
-                f"no healthy answer from {expect})")
+                f"no healthy answer {src})")
     return (f"downtime {system}: {back['t'] - fail['t']:.2f} s seen from {client} (first failed request "
-            f"{ts(fail['t'])}, first healthy answer from {expect} {ts(back['t'])})")
+            f"{ts(fail['t'])}, first healthy answer {src} {ts(back['t'])})")
 
 
 def _fields(e: str) -> dict:
@@ -110,5 +131,5 @@ class FilterModule:
     def filters(self):
         return {"govcloud_count_diffs": govcloud_count_diffs,
                 "govcloud_checksum_diffs": govcloud_checksum_diffs,
-                "govcloud_downtime": govcloud_downtime,
+                "govcloud_downtime": govcloud_downtime, "govcloud_probe_back": govcloud_probe_back,
                 "govcloud_dbs_by_method": govcloud_dbs_by_method, "govcloud_manifest_diffs": govcloud_manifest_diffs}

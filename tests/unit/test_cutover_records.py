@@ -118,7 +118,8 @@ def test_switch_port_is_chosen_by_kind(tmp_path, monkeypatch):
                         tsig_key="govcloud-tsig")
     sw = S.switch_for(dns)
     assert isinstance(sw, S.DnsSwitch) and sw.key.name == "govcloud-tsig" and sw.server == ("127.0.0.1", 53)
-    assert S.switch_for(CutoverRecord(name="x.gov.test")) is None            # hosts: the clients' files
+    hs = S.switch_for(CutoverRecord(name="x.gov.test"))                      # hosts: the clients' files
+    assert isinstance(hs, S.HostsSwitch) and hs.kind == "hosts"
     lb = S.switch_for(CutoverRecord(name="lb.gov.test", kind="haproxy", api="/run/h.sock", backend="b", server="s1"))
     assert isinstance(lb, S.HaproxySwitch) and lb.name == "b/s1"
     de = S.switch_for(CutoverRecord(name="lb.gov.test", kind="haproxy", api="/run/h.sock", backend="b", server="s1",
@@ -153,7 +154,7 @@ def test_record_values():
     assert record_values(_target("dns"), {"s1": "198.19.0.5"}) == (("198.18.1.63",), ("198.19.0.5",))
     assert record_values(_target("dns"), {}) == (("198.18.1.63",), ())
     assert record_values(_target("haproxy"), {"s1": "198.19.0.5"}) == (("198.18.1.63:8080",), ("198.19.0.5:8080",))
-    assert record_values(_target("hosts"), {"s1": "198.19.0.5"}) == ((), ())
+    assert record_values(_target("hosts"), {"s1": "198.19.0.5"}) == (("198.18.1.63",), ("198.19.0.5",))
 
 
 class FakeSwitch:

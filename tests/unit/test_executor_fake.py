@@ -342,13 +342,42 @@ def test_a_failed_verification_rolls_back_at_once_and_the_others_finish(world):
     res = {r.system: r for r in w.executor(parallel=2).cutover(w.items(ex), today=date.today(), force_reason="t")}
     assert (res["app1"].ok, res["app1"].state) == (True, "done")
     assert (res["app2"].ok, res["app2"].state) == (False, "rolled_back")
-    assert w.pb.ran("app2")[-3:] == ["migrate_cutover.yml", "migrate_verify.yml", "migrate_rollback.yml"]
+    # the hosts record goes the same path as dns/haproxy: read at the gate, switched after the target
+    # serves (compare-and-swap), switched back after the rollback playbook
+    assert w.pb.ran("app2")[-7:] == ["migrate_record.yml", "migrate_cutover.yml", "migrate_record.yml",
+                                     "migrate_switched.yml", "migrate_verify.yml", "migrate_rollback.yml",
+                                     "migrate_record.yml"]
+    ops = [(c.extravars["govcloud_record_op"], c.extravars["govcloud_record_expected"], c.extravars["govcloud_record_new"])
+           for c in w.pb.calls if c.system == "app2" and c.playbook == "migrate_record.yml"][-3:]
+    src, tgt = ops[1][1], ops[1][2]
+    assert ops == [("read", [], []), ("switch", src, tgt), ("switch", tgt, src)] and src != tgt
+    sw = [(e["to"], e["before"], e["after"]) for e in w.entries(kind="switch", system="app2") if e["status"] == "ok"]
+    assert sw == [("target", [], tgt), ("source", tgt, src)]            # old → new journaled; no line before
+    assert w.pb.etc_hosts[("h38", w.inv.systems["app2"].workload.cutover_record.name)] == src[0]
     assert "migrate_rollback.yml" not in w.pb.ran("app1")
     # a rolled-back system runs again from the start and the target is adopted, not rebuilt
     servers = set(w.cloud.servers)
     ex = w.executor()
     assert ex.run(w.items(ex, ["app2"]), State.synced)[0].state == "synced"
     assert set(w.cloud.servers) == servers
+
+
+def test_a_hosts_record_changed_behind_our_back_refuses_the_cutover_and_changes_nothing(world):
+    w = world
+    ex = w.executor()
+    ex.run(w.items(ex, ["app1"]), State.synced)
+    name = w.inv.systems["app1"].workload.cutover_record.name
+    w.pb.etc_hosts[("h38", name)] = "10.6.6.6"                            # someone else's line
+    before = len(w.entries())
+    with pytest.raises(GovcloudError) as e:
+        w.executor().cutover(w.items(ex, ["app1"]), today=date.today(), force_reason="t")
+    assert "nothing was changed" in str(e.value) and "10.6.6.6" in str(e.value)
+    assert w.pb.etc_hosts[("h38", name)] == "10.6.6.6"
+    new = w.entries()[before:]
+    assert [(x["kind"], x["status"]) for x in new if x.get("kind") == "switch"] == [("switch", "refused")]
+    assert not [x for x in new if x.get("kind") in ("step", "state")]
+    assert w.pb.ran("app1")[-1] == "migrate_record.yml"                 # only the read: no cutover playbook
+    assert w.state("app1") is State.synced
 
 
 def test_a_failed_rollback_leaves_the_system_failed_with_the_reason(world):
@@ -376,7 +405,8 @@ def test_move_group_members_are_rolled_back_together(world):
     assert (res["app1"].ok, res["app1"].state) == (False, "rolled_back")
     assert "app2" in res["app1"].error
     assert (res["app2"].ok, res["app2"].state) == (False, "rolled_back")
-    assert w.pb.ran("app1")[-1] == "migrate_rollback.yml"
+    assert w.pb.ran("app1")[-2:] == ["migrate_rollback.yml", "migrate_record.yml"]    # record switched back
+    assert w.entries(kind="switch", system="app1")[-1]["to"] == "source"
     assert w.state("app1") is State.rolled_back and w.state("app2") is State.rolled_back
 
 

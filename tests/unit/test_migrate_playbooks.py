@@ -140,3 +140,20 @@ def test_pg_checksum_sql_per_algorithm_one_scan_per_table():
     assert g.pg_checksum_sql(tables) == md5          # md5 stays the default (any PostgreSQL version)
     with pytest.raises(KeyError):
         g.pg_checksum_sql(tables, "crc32")
+
+
+def test_downtime_through_a_load_balancer_ends_at_the_first_healthy_answer_after_the_failure():
+    f = _filters()
+    lb = "198.18.0.1"
+    log = ['{"t": 100.0, "event": "start", "url": "http://lb.gov.test:80/h"}',
+           f'{{"t": 100.1, "addr": "{lb}", "ok": true}}',
+           f'{{"t": 102.0, "addr": "{lb}", "ok": false}}']
+    assert not f.govcloud_probe_back(log, "*")                    # still down: the wait goes on
+    assert "not ended" in f.govcloud_downtime(log, "*", "swlb", "h63")
+    log.append(f'{{"t": 106.5, "addr": "{lb}", "ok": true}}')
+    assert f.govcloud_probe_back(log, "*")
+    msg = f.govcloud_downtime(log, "*", "swlb", "h63")
+    assert msg.startswith("downtime swlb: 4.50 s seen from h63") and "through the load balancer" in msg, msg
+    # by address (dns, hosts): a healthy answer from the source is not the target's
+    assert not f.govcloud_probe_back(log, "198.19.0.9")
+    assert f.govcloud_probe_back(log[:2], "*") and not f.govcloud_probe_back([], "*")
