@@ -144,6 +144,7 @@ class DnsSwitch:
             raise SwitchError("invalid", f"record type {rdtype!r}: A, AAAA or CNAME")
         self.server = _server(server)
         self.key = read_tsig_key(key_file) if key_file else None
+        self.key_file = Path(key_file) if key_file else None
         self.timeout = timeout
         self._qname = dns.name.from_text(self.name)
         self._origin = dns.name.from_text(self.zone)
@@ -227,11 +228,37 @@ class DnsSwitch:
             upd.replace(self._qname, rds)
         except (dns.exception.DNSException, ValueError) as exc:
             raise SwitchError("invalid", f"{self._where()}: bad value ({exc.__class__.__name__})") from None
+        self._send(upd, expected)
+
+    def check_key(self) -> None:
+        """Prove the key before anything depends on it: a signed UPDATE whose only content is a
+        prerequisite that holds (the zone's apex exists) and whose update section is empty — the
+        server verifies the signature and its allow-update policy, then changes nothing."""
+        import dns.update
+        import dns.tsigkeyring
+
+        if self.key is None:
+            raise SwitchError("auth", f"{self._where()}: no TSIG key given; dynamic updates must be signed")
+        try:
+            keyring = dns.tsigkeyring.from_text({self.key.name: (self.key.algorithm, self.key.secret)})
+        except Exception as exc:  # noqa: BLE001 — a malformed secret: say so, never show it
+            raise SwitchError("invalid", f"TSIG key {self.key.name}: not a usable key ({exc.__class__.__name__})") from None
+        upd = dns.update.UpdateMessage(self._origin, keyring=keyring, keyname=self.key.name)
+        upd.present(self._origin)
+        self._send(upd, ("the zone apex",))
+
+    def _send(self, upd: object, expected: tuple[str, ...]) -> None:
+        import dns.exception
+        import dns.query
+        import dns.rcode
+        import dns.tsig
+
+        assert self.key is not None
         try:
             resp = dns.query.tcp(upd, self.server[0], port=self.server[1], timeout=self.timeout)
         except dns.tsig.PeerError as exc:
             raise SwitchError("auth", f"{self._where()}: the server refused the TSIG key {self.key.name} "
-                                      f"({exc.__class__.__name__})",
+                                      f"({exc.__class__.__name__}; key file {self.key_file})",
                               hint="check the key file against the zone's allow-update") from None
         except (dns.exception.Timeout, OSError) as exc:
             raise SwitchError("unreachable", f"{self._where()}: {exc.__class__.__name__}") from None
@@ -243,7 +270,8 @@ class DnsSwitch:
             raise SwitchError("conflict", f"{self._where()} is not {list(expected) or 'absent'} any more: "
                                           "someone else changed it; nothing was changed")
         if rc in (dns.rcode.NOTAUTH, dns.rcode.REFUSED) or getattr(resp, "tsig_error", 0):
-            raise SwitchError("auth", f"{self._where()}: update refused ({dns.rcode.to_text(rc)})",
+            raise SwitchError("auth", f"{self._where()}: update refused ({dns.rcode.to_text(rc)}) for the TSIG key "
+                                      f"{self.key.name} (key file {self.key_file})",
                               hint="the TSIG key must be allowed to update the zone")
         if rc != dns.rcode.NOERROR:
             raise SwitchError("refused", f"{self._where()}: update failed ({dns.rcode.to_text(rc)})")

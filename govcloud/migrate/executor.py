@@ -9,7 +9,6 @@ holds are adopted, never created twice.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import json
 import os
 import random
 import re
@@ -416,8 +415,50 @@ class Executor:
         if problems:
             raise StepFailed(Step.precheck, "; ".join(problems),
                              detail={"kind": "quota" if any(p.startswith("quota") for p in problems) else "cloud"})
+        self._precheck_record(t)
         run = self._playbook(t, Step.precheck, target_addresses={}, limit="source")
         return {"changed": [], "messages": run.messages}
+
+    def _precheck_record(self, t: D.SystemTarget) -> None:
+        """Before anything is provisioned: the record's switch can be built (a dns record's key file
+        exists and is private), its server or API answers, and a dns record's key is accepted (a
+        signed update that changes nothing). Kind hosts is read on its clients at cutover."""
+        rec = t.workload.cutover_record if t.workload else None
+        if rec is None or rec.kind == "hosts":
+            return
+        try:
+            sw = self._switch(t)
+            sw.read()
+            if sw.kind == "dns":
+                sw.check_key()
+        except GovcloudError as exc:
+            raise StepFailed(Step.precheck, self._record_error(t, exc),
+                             detail={"kind": "record", "code": getattr(exc, "code", None)}) from None
+
+    def _record_error(self, t: D.SystemTarget, exc: Exception) -> str:
+        """A record error with the inventory file, line and field that set the record (for a key
+        problem the tsig_key field, whose key file the driver's message names)."""
+        code = getattr(exc, "code", None)
+        field = "tsig_key" if code == "auth" or "TSIG key" in str(exc) else \
+            {"dns": "server", "haproxy": "api"}.get(t.workload.cutover_record.kind, "name")
+        return f"{exc} [{self._field_where(t, field)}]"
+
+    def _field_where(self, t: D.SystemTarget, field: str) -> str:
+        where = f"systems[{t.system}].workload.cutover_record.{field}"
+        file, index = self.inv.origin.get(("systems", t.system), (None, None))
+        if file is None:
+            return where
+        line = None
+        try:
+            import yaml
+            from govcloud.base.reader import GovLoader, locate_in_node
+            from govcloud.store.planfile import inventory_of
+            root = inventory_of(self.plan, self.plan_dir / "plan.yaml")
+            node = yaml.compose((root / file).read_text(encoding="utf-8"), Loader=GovLoader)
+            line, _ = locate_in_node(node, ("systems", index, "workload", "cutover_record", field))
+        except Exception:  # noqa: BLE001 — the position is a courtesy; the file and field stay
+            line = None
+        return f"{file}{f':{line}' if line else ''} {where}"
 
     def _keypair(self, conn: CloudPort) -> tuple[dict[str, Any], str]:
         if self.opts.key is None:
@@ -797,7 +838,12 @@ class Executor:
         journal and the switch-back are the same as for the other kinds. Secrets (the TSIG key
         file) are read here, in this process, and reach no playbook, journal or command line."""
         rec = t.workload.cutover_record if t.workload else None
-        return self.record_switch(rec, clients=self._clients_runner(t)) if rec is not None else None
+        if rec is None:
+            return None
+        try:
+            return self.record_switch(rec, clients=self._clients_runner(t))
+        except GovcloudError as exc:       # e.g. the key file is missing or others can read it
+            raise GovcloudError(self._record_error(t, exc), hint=getattr(exc, "hint", None)) from None
 
     def _clients_runner(self, t: D.SystemTarget) -> Callable[[str, tuple[str, ...], tuple[str, ...]],
                                                              dict[str, dict[str, Any]]]:
@@ -810,17 +856,7 @@ class Executor:
                                name=f"record-{action}", extra={"govcloud_record_op": action,
                                                                "govcloud_record_expected": list(expected),
                                                                "govcloud_record_new": list(new)})
-            out: dict[str, dict[str, Any]] = {}
-            for host, msgs in r.messages.items():
-                for m in msgs:
-                    if isinstance(m, str) and m.startswith("govcloud-record "):
-                        try:
-                            d = json.loads(m[len("govcloud-record "):])
-                        except ValueError:
-                            continue
-                        if isinstance(d, dict):
-                            out[host] = {k: (v if v is None else str(v)) for k, v in d.items()
-                                         if k in ("before", "after", "status")}
+            out = RI.record_reports(r.messages)
             missing = sorted({RI.client_host(t, cid) for cid in t.client_addresses} - set(out))
             if missing:
                 raise GovcloudError(f"{t.system}: migrate_record.yml did not report the record on {', '.join(missing)}")
@@ -893,7 +929,11 @@ class Executor:
         if sw is None or sw.kind != "dns":
             return None
         ttl = self._policy_ttl()
-        r = sw.lower_ttl(ttl)
+        try:
+            r = sw.lower_ttl(ttl)
+        except GovcloudError as exc:
+            raise StepFailed(Step.sync, self._record_error(t, exc),
+                             detail={"kind": "record", "code": getattr(exc, "code", None)}) from None
         expires = r.at + (r.ttl_before or 0)
         prev = self._ttl_entry(t.system)
         if prev and not r.changed and prev.record == self._record_name(t):
@@ -910,7 +950,14 @@ class Executor:
         if sw is None:
             return out
         src, tgt = D.record_values(t, self._target_addresses(t))
-        state = sw.read()
+        try:
+            state = sw.read()
+            if sw.kind == "dns":
+                sw.check_key()          # a refused key would fail the switch after the source stopped
+        except GovcloudError as exc:
+            raise GovcloudError(f"拒绝割接：无法读取切换记录或其密钥被拒绝，未做任何更改 / {t.system}: refusing to cut over, "
+                                f"nothing was changed: {self._record_error(t, exc)}",
+                                hint=getattr(exc, "hint", None)) from None
         live, where = state.values, cas_state(state, src, tgt)
         if where == "conflict":
             out["conflicts"].append({"system": t.system, "record": self._record_name(t), "live": list(live),

@@ -136,3 +136,20 @@ def extravars(t: SystemTarget, *, sync_mode: str = "initial", bwlimit_kbps: int 
         "govcloud_keep_target": bool(keep_target),
         "govcloud_apply_baseline": bool(apply_baseline),
     }
+
+
+def record_reports(messages: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
+    """The ``govcloud-record {json}`` lines migrate_record.yml reports, per client host:
+    ``{"before", "after", "status"}`` (addresses as text or None); anything else is ignored."""
+    import json
+    out: dict[str, dict[str, Any]] = {}
+    for host, msgs in messages.items():
+        for m in msgs:
+            if isinstance(m, str) and m.startswith("govcloud-record "):
+                try:
+                    d = json.loads(m[len("govcloud-record "):])
+                except ValueError:
+                    continue
+                if isinstance(d, dict):
+                    out[host] = {k: (None if d.get(k) is None else str(d.get(k))) for k in ("before", "after", "status")}
+    return out

@@ -201,9 +201,15 @@ def test_run_with_a_wrong_tsig_key_is_a_clear_error(env):
     os.chmod(bad, 0o600)
     p = env.gc("migrate", "run", str(env.plan), "--batch", "0", "--system", "swdns", "--yes", "--lang", "en",
                "-o", "json", *env.conn(), tsig_dir=wrong)
-    assert p.returncode != 0 and p.returncode != 70, p.stdout[-3000:] + p.stderr[-3000:]
+    assert p.returncode == 1, p.stdout[-3000:] + p.stderr[-3000:]          # exit 1: the system failed
     res = json.loads(p.stdout)["results"][0]
     assert res["state"] == "failed" and "refused the TSIG key govcloud-tsig" in res["error"], res
+    # the key file, and the inventory's file, line and field that name the key
+    assert str(bad) in res["error"], res["error"]
+    assert "departments/drill.yaml:" in res["error"] and "systems[swdns].workload.cutover_record.tsig_key" \
+        in res["error"], res["error"]
+    assert env.status()["swdns"]["failed_step"] == "precheck"                 # before anything was provisioned
+    assert env.servers() == []
     assert "QUJD" * 11 not in p.stdout + p.stderr
     assert env.dns().read().ttl == 3600                          # nothing was changed on the server
 
@@ -302,9 +308,14 @@ def test_cutover_switches_both_and_the_clients_reach_the_targets(env):
     msgs = json.dumps([e for e in j if e.get("kind") == "step" and e.get("step") == "verify"], ensure_ascii=False)
     assert f"verify client {SRC_LB}: {env.dns_name} -> {t_dns}, health 200 {t_dns}" in msgs, msgs[-2000:]
     assert f"verify client {SRC_DNS}: lb.gov.test" in msgs and "health 200" in msgs
-    cut = [e for e in j if e.get("kind") == "step" and e.get("step") == "cutover" and e.get("status") == "ok"
-           and e.get("system") == "swdns"]
-    assert cut and cut[-1]["detail"].get("downtime_s") is not None, cut[-1]["detail"].get("downtime")
+    cut = {e["system"]: e["detail"] for e in j if e.get("kind") == "step" and e.get("step") == "cutover"
+           and e.get("status") == "ok"}
+    # the downtime each first client saw: through DNS (by the target's address), through the HAProxy frontend
+    assert cut["swdns"].get("downtime_s") is not None and f"first healthy answer from {t_dns}" in cut["swdns"]["downtime"]
+    assert cut["swlb"].get("downtime_s") is not None, cut["swlb"].get("downtime")
+    assert "through the load balancer" in cut["swlb"]["downtime"] and cut["swlb"]["downtime_client"] == SRC_DNS
+    st = env.status()
+    assert st["swdns"]["downtime_s"] == cut["swdns"]["downtime_s"] and st["swlb"]["downtime_s"] == cut["swlb"]["downtime_s"]
 
 
 def test_rollback_switches_both_back(env):

@@ -26,14 +26,37 @@ HOSTS_BLOCK = """      cutover_record:
 """
 
 
+SAMPLE_BLOCK = """      cutover_record:
+        name: govapp.gov.test
+        kind: dns
+        zone: gov.test
+        server: 198.18.0.1:53
+        rdtype: A
+        tsig_key: govcloud-tsig
+        clients:
+          - govapp-kiosk01
+"""
+
+
 def _with_record(tmp_path: Path, block: str) -> Path:
     inv = tmp_path / "inv"
     shutil.copytree(SAMPLE, inv)
     f = inv / "departments" / "shujuju.yaml"
     text = f.read_text(encoding="utf-8")
-    assert HOSTS_BLOCK in text
-    f.write_text(text.replace(HOSTS_BLOCK, block), encoding="utf-8")
+    assert text.count(SAMPLE_BLOCK) == 1          # govapp's record (the sample's dns record)
+    f.write_text(text.replace(SAMPLE_BLOCK, block), encoding="utf-8")
     return inv
+
+
+def test_the_sample_uses_dns_and_haproxy_records_and_validates():
+    res = validate_path(SAMPLE)
+    assert [p for p in res.problems if p.is_error] == []
+    recs = {sid: s.workload.cutover_record for sid, s in res.inventory.systems.items() if s.workload}
+    assert recs["govapp"].kind == "dns" and recs["govapp"].zone == "gov.test" and recs["govapp"].name == "govapp.gov.test"
+    assert recs["govportal"].kind == "haproxy" and recs["govportal"].backend == "govapp"
+    assert recs["govapp"].tsig_key == "govcloud-tsig"             # a key name: the secret lives in a file
+    text = "".join(p.read_text(encoding="utf-8") for p in SAMPLE.rglob("*.yaml"))
+    assert "secret" not in text.lower()
 
 
 DNS_OK = """      cutover_record:
@@ -160,8 +183,13 @@ def test_record_values():
 class FakeSwitch:
     kind = "dns"
 
-    def __init__(self, values, ttl=300):
-        self.values, self.ttl, self.calls = tuple(values), ttl, []
+    def __init__(self, values, ttl=300, bad_key=False):
+        self.values, self.ttl, self.calls, self.bad_key = tuple(values), ttl, [], bad_key
+
+    def check_key(self):
+        if self.bad_key:
+            raise S.SwitchError("auth", "a.gov.test A @ 198.18.0.1:53: the server refused the TSIG key k "
+                                        "(PeerBadSignature; key file /etc/govcloud/tsig/k.key)")
 
     def read(self):
         return S.RecordState("dns", "a.gov.test", self.values, self.ttl)
@@ -181,6 +209,8 @@ def _executor(monkeypatch, tmp_path, sw, entries=()):
     ex = X.Executor.__new__(X.Executor)
     ex.plan_dir, ex.run_id, ex.on_event = tmp_path, "r1", lambda s, m: None
     ex.journaled = []
+    ex.inv = SimpleNamespace(origin={("systems", "app"): ("departments/d.yaml", 0)})
+    ex.plan = SimpleNamespace(inventory="../nowhere")
     monkeypatch.setattr(ex, "_switch", lambda t: sw, raising=False)
     monkeypatch.setattr(ex, "_target_addresses", lambda t: {"s1": "198.19.0.5"}, raising=False)
     monkeypatch.setattr(ex, "_ttl_entry", lambda s: Entry.from_dict({"kind": "record_ttl", **entries[-1]})
@@ -224,3 +254,15 @@ def test_switch_and_switch_back_are_journaled_compare_and_swap(monkeypatch, tmp_
     with pytest.raises(S.SwitchError):
         ex._switch_record(t, sw, to="target")
     assert ex.journaled[-1]["status"] == "refused" and sw.values == ("198.18.1.99",)
+
+
+def test_gate_refuses_a_refused_tsig_key_naming_the_key_file_and_the_field(monkeypatch, tmp_path):
+    from govcloud.errors import GovcloudError
+    t = _target("dns")
+    ex = _executor(monkeypatch, tmp_path, FakeSwitch(["198.18.1.63"], bad_key=True))
+    with pytest.raises(GovcloudError) as e:
+        ex._record_gate(t)
+    msg = str(e.value)
+    assert "refusing to cut over" in msg and "refused the TSIG key k" in msg and "/etc/govcloud/tsig/k.key" in msg
+    assert "departments/d.yaml systems[app].workload.cutover_record.tsig_key" in msg
+    assert e.value.exit_code == 1
