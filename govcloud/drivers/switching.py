@@ -374,7 +374,11 @@ class HaproxySwitch:
                 row = dict(zip(cols, line.split()))
                 if row.get("srv_name") == self.server:
                     admin = int(row.get("srv_admin_state", "0"))
-                    state = "maint" if admin & 0x67 else \
+                    # SRV_ADMF_*: FMAINT 0x01, IMAINT 0x02, CMAINT 0x04, FDRAIN 0x08, IDRAIN 0x10, RMAINT 0x20,
+                    # HMAINT 0x40. CMAINT only records that the configuration said "disabled": it stays
+                    # after `set server … state ready` clears FMAINT and the server takes traffic, so it
+                    # alone is not maintenance (seen on HAProxy 2.6: admin 4, operational state 2, UP)
+                    state = "maint" if admin & 0x63 else \
                             ("drain" if admin & 0x18 else "ready")
                     return RecordState(self.kind, self.name, (f"{row['srv_addr']}:{row['srv_port']}",), None,
                                        {"admin": state, "op_state": row.get("srv_op_state", "")})

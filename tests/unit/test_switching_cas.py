@@ -207,3 +207,18 @@ def test_cname_record_values():
                         servers=[SimpleNamespace(source="s1", source_address="198.18.1.61")])
     assert record_values(t, {"s1": "198.19.0.5"}) == (("lb.gov.test.",), ("govapp-cloud.gov.test.",))
     assert record_values(t, {}) == (("lb.gov.test.",), ())                     # no target yet
+
+
+@pytest.mark.parametrize("admin,state", [(0, "ready"), (4, "ready"), (5, "maint"), (1, "maint"), (8, "drain"),
+                                         (12, "drain"), (0x20, "maint"), (0x40, "maint")])
+def test_haproxy_admin_state(monkeypatch, admin, state):
+    """show servers state: a slot disabled in the configuration and then set ready keeps the CMAINT
+    bit (4) while it takes traffic (HAProxy 2.6 on the harness) — that is ready, not maintenance."""
+    out = ("1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight "
+           "srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state "
+           "srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord\n"
+           f"3 govapp 2 s2 198.18.1.2 2 {admin} 1 1 10 15 3 2 6 0 0 0 - 80 -\n")
+    sw = S.HaproxySwitch("govapp", "s2", "/nonexistent.sock")
+    monkeypatch.setattr(sw, "_cmd", lambda cmd: out)
+    st = sw.read()
+    assert st.values == ("198.18.1.2:80",) and st.detail["admin"] == state and st.detail["op_state"] == "2"
