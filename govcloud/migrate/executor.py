@@ -1029,12 +1029,16 @@ class Executor:
                     for t in self.targets(items))
         if not hosts or self.opts.key is None:
             return self.record_changes(items)
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
-        with self._processes():
-            try:
-                return self.record_changes(items)
-            finally:
-                self.agent_sock = None
+        from govcloud.store.runlock import run_lock
+        # the run's process guard ends what other runs of the plan left: only under the plan's run
+        # lock (a plan being cut over right now answers busy, exit 75)
+        with run_lock(self.plan_dir, "migrate cutover --dry-run (reads the clients' /etc/hosts)"):
+            self.runs_dir.mkdir(parents=True, exist_ok=True)
+            with self._processes():
+                try:
+                    return self.record_changes(items)
+                finally:
+                    self.agent_sock = None
 
     def approved_downtime(self) -> int | None:
         """The approved cutover downtime (seconds) of the plan's policy, if it sets one."""

@@ -339,4 +339,6 @@ def test_no_secret_in_any_artefact(env):
             hits.append(str(p))
     assert hits == []
     assert not any(env.secret in o for o in env.outputs)
+    debug = Path.home() / ".cache" / "govcloud" / "debug.log"       # the internal-error log, if any
+    assert not debug.exists() or env.secret.encode() not in debug.read_bytes()
     assert any((env.plan / "runs").rglob("*")), "the runs left artefacts to check"

@@ -614,3 +614,21 @@ def test_clean_up_left_undone_after_the_switch_is_journaled_and_does_not_undo_th
     left = [x for x in ok["detail"]["replication"] if x["kind"] == "cleanup_failed"]
     assert left and left[0]["error"] == "could not drop slot: still active"
     assert any("clean-up left undone" in e and "still active" in e for e in events), events
+
+
+def test_cutover_dry_run_reads_a_hosts_record_on_its_clients_with_its_live_value(world):
+    w = world
+    ex = w.executor()
+    ex.run(w.items(ex, ["app1"]), State.synced)
+    name = w.inv.systems["app1"].workload.cutover_record.name
+    src = w.inv.servers[w.inv.systems["app1"].servers[0]].ips[0]
+    w.pb.etc_hosts[("h38", name)] = src
+    n = len(w.pb.calls)
+    rows = {r["system"]: r for r in w.executor().record_changes_live(w.items(ex, ["app1"]))}
+    r = rows["app1"]
+    assert (r["kind"], r["live"], r["expected"], r["action"]) == ("hosts", [src], [src], "switch")
+    assert r["clients"] == {"h38": src} and r["new"] and r["new"] != [src]
+    assert [(c.playbook, c.extravars["govcloud_record_op"]) for c in w.pb.calls[n:]] == [("migrate_record.yml", "read")]
+    assert w.pb.etc_hosts[("h38", name)] == src                    # read only
+    w.pb.etc_hosts[("h38", name)] = "10.6.6.6"
+    assert w.executor().record_changes_live(w.items(ex, ["app1"]))[0]["action"] == "conflict"
