@@ -13,16 +13,16 @@ from typing import Optional
 import typer
 
 from govcloud.compliance.render import render_table, to_document
-from govcloud.errors import ExitCode, UsageError
+from govcloud.errors import ExitCode
 from govcloud.render import console as view
 from govcloud.render.console import Lang, Output
+from govcloud.render.views import compliance as views
 from govcloud.usecases import compliance as uc
 
 app = typer.Typer(help="等保合规 — MLPS 2.0 host checks (read-only, over SSH) and the baseline playbook.",
                   no_args_is_help=True)
 
-REPO = Path(__file__).resolve().parents[2]
-BASELINE_PLAYBOOK = REPO / "playbooks" / "mlps_baseline.yml"
+LangOpt = typer.Option(Lang.zh, "--lang", help="Language of the tables and messages.", envvar="GOVCLOUD_LANG")
 
 
 class Level(str, Enum):
@@ -48,7 +48,7 @@ def check_cmd(
     failures_only: bool = typer.Option(False, "--failures-only", help="Table: hide pass and not-applicable rows."),
     workers: int = typer.Option(16, "--workers", min=1, max=256, help="Hosts checked at the same time."),
     timeout: float = typer.Option(180.0, "--timeout", min=5, help="Seconds per host for the whole collection."),
-    lang: Lang = typer.Option(Lang.zh, "--lang", envvar="GOVCLOUD_LANG"),
+    lang: Lang = LangOpt,
 ) -> None:
     """Check hosts against the MLPS level-2/3 computing-environment controls (read-only).
 
@@ -59,7 +59,7 @@ def check_cmd(
                           inventory_file=inventory_file, user=user, identity=identity, known_hosts=known_hosts,
                           threshold=threshold, facts=facts, facts_out=facts_out, out=out, workers=workers,
                           timeout=timeout, lang=lang.value)
-    done = uc.check(req, on_collect=lambda n: view.stderr().print(f"collecting facts from {n} host(s) …"))
+    done = uc.check(req, on_collect=lambda n: view.stderr().print(views.msg("collecting", lang.value, n=n)))
     if output is Output.json:
         view.print_json(to_document(done.reports, done.level, done.thresholds))
     else:
@@ -69,7 +69,7 @@ def check_cmd(
 
 
 @app.command("checks")
-def checks_cmd(output: Output = typer.Option(Output.text, "--output", "-o")) -> None:
+def checks_cmd(output: Output = typer.Option(Output.text, "--output", "-o"), lang: Lang = LangOpt) -> None:
     """List every check with its clauses and levels."""
     from govcloud.compliance.checks import CHECKS
     data = [{"check_id": c.id, "title": c.title, "title_en": c.title_en, "levels": list(c.levels),
@@ -77,10 +77,7 @@ def checks_cmd(output: Output = typer.Option(Output.text, "--output", "-o")) -> 
     if output is Output.json:
         view.print_json(data)
         return
-    con = view.stdout()
-    for d in data:
-        con.print(f"{d['check_id']:24} L{'/'.join(map(str, d['levels'])):5} {d['title']}  "
-                  + "  ".join(f"L{k}: {v}" for k, v in d["clauses"].items()))
+    views.checks(data, lang.value)
 
 
 @app.command("baseline")
@@ -92,32 +89,16 @@ def baseline_cmd(
     extra: list[str] = typer.Option([], "--var", "-e", help="Role variable KEY=VALUE (govcloud_* only)."),
     artifacts: Optional[Path] = typer.Option(None, "--artifacts", help="Keep the ansible-runner directory here."),
     output: Output = typer.Option(Output.text, "--output", "-o"),
+    lang: Lang = LangOpt,
 ) -> None:
     """Bring hosts to the MLPS baseline with playbooks/mlps_baseline.yml (idempotent; --check for a dry run)."""
-    from govcloud.drivers.ansible import run_playbook
-    ev = {"govcloud_mlps_level": int(level.value)}
-    for p in extra:
-        k, sep, v = p.partition("=")
-        if not sep or not k.startswith("govcloud_"):
-            raise UsageError(f"--var expects govcloud_KEY=VALUE, got {p!r}")
-        ev[k] = v
-    run = run_playbook(BASELINE_PLAYBOOK, inventory_file, limit=hosts, extravars=ev, check=check,
-                       private_data_dir=artifacts)
+    run = uc.baseline(hosts, inventory_file, level=int(level.value), check=check, extra=extra, artifacts=artifacts)
     data = {"rc": run.rc, "status": run.status, "check_mode": check, "stats": run.stats,
             "changed_tasks": run.changed_tasks, "failed_tasks": run.failed_tasks, "reports": run.messages,
             "artifacts": run.artifact_dir}
     if output is Output.json:
         view.print_json(data)
     else:
-        con = view.stdout()
-        for h in sorted(set(run.stats.get("ok", {})) | set(run.failed_tasks)):
-            con.print(view.styled((h, "bold"), f": changed={run.changed(h)} "
-                      f"failed={run.stats.get('failures', {}).get(h, 0)} unreachable={run.stats.get('dark', {}).get(h, 0)}"))
-            for t in run.changed_tasks.get(h, []):
-                con.print(f"  changed: {t}")
-            for t in run.failed_tasks.get(h, []):
-                con.print(view.styled("  ", ("failed", "red"), f": {t}"))
-            for m in run.messages.get(h, []):
-                con.print(f"  {m}")
+        views.baseline(run, lang.value)
     if not run.ok:
         raise typer.Exit(ExitCode.ERROR)

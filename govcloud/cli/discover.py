@@ -12,10 +12,10 @@ from typing import Optional
 
 import typer
 
-from govcloud.base.sshfail import LABELS
 from govcloud.errors import ExitCode
 from govcloud.render import console as view
-from govcloud.render.console import Output
+from govcloud.render.console import Lang, Output
+from govcloud.render.views import discover as views
 from govcloud.usecases.discover import DiscoverRequest, Via
 from govcloud.usecases.discover import discover as discover_hosts
 
@@ -37,6 +37,7 @@ def discover(
     actor: Optional[str] = typer.Option(None, "--actor", help="Who runs the discovery, for the audit log (besides the OS user)."),
     reason: Optional[str] = typer.Option(None, "--reason", help="Why, for the audit log."),
     output: Output = typer.Option(Output.text, "--output", "-o", help="text for people, json for programs."),
+    lang: Lang = typer.Option(Lang.zh, "--lang", help="Language of the tables and messages.", envvar="GOVCLOUD_LANG"),
 ) -> None:
     """Discover what the inventory's servers really run (read-only, over SSH) and write
     ``observed/discovery.yaml`` — observations only; no other inventory file is touched. Each
@@ -50,44 +51,17 @@ def discover(
                           retries=retries, actor=actor, reason=reason)
     err = view.stderr()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    with Progress(TextColumn("discover"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    with Progress(TextColumn(views.msg("progress", lang.value)), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.fields[last]}"), console=err, transient=False,
                   disable=not err.is_terminal or via is Via.ansible) as progress:
         task = progress.add_task("discover", total=None, last="")
         done = discover_hosts(req, on_targets=lambda n: progress.update(task, total=n),
                               on_done=lambda name: progress.update(task, advance=1, last=name))
-    summary, reached, failed, proposals = done.summary, done.reached, done.failed, done.proposals
-    written, audit_seq, code = summary["written"], summary["audit_seq"], done.exit_code
-    pairs_n, seconds = summary["targets"], summary["seconds"]
-
     if output is Output.json:
-        view.print_json({"summary": summary, "reached": reached, "failed": failed,
-                         "proposed_dependencies": proposals})
+        view.print_json({"summary": done.summary, "reached": done.reached, "failed": done.failed,
+                         "proposed_dependencies": done.proposals})
     else:
-        from rich.table import Table
-        out = view.stdout()
-        tab = Table(title=f"discovery — {len(reached)}/{pairs_n} reached in {seconds:.1f}s", min_width=48)
-        for c in ("result", "hosts"):
-            tab.add_column(c)
-        tab.add_row("reached", str(len(reached)))
-        for reason, n in sorted(summary["failed_by_reason"].items()):
-            tab.add_row(LABELS.get(reason, reason), str(n))
-        out.print(tab)
-        if failed:
-            ft = Table(title="not reached")
-            for c in ("server", "address", "reason", "detail"):
-                ft.add_column(c)
-            for f in failed:
-                ft.add_row(f["server"], f["address"], f["reason"], f["error"] or "")
-            out.print(ft)
-        if proposals:
-            pt = Table(title="proposed dependencies (from established connections — review, then add by hand)")
-            for c in ("from", "to", "type", "evidence", "declared"):
-                pt.add_column(c)
-            for p in proposals:
-                pt.add_row(p["from"], p["to"], p["type"], "; ".join(p["evidence"][:3]), "yes" if p["existing"] else "")
-            out.print(pt)
-        if written:
-            out.print(f"observations: {written} (audit log entry #{audit_seq})")
+        views.discovery(done, lang.value)
+    code = done.exit_code
     if code is not ExitCode.OK:
         raise typer.Exit(int(code))

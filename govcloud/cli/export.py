@@ -15,6 +15,7 @@ import typer
 from govcloud.errors import ExitCode, UsageError
 from govcloud.render import console as view
 from govcloud.render.console import Lang, Output
+from govcloud.render.views import export as views
 from govcloud.usecases import export as uc
 from govcloud.usecases.plan import InvalidInventory
 
@@ -50,7 +51,7 @@ def export(
     Exit code 0 on success; with --verify 1 when a file is missing, extra or modified.
     """
     if verify is not None:
-        _verify(verify, output)
+        _verify(verify, output, lang)
         return
     if path is None or out is None:
         raise UsageError("give an INVENTORY and --out DIR (or --verify DIR)",
@@ -59,41 +60,19 @@ def export(
         res = uc.export(path, out, fmt=fmt.value, lang=lang.value, include_classified=include_classified,
                         actor=actor, reason=reason, force=force)
     except InvalidInventory as exc:
-        err = view.stderr()
-        view.render_problems(exc.problems[:20], err, lang.value)
-        err.print(view.styled((f"{len(exc.problems)} error(s)", "bold red"), "; fix them before exporting "
-                  f"(`govcloud inventory validate {path}`)"), highlight=False)
+        views.invalid(exc.problems, path, lang.value)
         raise typer.Exit(int(ExitCode.ERROR)) from None
     if output is Output.json:
         view.print_json({"ok": True, "out": str(res.out), "files": res.files,
                          "manifest_sha256": res.manifest_sha256, **res.info})
         return
-    con = view.stdout()
-    zh = lang is Lang.zh
-    for key, t in res.info["tables"].items():
-        extra = []
-        if t["redacted"]:
-            extra.append(f"{t['redacted']} {'条涉密记录仅导出最少信息' if zh else 'classified, minimal metadata'}")
-        if t["withheld"]:
-            extra.append(f"{t['withheld']} {'条涉密相关记录未导出' if zh else 'withheld (classified)'}")
-        con.print(f"  {t['title']}: {t['rows']:,}" + (f" ({'; '.join(extra)})" if extra else ""), highlight=False)
-    mode = res.info["classified"]
-    con.print(view.styled(("✓", "bold green"), f" {res.out} ({fmt.value}, "
-              f"{'涉密系统' if zh else 'classified systems'}: {mode}); MANIFEST.sha256 {res.manifest_sha256[:16]}…"),
-              highlight=False, soft_wrap=True)
+    views.exported(res, fmt.value, lang.value)
 
 
-def _verify(directory: Path, output: Output) -> None:
+def _verify(directory: Path, output: Output, lang: Lang) -> None:
     problems = uc.verify(directory)
     if output is Output.json:
         view.print_json({"ok": not problems, "dir": str(directory), "problems": [p.to_json() for p in problems]})
     else:
-        con = view.stdout()
-        for p in problems:
-            con.print(view.styled(("✗", "red"), f" {p.code}: {p.path}: {p.message}"), highlight=False, soft_wrap=True)
-        if problems:
-            con.print(view.styled((f"{len(problems)} problem(s)", "bold red"), f" in {directory}"), highlight=False)
-        else:
-            con.print(view.styled(("✓", "bold green"), f" {directory}: every file matches MANIFEST.sha256"),
-                      highlight=False)
+        views.verified(problems, directory, lang.value)
     raise typer.Exit(int(ExitCode.ERROR if problems else ExitCode.OK))

@@ -14,27 +14,7 @@ import typer
 from govcloud.errors import ExitCode
 from govcloud.render import console as view
 from govcloud.render.console import Lang, Output
-
-_L = {
-    "zh": {"create": "新建", "update": "更新", "unchanged": "未变", "observe": "采集(人工记录)",
-           "conflict": "冲突", "missing": "源中已无", "incomplete": "信息不全(未导入)", "skipped": "跳过",
-           "section": "类别", "id": "编号", "external_id": "源标识", "source": "来源位置", "fields": "字段",
-           "field": "字段", "inventory": "清单中(人工)", "theirs": "导入文件中", "file": "文件",
-           "summary": "导入变更", "count": "数量", "action": "变更", "no_changes": "无变更：清单已与该文件一致",
-           "dry_run": "试运行(--dry-run)：未写入任何文件", "written": "已写入", "audit": "审计日志序号",
-           "more": "另有 {n} 条未列出(见 --output json)", "failed": "导入失败：未写入任何文件"},
-    "en": {"create": "create", "update": "update", "unchanged": "unchanged", "observe": "observe (person's record)",
-           "conflict": "conflict", "missing": "no longer in source", "incomplete": "incomplete (not imported)",
-           "skipped": "skipped", "section": "section", "id": "id", "external_id": "external id",
-           "source": "source", "fields": "fields", "field": "field", "inventory": "inventory (person)",
-           "theirs": "imported file", "file": "file", "summary": "import change set", "count": "count",
-           "action": "change", "no_changes": "no changes: the inventory already matches this file",
-           "dry_run": "dry run (--dry-run): nothing was written", "written": "written", "audit": "audit seq",
-           "more": "{n} more not shown (see --output json)", "failed": "import failed: nothing was written"},
-}
-_DETAIL_LIMIT = 40
-_ORDER = ("create", "update", "observe", "conflict", "missing", "incomplete", "skipped", "unchanged")
-
+from govcloud.render.views import importing as views
 
 def import_(
     file: Path = typer.Argument(..., metavar="FILE", help="The file (or directory) to import."),
@@ -70,65 +50,5 @@ def import_(
             "written": outcome.written, "audit_seq": outcome.audit_seq,
         })
     else:
-        _render(outcome, lang.value, failed, no_changes)
+        views.changes(outcome, lang.value, failed, no_changes)
     raise typer.Exit(int(ExitCode.ERROR if failed else ExitCode.OK))
-
-
-def _render(outcome, lang: str, failed: bool, no_changes: bool) -> None:
-    from rich.table import Table
-
-    L = _L[lang]
-    out = view.stdout()
-    cs = outcome.changeset
-    if cs is not None:
-        counts = cs.counts()
-        tab = Table(title=f"{L['summary']} — {outcome.source} → {outcome.root} ({outcome.format})",
-                    title_justify="left", header_style="bold")
-        tab.add_column(L["action"])
-        tab.add_column(L["count"], justify="right")
-        for a in _ORDER:
-            if counts.get(a):
-                tab.add_row(L[a], str(counts[a]))
-        out.print(tab)
-        by_action: dict[str, list] = {}
-        for c in cs.changes:
-            by_action.setdefault(c.action, []).append(c)
-        for a in ("create", "update", "observe", "missing", "incomplete", "skipped"):
-            rows = by_action.get(a) or []
-            if not rows:
-                continue
-            t = Table(title=L[a], title_justify="left", header_style="bold")
-            for col in ("section", "id", "external_id", "source", "fields"):
-                t.add_column(L[col], overflow="fold")
-            for c in rows[:_DETAIL_LIMIT]:
-                t.add_row(c.section, c.id or "", str(c.external_id or ""), c.where or "",
-                          ", ".join(c.fields[:8]) + (" …" if len(c.fields) > 8 else "") if a != "missing" else (c.note or ""))
-            out.print(t)
-            if len(rows) > _DETAIL_LIMIT:
-                out.print(L["more"].format(n=len(rows) - _DETAIL_LIMIT), style="dim")
-        if cs.conflicts:
-            t = Table(title=L["conflict"], title_justify="left", header_style="bold")
-            for col in ("section", "id", "field", "inventory", "theirs", "source"):
-                t.add_column(L[col], overflow="fold")
-            for c in cs.conflicts[:_DETAIL_LIMIT]:
-                t.add_row(c.section, c.id, c.field, _short(c.inventory), _short(c.source), c.where or "")
-            out.print(t)
-            if len(cs.conflicts) > _DETAIL_LIMIT:
-                out.print(L["more"].format(n=len(cs.conflicts) - _DETAIL_LIMIT), style="dim")
-    if outcome.problems:
-        view.render_problems(outcome.problems, out, lang, warnings_per_code=_DETAIL_LIMIT)
-    if failed:
-        out.print(view.styled((L['failed'], "bold red"), f" ({len(outcome.errors)} error(s))"), highlight=False)
-    elif no_changes:
-        out.print(view.styled(("✓", "bold green"), f" {L['no_changes']}"), highlight=False)
-    elif outcome.dry_run:
-        out.print(view.styled((L['dry_run'], "yellow"), ": " + ", ".join(sorted(cs.files))), highlight=False)
-    else:
-        out.print(view.styled(("✓", "bold green"), f" {L['written']}: " + ", ".join(outcome.written)
-                  + f"; {L['audit']} {outcome.audit_seq}"), highlight=False)
-
-
-def _short(value, limit: int = 60) -> str:
-    import json
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"

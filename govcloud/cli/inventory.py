@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import date
 from pathlib import Path
@@ -21,6 +20,7 @@ from govcloud.model.entities import SECTIONS
 from govcloud.render import console as view
 from govcloud.render.console import Lang, Output
 from govcloud.render.i18n import t
+from govcloud.render.views import inventory as views
 from govcloud.usecases.forms import schema_text, write_schema
 
 app = typer.Typer(help="清单 — the census inventory: validate, browse, count, generate.",
@@ -78,11 +78,7 @@ def _load_or_exit(path: Path, lang: Lang, max_file_mb: float = DEFAULT_MAX_FILE_
     """Browsing commands need a sound inventory: with errors they show them and stop."""
     result = validate_path(path, max_file_mb=max_file_mb)
     if result.errors:
-        err = view.stderr()
-        view.render_problems(result.errors[:20], err, lang.value)
-        more = len(result.errors) - 20
-        err.print(view.styled((f"{len(result.errors)} error(s)", "bold red"), (f" (first 20 shown, +{more})" if more > 0 else "")
-                  + f"; run `govcloud inventory validate {path}` for all of them"), highlight=False)
+        views.invalid(result.errors, path, lang.value)
         raise typer.Exit(int(ExitCode.ERROR))
     return result
 
@@ -122,7 +118,7 @@ def show(
     orgs = {o["id"]: o["name"] for o in data["organizations"]}
     out.print(view.systems_table(data["systems"][:50], lang.value, orgs, t("systems", lang.value)))
     if len(data["systems"]) > 50:
-        out.print(f"… {len(data['systems']) - 50} more; `govcloud inventory list` shows them all", style="dim")
+        views.more_systems(len(data["systems"]) - 50, lang.value)
 
 
 def _show_one(result: LoadResult, entity_id: str, output: Output, lang: Lang) -> None:
@@ -143,13 +139,7 @@ def _show_one(result: LoadResult, entity_id: str, output: Output, lang: Lang) ->
         if output is Output.json:
             view.print_json({"kind": section.kind, "file": where[0] if where else None, "record": plain})
             return
-        out = view.stdout()
-        title = f"{section.zh if lang is Lang.zh else section.en}: {entity_id}" + (f"  ({where[0]})" if where else "")
-        table = view._table(title, ("field", "name"), lang.value)
-        for key, value in plain.items():
-            shown = json.dumps(value, ensure_ascii=False, default=str) if isinstance(value, (list, dict)) else str(value)
-            table.add_row(key, shown)
-        out.print(table)
+        views.record(section, entity_id, where[0] if where else None, plain, lang.value)
         return
     raise GovcloudError(f"no record with id '{entity_id}' in {result.root}")
 
@@ -213,12 +203,14 @@ def stats(
 @app.command()
 def schema(
     out: Optional[Path] = typer.Option(None, "--out", help="Write the schema to this file instead of stdout."),
+    lang: Lang = typer.Option(Lang.zh, "--lang", help="Language of the messages (the schema itself carries "
+                                                     "both).", envvar="GOVCLOUD_LANG"),
 ) -> None:
     """The JSON Schema of inventory files, for editors that validate while you type."""
     if out is None:
         typer.echo(schema_text(), nl=False)
     else:
-        view.stderr().print(f"wrote {write_schema(out)}")
+        views.schema_written(write_schema(out), lang.value)
 
 
 @app.command()
@@ -227,23 +219,8 @@ def generate(
     scale: str = typer.Option("city", "--scale", help="city, province or national."),
     seed: int = typer.Option(1, "--seed", help="Same seed, same inventory."),
     force: bool = typer.Option(False, "--force", help="Write into a non-empty directory."),
+    lang: Lang = LangOpt,
 ) -> None:
     """A synthetic inventory with realistic distributions (DOMAIN.md §6), deterministic for a seed."""
-    from govcloud.inventory.generate import generate_inventory, write_generated
-
-    if scale not in ("city", "province", "national"):
-        raise UsageError(f"--scale must be city, province or national, not '{scale}'")
-    started = time.perf_counter()
-    inv = generate_inventory(scale, seed)
-    from govcloud.store.lock import writer_lock
-
-    if out.exists() and not out.is_dir():
-        raise GovcloudError(f"{out} exists and is not a directory")
-    try:
-        with writer_lock(out, f"inventory generate --scale {scale}"):
-            write_generated(inv, out, force=force)
-    except FileExistsError as exc:
-        raise GovcloudError(str(exc), hint="choose an empty directory or pass --force") from None
-    view.stderr().print(f"wrote {scale} inventory (seed {seed}) to {out}: {len(inv.organizations):,} organisations, "
-                        f"{len(inv.systems):,} systems, {len(inv.servers):,} servers in "
-                        f"{time.perf_counter() - started:.1f} s", highlight=False)
+    from govcloud.usecases.inventory import generate as generate_inventory
+    views.generated(generate_inventory(out, scale=scale, seed=seed, force=force), lang.value)

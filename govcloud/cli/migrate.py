@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from govcloud.errors import ExitCode, GovcloudError, UsageError
 from govcloud.render import console as view
 from govcloud.render.console import Lang, Output
+from govcloud.render.views import migrate as views
 
 app = typer.Typer(help="迁移 — carry out an approved plan: provision on OpenStack, sync, cut over, verify, roll back.",
                   no_args_is_help=True)
@@ -92,56 +91,11 @@ def _executor(path: Path, plan: Any, inv: Any, *, progress: bool = True, **optio
     return executor(path, plan, inv, on_event=_progress(progress), **options)
 
 
-def _print_dry_run(report: dict[str, Any]) -> None:
-    out = view.stdout()
-    tab = Table(title=f"{report['plan']} — dry run (nothing changed)", show_lines=False)
-    for c in ("system", "state", "action", "kind", "name", "detail"):
-        tab.add_column(c)
-    for s in report["systems"]:
-        if not s["changes"]:
-            tab.add_row(s["system"], s["state"], "—", "", "nothing to do", "")
-        for n, c in enumerate(s["changes"] + s.get("databases", [])):
-            style = {"create": "green", "adopt": "yellow", "update": "yellow", "attach": "yellow", "blocked": "red",
-                     "run": "cyan", "keep": "dim"}.get(c["action"], "")
-            tab.add_row(s["system"] if n == 0 else "", s["state"] if n == 0 else "",
-                        Text(c["action"], style=style), c["kind"], c["name"], c["detail"])
-    out.print(tab)
-    for q in report["quota_problems"]:
-        out.print(view.styled((f"✗ {q}", "red")))
-    if "check" in report:
-        for s, r in report["check"].items():
-            out.print(f"--check {s}: {r}")
-    out.print(f"{report['to_do']} change(s) to make, {report['blocked']} blocked")
-
-
-def _print_records(rows: list[dict[str, Any]], output: Output) -> None:
-    if output is Output.json:
-        view.print_json({"records": rows})
-        return
-    out = view.stdout()
-    tab = Table(title="cutover records — dry run (nothing changed)")
-    for c in ("system", "record", "live", "expected (source)", "new (target)", "action"):
-        tab.add_column(c)
-    for r in rows:
-        style = {"switch": "cyan", "already": "green", "conflict": "red", "error": "red"}.get(r["action"], "")
-        live = "—" if r.get("live") is None else (", ".join(r["live"]) or "(absent)") + (
-            f" TTL {r['ttl']}" if r.get("ttl") is not None else "")
-        tab.add_row(r["system"], r["record"], live, ", ".join(r["expected"]), ", ".join(r["new"]),
-                    Text(r["action"] + (f": {r['detail']}" if r.get("detail") else ""), style=style))
-    out.print(tab)
-
-
-def _results(results: list[Any], output: Output, title: str) -> None:
+def _results(results: list[Any], output: Output, title: str, lang: Lang) -> None:
     if output is Output.json:
         view.print_json({"results": [r.to_plain() for r in results]})
     else:
-        tab = Table(title=title)
-        for c in ("system", "state", "steps", "changes", "error"):
-            tab.add_column(c)
-        for r in results:
-            tab.add_row(r.system, r.state, ", ".join(r.steps) or "—", "; ".join(r.changed) or "—",
-                        Text(view.clean(r.error), style="red") if r.error else "")
-        view.stdout().print(tab)
+        views.results(results, title, lang.value)
     failed = [r for r in results if not r.ok]
     if failed:
         raise typer.Exit(int(ExitCode.ERROR if len(failed) == len(results) else ExitCode.PARTIAL))
@@ -192,7 +146,7 @@ def run(
         if output is Output.json:
             view.print_json(report)
         else:
-            _print_dry_run(report)
+            views.dry_run(report, lang.value)
         if report["blocked"]:
             raise typer.Exit(int(ExitCode.ERROR))
         if detailed_exitcode and report["to_do"]:
@@ -202,15 +156,16 @@ def run(
         raise UsageError("--check and --detailed-exitcode go with --dry-run")
     if not yes:
         report = ex.dry_run(items, stage, resync=resync)
-        _print_dry_run(report)
+        views.dry_run(report, lang.value)
         if not report["to_do"]:
             return
-        if not typer.confirm("carry out these changes?", default=False):
+        if not typer.confirm(views.msg("confirm_run", lang.value), default=False):
             raise typer.Exit(int(ExitCode.ERROR))
     from govcloud.store.runlock import run_lock
     with run_lock(path.parent, f"migrate run --batch {batch}"):
         results = ex.run(items, stage, resync=resync)
-    _results(results, output, f"{plan.plan_id} batch {batch}: run until {stage.value}")
+    _results(results, output, views.msg("run_title", lang.value, plan=plan.plan_id, batch=batch,
+                                        stage=stage.label(lang.value)), lang)
 
 
 @app.command()
@@ -249,15 +204,18 @@ def cutover(
     _covered(plan, path, inv, items, lang)
     day = date.fromisoformat(today) if today else date.today()
     if dry_run:
-        _print_records(ex.record_changes_live(items), output)
+        rows = ex.record_changes_live(items)
+        if output is Output.json:
+            view.print_json({"records": rows})
+        else:
+            views.records(rows, lang.value)
         return
-    if not yes and not typer.confirm(f"cut over {len(items)} system(s) of batch {batch} now? "
-                                     f"Their source services will be stopped and their databases closed to application writes.", default=False):
+    if not yes and not typer.confirm(views.msg("confirm_cutover", lang.value, n=len(items), batch=batch), default=False):
         raise typer.Exit(int(ExitCode.ERROR))
     from govcloud.store.runlock import run_lock
     with run_lock(path.parent, f"migrate cutover --batch {batch}"):
         results = ex.cutover(items, today=day, force_reason=reason.strip() if force and reason else None)
-    _results(results, output, f"{plan.plan_id} batch {batch}: cutover")
+    _results(results, output, views.msg("cutover_title", lang.value, plan=plan.plan_id, batch=batch), lang)
 
 
 def _item(plan: Any, system: str) -> Any:
@@ -292,13 +250,13 @@ def rollback(
                    cloud=cloud, progress=output is Output.text)
     item = _item(plan, system)
     _covered(plan, path, inv, [item], lang)
-    if not yes and not typer.confirm(f"roll back {system}{'' if keep_target else ' and remove its cloud servers'}?",
-                                     default=False):
+    if not yes and not typer.confirm(views.msg("confirm_rollback" if keep_target else "confirm_rollback_remove",
+                                               lang.value, system=system), default=False):
         raise typer.Exit(int(ExitCode.ERROR))
     from govcloud.store.runlock import run_lock
     with run_lock(path.parent, f"migrate rollback --system {system}"):
         result = ex.rollback(item, keep_target=keep_target, reason=reason)
-    _results([result], output, f"{plan.plan_id}: rollback")
+    _results([result], output, views.msg("rollback_title", lang.value, plan=plan.plan_id), lang)
 
 
 @app.command()
@@ -321,63 +279,13 @@ def decommission(
                    target_known_hosts=None, cloud_config=cloud_config, cloud=None, progress=False)
     item = _item(plan, system)
     _covered(plan, path, inv, [item], lang)
-    if not yes and not typer.confirm(f"record {system}'s source as decommissioned?", default=False):
+    if not yes and not typer.confirm(views.msg("confirm_decommission", lang.value, system=system), default=False):
         raise typer.Exit(int(ExitCode.ERROR))
     from govcloud.store.runlock import run_lock
     with run_lock(path.parent, f"migrate decommission --system {system}"):
         result = ex.decommission(item, soak_days=soak_days, today=date.fromisoformat(today) if today else date.today(),
                                  reason=reason)
-    _results([result], output, f"{plan.plan_id}: decommission")
-
-
-def _replication_cell(rep: dict[str, Any], lang: str) -> str:
-    """Per database: its method, and for replication the last measured state and lag with its time;
-    for dump/restore why it cannot replicate."""
-    from govcloud.migrate import replication as R
-    status = {f"{x['engine']}/{x['name']}": R.ReplicationStatus.from_plain(x) for x in rep.get("status") or []}
-    out = []
-    for d in (R.MethodDecision.from_plain(x) for x in rep.get("methods") or []):
-        if d.method is R.Method.replication and d.key in status:
-            out.append(status[d.key].text(lang))
-        elif d.method is R.Method.replication:
-            out.append(f"{d.key} replication")
-        else:
-            out.append(f"{d.key} dump: {d.why(lang)}")
-    return "\n".join(out)
-
-
-def _detail_line(r: dict[str, Any], lg: str) -> Text:
-    """One system's sync and downtime figures: the last delta and whether deltas converge, the
-    projected window, the approved one, the measured downtime (flagged over the window) and why a
-    cutover was forced."""
-    from govcloud.migrate.syncstats import human_bytes
-    from govcloud.render.i18n import t as label
-    line = Text(f"  {r['system']}: ")
-    parts: list[Text] = []
-    d = r["last_delta"]
-    if d:
-        conv = r["convergence"]["state"]
-        parts.append(Text(f"{label('last_delta', lg)} {human_bytes(d['bytes_transferred'])} / {d['wall_s']:.1f} s"
-                          f" ({d['files_transferred']} {label('files', lg)})"
-                          + (f", {label('conv_' + conv, lg)}" if conv != "unknown" else "")))
-    cut = r["cutover_projection"] if r["cutover_at"] or r["downtime_s"] is not None else None
-    proj = cut or r["projection"]
-    if _secs(proj.get("total_s")):
-        parts.append(Text(f"{label('projected_downtime', lg)} {_secs(proj.get('total_s'))}"))
-    if r["approved_downtime_s"] is not None:
-        parts.append(Text(f"{label('approved_window', lg)} {_secs(r['approved_downtime_s'])}"))
-    if r["downtime_s"] is not None:
-        m = Text(f"{label('downtime', lg)} {_secs(r['downtime_s'])}")
-        if r["over_window"]:
-            m.append(f" ⚠ {label('over_window', lg)}", style="bold red")
-        parts.append(m)
-    if r["forced_reason"]:
-        parts.append(Text(f"{label('forced', lg)}: {view.clean(r['forced_reason'])}", style="yellow"))
-    return line + Text("; ").join(parts)
-
-
-def _secs(v: Any) -> str:
-    return "" if not isinstance(v, (int, float)) or isinstance(v, bool) else f"{v:.1f} s"
+    _results([result], output, views.msg("decommission_title", lang.value, plan=plan.plan_id), lang)
 
 
 @app.command()
@@ -398,43 +306,14 @@ def status(
     per database its method and replication state and lag (last measured, with its time; live with
     --probe); the last delta sync (bytes, time) and whether deltas converge; the projected cutover
     window, the approved one and the downtime the client measured (over the window: flagged)."""
-    from govcloud.migrate.lifecycle import State
-    from govcloud.render.i18n import t as label
     from govcloud.usecases.migrate import status as read_status
     probe_with = dict(key=key, source_user=source_user, target_user=target_user, known_hosts=known_hosts,
                       target_known_hosts=target_known_hosts, cloud_config=None, cloud=None) if probe else None
     with _violations_shown(lang):
         st = read_status(Path(plan_arg), batch, probe=probe_with, lang=lang.value,
                          on_event=_progress(output is Output.text))
-    plan, rows, counts, pstate = st.plan, st.systems, st.counts, st.plan_state
     if output is Output.json:
         view.print_json(st.to_plain())
         return
     from govcloud.usecases import approval as approvals
-    lg = lang.value
-    tab = Table(title=view.safe(f"{plan.plan_id} — migration status — {approvals.describe_plan(pstate, lg)}"))
-    # the replication column only when a sync measured something (keeps the table narrow otherwise)
-    with_repl = any(r["replication"]["methods"] or r["replication"]["status"] for r in rows)
-    for c in ("batch", "system", "name", "state", "syncs", label("downtime", lg)) + (
-            (label("replication", lg),) if with_repl else ()) + ("last change", "failure"):
-        tab.add_column(c)
-    details = []
-    for r in rows:
-        if r["state"] == "pending" and not batch and len(rows) > 60:
-            continue
-        down = Text(_secs(r.get("downtime_s")))
-        if r["over_window"]:
-            down.append(" ⚠", style="bold red")
-        tab.add_row(r["batch"], r["system"], view.safe(r["name"]), State(r["state"]).label(lg), str(r["syncs"]),
-                    down, *((_replication_cell(r["replication"], lg),) if with_repl else ()),
-                    f"{r['at'] or ''} {r['who'] or ''}".strip(),
-                    view.safe(f"{r['failed_step']}: {r['reason']}") if r["failed_step"] else "")
-        if r["sync_runs"] or r["downtime_s"] is not None or r["cutover_projection"] or r["state"] == "synced":
-            details.append(_detail_line(r, lg))
-    out = view.stdout()
-    out.print(tab)
-    for line in details:
-        out.print(line, highlight=False, soft_wrap=True)
-    view.stdout().print("  ".join(f"{State(k).label(lg)} {v}" for k, v in sorted(counts.items())))
-    if st.torn_tail:
-        view.stdout().print("the journal ends in a line cut short by a crash; it is ignored", style="yellow")
+    views.status(st, approvals.describe_plan(st.plan_state, lang.value), batch, lang.value)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
-from rich.table import Table
 
 from govcloud.errors import ExitCode, UsageError
 from govcloud.planning.rules import format_violation
 from govcloud.render import console as view
 from govcloud.render.console import Lang, Output
-from govcloud.render.reasons import OBJECTIVE, batch_name, render_all
+from govcloud.render.views import plan as views
 from govcloud.store import approval as signing
 from govcloud.store.planfile import plan_path, plan_to_plain, read_plan
 from govcloud.usecases import approval as approvals
@@ -30,9 +29,7 @@ LangOpt = typer.Option(Lang.zh, "--lang", help="Language of the plan document an
 
 
 def _show_violations(exc: PlanViolations, lang: Lang) -> None:
-    err = view.stderr()
-    for v in exc.violations[:20]:
-        err.print(view.safe(format_violation(v, lang.value)), highlight=False, soft_wrap=True)
+    views.violations(exc.violations, lang.value, limit=20)
 
 
 @app.command()
@@ -62,42 +59,18 @@ def generate(
     except PlanViolations as exc:
         _show_violations(exc, lang)
         raise
-    path, seconds, published = done.path, done.seconds, done
-    directory = path.parent
-    summary = done.summary.to_plain()
-    names = ", ".join(f"{s.approved_by} ({s.approved_at})" for s in published.voided or published.kept)
+    names = ", ".join(f"{s.approved_by} ({s.approved_at})" for s in done.voided or done.kept)
     if output is Output.json:
-        view.print_json({"plan": str(path), "seconds": round(seconds, 3), **summary,
-                         "approval_kept": [s.approved_by for s in published.kept],
-                         "approval_voided": [s.approved_by for s in published.voided]})
+        view.print_json({"plan": str(done.path), "seconds": round(done.seconds, 3), **done.summary.to_plain(),
+                         "approval_kept": [s.approved_by for s in done.kept],
+                         "approval_voided": [s.approved_by for s in done.voided]})
         return
-    err = view.stderr()
-    err.print(f"wrote {path} and {directory / 'plan.md'} in {seconds:.1f} s", highlight=False)
-    if published.voided:
-        err.print(view.safe(plan_state.msg("voided", lang.value, signers=names)), style="bold yellow", highlight=False)
-    elif published.kept:
-        err.print(view.safe(plan_state.msg("kept", lang.value, signers=names)), highlight=False)
-    _print_summary(summary, lang)
+    views.generated(done, lang.value,
+                    plan_state.msg("voided", lang.value, signers=names) if done.voided else None,
+                    plan_state.msg("kept", lang.value, signers=names) if done.kept else None)
 
 
-def _print_summary(summary: dict[str, Any], lang: Lang) -> None:
-    zh = lang is Lang.zh
-    out = view.stdout()
-    out.print(("批次 {batches}（下界 {lower_bound}，差距 {gap}）；纳入批次 {systems_in_batches} 个系统，保留 {retained}，"
-               "暂无法排期 {unscheduled}；硬性规则违反 0") .format(**summary) if zh else
-              ("{batches} batches (lower bound {lower_bound}, gap {gap}); {systems_in_batches} systems in batches, "
-               "{retained} stay, {unscheduled} cannot be scheduled; 0 hard-rule violations").format(**summary),
-              highlight=False)
-
-
-def validate_summary(violations: int, systems: int, batches: int, stale: bool, lang: str) -> str:
-    """The last line of `plan validate`."""
-    mark = "✗" if violations or stale else "✓"
-    if lang == "zh":
-        return (f"{mark} {batches} 个批次、{systems} 个纳入批次的系统中发现 {violations} 处硬性规则违反"
-                + ("；计划已过期" if stale else ""))
-    return f"{mark} {violations} violation(s) in {systems} planned systems, {batches} batches" + \
-        ("; the plan is stale" if stale else "")
+validate_summary = views.validate_summary
 
 
 @app.command()
@@ -110,24 +83,15 @@ def validate(plan_arg: Path = PlanArg, output: Output = OutputOpt, lang: Lang = 
     but is not a valid signed approval of this plan (forged, wrongly signed, unsigned).
     """
     checked = uc.check(plan_arg)
-    path, plan, violations, state = checked.path, checked.plan, checked.violations, checked.state
+    path, violations, state = checked.path, checked.violations, checked.state
     if output is Output.json:
         view.print_json({"plan": str(path), "ok": not violations and not state.stale, "stale_inputs": state.stale,
                          "changed_inputs": list(state.changed), "approval": state.approval.to_plain(),
                          "violations": [{"rule": v.rule, "system": v.system, "message": v.message,
                                          "text": format_violation(v, lang.value)} for v in violations]})
     else:
-        out = view.stdout()
-        for v in violations:
-            out.print(view.safe(format_violation(v, lang.value)), highlight=False, soft_wrap=True)
-        if state.stale:
-            view.stderr().print(view.safe("⚠ " + plan_state.changed_text(state.changed, lang.value)),
-                                style="bold red", highlight=False)
-        bad = violations or state.stale
-        out.print(validate_summary(len(violations), len(plan.items()), len(plan.batches), state.stale, lang.value),
-                  style="bold red" if bad else "bold green", highlight=False)
-        view.stderr().print(view.safe(approvals.describe(state.approval, lang.value)),
-                            style="bold red" if state.approval.status == "invalid" else None, highlight=False)
+        views.validated(checked, plan_state.changed_text(state.changed, lang.value),
+                        approvals.describe(state.approval, lang.value), lang.value)
     if violations or state.stale:
         raise typer.Exit(int(ExitCode.ERROR))
     raise typer.Exit(int(ExitCode.NOT_APPROVED if state.approval.status == "invalid" else ExitCode.OK))
@@ -141,9 +105,8 @@ def show(
     lang: Lang = LangOpt,
 ) -> None:
     """The plan by batch, department or machine room; --output json prints the whole plan (the JSON contract)."""
-    path = plan_path(plan_arg)
-    plan = read_plan(path)
-    pstate = plan_state.plan_state(plan, path)
+    shown = uc.show(plan_arg)
+    plan, pstate = shown.plan, shown.state
     state = pstate.approval
     if output is Output.json:
         data = plan_to_plain(plan)
@@ -151,93 +114,21 @@ def show(
         data["stale_inputs"], data["changed_inputs"] = pstate.stale, list(pstate.changed)
         view.print_json(data)
         return
-    out = view.stdout()
-    zh = lang is Lang.zh
-    if state.status == "invalid" or pstate.stale:
-        view.stderr().print(view.safe(approvals.describe_plan(pstate, lang.value)), style="bold red",
-                            highlight=False)
-    if by == "batch":
-        table = Table(title=view.safe(f"{plan.plan_id} — {approvals.describe_plan(pstate, lang.value)}"),
-                      title_justify="left", header_style="bold")
-        for col in (("批次", "batch"), ("时间", "window"), ("截止", "deadline"), ("系统", "systems"),
-                    ("服务器", "servers"), ("策略", "strategies")):
-            table.add_column(col[0] if zh else col[1])
-        for b in plan.batches:
-            strategies: dict[str, int] = {}
-            for i in b.items:
-                strategies[i.strategy.label(lang.value)] = strategies.get(i.strategy.label(lang.value), 0) + 1
-            table.add_row(f"{b.id} {batch_name(b.name, b.id, b.pilot, lang.value)}", f"{b.start} – {b.end}", str(b.deadline or "-"), str(len(b.items)),
-                          str(b.servers), ", ".join(f"{k} {v}" for k, v in strategies.items()))
-        out.print(table)
-        _print_summary(PlanSummary.of(plan).to_plain(), lang)
-    elif by == "department":
-        rows: dict[str, list[str]] = {}
-        for b in plan.batches:
-            for i in b.items:
-                rows.setdefault(i.owner_org, []).append(b.id)
-        table = Table(title=plan.plan_id, title_justify="left", header_style="bold")
-        for c in (("部门", "department"), ("系统", "systems"), ("批次", "batches"), ("保留/暂无法排期", "stay/unscheduled")):
-            table.add_column(c[0] if zh else c[1])
-        stay: dict[str, int] = {}
-        for r in plan.retained:
-            stay[r.owner_org] = stay.get(r.owner_org, 0) + 1
-        for u in plan.unscheduled:
-            stay[u.owner_org] = stay.get(u.owner_org, 0) + 1
-        for org in sorted(set(rows) | set(stay)):
-            batches = rows.get(org, [])
-            table.add_row(org, str(len(batches)), " ".join(sorted(set(batches))), str(stay.get(org, 0)))
-        out.print(table)
-    elif by == "room":
-        table = Table(title=plan.plan_id, title_justify="left", header_style="bold")
-        for c in (("机房", "room"), ("腾空日期", "empty by"), ("尚未腾空原因", "kept open by")):
-            table.add_column(c[0] if zh else c[1])
-        for r in plan.rooms:
-            table.add_row(f"{r.name} ({r.room})", str(r.empty_by or "-"),
-                          ", ".join(r.blocked_by[:5]) + (" …" if len(r.blocked_by) > 5 else ""))
-        out.print(table)
-    else:
+    if by not in views.SHOW_BY:
         raise UsageError("--by must be batch, department or room")
+    views.show(plan, by, approvals.describe_plan(pstate, lang.value), state.status == "invalid" or pstate.stale,
+               lang.value, PlanSummary.of(plan).to_plain())
 
 
 @app.command()
 def explain(plan_arg: Path = PlanArg, system: str = typer.Argument(..., help="System id."),
             output: Output = OutputOpt, lang: Lang = LangOpt) -> None:
     """Why this strategy, move group, batch, zone, flavor and image — or why it stays or cannot be scheduled."""
-    plan = read_plan(plan_path(plan_arg))
-    _explain_out(uc.explain(plan, system), output, lang)
-
-
-_HEADINGS = {"strategy": ("策略", "strategy"), "group": ("迁移组", "move group"), "batch": ("批次", "batch"),
-             "zone": ("目标资源池", "zone"), "flavor": ("规格", "flavor"), "image": ("镜像", "image"),
-             "retain": ("保留原因", "why it stays"), "unscheduled": ("无法排期原因", "why it cannot be scheduled")}
-
-
-def _explain_out(data: dict[str, Any], output: Output, lang: Lang) -> None:
+    data = uc.explain(read_plan(plan_path(plan_arg)), system)
     if output is Output.json:
-        view.print_json({**data, "objective": OBJECTIVE[lang.value],
-                         "reasons_text": {k: render_all(v, lang.value) for k, v in data["reasons"].items()}})
-        return
-    out = view.stdout()
-    head = f"{data['system']} {data['name']}"
-    if "batch" in data:
-        head += f" → {data['batch']} · {data['strategy']} · {data['target_zone'] or '-'} · {data['cutover']}"
-    out.print(head, style="bold", highlight=False)
-    out.print(f"  {OBJECTIVE[lang.value]}", style="dim", highlight=False, soft_wrap=True)
-    for key, lines in data["reasons"].items():
-        zh, en = _HEADINGS.get(key, (key, key))
-        out.print(f"  {zh if lang is Lang.zh else en}:", style="cyan", highlight=False)
-        for line in render_all(lines, lang.value):
-            out.print(f"    - {line}", highlight=False, soft_wrap=True)
-    for p in data.get("servers", []):
-        out.print(f"    {p['server']}: {p['flavor']} ({p['vcpus']} vCPU, {p['ram_gb']:g} GB, disk {p['disk_gb']:g} GB) "
-                  f"· {p['image']} · {p['sized_from']}", highlight=False, soft_wrap=True)
-    if data.get("requires"):
-        out.print(f"  {'前置条件' if lang is Lang.zh else 'prerequisites'}: {', '.join(data['requires'])}",
-                  highlight=False)
-
-
-_DIFF_FIELDS = {"where": ("批次", "where"), "strategy": ("策略", "strategy"), "zone": ("资源池", "zone"),
-                "cutover": ("割接日", "cutover"), "added": ("新增", "added"), "removed": ("移除", "removed")}
+        view.print_json(views.explain_plain(data, lang.value))
+    else:
+        views.explain(data, lang.value)
 
 
 @app.command()
@@ -251,24 +142,7 @@ def diff(plan_a: Path = typer.Argument(..., help="The earlier plan."),
         view.print_json({"a": a.plan_id, "b": b.plan_id, "a_digest": a.inputs_digest, "b_digest": b.inputs_digest,
                          "changes": changes})
         return
-    out = view.stdout()
-    zh = lang is Lang.zh
-    words = {"retained": "保留", "unscheduled": "暂无法排期"} if zh else {}
-
-    def word(v: Any) -> str:
-        return words.get(str(v), str(v)) if v else "-"
-    for c in changes:
-        if isinstance(c["from"], dict) or isinstance(c["to"], dict):
-            parts = [f"{_DIFF_FIELDS[f][0 if zh else 1]} {word((c['from'] or {}).get(f))} → {word((c['to'] or {}).get(f))}"
-                     for f in c["change"].split(",")]
-            line = ("；" if zh else "; ").join(parts)
-        else:
-            line = f"{_DIFF_FIELDS[c['change']][0 if zh else 1]} {word(c['from'])} → {word(c['to'])}"
-        out.print(f"{c['system']}: {line}", highlight=False, soft_wrap=True)
-        for w in render_all(c["why"], lang.value):
-            out.print(f"    {w}", style="dim", highlight=False, soft_wrap=True)
-    out.print(f"{a.plan_id} → {b.plan_id}：{len(changes)} 个系统有变化" if lang is Lang.zh else
-              f"{len(changes)} system(s) changed between {a.plan_id} and {b.plan_id}", style="bold")
+    views.diff(d, lang.value)
 
 
 @app.command()
@@ -291,14 +165,9 @@ def approve(plan_arg: Path = PlanArg, by: str = typer.Option(..., "--by", help="
     except PlanViolations as exc:
         _show_violations(exc, lang)
         raise
-    plan, sig, entry, scheme = done.plan, done.signature, done.approver, done.scheme
-    scope = ",".join(tuple(entry.departments) + tuple(entry.batches))
     if output is Output.json:
+        sig, entry = done.signature, done.approver
         plain = {k: v for k, v in sig.to_plain().items() if k != "signature"}
         view.print_json({**plain, "departments": list(entry.departments), "batches": list(entry.batches)})
     else:
-        view.stdout().print(view.safe(
-            (f"已审批 {plan.plan_id}（{sig.plan_sha256[:19]}…），审批人 {sig.approved_by}，{sig.approved_at}，"
-             f"签名方式 {scheme}" if lang is Lang.zh else
-             f"approved {plan.plan_id} ({sig.plan_sha256[:19]}…) by {sig.approved_by} at {sig.approved_at}, "
-             f"signed with {scheme}") + (f" [{scope}]" if scope else "")), highlight=False)
+        views.approved(done, lang.value)

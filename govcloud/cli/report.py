@@ -38,4 +38,5 @@ def report(
     move-group dependencies, MLPS, compliance, execution status and the rules each batch satisfies."""
     done = write_report(plan_arg, out, fmt=fmt.value, lang=lang.value, compliance=compliance, journal=journal,
                         report_date=report_date)
-    view.stderr().print(f"wrote {done.out} ({done.size // 1024} KB)", highlight=False)
+    view.stderr().print(view.safe(f"已写入 {done.out}（{done.size // 1024} KB）" if lang is Lang.zh else
+                                  f"wrote {done.out} ({done.size // 1024} KB)"), highlight=False)

@@ -23,16 +23,16 @@ TEXT: dict[str, tuple[str, str]] = {
                      "mixed architectures ({arches}): consolidate onto {target}, replatform rebuilding {rebuild} "
                      "server(s)"),
     "XC.org": ("信创决定：策略将部门 {org} 列为信创迁移部门 → 迁入信创资源池",
-               "信创 decision: the policy names department {org} for 信创 pools → onto a 信创 pool"),
+               "Xinchuang decision: the policy names department {org} for Xinchuang pools → onto a Xinchuang pool"),
     "XC.category": ("信创决定：策略将系统类型“{category}”列为信创迁移 → 迁入信创资源池",
-                    "信创 decision: the policy names system category {category} for 信创 pools → onto a 信创 pool"),
+                    "Xinchuang decision: the policy names system category {category} for Xinchuang pools → onto a Xinchuang pool"),
     "XC.share": ("信创决定：策略要求 {pct}% 的已适配x86系统迁入信创资源池（本系统为第 {rank}/{quota} 个）",
-                 "信创 decision: the policy moves {pct}% of adapted x86 systems onto 信创 pools (this one is "
+                 "Xinchuang decision: the policy moves {pct}% of adapted x86 systems onto Xinchuang pools (this one is "
                  "{rank} of {quota})"),
     "XC.windows": ("策略要求信创迁移，但 Windows 系统无国产替代镜像：保持原架构",
-                   "the policy asks for 信创, but a Windows system has no domestic image: the architecture is kept"),
+                   "the policy asks for Xinchuang, but a Windows system has no domestic image: the architecture is kept"),
     "ARCH.native": ("保持原架构 {arch}（有该架构的资源池，策略未要求信创迁移）",
-                    "native architecture {arch} kept (a pool of it exists; the policy asks for no 信创 move)"),
+                    "native architecture {arch} kept (a pool of it exists; the policy asks for no Xinchuang move)"),
     "ARCH.replatform": ("没有符合硬性规则的 {arch} 资源池可平迁 → 平台迁移到现有资源池（重建）",
                         "no {arch} pool meets the hard rules for a rehost → replatform onto a pool that exists "
                         "(rebuild)"),
@@ -40,11 +40,11 @@ TEXT: dict[str, tuple[str, str]] = {
                        "no {arch} pool meets the hard rules ({why}) → {zone} ({target}), rebuild for the new "
                        "architecture"),
     "XC.no_pool": ("策略要求信创迁移，但没有符合硬性规则的信创资源池（{why}）→ 保持原架构 {arch}",
-                   "the policy asks for 信创, but no 信创 pool meets the hard rules ({why}) → native {arch} kept"),
-    "XC.pool": ("信创资源池 {zone}（{target}）{rebuild}", "信创 pool {zone} ({target}){rebuild}"),
+                   "the policy asks for Xinchuang, but no Xinchuang pool meets the hard rules ({why}) → native {arch} kept"),
+    "XC.pool": ("信创资源池 {zone}（{target}）{rebuild}", "Xinchuang pool {zone} ({target}){rebuild}"),
     "OS.keep": ("保持操作系统系列 {os}：镜像 {image}", "OS family {os} kept: image {image}"),
     "OS.policy": ("策略指定统一目标操作系统 {os}：镜像 {image}", "the policy's target OS {os}: image {image}"),
-    "OS.xc": ("信创决定：{os} 改为国产操作系统镜像 {image}", "信创 decision: {os} becomes the domestic image {image}"),
+    "OS.xc": ("信创决定：{os} 改为国产操作系统镜像 {image}", "Xinchuang decision: {os} becomes the domestic image {image}"),
     "OS.eol": ("原操作系统 {os} 已停止维护或无可用镜像 → {image}",
                "the OS {os} is end-of-life or has no image here → {image}"),
     # ------------------------------------------------ strategy
@@ -57,12 +57,12 @@ TEXT: dict[str, tuple[str, str]] = {
                           "H-ZOMBIE-1: lifecycle {lifecycle} ({why}) → retire; no cloud capacity is allocated"),
     "SCOPE.out": ("业主单位 {org} 不在策略 {policy} 的适用范围内", "owner {org} is outside policy {policy}'s scope"),
     "H-SEC-1.stay": ("H-SEC-1：涉密系统，且没有可承载涉密系统的政务内网资源池 → 保留",
-                     "H-SEC-1: classified (涉密) and no intranet cloud zone accepts classified systems → stays"),
+                     "H-SEC-1: classified and no intranet cloud zone accepts classified systems → stays"),
     "H-SEC-1.relocate": ("H-SEC-1：涉密系统不上政务云，迁入政务内网云（{zones}）",
-                         "H-SEC-1: classified (涉密) systems never go to the government cloud; relocate to the intranet "
+                         "H-SEC-1: classified systems never go to the government cloud; relocate to the intranet "
                          "cloud ({zones})"),
     "H-SEC-2.fenbao": ("H-SEC-2：上线前须完成分保测评、审批和备案",
-                       "H-SEC-2: 分保 testing, approval and filing must finish before go-live"),
+                       "H-SEC-2: classified-system protection (fenbao) testing, approval and filing must finish before go-live"),
     "LIFE.not_in_service": ("生命周期 {lifecycle}：建成后直接部署到政务云",
                             "lifecycle {lifecycle}: deploy it directly on the cloud when built"),
     "H-MLPS-3.regrade": ("H-MLPS-3：等保级别 {level} 低于策略最低级别 {minimum}：上线前重新定级并测评",
@@ -73,7 +73,7 @@ TEXT: dict[str, tuple[str, str]] = {
                         "go-live"),
     "STRAT.repurchase": ("功能已由统建平台 {platform} 覆盖 → 替换为统建平台",
                          "function covered by the unified platform {platform} → replace (repurchase)"),
-    "STRAT.refactor": ("信创适配评估为不可行 → 重构", "信创 adaptation assessed infeasible → re-architect (refactor)"),
+    "STRAT.refactor": ("信创适配评估为不可行 → 重构", "Xinchuang adaptation assessed infeasible → re-architect (refactor)"),
     "STRAT.rehost": ("操作系统与架构均受支持 → 平迁（rehost）原有主机",
                      "supported OS on a supported architecture → rehost the existing machines"),
     "H-ARCH-2.mini": ("H-ARCH-2：小型机 {servers} 不能平迁 → 平台迁移，在目标资源池的架构上重建（目标资源池见下）",

@@ -150,3 +150,30 @@ def check(req: CheckRequest, *, on_collect: Any = None) -> ComplianceCheck:
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     return ComplianceCheck(reports, lvl, th)
+
+
+# ---------------------------------------------------------------- the baseline playbook
+
+BASELINE_PLAYBOOK = Path(__file__).resolve().parents[2] / "playbooks" / "mlps_baseline.yml"
+
+
+def baseline_vars(level: int, extra: list[str]) -> dict[str, Any]:
+    """The baseline role's variables: the MLPS level and ``govcloud_KEY=VALUE`` overrides (no other
+    name reaches the playbook)."""
+    ev: dict[str, Any] = {"govcloud_mlps_level": int(level)}
+    for p in extra:
+        k, sep, v = p.partition("=")
+        if not sep or not k.startswith("govcloud_"):
+            raise UsageError(f"--var expects govcloud_KEY=VALUE, got {p!r}")
+        ev[k] = v
+    return ev
+
+
+def baseline(hosts: str, inventory_file: Path, *, level: int, check: bool, extra: list[str],
+             artifacts: Path | None = None) -> Any:
+    """Bring hosts to the MLPS baseline with playbooks/mlps_baseline.yml (idempotent; ``check``:
+    Ansible check mode). Returns the driver's run result (stats, changed and failed tasks per host)."""
+    from govcloud.drivers.ansible import run_playbook
+    ev = baseline_vars(level, extra)
+    return run_playbook(BASELINE_PLAYBOOK, inventory_file, limit=hosts, extravars=ev, check=check,
+                        private_data_dir=artifacts)

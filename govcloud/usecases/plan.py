@@ -218,6 +218,20 @@ def check(plan_arg: Path) -> PlanCheck:
     return PlanCheck(opened.path, opened.plan, violations, state)
 
 
+@dataclass
+class ShownPlan:
+    path: Path
+    plan: Plan
+    state: PlanState            # approval and stale inputs, as every view shows them
+
+
+def show(plan_arg: Path) -> ShownPlan:
+    """The plan as written and its state (no inventory validation: a plan can be read without it)."""
+    path = plan_path(plan_arg)
+    plan = read_plan(path)
+    return ShownPlan(path, plan, plan_state.plan_state(plan, path))
+
+
 # ---------------------------------------------------------------- explain, diff
 
 

@@ -162,8 +162,10 @@ def test_concurrent_appends_keep_a_valid_chain(tmp_path: Path) -> None:
 def test_cli_verify_and_show(tmp_path: Path) -> None:
     fill(tmp_path, 3)
     runner = CliRunner()
-    res = runner.invoke(audit_app, ["verify", str(tmp_path)])
+    res = runner.invoke(audit_app, ["verify", str(tmp_path), "--lang", "en"])
     assert res.exit_code == 0 and "3 entries" in res.output
+    res = runner.invoke(audit_app, ["verify", str(tmp_path)])               # Chinese by default
+    assert res.exit_code == 0 and "3 条记录，哈希链完整" in res.output
     res = runner.invoke(audit_app, ["show", str(tmp_path), "--limit", "2", "--output", "json"])
     assert res.exit_code == 0
     assert [e["seq"] for e in json.loads(res.stdout)] == [2, 3]

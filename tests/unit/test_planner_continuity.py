@@ -77,7 +77,7 @@ def test_x86_systems_never_spill_onto_the_arm_pool(tmp_path):
         assert "H-CAP-1" in " ".join(render_all(u.reasons, "en"))
     native = F.item(plan, "native")
     assert zone_of(inv, plan, "native").cpu_arch is CpuArch.aarch64 and native.strategy is Strategy.rehost
-    assert "信创 decision" not in reasons_text(native)
+    assert "Xinchuang decision" not in reasons_text(native)
 
 
 def test_native_arm_system_is_not_rebuilt_for_x86(tmp_path):

@@ -326,7 +326,7 @@ def test_sync_step_falls_back_with_the_reason_and_tears_down_earlier_replication
 
 
 def test_status_cell_says_method_lag_and_when_it_was_measured_or_why_dump():
-    from govcloud.cli.migrate import _replication_cell
+    from govcloud.render.views.migrate import replication_cell as _replication_cell
     rep = {"methods": [R.decide("postgresql", "a", facts(name="a")).to_plain(),
                        R.decide("postgresql", "b", facts(name="b", wal_level="replica")).to_plain()],
            "status": [R.ReplicationStatus("postgresql", "a", "streaming", 2048, 1.25, "2026-12-06T06:00:00Z").to_plain()]}

@@ -1,0 +1,64 @@
+"""Views of ``govcloud audit``: the chain check and the latest entries — in Chinese by default,
+English with ``--lang en``. One line per entry and per problem, so grep and editors can use them;
+a newline in the data never starts a line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+
+from govcloud.render import console as view
+
+_T: dict[str, tuple[str, str]] = {
+    "problems": ("{n} 处问题", "{n} problem(s)"),
+    "in": ("，位于 {log}", " in {log}"),
+    "no_log": (" 尚无审计日志（{log}）", " no audit log yet ({log})"),
+    "intact": (" {log}：{n} 条记录，哈希链完整", " {log}: {n} {noun}, chain intact"),
+    "shown": ("{log}：显示 {n} 条记录", "{log}: {n} {noun} shown"),
+}
+
+
+def msg(key: str, lang: str, **params: Any) -> str:
+    zh, en = _T[key]
+    return (zh if lang == "zh" else en).format(**params)
+
+
+def verify(problems: list[Any], log: Path, entries: int, lang: str) -> None:
+    con = view.stdout()
+    for p in problems:
+        con.print(view.styled(("✗", "red"), f" {log.name}:{p}"), highlight=False, soft_wrap=True)
+    if problems:
+        con.print(view.styled((msg("problems", lang, n=len(problems)), "bold red"), msg("in", lang, log=log)),
+                  highlight=False, soft_wrap=True)
+    elif not log.exists():
+        con.print(view.styled(("✓", "green"), msg("no_log", lang, log=log)), highlight=False, soft_wrap=True)
+    else:
+        noun = "entry" if entries == 1 else "entries"
+        con.print(view.styled(("✓", "bold green"), msg("intact", lang, log=log, n=entries, noun=noun)),
+                  highlight=False, soft_wrap=True)
+
+
+def entries(log: Path, shown: list[dict[str, Any]], lang: str) -> None:
+    """The entries: when, who, what, on which record, why (one line each)."""
+    con = view.stdout()
+    noun = "entry" if len(shown) == 1 else "entries"
+    con.print(view.safe(msg("shown", lang, log=log, n=len(shown), noun=noun)), style="dim", highlight=False,
+              soft_wrap=True)
+    for e in shown:
+        who = e.get("who") or {}
+        who_s = (who.get("os_user") or "?") + (f" ({who['actor']})" if who.get("actor") else "") \
+            if isinstance(who, dict) else str(who)
+        ent = e.get("entity") or {}
+        ent_s = f"{ent.get('kind')}/{ent.get('id')}" if isinstance(ent, dict) else str(ent)
+        one = lambda x: view.clean(str(x), newlines=False)  # noqa: E731 - a newline in data never starts a line
+        line = Text()
+        line.append(f"#{one(e.get('seq'))}", style="bold")
+        line.append(f"  {one(e.get('at'))}  {one(who_s)}  ")
+        line.append(one(e.get("action")), style="cyan")
+        line.append(f"  {one(ent_s)}")
+        if e.get("reason"):
+            line.append(f"  — {one(e['reason'])}")
+        line.append(f"  [{str(e.get('hash', ''))[:12]}]", style="dim")
+        con.print(line, soft_wrap=True)

@@ -1,0 +1,72 @@
+"""Views of ``govcloud inventory discover``: hosts reached and why the others were not, the
+dependencies proposed from established connections, the observations written — in Chinese by
+default, English with ``--lang en``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from govcloud.base.sshfail import LABELS
+from govcloud.render import console as view
+
+_T: dict[str, tuple[str, str]] = {
+    "progress": ("发现", "discover"),
+    "title": ("主机发现 — 已连通 {reached}/{targets}，用时 {seconds:.1f} 秒",
+              "discovery — {reached}/{targets} reached in {seconds:.1f}s"),
+    "result": ("结果", "result"), "hosts": ("主机数", "hosts"), "reached": ("已连通", "reached"),
+    "not_reached": ("未连通", "not reached"),
+    "server": ("服务器", "server"), "address": ("地址", "address"), "reason": ("原因", "reason"),
+    "detail": ("详情", "detail"),
+    "proposals": ("建议的依赖关系（来自已建立的连接 — 请审核后手工添加）",
+                  "proposed dependencies (from established connections — review, then add by hand)"),
+    "from": ("调用方", "from"), "to": ("被调用方", "to"), "type": ("类型", "type"), "evidence": ("依据", "evidence"),
+    "declared": ("已登记", "declared"), "yes": ("是", "yes"),
+    "written": ("观测记录：{written} 条（审计日志第 {seq} 条）", "observations: {written} (audit log entry #{seq})"),
+}
+
+# why a host was not reached (base.sshfail's kinds), in Chinese; English from base.sshfail.LABELS
+_REASONS_ZH = {"auth": "认证被拒绝", "hostkey-changed": "主机密钥已变更（拒绝连接）", "hostkey-unknown": "主机密钥未知",
+               "timeout": "超时", "connect": "连接失败", "remote": "远端脚本执行失败", "other": "其他错误"}
+
+
+def msg(key: str, lang: str, **params: Any) -> str:
+    zh, en = _T[key]
+    return (zh if lang == "zh" else en).format(**params)
+
+
+def reason(kind: str, lang: str) -> str:
+    return (_REASONS_ZH if lang == "zh" else LABELS).get(kind, kind)
+
+
+def discovery(done: Any, lang: str) -> None:
+    """``done``: usecases.discover's result (summary, reached, failed, proposals)."""
+    summary, reached, failed, proposals = done.summary, done.reached, done.failed, done.proposals
+    out = view.stdout()
+    tab = Table(title=msg("title", lang, reached=len(reached), targets=summary["targets"],
+                          seconds=summary["seconds"]), min_width=48)
+    for c in ("result", "hosts"):
+        tab.add_column(msg(c, lang))
+    tab.add_row(msg("reached", lang), str(len(reached)))
+    for kind, n in sorted(summary["failed_by_reason"].items()):
+        tab.add_row(reason(kind, lang), str(n))
+    out.print(tab)
+    if failed:
+        ft = Table(title=msg("not_reached", lang))
+        for c in ("server", "address", "reason", "detail"):
+            ft.add_column(msg(c, lang))
+        for f in failed:
+            ft.add_row(view.safe(f["server"]), view.safe(f["address"]), reason(f["reason"], lang),
+                       view.safe(f["error"] or ""))
+        out.print(ft)
+    if proposals:
+        pt = Table(title=msg("proposals", lang))
+        for c in ("from", "to", "type", "evidence", "declared"):
+            pt.add_column(msg(c, lang))
+        for p in proposals:
+            pt.add_row(view.safe(p["from"]), view.safe(p["to"]), p["type"], view.safe("; ".join(p["evidence"][:3])),
+                       msg("yes", lang) if p["existing"] else "")
+        out.print(pt)
+    if summary["written"]:
+        out.print(msg("written", lang, written=summary["written"], seq=summary["audit_seq"]))

@@ -1,0 +1,202 @@
+"""Views of ``govcloud migrate``: the dry run's change set, the cutover records' dry run, the
+results of a run/cutover/rollback/decommission, and the status table with its sync and downtime
+lines — in Chinese by default, English with ``--lang en``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from govcloud.render import console as view
+from govcloud.render.i18n import t as label
+
+_T: dict[str, tuple[str, str]] = {
+    "dry_run": ("{plan} — 预演（未做任何变更）", "{plan} — dry run (nothing changed)"),
+    "system": ("系统", "system"), "state": ("状态", "state"), "action": ("动作", "action"),
+    "kind": ("类型", "kind"), "name": ("名称", "name"), "detail": ("说明", "detail"),
+    "nothing": ("无需变更", "nothing to do"),
+    "to_do": ("待执行变更 {to_do} 项，受阻 {blocked} 项", "{to_do} change(s) to make, {blocked} blocked"),
+    "records": ("割接记录 — 预演（未做任何变更）", "cutover records — dry run (nothing changed)"),
+    "record": ("记录", "record"), "live": ("当前值", "live"), "expected": ("预期（源）", "expected (source)"),
+    "new": ("新值（目标）", "new (target)"), "absent": ("（不存在）", "(absent)"),
+    "steps": ("步骤", "steps"), "changes": ("变更", "changes"), "error": ("错误", "error"),
+    "batch": ("批次", "batch"), "syncs": ("同步次数", "syncs"), "last_change": ("最近变更", "last change"),
+    "failure": ("失败原因", "failure"),
+    "status": ("{plan} — 迁移状态 — {approval}", "{plan} — migration status — {approval}"),
+    "torn": ("日志末行因崩溃而不完整，已忽略", "the journal ends in a line cut short by a crash; it is ignored"),
+    "run_title": ("{plan} 批次 {batch}：执行至 {stage}", "{plan} batch {batch}: run until {stage}"),
+    "cutover_title": ("{plan} 批次 {batch}：割接", "{plan} batch {batch}: cutover"),
+    "rollback_title": ("{plan}：回退", "{plan}: rollback"),
+    "decommission_title": ("{plan}：源系统下线", "{plan}: decommission"),
+    "confirm_run": ("执行以上变更？", "carry out these changes?"),
+    "confirm_cutover": ("现在割接批次 {batch} 的 {n} 个系统？其源端服务将停止，数据库将关闭应用写入。",
+                        "cut over {n} system(s) of batch {batch} now? Their source services will be stopped and "
+                        "their databases closed to application writes."),
+    "confirm_rollback": ("回退 {system}？", "roll back {system}?"),
+    "confirm_rollback_remove": ("回退 {system} 并删除其云服务器？", "roll back {system} and remove its cloud servers?"),
+    "confirm_decommission": ("将 {system} 的源系统记录为已下线？", "record {system}'s source as decommissioned?"),
+    "replication": ("复制", "replication"), "dump": ("导出导入", "dump"),
+}
+
+# the change set's actions and the records' actions, in the user's language
+_ACTIONS: dict[str, tuple[str, str]] = {
+    "create": ("创建", "create"), "adopt": ("接管", "adopt"), "update": ("更新", "update"),
+    "attach": ("挂载", "attach"), "blocked": ("受阻", "blocked"), "run": ("执行", "run"), "keep": ("保持", "keep"),
+    "switch": ("切换", "switch"), "already": ("已切换", "already"), "conflict": ("冲突", "conflict"),
+    "error": ("错误", "error"), "clients": ("客户端", "clients"),
+}
+_STYLE = {"create": "green", "adopt": "yellow", "update": "yellow", "attach": "yellow", "blocked": "red",
+          "run": "cyan", "keep": "dim", "switch": "cyan", "already": "green", "conflict": "red", "error": "red"}
+
+
+def msg(key: str, lang: str, **params: Any) -> str:
+    zh, en = _T[key]
+    return (zh if lang == "zh" else en).format(**params)
+
+
+def action(code: str, lang: str) -> str:
+    zh, en = _ACTIONS.get(code, (code, code))
+    return zh if lang == "zh" else en
+
+
+def _state(value: str, lang: str) -> str:
+    from govcloud.migrate.lifecycle import State
+    try:
+        return State(value).label(lang)
+    except ValueError:
+        return value
+
+
+def dry_run(report: dict[str, Any], lang: str) -> None:
+    """The change set `migrate run --dry-run` prints (and `run` shows before asking)."""
+    out = view.stdout()
+    tab = Table(title=view.safe(msg("dry_run", lang, plan=report["plan"])), show_lines=False)
+    for c in ("system", "state", "action", "kind", "name", "detail"):
+        tab.add_column(msg(c, lang))
+    for s in report["systems"]:
+        if not s["changes"]:
+            tab.add_row(s["system"], _state(s["state"], lang), "—", "", msg("nothing", lang), "")
+        for n, c in enumerate(s["changes"] + s.get("databases", [])):
+            tab.add_row(s["system"] if n == 0 else "", _state(s["state"], lang) if n == 0 else "",
+                        Text(action(c["action"], lang), style=_STYLE.get(c["action"], "")), c["kind"],
+                        view.safe(c["name"]), view.safe(c["detail"]))
+    out.print(tab)
+    for q in report["quota_problems"]:
+        out.print(view.styled((f"✗ {view.clean(q)}", "red")))
+    if "check" in report:
+        for s, r in report["check"].items():
+            out.print(view.safe(f"--check {s}: {r}"))
+    out.print(msg("to_do", lang, to_do=report["to_do"], blocked=report["blocked"]))
+
+
+def records(rows: list[dict[str, Any]], lang: str) -> None:
+    """`migrate cutover --dry-run`: each record with its live value and the change."""
+    out = view.stdout()
+    tab = Table(title=msg("records", lang))
+    for c in ("system", "record", "live", "expected", "new", "action"):
+        tab.add_column(msg(c, lang))
+    for r in rows:
+        live = "—" if r.get("live") is None else (", ".join(r["live"]) or msg("absent", lang)) + (
+            f" TTL {r['ttl']}" if r.get("ttl") is not None else "")
+        tab.add_row(r["system"], view.safe(r["record"]), view.safe(live), view.safe(", ".join(r["expected"])),
+                    view.safe(", ".join(r["new"])),
+                    Text(view.clean(action(r["action"], lang) + (f": {r['detail']}" if r.get("detail") else "")),
+                         style=_STYLE.get(r["action"], "")))
+    out.print(tab)
+
+
+def results(results: list[Any], title: str, lang: str) -> None:
+    """What a run, cutover, rollback or decommission did, per system."""
+    tab = Table(title=view.safe(title))
+    for c in ("system", "state", "steps", "changes", "error"):
+        tab.add_column(msg(c, lang))
+    for r in results:
+        tab.add_row(r.system, _state(r.state, lang), ", ".join(r.steps) or "—", view.safe("; ".join(r.changed) or "—"),
+                    Text(view.clean(r.error), style="red") if r.error else "")
+    view.stdout().print(tab)
+
+
+def replication_cell(rep: dict[str, Any], lang: str) -> str:
+    """Per database: its method, and for replication the last measured state and lag with its time;
+    for dump/restore why it cannot replicate."""
+    from govcloud.migrate import replication as R
+    status = {f"{x['engine']}/{x['name']}": R.ReplicationStatus.from_plain(x) for x in rep.get("status") or []}
+    out = []
+    for d in (R.MethodDecision.from_plain(x) for x in rep.get("methods") or []):
+        if d.method is R.Method.replication and d.key in status:
+            out.append(status[d.key].text(lang))
+        elif d.method is R.Method.replication:
+            out.append(f"{d.key} {msg('replication', lang)}")
+        else:
+            out.append(f"{d.key} {msg('dump', lang)}: {d.why(lang)}")
+    return "\n".join(out)
+
+
+def secs(v: Any) -> str:
+    return "" if not isinstance(v, (int, float)) or isinstance(v, bool) else f"{v:.1f} s"
+
+
+def detail_line(r: dict[str, Any], lg: str) -> Text:
+    """One system's sync and downtime figures: the last delta and whether deltas converge, the
+    projected window, the approved one, the measured downtime (flagged over the window) and why a
+    cutover was forced."""
+    from govcloud.migrate.syncstats import human_bytes
+    line = Text(f"  {r['system']}: ")
+    parts: list[Text] = []
+    d = r["last_delta"]
+    if d:
+        conv = r["convergence"]["state"]
+        parts.append(Text(f"{label('last_delta', lg)} {human_bytes(d['bytes_transferred'])} / {d['wall_s']:.1f} s"
+                          f" ({d['files_transferred']} {label('files', lg)})"
+                          + (f", {label('conv_' + conv, lg)}" if conv != "unknown" else "")))
+    cut = r["cutover_projection"] if r["cutover_at"] or r["downtime_s"] is not None else None
+    proj = cut or r["projection"]
+    if secs(proj.get("total_s")):
+        parts.append(Text(f"{label('projected_downtime', lg)} {secs(proj.get('total_s'))}"))
+    if r["approved_downtime_s"] is not None:
+        parts.append(Text(f"{label('approved_window', lg)} {secs(r['approved_downtime_s'])}"))
+    if r["downtime_s"] is not None:
+        m = Text(f"{label('downtime', lg)} {secs(r['downtime_s'])}")
+        if r["over_window"]:
+            m.append(f" ⚠ {label('over_window', lg)}", style="bold red")
+        parts.append(m)
+    if r["forced_reason"]:
+        parts.append(Text(f"{label('forced', lg)}: {view.clean(r['forced_reason'])}", style="yellow"))
+    return line + Text("; ").join(parts)
+
+
+def status(st: Any, approval: str, batch: str | None, lang: str) -> None:
+    """`migrate status` (``st``: usecases.migrate.MigrationStatus; ``approval``: the plan's approval
+    line): one row per system, the replication column only when a sync measured something, a line of
+    sync and downtime figures per system that has them, the counts per state."""
+    from govcloud.migrate.lifecycle import State
+    rows, lg = st.systems, lang
+    tab = Table(title=view.safe(msg("status", lg, plan=st.plan.plan_id, approval=approval)))
+    with_repl = any(r["replication"]["methods"] or r["replication"]["status"] for r in rows)
+    cols = [msg("batch", lg), msg("system", lg), msg("name", lg), msg("state", lg), msg("syncs", lg),
+            label("downtime", lg)] + ([label("replication", lg)] if with_repl else []) + [
+            msg("last_change", lg), msg("failure", lg)]
+    for c in cols:
+        tab.add_column(c)
+    details = []
+    for r in rows:
+        if r["state"] == "pending" and not batch and len(rows) > 60:
+            continue
+        down = Text(secs(r.get("downtime_s")))
+        if r["over_window"]:
+            down.append(" ⚠", style="bold red")
+        tab.add_row(r["batch"], r["system"], view.safe(r["name"]), State(r["state"]).label(lg), str(r["syncs"]),
+                    down, *((replication_cell(r["replication"], lg),) if with_repl else ()),
+                    f"{r['at'] or ''} {r['who'] or ''}".strip(),
+                    view.safe(f"{r['failed_step']}: {r['reason']}") if r["failed_step"] else "")
+        if r["sync_runs"] or r["downtime_s"] is not None or r["cutover_projection"] or r["state"] == "synced":
+            details.append(detail_line(r, lg))
+    out = view.stdout()
+    out.print(tab)
+    for line in details:
+        out.print(line, highlight=False, soft_wrap=True)
+    out.print("  ".join(f"{State(k).label(lg)} {v}" for k, v in sorted(st.counts.items())))
+    if st.torn_tail:
+        out.print(msg("torn", lg), style="yellow")

@@ -1,0 +1,194 @@
+"""Views of ``govcloud plan``: what generate wrote, validate's findings, the plan by batch,
+department or room, one system explained, the diff of two plans, the approval recorded — in
+Chinese by default, English with ``--lang en``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from govcloud.planning.rules import format_violation
+from govcloud.render import console as view
+from govcloud.render.reasons import OBJECTIVE, batch_name, render_all
+
+_T: dict[str, tuple[str, str]] = {
+    "wrote": ("已写入 {path} 和 {doc}，用时 {seconds:.1f} 秒", "wrote {path} and {doc} in {seconds:.1f} s"),
+    "summary": ("批次 {batches}（下界 {lower_bound}，差距 {gap}）；纳入批次 {systems_in_batches} 个系统，保留 {retained}，"
+                "暂无法排期 {unscheduled}；硬性规则违反 0",
+                "{batches} batches (lower bound {lower_bound}, gap {gap}); {systems_in_batches} systems in batches, "
+                "{retained} stay, {unscheduled} cannot be scheduled; 0 hard-rule violations"),
+    "prerequisites": ("前置条件", "prerequisites"),
+    "diff_total": ("{a} → {b}：{n} 个系统有变化", "{n} system(s) changed between {a} and {b}"),
+    "approved": ("已审批 {plan}（{sha}…），审批人 {by}，{at}，签名方式 {scheme}",
+                 "approved {plan} ({sha}…) by {by} at {at}, signed with {scheme}"),
+}
+
+_HEADINGS = {"strategy": ("策略", "strategy"), "group": ("迁移组", "move group"), "batch": ("批次", "batch"),
+             "zone": ("目标资源池", "zone"), "flavor": ("规格", "flavor"), "image": ("镜像", "image"),
+             "retain": ("保留原因", "why it stays"), "unscheduled": ("无法排期原因", "why it cannot be scheduled")}
+
+_DIFF_FIELDS = {"where": ("批次", "where"), "strategy": ("策略", "strategy"), "zone": ("资源池", "zone"),
+                "cutover": ("割接日", "cutover"), "added": ("新增", "added"), "removed": ("移除", "removed")}
+
+SHOW_BY = ("batch", "department", "room")
+
+
+def msg(key: str, lang: str, **params: Any) -> str:
+    zh, en = _T[key]
+    return (zh if lang == "zh" else en).format(**params)
+
+
+def _pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[0] if lang == "zh" else pair[1]
+
+
+def violations(found: list[Any], lang: str, console: Any = None, limit: int | None = None) -> None:
+    """Hard-rule violations, one line each (stderr unless a console is given)."""
+    con = console or view.stderr()
+    for v in found[:limit] if limit else found:
+        con.print(view.safe(format_violation(v, lang)), highlight=False, soft_wrap=True)
+
+
+def summary(summary: dict[str, Any], lang: str) -> None:
+    view.stdout().print(msg("summary", lang, **summary), highlight=False)
+
+
+def generated(done: Any, lang: str, voided_text: str | None, kept_text: str | None) -> None:
+    """`plan generate`: what was written and how long it took, the approval voided or kept, the summary."""
+    err = view.stderr()
+    err.print(view.safe(msg("wrote", lang, path=done.path, doc=done.document, seconds=done.seconds)),
+              highlight=False)
+    if voided_text:
+        err.print(view.safe(voided_text), style="bold yellow", highlight=False)
+    elif kept_text:
+        err.print(view.safe(kept_text), highlight=False)
+    summary(done.summary.to_plain(), lang)
+
+
+def validate_summary(violations: int, systems: int, batches: int, stale: bool, lang: str) -> str:
+    """The last line of `plan validate`."""
+    mark = "✗" if violations or stale else "✓"
+    if lang == "zh":
+        return (f"{mark} {batches} 个批次、{systems} 个纳入批次的系统中发现 {violations} 处硬性规则违反"
+                + ("；计划已过期" if stale else ""))
+    return f"{mark} {violations} violation(s) in {systems} planned systems, {batches} batches" + \
+        ("; the plan is stale" if stale else "")
+
+
+def validated(checked: Any, stale_text: str, approval_text: str, lang: str) -> None:
+    """`plan validate` (``checked``: usecases.plan.PlanCheck)."""
+    out = view.stdout()
+    violations(checked.violations, lang, console=out)
+    if checked.stale:
+        view.stderr().print(view.safe("⚠ " + stale_text), style="bold red", highlight=False)
+    bad = checked.violations or checked.stale
+    out.print(validate_summary(len(checked.violations), len(checked.plan.items()), len(checked.plan.batches),
+                               checked.stale, lang), style="bold red" if bad else "bold green", highlight=False)
+    view.stderr().print(view.safe(approval_text), style="bold red" if checked.approval.status == "invalid" else None,
+                        highlight=False)
+
+
+def show(plan: Any, by: str, approval_text: str, flagged: bool, lang: str,
+         plan_summary: dict[str, Any] | None = None) -> None:
+    """`plan show --by batch|department|room` (``approval_text``: the plan's approval and
+    staleness line; ``flagged``: also on stderr, in red — invalid approval or stale inputs;
+    ``plan_summary``: the summary line under the batch table)."""
+    out = view.stdout()
+    if flagged:
+        view.stderr().print(view.safe(approval_text), style="bold red", highlight=False)
+    if by == "batch":
+        table = Table(title=view.safe(f"{plan.plan_id} — {approval_text}"), title_justify="left", header_style="bold")
+        for col in (("批次", "batch"), ("时间", "window"), ("截止", "deadline"), ("系统", "systems"),
+                    ("服务器", "servers"), ("策略", "strategies")):
+            table.add_column(_pick(col, lang))
+        for b in plan.batches:
+            strategies: dict[str, int] = {}
+            for i in b.items:
+                strategies[i.strategy.label(lang)] = strategies.get(i.strategy.label(lang), 0) + 1
+            table.add_row(view.safe(f"{b.id} {batch_name(b.name, b.id, b.pilot, lang)}"), f"{b.start} – {b.end}",
+                          str(b.deadline or "-"), str(len(b.items)), str(b.servers),
+                          ", ".join(f"{k} {v}" for k, v in strategies.items()))
+        out.print(table)
+        if plan_summary is not None:
+            summary(plan_summary, lang)
+    elif by == "department":
+        rows: dict[str, list[str]] = {}
+        for b in plan.batches:
+            for i in b.items:
+                rows.setdefault(i.owner_org, []).append(b.id)
+        table = Table(title=plan.plan_id, title_justify="left", header_style="bold")
+        for c in (("部门", "department"), ("系统", "systems"), ("批次", "batches"), ("保留/暂无法排期", "stay/unscheduled")):
+            table.add_column(_pick(c, lang))
+        stay: dict[str, int] = {}
+        for r in plan.retained:
+            stay[r.owner_org] = stay.get(r.owner_org, 0) + 1
+        for u in plan.unscheduled:
+            stay[u.owner_org] = stay.get(u.owner_org, 0) + 1
+        for org in sorted(set(rows) | set(stay)):
+            batches = rows.get(org, [])
+            table.add_row(org, str(len(batches)), " ".join(sorted(set(batches))), str(stay.get(org, 0)))
+        out.print(table)
+    else:
+        table = Table(title=plan.plan_id, title_justify="left", header_style="bold")
+        for c in (("机房", "room"), ("腾空日期", "empty by"), ("尚未腾空原因", "kept open by")):
+            table.add_column(_pick(c, lang))
+        for r in plan.rooms:
+            table.add_row(view.safe(f"{r.name} ({r.room})"), str(r.empty_by or "-"),
+                          ", ".join(r.blocked_by[:5]) + (" …" if len(r.blocked_by) > 5 else ""))
+        out.print(table)
+
+
+def explain_plain(data: dict[str, Any], lang: str) -> dict[str, Any]:
+    """`plan explain -o json`: the use case's data plus the objective and the reasons worded."""
+    return {**data, "objective": OBJECTIVE[lang],
+            "reasons_text": {k: render_all(v, lang) for k, v in data["reasons"].items()}}
+
+
+def explain(data: dict[str, Any], lang: str) -> None:
+    out = view.stdout()
+    head = f"{data['system']} {data['name']}"
+    if "batch" in data:
+        head += f" → {data['batch']} · {data['strategy']} · {data['target_zone'] or '-'} · {data['cutover']}"
+    out.print(view.safe(head), style="bold", highlight=False)
+    out.print(f"  {OBJECTIVE[lang]}", style="dim", highlight=False, soft_wrap=True)
+    for key, lines in data["reasons"].items():
+        out.print(f"  {_pick(_HEADINGS.get(key, (key, key)), lang)}:", style="cyan", highlight=False)
+        for line in render_all(lines, lang):
+            out.print(view.safe(f"    - {line}"), highlight=False, soft_wrap=True)
+    for p in data.get("servers", []):
+        out.print(view.safe(f"    {p['server']}: {p['flavor']} ({p['vcpus']} vCPU, {p['ram_gb']:g} GB, disk "
+                            f"{p['disk_gb']:g} GB) · {p['image']} · {p['sized_from']}"), highlight=False,
+                  soft_wrap=True)
+    if data.get("requires"):
+        out.print(f"  {msg('prerequisites', lang)}: {', '.join(data['requires'])}", highlight=False)
+
+
+def diff(d: Any, lang: str) -> None:
+    """`plan diff` (``d``: usecases.plan.PlanDiff): one line per changed system, with B's reasons."""
+    out = view.stdout()
+    zh = lang == "zh"
+    words = {"retained": "保留", "unscheduled": "暂无法排期"} if zh else {}
+
+    def word(v: Any) -> str:
+        return words.get(str(v), str(v)) if v else "-"
+    for c in d.changes:
+        if isinstance(c["from"], dict) or isinstance(c["to"], dict):
+            parts = [f"{_pick(_DIFF_FIELDS[f], lang)} {word((c['from'] or {}).get(f))} → {word((c['to'] or {}).get(f))}"
+                     for f in c["change"].split(",")]
+            line = ("；" if zh else "; ").join(parts)
+        else:
+            line = f"{_pick(_DIFF_FIELDS[c['change']], lang)} {word(c['from'])} → {word(c['to'])}"
+        out.print(view.safe(f"{c['system']}: {line}"), highlight=False, soft_wrap=True)
+        for w in render_all(c["why"], lang):
+            out.print(view.safe(f"    {w}"), style="dim", highlight=False, soft_wrap=True)
+    out.print(msg("diff_total", lang, a=d.a.plan_id, b=d.b.plan_id, n=len(d.changes)), style="bold")
+
+
+def approved(done: Any, lang: str) -> None:
+    """`plan approve` (``done``: usecases.plan.Approval)."""
+    sig, entry = done.signature, done.approver
+    scope = ",".join(tuple(entry.departments) + tuple(entry.batches))
+    view.stdout().print(view.safe(msg("approved", lang, plan=done.plan.plan_id, sha=sig.plan_sha256[:19],
+                                      by=sig.approved_by, at=sig.approved_at, scheme=done.scheme)
+                                  + (f" [{scope}]" if scope else "")), highlight=False)

@@ -1,0 +1,186 @@
+"""`--lang` is honoured by every command: each command's text output is Chinese by default and has
+no Chinese character with `--lang en`.
+
+The data is made ASCII first (every CJK run in the inventory files becomes a token such as
+``Z1a2b3c``), so a Chinese character in English output can only come from the program. Commands run
+in-process through the real typer app; `migrate run/cutover --dry-run` see the in-memory cloud and
+scripted playbooks (govcloud.testing) instead of OpenStack and Ansible, `compliance check` evaluates
+recorded facts, `compliance baseline` gets a canned playbook result, `inventory discover` meets a
+port that refuses connections on 127.0.0.1 — nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from govcloud.cli.app import app
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+import migrate_env  # noqa: E402
+
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
+_CJK_RUN = re.compile(CJK.pattern + "+")
+
+
+def _token(m: re.Match) -> str:
+    return "Z" + hashlib.md5(m.group().encode()).hexdigest()[:6]
+
+
+def asciify(text: str) -> str:
+    return _CJK_RUN.sub(_token, text)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    d = tmp_path_factory.mktemp("lang")
+    inv = migrate_env.write_inventory(d / "inv", [("h61", "127.0.0.1"), ("h62", "127.0.0.1")],
+                                      ("h38", "127.0.0.1"), start="2026-11-23")
+    for f in inv.rglob("*.yaml"):
+        f.write_text(asciify(f.read_text(encoding="utf-8")), encoding="utf-8")
+    assert not any(CJK.search(f.read_text(encoding="utf-8")) for f in inv.rglob("*.yaml"))
+    runner = CliRunner()
+    r = runner.invoke(app, ["plan", "generate", str(inv), "--out", str(d / "plans"), "--id", "p", "-o", "json"])
+    assert r.exit_code == 0, r.output
+    plan = d / "plans" / "p"
+    by = asciify(migrate_env.APPROVERS[0])
+    r = runner.invoke(app, ["plan", "approve", str(plan), "--by", by, "--key", str(migrate_env.approver_key()),
+                            "-o", "json"])
+    assert r.exit_code == 0, r.output
+    from govcloud.store import auditlog
+    auditlog.append(inv, action="export", entity=("inventory", "p"), who={"os_user": "ops", "actor": "a"},
+                    reason="lang test")
+    (plan / "journal.jsonl").write_text("".join(json.dumps(e) + "\n" for e in [
+        {"at": "2026-11-23T01:00:00Z", "who": "ops@m", "kind": "state", "system": "app1", "to": "prechecked"},
+        {"at": "2026-11-23T01:01:00Z", "who": "ops@m", "kind": "state", "system": "app1", "to": "failed",
+         "step": "provision", "reason": "quota: cores needed 2, free 0 of 8"},
+    ]), encoding="utf-8")
+    from test_compliance_checks import COMPLIANT, DEBIAN_DEFAULT, facts
+    (d / "facts.json").write_text(json.dumps({"hosts": [facts(DEBIAN_DEFAULT, "h49").to_plain(),
+                                                        facts(COMPLIANT, "ok").to_plain()]}))
+    (d / "ssh_config").write_text("Host *\n  Port 9\n")          # discard: nothing listens, refused at once
+    (d / "known_hosts").write_text("")
+    return SimpleNamespace(d=d, inv=inv, plan=plan, approver=by)
+
+
+@pytest.fixture
+def fakes(monkeypatch):
+    """The executor a migrate command builds gets the in-memory cloud and scripted playbooks."""
+    from govcloud.migrate.executor import Executor
+    from govcloud.testing.fake_cloud import FakeCloud
+    from govcloud.testing.scripted import ScriptedPlaybooks, ScriptedProbe
+    from govcloud.usecases import migrate as uc
+    cloud = FakeCloud(flavors={"m1.small": (1, 2048), "c2.m4": (2, 4096)}, networks={"govcloud-net": "198.18.128.0/24"})
+    monkeypatch.setattr(uc, "Executor", functools.partial(Executor, cloud=cloud.connect, playbooks=ScriptedPlaybooks(),
+                                                          probe=ScriptedProbe()))
+
+
+@pytest.fixture
+def canned_baseline(monkeypatch):
+    """`compliance baseline` without Ansible: the driver returns a run with one changed and one failed task."""
+    import govcloud.drivers.ansible as A
+    run = SimpleNamespace(rc=2, status="failed", ok=False, stats={"ok": {"h49": 3}, "failures": {"h49": 1}},
+                          changed_tasks={"h49": ["set PASS_MAX_DAYS"]}, failed_tasks={"h49": ["auditd"]},
+                          messages={"h49": ["auditd: package missing"]}, artifact_dir=None,
+                          changed=lambda h: 1)
+    monkeypatch.setattr(A, "run_playbook", lambda *a, **k: run)
+
+
+def commands(w: SimpleNamespace, lang: str) -> dict[str, tuple[list[str], str | None]]:
+    """Every command of the CLI: its arguments (text output) and the input typed at a prompt."""
+    d, inv, plan = w.d, str(w.inv), str(w.plan)
+    return {
+        "inventory validate": (["inventory", "validate", inv], None),
+        "inventory show": (["inventory", "show", inv], None),
+        "inventory show ID": (["inventory", "show", inv, "app1"], None),
+        "inventory list": (["inventory", "list", inv, "--kind", "servers"], None),
+        "inventory stats": (["inventory", "stats", inv, "--eol-on", "2026-06-01"], None),
+        "inventory schema": (["inventory", "schema", "--out", str(d / f"schema-{lang}.json")], None),
+        "inventory generate": (["inventory", "generate", str(d / f"gen-{lang}"), "--scale", "city"], None),
+        "inventory export": (["inventory", "export", inv, "--format", "json", "--out", str(d / f"exp-{lang}")], None),
+        "inventory export --verify": (["inventory", "export", "--verify", str(d / f"exp-{lang}")], None),
+        "inventory discover": (["inventory", "discover", inv, "--ssh-config", str(d / "ssh_config"),
+                                "--known-hosts", str(d / "known_hosts"), "--retries", "0", "--connect-timeout", "2",
+                                "--timeout", "10", "--sample-seconds", "0"], None),
+        "inventory template": (["inventory", "template", "census", "--out", str(d / f"census-{lang}.csv"), "--force"], None),
+        "inventory import": (["inventory", "import", str(d / f"exp-{lang}"), "--format", "govcloud",
+                              "--into", str(d / f"imported-{lang}")], None),
+        "plan generate": (["plan", "generate", inv, "--out", str(d / f"plans-{lang}"), "--id", "q"], None),
+        "plan validate": (["plan", "validate", plan], None),
+        "plan show": (["plan", "show", plan], None),
+        "plan show --by department": (["plan", "show", plan, "--by", "department"], None),
+        "plan show --by room": (["plan", "show", plan, "--by", "room"], None),
+        "plan explain": (["plan", "explain", plan, "app1"], None),
+        "plan diff": (["plan", "diff", plan, str(d / f"plans-{lang}" / "q")], None),
+        "plan approve": (["plan", "approve", str(d / f"plans-{lang}" / "q"), "--by", w.approver,
+                          "--key", str(migrate_env.approver_key())], None),
+        "migrate run --dry-run": (["migrate", "run", plan, "--batch", "0", "--dry-run"], None),
+        "migrate cutover --dry-run": (["migrate", "cutover", plan, "--batch", "0", "--dry-run"], None),
+        "migrate status": (["migrate", "status", plan], None),
+        "migrate rollback": (["migrate", "rollback", plan, "--system", "app1"], "n\n"),
+        "migrate decommission": (["migrate", "decommission", plan, "--system", "app1", "--reason", "r"], "n\n"),
+        "compliance check": (["compliance", "check", "--facts", str(d / "facts.json"), "--level", "3"], None),
+        "compliance checks": (["compliance", "checks"], None),
+        "compliance baseline": (["compliance", "baseline", "--hosts", "h49", "--inventory-file",
+                                 str(d / "hosts.ini")], None),
+        "audit verify": (["audit", "verify", inv], None),
+        "audit show": (["audit", "show", inv], None),
+        "report": (["report", plan, "--out", str(d / f"report-{lang}.html")], None),
+    }
+
+
+def _leaf_commands() -> set[str]:
+    out = set()
+
+    def walk(c, path):
+        if hasattr(c, "commands"):
+            for n, sub in c.commands.items():
+                walk(sub, path + [n])
+        else:
+            out.add(" ".join(path))
+    walk(typer.main.get_command(app), [])
+    return out
+
+
+def test_every_command_is_checked(world) -> None:
+    checked = {name.split(" --")[0].split(" ID")[0] for name in commands(world, "zh")}
+    assert checked == _leaf_commands()
+
+
+def _run(args: list[str], stdin: str | None) -> tuple[int, str]:
+    r = CliRunner().invoke(app, args, input=stdin)
+    if r.exception is not None and not isinstance(r.exception, SystemExit):
+        raise r.exception
+    return r.exit_code, r.output
+
+
+NAMES = list(commands(SimpleNamespace(d=Path("."), inv=".", plan=".", approver="x"), "zh"))
+
+
+# Known gap: the MLPS checks word their expected and actual values in Chinese only
+# (compliance/checks.py); titles, headings and statuses follow --lang.
+_GAPS = {"compliance check": "compliance/checks.py words expected/actual values in Chinese only"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(reason=_GAPS[n], strict=True))
+                                  if n in _GAPS else n for n in NAMES])
+def test_chinese_by_default_and_no_chinese_with_lang_en(world, fakes, canned_baseline, monkeypatch, name) -> None:
+    monkeypatch.delenv("GOVCLOUD_LANG", raising=False)
+    args, stdin = commands(world, "zh")[name]
+    code_zh, out_zh = _run(args, stdin)
+    assert CJK.search(out_zh), f"{name}: no Chinese by default:\n{out_zh}"
+    args, stdin = commands(world, "en")[name]
+    code_en, out_en = _run(args + ["--lang", "en"], stdin)
+    found = sorted(set(CJK.findall(out_en)))
+    assert not found, f"{name} --lang en prints Chinese {found}:\n{out_en}"
+    assert code_zh == code_en, (name, code_zh, code_en)
+    assert code_en in (0, 1, 3), (name, code_en, out_en)      # what each command documents (no usage, no bug)
