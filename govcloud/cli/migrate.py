@@ -2,7 +2,8 @@
 
 Thin wiring: the guard (``usecases.approval.open_approved``: approved, unedited, inputs
 unchanged, hard rules), the executor built by ``usecases.migrate``, the run lock, then its step;
-status read by ``usecases.migrate.status``; output through ``render.console``.
+status read by ``usecases.migrate.status``; tables, prompts and titles from
+``render.views.migrate`` in the user's language.
 """
 
 from __future__ import annotations

@@ -174,6 +174,13 @@ def test_cli_writes_no_file() -> None:
     assert file_writes(PKG / "cli") == []
 
 
+def test_cli_builds_no_table() -> None:
+    """Views live in render/views/: no cli module imports rich's tables."""
+    found = [f"govcloud/cli/{p.name}:{line}: imports {mod}" for p in sorted((PKG / "cli").glob("*.py"))
+             for line, mod in imports_of(p, p.relative_to(PKG)) if mod in ("rich.table", "rich.text")]
+    assert found == []
+
+
 def test_moved_modules_are_gone() -> None:
     """Moved modules have one home; no compatibility copy lingers where they were."""
     for old in ("store/atomic.py", "inventory/reader.py", "cli/approvals.py"):
