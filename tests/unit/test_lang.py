@@ -184,3 +184,26 @@ def test_chinese_by_default_and_no_chinese_with_lang_en(world, fakes, canned_bas
     assert not found, f"{name} --lang en prints Chinese {found}:\n{out_en}"
     assert code_zh == code_en, (name, code_zh, code_en)
     assert code_en in (0, 1, 3), (name, code_en, out_en)      # what each command documents (no usage, no bug)
+
+
+def test_dry_run_with_changes_exits_changes(world, fakes) -> None:
+    """`--detailed-exitcode`: changes present is ExitCode.CHANGES (2), the JSON says how many."""
+    from govcloud.errors import ExitCode
+    code, out = _run(["migrate", "run", str(world.plan), "--batch", "0", "--dry-run", "--detailed-exitcode",
+                      "-o", "json"], None)
+    assert code == ExitCode.CHANGES == 2 and json.loads(out)["to_do"] > 0, out
+
+
+def test_status_is_one_typed_result(world) -> None:
+    """usecases.migrate.status: the journal's states, the plan's approval and the counts in one result
+    (the table and the JSON are two renderings of it)."""
+    from govcloud.usecases.migrate import status
+    st = status(world.plan)
+    by = {r["system"]: r for r in st.systems}
+    assert by["app1"]["state"] == "failed" and by["app1"]["failed_step"] == "provision"
+    assert by["app2"]["state"] == "pending" and st.counts == {"failed": 1, "pending": 1}
+    assert st.plan_state.approval.status == "approved" and not st.plan_state.stale
+    plain = st.to_plain()
+    assert plain["approval"]["status"] == "approved" and plain["systems"] == st.systems
+    code, out = _run(["migrate", "status", str(world.plan), "-o", "json"], None)
+    assert code == 0 and json.loads(out) == json.loads(json.dumps(plain))

@@ -45,7 +45,7 @@ _ACTIONS: dict[str, tuple[str, str]] = {
     "create": ("创建", "create"), "adopt": ("接管", "adopt"), "update": ("更新", "update"),
     "attach": ("挂载", "attach"), "blocked": ("受阻", "blocked"), "run": ("执行", "run"), "keep": ("保持", "keep"),
     "switch": ("切换", "switch"), "already": ("已切换", "already"), "conflict": ("冲突", "conflict"),
-    "error": ("错误", "error"), "clients": ("客户端", "clients"),
+    "error": ("错误", "error"), "clients": ("客户端", "clients"), "method": ("方式", "method"),
 }
 _STYLE = {"create": "green", "adopt": "yellow", "update": "yellow", "attach": "yellow", "blocked": "red",
           "run": "cyan", "keep": "dim", "switch": "cyan", "already": "green", "conflict": "red", "error": "red"}
