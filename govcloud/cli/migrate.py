@@ -1,7 +1,8 @@
 """``govcloud migrate …``: run, cutover, status, rollback, decommission an approved plan's batch.
 
 Thin wiring: the guard (``usecases.approval.open_approved``: approved, unedited, inputs
-unchanged, hard rules), the executor built by ``usecases.migrate``, the run lock, then its step;
+unchanged, hard rules), the executor built by ``usecases.migrate``, a confirmation, then the step
+(``usecases.migrate.run/cutover/rollback/decommission``, each under the plan's run lock);
 status read by ``usecases.migrate.status``; tables, prompts and titles from
 ``render.views.migrate`` in the user's language.
 """
@@ -19,13 +20,14 @@ from govcloud.errors import ExitCode, GovcloudError, UsageError
 from govcloud.render import console as view
 from govcloud.render.console import Lang, Output
 from govcloud.render.views import migrate as views
+from govcloud.usecases import migrate as uc
 
 app = typer.Typer(help="迁移 — carry out an approved plan: provision on OpenStack, sync, cut over, verify, roll back.",
                   no_args_is_help=True)
 
 PlanArg = typer.Argument(..., metavar="PLAN", help="Plan directory (migration-plans/<id>) or its plan.yaml.")
 OutputOpt = typer.Option(Output.text, "--output", "-o", help="text for people, json for programs.")
-LangOpt = typer.Option(Lang.zh, "--lang", help="Language of state labels.", envvar="GOVCLOUD_LANG")
+LangOpt = typer.Option(Lang.zh, "--lang", help="Language of tables, prompts and messages.", envvar="GOVCLOUD_LANG")
 KeyOpt = typer.Option(None, "--key", help="SSH private key: loaded into a private ssh-agent for the run; its public "
                                          "part becomes the servers' keypair. Without it your own agent is used.")
 SourceUserOpt = typer.Option("root", "--source-user", help="SSH user on source servers and clients (sudo -n if not root).")
@@ -88,8 +90,7 @@ def _progress(on: bool) -> Callable[[str, str], None]:
 
 
 def _executor(path: Path, plan: Any, inv: Any, *, progress: bool = True, **options: Any):
-    from govcloud.usecases.migrate import executor
-    return executor(path, plan, inv, on_event=_progress(progress), **options)
+    return uc.executor(path, plan, inv, on_event=_progress(progress), **options)
 
 
 def _results(results: list[Any], output: Output, title: str, lang: Lang) -> None:
@@ -162,9 +163,7 @@ def run(
             return
         if not typer.confirm(views.msg("confirm_run", lang.value), default=False):
             raise typer.Exit(int(ExitCode.ERROR))
-    from govcloud.store.runlock import run_lock
-    with run_lock(path.parent, f"migrate run --batch {batch}"):
-        results = ex.run(items, stage, resync=resync)
+    results = uc.run(ex, items, stage, resync=resync, batch=batch)
     _results(results, output, views.msg("run_title", lang.value, plan=plan.plan_id, batch=batch,
                                         stage=stage.label(lang.value)), lang)
 
@@ -213,9 +212,7 @@ def cutover(
         return
     if not yes and not typer.confirm(views.msg("confirm_cutover", lang.value, n=len(items), batch=batch), default=False):
         raise typer.Exit(int(ExitCode.ERROR))
-    from govcloud.store.runlock import run_lock
-    with run_lock(path.parent, f"migrate cutover --batch {batch}"):
-        results = ex.cutover(items, today=day, force_reason=reason.strip() if force and reason else None)
+    results = uc.cutover(ex, items, today=day, force_reason=reason.strip() if force and reason else None, batch=batch)
     _results(results, output, views.msg("cutover_title", lang.value, plan=plan.plan_id, batch=batch), lang)
 
 
@@ -254,9 +251,7 @@ def rollback(
     if not yes and not typer.confirm(views.msg("confirm_rollback" if keep_target else "confirm_rollback_remove",
                                                lang.value, system=system), default=False):
         raise typer.Exit(int(ExitCode.ERROR))
-    from govcloud.store.runlock import run_lock
-    with run_lock(path.parent, f"migrate rollback --system {system}"):
-        result = ex.rollback(item, keep_target=keep_target, reason=reason)
+    result = uc.rollback(ex, item, keep_target=keep_target, reason=reason)
     _results([result], output, views.msg("rollback_title", lang.value, plan=plan.plan_id), lang)
 
 
@@ -282,10 +277,8 @@ def decommission(
     _covered(plan, path, inv, [item], lang)
     if not yes and not typer.confirm(views.msg("confirm_decommission", lang.value, system=system), default=False):
         raise typer.Exit(int(ExitCode.ERROR))
-    from govcloud.store.runlock import run_lock
-    with run_lock(path.parent, f"migrate decommission --system {system}"):
-        result = ex.decommission(item, soak_days=soak_days, today=date.fromisoformat(today) if today else date.today(),
-                                 reason=reason)
+    result = uc.decommission(ex, item, soak_days=soak_days, reason=reason,
+                             today=date.fromisoformat(today) if today else date.today())
     _results([result], output, views.msg("decommission_title", lang.value, plan=plan.plan_id), lang)
 
 
@@ -307,11 +300,10 @@ def status(
     per database its method and replication state and lag (last measured, with its time; live with
     --probe); the last delta sync (bytes, time) and whether deltas converge; the projected cutover
     window, the approved one and the downtime the client measured (over the window: flagged)."""
-    from govcloud.usecases.migrate import status as read_status
     probe_with = dict(key=key, source_user=source_user, target_user=target_user, known_hosts=known_hosts,
                       target_known_hosts=target_known_hosts, cloud_config=None, cloud=None) if probe else None
     with _violations_shown(lang):
-        st = read_status(Path(plan_arg), batch, probe=probe_with, lang=lang.value,
+        st = uc.status(Path(plan_arg), batch, probe=probe_with, lang=lang.value,
                          on_event=_progress(output is Output.text))
     if output is Output.json:
         view.print_json(st.to_plain())

@@ -1,8 +1,8 @@
 """Migration use cases: the executor for an approved plan, and the status read from its journal.
 
 The guard a run passes first is ``usecases.approval.open_approved`` (approved, unedited, inputs
-unchanged, hard rules); the run lock and the executor's steps follow in ``cli/migrate.py``'s
-commands, which only parse, confirm and render. ``status`` reads the journal (and, probed, measures
+unchanged, hard rules); then ``run``/``cutover``/``rollback``/``decommission`` carry out the
+executor's step under the plan's run lock. ``cli/migrate.py`` only parses, confirms and renders. ``status`` reads the journal (and, probed, measures
 replication now under the run lock) and returns one typed result for the table and the JSON.
 """
 
@@ -123,3 +123,33 @@ def status(plan_arg: Path, batch: str | None = None, *, probe: dict[str, Any] | 
     for r in rows:
         counts[r["state"]] = counts.get(r["state"], 0) + 1
     return MigrationStatus(plan, len(jr.entries), jr.torn_tail, plan_state.plan_state(plan, path), rows, counts)
+
+
+# ---------------------------------------------------------------- the steps, under the run lock
+# One run per plan at a time (store.runlock): each command's step runs holding it, named after the
+# command so a second run is refused naming the holder.
+
+
+def run(ex: Executor, items: list[Any], stage: Any, *, resync: bool, batch: str) -> list[Any]:
+    """Precheck, provision, configure and sync ``items`` up to ``stage`` (resumes from the journal)."""
+    from govcloud.store.runlock import run_lock
+    with run_lock(ex.plan_dir, f"migrate run --batch {batch}"):
+        return ex.run(items, stage, resync=resync)
+
+
+def cutover(ex: Executor, items: list[Any], *, today: Any, force_reason: str | None, batch: str) -> list[Any]:
+    from govcloud.store.runlock import run_lock
+    with run_lock(ex.plan_dir, f"migrate cutover --batch {batch}"):
+        return ex.cutover(items, today=today, force_reason=force_reason)
+
+
+def rollback(ex: Executor, item: Any, *, keep_target: bool, reason: str) -> Any:
+    from govcloud.store.runlock import run_lock
+    with run_lock(ex.plan_dir, f"migrate rollback --system {item.system}"):
+        return ex.rollback(item, keep_target=keep_target, reason=reason)
+
+
+def decommission(ex: Executor, item: Any, *, soak_days: int, today: Any, reason: str) -> Any:
+    from govcloud.store.runlock import run_lock
+    with run_lock(ex.plan_dir, f"migrate decommission --system {item.system}"):
+        return ex.decommission(item, soak_days=soak_days, today=today, reason=reason)

@@ -207,3 +207,22 @@ def test_status_is_one_typed_result(world) -> None:
     assert plain["approval"]["status"] == "approved" and plain["systems"] == st.systems
     code, out = _run(["migrate", "status", str(world.plan), "-o", "json"], None)
     assert code == 0 and json.loads(out) == json.loads(json.dumps(plain))
+
+
+def test_run_goes_through_the_use_case_under_the_run_lock(world, fakes, monkeypatch) -> None:
+    """`migrate run --yes` on the fakes: the step runs holding the plan's run lock (a second run
+    would be refused), its results are shown in the user's language and journaled."""
+    from govcloud.store import journal, runlock
+    held = []
+    real_lock = runlock.run_lock
+
+    def spy(directory, what, *a, **k):
+        held.append((Path(directory).resolve(), what))
+        return real_lock(directory, what, *a, **k)
+    monkeypatch.setattr(runlock, "run_lock", spy)
+    before = len(journal.read(world.plan).entries)
+    code, out = _run(["migrate", "run", str(world.plan), "--batch", "0", "--system", "app2", "--until",
+                      "prechecked", "--yes"], None)
+    assert held == [(world.plan.resolve(), "migrate run --batch 0")], held
+    assert code == 0 and "app2" in out and "已预检" in out, out
+    assert len(journal.read(world.plan).entries) > before
