@@ -144,22 +144,22 @@ def run(
     if dry_run:
         report = ex.dry_run(items, stage, resync=resync)
         if check:
-            report["check"] = ex.preflight(items)
+            report.check = ex.preflight(items)
         if output is Output.json:
-            view.print_json(report)
+            view.print_json(report.to_plain())
         else:
-            views.dry_run(report, lang.value)
-        if report["blocked"]:
+            views.dry_run(report.to_plain(), lang.value)
+        if report.blocked:
             raise typer.Exit(int(ExitCode.ERROR))
-        if detailed_exitcode and report["to_do"]:
+        if detailed_exitcode and report.to_do:
             raise typer.Exit(int(ExitCode.CHANGES))
         return
     if check or detailed_exitcode:
         raise UsageError("--check and --detailed-exitcode go with --dry-run")
     if not yes:
         report = ex.dry_run(items, stage, resync=resync)
-        views.dry_run(report, lang.value)
-        if not report["to_do"]:
+        views.dry_run(report.to_plain(), lang.value)
+        if not report.to_do:
             return
         if not typer.confirm(views.msg("confirm_run", lang.value), default=False):
             raise typer.Exit(int(ExitCode.ERROR))

@@ -147,12 +147,46 @@ class ChangeSet:
     systems: list[SystemChanges]
     quota_problems: list[str]
 
+    @property
+    def to_do(self) -> int:
+        """Changes to make (what --detailed-exitcode counts)."""
+        return sum(1 for s in self.systems for c in s.changes if c.action in D.CHANGING)
+
+    @property
+    def blocked(self) -> int:
+        """Changes that cannot be made, and quota problems."""
+        return sum(1 for s in self.systems for c in s.changes if c.action == "blocked") + len(self.quota_problems)
+
     def to_plain(self) -> dict[str, Any]:
-        out = [s.to_plain() for s in self.systems]
-        pending = sum(1 for s in self.systems for c in s.changes if c.action in D.CHANGING)
-        blocked = sum(1 for s in self.systems for c in s.changes if c.action == "blocked")
-        return {"plan": self.plan, "systems": out, "quota_problems": list(self.quota_problems),
-                "to_do": pending, "blocked": blocked + len(self.quota_problems)}
+        return {"plan": self.plan, "systems": [s.to_plain() for s in self.systems],
+                "quota_problems": list(self.quota_problems), "to_do": self.to_do, "blocked": self.blocked}
+
+
+@dataclass
+class DryRun:
+    """What `migrate run --dry-run` reports (and `run` shows before asking): the change set, per system
+    how each database moves (replication or dump, and why — information, not a change), and with
+    ``--check`` what the playbooks' check mode said. ``to_plain`` is the JSON `--output json` prints."""
+
+    change_set: ChangeSet
+    databases: dict[str, list[D.Change]] = field(default_factory=dict)     # system → one row per database
+    check: dict[str, Any] | None = None
+
+    @property
+    def to_do(self) -> int:
+        return self.change_set.to_do
+
+    @property
+    def blocked(self) -> int:
+        return self.change_set.blocked
+
+    def to_plain(self) -> dict[str, Any]:
+        out = self.change_set.to_plain()
+        for s in out["systems"]:
+            s["databases"] = [c.to_plain() for c in self.databases.get(s["system"], [])]
+        if self.check is not None:
+            out["check"] = self.check
+        return out
 
 
 class Executor:
@@ -275,18 +309,13 @@ class Executor:
             quota += D.quota_problems(D.quota_needed(ts, snap), snap.limits)
         return ChangeSet(self.plan.plan_id, targets, systems, quota)
 
-    def dry_run(self, items: list[Any], until: State, *, resync: bool = False) -> dict[str, Any]:
-        """Read-only: the change set as the report `migrate run --dry-run` prints, plus per system how
-        each database moves (replication or dump, and why) — information, not a change."""
+    def dry_run(self, items: list[Any], until: State, *, resync: bool = False) -> DryRun:
+        """Read-only: the change set `migrate run --dry-run` reports, plus per system how each database
+        moves (replication or dump, and why) — information, not a change."""
         cs = self.change_set(items, until, resync=resync)
-        out = cs.to_plain()
         statuses = self.status()
-        by_system = {t.system: t for t in cs.targets}
-        for s in out["systems"]:
-            t = by_system.get(s["system"])
-            s["databases"] = [c.to_plain() for c in self._method_changes(t, statuses.get(t.system, SystemStatus(
-                t.system)))] if t is not None and t.executable else []
-        return out
+        return DryRun(cs, {t.system: self._method_changes(t, statuses.get(t.system, SystemStatus(t.system)))
+                           for t in cs.targets if t.executable})
 
     def _method_changes(self, t: D.SystemTarget, st: SystemStatus) -> list[D.Change]:
         """How each database moves (replication or dump, and why), as the sync decides it: from the

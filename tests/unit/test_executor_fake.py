@@ -149,10 +149,21 @@ def assert_run_did_the_dry_run(w: World, dry: dict, run_id: str) -> None:
 # ---------------------------------------------------------------- dry run == run
 
 
+def test_the_dry_run_is_a_typed_record_and_its_json_is_what_the_cli_prints(world):
+    ex = world.executor()
+    dry = ex.dry_run(world.items(ex), State.synced)
+    plain = dry.to_plain()
+    assert dry.to_do == plain["to_do"] > 0 and dry.blocked == plain["blocked"] == 0 and "check" not in plain
+    assert [s["system"] for s in plain["systems"]] == [s.system for s in dry.change_set.systems]
+    assert all(isinstance(s["databases"], list) for s in plain["systems"])
+    dry.check = {"app1": "ok"}
+    assert dry.to_plain()["check"] == {"app1": "ok"}
+
+
 def test_the_run_carries_out_exactly_the_dry_run_change_list(world):
     w = world
     ex = w.executor(parallel=2)
-    dry = ex.dry_run(w.items(ex), State.synced)
+    dry = ex.dry_run(w.items(ex), State.synced).to_plain()
     acts = {(c["action"], c["kind"]) for s in dry["systems"] for c in s["changes"]}
     assert {("create", "keypair"), ("keep", "network"), ("create", "security_group"), ("create", "server"),
             ("create", "volume"), ("create", "floating_ip"), ("run", "playbook")} <= acts
@@ -183,7 +194,7 @@ def test_drifted_rules_and_an_unattached_volume_are_in_the_dry_run_and_the_run_d
     vol["attachments"], vol["status"] = [], "available"
 
     ex = w.executor()
-    dry = ex.dry_run(w.items(ex), State.provisioned)
+    dry = ex.dry_run(w.items(ex), State.provisioned).to_plain()
     prov = {s["system"]: {(c["action"], c["kind"]) for c in s["changes"] if c["step"] == "provision"}
             for s in dry["systems"]}
     assert prov["app1"] == {("keep", "keypair"), ("keep", "network"), ("update", "security_group"),
@@ -195,7 +206,7 @@ def test_drifted_rules_and_an_unattached_volume_are_in_the_dry_run_and_the_run_d
     assert dry["to_do"] == 2 + 2 * 2          # update + attach, and precheck + configure for each system
     ex.run(w.items(ex), State.provisioned)
     assert_run_did_the_dry_run(w, dry, ex.run_id)
-    converged_provision = w.executor().dry_run(w.items(), State.provisioned)
+    converged_provision = w.executor().dry_run(w.items(), State.provisioned).to_plain()
     assert converged_provision["to_do"] == 0
     assert not any(r["port_range_min"] == 8080 for g in w.cloud.security_groups.values() for r in g["rules"])
     assert vol["attachments"]
@@ -207,7 +218,7 @@ def test_a_cloud_resource_the_journal_lacks_is_adopted_in_the_dry_run_and_the_ru
     ex.run(w.items(ex, ["app1"]), State.provisioned)
     w.plan_dir.joinpath("journal.jsonl").unlink()          # the journal is lost; the cloud still has it all
     ex = w.executor()
-    dry = ex.dry_run(w.items(ex, ["app1"]), State.provisioned)
+    dry = ex.dry_run(w.items(ex, ["app1"]), State.provisioned).to_plain()
     acts = [(c["action"], c["kind"]) for c in dry["systems"][0]["changes"] if c["step"] == "provision"]
     assert acts == [("keep", "keypair"), ("keep", "network"), ("adopt", "security_group"), ("adopt", "server"),
                     ("adopt", "volume")]
@@ -221,7 +232,7 @@ def test_a_blocked_change_is_shown_and_the_run_stops_before_touching_the_cloud(w
     w = world
     w.cloud.flavors = {"x9.huge": {"id": "fl-x9", "vcpus": 9, "ram_mb": 9, "disk": 9}}   # the plan's flavors are gone
     ex = w.executor()
-    dry = ex.dry_run(w.items(ex), State.synced)
+    dry = ex.dry_run(w.items(ex), State.synced).to_plain()
     assert dry["blocked"] >= 2
     results = ex.run(w.items(ex), State.synced)
     assert all(not r.ok and r.state == "failed" for r in results)
@@ -260,7 +271,7 @@ def test_a_run_killed_at_any_step_resumes_and_does_each_thing_once(world, where,
     before = list(w.pb.ran(victim))
     # the next run: the same command; its dry run first, then the run does exactly that
     ex = w.executor()
-    dry = ex.dry_run(w.items(ex), State.synced)
+    dry = ex.dry_run(w.items(ex), State.synced).to_plain()
     results = ex.run(w.items(ex), State.synced)
     assert [r.state for r in results] == ["synced", "synced"], [r.error for r in results]
     assert_run_did_the_dry_run(w, dry, ex.run_id)
