@@ -134,16 +134,7 @@ def load_key(*, create: bool) -> bytes | None:
     path = key_file()
     try:
         if create and not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                fd = None
-            if fd is not None:
-                with os.fdopen(fd, "w") as fh:
-                    fh.write(secrets.token_hex(32) + "\n")
-                    fh.flush()
-                    os.fsync(fh.fileno())
+            _create_key(path)
         if not path.exists():
             return None
         st = path.stat()
@@ -161,6 +152,26 @@ def load_key(*, create: bool) -> bytes | None:
         raise AuditLogError(f"the audit key {path} is damaged (expected 64 hex digits)") from None
     except OSError as exc:
         raise AuditLogError(f"cannot read the audit key {path}: {exc.strerror or exc}") from None
+
+
+def _create_key(path: Path) -> None:
+    """A new key, whole or not at all: written and fsync'd under a private name, then linked into
+    place (which fails if another process made one first — theirs is kept). A reader never sees a
+    key file that is still empty, and a kill mid-write leaves no damaged key behind."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def key_id(key: bytes) -> str:

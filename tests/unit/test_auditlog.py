@@ -254,3 +254,30 @@ def test_head_that_is_a_directory_is_a_clear_problem(tmp_path: Path) -> None:
         auditlog.append(tmp_path, action="x", entity=("k", "i"))
     r = CliRunner().invoke(audit_app, ["verify", str(tmp_path)])
     assert r.exit_code == 1 and "audit.head" in r.output
+
+
+def _load_key_at(path: str, start, out) -> None:
+    import os
+    os.environ["GOVCLOUD_AUDIT_KEY_FILE"] = path
+    start.wait(10)
+    try:
+        out.put(auditlog.load_key(create=True).hex())
+    except Exception as exc:             # noqa: BLE001 — the test reports what any process saw
+        out.put(f"error: {exc}")
+
+
+def test_processes_creating_the_key_at_once_all_read_one_whole_key(tmp_path: Path) -> None:
+    """The key appears whole or not at all: a process never reads a key another is still writing."""
+    ctx = multiprocessing.get_context("fork")
+    for attempt in range(6):
+        path = str(tmp_path / f"k{attempt}" / "audit.key")
+        start, out = ctx.Event(), ctx.Queue()
+        procs = [ctx.Process(target=_load_key_at, args=(path, start, out)) for _ in range(8)]
+        for p in procs:
+            p.start()
+        start.set()
+        got = [out.get(timeout=60) for _ in procs]
+        for p in procs:
+            p.join(60)
+        assert len(set(got)) == 1 and not got[0].startswith("error"), got
+        assert sorted(x.name for x in (tmp_path / f"k{attempt}").iterdir()) == ["audit.key"]   # no temp left
