@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from govcloud.errors import GovcloudError
 from govcloud.migrate.executor import Executor, Options
 from govcloud.model.inventory import Inventory
 from govcloud.model.plan import Plan
+from govcloud.store.entries import Entry
 from govcloud.usecases.plan_state import PlanState
 
 
@@ -66,7 +67,7 @@ def approved_window(plan: Plan, path: Path) -> float | None:
 
 
 def status_rows(plan: Plan, statuses: dict[str, Any], batch: str | None, approved_now: float | None, *,
-                entries: list[dict[str, Any]] | None = None,
+                entries: Sequence[Entry] | None = None,
                 probed: dict[str, list[Any]] | None = None) -> list[dict[str, Any]]:
     """One row per planned system: its journal status, per database the method and the replication
     state and lag (last measured with its time, or live when probed), the projection of its cutover
