@@ -8,9 +8,9 @@ size; the target (h19) is synced (configure + initial sync); then an application
 database's own account, INSERTs and UPDATEs, tests/integration/cutover_writer.py) runs while
 `migrate_cutover.yml` runs, exactly as `govcloud migrate cutover` runs it.  Reported per run:
 
-* ``downtime_s``   what the client (h20) saw: the prober in the cutover playbook requests the health
-                   URL through the cutover record, from the first failed request to the first
-                   healthy answer from the target;
+* ``downtime_s``   what the client (h20) saw: the prober the cutover playbook starts requests the
+                   health URL through the cutover record, from the first failed request to the
+                   first healthy answer from the target;
 * ``rows_lost``    writes the writer counted as acknowledged by the source that are not on the
                    target afterwards (inserted ids missing, updates whose value is not there);
 * ``acknowledged`` acknowledged writes, ``cutover_s`` the playbook's wall time, ``db_mb`` the
@@ -24,11 +24,18 @@ counts and checksums).  The method is decided as `migrate run` decides it
 replication first (wal_level=logical, listen_addresses='*': one restart, put back at the end).  A
 replication run the decision refuses is reported with the reason instead of figures.  Each run
 ends with migrate_rollback.yml so the next starts from a serving source.
+
+The record (``--record``): ``dns`` (default) is govapp-bench.gov.test on the harness BIND, switched
+as `govcloud migrate cutover` switches it — migrate_cutover.yml with the record external, then the
+TSIG-signed compare-and-swap update (drivers/switching.DnsSwitch), then migrate_switched.yml, whose
+prober reports the downtime; the client resolves through that BIND.  ``hosts`` runs
+migrate_cutover.yml on its own, which switches the clients' /etc/hosts in its last play.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shlex
 import sys
@@ -86,7 +93,8 @@ def run(args: argparse.Namespace) -> list[dict]:
         "govcloud_services": [{"name": "nginx", "port": 80, "health_path": "/api/stats.json"},
                               {"name": "postgresql", "port": 5432, "health_path": None}],
         "govcloud_databases": [{"engine": "postgresql", "name": "govapp"}],
-        "govcloud_cutover_record": {"name": RECORD, "kind": "hosts", "clients": [cli]},
+        "govcloud_cutover_record": {"name": RECORD, "kind": args.record, "clients": [cli]},
+        "govcloud_record_external": args.record == "dns",
         "govcloud_sync_mode": "initial", "govcloud_bwlimit_kbps": 0, "govcloud_keep_target": True,
         "govcloud_apply_baseline": False,
     }
@@ -99,11 +107,22 @@ def run(args: argparse.Namespace) -> list[dict]:
 
     def play(name: str, **kw):
         r = m.play(name, source_may_change=True, **kw)
-        if not r.ok and name != "migrate_cutover":
+        if not r.ok and name not in ("migrate_cutover", "migrate_switched"):
             raise SystemExit(f"{name} failed: {json.dumps(r.failed_tasks, ensure_ascii=False)[:2000]}")
         return r
 
+    dns = None
+    if args.record == "dns":
+        from govcloud.drivers.switching import DnsSwitch
+        dns = DnsSwitch(RECORD, "gov.test", args.dns, Path(args.tsig_key))
+
+    def point_dns(to: str) -> None:
+        """The record → ``to`` (compare-and-swap from whatever it holds now, as the bench owns it)."""
+        if dns is not None:
+            dns.switch(dns.read().values, (addr[to],), ttl=5)
+
     try:
+        point_dns(src)
         ssh(tgt, "sudo -n sh -c '/etc/init.d/nginx stop; /etc/init.d/postgresql start; cd / && runuser -u postgres -- "
                  "psql -qc \"drop database if exists govapp\"; rm -rf /srv/govapp /var/lib/govcloud' >/dev/null 2>&1; true")
         ssh(cli, f"sudo -n sed -i '/{RECORD}/d' /etc/hosts")
@@ -139,8 +158,16 @@ def run(args: argparse.Namespace) -> list[dict]:
                 w = Writer(src, seconds=3000).start()
                 time.sleep(args.warmup)
                 log(f"{method} {db_mb:.0f} MB: cutover with the writer running")
+                load = os.getloadavg()[0]
                 t = time.time()
                 r = play("migrate_cutover", govcloud_db_methods=ev)
+                if dns is not None and r.ok:
+                    # as the executor does after the cutover playbook: the switch, then the prober's report
+                    dns.switch((addr[src],), (addr[tgt],))
+                    r2 = play("migrate_switched", govcloud_db_methods=ev)
+                    r2.messages = {h: r.messages.get(h, []) + r2.messages.get(h, [])
+                                   for h in set(r.messages) | set(r2.messages)}
+                    r = r2
                 cutover_s = time.time() - t
                 res = w.stop()
                 rows = target_rows(tgt) if r.ok else {}
@@ -150,9 +177,13 @@ def run(args: argparse.Namespace) -> list[dict]:
                     "downtime_s": _downtime(r.messages.get(cli, [])), "rows_lost": len(missing) if missing is not None else None,
                     "acknowledged": w.acknowledged, "writes_refused": res.get("failed"),
                     "cutover_s": round(cutover_s, 1), "initial_sync_s": round(sync_s, 1),
+                    # the machine's 1-minute load average when the cutover started (2 cores, shared):
+                    # every Ansible task of the window slows with it
+                    "load": round(load, 1),
                     "error": None if r.ok else json.dumps(r.failed_tasks, ensure_ascii=False)[:500]})
                 log(json.dumps(runs[-1], ensure_ascii=False))
                 play("migrate_rollback", govcloud_db_methods=ev)
+                point_dns(src)
     finally:
         try:
             ssh(src, "touch /tmp/cutover-writer.stop", check=False)
@@ -173,6 +204,12 @@ def main() -> None:
     ap.add_argument("--target", default="h19")
     ap.add_argument("--client", default="h20")
     ap.add_argument("--warmup", type=float, default=3.0, help="seconds the writer writes before the cutover")
+    ap.add_argument("--record", choices=["dns", "hosts"], default="dns",
+                    help="the cutover record: dns on the harness BIND (as migrate cutover switches it) or the "
+                         "clients' /etc/hosts")
+    ap.add_argument("--dns", default="198.18.0.1:53", help="the harness BIND (for --record dns)")
+    ap.add_argument("--tsig-key", default="/var/lib/govcloud-harness/netsvc/tsig.key",
+                    help="the harness TSIG key file (for --record dns)")
     ap.add_argument("--output", choices=["text", "json"], default="text")
     args = ap.parse_args()
     args.sizes = args.sizes or ([10, 50] if args.quick else [100, 1024])
@@ -180,13 +217,14 @@ def main() -> None:
     if args.output == "json":
         print(json.dumps(runs, ensure_ascii=False, indent=1))
         return
-    print(f"{'method':<12}{'db MB':>8}{'downtime s':>12}{'rows lost':>10}{'acked':>8}{'cutover s':>11}")
+    print(f"{'method':<12}{'db MB':>8}{'downtime s':>12}{'rows lost':>10}{'acked':>8}{'cutover s':>11}{'load':>6}")
     for r in runs:
         if r.get("skipped"):
             print(f"{r['method']:<12}{r['db_mb']:>8}  {r['skipped']}")
             continue
         print(f"{r['method']:<12}{r['db_mb']:>8}{r['downtime_s'] if r['downtime_s'] is not None else '-':>12}"
               f"{r['rows_lost'] if r['rows_lost'] is not None else '-':>10}{r['acknowledged']:>8}{r['cutover_s']:>11}"
+              f"{r['load']:>6}"
               + ("" if r["ok"] else f"  FAILED: {r['error']}"))
 
 
