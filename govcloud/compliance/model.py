@@ -10,7 +10,43 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 from enum import Enum
-from typing import Any
+from typing import Any, Iterable
+
+
+@dataclass(frozen=True)
+class Msg:
+    """A check's wording in both languages. In a ``Result`` a plain ``str`` is data (a path, a
+    config line, an account name) and reads the same in both; ``Msg`` is text to translate.
+
+    ``+`` and ``join`` keep the two languages side by side, so a sentence assembled from data
+    and words stays a pair; ``bool(msg)`` is false for an empty text (``join(...) or Msg(...)``).
+    """
+
+    zh: str
+    en: str
+
+    def get(self, lang: str = "zh") -> str:
+        return self.en if lang == "en" else self.zh
+
+    def __bool__(self) -> bool:
+        return bool(self.zh or self.en)
+
+    def __add__(self, other: "str | Msg") -> "Msg":
+        o = as_msg(other)
+        return Msg(self.zh + o.zh, self.en + o.en)
+
+    def __radd__(self, other: str) -> "Msg":
+        o = as_msg(other)
+        return Msg(o.zh + self.zh, o.en + self.en)
+
+    @staticmethod
+    def join(sep: str, items: "Iterable[str | Msg]") -> "Msg":
+        ms = [as_msg(i) for i in items]
+        return Msg(sep.join(m.zh for m in ms), sep.join(m.en for m in ms))
+
+
+def as_msg(v: "str | Msg") -> Msg:
+    return v if isinstance(v, Msg) else Msg(v, v)
 
 
 class Status(str, Enum):
@@ -55,12 +91,31 @@ class Finding:
     actual: str
     status: Status
     evidence: str = ""
+    # expected/actual above are the Chinese wording (the findings' language of record); these
+    # are the same in English — equal to them where the value is data
+    expected_en: str = ""
+    actual_en: str = ""
 
-    def to_plain(self) -> dict[str, Any]:
+    @classmethod
+    def of(cls, *, expected: "str | Msg", actual: "str | Msg", **kw: Any) -> "Finding":
+        e, a = as_msg(expected), as_msg(actual)
+        return cls(expected=e.zh, actual=a.zh, expected_en=e.en, actual_en=a.en, **kw)
+
+    def expected_in(self, lang: str = "zh") -> str:
+        return self.expected_en if lang == "en" else self.expected
+
+    def actual_in(self, lang: str = "zh") -> str:
+        return self.actual_en if lang == "en" else self.actual
+
+    def to_plain(self, lang: str = "zh") -> dict[str, Any]:
+        """``expected``, ``actual`` and ``status_label`` in ``lang`` (Chinese by default, as
+        before); both wordings always under ``expected_zh``/``expected_en``, ``actual_zh``/``actual_en``."""
         d = asdict(self)
         d["status"] = self.status.value
-        d["status_label"] = self.status.zh
+        d["status_label"] = self.status.label(lang)
         d["levels"] = list(self.levels)
+        d["expected_zh"], d["actual_zh"] = self.expected, self.actual
+        d["expected"], d["actual"] = self.expected_in(lang), self.actual_in(lang)
         return d
 
 
