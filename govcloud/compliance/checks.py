@@ -28,7 +28,7 @@ from functools import cached_property
 from typing import Callable, Iterable
 
 from govcloud.compliance.facts import HostFacts
-from govcloud.compliance.model import STANDARD, ComplianceThresholds, Finding, Status
+from govcloud.compliance.model import STANDARD, ComplianceThresholds, Finding, Msg as M, Status
 from govcloud.model.enums import OsDistribution
 from govcloud.model.oslife import is_eol, os_eol_date
 from govcloud.model.osrelease import parse_os_release
@@ -38,9 +38,11 @@ EVIDENCE_MAX = 1200
 
 @dataclass(frozen=True)
 class Result:
+    """A check's outcome. ``expected``/``actual`` are ``M(zh, en)`` where they are words and a
+    plain ``str`` where they are data (config lines, paths, account names): the same in both."""
     status: Status
-    expected: str
-    actual: str
+    expected: str | M
+    actual: str | M
     evidence: str = ""
 
 
@@ -235,11 +237,14 @@ def _loopback(addr: str) -> bool:
 @check("pwd.complexity", "口令复杂度", "password complexity", _l("1 a"), ("pam",))
 def c_pwd_complexity(c: Ctx) -> Result:
     th = c.th
-    exp = f"pam_pwquality/pam_cracklib: minlen≥{th.password_min_len}, ≥{th.password_min_class} 类字符 (minclass or *credit=-1)"
+    exp = M(f"pam_pwquality/pam_cracklib: minlen≥{th.password_min_len}, ≥{th.password_min_class} 类字符 (minclass or *credit=-1)",
+            f"pam_pwquality/pam_cracklib: minlen≥{th.password_min_len}, ≥{th.password_min_class} character classes"
+            " (minclass or *credit=-1)")
     lines = [p for p in c.pam if p.type == "password" and p.module in ("pam_pwquality.so", "pam_cracklib.so")]
     if not lines:
         unix = [p.raw for p in c.pam if p.type == "password" and p.module == "pam_unix.so"]
-        return Result(Status.fail, exp, "密码栈中无 pam_pwquality/pam_cracklib (no complexity module in the password stack)",
+        return Result(Status.fail, exp, M("密码栈中无 pam_pwquality/pam_cracklib (no complexity module in the password stack)",
+                                          "no pam_pwquality/pam_cracklib in the password stack"),
                       ev([p.raw for p in c.pam if p.type == "password"] or unix))
     p = lines[0]
     conf = {}
@@ -262,7 +267,9 @@ def c_pwd_complexity(c: Ctx) -> Result:
 @check("pwd.expiry", "口令定期更换", "password expiry", _l("1 a"), ("login_defs", "shadow", "passwd"))
 def c_pwd_expiry(c: Ctx) -> Result:
     th = c.th
-    exp = f"PASS_MAX_DAYS≤{th.password_max_days}, PASS_WARN_AGE≥{th.password_warn_age}; 有口令账户 max≤{th.password_max_days}"
+    exp = M(f"PASS_MAX_DAYS≤{th.password_max_days}, PASS_WARN_AGE≥{th.password_warn_age}; 有口令账户 max≤{th.password_max_days}",
+            f"PASS_MAX_DAYS≤{th.password_max_days}, PASS_WARN_AGE≥{th.password_warn_age}; "
+            f"accounts with a password max≤{th.password_max_days}")
     mx, warn = _int(c.login_defs.get("PASS_MAX_DAYS")), _int(c.login_defs.get("PASS_WARN_AGE"))
     problems = []
     if mx is None or mx > th.password_max_days or mx <= 0:
@@ -291,7 +298,7 @@ def c_pwd_history(c: Ctx) -> Result:
             best = max(best, _int(p.args["remember"]) or 0)
             evid.append(p.raw)
     return Result(Status.passed if best >= n else Status.fail, exp,
-                  f"remember={best}" if evid else "未配置 pam_pwhistory (not configured)", ev(evid))
+                  f"remember={best}" if evid else M("未配置 pam_pwhistory (not configured)", "pam_pwhistory not configured"), ev(evid))
 
 
 @check("account.uid_unique", "账户唯一性(仅root为UID 0)", "unique UIDs, only root has UID 0", _l("1 a"), ("passwd",))
@@ -300,8 +307,10 @@ def c_uid_unique(c: Ctx) -> Result:
     for a in c.accounts:
         seen.setdefault(a.uid, []).append(a.name)
     problems = [f"UID {uid}: {','.join(n)}" for uid, n in seen.items() if len(n) > 1 or (uid == 0 and n != ["root"])]
-    return Result(Status.fail if problems else Status.passed, "仅 root 的 UID 为 0，无重复 UID",
-                  "; ".join(problems) or f"{len(c.accounts)} 个账户 UID 唯一", ev(problems))
+    return Result(Status.fail if problems else Status.passed,
+                  M("仅 root 的 UID 为 0，无重复 UID", "only root has UID 0, no duplicate UIDs"),
+                  "; ".join(problems) or M(f"{len(c.accounts)} 个账户 UID 唯一", f"{len(c.accounts)} accounts, UIDs unique"),
+                  ev(problems))
 
 
 @check("account.empty_password", "空口令账户", "accounts with an empty password", _l("1 a"), ("shadow",))
@@ -309,24 +318,28 @@ def c_empty_password(c: Ctx) -> Result:
     bad = [a.name for a in c.accounts if a.state == "NP"]
     extra = [line.split(":")[0] for line in c.f.out("shadow").splitlines() if ":NP:" in line]
     bad = sorted(set(bad) | set(extra))
-    return Result(Status.fail if bad else Status.passed, "无空口令账户", ", ".join(bad) or "无",
+    return Result(Status.fail if bad else Status.passed, M("无空口令账户", "no account with an empty password"),
+                  ", ".join(bad) or M("无", "none"),
                   ev(f"{n}: 空口令 (empty password)" for n in bad))
 
 
 @check("auth.lockout", "登录失败处理", "login-failure lockout", _l("1 b"), ("pam",))
 def c_lockout(c: Ctx) -> Result:
     th = c.th
-    exp = f"pam_faillock/pam_tally2: deny≤{th.lockout_deny}, unlock_time≥{th.lockout_unlock_time}s (或0=需管理员解锁)"
+    exp = M(f"pam_faillock/pam_tally2: deny≤{th.lockout_deny}, unlock_time≥{th.lockout_unlock_time}s (或0=需管理员解锁)",
+            f"pam_faillock/pam_tally2: deny≤{th.lockout_deny}, unlock_time≥{th.lockout_unlock_time}s"
+            " (or 0 = an administrator unlocks)")
     files = {p.file for p in c.pam}
     required = [f for f in ("system-auth", "password-auth") if f in files] or ["common-auth"]
     conf = dict(line.split("=", 1) if "=" in line else (line.strip(), "")
                 for _p, line in _files(c.f.out("faillock")))
     conf = {k.strip(): v.strip() for k, v in conf.items()}
-    problems, evid, seen = [], [], False
+    problems: list[str | M] = []
+    evid, seen = [], False
     for f in required:
         lines = [p for p in c.pam if p.file == f and p.type == "auth" and p.module in ("pam_faillock.so", "pam_tally2.so")]
         if not lines:
-            problems.append(f"{f}: 无 pam_faillock/pam_tally2")
+            problems.append(M(f"{f}: 无 pam_faillock/pam_tally2", f"{f}: no pam_faillock/pam_tally2"))
             continue
         seen = True
         evid += [p.raw for p in lines]
@@ -342,11 +355,11 @@ def c_lockout(c: Ctx) -> Result:
         if unlock is None or (unlock != 0 and unlock < th.lockout_unlock_time):
             problems.append(f"{f}: unlock_time={unlock}")
         if lines[0].module == "pam_faillock.so" and not any("authfail" in p.args for p in lines):
-            problems.append(f"{f}: 无 authfail 行")
+            problems.append(M(f"{f}: 无 authfail 行", f"{f}: no authfail line"))
     if conf:
         evid.append("faillock.conf: " + " ".join(f"{k}={v}" if v else k for k, v in conf.items()))
     return Result(Status.fail if problems or not seen else Status.passed, exp,
-                  "; ".join(problems) or "已配置 (configured)", ev(evid))
+                  M.join("; ", problems) or M("已配置 (configured)", "configured"), ev(evid))
 
 
 _TMOUT_SET = re.compile(r"(?:^|[\s;])(?:export\s+|readonly\s+|declare\s+-\w+\s+|typeset\s+-\w+\s+)?TMOUT=(\d+)")
@@ -363,12 +376,13 @@ def c_tmout(c: Ctx) -> Result:
         content = ln.split(":", 2)[-1].split("#", 1)[0]
         values += [int(v) for v in _TMOUT_SET.findall(content)]
         readonly = readonly or bool(_TMOUT_RO.search(content))
-    exp = f"TMOUT≤{th.tmout} 且 readonly"
+    exp = M(f"TMOUT≤{th.tmout} 且 readonly", f"TMOUT≤{th.tmout} and readonly")
     if not values:
-        return Result(Status.fail, exp, "未设置 TMOUT (not set)", ev(lines))
+        return Result(Status.fail, exp, M("未设置 TMOUT (not set)", "TMOUT not set"), ev(lines))
     ok = all(0 < v <= th.tmout for v in values) and readonly
     return Result(Status.passed if ok else Status.fail, exp,
-                  f"TMOUT={','.join(map(str, values))}{' readonly' if readonly else ' (非 readonly)'}", ev(lines))
+                  f"TMOUT={','.join(map(str, values))}" + (" readonly" if readonly else M(" (非 readonly)", " (not readonly)")),
+                  ev(lines))
 
 
 @check("ssh.client_alive", "SSH 空闲超时", "sshd ClientAliveInterval/CountMax", _l("1 b"), ("sshd",))
@@ -402,13 +416,17 @@ def c_remote(c: Ctx) -> Result:
     ssh = [x for x in c.listening if x[3] == "sshd"]
     plain = [x for x in c.listening if x[2] in PLAINTEXT_PORTS and not (x[0] == "udp" and x[2] == 514)]
     pkgs = sorted(c.packages & PLAINTEXT_PACKAGES)
-    problems = []
+    problems: list[M] = []
     if not ssh:
-        problems.append("sshd 未监听")
-    problems += [f"{PLAINTEXT_PORTS[x[2]]} 监听 {x[1]}:{x[2]}" for x in plain]
-    problems += [f"已安装 {p}" for p in pkgs]
-    return Result(Status.fail if problems else Status.passed, "sshd 监听；无 telnet/rsh/rlogin/rexec/ftp 服务或软件包",
-                  "; ".join(problems) or f"sshd 监听 {', '.join(sorted({str(x[2]) for x in ssh}))}",
+        problems.append(M("sshd 未监听", "sshd not listening"))
+    problems += [M(f"{PLAINTEXT_PORTS[x[2]]} 监听 {x[1]}:{x[2]}", f"{PLAINTEXT_PORTS[x[2]]} listening on {x[1]}:{x[2]}")
+                 for x in plain]
+    problems += [M(f"已安装 {p}", f"{p} installed") for p in pkgs]
+    ports = ', '.join(sorted({str(x[2]) for x in ssh}))
+    return Result(Status.fail if problems else Status.passed,
+                  M("sshd 监听；无 telnet/rsh/rlogin/rexec/ftp 服务或软件包",
+                    "sshd listening; no telnet/rsh/rlogin/rexec/ftp service or package"),
+                  M.join("; ", problems) or M(f"sshd 监听 {ports}", f"sshd listening on {ports}"),
                   ev([x[4] for x in ssh + plain] + pkgs))
 
 
@@ -419,10 +437,16 @@ def c_mfa(c: Ctx) -> Result:
                                                    "pam_duo.so", "pam_u2f.so", "pam_pkcs11.so")]
     two = methods not in ("any", "") and all("," in m for m in methods.split())
     if two or mfa_pam:
-        return Result(Status.passed, "两种以上鉴别技术组合，其一为密码技术", f"AuthenticationMethods {methods}",
+        return Result(Status.passed, M("两种以上鉴别技术组合，其一为密码技术",
+                                       "two or more authentication techniques combined, one of them cryptographic"),
+                      f"AuthenticationMethods {methods}",
                       ev([f"authenticationmethods {methods}"] + mfa_pam))
-    return Result(Status.manual, "两种以上鉴别技术组合，其一为密码技术(或堡垒机)",
-                  "主机未配置多因素；如经堡垒机/统一认证，请提供证据 (bastion/MFA evidence needed)",
+    return Result(Status.manual, M("两种以上鉴别技术组合，其一为密码技术(或堡垒机)",
+                                   "two or more authentication techniques combined, one of them cryptographic"
+                                   " (or a bastion host)"),
+                  M("主机未配置多因素；如经堡垒机/统一认证，请提供证据 (bastion/MFA evidence needed)",
+                    "no multi-factor authentication on the host; if logins go through a bastion or unified"
+                    " authentication, provide that evidence"),
                   f"authenticationmethods {methods}")
 
 
@@ -434,8 +458,10 @@ def c_mfa(c: Ctx) -> Result:
 def c_interactive(c: Ctx) -> Result:
     users = [f"{a.name} uid={a.uid} shell={a.shell} pw={a.state or '?'}" for a in c.accounts
              if not a.shell.endswith(NOLOGIN_SHELLS)]
-    return Result(Status.manual, "每个可登录账户对应具体责任人，无共享/多余账户",
-                  f"{len(users)} 个可登录账户，需与人员名单核对", ev(users))
+    return Result(Status.manual, M("每个可登录账户对应具体责任人，无共享/多余账户",
+                                   "each login account belongs to a named person; no shared or redundant accounts"),
+                  M(f"{len(users)} 个可登录账户，需与人员名单核对",
+                    f"{len(users)} login accounts, to be checked against the staff list"), ev(users))
 
 
 @check("ssh.permit_root_login", "禁止 root 远程登录", "PermitRootLogin no", _l("2 b"), ("sshd",))
@@ -451,26 +477,29 @@ def c_system_locked(c: Ctx) -> Result:
     bad = [a for a in c.accounts if 0 < a.uid <= c.th.system_uid_max
            and not a.shell.endswith(NOLOGIN_SHELLS) and a.state in ("P", "NP")]
     return Result(Status.fail if bad else Status.passed,
-                  f"UID 1–{c.th.system_uid_max} 的系统账户 shell 为 nologin/false 或口令锁定",
-                  ", ".join(a.name for a in bad) or "均已锁定或禁止登录",
+                  M(f"UID 1–{c.th.system_uid_max} 的系统账户 shell 为 nologin/false 或口令锁定",
+                    f"system accounts (UID 1–{c.th.system_uid_max}) have a nologin/false shell or a locked password"),
+                  ", ".join(a.name for a in bad) or M("均已锁定或禁止登录", "all locked or nologin"),
                   ev(f"{a.name} uid={a.uid} shell={a.shell} pw={a.state}" for a in bad))
 
 
 @check("account.expired", "过期账户", "expired but usable accounts", _l("2 c"), ("passwd", "shadow"))
 def c_expired(c: Ctx) -> Result:
     today = c.today_days
-    bad = []
+    bad: list[M] = []
     for a in c.accounts:
         if a.state != "P":
             continue
         if a.expire is not None and a.expire < today:
             continue                               # account expiry already disables login
         if a.lastchg is not None and a.max_days is not None and a.lastchg == 0:
-            bad.append(f"{a.name}: 须下次登录改口令 (lastchg=0)")
+            bad.append(M(f"{a.name}: 须下次登录改口令 (lastchg=0)", f"{a.name}: must change the password at next login (lastchg=0)"))
         elif a.lastchg is not None and a.max_days is not None and a.lastchg + a.max_days < today:
-            bad.append(f"{a.name}: 口令已于 {a.lastchg + a.max_days - today} 天前过期")
-    return Result(Status.fail if bad else Status.passed, "无口令已过期但未锁定/删除的账户", "; ".join(bad) or "无",
-                  ev(bad))
+            ago = today - (a.lastchg + a.max_days)
+            bad.append(M(f"{a.name}: 口令已于 {ago} 天前过期", f"{a.name}: password expired {ago} days ago"))
+    return Result(Status.fail if bad else Status.passed,
+                  M("无口令已过期但未锁定/删除的账户", "no account whose password expired but is still unlocked"),
+                  M.join("; ", bad) or M("无", "none"), ev(b.zh for b in bad))
 
 
 _SUDO_SKIP = re.compile(r"^\s*(Defaults|User_Alias|Runas_Alias|Host_Alias|Cmnd_Alias|Cmd_Alias|@include|#include|@includedir)")
@@ -479,7 +508,8 @@ _SUDO_SKIP = re.compile(r"^\s*(Defaults|User_Alias|Runas_Alias|Host_Alias|Cmnd_A
 @check("sudo.least_privilege", "sudo 最小权限", "sudo least privilege", _l("2 d"), ("sudoers",))
 def c_sudo(c: Ctx) -> Result:
     th = c.th
-    problems, evid = [], []
+    problems: list[str | M] = []
+    evid = []
     for path, line in _files(c.f.out("sudoers")):
         if _SUDO_SKIP.match(line):
             continue
@@ -493,14 +523,16 @@ def c_sudo(c: Ctx) -> Result:
         all_cmds = any(x.strip() == "ALL" for x in cmds.split(","))
         for w in who:
             if all_cmds and w not in th.sudo_admins:
-                problems.append(f"{w}: ALL 命令 ({path})")
+                problems.append(M(f"{w}: ALL 命令 ({path})", f"{w}: ALL commands ({path})"))
                 evid.append(line.strip())
             if "NOPASSWD" in spec and w not in th.sudo_nopasswd_allowed:
                 problems.append(f"{w}: NOPASSWD ({path})")
                 evid.append(line.strip())
     return Result(Status.fail if problems else Status.passed,
-                  f"仅管理员({', '.join(th.sudo_admins)})拥有 ALL；NOPASSWD 仅限 {', '.join(th.sudo_nopasswd_allowed) or '无'}",
-                  "; ".join(problems) or "符合", ev(dict.fromkeys(evid)))
+                  M(f"仅管理员({', '.join(th.sudo_admins)})拥有 ALL；NOPASSWD 仅限 {', '.join(th.sudo_nopasswd_allowed) or '无'}",
+                    f"only administrators ({', '.join(th.sudo_admins)}) have ALL; NOPASSWD only for "
+                    f"{', '.join(th.sudo_nopasswd_allowed) or 'nobody'}"),
+                  M.join("; ", problems) or M("符合", "compliant"), ev(dict.fromkeys(evid)))
 
 
 @check("file.permissions", "关键文件权限", "critical file permissions", _l("2 d"), ("perms",))
@@ -508,7 +540,8 @@ def c_perms(c: Ctx) -> Result:
     th = c.th
     limits = {"/etc/passwd": th.passwd_max_mode, "/etc/group": th.passwd_max_mode,
               "/etc/shadow": th.shadow_max_mode, "/etc/gshadow": th.shadow_max_mode}
-    seen, problems = {}, []
+    seen: dict[str, list[str]] = {}
+    problems: list[str | M] = []
     for line in c.f.out("perms").splitlines():
         p = line.split()
         if len(p) == 4:
@@ -517,14 +550,14 @@ def c_perms(c: Ctx) -> Result:
         p = seen.get(path)
         if p is None:
             if path != "/etc/gshadow":
-                problems.append(f"{path} 缺失")
+                problems.append(M(f"{path} 缺失", f"{path} missing"))
             continue
         if not _mode_ok(p[1], limit):
             problems.append(f"{path} {p[1]} (>{limit})")
         if p[2] != "root":
             problems.append(f"{path} owner {p[2]}")
     exp = ", ".join(f"{k}≤{v}" for k, v in limits.items()) + ", owner root"
-    return Result(Status.fail if problems else Status.passed, exp, "; ".join(problems) or "符合",
+    return Result(Status.fail if problems else Status.passed, exp, M.join("; ", problems) or M("符合", "compliant"),
                   ev(" ".join(seen[k]) for k in limits if k in seen))
 
 
@@ -542,8 +575,8 @@ def c_umask(c: Ctx) -> Result:
         found.append(("/etc/login.defs UMASK", c.login_defs["UMASK"]))
     weak = [f"{src} {v}" for src, v in found if int(v, 8) & want != want]
     ok = bool(found) and not weak
-    return Result(Status.passed if ok else Status.fail, f"umask {c.th.umask} 或更严格",
-                  "; ".join(weak) if weak else ("未设置" if not found else ", ".join(v for _s, v in found)),
+    return Result(Status.passed if ok else Status.fail, M(f"umask {c.th.umask} 或更严格", f"umask {c.th.umask} or stricter"),
+                  "; ".join(weak) if weak else (M("未设置", "not set") if not found else ", ".join(v for _s, v in found)),
                   ev(f"{s}: umask {v}" for s, v in found))
 
 
@@ -552,18 +585,23 @@ def c_umask(c: Ctx) -> Result:
 def c_mac(c: Ctx) -> Result:
     se = c.have("selinux")
     aa = c.have("apparmor")
-    exp = "SELinux Enforcing，或等效 MAC (AppArmor 已启用且有 enforce 配置)"
+    exp = M("SELinux Enforcing，或等效 MAC (AppArmor 已启用且有 enforce 配置)",
+            "SELinux Enforcing, or an equivalent MAC (AppArmor enabled with profiles in enforce mode)")
     evid = [f"getenforce={se.get('mode', '-')}", f"apparmor module={aa.get('module_enabled', '-')}",
             f"apparmor_parser={aa.get('apparmor_parser', '-')}", f"enforce_profiles={aa.get('enforce_profiles', '-')}"]
     if se.get("mode", "").lower() == "enforcing":
         return Result(Status.passed, exp, "SELinux Enforcing", ev(evid))
     if aa.get("module_enabled") == "Y" and aa.get("apparmor_parser") and (_int(aa.get("enforce_profiles")) or 0) > 0:
         return Result(Status.passed, exp, f"AppArmor enforce ({aa.get('enforce_profiles')} profiles)", ev(evid))
-    actual = f"SELinux {se['mode']}" if "mode" in se else "无 SELinux，AppArmor 未启用/无 enforce 配置"
+    actual = f"SELinux {se['mode']}" if "mode" in se else M("无 SELinux，AppArmor 未启用/无 enforce 配置",
+                                                             "no SELinux; AppArmor not enabled or no profile in enforce mode")
     return Result(Status.fail, exp, actual, ev(evid))
 
 
 # ---------------------------------------------------------------- 安全审计 audit
+
+
+AUDITD_MISSING = M("auditd 未安装 (not installed)", "auditd not installed")
 
 
 def _auditd_present(c: Ctx) -> bool:
@@ -572,11 +610,13 @@ def _auditd_present(c: Ctx) -> bool:
 
 @check("audit.enabled", "审计服务 auditd", "auditd enabled and running", _l("3 a"), ("audit", "processes"))
 def c_audit_enabled(c: Ctx) -> Result:
+    exp = M("auditd 已安装并运行", "auditd installed and running")
     if not _auditd_present(c):
-        return Result(Status.fail, "auditd 已安装并运行", "auditd 未安装 (not installed)")
+        return Result(Status.fail, exp, AUDITD_MISSING)
     running = "auditd" in c.processes
-    return Result(Status.passed if running else Status.fail, "auditd 已安装并运行",
-                  "auditd 运行中" if running else "auditd 已安装但未运行", ev(c.f.out("audit").splitlines()[:10]))
+    return Result(Status.passed if running else Status.fail, exp,
+                  M("auditd 运行中", "auditd running") if running else M("auditd 已安装但未运行", "auditd installed but not running"),
+                  ev(c.f.out("audit").splitlines()[:10]))
 
 
 AUDIT_TARGETS = {
@@ -590,22 +630,26 @@ AUDIT_TARGETS = {
 @check("audit.rules", "审计规则覆盖", "audit rules cover identity, sudoers, logins, privileged use",
        _l("3 a"), ("audit",))
 def c_audit_rules(c: Ctx) -> Result:
+    exp = M("审计规则覆盖账户文件、sudoers、登录、特权命令/删除",
+            "audit rules cover the account files, sudoers, logins, privileged commands and deletion")
     if not _auditd_present(c):
-        return Result(Status.fail, "审计规则覆盖账户文件、sudoers、登录、特权命令/删除", "auditd 未安装 (not installed)")
+        return Result(Status.fail, exp, AUDITD_MISSING)
     text = c.f.out("audit")
     missing = [k for k, needles in AUDIT_TARGETS.items() if not any(n in text for n in needles)]
     rules = [ln for ln in text.splitlines() if ln.startswith("-")]
-    return Result(Status.fail if missing else Status.passed, "审计规则覆盖账户文件、sudoers、登录、特权命令/删除",
-                  f"缺少: {', '.join(missing)}" if missing else f"{len(rules)} 条规则", ev(rules[:20]))
+    return Result(Status.fail if missing else Status.passed, exp,
+                  M(f"缺少: {', '.join(missing)}", f"missing: {', '.join(missing)}") if missing
+                  else M(f"{len(rules)} 条规则", f"{len(rules)} rules"), ev(rules[:20]))
 
 
 @check("audit.immutable", "审计进程保护(规则不可变 -e 2)", "audit rules immutable (-e 2)", {3: "8.1.4.3 d"}, ("audit",))
 def c_audit_immutable(c: Ctx) -> Result:
     if not _auditd_present(c):
-        return Result(Status.fail, "-e 2", "auditd 未安装 (not installed)")
+        return Result(Status.fail, "-e 2", AUDITD_MISSING)
     text = c.f.out("audit")
     ok = bool(re.search(r"^-e\s+2\b", text, re.M)) or bool(re.search(r"^enabled\s+2\b", text, re.M))
-    return Result(Status.passed if ok else Status.fail, "-e 2 (规则不可变)", "已设置" if ok else "未设置 -e 2",
+    return Result(Status.passed if ok else Status.fail, M("-e 2 (规则不可变)", "-e 2 (rules immutable)"),
+                  M("已设置", "set") if ok else M("未设置 -e 2", "-e 2 not set"),
                   ev([ln for ln in text.splitlines() if ln.startswith(("-e", "enabled"))]))
 
 
@@ -613,18 +657,21 @@ def c_audit_immutable(c: Ctx) -> Result:
 def c_syslog(c: Ctx) -> Result:
     have = c.have("syslog")
     running = c.processes & {"rsyslogd", "syslog-ng", "syslogd"}
+    exp = M("rsyslog 或 syslog-ng 运行", "rsyslog or syslog-ng running")
     if running:
-        return Result(Status.passed, "rsyslog 或 syslog-ng 运行", ", ".join(sorted(running)))
-    installed = [k for k in ("rsyslogd", "syslog-ng") if have.get(k)]
-    return Result(Status.fail, "rsyslog 或 syslog-ng 运行",
-                  f"{', '.join(installed)} 已安装但未运行" if installed else "未安装 syslog 服务")
+        return Result(Status.passed, exp, ", ".join(sorted(running)))
+    installed = ", ".join(k for k in ("rsyslogd", "syslog-ng") if have.get(k))
+    return Result(Status.fail, exp,
+                  M(f"{installed} 已安装但未运行", f"{installed} installed but not running") if installed
+                  else M("未安装 syslog 服务", "no syslog service installed"))
 
 
 @check("time.sync", "时间同步", "time synchronisation", _l("3 b"), ("processes",))
 def c_time_sync(c: Ctx) -> Result:
     running = c.processes & {"chronyd", "ntpd", "systemd-timesyn", "openntpd", "ntpsec"}
-    return Result(Status.passed if running else Status.fail, "chronyd/ntpd/timesyncd 运行",
-                  ", ".join(sorted(running)) or "未运行时间同步服务")
+    return Result(Status.passed if running else Status.fail,
+                  M("chronyd/ntpd/timesyncd 运行", "chronyd/ntpd/timesyncd running"),
+                  ", ".join(sorted(running)) or M("未运行时间同步服务", "no time synchronisation service running"))
 
 
 _REMOTE = re.compile(r"(^|\s)@@?\(?[\w.\-\[\]:]+|omfwd|omrelp|^\s*destination\b.*\b(network|tcp|udp|syslog)\s*\(", re.M)
@@ -634,8 +681,11 @@ _REMOTE = re.compile(r"(^|\s)@@?\(?[\w.\-\[\]:]+|omfwd|omrelp|^\s*destination\b.
 def c_log_remote(c: Ctx) -> Result:
     lines = [f"{p}: {ln}" for p, ln in _files(c.f.out("syslog")) if _REMOTE.search(ln)
              or ("au-remote" in p and re.match(r"\s*active\s*=\s*yes", ln))]
-    return Result(Status.passed if lines else Status.fail, "日志转发至远程日志服务器/SOC (@@host, omfwd, au-remote)",
-                  f"{len(lines)} 条转发配置" if lines else "未配置远程日志转发", ev(lines))
+    return Result(Status.passed if lines else Status.fail,
+                  M("日志转发至远程日志服务器/SOC (@@host, omfwd, au-remote)",
+                    "logs forwarded to a remote log server/SOC (@@host, omfwd, au-remote)"),
+                  M(f"{len(lines)} 条转发配置", f"{len(lines)} forwarding rules") if lines
+                  else M("未配置远程日志转发", "no remote log forwarding configured"), ev(lines))
 
 
 _PERIOD = {"daily": 1, "weekly": 7, "monthly": 30, "yearly": 365}
@@ -675,15 +725,19 @@ def logrotate_retention(text: str) -> dict[str, tuple[int, str]]:
 @check("log.retention", "日志留存期限", "log retention", _l("3 c"), ("logrotate", "syslog"))
 def c_log_retention(c: Ctx) -> Result:
     days = c.th.log_retention_days
-    exp = f"≥{days} 天 (网络安全法第21条；logrotate rotate×周期)"
+    exp = M(f"≥{days} 天 (网络安全法第21条；logrotate rotate×周期)",
+            f"≥{days} days (Cybersecurity Law art. 21; logrotate rotate × period)")
     if not c.have("syslog").get("logrotate"):
-        return Result(Status.fail, exp, "logrotate 未安装 (not installed)；无法保证留存期")
+        return Result(Status.fail, exp, M("logrotate 未安装 (not installed)；无法保证留存期",
+                                          "logrotate not installed; retention cannot be ensured"))
     r = logrotate_retention(c.f.out("logrotate"))
     if not r:
-        return Result(Status.fail, exp, "无 syslog 日志轮转配置 (no rotation for syslog files)")
+        return Result(Status.fail, exp, M("无 syslog 日志轮转配置 (no rotation for syslog files)",
+                                          "no rotation configured for the syslog files"))
     short = {f: v for f, v in r.items() if v[0] < days}
     return Result(Status.fail if short else Status.passed, exp,
-                  "; ".join(f"{f} {v[0]} 天" for f, v in (short or r).items()), ev(v[1] for v in r.values()))
+                  M.join("; ", (M(f"{f} {v[0]} 天", f"{f} {v[0]} days") for f, v in (short or r).items())),
+                  ev(v[1] for v in r.values()))
 
 
 # ---------------------------------------------------------------- 入侵防范 intrusion prevention
@@ -697,8 +751,10 @@ UNNEEDED_PACKAGES = {"avahi-daemon", "cups", "cups-daemon", "bluez", "bluetooth"
 @check("service.minimal", "最小安装", "minimal installation", _l("4 a"), ("packages",))
 def c_minimal(c: Ctx) -> Result:
     bad = sorted(c.packages & UNNEEDED_PACKAGES)
-    return Result(Status.fail if bad else Status.passed, "不安装多余组件 (GUI、avahi、cups、telnet-server…)",
-                  ", ".join(bad) or f"{len(c.packages)} 个软件包，无禁用组件", ev(bad))
+    return Result(Status.fail if bad else Status.passed,
+                  M("不安装多余组件 (GUI、avahi、cups、telnet-server…)", "no unneeded components (GUI, avahi, cups, telnet-server…)"),
+                  ", ".join(bad) or M(f"{len(c.packages)} 个软件包，无禁用组件",
+                                      f"{len(c.packages)} packages, none of the unneeded ones"), ev(bad))
 
 
 @check("service.high_risk_ports", "高危端口", "high-risk listening ports", _l("4 b"), ("listening",))
@@ -709,10 +765,12 @@ def c_ports(c: Ctx) -> Result:
         if port in c.th.allowed_ports or not any(a <= port <= b for a, b in ranges):
             continue
         (local if _loopback(addr) else hits).append(f"{proto} {addr}:{port} {proc}")
-    actual = ", ".join(hits) or "无对外高危端口"
+    actual: str | M = ", ".join(hits) or M("无对外高危端口", "no high-risk port open to the network")
     if local:
-        actual += f" (仅本机回环: {', '.join(local)})"
-    return Result(Status.fail if hits else Status.passed, f"不监听 {c.th.high_risk_ports} (允许: {list(c.th.allowed_ports)})",
+        actual += M(f" (仅本机回环: {', '.join(local)})", f" (loopback only: {', '.join(local)})")
+    return Result(Status.fail if hits else Status.passed,
+                  M(f"不监听 {c.th.high_risk_ports} (允许: {list(c.th.allowed_ports)})",
+                    f"not listening on {c.th.high_risk_ports} (allowed: {list(c.th.allowed_ports)})"),
                   actual, ev(x[4] for x in c.listening))
 
 
@@ -729,12 +787,16 @@ def c_firewall(c: Ctx) -> Result:
         elif cur == "iptables" and line.startswith("-A "):
             ipt_rules.append(line)
     fwd = have.get("firewalld", "") == "running"
+    exp = M("nftables/iptables/firewalld 有规则", "nftables/iptables/firewalld have rules")
     if nft_rules or ipt_rules or fwd:
-        return Result(Status.passed, "nftables/iptables/firewalld 有规则", f"nft {len(nft_rules)} 条, iptables {len(ipt_rules)} 条"
+        return Result(Status.passed, exp, M(f"nft {len(nft_rules)} 条, iptables {len(ipt_rules)} 条",
+                                            f"nft {len(nft_rules)} rules, iptables {len(ipt_rules)} rules")
                       + (", firewalld running" if fwd else ""), ev((nft_rules + ipt_rules)[:20]))
-    tools = [k for k in ("nft", "iptables-save", "firewall-cmd", "ufw") if have.get(k)]
-    return Result(Status.fail, "nftables/iptables/firewalld 有规则",
-                  "无防火墙规则" + (f" ({', '.join(tools)} 已安装)" if tools else " (未安装防火墙工具)"))
+    tools = ", ".join(k for k in ("nft", "iptables-save", "firewall-cmd", "ufw") if have.get(k))
+    return Result(Status.fail, exp,
+                  M("无防火墙规则", "no firewall rules")
+                  + (M(f" ({tools} 已安装)", f" ({tools} installed)") if tools
+                     else M(" (未安装防火墙工具)", " (no firewall tool installed)")))
 
 
 def os_identity(os_release: str) -> tuple[OsDistribution | None, str]:
@@ -747,31 +809,38 @@ def os_identity(os_release: str) -> tuple[OsDistribution | None, str]:
 def c_os_eol(c: Ctx) -> Result:
     dist, version = os_identity(c.f.out("os_release"))
     pretty = parse_os_release(c.f.out("os_release")).name or "?"
+    exp = M("操作系统未停止维护 (EOL)", "operating system not end-of-life (EOL)")
     if dist is None:
-        return Result(Status.manual, "操作系统未停止维护 (EOL)", f"未识别的发行版 {pretty}", pretty)
+        return Result(Status.manual, exp, M(f"未识别的发行版 {pretty}", f"unrecognised distribution {pretty}"), pretty)
     eol = os_eol_date(dist, version)
     if is_eol(dist, version, c.today):
-        return Result(Status.fail, "操作系统未停止维护 (EOL)", f"{pretty} 已于 {eol} 停止维护", pretty)
-    return Result(Status.passed, "操作系统未停止维护 (EOL)",
-                  f"{pretty}" + (f"，EOL {eol}" if eol else "，无已知 EOL 日期"), pretty)
+        return Result(Status.fail, exp, M(f"{pretty} 已于 {eol} 停止维护", f"{pretty} reached its end of life on {eol}"), pretty)
+    return Result(Status.passed, exp,
+                  f"{pretty}" + (M(f"，EOL {eol}", f", EOL {eol}") if eol else M("，无已知 EOL 日期", ", no known EOL date")),
+                  pretty)
 
 
 @check("vuln.security_updates", "待安装安全补丁", "pending security updates", _l("4 e"), ("updates",))
 def c_updates(c: Ctx) -> Result:
     text = c.f.out("updates")
-    exp = "无待安装的安全更新"
+    exp = M("无待安装的安全更新", "no pending security updates")
     if "apt_lists=" in text:
         if c.f.kv("updates").get("apt_lists") in ("0", None):
-            return Result(Status.manual, exp, "无 apt 软件包索引，无法判定 (no package lists; run apt-get update or check manually)",
+            return Result(Status.manual, exp, M("无 apt 软件包索引，无法判定 (no package lists; run apt-get update or check manually)",
+                                                "no apt package lists, cannot decide (run apt-get update or check manually)"),
                           ev(text))
         sec = [ln for ln in text.splitlines() if ln.startswith("Inst") and "security" in ln.lower()]
-        return Result(Status.fail if sec else Status.passed, exp, f"{len(sec)} 个安全更新（依据本机索引）", ev(sec[:30]))
+        return Result(Status.fail if sec else Status.passed, exp,
+                      M(f"{len(sec)} 个安全更新（依据本机索引）", f"{len(sec)} security updates (per the host's package index)"),
+                      ev(sec[:30]))
     if "## dnf" in text or "## yum" in text:
         body = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("##")]
         if any(("error" in ln.lower() or "cache" in ln.lower()) for ln in body):
-            return Result(Status.manual, exp, "dnf/yum 缓存不可用，无法判定", ev(body[:10]))
-        return Result(Status.fail if body else Status.passed, exp, f"{len(body)} 个安全更新", ev(body[:30]))
-    return Result(Status.manual, exp, "无法判定 (no apt/dnf/yum)", ev(text))
+            return Result(Status.manual, exp, M("dnf/yum 缓存不可用，无法判定", "dnf/yum cache unavailable, cannot decide"),
+                          ev(body[:10]))
+        return Result(Status.fail if body else Status.passed, exp,
+                      M(f"{len(body)} 个安全更新", f"{len(body)} security updates"), ev(body[:30]))
+    return Result(Status.manual, exp, M("无法判定 (no apt/dnf/yum)", "cannot decide (no apt/dnf/yum)"), ev(text))
 
 
 def _tools(c: Ctx) -> dict[str, str]:
@@ -786,9 +855,12 @@ def c_ids(c: Ctx) -> Result:
             (["/var/ossec"] if "/var/ossec" in text else [])
     running = c.processes & {"wazuh-agentd", "ossec-agentd", "ossec-syscheckd", "wazuh-syscheckd"}
     if not found and not running:
-        return Result(Status.fail, "HIDS/EDR (AIDE、Wazuh/OSSEC 或厂商主机安全代理) 存在并运行",
-                      "未发现 AIDE/OSSEC/Wazuh；厂商代理请人工核查")
-    return Result(Status.passed, "HIDS/EDR 存在并运行", ", ".join(found + sorted(running)), ev(text))
+        return Result(Status.fail, M("HIDS/EDR (AIDE、Wazuh/OSSEC 或厂商主机安全代理) 存在并运行",
+                                     "HIDS/EDR (AIDE, Wazuh/OSSEC or a vendor host-security agent) present and running"),
+                      M("未发现 AIDE/OSSEC/Wazuh；厂商代理请人工核查",
+                        "no AIDE/OSSEC/Wazuh found; check vendor agents manually"))
+    return Result(Status.passed, M("HIDS/EDR 存在并运行", "HIDS/EDR present and running"),
+                  ", ".join(found + sorted(running)), ev(text))
 
 
 @check("malware.protection", "恶意代码防范", "anti-malware", {2: "7.1.4.5 a", 3: "8.1.4.5"}, ("security_tools",))
@@ -797,26 +869,39 @@ def c_malware(c: Ctx) -> Result:
     text = c.f.out("security_tools")
     found = [k for k in ("clamscan", "clamd", "wazuh-control", "ossec-control") if t.get(k)]
     if not found:
-        return Result(Status.fail, "防恶意代码软件 (ClamAV/EDR) 且特征库更新", "未发现 ClamAV/Wazuh；厂商代理请人工核查",
+        return Result(Status.fail, M("防恶意代码软件 (ClamAV/EDR) 且特征库更新",
+                                     "anti-malware (ClamAV/EDR) with up-to-date signatures"),
+                      M("未发现 ClamAV/Wazuh；厂商代理请人工核查", "no ClamAV/Wazuh found; check vendor agents manually"),
                       ev(text))
     ages = [int(m) for m in re.findall(r"\s(\d{9,11})\s+/var/lib/clamav/", text)]
     now = _int(c.meta.get("now")) or int(datetime.now(timezone.utc).timestamp())
     if ages and (now - max(ages)) / 86400 > c.th.av_signature_max_age_days:
-        return Result(Status.fail, f"特征库≤{c.th.av_signature_max_age_days} 天",
-                      f"特征库已 {int((now - max(ages)) / 86400)} 天未更新", ev(text))
+        age = int((now - max(ages)) / 86400)
+        return Result(Status.fail, M(f"特征库≤{c.th.av_signature_max_age_days} 天",
+                                     f"signatures ≤{c.th.av_signature_max_age_days} days old"),
+                      M(f"特征库已 {age} 天未更新", f"signatures not updated for {age} days"), ev(text))
     if c.level >= 3:
-        return Result(Status.manual, "可识别并有效阻断的恶意代码防范或主动免疫可信验证",
-                      f"发现 {', '.join(found)}；阻断能力需人工核查", ev(text))
-    return Result(Status.passed, "防恶意代码软件且特征库更新", ", ".join(found), ev(text))
+        return Result(Status.manual, M("可识别并有效阻断的恶意代码防范或主动免疫可信验证",
+                                       "malware protection that detects and effectively blocks, or active-immunity"
+                                       " trusted verification"),
+                      M(f"发现 {', '.join(found)}；阻断能力需人工核查",
+                        f"found {', '.join(found)}; the blocking capability needs a manual review"), ev(text))
+    return Result(Status.passed, M("防恶意代码软件且特征库更新", "anti-malware with up-to-date signatures"),
+                  ", ".join(found), ev(text))
 
 
 @check("backup.config", "数据备份与恢复", "backup and recovery", {2: "7.1.4.8", 3: "8.1.4.9"}, ("backup",))
 def c_backup(c: Ctx) -> Result:
     hits = [f"{p}: {ln}" for p, ln in _files(c.f.out("backup"))
             if re.search(r"backup|dump|rsync|borg|restic|bacula|xtrabackup|rman|bareos", ln, re.I)]
-    exp = "本地备份+异地定时批量备份(L2) / 异地实时备份+热冗余(L3)"
-    return Result(Status.manual, exp, f"发现 {len(hits)} 条疑似备份任务；需核查备份策略、异地与最近一次成功" if hits
-                  else "主机上未发现备份任务；请提供系统级备份证据", ev(hits))
+    exp = M("本地备份+异地定时批量备份(L2) / 异地实时备份+热冗余(L3)",
+            "local backup + scheduled off-site backup (L2) / real-time off-site backup + hot redundancy (L3)")
+    return Result(Status.manual, exp,
+                  M(f"发现 {len(hits)} 条疑似备份任务；需核查备份策略、异地与最近一次成功",
+                    f"{len(hits)} likely backup jobs found; review the backup policy, the off-site copy and the"
+                    " last successful run") if hits
+                  else M("主机上未发现备份任务；请提供系统级备份证据",
+                         "no backup job found on the host; provide system-level backup evidence"), ev(hits))
 
 
 # ---------------------------------------------------------------- evaluation
@@ -836,25 +921,30 @@ def evaluate(facts: HostFacts, level: int, thresholds: ComplianceThresholds | No
         base = dict(host=facts.host, check_id=chk.id, title=chk.title, title_en=chk.title_en,
                     clause=chk.clause(level), levels=chk.levels, level=level)
         if level not in chk.clauses:
-            findings.append(Finding(**base, expected="", actual=f"仅适用于第{'/'.join(map(str, chk.levels))}级",
-                                    status=Status.not_applicable))
+            lv = '/'.join(map(str, chk.levels))
+            findings.append(Finding.of(**base, expected="", actual=M(f"仅适用于第{lv}级", f"applies to level {lv} only"),
+                                       status=Status.not_applicable))
             continue
         if facts.error:
-            findings.append(Finding(**base, expected="", actual=f"未采集到主机信息: {facts.error}", status=Status.error))
+            findings.append(Finding.of(**base, expected="", actual=M(f"未采集到主机信息: {facts.error}",
+                                                                     f"no facts collected from the host: {facts.error}"),
+                                       status=Status.error))
             continue
         bad = [s for s in chk.sections if facts.rc(s) is None or facts.rc(s) != 0]
         if bad:
             detail = "; ".join(f"{s}: rc={facts.rc(s)} {facts.out(s)[:200]}" for s in bad)
-            findings.append(Finding(**base, expected="", actual=f"采集失败 ({', '.join(bad)})", status=Status.error,
-                                    evidence=ev(detail)))
+            findings.append(Finding.of(**base, expected="", actual=M(f"采集失败 ({', '.join(bad)})",
+                                                                     f"collection failed ({', '.join(bad)})"),
+                                       status=Status.error, evidence=ev(detail)))
             continue
         try:
             r = chk.fn(ctx)
         except Exception as exc:          # a rule bug must not hide the other findings
-            findings.append(Finding(**base, expected="", actual=f"规则执行出错: {type(exc).__name__}",
-                                    status=Status.error))
+            findings.append(Finding.of(**base, expected="", actual=M(f"规则执行出错: {type(exc).__name__}",
+                                                                     f"the check failed to run: {type(exc).__name__}"),
+                                       status=Status.error))
             continue
-        findings.append(Finding(**base, expected=r.expected, actual=r.actual, status=r.status, evidence=r.evidence))
+        findings.append(Finding.of(**base, expected=r.expected, actual=r.actual, status=r.status, evidence=r.evidence))
     return findings
 
 
