@@ -61,7 +61,7 @@ def check_cmd(
                           timeout=timeout, lang=lang.value)
     done = uc.check(req, on_collect=lambda n: view.stderr().print(views.msg("collecting", lang.value, n=n)))
     if output is Output.json:
-        view.print_json(to_document(done.reports, done.level, done.thresholds))
+        view.print_json(to_document(done.reports, done.level, done.thresholds, lang.value))
     else:
         render_table(done.reports, view.stdout(), lang.value, show_pass=not failures_only)
     if done.exit_code is not ExitCode.OK:

@@ -26,7 +26,11 @@ HEADERS_ZH = {"host": "主机", "check_id": "检查项编号", "clause": "标准
               "evidence": "证据"}
 
 
-def to_document(reports: list[HostReport], level: int, thresholds: ComplianceThresholds) -> dict[str, Any]:
+def to_document(reports: list[HostReport], level: int, thresholds: ComplianceThresholds,
+                lang: str = "zh") -> dict[str, Any]:
+    """The findings as one JSON document. Each finding's ``expected``, ``actual`` and
+    ``status_label`` are in ``lang``; both wordings are always there too (``expected_zh``,
+    ``expected_en``, ``actual_zh``, ``actual_en``; ``title``, ``title_en``)."""
     total = {s.value: 0 for s in Status}
     for r in reports:
         for k, v in r.counts().items():
@@ -37,15 +41,18 @@ def to_document(reports: list[HostReport], level: int, thresholds: ComplianceThr
         "thresholds": thresholds.to_plain(),
         "summary": total,
         "hosts": [{"host": r.host, "error": r.error, "counts": r.counts(),
-                   "findings": [f.to_plain() for f in r.findings]} for r in reports],
+                   "findings": [f.to_plain(lang) for f in r.findings]} for r in reports],
     }
 
 
-def rows(reports: list[HostReport]) -> list[dict[str, Any]]:
+def rows(reports: list[HostReport], lang: str = "zh") -> list[dict[str, Any]]:
+    """One row per finding in ``lang``: title, status label, expected and actual."""
     out = []
     for r in reports:
         for f in r.findings:
-            d = f.to_plain()
+            d = f.to_plain(lang)
+            if lang == "en":
+                d["title"] = f.title_en
             out.append({k: d[k] for k in COLUMNS})
     return out
 
@@ -56,12 +63,12 @@ def write_file(path: Path, reports: list[HostReport], level: int, thresholds: Co
     suffix = path.suffix.lower()
     headers = [HEADERS_ZH[c] if lang == "zh" else c for c in COLUMNS]
     if suffix == ".json":
-        write_atomic(path, json.dumps(to_document(reports, level, thresholds), ensure_ascii=False, indent=2) + "\n")
+        write_atomic(path, json.dumps(to_document(reports, level, thresholds, lang), ensure_ascii=False, indent=2) + "\n")
     elif suffix == ".csv":
         buf = io.StringIO()
         w = csv.writer(buf)
         w.writerow(headers)
-        w.writerows([row[c] for c in COLUMNS] for row in rows(reports))
+        w.writerows([row[c] for c in COLUMNS] for row in rows(reports, lang))
         # utf-8-sig: Excel on Chinese Windows opens a BOM-less UTF-8 CSV as GBK and garbles it
         write_atomic(path, buf.getvalue().encode("utf-8-sig"))
     elif suffix == ".xlsx":
@@ -71,7 +78,7 @@ def write_file(path: Path, reports: list[HostReport], level: int, thresholds: Co
         ws = wb.active
         ws.title = "等保核查" if lang == "zh" else "MLPS checks"
         ws.append(headers)
-        for row in rows(reports):
+        for row in rows(reports, lang):
             ws.append([row[c] for c in COLUMNS])
         buf = io.BytesIO()
         wb.save(buf)
@@ -93,7 +100,7 @@ def render_table(reports: list[HostReport], console: Console, lang: str = "zh", 
             if not show_pass and f.status in (Status.passed, Status.not_applicable):
                 continue
             t.add_row(f"{f.check_id}\n{f.title if lang == 'zh' else f.title_en}", f.clause.removeprefix("GB/T 22239-2019 "),
-                      Text(f.status.label(lang), style=_STYLE[f.status]), f.expected, f.actual)
+                      Text(f.status.label(lang), style=_STYLE[f.status]), f.expected_in(lang), f.actual_in(lang))
         console.print(t)
         c = r.counts()
         line = Text("  ")
