@@ -307,3 +307,155 @@ def test_discovery_and_the_eol_check_classify_a_host_alike(os_release, dist, ver
     check_dist, check_version = os_identity(os_release)
     assert (check_dist.value if check_dist else "other", check_version) == (dist, version)
     assert by_id(facts({"os_release": os_release}))["vuln.os_eol"].status is status
+
+
+# ---------------------------------------------------------------- both languages (--lang en)
+
+import ast                                       # noqa: E402
+import re                                        # noqa: E402
+from pathlib import Path                         # noqa: E402
+
+from govcloud.compliance.facts import HostFacts as _HostFacts   # noqa: E402
+
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+
+def _all_findings():
+    """Every check at both levels over the compliant host, the stock Debian host, each check's
+    broken example, an unreachable host, a failed collection and a check that raises."""
+    sets = [COMPLIANT, DEBIAN_DEFAULT] + [COMPLIANT | b for _k, b in sorted(BREAK.items())]
+    out = [f for s in sets for level in (2, 3) for f in evaluate(facts(s), level, None, TODAY)]
+    out += evaluate(_HostFacts(host="x", error="ssh: connection refused"), 3, None, TODAY)
+    broken = facts(COMPLIANT)
+    broken.sections["sshd"] = Section(out="sudo: a password is required", rc=1)
+    out += evaluate(broken, 3, None, TODAY)
+    return out
+
+
+def test_every_check_words_expected_and_actual_in_english_without_chinese():
+    found = _all_findings()
+    assert {f.check_id for f in found} == set(check_ids())
+    assert {f.status for f in found} == set(Status)
+    for f in found:
+        for zh, en in ((f.expected, f.expected_en), (f.actual, f.actual_en)):
+            assert not CJK.search(en), (f.check_id, f.status, en)
+            if not CJK.search(zh):
+                assert en == zh, (f.check_id, zh, en)        # data (config lines, paths, names) is not translated
+            else:
+                assert en, (f.check_id, zh)                  # words have an English wording
+
+
+def test_a_check_that_raises_is_an_error_in_both_languages(monkeypatch):
+    import govcloud.compliance.checks as C
+    chk = next(c for c in C.CHECKS if c.id == "umask")
+    checks = list(C.CHECKS)
+    checks[checks.index(chk)] = C.Check(chk.id, chk.title, chk.title_en, chk.clauses, chk.sections, lambda c: 1 / 0)
+    monkeypatch.setattr(C, "CHECKS", checks)
+    f = by_id(facts(COMPLIANT))["umask"]
+    assert f.status is Status.error
+    assert (f.actual, f.actual_en) == ("规则执行出错: ZeroDivisionError", "the check failed to run: ZeroDivisionError")
+
+
+def test_chinese_wording_is_unchanged_and_english_says_the_same():
+    """Recorded from the Chinese-only wording before the checks became bilingual."""
+    got = by_id(facts(DEBIAN_DEFAULT))
+    want = {
+        "pwd.complexity": (("pam_pwquality/pam_cracklib: minlen≥8, ≥3 类字符 (minclass or *credit=-1)",
+                            "密码栈中无 pam_pwquality/pam_cracklib (no complexity module in the password stack)"),
+                           ("pam_pwquality/pam_cracklib: minlen≥8, ≥3 character classes (minclass or *credit=-1)",
+                            "no pam_pwquality/pam_cracklib in the password stack")),
+        "auth.lockout": (("pam_faillock/pam_tally2: deny≤5, unlock_time≥300s (或0=需管理员解锁)",
+                          "common-auth: 无 pam_faillock/pam_tally2"),
+                         ("pam_faillock/pam_tally2: deny≤5, unlock_time≥300s (or 0 = an administrator unlocks)",
+                          "common-auth: no pam_faillock/pam_tally2")),
+        "account.interactive": (("每个可登录账户对应具体责任人，无共享/多余账户", "2 个可登录账户，需与人员名单核对"),
+                                ("each login account belongs to a named person; no shared or redundant accounts",
+                                 "2 login accounts, to be checked against the staff list")),
+        "log.retention": (("≥180 天 (网络安全法第21条；logrotate rotate×周期)", "logrotate 未安装 (not installed)；无法保证留存期"),
+                          ("≥180 days (Cybersecurity Law art. 21; logrotate rotate × period)",
+                           "logrotate not installed; retention cannot be ensured")),
+        "firewall.host": (("nftables/iptables/firewalld 有规则", "无防火墙规则 (未安装防火墙工具)"),
+                          ("nftables/iptables/firewalld have rules", "no firewall rules (no firewall tool installed)")),
+        "vuln.os_eol": (("操作系统未停止维护 (EOL)", "Debian GNU/Linux 12 (bookworm)，无已知 EOL 日期"),
+                        ("operating system not end-of-life (EOL)", "Debian GNU/Linux 12 (bookworm), no known EOL date")),
+        "ssh.permit_root_login": (("PermitRootLogin no", "PermitRootLogin without-password"),) * 2,
+    }
+    for cid, (zh, en) in want.items():
+        f = got[cid]
+        assert (f.expected, f.actual) == zh, cid
+        assert (f.expected_in("zh"), f.actual_in("zh")) == zh, cid
+        assert (f.expected_in("en"), f.actual_in("en")) == en, cid
+    assert by_id(facts(COMPLIANT))["account.uid_unique"].actual == "7 个账户 UID 唯一"
+
+
+def test_expired_password_says_how_many_days_ago():
+    f = by_id(facts(COMPLIANT | BREAK["account.expired"]))["account.expired"]
+    days = re.search(r"(-?\d+) 天前过期", f.actual)
+    assert days and int(days.group(1)) > 0, f.actual                   # was "-110 天前"
+    assert f"password expired {days.group(1)} days ago" in f.actual_en
+
+
+def test_no_chinese_literal_escapes_the_bilingual_wording():
+    """In checks.py a Chinese string is a check's title (@check), the zh side of M(zh, en),
+    evidence (ev(...): recorded, not translated) or a docstring — so a new or edited Result
+    cannot word its expected/actual in Chinese only."""
+    import govcloud.compliance.checks as C
+    tree = ast.parse(Path(C.__file__).read_text(encoding="utf-8"))
+    parent = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    docstrings = {id(n.body[0].value) for n in ast.walk(tree)
+                  if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef)) and n.body
+                  and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+
+    def allowed(node: ast.AST) -> bool:
+        if id(node) in docstrings:
+            return True
+        child, up = node, parent.get(node)
+        while up is not None:
+            if isinstance(up, ast.Call) and isinstance(up.func, ast.Name):
+                if up.func.id == "M" and up.args and up.args[0] is child:
+                    return True
+                if up.func.id in ("check", "ev"):
+                    return True
+            child, up = up, parent.get(up)
+        return False
+
+    bad = [(n.lineno, n.value) for n in ast.walk(tree)
+           if isinstance(n, ast.Constant) and isinstance(n.value, str) and CJK.search(n.value) and not allowed(n)]
+    assert not bad, bad
+    # and the English side of every M(...) is free of Chinese
+    en = [(n.lineno, ast.unparse(n.args[1])) for n in ast.walk(tree) if isinstance(n, ast.Call)
+          and isinstance(n.func, ast.Name) and n.func.id == "M" and len(n.args) == 2 and CJK.search(ast.unparse(n.args[1]))]
+    assert not en, en
+
+
+def test_exports_follow_the_language(tmp_path):
+    from rich.console import Console
+
+    from govcloud.compliance.render import render_table, rows, to_document, write_file
+    from govcloud.compliance.model import ComplianceThresholds, HostReport
+    rep = [HostReport(host="h49", level=3, findings=evaluate(facts(DEBIAN_DEFAULT, "h49"), 3, None, TODAY))]
+    th = ComplianceThresholds()
+    zh, en = to_document(rep, 3, th), to_document(rep, 3, th, "en")
+    fz = {f["check_id"]: f for f in zh["hosts"][0]["findings"]}
+    fe = {f["check_id"]: f for f in en["hosts"][0]["findings"]}
+    old_keys = {"host", "check_id", "title", "title_en", "clause", "levels", "level", "expected", "actual", "status",
+                "evidence", "status_label"}
+    assert old_keys <= set(fz["firewall.host"]) and set(fz["firewall.host"]) == set(fe["firewall.host"])
+    assert fz["firewall.host"]["actual"] == "无防火墙规则 (未安装防火墙工具)" and fz["firewall.host"]["status_label"] == "不符合"
+    assert fe["firewall.host"]["actual"] == "no firewall rules (no firewall tool installed)"
+    assert fe["firewall.host"]["status_label"] == "fail"
+    assert fe["firewall.host"]["actual_zh"] == fz["firewall.host"]["actual"]
+    assert fz["firewall.host"]["actual_en"] == fe["firewall.host"]["actual"]
+    assert not CJK.search(json.dumps([{k: f[k] for k in ("expected", "actual", "status_label")} for f in fe.values()],
+                                     ensure_ascii=False))
+    assert not any(CJK.search(str(r[c])) for r in rows(rep, "en")
+                   for c in ("title", "status_label", "expected", "actual"))
+    write_file(tmp_path / "en.csv", rep, 3, th, "en")
+    text = (tmp_path / "en.csv").read_text(encoding="utf-8-sig")
+    assert "no firewall rules (no firewall tool installed)" in text and "无防火墙规则" not in text
+    con = Console(record=True, width=200)
+    render_table(rep, con, "en")
+    assert not CJK.search(con.export_text())
+    con = Console(record=True, width=200)
+    render_table(rep, con)
+    assert "无防火墙规则 (未安装防火墙工具)" in con.export_text()

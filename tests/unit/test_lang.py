@@ -166,13 +166,7 @@ def _run(args: list[str], stdin: str | None) -> tuple[int, str]:
 NAMES = list(commands(SimpleNamespace(d=Path("."), inv=".", plan=".", approver="x"), "zh"))
 
 
-# Known gap: the MLPS checks word their expected and actual values in Chinese only
-# (compliance/checks.py); titles, headings and statuses follow --lang.
-_GAPS = {"compliance check": "compliance/checks.py words expected/actual values in Chinese only"}
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(reason=_GAPS[n], strict=True))
-                                  if n in _GAPS else n for n in NAMES])
+@pytest.mark.parametrize("name", NAMES)
 def test_chinese_by_default_and_no_chinese_with_lang_en(world, fakes, canned_baseline, monkeypatch, name) -> None:
     monkeypatch.delenv("GOVCLOUD_LANG", raising=False)
     args, stdin = commands(world, "zh")[name]
