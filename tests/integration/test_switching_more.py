@@ -200,14 +200,14 @@ def test_hosts_record_is_read_and_compare_and_swapped_on_real_clients(test_hosts
         assert not sw.switch(src, tgt).changed            # again: already
 
         # someone changes h62's line: the switch back refuses and no client is written (h61 neither)
-        _ssh(test_hosts, "h62", f"sudo -n sed -i 's/^{tgt[0]} {name}/10.6.6.6 {name}/' /etc/hosts")
+        _ssh(test_hosts, "h62", f"sudo -n sed -i 's/^{tgt[0]} {name}/198.18.1.250 {name}/' /etc/hosts")
         with pytest.raises(SwitchError) as e:
             sw.switch(tgt, src)
-        assert e.value.code == "conflict" and "h62" in str(e.value) and "10.6.6.6" in str(e.value)
+        assert e.value.code == "conflict" and "h62" in str(e.value) and "198.18.1.250" in str(e.value)
         assert "nothing was changed" in str(e.value)
-        assert line("h61") == tgt[0] and line("h62") == "10.6.6.6"
+        assert line("h61") == tgt[0] and line("h62") == "198.18.1.250"
 
-        _ssh(test_hosts, "h62", f"sudo -n sed -i 's/^10.6.6.6 {name}/{tgt[0]} {name}/' /etc/hosts")
+        _ssh(test_hosts, "h62", f"sudo -n sed -i 's/^198.18.1.250 {name}/{tgt[0]} {name}/' /etc/hosts")
         back = sw.switch(tgt, src)                        # switch-back, compare-and-swap again
         assert back.changed and line("h61") == src[0] and line("h62") == src[0]
     finally:

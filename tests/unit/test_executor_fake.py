@@ -378,12 +378,12 @@ def test_a_hosts_record_changed_behind_our_back_refuses_the_cutover_and_changes_
     ex = w.executor()
     ex.run(w.items(ex, ["app1"]), State.synced)
     name = w.inv.systems["app1"].workload.cutover_record.name
-    w.pb.etc_hosts[("h38", name)] = "10.6.6.6"                            # someone else's line
+    w.pb.etc_hosts[("h38", name)] = "198.18.1.250"                            # someone else's line
     before = len(w.entries())
     with pytest.raises(GovcloudError) as e:
         w.executor().cutover(w.items(ex, ["app1"]), today=date.today(), force_reason="t")
-    assert "nothing was changed" in str(e.value) and "10.6.6.6" in str(e.value)
-    assert w.pb.etc_hosts[("h38", name)] == "10.6.6.6"
+    assert "nothing was changed" in str(e.value) and "198.18.1.250" in str(e.value)
+    assert w.pb.etc_hosts[("h38", name)] == "198.18.1.250"
     new = w.entries()[before:]
     assert [(x["kind"], x["status"]) for x in new if x.get("kind") == "switch"] == [("switch", "refused")]
     assert not [x for x in new if x.get("kind") in ("step", "state")]
@@ -641,5 +641,5 @@ def test_cutover_dry_run_reads_a_hosts_record_on_its_clients_with_its_live_value
     assert r["clients"] == {"h38": src} and r["new"] and r["new"] != [src]
     assert [(c.playbook, c.extravars["govcloud_record_op"]) for c in w.pb.calls[n:]] == [("migrate_record.yml", "read")]
     assert w.pb.etc_hosts[("h38", name)] == src                    # read only
-    w.pb.etc_hosts[("h38", name)] = "10.6.6.6"
+    w.pb.etc_hosts[("h38", name)] = "198.18.1.250"
     assert w.executor().record_changes_live(w.items(ex, ["app1"]))[0]["action"] == "conflict"

@@ -29,7 +29,7 @@ def _hosts(clients: dict[str, str | None]) -> S.RecordState:
     (_hosts({"c1": SRC[0], "c2": None}), "expected"),
     (_hosts({"c1": TGT[0], "c2": SRC[0]}), "expected"),                    # a killed switch resumes
     (_hosts({"c1": TGT[0], "c2": TGT[0]}), "new"),
-    (_hosts({"c1": TGT[0], "c2": "10.9.9.9"}), "conflict"),                # one foreign client refuses all
+    (_hosts({"c1": TGT[0], "c2": "198.18.1.251"}), "conflict"),                # one foreign client refuses all
 ])
 def test_one_decision_for_every_kind(state, want):
     assert cas_state(state, SRC, TGT) == want
@@ -72,13 +72,13 @@ def test_hosts_is_a_switch_like_the_others():
 
 
 def test_hosts_foreign_value_refuses_and_changes_nothing():
-    runner = FakeClients({"h62": SRC[0], "h63": "10.9.9.9"})
+    runner = FakeClients({"h62": SRC[0], "h63": "198.18.1.251"})
     sw = S.HostsSwitch("govapp.gov.test", runner)
     with pytest.raises(S.SwitchError) as e:
         sw.switch(SRC, TGT)
-    assert e.value.code == "conflict" and "h63" in str(e.value) and "10.9.9.9" in str(e.value)
+    assert e.value.code == "conflict" and "h63" in str(e.value) and "198.18.1.251" in str(e.value)
     assert "nothing was changed" in str(e.value)
-    assert runner.lines == {"h62": SRC[0], "h63": "10.9.9.9"}
+    assert runner.lines == {"h62": SRC[0], "h63": "198.18.1.251"}
 
 
 def test_hosts_switch_refuses_hostile_values_before_any_client():
