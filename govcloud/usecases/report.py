@@ -11,14 +11,13 @@ from typing import Any
 
 from govcloud.base.atomic import write_atomic
 from govcloud.errors import GovcloudError, UsageError
-from govcloud.inventory.validate import validate_path
 from govcloud.model.dates import DateError, parse_date
 from govcloud.model.inventory import Inventory
 from govcloud.model.plan import Plan
 from govcloud.render.report import parse_compliance, parse_cutovers, parse_journal, render_report
 from govcloud.store.approval import ApprovalState
-from govcloud.store.planfile import inventory_of, plan_path, read_plan
 from govcloud.usecases import approval as approvals
+from govcloud.usecases.plan import open_plan
 
 JOURNAL_FILE = "journal.jsonl"
 
@@ -53,13 +52,8 @@ def load_inputs(plan_arg: Path, *, compliance: Path | None = None, journal: Path
                 report_date: str | None = None) -> ReportInputs:
     """Everything the report is made of, read and checked (``report_date`` checked here, in the
     order the command always reported problems: the inventory, then the date, then the files)."""
-    path = plan_path(plan_arg)
-    plan = read_plan(path)
-    inv_root = inventory_of(plan, path)
-    result = validate_path(inv_root)
-    if result.errors:
-        raise GovcloudError(f"the plan's inventory {inv_root} has {len(result.errors)} error(s)",
-                            hint=f"run `govcloud inventory validate {inv_root}`")
+    opened = open_plan(plan_arg)
+    path, plan, result = opened.path, opened.plan, opened.result
     _day(report_date)
     findings = read_findings(compliance) if compliance is not None else None
     journal_file = journal if journal is not None else path.parent / JOURNAL_FILE
