@@ -652,9 +652,12 @@ def parse_journal(text: str, source: str = "journal.jsonl") -> list[dict[str, st
     "to"}``; step, resource and run lines are context, skipped) — or plain ``{system, state}`` lines.
     Read by the journal's one reader (store/journal.parse): blank lines and a last line cut short
     by a crash are skipped; any other malformed line is refused by number."""
-    from govcloud.store.entries import PlainState, StateEntry
     from govcloud.store.journal import parse
-    read = parse(text, source)
+    return _states(parse(text, source), source)
+
+
+def _states(read: Any, source: str) -> list[dict[str, str]]:     # read: store.journal.parse's result
+    from govcloud.store.entries import PlainState, StateEntry
     out = []
     for n, e in zip(read.line_numbers, read.entries):
         if isinstance(e, StateEntry):
@@ -681,10 +684,22 @@ class JournalStatuses(dict):
 def parse_cutovers(text: str, source: str = "journal.jsonl") -> JournalStatuses:
     """Per system, what the migrate journal says of its syncs and cutovers (lifecycle.replay of
     the journal read by its one reader; plain {system, state} lines carry none of it)."""
-    from govcloud.migrate.lifecycle import replay
     from govcloud.store.journal import parse
-    entries = [e for e in parse(text, source).entries if e.kind is not None]
+    return _cutovers(parse(text, source))
+
+
+def _cutovers(read: Any) -> JournalStatuses:
+    from govcloud.migrate.lifecycle import replay
+    entries = [e for e in read.entries if e.kind is not None]
     return JournalStatuses(replay(entries), entries)
+
+
+def read_journal(text: str, source: str = "journal.jsonl") -> tuple[list[dict[str, str]], JournalStatuses]:
+    """parse_journal and parse_cutovers of one journal, read once (a long migration's journal is
+    the largest file a report reads)."""
+    from govcloud.store.journal import parse
+    read = parse(text, source)
+    return _states(read, source), _cutovers(read)
 
 
 def downtime_summary(plan: Plan, statuses: Mapping[str, Any] | None, approved_now: float | None,

@@ -14,7 +14,7 @@ from govcloud.errors import GovcloudError, UsageError
 from govcloud.model.dates import DateError, parse_date
 from govcloud.model.inventory import Inventory
 from govcloud.model.plan import Plan
-from govcloud.render.report import parse_compliance, parse_cutovers, parse_journal, render_report
+from govcloud.render.report import parse_compliance, read_journal, render_report
 from govcloud.store.approval import ApprovalState
 from govcloud.usecases import approval as approvals
 from govcloud.usecases.plan import open_plan
@@ -61,8 +61,7 @@ def load_inputs(plan_arg: Path, *, compliance: Path | None = None, journal: Path
     if journal is not None or journal_file.exists():
         try:
             text = journal_file.read_text(encoding="utf-8")
-            entries = parse_journal(text, str(journal_file))
-            cutovers = parse_cutovers(text, str(journal_file))
+            entries, cutovers = read_journal(text, str(journal_file))
         except OSError as exc:
             raise GovcloudError(f"{journal_file}: {exc.strerror or exc}") from None
         except UnicodeDecodeError as exc:

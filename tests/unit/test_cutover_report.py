@@ -239,6 +239,22 @@ def test_report_reads_the_journal_as_migrate_writes_it():
     assert cut["a1"].over_window is False and cut["b1"].over_window is None
 
 
+def test_the_report_reads_the_journal_once_for_states_and_cutovers(monkeypatch):
+    """read_journal gives what parse_journal and parse_cutovers give, from one parse of the text."""
+    from govcloud.render import report as R
+    from govcloud.store import journal as J
+    text = "".join(json.dumps(e) + "\n" for e in _cutover_journal()) + '{"torn'
+    want_states, want_cut = R.parse_journal(text), R.parse_cutovers(text)
+    calls = []
+    real = J.parse
+    monkeypatch.setattr(J, "parse", lambda *a, **k: calls.append(a) or real(*a, **k))
+    states, cut = R.read_journal(text)
+    assert len(calls) == 1
+    assert states == want_states and states          # the state lines the journal holds
+    assert dict(cut) == dict(want_cut) and cut["a2"].downtime_s == 75.25
+    assert [e.kind for e in cut.entries] == [e.kind for e in want_cut.entries]
+
+
 def test_report_projects_a_replicated_system_not_yet_cut_over_as_migrate_status_does():
     """b1 is synced and its database replicates with 0.5 s lag: the report's projection is the
     replication window (file delta + lag + catch-up + stop/start), the one `migrate status` shows —
