@@ -782,9 +782,12 @@ def server_values(host: str, hv: dict[str, Any]) -> dict[str, Any]:
         values.update(_os_from_vars(hv))
     if hv.get("ansible_kernel"):
         values["kernel"] = str(hv["ansible_kernel"])
-    if hv.get("ansible_architecture") in ("x86_64", "aarch64", "loongarch64", "mips64el", "sw_64", "ppc64",
-                                          "ppc64le", "ia64", "sparc"):
-        values["cpu_arch"] = hv["ansible_architecture"]
+    arch = hv.get("ansible_architecture")
+    if arch is None:
+        arch = next((hv[k] for k in _ARCH_VARS if isinstance(hv.get(k), str)), None)
+    arch = _ARCH_ALIASES.get(str(arch).strip().lower(), str(arch).strip().lower()) if arch is not None else None
+    if arch in _ARCHES:
+        values["cpu_arch"] = arch
     cores = _num(hv.get("ansible_processor_vcpus") or hv.get("ansible_processor_nproc"))
     if not cores:
         cores = next((c for c in (_num(hv.get(k)) for k in _CPU_VARS if k in hv) if c), None)
@@ -802,7 +805,20 @@ def server_values(host: str, hv: dict[str, Any]) -> dict[str, Any]:
         values["kind"] = "vm"
     elif virt == "host":
         values["kind"] = "physical"
+    # a host the census can reach but whose inventory does not say what it is: a record marked
+    # incomplete (its unknown fields absent, never guessed), for `govcloud inventory discover` to
+    # complete; with no address at all there is nothing to discover: it stays not imported
+    missing = [k for k in _CENSUS_REQUIRED if k not in values]
+    if missing and values.get("ips"):
+        values["census_missing"] = missing + ([] if "cpu_arch" in values else ["cpu_arch"])
     return values
+
+
+_CENSUS_REQUIRED = ("cores", "ram_gb", "os_distribution")
+_ARCHES = ("x86_64", "aarch64", "loongarch64", "mips64el", "sw_64", "ppc64", "ppc64le", "ia64", "sparc")
+_ARCH_VARS = ("cpu_arch", "arch", "architecture")
+_ARCH_ALIASES = {"amd64": "x86_64", "x86-64": "x86_64", "x64": "x86_64", "arm64": "aarch64",
+                 "loong64": "loongarch64", "sw64": "sw_64"}
 
 
 def _safe_vars(hv: dict[str, Any]) -> dict[str, Any]:
@@ -860,5 +876,10 @@ def parse(path: Path) -> ParseResult:
         safe = _safe_vars(hv)
         if safe:
             extra["ansible_vars"] = safe
-        result.records.append(ImportedRecord("servers", host, values, prov, tuple(match), extra))
+        why = None
+        if any(k not in values for k in _CENSUS_REQUIRED) and not values.get("ips"):
+            why = (f"no IP address to discover it at: ansible_host {str(hv['ansible_host'])[:80]!r} is not one"
+                   if hv.get("ansible_host") is not None else
+                   "no IP address to discover it at: no ansible_host, and the host name is not one")
+        result.records.append(ImportedRecord("servers", host, values, prov, tuple(match), extra, incomplete_why=why))
     return result

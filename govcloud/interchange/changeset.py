@@ -85,11 +85,16 @@ class Change:
     before: Any = None
     after: Any = None
     note: str | None = None
+    # a record written incomplete (``census_missing``): the fields still to be supplied by discovery
+    incomplete: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"action": self.action, "section": self.section, "id": self.id,
-                "external_id": self.external_id, "source": self.where, "file": self.file,
-                "fields": self.fields, "note": self.note}
+        out = {"action": self.action, "section": self.section, "id": self.id,
+               "external_id": self.external_id, "source": self.where, "file": self.file,
+               "fields": self.fields, "note": self.note}
+        if self.incomplete:
+            out["incomplete"] = self.incomplete
+        return out
 
 
 @dataclass
@@ -443,8 +448,9 @@ class _Import:
         if item.owner == "new":
             self.nat.add(rec.section, item.id, rec.values)
         if item.owner in ("new", "owned"):
+            waived = rec.values.get("census_missing") or ()     # a census record discovery is to complete
             item.missing = [k for k in _required(sec.cls)
-                            if k != _ID_KEY.get(rec.section, "id") and _empty(rec.values.get(k))]
+                            if k != _ID_KEY.get(rec.section, "id") and _empty(rec.values.get(k)) and k not in waived]
 
     def _matches(self, rec: ImportedRecord) -> list[str]:
         """The inventory's records ``rec`` is, by its natural keys (a list section: by its own id)."""
@@ -586,13 +592,14 @@ class _Import:
 
     def _incomplete(self, it: _Item) -> None:
         rec = it.rec
+        why = f" ({rec.incomplete_why})" if rec.incomplete_why else ""
         self.cs.problems.append(_problem(W, "incomplete", f"{SECTION_BY_KEY[rec.section].kind} '{rec.external_id}' "
-                                         f"is not imported: the source does not state {', '.join(it.missing)}", rec,
-                                         field=it.missing[0].split(" ")[0],
+                                         f"is not imported: the source does not state {', '.join(it.missing)}{why}",
+                                         rec, field=it.missing[0].split(" ")[0],
                                          hint="add the field in the source, or write the record by hand "
                                               "(a re-import then observes it)"))
         self.cs.changes.append(Change("incomplete", rec.section, None, rec.external_id, rec.provenance.where(), None,
-                                      fields=list(it.missing)))
+                                      fields=list(it.missing), note=rec.incomplete_why))
 
     def _own(self, it: _Item) -> None:
         """A record this import creates or (written by an earlier import) updates."""
@@ -612,6 +619,7 @@ class _Import:
         if rec.section in LIST_SECTIONS:
             it.id = eid
         after = to_plain(entity)
+        pending = [m.value for m in getattr(entity, "census_missing", ())]
         entry = {"section": rec.section, "id": eid, "external_id": rec.external_id,
                  "provenance": rec.provenance.to_plain(), "imported_at": self.now}
         if rec.extra:
@@ -622,15 +630,16 @@ class _Import:
             before = to_plain(old)
             if _jsonable(before) == _jsonable(after):
                 self.out_records.setdefault(rec.section, {})[_claim_id(rec.section, eid, it.values)] = old
-                cs.changes.append(Change("unchanged", rec.section, eid, rec.external_id, where, owned))
+                cs.changes.append(Change("unchanged", rec.section, eid, rec.external_id, where, owned,
+                                         incomplete=pending))
                 self.new_state[it.key] = _revived(self.state.get(it.key)) or entry
                 return
             fields = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
             cs.changes.append(Change("update", rec.section, eid, rec.external_id, where, owned,
-                                     fields=fields, before=before, after=after))
+                                     fields=fields, before=before, after=after, incomplete=pending))
         else:
             cs.changes.append(Change("create", rec.section, eid, rec.external_id, where, owned,
-                                     fields=sorted(after), after=after))
+                                     fields=sorted(after), after=after, incomplete=pending))
         self.out_records.setdefault(rec.section, {})[_claim_id(rec.section, eid, it.values)] = entity
         self.new_state[it.key] = entry
 
@@ -883,6 +892,8 @@ def _observe(cls: type, person: Any, values: dict[str, Any], rec: ImportedRecord
     what the person wrote (a person's empty field is not a conflict: the value is only observed)."""
     mine_plain = to_plain(person)
     raw = dict(mine_plain)
+    # ``census_missing`` marks what the source could not state: about the source, not the record
+    values = {k: v for k, v in values.items() if k != "census_missing"}
     raw.update({k: v for k, v in values.items() if k not in ("id", "code", "observed")})
     merged, errs = _convert(cls, raw, rec)
     errs = [p for p in errs if p.is_error]

@@ -139,6 +139,7 @@ def _validate_overlay(root: Path, documents: dict[str, Path], cs: ChangeSet,
     # inside the inventory's .govcloud/ (not /tmp): a killed import's overlay is removed by the
     # next command that takes the lock; a dry run into a directory it may not write uses /tmp
     tmp = None
+    had_state_dir = (root / ".govcloud").exists()
     if root.is_dir():
         try:
             tmp = Path(tempfile.mkdtemp(prefix="overlay-", dir=scratch_dir(root)))
@@ -171,6 +172,8 @@ def _validate_overlay(root: Path, documents: dict[str, Path], cs: ChangeSet,
         if tmp.parent.parent.name == ".govcloud":
             try:
                 tmp.parent.rmdir()      # the scratch folder, when empty
+                if not had_state_dir:   # a dry run leaves no trace: nor the .govcloud/ it made
+                    tmp.parent.parent.rmdir()
             except OSError:
                 pass
     out = []

@@ -64,6 +64,9 @@ class ImportedRecord:
     # name, the reference is left out with a warning — a required one makes the record
     # incomplete — instead of refusing the whole import
     soft_refs: tuple[str, ...] = ()
+    # why the record lacks what it lacks, when the parser knows (an Ansible host with no address to
+    # discover it at): added to the "incomplete (not imported)" line
+    incomplete_why: str | None = None
 
 
 @dataclass(slots=True)

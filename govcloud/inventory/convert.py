@@ -192,11 +192,17 @@ class RecordConverter:
         # right type, and skipping the converter call for them halves the cost of a record
         self.fields: dict[str, tuple[str, Converter, type | None]] = {}
         self.required: list[tuple[str, str]] = []
+        self.waiver: str | None = None      # the key listing required fields the record may leave out
+        self.waiver_names: dict[str, Any] = {}
         for f in dataclasses.fields(cls):
             key = yaml_key(f.name)
             self.fields[key] = (f.name, _converter_for(hints[f.name], f.metadata), _as_is(hints[f.name], f.metadata))
             if f.metadata.get("required"):
                 self.required.append((key, f.name))
+            if f.metadata.get("waives"):
+                self.waiver = key
+                item = typing.get_args(hints[f.name])[0]    # tuple[SomeEnum, ...]: its spellings count
+                self.waiver_names = item.lookup() if hasattr(item, "lookup") else {}
         self.keys = sorted(self.fields)
 
     def __call__(self, raw: Any, parent: tuple, at: Any, sink: Sink) -> Any:
@@ -225,8 +231,11 @@ class RecordConverter:
             out = conv(value, path, key, sink)
             if out is not INVALID:
                 kwargs[attr] = out
+        waived = raw.get(self.waiver) if self.waiver is not None else None
+        waived = {getattr(self.waiver_names.get(w), "value", w) for w in waived if isinstance(w, str)} \
+            if type(waived) in (list, tuple) else ()
         for key, attr in self.required:
-            if attr in kwargs:
+            if attr in kwargs or key in waived:
                 continue
             if key not in raw:
                 sink(path, "missing-field", f"required field '{key}' is missing", field=key)

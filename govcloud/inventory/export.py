@@ -326,9 +326,10 @@ def _census_table(inv: Inventory, ctx: Context) -> Table:
         C("physical_servers", "物理服务器数量", "physical servers",
           count((ServerKind.physical, ServerKind.minicomputer))),
         C("virtual_servers", "虚拟服务器数量", "virtual servers", count((ServerKind.vm, ServerKind.container_host))),
-        C("cpu_arch", "CPU架构", "CPU architecture", lambda s: uniq(x.cpu_arch for x in servers(s))),
+        C("cpu_arch", "CPU架构", "CPU architecture", lambda s: uniq(x.known_cpu_arch for x in servers(s))),
         C("os", "操作系统", "operating systems",
-          lambda s: uniq(_Versioned(x.os_distribution, x.os_version) for x in servers(s))),
+          lambda s: uniq(_Versioned(x.os_distribution, x.os_version) for x in servers(s)
+                         if x.os_distribution is not None)),
         C("databases", "数据库", "databases", lambda s: uniq(
             _Versioned(d.engine, d.version) for d in dbs_of.get(s.id, ()))),
         C("middleware", "中间件", "middleware", lambda s: uniq(

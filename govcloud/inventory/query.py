@@ -133,10 +133,10 @@ def show_data(inv: Inventory, f: Filters = Filters()) -> dict[str, Any]:
         ],
         "servers": [
             {"id": s.id, "hostname": s.hostname, "machine_room": s.machine_room, "kind": _v(s.kind),
-             "cpu_arch": _v(s.cpu_arch), "os_distribution": _v(s.os_distribution),
+             "cpu_arch": _v(s.known_cpu_arch), "os_distribution": _v(s.os_distribution),
              "os_version": s.os_version, "os_eol": _d(os_eol_date(s.os_distribution, s.os_version)),
              "cores": s.cores, "ram_gb": s.ram_gb, "disk_gb": s.disk_gb,
-             "systems": server_systems.get(s.id, [])}
+             "systems": server_systems.get(s.id, []), "incomplete": list(s.incomplete)}
             for s in sel.servers
         ],
         "systems": [
@@ -217,6 +217,8 @@ def stats_data(inv: Inventory, f: Filters = Filters(), *, on: date | None = None
         "by_os": count(f"{_v(s.os_distribution)} {s.os_version}".strip() if s.os_version
                        else s.os_distribution for s in sel.servers),
         "by_os_distribution": count(s.os_distribution for s in sel.servers),
-        "by_cpu_arch": count(s.cpu_arch for s in sel.servers),
+        "by_cpu_arch": count(s.known_cpu_arch for s in sel.servers),
+        "incomplete_servers": sum(1 for s in sel.servers if s.incomplete),
         "by_room": count(s.machine_room for s in sel.servers),
     }
+

@@ -68,6 +68,10 @@ def _record_schema(cls: type, defs: dict[str, Any]) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
     props: dict[str, Any] = {}
     required: list[str] = []
+    waiver = next((f for f in dataclasses.fields(cls) if f.metadata.get("waives")), None)
+    waivable = {m.value for m in typing.get_args(hints[waiver.name])[0]} if waiver is not None else set()
+    waiver = yaml_key(waiver.name) if waiver is not None else None
+    conditional: list[dict[str, Any]] = []
     for f in dataclasses.fields(cls):
         key = yaml_key(f.name)
         prop = _schema_for(hints[f.name], f.metadata, defs)
@@ -78,12 +82,18 @@ def _record_schema(cls: type, defs: dict[str, Any]) -> dict[str, Any]:
         if f.metadata.get("ident"):
             desc = (desc + ": " if desc else "") + ID_DESCRIPTION
         props[key] = {**prop, **({"title": title} if title else {}), **({"description": desc} if desc else {})}
-        if f.metadata.get("required"):
+        if f.metadata.get("required") and key in waivable:
+            # required unless the waiver list names it (a census record still to be completed)
+            conditional.append({"if": {"not": {"required": [waiver], "properties": {
+                waiver: {"contains": {"const": key}}}}}, "then": {"required": [key]}})
+        elif f.metadata.get("required"):
             required.append(key)
     schema: dict[str, Any] = {"type": "object", "properties": props, "additionalProperties": False,
                               "patternProperties": {"^x_": {}}}
     if required:
         schema["required"] = required
+    if conditional:
+        schema["allOf"] = conditional
     return schema
 
 

@@ -25,6 +25,7 @@ from govcloud.model.entities import SECTIONS, Section, yaml_key
 from govcloud.model.enums import (
     BuildMode, Lifecycle, NetworkZone, RoomType, Secrecy, ServerKind, Severity, TakeoverStatus,
 )
+from govcloud.model.census import census_fill
 from govcloud.model.cutover import record_problems
 from govcloud.model.ids import SERVICE_NAME_RE, data_path_problem, first_control_char
 from govcloud.model.inventory import Inventory
@@ -568,6 +569,35 @@ def merge_observations(inv: Inventory, result: LoadResult) -> None:
         merged["_sources"] = [{"source": o.source, "collected_at": o.collected_at}
                               for o in sorted(observations, key=lambda o: (o.collected_at or "", o.source))]
         record.observed = merged
+
+
+@check
+def complete_census(inv: Inventory, result: LoadResult) -> None:
+    """Servers an import wrote incomplete (``census_missing``): what the latest discovery of the
+    server observed fills the fields still unknown (in the loaded record — the files are not
+    touched, the observation stays the evidence); what is still unknown is a warning, not an
+    error: the census goes on, the planner leaves the server's systems unscheduled."""
+    latest: dict[str, Any] = {}
+    for o in inv.observations:
+        if o.server and isinstance(o.source, str) and o.source.startswith("discovery:") \
+                and isinstance(o.facts, dict) and (o.server not in latest
+                                                   or (o.collected_at or "") >= (latest[o.server].collected_at or "")):
+            latest[o.server] = o
+    for srv in inv.servers.values():
+        if not srv.census_missing:
+            continue
+        fill, still = census_fill(srv, latest[srv.id].facts if srv.id in latest else None)
+        for key, value in fill.items():
+            setattr(srv, key, value)
+        srv.census_missing = tuple(still)
+        if still:
+            names = ", ".join(m.value for m in still)
+            why = "the latest discovery did not establish them" if srv.id in latest else "no discovery has observed them"
+            result.at_entity(W, "server-incomplete", f"census incomplete: {names} not known yet ({why}); "
+                             "the systems on this server are not scheduled until it is complete",
+                             "servers", srv.id, "census_missing",
+                             hint=f"run `govcloud inventory discover INVENTORY --hosts {srv.id}` (SSH, read-only), "
+                                  "or write the values into the record")
 
 
 @check

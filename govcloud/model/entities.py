@@ -18,7 +18,7 @@ from typing import Any
 
 from govcloud.model.observed import Observed
 from govcloud.model.enums import (
-    AdminLevel, ApiKind, Audience, BaseDb, BatchKind, BuildMode, CloudTier, CpuArch, CpuVendor,
+    AdminLevel, ApiKind, Audience, BaseDb, BatchKind, BuildMode, CensusField, CloudTier, CpuArch, CpuVendor,
     Criticality, DbEngine, DepType, DrMode, EvidenceKind, ExtranetArea, FenbaoStatus, FreezeScope,
     FundingSource, Hypervisor, Importance, ItUnitStatus, Lifecycle, MlpsStatus, NetworkZone,
     OrgType, OsDistribution, Replication, ResourceLib, RoomStatus, RoomType, Secrecy, SecrecyGrade,
@@ -29,12 +29,14 @@ from govcloud.model.enums import (
 
 def fld(zh: str, en: str | None = None, *, ref: str | None = None, required: bool = False,
         default: Any = None, default_factory: Any = None, minimum: float | None = None, maximum: float | None = None,
-        doc: str | None = None, ident: bool = False) -> Any:
+        doc: str | None = None, ident: bool = False, waives: bool = False) -> Any:
     """A dataclass field with its label, the entity kind it references and its bounds.
 
-    ``ident``: the value is an identifier and must match the id grammar (``model/ids.py``)."""
+    ``ident``: the value is an identifier and must match the id grammar (``model/ids.py``).
+    ``waives``: the field lists (by YAML key) required fields the record may leave out (a census
+    record an import created without them, ``Server.census_missing``)."""
     meta = {"zh": zh, "en": en, "ref": ref, "required": required, "min": minimum, "max": maximum,
-            "doc": doc, "ident": ident}
+            "doc": doc, "ident": ident, "waives": waives}
     if default_factory is not None:
         return field(default_factory=default_factory, metadata=meta)
     return field(default=default, metadata=meta)
@@ -323,10 +325,11 @@ class Server:
     mgmt_ip: str | None = fld("管理IP", "management IP")
     cpu_vendor: CpuVendor | None = fld("CPU厂商", "CPU vendor")
     cpu_arch: CpuArch = fld("CPU架构", "CPU architecture", default=CpuArch.x86_64)
-    cores: int = fld("CPU核数", "cores", required=True, minimum=1, maximum=4096)
-    ram_gb: float = fld("内存(GB)", "RAM (GB)", required=True, minimum=0, maximum=65536)
+    # required, except while ``census_missing`` names them (None then: unknown, never a guessed 0)
+    cores: int | None = fld("CPU核数", "cores", required=True, minimum=1, maximum=4096)
+    ram_gb: float | None = fld("内存(GB)", "RAM (GB)", required=True, minimum=0, maximum=65536)
     disks: tuple[Disk, ...] = fld("磁盘", "disks", default=())
-    os_distribution: OsDistribution = fld("操作系统", "OS distribution", required=True)
+    os_distribution: OsDistribution | None = fld("操作系统", "OS distribution", required=True)
     os_version: str | None = fld("系统版本", "OS version")
     kernel: str | None = fld("内核", "kernel")
     role: ServerRole | None = fld("角色", "role")
@@ -334,10 +337,32 @@ class Server:
     observed: dict | None = fld("采集信息", "observed facts",
                                 doc="written only by discovery and import, with source and time")
     notes: str | None = fld("备注", "notes")
+    census_missing: tuple[CensusField, ...] = fld(
+        "普查待补字段", "census: fields still missing", default=(), waives=True,
+        doc="written by an import for a host its source names (address, groups) without cores, RAM, OS or "
+            "architecture: the record is incomplete — validation warns, planning leaves its systems "
+            "unscheduled — until `govcloud inventory discover` (or a later import) supplies them")
 
     @property
     def disk_gb(self) -> float:
         return sum(d.size_gb for d in self.disks)
+
+    @property
+    def known_cpu_arch(self) -> CpuArch | None:
+        """``cpu_arch``, or None while the census has not established it (the x86_64 default is then
+        no answer): what reports and listings show."""
+        return None if CensusField.cpu_arch in self.census_missing else self.cpu_arch
+
+    @property
+    def incomplete(self) -> tuple[str, ...]:
+        """The census fields still unknown (after validation merged discovery into the record): the
+        fields ``census_missing`` names that have no value yet, and any required one that is None."""
+        out = [m.value for m in self.census_missing
+               if m is CensusField.cpu_arch or getattr(self, m.value, None) is None]
+        for key in ("cores", "ram_gb", "os_distribution"):
+            if getattr(self, key) is None and key not in out:
+                out.append(key)
+        return tuple(out)
 
     @property
     def observation(self) -> Observed:

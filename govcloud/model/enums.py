@@ -279,6 +279,14 @@ _DOMESTIC_OS = {OsDistribution.openeuler, OsDistribution.kylin, OsDistribution.n
                 OsDistribution.uos, OsDistribution.anolis}
 
 
+class CensusField(LabeledEnum):
+    """A server field an import could not state and discovery is to supply (``Server.census_missing``)."""
+    cores = "cores", "CPU核数", "cores"
+    ram_gb = "ram_gb", "内存(GB)", "RAM (GB)"
+    os_distribution = "os_distribution", "操作系统", "OS distribution"
+    cpu_arch = "cpu_arch", "CPU架构", "CPU architecture"
+
+
 class ServerRole(LabeledEnum):
     web = "web", "Web服务器", "web"
     app = "app", "应用服务器", "application"

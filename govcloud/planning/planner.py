@@ -80,6 +80,17 @@ def build_plan(inv: Inventory, policy: Policy, *, plan_id: str, inventory_ref: s
     edges = couplings(inv)
     grouping = group(inv, movers, edges)
 
+    # H-CENSUS-1: a system one of whose servers is not completely censused (cores, RAM, OS or
+    # architecture unknown: an import created it for discovery to complete) is not sized, placed or
+    # scheduled; its move group stays with it (H-DEP-2 below)
+    for sid, d in decisions.items():
+        if d.strategy is None:
+            continue        # retained for its own reason: nothing to size or schedule
+        gaps = [(x.id, x.incomplete) for x in ctx.servers_of(systems[sid]) if x.incomplete]
+        if gaps:
+            unscheduled.setdefault(sid, []).append(coded(
+                "H-CENSUS-1.incomplete", servers="; ".join(f"{x} ({', '.join(f)})" for x, f in gaps)))
+
     # H-DEP-1: a mover tied to a system that stays cannot move without a bridge
     for e in edges:
         # a system not yet built will be deployed on the cloud, so it holds nothing back
@@ -110,7 +121,7 @@ def build_plan(inv: Inventory, policy: Policy, *, plan_id: str, inventory_ref: s
         for m in members:
             unit_of[m] = gid
     for sid, d in decisions.items():
-        if d.strategy in (Strategy.retire, Strategy.repurchase):
+        if d.strategy in (Strategy.retire, Strategy.repurchase) and sid not in unscheduled:
             uid = f"act-{sid}"
             units[uid] = _unit(ctx, uid, [sid], moving=False, priority_text=priority_text, dept_order=dept_order,
                                decisions=decisions)

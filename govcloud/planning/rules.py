@@ -94,6 +94,8 @@ RULES: dict[str, str] = {
     "H-TGT-1": "targets, flavors, images and server placements are consistent with the inventory",
     "H-DR-1": "level-3 systems get real-time off-site backup with HA; level 2 at least scheduled off-site backup",
     "H-POL-1": "the plan's policy exists in the inventory",
+    "H-CENSUS-1": "a system is scheduled only when every one of its servers is completely censused "
+                  "(cores, RAM, OS and architecture known)",
 }
 
 # Strategies that put the system's servers onto a target zone.
@@ -647,6 +649,17 @@ def check_zombies(ctx: _Context) -> None:
             ctx.add("H-ZOMBIE-1", s.id, f"zombie system is retired but still takes zone {it.target_zone} and "
                     f"{len(it.servers)} server placements; no cloud capacity goes to a zombie",
                     f"僵尸系统已下线却仍占用资源池 {it.target_zone} 和 {len(it.servers)} 台服务器放置；僵尸系统不分配云资源")
+
+
+@_check
+def check_census(ctx: _Context) -> None:
+    for e in ctx.entries:
+        gaps = [f"{x.id} ({', '.join(x.incomplete)})" for sid in e.system.servers
+                if (x := ctx.inv.servers.get(sid)) is not None and x.incomplete]
+        if gaps:
+            ctx.add("H-CENSUS-1", e.system.id, f"is scheduled ({e.item.strategy.value}) although the census of "
+                    f"server(s) {'; '.join(gaps)} is incomplete", f"已排期（{e.item.strategy.label('zh')}），但服务器 "
+                    f"{'; '.join(gaps)} 的普查信息不完整", pos=e.pos)
 
 
 @_check

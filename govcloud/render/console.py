@@ -190,7 +190,7 @@ def servers_table(servers: list[dict], lang: str, title: str) -> Table:
         os_name = enum_label(OsDistribution, s["os_distribution"], lang)
         table.add_row(s["id"], s["hostname"], s["machine_room"] or "-",
                       enum_label(CpuArch, s["cpu_arch"], lang), f"{os_name} {s['os_version'] or ''}".strip(),
-                      s["os_eol"] or "", str(s["cores"]), f"{s['ram_gb']:g}" if s["ram_gb"] is not None else "-",
+                      s["os_eol"] or "", str(s["cores"]) if s["cores"] is not None else "-", f"{s['ram_gb']:g}" if s["ram_gb"] is not None else "-",
                       ", ".join(s["systems"]) or "-")
     return table
 

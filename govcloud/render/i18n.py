@@ -53,6 +53,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "cloud_zones": ("资源池", "cloud zones"),
     "orphan_servers": ("孤立服务器", "orphan servers"),
     "eol_os_servers": ("操作系统已停止维护的服务器", "servers on an end-of-life OS"),
+    "incomplete_servers": ("普查信息不全的服务器(待 discover)", "servers with an incomplete census (for discover)"),
     "total_cores": ("CPU核数合计", "total cores"),
     "total_ram_gb": ("内存合计(GB)", "total RAM (GB)"),
     "total_disk_gb": ("磁盘合计(GB)", "total disk (GB)"),

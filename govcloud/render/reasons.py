@@ -99,6 +99,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "H-DEP-1.stays": ("H-DEP-1：迁移组 {group}：与保留的 {other}（{code}）{why}；请在依赖上声明桥接或一起迁移",
                       "H-DEP-1: move group {group}: {why} with {other}, which stays ({code}); declare a bridge on the "
                       "dependency or move them together"),
+    "H-CENSUS-1.incomplete": ("H-CENSUS-1：服务器普查信息不完整（{servers}），无法确定规格与镜像；请运行 "
+                              "`govcloud inventory discover` 补全后重新生成计划",
+                              "H-CENSUS-1: server census incomplete ({servers}): no size or image can be chosen; "
+                              "run `govcloud inventory discover` to complete it, then generate the plan again"),
     "H-DEP-2.stuck": ("H-DEP-2：与 {first} 同属迁移组 {group}，而它无法迁移",
                       "H-DEP-2: moves together with {first} (group {group}), which cannot move"),
     "H-DEP-1.partner": ("H-DEP-1：迁移组 {group} 与 {partners}（迁移组 {partner_group}）绑定，后者无法按时下线或替换：{why}",

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from govcloud.base.sshfail import classify_openssh
 from govcloud.errors import ExitCode, GovcloudError, UsageError
+from govcloud.model.census import census_fill
 
 
 class Via(str, Enum):
@@ -220,6 +221,7 @@ def discover(req: DiscoverRequest, *, on_targets: Callable[[int], None] | None =
 
     now = d.utc_now()
     reached, failed, facts_by_server, new_obs = [], [], {}, []
+    census: list[dict[str, Any]] = []
     for (t, st), r in zip(pairs, results):
         if r.error is None and r.rc not in (0, None):
             kind, why = "remote", f"exit status {r.rc}" + (" (sudo -n needs NOPASSWD)" if "sudo" in r.stderr else "")
@@ -231,6 +233,13 @@ def discover(req: DiscoverRequest, *, on_targets: Callable[[int], None] | None =
             continue
         facts = d.facts_from_output(t.server, d.merge_sampler_output(r.stdout, r.stderr)[0])
         facts_by_server[t.server] = facts
+        srv = inv.servers.get(t.server)
+        if srv is not None and srv.census_missing:
+            # a record an import left incomplete: what this observation completes (validation
+            # applies it on every load; the observation written below is the evidence)
+            fill, still = census_fill(srv, facts)
+            census.append({"server": t.server, "filled": {k: getattr(v, "value", v) for k, v in fill.items()},
+                           "still_missing": [m.value for m in still], "complete": not still})
         new_obs.append(d.observation(t.server, facts, now, source=f"discovery:{via.value}"))
         reached.append({"server": t.server, "address": f"{st.host}:{st.port}", "seconds": round(r.seconds, 2),
                         "connect_seconds": None if r.connect_seconds is None else round(r.connect_seconds, 2),
@@ -257,6 +266,11 @@ def discover(req: DiscoverRequest, *, on_targets: Callable[[int], None] | None =
             before, after = d.audit_change(previous, new_obs)
             old_bytes = out_path.read_bytes() if out_path.exists() else None
             before["file_sha256"] = hashlib.sha256(old_bytes).hexdigest() if old_bytes is not None else None
+            if census:
+                before["census_missing"] = {c["server"]: [m.value for m in inv.servers[c["server"]].census_missing]
+                                            for c in census}
+                after["census_completed"] = {c["server"]: c["filled"] for c in census}
+                after["census_missing"] = {c["server"]: c["still_missing"] for c in census}
             after.update({"file_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), "via": via.value,
                           "targets": len(pairs), "reached": len(reached),
                           "failed": {f["server"]: f["reason"] for f in failed}})
@@ -271,6 +285,8 @@ def discover(req: DiscoverRequest, *, on_targets: Callable[[int], None] | None =
     summary = {"targets": len(pairs), "reached": len(reached), "failed": len(failed),
                "failed_by_reason": dict(Counter(f["reason"] for f in failed)), "seconds": round(seconds, 2),
                "written": written, "audit_seq": audit_seq,
+               # servers an import left incomplete: what this run's facts complete (census_missing)
+               "census": census,
                # where the time went (s): loading the inventory, the hosts (connect + script, in
                # parallel), parsing + writing; per host: connect_seconds / script_seconds in `reached`
                "timeline": {"load": round(started - t_load, 2), "hosts": round(seconds, 2),

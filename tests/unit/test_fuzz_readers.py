@@ -205,6 +205,11 @@ def _validate(root: Path, name: str) -> None:
 @example(text="format_version: 1\nservers: &s [{id: a, hostname: *s}]\n")
 @example(text="format_version: 1\nsystems:\n  - {id: s, servers: [" + ", ".join(["x"] * 5000) + "]}\n")
 @example(text="format_version: 1\nservers:\n  - {id: a, hostname: b, cores: .inf, ram_gb: .nan}\n")
+@example(text="format_version: 1\nservers:\n  - {id: a, hostname: b, census_missing: cores}\n"
+              "  - {id: c, hostname: c, census_missing: [[cores], {a: 1}, null, 1e400, ram_gb, ram_gb]}\n"
+              "  - {id: d, hostname: d, census_missing: [cores, ram_gb, os_distribution, cpu_arch], cores: 0}\n"
+              "observations:\n  - {source: 'discovery:ssh', server: d, facts: {cores: .nan, ram_gb: [1], "
+              "os_distribution: {x: 1}, cpu_arch: 99}}\n")
 def test_inventory_file_structured(inv_root, text):
     (inv_root / "departments" / "fuzz.yaml").write_text(text, encoding="utf-8")
     try:
@@ -680,7 +685,8 @@ def test_netbox_deep(work):
 ANSIBLE_KEYS = ["all", "hosts", "children", "vars", "_meta", "hostvars", "ansible_host", "ansible_port",
                 "ansible_user", "ansible_distribution", "ansible_distribution_version", "ansible_processor_vcpus",
                 "ansible_memtotal_mb", "ansible_default_ipv4", "address", "web", "db", "h1", "h2", "ungrouped",
-                "plugin", "os", "os_version", "vcpus", "cpus", "memory", "ram_mb", "memory_gb", "ram"]
+                "plugin", "os", "os_version", "vcpus", "cpus", "memory", "ram_mb", "memory_gb", "ram",
+                "arch", "cpu_arch", "architecture", "ansible_architecture", "census_missing"]
 
 
 @st.composite

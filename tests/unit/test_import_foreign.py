@@ -291,8 +291,9 @@ def test_plugin_config_alone_is_refused_with_the_reason(tmp_path: Path) -> None:
 
 def test_inventory_vars_give_os_cpu_ram_and_the_rest_is_incomplete(tmp_path: Path) -> None:
     """An Ansible-only shop: no cached facts. What the inventory states (address, groups, OS/CPU/RAM
-    variables) is read; a host that states all three is created, the others listed incomplete with
-    their line and what they lack."""
+    variables) is read; a host that states all three is created; one with an address but not all three
+    is created marked incomplete (``census_missing``) for discover; one with no address is listed
+    incomplete (not imported) with its line, what it lacks and why."""
     f = tmp_path / "hosts"
     f.write_text("[web]\n"
                  "web01 ansible_host=198.18.7.1 os='CentOS Linux 7.9' vcpus=4 memory=8G\n"
@@ -317,7 +318,14 @@ def test_inventory_vars_give_os_cpu_ram_and_the_rest_is_incomplete(tmp_path: Pat
     acts = {c.external_id: (c.action, c.where, c.fields) for c in out.changeset.changes if c.external_id}
     assert acts["web01"][0] == "create" and acts["db01"][0] == "create"
     assert acts["web02"] == ("incomplete", "hosts:row 3", ["cores", "ram_gb", "os_distribution"])
-    assert acts["db02"] == ("incomplete", "hosts:row 6", ["cores", "ram_gb", "os_distribution"])
+    web02 = next(c for c in out.changeset.changes if c.external_id == "web02")
+    assert "no IP address" in web02.note and "fe80::2%eth0" in web02.note
+    assert acts["db02"][0] == "create"
+    db02 = next(c for c in out.changeset.changes if c.external_id == "db02")
+    assert db02.incomplete == ["cores", "ram_gb", "os_distribution", "cpu_arch"]
+    assert "cores" not in db02.after and "ram_gb" not in db02.after and "os_distribution" not in db02.after
+    assert db02.after["census_missing"] == db02.incomplete and db02.after["ips"] == ["198.18.7.4"]
+    assert next(c for c in out.changeset.changes if c.external_id == "web01").incomplete == []
 
 
 def test_ini_value_with_backslash_gives_no_syntax_warning(tmp_path: Path) -> None:

@@ -24,6 +24,9 @@ _T: dict[str, tuple[str, str]] = {
     "from": ("调用方", "from"), "to": ("被调用方", "to"), "type": ("类型", "type"), "evidence": ("依据", "evidence"),
     "declared": ("已登记", "declared"), "yes": ("是", "yes"),
     "written": ("观测记录：{written} 条（审计日志第 {seq} 条）", "observations: {written} (audit log entry #{seq})"),
+    "census": ("普查补全（导入时信息不全的服务器）", "census completed (servers an import left incomplete)"),
+    "filled": ("本次补全", "filled in"), "still": ("仍缺", "still missing"), "state": ("状态", "state"),
+    "complete": ("已完整", "complete"), "incomplete": ("仍不完整", "still incomplete"),
 }
 
 # why a host was not reached (base.sshfail's kinds), in Chinese; English from base.sshfail.LABELS
@@ -68,5 +71,25 @@ def discovery(done: Any, lang: str) -> None:
             pt.add_row(view.safe(p["from"]), view.safe(p["to"]), p["type"], view.safe("; ".join(p["evidence"][:3])),
                        msg("yes", lang) if p["existing"] else "")
         out.print(pt)
+    if summary.get("census"):
+        from govcloud.model.enums import CensusField, CpuArch, OsDistribution
+        ct = Table(title=msg("census", lang))
+        for c in ("server", "filled", "still", "state"):
+            ct.add_column(msg(c, lang))
+        enums = {"os_distribution": OsDistribution, "cpu_arch": CpuArch}
+
+        def label(key: str) -> str:
+            m = CensusField.lookup().get(key)
+            return m.label(lang) if m is not None else key
+
+        def shown(key: str, value: Any) -> str:
+            m = enums[key].lookup().get(value) if key in enums else None
+            return f"{label(key)} {m.label(lang) if m is not None else value}"
+
+        for c in summary["census"]:
+            ct.add_row(view.safe(c["server"]), view.safe(", ".join(shown(k, v) for k, v in c["filled"].items())),
+                       ", ".join(label(k) for k in c["still_missing"]) or "-",
+                       msg("complete" if c["complete"] else "incomplete", lang))
+        out.print(ct)
     if summary["written"]:
         out.print(msg("written", lang, written=summary["written"], seq=summary["audit_seq"]))

@@ -18,7 +18,8 @@ _L = {
            "summary": "导入变更", "count": "数量", "action": "变更", "no_changes": "无变更：清单已与该文件一致",
            "dry_run": "试运行(--dry-run)：未写入任何文件", "written": "已写入", "audit": "审计日志序号",
            "more": "另有 {n} 条未列出(见 --output json)", "failed": "导入失败：未写入任何文件",
-           "errors": "（{n} 处错误）"},
+           "errors": "（{n} 处错误）", "pending": "信息不全，待 discover 补充：{fields}",
+           "created_incomplete": "其中信息不全(待 discover 补充)"},
     "en": {"create": "create", "update": "update", "unchanged": "unchanged", "observe": "observe (person's record)",
            "conflict": "conflict", "missing": "no longer in source", "incomplete": "incomplete (not imported)",
            "skipped": "skipped", "section": "section", "id": "id", "external_id": "external id",
@@ -27,7 +28,8 @@ _L = {
            "action": "change", "no_changes": "no changes: the inventory already matches this file",
            "dry_run": "dry run (--dry-run): nothing was written", "written": "written", "audit": "audit seq",
            "more": "{n} more not shown (see --output json)", "failed": "import failed: nothing was written",
-           "errors": "({n} error(s))"},
+           "errors": "({n} error(s))", "pending": "incomplete: missing {fields} (for discover)",
+           "created_incomplete": "of which incomplete (for discover)"},
 }
 _DETAIL_LIMIT = 40
 _ORDER = ("create", "update", "observe", "conflict", "missing", "incomplete", "skipped", "unchanged")
@@ -47,6 +49,8 @@ def changes(outcome: Any, lang: str, failed: bool, no_changes: bool) -> None:
         for a in _ORDER:
             if counts.get(a):
                 tab.add_row(L[a], str(counts[a]))
+            if a == "create" and (n := sum(1 for c in cs.changes if c.action == "create" and c.incomplete)):
+                tab.add_row("  " + L["created_incomplete"], str(n))
         out.print(tab)
         by_action: dict[str, list] = {}
         for c in cs.changes:
@@ -59,8 +63,15 @@ def changes(outcome: Any, lang: str, failed: bool, no_changes: bool) -> None:
             for col in ("section", "id", "external_id", "source", "fields"):
                 t.add_column(L[col], overflow="fold")
             for c in rows[:_DETAIL_LIMIT]:
-                t.add_row(c.section, c.id or "", str(c.external_id or ""), c.where or "",
-                          ", ".join(c.fields[:8]) + (" …" if len(c.fields) > 8 else "") if a != "missing" else (c.note or ""))
+                if a == "missing":
+                    detail = c.note or ""
+                elif c.incomplete:    # written, marked incomplete: what discovery is to supply
+                    detail = L["pending"].format(fields=", ".join(_field_label(f, lang) for f in c.incomplete))
+                else:
+                    detail = ", ".join(c.fields[:8]) + (" …" if len(c.fields) > 8 else "")
+                    if a == "incomplete" and c.note:
+                        detail += f" — {c.note}"
+                t.add_row(c.section, c.id or "", str(c.external_id or ""), c.where or "", detail)
             out.print(t)
             if len(rows) > _DETAIL_LIMIT:
                 out.print(L["more"].format(n=len(rows) - _DETAIL_LIMIT), style="dim")
@@ -84,6 +95,12 @@ def changes(outcome: Any, lang: str, failed: bool, no_changes: bool) -> None:
     else:
         out.print(view.styled(("✓", "bold green"), f" {L['written']}: " + ", ".join(outcome.written)
                   + f"; {L['audit']} {outcome.audit_seq}"), highlight=False)
+
+
+def _field_label(key: str, lang: str) -> str:
+    from govcloud.model.enums import CensusField
+    m = CensusField.lookup().get(key)
+    return m.label(lang) if m is not None else key
 
 
 def _short(value: Any, limit: int = 60) -> str:
