@@ -257,6 +257,9 @@ def test_discover_use_case_reports_and_audits_what_it_completes(tmp_path, monkey
     result = validate_path(root)
     assert not [p for p in result.problems if p.code == "server-incomplete"]
     assert result.inventory.servers["ansible-web2"].cpu_arch is CpuArch.aarch64      # stated, kept
+    # re-importing the same file after discovery changes nothing: the facts complete on load only
+    again = _import(tmp_path)
+    assert again.ok and not again.changeset.has_changes
 
 
 @pytest.mark.parametrize("lang, words", [("en", ["census completed", "complete"]), ("zh", ["普查补全", "已完整"])])
@@ -360,11 +363,15 @@ def test_consumers_of_server_fields_handle_an_incomplete_server(tmp_path):
     assert "服务器普查信息不完整" in _cli("plan", "explain", str(plan_dir), "b", "--lang", "zh").stdout
 
 
-def test_compliance_and_migration_readers_cope_with_unknown_os(tmp_path):
-    from govcloud.model.oslife import os_eol_date
+def test_compliance_targets_and_eol_checks_cope_with_unknown_os(tmp_path):
+    from govcloud.model.oslife import is_eol, os_eol_date
+    from govcloud.usecases.compliance import inventory_targets
+    from datetime import date
     inv = _plan_inv(tmp_path)
     srv = inv.servers["b-h1"]
-    assert os_eol_date(srv.os_distribution, srv.os_version) is None
+    assert os_eol_date(srv.os_distribution, srv.os_version) is None and not is_eol(None, None, date(2030, 1, 1))
+    targets, level, _ = inventory_targets(tmp_path / "inv", "b", None, "govcloud", None, None)
+    assert [(t.name, t.host) for t in targets] == [("b-h1", "198.18.1.39")] and level == 2
 
 
 # ---------------------------------------------------------------- fuzz: census_missing and discovery facts
