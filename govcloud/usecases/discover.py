@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -71,13 +72,32 @@ def _targets(inv, pattern, *, user, key, known_hosts, ssh_config, accept_new):
             hints = ssh_config_hints(str(ssh_config), t.hostname)
             if hints.user is None and hints.identity is None and hints.port is None and t.server != t.hostname:
                 hints = ssh_config_hints(str(ssh_config), t.server)
-        u = user or (hints.user if hints else None) or "root"
+        a_user, a_port = _ansible_connection(inv.servers.get(t.server))
+        u = user or (hints.user if hints else None) or a_user or "root"
         k = str(key) if key else (hints.identity if hints else None)
         kh = str(known_hosts) if known_hosts else (hints.known_hosts if hints else None)
-        port = (hints.port if hints and hints.port else 22)
+        port = (hints.port if hints and hints.port else a_port or 22)
         out.append((t, SshTarget(name=t.server, host=t.address, port=port, user=u, key_filename=k,
                                  known_hosts=kh, use_agent=k is None, accept_new=accept_new)))
     return out
+
+
+_USER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
+
+
+def _ansible_connection(srv) -> tuple[str | None, int | None]:
+    """The user and port an Ansible import recorded for a server (``ansible_user``/``ansible_port``
+    in its ``observed.ansible_vars``): after --user and ssh_config, before root/22. Only a plain
+    user name and a port number count (the values are data from a file, never options)."""
+    hv = ((srv.observed or {}).get("ansible_vars") if srv is not None and isinstance(srv.observed, dict) else None)
+    if not isinstance(hv, dict):
+        return None, None
+    u, p = hv.get("ansible_user"), hv.get("ansible_port")
+    user = u if isinstance(u, str) and _USER.match(u) else None
+    if isinstance(p, str) and p.isdigit():
+        p = int(p)
+    port = p if isinstance(p, int) and not isinstance(p, bool) and 0 < p < 65536 else None
+    return user, port
 
 
 def _runner_inventory(pairs, accept_new: bool) -> dict:

@@ -58,7 +58,8 @@ def test_ansible_host_without_facts_is_completed_by_discover_and_then_planned(te
 
     # 2. discover over SSH (strict host keys against the harness's known_hosts)
     cfg = tmp_path / "ssh_config"
-    cfg.write_text(f"Host *\n  User govcloud\n  IdentityFile {test_hosts.key}\n", encoding="utf-8")
+    # no User here: the inventory's ansible_user=govcloud is the one discover uses
+    cfg.write_text(f"Host *\n  IdentityFile {test_hosts.key}\n", encoding="utf-8")
     d = json.loads(gc("inventory", "discover", str(root), "--hosts", sid, "--ssh-config", str(cfg),
                       "--known-hosts", str(test_hosts.known_hosts), "--sample-seconds", "0.5",
                       "--connect-timeout", "5", "-o", "json").stdout)

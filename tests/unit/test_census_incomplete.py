@@ -406,3 +406,23 @@ def test_fuzz_census_missing_and_facts_never_crash_readers_or_planner(tmp_path_f
         assert F.unscheduled(plan, "b")
     else:
         assert (s.cores, s.ram_gb, s.os_distribution) != (None, None, None)
+
+
+def test_discover_reaches_an_imported_host_with_the_inventorys_user_and_port(tmp_path, monkeypatch):
+    """ansible_user / ansible_port of the Ansible inventory are used after --user and ssh_config;
+    anything that is not a plain user name or port number is ignored."""
+    from govcloud.drivers import ssh
+    from govcloud.usecases.discover import DiscoverRequest, discover
+    _import(tmp_path, "[web]\nw1 ansible_host=198.18.1.50 ansible_user=ops ansible_port=2222\n"
+                      "w2 ansible_host=198.18.1.51 ansible_user='-oProxyCommand=x' ansible_port=99999\n")
+    seen = {}
+
+    def fake(targets, script, **kw):
+        seen.update({t.name: (t.user, t.port) for t in targets})
+        return [ssh.RunResult(t.name, rc=0, stdout=DEBIAN_WEBAPP) for t in targets]
+
+    monkeypatch.setattr(ssh, "run_many", fake)
+    discover(DiscoverRequest(inventory=tmp_path / "inv"))
+    assert seen == {"ansible-w1": ("ops", 2222), "ansible-w2": ("root", 22)}
+    discover(DiscoverRequest(inventory=tmp_path / "inv", user="admin"))
+    assert seen["ansible-w1"] == ("admin", 2222)
