@@ -878,8 +878,7 @@ def parse(path: Path) -> ParseResult:
             extra["ansible_vars"] = safe
         why = None
         if any(k not in values for k in _CENSUS_REQUIRED) and not values.get("ips"):
-            why = (f"no IP address to discover it at: ansible_host {str(hv['ansible_host'])[:80]!r} is not one"
-                   if hv.get("ansible_host") is not None else
-                   "no IP address to discover it at: no ansible_host, and the host name is not one")
+            why = (("no-address-host", {"host": repr(str(hv["ansible_host"])[:80])})
+                   if hv.get("ansible_host") is not None else ("no-address", {}))
         result.records.append(ImportedRecord("servers", host, values, prov, tuple(match), extra, incomplete_why=why))
     return result

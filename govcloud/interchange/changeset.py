@@ -44,7 +44,7 @@ from typing import Any, Callable
 from govcloud.inventory.convert import record_converter
 from govcloud.inventory.problems import Problem
 from govcloud.inventory.writer import render_document, to_plain
-from govcloud.interchange.records import ImportedRecord, ParseResult, Provenance
+from govcloud.interchange.records import ImportedRecord, ParseResult, Provenance, incomplete_why
 from govcloud.model.entities import (
     LIST_SECTIONS, SECTION_BY_KEY, SECTIONS, InventoryMeta, Observation, yaml_key,
 )
@@ -87,6 +87,8 @@ class Change:
     note: str | None = None
     # a record written incomplete (``census_missing``): the fields still to be supplied by discovery
     incomplete: list[str] = field(default_factory=list)
+    # an incomplete record not imported: why, as records.INCOMPLETE_WHY key and parameters (``note`` in English)
+    why: tuple[str, dict[str, str]] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = {"action": self.action, "section": self.section, "id": self.id,
@@ -592,14 +594,15 @@ class _Import:
 
     def _incomplete(self, it: _Item) -> None:
         rec = it.rec
-        why = f" ({rec.incomplete_why})" if rec.incomplete_why else ""
+        why = f" ({incomplete_why(rec.incomplete_why)})" if rec.incomplete_why else ""
         self.cs.problems.append(_problem(W, "incomplete", f"{SECTION_BY_KEY[rec.section].kind} '{rec.external_id}' "
                                          f"is not imported: the source does not state {', '.join(it.missing)}{why}",
                                          rec, field=it.missing[0].split(" ")[0],
                                          hint="add the field in the source, or write the record by hand "
                                               "(a re-import then observes it)"))
         self.cs.changes.append(Change("incomplete", rec.section, None, rec.external_id, rec.provenance.where(), None,
-                                      fields=list(it.missing), note=rec.incomplete_why))
+                                      fields=list(it.missing), note=incomplete_why(rec.incomplete_why),
+                                      why=rec.incomplete_why))
 
     def _own(self, it: _Item) -> None:
         """A record this import creates or (written by an earlier import) updates."""

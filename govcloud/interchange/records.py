@@ -65,8 +65,27 @@ class ImportedRecord:
     # incomplete — instead of refusing the whole import
     soft_refs: tuple[str, ...] = ()
     # why the record lacks what it lacks, when the parser knows (an Ansible host with no address to
-    # discover it at): added to the "incomplete (not imported)" line
-    incomplete_why: str | None = None
+    # discover it at): a key of INCOMPLETE_WHY and its parameters, added to the "incomplete (not
+    # imported)" line
+    incomplete_why: tuple[str, dict[str, str]] | None = None
+
+
+# why an importer could not make a record even an incomplete one: (English, Chinese) templates
+INCOMPLETE_WHY: dict[str, tuple[str, str]] = {
+    "no-address-host": ("no IP address to discover it at: ansible_host {host} is not one",
+                        "没有可供 discover 连接的 IP 地址：ansible_host {host} 不是 IP 地址"),
+    "no-address": ("no IP address to discover it at: no ansible_host, and the host name is not one",
+                   "没有可供 discover 连接的 IP 地址：未设置 ansible_host，主机名也不是 IP 地址"),
+}
+
+
+def incomplete_why(why: tuple[str, dict[str, str]] | None, lang: str = "en") -> str | None:
+    """``ImportedRecord.incomplete_why`` in words (``en`` or ``zh``)."""
+    if why is None:
+        return None
+    key, params = why
+    en, zh = INCOMPLETE_WHY.get(key, (key, key))
+    return (zh if lang == "zh" else en).format(**params)
 
 
 @dataclass(slots=True)

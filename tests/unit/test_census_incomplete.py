@@ -63,7 +63,8 @@ def test_parser_marks_reachable_hosts_incomplete_and_keeps_what_the_inventory_sa
     ip_named = by["198.18.1.43"].values
     assert ip_named["ips"] == ["198.18.1.43"] and ip_named["census_missing"] == MISSING_ALL
     # a DNS name is no address govcloud can discover by: not a record, and the reason says so
-    assert "census_missing" not in by["web3"].values and "web3.example.org" in by["web3"].incomplete_why
+    assert "census_missing" not in by["web3"].values
+    assert by["web3"].incomplete_why == ("no-address-host", {"host": "'web3.example.org'"})
 
 
 # ---------------------------------------------------------------- change set, dry run, files
@@ -83,18 +84,20 @@ def test_change_set_creates_incomplete_records_and_dry_run_writes_nothing(tmp_pa
     assert [p.entity_id for p in warn] == ["web3"] and warn[0].line == 4 and "no IP address" in warn[0].message
 
 
-@pytest.mark.parametrize("lang, create_pending, not_imported", [
-    ("en", "incomplete: missing RAM (GB), OS distribution (for discover)", "incomplete (not imported)"),
-    ("zh", "信息不全，待 discover 补充：内存(GB), 操作系统", "信息不全(未导入)"),
+@pytest.mark.parametrize("lang, create_pending, not_imported, why", [
+    ("en", "incomplete: missing RAM (GB), OS distribution (for discover)",
+     "incomplete (not imported)", "no IP address to discover it at: ansible_host 'web3.example.org' is not one"),
+    ("zh", "信息不全，待 discover 补充：内存(GB), 操作系统",
+     "信息不全(未导入)", "没有可供 discover 连接的 IP 地址：ansible_host 'web3.example.org' 不是 IP 地址"),
 ])
-def test_dry_run_shows_create_incomplete_in_both_languages(tmp_path, lang, create_pending, not_imported):
+def test_dry_run_shows_create_incomplete_in_both_languages(tmp_path, lang, create_pending, not_imported, why):
     f = tmp_path / "hosts.ini"
     f.write_text(HOSTS, encoding="utf-8")
     proc = subprocess.run([sys.executable, "-m", "govcloud", "inventory", "import", str(f), "--format", "ansible",
                            "--into", str(tmp_path / "inv"), "--dry-run", "--lang", lang],
                           capture_output=True, text=True, timeout=120, env={"COLUMNS": "400", "PATH": "/usr/bin"})
     assert proc.returncode == 0, proc.stderr
-    assert create_pending in proc.stdout and not_imported in proc.stdout
+    assert create_pending in proc.stdout and not_imported in proc.stdout and why in proc.stdout
     assert not (tmp_path / "inv").exists()
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.table import Table
 
+from govcloud.interchange.records import incomplete_why
 from govcloud.render import console as view
 
 _L = {
@@ -69,8 +70,8 @@ def changes(outcome: Any, lang: str, failed: bool, no_changes: bool) -> None:
                     detail = L["pending"].format(fields=", ".join(_field_label(f, lang) for f in c.incomplete))
                 else:
                     detail = ", ".join(c.fields[:8]) + (" …" if len(c.fields) > 8 else "")
-                    if a == "incomplete" and c.note:
-                        detail += f" — {c.note}"
+                    if a == "incomplete" and (c.why or c.note):
+                        detail += f" — {incomplete_why(c.why, lang) if c.why else c.note}"
                 t.add_row(c.section, c.id or "", str(c.external_id or ""), c.where or "", detail)
             out.print(t)
             if len(rows) > _DETAIL_LIMIT:
