@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import Any
 
 import click
 import typer
@@ -26,6 +27,24 @@ from govcloud.errors import ExitCode, GovcloudError
 
 from govcloud.redact import scrub
 from govcloud.render.console import clean, stderr, styled
+
+def _flags_take_no_value() -> None:
+    """typer's rich help shows a type for every option, ``<bool>`` for a flag too; a flag takes no
+    value, so its type column stays empty (an option with a value keeps ``<text>``, ``<int>`` …)."""
+    option = getattr(typer.core, "TyperOption", None)
+    original = getattr(option, "display_type_rich", None)
+    if original is None or getattr(original, "_govcloud", False):
+        return
+
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
+        if getattr(self, "is_flag", False) and getattr(self, "metavar", None) is None:
+            return None
+        return original(self, ctx)
+    display_type_rich._govcloud = True  # type: ignore[attr-defined]
+    option.display_type_rich = display_type_rich
+
+
+_flags_take_no_value()
 
 app = typer.Typer(
     name="govcloud",

@@ -40,8 +40,8 @@ def discover(
     lang: Lang = typer.Option(Lang.zh, "--lang", help="Language of the tables and messages.", envvar="GOVCLOUD_LANG"),
 ) -> None:
     """Discover what the inventory's servers really run (read-only, over SSH) and write
-    ``observed/discovery.yaml`` — observations only; no other inventory file is touched. Each
-    write is recorded in the inventory's audit log (action ``discover``: per server, what changed).
+    observed/discovery.yaml — observations only; no other inventory file is touched. Each
+    write is recorded in the inventory's audit log (action "discover": per server, what changed).
 
     Exit 0: every host reached; 3: some reached; 1: none reached.
     """

@@ -139,7 +139,7 @@ def _show_one(result: LoadResult, entity_id: str, output: Output, lang: Lang) ->
         if output is Output.json:
             view.print_json({"kind": section.kind, "file": where[0] if where else None, "record": plain})
             return
-        views.record(section, entity_id, where[0] if where else None, plain, lang.value)
+        views.record(section, entity_id, where[0] if where else None, plain, lang.value, entity)
         return
     raise GovcloudError(f"no record with id '{entity_id}' in {result.root}")
 
@@ -221,6 +221,7 @@ def generate(
     force: bool = typer.Option(False, "--force", help="Write into a non-empty directory."),
     lang: Lang = LangOpt,
 ) -> None:
-    """A synthetic inventory with realistic distributions (DOMAIN.md §6), deterministic for a seed."""
+    """A synthetic inventory with realistic distributions (department sizes, server counts, OS and CPU mixes
+    of a real census), deterministic for a seed."""
     from govcloud.usecases.inventory import generate as generate_inventory
     views.generated(generate_inventory(out, scale=scale, seed=seed, force=force), lang.value)

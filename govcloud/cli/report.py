@@ -34,7 +34,7 @@ def report(
     report_date: Optional[str] = typer.Option(None, "--date", help="Report date to print (none by default, so "
                                               "the same plan gives the same file)."),
 ) -> None:
-    """Write the migration report: overview, strategies, batch timeline, departments, machine-room closure,
+    """报告 — write the migration report: overview, strategies, batch timeline, departments, machine-room closure,
     move-group dependencies, MLPS, compliance, execution status and the rules each batch satisfies."""
     done = write_report(plan_arg, out, fmt=fmt.value, lang=lang.value, compliance=compliance, journal=journal,
                         report_date=report_date)

@@ -32,7 +32,7 @@ def template(
 ) -> None:
     """Write the blank census form: the systems sheet (one row per system), the servers sheet, an
     instructions sheet and dropdowns of the accepted values. Fill it in and read it back with
-    ``govcloud inventory import --format census FILE --into INVENTORY``."""
+    govcloud inventory import --format census FILE --into INVENTORY."""
     done = census_template(out, lang=lang.value, fmt=fmt.value if fmt else None, force=force)
     msg = (f"已写入 {done.out}（{done.fmt}，{done.columns} 列）" if lang is Lang.zh
            else f"wrote {done.out} ({done.fmt}, {done.columns} columns)")

@@ -321,7 +321,7 @@ class _Heyuan:
         self.inv.meta = InventoryMeta(
             name="河源市政务信息系统普查(示例)", region=CITY, as_of=AS_OF, default_policy=POLICY_ID, source=SOURCE,
             description="河源市“数字政府”改革建设工作推进方案的接管与上云批次;110个市直单位,部门用2018年名称。"
-                        "系统、服务器等明细为按DOMAIN.md §6分布生成的示例数据。")
+                        "系统、服务器等明细为按市级普查的典型分布生成的示例数据。")
         return self.inv
 
 

@@ -507,7 +507,7 @@ def check_policies(inv: Inventory, result: LoadResult) -> None:
                 result.at_entity(W, "declared-count-mismatch",
                                  f"batch {b.id} ({b.name}) states {b.declared_count} units but lists {listed}",
                                  "policies", p.id, "batches", sub=(i, "declared_count"),
-                                 hint="kept as the source document says; check the source (DOMAIN.md §7.1)")
+                                 hint="kept as the source document says; check the source document")
             if p.final_deadline and b.deadline and b.deadline > p.final_deadline:
                 result.at_entity(E, "deadline-after-final", f"batch {b.id} deadline {b.deadline} is after "
                                  f"the policy's final deadline {p.final_deadline}", "policies", p.id,

@@ -3,6 +3,17 @@
 Commands hand plain data to these functions. With ``--output json`` stdout gets
 exactly one JSON document and nothing else; everything meant for a person
 (progress, summaries of a JSON run, diagnostics) goes to stderr.
+
+One rule for where text goes (:class:`SafeConsole`), decided per stream:
+
+- **a terminal**: lines wrap at the terminal's width at spaces; tables fit the width, and a
+  column whose every cell is one short word (an id, a number, a date, a size) is never broken —
+  only text columns wrap, a word too long for its column folds instead of being cut to "…";
+- **not a terminal** (a pipe, a file; rich's own rule, so ``FORCE_COLOR``/``TTY_COMPATIBLE``
+  count): nothing wraps or folds — every line is printed whole — and a table is tab-separated
+  values, the way ``mysql -B`` and ``gh`` print when piped: ``# title``, a header line, one line
+  per row, cells joined by a tab (a tab or newline inside a cell becomes a space), so
+  ``grep``/``cut -f``/``awk -F'\t'``/``column -t -s$'\t'`` work on it.
 """
 
 from __future__ import annotations
@@ -13,7 +24,9 @@ import unicodedata
 from enum import Enum
 from typing import Any, Iterable, Sequence
 
-from rich.console import Console
+from rich.console import Console, RenderableType
+from rich import box
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
@@ -91,6 +104,130 @@ class SafeConsole(Console):
                 yield Segment(clean(seg.text), seg.style, seg.control)
             else:
                 yield seg
+
+
+    # ------------------------------------------------------------ the one wrapping rule
+
+    @property
+    def piped(self) -> bool:
+        """Not a terminal: print every line whole (no wrap, no fold) and tables as tab-separated values."""
+        return not self.is_terminal
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        if self.piped:
+            kwargs["soft_wrap"] = True      # a line is never broken: paths, numbers, reasons stay whole
+            kwargs.pop("width", None)
+            if any(isinstance(o, Table) for o in objects):
+                for o in objects:
+                    if isinstance(o, Table):    # written as is: rich would expand the tabs to spaces
+                        self.file.write("".join(line + "\n" for line in table_lines(o)))
+                        self.file.flush()
+                    else:
+                        super().print(o, **kwargs)
+                return
+        else:
+            for o in objects:
+                if isinstance(o, Table):
+                    fit_table(o, kwargs.get("width") or self.width)
+        super().print(*objects, **kwargs)
+
+
+def _cell_text(cell: RenderableType | None) -> str:
+    if cell is None:
+        return ""
+    text = cell.plain if isinstance(cell, Text) else str(cell)
+    return clean(" ".join(text.replace("\t", " ").splitlines()), newlines=False)
+
+
+def table_lines(table: Table) -> list[str]:
+    """A table as tab-separated lines (the piped form): ``# title``, the header line (when the table
+    shows one), one line per row; a tab or newline inside a cell becomes a space."""
+    lines: list[str] = []
+    if table.title is not None:
+        lines.append("# " + _cell_text(table.title))
+    if table.show_header:
+        lines.append("\t".join(_cell_text(c.header) for c in table.columns))
+    cells = [list(c.cells) for c in table.columns]
+    for n in range(table.row_count):
+        lines.append("\t".join(_cell_text(col[n] if n < len(col) else "") for col in cells))
+    if table.caption is not None:
+        lines.append("# " + _cell_text(table.caption))
+    return lines
+
+
+_ATOM = 24      # an ASCII word up to this long (an id, a date, a number, a size) is never broken
+_SHORT = 8      # a column whose cells are all this narrow (labels such as 非涉密, 政务外网) keeps them whole
+
+
+def _plain(cell: RenderableType) -> str | None:
+    return cell.plain if isinstance(cell, Text) else cell if isinstance(cell, str) else None
+
+
+def _atomic(text: str) -> bool:
+    return text.isascii() and not any(ch.isspace() for ch in text) and len(text) <= _ATOM
+
+
+def _width(cell: RenderableType | None) -> int:
+    text = _plain(cell) if cell is not None else ""
+    return max((cell_len(line) for line in (text or "").splitlines()), default=0) if text is not None else 8
+
+
+def fit_table(table: Table, width: int) -> Table:
+    """A table made readable at the terminal's ``width`` (80 columns and up): compact borders (a rule
+    under the header, no vertical lines, two spaces between columns). When it is too wide, the columns
+    whose every cell is one ASCII word (an id, a number, a date) or a short label keep their cells
+    whole — narrowest first, as many as the width allows — and the other columns share the rest in
+    proportion to their contents, wrapping at spaces (Chinese text between any two characters); a
+    word longer than its column folds onto the next line: nothing is ever cut to "…"."""
+    table.box = box.SIMPLE_HEAD
+    table.show_edge = False
+    table.pad_edge = False
+    table.padding = (0, 1, 0, 0)
+    columns = table.columns
+    if not columns:
+        return table
+    for column in columns:
+        column.overflow = "fold"
+        column.no_wrap = False
+    cells = [list(c.cells) for c in columns]
+    natural = [max([_width(c.header)] + [_width(x) for x in col]) for c, col in zip(columns, cells)]
+    room = width - 2 * (len(columns) - 1) - 1
+    if sum(natural) <= room:
+        return table
+    widest = [max((_width(x) for x in col), default=0) for col in cells]
+    whole = [n for n, col in enumerate(cells)
+             if col and all(isinstance(t, str) and (cell_len(t) <= _SHORT or _atomic(t)) for t in map(_plain, col))]
+    fixed: dict[int, int] = {}
+    text_min = 6
+    budget = room - text_min * (len(columns) - len(whole))
+    for n in sorted(whole, key=lambda i: (i != 0, widest[i])):    # the first column (the key) first
+        w = max(widest[n], 4)
+        if w > budget:
+            break
+        fixed[n] = w
+        budget -= w
+    for n in sorted(fixed):         # then, if there is room, headers on one line
+        add = min(max(min(_width(columns[n].header), _SHORT) - fixed[n], 0), budget)
+        fixed[n] += add
+        budget -= add
+    rest = [n for n in range(len(columns)) if n not in fixed]
+    free = room - sum(fixed.values())
+    total = sum(natural[n] for n in rest) or 1
+    for n in rest:
+        fixed[n] = max(min(natural[n], free * natural[n] // total), min(text_min, natural[n]), 1)
+    spare = room - sum(fixed.values())
+    for n in sorted(rest, key=lambda i: natural[i] - fixed[i], reverse=True):   # what rounding left over
+        if spare <= 0:
+            break
+        add = min(spare, natural[n] - fixed[n])
+        if add > 0:
+            fixed[n] += add
+            spare -= add
+    for n, column in enumerate(columns):
+        column.width = fixed[n]
+        column.min_width = None
+        column.max_width = None
+    return table
 
 
 def stdout() -> Console:

@@ -12,6 +12,9 @@ LANGS = ("zh", "en")
 LABELS: dict[str, tuple[str, str]] = {
     "id": ("编号", "id"),
     "name": ("名称", "name"),
+    "value": ("值", "value"),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
     "hostname": ("主机名", "hostname"),
     "owner_org": ("业主单位", "owner"),
     "org": ("部门", "department"),

@@ -23,7 +23,7 @@ class GeneratedInventory:
 
 
 def generate(out: Path, *, scale: str, seed: int, force: bool) -> GeneratedInventory:
-    """A synthetic inventory with realistic distributions (DOMAIN.md §6), deterministic for a seed,
+    """A synthetic inventory with realistic distributions, deterministic for a seed,
     written under the directory's writer lock; refuses a non-empty directory unless ``force``."""
     from govcloud.inventory.generate import generate_inventory, write_generated
     from govcloud.store.lock import writer_lock

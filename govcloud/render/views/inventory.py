@@ -4,11 +4,15 @@ by default, English with ``--lang en``."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
+from govcloud.inventory.writer import to_plain
+from govcloud.model.enums import LabeledEnum
 from govcloud.render import console as view
+from govcloud.render.i18n import t
 
 _T: dict[str, tuple[str, str]] = {
     "errors": ("{n} 处错误", "{n} error(s)"),
@@ -43,13 +47,52 @@ def more_systems(n: int, lang: str) -> None:
     view.stdout().print(msg("more", lang, n=n), style="dim")
 
 
-def record(section: Any, entity_id: str, where: str | None, plain: dict[str, Any], lang: str) -> None:
-    """One record in full: field and value, lists and mappings as JSON."""
-    title = f"{section.zh if lang == 'zh' else section.en}: {entity_id}" + (f"  ({where})" if where else "")
-    table = view._table(title, ("field", "name"), lang)
+def shown_value(value: Any, lang: str) -> str:
+    """A record's field value for people: an enum by its label in ``lang`` (电子政务外网, not
+    ``gov_extranet``; lists of them too), yes/no in words, nothing as "-", lists and mappings of
+    other values as JSON."""
+    if isinstance(value, LabeledEnum):
+        return value.label(lang)
+    if isinstance(value, bool):
+        return t("yes" if value else "no", lang)
+    if value is None:
+        return "-"
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, LabeledEnum) for v in value):
+        return ("、" if lang == "zh" else ", ").join(v.label(lang) for v in value)
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(_plain(value), ensure_ascii=False, default=str)
+    return str(value)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return to_plain(value)
+    return value
+
+
+def record_values(entity: Any, plain: dict[str, Any]) -> dict[str, Any]:
+    """The record's fields as ``to_plain`` names them, with the entity's own values where it has them
+    (enum members, so a view can label them) and the plain value otherwise."""
+    out: dict[str, Any] = {}
     for key, value in plain.items():
-        shown = json.dumps(value, ensure_ascii=False, default=str) if isinstance(value, (list, dict)) else str(value)
-        table.add_row(key, view.safe(shown))
+        own = getattr(entity, key, getattr(entity, key + "_", None)) if entity is not None else None
+        enum_like = isinstance(own, LabeledEnum) or (
+            isinstance(own, (list, tuple)) and own and all(isinstance(v, LabeledEnum) for v in own))
+        out[key] = own if enum_like else value
+    return out
+
+
+def record(section: Any, entity_id: str, where: str | None, plain: dict[str, Any], lang: str,
+           entity: Any = None) -> None:
+    """One record in full: field and value (enums by their label in ``lang``), lists and mappings as JSON."""
+    title = f"{section.zh if lang == 'zh' else section.en}: {entity_id}" + (f"  ({where})" if where else "")
+    table = view._table(title, ("field", "value"), lang)
+    for key, value in record_values(entity, plain).items():
+        table.add_row(key, view.safe(shown_value(value, lang)))
     view.stdout().print(table)
 
 
