@@ -100,24 +100,59 @@ def validate(plan_arg: Path = PlanArg, output: Output = OutputOpt, lang: Lang = 
 @app.command()
 def show(
     plan_arg: Path = PlanArg,
-    by: str = typer.Option("batch", "--by", help="batch, department or room."),
+    by: str = typer.Option("batch", "--by", help="batch, department (short names) or room."),
+    systems: bool = typer.Option(False, "--systems", help="Every scheduled system: batch, deadline, department, "
+                                                          "strategy, target zone, flavor, cutover day."),
+    unscheduled: bool = typer.Option(False, "--unscheduled", help="The systems outside the batches (cannot be "
+                                                                  "scheduled, or stay) and why."),
+    rooms: bool = typer.Option(False, "--rooms", help="Machine rooms: when each is empty, its lease expiry or "
+                                                      "closure date, what keeps it open."),
     output: Output = OutputOpt,
     lang: Lang = LangOpt,
 ) -> None:
-    """The plan by batch, department or machine room; --output json prints the whole plan (the JSON contract)."""
-    shown = uc.show(plan_arg)
+    """The plan by batch, department or machine room, or one of its views (--systems, --unscheduled,
+    --rooms). --output json: the whole plan (the JSON contract), or with --by department/room or a
+    view that view's rows as one document."""
+    picked = [name for name, on in (("systems", systems), ("unscheduled", unscheduled), ("rooms", rooms)) if on]
+    if len(picked) > 1:
+        raise UsageError("--systems, --unscheduled and --rooms are separate views: give one of them")
+    if by not in views.SHOW_BY:
+        raise UsageError("--by must be batch, department or room")
+    kind = picked[0] if picked else {"batch": "batches", "department": "departments", "room": "rooms"}[by]
+    shown = uc.show(plan_arg, names=kind in ("systems", "unscheduled", "departments"))
     plan, pstate = shown.plan, shown.state
     state = pstate.approval
+    lg = lang.value
+    flagged = state.status == "invalid" or pstate.stale
+    rows: list[dict] | None = None
+    if kind == "systems":
+        rows = uc.systems_view(plan, shown.org_names)
+    elif kind == "unscheduled":
+        rows = uc.unscheduled_view(plan, shown.org_names)
+        if output is Output.json:
+            rows = [{**r, "reasons_text": [views.reasons_text({"reasons": [x]}, lg) for x in r["reasons"]]}
+                    for r in rows]
+    elif kind == "rooms":
+        rows = uc.rooms_view(plan)
+    elif kind == "departments":
+        rows = uc.departments_view(plan, shown.org_names)
     if output is Output.json:
-        data = plan_to_plain(plan)
+        if rows is None:
+            data = plan_to_plain(plan)
+        else:
+            data = {"plan_id": plan.plan_id, "view": kind, kind: rows}
         data["approval"] = state.to_plain()
         data["stale_inputs"], data["changed_inputs"] = pstate.stale, list(pstate.changed)
         view.print_json(data)
         return
-    if by not in views.SHOW_BY:
-        raise UsageError("--by must be batch, department or room")
-    views.show(plan, by, approvals.describe_plan(pstate, lang.value), state.status == "invalid" or pstate.stale,
-               lang.value, PlanSummary.of(plan).to_plain())
+    approval_text = approvals.describe_plan(pstate, lg)
+    if rows is None:
+        views.show(plan, approval_text, flagged, lg, PlanSummary.of(plan).to_plain())
+        return
+    views.flag(approval_text, flagged)
+    views.names_missing(shown.names_missing, lg)
+    {"systems": views.systems, "unscheduled": views.unscheduled, "rooms": views.rooms,
+     "departments": views.departments}[kind](plan.plan_id, rows, lg)
 
 
 @app.command()

@@ -13,6 +13,9 @@ import json
 
 from typing import Any
 
+from govcloud.model.enums import (
+    BuildMode, CpuArch, DbEngine, DepType, DrMode, LabeledEnum, Lifecycle, MlpsStatus, NetworkZone, OsDistribution,
+)
 from govcloud.model.plan import coded as code, parse_coded  # noqa: F401  (code re-exported)
 
 
@@ -224,9 +227,29 @@ def render(reason: str, lang: str = "zh") -> str:
     return _render(parsed[0], parsed[1], lang)
 
 
+# parameters that carry an enum key: Chinese text shows the enum's label (政务外网, not gov_extranet)
+_ENUM_PARAMS: dict[str, type[LabeledEnum]] = {
+    "net": NetworkZone, "zone_net": NetworkZone, "mode": BuildMode, "lifecycle": Lifecycle, "status": MlpsStatus,
+    "engine": DbEngine, "type": DepType, "os": OsDistribution, "dr": DrMode, "arch": CpuArch, "zone_arch": CpuArch,
+    "arches": CpuArch, "target": CpuArch,
+}
+
+
+def _labelled(k: str, v: Any, lang: str) -> Any:
+    enum_cls = _ENUM_PARAMS.get(k) if lang != "en" else None
+    if enum_cls is None:
+        return v
+    members = {m.value: m for m in enum_cls}
+    if isinstance(v, str) and v in members:
+        return members[v].label(lang)
+    if isinstance(v, list) and v and all(isinstance(x, str) and x in members for x in v):
+        return [members[x].label(lang) for x in v]
+    return v
+
+
 def _render(key: str, params: dict[str, Any], lang: str) -> str:
     words = _WORDS.get(lang, _WORDS["zh"])
-    values = _Default({k: _value(v, lang, words) for k, v in params.items()})
+    values = _Default({k: _value(_labelled(k, v, lang), lang, words) for k, v in params.items()})
     if isinstance(params.get("kind"), str):
         values.setdefault("kind_en", _WORDS["en"].get(params["kind"], params["kind"]))
     values.setdefault("xc_zh", "，信创" if params.get("xc") else "")

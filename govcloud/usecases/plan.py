@@ -223,13 +223,109 @@ class ShownPlan:
     path: Path
     plan: Plan
     state: PlanState            # approval and stale inputs, as every view shows them
+    org_names: dict[str, str] = field(default_factory=dict)   # department id → short name (with ``names``)
+    names_missing: str | None = None    # why there are no names: the plan's inventory could not be read
 
 
-def show(plan_arg: Path) -> ShownPlan:
-    """The plan as written and its state (no inventory validation: a plan can be read without it)."""
+def show(plan_arg: Path, *, names: bool = False) -> ShownPlan:
+    """The plan as written and its state (no inventory validation: a plan can be read without it);
+    with ``names``, the departments' short names from the plan's inventory (plan.md's names) — ids
+    stay when it cannot be read."""
     path = plan_path(plan_arg)
     plan = read_plan(path)
-    return ShownPlan(path, plan, plan_state.plan_state(plan, path))
+    shown = ShownPlan(path, plan, plan_state.plan_state(plan, path))
+    if names:
+        shown.org_names, shown.names_missing = department_names(plan, path)
+    return shown
+
+
+def department_names(plan: Plan, path: Path) -> tuple[dict[str, str], str | None]:
+    """Department id → short name (its name without one), read from the plan's inventory; with the
+    reason when that inventory cannot be read (then the views show ids)."""
+    root = inventory_of(plan, path)
+    try:
+        result = load_inventory(root)
+    except (GovcloudError, OSError) as exc:
+        return {}, f"{root}: {exc}"
+    if not result.inventory.organizations:
+        return {}, f"{root}: " + (result.errors[0].message if result.errors else "no organisations")
+    return {o.id: o.short_name or o.name for o in result.inventory.organizations.values()}, None
+
+
+# ---------------------------------------------------------------- the views of plan show (plain data)
+
+
+def _named(org: str, names: dict[str, str]) -> dict[str, str]:
+    return {"department": org, "department_name": names.get(org, org)}
+
+
+def batches_view(plan: Plan) -> list[dict[str, Any]]:
+    """One row per batch: window, deadline, counts, the strategy mix (``plan show``)."""
+    rows = []
+    for b in plan.batches:
+        mix: dict[str, int] = {}
+        for i in b.items:
+            mix[i.strategy.value] = mix.get(i.strategy.value, 0) + 1
+        rows.append({"batch": b.id, "name": b.name, "pilot": b.pilot, "start": str(b.start), "end": str(b.end),
+                     "deadline": str(b.deadline) if b.deadline else None, "policy_batch": b.policy_batch,
+                     "systems": len(b.items), "servers": b.servers, "strategies": mix})
+    return rows
+
+
+def systems_view(plan: Plan, names: dict[str, str]) -> list[dict[str, Any]]:
+    """Every scheduled system in batch order: its batch and deadline, department, strategy, target
+    zone, flavor and image of its largest server, cutover day and prerequisites (plan.md's batch tables)."""
+    rows = []
+    for b in plan.batches:
+        for i in b.items:
+            p = i.primary
+            rows.append({"system": i.system, "name": i.name, "batch": b.id,
+                         "deadline": str(b.deadline) if b.deadline else None, **_named(i.owner_org, names),
+                         "strategy": i.strategy.value, "move_group": i.move_group, "target_zone": i.target_zone,
+                         "flavor": p.flavor if p else None, "image": p.image if p else None,
+                         "servers": len(i.servers), "cutover": str(i.cutover) if i.cutover else None,
+                         "requires": list(i.requires)})
+    return rows
+
+
+def unscheduled_view(plan: Plan, names: dict[str, str]) -> list[dict[str, Any]]:
+    """Every system outside the batches: those that cannot be scheduled (``unscheduled``, each reason)
+    and those that stay where they are (``retained``, the reason) — plan.md's sections 5 and 6. Reasons
+    are the plan's coded reasons; a view words them."""
+    rows = [{"system": u.system, "name": u.name, "status": "unscheduled", **_named(u.owner_org, names),
+             "strategy": u.strategy.value if u.strategy else None, "reasons": list(u.reasons)}
+            for u in plan.unscheduled]
+    rows += [{"system": r.system, "name": r.name, "status": "retained", **_named(r.owner_org, names),
+              "strategy": None, "reason_code": r.reason_code, "reasons": [r.reason]} for r in plan.retained]
+    return rows
+
+
+def rooms_view(plan: Plan) -> list[dict[str, Any]]:
+    """Every machine room: the day it is empty (None: a system stays), the systems that keep it open,
+    its lease-expiry or closure date and whether the plan misses it (plan.md's section 7)."""
+    return [{"room": r.room, "name": r.name, "empty_by": str(r.empty_by) if r.empty_by else None,
+             "blocked_by": list(r.blocked_by), "deadline": str(r.deadline) if r.deadline else None,
+             "deadline_kind": r.deadline_kind or None, "deadline_missed": r.deadline_missed} for r in plan.rooms]
+
+
+def departments_view(plan: Plan, names: dict[str, str]) -> list[dict[str, Any]]:
+    """One row per department: its systems in batches, the batches, and how many stay or cannot be scheduled."""
+    rows: dict[str, dict[str, Any]] = {}
+
+    def row(org: str) -> dict[str, Any]:
+        return rows.setdefault(org, {**_named(org, names), "systems": 0, "batches": [], "retained": 0,
+                                     "unscheduled": 0})
+    for b in plan.batches:
+        for i in b.items:
+            r = row(i.owner_org)
+            r["systems"] += 1
+            if b.id not in r["batches"]:
+                r["batches"].append(b.id)
+    for x in plan.retained:
+        row(x.owner_org)["retained"] += 1
+    for u in plan.unscheduled:
+        row(u.owner_org)["unscheduled"] += 1
+    return [rows[k] for k in sorted(rows)]
 
 
 # ---------------------------------------------------------------- explain, diff

@@ -203,3 +203,130 @@ def test_every_command_group_has_its_chinese_label() -> None:
     for name in ("inventory", "plan", "migrate", "compliance", "audit", "report"):
         assert re.search(r"[\u4e00-\u9fff]+ — ", listed[name]), (name, listed.get(name))
     assert "报告 — " in listed["report"]
+
+
+# ---------------------------------------------------------------- plan show views
+
+
+SCHEMA = REPO / "tests" / "unit" / "schemas" / "plan-show.schema.json"
+
+
+def _validator():
+    import json
+
+    import jsonschema
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _json(*args: str) -> dict:
+    import json
+    p = gc(*args)
+    data = json.loads(p.stdout)          # exactly one document on stdout
+    _validator().validate(data)
+    return data
+
+
+def _org_short_names() -> dict[str, str]:
+    from govcloud.inventory.loader import load_inventory
+    inv = load_inventory(HEYUAN).inventory
+    return {o.id: o.short_name or o.name for o in inv.organizations.values()}
+
+
+def test_plan_show_systems_lists_every_scheduled_system(plan: Path) -> None:
+    from govcloud.model.enums import Strategy
+    from govcloud.store.planfile import read_plan
+    p = read_plan(plan / "plan.yaml")
+    data = _json("plan", "show", str(plan), "--systems", "-o", "json")
+    rows = data["systems"]
+    assert [r["system"] for r in rows] == [i.system for b in p.batches for i in b.items] and len(rows) == 355
+    names = _org_short_names()
+    first = p.batches[0].items[0]
+    row = rows[0]
+    assert row["batch"] == p.batches[0].id and row["deadline"] == str(p.batches[0].deadline)
+    assert row["department"] == first.owner_org and row["department_name"] == names[first.owner_org]
+    assert row["target_zone"] == first.target_zone and row["flavor"] == first.primary.flavor
+    assert row["cutover"] == str(first.cutover) and Strategy(row["strategy"]) is first.strategy
+    text = gc("plan", "show", str(plan), "--systems").stdout
+    table = _tsv(text)
+    assert table[0] == ["批次", "系统", "名称", "部门", "策略", "目标资源池", "规格", "割接日期", "截止"]
+    assert len(table) == 1 + 355
+    t0 = table[1]
+    assert t0[1] == first.system and t0[3] == names[first.owner_org] and t0[4] == first.strategy.zh
+    en = _tsv(gc("plan", "show", str(plan), "--systems", "--lang", "en").stdout)
+    assert en[0][0] == "batch" and en[1][4] == first.strategy.en
+
+
+def test_plan_show_unscheduled_gives_each_reason_in_the_chosen_language(plan: Path) -> None:
+    from govcloud.render.reasons import render_all
+    from govcloud.store.planfile import read_plan
+    p = read_plan(plan / "plan.yaml")
+    data = _json("plan", "show", str(plan), "--unscheduled", "-o", "json", "--lang", "en")
+    rows = data["unscheduled"]
+    assert {r["system"] for r in rows if r["status"] == "unscheduled"} == {u.system for u in p.unscheduled}
+    assert {r["system"] for r in rows if r["status"] == "retained"} == {r.system for r in p.retained}
+    u = p.unscheduled[0]
+    row = next(r for r in rows if r["system"] == u.system)
+    assert row["reasons"] == u.reasons and row["reasons_text"] == render_all(u.reasons, "en")
+    zh = gc("plan", "show", str(plan), "--unscheduled").stdout
+    table = _tsv(zh)
+    assert table[0] == ["系统", "名称", "部门", "情况", "策略", "原因"] and len(table) == 1 + 45 + 30
+    line = next(r for r in table if r[0] == u.system)
+    assert line[3] == "暂无法排期" and line[5] == "；".join(render_all(u.reasons, "zh"))
+    assert {r[3] for r in table[1:]} == {"暂无法排期", "保留"}
+    # Chinese output words enum keys by their labels (政务外网, not gov_extranet)
+    for key in ("gov_extranet", "gov_intranet", "national_vertical", "x86_64 资源池"):
+        assert key not in zh, key
+
+
+def test_plan_show_rooms_and_by_room(plan: Path) -> None:
+    from govcloud.store.planfile import read_plan
+    p = read_plan(plan / "plan.yaml")
+    data = _json("plan", "show", str(plan), "--rooms", "-o", "json")
+    rows = data["rooms"]
+    assert [r["room"] for r in rows] == [r.room for r in p.rooms]
+    for r, room in zip(rows, p.rooms):
+        assert r["empty_by"] == (str(room.empty_by) if room.empty_by else None)
+        assert r["blocked_by"] == list(room.blocked_by) and r["deadline_missed"] == room.deadline_missed
+    assert _json("plan", "show", str(plan), "--by", "room", "-o", "json")["rooms"] == rows
+    table = _tsv(gc("plan", "show", str(plan), "--rooms").stdout)
+    assert table[0] == ["机房", "腾空日期", "租约到期/关停日期", "尚未腾空原因"] and len(table) == 1 + len(p.rooms)
+    emptied = next(room for room in p.rooms if room.empty_by)
+    line = next(t for t in table if t[0].endswith(f"({emptied.room})"))
+    assert line[1] == str(emptied.empty_by)
+
+
+def test_plan_show_by_department_prints_short_names(plan: Path) -> None:
+    names = _org_short_names()
+    table = _tsv(gc("plan", "show", str(plan), "--by", "department").stdout)
+    shown = [r[0] for r in table[1:]]
+    assert "市安全监管局" in shown and "anjianju" not in shown
+    assert set(shown) <= set(names.values())
+    data = _json("plan", "show", str(plan), "--by", "department", "-o", "json")
+    by_id = {r["department"]: r for r in data["departments"]}
+    assert by_id["anjianju"]["department_name"] == names["anjianju"] == "市安全监管局"
+    total = sum(r["systems"] for r in data["departments"])
+    assert total == 355 and sum(r["retained"] + r["unscheduled"] for r in data["departments"]) == 75
+
+
+def test_plan_show_json_default_is_the_whole_plan(plan: Path) -> None:
+    data = _json("plan", "show", str(plan), "-o", "json")
+    assert "view" not in data and len(data["batches"]) == 13 and data["approval"]["status"] == "unapproved"
+
+
+def test_plan_show_views_are_exclusive_and_names_fall_back_to_ids(plan: Path, tmp_path: Path) -> None:
+    import shutil
+    p = gc("plan", "show", str(plan), "--systems", "--rooms", rc=2)
+    assert "--systems" in p.stderr
+    copy = tmp_path / "moved"       # the plan without its inventory beside it: ids, and a note why
+    shutil.copytree(plan, copy)
+    yaml_file = copy / "plan.yaml"
+    text = yaml_file.read_text(encoding="utf-8")
+    yaml_file.write_text(re.sub(r'^"inventory": "[^"]*",$', '"inventory": "../no-such-inventory",', text, count=1,
+                                flags=re.M), encoding="utf-8")
+    assert "no-such-inventory" in yaml_file.read_text(encoding="utf-8")
+    p = gc("plan", "show", str(copy), "--systems")
+    assert "部门名称不可用" in p.stderr
+    table = _tsv(p.stdout)
+    assert len(table) == 1 + 355 and all(r[3].isascii() for r in table[1:])     # department ids

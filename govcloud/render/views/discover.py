@@ -9,7 +9,9 @@ from typing import Any
 from rich.table import Table
 
 from govcloud.base.sshfail import LABELS
+from govcloud.model.enums import DepType
 from govcloud.render import console as view
+from govcloud.render.i18n import enum_label
 
 _T: dict[str, tuple[str, str]] = {
     "progress": ("发现", "discover"),
@@ -68,7 +70,7 @@ def discovery(done: Any, lang: str) -> None:
         for c in ("from", "to", "type", "evidence", "declared"):
             pt.add_column(msg(c, lang))
         for p in proposals:
-            pt.add_row(view.safe(p["from"]), view.safe(p["to"]), p["type"], view.safe("; ".join(p["evidence"][:3])),
+            pt.add_row(view.safe(p["from"]), view.safe(p["to"]), enum_label(DepType, p["type"], lang), view.safe("; ".join(p["evidence"][:3])),
                        msg("yes", lang) if p["existing"] else "")
         out.print(pt)
     if summary.get("census"):

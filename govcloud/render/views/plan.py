@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.table import Table
 
+from govcloud.model.enums import Strategy
 from govcloud.planning.rules import format_violation
 from govcloud.render import console as view
 from govcloud.render.reasons import OBJECTIVE, batch_name, render_all
@@ -22,6 +23,25 @@ _T: dict[str, tuple[str, str]] = {
     "diff_total": ("{a} → {b}：{n} 个系统有变化", "{n} system(s) changed between {a} and {b}"),
     "approved": ("已审批 {plan}（{sha}…），审批人 {by}，{at}，签名方式 {scheme}",
                  "approved {plan} ({sha}…) by {by} at {at}, signed with {scheme}"),
+    "t_systems": ("{plan} — 纳入批次的系统 {n} 个", "{plan} — {n} scheduled systems"),
+    "t_unscheduled": ("{plan} — 未纳入批次的系统：暂无法排期 {u} 个，保留 {r} 个",
+                      "{plan} — systems outside the batches: {u} cannot be scheduled, {r} stay"),
+    "t_rooms": ("{plan} — 机房腾退：{closed}/{n} 个可腾空", "{plan} — machine rooms: {closed} of {n} emptied"),
+    "t_departments": ("{plan} — 按部门（{n} 个）", "{plan} — by department ({n})"),
+    "no_names": ("部门名称不可用（{why}），显示部门编号", "department names unavailable ({why}); showing ids"),
+    "retained": ("保留", "stays"), "unscheduled": ("暂无法排期", "cannot be scheduled"),
+    "lease_expiry": ("租约到期", "lease expiry"), "closure_date": ("关停", "closure"),
+    "missed": ("⚠ 未能按期腾空", "⚠ not empty by then"),
+}
+
+_COLS: dict[str, tuple[str, str]] = {
+    "batch": ("批次", "batch"), "system": ("系统", "system"), "name": ("名称", "name"),
+    "department": ("部门", "department"), "strategy": ("策略", "strategy"), "zone": ("目标资源池", "target zone"),
+    "flavor": ("规格", "flavor"), "cutover": ("割接日期", "cutover"), "deadline": ("截止", "deadline"),
+    "status": ("情况", "status"), "reason": ("原因", "reason"), "room": ("机房", "machine room"),
+    "empty_by": ("腾空日期", "empty by"), "room_deadline": ("租约到期/关停日期", "lease expiry/closure"),
+    "kept_open": ("尚未腾空原因", "kept open by"), "systems": ("纳入批次系统", "systems in batches"),
+    "batches": ("批次", "batches"), "stay": ("保留/暂无法排期", "stay/unscheduled"),
 }
 
 _HEADINGS = {"strategy": ("策略", "strategy"), "group": ("迁移组", "move group"), "batch": ("批次", "batch"),
@@ -89,54 +109,110 @@ def validated(checked: Any, stale_text: str, approval_text: str, lang: str) -> N
                         highlight=False)
 
 
-def show(plan: Any, by: str, approval_text: str, flagged: bool, lang: str,
-         plan_summary: dict[str, Any] | None = None) -> None:
-    """`plan show --by batch|department|room` (``approval_text``: the plan's approval and
-    staleness line; ``flagged``: also on stderr, in red — invalid approval or stale inputs;
-    ``plan_summary``: the summary line under the batch table)."""
+def _table(title: str, cols: tuple[str, ...], lang: str) -> Table:
+    table = Table(title=view.safe(title), title_justify="left", header_style="bold")
+    for c in cols:
+        table.add_column(_pick(_COLS[c], lang))
+    return table
+
+
+def _sep(lang: str) -> str:
+    return "；" if lang == "zh" else "; "
+
+
+def names_missing(why: str | None, lang: str) -> None:
+    """The plan's inventory could not be read: the views show department ids (a note on stderr)."""
+    if why:
+        view.stderr().print(view.safe(msg("no_names", lang, why=why)), style="yellow", highlight=False)
+
+
+def show(plan: Any, approval_text: str, flagged: bool, lang: str, plan_summary: dict[str, Any] | None = None) -> None:
+    """`plan show` (by batch; ``approval_text``: the plan's approval and staleness line; ``flagged``:
+    also on stderr, in red — invalid approval or stale inputs; ``plan_summary``: the summary line under
+    the table). The other views: :func:`departments`, :func:`rooms`, :func:`systems`, :func:`unscheduled`."""
     out = view.stdout()
     if flagged:
         view.stderr().print(view.safe(approval_text), style="bold red", highlight=False)
-    if by == "batch":
-        table = Table(title=view.safe(f"{plan.plan_id} — {approval_text}"), title_justify="left", header_style="bold")
-        for col in (("批次", "batch"), ("时间", "window"), ("截止", "deadline"), ("系统", "systems"),
-                    ("服务器", "servers"), ("策略", "strategies")):
-            table.add_column(_pick(col, lang))
-        for b in plan.batches:
-            strategies: dict[str, int] = {}
-            for i in b.items:
-                strategies[i.strategy.label(lang)] = strategies.get(i.strategy.label(lang), 0) + 1
-            table.add_row(view.safe(f"{b.id} {batch_name(b.name, b.id, b.pilot, lang)}"), f"{b.start} – {b.end}",
-                          str(b.deadline or "-"), str(len(b.items)), str(b.servers),
-                          ", ".join(f"{k} {v}" for k, v in strategies.items()))
-        out.print(table)
-        if plan_summary is not None:
-            summary(plan_summary, lang)
-    elif by == "department":
-        rows: dict[str, list[str]] = {}
-        for b in plan.batches:
-            for i in b.items:
-                rows.setdefault(i.owner_org, []).append(b.id)
-        table = Table(title=plan.plan_id, title_justify="left", header_style="bold")
-        for c in (("部门", "department"), ("系统", "systems"), ("批次", "batches"), ("保留/暂无法排期", "stay/unscheduled")):
-            table.add_column(_pick(c, lang))
-        stay: dict[str, int] = {}
-        for r in plan.retained:
-            stay[r.owner_org] = stay.get(r.owner_org, 0) + 1
-        for u in plan.unscheduled:
-            stay[u.owner_org] = stay.get(u.owner_org, 0) + 1
-        for org in sorted(set(rows) | set(stay)):
-            batches = rows.get(org, [])
-            table.add_row(org, str(len(batches)), " ".join(sorted(set(batches))), str(stay.get(org, 0)))
-        out.print(table)
-    else:
-        table = Table(title=plan.plan_id, title_justify="left", header_style="bold")
-        for c in (("机房", "room"), ("腾空日期", "empty by"), ("尚未腾空原因", "kept open by")):
-            table.add_column(_pick(c, lang))
-        for r in plan.rooms:
-            table.add_row(view.safe(f"{r.name} ({r.room})"), str(r.empty_by or "-"),
-                          ", ".join(r.blocked_by[:5]) + (" …" if len(r.blocked_by) > 5 else ""))
-        out.print(table)
+    table = Table(title=view.safe(f"{plan.plan_id} — {approval_text}"), title_justify="left", header_style="bold")
+    for col in (("批次", "batch"), ("时间", "window"), ("截止", "deadline"), ("系统", "systems"),
+                ("服务器", "servers"), ("策略", "strategies")):
+        table.add_column(_pick(col, lang))
+    for b in plan.batches:
+        strategies: dict[str, int] = {}
+        for i in b.items:
+            strategies[i.strategy.label(lang)] = strategies.get(i.strategy.label(lang), 0) + 1
+        table.add_row(view.safe(f"{b.id} {batch_name(b.name, b.id, b.pilot, lang)}"), f"{b.start} – {b.end}",
+                      str(b.deadline or "-"), str(len(b.items)), str(b.servers),
+                      ", ".join(f"{k} {v}" for k, v in strategies.items()))
+    out.print(table)
+    if plan_summary is not None:
+        summary(plan_summary, lang)
+
+
+def flag(approval_text: str, flagged: bool) -> None:
+    """An invalid approval or stale inputs: the approval line on stderr, in red (every view)."""
+    if flagged:
+        view.stderr().print(view.safe(approval_text), style="bold red", highlight=False)
+
+
+def departments(plan_id: str, rows: list[dict[str, Any]], lang: str) -> None:
+    """`plan show --by department`: per department (short name), its systems in batches, the batches,
+    how many stay or cannot be scheduled."""
+    table = _table(msg("t_departments", lang, plan=plan_id, n=len(rows)), ("department", "systems", "batches", "stay"),
+                   lang)
+    for r in rows:
+        table.add_row(view.safe(r["department_name"]), str(r["systems"]), " ".join(r["batches"]),
+                      str(r["retained"] + r["unscheduled"]))
+    view.stdout().print(table)
+
+
+def systems(plan_id: str, rows: list[dict[str, Any]], lang: str) -> None:
+    """`plan show --systems`: every scheduled system with its batch, deadline, department, strategy,
+    target zone, flavor and cutover day."""
+    table = _table(msg("t_systems", lang, plan=plan_id, n=len(rows)),
+                   ("batch", "system", "name", "department", "strategy", "zone", "flavor", "cutover", "deadline"), lang)
+    for r in rows:
+        flavor = (r["flavor"] or "-") + (f" ×{r['servers']}" if r["servers"] > 1 else "")
+        table.add_row(r["batch"], view.safe(r["system"]), view.safe(r["name"]), view.safe(r["department_name"]),
+                      Strategy(r["strategy"]).label(lang), view.safe(r["target_zone"] or "-"), view.safe(flavor),
+                      r["cutover"] or "-", r["deadline"] or "-")
+    view.stdout().print(table)
+
+
+def reasons_text(row: dict[str, Any], lang: str) -> str:
+    """A row of ``unscheduled_view``: its reasons worded in ``lang``."""
+    return _sep(lang).join(render_all(row["reasons"], lang))
+
+
+def unscheduled(plan_id: str, rows: list[dict[str, Any]], lang: str) -> None:
+    """`plan show --unscheduled`: the systems outside the batches and why, in the chosen language."""
+    n_u = sum(1 for r in rows if r["status"] == "unscheduled")
+    table = _table(msg("t_unscheduled", lang, plan=plan_id, u=n_u, r=len(rows) - n_u),
+                   ("system", "name", "department", "status", "strategy", "reason"), lang)
+    for r in rows:
+        table.add_row(view.safe(r["system"]), view.safe(r["name"]), view.safe(r["department_name"]),
+                      msg(r["status"], lang), Strategy(r["strategy"]).label(lang) if r["strategy"] else "-",
+                      view.safe(reasons_text(r, lang)))
+    view.stdout().print(table)
+
+
+def room_deadline(row: dict[str, Any], lang: str) -> str:
+    if not row["deadline"]:
+        return "-"
+    kind = msg(row["deadline_kind"], lang) if row["deadline_kind"] in ("lease_expiry", "closure_date") else ""
+    return f"{row['deadline']} {kind}".strip() + (f" {msg('missed', lang)}" if row["deadline_missed"] else "")
+
+
+def rooms(plan_id: str, rows: list[dict[str, Any]], lang: str) -> None:
+    """`plan show --rooms` (and `--by room`): each machine room, the day it is empty, its lease expiry
+    or closure date (flagged when the plan misses it) and the systems that keep it open."""
+    closed = sum(1 for r in rows if r["empty_by"])
+    table = _table(msg("t_rooms", lang, plan=plan_id, closed=closed, n=len(rows)),
+                   ("room", "empty_by", "room_deadline", "kept_open"), lang)
+    for r in rows:
+        table.add_row(view.safe(f"{r['name']} ({r['room']})"), r["empty_by"] or "-", room_deadline(r, lang),
+                      view.safe(", ".join(r["blocked_by"]) or "-"))
+    view.stdout().print(table)
 
 
 def explain_plain(data: dict[str, Any], lang: str) -> dict[str, Any]:
@@ -149,7 +225,8 @@ def explain(data: dict[str, Any], lang: str) -> None:
     out = view.stdout()
     head = f"{data['system']} {data['name']}"
     if "batch" in data:
-        head += f" → {data['batch']} · {data['strategy']} · {data['target_zone'] or '-'} · {data['cutover']}"
+        head += (f" → {data['batch']} · {Strategy(data['strategy']).label(lang)} · {data['target_zone'] or '-'}"
+                 f" · {data['cutover']}")
     out.print(view.safe(head), style="bold", highlight=False)
     out.print(f"  {OBJECTIVE[lang]}", style="dim", highlight=False, soft_wrap=True)
     for key, lines in data["reasons"].items():
