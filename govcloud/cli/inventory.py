@@ -203,14 +203,20 @@ def stats(
 @app.command()
 def schema(
     out: Optional[Path] = typer.Option(None, "--out", help="Write the schema to this file instead of stdout."),
+    output: Output = typer.Option(Output.text, "--output", "-o", help="json: with --out, what was written as "
+                                  "JSON (without --out the schema itself is the JSON document)."),
     lang: Lang = typer.Option(Lang.zh, "--lang", help="Language of the messages (the schema itself carries "
                                                      "both).", envvar="GOVCLOUD_LANG"),
 ) -> None:
     """The JSON Schema of inventory files, for editors that validate while you type."""
     if out is None:
         typer.echo(schema_text(), nl=False)
+        return
+    written = write_schema(out)
+    if output is Output.json:
+        view.print_json({"out": str(written), "bytes": written.stat().st_size})
     else:
-        views.schema_written(write_schema(out), lang.value)
+        views.schema_written(written, lang.value)
 
 
 @app.command()
@@ -219,9 +225,16 @@ def generate(
     scale: str = typer.Option("city", "--scale", help="city, province or national."),
     seed: int = typer.Option(1, "--seed", help="Same seed, same inventory."),
     force: bool = typer.Option(False, "--force", help="Write into a non-empty directory."),
+    output: Output = OutputOpt,
     lang: Lang = LangOpt,
 ) -> None:
     """A synthetic inventory with realistic distributions (department sizes, server counts, OS and CPU mixes
     of a real census), deterministic for a seed."""
     from govcloud.usecases.inventory import generate as generate_inventory
-    views.generated(generate_inventory(out, scale=scale, seed=seed, force=force), lang.value)
+    done = generate_inventory(out, scale=scale, seed=seed, force=force)
+    if output is Output.json:
+        view.print_json({"out": str(done.out), "scale": done.scale, "seed": done.seed,
+                         "organizations": done.organizations, "systems": done.systems, "servers": done.servers,
+                         "seconds": round(done.seconds, 3)})
+    else:
+        views.generated(done, lang.value)

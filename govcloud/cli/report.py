@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from govcloud.render import console as view
-from govcloud.render.console import Lang
+from govcloud.render.console import Lang, Output
 from govcloud.usecases.report import JOURNAL_FILE, write_report
 
 app = typer.Typer(help="报告 — the migration report: one self-contained HTML (or Markdown) file.",
@@ -33,10 +33,14 @@ def report(
                                            f"state}}; default: {JOURNAL_FILE} beside plan.yaml, if present)."),
     report_date: Optional[str] = typer.Option(None, "--date", help="Report date to print (none by default, so "
                                               "the same plan gives the same file)."),
+    output: Output = typer.Option(Output.text, "--output", "-o", help="text for people, json for programs."),
 ) -> None:
     """报告 — write the migration report: overview, strategies, batch timeline, departments, machine-room closure,
     move-group dependencies, MLPS, compliance, execution status and the rules each batch satisfies."""
     done = write_report(plan_arg, out, fmt=fmt.value, lang=lang.value, compliance=compliance, journal=journal,
                         report_date=report_date)
+    if output is Output.json:
+        view.print_json({"out": str(done.out), "bytes": done.size, "format": fmt.value, "lang": lang.value})
+        return
     view.stderr().print(view.safe(f"已写入 {done.out}（{done.size // 1024} KB）" if lang is Lang.zh else
                                   f"wrote {done.out} ({done.size // 1024} KB)"), highlight=False)

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from govcloud.render import console as view
-from govcloud.render.console import Lang
+from govcloud.render.console import Lang, Output
 from govcloud.usecases.forms import census_template
 
 
@@ -29,11 +29,15 @@ def template(
     fmt: TemplateFormat = typer.Option(None, "--format", "-f",
                                        help="xlsx (default; dropdowns and instructions) or csv (UTF-8 with BOM)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+    output: Output = typer.Option(Output.text, "--output", "-o", help="text for people, json for programs."),
 ) -> None:
     """Write the blank census form: the systems sheet (one row per system), the servers sheet, an
     instructions sheet and dropdowns of the accepted values. Fill it in and read it back with
     govcloud inventory import --format census FILE --into INVENTORY."""
     done = census_template(out, lang=lang.value, fmt=fmt.value if fmt else None, force=force)
+    if output is Output.json:
+        view.print_json({"out": str(done.out), "format": done.fmt, "columns": done.columns})
+        return
     msg = (f"已写入 {done.out}（{done.fmt}，{done.columns} 列）" if lang is Lang.zh
            else f"wrote {done.out} ({done.fmt}, {done.columns} columns)")
     view.stdout().print(msg, highlight=False)

@@ -156,7 +156,7 @@ def table_lines(table: Table) -> list[str]:
 
 
 _ATOM = 24      # an ASCII word up to this long (an id, a date, a number, a size) is never broken
-_SHORT = 8      # a column whose cells are all this narrow (labels such as 非涉密, 政务外网) keeps them whole
+_SHORT = 10     # a column whose cells are all this narrow (labels such as 非涉密, 政务外网) keeps them whole
 
 
 def _plain(cell: RenderableType) -> str | None:
@@ -198,23 +198,34 @@ def fit_table(table: Table, width: int) -> Table:
     whole = [n for n, col in enumerate(cells)
              if col and all(isinstance(t, str) and (cell_len(t) <= _SHORT or _atomic(t)) for t in map(_plain, col))]
     fixed: dict[int, int] = {}
-    text_min = 6
-    budget = room - text_min * (len(columns) - len(whole))
-    for n in sorted(whole, key=lambda i: (i != 0, widest[i])):    # the first column (the key) first
-        w = max(widest[n], 4)
-        if w > budget:
-            break
-        fixed[n] = w
-        budget -= w
+    key_whole = 0 in whole
+    for text_min in (8, 6, 4):      # every column gets at least this much (4 Chinese characters), if it fits
+        base = [max(min(text_min, natural[n]), 2) for n in range(len(columns))]   # 2: one Chinese character
+        budget = room - sum(base)
+        if budget >= (max(widest[0], 2) - base[0] if key_whole else 0):
+            break                   # and the key column stays whole
+    if budget < 0:                  # too many columns for the width: shares of it, rich folds the rest
+        for n, column in enumerate(columns):
+            column.width = max(2, room * base[n] // sum(base))
+        return table
+    for n in sorted(whole, key=lambda i: (i != 0, widest[i])):    # the key column, then the narrowest
+        extra = max(widest[n], 2) - base[n]
+        if extra <= budget:
+            fixed[n] = base[n] + extra
+            budget -= extra
     for n in sorted(fixed):         # then, if there is room, headers on one line
         add = min(max(min(_width(columns[n].header), _SHORT) - fixed[n], 0), budget)
         fixed[n] += add
         budget -= add
     rest = [n for n in range(len(columns)) if n not in fixed]
-    free = room - sum(fixed.values())
-    total = sum(natural[n] for n in rest) or 1
     for n in rest:
-        fixed[n] = max(min(natural[n], free * natural[n] // total), min(text_min, natural[n]), 1)
+        fixed[n] = base[n]
+    free = room - sum(fixed.values())
+    excess = {n: natural[n] - fixed[n] for n in rest}
+    total = sum(excess.values()) or 1
+    if free > 0:                    # what is left, in proportion to what each text column still lacks
+        for n in rest:
+            fixed[n] += min(excess[n], free * excess[n] // total)
     spare = room - sum(fixed.values())
     for n in sorted(rest, key=lambda i: natural[i] - fixed[i], reverse=True):   # what rounding left over
         if spare <= 0:

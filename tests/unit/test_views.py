@@ -271,9 +271,9 @@ def test_plan_show_unscheduled_gives_each_reason_in_the_chosen_language(plan: Pa
     assert row["reasons"] == u.reasons and row["reasons_text"] == render_all(u.reasons, "en")
     zh = gc("plan", "show", str(plan), "--unscheduled").stdout
     table = _tsv(zh)
-    assert table[0] == ["系统", "名称", "部门", "情况", "策略", "原因"] and len(table) == 1 + 45 + 30
+    assert table[0] == ["系统", "名称", "部门", "情况", "原因"] and len(table) == 1 + 45 + 30
     line = next(r for r in table if r[0] == u.system)
-    assert line[3] == "暂无法排期" and line[5] == "；".join(render_all(u.reasons, "zh"))
+    assert line[3] == "暂无法排期" and line[4] == "；".join(render_all(u.reasons, "zh"))
     assert {r[3] for r in table[1:]} == {"暂无法排期", "保留"}
     # Chinese output words enum keys by their labels (政务外网, not gov_extranet)
     for key in ("gov_extranet", "gov_intranet", "national_vertical", "x86_64 资源池"):
@@ -330,3 +330,42 @@ def test_plan_show_views_are_exclusive_and_names_fall_back_to_ids(plan: Path, tm
     assert "部门名称不可用" in p.stderr
     table = _tsv(p.stdout)
     assert len(table) == 1 + 355 and all(r[3].isascii() for r in table[1:])     # department ids
+
+
+# ---------------------------------------------------------------- --output json everywhere data is printed
+
+
+def test_every_command_takes_output_json() -> None:
+    missing = []
+
+    def walk(c, path):
+        if hasattr(c, "commands"):
+            for n, sub in c.commands.items():
+                walk(sub, path + [n])
+        elif not any("--output" in getattr(p, "opts", ()) for p in c.params):
+            missing.append(" ".join(path))
+    walk(typer.main.get_command(app), [])
+    assert not missing, missing
+
+
+def _one_json(p: subprocess.CompletedProcess) -> dict:
+    import json
+    data = json.loads(p.stdout)          # exactly one document: json.loads refuses anything after it
+    assert p.stdout.count("\n") == 1 and isinstance(data, dict)
+    return data
+
+
+def test_generate_report_template_schema_print_one_json_document(plan: Path, tmp_path: Path) -> None:
+    gen = _one_json(gc("inventory", "generate", str(tmp_path / "gen"), "--scale", "city", "--seed", "2", "-o", "json"))
+    assert gen["out"] == str(tmp_path / "gen") and gen["scale"] == "city" and gen["seed"] == 2
+    assert gen["systems"] > 100 and gen["servers"] > gen["systems"] and (tmp_path / "gen" / "inventory.yaml").is_file()
+    rep = _one_json(gc("report", str(plan), "--out", str(tmp_path / "r.md"), "--format", "md", "-o", "json"))
+    assert rep == {"out": str(tmp_path / "r.md"), "bytes": (tmp_path / "r.md").stat().st_size, "format": "md",
+                   "lang": "zh"}
+    form = _one_json(gc("inventory", "template", "census", "--out", str(tmp_path / "c.csv"), "-o", "json"))
+    assert form["format"] == "csv" and form["columns"] > 10 and (tmp_path / "c.csv").is_file()
+    sch = _one_json(gc("inventory", "schema", "--out", str(tmp_path / "s.json"), "-o", "json"))
+    assert sch == {"out": str(tmp_path / "s.json"), "bytes": (tmp_path / "s.json").stat().st_size}
+    # text mode: what was written is people's text, on stderr
+    p = gc("report", str(plan), "--out", str(tmp_path / "r2.md"), "--format", "md")
+    assert p.stdout == "" and "已写入" in p.stderr

@@ -185,14 +185,14 @@ def reasons_text(row: dict[str, Any], lang: str) -> str:
 
 
 def unscheduled(plan_id: str, rows: list[dict[str, Any]], lang: str) -> None:
-    """`plan show --unscheduled`: the systems outside the batches and why, in the chosen language."""
+    """`plan show --unscheduled`: the systems outside the batches and why, in the chosen language (the
+    strategy each would have had is in the JSON)."""
     n_u = sum(1 for r in rows if r["status"] == "unscheduled")
     table = _table(msg("t_unscheduled", lang, plan=plan_id, u=n_u, r=len(rows) - n_u),
-                   ("system", "name", "department", "status", "strategy", "reason"), lang)
+                   ("system", "name", "department", "status", "reason"), lang)
     for r in rows:
         table.add_row(view.safe(r["system"]), view.safe(r["name"]), view.safe(r["department_name"]),
-                      msg(r["status"], lang), Strategy(r["strategy"]).label(lang) if r["strategy"] else "-",
-                      view.safe(reasons_text(r, lang)))
+                      msg(r["status"], lang), view.safe(reasons_text(r, lang)))
     view.stdout().print(table)
 
 
