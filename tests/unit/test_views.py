@@ -369,3 +369,17 @@ def test_generate_report_template_schema_print_one_json_document(plan: Path, tmp
     # text mode: what was written is people's text, on stderr
     p = gc("report", str(plan), "--out", str(tmp_path / "r2.md"), "--format", "md")
     assert p.stdout == "" and "已写入" in p.stderr
+
+
+def test_import_view_names_sections_in_the_chosen_language(tmp_path: Path) -> None:
+    hosts = tmp_path / "hosts.ini"
+    hosts.write_text("[web]\nweb-a-rather-long-host-name-of-the-finance-department.example.gov.cn "
+                     "ansible_host=198.18.1.200\nweb2 ansible_host=198.18.1.201\n", encoding="utf-8")
+    out = gc("inventory", "import", "-f", "ansible", "--into", str(tmp_path / "inv"), str(hosts)).stdout
+    rows = [line.split("\t") for line in out.splitlines() if "\t" in line]
+    sections = {r[0] for r in rows if len(r) == 5 and r[0] != "类别"}
+    assert "服务器" in sections and "servers" not in sections and "inventory" not in sections, out
+    # the long host name is one cell of one line, not folded
+    assert any(r[2] == "web-a-rather-long-host-name-of-the-finance-department.example.gov.cn" for r in rows if len(r) == 5)
+    en = gc("inventory", "import", "-f", "ansible", "--into", str(tmp_path / "inv2"), str(hosts), "--lang", "en").stdout
+    assert "servers\tansible-web2\tweb2" in en, en

@@ -9,6 +9,7 @@ from typing import Any
 from rich.table import Table
 
 from govcloud.interchange.records import incomplete_why
+from govcloud.model.entities import SECTIONS
 from govcloud.render import console as view
 
 _L = {
@@ -72,7 +73,7 @@ def changes(outcome: Any, lang: str, failed: bool, no_changes: bool) -> None:
                     detail = ", ".join(c.fields[:8]) + (" …" if len(c.fields) > 8 else "")
                     if a == "incomplete" and (c.why or c.note):
                         detail += f" — {incomplete_why(c.why, lang) if c.why else c.note}"
-                t.add_row(c.section, c.id or "", str(c.external_id or ""), c.where or "", detail)
+                t.add_row(_section(c.section, lang), c.id or "", str(c.external_id or ""), c.where or "", detail)
             out.print(t)
             if len(rows) > _DETAIL_LIMIT:
                 out.print(L["more"].format(n=len(rows) - _DETAIL_LIMIT), style="dim")
@@ -81,7 +82,7 @@ def changes(outcome: Any, lang: str, failed: bool, no_changes: bool) -> None:
             for col in ("section", "id", "field", "inventory", "theirs", "source"):
                 t.add_column(L[col], overflow="fold")
             for c in cs.conflicts[:_DETAIL_LIMIT]:
-                t.add_row(c.section, c.id, c.field, _short(c.inventory), _short(c.source), c.where or "")
+                t.add_row(_section(c.section, lang), c.id, c.field, _short(c.inventory), _short(c.source), c.where or "")
             out.print(t)
             if len(cs.conflicts) > _DETAIL_LIMIT:
                 out.print(L["more"].format(n=len(cs.conflicts) - _DETAIL_LIMIT), style="dim")
@@ -102,6 +103,19 @@ def _field_label(key: str, lang: str) -> str:
     from govcloud.model.enums import CensusField
     m = CensusField.lookup().get(key)
     return m.label(lang) if m is not None else key
+
+
+_SECTIONS = {s.key: s for s in SECTIONS}
+_OTHER_SECTIONS = {"inventory": ("清单", "inventory")}   # inventory.yaml's own section
+
+
+def _section(key: str, lang: str) -> str:
+    """A section by its name in ``lang`` (服务器, not ``servers``)."""
+    sec = _SECTIONS.get(key)
+    if sec is None:
+        zh, en = _OTHER_SECTIONS.get(key, (key, key))
+        return zh if lang == "zh" else en
+    return sec.zh if lang == "zh" else sec.en
 
 
 def _short(value: Any, limit: int = 60) -> str:
