@@ -156,14 +156,15 @@ def test_record_view_labels_values_and_enums_in_the_chosen_language() -> None:
     zh = gc("inventory", "show", str(HEYUAN), "anjianju-s01").stdout
     rows = _tsv(zh)
     assert rows[0] == ["字段", "值"]
-    values = dict((r[0], r[1]) for r in rows[1:])
+    assert ["网络环境 (network_zone)", NetworkZone.gov_extranet.zh] in rows     # the field's label and its key
+    values = dict((re.sub(r"^.* \((\w+)\)$", r"\1", r[0]), r[1]) for r in rows[1:])
     assert values["network_zone"] == NetworkZone.gov_extranet.zh
     assert "gov_extranet" not in zh and "filed" not in values.values() and "non_classified" not in zh
     assert re.search(r"[\u4e00-\u9fff]", values["mlps_status"])
     en = gc("inventory", "show", str(HEYUAN), "anjianju-s01", "--lang", "en").stdout
     rows = _tsv(en)
     assert rows[0] == ["field", "value"]
-    values = dict((r[0], r[1]) for r in rows[1:])
+    values = dict((re.sub(r"^.* \((\w+)\)$", r"\1", r[0]), r[1]) for r in rows[1:])
     assert values["network_zone"] == NetworkZone.gov_extranet.en
     assert not re.search(r"[\u4e00-\u9fff]", values["network_zone"] + values["mlps_status"])
 

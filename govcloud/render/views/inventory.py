@@ -91,9 +91,26 @@ def record(section: Any, entity_id: str, where: str | None, plain: dict[str, Any
     """One record in full: field and value (enums by their label in ``lang``), lists and mappings as JSON."""
     title = f"{section.zh if lang == 'zh' else section.en}: {entity_id}" + (f"  ({where})" if where else "")
     table = view._table(title, ("field", "value"), lang)
+    labels = field_labels(entity, lang)
     for key, value in record_values(entity, plain).items():
-        table.add_row(key, view.safe(shown_value(value, lang)))
+        table.add_row(f"{labels[key]} ({key})" if labels.get(key) and labels[key] != key else key,
+                      view.safe(shown_value(value, lang)))
     view.stdout().print(table)
+
+
+def field_labels(entity: Any, lang: str) -> dict[str, str]:
+    """The entity's field labels in ``lang`` (网络环境 for network_zone), by YAML key; none for a value
+    that is not one of the model's dataclasses."""
+    if entity is None or not dataclasses.is_dataclass(entity):
+        return {}
+    out = {}
+    for f in dataclasses.fields(entity):
+        zh, en = f.metadata.get("zh"), f.metadata.get("en")
+        label = zh if lang == "zh" else (en or f.name.replace("_", " "))
+        if label:
+            out[f.name.rstrip("_")] = label
+            out[f.name] = label
+    return out
 
 
 def schema_written(out: Path, lang: str) -> None:
