@@ -384,3 +384,32 @@ def test_import_view_names_sections_in_the_chosen_language(tmp_path: Path) -> No
     assert any(r[2] == "web-a-rather-long-host-name-of-the-finance-department.example.gov.cn" for r in rows if len(r) == 5)
     en = gc("inventory", "import", "-f", "ansible", "--into", str(tmp_path / "inv2"), str(hosts), "--lang", "en").stdout
     assert "servers\tansible-web2\tweb2" in en, en
+
+
+def test_under_a_real_terminal_tables_keep_to_columns_80(plan: Path) -> None:
+    """The same command under a pseudo-terminal (COLUMNS=80): box-drawn, not tab-separated, no line wider
+    than the terminal, nothing cut to "…"."""
+    import pty
+    from rich.cells import cell_len
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE", "NO_COLOR")}
+    env.update(COLUMNS="80", LINES="50", TERM="xterm")
+    proc = subprocess.Popen([sys.executable, "-m", "govcloud", "plan", "show", str(plan), "--rooms"],
+                            stdout=slave, stderr=slave, stdin=subprocess.DEVNULL, cwd=REPO, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.wait(timeout=120) == 0
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode("utf-8")).replace("\r", "")
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert "\t" not in text and "─" in text and "…" not in text, text[:1500]
+    assert max(cell_len(line) for line in lines) <= 80, max(lines, key=cell_len)
+    assert re.search(r"\b2019-08-17\b", text)       # a room's empty-by date, whole
