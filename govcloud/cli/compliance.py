@@ -14,6 +14,7 @@ import typer
 
 from govcloud.compliance.render import render_table, to_document
 from govcloud.errors import ExitCode
+from govcloud.render.progress import progress_for
 from govcloud.render import console as view
 from govcloud.render.console import Lang, Output
 from govcloud.render.views import compliance as views
@@ -59,7 +60,8 @@ def check_cmd(
                           inventory_file=inventory_file, user=user, identity=identity, known_hosts=known_hosts,
                           threshold=threshold, facts=facts, facts_out=facts_out, out=out, workers=workers,
                           timeout=timeout, lang=lang.value)
-    done = uc.check(req, on_collect=lambda n: view.stderr().print(views.msg("collecting", lang.value, n=n)))
+    with progress_for(output, lang.value) as progress:
+        done = uc.check(req, progress=progress)
     if output is Output.json:
         view.print_json(to_document(done.reports, done.level, done.thresholds, lang.value))
     else:

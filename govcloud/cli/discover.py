@@ -15,6 +15,7 @@ import typer
 from govcloud.errors import ExitCode
 from govcloud.render import console as view
 from govcloud.render.console import Lang, Output
+from govcloud.render.progress import progress_for
 from govcloud.render.views import discover as views
 from govcloud.usecases.discover import DiscoverRequest, Via
 from govcloud.usecases.discover import discover as discover_hosts
@@ -49,14 +50,8 @@ def discover(
                           known_hosts=known_hosts, user=user, key=key, ssh_config=ssh_config,
                           sample_seconds=sample_seconds, connect_timeout=connect_timeout, timeout=timeout,
                           retries=retries, actor=actor, reason=reason)
-    err = view.stderr()
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    with Progress(TextColumn(views.msg("progress", lang.value)), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.fields[last]}"), console=err, transient=False,
-                  disable=not err.is_terminal or via is Via.ansible) as progress:
-        task = progress.add_task("discover", total=None, last="")
-        done = discover_hosts(req, on_targets=lambda n: progress.update(task, total=n),
-                              on_done=lambda name: progress.update(task, advance=1, last=name))
+    with progress_for(output, lang.value) as progress:
+        done = discover_hosts(req, progress=progress)
     if output is Output.json:
         view.print_json({"summary": done.summary, "reached": done.reached, "failed": done.failed,
                          "proposed_dependencies": done.proposals})

@@ -14,6 +14,7 @@ import typer
 
 from govcloud.errors import ExitCode, UsageError
 from govcloud.render import console as view
+from govcloud.render.progress import progress_for
 from govcloud.render.console import Lang, Output
 from govcloud.render.views import export as views
 from govcloud.usecases import export as uc
@@ -57,8 +58,9 @@ def export(
         raise UsageError("give an INVENTORY and --out DIR (or --verify DIR)",
                          hint="govcloud inventory export inventories/heyuan --format xlsx --out exports/heyuan")
     try:
-        res = uc.export(path, out, fmt=fmt.value, lang=lang.value, include_classified=include_classified,
-                        actor=actor, reason=reason, force=force)
+        with progress_for(output, lang.value) as progress:
+            res = uc.export(path, out, fmt=fmt.value, lang=lang.value, include_classified=include_classified,
+                            actor=actor, reason=reason, force=force, progress=progress)
     except InvalidInventory as exc:
         views.invalid(exc.problems, path, lang.value)
         raise typer.Exit(int(ExitCode.ERROR)) from None

@@ -14,6 +14,7 @@ import typer
 from govcloud.errors import ExitCode
 from govcloud.render import console as view
 from govcloud.render.console import Lang, Output
+from govcloud.render.progress import progress_for
 from govcloud.render.views import importing as views
 
 def import_(
@@ -33,7 +34,8 @@ def import_(
     """
     from govcloud.interchange.importer import run_import
 
-    outcome = run_import(format, file, into, dry_run=dry_run, who=actor, reason=reason)
+    with progress_for(output, lang.value) as progress:
+        outcome = run_import(format, file, into, dry_run=dry_run, who=actor, reason=reason, progress=progress)
     cs = outcome.changeset
     failed = not outcome.ok
     no_changes = not failed and (cs is None or not cs.files)

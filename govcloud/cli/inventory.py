@@ -14,6 +14,7 @@ from govcloud.inventory.loader import LoadResult
 from govcloud.inventory.query import Filters, show_data, stats_data
 from govcloud.base.reader import DEFAULT_MAX_FILE_MB
 from govcloud.inventory.validate import validate_path
+from govcloud.render.progress import progress_for
 from govcloud.inventory.writer import to_plain
 from govcloud.model.dates import DateError, parse_date
 from govcloud.model.entities import SECTIONS
@@ -55,7 +56,8 @@ def validate(
     Exit code 0 when there are no errors (warnings allowed unless --strict), 1 otherwise.
     """
     started = time.perf_counter()
-    result = validate_path(path, max_file_mb=max_file_mb)
+    with progress_for(output, lang.value) as progress:
+        result = validate_path(path, max_file_mb=max_file_mb, progress=progress)
     seconds = time.perf_counter() - started
     errors = len(result.errors)
     warnings = len(result.problems) - errors
@@ -74,9 +76,11 @@ def validate(
     raise typer.Exit(int(ExitCode.ERROR if failed else ExitCode.OK))
 
 
-def _load_or_exit(path: Path, lang: Lang, max_file_mb: float = DEFAULT_MAX_FILE_MB) -> LoadResult:
-    """Browsing commands need a sound inventory: with errors they show them and stop."""
-    result = validate_path(path, max_file_mb=max_file_mb)
+def _load_or_exit(path: Path, lang: Lang, output: Output, max_file_mb: float = DEFAULT_MAX_FILE_MB) -> LoadResult:
+    """Browsing commands need a sound inventory: with errors they show them and stop (a province
+    takes seconds to read: progress on a terminal)."""
+    with progress_for(output, lang.value) as progress:
+        result = validate_path(path, max_file_mb=max_file_mb, progress=progress)
     if result.errors:
         views.invalid(result.errors, path, lang.value)
         raise typer.Exit(int(ExitCode.ERROR))
@@ -102,7 +106,7 @@ def show(
 ) -> None:
     """The inventory as one document (organisations, rooms, servers, systems, databases,
     dependencies, cloud zones), or one record in full with its id."""
-    result = _load_or_exit(path, lang)
+    result = _load_or_exit(path, lang, output)
     inv = result.inventory
     if entity_id is not None:
         _show_one(result, entity_id, output, lang)
@@ -160,7 +164,7 @@ def list_(
     """A table of systems or servers, filtered by department, room, zone, lifecycle, secrecy."""
     if kind not in ("systems", "servers"):
         raise UsageError(f"--kind must be systems or servers, not '{kind}'")
-    result = _load_or_exit(path, lang)
+    result = _load_or_exit(path, lang, output)
     data = show_data(result.inventory, _filters(department, room, zone, lifecycle, secrecy))
     rows = data[kind][:limit] if limit else data[kind]
     if output is Output.json:
@@ -192,7 +196,7 @@ def stats(
         on = parse_date(as_of) if as_of else date.today()
     except DateError as exc:
         raise UsageError(f"--eol-on: {exc}") from None
-    result = _load_or_exit(path, lang)
+    result = _load_or_exit(path, lang, output)
     data = stats_data(result.inventory, _filters(department, room, zone, lifecycle, secrecy), on=on)
     if output is Output.json:
         view.print_json(data)
@@ -231,7 +235,8 @@ def generate(
     """A synthetic inventory with realistic distributions (department sizes, server counts, OS and CPU mixes
     of a real census), deterministic for a seed."""
     from govcloud.usecases.inventory import generate as generate_inventory
-    done = generate_inventory(out, scale=scale, seed=seed, force=force)
+    with progress_for(output, lang.value) as progress:
+        done = generate_inventory(out, scale=scale, seed=seed, force=force, progress=progress)
     if output is Output.json:
         view.print_json({"out": str(done.out), "scale": done.scale, "seed": done.seed,
                          "organizations": done.organizations, "systems": done.systems, "servers": done.servers,

@@ -12,13 +12,14 @@ from __future__ import annotations
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Iterator, Optional
 
 import typer
 
 from govcloud.errors import ExitCode, GovcloudError, UsageError
 from govcloud.render import console as view
 from govcloud.render.console import Lang, Output
+from govcloud.render.progress import progress_for
 from govcloud.render.views import migrate as views
 from govcloud.usecases import migrate as uc
 
@@ -80,17 +81,16 @@ def _covered(plan: Any, path: Path, inv: Any, items: list[Any], lang: Lang) -> N
     require_covered(plan, path, inv, items, lang.value)
 
 
-def _progress(on: bool) -> Callable[[str, str], None]:
-    err = view.stderr()
-
-    def event(system: str, msg: str) -> None:
-        if on:
-            err.print(view.styled((system, "dim"), f" {msg}"), highlight=False)
-    return event
+def _executor(path: Path, plan: Any, inv: Any, **options: Any):
+    """The executor; it reports (steps, hosts, tasks, events) only while a step runs under
+    :func:`_progress`."""
+    return uc.executor(path, plan, inv, **options)
 
 
-def _executor(path: Path, plan: Any, inv: Any, *, progress: bool = True, **options: Any):
-    return uc.executor(path, plan, inv, on_event=_progress(progress), **options)
+def _progress(output: Output, lang: Lang):
+    """Bars per system on a terminal with the events above them; piped: the events as plain lines
+    (a log of a long run); ``-o json``: nothing."""
+    return progress_for(output, lang.value, notes=True)
 
 
 def _results(results: list[Any], output: Output, title: str, lang: Lang) -> None:
@@ -138,7 +138,7 @@ def run(
     ex = _executor(path, plan, inv, key=key, source_user=source_user, target_user=target_user,
                    known_hosts=known_hosts, target_known_hosts=target_known_hosts, cloud_config=cloud_config,
                    cloud=cloud, parallel=parallel, bwlimit=bwlimit, admin_cidr=admin_cidr,
-                   apply_baseline=apply_baseline, replication=replication, progress=output is Output.text)
+                   apply_baseline=apply_baseline, replication=replication)
     items = ex.items_of(batch, system)
     _covered(plan, path, inv, items, lang)
     if dry_run:
@@ -163,7 +163,8 @@ def run(
             return
         if not typer.confirm(views.msg("confirm_run", lang.value), default=False):
             raise typer.Exit(int(ExitCode.ERROR))
-    results = uc.run(ex, items, stage, resync=resync, batch=batch)
+    with _progress(output, lang) as progress:
+        results = uc.run(ex, items, stage, resync=resync, batch=batch, progress=progress)
     _results(results, output, views.msg("run_title", lang.value, plan=plan.plan_id, batch=batch,
                                         stage=stage.label(lang.value)), lang)
 
@@ -199,7 +200,7 @@ def cutover(
     path, plan, inv, _state = _open(plan_arg, lang)
     ex = _executor(path, plan, inv, key=key, source_user=source_user, target_user=target_user,
                    known_hosts=known_hosts, target_known_hosts=target_known_hosts, cloud_config=cloud_config,
-                   cloud=cloud, parallel=parallel, progress=output is Output.text)
+                   cloud=cloud, parallel=parallel)
     items = ex.items_of(batch, system)
     _covered(plan, path, inv, items, lang)
     day = date.fromisoformat(today) if today else date.today()
@@ -212,7 +213,9 @@ def cutover(
         return
     if not yes and not typer.confirm(views.msg("confirm_cutover", lang.value, n=len(items), batch=batch), default=False):
         raise typer.Exit(int(ExitCode.ERROR))
-    results = uc.cutover(ex, items, today=day, force_reason=reason.strip() if force and reason else None, batch=batch)
+    with _progress(output, lang) as progress:
+        results = uc.cutover(ex, items, today=day, force_reason=reason.strip() if force and reason else None,
+                             batch=batch, progress=progress)
     _results(results, output, views.msg("cutover_title", lang.value, plan=plan.plan_id, batch=batch), lang)
 
 
@@ -245,13 +248,14 @@ def rollback(
     path, plan, inv, _state = _open(plan_arg, lang)
     ex = _executor(path, plan, inv, key=key, source_user=source_user, target_user=target_user,
                    known_hosts=known_hosts, target_known_hosts=target_known_hosts, cloud_config=cloud_config,
-                   cloud=cloud, progress=output is Output.text)
+                   cloud=cloud)
     item = _item(plan, system)
     _covered(plan, path, inv, [item], lang)
     if not yes and not typer.confirm(views.msg("confirm_rollback" if keep_target else "confirm_rollback_remove",
                                                lang.value, system=system), default=False):
         raise typer.Exit(int(ExitCode.ERROR))
-    result = uc.rollback(ex, item, keep_target=keep_target, reason=reason)
+    with _progress(output, lang) as progress:
+        result = uc.rollback(ex, item, keep_target=keep_target, reason=reason, progress=progress)
     _results([result], output, views.msg("rollback_title", lang.value, plan=plan.plan_id), lang)
 
 
@@ -272,7 +276,7 @@ def decommission(
     signed-off procedure."""
     path, plan, inv, _state = _open(plan_arg, lang)
     ex = _executor(path, plan, inv, key=None, source_user="root", target_user="root", known_hosts=None,
-                   target_known_hosts=None, cloud_config=cloud_config, cloud=None, progress=False)
+                   target_known_hosts=None, cloud_config=cloud_config, cloud=None)
     item = _item(plan, system)
     _covered(plan, path, inv, [item], lang)
     if not yes and not typer.confirm(views.msg("confirm_decommission", lang.value, system=system), default=False):
@@ -302,9 +306,8 @@ def status(
     window, the approved one and the downtime the client measured (over the window: flagged)."""
     probe_with = dict(key=key, source_user=source_user, target_user=target_user, known_hosts=known_hosts,
                       target_known_hosts=target_known_hosts, cloud_config=None, cloud=None) if probe else None
-    with _violations_shown(lang):
-        st = uc.status(Path(plan_arg), batch, probe=probe_with, lang=lang.value,
-                         on_event=_progress(output is Output.text))
+    with _violations_shown(lang), _progress(output, lang) as progress:
+        st = uc.status(Path(plan_arg), batch, probe=probe_with, lang=lang.value, progress=progress)
     if output is Output.json:
         view.print_json(st.to_plain())
         return

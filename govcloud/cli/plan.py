@@ -11,6 +11,7 @@ from govcloud.errors import ExitCode, UsageError
 from govcloud.planning.rules import format_violation
 from govcloud.render import console as view
 from govcloud.render.console import Lang, Output
+from govcloud.render.progress import progress_for
 from govcloud.render.views import plan as views
 from govcloud.store import approval as signing
 from govcloud.store.planfile import plan_path, plan_to_plain, read_plan
@@ -51,8 +52,9 @@ def generate(
     Exit 5 when <out>/<id> holds an approved plan and the new one differs (--force replaces it and
     voids the approval; regenerating the identical plan keeps it)."""
     try:
-        done = uc.generate_plan(inventory, policy_file=policy_file, plan_id=plan_id, out=out, start=start,
-                                batch_weeks=batch_weeks, lang=lang.value, force=force)
+        with progress_for(output, lang.value) as progress:
+            done = uc.generate_plan(inventory, policy_file=policy_file, plan_id=plan_id, out=out, start=start,
+                                    batch_weeks=batch_weeks, lang=lang.value, force=force, progress=progress)
     except InvalidInventory as exc:
         view.render_problems(exc.problems[:20], view.stderr(), lang.value)
         raise

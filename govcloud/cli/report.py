@@ -10,6 +10,7 @@ import typer
 
 from govcloud.render import console as view
 from govcloud.render.console import Lang, Output
+from govcloud.render.progress import progress_for
 from govcloud.usecases.report import JOURNAL_FILE, write_report
 
 app = typer.Typer(help="报告 — the migration report: one self-contained HTML (or Markdown) file.",
@@ -37,8 +38,9 @@ def report(
 ) -> None:
     """报告 — write the migration report: overview, strategies, batch timeline, departments, machine-room closure,
     move-group dependencies, MLPS, compliance, execution status and the rules each batch satisfies."""
-    done = write_report(plan_arg, out, fmt=fmt.value, lang=lang.value, compliance=compliance, journal=journal,
-                        report_date=report_date)
+    with progress_for(output, lang.value) as progress:
+        done = write_report(plan_arg, out, fmt=fmt.value, lang=lang.value, compliance=compliance, journal=journal,
+                            report_date=report_date, progress=progress)
     if output is Output.json:
         view.print_json({"out": str(done.out), "bytes": done.size, "format": fmt.value, "lang": lang.value})
         return

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from datetime import date
 
+from govcloud.base.progress import NULL, Progress
 from govcloud.compliance.checks import evaluate
 from govcloud.compliance.facts import COLLECT_SCRIPT, HostFacts, parse_output
 from govcloud.compliance.model import ComplianceThresholds, HostReport
 from govcloud.drivers.ssh import SshTarget, run_many
 
 
-def collect(targets: list[SshTarget], *, workers: int = 16, timeout: float = 180.0) -> list[HostFacts]:
+def collect(targets: list[SshTarget], *, workers: int = 16, timeout: float = 180.0,
+            progress: Progress = NULL) -> list[HostFacts]:
+    """One collector run per host, ``workers`` at a time (``progress``: each host as it finishes)."""
     facts = []
-    for t, r in zip(targets, run_many(targets, COLLECT_SCRIPT, workers=workers, run_timeout=timeout)):
+    with progress.phase("compliance.hosts", total=len(targets)) as ph:
+        results = run_many(targets, COLLECT_SCRIPT, workers=workers, run_timeout=timeout,
+                           on_done=lambda r: ph.advance(item=r.target))
+    for t, r in zip(targets, results):
         if r.error:
             facts.append(HostFacts(host=t.name, error=r.error))
             continue

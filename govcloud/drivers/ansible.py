@@ -15,7 +15,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import ansible_runner
 import yaml
@@ -87,9 +87,12 @@ def _path_with(name: str) -> str:
 
 def run_playbook(playbook: Path, inventory: Path, *, limit: str | None = None, extravars: dict[str, Any] | None = None,
                  check: bool = False, diff: bool = False, private_data_dir: Path | None = None,
-                 timeout: int = 1800, forks: int = 10, envvars: dict[str, str] | None = None) -> PlaybookRun:
+                 timeout: int = 1800, forks: int = 10, envvars: dict[str, str] | None = None,
+                 on_task: Callable[[str, str], None] | None = None) -> PlaybookRun:
     """Run one playbook.  ``envvars`` are added to the runner's environment (e.g. SSH_AUTH_SOCK of the
-    ssh-agent holding the connection key — a socket path, not a secret; ansible-runner records it)."""
+    ssh-agent holding the connection key — a socket path, not a secret; ansible-runner records it).
+    ``on_task(host, task)``: called from ansible-runner's event handler as each task starts on a host
+    (``runner_on_start``); the handler keeps every event (returns True: they are the run's artefacts)."""
     pdd = Path(private_data_dir) if private_data_dir else Path(tempfile.mkdtemp(prefix="govcloud-ansible-"))
     pdd.mkdir(parents=True, exist_ok=True)
     # ansible-runner writes env/extravars and env/envvars only when absent and lets an existing file
@@ -101,9 +104,18 @@ def run_playbook(playbook: Path, inventory: Path, *, limit: str | None = None, e
     if extravars:
         write_atomic(pdd / "env" / "extravars", unsafe_yaml(extravars))
     cmdline = " ".join(x for x in ("--check" if check else "", "--diff" if diff else "") if x) or None
+    def events(event: dict[str, Any]) -> bool:
+        if on_task is not None and event.get("event") == "runner_on_start":
+            data = event.get("event_data") or {}
+            try:
+                on_task(str(data.get("host") or ""), str(data.get("task") or ""))
+            except Exception:       # noqa: BLE001 — progress must never break a run
+                pass
+        return True
+
     r = ansible_runner.run(
         private_data_dir=str(pdd), playbook=str(Path(playbook).resolve()), inventory=str(Path(inventory).resolve()),
-        limit=limit, cmdline=cmdline, quiet=True, timeout=timeout, forks=forks,
+        limit=limit, cmdline=cmdline, quiet=True, timeout=timeout, forks=forks, event_handler=events,
         # not binary=: ansible-runner 2.4 then runs it in "raw" mode and leaves the playbook out
         envvars={**(envvars or {}), "PATH": _path_with("ansible-playbook"), "ANSIBLE_HOST_KEY_CHECKING": "True",
                  "ANSIBLE_NOCOLOR": "1",

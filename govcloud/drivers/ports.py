@@ -171,9 +171,10 @@ class PlaybookPort(Protocol):
 
     def run(self, playbook: Path, inventory: dict[str, Any], *, private_data_dir: Path, limit: str | None,
             extravars: dict[str, Any], check: bool, timeout: int, forks: int,
-            envvars: dict[str, str]) -> PlaybookRun:
+            envvars: dict[str, str], on_task: Callable[[str, str], None] | None = None) -> PlaybookRun:
         """Write ``inventory`` (every string data, never a template) into ``private_data_dir``
-        and run ``playbook`` with it; ``check`` runs ``--check --diff``."""
+        and run ``playbook`` with it; ``check`` runs ``--check --diff``. ``on_task(host, task)`` is
+        called as each task starts on a host (progress)."""
         ...
 
     def public_key(self, key: Path) -> str: ...

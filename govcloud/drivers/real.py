@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from govcloud.drivers import probe, procguard
 from govcloud.drivers.agent import private_agent, public_key
@@ -42,12 +42,13 @@ class AnsiblePlaybooks:
 
     def run(self, playbook: Path, inventory: dict[str, Any], *, private_data_dir: Path, limit: str | None,
             extravars: dict[str, Any], check: bool, timeout: int, forks: int,
-            envvars: dict[str, str]) -> PlaybookRun:
+            envvars: dict[str, str], on_task: Callable[[str, str], None] | None = None) -> PlaybookRun:
         from govcloud.drivers.ansible import run_playbook, write_inventory
         inv_path = Path(private_data_dir) / "inventory.yml"
         write_inventory(inv_path, inventory)   # every string !unsafe: data, never a template
         return run_playbook(playbook, inv_path, limit=limit, extravars=extravars, check=check, diff=check,
-                            private_data_dir=private_data_dir, timeout=timeout, forks=forks, envvars=envvars)
+                            private_data_dir=private_data_dir, timeout=timeout, forks=forks, envvars=envvars,
+                            on_task=on_task)
 
     def public_key(self, key: Path) -> str:
         return public_key(key)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from govcloud.base.progress import NULL, Progress
 from govcloud.base import stamp
 from govcloud.bulk import no_cyclic_gc
 from govcloud.interchange import formats
@@ -63,9 +64,11 @@ def utc_now() -> str:
 
 
 def run_import(fmt: str, source: Path | str, root: Path | str, *, dry_run: bool = False,
-               now: str | None = None, who: str | None = None, reason: str | None = None) -> ImportOutcome:
+               now: str | None = None, who: str | None = None, reason: str | None = None,
+               progress: Progress = NULL) -> ImportOutcome:
     """The whole read-decide-write sequence holds the inventory's writer lock (a dry run: the
-    reader lock), so two imports into one inventory never lose each other's records."""
+    reader lock), so two imports into one inventory never lose each other's records. ``progress``:
+    reading the file, loading the inventory, the change set, validating the result, writing."""
     from govcloud.store.lock import reader_lock, writer_lock
 
     source, root = Path(source), Path(root)
@@ -76,14 +79,16 @@ def run_import(fmt: str, source: Path | str, root: Path | str, *, dry_run: bool 
     else:
         lock = writer_lock(root, f"inventory import --format {fmt}")
     with lock, no_cyclic_gc():
-        return _run_import(fmt, source, root, dry_run=dry_run, now=now, who=who, reason=reason)
+        return _run_import(fmt, source, root, dry_run=dry_run, now=now, who=who, reason=reason, progress=progress)
 
 
 def _run_import(fmt: str, source: Path, root: Path, *, dry_run: bool, now: str | None, who: str | None,
-                reason: str | None) -> ImportOutcome:
+                reason: str | None, progress: Progress = NULL) -> ImportOutcome:
     if root.exists() and not root.is_dir():
         raise formats.FormatError(f"{root} is not a directory; import into an inventory directory")
-    parsed = formats.parse(fmt, source)
+    with progress.phase("import.read") as ph:
+        ph.advance(0, item=source.name)
+        parsed = formats.parse(fmt, source)
     out = ImportOutcome(fmt, source, root, tree_sha256(source), parsed=parsed, dry_run=dry_run)
     now = now or utc_now()
 
@@ -92,7 +97,7 @@ def _run_import(fmt: str, source: Path, root: Path, *, dry_run: bool, now: str |
     if new_inventory:
         inv, documents = Inventory(), {}
     else:
-        loaded = load_inventory(root, cache=parsed_cache)
+        loaded = load_inventory(root, cache=parsed_cache, progress=progress)
         if loaded.errors:
             loaded.resolve_positions()
             out.problems.extend(parsed.problems)
@@ -111,16 +116,20 @@ def _run_import(fmt: str, source: Path, root: Path, *, dry_run: bool, now: str |
         except (FileNotFoundError, NotADirectoryError):
             return None
 
-    cs = compute(inv, parsed, fmt=fmt, now=now, read_text=read_text, new_inventory=new_inventory,
-                 inventory_name=root.name)
+    with progress.phase("import.changes"):
+        cs = compute(inv, parsed, fmt=fmt, now=now, read_text=read_text, new_inventory=new_inventory,
+                     inventory_name=root.name)
     out.changeset = cs
     out.problems.extend(cs.problems)
     if cs.errors or not cs.files:
         return out
-    out.problems.extend(_validate_overlay(root, documents, cs, parsed_cache))
+    with progress.phase("import.validate"):
+        out.problems.extend(_validate_overlay(root, documents, cs, parsed_cache))
     if out.errors or dry_run:
         return out
-    out.written, out.audit_seq = _apply(root, cs, out, who=who, reason=reason)
+    with progress.phase("import.write", total=len(cs.files)) as ph:
+        out.written, out.audit_seq = _apply(root, cs, out, who=who, reason=reason)
+        ph.advance(len(cs.files))
     return out
 
 

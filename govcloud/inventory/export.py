@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 from govcloud.base import stamp
+from govcloud.base.progress import NULL, NULL_PHASE, Phase, Progress
 from govcloud import __version__
 from govcloud.errors import GovcloudError
 from govcloud.model.entities import (
@@ -463,7 +464,21 @@ def plain(value: Any) -> Any:
 # ---------------------------------------------------------------- writers
 
 
-def _write_xlsx(tables: list[Table], out: Path, lang: str, title: str) -> list[str]:
+def _counted(table: Table, ph: Phase, lang: str) -> Iterable[list[Any]]:
+    """The table's rows, reporting every 500 written (phase ``export.rows``)."""
+    shown = table.title(lang)
+    n = 0
+    for row in table.rows:
+        yield row
+        n += 1
+        if n == 500:
+            ph.advance(n, item=shown)
+            n = 0
+    if n:
+        ph.advance(n, item=shown)
+
+
+def _write_xlsx(tables: list[Table], out: Path, lang: str, title: str, ph: Phase = NULL_PHASE) -> list[str]:
     """One workbook, one sheet per table, streamed by our own writer (``xlsxstream``): openpyxl,
     even write-only, spent ~20 s building cell objects for a province's ~3 million cells."""
     from govcloud.inventory.xlsxstream import Sheet, write_workbook
@@ -478,7 +493,7 @@ def _write_xlsx(tables: list[Table], out: Path, lang: str, title: str) -> list[s
                     v = cell(v, lang)
                     if v is not None:
                         widths[i] = max(widths[i], _width(str(v)))
-        sheets.append(Sheet(_sheet_name(table.title(lang)), headers, _xlsx_rows(table.rows, lang),
+        sheets.append(Sheet(_sheet_name(table.title(lang)), headers, _xlsx_rows(_counted(table, ph, lang), lang),
                             len(table.rows), [min(max(w + 2, 8), 60) for w in widths]))
     buf = io.BytesIO()
     write_workbook(buf, sheets, title=title, creator=f"govcloud {__version__}")
@@ -487,7 +502,7 @@ def _write_xlsx(tables: list[Table], out: Path, lang: str, title: str) -> list[s
     return [name]
 
 
-def _xlsx_rows(rows: list[list[Any]], lang: str) -> Iterable[list[Any]]:
+def _xlsx_rows(rows: Iterable[list[Any]], lang: str) -> Iterable[list[Any]]:
     for row in rows:
         yield [cell(v, lang) for v in row]
 
@@ -515,13 +530,13 @@ def _csv_value(v: Any) -> Any:
     return "" if v is None else v
 
 
-def _write_csv(tables: list[Table], out: Path, lang: str, title: str) -> list[str]:
+def _write_csv(tables: list[Table], out: Path, lang: str, title: str, ph: Phase = NULL_PHASE) -> list[str]:
     names = []
     for table in tables:
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\r\n")
         w.writerow([c.label(lang) for c in table.columns])
-        for row in table.rows:
+        for row in _counted(table, ph, lang):
             w.writerow([_csv_value(cell(v, lang)) for v in row])
         name = f"{table.key}.csv"
         write_atomic(out / name, "\ufeff" + buf.getvalue())  # BOM: Excel on Chinese Windows reads UTF-8
@@ -529,7 +544,7 @@ def _write_csv(tables: list[Table], out: Path, lang: str, title: str) -> list[st
     return names
 
 
-def _write_json(tables: list[Table], out: Path, lang: str, title: str) -> list[str]:
+def _write_json(tables: list[Table], out: Path, lang: str, title: str, ph: Phase = NULL_PHASE) -> list[str]:
     names = []
     for table in tables:
         keys = [c.key for c in table.columns]
@@ -537,7 +552,7 @@ def _write_json(tables: list[Table], out: Path, lang: str, title: str) -> list[s
             "table": table.key,
             "title": table.title(lang),
             "columns": [{"key": c.key, "label": c.label(lang)} for c in table.columns],
-            "rows": [dict(zip(keys, (plain(v) for v in row))) for row in table.rows],
+            "rows": [dict(zip(keys, (plain(v) for v in row))) for row in _counted(table, ph, lang)],
         }
         name = f"{table.key}.json"
         write_atomic(out / name, json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
@@ -553,7 +568,8 @@ th{background:#ddebf7;position:sticky;top:0}tr:nth-child(even) td{background:#f7
 td.redacted{color:#a00;font-weight:bold}.meta{color:#555}"""
 
 
-def _write_html(tables: list[Table], out: Path, lang: str, title: str, info: dict | None = None) -> list[str]:
+def _write_html(tables: list[Table], out: Path, lang: str, title: str, info: dict | None = None,
+                ph: Phase = NULL_PHASE) -> list[str]:
     e = html.escape
     parts = [f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">',
              f"<title>{e(title)}</title><style>{_CSS}</style></head><body>", f"<h1>{e(title)}</h1>"]
@@ -567,7 +583,7 @@ def _write_html(tables: list[Table], out: Path, lang: str, title: str, info: dic
         parts.append(f'<h2 id="{table.key}">{e(table.title(lang))}</h2><div class="wrap"><table><thead><tr>')
         parts.append("".join(f"<th>{e(c.label(lang))}</th>" for c in table.columns))
         parts.append("</tr></thead><tbody>")
-        for row in table.rows:
+        for row in _counted(table, ph, lang):
             cells = []
             for v in row:
                 shown = cell(v, lang)
@@ -675,7 +691,7 @@ def export_inventory(inv: Inventory, out: Path | str, *, fmt: str = "xlsx", lang
                      include_classified: bool = False, source: str | None = None,
                      before_publish: Callable[[ExportResult], None] | None = None,
                      observed_as_written: Mapping[tuple[str, str], Any] | None = None,
-                     transaction: Any = None, force: bool = False) -> ExportResult:
+                     transaction: Any = None, force: bool = False, progress: Progress = NULL) -> ExportResult:
     """Write the export to ``out`` all at once: built in a temporary sibling directory, then renamed.
 
     JSON exports every section (see the module doc). ``observed_as_written``: see
@@ -697,8 +713,9 @@ def export_inventory(inv: Inventory, out: Path | str, *, fmt: str = "xlsx", lang
     out = Path(out).absolute()
     _check_target(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tables = build_tables(inv, include_classified=include_classified, complete=fmt == "json",
-                          observed_as_written=observed_as_written)
+    with progress.phase("export.tables"):
+        tables = build_tables(inv, include_classified=include_classified, complete=fmt == "json",
+                              observed_as_written=observed_as_written)
     name = inv.meta.name if inv.meta else (source or "inventory")
     title = f"{name} — {'信息系统清单导出' if lang == 'zh' else 'inventory export'}"
     info: dict[str, Any] = {
@@ -722,9 +739,12 @@ def export_inventory(inv: Inventory, out: Path | str, *, fmt: str = "xlsx", lang
     tmp = t.stage_dir(out)
     try:
         writer = WRITERS[fmt]
-        files = writer(tables, tmp, lang, title, info) if fmt == "html" else writer(tables, tmp, lang, title)
+        with progress.phase("export.rows", total=sum(len(x.rows) for x in tables)) as ph:
+            files = (writer(tables, tmp, lang, title, info, ph=ph) if fmt == "html"
+                     else writer(tables, tmp, lang, title, ph=ph))
         write_atomic(tmp / INFO, json.dumps(info, ensure_ascii=False, indent=2) + "\n")
-        digest = write_manifest(tmp)   # last: it covers everything above
+        with progress.phase("export.manifest"):
+            digest = write_manifest(tmp)   # last: it covers everything above
         result = ExportResult(out, [*files, INFO, MANIFEST], digest, info)
         if before_publish is not None:
             before_publish(result)

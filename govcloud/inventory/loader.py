@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from govcloud.base.progress import NULL, Phase, Progress
 from govcloud.inventory.convert import INVALID, record_converter
 from govcloud.inventory.problems import Problem
 from govcloud.base.reader import (
@@ -186,17 +187,20 @@ def inventory_files(root: Path) -> list[Path]:
 
 
 def load_inventory(root: Path | str, *, max_file_mb: float = DEFAULT_MAX_FILE_MB,
-                   cache: ParsedCache | None = None, link_roots: tuple[Path, ...] = ()) -> LoadResult:
+                   cache: ParsedCache | None = None, link_roots: tuple[Path, ...] = (),
+                   progress: Progress = NULL) -> LoadResult:
+    """Read every file of the inventory (``progress``: phase ``load``, one unit per file)."""
     from govcloud.store.lock import reader_lock
 
     root = Path(root)
     # the writers' lock, shared: a load sees the inventory before or after a write, never a mix
     with reader_lock(root if root.is_dir() else root.parent):
-        return _load_inventory(root, max_file_mb=max_file_mb, cache=cache, link_roots=link_roots)
+        with progress.phase("load") as ph:
+            return _load_inventory(root, max_file_mb=max_file_mb, cache=cache, link_roots=link_roots, phase=ph)
 
 
 def _load_inventory(root: Path, *, max_file_mb: float, cache: ParsedCache | None,
-                    link_roots: tuple[Path, ...]) -> LoadResult:
+                    link_roots: tuple[Path, ...], phase: Phase) -> LoadResult:
     result = LoadResult(Inventory(), root=root)
     if not root.exists():
         result.error("not-found", f"{root} does not exist", file=str(root))
@@ -217,16 +221,20 @@ def _load_inventory(root: Path, *, max_file_mb: float, cache: ParsedCache | None
             result.error("no-root-file", f"{root} has no {ROOT_FILE}", file=str(root),
                          hint=f"create {ROOT_FILE} with `format_version: {FORMAT_VERSION}` and "
                               "`inventory: {{name: ...}}`")
+    phase.set_total(len(files))
     for path in files:
         rel = path.relative_to(base).as_posix()
+        phase.advance(0, item=rel)
         doc = read_document(path, max_file_mb=max_file_mb, cache=cache)
         if isinstance(doc, ReadFailure):
             result.error(doc.code, doc.message, file=rel, line=doc.line, column=doc.column, hint=doc.hint)
+            phase.advance()
             continue
         result.documents[rel] = path
         result.digests[rel] = doc.sha256
         _load_document(result, rel, doc.data, is_root=(path.name == ROOT_FILE or root.is_file()))
         del doc  # the entities are built; the text and raw data can go
+        phase.advance()
     return result
 
 

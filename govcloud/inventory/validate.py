@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from govcloud.base.progress import NULL, Progress
 from govcloud.bulk import no_cyclic_gc
 from govcloud.inventory.loader import LoadResult, load_inventory
 from govcloud.inventory.problems import did_you_mean
@@ -45,22 +46,25 @@ def check(fn: Check) -> Check:
     return fn
 
 
-def validate_path(path: Path | str, *, max_file_mb: float | None = None) -> LoadResult:
-    """Load and validate; problems sorted by file and line."""
-    kwargs = {} if max_file_mb is None else {"max_file_mb": max_file_mb}
+def validate_path(path: Path | str, *, max_file_mb: float | None = None, progress: Progress = NULL) -> LoadResult:
+    """Load and validate; problems sorted by file and line. ``progress``: phases ``load`` (per file)
+    and ``validate`` (per check)."""
+    kwargs: dict[str, Any] = {} if max_file_mb is None else {"max_file_mb": max_file_mb}
     with no_cyclic_gc():
-        result = load_inventory(path, **kwargs)
+        result = load_inventory(path, progress=progress, **kwargs)
         if result.documents:
-            validate(result)
+            validate(result, progress=progress)
     result.resolve_positions()
     result.problems.sort(key=lambda p: (p.file or "", p.line or 0, p.column or 0, p.code))
     return result
 
 
-def validate(result: LoadResult) -> None:
+def validate(result: LoadResult, *, progress: Progress = NULL) -> None:
     inv = result.inventory
-    for fn in CHECKS:
-        fn(inv, result)
+    with progress.phase("validate", total=len(CHECKS)) as ph:
+        for fn in CHECKS:
+            fn(inv, result)
+            ph.advance()
 
 
 # ---------------------------------------------------------------- references

@@ -23,6 +23,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from govcloud.base.progress import NULL, Phase, Progress
 from govcloud.drivers import real
 from govcloud.drivers.ports import (HOST_KEY_META, CloudConnector, CloudError, CloudPort, HostProbe, PlaybookPort,
                                     resource_tags)
@@ -198,7 +199,8 @@ class Executor:
     def __init__(self, plan_dir: Path, plan: Plan, inv: Inventory, opts: Options,
                  on_event: Callable[[str, str], None] | None = None, *,
                  cloud: CloudConnector | None = None, playbooks: PlaybookPort | None = None,
-                 probe: HostProbe | None = None, switches: Callable[..., Any] | None = None) -> None:
+                 probe: HostProbe | None = None, switches: Callable[..., Any] | None = None,
+                 progress: Progress = NULL) -> None:
         # the cutover record's switch, chosen by kind (RecordSwitch: read + compare-and-swap switch)
         self.record_switch: Callable[..., Any] = switches or real.record_switch
         self.connect_cloud: CloudConnector = cloud or real.openstack_connector(opts.cloud_config)
@@ -210,7 +212,10 @@ class Executor:
         self.opts = opts
         self.run_id = datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         self.runs_dir = self.plan_dir / "runs" / self.run_id
-        self.on_event = on_event or (lambda system, msg: None)
+        # progress (base.progress): per system its steps, each with its hosts and the Ansible task
+        # running now; events are notes (lines above the bars on a terminal, a log when piped)
+        self.progress = progress
+        self.on_event = on_event or (lambda system, msg: self.progress.note(f"{system}: {msg}"))
         self._local = threading.local()
         self._kp_lock = threading.Lock()
         self._kh_lock = threading.Lock()
@@ -286,7 +291,8 @@ class Executor:
         for t in self.targets(items):
             cloud = self.opts.cloud or t.cloud
             if t.executable and cloud and cloud not in snaps:
-                snaps[cloud] = self.snapshot(cloud)
+                with self.progress.phase("migrate.snapshot", subject=cloud):
+                    snaps[cloud] = self.snapshot(cloud)
         # the zones' networks as the cloud has them: their CIDRs are in the security rules
         nets = {name: n for snap in snaps.values() for name, n in snap.networks.items()}
         targets = self.targets(items, nets)
@@ -366,11 +372,13 @@ class Executor:
         for t in targets:
             groups.setdefault(t.move_group, []).append(t)
         results: list[SystemResult] = []
-        with self._processes():
+        with self._processes(), self.progress.phase("migrate.systems", total=len(targets)) as overall:
             with cf.ThreadPoolExecutor(max_workers=max(1, self.opts.parallel)) as pool:
                 futs = [pool.submit(self._run_group, g, until, resync) for g in groups.values()]
                 for f in cf.as_completed(futs):
-                    results.extend(f.result())
+                    done = f.result()
+                    results.extend(done)
+                    overall.advance(len(done), item=", ".join(r.system for r in done)[:60])
         order = {t.system: n for n, t in enumerate(targets)}
         return sorted(results, key=lambda r: order.get(r.system, 0))
 
@@ -387,9 +395,19 @@ class Executor:
             res.ok, res.error, res.error_kind = False, "; ".join(t.problems), "blocked"
             return res
         steps = run_steps(st, until, resync=resync)
+        with self.progress.phase("migrate.steps", total=len(steps), subject=t.system) as ph:
+            self._local.phase = ph
+            try:
+                return self._run_steps(t, st, steps, res, ph)
+            finally:
+                self._local.phase = None
+
+    def _run_steps(self, t: D.SystemTarget, st: SystemStatus, steps: list[Step], res: SystemResult,
+                   ph: Phase) -> SystemResult:
         for step in steps:
             self.j(kind="step", system=t.system, step=step.value, status="start")
             self.on_event(t.system, f"{step.value} …")
+            ph.advance(0, item=self._doing(t, step))
             try:
                 detail = getattr(self, f"_step_{step.value}")(t, st)
             except StepFailed as exc:
@@ -416,8 +434,18 @@ class Executor:
             if st.state is not new:
                 self.transition(t.system, new, step)
             st = self.status().get(t.system, SystemStatus(t.system))
+            ph.advance(item=self._doing(t, step))
         res.state = st.state.value
         return res
+
+    @staticmethod
+    def _doing(t: D.SystemTarget, step: Step, task: str | None = None, host: str | None = None) -> str:
+        """What a system's progress line shows: the step, the Ansible task running now and its host
+        (else the system's hosts)."""
+        hosts = host or ", ".join(s.source_hostname or s.source for s in t.servers) or "-"
+        if len(hosts) > 40:
+            hosts = hosts[:39] + "…"
+        return f"{step.value}{' · ' + task[:40] if task else ''} @ {hosts}"
 
     def _planned_playbook(self, t: D.SystemTarget, step: Step, st: SystemStatus) -> D.Change:
         planned = self._planned.get(t.system)
@@ -651,7 +679,10 @@ class Executor:
             pdd = self.run_dir(t.system, f"{name or step.value}-{uuid.uuid4().hex[:4]}")
             control_dir = tempfile.mkdtemp(prefix="gc-cp-")   # short: unix socket paths are limited
             try:
-                run = self.playbooks.run(playbook, inv, limit=limit, extravars=ev, check=check,
+                ph = getattr(self._local, "phase", None)
+                on_task = None if ph is None else (
+                    lambda host, task, ph=ph: ph.advance(0, item=self._doing(t, step, task, host)))
+                run = self.playbooks.run(playbook, inv, limit=limit, extravars=ev, check=check, on_task=on_task,
                                          private_data_dir=pdd, timeout=self.opts.playbook_timeout,
                                          forks=max(5, len(t.servers) * 2 + len(t.client_addresses)),
                                          envvars={"SSH_AUTH_SOCK": self.agent_sock or "",
@@ -855,9 +886,12 @@ class Executor:
         groups: dict[str, list[D.SystemTarget]] = {}
         for t in todo:
             groups.setdefault(t.move_group, []).append(t)
-        with cf.ThreadPoolExecutor(max_workers=max(1, self.opts.parallel)) as pool:
+        with self.progress.phase("migrate.systems", total=len(todo)) as overall, \
+                cf.ThreadPoolExecutor(max_workers=max(1, self.opts.parallel)) as pool:
             for f in cf.as_completed([pool.submit(self._cutover_group, g) for g in groups.values()]):
-                results.extend(f.result())
+                done = f.result()
+                results.extend(done)
+                overall.advance(len(done), item=", ".join(r.system for r in done)[:60])
 
     # ------------------------------------------------------------ the cutover record (dns / haproxy)
     def _switch(self, t: D.SystemTarget) -> Any | None:
@@ -1106,12 +1140,21 @@ class Executor:
         return results
 
     def _cutover_one(self, t: D.SystemTarget) -> SystemResult:
+        with self.progress.phase("migrate.steps", total=2, subject=t.system) as ph:
+            self._local.phase = ph
+            try:
+                return self._cutover_steps(t, ph)
+            finally:
+                self._local.phase = None
+
+    def _cutover_steps(self, t: D.SystemTarget, ph: Phase) -> SystemResult:
         res = SystemResult(t.system, "", True)
         sw = self._switch(t)
         for step in (Step.cutover, Step.verify):
             state = STATE_AFTER[step]
             self.j(kind="step", system=t.system, step=step.value, status="start")
             self.on_event(t.system, f"{step.value} …")
+            ph.advance(0, item=self._doing(t, step))
             try:
                 run = self._playbook(t, step, sync_mode="final")
                 if step is Step.cutover and sw is not None:
@@ -1157,6 +1200,7 @@ class Executor:
                 res.changed.append(f"停机 {detail['downtime_s']:.1f} 秒 / downtime {detail['downtime_s']:.1f} s")
             self.transition(t.system, state, step)
             res.steps.append(step.value)
+            ph.advance(item=self._doing(t, step))
         self.transition(t.system, State.done, Step.verify)
         res.state = State.done.value
         return res
@@ -1217,14 +1261,26 @@ class Executor:
         touched_hosts = st.cutover_at is not None or st.state in (State.cutover, State.verified, State.done) or (
             st.state is State.failed and st.failed_step in ("cutover", "verify", "rollback"))
         repl_left = not touched_hosts and self._replication_set_up(t, st)
-        with self._processes():
-            if touched_hosts:
-                self._rollback_hosts(t, reason=reason)
-            elif repl_left:
-                self._teardown_replication(t, reason=reason)
-        removed: list[str] = []
-        if not keep_target:
-            removed = self._remove_target(t, st)
+        with self.progress.phase("migrate.steps", total=int(touched_hosts or repl_left) + int(not keep_target),
+                                 subject=t.system) as ph:
+            self._local.phase = ph
+            try:
+                with self._processes():
+                    if touched_hosts or repl_left:
+                        ph.advance(0, item=self._doing(t, Step.rollback))
+                    if touched_hosts:
+                        self._rollback_hosts(t, reason=reason)
+                    elif repl_left:
+                        self._teardown_replication(t, reason=reason)
+                    if touched_hosts or repl_left:
+                        ph.advance(item=self._doing(t, Step.rollback))
+                removed: list[str] = []
+                if not keep_target:
+                    ph.advance(0, item=self._doing(t, Step.rollback, host=self.opts.cloud or t.cloud or "-"))
+                    removed = self._remove_target(t, st)
+                    ph.advance()
+            finally:
+                self._local.phase = None
         self.transition(t.system, State.rolled_back, Step.rollback, reason)
         return SystemResult(t.system, State.rolled_back.value, True,
                             steps=["rollback"] if touched_hosts or repl_left else [],

@@ -90,6 +90,28 @@ LABELS: dict[str, tuple[str, str]] = {
     "conv_converged": ("已收敛（无变化）", "converged (nothing changed)"),
     "conv_converging": ("收敛中", "converging"),
     "conv_not_converging": ("未收敛（增量变大）", "not converging (delta grew)"),
+    # progress phases (render/progress.py), shown on stderr on a terminal
+    "progress.load": ("读取清单文件", "reading inventory files"),
+    "progress.validate": ("校验清单", "validating the inventory"),
+    "progress.export.tables": ("整理导出表", "building export tables"),
+    "progress.export.rows": ("写出数据行", "writing rows"),
+    "progress.export.manifest": ("计算校验清单", "writing the manifest"),
+    "progress.import.read": ("读取导入文件", "reading the import file"),
+    "progress.import.changes": ("比对变更", "computing the change set"),
+    "progress.import.validate": ("校验导入后的清单", "validating the would-be inventory"),
+    "progress.import.write": ("写入清单", "writing the inventory"),
+    "progress.discover.hosts": ("发现主机", "discovering hosts"),
+    "progress.plan.build": ("编制迁移计划", "planning"),
+    "progress.plan.check": ("复核硬性规则", "checking the hard rules"),
+    "progress.plan.write": ("写出计划", "writing the plan"),
+    "progress.report.inputs": ("读取计划与清单", "reading the plan and inventory"),
+    "progress.report.render": ("生成报告", "rendering the report"),
+    "progress.compliance.hosts": ("采集主机配置", "collecting host facts"),
+    "progress.migrate.snapshot": ("读取云平台现状", "reading the cloud"),
+    "progress.migrate.systems": ("迁移系统", "systems"),
+    "progress.migrate.steps": ("系统", "system"),
+    "progress.generate.build": ("生成合成清单", "generating the synthetic inventory"),
+    "progress.generate.write": ("写出合成清单", "writing the synthetic inventory"),
 }
 
 

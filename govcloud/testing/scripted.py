@@ -84,11 +84,14 @@ class ScriptedPlaybooks:
 
     def run(self, playbook: Path, inventory: dict[str, Any], *, private_data_dir: Path, limit: str | None,
             extravars: dict[str, Any], check: bool, timeout: int, forks: int,
-            envvars: dict[str, str]) -> PlaybookRun:
+            envvars: dict[str, str], on_task: Callable[[str, str], None] | None = None) -> PlaybookRun:
         # runs/<run>/<system>/<step>-xxxx: the executor's run directory names the system
         system = str(extravars.get("govcloud_system_id") or Path(private_data_dir).parent.name)
         call = PlaybookCall(Path(playbook).name, system, limit, check, dict(extravars), inventory,
                             _hosts(inventory, limit))
+        if on_task is not None:       # as ansible-runner reports it: the play's first task on each host
+            for h in call.hosts or ["localhost"]:
+                on_task(h, Path(playbook).stem)
         self.calls.append(call)
         outcome = self._next(call.playbook, system)
         if callable(outcome):

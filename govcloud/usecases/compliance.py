@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from govcloud.base.progress import NULL, Progress
 from govcloud.base.atomic import write_atomic
 from govcloud.compliance.collect import assess, collect
 from govcloud.compliance.facts import HostFacts, load_facts
@@ -106,9 +107,9 @@ class ComplianceCheck:
         return ExitCode.OK
 
 
-def check(req: CheckRequest, *, on_collect: Any = None) -> ComplianceCheck:
+def check(req: CheckRequest, *, progress: Progress = NULL) -> ComplianceCheck:
     """Resolve the hosts, collect (or read recorded) facts, evaluate, write --facts-out and --out.
-    ``on_collect(n)`` is told before facts are collected from ``n`` hosts."""
+    ``progress``: the hosts as each one's facts are collected."""
     ini = read_ansible_ini(req.inventory_file) if req.inventory_file else None
     k = str(req.identity) if req.identity else None
     kh = str(req.known_hosts) if req.known_hosts else None
@@ -137,9 +138,7 @@ def check(req: CheckRequest, *, on_collect: Any = None) -> ComplianceCheck:
     if req.facts is None:
         if not targets:
             raise GovcloudError("no hosts to check")
-        if on_collect is not None:
-            on_collect(len(targets))
-        recorded = collect(targets, workers=req.workers, timeout=req.timeout)
+        recorded = collect(targets, workers=req.workers, timeout=req.timeout, progress=progress)
     if req.facts_out is not None:
         write_atomic(req.facts_out, json.dumps({"hosts": [f.to_plain() for f in recorded]}, ensure_ascii=False,
                                                indent=1))

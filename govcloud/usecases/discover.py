@@ -15,8 +15,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from govcloud.base.progress import NULL, Progress
 from govcloud.base.sshfail import classify_openssh
 from govcloud.errors import ExitCode, GovcloudError, UsageError
 from govcloud.model.census import census_fill
@@ -188,11 +189,10 @@ def _previous(path: Path) -> list[dict]:
 
 
 
-def discover(req: DiscoverRequest, *, on_targets: Callable[[int], None] | None = None,
-             on_done: Callable[[str], None] | None = None) -> DiscoveryResult:
+def discover(req: DiscoverRequest, *, progress: Progress = NULL) -> DiscoveryResult:
     """Discover what the inventory's servers really run (read-only, over SSH) and write
-    ``observed/discovery.yaml`` — observations only. ``on_targets(n)`` is told how many hosts will be
-    visited, ``on_done(server)`` as each finishes (ssh path)."""
+    ``observed/discovery.yaml`` — observations only. ``progress``: the inventory's files as they are
+    read, then the hosts as each finishes (over ansible, all at the end: one runner call)."""
     inventory, hosts, via, concurrency, accept_new = req.inventory, req.hosts, req.via, req.concurrency, req.accept_new
     known_hosts, user, key, ssh_config = req.known_hosts, req.user, req.key, req.ssh_config
     sample_seconds, connect_timeout, timeout, retries = req.sample_seconds, req.connect_timeout, req.timeout, req.retries
@@ -210,7 +210,7 @@ def discover(req: DiscoverRequest, *, on_targets: Callable[[int], None] | None =
     if not root.is_dir():
         raise UsageError(f"{root} is not an inventory directory")
     t_load = time.perf_counter()
-    result = load_inventory(root)
+    result = load_inventory(root, progress=progress)
     if result.errors:
         raise GovcloudError(f"the inventory has {len(result.errors)} error(s)",
                             hint=f"run `govcloud inventory validate {root}`")
@@ -226,16 +226,16 @@ def discover(req: DiscoverRequest, *, on_targets: Callable[[int], None] | None =
     logging.getLogger("paramiko").addHandler(logging.NullHandler())
     script, prelude = d.discovery_script(sample_seconds), d.sampler_prelude(sample_seconds)
     started = time.perf_counter()
-    if on_targets is not None:
-        on_targets(len(pairs))
-    if via is Via.ansible:
-        results = _via_ansible(pairs, d.standalone_script(sample_seconds), concurrency=concurrency, connect_timeout=connect_timeout,
-                               run_timeout=timeout + sample_seconds, retries=retries, accept_new=accept_new)
-    else:
-        results = run_many([st for _, st in pairs], script, workers=concurrency,
-                           connect_timeout=connect_timeout, run_timeout=timeout + sample_seconds,
-                           retries=retries, prelude=prelude,
-                           on_done=(lambda r: on_done(r.target)) if on_done is not None else None)
+    with progress.phase("discover.hosts", total=len(pairs)) as ph:
+        if via is Via.ansible:
+            results = _via_ansible(pairs, d.standalone_script(sample_seconds), concurrency=concurrency,
+                                   connect_timeout=connect_timeout, run_timeout=timeout + sample_seconds,
+                                   retries=retries, accept_new=accept_new)
+            ph.advance(len(results))
+        else:
+            results = run_many([st for _, st in pairs], script, workers=concurrency,
+                               connect_timeout=connect_timeout, run_timeout=timeout + sample_seconds,
+                               retries=retries, prelude=prelude, on_done=lambda r: ph.advance(item=r.target))
     seconds = time.perf_counter() - started
     t_hosts_done = time.perf_counter()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from govcloud.base.progress import NULL, Progress
 from govcloud.errors import GovcloudError
 from govcloud.inventory.export import ExportResult, VerifyProblem, export_inventory, observed_as_written, verify_export
 from govcloud.inventory.loader import load_inventory
@@ -15,8 +16,10 @@ from govcloud.usecases.plan import InvalidInventory
 
 
 def export(path: Path, out: Path, *, fmt: str, lang: str, include_classified: bool = False,
-           actor: str | None = None, reason: str | None = None, force: bool = False) -> ExportResult:
-    """Export; :class:`InvalidInventory` (nothing written) when the inventory has errors."""
+           actor: str | None = None, reason: str | None = None, force: bool = False,
+           progress: Progress = NULL) -> ExportResult:
+    """Export; :class:`InvalidInventory` (nothing written) when the inventory has errors.
+    ``progress``: loading and validating, building the tables, writing the rows, the manifest."""
     from govcloud.store.lock import writer_lock
     from govcloud.store.txn import Transaction
 
@@ -27,7 +30,7 @@ def export(path: Path, out: Path, *, fmt: str, lang: str, include_classified: bo
     # the publication are one transaction (completed or discarded by the next command after a kill)
     with writer_lock(root, "inventory export"):
         transaction = Transaction(root, "export")
-        result = validate_path(path)
+        result = validate_path(path, progress=progress)
         if result.errors:
             raise InvalidInventory(f"{len(result.errors)} error(s); fix them before exporting "
                                    f"(`govcloud inventory validate {path}`)", result.errors)
@@ -51,7 +54,7 @@ def export(path: Path, out: Path, *, fmt: str, lang: str, include_classified: bo
             written = observed_as_written(inv, load_inventory(path).inventory)
         return export_inventory(inv, out, fmt=fmt, lang=lang, include_classified=include_classified,
                                 source=str(path), before_publish=record, observed_as_written=written,
-                                transaction=transaction, force=force)
+                                transaction=transaction, force=force, progress=progress)
 
 
 def verify(directory: Path) -> list[VerifyProblem]:

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from govcloud.base.progress import NULL, Progress
 from govcloud.errors import GovcloudError, UsageError
 
 SCALES = ("city", "province", "national")
@@ -22,7 +23,7 @@ class GeneratedInventory:
     seconds: float
 
 
-def generate(out: Path, *, scale: str, seed: int, force: bool) -> GeneratedInventory:
+def generate(out: Path, *, scale: str, seed: int, force: bool, progress: Progress = NULL) -> GeneratedInventory:
     """A synthetic inventory with realistic distributions, deterministic for a seed,
     written under the directory's writer lock; refuses a non-empty directory unless ``force``."""
     from govcloud.inventory.generate import generate_inventory, write_generated
@@ -31,12 +32,14 @@ def generate(out: Path, *, scale: str, seed: int, force: bool) -> GeneratedInven
     if scale not in SCALES:
         raise UsageError(f"--scale must be city, province or national, not '{scale}'")
     started = time.perf_counter()
-    inv = generate_inventory(scale, seed)
+    with progress.phase("generate.build"):
+        inv = generate_inventory(scale, seed)
     if out.exists() and not out.is_dir():
         raise GovcloudError(f"{out} exists and is not a directory")
     try:
         with writer_lock(out, f"inventory generate --scale {scale}"):
-            write_generated(inv, out, force=force)
+            with progress.phase("generate.write"):
+                write_generated(inv, out, force=force)
     except FileExistsError as exc:
         raise GovcloudError(str(exc), hint="choose an empty directory or pass --force") from None
     return GeneratedInventory(out, scale, seed, len(inv.organizations), len(inv.systems), len(inv.servers),

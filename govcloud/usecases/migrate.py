@@ -8,10 +8,12 @@ replication now under the run lock) and returns one typed result for the table a
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
+from govcloud.base.progress import NULL, Progress
 from govcloud.errors import GovcloudError
 from govcloud.migrate.executor import Executor, Options
 from govcloud.model.inventory import Inventory
@@ -25,13 +27,14 @@ def executor(path: Path, plan: Plan, inv: Inventory, *, key: Path | None, source
              cloud: str | None, parallel: int = 1, bwlimit: int = 0, admin_cidr: list[str] | None = None,
              apply_baseline: bool = False, replication: bool = True,
              on_event: Callable[[str, str], None] | None = None) -> Executor:
-    """The executor for a plan that passed the guard; ``on_event(system, message)`` for progress;
+    """The executor for a plan that passed the guard; ``on_event(system, message)`` for its events
+    (default: notes to the executor's progress, set by :func:`run`, :func:`cutover`, :func:`rollback`);
     ``replication`` False: databases by dump/restore only (``--no-replication``)."""
     opts = Options(key=key, source_user=source_user, target_user=target_user, known_hosts=known_hosts,
                    target_known_hosts=target_known_hosts, cloud_config=str(cloud_config) if cloud_config else None,
                    cloud=cloud, admin_cidrs=list(admin_cidr or []), parallel=parallel, bwlimit_kbps=bwlimit,
                    apply_baseline=apply_baseline, replication=replication)
-    return Executor(path.parent, plan, inv, opts, on_event=on_event or (lambda system, msg: None))
+    return Executor(path.parent, plan, inv, opts, on_event=on_event)
 
 
 @dataclass
@@ -97,7 +100,7 @@ def status_rows(plan: Plan, statuses: dict[str, Any], batch: str | None, approve
 
 
 def status(plan_arg: Path, batch: str | None = None, *, probe: dict[str, Any] | None = None, lang: str = "zh",
-           on_event: Callable[[str, str], None] | None = None) -> MigrationStatus:
+           progress: Progress = NULL) -> MigrationStatus:
     """Per-system state from the journal (``batch``: only that batch, by id or number). ``probe``
     (the executor's SSH options): first measure replication state and lag now — read-only, journaled,
     under the run lock, on a plan that passes the run guard."""
@@ -113,9 +116,9 @@ def status(plan_arg: Path, batch: str | None = None, *, probe: dict[str, Any] | 
         from govcloud.usecases.approval import open_approved
         opened = open_approved(plan_arg, lang)
         path, plan = opened.path, opened.plan
-        ex = executor(path, plan, opened.inventory, on_event=on_event, **probe)
+        ex = executor(path, plan, opened.inventory, **probe)
         items = [i for b in plan.batches if _in_batch(b.id, batch) for i in b.items]
-        with run_lock(path.parent, "migrate status --probe"):
+        with run_lock(path.parent, "migrate status --probe"), _reporting(ex, progress):
             probed = ex.probe_replication(items)
     jr = journal.read(path.parent)
     statuses = replay(jr.entries)
@@ -131,22 +134,35 @@ def status(plan_arg: Path, batch: str | None = None, *, probe: dict[str, Any] | 
 # command so a second run is refused naming the holder.
 
 
-def run(ex: Executor, items: list[Any], stage: Any, *, resync: bool, batch: str) -> list[Any]:
+@contextmanager
+def _reporting(ex: Executor, progress: Progress) -> Iterator[None]:
+    """The executor reports to ``progress`` for one step (per system its steps, hosts and tasks;
+    its events as notes), and to nowhere again after it."""
+    before, ex.progress = ex.progress, progress
+    try:
+        yield
+    finally:
+        ex.progress = before
+
+
+def run(ex: Executor, items: list[Any], stage: Any, *, resync: bool, batch: str,
+        progress: Progress = NULL) -> list[Any]:
     """Precheck, provision, configure and sync ``items`` up to ``stage`` (resumes from the journal)."""
     from govcloud.store.runlock import run_lock
-    with run_lock(ex.plan_dir, f"migrate run --batch {batch}"):
+    with run_lock(ex.plan_dir, f"migrate run --batch {batch}"), _reporting(ex, progress):
         return ex.run(items, stage, resync=resync)
 
 
-def cutover(ex: Executor, items: list[Any], *, today: Any, force_reason: str | None, batch: str) -> list[Any]:
+def cutover(ex: Executor, items: list[Any], *, today: Any, force_reason: str | None, batch: str,
+            progress: Progress = NULL) -> list[Any]:
     from govcloud.store.runlock import run_lock
-    with run_lock(ex.plan_dir, f"migrate cutover --batch {batch}"):
+    with run_lock(ex.plan_dir, f"migrate cutover --batch {batch}"), _reporting(ex, progress):
         return ex.cutover(items, today=today, force_reason=force_reason)
 
 
-def rollback(ex: Executor, item: Any, *, keep_target: bool, reason: str) -> Any:
+def rollback(ex: Executor, item: Any, *, keep_target: bool, reason: str, progress: Progress = NULL) -> Any:
     from govcloud.store.runlock import run_lock
-    with run_lock(ex.plan_dir, f"migrate rollback --system {item.system}"):
+    with run_lock(ex.plan_dir, f"migrate rollback --system {item.system}"), _reporting(ex, progress):
         return ex.rollback(item, keep_target=keep_target, reason=reason)
 
 

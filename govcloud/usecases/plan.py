@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from govcloud.base.digest import file_digest
+from govcloud.base.progress import NULL, Progress
 from govcloud.errors import GovcloudError
 from govcloud.inventory.digest import inventory_digest
 from govcloud.inventory.loader import LoadResult, load_inventory
@@ -45,9 +46,9 @@ class InvalidInventory(GovcloudError):
         self.problems = problems
 
 
-def load_sound(path: Path) -> LoadResult:
+def load_sound(path: Path, *, progress: Progress = NULL) -> LoadResult:
     """The inventory, validated; :class:`InvalidInventory` when it has errors."""
-    result = validate_path(path)
+    result = validate_path(path, progress=progress)
     if result.errors:
         raise InvalidInventory(f"the inventory has {len(result.errors)} error(s); a plan needs a valid inventory",
                                result.errors, hint=f"run `govcloud inventory validate {path}`")
@@ -125,7 +126,8 @@ class GeneratedPlan:
 
 
 def generate_plan(inventory: Path, *, policy_file: Path | None, plan_id: str | None, out: Path,
-                  start: str | None, batch_weeks: int, lang: str, force: bool = False) -> GeneratedPlan:
+                  start: str | None, batch_weeks: int, lang: str, force: bool = False,
+                  progress: Progress = NULL) -> GeneratedPlan:
     """Build the batched plan and publish ``<out>/<id>/plan.yaml`` and ``plan.md`` as one unit.
     Refuses (:class:`PlanViolations`) to write a plan that breaks a hard rule: that is a planner bug.
     Over an approved plan: the identical plan keeps its approval; a different one is refused
@@ -134,7 +136,7 @@ def generate_plan(inventory: Path, *, policy_file: Path | None, plan_id: str | N
     from govcloud.model.ids import ID_DESCRIPTION, id_problem, is_valid_id
 
     started = time.perf_counter()
-    result = load_sound(inventory)
+    result = load_sound(inventory, progress=progress)
     policy, extra = resolve_policy(result, policy_file)
     pid = plan_id or policy.id
     if not is_valid_id(pid):
@@ -152,16 +154,19 @@ def generate_plan(inventory: Path, *, policy_file: Path | None, plan_id: str | N
     inv_digest = inventory_digest(inventory, loaded=result.digests)
     digest = combined_digest(inv_digest, *extra, GENERATOR, f"batch_weeks={batch_weeks}",
                              f"start={start_day or ''}", f"id={pid}")
-    plan = build_plan(result.inventory, policy, plan_id=pid, inventory_ref=ref, inputs_digest=digest,
-                      start=start_day, batch_weeks=batch_weeks)
+    with progress.phase("plan.build"):
+        plan = build_plan(result.inventory, policy, plan_id=pid, inventory_ref=ref, inputs_digest=digest,
+                          start=start_day, batch_weeks=batch_weeks)
     plan.settings.update(plan_state.input_settings(inv_digest, policy_file, directory))  # for staleness checks
-    violations = check_plan(plan, result.inventory)
+    with progress.phase("plan.check"):
+        violations = check_plan(plan, result.inventory)
     if violations:  # the planner must never break a hard rule; refuse to write one that does
         raise PlanViolations(f"internal check failed: the generated plan breaks {len(violations)} hard rule(s)",
                              violations, hint="this is a planner bug; please report it with the inventory")
-    published = plan_state.publish_generated(
-        plan, directory, lambda line: plan_document(plan, result.inventory, lang=lang, approval=line),
-        inv=result.inventory, force=force, lang=lang, why=approvals.why)
+    with progress.phase("plan.write"):
+        published = plan_state.publish_generated(
+            plan, directory, lambda line: plan_document(plan, result.inventory, lang=lang, approval=line),
+            inv=result.inventory, force=force, lang=lang, why=approvals.why)
     return GeneratedPlan(published.path, directory / plan_state.DOCUMENT, plan, PlanSummary.of(plan),
                          time.perf_counter() - started, published.kept, published.voided)
 
@@ -176,12 +181,12 @@ class OpenedPlan:
     result: LoadResult      # its inventory, validated (with the --policy file's policy, if it had one)
 
 
-def open_plan(arg: Path) -> OpenedPlan:
+def open_plan(arg: Path, *, progress: Progress = NULL) -> OpenedPlan:
     """A plan and its valid inventory (plus the policy file it was built with)."""
     path = plan_path(arg)
     plan = read_plan(path)
     inv_root = inventory_of(plan, path)
-    result = validate_path(inv_root)
+    result = validate_path(inv_root, progress=progress)
     if result.errors:
         raise GovcloudError(f"the plan's inventory {inv_root} has {len(result.errors)} error(s)",
                             hint=f"run `govcloud inventory validate {inv_root}`")

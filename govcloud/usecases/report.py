@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from govcloud.base.progress import NULL, Progress
 from govcloud.base.atomic import write_atomic
 from govcloud.errors import GovcloudError, UsageError
 from govcloud.model.dates import DateError, parse_date
@@ -49,10 +50,10 @@ class ReportInputs:
 
 
 def load_inputs(plan_arg: Path, *, compliance: Path | None = None, journal: Path | None = None,
-                report_date: str | None = None) -> ReportInputs:
+                report_date: str | None = None, progress: Progress = NULL) -> ReportInputs:
     """Everything the report is made of, read and checked (``report_date`` checked here, in the
     order the command always reported problems: the inventory, then the date, then the files)."""
-    opened = open_plan(plan_arg)
+    opened = open_plan(plan_arg, progress=progress)
     path, plan, result = opened.path, opened.plan, opened.result
     _day(report_date)
     findings = read_findings(compliance) if compliance is not None else None
@@ -77,16 +78,19 @@ class WrittenReport:
 
 
 def write_report(plan_arg: Path, out: Path, *, fmt: str, lang: str, compliance: Path | None = None,
-                 journal: Path | None = None, report_date: str | None = None) -> WrittenReport:
+                 journal: Path | None = None, report_date: str | None = None,
+                 progress: Progress = NULL) -> WrittenReport:
     if out.is_dir():
         raise UsageError(f"--out {out} is a directory; the report is one file",
                          hint=f"e.g. --out {out / 'report.html'}")
-    inputs = load_inputs(plan_arg, compliance=compliance, journal=journal, report_date=report_date)
+    inputs = load_inputs(plan_arg, compliance=compliance, journal=journal, report_date=report_date,
+                         progress=progress)
     day = _day(report_date)
-    text = render_report(inputs.plan, inputs.inventory, fmt=fmt, lang=lang,
-                         approval=approvals.describe(inputs.approval, lang), approval_state=inputs.approval.status,
-                         compliance=inputs.findings, journal=inputs.journal, generated_on=day,
-                         cutovers=inputs.cutovers)
+    with progress.phase("report.render"):
+        text = render_report(inputs.plan, inputs.inventory, fmt=fmt, lang=lang,
+                             approval=approvals.describe(inputs.approval, lang),
+                             approval_state=inputs.approval.status, compliance=inputs.findings,
+                             journal=inputs.journal, generated_on=day, cutovers=inputs.cutovers)
     write_atomic(out, text)
     return WrittenReport(out, len(text.encode("utf-8")))
 
