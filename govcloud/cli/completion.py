@@ -21,16 +21,11 @@ import os
 import re
 import sys
 
+from govcloud.base.idscan import inventory_ids, plan_ids
+
 COMPLETE_VAR = "_GOVCLOUD_COMPLETE"
 TABLE_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "completion_table.json")
 SHELLS = ("bash", "zsh", "fish", "powershell")
-MAX_BYTES = 64 << 20          # a file larger than this is not scanned for ids (a TAB must stay fast)
-MAX_FILES = 5000              # files of one inventory scanned at most
-
-_SECTION = re.compile(r'^(?:"([A-Za-z_][A-Za-z0-9_]*)":[ \t]*\[|([A-Za-z_][A-Za-z0-9_]*):[ \t]*(?:#.*)?$)', re.M)
-_ID = re.compile(r'''id"?:[ \t]*["']?([^"',}\s#]+)''')          # found by its literal, then
-_ID_LEAD = re.compile(r'[ \t]*(?:-[ \t]+\{?[ \t]*|-?[ \t]*\{[ \t]*")$')      # checked back to the line start
-
 
 # ---------------------------------------------------------------- the words typed
 
@@ -88,112 +83,6 @@ def args_from_env(shell: str, env: dict[str, str]) -> tuple[list[str], str] | No
     if args and not line.endswith(" "):
         return args[:-1], args[-1]
     return args, ""
-
-
-# ---------------------------------------------------------------- ids from files
-
-def _ids_in_file(path: str, sections: set[str] | None) -> list[str]:
-    """Ids of the records in the given top-level sections of one inventory or plan file (all
-    sections when None), in file order: the ``- id: x`` / ``{"id": "x"`` items at the section's
-    first item indentation (nested lists are not records of the section)."""
-    try:
-        if os.path.getsize(path) > MAX_BYTES:
-            return []
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            text = fh.read()
-    except OSError:
-        return []
-    if sections is not None and not any(s in text for s in sections):
-        return []
-    heads = [(m.start(), m.end(), m.group(1) or m.group(2)) for m in _SECTION.finditer(text)]
-    out: list[str] = []
-    for n, (_, body, name) in enumerate(heads):
-        if sections is not None and name not in sections:
-            continue
-        stop = heads[n + 1][0] if n + 1 < len(heads) else len(text)
-        level = None
-        for m in _ID.finditer(text, body, stop):
-            start = m.start()
-            line = text.rfind("\n", 0, start) + 1
-            lead = text[line:start]
-            if not _ID_LEAD.match(lead):
-                continue
-            indent = len(lead) - len(lead.lstrip(" \t-"))
-            if level is None:
-                level = indent
-            if indent == level:
-                out.append(m.group(1))
-    return out
-
-
-def inventory_files(root: str) -> list[str]:
-    if os.path.isfile(root):
-        return [root]
-    found: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if name.endswith((".yaml", ".yml")):
-                found.append(os.path.join(dirpath, name))
-                if len(found) >= MAX_FILES:
-                    return found
-    return found
-
-
-def inventory_ids(root: str, section: str) -> list[str]:
-    """Ids of an inventory's records of one section (``all``: every record kind ``inventory show``
-    finds by id)."""
-    sections = None if section == "all" else {section}
-    seen: dict[str, None] = {}
-    for path in inventory_files(root):
-        for i in _ids_in_file(path, sections):
-            seen.setdefault(i, None)
-    return list(seen)
-
-
-def plan_file(arg: str) -> str:
-    return os.path.join(arg, "plan.yaml") if os.path.isdir(arg) else arg
-
-
-_PLAN_BATCH = re.compile(r'^\s{2}\{"id":\s*"([^"]+)"')
-_PLAN_SYSTEM = re.compile(r'^\s{4}\{"id":\s*"([^"]+)"')
-
-
-def _batch_is(batch_id: str, arg: str) -> bool:
-    """``--batch`` as the executor reads it: the id (B01) or its number (1)."""
-    return batch_id == arg or batch_id == f"B{arg}" or batch_id.lstrip("B0") == arg.lstrip("B0")
-
-
-def plan_ids(arg: str, what: str, batch: str | None = None) -> list[str]:
-    """A plan's batch ids, or its system ids (only those of ``batch`` when given: an id ``B01`` or a
-    number ``1``). plan.yaml is written one batch header and one system per line
-    (``store.planfile``)."""
-    try:
-        path = plan_file(arg)
-        if os.path.getsize(path) > MAX_BYTES:
-            return []
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            lines = fh.readlines()
-    except OSError:
-        return []
-    batches: list[str] = []
-    systems: list[str] = []
-    in_batches = False
-    current = ""
-    for line in lines:
-        if line.startswith('"'):
-            in_batches = line.startswith('"batches"')
-            continue
-        if in_batches:
-            m = _PLAN_BATCH.match(line)
-            if m:
-                current = m.group(1)
-                batches.append(current)
-                continue
-            m = _PLAN_SYSTEM.match(line)
-            if m and (not batch or _batch_is(current, batch)):
-                systems.append(m.group(1))
-    return batches if what == "batches" else systems
 
 
 # ---------------------------------------------------------------- the command tree

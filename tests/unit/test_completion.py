@@ -26,6 +26,12 @@ HEAVY = ("rich", "typer", "click", "yaml", "openpyxl", "jinja2", "openstack", "a
          "govcloud.cli.root", "govcloud.model", "govcloud.render")
 
 
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path, monkeypatch):
+    """Completion caches ids under $XDG_CACHE_HOME: each test its own."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
 def _values(args: list[str], incomplete: str = "") -> list[str]:
     return [v for v, _ in C.complete(C.load_table(), args, incomplete)]
 
@@ -173,6 +179,40 @@ def test_plan_ids_match_the_plan(heyuan_plan):
     assert first not in again and len(again) == len(b1.items) - 1
 
 
+def test_cached_ids_follow_the_files(tmp_path):
+    """The second TAB reads the cache; a changed, added or removed file is read again."""
+    import shutil
+    from govcloud.base import idscan
+    inv = tmp_path / "inv"
+    shutil.copytree(HEYUAN, inv)
+    first = _values(["inventory", "list", str(inv), "--department"])
+    assert first == idscan.inventory_ids(str(inv), "organizations", cache=False)
+    assert list((tmp_path / "cache" / "govcloud" / "completion").glob("*/organizations.json"))
+    orgs = inv / "organizations.yaml"
+    orgs.write_text(orgs.read_text(encoding="utf-8") + "  - {id: zz-new, name: 新单位, org_type: gov_component}\n",
+                    encoding="utf-8")
+    assert _values(["inventory", "list", str(inv), "--department"]) == [*first, "zz-new"]
+    (inv / "departments" / "extra.yaml").write_text("format_version: 1\nmachine_rooms:\n  - id: room-extra\n",
+                                                    encoding="utf-8")
+    assert "room-extra" in _values(["inventory", "list", str(inv), "--room"])
+    (inv / "departments" / "extra.yaml").unlink()
+    assert "room-extra" not in _values(["inventory", "list", str(inv), "--room"])
+    # the cache is private
+    cdir = next((tmp_path / "cache" / "govcloud" / "completion").iterdir())
+    assert cdir.stat().st_mode & 0o077 == 0 and (cdir / "stamps.json").stat().st_mode & 0o077 == 0
+
+
+def test_cached_plan_ids_follow_the_plan(tmp_path, heyuan_plan):
+    import shutil
+    plan = tmp_path / "p"
+    shutil.copytree(heyuan_plan, plan)
+    batches = _values(["migrate", "run", str(plan), "--batch"])
+    assert batches == _values(["migrate", "run", str(plan), "--batch"])        # from the cache
+    text = (plan / "plan.yaml").read_text(encoding="utf-8")
+    (plan / "plan.yaml").write_text(text.replace('{"id": "B00"', '{"id": "B00x"', 1), encoding="utf-8")
+    assert _values(["migrate", "run", str(plan), "--batch"]) == ["B00x", *batches[1:]]
+
+
 def test_unreadable_files_complete_nothing(tmp_path):
     assert _values(["migrate", "run", str(tmp_path / "missing"), "--batch"]) == []
     (tmp_path / "plan.yaml").write_bytes(b"\xff\xfe not a plan {{{")
@@ -183,6 +223,7 @@ def test_unreadable_files_complete_nothing(tmp_path):
 
 def _run(env_extra: dict[str, str], *, importtime: bool = False) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COMP_", "_TYPER", "_GOVCLOUD"))}
+    env["XDG_CACHE_HOME"] = os.environ["XDG_CACHE_HOME"]          # the test's own (the autouse fixture)
     env.update(env_extra)
     code = "from govcloud.cli.app import main; main()"
     argv = [sys.executable, *(["-X", "importtime"] if importtime else []), "-c", code]
