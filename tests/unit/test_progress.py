@@ -16,6 +16,7 @@ import re
 import select
 import subprocess
 import sys
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -161,6 +162,9 @@ def _on_pty(argv: list[str]) -> tuple[int, str, str]:
     env.pop("FORCE_COLOR", None)
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=slave, cwd=REPO, env=env)
     os.close(slave)
+    stdout: list[bytes] = []
+    reader = threading.Thread(target=lambda: stdout.append(p.stdout.read()), daemon=True)
+    reader.start()                       # stdout drained meanwhile: a full pipe must not block the command
     chunks = []
     while True:
         ready, _, _ = select.select([master], [], [], 0.2)
@@ -174,8 +178,9 @@ def _on_pty(argv: list[str]) -> tuple[int, str, str]:
             chunks.append(data)
         elif p.poll() is not None:
             break
-    out = p.stdout.read().decode()
     p.wait(timeout=120)
+    reader.join(timeout=60)
+    out = b"".join(stdout).decode()
     os.close(master)
     return p.returncode, out, b"".join(chunks).decode(errors="replace")
 
