@@ -14,6 +14,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from govcloud.base.progress import NULL, Progress
 from govcloud.errors import GovcloudError, UsageError
 from govcloud.interchange.records import ParseResult
 
@@ -164,8 +165,9 @@ def _netbox_dump(value: list) -> bool:
 _COMPATIBLE = {"govcloud": {"govcloud", "census"}}
 
 
-def parse(name: str, path: Path) -> ParseResult:
-    """Read ``path`` as format ``name``. Raises :class:`FormatError` for a file of another format."""
+def parse(name: str, path: Path, *, progress: Progress = NULL) -> ParseResult:
+    """Read ``path`` as format ``name``. Raises :class:`FormatError` for a file of another format.
+    ``progress`` goes to the parsers that report it (``rvtools``: its VMs)."""
     path = Path(path)
     if not path.exists():
         raise UsageError(f"{path}: no such file or directory")
@@ -174,7 +176,8 @@ def parse(name: str, path: Path) -> ParseResult:
     if looks is not None and name not in _COMPATIBLE.get(looks, {looks}):
         raise FormatError(f"{path} is {desc}, which looks like --format {looks}, not --format {name}",
                           hint=f"run again with --format {looks}, or check the file")
-    result = fn(path)
+    import inspect
+    result = fn(path, progress=progress) if "progress" in inspect.signature(fn).parameters else fn(path)
     if not isinstance(result, ParseResult):
         raise FormatError(f"the {name} importer returned {type(result).__name__}, not a ParseResult")
     return result

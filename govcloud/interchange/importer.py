@@ -88,7 +88,7 @@ def _run_import(fmt: str, source: Path, root: Path, *, dry_run: bool, now: str |
         raise formats.FormatError(f"{root} is not a directory; import into an inventory directory")
     with progress.phase("import.read") as ph:
         ph.advance(0, item=source.name)
-        parsed = formats.parse(fmt, source)
+        parsed = formats.parse(fmt, source, progress=progress)
     out = ImportOutcome(fmt, source, root, tree_sha256(source), parsed=parsed, dry_run=dry_run)
     now = now or utc_now()
 

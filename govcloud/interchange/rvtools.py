@@ -19,6 +19,7 @@ import ipaddress
 from pathlib import Path
 from typing import Any
 
+from govcloud.base.progress import NULL, Progress
 from govcloud.interchange.osmap import classify_os, cpu_vendor_of
 from govcloud.interchange.records import ImportedRecord, ParseResult, Provenance
 from govcloud.interchange.tabular import (
@@ -164,8 +165,9 @@ def _vm_key(row: Row) -> tuple[str, str]:
     return (to_text(row.get("sdk_server") or row.get("sdk_uuid") or ""), to_text(row["vm"]))
 
 
-def parse(path: Path | str, *, max_rows: int | None = None) -> ParseResult:
-    """Parse an RVTools export. Never raises for a bad file: its problems are in the result."""
+def parse(path: Path | str, *, max_rows: int | None = None, progress: Progress = NULL) -> ParseResult:
+    """Parse an RVTools export. Never raises for a bad file: its problems are in the result.
+    ``progress``: the VMs as their records are built (phase ``import.records``)."""
     path = Path(path)
     result = ParseResult(FORMAT)
     try:
@@ -215,7 +217,7 @@ def parse(path: Path | str, *, max_rows: int | None = None) -> ParseResult:
         if vinfo is None or "vm" not in vinfo.columns:
             result.problems = tf.problems
             return result
-        result.records = _build(path, tf, ctx, vinfo, extra_sheets)
+        result.records = _build(path, tf, ctx, vinfo, extra_sheets, progress)
         result.problems = tf.problems
     return result
 
@@ -242,11 +244,20 @@ def _index(sheet: Sheet | None, by_uuid: dict[str, Any], by_name: dict[tuple[str
     return out
 
 
-def _build(path: Path, tf: TableFile, ctx: _Ctx, vinfo: Sheet, sheets: dict[str, Sheet]) -> list[ImportedRecord]:
+def _build(path: Path, tf: TableFile, ctx: _Ctx, vinfo: Sheet, sheets: dict[str, Sheet],
+           progress: Progress = NULL) -> list[ImportedRecord]:
     """One server record per vInfo VM (templates and blank names left out), joined with what the
     other sheets say of it."""
     b = _Builder(path, tf, ctx, vinfo, sheets)
-    return [rec for row in b.rows if (rec := b.record(row)) is not None]
+    out: list[ImportedRecord] = []
+    with progress.phase("import.records", total=len(b.rows)) as ph:
+        for n, row in enumerate(b.rows, 1):
+            rec = b.record(row)
+            if rec is not None:
+                out.append(rec)
+            if n % 500 == 0 or n == len(b.rows):
+                ph.advance(500 if n % 500 == 0 else n % 500)
+    return out
 
 
 class _Builder:

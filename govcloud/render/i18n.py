@@ -97,6 +97,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "progress.export.rows": ("写出数据行", "writing rows"),
     "progress.export.manifest": ("计算校验清单", "writing the manifest"),
     "progress.import.read": ("读取导入文件", "reading the import file"),
+    "progress.import.records": ("整理导入记录", "building the records"),
     "progress.import.changes": ("比对变更", "computing the change set"),
     "progress.import.validate": ("校验导入后的清单", "validating the would-be inventory"),
     "progress.import.write": ("写入清单", "writing the inventory"),

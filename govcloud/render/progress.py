@@ -25,7 +25,7 @@ from govcloud.render.console import clean, safe, stderr
 from govcloud.render.i18n import t
 
 # the words of every phase key the code reports (render.i18n LABELS "progress.<key>")
-KEYS = ("load", "validate", "export.tables", "export.rows", "export.manifest", "import.read", "import.changes",
+KEYS = ("load", "validate", "export.tables", "export.rows", "export.manifest", "import.read", "import.records", "import.changes",
         "import.validate", "import.write", "discover.hosts", "plan.build", "plan.check", "plan.write",
         "report.inputs", "report.render", "compliance.hosts", "migrate.systems", "migrate.steps",
         "migrate.snapshot", "generate.build", "generate.write")

@@ -109,6 +109,16 @@ def test_export_reports_files_checks_and_every_row(tmp_path):
         "load", "validate", "export.tables", "export.rows", "export.manifest"]
 
 
+def test_rvtools_import_reports_its_vms():
+    from govcloud.interchange import formats
+    from shared_data import DATA
+    example = DATA / "rvtools-kubev2v-example1" / "example1.xlsx"
+    rec = Recorder()
+    parsed = formats.parse("rvtools", example, progress=rec)
+    total = next(e[3] for e in rec.events if e[0] == "start" and e[1] == "import.records")
+    assert total >= len(parsed.records) > 0 and rec.done("import.records") == total
+
+
 def test_executor_reports_each_system_its_steps_hosts_and_tasks(world):
     w = world
     rec = Recorder()
