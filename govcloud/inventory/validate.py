@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shlex
 import socket
 import typing
 from datetime import date
@@ -587,6 +588,7 @@ def complete_census(inv: Inventory, result: LoadResult) -> None:
                 and isinstance(o.facts, dict) and (o.server not in latest
                                                    or (o.collected_at or "") >= (latest[o.server].collected_at or "")):
             latest[o.server] = o
+    where = shlex.quote(str(result.root)) if result.root is not None else "INVENTORY"
     for srv in inv.servers.values():
         if not srv.census_missing:
             continue
@@ -600,7 +602,7 @@ def complete_census(inv: Inventory, result: LoadResult) -> None:
             result.at_entity(W, "server-incomplete", f"census incomplete: {names} not known yet ({why}); "
                              "the systems on this server are not scheduled until it is complete",
                              "servers", srv.id, "census_missing",
-                             hint=f"run `govcloud inventory discover INVENTORY --hosts {srv.id}` (SSH, read-only), "
+                             hint=f"run `govcloud inventory discover {where} --hosts {srv.id}` (SSH, read-only), "
                                   "or write the values into the record")
 
 
