@@ -67,11 +67,12 @@ def _violations_shown(lang: Lang) -> Iterator[None]:
         raise
 
 
-def _open(plan_arg: Path, lang: Lang = Lang.zh):
-    """The plan after every guard (usecases.approval.open_approved)."""
+def _open(plan_arg: Path, lang: Lang = Lang.zh, output: Output = Output.text):
+    """The plan after every guard (usecases.approval.open_approved; a province's inventory takes
+    seconds to read: progress on a terminal, closed before any confirmation prompt)."""
     from govcloud.usecases.approval import open_approved
-    with _violations_shown(lang):
-        opened = open_approved(plan_arg, lang.value)
+    with _violations_shown(lang), progress_for(output, lang.value) as progress:
+        opened = open_approved(plan_arg, lang.value, progress=progress)
     return opened.path, opened.plan, opened.inventory, opened.approval
 
 
@@ -134,7 +135,7 @@ def run(
     """Precheck, provision, configure and sync a batch's systems (cutover is `migrate cutover`).
     Re-running resumes from the journal; existing cloud resources are adopted, never duplicated."""
     stage = _stage(until)
-    path, plan, inv, _state = _open(plan_arg, lang)
+    path, plan, inv, _state = _open(plan_arg, lang, output)
     ex = _executor(path, plan, inv, key=key, source_user=source_user, target_user=target_user,
                    known_hosts=known_hosts, target_known_hosts=target_known_hosts, cloud_config=cloud_config,
                    cloud=cloud, parallel=parallel, bwlimit=bwlimit, admin_cidr=admin_cidr,
@@ -197,7 +198,7 @@ def cutover(
     or verification rolls back at once (record back, source databases open, services started)."""
     if force and not (reason and reason.strip()):
         raise UsageError("--force needs --reason \"…\" (it is journaled)")
-    path, plan, inv, _state = _open(plan_arg, lang)
+    path, plan, inv, _state = _open(plan_arg, lang, output)
     ex = _executor(path, plan, inv, key=key, source_user=source_user, target_user=target_user,
                    known_hosts=known_hosts, target_known_hosts=target_known_hosts, cloud_config=cloud_config,
                    cloud=cloud, parallel=parallel)
@@ -245,7 +246,7 @@ def rollback(
 ) -> None:
     """Switch the record back to the source and start its services again (if it was cut over),
     then remove the target resources unless --keep-target."""
-    path, plan, inv, _state = _open(plan_arg, lang)
+    path, plan, inv, _state = _open(plan_arg, lang, output)
     ex = _executor(path, plan, inv, key=key, source_user=source_user, target_user=target_user,
                    known_hosts=known_hosts, target_known_hosts=target_known_hosts, cloud_config=cloud_config,
                    cloud=cloud)
@@ -274,7 +275,7 @@ def decommission(
     """Record the source as decommissioned after the soak period, once every health URL of the
     target answers 200. govcloud never deletes source data; wiping the old servers is a separate,
     signed-off procedure."""
-    path, plan, inv, _state = _open(plan_arg, lang)
+    path, plan, inv, _state = _open(plan_arg, lang, output)
     ex = _executor(path, plan, inv, key=None, source_user="root", target_user="root", known_hosts=None,
                    target_known_hosts=None, cloud_config=cloud_config, cloud=None)
     item = _item(plan, system)

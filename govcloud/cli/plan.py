@@ -84,7 +84,8 @@ def validate(plan_arg: Path = PlanArg, output: Output = OutputOpt, lang: Lang = 
     Exit 0 when the plan keeps every rule and is not stale, 1 otherwise; 4 when approval.yaml exists
     but is not a valid signed approval of this plan (forged, wrongly signed, unsigned).
     """
-    checked = uc.check(plan_arg)
+    with progress_for(output, lang.value) as progress:
+        checked = uc.check(plan_arg, progress=progress)
     path, violations, state = checked.path, checked.violations, checked.state
     if output is Output.json:
         view.print_json({"plan": str(path), "ok": not violations and not state.stale, "stale_inputs": state.stale,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from govcloud.base.progress import NULL, Progress
 from govcloud.errors import ExitCode, GovcloudError
 from govcloud.model.inventory import Inventory
 from govcloud.model.plan import Plan
@@ -160,7 +161,7 @@ class ApprovedPlan:
     approval: ApprovalState
 
 
-def open_approved(plan_arg: Path, lang: str = "zh") -> ApprovedPlan:
+def open_approved(plan_arg: Path, lang: str = "zh", *, progress: Progress = NULL) -> ApprovedPlan:
     """The plan, its inventory and its approval state, after every guard: an unchanged inventory,
     a valid inventory, a valid signed approval (exit 4 otherwise) and the hard rules re-checked on
     the plan about to run (:class:`PlanViolations`)."""
@@ -174,7 +175,7 @@ def open_approved(plan_arg: Path, lang: str = "zh") -> ApprovedPlan:
     if changed:
         raise GovcloudError(f"{plan.plan_id}: " + plan_state.changed_text(changed, lang),
                             hint="govcloud plan generate … --force; govcloud plan approve …")
-    result = validate_path(inv_root)   # the whole validator: workload paths and names too
+    result = validate_path(inv_root, progress=progress)   # the whole validator: workload paths and names too
     if result.errors:
         raise GovcloudError(f"the inventory has {len(result.errors)} error(s)",
                             hint=f"run `govcloud inventory validate {inv_root}`")

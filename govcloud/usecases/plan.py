@@ -212,11 +212,12 @@ class PlanCheck:
         return self.state.approval
 
 
-def check(plan_arg: Path) -> PlanCheck:
+def check(plan_arg: Path, *, progress: Progress = NULL) -> PlanCheck:
     """Every hard rule on the plan as it is now (hand edits included), staleness and approval;
     plan.md's approval line is brought up to date (when the plan directory is not in use)."""
-    opened = open_plan(plan_arg)
-    violations = check_plan(opened.plan, opened.result.inventory)
+    opened = open_plan(plan_arg, progress=progress)
+    with progress.phase("plan.check"):
+        violations = check_plan(opened.plan, opened.result.inventory)
     state = plan_state.plan_state(opened.plan, opened.path, opened.result.inventory)
     plan_state.refresh_document(opened.path, lambda doc_lang: plan_state.approval_line(
         state, doc_lang, why=approvals.why(state.approval, doc_lang)))

@@ -109,6 +109,16 @@ def test_export_reports_files_checks_and_every_row(tmp_path):
         "load", "validate", "export.tables", "export.rows", "export.manifest"]
 
 
+def test_plan_check_reports_loading_its_inventory_and_the_rules():
+    from govcloud.usecases.plan import check
+    rec = Recorder()
+    checked = check(REPO / "migration-plans" / "heyuan-2018", progress=rec)
+    assert not checked.violations
+    starts = [e[1] for e in rec.events if e[0] == "start"]
+    assert starts[:2] == ["load", "validate"] and "plan.check" in starts
+    assert rec.done("load") == len(list(HEYUAN.rglob("*.yaml")))
+
+
 def test_rvtools_import_reports_its_vms():
     from govcloud.interchange import formats
     from shared_data import DATA
