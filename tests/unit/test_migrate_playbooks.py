@@ -48,13 +48,17 @@ def test_manifest_diffs_name_files_and_what_differs():
     assert len(out) == 51 and out[-1] == "... and 10 more"
 
 
-NAMES = ["precheck", "configure", "sync", "cutover", "verify", "rollback"]
+NAMES = ["precheck", "configure", "sync", "cutover", "switched", "cleanup", "verify", "rollback"]
 
 
 def test_playbooks_exist_use_the_groups_and_pass_syntax_check(tmp_path):
     pbs = [PB / f"migrate_{n}.yml" for n in NAMES] + [PB / "sample_workload.yml"]
     for pb in pbs[:-1]:
-        assert {p["hosts"] for p in yaml.safe_load(pb.read_text())} <= {"source", "target", "clients"}, pb
+        plays = yaml.safe_load(pb.read_text())
+        # a play names one of the three groups; an import names a sibling playbook checked here too
+        imports = [p["import_playbook"] for p in plays if "import_playbook" in p]
+        assert all(PB / i in pbs for i in imports), (pb, imports)
+        assert {p["hosts"] for p in plays if "import_playbook" not in p} <= {"source", "target", "clients"}, pb
     inv = tmp_path / "inv.yml"
     inv.write_text(yaml.safe_dump({"all": {"children": {g: {"hosts": {f"{g}1": {}}} for g in ("source", "target", "clients")}}}))
     r = subprocess.run(["ansible-playbook", "--syntax-check", "-i", str(inv), *map(str, pbs)], capture_output=True, text=True)
