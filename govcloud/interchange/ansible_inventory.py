@@ -764,8 +764,6 @@ def server_values(host: str, hv: dict[str, Any]) -> dict[str, Any]:
     """What the inventory states about one host, in the model's fields (cached facts if present)."""
     values: dict[str, Any] = {}
     addr = hv.get("ansible_host")
-    name = hv.get("ansible_hostname") or hv.get("ansible_fqdn") or host
-    values["hostname"] = str(name)
     ips = []
     for candidate in (addr, host, hv.get("ansible_default_ipv4", {}).get("address")
                       if isinstance(hv.get("ansible_default_ipv4"), dict) else None):
@@ -773,6 +771,11 @@ def server_values(host: str, hv: dict[str, Any]) -> dict[str, Any]:
             ips.append(str(candidate))
     if ips:
         values["ips"] = ips
+    # without an IP address the host name is where Ansible (and discover) connects: ansible_host
+    # when it is a DNS name, else the inventory name
+    reach = str(addr) if not ips and _dns_name(addr) else None
+    name = hv.get("ansible_hostname") or hv.get("ansible_fqdn") or reach or host
+    values["hostname"] = str(name)
     dist = hv.get("ansible_distribution")
     if dist:
         values["os_distribution"] = classify_os(str(dist))[0]
@@ -809,12 +812,26 @@ def server_values(host: str, hv: dict[str, Any]) -> dict[str, Any]:
     # incomplete (its unknown fields absent, never guessed), for `govcloud inventory discover` to
     # complete; with no address at all there is nothing to discover: it stays not imported
     missing = [k for k in _CENSUS_REQUIRED if k not in values]
-    if missing and values.get("ips"):
+    # reachable: an IP address, else the name Ansible connects to (ansible_host if set, else the
+    # inventory name) is a host name
+    if missing and (ips or _dns_name(addr if addr is not None else host)):
         values["census_missing"] = missing + ([] if "cpu_arch" in values else ["cpu_arch"])
     return values
 
 
 _CENSUS_REQUIRED = ("cores", "ram_gb", "os_distribution")
+_DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def _dns_name(text: Any) -> bool:
+    """A host name SSH can be pointed at (RFC 1123 labels, at most 253 characters): not an IP
+    address (a link-local or loopback one is no server's), no template, no option (``-o…``)."""
+    if not isinstance(text, str) or not 0 < len(text.rstrip(".")) <= 253:
+        return False
+    labels = text.rstrip(".").split(".")
+    if not all(_DNS_LABEL.match(x) for x in labels) or labels[-1].isdigit():
+        return False            # 169.254.7.7, 127.0.0.1: addresses, not names
+    return True
 _ARCHES = ("x86_64", "aarch64", "loongarch64", "mips64el", "sw_64", "ppc64", "ppc64le", "ia64", "sparc")
 _ARCH_VARS = ("cpu_arch", "arch", "architecture")
 _ARCH_ALIASES = {"amd64": "x86_64", "x86-64": "x86_64", "x64": "x86_64", "arm64": "aarch64",
@@ -877,7 +894,7 @@ def parse(path: Path) -> ParseResult:
         if safe:
             extra["ansible_vars"] = safe
         why = None
-        if any(k not in values for k in _CENSUS_REQUIRED) and not values.get("ips"):
+        if any(k not in values for k in _CENSUS_REQUIRED) and "census_missing" not in values:
             why = (("no-address-host", {"host": repr(str(hv["ansible_host"])[:80])})
                    if hv.get("ansible_host") is not None else ("no-address", {}))
         result.records.append(ImportedRecord("servers", host, values, prov, tuple(match), extra, incomplete_why=why))

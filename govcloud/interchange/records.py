@@ -72,10 +72,12 @@ class ImportedRecord:
 
 # why an importer could not make a record even an incomplete one: (English, Chinese) templates
 INCOMPLETE_WHY: dict[str, tuple[str, str]] = {
-    "no-address-host": ("no IP address to discover it at: ansible_host {host} is not one",
-                        "没有可供 discover 连接的 IP 地址：ansible_host {host} 不是 IP 地址"),
-    "no-address": ("no IP address to discover it at: no ansible_host, and the host name is not one",
-                   "没有可供 discover 连接的 IP 地址：未设置 ansible_host，主机名也不是 IP 地址"),
+    "no-address-host": ("no address to discover it at: ansible_host {host} is neither a server's IP address "
+                        "nor a host name",
+                        "没有可供 discover 连接的地址：ansible_host {host} 既不是服务器的 IP 地址，也不是主机名"),
+    "no-address": ("no address to discover it at: no ansible_host, and the inventory name is neither a server's "
+                   "IP address nor a host name",
+                   "没有可供 discover 连接的地址：未设置 ansible_host，清单中的名称既不是服务器的 IP 地址，也不是主机名"),
 }
 
 

@@ -28,6 +28,7 @@ HOSTS = ("[web]\n"
          "web2 ansible_host=198.18.1.41 cpus=2 arch=arm64\n"
          "web3 ansible_host=web3.example.org\n"
          "198.18.1.43\n"
+         "web4 ansible_host=169.254.7.7\n"
          "[web:vars]\n"
          "http_port=8080\n")
 MISSING_ALL = ["cores", "ram_gb", "os_distribution", "cpu_arch"]
@@ -62,9 +63,13 @@ def test_parser_marks_reachable_hosts_incomplete_and_keeps_what_the_inventory_sa
     assert by["web2"].extra["ansible_groups"] == ["web"] and by["web2"].extra["ansible_vars"]["http_port"] == 8080
     ip_named = by["198.18.1.43"].values
     assert ip_named["ips"] == ["198.18.1.43"] and ip_named["census_missing"] == MISSING_ALL
-    # a DNS name is no address govcloud can discover by: not a record, and the reason says so
-    assert "census_missing" not in by["web3"].values
-    assert by["web3"].incomplete_why == ("no-address-host", {"host": "'web3.example.org'"})
+    # a DNS name is where Ansible connects, and so does discover: the record's host name
+    web3 = by["web3"].values
+    assert web3["hostname"] == "web3.example.org" and "ips" not in web3 and web3["census_missing"] == MISSING_ALL
+    assert by["web3"].incomplete_why is None and ("hostname", "web3") in by["web3"].match
+    # a link-local address is neither a server's address nor a name: not a record, and the reason says so
+    assert "census_missing" not in by["web4"].values
+    assert by["web4"].incomplete_why == ("no-address-host", {"host": "'169.254.7.7'"})
 
 
 # ---------------------------------------------------------------- change set, dry run, files
@@ -77,18 +82,19 @@ def test_change_set_creates_incomplete_records_and_dry_run_writes_nothing(tmp_pa
     assert by["web1"].action == "create" and by["web1"].incomplete == []
     assert by["web2"].action == "create" and by["web2"].incomplete == ["ram_gb", "os_distribution"]
     assert by["198.18.1.43"].action == "create" and by["198.18.1.43"].incomplete == MISSING_ALL
-    assert by["web3"].action == "incomplete" and by["web3"].id is None
+    assert by["web3"].action == "create" and by["web3"].incomplete == MISSING_ALL
+    assert by["web4"].action == "incomplete" and by["web4"].id is None
     assert by["web2"].to_json()["incomplete"] == ["ram_gb", "os_distribution"]
     assert "incomplete" not in by["web1"].to_json()
     warn = [p for p in out.changeset.problems if p.code == "incomplete"]
-    assert [p.entity_id for p in warn] == ["web3"] and warn[0].line == 4 and "no IP address" in warn[0].message
+    assert [p.entity_id for p in warn] == ["web4"] and warn[0].line == 6 and "no address" in warn[0].message
 
 
 @pytest.mark.parametrize("lang, create_pending, not_imported, why", [
     ("en", "incomplete: missing RAM (GB), OS distribution (for discover)",
-     "incomplete (not imported)", "no IP address to discover it at: ansible_host 'web3.example.org' is not one"),
+     "incomplete (not imported)", "no address to discover it at: ansible_host '169.254.7.7' is neither"),
     ("zh", "信息不全，待 discover 补充：内存(GB), 操作系统",
-     "信息不全(未导入)", "没有可供 discover 连接的 IP 地址：ansible_host 'web3.example.org' 不是 IP 地址"),
+     "信息不全(未导入)", "没有可供 discover 连接的地址：ansible_host '169.254.7.7' 既不是服务器的 IP 地址"),
 ])
 def test_dry_run_shows_create_incomplete_in_both_languages(tmp_path, lang, create_pending, not_imported, why):
     f = tmp_path / "hosts.ini"
@@ -112,7 +118,7 @@ def test_written_record_is_schema_valid_and_validate_warns_not_errs(tmp_path):
     result = validate_path(tmp_path / "inv")
     assert result.errors == []
     warn = {p.entity_id: p for p in result.problems if p.code == "server-incomplete"}
-    assert set(warn) == {"ansible-web2", "ansible-198-18-1-43"}
+    assert set(warn) == {"ansible-web2", "ansible-198-18-1-43", "ansible-web3"}
     w = warn["ansible-web2"]
     assert w.file == "imported/ansible.yaml" and w.line and w.field == "census_missing"
     assert "ram_gb, os_distribution" in w.message and "govcloud inventory discover" in w.hint and "ansible-web2" in w.hint
@@ -258,7 +264,8 @@ def test_discover_use_case_reports_and_audits_what_it_completes(tmp_path, monkey
     assert entry["before"]["census_missing"]["ansible-198-18-1-43"] == MISSING_ALL
     assert entry["after"]["census_missing"]["ansible-198-18-1-43"] == []
     result = validate_path(root)
-    assert not [p for p in result.problems if p.code == "server-incomplete"]
+    # only the host this run did not visit is still incomplete
+    assert [p.entity_id for p in result.problems if p.code == "server-incomplete"] == ["ansible-web3"]
     assert result.inventory.servers["ansible-web2"].cpu_arch is CpuArch.aarch64      # stated, kept
     # re-importing the same file after discovery changes nothing: the facts complete on load only
     again = _import(tmp_path)
@@ -429,3 +436,21 @@ def test_discover_reaches_an_imported_host_with_the_inventorys_user_and_port(tmp
     assert seen == {"ansible-w1": ("ops", 2222), "ansible-w2": ("root", 22)}
     discover(DiscoverRequest(inventory=tmp_path / "inv", user="admin"))
     assert seen["ansible-w1"] == ("admin", 2222)
+
+
+def test_a_host_named_by_dns_is_discovered_at_that_name(tmp_path, monkeypatch):
+    """ansible_host web3.example.org (no IP): the record's host name, where discover connects, as
+    Ansible would; a link-local ansible_host gives no record at all."""
+    from govcloud.drivers import ssh
+    from govcloud.usecases.discover import DiscoverRequest, discover
+    _import(tmp_path)
+    root = tmp_path / "inv"
+    seen = []
+    monkeypatch.setattr(ssh, "run_many", lambda targets, script, **kw: [
+        seen.append((t.name, t.host)) or ssh.RunResult(t.name, rc=0, stdout=DEBIAN_WEBAPP) for t in targets])
+    done = discover(DiscoverRequest(inventory=root, hosts="ansible-web3"))
+    assert seen == [("ansible-web3", "web3.example.org")]
+    assert {c["server"]: c["complete"] for c in done.summary["census"]} == {"ansible-web3": True}
+    servers = validate_path(root).inventory.servers
+    assert servers["ansible-web3"].incomplete == () and servers["ansible-web3"].cores == 2
+    assert not any(s.hostname == "web4" for s in servers.values())

@@ -319,7 +319,7 @@ def test_inventory_vars_give_os_cpu_ram_and_the_rest_is_incomplete(tmp_path: Pat
     assert acts["web01"][0] == "create" and acts["db01"][0] == "create"
     assert acts["web02"] == ("incomplete", "hosts:row 3", ["cores", "ram_gb", "os_distribution"])
     web02 = next(c for c in out.changeset.changes if c.external_id == "web02")
-    assert "no IP address" in web02.note and "fe80::2%eth0" in web02.note
+    assert "no address to discover" in web02.note and "fe80::2%eth0" in web02.note
     assert acts["db02"][0] == "create"
     db02 = next(c for c in out.changeset.changes if c.external_id == "db02")
     assert db02.incomplete == ["cores", "ram_gb", "os_distribution", "cpu_arch"]
