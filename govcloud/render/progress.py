@@ -52,7 +52,7 @@ def _columns() -> list[Any]:
         def render(self, task: Any) -> Text:
             return super().render(task) if task.fields.get("counted") and not task.finished else Text("")
 
-    return [SpinnerColumn(finished_text="✓"), TextColumn("{task.description}"), BarColumn(bar_width=24), Count(),
+    return [SpinnerColumn(finished_text="✓"), TextColumn("{task.description}", markup=False), BarColumn(bar_width=24), Count(),
             TimeElapsedColumn(), Left(compact=True), TextColumn("{task.fields[item]}", markup=False)]
 
 

@@ -74,6 +74,17 @@ def test_rich_bars_show_counts_items_and_stay_as_a_record():
     assert "system app1" in text and "sync @ h61" in text          # shown while it ran
 
 
+def test_data_in_a_bar_is_shown_literally_never_as_markup():
+    """A subject or item from an inventory ("[/]", "[red]x", an escape sequence) prints as text."""
+    console, buf = _terminal()
+    with progress_for("text", "en", console=console) as p:
+        with p.phase("migrate.steps", total=1, subject="[/]sys[red]x") as ph:
+            ph.advance(item="sync @ [bold]h61\x1b[2J")
+            p.bars.refresh()
+    text = ANSI.sub("", buf.getvalue())
+    assert "[/]sys[red]x" in text and "[bold]h61" in text and "\x1b[2J" not in text
+
+
 def test_json_and_piped_show_nothing_and_piped_migrate_keeps_its_lines():
     console, buf = _terminal()
     with progress_for("json", "en", console=console) as p:
