@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import tempfile
 from contextlib import nullcontext
@@ -175,6 +176,11 @@ def _validate_overlay(root: Path, documents: dict[str, Path], cs: ChangeSet,
             if p.line is None and p.path and p.file in located:
                 p.line, p.column = located[p.file].locate(p.path)
         result.resolve_positions()      # the rest (files people wrote) by composing them
+        # a hint naming the inventory (`govcloud inventory discover PATH …`) names the one imported
+        # into, not this scratch overlay
+        for p in result.problems:
+            if p.hint and str(tmp) in p.hint:
+                p.hint = p.hint.replace(shlex.quote(str(tmp)), shlex.quote(str(root))).replace(str(tmp), str(root))
         result.problems.sort(key=lambda p: (p.file or "", p.line or 0, p.column or 0, p.code))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

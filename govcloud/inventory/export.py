@@ -207,6 +207,10 @@ def _entity_table(key: str, cls: type, records: Iterable[Any], ctx: Context, kin
             if c.key == "observed":
                 c.get = lambda o, _s=key: (o.observed if (v := written.get((_s, o.id), _AS_LOADED)) is _AS_LOADED
                                            else v)
+    if key == "servers":
+        for c in cols:
+            if c.key == "cpu_arch":     # while the census has not established it, the x86_64 default is no answer
+                c.get = lambda o: o.known_cpu_arch
     if note:
         cols.append(Column(NOTE_COL[0], NOTE_COL[1], NOTE_COL[2], lambda o: None, True))
     table = Table(key, zh, en, cols)

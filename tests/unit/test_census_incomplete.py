@@ -88,6 +88,9 @@ def test_change_set_creates_incomplete_records_and_dry_run_writes_nothing(tmp_pa
     assert "incomplete" not in by["web1"].to_json()
     warn = [p for p in out.changeset.problems if p.code == "incomplete"]
     assert [p.entity_id for p in warn] == ["web4"] and warn[0].line == 6 and "no address" in warn[0].message
+    # the validation of the would-be inventory runs on a scratch overlay; its hint names the inventory
+    hints = [p.hint for p in out.problems if p.code == "server-incomplete"]
+    assert hints and all(f"inventory discover {tmp_path / 'inv'} --hosts" in h for h in hints), hints
 
 
 @pytest.mark.parametrize("lang, create_pending, not_imported, why", [
@@ -361,6 +364,9 @@ def test_consumers_of_server_fields_handle_an_incomplete_server(tmp_path):
     census = json.loads((tmp_path / "exp-json" / "census.json").read_text(encoding="utf-8"))
     b = next(r for r in census["rows"] if r.get("system_id") == "b" or "系统b" in json.dumps(r, ensure_ascii=False))
     assert b.get("cpu_arch") in ([], None) and b.get("os") in ([], None)       # unknown: not x86_64, not "None"
+    servers = json.loads((tmp_path / "exp-json" / "servers.json").read_text(encoding="utf-8"))
+    srow = next(r for r in servers["rows"] if r["id"] == "b-h1")
+    assert srow["cpu_arch"] is None and "cpu_arch" in srow["census_missing"]      # not the model's x86_64 default
     proc = _cli("plan", "generate", str(root), "--out", str(tmp_path / "plans"), "--id", "p-census", "--lang", "en")
     assert proc.returncode == 0, proc.stderr
     plan_dir = tmp_path / "plans" / "p-census"
