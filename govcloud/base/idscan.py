@@ -24,6 +24,14 @@ CACHE_FORMAT = 1
 _SECTION = re.compile(rb'^(?:"([A-Za-z_][A-Za-z0-9_]*)":[ \t]*\[|([A-Za-z_][A-Za-z0-9_]*):[ \t]*(?:#.*)?$)', re.M)
 _ID = re.compile(rb'''id"?:[ \t]*["']?([^"',}\s#]+)''')          # found by its literal, then
 _ID_LEAD = re.compile(rb'[ \t]*(?:-[ \t]+\{?[ \t]*|-?[ \t]*\{[ \t]*")$')      # checked back to the line start
+# the id grammar (model/ids.py ID_RE, not imported: the completion path stays light; a unit test
+# checks they are the same): only such a word is ever offered to the shell, whatever a file holds
+# (a hostile "x;reboot" or "$(…)" would be inserted into the command line by a TAB)
+ID_GRAMMAR = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def _grammatical(ids: list[str]) -> list[str]:
+    return [i for i in ids if isinstance(i, str) and ID_GRAMMAR.fullmatch(i)]
 
 
 # ---------------------------------------------------------------- ids from files
@@ -160,7 +168,7 @@ def _collect(stamps: dict[str, list[int]], per_section: dict[str, dict[str, list
         for files in per_section.values():
             for i in files.get(path, ()):
                 seen.setdefault(i, None)
-    return list(seen)
+    return _grammatical(list(seen))
 
 
 def plan_file(arg: str) -> str:
@@ -194,8 +202,8 @@ def plan_ids(arg: str, what: str, batch: str | None = None, *, cache: bool = Tru
             _write_json(cfile, {"stamp": stamp, "batches": held})
     try:
         if what == "batches":
-            return [str(b) for b, _ in held]
-        return [str(x) for b, systems in held if not batch or _batch_is(str(b), batch) for x in systems]
+            return _grammatical([str(b) for b, _ in held])
+        return _grammatical([str(x) for b, systems in held if not batch or _batch_is(str(b), batch) for x in systems])
     except (TypeError, ValueError):
         return []
 

@@ -213,6 +213,25 @@ def test_cached_plan_ids_follow_the_plan(tmp_path, heyuan_plan):
     assert _values(["migrate", "run", str(plan), "--batch"]) == ["B00x", *batches[1:]]
 
 
+def test_only_ids_of_the_grammar_are_offered_to_the_shell(tmp_path):
+    """A hostile file's "id" (shell syntax a TAB would insert into the command line) is never
+    offered; the scanner's grammar is the model's."""
+    from govcloud.base import idscan
+    from govcloud.model import ids
+    assert idscan.ID_GRAMMAR.pattern == ids.ID_RE.pattern
+    inv = tmp_path / "inv"
+    inv.mkdir()
+    (inv / "organizations.yaml").write_text(
+        "format_version: 1\norganizations:\n  - id: ok-1\n  - id: x;reboot\n  - id: $(touch${IFS}p)\n"
+        "  - id: `id`\n  - id: a|b\n  - id: ok-2\n", encoding="utf-8")
+    assert _values(["inventory", "list", str(inv), "--department"]) == ["ok-1", "ok-2"]
+    plan = tmp_path / "plan.yaml"
+    plan.write_text('{\n"batches": [\n  {"id": "B01", "items": [\n    {"id": "s1;reboot"},\n    {"id": "s2"}]},\n'
+                    '  {"id": "$(x)", "items": []}\n]\n}\n', encoding="utf-8")
+    assert _values(["migrate", "run", str(tmp_path), "--batch"]) == ["B01"]
+    assert _values(["migrate", "run", str(tmp_path), "--system"]) == ["s2"]
+
+
 def test_unreadable_files_complete_nothing(tmp_path):
     assert _values(["migrate", "run", str(tmp_path / "missing"), "--batch"]) == []
     (tmp_path / "plan.yaml").write_bytes(b"\xff\xfe not a plan {{{")
