@@ -281,3 +281,25 @@ def test_processes_creating_the_key_at_once_all_read_one_whole_key(tmp_path: Pat
             p.join(60)
         assert len(set(got)) == 1 and not got[0].startswith("error"), got
         assert sorted(x.name for x in (tmp_path / f"k{attempt}").iterdir()) == ["audit.key"]   # no temp left
+
+
+def test_show_names_actions_and_records_by_their_labels_in_each_language(tmp_path: Path) -> None:
+    """`audit show` words what govcloud records (导入/导出/发现采集) in the chosen language; JSON keeps
+    the keys; an action it does not know is shown as written."""
+    import subprocess
+    import sys
+    auditlog.append(tmp_path, action="import", entity=("inventory", "heyuan"), reason="r1")
+    auditlog.append(tmp_path, action="discover", entity=("observations", "observed/discovery.yaml"))
+    auditlog.append(tmp_path, action="export", entity=("inventory", "heyuan"))
+    auditlog.append(tmp_path, action="zz-future", entity=("thing", "x"))
+
+    def show(*extra: str) -> str:
+        r = subprocess.run([sys.executable, "-m", "govcloud", "audit", "show", str(tmp_path), *extra],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+    zh, en = show(), show("--lang", "en")
+    assert "导入  清单/heyuan" in zh and "发现采集  采集结果/observed/discovery.yaml" in zh and "导出" in zh
+    assert "import  inventory/heyuan" in en and "discovery  observations/" in en
+    assert "zz-future  thing/x" in zh and "zz-future  thing/x" in en
+    assert [e["action"] for e in json.loads(show("-o", "json"))] == ["import", "discover", "export", "zz-future"]

@@ -20,6 +20,24 @@ _T: dict[str, tuple[str, str]] = {
 }
 
 
+# what each audit entry records (the `action` govcloud writes), by its label; an action this
+# version does not know (a newer govcloud's, a hand-added line) is shown as written
+ACTIONS: dict[str, tuple[str, str]] = {
+    "import": ("导入", "import"),
+    "export": ("导出", "export"),
+    "discover": ("发现采集", "discovery"),
+}
+ENTITY_KINDS: dict[str, tuple[str, str]] = {
+    "inventory": ("清单", "inventory"),
+    "observations": ("采集结果", "observations"),
+}
+
+
+def _label(table: dict[str, tuple[str, str]], key: Any, lang: str) -> str:
+    pair = table.get(key) if isinstance(key, str) else None
+    return str(key) if pair is None else pair[0 if lang == "zh" else 1]
+
+
 def msg(key: str, lang: str, **params: Any) -> str:
     zh, en = _T[key]
     return (zh if lang == "zh" else en).format(**params)
@@ -51,12 +69,12 @@ def entries(log: Path, shown: list[dict[str, Any]], lang: str) -> None:
         who_s = (who.get("os_user") or "?") + (f" ({who['actor']})" if who.get("actor") else "") \
             if isinstance(who, dict) else str(who)
         ent = e.get("entity") or {}
-        ent_s = f"{ent.get('kind')}/{ent.get('id')}" if isinstance(ent, dict) else str(ent)
+        ent_s = f"{_label(ENTITY_KINDS, ent.get('kind'), lang)}/{ent.get('id')}" if isinstance(ent, dict) else str(ent)
         one = lambda x: view.clean(str(x), newlines=False)  # noqa: E731 - a newline in data never starts a line
         line = Text()
         line.append(f"#{one(e.get('seq'))}", style="bold")
         line.append(f"  {one(e.get('at'))}  {one(who_s)}  ")
-        line.append(one(e.get("action")), style="cyan")
+        line.append(one(_label(ACTIONS, e.get("action"), lang)), style="cyan")
         line.append(f"  {one(ent_s)}")
         if e.get("reason"):
             line.append(f"  — {one(e['reason'])}")
