@@ -236,7 +236,7 @@ _ENUM_PARAMS: dict[str, type[LabeledEnum]] = {
 
 
 def _labelled(k: str, v: Any, lang: str) -> Any:
-    enum_cls = _ENUM_PARAMS.get(k) if lang != "en" else None
+    enum_cls = _ENUM_PARAMS.get(k)
     if enum_cls is None:
         return v
     members = {m.value: m for m in enum_cls}

@@ -279,6 +279,11 @@ def test_plan_show_unscheduled_gives_each_reason_in_the_chosen_language(plan: Pa
     # Chinese output words enum keys by their labels (政务外网, not gov_extranet)
     for key in ("gov_extranet", "gov_intranet", "national_vertical", "x86_64 资源池"):
         assert key not in zh, key
+    # ... and so does English output (e-government extranet)
+    en = gc("plan", "show", str(plan), "--unscheduled", "--lang", "en").stdout
+    assert "extranet" in en
+    for key in ("gov_extranet", "gov_intranet", "national_vertical"):
+        assert key not in en, key
 
 
 def test_plan_show_rooms_and_by_room(plan: Path) -> None:
