@@ -234,7 +234,7 @@ class CpuVendor(LabeledEnum):
 
 
 class CpuArch(LabeledEnum):
-    x86_64 = "x86_64", "x86_64"
+    x86_64 = "x86_64", "x86_64", "x86_64"
     aarch64 = "aarch64", "ARM64(aarch64)", "aarch64"
     loongarch64 = "loongarch64", "龙架构(loongarch64)", "loongarch64"
     mips64el = "mips64el", "MIPS64(mips64el)", "mips64el"

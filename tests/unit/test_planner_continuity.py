@@ -140,7 +140,7 @@ def test_kylin_stays_kylin_unless_the_policy_names_a_target_os(tmp_path):
     assert it.strategy is Strategy.replatform
     kylin = [x for x in it.servers if x.server in ("ky-h1", "ky-h2")]
     assert kylin and all(x.image == "kylin-v10-aarch64" for x in kylin), it.servers
-    assert "OS family kylin kept" in reasons_text(it)
+    assert "OS family Kylin kept" in reasons_text(it)
     inv2.policies["p1"].target_os = OsDistribution.openeuler
     plan = planned(inv2)
     assert all(x.image == "openEuler-22.03-aarch64" for x in F.item(plan, "ky").servers)
