@@ -14,7 +14,6 @@ from govcloud.render import console as view
 from govcloud.render.i18n import enum_label
 
 _T: dict[str, tuple[str, str]] = {
-    "progress": ("发现", "discover"),
     "title": ("主机发现 — 已连通 {reached}/{targets}，用时 {seconds:.1f} 秒",
               "discovery — {reached}/{targets} reached in {seconds:.1f}s"),
     "result": ("结果", "result"), "hosts": ("主机数", "hosts"), "reached": ("已连通", "reached"),
