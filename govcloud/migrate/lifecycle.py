@@ -18,27 +18,27 @@ from govcloud.store.entries import (Entry, ResourceEntry, RunEntry, StateEntry, 
 
 
 class State(LabeledEnum):
-    pending = "pending", "待迁移"
-    prechecked = "prechecked", "已预检"
-    provisioned = "provisioned", "已开通资源"
-    synced = "synced", "已同步数据"
-    cutover = "cutover", "已切换"
-    verified = "verified", "已验证"
-    done = "done", "已完成"
-    rolled_back = "rolled_back", "已回退", "rolled back"
-    failed = "failed", "失败"
-    decommissioned = "decommissioned", "源系统已下线", "source decommissioned"
+    pending = "pending"
+    prechecked = "prechecked"
+    provisioned = "provisioned"
+    synced = "synced"
+    cutover = "cutover"
+    verified = "verified"
+    done = "done"
+    rolled_back = "rolled_back", "rolled back"
+    failed = "failed"
+    decommissioned = "decommissioned", "source decommissioned"
 
 
 class Step(LabeledEnum):
-    precheck = "precheck", "预检"
-    provision = "provision", "开通云资源"
-    configure = "configure", "基础配置"
-    sync = "sync", "数据同步"
-    cutover = "cutover", "业务切换"
-    verify = "verify", "验证"
-    rollback = "rollback", "回退"
-    decommission = "decommission", "源系统下线"
+    precheck = "precheck"
+    provision = "provision"
+    configure = "configure"
+    sync = "sync"
+    cutover = "cutover"
+    verify = "verify"
+    rollback = "rollback"
+    decommission = "decommission"
 
 
 # The forward path: the state a system reaches when the step succeeds.
