@@ -55,8 +55,8 @@ def _const(node: ast.AST | None) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
-def extract_source(path: Path, found: dict[str, Found]) -> None:
-    rel = path.relative_to(ROOT.parent).as_posix()
+def extract_source(path: Path, found: dict[str, Found], rel: str | None = None) -> None:
+    rel = rel or path.relative_to(ROOT.parent).as_posix()
     pkg = package_of(rel)
     box = found.setdefault(pkg, Found())
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=rel)
