@@ -22,6 +22,7 @@ from govcloud.model.inventory import Inventory
 from govcloud.model.plan import (
     REQ_FENBAO, REQ_MLPS_ASSESSMENT, REQ_OS_MIGRATION, REQ_REBUILD, REQ_SUPERIOR_APPROVAL, Plan,
 )
+from govcloud.base.i18n import tr
 
 
 _L = {
@@ -205,7 +206,7 @@ def document_data(plan: Plan, inv: Inventory, *, lang: str = "zh", approval: str
     retained = [{"id": r.system, "name": _cell(r.name), "dept": _cell(orgs.get(r.owner_org, r.owner_org)),
                  "reason": _cell(render_reason(r.reason, lang))} for r in plan.retained]
     unscheduled = [{"id": u.system, "name": _cell(u.name), "dept": _cell(orgs.get(u.owner_org, u.owner_org)),
-                    "strategy": u.strategy.label(lang) if u.strategy else "-", "reasons": _cell(("；" if lang == "zh" else "; ").join(render_all(u.reasons, lang)))}
+                    "strategy": u.strategy.label(lang) if u.strategy else "-", "reasons": _cell((tr("; ", lang)).join(render_all(u.reasons, lang)))}
                    for u in plan.unscheduled]
     rooms = [{"id": r.room, "name": _cell(r.name), "empty_by": r.empty_by or "-",
               "blocked_by": _cell(", ".join(r.blocked_by[:6]) + (" …" if len(r.blocked_by) > 6 else "")

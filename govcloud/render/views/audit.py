@@ -10,26 +10,27 @@ from typing import Any
 from rich.text import Text
 
 from govcloud.render import console as view
+from govcloud.base.i18n import zh_en
 
 _T: dict[str, tuple[str, str]] = {
-    "problems": ("{n} 处问题", "{n} problem(s)"),
-    "in": ("，位于 {log}", " in {log}"),
-    "no_log": (" 尚无审计日志（{log}）", " no audit log yet ({log})"),
-    "intact": (" {log}：{n} 条记录，哈希链完整", " {log}: {n} {noun}, chain intact"),
-    "shown": ("{log}：显示 {n} 条记录", "{log}: {n} {noun} shown"),
+    "problems": zh_en("{n} problem(s)"),
+    "in": zh_en(" in {log}"),
+    "no_log": zh_en(" no audit log yet ({log})"),
+    "intact": zh_en(" {log}: {n} {noun}, chain intact"),
+    "shown": zh_en("{log}: {n} {noun} shown"),
 }
 
 
 # what each audit entry records (the `action` govcloud writes), by its label; an action this
 # version does not know (a newer govcloud's, a hand-added line) is shown as written
 ACTIONS: dict[str, tuple[str, str]] = {
-    "import": ("导入", "import"),
-    "export": ("导出", "export"),
-    "discover": ("发现采集", "discovery"),
+    "import": zh_en("import"),
+    "export": zh_en("export"),
+    "discover": zh_en("discovery"),
 }
 ENTITY_KINDS: dict[str, tuple[str, str]] = {
-    "inventory": ("清单", "inventory"),
-    "observations": ("采集结果", "observations"),
+    "inventory": zh_en("inventory"),
+    "observations": zh_en("observations"),
 }
 
 

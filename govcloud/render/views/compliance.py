@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from govcloud.render import console as view
+from govcloud.base.i18n import zh_en
 
 _T: dict[str, tuple[str, str]] = {
-    "changed": ("已变更", "changed"), "failed": ("失败", "failed"), "unreachable": ("不可达", "unreachable"),
-    "collecting": ("正在从 {n} 台主机收集事实 …", "collecting facts from {n} host(s) …"),
+    "changed": zh_en("changed"), "failed": zh_en("failed"), "unreachable": zh_en("unreachable"),
+    "collecting": zh_en("collecting facts from {n} host(s) …"),
 }
 
 

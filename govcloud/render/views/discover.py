@@ -12,22 +12,21 @@ from govcloud.base.sshfail import LABELS
 from govcloud.model.enums import DepType
 from govcloud.render import console as view
 from govcloud.render.i18n import enum_label
+from govcloud.base.i18n import zh_en
 
 _T: dict[str, tuple[str, str]] = {
-    "title": ("主机发现 — 已连通 {reached}/{targets}，用时 {seconds:.1f} 秒",
-              "discovery — {reached}/{targets} reached in {seconds:.1f}s"),
-    "result": ("结果", "result"), "hosts": ("主机数", "hosts"), "reached": ("已连通", "reached"),
-    "not_reached": ("未连通", "not reached"),
-    "server": ("服务器", "server"), "address": ("地址", "address"), "reason": ("原因", "reason"),
-    "detail": ("详情", "detail"),
-    "proposals": ("建议的依赖关系（来自已建立的连接 — 请审核后手工添加）",
-                  "proposed dependencies (from established connections — review, then add by hand)"),
-    "from": ("调用方", "from"), "to": ("被调用方", "to"), "type": ("类型", "type"), "evidence": ("依据", "evidence"),
-    "declared": ("已登记", "declared"), "yes": ("是", "yes"),
-    "written": ("观测记录：{written} 条（审计日志第 {seq} 条）", "observations: {written} (audit log entry #{seq})"),
-    "census": ("普查补全（导入时信息不全的服务器）", "census completed (servers an import left incomplete)"),
-    "filled": ("本次补全", "filled in"), "still": ("仍缺", "still missing"), "state": ("状态", "state"),
-    "complete": ("已完整", "complete"), "incomplete": ("仍不完整", "still incomplete"),
+    "title": zh_en("discovery — {reached}/{targets} reached in {seconds:.1f}s"),
+    "result": zh_en("result"), "hosts": zh_en("hosts"), "reached": zh_en("reached"),
+    "not_reached": zh_en("not reached"),
+    "server": zh_en("server"), "address": zh_en("address"), "reason": zh_en("reason"),
+    "detail": zh_en("detail"),
+    "proposals": zh_en("proposed dependencies (from established connections — review, then add by hand)"),
+    "from": zh_en("from"), "to": zh_en("to"), "type": zh_en("type", ctx='discover:type'), "evidence": zh_en("evidence"),
+    "declared": zh_en("declared"), "yes": zh_en("yes"),
+    "written": zh_en("observations: {written} (audit log entry #{seq})"),
+    "census": zh_en("census completed (servers an import left incomplete)"),
+    "filled": zh_en("filled in"), "still": zh_en("still missing"), "state": zh_en("state"),
+    "complete": zh_en("complete"), "incomplete": zh_en("still incomplete"),
 }
 
 # why a host was not reached (base.sshfail's kinds), in Chinese; English from base.sshfail.LABELS

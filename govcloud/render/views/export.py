@@ -7,17 +7,17 @@ from pathlib import Path
 from typing import Any
 
 from govcloud.render import console as view
+from govcloud.base.i18n import zh_en
 
 _T: dict[str, tuple[str, str]] = {
-    "errors": ("{n} 处错误", "{n} error(s)"),
-    "fix": ("；请先修正后再导出（`govcloud inventory validate {path}`）",
-            "; fix them before exporting (`govcloud inventory validate {path}`)"),
-    "redacted": ("{n} 条涉密记录仅导出最少信息", "{n} classified, minimal metadata"),
-    "withheld": ("{n} 条涉密相关记录未导出", "{n} withheld (classified)"),
-    "classified": ("涉密系统", "classified systems"),
-    "problems": ("{n} 处问题", "{n} problem(s)"),
-    "in": ("，位于 {dir}", " in {dir}"),
-    "matches": (" {dir}：所有文件与 MANIFEST.sha256 一致", " {dir}: every file matches MANIFEST.sha256"),
+    "errors": zh_en("{n} error(s)"),
+    "fix": zh_en("; fix them before exporting (`govcloud inventory validate {path}`)"),
+    "redacted": zh_en("{n} classified, minimal metadata"),
+    "withheld": zh_en("{n} withheld (classified)"),
+    "classified": zh_en("classified systems"),
+    "problems": zh_en("{n} problem(s)"),
+    "in": zh_en(" in {dir}"),
+    "matches": zh_en(" {dir}: every file matches MANIFEST.sha256"),
 }
 
 

@@ -11,6 +11,7 @@ from rich.table import Table
 from govcloud.interchange.records import incomplete_why
 from govcloud.model.entities import SECTIONS
 from govcloud.render import console as view
+from govcloud.base.i18n import zh_en
 
 _L = {
     "zh": {"create": "新建", "update": "更新", "unchanged": "未变", "observe": "采集(人工记录)",
@@ -106,7 +107,7 @@ def _field_label(key: str, lang: str) -> str:
 
 
 _SECTIONS = {s.key: s for s in SECTIONS}
-_OTHER_SECTIONS = {"inventory": ("清单", "inventory")}   # inventory.yaml's own section
+_OTHER_SECTIONS = {"inventory": zh_en("inventory")}   # inventory.yaml's own section
 
 
 def _section(key: str, lang: str) -> str:

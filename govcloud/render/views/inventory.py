@@ -13,18 +13,17 @@ from govcloud.inventory.writer import to_plain
 from govcloud.model.enums import LabeledEnum
 from govcloud.render import console as view
 from govcloud.render.i18n import t
+from govcloud.base.i18n import tr, zh_en
 
 _T: dict[str, tuple[str, str]] = {
-    "errors": ("{n} 处错误", "{n} error(s)"),
-    "first": ("（仅显示前 20 处，另有 {more} 处）", " (first 20 shown, +{more})"),
-    "run": ("；运行 `govcloud inventory validate {path}` 查看全部", "; run `govcloud inventory validate {path}` for all of them"),
-    "more": ("… 另有 {n} 个；`govcloud inventory list` 列出全部", "… {n} more; `govcloud inventory list` shows them all"),
-    "schema": ("已写入 {out}", "wrote {out}"),
-    "generated": ("已写入{scale}规模的合成清单（种子 {seed}）到 {out}：{organizations:,} 个部门/单位、{systems:,} 个系统、"
-                  "{servers:,} 台服务器，用时 {seconds:.1f} 秒",
-                  "wrote {scale} inventory (seed {seed}) to {out}: {organizations:,} organisations, {systems:,} systems, "
+    "errors": zh_en("{n} error(s)"),
+    "first": zh_en(" (first 20 shown, +{more})"),
+    "run": zh_en("; run `govcloud inventory validate {path}` for all of them"),
+    "more": zh_en("… {n} more; `govcloud inventory list` shows them all"),
+    "schema": zh_en("wrote {out}"),
+    "generated": zh_en("wrote {scale} inventory (seed {seed}) to {out}: {organizations:,} organisations, {systems:,} systems, "
                   "{servers:,} servers in {seconds:.1f} s"),
-    "city": ("市级", "city"), "province": ("省级", "province"), "national": ("全国", "national"),
+    "city": zh_en("city"), "province": zh_en("province"), "national": zh_en("national"),
 }
 
 
@@ -58,7 +57,7 @@ def shown_value(value: Any, lang: str) -> str:
     if value is None:
         return "-"
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, LabeledEnum) for v in value):
-        return ("、" if lang == "zh" else ", ").join(v.label(lang) for v in value)
+        return (tr(", ", lang)).join(v.label(lang) for v in value)
     if isinstance(value, (list, tuple, dict)):
         return json.dumps(_plain(value), ensure_ascii=False, default=str)
     return str(value)

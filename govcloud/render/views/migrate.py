@@ -11,41 +11,41 @@ from rich.text import Text
 
 from govcloud.render import console as view
 from govcloud.render.i18n import t as label
+from govcloud.base.i18n import zh_en
 
 _T: dict[str, tuple[str, str]] = {
-    "dry_run": ("{plan} — 预演（未做任何变更）", "{plan} — dry run (nothing changed)"),
-    "system": ("系统", "system"), "state": ("状态", "state"), "action": ("动作", "action"),
-    "kind": ("类型", "kind"), "name": ("名称", "name"), "detail": ("说明", "detail"),
-    "nothing": ("无需变更", "nothing to do"),
-    "to_do": ("待执行变更 {to_do} 项，受阻 {blocked} 项", "{to_do} change(s) to make, {blocked} blocked"),
-    "records": ("割接记录 — 预演（未做任何变更）", "cutover records — dry run (nothing changed)"),
-    "record": ("记录", "record"), "live": ("当前值", "live"), "expected": ("预期（源）", "expected (source)"),
-    "new": ("新值（目标）", "new (target)"), "absent": ("（不存在）", "(absent)"),
-    "steps": ("步骤", "steps"), "changes": ("变更", "changes"), "error": ("错误", "error"),
-    "batch": ("批次", "batch"), "syncs": ("同步次数", "syncs"), "last_change": ("最近变更", "last change"),
-    "failure": ("失败原因", "failure"),
-    "status": ("{plan} — 迁移状态 — {approval}", "{plan} — migration status — {approval}"),
-    "torn": ("日志末行因崩溃而不完整，已忽略", "the journal ends in a line cut short by a crash; it is ignored"),
-    "run_title": ("{plan} 批次 {batch}：执行至 {stage}", "{plan} batch {batch}: run until {stage}"),
-    "cutover_title": ("{plan} 批次 {batch}：割接", "{plan} batch {batch}: cutover"),
-    "rollback_title": ("{plan}：回退", "{plan}: rollback"),
-    "decommission_title": ("{plan}：源系统下线", "{plan}: decommission"),
-    "confirm_run": ("执行以上变更？", "carry out these changes?"),
-    "confirm_cutover": ("现在割接批次 {batch} 的 {n} 个系统？其源端服务将停止，数据库将关闭应用写入。",
-                        "cut over {n} system(s) of batch {batch} now? Their source services will be stopped and "
+    "dry_run": zh_en("{plan} — dry run (nothing changed)"),
+    "system": zh_en("system"), "state": zh_en("state"), "action": zh_en("action"),
+    "kind": zh_en("kind"), "name": zh_en("name"), "detail": zh_en("detail", ctx='migrate:detail'),
+    "nothing": zh_en("nothing to do"),
+    "to_do": zh_en("{to_do} change(s) to make, {blocked} blocked"),
+    "records": zh_en("cutover records — dry run (nothing changed)"),
+    "record": zh_en("record"), "live": zh_en("live"), "expected": zh_en("expected (source)"),
+    "new": zh_en("new (target)"), "absent": zh_en("(absent)"),
+    "steps": zh_en("steps"), "changes": zh_en("changes"), "error": zh_en("error"),
+    "batch": zh_en("batch"), "syncs": zh_en("syncs"), "last_change": zh_en("last change"),
+    "failure": zh_en("failure"),
+    "status": zh_en("{plan} — migration status — {approval}"),
+    "torn": zh_en("the journal ends in a line cut short by a crash; it is ignored"),
+    "run_title": zh_en("{plan} batch {batch}: run until {stage}"),
+    "cutover_title": zh_en("{plan} batch {batch}: cutover"),
+    "rollback_title": zh_en("{plan}: rollback"),
+    "decommission_title": zh_en("{plan}: decommission"),
+    "confirm_run": zh_en("carry out these changes?"),
+    "confirm_cutover": zh_en("cut over {n} system(s) of batch {batch} now? Their source services will be stopped and "
                         "their databases closed to application writes."),
-    "confirm_rollback": ("回退 {system}？", "roll back {system}?"),
-    "confirm_rollback_remove": ("回退 {system} 并删除其云服务器？", "roll back {system} and remove its cloud servers?"),
-    "confirm_decommission": ("将 {system} 的源系统记录为已下线？", "record {system}'s source as decommissioned?"),
-    "replication": ("复制", "replication"), "dump": ("导出导入", "dump"),
+    "confirm_rollback": zh_en("roll back {system}?"),
+    "confirm_rollback_remove": zh_en("roll back {system} and remove its cloud servers?"),
+    "confirm_decommission": zh_en("record {system}'s source as decommissioned?"),
+    "replication": zh_en("replication", ctx='migrate:replication'), "dump": zh_en("dump"),
 }
 
 # the change set's actions and the records' actions, in the user's language
 _ACTIONS: dict[str, tuple[str, str]] = {
-    "create": ("创建", "create"), "adopt": ("接管", "adopt"), "update": ("更新", "update"),
-    "attach": ("挂载", "attach"), "blocked": ("受阻", "blocked"), "run": ("执行", "run"), "keep": ("保持", "keep"),
-    "switch": ("切换", "switch"), "already": ("已切换", "already"), "conflict": ("冲突", "conflict"),
-    "error": ("错误", "error"), "clients": ("客户端", "clients"), "method": ("方式", "method"),
+    "create": zh_en("create"), "adopt": zh_en("adopt"), "update": zh_en("update"),
+    "attach": zh_en("attach"), "blocked": zh_en("blocked"), "run": zh_en("run"), "keep": zh_en("keep"),
+    "switch": zh_en("switch"), "already": zh_en("already"), "conflict": zh_en("conflict"),
+    "error": zh_en("error"), "clients": zh_en("clients"), "method": zh_en("method"),
 }
 _STYLE = {"create": "green", "adopt": "yellow", "update": "yellow", "attach": "yellow", "blocked": "red",
           "run": "cyan", "keep": "dim", "switch": "cyan", "already": "green", "conflict": "red", "error": "red"}

@@ -12,44 +12,41 @@ from govcloud.model.enums import Strategy
 from govcloud.planning.rules import format_violation
 from govcloud.render import console as view
 from govcloud.render.reasons import OBJECTIVE, batch_name, render_all
+from govcloud.base.i18n import tr, zh_en
 
 _T: dict[str, tuple[str, str]] = {
-    "wrote": ("已写入 {path} 和 {doc}，用时 {seconds:.1f} 秒", "wrote {path} and {doc} in {seconds:.1f} s"),
-    "summary": ("批次 {batches}（下界 {lower_bound}，差距 {gap}）；纳入批次 {systems_in_batches} 个系统，保留 {retained}，"
-                "暂无法排期 {unscheduled}；硬性规则违反 0",
-                "{batches} batches (lower bound {lower_bound}, gap {gap}); {systems_in_batches} systems in batches, "
+    "wrote": zh_en("wrote {path} and {doc} in {seconds:.1f} s"),
+    "summary": zh_en("{batches} batches (lower bound {lower_bound}, gap {gap}); {systems_in_batches} systems in batches, "
                 "{retained} stay, {unscheduled} cannot be scheduled; 0 hard-rule violations"),
-    "prerequisites": ("前置条件", "prerequisites"),
-    "diff_total": ("{a} → {b}：{n} 个系统有变化", "{n} system(s) changed between {a} and {b}"),
-    "approved": ("已审批 {plan}（{sha}…），审批人 {by}，{at}，签名方式 {scheme}",
-                 "approved {plan} ({sha}…) by {by} at {at}, signed with {scheme}"),
-    "t_systems": ("{plan} — 纳入批次的系统 {n} 个", "{plan} — {n} scheduled systems"),
-    "t_unscheduled": ("{plan} — 未纳入批次的系统：暂无法排期 {u} 个，保留 {r} 个",
-                      "{plan} — systems outside the batches: {u} cannot be scheduled, {r} stay"),
-    "t_rooms": ("{plan} — 机房腾退：{closed}/{n} 个可腾空", "{plan} — machine rooms: {closed} of {n} emptied"),
-    "t_departments": ("{plan} — 按部门（{n} 个）", "{plan} — by department ({n})"),
-    "no_names": ("部门名称不可用（{why}），显示部门编号", "department names unavailable ({why}); showing ids"),
-    "retained": ("保留", "stays"), "unscheduled": ("暂无法排期", "cannot be scheduled"),
-    "lease_expiry": ("租约到期", "lease expiry"), "closure_date": ("关停", "closure"),
-    "missed": ("⚠ 未能按期腾空", "⚠ not empty by then"),
+    "prerequisites": zh_en("prerequisites"),
+    "diff_total": zh_en("{n} system(s) changed between {a} and {b}"),
+    "approved": zh_en("approved {plan} ({sha}…) by {by} at {at}, signed with {scheme}"),
+    "t_systems": zh_en("{plan} — {n} scheduled systems"),
+    "t_unscheduled": zh_en("{plan} — systems outside the batches: {u} cannot be scheduled, {r} stay"),
+    "t_rooms": zh_en("{plan} — machine rooms: {closed} of {n} emptied"),
+    "t_departments": zh_en("{plan} — by department ({n})"),
+    "no_names": zh_en("department names unavailable ({why}); showing ids"),
+    "retained": zh_en("stays"), "unscheduled": zh_en("cannot be scheduled"),
+    "lease_expiry": zh_en("lease expiry"), "closure_date": zh_en("closure"),
+    "missed": zh_en("⚠ not empty by then"),
 }
 
 _COLS: dict[str, tuple[str, str]] = {
-    "batch": ("批次", "batch"), "system": ("系统", "system"), "name": ("名称", "name"),
-    "department": ("部门", "department"), "strategy": ("策略", "strategy"), "zone": ("目标资源池", "target zone"),
-    "flavor": ("规格", "flavor"), "cutover": ("割接日期", "cutover"), "deadline": ("截止", "deadline"),
-    "status": ("情况", "status"), "reason": ("原因", "reason"), "room": ("机房", "machine room"),
-    "empty_by": ("腾空日期", "empty by"), "room_deadline": ("租约到期/关停日期", "lease expiry/closure"),
-    "kept_open": ("尚未腾空原因", "kept open by"), "systems": ("纳入批次系统", "systems in batches"),
-    "batches": ("批次", "batches"), "stay": ("保留/暂无法排期", "stay/unscheduled"),
+    "batch": zh_en("batch"), "system": zh_en("system"), "name": zh_en("name"),
+    "department": zh_en("department"), "strategy": zh_en("strategy"), "zone": zh_en("target zone"),
+    "flavor": zh_en("flavor"), "cutover": zh_en("cutover"), "deadline": zh_en("deadline"),
+    "status": zh_en("status", ctx='plan:status'), "reason": zh_en("reason"), "room": zh_en("machine room"),
+    "empty_by": zh_en("empty by"), "room_deadline": zh_en("lease expiry/closure"),
+    "kept_open": zh_en("kept open by"), "systems": zh_en("systems in batches"),
+    "batches": zh_en("batches"), "stay": zh_en("stay/unscheduled"),
 }
 
-_HEADINGS = {"strategy": ("策略", "strategy"), "group": ("迁移组", "move group"), "batch": ("批次", "batch"),
-             "zone": ("目标资源池", "zone"), "flavor": ("规格", "flavor"), "image": ("镜像", "image"),
-             "retain": ("保留原因", "why it stays"), "unscheduled": ("无法排期原因", "why it cannot be scheduled")}
+_HEADINGS = {"strategy": zh_en("strategy"), "group": zh_en("move group"), "batch": zh_en("batch"),
+             "zone": zh_en("zone"), "flavor": zh_en("flavor"), "image": zh_en("image"),
+             "retain": zh_en("why it stays"), "unscheduled": zh_en("why it cannot be scheduled")}
 
-_DIFF_FIELDS = {"where": ("批次", "where"), "strategy": ("策略", "strategy"), "zone": ("资源池", "zone"),
-                "cutover": ("割接日", "cutover"), "added": ("新增", "added"), "removed": ("移除", "removed")}
+_DIFF_FIELDS = {"where": zh_en("where", ctx='plan:where'), "strategy": zh_en("strategy"), "zone": zh_en("zone", ctx='plan:zone'),
+                "cutover": zh_en("cutover", ctx='plan:cutover'), "added": zh_en("added"), "removed": zh_en("removed")}
 
 SHOW_BY = ("batch", "department", "room")
 
@@ -117,7 +114,7 @@ def _table(title: str, cols: tuple[str, ...], lang: str) -> Table:
 
 
 def _sep(lang: str) -> str:
-    return "；" if lang == "zh" else "; "
+    return tr("; ", lang)
 
 
 def names_missing(why: str | None, lang: str) -> None:
@@ -134,8 +131,8 @@ def show(plan: Any, approval_text: str, flagged: bool, lang: str, plan_summary: 
     if flagged:
         view.stderr().print(view.safe(approval_text), style="bold red", highlight=False)
     table = Table(title=view.safe(f"{plan.plan_id} — {approval_text}"), title_justify="left", header_style="bold")
-    for col in (("批次", "batch"), ("时间", "window"), ("截止", "deadline"), ("系统", "systems"),
-                ("服务器", "servers"), ("策略", "strategies")):
+    for col in (zh_en("batch"), zh_en("window"), zh_en("deadline"), zh_en("systems", ctx='plan:batch-systems'),
+                zh_en("servers"), zh_en("strategies")):
         table.add_column(_pick(col, lang))
     for b in plan.batches:
         strategies: dict[str, int] = {}
