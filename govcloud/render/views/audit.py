@@ -16,8 +16,10 @@ _T: dict[str, tuple[str, str]] = {
     "problems": zh_en("{n} problem(s)"),
     "in": zh_en(" in {log}"),
     "no_log": zh_en(" no audit log yet ({log})"),
-    "intact": zh_en(" {log}: {n} {noun}, chain intact"),
-    "shown": zh_en("{log}: {n} {noun} shown"),
+    "intact": zh_en(" {log}: {n} entries, chain intact"),
+    "intact1": zh_en(" {log}: {n} entry, chain intact"),
+    "shown": zh_en("{log}: {n} entries shown"),
+    "shown1": zh_en("{log}: {n} entry shown"),
 }
 
 
@@ -54,16 +56,14 @@ def verify(problems: list[Any], log: Path, entries: int, lang: str) -> None:
     elif not log.exists():
         con.print(view.styled(("✓", "green"), msg("no_log", lang, log=log)), highlight=False, soft_wrap=True)
     else:
-        noun = "entry" if entries == 1 else "entries"
-        con.print(view.styled(("✓", "bold green"), msg("intact", lang, log=log, n=entries, noun=noun)),
+        con.print(view.styled(("✓", "bold green"), msg("intact1" if entries == 1 else "intact", lang, log=log, n=entries)),
                   highlight=False, soft_wrap=True)
 
 
 def entries(log: Path, shown: list[dict[str, Any]], lang: str) -> None:
     """The entries: when, who, what, on which record, why (one line each)."""
     con = view.stdout()
-    noun = "entry" if len(shown) == 1 else "entries"
-    con.print(view.safe(msg("shown", lang, log=log, n=len(shown), noun=noun)), style="dim", highlight=False,
+    con.print(view.safe(msg("shown1" if len(shown) == 1 else "shown", lang, log=log, n=len(shown))), style="dim", highlight=False,
               soft_wrap=True)
     for e in shown:
         who = e.get("who") or {}

@@ -214,7 +214,7 @@ def rooms(plan_id: str, rows: list[dict[str, Any]], lang: str) -> None:
 
 def explain_plain(data: dict[str, Any], lang: str) -> dict[str, Any]:
     """`plan explain -o json`: the use case's data plus the objective and the reasons worded."""
-    return {**data, "objective": OBJECTIVE[lang],
+    return {**data, "objective": tr(OBJECTIVE, lang),
             "reasons_text": {k: render_all(v, lang) for k, v in data["reasons"].items()}}
 
 
@@ -225,7 +225,7 @@ def explain(data: dict[str, Any], lang: str) -> None:
         head += (f" → {data['batch']} · {Strategy(data['strategy']).label(lang)} · {data['target_zone'] or '-'}"
                  f" · {data['cutover']}")
     out.print(view.safe(head), style="bold", highlight=False)
-    out.print(f"  {OBJECTIVE[lang]}", style="dim", highlight=False, soft_wrap=True)
+    out.print(f"  {tr(OBJECTIVE, lang)}", style="dim", highlight=False, soft_wrap=True)
     for key, lines in data["reasons"].items():
         out.print(f"  {_pick(_HEADINGS.get(key, (key, key)), lang)}:", style="cyan", highlight=False)
         for line in render_all(lines, lang):
