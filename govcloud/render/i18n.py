@@ -6,7 +6,7 @@ from enum import Enum
 from typing import Any
 
 from govcloud.model.enums import LabeledEnum
-from govcloud.base.i18n import zh_en
+from govcloud.base.i18n import tr, zh_en
 
 LANGS = ("zh", "en")
 
@@ -136,3 +136,15 @@ def enum_label(enum_cls: type[LabeledEnum], key: str | None, lang: str) -> str:
         return t("unknown", lang)
     member = enum_cls.lookup().get(key)
     return member.label(lang) if member else key
+
+
+def localized(table: Any, lang: str) -> Any:
+    """A table of marked texts (``N_``) in ``lang``: nested dicts, lists and tuples keep their shape,
+    each text is translated; a value that is not text (a number, a colour) is kept."""
+    if isinstance(table, dict):
+        return {k: localized(v, lang) for k, v in table.items()}
+    if isinstance(table, (list, tuple)):
+        return type(table)(localized(v, lang) for v in table)
+    if isinstance(table, str):
+        return tr(table, lang)
+    return table

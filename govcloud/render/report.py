@@ -26,6 +26,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import jinja2
 from markupsafe import Markup
 
+from govcloud.base.i18n import N_, tr
 from govcloud.errors import GovcloudError
 from govcloud.model.entities import FreezeWindow
 from govcloud.model.enums import DepType, Strategy
@@ -33,6 +34,7 @@ from govcloud.model.inventory import Inventory
 from govcloud.model.plan import Plan, PlanBatch, RoomClosure
 from govcloud.paths import templates_dir
 from govcloud.planning.rules import RULES
+from govcloud.render.i18n import localized
 from govcloud.render.plan_doc import md_cell, md_escape, document_data
 
 # One font stack for the page and for SVG text: whichever CJK face the office machine has.
@@ -60,152 +62,170 @@ STRATEGY_COLORS = {
     Strategy.rehost: "#1f5fa8",
 }
 
-_R: dict[str, dict[str, Any]] = {
-    "zh": {
-        "doc_title": "{name}政务信息系统迁移上云报告", "subtitle": "分批次迁移上云计划执行情况报告",
-        "generated_on": "报告日期", "toc": "目录",
-        "h_overview": "一、总体情况", "h_strategy": "二、迁移策略分布", "h_timeline": "三、批次时间轴",
-        "h_departments": "四、各部门迁移安排", "h_rooms": "五、机房腾退时间轴", "h_groups": "六、迁移组同步依赖关系",
-        "h_mlps": "七、等级保护（等保）情况", "h_compliance": "八、合规检查结果", "h_execution": "九、执行进度",
-        "h_rules": "十、各批次满足的硬性规则", "h_unscheduled": "十一、暂无法排期的系统",
-        "systems_unit": "个系统", "servers_unit": "台服务器", "sys_short": "系统", "srv_short": "台",
-        "retained": "保留（不迁移）", "unscheduled": "暂无法排期",
-        "gantt_caption": "每个批次一条横条（试点批次为橙色）；红色菱形为该批次的截止日期；竖向虚线为政策截止日期；"
-                         "灰色阴影为封网期（不安排割接）。",
-        "freeze": "封网期", "deadline": "截止日期", "policy_deadlines": "政策截止日期", "pilot": "试点",
-        "final_deadline": "全部上云期限",
-        "rooms_caption": "可腾空的机房：横条为仍在使用的时段，绿色圆点为腾空日期。",
-        "rooms_blocked": "仍有系统、暂不能腾空的机房", "blockers": "尚未迁出的系统", "count": "数量",
-        "rooms_none_empty": "按本计划，尚无机房可以完全腾空。", "room_empty": "腾空",
-        "groups_caption": "圆点为迁移组（大小表示系统数，编号见下表），按割接批次从左到右排列；箭头由调用方指向"
-                          "被同步调用的一方，虚线表示调用已有过渡桥接。",
-        "multi_group": "多个系统的迁移组", "single_group": "单个系统",
-        "groups_shown": "显示 {n} 个迁移组（共 {total} 个含多个系统或有跨组同步调用的迁移组）、{e} 条跨组同步依赖。",
-        "groups_none": "没有含多个系统或存在跨组同步调用的迁移组。",
-        "no": "编号", "move_group": "迁移组", "batch": "批次", "members": "包含系统",
-        "calls": "同步调用", "called_by": "被调用",
-        "mlps_by_level": "按系统等保级别与去向统计（系统数）", "mlps_level": "系统等保级别",
-        "zone_level": "资源池{n}级", "retire": "下线", "ungraded": "未定级", "level": "{n}级", "total": "合计",
-        "zones": "目标资源池", "zone": "资源池", "zone_mlps": "资源池等保级别", "dedicated": "独立资源池",
-        "yes": "是", "no_": "否", "servers": "服务器数", "systems": "系统数",
-        "compliance_none": "暂无合规检查结果。",
-        "compliance_summary": "共 {n} 条检查结果，涉及 {hosts} 台主机、{checks} 个检查项；{bad} 台主机存在不符合项或检查错误。",
-        "check_id": "检查项", "host": "主机", "status": "结果",
-        "statuses": {"pass": "符合", "fail": "不符合", "manual": "需人工核查", "not_applicable": "不适用",
-                     "error": "检查错误"},
-        "exec_none": "尚未开始执行（没有执行日志）。",
-        "exec_summary": "执行日志记录了 {n} 个系统的状态（计划内共 {planned} 个系统）。",
-        "state": "状态", "not_started": "未开始",
-        "exec_outside": "另有 {n} 个系统不在计划批次中：{ids}。",
-        "dt_title": "割接停机（客户端实测）与批准窗口",
-        "dt_summary": "{n} 个系统有割接记录；实测停机最长 {max} 秒；{over} 个系统超出批准窗口；{forced} 个系统强制割接。",
-        "dt_caption": "实测停机：割接时客户端探针经割接记录访问健康检查地址，从第一次失败到目标端第一次正常应答的时长。"
-                      "预计停机：割接开始前的预测（最后一次增量同步的文件同步时长 + 数据库复制时长 + 服务停启）。"
-                      "增量：最后一次增量同步传输的字节数和耗时。",
-        "dt_last_delta": "最后增量", "dt_projected": "预计停机", "dt_approved": "批准窗口", "dt_measured": "实测停机",
-        "dt_note": "说明", "dt_over": "超出批准窗口", "dt_forced": "强制割接：{reason}", "dt_none": "-",
-        "seconds": "{v} 秒",
-        "conv": {"converged": "已收敛", "converging": "收敛中", "not_converging": "未收敛", "unknown": ""},
-        "rules_caption": "“✓”表示该批次已按此硬性规则校验通过（govcloud plan validate）；空白表示该批次不涉及此规则。",
-        "rule": "规则", "meaning": "含义",
-        "department": "部门", "moved": "迁移系统数", "batches": "批次", "first_cutover": "首次割接",
-        "last_cutover": "最后割接", "stays": "保留", "unsched": "暂无法排期",
-        "window": "时间", "departments_n": "涉及部门数", "name": "名称", "reason": "原因", "strategy": "策略",
-        "system": "系统", "none": "无。", "plan_meta": "计划信息",
-        "not_yet": "无",
+_R: dict[str, Any] = {
+    "doc_title": N_("{name}: migration of government information systems to the government cloud — report"),
+    "subtitle": N_("Report on the batched migration plan"),
+    "generated_on": N_("Report date"),
+    "toc": N_("Contents"),
+    "h_overview": N_("1. Overview"),
+    "h_strategy": N_("2. Strategies"),
+    "h_timeline": N_("3. Batch timeline"),
+    "h_departments": N_("4. Schedule by department"),
+    "h_rooms": N_("5. Machine-room closure"),
+    "h_groups": N_("6. Move groups and synchronous dependencies"),
+    "h_mlps": N_("7. MLPS (Multi-Level Protection Scheme)"),
+    "h_compliance": N_("8. Compliance"),
+    "h_execution": N_("9. Execution status"),
+    "h_rules": N_("10. Hard rules each batch satisfies"),
+    "h_unscheduled": N_("11. Systems that cannot be scheduled"),
+    "systems_unit": N_("systems", ctx="report"),
+    "servers_unit": N_("servers", ctx="report"),
+    "sys_short": N_("sys"),
+    "srv_short": N_("srv"),
+    "retained": N_("Stay (not moved)"),
+    "unscheduled": N_("Cannot be scheduled"),
+    "gantt_caption": N_("One bar per batch (the pilot in orange); red diamonds mark each batch's deadline; "
+                        "dashed lines mark policy deadlines; grey bands are freeze windows (no cutovers)."),
+    "freeze": N_("Freeze window"),
+    "deadline": N_("Deadline"),
+    "policy_deadlines": N_("Policy deadlines"),
+    "pilot": N_("pilot"),
+    "final_deadline": N_("Final deadline"),
+    "rooms_caption": N_("Rooms that can be emptied: the bar is the time still in use, the green dot the date "
+                        "the room is empty."),
+    "rooms_blocked": N_("Rooms kept open"),
+    "blockers": N_("Systems still there"),
+    "count": N_("Count"),
+    "rooms_none_empty": N_("No machine room can be emptied under this plan."),
+    "room_empty": N_("empty"),
+    "groups_caption": N_("Circles are move groups (size = systems; numbers in the table below), left to right "
+                         "by cutover batch; arrows point from the caller to the group it calls synchronously; "
+                         "dashed: every such call has a bridge."),
+    "multi_group": N_("group of several systems"),
+    "single_group": N_("single system"),
+    "groups_shown": N_("{n} move groups shown (of {total} with several systems or cross-group synchronous "
+                       "calls), {e} cross-group synchronous dependencies."),
+    "groups_none": N_("No move group has several systems or cross-group synchronous calls."),
+    "no": N_("No."),
+    "move_group": N_("Move group"),
+    "batch": N_("Batch"),
+    "members": N_("Systems"),
+    "calls": N_("Calls"),
+    "called_by": N_("Called by"),
+    "mlps_by_level": N_("Systems by MLPS level and destination"),
+    "mlps_level": N_("System MLPS level"),
+    "zone_level": N_("zone level {n}"),
+    "retire": N_("retired"),
+    "ungraded": N_("ungraded"),
+    "level": N_("level {n}"),
+    "total": N_("Total"),
+    "zones": N_("Target zones"),
+    "zone": N_("Zone"),
+    "zone_mlps": N_("Zone MLPS level"),
+    "dedicated": N_("Dedicated pool"),
+    "yes": N_("yes"),
+    "no_": N_("no"),
+    "servers": N_("Servers"),
+    "systems": N_("Systems", ctx="report"),
+    "compliance_none": N_("No compliance results yet."),
+    "compliance_summary": N_("{n} results on {hosts} hosts and {checks} checks; {bad} hosts have failed checks "
+                             "or check errors."),
+    "check_id": N_("Check"),
+    "host": N_("Host"),
+    "status": N_("Status"),
+    "statuses": {
+        "pass": N_("pass"),
+        "fail": N_("fail"),
+        "manual": N_("manual review"),
+        "not_applicable": N_("not applicable"),
+        "error": N_("check error"),
     },
-    "en": {
-        "doc_title": "{name}: migration of government information systems to the government cloud — report",
-        "subtitle": "Report on the batched migration plan", "generated_on": "Report date", "toc": "Contents",
-        "h_overview": "1. Overview", "h_strategy": "2. Strategies", "h_timeline": "3. Batch timeline",
-        "h_departments": "4. Schedule by department", "h_rooms": "5. Machine-room closure",
-        "h_groups": "6. Move groups and synchronous dependencies", "h_mlps": "7. MLPS (等级保护)",
-        "h_compliance": "8. Compliance", "h_execution": "9. Execution status",
-        "h_rules": "10. Hard rules each batch satisfies", "h_unscheduled": "11. Systems that cannot be scheduled",
-        "systems_unit": "systems", "servers_unit": "servers", "sys_short": "sys", "srv_short": "srv",
-        "retained": "Stay (not moved)", "unscheduled": "Cannot be scheduled",
-        "gantt_caption": "One bar per batch (the pilot in orange); red diamonds mark each batch's deadline; dashed "
-                         "lines mark policy deadlines; grey bands are freeze windows (no cutovers).",
-        "freeze": "Freeze window", "deadline": "Deadline", "policy_deadlines": "Policy deadlines", "pilot": "pilot",
-        "final_deadline": "Final deadline",
-        "rooms_caption": "Rooms that can be emptied: the bar is the time still in use, the green dot the date "
-                         "the room is empty.",
-        "rooms_blocked": "Rooms kept open", "blockers": "Systems still there", "count": "Count",
-        "rooms_none_empty": "No machine room can be emptied under this plan.", "room_empty": "empty",
-        "groups_caption": "Circles are move groups (size = systems; numbers in the table below), left to right by "
-                          "cutover batch; arrows point from the caller to the group it calls synchronously; dashed: "
-                          "every such call has a bridge.",
-        "multi_group": "group of several systems", "single_group": "single system",
-        "groups_shown": "{n} move groups shown (of {total} with several systems or cross-group synchronous calls), "
-                        "{e} cross-group synchronous dependencies.",
-        "groups_none": "No move group has several systems or cross-group synchronous calls.",
-        "no": "No.", "move_group": "Move group", "batch": "Batch", "members": "Systems",
-        "calls": "Calls", "called_by": "Called by",
-        "mlps_by_level": "Systems by MLPS level and destination", "mlps_level": "System MLPS level",
-        "zone_level": "zone level {n}", "retire": "retired", "ungraded": "ungraded", "level": "level {n}",
-        "total": "Total", "zones": "Target zones", "zone": "Zone", "zone_mlps": "Zone MLPS level",
-        "dedicated": "Dedicated pool", "yes": "yes", "no_": "no", "servers": "Servers", "systems": "Systems",
-        "compliance_none": "No compliance results yet.",
-        "compliance_summary": "{n} results on {hosts} hosts and {checks} checks; {bad} hosts have failed "
-                              "checks or check errors.",
-        "check_id": "Check", "host": "Host", "status": "Status",
-        "statuses": {"pass": "pass", "fail": "fail", "manual": "manual review", "not_applicable": "not applicable",
-                     "error": "check error"},
-        "exec_none": "Not started (no execution journal).",
-        "exec_summary": "The journal records the state of {n} systems ({planned} systems are in the plan).",
-        "state": "State", "not_started": "not started",
-        "exec_outside": " {n} journal systems are in no batch of the plan: {ids}.",
-        "dt_title": "Cutover downtime (measured by the clients) against the approved window",
-        "dt_summary": "{n} systems have cutover records; longest measured downtime {max} s; {over} over the "
-                      "approved window; {forced} forced.",
-        "dt_caption": "Measured: a prober on a client requested the health URL through the cutover record, from the "
-                      "first failed request to the first healthy answer from the target. Projected: the forecast "
-                      "made before the cutover started (the last delta sync's file copy + the databases' copy + "
-                      "service stop/start). Delta: bytes and time of the last delta sync.",
-        "dt_last_delta": "Last delta", "dt_projected": "Projected", "dt_approved": "Approved window",
-        "dt_measured": "Measured", "dt_note": "Note", "dt_over": "over the approved window",
-        "dt_forced": "forced: {reason}", "dt_none": "-", "seconds": "{v} s",
-        "conv": {"converged": "converged", "converging": "converging", "not_converging": "not converging",
-                 "unknown": ""},
-        "rules_caption": "✓: the batch was checked against this hard rule and passes (govcloud plan validate); "
-                         "blank: the rule does not concern that batch.",
-        "rule": "Rule", "meaning": "Meaning",
-        "department": "Department", "moved": "Systems moved", "batches": "Batches", "first_cutover": "First cutover",
-        "last_cutover": "Last cutover", "stays": "Stay", "unsched": "Unscheduled",
-        "window": "Window", "departments_n": "Departments", "name": "Name", "reason": "Reason",
-        "strategy": "Strategy", "system": "System", "none": "None.", "plan_meta": "Plan",
-        "not_yet": "none",
+    "exec_none": N_("Not started (no execution journal)."),
+    "exec_summary": N_("The journal records the state of {n} systems ({planned} systems are in the plan)."),
+    "state": N_("State"),
+    "not_started": N_("not started"),
+    "exec_outside": N_(" {n} journal systems are in no batch of the plan: {ids}."),
+    "dt_title": N_("Cutover downtime (measured by the clients) against the approved window"),
+    "dt_summary": N_("{n} systems have cutover records; longest measured downtime {max} s; {over} over the "
+                     "approved window; {forced} forced."),
+    "dt_caption": N_("Measured: a prober on a client requested the health URL through the cutover record, from "
+                     "the first failed request to the first healthy answer from the target. Projected: the "
+                     "forecast made before the cutover started (the last delta sync's file copy + the "
+                     "databases' copy + service stop/start). Delta: bytes and time of the last delta sync."),
+    "dt_last_delta": N_("Last delta"),
+    "dt_projected": N_("Projected"),
+    "dt_approved": N_("Approved window"),
+    "dt_measured": N_("Measured"),
+    "dt_note": N_("Note"),
+    "dt_over": N_("over the approved window"),
+    "dt_forced": N_("forced: {reason}"),
+    "dt_none": N_("-"),
+    "seconds": N_("{v} s"),
+    "conv": {
+        "converged": N_("converged"),
+        "converging": N_("converging"),
+        "not_converging": N_("not converging"),
+        "unknown": "",
     },
+    "rules_caption": N_("✓: the batch was checked against this hard rule and passes (govcloud plan validate); "
+                        "blank: the rule does not concern that batch."),
+    "rule": N_("Rule"),
+    "meaning": N_("Meaning"),
+    "department": N_("Department"),
+    "moved": N_("Systems moved"),
+    "batches": N_("Batches"),
+    "first_cutover": N_("First cutover"),
+    "last_cutover": N_("Last cutover"),
+    "stays": N_("Stay"),
+    "unsched": N_("Unscheduled"),
+    "window": N_("Window"),
+    "departments_n": N_("Departments"),
+    "name": N_("Name"),
+    "reason": N_("Reason"),
+    "strategy": N_("Strategy"),
+    "system": N_("System"),
+    "none": N_("None."),
+    "plan_meta": N_("Plan"),
+    "not_yet": N_("none"),
 }
 
-# What each hard rule means, in Chinese (the English wording is rules.RULES, the checker's own).
-RULES_ZH: dict[str, str] = {
-    "H-ONE-1": "普查清单中每个系统在计划中恰好出现一次：在某一批次、保留或暂无法排期",
-    "H-SEC-1": "涉密系统不上政务云：保留、下线或迁入可承载涉密的政务内网资源池",
-    "H-SEC-2": "迁入政务内网的涉密系统已完成分级保护审批/备案，或列为前置条件",
-    "H-MLPS-1": "资源池等保级别不低于系统级别；四级系统使用独立资源池",
-    "H-MLPS-2": "二级及以上未备案/未测评的系统带等保测评前置条件",
-    "H-MLPS-3": "低于策略最低级别的系统重新定级；资源池满足策略要求的级别",
-    "H-DEP-1": "共享数据库、共享服务器或紧密耦合的系统在同一迁移组",
-    "H-DEP-2": "同一迁移组在同一批次、同一日期割接",
-    "H-DEP-3": "同步调用方（无过渡桥接）不早于被调用方迁移",
-    "H-TKO-1": "接管不晚于割接完成",
-    "H-DATE-1": "割接日期在批次时间内并满足政策截止日期",
-    "H-VERT-1": "垂直系统仅在取得上级主管部门书面批复后迁移",
-    "H-ZOMBIE-1": "僵尸系统下线，不分配资源池和服务器",
-    "H-ROOM-1": "不以机房作为迁移目标",
-    "H-NET-1": "不迁往业务专网；专网系统满足网络批次的期限",
-    "H-NET-2": "目标资源池的网络区域与系统网络相符",
-    "H-ARCH-1": "平迁保持CPU架构；跨架构迁移带异构重建前置条件",
-    "H-ARCH-2": "小型机不做平迁",
-    "H-OS-1": "目标镜像不是停止维护的操作系统；平迁停止维护系统带操作系统迁移前置条件",
-    "H-CN-1": "目标资源池位于境内、由境内运维",
-    "H-FRZ-1": "封网期内不安排割接",
-    "H-CAP-1": "各资源池累计用量不超过容量",
-    "H-TGT-1": "目标资源池、规格、镜像与服务器分配和普查清单一致",
-    "H-DR-1": "三级系统异地实时备份与热冗余；二级系统至少定期异地备份",
-    "H-POL-1": "计划所依据的策略存在于普查清单中",
-    "H-CENSUS-1": "系统的每台服务器普查信息完整（CPU核数、内存、操作系统、CPU架构已知）后方可排期",
+# What each hard rule means, for the report's legend (the checker's own wording is rules.RULES;
+# a rule this table lacks is shown in that wording)
+RULE_MEANINGS: dict[str, str] = {
+    "H-ONE-1": N_("every inventory system appears exactly once: in a batch, retained or unscheduled"),
+    "H-SEC-1": N_("classified systems stay, retire or move to an intranet zone that accepts classified systems"),
+    "H-SEC-2": N_("a classified system moving to the intranet has classified-system protection (fenbao) "
+                  "approval/filing or carries that prerequisite"),
+    "H-MLPS-1": N_("the zone's MLPS level is at least the system's; level 4 needs a dedicated pool"),
+    "H-MLPS-2": N_("a level-2+ system not filed/assessed carries the MLPS-assessment prerequisite"),
+    "H-MLPS-3": N_("systems below the policy's minimum level are re-graded; zones meet the policy's levels"),
+    "H-DEP-1": N_("systems sharing a database or server, or tightly linked, move in the same move group"),
+    "H-DEP-2": N_("a move group cuts over in one batch on one date"),
+    "H-DEP-3": N_("a caller (sync_api, no bridge) does not move before the system it calls"),
+    "H-TKO-1": N_("takeover is done no later than the cutover"),
+    "H-DATE-1": N_("cutovers lie inside their batch window and meet the binding policy deadline"),
+    "H-VERT-1": N_("vertical systems move only with the superior department's documented approval"),
+    "H-ZOMBIE-1": N_("zombie systems are retired, with no zone and no servers"),
+    "H-ROOM-1": N_("no system targets a machine room"),
+    "H-ROOM-2": N_("a system in a batch leaves its machine rooms by their lease expiry or closure date"),
+    "H-NET-1": N_("no target lies on a dedicated network; dedicated-net systems meet network-batch deadlines"),
+    "H-NET-2": N_("the target zone's network fits the system's network"),
+    "H-ARCH-1": N_("rehost keeps the CPU architecture; other moves across architectures carry the rebuild "
+                   "prerequisite"),
+    "H-ARCH-2": N_("minicomputers are not rehosted"),
+    "H-ARCH-3": N_("x86 systems are rebuilt onto another architecture (ARM/Kunpeng, …) only when the policy "
+                   "asks for Xinchuang for them, or when no pool of their own architecture meets the hard rules"),
+    "H-OS-1": N_("no end-of-life target image; rehost of an end-of-life OS carries the OS-migration "
+                 "prerequisite"),
+    "H-CN-1": N_("target zones are located and operated in China"),
+    "H-FRZ-1": N_("no cutover inside a freeze window in scope"),
+    "H-CAP-1": N_("placements per zone stay within the zone's capacity"),
+    "H-TGT-1": N_("targets, flavors, images and server placements are consistent with the inventory"),
+    "H-DR-1": N_("level-3 systems get real-time off-site backup with HA; level 2 at least scheduled off-site "
+                 "backup"),
+    "H-POL-1": N_("the plan's policy exists in the inventory"),
+    "H-CENSUS-1": N_("a system is scheduled only when every one of its servers is completely censused (cores, "
+                     "RAM, OS and architecture known)"),
 }
 
 _BOLD = ' font-weight="bold"'
@@ -310,7 +330,7 @@ def strategy_svg(rows: Sequence[Mapping[str, Any]], lang: str = "zh") -> str:
     """Horizontal bars: systems per strategy (then the systems that stay or cannot be scheduled).
 
     ``rows``: {"key", "label", "systems", "servers"}; ``servers`` may be None (not moved)."""
-    R = _R[lang]
+    R = localized(_R, lang)
     label_w = max([_text_width(str(r["label"]), 13) for r in rows] + [60]) + 16
     x0, x1 = label_w, W - 150
     top, row_h = 12, 30
@@ -337,7 +357,7 @@ def gantt_svg(batches: Sequence[PlanBatch], freezes: Sequence[FreezeWindow] = ()
               final_deadline: date | None = None) -> str:
     """The batch timeline: one ``<rect class="batch">`` per batch on a date axis, a deadline marker
     per batch, dashed lines at the distinct deadlines, freeze windows shaded across all rows."""
-    R = _R[lang]
+    R = localized(_R, lang)
     label_w = max([_text_width(f"{b.id} {_batch_name(b, lang)}", 13) for b in batches] + [80]) + 14
     x0, x1 = label_w, W - 12
     top, row_h = 40, 28
@@ -431,7 +451,7 @@ def rooms_svg(rooms: Sequence[RoomClosure], start: date, *, lang: str = "zh", un
               final_deadline: date | None = None) -> str:
     """Machine-room closure: one ``<circle class="room">`` marker per room that empties (on its
     empty_by date, after a bar for the time it is still in use). Rooms kept open are listed apart."""
-    R = _R[lang]
+    R = localized(_R, lang)
     closing = sorted((r for r in rooms if r.empty_by), key=lambda r: (r.empty_by, r.name, r.room))
     if not closing:
         return ""
@@ -583,7 +603,7 @@ def group_graph(plan: Plan, inv: Inventory, *, max_nodes: int = MAX_GROUP_NODES)
 def graph_svg(graph: GroupGraph, *, lang: str = "zh") -> str:
     """The move-group graph: one ``<g class="node">`` per group, one ``<path class="edge">`` per
     caller→callee pair of groups (thicker for more calls; dashed when every call has a bridge)."""
-    R = _R[lang]
+    R = localized(_R, lang)
     if not graph.nodes:
         return ""
     pos = {n.id: n for n in graph.nodes}
@@ -715,7 +735,7 @@ def downtime_summary(plan: Plan, statuses: Mapping[str, Any] | None, approved_no
     if not statuses:
         return None
     entries = getattr(statuses, "entries", ())
-    R = _R[lang]
+    R = localized(_R, lang)
     batch_of = {i.system: b.id for b in plan.batches for i in b.items}
     name_of = {i.system: i.name for i in plan.items()}
 
@@ -841,7 +861,7 @@ def department_schedule(plan: Plan, inv: Inventory, lang: str = "zh") -> list[di
 def mlps_summary(plan: Plan, inv: Inventory, lang: str = "zh") -> dict[str, Any]:
     """Systems by their MLPS level against where they go: a target zone's level, retired, staying,
     or not yet schedulable — and the target zones with what they receive."""
-    R = _R[lang]
+    R = localized(_R, lang)
     zone_level = {z.id: z.mlps_level for z in inv.cloud_zones.values()}
 
     def level_of(sid: str) -> int | None:
@@ -886,11 +906,10 @@ def mlps_summary(plan: Plan, inv: Inventory, lang: str = "zh") -> dict[str, Any]
 
 def rules_matrix(plan: Plan, lang: str = "zh") -> dict[str, Any]:
     rules = sorted({r for b in plan.batches for r in b.rules}, key=_rule_key)
-    meaning = RULES_ZH if lang == "zh" else RULES
     return {"rules": rules,
             "rows": [{"id": b.id, "name": _batch_name(b, lang), "checks": [r in b.rules for r in rules],
                       "list": ", ".join(sorted(b.rules, key=_rule_key))} for b in plan.batches],
-            "legend": [(r, meaning.get(r, RULES.get(r, ""))) for r in rules]}
+            "legend": [(r, tr(RULE_MEANINGS[r], lang) if r in RULE_MEANINGS else RULES.get(r, "")) for r in rules]}
 
 
 def _rule_key(rule: str) -> tuple:
@@ -908,7 +927,7 @@ def report_data(plan: Plan, inv: Inventory, *, lang: str = "zh", approval: str |
                 cutovers: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Everything the report shows, for either template. ``markdown`` escapes table cells for Markdown
     and leaves out the SVG (the HTML template autoescapes text itself)."""
-    R = _R[lang]
+    R = localized(_R, lang)
     doc = document_data(plan, inv, lang=lang, approval=approval, cell=md_cell if markdown else str)
     cell = md_cell if markdown else str
     policy = inv.policies.get(plan.policy)

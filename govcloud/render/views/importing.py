@@ -11,28 +11,39 @@ from rich.table import Table
 from govcloud.interchange.records import incomplete_why
 from govcloud.model.entities import SECTIONS
 from govcloud.render import console as view
-from govcloud.base.i18n import zh_en
+from govcloud.base.i18n import N_, zh_en
+from govcloud.render.i18n import localized
 
 _L = {
-    "zh": {"create": "新建", "update": "更新", "unchanged": "未变", "observe": "采集(人工记录)",
-           "conflict": "冲突", "missing": "源中已无", "incomplete": "信息不全(未导入)", "skipped": "跳过",
-           "section": "类别", "id": "编号", "external_id": "源标识", "source": "来源位置", "fields": "字段",
-           "field": "字段", "inventory": "清单中(人工)", "theirs": "导入文件中", "file": "文件",
-           "summary": "导入变更", "count": "数量", "action": "变更", "no_changes": "无变更：清单已与该文件一致",
-           "dry_run": "试运行(--dry-run)：未写入任何文件", "written": "已写入", "audit": "审计日志序号",
-           "more": "另有 {n} 条未列出(见 --output json)", "failed": "导入失败：未写入任何文件",
-           "errors": "（{n} 处错误）", "pending": "信息不全，待 discover 补充：{fields}",
-           "created_incomplete": "其中信息不全(待 discover 补充)"},
-    "en": {"create": "create", "update": "update", "unchanged": "unchanged", "observe": "observe (person's record)",
-           "conflict": "conflict", "missing": "no longer in source", "incomplete": "incomplete (not imported)",
-           "skipped": "skipped", "section": "section", "id": "id", "external_id": "external id",
-           "source": "source", "fields": "fields", "field": "field", "inventory": "inventory (person)",
-           "theirs": "imported file", "file": "file", "summary": "import change set", "count": "count",
-           "action": "change", "no_changes": "no changes: the inventory already matches this file",
-           "dry_run": "dry run (--dry-run): nothing was written", "written": "written", "audit": "audit seq",
-           "more": "{n} more not shown (see --output json)", "failed": "import failed: nothing was written",
-           "errors": "({n} error(s))", "pending": "incomplete: missing {fields} (for discover)",
-           "created_incomplete": "of which incomplete (for discover)"},
+    "create": N_("create", ctx="importing"),
+    "update": N_("update"),
+    "unchanged": N_("unchanged"),
+    "observe": N_("observe (person's record)"),
+    "conflict": N_("conflict"),
+    "missing": N_("no longer in source"),
+    "incomplete": N_("incomplete (not imported)"),
+    "skipped": N_("skipped"),
+    "section": N_("section"),
+    "id": N_("id"),
+    "external_id": N_("external id"),
+    "source": N_("source"),
+    "fields": N_("fields"),
+    "field": N_("field"),
+    "inventory": N_("inventory (person)"),
+    "theirs": N_("imported file"),
+    "file": N_("file"),
+    "summary": N_("import change set"),
+    "count": N_("count"),
+    "action": N_("change"),
+    "no_changes": N_("no changes: the inventory already matches this file"),
+    "dry_run": N_("dry run (--dry-run): nothing was written"),
+    "written": N_("written"),
+    "audit": N_("audit seq"),
+    "more": N_("{n} more not shown (see --output json)"),
+    "failed": N_("import failed: nothing was written"),
+    "errors": N_("({n} error(s))"),
+    "pending": N_("incomplete: missing {fields} (for discover)"),
+    "created_incomplete": N_("of which incomplete (for discover)"),
 }
 _DETAIL_LIMIT = 40
 _ORDER = ("create", "update", "observe", "conflict", "missing", "incomplete", "skipped", "unchanged")
@@ -40,7 +51,7 @@ _ORDER = ("create", "update", "observe", "conflict", "missing", "incomplete", "s
 
 def changes(outcome: Any, lang: str, failed: bool, no_changes: bool) -> None:
     """The change set by action, its details and conflicts, the problems, and what was written."""
-    L = _L[lang]
+    L = localized(_L, lang)
     out = view.stdout()
     cs = outcome.changeset
     if cs is not None:
