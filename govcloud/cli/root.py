@@ -20,6 +20,7 @@ from govcloud.cli import audit as audit_cli
 from govcloud.cli import compliance as compliance_cli
 from govcloud.cli import discover as discover_cli
 from govcloud.cli import export as export_cli
+from govcloud.cli import helplang
 from govcloud.cli import importing as importing_cli
 from govcloud.cli import inventory as inventory_cli
 from govcloud.cli import migrate as migrate_cli
@@ -48,6 +49,7 @@ def _flags_take_no_value() -> None:
 
 
 _flags_take_no_value()
+helplang.install()
 
 app = typer.Typer(
     name="govcloud",
@@ -157,6 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: expected errors print one clear line; bugs print a short line and log the traceback.
     Nothing printed or logged here carries a credential (``govcloud.redact``) or acts on the terminal."""
     _quiet_libraries()
+    helplang.remember_argv(list(sys.argv[1:] if argv is None else argv))
     try:
         bad = _control_in_text_options(list(sys.argv[1:] if argv is None else argv))
         if bad:

@@ -118,12 +118,23 @@ def extract_enums(found: dict[str, Found]) -> None:
                     box.locations[(f"enum:{obj.__name__}", member.en)].append((mod.replace(".", "/") + ".py", 0))
 
 
+def extract_help(found: dict[str, Found]) -> None:
+    """The CLI's help texts (docstrings, ``help=``) and typer's own words: catalog ``help.po``."""
+    import typer.main
+    from govcloud.cli import helplang
+    from govcloud.cli.root import app
+    box = found.setdefault("help", Found())
+    for text in [*helplang.texts(typer.main.get_command(app)), *helplang.TYPER_TEXTS.values(), helplang.HELP_OPTION]:
+        box.locations[(helplang.CTX, text)].append(("govcloud/cli", 0))
+
+
 def extract() -> dict[str, Found]:
     found: dict[str, Found] = {}
     for path in sorted(ROOT.rglob("*.py")):
         if "__pycache__" not in path.parts:
             extract_source(path, found)
     extract_enums(found)
+    extract_help(found)
     return found
 
 
@@ -183,7 +194,10 @@ def seed(pkg: str, entries: list[tuple[str | None, str, str]]) -> None:
                 raise SystemExit(f"{pkg}: {ctx!r} {msgid!r} is already translated as {have.string!r}, not {zh!r}: "
                                  "give one of them a context (ctx=)")
             continue
-        cat.add(msgid, zh, context=ctx)
+        if have is not None:
+            have.string = zh          # Catalog.add keeps an existing entry's (empty) text
+        else:
+            cat.add(msgid, zh, context=ctx)
     write(pkg, cat)
 
 
