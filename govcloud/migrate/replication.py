@@ -21,6 +21,7 @@ from enum import Enum
 from typing import Any, Callable, Iterable, Mapping
 
 from govcloud.store.entries import Entry, ReplicationEntry, StateEntry, as_entry
+from govcloud.base.i18n import tr, zh_en
 
 
 class Method(str, Enum):
@@ -30,59 +31,42 @@ class Method(str, Enum):
 
 # reason code → (zh, en); parameters in {braces}
 TEXT: dict[str, tuple[str, str]] = {
-    "ok": ("源库满足逻辑复制条件：同步时建立持续复制，割接时只追平增量",
-           "the source allows logical replication: sync sets up continuous replication, cutover only catches up"),
-    "facts.missing": ("尚未探测源库（同步时探测后决定）", "the source was not probed yet (decided at sync)"),
-    "facts.error": ("探测源库失败：{error}", "probing the source failed: {error}"),
-    "engine.unsupported": ("{engine} 的复制由其 GTID 任务在同步时判定（见同步输出）",
-                           "{engine}: decided by the MariaDB GTID tasks at sync (see the sync output)"),
-    "pg.version": ("源库 PostgreSQL 版本 {version} 低于 10，不支持逻辑复制",
-                   "the source runs PostgreSQL {version}, older than 10: no logical replication"),
-    "pg.wal_level": ("源库 wal_level={wal_level}，逻辑复制需要 logical（修改需重启源库，请在维护窗口内设置）",
-                     "the source has wal_level={wal_level}; logical replication needs logical (changing it restarts "
+    "ok": zh_en("the source allows logical replication: sync sets up continuous replication, cutover only catches up"),
+    "facts.missing": zh_en("the source was not probed yet (decided at sync)"),
+    "facts.error": zh_en("probing the source failed: {error}"),
+    "engine.unsupported": zh_en("{engine}: decided by the MariaDB GTID tasks at sync (see the sync output)"),
+    "pg.version": zh_en("the source runs PostgreSQL {version}, older than 10: no logical replication"),
+    "pg.wal_level": zh_en("the source has wal_level={wal_level}; logical replication needs logical (changing it restarts "
                      "the source's PostgreSQL: set it in a maintenance window)"),
-    "pg.slots": ("源库没有空闲的复制槽（max_replication_slots={max}，已用 {used}）",
-                 "no free replication slot on the source (max_replication_slots={max}, {used} in use)"),
-    "pg.senders": ("源库没有空闲的 WAL 发送进程（max_wal_senders={max}，已用 {used}）",
-                   "no free WAL sender on the source (max_wal_senders={max}, {used} in use)"),
-    "pg.no_key": ("{n} 张表没有主键或复制标识（UPDATE/DELETE 无法复制）：{tables}",
-                  "{n} table(s) without a primary key or replica identity (UPDATE/DELETE cannot replicate): {tables}"),
-    "pg.privileges": ("源库上的执行账号不是超级用户，无法建立复制账号和发布", "the account on the source is not a "
+    "pg.slots": zh_en("no free replication slot on the source (max_replication_slots={max}, {used} in use)"),
+    "pg.senders": zh_en("no free WAL sender on the source (max_wal_senders={max}, {used} in use)"),
+    "pg.no_key": zh_en("{n} table(s) without a primary key or replica identity (UPDATE/DELETE cannot replicate): {tables}"),
+    "pg.privileges": zh_en("the account on the source is not a "
                       "superuser: it cannot create the replication role and publication"),
-    "pg.listen": ("源库只监听 {listen}（listen_addresses），目标主机无法直连（修改需重启源库）",
-                  "the source's PostgreSQL listens only on {listen} (listen_addresses): the target cannot connect "
+    "pg.listen": zh_en("the source's PostgreSQL listens only on {listen} (listen_addresses): the target cannot connect "
                   "(changing it restarts the source)"),
-    "net.unreachable": ("目标主机 {target} 无法连通源库 {address}:{port}：{error}",
-                        "the target {target} cannot reach the source {address}:{port}: {error}"),
-    "net.unknown": ("尚未探测目标主机到源库的连通性", "the path from the target to the source was not probed"),
-    "disabled": ("本次运行关闭了持续复制（--no-replication）", "replication is turned off for this run (--no-replication)"),
+    "net.unreachable": zh_en("the target {target} cannot reach the source {address}:{port}: {error}"),
+    "net.unknown": zh_en("the path from the target to the source was not probed"),
+    "disabled": zh_en("replication is turned off for this run (--no-replication)"),
     # MariaDB GTID (the codes govcloud_my_repl reports)
-    "my.not_mariadb": ("源库运行 MySQL {version}，不是 MariaDB：govcloud 只做 MariaDB GTID 复制",
-                       "the source runs MySQL {version}, not MariaDB: govcloud replicates MariaDB GTID only"),
-    "my.version": ("源库 MariaDB {version} 版本过低，GTID 复制需要 10.0.2 及以上",
-                   "MariaDB {version} is too old for GTID replication (10.0.2 or later)"),
-    "my.log_bin": ("源库未开启二进制日志（log_bin=OFF）：开启需要在配置中设置 log_bin 并重启源库，govcloud 不会自行重启",
-                   "log_bin is OFF on the source: enabling the binary log needs a restart of the source's MariaDB "
+    "my.not_mariadb": zh_en("the source runs MySQL {version}, not MariaDB: govcloud replicates MariaDB GTID only"),
+    "my.version": zh_en("MariaDB {version} is too old for GTID replication (10.0.2 or later)"),
+    "my.log_bin": zh_en("log_bin is OFF on the source: enabling the binary log needs a restart of the source's MariaDB "
                    "(log_bin in its configuration), which govcloud does not do on its own"),
-    "my.binlog_format": ("源库 binlog_format={format}：只复制本系统的数据库需要 ROW（SET GLOBAL 会影响该实例的所有客户端，"
-                         "由运维决定）",
-                         "binlog_format is {format} on the source: replicating only this system's databases needs ROW "
+    "my.binlog_format": zh_en("binlog_format is {format} on the source: replicating only this system's databases needs ROW "
                          "(SET GLOBAL binlog_format = 'ROW' changes it for every client of the server: the operator's "
                          "decision)"),
-    "my.server_id": ("源库 server_id 为 0，不能作为复制源", "server_id is 0 on the source: a server without a server id "
+    "my.server_id": zh_en("server_id is 0 on the source: a server without a server id "
                      "cannot be a replication source"),
-    "my.skip_networking": ("源库开启了 skip_networking，不接受 TCP 连接（修改需重启）",
-                           "skip_networking is ON on the source: it accepts no TCP connections (changing it needs a "
+    "my.skip_networking": zh_en("skip_networking is ON on the source: it accepts no TCP connections (changing it needs a "
                            "restart)"),
-    "my.bind": ("源库 MariaDB 只监听 {bind}（bind_address），目标主机无法连接（修改需重启源库）",
-                "the source's MariaDB listens only on {bind} (bind_address): the replica cannot connect (changing it "
+    "my.bind": zh_en("the source's MariaDB listens only on {bind} (bind_address): the replica cannot connect (changing it "
                 "needs a restart of the source's MariaDB)"),
-    "my.db_comma": ("数据库名含逗号（复制过滤规则以逗号分隔）", "its name holds a comma (replication filters are "
+    "my.db_comma": zh_en("its name holds a comma (replication filters are "
                     "comma-separated lists)"),
-    "my.db_non_transactional": ("含非事务表（{tables}）：不锁表就无法在 GTID 位置取得一致快照",
-                                "non-transactional tables ({tables}): no consistent snapshot at a GTID position "
+    "my.db_non_transactional": zh_en("non-transactional tables ({tables}): no consistent snapshot at a GTID position "
                                 "without locking them for the whole dump"),
-    "my.db_missing": ("源库上没有这个数据库", "no such database on the source"),
+    "my.db_missing": zh_en("no such database on the source"),
 }
 
 
@@ -418,7 +402,7 @@ class ReplicationStatus:
             b = "?" if self.lag_bytes is None else f"{self.lag_bytes} B"
             s = "?" if self.lag_s is None else f"{self.lag_s:.1f} s"
             lag = (f" 延迟 {b} / {s}" if lang == "zh" else f" lag {b} / {s}")
-        when = ("实时" if lang == "zh" else "live") if self.live else (
+        when = (tr("live", lang)) if self.live else (
             (f"测于 {self.measured_at}" if lang == "zh" else f"measured {self.measured_at}"))
         return f"{self.engine}/{self.name} {self.state}{lag} ({when})"
 

@@ -19,46 +19,38 @@ from govcloud.model.plan import Plan
 from govcloud.planning.rules import Violation
 from govcloud.store.approval import ApprovalError, ApprovalState
 from govcloud.usecases import plan_state
+from govcloud.base.i18n import tr, zh_en
 
 _MSG: dict[str, tuple[str, str]] = {
-    "unapproved": ("计划 {plan} 未经审批", "{plan} is not approved"),
-    "unapproved.hint": ("审阅后签名审批：govcloud plan approve {dir} --by 姓名 --key 私钥文件",
-                        "review it, then sign it: `govcloud plan approve {dir} --by NAME --key KEYFILE`"),
-    "stale": ("计划 {plan} 在审批后被修改（plan.yaml 的 SHA-256 与签名时不同），审批已失效",
-              "{plan} was edited after it was approved (SHA-256 differs); the approval is void"),
-    "stale.hint": ("审阅修改内容后重新签名审批", "review the change and approve again"),
-    "invalid": ("计划 {plan} 的审批无效：{why}", "{plan}'s approval is not valid: {why}"),
-    "invalid.hint": ("核对 approval.yaml 与策略中的审批人（approvers），由名单中的审批人重新签名审批",
-                     "check approval.yaml and the policy's approvers; an approver on the list must approve again"),
-    "not-covered": ("计划 {plan} 的审批不覆盖系统 {system}（部门 {org}，批次 {batch}）：{signers}",
-                    "{plan}'s approval does not cover system {system} (department {org}, batch {batch}): {signers}"),
-    "not-covered.hint": ("由有权审批该部门/批次的审批人签名：govcloud plan approve … --by 姓名 --key 私钥文件",
-                         "have an approver for that department/batch sign it: `govcloud plan approve … --by NAME --key KEYFILE`"),
-    "signed-by": ("已签名：{names}", "signed by: {names}"),
-    "violations": ("计划 {plan} 违反 {n} 条硬性规则，拒绝执行", "{plan} breaks {n} hard rule(s); refusing to run it"),
-    "violations.hint": ("运行 govcloud plan validate {dir} 查看；重新生成并审批计划",
-                        "see `govcloud plan validate {dir}`; regenerate and approve the plan"),
+    "unapproved": zh_en("{plan} is not approved"),
+    "unapproved.hint": zh_en("review it, then sign it: `govcloud plan approve {dir} --by NAME --key KEYFILE`"),
+    "stale": zh_en("{plan} was edited after it was approved (SHA-256 differs); the approval is void"),
+    "stale.hint": zh_en("review the change and approve again"),
+    "invalid": zh_en("{plan}'s approval is not valid: {why}"),
+    "invalid.hint": zh_en("check approval.yaml and the policy's approvers; an approver on the list must approve again"),
+    "not-covered": zh_en("{plan}'s approval does not cover system {system} (department {org}, batch {batch}): {signers}"),
+    "not-covered.hint": zh_en("have an approver for that department/batch sign it: `govcloud plan approve … --by NAME --key KEYFILE`"),
+    "signed-by": zh_en("signed by: {names}"),
+    "violations": zh_en("{plan} breaks {n} hard rule(s); refusing to run it"),
+    "violations.hint": zh_en("see `govcloud plan validate {dir}`; regenerate and approve the plan"),
     # why an approval is invalid
-    "unsigned": ("approval.yaml 是未签名的旧格式审批（{file}）", "approval.yaml is an unsigned approval ({file})"),
-    "malformed": ("approval.yaml 格式错误（{file}）", "approval.yaml is malformed ({file})"),
-    "other-plan": ("{by} 的签名属于另一个计划（{plan}）", "{by}'s signature is for another plan ({plan})"),
-    "other-inventory": ("{by} 的签名针对的清单摘要与计划不符", "{by}'s signature names another inventory digest"),
-    "bad-signature": ("{by} 的签名验证失败（签名被篡改或签名内容被修改）",
-                      "{by}'s signature does not verify (the signature or the signed fields were altered)"),
-    "not-an-approver": ("{by} 不在策略的审批人名单（approvers）中", "{by} is not among the policy's approvers"),
-    "key-not-listed": ("签名所用密钥不是策略为 {by} 登记的密钥", "the signing key is not a key the policy lists for {by}"),
-    "no-approvers": ("计划所依据的策略未登记任何审批人（approvers）", "the plan's policy lists no approvers"),
-    "no-policy": ("无法读取计划所依据的策略：{reason}", "the plan's policy cannot be read: {reason}"),
+    "unsigned": zh_en("approval.yaml is an unsigned approval ({file})"),
+    "malformed": zh_en("approval.yaml is malformed ({file})"),
+    "other-plan": zh_en("{by}'s signature is for another plan ({plan})"),
+    "other-inventory": zh_en("{by}'s signature names another inventory digest"),
+    "bad-signature": zh_en("{by}'s signature does not verify (the signature or the signed fields were altered)"),
+    "not-an-approver": zh_en("{by} is not among the policy's approvers"),
+    "key-not-listed": zh_en("the signing key is not a key the policy lists for {by}"),
+    "no-approvers": zh_en("the plan's policy lists no approvers"),
+    "no-policy": zh_en("the plan's policy cannot be read: {reason}"),
     # plan approve
-    "approve-not-listed": ("{by} 不在策略 {policy} 的审批人名单中，或所给密钥不是为其登记的密钥",
-                           "{by} is not an approver of policy {policy}, or the key given is not one listed for them"),
-    "approve-not-listed.hint": ("在清单根目录 policy.yaml 的该策略下添加 approvers: - {{name: 姓名, ssh_key: \"ssh-ed25519 AAAA…\"}}（或 sm2_key: PEM 公钥），重新生成计划后再审批",
-                                "add `approvers: - {{name: NAME, ssh_key: \"ssh-ed25519 AAAA…\"}}` (or sm2_key: a PEM public key) to the policy in the inventory's root policy.yaml, regenerate the plan, then approve"),
-    "tool-missing": ("找不到 {tool} 命令", "the {tool} command is not installed"),
-    "key-unreadable": ("无法读取密钥文件 {key}：{reason}", "cannot read the key file {key}: {reason}"),
-    "key-unknown": ("{key} 不是 OpenSSH 密钥或 SM2（PEM）私钥", "{key} is neither an OpenSSH key nor an SM2 (PEM) private key"),
-    "key-not-sm2": ("{key} 不是 SM2 私钥", "{key} is not an SM2 private key"),
-    "sign-failed": ("签名失败（{tool}）：{reason}", "signing failed ({tool}): {reason}"),
+    "approve-not-listed": zh_en("{by} is not an approver of policy {policy}, or the key given is not one listed for them"),
+    "approve-not-listed.hint": zh_en("add `approvers: - {{name: NAME, ssh_key: \"ssh-ed25519 AAAA…\"}}` (or sm2_key: a PEM public key) to the policy in the inventory's root policy.yaml, regenerate the plan, then approve"),
+    "tool-missing": zh_en("the {tool} command is not installed"),
+    "key-unreadable": zh_en("cannot read the key file {key}: {reason}"),
+    "key-unknown": zh_en("{key} is neither an OpenSSH key nor an SM2 (PEM) private key"),
+    "key-not-sm2": zh_en("{key} is not an SM2 private key"),
+    "sign-failed": zh_en("signing failed ({tool}): {reason}"),
 }
 
 
@@ -98,12 +90,12 @@ def describe(state: ApprovalState, lang: str) -> str:
         names = ", ".join(f"{v.signature.approved_by} {v.signature.approved_at}"
                           + (f" [{','.join(v.departments + v.batches)}]" if v.departments or v.batches else "")
                           for v in state.valid)
-        return ("已审批（签名有效）：" if lang == "zh" else "approved (signature verified): ") + names
+        return (tr("approved (signature verified): ", lang)) + names
     if state.status == "stale":
-        return "审批已失效：计划在审批后被修改" if lang == "zh" else "approval is stale: the plan was edited after approval"
+        return tr("approval is stale: the plan was edited after approval", lang)
     if state.status == "invalid":
-        return ("审批无效：" if lang == "zh" else "approval NOT valid: ") + why(state, lang)
-    return "未审批" if lang == "zh" else "not approved"
+        return (tr("approval NOT valid: ", lang)) + why(state, lang)
+    return tr("not approved", lang)
 
 
 def require(plan: Any, plan_file: Path, inv: Any, lang: str,
@@ -131,7 +123,7 @@ def describe_plan(state: "plan_state.PlanState", lang: str) -> str:
     """:func:`describe` plus whether the plan's inputs changed since it was generated."""
     text = describe(state.approval, lang)
     if state.stale:
-        text += ("；⚠ " if lang == "zh" else "; ⚠ ") + plan_state.changed_text(state.changed, lang)
+        text += (tr("; ⚠ ", lang)) + plan_state.changed_text(state.changed, lang)
     return text
 
 

@@ -36,6 +36,7 @@ from govcloud.usecases import approval as approvals
 from govcloud.usecases import plan_state
 from govcloud.usecases.approval import PlanViolations
 from govcloud.usecases.plan_state import PlanState
+from govcloud.base.i18n import tr
 
 
 class InvalidInventory(GovcloudError):
@@ -433,7 +434,7 @@ def _approve(plan_arg: Path, name: str, key: Path, scheme: str | None, lang: str
         raise PlanViolations(f"refusing to approve: the plan breaks {len(violations)} hard rule(s)", violations)
     changed = plan_state.inputs_changed(plan, path)
     if changed:
-        raise GovcloudError(("拒绝审批：" if lang == "zh" else "refusing to approve: ")
+        raise GovcloudError((tr("refusing to approve: ", lang))
                             + plan_state.changed_text(changed, lang), hint="govcloud plan generate … --force")
     approvers, reason = approvals.policy_approvers(plan, path, opened.result.inventory)
     if approvers is None:

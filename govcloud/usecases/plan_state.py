@@ -31,25 +31,21 @@ from govcloud.base.digest import file_digest
 from govcloud.inventory.digest import inventory_digest
 from govcloud.model.plan import PlanInputs
 from govcloud.store.planfile import PLAN_FILE, inventory_of
+from govcloud.base.i18n import tr, zh_en
 
 DOCUMENT = "plan.md"
 
 _MSG: dict[str, tuple[str, str]] = {
-    "approved-plan": ("{dir} 中的计划已由 {signers} 签名审批；重新生成得到的是不同的计划，替换将使该审批作废",
-                      "{dir} holds a plan approved by {signers}; regenerating gives a different plan, and "
+    "approved-plan": zh_en("{dir} holds a plan approved by {signers}; regenerating gives a different plan, and "
                       "replacing it voids that approval"),
-    "approved-plan.hint": ("确认替换请加 --force（旧审批记录保留在 approval.yaml 的 superseded 中，新计划须重新审批）；"
-                           "或用 --id 生成为另一个计划",
-                           "add --force to replace it (the voided approval stays on record under `superseded` in "
+    "approved-plan.hint": zh_en("add --force to replace it (the voided approval stays on record under `superseded` in "
                            "approval.yaml; the new plan needs a new approval), or give another --id"),
-    "voided": ("已作废 {signers} 对旧计划的审批（记录保留在 approval.yaml）；新计划须重新审批",
-               "voided the approval of the previous plan by {signers} (kept on record in approval.yaml); "
+    "voided": zh_en("voided the approval of the previous plan by {signers} (kept on record in approval.yaml); "
                "the new plan needs a new approval"),
-    "kept": ("计划内容未变，保留已有审批（{signers}）", "the plan is unchanged; its approval by {signers} is kept"),
-    "changed": ("{what}在计划生成后已变更：计划已过期，须重新生成并重新审批",
-                "the {what} changed since the plan was generated: the plan is stale; regenerate it and approve "
+    "kept": zh_en("the plan is unchanged; its approval by {signers} is kept"),
+    "changed": zh_en("the {what} changed since the plan was generated: the plan is stale; regenerate it and approve "
                 "again"),
-    "what.inventory": ("普查清单", "inventory"), "what.policy": ("策略文件", "policy file"),
+    "what.inventory": zh_en("inventory"), "what.policy": zh_en("policy file"),
 }
 
 
@@ -59,7 +55,7 @@ def msg(key: str, lang: str, **params: Any) -> str:
 
 
 def changed_text(changed: tuple[str, ...], lang: str) -> str:
-    what = ("和" if lang == "zh" else " and ").join(msg(f"what.{c}", lang) for c in changed)
+    what = (tr(" and ", lang)).join(msg(f"what.{c}", lang) for c in changed)
     return msg("changed", lang, what=what)
 
 
