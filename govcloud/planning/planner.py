@@ -12,6 +12,7 @@ from collections import defaultdict
 from datetime import date
 
 from govcloud import __version__
+from govcloud.base.i18n import tr
 from govcloud.model.entities import InformationSystem, Policy
 from govcloud.model.enums import (
     Audience, CpuArch, DepType, Importance, MlpsStatus, RoomType, ServerKind, Strategy,
@@ -183,7 +184,10 @@ def build_plan(inv: Inventory, policy: Policy, *, plan_id: str, inventory_ref: s
     for n, k in enumerate(sorted(by_window)):
         start, weeks = scheduler.windows[k]
         pilot = k == scheduler.pilot_window
-        batch = PlanBatch(id=f"B{n + first:02d}", name="试点批次" if pilot else f"第{n + first}批", start=start,
+        # plan.yaml keeps the batch's Chinese name (render/reasons.batch_name words it in English)
+        name = tr("pilot batch", "zh", ctx="batch-name") if pilot else \
+            tr("batch {n}", "zh", ctx="batch-name").format(n=n + first)
+        batch = PlanBatch(id=f"B{n + first:02d}", name=name, start=start,
                           end=weeks[-1].saturday, deadline=None, policy_batch=None, pilot=pilot)
         for uid in sorted(by_window[k], key=lambda u: (scheduler.slot[u].cutover, u)):
             for sid in units[uid].systems:
@@ -422,13 +426,17 @@ def _lower_bound(ctx: Context, units: dict[str, Unit], scheduler: Scheduler,
     by_time = stabbing_bound(intervals)
     lb = max(by_tp, by_time, 1 if scheduled else 0)
     grows = sorted({(e.date, z.id) for z in ctx.inv.cloud_zones.values() for e in z.expansions})
+
+    # the reason stores both wordings of these parts (plans written before keep rendering the same)
+    def words(lang: str) -> tuple[str, str]:
+        acts = tr(" + {n} retire/replace action(s) (one slot each)", lang).format(n=actions) if actions else ""
+        if not grows:
+            return acts, ""
+        listed = tr(", ", lang, ctx="list").join(f"{z} {d}" for d, z in grows)
+        needs = tr("; what is scheduled needs the expansion of {date}", lang).format(date=grown_by) if grown_by else ""
+        return acts, tr(" (zone expansions: {zones}{needs})", lang).format(zones=listed, needs=needs)
+    (actions_zh, expansion_zh), (actions_en, expansion_en) = words("zh"), words("en")
     return LowerBound(lb, by_tp, by_time, 1 if scheduled else 0, coded(
         "LB", moved=moved, per_week=s.servers_per_week, weeks=s.batch_weeks, pilot=s.pilot_max_servers, by_tp=by_tp,
-        by_time=by_time,
-        actions=f" + {actions} 项下线/替换操作（各占 1 个名额）" if actions else "",
-        actions_en=f" + {actions} retire/replace action(s) (one slot each)" if actions else "",
-        expansion=("（资源池扩容：" + "、".join(f"{z} {d}" for d, z in grows)
-                   + (f"；所排系统至少要等到 {grown_by} 的扩容" if grown_by else "") + "）") if grows else "",
-        expansion_en=(" (zone expansions: " + ", ".join(f"{z} {d}" for d, z in grows)
-                      + (f"; what is scheduled needs the expansion of {grown_by}" if grown_by else "") + ")")
-        if grows else ""))
+        by_time=by_time, actions=actions_zh, actions_en=actions_en, expansion=expansion_zh,
+        expansion_en=expansion_en))

@@ -54,48 +54,83 @@ from govcloud.model.plan import (
     IMAGE_IMPORT_PREFIX, Plan, PlanBatch, PlanItem, REQ_FENBAO, REQ_MLPS_ASSESSMENT,
     REQ_OS_MIGRATION, REQ_REBUILD, REQ_SUPERIOR_APPROVAL, ServerPlacement,
 )
+from govcloud.base.i18n import Msg, N_, localize, tr
 
 
 @dataclass(frozen=True, slots=True)
 class Violation:
     rule: str               # DOMAIN.md §5.1 id, e.g. "H-SEC-1" (H-DEP-3, H-TGT-1, H-NET-2, H-POL-1 are ours)
     system: str | None      # None for a violation of the plan as a whole or of a batch
-    message: str            # English
+    message: str            # a Msg: English as a str (JSON, tests), any language with localize()
     name: str = ""          # the system's name, filled in by check_plan for format_violation
-    message_zh: str = ""    # the same in Chinese (format_violation falls back to the English one)
+
+    @property
+    def message_zh(self) -> str:
+        """The message in Chinese (the English one when it is not a catalog message)."""
+        return localize(self.message, "zh")
 
 
+class Term(Msg):
+    """A word a message names whose spelling per language comes from elsewhere (an enum's label,
+    a list joined the Chinese or the English way): a ``Msg`` parameter, ``en`` is its ``str``."""
+
+    __slots__ = ("zh",)
+    zh: str
+
+    def __new__(cls, en: str, zh: str) -> "Term":
+        obj = str.__new__(cls, en)
+        obj.msgid, obj.ctx, obj.params, obj.zh = str(en), None, {}, zh
+        return obj
+
+    def text(self, lang: str) -> str:
+        return self.zh if lang == "zh" else str(self)
+
+    def __reduce__(self) -> tuple:
+        return (Term, (str(self), self.zh))
+
+
+def both(words: Callable[[str], str]) -> Term:
+    """``words(lang)`` in both languages, as a ``Term``."""
+    return Term(words("en"), words("zh"))
+
+
+def strategy_term(strategy: Strategy) -> Term:
+    """A strategy as the messages name it: its key in English, its label in Chinese."""
+    return Term(strategy.value, strategy.label("zh"))
+
+
+# What each rule means (translate with tr(RULES[rule], lang)).
 RULES: dict[str, str] = {
-    "H-ONE-1": "every inventory system appears exactly once: in a batch, retained or unscheduled",
-    "H-SEC-1": "classified systems stay, retire or move to an intranet zone that accepts classified systems",
-    "H-SEC-2": "a classified system moving to the intranet has 分保 approval/filing or carries that prerequisite",
-    "H-MLPS-1": "the zone's MLPS level is at least the system's; level 4 needs a dedicated pool",
-    "H-MLPS-2": "a level-2+ system not filed/assessed carries the MLPS-assessment prerequisite",
-    "H-MLPS-3": "systems below the policy's minimum level are re-graded; zones meet the policy's levels",
-    "H-DEP-1": "systems sharing a database or server, or tightly linked, move in the same move group",
-    "H-DEP-2": "a move group cuts over in one batch on one date",
-    "H-DEP-3": "a caller (sync_api, no bridge) does not move before the system it calls",
-    "H-TKO-1": "takeover (接管) is done no later than the cutover",
-    "H-DATE-1": "cutovers lie inside their batch window and meet the binding policy deadline",
-    "H-VERT-1": "vertical systems move only with the superior department's documented approval",
-    "H-ZOMBIE-1": "zombie systems are retired, with no zone and no servers",
-    "H-ROOM-1": "no system targets a machine room",
-    "H-ROOM-2": "a system in a batch leaves its machine rooms by their lease expiry or closure date",
-    "H-NET-1": "no target lies on a dedicated network; dedicated-net systems meet network-batch deadlines",
-    "H-NET-2": "the target zone's network fits the system's network",
-    "H-ARCH-1": "rehost keeps the CPU architecture; other moves across architectures carry the rebuild prerequisite",
-    "H-ARCH-2": "minicomputers are not rehosted",
-    "H-ARCH-3": "x86 systems are rebuilt onto another architecture (ARM/Kunpeng, …) only when the policy asks for "
-                "信创 for them, or when no pool of their own architecture meets the hard rules",
-    "H-OS-1": "no end-of-life target image; rehost of an end-of-life OS carries the OS-migration prerequisite",
-    "H-CN-1": "target zones are located and operated in China",
-    "H-FRZ-1": "no cutover inside a freeze window in scope",
-    "H-CAP-1": "placements per zone stay within the zone's capacity",
-    "H-TGT-1": "targets, flavors, images and server placements are consistent with the inventory",
-    "H-DR-1": "level-3 systems get real-time off-site backup with HA; level 2 at least scheduled off-site backup",
-    "H-POL-1": "the plan's policy exists in the inventory",
-    "H-CENSUS-1": "a system is scheduled only when every one of its servers is completely censused "
-                  "(cores, RAM, OS and architecture known)",
+    "H-ONE-1": N_("every inventory system appears exactly once: in a batch, retained or unscheduled"),
+    "H-SEC-1": N_("classified systems stay, retire or move to an intranet zone that accepts classified systems"),
+    "H-SEC-2": N_("a classified system moving to the intranet has fenbao approval/filing or carries that prerequisite"),
+    "H-MLPS-1": N_("the zone's MLPS level is at least the system's; level 4 needs a dedicated pool"),
+    "H-MLPS-2": N_("a level-2+ system not filed/assessed carries the MLPS-assessment prerequisite"),
+    "H-MLPS-3": N_("systems below the policy's minimum level are re-graded; zones meet the policy's levels"),
+    "H-DEP-1": N_("systems sharing a database or server, or tightly linked, move in the same move group"),
+    "H-DEP-2": N_("a move group cuts over in one batch on one date"),
+    "H-DEP-3": N_("a caller (sync_api, no bridge) does not move before the system it calls"),
+    "H-TKO-1": N_("takeover is done no later than the cutover"),
+    "H-DATE-1": N_("cutovers lie inside their batch window and meet the binding policy deadline"),
+    "H-VERT-1": N_("vertical systems move only with the superior department's documented approval"),
+    "H-ZOMBIE-1": N_("zombie systems are retired, with no zone and no servers"),
+    "H-ROOM-1": N_("no system targets a machine room"),
+    "H-ROOM-2": N_("a system in a batch leaves its machine rooms by their lease expiry or closure date"),
+    "H-NET-1": N_("no target lies on a dedicated network; dedicated-net systems meet network-batch deadlines"),
+    "H-NET-2": N_("the target zone's network fits the system's network"),
+    "H-ARCH-1": N_("rehost keeps the CPU architecture; other moves across architectures carry the rebuild prerequisite"),
+    "H-ARCH-2": N_("minicomputers are not rehosted"),
+    "H-ARCH-3": N_("x86 systems are rebuilt onto another architecture (ARM/Kunpeng, …) only when the policy asks for "
+                   "xinchuang for them, or when no pool of their own architecture meets the hard rules"),
+    "H-OS-1": N_("no end-of-life target image; rehost of an end-of-life OS carries the OS-migration prerequisite"),
+    "H-CN-1": N_("target zones are located and operated in China"),
+    "H-FRZ-1": N_("no cutover inside a freeze window in scope"),
+    "H-CAP-1": N_("placements per zone stay within the zone's capacity"),
+    "H-TGT-1": N_("targets, flavors, images and server placements are consistent with the inventory"),
+    "H-DR-1": N_("level-3 systems get real-time off-site backup with HA; level 2 at least scheduled off-site backup"),
+    "H-POL-1": N_("the plan's policy exists in the inventory"),
+    "H-CENSUS-1": N_("a system is scheduled only when every one of its servers is completely censused "
+                     "(cores, RAM, OS and architecture known)"),
 }
 
 # Strategies that put the system's servers onto a target zone.
@@ -123,9 +158,9 @@ def check_plan(plan: Plan, inv: Inventory) -> list[Violation]:
 
 def format_violation(v: Violation, lang: str = "en") -> str:
     """One line: rule, system id and name, message (in ``lang``: zh or en)."""
-    zh = lang == "zh" and bool(v.message_zh)
-    who = " ".join(x for x in (v.system, v.name) if x) or ("（整个计划）" if lang == "zh" else "(plan)")
-    return " ".join(f"{v.rule} {who}{'：' if zh else ': '}{v.message_zh if zh else v.message}".split())
+    colon = tr(": ", lang, ctx="list") if isinstance(v.message, Msg) else ": "
+    who = " ".join(x for x in (v.system, v.name) if x) or tr("(plan)", lang)
+    return " ".join(f"{v.rule} {who}{colon}{localize(v.message, lang)}".split())
 
 
 # ---------------------------------------------------------------- context
@@ -186,25 +221,23 @@ class _Context:
             return self.nb + 1
         return self.nb + 2
 
-    def add(self, rule: str, system: str | None, message: str, zh: str = "", pos: int | None = None) -> None:
-        """A violation; ``message`` in English, ``zh`` the same in Chinese."""
+    def add(self, rule: str, system: str | None, message: Msg, pos: int | None = None) -> None:
+        """A violation; ``message`` a catalog message (English as its ``str``)."""
         s = self.inv.systems.get(system) if system else None
-        key = (self.pos_of(system) if pos is None else pos, system or "", rule, message)
-        self.found.append((key, Violation(rule, system, message, s.name if s else "", zh)))
+        key = (self.pos_of(system) if pos is None else pos, system or "", rule, str(message))
+        self.found.append((key, Violation(rule, system, message, s.name if s else "")))
 
-    def where(self, system: str, lang: str = "en") -> str:
+    def where(self, system: str) -> Msg:
         """Where the plan puts ``system``, in words."""
-        zh = lang == "zh"
         if system in self.first:
             e = self.first[system]
-            if zh:
-                return f"在批次 {e.batch.id}（{e.item.strategy.label('zh')}，迁移组 {e.item.move_group}）"
-            return f"in batch {e.batch.id} ({e.item.strategy.value}, move group {e.item.move_group})"
+            return Msg("in batch {batch} ({strategy}, move group {group})", batch=e.batch.id,
+                       strategy=strategy_term(e.item.strategy), group=e.item.move_group)
         if system in self.retained:
-            return "保留不迁" if zh else "retained"
+            return Msg("retained", "rules:where")
         if system in self.unscheduled:
-            return "暂无法排期" if zh else "unscheduled"
-        return "不在计划中" if zh else "not in the plan"
+            return Msg("unscheduled", "rules:where")
+        return Msg("not in the plan")
 
     # ------------------------------------------------------------ departments
     # Reorganisations (机构改革) merge and rename departments; a batch or takeover
@@ -266,17 +299,35 @@ class _Context:
         return system.mlps_level if system.mlps_level is not None else self.th.min_mlps_level
 
 
-def _level_text(ctx: _Context, s: InformationSystem, lang: str = "en") -> str:
+def _level_text(ctx: _Context, s: InformationSystem) -> Msg:
     if s.mlps_level is not None:
-        return f"{s.mlps_level}级" if lang == "zh" else f"level-{s.mlps_level}"
-    if lang == "zh":
-        return f"等保级别未知（按策略最低级别 {ctx.th.min_mlps_level} 级计）"
-    return f"level-unknown (taken as level {ctx.th.min_mlps_level}, the policy minimum)"
+        return Msg("level-{level}", level=s.mlps_level)
+    return Msg("level-unknown (taken as level {level}, the policy minimum)", level=ctx.th.min_mlps_level)
 
 
 def _zone_text(z: CloudZone) -> str:
     area = f"/{z.extranet_area.zh}" if z.extranet_area else ""
     return f"{z.id} ({z.network_zone.zh}{area})"
+
+
+# the prerequisites the messages name: their key in English, their label in Chinese
+_REQ_LABEL = {
+    REQ_SUPERIOR_APPROVAL: N_("superior approval", ctx="requirement"),
+    REQ_OS_MIGRATION: N_("OS migration", ctx="requirement"),
+    REQ_MLPS_ASSESSMENT: N_("MLPS assessment", ctx="requirement"),
+    REQ_FENBAO: N_("fenbao approval", ctx="requirement"),
+    REQ_REBUILD: N_("rebuild for another architecture", ctx="requirement"),
+}
+
+
+def _req(key: str) -> Term:
+    return Term(key, tr(_REQ_LABEL[key], "zh"))
+
+
+def _listing(items: list, en: str = ", ", zh: str | None = None) -> Term:
+    """Items (``Msg`` or plain text) joined the English or the Chinese way (、 unless ``zh``)."""
+    zh = tr(", ", "zh", ctx="list") if zh is None else zh
+    return Term(en.join(str(x) for x in items), zh.join(localize(x, "zh") for x in items))
 
 
 def _moving(e: _Entry) -> bool:
@@ -316,34 +367,33 @@ def _check(fn: _Check) -> _Check:
 def check_policy(ctx: _Context) -> None:
     if ctx.policy is None:
         known = ", ".join(sorted(ctx.inv.policies)) or "none"
-        ctx.add("H-POL-1", None, f"policy {ctx.plan.policy!r} is not in the inventory (policies: {known}); "
-                "deadlines and thresholds fall back to defaults",
-                f"清单中没有策略 {ctx.plan.policy!r}（现有策略：{known}）；期限和阈值按默认值处理")
+        ctx.add("H-POL-1", None, Msg("policy {policy} is not in the inventory (policies: {known}); "
+                                     "deadlines and thresholds fall back to defaults",
+                                     policy=repr(ctx.plan.policy), known=known))
 
 
 @_check
 def check_exactly_once(ctx: _Context) -> None:
-    places: dict[str, list[tuple[int, str, str]]] = {}
+    places: dict[str, list[tuple[int, Msg]]] = {}
     for pos, batch in enumerate(ctx.plan.batches):
         for item in batch.items:
-            places.setdefault(item.system, []).append((pos, f"batch {batch.id}", f"批次 {batch.id}"))
+            places.setdefault(item.system, []).append((pos, Msg("batch {batch}", batch=batch.id)))
     for r in ctx.plan.retained:
-        places.setdefault(r.system, []).append((ctx.nb, "retained", "保留"))
+        places.setdefault(r.system, []).append((ctx.nb, Msg("retained", "rules:listed")))
     for u in ctx.plan.unscheduled:
-        places.setdefault(u.system, []).append((ctx.nb + 1, "unscheduled", "暂无法排期"))
+        places.setdefault(u.system, []).append((ctx.nb + 1, Msg("unscheduled", "rules:listed")))
     for sid, where in places.items():
-        listed = ", ".join(w for _, w, _ in where)
-        listed_zh = "、".join(w for _, _, w in where)
+        listed = _listing([w for _, w in where])
         if sid not in ctx.inv.systems:
-            ctx.add("H-ONE-1", sid, f"the plan lists system {sid} ({listed}) but the inventory has no such system",
-                    f"计划列出了系统 {sid}（{listed_zh}），但清单中没有该系统", pos=where[0][0])
+            ctx.add("H-ONE-1", sid, Msg("the plan lists system {system} ({listed}) but the inventory has no such "
+                                        "system", system=sid, listed=listed), pos=where[0][0])
         elif len(where) > 1:
-            ctx.add("H-ONE-1", sid, f"appears {len(where)} times ({listed}); a system is planned exactly once",
-                    f"出现 {len(where)} 次（{listed_zh}）；每个系统在计划中只能出现一次", pos=where[0][0])
+            ctx.add("H-ONE-1", sid, Msg("appears {n} times ({listed}); a system is planned exactly once",
+                                        n=len(where), listed=listed), pos=where[0][0])
     for sid in sorted(ctx.inv.systems):
         if sid not in places:
-            ctx.add("H-ONE-1", sid, "is in the inventory but not in the plan (no batch, not retained, "
-                    "not unscheduled)", "在清单中但不在计划中（不在任何批次，也未列为保留或暂无法排期）")
+            ctx.add("H-ONE-1", sid, Msg("is in the inventory but not in the plan (no batch, not retained, "
+                                        "not unscheduled)"))
 
 
 # ---------------------------------------------------------------- H-SEC-1, H-SEC-2
@@ -356,32 +406,29 @@ def check_secrecy(ctx: _Context) -> None:
         if s.is_classified:
             # Retire is allowed: nothing of a retired system reaches any cloud.
             if it.strategy not in (Strategy.relocate_intranet, Strategy.retire):
-                ctx.add("H-SEC-1", s.id, f"classified system has strategy {it.strategy.value} in batch {e.batch.id}; "
-                        "a classified system stays (retained), moves to the intranet (relocate_intranet) or retires",
-                        f"涉密系统在批次 {e.batch.id} 中的策略为{it.strategy.label('zh')}；涉密系统只能保留、"
-                        "迁入政务内网（relocate_intranet）或下线")
+                ctx.add("H-SEC-1", s.id, Msg("classified system has strategy {strategy} in batch {batch}; a classified "
+                                             "system stays (retained), moves to the intranet (relocate_intranet) or "
+                                             "retires", strategy=strategy_term(it.strategy), batch=e.batch.id))
             if z is not None and not (z.accepts_classified and z.network_zone is NetworkZone.gov_intranet):
-                why = ("which does not accept classified systems" if not z.accepts_classified
-                       else f"which is not on the {NetworkZone.gov_intranet.zh}")
-                why_zh = "该资源池不接收涉密系统" if not z.accepts_classified else f"该资源池不在{NetworkZone.gov_intranet.zh}"
-                ctx.add("H-SEC-1", s.id, f"classified system targets zone {_zone_text(z)}, {why}",
-                        f"涉密系统的目标资源池为 {_zone_text(z)}，{why_zh}")
+                why = (Msg("which does not accept classified systems") if not z.accepts_classified
+                       else Msg("which is not on the {net}", net=NetworkZone.gov_intranet.zh))
+                ctx.add("H-SEC-1", s.id, Msg("classified system targets zone {zone}, {why}", zone=_zone_text(z), why=why))
             if it.strategy is Strategy.relocate_intranet and s.fenbao_status not in _FENBAO_DONE \
                     and REQ_FENBAO not in it.requires:
                 status = s.fenbao_status.value if s.fenbao_status else "unset"
-                ctx.add("H-SEC-2", s.id, f"moves to the intranet with fenbao_status {status} and without the "
-                        f"{REQ_FENBAO} prerequisite; 分保 testing, approval and filing precede go-live",
-                        f"分保状态为 {status} 却迁入政务内网，且没有“分保审批”前置条件；分保测评、审批和备案须在上线前完成")
+                ctx.add("H-SEC-2", s.id, Msg("moves to the intranet with fenbao_status {status} and without the {req} "
+                                             "prerequisite; fenbao testing, approval and filing precede go-live",
+                                             status=status, req=_req(REQ_FENBAO)))
         else:
             if it.strategy is Strategy.relocate_intranet:
-                ctx.add("H-SEC-1", s.id, "strategy relocate_intranet is reserved for classified systems; "
-                        "this system is non-classified", "迁入政务内网（relocate_intranet）仅用于涉密系统；本系统非涉密")
+                ctx.add("H-SEC-1", s.id, Msg("strategy relocate_intranet is reserved for classified systems; "
+                                             "this system is non-classified"))
             # The intranet is physically isolated: only systems already on it may move onto it.
             if z is not None and z.network_zone is NetworkZone.gov_intranet \
                     and s.network_zone is not NetworkZone.gov_intranet:
-                ctx.add("H-SEC-1", s.id, f"non-classified system on {s.network_zone.zh} targets intranet zone "
-                        f"{_zone_text(z)}; only 政务内网 systems may move onto the intranet",
-                        f"位于{s.network_zone.zh}的非涉密系统的目标是政务内网资源池 {_zone_text(z)}；只有原在政务内网的系统可迁入政务内网")
+                ctx.add("H-SEC-1", s.id, Msg("non-classified system on {net} targets intranet zone {zone}; only "
+                                             "{intranet} systems may move onto the intranet", net=s.network_zone.zh,
+                                             zone=_zone_text(z), intranet=NetworkZone.gov_intranet.zh))
 
 
 # ---------------------------------------------------------------- MLPS, DR (non-classified only: 分保 governs the rest)
@@ -395,37 +442,35 @@ def check_mlps(ctx: _Context) -> None:
         if not s.is_classified:
             lvl = ctx.level(s)
             if z.mlps_level < lvl:
-                ctx.add("H-MLPS-1", s.id, f"{_level_text(ctx, s)} system targets zone {_zone_text(z)} rated level "
-                        f"{z.mlps_level}; a cloud zone must not host systems graded above its own level",
-                        f"{_level_text(ctx, s, 'zh')}系统的目标资源池 {_zone_text(z)} 仅为等保 {z.mlps_level} 级；"
-                        "资源池不得承载等保级别高于自身的系统")
+                ctx.add("H-MLPS-1", s.id, Msg("{level} system targets zone {zone} rated level {zone_level}; a cloud "
+                                              "zone must not host systems graded above its own level",
+                                              level=_level_text(ctx, s), zone=_zone_text(z), zone_level=z.mlps_level))
             if lvl >= 4 and not z.dedicated_pool:
-                ctx.add("H-MLPS-1", s.id, f"level-{lvl} system targets zone {z.id}, which is not a dedicated pool; "
-                        "level 4 needs its own resource pool (GB/T 22239-2019 9.2)",
-                        f"{lvl}级系统的目标资源池 {z.id} 不是专属资源池；四级系统须使用独立资源池（GB/T 22239-2019 9.2）")
+                ctx.add("H-MLPS-1", s.id, Msg("level-{level} system targets zone {zone}, which is not a dedicated pool; "
+                                              "level 4 needs its own resource pool (GB/T 22239-2019 9.2)",
+                                              level=lvl, zone=z.id))
         # The zone's own rating is policy (Lu'an: everything ≥ 2, extranet infrastructure ≥ 3).
         if z.mlps_level < ctx.th.min_mlps_level:
-            ctx.add("H-MLPS-3", s.id, f"zone {z.id} is rated level {z.mlps_level}, below the policy minimum "
-                    f"{ctx.th.min_mlps_level}", f"资源池 {z.id} 等保 {z.mlps_level} 级，低于策略最低级别 {ctx.th.min_mlps_level} 级")
+            ctx.add("H-MLPS-3", s.id, Msg("zone {zone} is rated level {zone_level}, below the policy minimum {minimum}",
+                                          zone=z.id, zone_level=z.mlps_level, minimum=ctx.th.min_mlps_level))
         if z.network_zone is NetworkZone.gov_extranet and z.mlps_level < ctx.th.extranet_mlps_level:
-            ctx.add("H-MLPS-3", s.id, f"extranet zone {z.id} is rated level {z.mlps_level}, below the policy's "
-                    f"extranet level {ctx.th.extranet_mlps_level}",
-                    f"政务外网资源池 {z.id} 等保 {z.mlps_level} 级，低于策略要求的外网级别 {ctx.th.extranet_mlps_level} 级")
+            ctx.add("H-MLPS-3", s.id, Msg("extranet zone {zone} is rated level {zone_level}, below the policy's "
+                                          "extranet level {minimum}", zone=z.id, zone_level=z.mlps_level,
+                                          minimum=ctx.th.extranet_mlps_level))
     for e in ctx.entries:
         s, it = e.system, e.item
         if s.is_classified or it.strategy not in PLACING or REQ_MLPS_ASSESSMENT in it.requires:
             continue
         lvl = ctx.level(s)
         if lvl >= 2 and s.mlps_status not in _MLPS_DONE:
-            ctx.add("H-MLPS-2", s.id, f"{_level_text(ctx, s)} system has MLPS status {s.mlps_status.value} "
-                    f"({s.mlps_status.zh}) and the item lacks the {REQ_MLPS_ASSESSMENT} prerequisite; filing and "
-                    "assessment precede go-live",
-                    f"{_level_text(ctx, s, 'zh')}系统的等保状态为{s.mlps_status.zh}，且没有“等保测评”前置条件；"
-                    "备案和测评须在上线前完成")
+            ctx.add("H-MLPS-2", s.id, Msg("{level} system has MLPS status {status} and the item lacks the {req} "
+                                          "prerequisite; filing and assessment precede go-live",
+                                          level=_level_text(ctx, s), req=_req(REQ_MLPS_ASSESSMENT),
+                                          status=Term(f"{s.mlps_status.value} ({s.mlps_status.zh})", s.mlps_status.zh)))
         elif s.mlps_level is not None and s.mlps_level < ctx.th.min_mlps_level:
-            ctx.add("H-MLPS-3", s.id, f"level-{s.mlps_level} system is below the policy minimum level "
-                    f"{ctx.th.min_mlps_level} and the item lacks the {REQ_MLPS_ASSESSMENT} prerequisite (re-grading)",
-                    f"{s.mlps_level}级系统低于策略最低级别 {ctx.th.min_mlps_level} 级，且没有“等保测评”前置条件（重新定级）")
+            ctx.add("H-MLPS-3", s.id, Msg("level-{level} system is below the policy minimum level {minimum} and the "
+                                          "item lacks the {req} prerequisite (re-grading)", level=s.mlps_level,
+                                          minimum=ctx.th.min_mlps_level, req=_req(REQ_MLPS_ASSESSMENT)))
 
 
 @_check
@@ -437,16 +482,15 @@ def check_dr(ctx: _Context) -> None:
             continue
         lvl = ctx.level(s)
         if lvl >= 3 and z.dr_mode not in _DR_FOR_LEVEL3:
-            ctx.add("H-DR-1", s.id, f"{_level_text(ctx, s)} system targets zone {z.id} with DR mode {z.dr_mode.value} "
-                    f"({z.dr_mode.zh}); level 3 needs {DrMode.realtime_offsite_ha.value} (real-time off-site "
-                    "backup and hot redundancy)",
-                    f"{_level_text(ctx, s, 'zh')}系统的目标资源池 {z.id} 容灾方式为{z.dr_mode.zh}；三级系统须异地实时备份"
-                    f"并热冗余（{DrMode.realtime_offsite_ha.value}）")
+            ctx.add("H-DR-1", s.id, Msg("{level} system targets zone {zone} with DR mode {dr}; level 3 needs {need} "
+                                        "(real-time off-site backup and hot redundancy)", level=_level_text(ctx, s),
+                                        zone=z.id, dr=Term(f"{z.dr_mode.value} ({z.dr_mode.zh})", z.dr_mode.zh),
+                                        need=DrMode.realtime_offsite_ha.value))
         elif lvl == 2 and z.dr_mode not in _DR_FOR_LEVEL2:
-            ctx.add("H-DR-1", s.id, f"{_level_text(ctx, s)} system targets zone {z.id} with DR mode {z.dr_mode.value} "
-                    f"({z.dr_mode.zh}); level 2 needs at least {DrMode.scheduled_offsite.value}",
-                    f"{_level_text(ctx, s, 'zh')}系统的目标资源池 {z.id} 容灾方式为{z.dr_mode.zh}；二级系统至少须异地定时备份"
-                    f"（{DrMode.scheduled_offsite.value}）")
+            ctx.add("H-DR-1", s.id, Msg("{level} system targets zone {zone} with DR mode {dr}; level 2 needs at least "
+                                        "{need}", level=_level_text(ctx, s), zone=z.id,
+                                        dr=Term(f"{z.dr_mode.value} ({z.dr_mode.zh})", z.dr_mode.zh),
+                                        need=DrMode.scheduled_offsite.value))
 
 
 # ---------------------------------------------------------------- zone location and network
@@ -458,20 +502,18 @@ def check_zone_site_and_network(ctx: _Context) -> None:
         s, z = e.system, e.zone
         assert z is not None
         if not z.in_china or not z.ops_in_china:
-            where = " and ".join(w for w, ok in (("located", z.in_china), ("operated", z.ops_in_china)) if not ok)
-            where_zh = "和".join(w for w, ok in (("位于", z.in_china), ("运维于", z.ops_in_china)) if not ok)
-            ctx.add("H-CN-1", s.id, f"targets zone {z.id}, which is not {where} in China",
-                    f"目标资源池 {z.id} 不{where_zh}境内")
+            where = _listing([w for w, ok in ((Msg("located"), z.in_china), (Msg("operated"), z.ops_in_china))
+                              if not ok], " and ", tr("and", "zh", ctx="rules:join"))
+            ctx.add("H-CN-1", s.id, Msg("targets zone {zone}, which is not {where} in China", zone=z.id, where=where))
         if z.network_zone is NetworkZone.dedicated_net:
-            ctx.add("H-NET-1", s.id, f"targets zone {_zone_text(z)}; no dedicated network (业务专网) may appear in "
-                    "the target state", f"目标资源池 {_zone_text(z)} 位于业务专网；迁移后的目标状态中不得出现业务专网")
+            ctx.add("H-NET-1", s.id, Msg("targets zone {zone}; no dedicated network ({dedicated}) may appear in the "
+                                         "target state", zone=_zone_text(z), dedicated=NetworkZone.dedicated_net.zh))
             continue
         if s.is_classified or z.network_zone is NetworkZone.gov_intranet:
             continue  # H-SEC-1 decides who may go onto the intranet
-        need = _network_need(s.network_zone)
         if not _network_fits(s.network_zone, z):
-            ctx.add("H-NET-2", s.id, f"system on {s.network_zone.zh} targets zone {_zone_text(z)}; it needs {need}",
-                    f"位于{s.network_zone.zh}的系统的目标资源池为 {_zone_text(z)}；它需要{_network_need(s.network_zone, 'zh')}")
+            ctx.add("H-NET-2", s.id, Msg("system on {net} targets zone {zone}; it needs {need}", net=s.network_zone.zh,
+                                         zone=_zone_text(z), need=_network_need(s.network_zone)))
     # Dedicated networks have their own deadline when the policy has a network batch (H-NET-1).
     if ctx.policy is None:
         return
@@ -482,9 +524,9 @@ def check_zone_site_and_network(ctx: _Context) -> None:
             continue
         for b in net_batches:
             if e.when is not None and ctx.in_scope(b, s) and e.when > b.deadline:
-                ctx.add("H-NET-1", s.id, f"dedicated-network system cuts over on {e.when}, after the deadline "
-                        f"{b.deadline} of network batch {b.id} ({b.name})",
-                        f"业务专网系统的割接日 {e.when} 晚于网络整合批次 {b.id}（{b.name}）的截止日期 {b.deadline}")
+                ctx.add("H-NET-1", s.id, Msg("dedicated-network system cuts over on {when}, after the deadline "
+                                             "{deadline} of network batch {batch} ({name})", when=e.when,
+                                             deadline=b.deadline, batch=b.id, name=b.name))
 
 
 def _network_fits(net: NetworkZone, z: CloudZone) -> bool:
@@ -497,19 +539,13 @@ def _network_fits(net: NetworkZone, z: CloudZone) -> bool:
     return z.network_zone is NetworkZone.gov_extranet
 
 
-def _network_need(net: NetworkZone, lang: str = "en") -> str:
-    if lang == "zh":
-        if net is NetworkZone.internet:
-            return f"{NetworkZone.internet.zh}资源池，或{NetworkZone.gov_extranet.zh}{ExtranetArea.internet_access.zh}的资源池"
-        if net is NetworkZone.gov_intranet:
-            return f"{NetworkZone.gov_intranet.zh}资源池"
-        return f"{NetworkZone.gov_extranet.zh}资源池"
+def _network_need(net: NetworkZone) -> Msg:
     if net is NetworkZone.internet:
-        return f"an {NetworkZone.internet.zh} zone or a {NetworkZone.gov_extranet.zh} zone in the " \
-               f"{ExtranetArea.internet_access.zh}"
+        return Msg("an {internet} zone or a {extranet} zone in the {area}", internet=NetworkZone.internet.zh,
+                   extranet=NetworkZone.gov_extranet.zh, area=ExtranetArea.internet_access.zh)
     if net is NetworkZone.gov_intranet:
-        return f"a {NetworkZone.gov_intranet.zh} zone"
-    return f"a {NetworkZone.gov_extranet.zh} zone"
+        return Msg("a {net} zone", net=NetworkZone.gov_intranet.zh)
+    return Msg("a {net} zone", net=NetworkZone.gov_extranet.zh)
 
 
 # ---------------------------------------------------------------- targets and placements (H-TGT-1, H-ROOM-1)
@@ -524,89 +560,82 @@ def check_targets(ctx: _Context) -> None:
     for e in ctx.entries:
         s, it, z = e.system, e.item, e.zone
         if it.strategy is Strategy.retain:
-            ctx.add("H-TGT-1", s.id, f"strategy retain belongs in the plan's retained list, not in batch {e.batch.id}",
-                    f"保留策略的系统应列入计划的保留清单，而不是批次 {e.batch.id}", pos=e.pos)
+            ctx.add("H-TGT-1", s.id, Msg("strategy retain belongs in the plan's retained list, not in batch {batch}",
+                                         batch=e.batch.id), pos=e.pos)
         if it.target_zone is not None and z is None:
             room = ctx.inv.machine_rooms.get(it.target_zone)
             if room is not None:
-                ctx.add("H-ROOM-1", s.id, f"targets machine room {room.id} ({room.name}); systems move to cloud "
-                        "zones, never into a machine room",
-                        f"目标为机房 {room.id}（{room.name}）；系统只能迁往云资源池，不得迁入机房", pos=e.pos)
+                ctx.add("H-ROOM-1", s.id, Msg("targets machine room {room} ({name}); systems move to cloud zones, "
+                                              "never into a machine room", room=room.id, name=room.name), pos=e.pos)
             else:
-                ctx.add("H-TGT-1", s.id, f"targets zone {it.target_zone}, which is not a cloud zone of the inventory",
-                        f"目标资源池 {it.target_zone} 不是清单中的云资源池", pos=e.pos)
+                ctx.add("H-TGT-1", s.id, Msg("targets zone {zone}, which is not a cloud zone of the inventory",
+                                             zone=it.target_zone), pos=e.pos)
         if it.strategy in PLACING and it.target_zone is None:
-            ctx.add("H-TGT-1", s.id, f"strategy {it.strategy.value} needs a target zone",
-                    f"{it.strategy.label('zh')}策略需要目标资源池", pos=e.pos)
+            ctx.add("H-TGT-1", s.id, Msg("strategy {strategy} needs a target zone", strategy=strategy_term(it.strategy)),
+                    pos=e.pos)
         if it.strategy is Strategy.retire and s.lifecycle is not Lifecycle.zombie and (it.target_zone or it.servers):
-            ctx.add("H-TGT-1", s.id, "a retired system takes no target zone and no servers "
-                    f"(has zone {it.target_zone}, {len(it.servers)} placements)",
-                    f"下线的系统不占用目标资源池和服务器（现有资源池 {it.target_zone}，{len(it.servers)} 台放置）", pos=e.pos)
+            ctx.add("H-TGT-1", s.id, Msg("a retired system takes no target zone and no servers (has zone {zone}, "
+                                         "{n} placements)", zone=it.target_zone, n=len(it.servers)), pos=e.pos)
         for p in it.servers:
             _check_placement(ctx, e, p, placed_by)
         if it.strategy in PLACING:
             missing = [x for x in s.servers if x not in by_group.get(it.move_group, set())]
             if missing:
-                ctx.add("H-TGT-1", s.id, f"servers not placed: {', '.join(missing)}; every server of a "
-                        f"{it.strategy.value} system is placed by its item or one of move group {it.move_group}",
-                        f"服务器未放置：{', '.join(missing)}；{it.strategy.label('zh')}系统的每台服务器须由本系统或迁移组 "
-                        f"{it.move_group} 中的系统放置", pos=e.pos)
+                ctx.add("H-TGT-1", s.id, Msg("servers not placed: {servers}; every server of a {strategy} system is "
+                                             "placed by its item or one of move group {group}",
+                                             servers=", ".join(missing), strategy=strategy_term(it.strategy),
+                                             group=it.move_group), pos=e.pos)
 
 
 def _check_placement(ctx: _Context, e: _Entry, p: ServerPlacement, placed_by: dict[str, _Entry]) -> None:
     s, z = e.system, e.zone
     if p.server not in ctx.inv.servers:
-        ctx.add("H-TGT-1", s.id, f"places server {p.server}, which is not in the inventory",
-                f"放置的服务器 {p.server} 不在清单中", pos=e.pos)
+        ctx.add("H-TGT-1", s.id, Msg("places server {server}, which is not in the inventory", server=p.server),
+                pos=e.pos)
         return
     if p.server not in s.servers:
-        owners = ", ".join(ctx.server_systems.get(p.server, [])) or "no system"
-        owners_zh = "、".join(ctx.server_systems.get(p.server, [])) or "无系统"
-        ctx.add("H-TGT-1", s.id, f"places server {p.server}, which belongs to {owners}, not to this system",
-                f"放置的服务器 {p.server} 属于 {owners_zh}，不属于本系统", pos=e.pos)
+        owners = _listing(ctx.server_systems.get(p.server, [])) or Msg("no system")
+        ctx.add("H-TGT-1", s.id, Msg("places server {server}, which belongs to {owners}, not to this system",
+                                     server=p.server, owners=owners), pos=e.pos)
     first = placed_by.setdefault(p.server, e)
     if first is not e:
-        ctx.add("H-TGT-1", s.id, f"places server {p.server} again (already placed by {first.system.id} in batch "
-                f"{first.batch.id}); a server moves once and counts once against capacity",
-                f"重复放置服务器 {p.server}（已由批次 {first.batch.id} 的 {first.system.id} 放置）；每台服务器只迁移一次、"
-                "只计一次容量", pos=e.pos)
+        ctx.add("H-TGT-1", s.id, Msg("places server {server} again (already placed by {system} in batch {batch}); "
+                                     "a server moves once and counts once against capacity", server=p.server,
+                                     system=first.system.id, batch=first.batch.id), pos=e.pos)
     if e.item.strategy in REBUILDING and p.image is None:
-        ctx.add("H-TGT-1", s.id, f"server {p.server}: {e.item.strategy.value} builds on a target image, "
-                "but none is given", f"服务器 {p.server}：{e.item.strategy.label('zh')}需基于目标镜像重建，但未指定镜像",
-                pos=e.pos)
+        ctx.add("H-TGT-1", s.id, Msg("server {server}: {strategy} builds on a target image, but none is given",
+                                     server=p.server, strategy=strategy_term(e.item.strategy)), pos=e.pos)
     if z is None:
         return
     if p.flavor is not None:
         flavor = next((f for f in z.flavors if f.name == p.flavor), None)
         if flavor is None:
             offered = ", ".join(f.name for f in z.flavors) or "none"
-            ctx.add("H-TGT-1", s.id, f"server {p.server}: flavor {p.flavor} is not offered by zone {z.id} "
-                    f"(offers: {offered})", f"服务器 {p.server}：资源池 {z.id} 不提供规格 {p.flavor}（提供：{offered}）",
+            ctx.add("H-TGT-1", s.id, Msg("server {server}: flavor {flavor} is not offered by zone {zone} (offers: "
+                                         "{offered})", server=p.server, flavor=p.flavor, zone=z.id, offered=offered),
                     pos=e.pos)
         elif flavor.vcpus < p.vcpus or flavor.ram_gb < p.ram_gb:
-            ctx.add("H-TGT-1", s.id, f"server {p.server}: flavor {p.flavor} ({flavor.vcpus} vCPU/{flavor.ram_gb:g} GB) "
-                    f"is smaller than the placement ({p.vcpus} vCPU/{p.ram_gb:g} GB)",
-                    f"服务器 {p.server}：规格 {p.flavor}（{flavor.vcpus} vCPU/{flavor.ram_gb:g} GB）小于放置需求"
-                    f"（{p.vcpus} vCPU/{p.ram_gb:g} GB）", pos=e.pos)
+            ctx.add("H-TGT-1", s.id, Msg("server {server}: flavor {flavor} ({has}) is smaller than the placement "
+                                         "({needs})", server=p.server, flavor=p.flavor,
+                                         has=f"{flavor.vcpus} vCPU/{flavor.ram_gb:g} GB",
+                                         needs=f"{p.vcpus} vCPU/{p.ram_gb:g} GB"), pos=e.pos)
     if p.image is not None and p.image.startswith(IMPORTED_IMAGE):
         if e.item.strategy is not Strategy.rehost:
-            ctx.add("H-TGT-1", s.id, f"server {p.server}: {e.item.strategy.value} builds on a catalogue image of "
-                    f"zone {z.id}, not on an imported disk ({p.image})",
-                    f"服务器 {p.server}：{e.item.strategy.label('zh')}须使用资源池 {z.id} 目录中的镜像，而不是导入的磁盘"
-                    f"（{p.image}）", pos=e.pos)
+            ctx.add("H-TGT-1", s.id, Msg("server {server}: {strategy} builds on a catalogue image of zone {zone}, "
+                                         "not on an imported disk ({image})", server=p.server,
+                                         strategy=strategy_term(e.item.strategy), zone=z.id, image=p.image), pos=e.pos)
     elif p.image is not None:
         image = next((i for i in z.images if i.name == p.image), None)
         if image is None:
             offered = ", ".join(i.name for i in z.images) or "none"
-            ctx.add("H-TGT-1", s.id, f"server {p.server}: image {p.image} ({e.item.strategy.value}) is not offered "
-                    f"by zone {z.id} (offers: {offered})",
-                    f"服务器 {p.server}：资源池 {z.id} 不提供镜像 {p.image}（{e.item.strategy.label('zh')}；提供：{offered}）",
+            ctx.add("H-TGT-1", s.id, Msg("server {server}: image {image} ({strategy}) is not offered by zone {zone} "
+                                         "(offers: {offered})", server=p.server, image=p.image,
+                                         strategy=strategy_term(e.item.strategy), zone=z.id, offered=offered),
                     pos=e.pos)
         elif image.cpu_arch is not z.cpu_arch:
-            ctx.add("H-TGT-1", s.id, f"server {p.server}: image {p.image} is built for {image.cpu_arch.value} but "
-                    f"zone {z.id} runs {z.cpu_arch.value}",
-                    f"服务器 {p.server}：镜像 {p.image} 适用于 {image.cpu_arch.value}，而资源池 {z.id} 是 {z.cpu_arch.value}",
-                    pos=e.pos)
+            ctx.add("H-TGT-1", s.id, Msg("server {server}: image {image} is built for {arch} but zone {zone} runs "
+                                         "{zone_arch}", server=p.server, image=p.image, arch=image.cpu_arch.value,
+                                         zone=z.id, zone_arch=z.cpu_arch.value), pos=e.pos)
 
 
 @_check
@@ -620,13 +649,12 @@ def check_room_dates(ctx: _Context) -> None:
             room = ctx.inv.machine_rooms.get(srv.machine_room) if srv.machine_room else None
             if room is None:
                 continue
-            for day, kind, kind_zh in ((room.lease_expiry, "lease expiry", "租约到期日"),
-                                       (room.closure_date, "closure date", "关停日期")):
+            for day, kind in ((room.lease_expiry, Msg("lease expiry")), (room.closure_date, Msg("closure date"))):
                 if day is not None and e.when > day:
-                    ctx.add("H-ROOM-2", e.system.id, f"cutover {e.when} is after the {kind} {day} of machine room "
-                            f"{room.id} ({room.name}), where server {srv.id} runs",
-                            f"割接日 {e.when} 晚于服务器 {srv.id} 所在机房 {room.id}（{room.name}）的{kind_zh} {day}",
-                            pos=e.pos)
+                    ctx.add("H-ROOM-2", e.system.id, Msg("cutover {when} is after the {kind} {day} of machine room "
+                                                         "{room} ({name}), where server {server} runs", when=e.when,
+                                                         kind=kind, day=day, room=room.id, name=room.name,
+                                                         server=srv.id), pos=e.pos)
                     break
             else:
                 continue
@@ -643,12 +671,12 @@ def check_zombies(ctx: _Context) -> None:
         if s.lifecycle is not Lifecycle.zombie:
             continue
         if it.strategy is not Strategy.retire:
-            ctx.add("H-ZOMBIE-1", s.id, f"zombie system (僵尸系统) has strategy {it.strategy.value}; zombies are retired",
-                    f"僵尸系统的策略为{it.strategy.label('zh')}；僵尸系统应下线")
+            ctx.add("H-ZOMBIE-1", s.id, Msg("zombie system has strategy {strategy}; zombies are retired",
+                                            strategy=strategy_term(it.strategy)))
         elif it.target_zone or it.servers:
-            ctx.add("H-ZOMBIE-1", s.id, f"zombie system is retired but still takes zone {it.target_zone} and "
-                    f"{len(it.servers)} server placements; no cloud capacity goes to a zombie",
-                    f"僵尸系统已下线却仍占用资源池 {it.target_zone} 和 {len(it.servers)} 台服务器放置；僵尸系统不分配云资源")
+            ctx.add("H-ZOMBIE-1", s.id, Msg("zombie system is retired but still takes zone {zone} and {n} server "
+                                            "placements; no cloud capacity goes to a zombie", zone=it.target_zone,
+                                            n=len(it.servers)))
 
 
 @_check
@@ -657,9 +685,9 @@ def check_census(ctx: _Context) -> None:
         gaps = [f"{x.id} ({', '.join(x.incomplete)})" for sid in e.system.servers
                 if (x := ctx.inv.servers.get(sid)) is not None and x.incomplete]
         if gaps:
-            ctx.add("H-CENSUS-1", e.system.id, f"is scheduled ({e.item.strategy.value}) although the census of "
-                    f"server(s) {'; '.join(gaps)} is incomplete", f"已排期（{e.item.strategy.label('zh')}），但服务器 "
-                    f"{'; '.join(gaps)} 的普查信息不完整", pos=e.pos)
+            ctx.add("H-CENSUS-1", e.system.id, Msg("is scheduled ({strategy}) although the census of server(s) "
+                                                   "{servers} is incomplete", strategy=strategy_term(e.item.strategy),
+                                                   servers="; ".join(gaps)), pos=e.pos)
 
 
 @_check
@@ -669,18 +697,17 @@ def check_verticals(ctx: _Context) -> None:
         if not s.build_mode.is_vertical:
             continue
         doc_no = s.superior_approval.doc_no if s.superior_approval else None
-        missing, missing_zh = [], []
+        missing: list[Msg] = []
         if REQ_SUPERIOR_APPROVAL not in it.requires:
-            missing.append(f"the item lacks the {REQ_SUPERIOR_APPROVAL} prerequisite")
-            missing_zh.append("没有“上级批复”前置条件")
+            missing.append(Msg("the item lacks the {req} prerequisite", req=_req(REQ_SUPERIOR_APPROVAL)))
         if not doc_no:
-            missing.append("the inventory records no superior approval document number (superior_approval.doc_no)")
-            missing_zh.append("清单未记录上级批复文号（superior_approval.doc_no）")
+            missing.append(Msg("the inventory records no superior approval document number "
+                               "(superior_approval.doc_no)"))
         if missing:
-            ctx.add("H-VERT-1", s.id, f"{s.build_mode.zh} system is in batch {e.batch.id} ({it.strategy.value}) but "
-                    f"{' and '.join(missing)}; verticals stay unless the superior department approves",
-                    f"{s.build_mode.zh}系统在批次 {e.batch.id}（{it.strategy.label('zh')}）中，但{'，且'.join(missing_zh)}；"
-                    "垂直系统未经上级主管部门批复不得迁移")
+            ctx.add("H-VERT-1", s.id, Msg("{mode} system is in batch {batch} ({strategy}) but {missing}; verticals "
+                                          "stay unless the superior department approves", mode=s.build_mode.zh,
+                                          batch=e.batch.id, strategy=strategy_term(it.strategy),
+                                          missing=_listing(missing, " and ", tr(", and ", "zh", ctx="rules:join"))))
 
 
 # ---------------------------------------------------------------- H-ARCH-1, H-ARCH-2, H-OS-1
@@ -695,9 +722,8 @@ def check_architecture(ctx: _Context) -> None:
             mini = [f"{x.id} ({x.cpu_arch.value}, {x.kind.zh})" for x in servers
                     if x.cpu_arch.is_minicomputer or x.kind is ServerKind.minicomputer]
             if mini:
-                ctx.add("H-ARCH-2", s.id, f"rehost of minicomputer server(s) {', '.join(mini)}; minicomputers "
-                        "cannot be rehosted (replatform them)",
-                        f"小型机服务器 {', '.join(mini)} 被平迁；小型机不能平迁（应平台迁移）")
+                ctx.add("H-ARCH-2", s.id, Msg("rehost of minicomputer server(s) {servers}; minicomputers cannot be "
+                                              "rehosted (replatform them)", servers=", ".join(mini)))
         if z is None or not _moving(e):
             continue
         # Hygon and Zhaoxin report x86_64: comparing architectures, not vendors, is exact.
@@ -705,15 +731,14 @@ def check_architecture(ctx: _Context) -> None:
         if not other:
             continue
         if it.strategy is Strategy.rehost:
-            ctx.add("H-ARCH-1", s.id, f"rehost onto zone {z.id} ({z.cpu_arch.value}) of server(s) on another "
-                    f"architecture: {', '.join(other)}; changing architecture is a replatform with rebuilt artefacts",
-                    f"将其他架构的服务器 {', '.join(other)} 平迁到资源池 {z.id}（{z.cpu_arch.value}）；"
-                    "更换架构须平台迁移并重新构建")
+            ctx.add("H-ARCH-1", s.id, Msg("rehost onto zone {zone} ({arch}) of server(s) on another architecture: "
+                                          "{servers}; changing architecture is a replatform with rebuilt artefacts",
+                                          zone=z.id, arch=z.cpu_arch.value, servers=", ".join(other)))
         elif it.strategy in PLACING and REQ_REBUILD not in it.requires:
-            ctx.add("H-ARCH-1", s.id, f"{it.strategy.value} onto zone {z.id} ({z.cpu_arch.value}) moves server(s) "
-                    f"{', '.join(other)} across architectures without the {REQ_REBUILD} prerequisite",
-                    f"{it.strategy.label('zh')}到资源池 {z.id}（{z.cpu_arch.value}）跨架构迁移服务器 {', '.join(other)}，"
-                    "却没有“异构重建”前置条件")
+            ctx.add("H-ARCH-1", s.id, Msg("{strategy} onto zone {zone} ({arch}) moves server(s) {servers} across "
+                                          "architectures without the {req} prerequisite",
+                                          strategy=strategy_term(it.strategy), zone=z.id, arch=z.cpu_arch.value,
+                                          servers=", ".join(other), req=_req(REQ_REBUILD)))
 
 
 @_check
@@ -745,17 +770,13 @@ def check_unrequested_arch_change(ctx: _Context) -> None:
                   if n.cpu_arch is CpuArch.x86_64 and _meets_hard_rules(ctx, s, n)]
         if not native:
             continue
-        why = "prefer_domestic is off" if not ctx.th.prefer_domestic else \
-            "the policy names neither its department, its category nor a 信创 share for it"
-        why_zh = "策略未开启优先信创（prefer_domestic）" if not ctx.th.prefer_domestic else \
-            "策略的信创部门、信创系统类型和信创比例均不涉及本系统"
-        ctx.add("H-ARCH-3", s.id,
-                f"x86 system is rebuilt onto {z.cpu_arch.value} zone {z.id} in batch {e.batch.id} ({it.strategy.value}) "
-                f"though {why} and x86 zone(s) {', '.join(n.id for n in native[:3])} meet the hard rules for it; x86→ARM is a 信创 decision "
-                "of the policy, not a spill-over",
-                f"x86 系统在批次 {e.batch.id}（{it.strategy.label('zh')}）中被重建到 {z.cpu_arch.value} 资源池 {z.id}，"
-                f"但{why_zh}，且 x86 资源池 {'、'.join(n.id for n in native[:3])} 满足其硬性规则；x86 迁往 ARM 须由策略作出信创决定，"
-                "不能作为容量溢出")
+        why = Msg("prefer_domestic is off") if not ctx.th.prefer_domestic else \
+            Msg("the policy names neither its department, its category nor a xinchuang share for it")
+        ctx.add("H-ARCH-3", s.id, Msg("x86 system is rebuilt onto {arch} zone {zone} in batch {batch} ({strategy}) "
+                                      "though {why} and x86 zone(s) {native} meet the hard rules for it; x86→ARM is a "
+                                      "xinchuang decision of the policy, not a spill-over", arch=z.cpu_arch.value,
+                                      zone=z.id, batch=e.batch.id, strategy=strategy_term(it.strategy), why=why,
+                                      native=_listing([n.id for n in native[:3]])))
 
 
 def _meets_hard_rules(ctx: _Context, s: InformationSystem, z: CloudZone) -> bool:
@@ -794,10 +815,10 @@ def check_eol_os(ctx: _Context) -> None:
                 image = images.get(p.image) if p.image else None
                 eol = os_eol_date(image.os_distribution, image.os_version) if image else None
                 if eol is not None and eol <= e.when:
-                    ctx.add("H-OS-1", s.id, f"server {p.server}: image {p.image} ({image.os_distribution.value} "
-                            f"{image.os_version}) is end-of-life since {eol}, on or before cutover {e.when}",
-                            f"服务器 {p.server}：镜像 {p.image}（{image.os_distribution.value} {image.os_version}）"
-                            f"自 {eol} 起停止维护，不晚于割接日 {e.when}")
+                    ctx.add("H-OS-1", s.id, Msg("server {server}: image {image} ({os}) is end-of-life since {eol}, on "
+                                                "or before cutover {when}", server=p.server, image=p.image,
+                                                os=f"{image.os_distribution.value} {image.os_version}", eol=eol,
+                                                when=e.when))
         if it.strategy is Strategy.rehost and REQ_OS_MIGRATION not in it.requires:
             old = []
             for x in ctx.servers_of(e):
@@ -805,9 +826,9 @@ def check_eol_os(ctx: _Context) -> None:
                 if eol is not None and eol <= e.when:
                     old.append(f"{x.id} ({x.os_distribution.value} {x.os_version}, EOL {eol})")
             if old:
-                ctx.add("H-OS-1", s.id, f"rehost of server(s) whose OS is end-of-life at cutover {e.when}: "
-                        f"{', '.join(old)}; the item lacks the {REQ_OS_MIGRATION} prerequisite",
-                        f"平迁的服务器在割接日 {e.when} 时操作系统已停止维护：{', '.join(old)}；没有“操作系统迁移”前置条件")
+                ctx.add("H-OS-1", s.id, Msg("rehost of server(s) whose OS is end-of-life at cutover {when}: {servers}; "
+                                            "the item lacks the {req} prerequisite", when=e.when,
+                                            servers=", ".join(old), req=_req(REQ_OS_MIGRATION)))
 
 
 # ---------------------------------------------------------------- dates: H-DATE-1, H-TKO-1, H-FRZ-1
@@ -817,43 +838,43 @@ def check_eol_os(ctx: _Context) -> None:
 def check_dates(ctx: _Context) -> None:
     for pos, b in enumerate(ctx.plan.batches):
         if b.start is None or b.end is None:
-            ctx.add("H-DATE-1", None, f"batch {b.id} has no {'start' if b.start is None else 'end'} date",
-                    f"批次 {b.id} 没有{'开始' if b.start is None else '结束'}日期", pos=pos)
+            ctx.add("H-DATE-1", None, Msg("batch {batch} has no start date", batch=b.id) if b.start is None
+                    else Msg("batch {batch} has no end date", batch=b.id), pos=pos)
             continue
         if b.start > b.end:
-            ctx.add("H-DATE-1", None, f"batch {b.id} starts on {b.start}, after its end {b.end}",
-                    f"批次 {b.id} 的开始日期 {b.start} 晚于结束日期 {b.end}", pos=pos)
+            ctx.add("H-DATE-1", None, Msg("batch {batch} starts on {start}, after its end {end}", batch=b.id,
+                                          start=b.start, end=b.end), pos=pos)
         if b.deadline is not None and b.end > b.deadline:
-            ctx.add("H-DATE-1", None, f"batch {b.id} ends on {b.end}, after its deadline {b.deadline}",
-                    f"批次 {b.id} 的结束日期 {b.end} 晚于其截止日期 {b.deadline}", pos=pos)
+            ctx.add("H-DATE-1", None, Msg("batch {batch} ends on {end}, after its deadline {deadline}", batch=b.id,
+                                          end=b.end, deadline=b.deadline), pos=pos)
     for e in ctx.entries:
         s, it, b = e.system, e.item, e.batch
         if it.cutover is None:
-            ctx.add("H-DATE-1", s.id, f"has no cutover date in batch {b.id}", f"在批次 {b.id} 中没有割接日期")
+            ctx.add("H-DATE-1", s.id, Msg("has no cutover date in batch {batch}", batch=b.id))
         elif b.start is not None and b.end is not None and not b.start <= it.cutover <= b.end:
-            ctx.add("H-DATE-1", s.id, f"cutover {it.cutover} lies outside batch {b.id} ({b.start} – {b.end})",
-                    f"割接日 {it.cutover} 不在批次 {b.id} 的时间内（{b.start} – {b.end}）")
+            ctx.add("H-DATE-1", s.id, Msg("cutover {cutover} lies outside batch {batch} ({start} – {end})",
+                                          cutover=it.cutover, batch=b.id, start=b.start, end=b.end))
         bound = _binding_deadline(ctx, s)
         if bound is not None and e.when is not None and e.when > bound[0]:
-            ctx.add("H-DATE-1", s.id, f"cutover {e.when} is after {bound[0]}, the deadline of {bound[1]}",
-                    f"割接日 {e.when} 晚于{bound[2]}的截止日期 {bound[0]}")
+            ctx.add("H-DATE-1", s.id, Msg("cutover {when} is after {deadline}, the deadline of {whose}", when=e.when,
+                                          deadline=bound[0], whose=bound[1]))
 
 
-def _binding_deadline(ctx: _Context, s: InformationSystem) -> tuple[date, str, str] | None:
+def _binding_deadline(ctx: _Context, s: InformationSystem) -> tuple[date, Msg] | None:
     """The earliest migration deadline covering the system, or the policy's final deadline:
-    (date, whose in English, whose in Chinese)."""
+    (date, whose)."""
     if ctx.policy is None:
         return None
-    best: tuple[date, str, str] | None = None
+    best: tuple[date, Msg] | None = None
     for b in ctx.policy.batches:
         if b.kind is not BatchKind.migration or b.deadline is None:
             continue
         if (not b.scope_orgs and not b.scope_systems) or ctx.in_scope(b, s):
             if best is None or b.deadline < best[0]:
-                best = (b.deadline, f"policy batch {b.id} ({b.name})", f"策略批次 {b.id}（{b.name}）")
+                best = (b.deadline, Msg("policy batch {batch} ({name})", batch=b.id, name=b.name))
     final = ctx.policy.final_deadline
     if final is not None and (best is None or final < best[0]):
-        best = (final, f"policy {ctx.policy.id} (final deadline)", f"策略 {ctx.policy.id}（最终期限）")
+        best = (final, Msg("policy {policy} (final deadline)", policy=ctx.policy.id))
     return best
 
 
@@ -875,13 +896,12 @@ def check_takeover(ctx: _Context) -> None:
             continue
         found = _takeover_date(ctx, s, by_system, by_dept)
         if found is not None and found[0] > e.when:
-            ctx.add("H-TKO-1", s.id, f"takeover ({found[1]}) is dated {found[0]}, after cutover {e.when}; "
-                    "takeover precedes migration",
-                    f"接管（{found[2]}）日期为 {found[0]}，晚于割接日 {e.when}；须先接管后迁移")
+            ctx.add("H-TKO-1", s.id, Msg("takeover ({which}) is dated {day}, after cutover {when}; takeover "
+                                         "precedes migration", which=found[1], day=found[0], when=e.when))
 
 
 def _takeover_date(ctx: _Context, s: InformationSystem, by_system: dict,
-                   by_dept: dict) -> tuple[date, str, str] | None:
+                   by_dept: dict) -> tuple[date, Msg] | None:
     """When the system is taken over: its own record, else its department's, else the takeover batch.
 
     Exempt records end the search (no takeover needed). Of several records the latest
@@ -897,8 +917,8 @@ def _takeover_date(ctx: _Context, s: InformationSystem, by_system: dict,
                  if t.status is not TakeoverStatus.exempt and (t.done_date or t.planned_date)]
         if dated:
             d, t = max(dated, key=lambda x: (x[0], x[1].id))
-            kind = "done" if t.done_date else "planned"
-            return d, f"record {t.id}, {kind}", f"记录 {t.id}，{'已完成' if t.done_date else '计划'}"
+            return d, (Msg("record {record}, done", record=t.id) if t.done_date
+                       else Msg("record {record}, planned", record=t.id))
     if ctx.policy is None:
         return None
     batches = [b for b in ctx.policy.batches
@@ -906,7 +926,7 @@ def _takeover_date(ctx: _Context, s: InformationSystem, by_system: dict,
     if not batches:
         return None
     b = min(batches, key=lambda b: (b.deadline, b.id))
-    return b.deadline, f"policy takeover batch {b.id} ({b.name}) deadline", f"策略接管批次 {b.id}（{b.name}）截止日期"
+    return b.deadline, Msg("policy takeover batch {batch} ({name}) deadline", batch=b.id, name=b.name)
 
 
 @_check
@@ -915,9 +935,9 @@ def check_freeze(ctx: _Context) -> None:
     for e in ctx.entries:
         for w in windows:
             if e.when is not None and w.start <= e.when <= w.end and _freeze_applies(ctx, w, e.system):
-                ctx.add("H-FRZ-1", e.system.id, f"cutover {e.when} falls in freeze window {w.id} {w.name} "
-                        f"({w.start} – {w.end}, scope {w.scope.value})",
-                        f"割接日 {e.when} 落在封网期 {w.id} {w.name}（{w.start} – {w.end}，范围 {w.scope.value}）内")
+                ctx.add("H-FRZ-1", e.system.id, Msg("cutover {when} falls in freeze window {window} {name} ({start} – "
+                                                    "{end}, scope {scope})", when=e.when, window=w.id, name=w.name,
+                                                    start=w.start, end=w.end, scope=w.scope.value))
 
 
 def _freeze_applies(ctx: _Context, w: FreezeWindow, s: InformationSystem) -> bool:
@@ -986,11 +1006,10 @@ def check_capacity(ctx: _Context) -> None:
         if over:
             reported.add(z.id)
             span = batch.id if first_batch[z.id] == batch.id else f"{first_batch[z.id]}–{batch.id}"
-            grown = f"; with the expansions dated up to {e.when}" if added else ""
-            grown_zh = f"；已计入 {e.when} 及之前的扩容" if added else ""
-            ctx.add("H-CAP-1", e.system.id, f"zone {z.id} capacity exceeded in batch {batch.id}: "
-                    f"{', '.join(over)} (cumulative over batches {span}{grown})",
-                    f"资源池 {z.id} 在批次 {batch.id} 超出容量：{', '.join(over)}（批次 {span} 累计{grown_zh}）", pos=pos)
+            grown = Msg("; with the expansions dated up to {when}", when=e.when) if added else ""
+            ctx.add("H-CAP-1", e.system.id, Msg("zone {zone} capacity exceeded in batch {batch}: {over} (cumulative "
+                                                "over batches {span}{grown})", zone=z.id, batch=batch.id,
+                                                over=", ".join(over), span=span, grown=grown), pos=pos)
 
 
 # ---------------------------------------------------------------- H-DEP-1, H-DEP-2, H-DEP-3
@@ -1006,40 +1025,36 @@ def check_move_groups(ctx: _Context) -> None:
         batches = list(dict.fromkeys(e.batch.id for e in members))
         if len(batches) > 1:
             head = members[0].batch.id
-            spread = ", ".join(f"{e.system.id} in {e.batch.id}" for e in members)
-            spread_zh = "、".join(f"{e.system.id} 在 {e.batch.id}" for e in members)
+            spread = _listing([Msg("{system} in {batch}", system=e.system.id, batch=e.batch.id) for e in members])
             for e in members:
                 if e.batch.id != head:
-                    ctx.add("H-DEP-2", e.system.id, f"move group {mg} is split across batches {', '.join(batches)} "
-                            f"({spread}); a move group cuts over in one batch",
-                            f"迁移组 {mg} 被拆到批次 {'、'.join(batches)}（{spread_zh}）；同一迁移组须在同一批次割接",
-                            pos=e.pos)
+                    ctx.add("H-DEP-2", e.system.id, Msg("move group {group} is split across batches {batches} ({spread}); "
+                                                        "a move group cuts over in one batch", group=mg,
+                                                        batches=_listing(batches), spread=spread), pos=e.pos)
             continue
         dates = sorted({e.item.cutover for e in members if e.item.cutover is not None})
         if len(dates) > 1:
             spread = ", ".join(f"{e.system.id} {e.item.cutover}" for e in members)
             for e in members:
                 if e.item.cutover != dates[0]:
-                    ctx.add("H-DEP-2", e.system.id, f"move group {mg} has several cutover dates ({spread}); "
-                            "a move group cuts over together",
-                            f"迁移组 {mg} 有多个割接日期（{spread}）；同一迁移组须同时割接", pos=e.pos)
+                    ctx.add("H-DEP-2", e.system.id, Msg("move group {group} has several cutover dates ({spread}); a "
+                                                        "move group cuts over together", group=mg, spread=spread),
+                            pos=e.pos)
 
 
 @_check
 def check_coupling(ctx: _Context) -> None:
     for (a, b), reasons in sorted(_couplings(ctx).items()):
         ea, eb = ctx.first.get(a), ctx.first.get(b)
-        why = "; ".join(en for en, _ in reasons)
-        why_zh = "；".join(zh for _, zh in reasons)
+        why = _listing(reasons, "; ", tr("; ", "zh", ctx="list"))
         if _carries(ea) and _carries(eb):
             assert ea is not None and eb is not None
             if ea.item.move_group != eb.item.move_group:
                 x, y = sorted((ea, eb), key=lambda e: (e.pos, e.system.id))
-                ctx.add("H-DEP-1", x.system.id, f"is coupled with {y.system.id} ({why}) but moves "
-                        f"{ctx.where(x.system.id)} while {y.system.id} moves {ctx.where(y.system.id)}; coupled "
-                        "systems share a move group",
-                        f"与 {y.system.id} 紧耦合（{why_zh}），但本系统{ctx.where(x.system.id, 'zh')}迁移，而 {y.system.id} "
-                        f"{ctx.where(y.system.id, 'zh')}迁移；紧耦合系统须在同一迁移组")
+                ctx.add("H-DEP-1", x.system.id, Msg("is coupled with {other} ({why}) but moves {where} while {other} "
+                                                    "moves {other_where}; coupled systems share a move group",
+                                                    other=y.system.id, why=why, where=ctx.where(x.system.id),
+                                                    other_where=ctx.where(y.system.id)))
             continue
         for mover, other, oe in ((ea, b, eb), (eb, a, ea)):
             if not _carries(mover):
@@ -1053,22 +1068,22 @@ def check_coupling(ctx: _Context) -> None:
             if not _carries(oe) and partner is not None and partner.lifecycle in (Lifecycle.planned,
                                                                                    Lifecycle.building):
                 continue
-            ctx.add("H-DEP-1", mover.system.id, f"moves {ctx.where(mover.system.id)} while {other}, coupled with "
-                    f"it ({why}), is {ctx.where(other)}; coupled systems move together unless a bridge is declared",
-                    f"本系统{ctx.where(mover.system.id, 'zh')}迁移，而与其紧耦合（{why_zh}）的 {other} "
-                    f"{ctx.where(other, 'zh')}；紧耦合系统须一起迁移，除非声明了过渡桥接（bridge）")
+            ctx.add("H-DEP-1", mover.system.id, Msg("moves {where} while {other}, coupled with it ({why}), is "
+                                                    "{other_where}; coupled systems move together unless a bridge is "
+                                                    "declared", where=ctx.where(mover.system.id), other=other, why=why,
+                                                    other_where=ctx.where(other)))
 
 
-def _couplings(ctx: _Context) -> dict[tuple[str, str], list[tuple[str, str]]]:
-    """Pairs of systems that must move together, with why (English, Chinese). Star pairs around the
-    first member suffice: any member apart from the first is caught."""
+def _couplings(ctx: _Context) -> dict[tuple[str, str], list[Msg]]:
+    """Pairs of systems that must move together, with why. Star pairs around the first member
+    suffice: any member apart from the first is caught."""
     if ctx._couplings is not None:
         return ctx._couplings
     inv = ctx.inv
     bridged = {frozenset((d.from_, d.to)) for d in inv.dependencies if d.bridge}
-    pairs: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    pairs: dict[tuple[str, str], list[Msg]] = {}
 
-    def couple(members: list[str], reason: tuple[str, str], bridgeable: bool) -> None:
+    def couple(members: list[str], reason: Msg, bridgeable: bool) -> None:
         members = sorted(dict.fromkeys(m for m in members if m in inv.systems))
         for other in members[1:]:
             key = (members[0], other)
@@ -1077,22 +1092,21 @@ def _couplings(ctx: _Context) -> dict[tuple[str, str], list[tuple[str, str]]]:
             pairs.setdefault(key, []).append(reason)
 
     for db in sorted(inv.databases.values(), key=lambda d: d.id):
-        couple(list(db.used_by), (f"shared database {db.id}", f"共享数据库 {db.id}"), True)
+        couple(list(db.used_by), Msg("shared database {db}", db=db.id), True)
     for srv, systems in sorted(ctx.server_systems.items()):
-        couple(systems, (f"shared server {srv}", f"共享服务器 {srv}"), False)
+        couple(systems, Msg("shared server {server}", server=srv), False)
     for d in inv.dependencies:
         if d.bridge or not (d.latency_sensitive or d.type is DepType.shared_db):
             continue
-        kind = "latency-sensitive " if d.latency_sensitive else ""
-        kind_zh = "时延敏感的" if d.latency_sensitive else ""
-        couple([d.from_, d.to], (f"{kind}{d.type.value} dependency {d.from_}->{d.to}",
-                                 f"{kind_zh}{d.type.value} 依赖 {d.from_}->{d.to}"), True)
+        link = f"{d.from_}->{d.to}"
+        couple([d.from_, d.to], Msg("latency-sensitive {type} dependency {link}", type=d.type.value, link=link)
+               if d.latency_sensitive else Msg("{type} dependency {link}", type=d.type.value, link=link), True)
     manual: dict[str, list[str]] = {}
     for s in inv.systems.values():
         if s.move_group:
             manual.setdefault(s.move_group, []).append(s.id)
     for mg, members in sorted(manual.items()):
-        couple(members, (f"manual move group {mg}", f"人工指定迁移组 {mg}"), False)
+        couple(members, Msg("manual move group {group}", group=mg), False)
     ctx._couplings = pairs
     return pairs
 
@@ -1107,7 +1121,7 @@ def check_call_order(ctx: _Context) -> None:
         if not _carries(caller) or not _carries(callee):
             continue
         if caller.pos < callee.pos:
-            ctx.add("H-DEP-3", d.from_, f"calls {d.to} (sync_api) but moves in batch {caller.batch.id}, before it "
-                    f"(batch {callee.batch.id}); a caller moves with or after what it calls unless a bridge is "
-                    "declared", f"同步调用 {d.to}（sync_api），却在批次 {caller.batch.id} 中先于它（批次 {callee.batch.id}）迁移；"
-                    "调用方须与被调用方同批或在其后迁移，除非声明了过渡桥接（bridge）")
+            ctx.add("H-DEP-3", d.from_, Msg("calls {callee} (sync_api) but moves in batch {batch}, before it (batch "
+                                            "{callee_batch}); a caller moves with or after what it calls unless a "
+                                            "bridge is declared", callee=d.to, batch=caller.batch.id,
+                                            callee_batch=callee.batch.id))

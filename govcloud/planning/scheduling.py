@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from govcloud.model.enums import Strategy
+from govcloud.base.i18n import tr
 from govcloud.model.plan import coded
 from govcloud.planning.context import Context
 
@@ -270,8 +271,8 @@ class Scheduler:
         s = self.ctx.settings
         return coded("H-DATE-1.throughput", **common, servers=u.servers, per_week=s.servers_per_week,
                      ready=u.ready or "-",
-                     when=f"最早割接日为 {cutover}" if cutover else "no_room",
-                     when_en=f"the earliest cutover is {cutover}" if cutover else "no_room")
+                     when=tr("the earliest cutover is {date}", "zh").format(date=cutover) if cutover else "no_room",
+                     when_en=tr("the earliest cutover is {date}", "en").format(date=cutover) if cutover else "no_room")
 
     def _fail(self, u: Unit, reasons: list[str], ready: list, waiting: list) -> None:
         self.failed[u.id] = reasons

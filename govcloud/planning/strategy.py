@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from govcloud.base.i18n import tr
 from govcloud.model.entities import InformationSystem
 from collections import Counter
 
@@ -53,7 +54,7 @@ def decide(ctx: Context, s: InformationSystem) -> Decision:
         return Decision(None, RETAIN_VERTICAL, [coded("H-VERT-1.retain", mode=s.build_mode.value,
                                                       authority=s.vertical_authority or "-")])
     if s.lifecycle in (Lifecycle.zombie, Lifecycle.decommissioned):
-        why = "、".join(c.zh for c in s.zombie_criteria) or s.lifecycle.zh
+        why = tr(", ", "zh", ctx="list").join(c.zh for c in s.zombie_criteria) or s.lifecycle.zh
         return Decision(Strategy.retire, requires=[REQ_SUPERIOR_APPROVAL] if s.build_mode.is_vertical else [],
                         reasons=[coded("H-ZOMBIE-1.retire", lifecycle=s.lifecycle.value, why=why)])
     if not _in_policy_scope(ctx, s):

@@ -581,7 +581,8 @@ def test_unrequested_x86_to_arm_rebuild(plan, inv):
     _policy(inv, xinchuang_orgs=())
     found = check_plan(plan, inv)
     assert [(v.rule, v.system) for v in found] == [("H-ARCH-3", "gtj-bdc")]
-    assert "hy-arm" in found[0].message and "hy-x86" in found[0].message and "信创" in found[0].message
+    assert "hy-arm" in found[0].message and "hy-x86" in found[0].message and "xinchuang" in found[0].message
+    assert "信创决定" in found[0].message_zh
     zh = format_violation(found[0], "zh")
     assert zh.startswith("H-ARCH-3 gtj-bdc 不动产登记系统：x86 系统") and "不能作为容量溢出" in zh
     assert "策略的信创部门、信创系统类型和信创比例均不涉及本系统" in zh
@@ -842,4 +843,17 @@ def test_every_check_writes_both_languages():
              if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "add"
              and isinstance(n.func.value, ast.Name) and n.func.value.id == "ctx"]
     assert len(calls) >= 55
-    assert [n.lineno for n in calls if len(n.args) < 4] == []
+
+    def msgs(node):     # the catalog messages an argument can be
+        if isinstance(node, ast.IfExp):
+            return msgs(node.body) + msgs(node.orelse)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Msg" \
+                and isinstance(node.args[0], ast.Constant):
+            return [node.args[0].value]
+        return [None]
+    messages = {n.lineno: msgs(n.args[2]) for n in calls}
+    # every violation's message is a catalog message with a literal English text ...
+    assert [line for line, ms in messages.items() if None in ms] == []
+    # ... that has its Chinese translation
+    from govcloud.base.i18n import tr
+    assert [m for ms in messages.values() for m in ms if tr(m, "zh") == m] == []
