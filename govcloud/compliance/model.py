@@ -9,21 +9,29 @@ password_max_days, lockout_deny, tmout) and ``--threshold KEY=VALUE`` overrides 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
-from enum import Enum
 from typing import Any, Iterable
+
+from govcloud.base.i18n import Msg
+from govcloud.model.enums import LabeledEnum
 
 
 @dataclass(frozen=True)
-class Msg:
+class Bilingual:
     """A check's wording in both languages. In a ``Result`` a plain ``str`` is data (a path, a
-    config line, an account name) and reads the same in both; ``Msg`` is text to translate.
+    config line, an account name) and reads the same in both; ``Bilingual`` is text to translate,
+    made from a catalog message (``Bilingual.of(Msg(…))``).
 
     ``+`` and ``join`` keep the two languages side by side, so a sentence assembled from data
-    and words stays a pair; ``bool(msg)`` is false for an empty text (``join(...) or Msg(...)``).
+    and words stays a pair; ``bool(b)`` is false for an empty text (``join(...) or Bilingual.of(...)``).
     """
 
     zh: str
     en: str
+
+    @classmethod
+    def of(cls, msg: Msg) -> "Bilingual":
+        """A catalog message in Chinese and English."""
+        return cls(msg.text("zh"), msg.text("en"))
 
     def get(self, lang: str = "zh") -> str:
         return self.en if lang == "en" else self.zh
@@ -31,48 +39,32 @@ class Msg:
     def __bool__(self) -> bool:
         return bool(self.zh or self.en)
 
-    def __add__(self, other: "str | Msg") -> "Msg":
+    def __add__(self, other: "str | Bilingual") -> "Bilingual":
         o = as_msg(other)
-        return Msg(self.zh + o.zh, self.en + o.en)
+        return Bilingual(self.zh + o.zh, self.en + o.en)
 
-    def __radd__(self, other: str) -> "Msg":
+    def __radd__(self, other: str) -> "Bilingual":
         o = as_msg(other)
-        return Msg(o.zh + self.zh, o.en + self.en)
+        return Bilingual(o.zh + self.zh, o.en + self.en)
 
     @staticmethod
-    def join(sep: str, items: "Iterable[str | Msg]") -> "Msg":
+    def join(sep: str, items: "Iterable[str | Bilingual]") -> "Bilingual":
         ms = [as_msg(i) for i in items]
-        return Msg(sep.join(m.zh for m in ms), sep.join(m.en for m in ms))
+        return Bilingual(sep.join(m.zh for m in ms), sep.join(m.en for m in ms))
 
 
-def as_msg(v: "str | Msg") -> Msg:
-    return v if isinstance(v, Msg) else Msg(v, v)
+def as_msg(v: "str | Bilingual") -> Bilingual:
+    return v if isinstance(v, Bilingual) else Bilingual(v, v)
 
 
-class Status(str, Enum):
-    """Outcome of one check, with its Chinese label (LabeledEnum style of model/enums.py)."""
+class Status(LabeledEnum):
+    """Outcome of one check: the key, its English label and (from the catalog) its Chinese one."""
 
-    zh: str
-    en: str
-
-    def __new__(cls, value: str, zh: str, en: str):
-        obj = str.__new__(cls, value)
-        obj._value_ = value
-        obj.zh = zh
-        obj.en = en
-        return obj
-
-    def __str__(self) -> str:
-        return self.value
-
-    def label(self, lang: str = "zh") -> str:
-        return self.zh if lang == "zh" else self.en
-
-    passed = "pass", "符合", "pass"
-    fail = "fail", "不符合", "fail"
-    manual = "manual", "需人工核查", "manual review"
-    not_applicable = "not_applicable", "不适用", "not applicable"
-    error = "error", "检查错误", "check error"
+    passed = "pass", "pass"
+    fail = "fail", "fail"
+    manual = "manual", "manual review"
+    not_applicable = "not_applicable", "not applicable"
+    error = "error", "check error"
 
 
 STANDARD = "GB/T 22239-2019"
@@ -97,7 +89,7 @@ class Finding:
     actual_en: str = ""
 
     @classmethod
-    def of(cls, *, expected: "str | Msg", actual: "str | Msg", **kw: Any) -> "Finding":
+    def of(cls, *, expected: "str | Bilingual", actual: "str | Bilingual", **kw: Any) -> "Finding":
         e, a = as_msg(expected), as_msg(actual)
         return cls(expected=e.zh, actual=a.zh, expected_en=e.en, actual_en=a.en, **kw)
 

@@ -15,15 +15,22 @@ from rich.text import Text
 
 from govcloud.compliance.model import ComplianceThresholds, HostReport, Status
 from govcloud.base.atomic import write_atomic
+from govcloud.base.i18n import N_, tr
 
 _STYLE = {Status.passed: "green", Status.fail: "bold red", Status.manual: "yellow",
           Status.not_applicable: "dim", Status.error: "magenta"}
 
 COLUMNS = ("host", "check_id", "clause", "title", "level", "status", "status_label", "expected", "actual", "evidence")
-# auditors file exports as they are: Chinese headers unless --lang en
-HEADERS_ZH = {"host": "主机", "check_id": "检查项编号", "clause": "标准条款", "title": "检查内容", "level": "等级",
-              "status": "结果代码", "status_label": "核查结果", "expected": "期望值", "actual": "实际值",
-              "evidence": "证据"}
+# auditors file exports as they are: Chinese headers unless --lang en (then the column keys)
+HEADERS = {"host": N_("host", ctx="compliance:column"), "check_id": N_("check_id", ctx="compliance:column"),
+           "clause": N_("clause", ctx="compliance:column"), "title": N_("title", ctx="compliance:column"),
+           "level": N_("level", ctx="compliance:column"), "status": N_("status", ctx="compliance:column"),
+           "status_label": N_("status_label", ctx="compliance:column"),
+           "expected": N_("expected", ctx="compliance:column"), "actual": N_("actual", ctx="compliance:column"),
+           "evidence": N_("evidence", ctx="compliance:column")}
+_TABLE_HEADS = (N_("check", ctx="compliance:table"), N_("clause", ctx="compliance:table"),
+                N_("status", ctx="compliance:table"), N_("expected", ctx="compliance:table"),
+                N_("actual", ctx="compliance:table"))
 
 
 def to_document(reports: list[HostReport], level: int, thresholds: ComplianceThresholds,
@@ -61,7 +68,7 @@ def write_file(path: Path, reports: list[HostReport], level: int, thresholds: Co
                lang: str = "zh") -> None:
     """JSON, CSV or XLSX by suffix, written atomically (an interrupted export leaves the old file)."""
     suffix = path.suffix.lower()
-    headers = [HEADERS_ZH[c] if lang == "zh" else c for c in COLUMNS]
+    headers = [tr(HEADERS[c], lang) for c in COLUMNS]
     if suffix == ".json":
         write_atomic(path, json.dumps(to_document(reports, level, thresholds, lang), ensure_ascii=False, indent=2) + "\n")
     elif suffix == ".csv":
@@ -76,7 +83,7 @@ def write_file(path: Path, reports: list[HostReport], level: int, thresholds: Co
 
         wb = Workbook()
         ws = wb.active
-        ws.title = "等保核查" if lang == "zh" else "MLPS checks"
+        ws.title = tr("MLPS checks", lang)
         ws.append(headers)
         for row in rows(reports, lang):
             ws.append([row[c] for c in COLUMNS])
@@ -89,11 +96,11 @@ def write_file(path: Path, reports: list[HostReport], level: int, thresholds: Co
 
 def render_table(reports: list[HostReport], console: Console, lang: str = "zh", *, show_pass: bool = True) -> None:
     for r in reports:
-        title = f"{r.host} — 等保第{r.level}级" if lang == "zh" else f"{r.host} — MLPS level {r.level}"
+        title = tr("{host} — MLPS level {level}", lang).format(host=r.host, level=r.level)
         if r.error:
             title += f"  ({r.error})"
         t = Table(title=title, show_lines=False, header_style="bold")
-        heads = ("检查项", "条款", "状态", "期望", "实际") if lang == "zh" else ("check", "clause", "status", "expected", "actual")
+        heads = [tr(h, lang) for h in _TABLE_HEADS]
         for h in heads:
             t.add_column(h, overflow="fold")
         for f in r.findings:
