@@ -402,7 +402,7 @@ class ReplicationStatus:
             b = "?" if self.lag_bytes is None else f"{self.lag_bytes} B"
             s = "?" if self.lag_s is None else f"{self.lag_s:.1f} s"
             lag = (f" 延迟 {b} / {s}" if lang == "zh" else f" lag {b} / {s}")
-        when = (tr("live", lang)) if self.live else (
+        when = tr("live", lang, ctx="replication") if self.live else (
             (f"测于 {self.measured_at}" if lang == "zh" else f"measured {self.measured_at}"))
         return f"{self.engine}/{self.name} {self.state}{lag} ({when})"
 

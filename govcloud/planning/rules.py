@@ -649,7 +649,8 @@ def check_room_dates(ctx: _Context) -> None:
             room = ctx.inv.machine_rooms.get(srv.machine_room) if srv.machine_room else None
             if room is None:
                 continue
-            for day, kind in ((room.lease_expiry, Msg("lease expiry")), (room.closure_date, Msg("closure date"))):
+            for day, kind in ((room.lease_expiry, Msg("lease expiry", "rules:room")),
+                              (room.closure_date, Msg("closure date", "rules:room"))):
                 if day is not None and e.when > day:
                     ctx.add("H-ROOM-2", e.system.id, Msg("cutover {when} is after the {kind} {day} of machine room "
                                                          "{room} ({name}), where server {server} runs", when=e.when,

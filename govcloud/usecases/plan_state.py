@@ -45,7 +45,7 @@ _MSG: dict[str, tuple[str, str]] = {
     "kept": zh_en("the plan is unchanged; its approval by {signers} is kept"),
     "changed": zh_en("the {what} changed since the plan was generated: the plan is stale; regenerate it and approve "
                 "again"),
-    "what.inventory": zh_en("inventory"), "what.policy": zh_en("policy file"),
+    "what.inventory": zh_en("inventory", ctx="plan-input"), "what.policy": zh_en("policy file"),
 }
 
 
