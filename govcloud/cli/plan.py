@@ -122,7 +122,8 @@ def show(
     if by not in views.SHOW_BY:
         raise UsageError("--by must be batch, department or room")
     kind = picked[0] if picked else {"batch": "batches", "department": "departments", "room": "rooms"}[by]
-    shown = uc.show(plan_arg, names=kind in ("systems", "unscheduled", "departments"))
+    with progress_for(output, lang.value) as progress:
+        shown = uc.show(plan_arg, names=kind in ("systems", "unscheduled", "departments"), progress=progress)
     plan, pstate = shown.plan, shown.state
     state = pstate.approval
     lg = lang.value

@@ -234,29 +234,42 @@ class ShownPlan:
     names_missing: str | None = None    # why there are no names: the plan's inventory could not be read
 
 
-def show(plan_arg: Path, *, names: bool = False) -> ShownPlan:
+def show(plan_arg: Path, *, names: bool = False, progress: Progress = NULL) -> ShownPlan:
     """The plan as written and its state (no inventory validation: a plan can be read without it);
     with ``names``, the departments' short names from the plan's inventory (plan.md's names) — ids
-    stay when it cannot be read."""
+    stay when it cannot be read. The inventory is read at most once (names, approvers)."""
     path = plan_path(plan_arg)
-    plan = read_plan(path)
-    shown = ShownPlan(path, plan, plan_state.plan_state(plan, path))
+    with progress.phase("report.inputs"):
+        plan = read_plan(path)
+    inv = None
+    org_names: dict[str, str] = {}
+    missing: str | None = None
     if names:
-        shown.org_names, shown.names_missing = department_names(plan, path)
+        org_names, missing, inv = _department_names(plan, path, progress)
+    shown = ShownPlan(path, plan, plan_state.plan_state(plan, path, inv))
+    shown.org_names, shown.names_missing = org_names, missing
     return shown
 
 
 def department_names(plan: Plan, path: Path) -> tuple[dict[str, str], str | None]:
     """Department id → short name (its name without one), read from the plan's inventory; with the
     reason when that inventory cannot be read (then the views show ids)."""
+    org_names, missing, _ = _department_names(plan, path, NULL)
+    return org_names, missing
+
+
+def _department_names(plan: Plan, path: Path, progress: Progress) -> tuple[dict[str, str], str | None, Any]:
+    """The names, the reason they are missing, and the inventory when it loaded without errors
+    (to be reused for the policy's approvers)."""
     root = inventory_of(plan, path)
     try:
-        result = load_inventory(root)
+        result = load_inventory(root, progress=progress)
     except (GovcloudError, OSError) as exc:
-        return {}, f"{root}: {exc}"
+        return {}, f"{root}: {exc}", None
     if not result.inventory.organizations:
-        return {}, f"{root}: " + (result.errors[0].message if result.errors else "no organisations")
-    return {o.id: o.short_name or o.name for o in result.inventory.organizations.values()}, None
+        return {}, f"{root}: " + (result.errors[0].message if result.errors else "no organisations"), None
+    names = {o.id: o.short_name or o.name for o in result.inventory.organizations.values()}
+    return names, None, (None if result.errors else result.inventory)
 
 
 # ---------------------------------------------------------------- the views of plan show (plain data)

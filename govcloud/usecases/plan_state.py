@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 from govcloud.errors import ExitCode, GovcloudError
 from govcloud.store import approval as signing
-from govcloud.store.approval import ApprovalError, ApprovalState, Signature, check_approval, check_signatures
+from govcloud.store.approval import ApprovalError, ApprovalState, Signature, check_signatures
 from govcloud.base.digest import file_digest
 from govcloud.inventory.digest import inventory_digest
 from govcloud.model.plan import PlanInputs
@@ -124,10 +124,18 @@ def policy_approvers(plan: Any, plan_file: Path, inv: Any | None) -> tuple[list[
 
 
 def approval_state(plan: Any, plan_file: Path, inv: Any | None = None) -> ApprovalState:
-    """The verified approval of the plan file's current bytes."""
+    """The verified approval of the plan file's current bytes. The policy's approvers (which may
+    mean reading the whole inventory: ≈5 s for a province) are read only when there are signatures
+    to check them against."""
+    try:
+        sigs = signing.read_signatures(plan_file)
+    except ApprovalError as exc:
+        return ApprovalState("invalid", problem=(exc.code, exc.params))
+    if not sigs:
+        return ApprovalState("unapproved")
     approvers, reason = policy_approvers(plan, plan_file, inv)
     recorded = plan.inputs.inventory_digest
-    state = check_approval(plan_file, plan.plan_id, file_digest(plan_file), recorded, approvers)
+    state = check_signatures(sigs, plan.plan_id, file_digest(plan_file), recorded, approvers)
     if approvers is None and state.status == "invalid" and state.problem and state.problem[0] == "no-approvers":
         state.problem = ("no-policy", {"reason": reason})
     return state

@@ -155,3 +155,35 @@ def test_approval_text_and_line_replacement() -> None:
     assert replace_approval_line("# no header line\n\n## body\n", lambda lang: "x") is None
     state = PlanState(ApprovalState("unapproved"), ("inventory",))
     assert state.to_plain()["stale_inputs"] is True and state.to_plain()["changed_inputs"] == ["inventory"]
+
+
+def test_an_unapproved_plan_is_shown_without_reading_its_inventory(drill: dict, monkeypatch) -> None:
+    """The approvers come from the inventory (≈5 s for a province): read only when there are
+    signatures to check; the views that need department names read it once and share it."""
+    from govcloud.inventory import loader
+    from govcloud.usecases import plan as uc
+    from govcloud.usecases import plan_state
+
+    calls: list[Path] = []
+    real = loader.load_inventory
+
+    def counting(root, *args, **kwargs):
+        calls.append(Path(root))
+        return real(root, *args, **kwargs)
+    monkeypatch.setattr(loader, "load_inventory", counting)
+    monkeypatch.setattr(uc, "load_inventory", counting)
+    shown = uc.show(drill["plan"])
+    assert shown.state.approval.status == "unapproved" and calls == []
+    shown = uc.show(drill["plan"], names=True)
+    assert len(calls) == 1 and shown.org_names and shown.names_missing is None
+    # approved: the approvers are read (once, from the inventory the names were read from)
+    gc(*approve_args(drill["plan"]))
+    calls.clear()
+    shown = uc.show(drill["plan"], names=True)
+    assert shown.state.approval.status == "approved" and len(calls) == 1
+    calls.clear()
+    assert plan_state.approval_state(shown.plan, shown.path).status == "approved" and len(calls) == 1
+    # a malformed approval.yaml is invalid without reading the inventory either
+    (drill["plan"] / "approval.yaml").write_text("{not: [yaml", encoding="utf-8")
+    calls.clear()
+    assert plan_state.approval_state(shown.plan, shown.path).status == "invalid" and calls == []
