@@ -121,8 +121,9 @@ def _ids(spec: str, node: dict, positionals: list[str], given: dict[str, list[st
     return plan_ids(where, what, batch)
 
 
-def complete(table: dict, args: list[str], incomplete: str) -> list[tuple[str, str]]:
-    """(value, help) pairs for the word being typed after ``args``."""
+def complete(table: dict, args: list[str], incomplete: str, env_lang: str | None = None) -> list[tuple[str, str]]:
+    """(value, help) pairs for the word being typed after ``args``; the help in the language of
+    ``--lang`` on the line, else ``env_lang`` (GOVCLOUD_LANG), else Chinese."""
     node = table
     positionals: list[str] = []
     given: dict[str, list[str]] = {}
@@ -151,6 +152,7 @@ def complete(table: dict, args: list[str], incomplete: str) -> list[tuple[str, s
             node = node["commands"][w]
             continue
         positionals.append(w)
+    lang = ((given.get("--lang") or [env_lang or "zh"])[-1])
     prefix = ""
     if pending is None and not only_args and incomplete.startswith("--") and "=" in incomplete:
         name, _, rest = incomplete.partition("=")
@@ -172,10 +174,10 @@ def complete(table: dict, args: list[str], incomplete: str) -> list[tuple[str, s
                 continue
             for n in o["names"]:
                 if n.startswith(incomplete) and (n.startswith("--") or incomplete == "-" or len(incomplete) > 1):
-                    out.append((n, o.get("help", "")))
+                    out.append((n, _described(o, lang)))
         return out
     if "commands" in node and not positionals:
-        return [(name, sub.get("help", "")) for name, sub in node["commands"].items() if name.startswith(incomplete)]
+        return [(name, _described(sub, lang)) for name, sub in node["commands"].items() if name.startswith(incomplete)]
     spec = node.get("args", [])
     n = len(positionals)
     if n < len(spec) and spec[n].get("ids"):
@@ -183,6 +185,10 @@ def complete(table: dict, args: list[str], incomplete: str) -> list[tuple[str, s
     if n < len(spec) and spec[n].get("values"):
         return [(v, "") for v in spec[n]["values"] if v.startswith(incomplete)]
     return []      # a path: the shell completes file names itself (bash -o default, zsh _files)
+
+
+def _described(node: dict, lang: str) -> str:
+    return (node.get("help_zh") if lang != "en" else None) or node.get("help", "")
 
 
 # ---------------------------------------------------------------- shell formats (as typer prints them)
@@ -229,7 +235,7 @@ def answer(env: dict[str, str] | None = None, out=None) -> int | None:
         parsed = args_from_env(shell, env)
         if parsed is None:
             return None
-        items = complete(load_table(), *parsed)
+        items = complete(load_table(), *parsed, env_lang=env.get("GOVCLOUD_LANG"))
     except (OSError, ValueError, KeyError, TypeError):
         return None
     text, status = render(shell, items, env)

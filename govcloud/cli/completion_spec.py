@@ -83,6 +83,14 @@ def _help(text: str | None) -> str:
     return first[:120]
 
 
+def _helps(text: str | None) -> dict[str, str]:
+    """The description a shell shows next to a completion, in English and Chinese (the help
+    catalog's, so a TAB answers in the user's language without loading the catalogs)."""
+    from govcloud.base.i18n import tr
+    from govcloud.cli.helplang import CTX
+    return {"help": _help(text), "help_zh": _help(tr(text, "zh", CTX) if text else text)}
+
+
 def _option(cmd: str, p: Any, values: dict[tuple[str, str], list[str]]) -> dict[str, Any]:
     names = sorted([*p.opts, *p.secondary_opts], key=lambda n: (not n.startswith("--"), n))
     o: dict[str, Any] = {"names": names}
@@ -98,13 +106,13 @@ def _option(cmd: str, p: Any, values: dict[tuple[str, str], list[str]]) -> dict[
         o["values"] = values[key]
     elif key in ID_SOURCES:
         o["ids"] = ID_SOURCES[key]
-    o["help"] = _help(p.help)
+    o.update(_helps(p.help))
     return o
 
 
 def _node(cmd: Any, path: list[str], values: dict[tuple[str, str], list[str]]) -> dict[str, Any]:
     name = " ".join(path)
-    node: dict[str, Any] = {"help": _help(cmd.help)}
+    node: dict[str, Any] = _helps(cmd.help)
     opts = [_option(name, p, values) for p in cmd.params if p.param_type_name == "option"]
     opts.append({"names": ["--help", "-h"], "flag": True, "help": "Show this message and exit."})
     node["options"] = opts

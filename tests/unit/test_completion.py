@@ -9,6 +9,7 @@ completed or declared free text. Ids are compared with what the real loaders rea
 from __future__ import annotations
 
 import enum
+import json
 import os
 import subprocess
 import sys
@@ -281,3 +282,33 @@ def test_source_instruction_still_goes_to_typer():
 def test_split_words_tolerates_unfinished_quotes():
     assert C.split_words("govcloud plan show 'my plans/p") == ["govcloud", "plan", "show", "my plans/p"]
     assert C.split_words('a "b c" d\\ e') == ["a", "b c", "d e"]
+
+
+def test_descriptions_in_the_users_language():
+    """zsh and fish show a description next to each option and command: Chinese by default,
+    English with GOVCLOUD_LANG=en or --lang en on the line (from the help catalog, no catalog
+    loaded on a TAB)."""
+    z = _run({"_GOVCLOUD_COMPLETE": "complete_zsh", "_TYPER_COMPLETE_ARGS": "govcloud plan generate inv --fo",
+              "GOVCLOUD_LANG": ""})
+    assert '"--force":"用不同的计划替换已审批的计划' in z.stdout, z.stdout
+    e = _run({"_GOVCLOUD_COMPLETE": "complete_zsh", "_TYPER_COMPLETE_ARGS": "govcloud plan generate inv --fo",
+              "GOVCLOUD_LANG": "en"})
+    assert '"--force":"Replace an approved plan' in e.stdout, e.stdout
+    f = _run({"_GOVCLOUD_COMPLETE": "complete_zsh", "GOVCLOUD_LANG": "",
+              "_TYPER_COMPLETE_ARGS": "govcloud plan generate inv --lang en --fo"})
+    assert '"--force":"Replace an approved plan' in f.stdout, f.stdout
+    g = _run({"_GOVCLOUD_COMPLETE": "complete_fish", "_TYPER_COMPLETE_FISH_ACTION": "get-args",
+              "_TYPER_COMPLETE_ARGS": "govcloud pl", "GOVCLOUD_LANG": ""})
+    assert g.stdout.startswith("plan\t计划 — 分批次迁移计划"), g.stdout
+    # every described entry of the table has its Chinese description
+    table = json.loads((REPO / "govcloud" / "cli" / "completion_table.json").read_text(encoding="utf-8"))
+
+    def walk(node):
+        yield node
+        for o in node.get("options", ()):
+            yield o
+        for sub in node.get("commands", {}).values():
+            yield from walk(sub)
+    described = [n for n in walk(table) if n.get("help")]
+    assert len(described) > 150 and all(n.get("help_zh") and n["help_zh"] != n["help"] for n in described
+                                        if n["help"] not in ("Show this message and exit.",))
