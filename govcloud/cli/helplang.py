@@ -146,3 +146,85 @@ def install() -> None:
             _original(self, ctx, formatter)
         format_help._govcloud = True  # type: ignore[attr-defined]
         cls.format_help = format_help
+
+
+# ---------------------------------------------------------------- usage errors (click's words)
+
+# The messages click/typer build for a wrong command line, as English templates (msgids, context
+# "help"); a message is matched against them and shown in the chosen language. One not listed
+# here is shown as click wrote it, inside the translated frame.
+USAGE_TEXTS: tuple[str, ...] = (
+    "Usage:",
+    "Try {command} for help.",
+    "Error: {message}",
+    "Missing argument {name}.",
+    "Missing option {name}.",
+    "Missing parameter: {name}",
+    "Missing command.",
+    "No such command {name}.",
+    "No such option: {option} (Possible options: {possible})",
+    "No such option: {option}",
+    "Option {option} requires an argument.",
+    "Option {option} does not take a value.",
+    "Got unexpected extra argument(s) ({args})",
+    "Invalid value for {param}: {problem}",
+    "Value error, {value} is not one of {choices}.",
+    "Input should be a valid integer, unable to parse string as an integer",
+    "Input should be a valid number, unable to parse string as a number",
+    "Input should be less than or equal to {limit}",
+    "Input should be greater than or equal to {limit}",
+    "Input should be less than {limit}",
+    "Input should be greater than {limit}",
+    "Path {path} does not exist.",
+    "File {path} does not exist.",
+    "Directory {path} does not exist.",
+    "Path {path} is a directory.",
+    "File {path} is a directory.",
+    "Directory {path} is a file.",
+)
+USAGE, TRY, ERROR = USAGE_TEXTS[:3]
+# a click parameter hint: '--out' / '-o' (env var: 'X')
+_PARAM = r"'[^']*'(?: / '[^']*')*(?: \(env var: '[^']*'\))?"
+
+
+def _pattern(template: str) -> Any:
+    import re
+    out, pos = [], 0
+    for m in re.finditer(r"\{(\w+)\}", template):
+        out.append(re.escape(template[pos:m.start()]))
+        out.append(f"(?P<{m.group(1)}>{_PARAM if m.group(1) == 'param' else '.+?'})")
+        pos = m.end()
+    out.append(re.escape(template[pos:]))
+    return re.compile("^" + "".join(out) + "$", re.S)
+
+
+def usage_text(message: str, lang: str) -> str:
+    """A click usage message in ``lang`` (as written when no template matches)."""
+    if lang == "en":
+        return message
+    for template in USAGE_TEXTS[3:]:
+        m = _pattern(template).match(message)
+        if m:
+            params = dict(m.groupdict())
+            if "problem" in params:
+                params["problem"] = usage_text(params["problem"], lang)
+            return tr(template, lang, CTX).format(**params)
+    return message
+
+
+def show_usage_error(exc: Any, lang: str, err: Any) -> None:
+    """What click prints for a wrong command line (usage line, where to find help, the error), in
+    ``lang``; English is left to click itself."""
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        usage = ctx.get_usage()
+        if usage.startswith(USAGE):
+            usage = tr(USAGE, lang, CTX) + usage[len(USAGE):].lstrip()
+        err.print(usage, highlight=False, markup=False, soft_wrap=True)
+        option = ctx.command.get_help_option(ctx)
+        if option is not None:
+            command = f"'{ctx.command_path} {ctx.help_option_names[0]}'"
+            err.print(tr(TRY, lang, CTX).format(command=command),
+                      highlight=False, markup=False, soft_wrap=True)
+    err.print(tr(ERROR, lang, CTX).format(message=usage_text(exc.format_message(), lang)),
+              highlight=False, markup=False, soft_wrap=True)

@@ -187,7 +187,11 @@ def main(argv: list[str] | None = None) -> None:
     except _CLICK_ERROR as exc:
         # no_args_is_help: typer/click printed the help already; the exception only carries the exit code
         if type(exc).__name__ != "NoArgsIsHelpError":
-            exc.show()
+            lang = helplang.help_lang()
+            if lang == "en":
+                exc.show()
+            else:
+                helplang.show_usage_error(exc, lang, stderr())
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         stderr().print("interrupted")

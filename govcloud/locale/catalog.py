@@ -124,7 +124,8 @@ def extract_help(found: dict[str, Found]) -> None:
     from govcloud.cli import helplang
     from govcloud.cli.root import app
     box = found.setdefault("help", Found())
-    for text in [*helplang.texts(typer.main.get_command(app)), *helplang.TYPER_TEXTS.values(), helplang.HELP_OPTION]:
+    for text in [*helplang.texts(typer.main.get_command(app)), *helplang.TYPER_TEXTS.values(), helplang.HELP_OPTION,
+                 *helplang.USAGE_TEXTS]:
         box.locations[(helplang.CTX, text)].append(("govcloud/cli", 0))
 
 

@@ -95,3 +95,45 @@ def test_localizing_twice_and_back_restores_english() -> None:
     helplang.localize_tree(cmd, "en")
     assert helplang.texts(cmd) == before and cmd.commands["plan"].commands["generate"].help == \
         next(t for t in before if t.startswith("Build the batched plan"))
+
+
+# ---------------------------------------------------------------- usage errors
+
+WRONG_LINES = [
+    (["plan", "generate"], "错误：缺少参数 'inventory'。"),
+    (["plan", "generate", "x", "--forc"], "错误：没有选项 --forc（可能是：--force）"),
+    (["plan", "generate", "x", "--batch-weeks", "abc"], "错误：'--batch-weeks' 的值无效：应为整数，无法解析为整数"),
+    (["plan", "generate", "x", "--batch-weeks", "99"], "错误：'--batch-weeks' 的值无效：应小于或等于 26"),
+    (["plan", "show", "x", "--output", "yaml"], "错误：'--output' / '-o' 的值无效：'yaml' 不是可选值（'text', 'json'）之一。"),
+    (["plan", "nosuch"], "错误：没有命令 'nosuch'。"),
+    (["plan", "generate", "x", "y"], "错误：多余的参数（y）"),
+    (["plan", "generate", "x", "--policy"], "错误：选项 '--policy' 需要一个值。"),
+]
+
+
+@pytest.mark.parametrize("args,expected", WRONG_LINES)
+def test_a_wrong_command_line_is_explained_in_chinese(args, expected) -> None:
+    env = {**os.environ, "COLUMNS": "200", "GOVCLOUD_LANG": ""}
+    proc = subprocess.run([sys.executable, "-m", "govcloud", *args], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert lines[-1] == expected, proc.stderr
+    if len(lines) > 1:
+        assert lines[0].startswith("用法：govcloud ") and re.match(r"运行 'govcloud .* -h' 查看帮助。", lines[1])
+    # the same line in English is click's own output, untouched
+    en = subprocess.run([sys.executable, "-m", "govcloud", *args, "--lang", "en"], capture_output=True, text=True,
+                        env=env, timeout=60)
+    assert en.returncode == 2 and "Error: " in en.stderr and not CJK.search(en.stderr), en.stderr
+
+
+def test_every_usage_template_round_trips() -> None:
+    for template in helplang.USAGE_TEXTS[3:]:
+        names = re.findall(r"\{(\w+)\}", template)
+        values = {n: ("'--out' / '-o'" if n == "param" else f"v{i}") for i, n in enumerate(names)}
+        message = template.format(**values)
+        zh = helplang.usage_text(message, "zh")
+        assert CJK.search(zh) and zh == tr(template, "zh", helplang.CTX).format(**values), (template, zh)
+        assert helplang.usage_text(message, "en") == message
+    # a message no template knows is shown as click wrote it
+    assert helplang.usage_text("Something new from click", "zh") == "Something new from click"
