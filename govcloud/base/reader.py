@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from govcloud.base.i18n import Msg
 
 DEFAULT_MAX_FILE_MB = 64
 MAX_DEPTH = 64
@@ -116,19 +117,20 @@ def read_document(path: Path, *, max_file_mb: float = DEFAULT_MAX_FILE_MB,
         if size > max_file_mb * 1024 * 1024:
             return ReadFailure(
                 "file-too-large",
-                f"file is {size / 1024 / 1024:.1f} MB, over the {max_file_mb:g} MB limit per file",
-                hint="split it (one file per department) or raise --max-file-mb")
+                Msg("file is {size_mb:.1f} MB, over the {limit_mb:g} MB limit per file", size_mb=size / 1024 / 1024,
+                    limit_mb=max_file_mb),
+                hint=Msg("split it (one file per department) or raise --max-file-mb"))
         raw = path.read_bytes()
     except OSError as exc:
-        return ReadFailure("unreadable", f"cannot read file: {exc.strerror or exc}")
+        return ReadFailure("unreadable", Msg("cannot read file: {reason}", reason=exc.strerror or exc))
 
     text = _decode(raw)
     if isinstance(text, ReadFailure):
         return text
     stripped = text.lstrip()
     if not _CONTENT_LINE.search(text):
-        return ReadFailure("empty-file", "file is empty (or holds only comments)",
-                           hint="delete it, or add `format_version: 1` and a section such as `systems:`")
+        return ReadFailure("empty-file", Msg("file is empty (or holds only comments)"),
+                           hint=Msg("delete it, or add `format_version: 1` and a section such as `systems:`"))
 
     if stripped[0] == "#":  # a header comment above a JSON body (files the importers write)
         stripped = _LEADING_COMMENTS.sub("", stripped, count=1)
@@ -149,26 +151,26 @@ def read_document(path: Path, *, max_file_mb: float = DEFAULT_MAX_FILE_MB,
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         what = " ".join(p for p in (exc.context, exc.problem) if p)
-        return ReadFailure("yaml-syntax", f"YAML syntax error: {what}",
+        return ReadFailure("yaml-syntax", Msg("YAML syntax error: {what}", what=what),
                            line=mark.line + 1 if mark else None,
                            column=mark.column + 1 if mark else None,
                            hint=_syntax_hint(exc))
     except yaml.YAMLError as exc:
-        return ReadFailure("yaml-syntax", f"YAML error: {exc}")
+        return ReadFailure("yaml-syntax", Msg("YAML error: {error}", error=exc))
     except RecursionError:
-        return ReadFailure("too-deep", f"data is nested more than {MAX_DEPTH} levels deep")
+        return ReadFailure("too-deep", Msg("data is nested more than {limit} levels deep", limit=MAX_DEPTH))
 
     if _ALIAS_RE.search(text):
         expansion = _expanded_size(data)
         if expansion == _CYCLE:
             return ReadFailure("recursive-alias",
-                               "YAML aliases make the data contain itself (or nest too deep)",
-                               hint="an alias must not point into the node that holds it; write the values out")
+                               Msg("YAML aliases make the data contain itself (or nest too deep)"),
+                               hint=Msg("an alias must not point into the node that holds it; write the values out"))
         if expansion > MAX_ALIAS_EXPANSION:
             return ReadFailure(
                 "alias-bomb",
-                f"YAML aliases expand to over {MAX_ALIAS_EXPANSION:,} nodes (an 'alias bomb')",
-                hint="write the values out; inventory files do not need nested aliases")
+                Msg("YAML aliases expand to over {limit:,} nodes (an 'alias bomb')", limit=MAX_ALIAS_EXPANSION),
+                hint=Msg("write the values out; inventory files do not need nested aliases"))
     if cache is not None:
         cache.put(digest, len(raw), data)
     return Document(path, data, text, "yaml", digest)
@@ -182,7 +184,7 @@ def nesting_problem(text: str, hint: str = "the file is damaged or hostile") -> 
     if isinstance(depth, ReadFailure):
         return depth
     if depth > MAX_DEPTH:
-        return ReadFailure("too-deep", f"data is nested more than {MAX_DEPTH} levels deep", hint=hint)
+        return ReadFailure("too-deep", Msg("data is nested more than {limit} levels deep", limit=MAX_DEPTH), hint=hint)
     return None
 
 
@@ -194,21 +196,21 @@ def alias_problem(text: str, data: Any) -> ReadFailure | None:
         return None
     expansion = _expanded_size(data)
     if expansion == _CYCLE:
-        return ReadFailure("recursive-alias", "YAML aliases make the data contain itself (or nest too deep)",
-                           hint="an alias must not point into the node that holds it; write the values out")
+        return ReadFailure("recursive-alias", Msg("YAML aliases make the data contain itself (or nest too deep)"),
+                           hint=Msg("an alias must not point into the node that holds it; write the values out"))
     if expansion > MAX_ALIAS_EXPANSION:
         return ReadFailure("alias-bomb",
-                           f"YAML aliases expand to over {MAX_ALIAS_EXPANSION:,} nodes (an 'alias bomb')",
-                           hint="write the values out; nested aliases are not needed here")
+                           Msg("YAML aliases expand to over {limit:,} nodes (an 'alias bomb')", limit=MAX_ALIAS_EXPANSION),
+                           hint=Msg("write the values out; nested aliases are not needed here"))
     return None
 
 
 def _decode(raw: bytes) -> str | ReadFailure:
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return ReadFailure("encoding", "file is UTF-16; inventory files must be UTF-8",
-                           hint="re-save the file as UTF-8")
+        return ReadFailure("encoding", Msg("file is UTF-16; inventory files must be UTF-8"),
+                           hint=Msg("re-save the file as UTF-8"))
     if b"\x00" in raw[:65536]:
-        return ReadFailure("encoding", "file contains NUL bytes: it is binary, not YAML")
+        return ReadFailure("encoding", Msg("file contains NUL bytes: it is binary, not YAML"))
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
@@ -216,13 +218,13 @@ def _decode(raw: bytes) -> str | ReadFailure:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        hint = "re-save the file as UTF-8"
+        hint = Msg("re-save the file as UTF-8")
         try:
             raw.decode("gb18030")
-            hint = "the file looks like GBK/GB18030 text: convert it with `iconv -f GB18030 -t UTF-8`"
+            hint = Msg("the file looks like GBK/GB18030 text: convert it with `iconv -f GB18030 -t UTF-8`")
         except UnicodeDecodeError:
             pass
-        return ReadFailure("encoding", f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
+        return ReadFailure("encoding", Msg("not valid UTF-8 (byte 0x{byte:02x})", byte=raw[exc.start]),
                            line=line, column=column, hint=hint)
 
 
@@ -248,7 +250,7 @@ def _nesting_depth(text: str) -> int | ReadFailure:
             head = text[:mark.index + 1]
             if head.count("[") + head.count("{") - head.count("]") - head.count("}") > MAX_DEPTH:
                 return MAX_DEPTH + 1
-        return ReadFailure("yaml-syntax", f"YAML syntax error: {exc.problem}",
+        return ReadFailure("yaml-syntax", Msg("YAML syntax error: {problem}", problem=exc.problem),
                            line=mark.line + 1 if mark else None)
     return deepest
 

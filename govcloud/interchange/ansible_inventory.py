@@ -41,6 +41,7 @@ from typing import Any
 
 import yaml
 
+from govcloud.base.i18n import Msg
 from govcloud.interchange.records import ImportedRecord, ParseResult, Provenance
 from govcloud.inventory.problems import Problem
 from govcloud.model.enums import Severity
@@ -222,20 +223,20 @@ def _expand_range(pattern: str) -> list[str]:
         beg = "0"
     if beg.isalpha() or end.isalpha():
         if not (len(beg) == 1 and len(end) == 1 and beg.isalpha() and end.isalpha()):
-            raise AnsibleInventoryError(f"host range [{m.group(1)}] must be digits or single letters")
+            raise AnsibleInventoryError(Msg("host range [{group}] must be digits or single letters", group=m.group(1)))
         letters = string.ascii_letters
         i, j = letters.index(beg), letters.index(end)
         if i > j:
-            raise AnsibleInventoryError(f"host range [{m.group(1)}] goes backwards")
+            raise AnsibleInventoryError(Msg("host range [{group}] goes backwards", group=m.group(1)))
         seq = [letters[k] for k in range(i, j + 1, step)]
     else:
         if not beg.isdigit() or not end.isdigit():
-            raise AnsibleInventoryError(f"host range [{m.group(1)}] must be digits or single letters")
+            raise AnsibleInventoryError(Msg("host range [{group}] must be digits or single letters", group=m.group(1)))
         width = len(beg) if beg.startswith("0") and len(beg) > 1 else 0
         if int(beg) > int(end):
-            raise AnsibleInventoryError(f"host range [{m.group(1)}] goes backwards")
+            raise AnsibleInventoryError(Msg("host range [{group}] goes backwards", group=m.group(1)))
         if int(end) - int(beg) > 100_000:
-            raise AnsibleInventoryError(f"host range [{m.group(1)}] expands to over 100,000 hosts")
+            raise AnsibleInventoryError(Msg("host range [{group}] expands to over 100,000 hosts", group=m.group(1)))
         seq = [str(k).zfill(width) for k in range(int(beg), int(end) + 1, step)]
     out = []
     for s in seq:
@@ -280,7 +281,7 @@ def parse_ini(text: str) -> Model:
         if m:
             group, state = m.group(1), m.group(2) or "hosts"
             if state not in ("hosts", "children", "vars"):
-                raise AnsibleInventoryError(f"section [{line[1:-1]}] has unknown type {state!r}", lineno)
+                raise AnsibleInventoryError(Msg("section [{line}] has unknown type {state!r}", line=line[1:-1], state=state), lineno)
             if group not in model.groups:
                 if state == "vars" and group not in pending:
                     pending[group] = (lineno, "vars", [])
@@ -289,19 +290,19 @@ def parse_ini(text: str) -> Model:
                 _resolve_pending(model, group, pending)
             continue
         if line.startswith("[") and line.endswith("]"):
-            raise AnsibleInventoryError(f"invalid section entry {line!r} (no spaces allowed in section names)", lineno)
+            raise AnsibleInventoryError(Msg("invalid section entry {line!r} (no spaces allowed in section names)", line=line), lineno)
         if state == "hosts":
             try:
                 tokens = shlex.split(line, comments=True)
             except ValueError as exc:
-                raise AnsibleInventoryError(f"cannot parse host line {line!r}: {exc}", lineno) from exc
+                raise AnsibleInventoryError(Msg("cannot parse host line {line!r}: {error}", line=line, error=exc), lineno) from exc
             if not tokens:
                 continue
             names, port = expand_hosts(tokens[0])
             variables: dict[str, Any] = {}
             for tok in tokens[1:]:
                 if "=" not in tok:
-                    raise AnsibleInventoryError(f"expected key=value host variable, got {tok!r}", lineno)
+                    raise AnsibleInventoryError(Msg("expected key=value host variable, got {token!r}", token=tok), lineno)
                 k, v = tok.split("=", 1)
                 variables[k] = _literal(v)
             for name in names:
@@ -312,13 +313,13 @@ def parse_ini(text: str) -> Model:
                 hv.update(variables)
         elif state == "vars":
             if "=" not in line:
-                raise AnsibleInventoryError(f"expected key=value, got {line!r}", lineno)
+                raise AnsibleInventoryError(Msg("expected key=value, got {line!r}", line=line), lineno)
             k, v = (e.strip() for e in line.split("=", 1))
             model.group(group).vars[k] = _literal(v)
         else:
             m = _GROUPNAME.match(line)
             if not m:
-                raise AnsibleInventoryError(f"expected a group name, got {line!r}", lineno)
+                raise AnsibleInventoryError(Msg("expected a group name, got {line!r}", line=line), lineno)
             child = m.group(1)
             if child not in model.groups:
                 if child in pending:
@@ -329,8 +330,8 @@ def parse_ini(text: str) -> Model:
                 model.group(group).children.append(child)
     for name, (lineno, st, parents) in pending.items():
         if st == "vars":
-            raise AnsibleInventoryError(f"section [{name}:vars] is for an undefined group {name!r}", lineno)
-        raise AnsibleInventoryError(f"section [{parents[-1]}:children] includes an undefined group {name!r}", lineno)
+            raise AnsibleInventoryError(Msg("section [{name}:vars] is for an undefined group {name!r}", name=name), lineno)
+        raise AnsibleInventoryError(Msg("section [{parent}:children] includes an undefined group {name!r}", parent=parents[-1], name=name), lineno)
     model.finish()
     return model
 
@@ -373,12 +374,12 @@ def _bounded_yaml(text: str, file: Path | None = None) -> Any:
             data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark
-            raise AnsibleInventoryError(f"YAML syntax error: {exc.problem}", mark.line + 1 if mark else None,
+            raise AnsibleInventoryError(Msg("YAML syntax error: {problem}", problem=exc.problem), mark.line + 1 if mark else None,
                                         file=file) from exc
         except yaml.YAMLError as exc:
-            raise AnsibleInventoryError(f"YAML error: {exc}", file=file) from exc
+            raise AnsibleInventoryError(Msg("YAML error: {error}", error=exc), file=file) from exc
         except (RecursionError, ValueError) as exc:     # ValueError: an integer of over 4,300 digits
-            raise AnsibleInventoryError(f"YAML error: {type(exc).__name__}: {str(exc)[:200]}", file=file) from None
+            raise AnsibleInventoryError(Msg("YAML error: {type}: {error}", type=type(exc).__name__, error=str(exc)[:200]), file=file) from None
         bad = alias_problem(text, data)
     if bad is not None:
         raise AnsibleInventoryError(bad.message + (f" ({bad.hint})" if bad.hint else ""), bad.line, file=file)
@@ -390,9 +391,9 @@ class PluginConfig(AnsibleInventoryError):
     would run the plugin; govcloud never does (it reads its ``ansible-inventory --list`` output)."""
 
     def __init__(self, plugin: str, file: Path | None = None) -> None:
-        super().__init__(f"an inventory plugin configuration (plugin: {plugin}), not a list of hosts: govcloud "
-                         "does not run inventory plugins; import `ansible-inventory -i FILE --list` output for "
-                         "these hosts", 1, file)
+        super().__init__(Msg("an inventory plugin configuration (plugin: {plugin}), not a list of hosts: govcloud "
+                             "does not run inventory plugins; import `ansible-inventory -i FILE --list` output for "
+                             "these hosts", plugin=plugin), 1, file)
         self.plugin = plugin
 
 
@@ -402,7 +403,7 @@ def parse_yaml(text: str) -> Model:
         # Ansible's yaml plugin refuses it as well ("Plugin configuration YAML file, not YAML inventory")
         raise PluginConfig(str(data.get("plugin"))[:200])
     if not isinstance(data, dict):
-        raise AnsibleInventoryError("a YAML inventory is a mapping of groups (e.g. `all:`)", 1)
+        raise AnsibleInventoryError(Msg("a YAML inventory is a mapping of groups (e.g. `all:`)"), 1)
     model = Model()
     for name, body in data.items():
         _yaml_group(model, str(name), body, 0)
@@ -412,18 +413,18 @@ def parse_yaml(text: str) -> Model:
 
 def _yaml_group(model: Model, name: str, body: Any, depth: int) -> None:
     if depth > 64:
-        raise AnsibleInventoryError("groups are nested more than 64 levels deep")
+        raise AnsibleInventoryError(Msg("groups are nested more than 64 levels deep"))
     g = model.group(name)
     if body is None:
         return
     if not isinstance(body, dict):
-        raise AnsibleInventoryError(f"group {name!r} must be a mapping with hosts/children/vars")
+        raise AnsibleInventoryError(Msg("group {name!r} must be a mapping with hosts/children/vars", name=name))
     for key in body:
         if key not in ("hosts", "children", "vars"):
-            raise AnsibleInventoryError(f"group {name!r} has unknown key {key!r} (expected hosts, children, vars)")
+            raise AnsibleInventoryError(Msg("group {name!r} has unknown key {key!r} (expected hosts, children, vars)", name=name, key=key))
     vars_ = body.get("vars") or {}
     if not isinstance(vars_, dict):
-        raise AnsibleInventoryError(f"vars of group {name!r} must be a mapping")
+        raise AnsibleInventoryError(Msg("vars of group {name!r} must be a mapping", name=name))
     g.vars.update(vars_)
     hosts = body.get("hosts") or {}
     if isinstance(hosts, dict):
@@ -436,9 +437,9 @@ def _yaml_group(model: Model, name: str, body: Any, depth: int) -> None:
                 if isinstance(hv, dict):
                     model.hostvars[h].update(hv)
                 elif hv is not None:
-                    raise AnsibleInventoryError(f"host {h!r} in group {name!r}: variables must be a mapping")
+                    raise AnsibleInventoryError(Msg("host {host!r} in group {name!r}: variables must be a mapping", host=h, name=name))
     elif hosts:
-        raise AnsibleInventoryError(f"hosts of group {name!r} must be a mapping (host: vars)")
+        raise AnsibleInventoryError(Msg("hosts of group {name!r} must be a mapping (host: vars)", name=name))
     children = body.get("children") or {}
     if isinstance(children, dict):
         for child, cbody in children.items():
@@ -446,7 +447,7 @@ def _yaml_group(model: Model, name: str, body: Any, depth: int) -> None:
                 g.children.append(str(child))
             _yaml_group(model, str(child), cbody, depth + 1)
     elif children:
-        raise AnsibleInventoryError(f"children of group {name!r} must be a mapping")
+        raise AnsibleInventoryError(Msg("children of group {name!r} must be a mapping", name=name))
 
 
 # ---------------------------------------------------------------- JSON (ansible-inventory --list)
@@ -456,10 +457,10 @@ def parse_list_json(data: dict) -> Model:
     model = Model()
     meta = data.get("_meta") or {}
     if not isinstance(meta, dict):
-        raise AnsibleInventoryError("_meta must be an object with hostvars")
+        raise AnsibleInventoryError(Msg("_meta must be an object with hostvars"))
     hostvars = meta.get("hostvars") or {}
     if not isinstance(hostvars, dict):
-        raise AnsibleInventoryError("_meta.hostvars must be an object (host: variables)")
+        raise AnsibleInventoryError(Msg("_meta.hostvars must be an object (host: variables)"))
     for name, body in data.items():
         if name == "_meta":
             continue
@@ -467,25 +468,25 @@ def parse_list_json(data: dict) -> Model:
         if isinstance(body, list):      # the short form: group: [hosts]
             body = {"hosts": body}
         if not isinstance(body, dict):
-            raise AnsibleInventoryError(f"group {name!r} must be an object")
+            raise AnsibleInventoryError(Msg("group {name!r} must be an object", name=name))
         hosts, children, vars_ = (body.get(k) or ([] if k != "vars" else {}) for k in ("hosts", "children", "vars"))
         if not isinstance(hosts, list) or not isinstance(children, list):
-            raise AnsibleInventoryError(f"group {name!r}: hosts and children must be lists of names")
+            raise AnsibleInventoryError(Msg("group {name!r}: hosts and children must be lists of names", name=name))
         if not isinstance(vars_, dict):
-            raise AnsibleInventoryError(f"group {name!r}: vars must be an object")
+            raise AnsibleInventoryError(Msg("group {name!r}: vars must be an object", name=name))
         for h in hosts:
             if not isinstance(h, (str, int, float)) or isinstance(h, bool):
-                raise AnsibleInventoryError(f"group {name!r}: a host name must be text, not {type(h).__name__}")
+                raise AnsibleInventoryError(Msg("group {name!r}: a host name must be text, not {type}", name=name, type=type(h).__name__))
             model.add_host(name, str(h), f"{name}.hosts")
         for c in children:
             if not isinstance(c, (str, int, float)) or isinstance(c, bool):
-                raise AnsibleInventoryError(f"group {name!r}: a child group must be a name, not {type(c).__name__}")
+                raise AnsibleInventoryError(Msg("group {name!r}: a child group must be a name, not {type}", name=name, type=type(c).__name__))
             if str(c) not in g.children:
                 g.children.append(str(c))
         g.vars.update(vars_)
     for h, hv in hostvars.items():
         if hv is not None and not isinstance(hv, dict):
-            raise AnsibleInventoryError(f"_meta.hostvars.{h}: variables must be an object")
+            raise AnsibleInventoryError(Msg("_meta.hostvars.{host}: variables must be an object", host=h))
         model.hostvars.setdefault(h, {}).update(hv or {})
         model.host_line.setdefault(h, f"_meta.hostvars.{h}")
     for g in list(model.groups.values()):
@@ -502,14 +503,14 @@ def load_model(path: Path) -> tuple[Model, str]:
     """The inventory model and which syntax it was read as (ini, yaml, json)."""
     raw = path.read_bytes()
     if len(raw) > MAX_BYTES:
-        raise AnsibleInventoryError(f"file is over {MAX_BYTES // 1024 // 1024} MB")
+        raise AnsibleInventoryError(Msg("file is over {limit_mb} MB", limit_mb=MAX_BYTES // 1024 // 1024))
     if b"\x00" in raw[:65536]:
-        raise AnsibleInventoryError("file is binary, not an Ansible inventory")
+        raise AnsibleInventoryError(Msg("file is binary, not an Ansible inventory"))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        raise AnsibleInventoryError("not valid UTF-8", line) from exc
+        raise AnsibleInventoryError(Msg("not valid UTF-8"), line) from exc
     stripped = text.lstrip()
     if stripped.startswith("{"):
         try:
@@ -560,15 +561,15 @@ def load_source(path: Path) -> Source:
             if p.is_dir():
                 walk(p)
             elif p.is_file() and os.access(p, os.X_OK):
-                skipped.append((p, "an executable inventory script: govcloud never runs it; import its output "
-                                   "(`ansible-inventory -i DIR --list > inventory.json`) instead"))
+                skipped.append((p, Msg("an executable inventory script: govcloud never runs it; import its output "
+                                       "(`ansible-inventory -i DIR --list > inventory.json`) instead")))
             elif p.is_file():
                 files.append(p)
 
     if path.is_dir():
         walk(path)
         if not files:
-            raise AnsibleInventoryError("the directory holds no inventory files", file=path)
+            raise AnsibleInventoryError(Msg("the directory holds no inventory files"), file=path)
         basedir = path
     else:
         files.append(path)
@@ -584,15 +585,14 @@ def load_source(path: Path) -> Source:
             # as ansible-inventory does with a directory: the static files are read, the plugin
             # configuration is not (there, because the plugin cannot run; here, because none is run)
             files.remove(f)
-            skipped.append((f, str(exc)))
+            skipped.append((f, exc.args[0]))
             continue
         except AnsibleInventoryError as exc:
             exc.file = exc.file or f
             raise
         model.merge(m, f)
     if not files:
-        raise AnsibleInventoryError("the directory holds only inventory plugin configurations, no static "
-                                    "inventory files", file=path)
+        raise AnsibleInventoryError(Msg("the directory holds only inventory plugin configurations, no static inventory files"), file=path)
     model.finish()
     vars_files: list[Path] = []
     for kind, names, store in (("group_vars", list(model.groups), model.plugin_group_vars),
@@ -641,19 +641,19 @@ def _dir_vars_files(d: Path) -> list[Path]:
 def _load_vars_file(f: Path, skipped: list[tuple[Path, str]]) -> dict[str, Any] | None:
     raw = f.read_bytes()
     if len(raw) > MAX_BYTES:
-        raise AnsibleInventoryError(f"file is over {MAX_BYTES // 1024 // 1024} MB", file=f)
+        raise AnsibleInventoryError(Msg("file is over {limit_mb} MB", limit_mb=MAX_BYTES // 1024 // 1024), file=f)
     if raw.lstrip().startswith(b"$ANSIBLE_VAULT"):
-        skipped.append((f, "encrypted with ansible-vault: left out (secrets are never imported)"))
+        skipped.append((f, Msg("encrypted with ansible-vault: left out (secrets are never imported)")))
         return None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise AnsibleInventoryError("not valid UTF-8", raw.count(b"\n", 0, exc.start) + 1, file=f) from exc
+        raise AnsibleInventoryError(Msg("not valid UTF-8"), raw.count(b"\n", 0, exc.start) + 1, file=f) from exc
     data = _bounded_yaml(text, f)
     if data is None:
         return None
     if not isinstance(data, dict):
-        raise AnsibleInventoryError(f"variables must be a mapping, not {type(data).__name__}", 1, file=f)
+        raise AnsibleInventoryError(Msg("variables must be a mapping, not {type}", type=type(data).__name__), 1, file=f)
     return data
 
 
@@ -861,20 +861,20 @@ def parse(path: Path) -> ParseResult:
     try:
         source = load_source(path)
     except AnsibleInventoryError as exc:
-        result.problems.append(Problem(Severity.error, "ansible-syntax", str(exc), file=shown(exc.file or path),
-                                       line=exc.line, hint="check it with `ansible-inventory -i PATH --list`"))
+        result.problems.append(Problem(Severity.error, "ansible-syntax", exc.args[0], file=shown(exc.file or path),
+                                       line=exc.line, hint=Msg("check it with `ansible-inventory -i PATH --list`")))
         return result
     except OSError as exc:
-        result.problems.append(Problem(Severity.error, "unreadable", f"cannot read: {exc.strerror or exc}",
+        result.problems.append(Problem(Severity.error, "unreadable", Msg("cannot read: {reason}", reason=exc.strerror or exc),
                                        file=str(exc.filename or path)))
         return result
     for p, why in source.skipped:
         result.problems.append(Problem(Severity.warning, "ansible-skipped", why, file=shown(p)))
     model = source.model
     if not model.hostvars:
-        result.problems.append(Problem(Severity.error, "no-hosts", "the inventory defines no hosts",
+        result.problems.append(Problem(Severity.error, "no-hosts", Msg("the inventory defines no hosts"),
                                        file=shown(path) if path.is_file() else path.name,
-                                       hint="is this an Ansible inventory?"))
+                                       hint=Msg("is this an Ansible inventory?")))
         return result
     shas: dict[Path, str] = {}
     for host, (hv, groups) in model.resolved().items():

@@ -32,14 +32,16 @@ from govcloud.interchange.tabular import (
 from govcloud.model import entities as E
 from govcloud.model import enums
 from govcloud.model.enums import LabeledEnum, Severity
+from govcloud.base.i18n import Msg, tr, zh_en
+from govcloud.interchange import formats as vocab
 
 FORMAT = "census"
 
-SYSTEMS_SHEET = ("信息系统普查表", "census form")
-SERVERS_SHEET = ("服务器", "servers")
-HELP_SHEET = ("填写说明", "instructions")
-SYSTEMS_SHEET_ALIASES = ("信息系统普查表", "普查表", "信息系统", "census form", "census", "systems")
-SERVERS_SHEET_ALIASES = ("服务器", "服务器清单", "servers")
+SYSTEMS_SHEET = zh_en("census form")
+SERVERS_SHEET = zh_en("servers")
+HELP_SHEET = zh_en("instructions")
+SYSTEMS_SHEET_ALIASES = (*SYSTEMS_SHEET, *vocab.CENSUS_SYSTEMS_SHEETS, "census", "systems")
+SERVERS_SHEET_ALIASES = (*SERVERS_SHEET, *vocab.CENSUS_SERVERS_SHEETS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +55,7 @@ class Field:
     enum: type[LabeledEnum] | None = None
     required: bool = False
     aliases: tuple[str, ...] = ()
-    note_zh: str = ""
-    note_en: str = ""
+    note: tuple[str, str] = ("", "")    # (Chinese, English): zh_en("…")
 
     def header(self, lang: str) -> str:
         return (self.zh if lang == "zh" else self.en) + ("*" if self.required else "")
@@ -102,13 +103,14 @@ def _fields_of(cls: type, attrs: tuple[str, ...], *, prefix: str = "", required:
 def _approval_fields() -> list[Field]:
     # 立项审批部门 / 审批文号 / 审批时间 (DOMAIN §3.5), also under the export's "立项审批·…" headers
     sub = {f.name: f for f in dataclasses.fields(E.Approval)}
+    parent = {f.name: f for f in dataclasses.fields(S)}["approval"].metadata["zh"]
     return [
-        Field("approval.body", "立项审批部门", "approving body", "text",
-              aliases=(f"立项审批·{sub['body'].metadata['zh']}", "project approval: approving body")),
-        Field("approval.doc_no", "审批文号", "approval document no.", "text",
-              aliases=(f"立项审批·{sub['doc_no'].metadata['zh']}", "project approval: document number")),
-        Field("approval.date", "审批时间", "approval date", "date",
-              aliases=(f"立项审批·{sub['date'].metadata['zh']}", "project approval: approval date")),
+        Field("approval.body", *zh_en("approving body"), "text",
+              aliases=(f"{parent}·{sub['body'].metadata['zh']}", "project approval: approving body")),
+        Field("approval.doc_no", *zh_en("approval document no."), "text",
+              aliases=(f"{parent}·{sub['doc_no'].metadata['zh']}", "project approval: document number")),
+        Field("approval.date", *zh_en("approval date"), "date",
+              aliases=(f"{parent}·{sub['date'].metadata['zh']}", "project approval: approval date")),
     ]
 
 
@@ -117,15 +119,15 @@ _ORG = {f.name: f for f in dataclasses.fields(E.Organization)}
 
 SYSTEM_FIELDS: list[Field] = [
     Field("org.name", _ORG["name"].metadata["zh"], "department (full name)", "text", required=True,
-          aliases=("部门", "单位名称", "填报单位", "业主单位", "department", "owner"),
-          note_zh="写部门全称，不用简称", note_en="the department's full name, no abbreviations"),
+          aliases=(*vocab.CENSUS_HEADERS["org.name"], "department", "owner"),
+          note=zh_en("the department's full name, no abbreviations")),
     Field("org.usci", _ORG["usci"].metadata["zh"], "unified social credit code", "text"),
-    Field("sub_unit", "下属单位", "sub-unit", "text"),
-    Field("id", "系统编号", "system id", "text", aliases=("编号", "id"),
-          note_zh="已有清单中的系统编号(可不填)", note_en="the system's id in the inventory, if it has one"),
+    Field("sub_unit", *zh_en("sub-unit"), "text"),
+    Field("id", *zh_en("system id"), "text", aliases=zh_en("id"),
+          note=zh_en("the system's id in the inventory, if it has one")),
     *_fields_of(S, ("name",), required=("name",)),
     *_fields_of(S, ("description", "category", "build_mode", "vertical_authority")),
-    *_fields_of(S, ("builder",), aliases={"builder": ("建设(业主)单位", "builder (owner)")}),
+    *_fields_of(S, ("builder",), aliases={"builder": zh_en("builder (owner)")}),
     *_fields_of(S, ("developer", "maintainer")),
     *_approval_fields(),
     *_fields_of(S, ("built_at", "go_live", "investment_wan", "funding_source", "annual_om_wan", "contract_end",
@@ -134,33 +136,34 @@ SYSTEM_FIELDS: list[Field] = [
                     "secrecy", "secrecy_grade", "mlps_level", "mlps_s_level", "mlps_a_level", "mlps_status",
                     "mlps_filing_no", "mlps_last_assessed", "mlps_result", "data_gb", "shared_platform_connected",
                     "zombie_criteria", "covered_by_platform", "rpo_minutes", "rto_minutes")),
-    Field("deploy_location", "部署位置", "deployment location", "enum", enums.RoomType),
-    Field("machine_room", "机房名称", "machine room", "text", aliases=("machine rooms",)),
-    Field("server_count", "服务器数量", "servers", "int"),
-    Field("contact.name", "联系人", "contact", "text", aliases=("联系人姓名", "contact name")),
-    Field("contact.phone", "联系电话", "contact phone", "text", aliases=("电话", "phone")),
+    Field("deploy_location", *zh_en("deployment location"), "enum", enums.RoomType),
+    Field("machine_room", *zh_en("machine room", ctx="column"), "text", aliases=("machine rooms",)),
+    Field("server_count", *zh_en("servers", ctx='column'), "int"),
+    Field("contact.name", *zh_en("contact"), "text", aliases=zh_en("contact name")),
+    Field("contact.phone", *zh_en("contact phone"), "text", aliases=zh_en("phone")),
     *_fields_of(S, ("notes",)),
 ]
 
 SERVER_FIELDS: list[Field] = [
-    Field("system", "所属信息系统", "information system", "text", aliases=("信息系统名称", "系统名称", "system")),
+    Field("system", *zh_en("information system"), "text", aliases=(*vocab.CENSUS_HEADERS["system"], "system")),
     *_fields_of(E.Server, ("hostname",), required=("hostname",)),
-    Field("id", "服务器编号", "server id", "text", aliases=("编号", "id")),
-    *_fields_of(E.Server, ("ips", "mgmt_ip"), aliases={"ips": ("IP", "IP地址(多个用、分隔)")}),
-    Field("machine_room", "机房名称", "machine room", "text", aliases=("所在机房",)),
+    Field("id", *zh_en("server id"), "text", aliases=zh_en("id")),
+    *_fields_of(E.Server, ("ips", "mgmt_ip"), aliases={"ips": ("IP", *vocab.CENSUS_HEADERS["ips"])}),
+    Field("machine_room", *zh_en("machine room", ctx="column"), "text", aliases=vocab.CENSUS_HEADERS["server.machine_room"]),
     *_fields_of(E.Server, ("rack", "kind", "hypervisor", "cpu_vendor", "cpu_arch", "cores", "ram_gb",
                            "os_distribution", "os_version", "kernel", "role")),
-    Field("disk_gb", "磁盘容量(GB)", "disk (GB)", "float", aliases=("存储容量(GB)", "storage (GB)", "磁盘(GB)")),
-    Field("software", "中间件/软件", "software", "text_list", aliases=("中间件", "middleware"),
-          note_zh="如 Tomcat 8.5、Nginx 1.20", note_en="e.g. Tomcat 8.5; Nginx 1.20"),
+    Field("disk_gb", *zh_en("disk (GB)"), "float", aliases=(*zh_en("storage (GB)"), *vocab.CENSUS_HEADERS["disk_gb"])),
+    Field("software", *zh_en("software"), "text_list", aliases=zh_en("middleware"),
+          note=zh_en("e.g. Tomcat 8.5; Nginx 1.20")),
     *_fields_of(E.Server, ("notes",)),
 ]
 
 # headers of `inventory export`'s census sheet that are derived there, not input here
-EXPORT_DERIVED = ("序号", "no.", "物理服务器数量", "physical servers", "虚拟服务器数量", "virtual servers", "CPU架构",
-                  "CPU architecture", "操作系统", "operating systems", "数据库", "databases", "中间件", "middleware",
-                  "存储容量(GB)", "storage (GB)", "对接系统", "interfaced systems", "是否僵尸系统", "zombie system",
-                  "密评情况", "crypto assessment", "证明材料", "evidence", "联系人", "contacts", "导出说明", "export note")
+EXPORT_DERIVED = (*zh_en("no."), *zh_en("physical servers"), *zh_en("virtual servers"), *zh_en("CPU architecture"),
+                  *zh_en("operating systems"), *zh_en("databases", ctx="column"), *zh_en("middleware"),
+                  *zh_en("storage (GB)"), *zh_en("interfaced systems"), *zh_en("zombie system"),
+                  *zh_en("crypto assessment"), *zh_en("evidence", ctx="field"), *zh_en("contacts", ctx="field"),
+                  *zh_en("export note"))
 
 
 # ---------------------------------------------------------------- the blank template
@@ -170,25 +173,26 @@ def _choices(f: Field, lang: str) -> list[str] | None:
     if f.kind == "enum" and f.enum is not None:
         return [m.label(lang) for m in f.enum]
     if f.kind == "bool":
-        return ["是", "否"] if lang == "zh" else ["yes", "no"]
+        return [tr("yes", lang), tr("no", lang)]
     return None
 
 
 def _describe(f: Field, lang: str) -> str:
     zh = lang == "zh"
-    kinds = {"text": ("文本", "text"), "int": ("整数", "whole number"), "float": ("数字", "number"),
-             "date": ("日期，如 2019-02-01、2019/2/1、2019年2月", "date, e.g. 2019-02-01, 2019/2/1"),
-             "bool": ("是 / 否", "yes / no"), "enum": ("从下拉列表选择", "choose from the list"),
-             "enum_list": ("可多选，用、分隔", "one or more, separated by ';'"),
-             "text_list": ("可填多个，用、分隔", "one or more, separated by ';'")}
+    kinds = {"text": zh_en("text"), "int": zh_en("whole number"), "float": zh_en("number"),
+             "date": zh_en("date, e.g. 2019-02-01, 2019/2/1"),
+             "bool": zh_en("yes / no"), "enum": zh_en("choose from the list"),
+             "enum_list": zh_en("one or more, separated by ';'"),
+             "text_list": zh_en("one or more, separated by ';'", ctx='census:text_list')}
     text = kinds[f.kind][0 if zh else 1]
     if f.enum is not None:
-        text += ("：" if zh else ": ") + ("、" if zh else "; ").join(m.label(lang) for m in f.enum)
-    note = f.note_zh if zh else f.note_en
+        text = tr("{text}: {choices}", lang).format(
+            text=text, choices=tr("; ", lang).join(m.label(lang) for m in f.enum))
+    note = f.note[0 if zh else 1]
     if note:
-        text += ("。" if zh else ". ") + note
+        text = tr("{text}. {note}", lang).format(text=text, note=note)
     if f.required:
-        text = ("必填。" if zh else "required. ") + text
+        text = tr("required. {text}", lang).format(text=text)
     return text
 
 
@@ -210,21 +214,18 @@ def template_bytes(lang: str = "zh", fmt: str = "xlsx") -> bytes:
     wb = Workbook()
     help_ws = wb.active
     help_ws.title = HELP_SHEET[0 if zh else 1]
-    lists = wb.create_sheet("_lists" if not zh else "_选项")
+    lists = wb.create_sheet("_" + tr("lists", lang))
     lists.sheet_state = "hidden"
     list_col = 0
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="DDEBF7")
     req_fill = PatternFill("solid", fgColor="FCE4D6")
-    intro = ("每个信息系统填一行(\"信息系统普查表\")，每台服务器填一行(\"服务器\"，所属信息系统填系统名称)。"
-             "带 * 的列必填。下拉列表的选项即可接受的取值。日期写 2019-02-01、2019/2/1 或 2019年2月。"
-             if zh else
-             "One row per information system (sheet 'census form') and one per server (sheet 'servers'; "
-             "name its system). Columns marked * are required. Dropdowns list the accepted values. "
-             "Dates as 2019-02-01, 2019/2/1 or 2019-02.")
+    intro = tr("One row per information system (sheet 'census form') and one per server (sheet 'servers'; "
+               "name its system). Columns marked * are required. Dropdowns list the accepted values. "
+               "Dates as 2019-02-01, 2019/2/1 or 2019-02.", lang)
     help_ws.append([intro])
     help_ws.append([])
-    help_ws.append(["工作表" if zh else "sheet", "列" if zh else "column", "填写要求" if zh else "how to fill"])
+    help_ws.append([tr("sheet", lang), tr("column", lang), tr("how to fill", lang)])
     for c in help_ws[3]:
         c.font, c.fill = bold, fill
     for sheet_title, fields in ((SYSTEMS_SHEET[0 if zh else 1], SYSTEM_FIELDS),
@@ -249,14 +250,14 @@ def template_bytes(lang: str = "zh", fmt: str = "xlsx") -> bytes:
                     lists.cell(row=r, column=list_col, value=v)
                 dv = DataValidation(type="list", formula1=f"'{lists.title}'!${lc}$1:${lc}${len(choices)}",
                                     allow_blank=True, showErrorMessage=True,
-                                    errorTitle="取值无效" if zh else "invalid value",
-                                    error=("请从下拉列表中选择" if zh else "choose a value from the list"))
+                                    errorTitle=tr("invalid value", lang),
+                                    error=tr("choose a value from the list", lang))
                 ws.add_data_validation(dv)
                 dv.add(f"{letter}2:{letter}5000")
             elif f.kind in ("int", "float"):
                 dv = DataValidation(type="decimal" if f.kind == "float" else "whole", operator="greaterThanOrEqual",
                                     formula1="0", allow_blank=True, showErrorMessage=True,
-                                    error="请填写数字" if zh else "enter a number")
+                                    error=tr("enter a number", lang))
                 ws.add_data_validation(dv)
                 dv.add(f"{letter}2:{letter}5000")
     help_ws.column_dimensions["A"].width = 16
@@ -264,7 +265,7 @@ def template_bytes(lang: str = "zh", fmt: str = "xlsx") -> bytes:
     help_ws.column_dimensions["C"].width = 90
     wb.move_sheet(lists, offset=len(wb.sheetnames))
     wb.active = 1
-    wb.properties.title = "信息系统普查表" if zh else "census form"
+    wb.properties.title = SYSTEMS_SHEET[0 if zh else 1]
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -284,7 +285,7 @@ class _Reader:
             return None
         try:
             if f.kind == "text":
-                return to_text(raw) if not isinstance(raw, list) else "、".join(to_text(x) for x in raw)
+                return to_text(raw) if not isinstance(raw, list) else vocab.LIST_SEPARATOR.join(to_text(x) for x in raw)
             if f.kind == "int":
                 return to_int(raw)
             if f.kind == "float":
@@ -313,7 +314,7 @@ class _Reader:
             self.errors += 1
             sh = self.sheet
             self.tf.problems.append(make_problem(
-                Severity.error, "import.bad_value", str(exc), file=self.tf.display, sheet=sh.name, row=row.number,
+                Severity.error, "import.bad_value", exc.args[0], file=self.tf.display, sheet=sh.name, row=row.number,
                 column=sh.columns[f.key][0] + 1, field=sh.labels[f.key],
                 hint=_describe(f, "zh" if _is_zh(sh.labels[f.key]) else "en")))
             return None
@@ -322,8 +323,7 @@ class _Reader:
     def blank(self, row: Row, f: Field, what: str) -> None:
         sh = self.sheet
         self.tf.problems.append(make_problem(
-            Severity.error, "import.required", f"{f.zh if _is_zh(sh.labels.get(f.key, f.zh)) else f.en} is blank"
-            f" ({what})", file=self.tf.display, sheet=sh.name, row=row.number,
+            Severity.error, "import.required", Msg("{column} is blank ({what})", column=f.zh if _is_zh(sh.labels.get(f.key, f.zh)) else f.en, what=what), file=self.tf.display, sheet=sh.name, row=row.number,
             column=sh.columns[f.key][0] + 1 if f.key in sh.columns else None, field=sh.labels.get(f.key, f.zh)))
 
 
@@ -392,9 +392,9 @@ def _systems(path: Path, tf: TableFile, sheet: Sheet, result: ParseResult) -> li
         vals = {k: v for k, v in vals.items() if v is not None and v != []}
         name, org = vals.get("name"), vals.get("org.name")
         if not name:
-            rd.blank(row, by_key["name"], "every system needs its name")
+            rd.blank(row, by_key["name"], Msg("every system needs its name"))
         if not org:
-            rd.blank(row, by_key["org.name"], "whose system is it?")
+            rd.blank(row, by_key["org.name"], Msg("whose system is it?"))
         if not name or not org:
             continue
         values: dict[str, Any] = {"owner_org": org}
@@ -411,7 +411,7 @@ def _systems(path: Path, tf: TableFile, sheet: Sheet, result: ParseResult) -> li
         ext = f"census:{vals['id']}" if vals.get("id") else f"census:{org}/{name}"
         if ext in seen:
             tf.problems.append(make_problem(
-                Severity.error, "import.duplicate", f"system {name!r} of {org!r} is also on row {seen[ext]}",
+                Severity.error, "import.duplicate", Msg("system {name!r} of {org!r} is also on row {seen}", name=name, org=org, seen=seen[ext]),
                 file=tf.display, sheet=sheet.name, row=row.number, field=sheet.labels.get("name")))
             continue
         seen[ext] = row.number
@@ -428,7 +428,7 @@ def _systems(path: Path, tf: TableFile, sheet: Sheet, result: ParseResult) -> li
             if prev and prev != vals["org.usci"]:
                 tf.problems.append(make_problem(
                     Severity.error, "import.conflict",
-                    f"{org!r} has credit code {prev!r} on row {o.provenance.row} but {vals['org.usci']!r} here",
+                    Msg("{org!r} has credit code {code!r} on row {row} but {other!r} here", org=org, code=prev, row=o.provenance.row, other=vals['org.usci']),
                     file=tf.display, sheet=sheet.name, row=row.number, field=sheet.labels.get("org.usci")))
             else:
                 o.values["usci"] = vals["org.usci"]
@@ -447,7 +447,7 @@ def _servers(path: Path, tf: TableFile, sheet: Sheet, result: ParseResult,
         vals = {k: v for k, v in vals.items() if v is not None and v != []}
         host = vals.get("hostname")
         if not host:
-            rd.blank(row, by_key["hostname"], "every server needs its host name")
+            rd.blank(row, by_key["hostname"], Msg("every server needs its host name"))
             continue
         values: dict[str, Any] = {}
         extra: dict[str, Any] = {}
@@ -465,7 +465,7 @@ def _servers(path: Path, tf: TableFile, sheet: Sheet, result: ParseResult,
         ext = f"census-server:{vals['id']}" if vals.get("id") else f"census-server:{host}"
         if ext in seen:
             tf.problems.append(make_problem(
-                Severity.error, "import.duplicate", f"server {host!r} is also on row {seen[ext]}",
+                Severity.error, "import.duplicate", Msg("server {host!r} is also on row {seen}", host=host, seen=seen[ext]),
                 file=tf.display, sheet=sheet.name, row=row.number, field=sheet.labels.get("hostname")))
             continue
         seen[ext] = row.number

@@ -41,12 +41,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Callable
 
+from govcloud.base.i18n import Msg
 from govcloud.inventory.convert import record_converter
 from govcloud.inventory.problems import Problem
 from govcloud.inventory.writer import render_document, to_plain
-from govcloud.interchange.records import ImportedRecord, ParseResult, Provenance, incomplete_why
+from govcloud.interchange.records import ImportedRecord, ParseResult, Provenance, incomplete_why, incomplete_why_msg
 from govcloud.model.entities import (
-    LIST_SECTIONS, SECTION_BY_KEY, SECTIONS, InventoryMeta, Observation, yaml_key,
+    LIST_SECTIONS, SECTION_BY_KEY, SECTIONS, InventoryMeta, Observation, kind_label, section_label, yaml_key,
 )
 from govcloud.model.enums import Severity
 from govcloud.model.ids import ID_DESCRIPTION, ID_MAX_LEN, digest8, id_problem, is_valid_id, safe_id
@@ -397,14 +398,12 @@ class _Import:
         cs = self.cs
         sec = SECTION_BY_KEY.get(rec.section)
         if sec is None:
-            cs.problems.append(_problem(E, "unknown-section", f"records of section '{rec.section}' cannot be "
-                                        "imported", rec, hint="sections: " + ", ".join(SECTION_BY_KEY)))
+            cs.problems.append(_problem(E, "unknown-section", Msg("records of section '{section}' cannot be imported", section=rec.section), rec, hint=Msg("sections: {sections}", sections=", ".join(SECTION_BY_KEY))))
             return
         key = f"{rec.section}/{rec.external_id}"
         if key in self.by_key:
             first = self.by_key[key].rec.provenance.where()
-            cs.problems.append(_problem(E, "duplicate-external-id", f"{sec.kind} '{rec.external_id}' appears "
-                                        f"twice in the source (first at {first})", rec))
+            cs.problems.append(_problem(E, "duplicate-external-id", Msg("{kind} '{external_id}' appears twice in the source (first at {first})", kind=kind_label(sec.kind), external_id=rec.external_id, first=first), rec))
             return
         item = _Item(rec, key, "new")
         self.by_key[key] = item
@@ -417,11 +416,10 @@ class _Import:
             hits = self._matches(rec)
             if len(hits) > 1:
                 item.owner = "skip"
-                cs.problems.append(_problem(W, "ambiguous-match", f"{sec.kind} '{rec.external_id}' matches "
-                                            f"several records: {', '.join(hits)}; not imported", rec,
-                                            hint="make the names/addresses unique, or give the record the id"))
+                cs.problems.append(_problem(W, "ambiguous-match", Msg("{kind} '{external_id}' matches several records: {hits}; not imported", kind=kind_label(sec.kind), external_id=rec.external_id, hits=', '.join(hits)), rec,
+                                            hint=Msg("make the names/addresses unique, or give the record the id")))
                 cs.changes.append(Change("skipped", rec.section, None, rec.external_id, rec.provenance.where(),
-                                         None, note="matches " + ", ".join(hits)))
+                                         None, note=Msg("matches {records}", records=", ".join(hits))))
                 return
             if hits:
                 target = hits[0]
@@ -433,18 +431,15 @@ class _Import:
             proposed = rec.values.get(_ID_KEY.get(rec.section, "id"))
             if rec.section not in LIST_SECTIONS and isinstance(proposed, str) and proposed != item.id \
                     and not is_valid_id(proposed) and rec.section not in _ID_KEY:
-                cs.problems.append(_problem(W, "id-mapped", f"{sec.kind} id {proposed!r:.80} is not a valid id "
-                                            f"({id_problem(proposed)}); imported as {item.id}", rec,
+                cs.problems.append(_problem(W, "id-mapped", Msg("{kind} id {proposed!r:.80} is not a valid id ({why}); imported as {id}", kind=kind_label(sec.kind), proposed=proposed, why=id_problem(proposed), id=item.id), rec,
                                             field="id", hint=ID_DESCRIPTION))
         ckey = _claim_id(rec.section, item.id, rec.values)
         if (rec.section, ckey) in self.claimed:
             other = self.claimed[(rec.section, ckey)]
             item.owner = "skip"
-            cs.problems.append(_problem(W, "same-target", f"{sec.kind} '{rec.external_id}' and "
-                                        f"'{other.rec.external_id}' ({other.rec.provenance.where()}) are the same "
-                                        f"record {item.id}; the second is not imported", rec))
+            cs.problems.append(_problem(W, "same-target", Msg("{kind} '{external_id}' and '{other_id}' ({where}) are the same record {id}; the second is not imported", kind=kind_label(sec.kind), external_id=rec.external_id, other_id=other.rec.external_id, where=other.rec.provenance.where(), id=item.id), rec))
             cs.changes.append(Change("skipped", rec.section, item.id, rec.external_id, rec.provenance.where(),
-                                     None, note=f"same record as {other.rec.external_id}"))
+                                     None, note=Msg("same record as {other_id}", other_id=other.rec.external_id)))
             return
         self.claimed[(rec.section, ckey)] = item
         if item.owner == "new":
@@ -523,7 +518,7 @@ class _Import:
                 v = it.rec.values.get(key)
                 if key in it.rec.soft_refs and required and not many and not _empty(v) and \
                         self.lookup(target, v)[0] == "none":
-                    it.missing.append(f"{key} ('{v}' is in neither the file nor the inventory)")
+                    it.missing.append(Msg("{field} ('{value}' is in neither the file nor the inventory)", field=key, value=v))
 
     def _resolved(self, it: _Item) -> dict[str, Any]:
         """The record's values with every reference replaced by the id it names (or left out)."""
@@ -554,28 +549,20 @@ class _Import:
             return got
         if status == "incomplete":
             if not it.missing:
-                cs.problems.append(_problem(W, "reference-incomplete", f"{key} '{one}' is a record of this "
-                                            f"import that is incomplete ({', '.join(got.missing)}); "
-                                            "the reference is left out", rec, field=key))
+                cs.problems.append(_problem(W, "reference-incomplete", Msg("{key} '{value}' is a record of this import that is incomplete ({missing}); the reference is left out", key=key, value=one, missing=', '.join(got.missing)), rec, field=key))
         elif status == "ambiguous":
             it.failed = True
-            cs.problems.append(_problem(E, "ambiguous-reference", f"{key} '{one}' names several "
-                                        f"{target.replace('_', ' ')}: {', '.join(got)}", rec, field=key,
-                                        hint="use the id"))
+            cs.problems.append(_problem(E, "ambiguous-reference", Msg("{key} '{value}' names several {kind}: {matches}", key=key, value=one, kind=section_label(target), matches=', '.join(got)), rec, field=key,
+                                        hint=Msg("use the id")))
         elif key in rec.soft_refs:
             # named by the source, defined neither in it nor in the inventory: left out
             if not required:     # a required one made the record incomplete above
-                cs.problems.append(_problem(W, "unresolved-reference", f"{key} '{one}' matches no "
-                                            f"{SECTION_BY_KEY[target].kind.replace('_', ' ')} in the "
-                                            "inventory or in this file; the reference is left out", rec,
-                                            field=key, hint="add it to the inventory first, or "
-                                                            "import the file that defines it"))
+                cs.problems.append(_problem(W, "unresolved-reference", Msg("{key} '{value}' matches no {kind} in the inventory or in this file; the reference is left out", key=key, value=one, kind=kind_label(SECTION_BY_KEY[target].kind)), rec,
+                                            field=key, hint=Msg("add it to the inventory first, or import the file that defines it")))
         else:
             it.failed = True
-            cs.problems.append(_problem(E, "unresolved-reference", f"{key} '{one}' matches no "
-                                        f"{SECTION_BY_KEY[target].kind.replace('_', ' ')} in the inventory "
-                                        "or in this file", rec, field=key,
-                                        hint="add it to the inventory first, or correct the name"))
+            cs.problems.append(_problem(E, "unresolved-reference", Msg("{key} '{value}' matches no {kind} in the inventory or in this file", key=key, value=one, kind=kind_label(SECTION_BY_KEY[target].kind)), rec, field=key,
+                                        hint=Msg("add it to the inventory first, or correct the name")))
         return None
 
     # ---------------------------------------------------------------- pass 3: records and observations
@@ -594,12 +581,15 @@ class _Import:
 
     def _incomplete(self, it: _Item) -> None:
         rec = it.rec
-        why = f" ({incomplete_why(rec.incomplete_why)})" if rec.incomplete_why else ""
-        self.cs.problems.append(_problem(W, "incomplete", f"{SECTION_BY_KEY[rec.section].kind} '{rec.external_id}' "
-                                         f"is not imported: the source does not state {', '.join(it.missing)}{why}",
+        kind, missing = kind_label(SECTION_BY_KEY[rec.section].kind), ", ".join(it.missing)
+        why = incomplete_why_msg(rec.incomplete_why)
+        message = Msg("{kind} '{external_id}' is not imported: the source does not state {missing} ({why})",
+                      kind=kind, external_id=rec.external_id, missing=missing, why=why) if why else \
+            Msg("{kind} '{external_id}' is not imported: the source does not state {missing}",
+                kind=kind, external_id=rec.external_id, missing=missing)
+        self.cs.problems.append(_problem(W, "incomplete", message,
                                          rec, field=it.missing[0].split(" ")[0],
-                                         hint="add the field in the source, or write the record by hand "
-                                              "(a re-import then observes it)"))
+                                         hint=Msg("add the field in the source, or write the record by hand (a re-import then observes it)")))
         self.cs.changes.append(Change("incomplete", rec.section, None, rec.external_id, rec.provenance.where(), None,
                                       fields=list(it.missing), note=incomplete_why(rec.incomplete_why),
                                       why=rec.incomplete_why))
@@ -675,7 +665,7 @@ class _Import:
             facts.update(rec.extra)
         facts = _jsonable(facts)
         prev_entry = self.state.get(it.key) or {}
-        note = f"{len(conflicts)} conflict(s)" if conflicts else None
+        note = Msg("{count} conflict(s)", count=len(conflicts)) if conflicts else None
         if rec.section in OBSERVABLE:
             tkey = ("server" if rec.section == "servers" else "system", it.id)
             prev = self.old_obs.get(tkey)
@@ -724,7 +714,7 @@ class _Import:
             ck = _claim_id(section, eid, {"type": getattr(getattr(old, "type", None), "value", None)})
             self.out_records.setdefault(section, {}).setdefault(ck, old)
             ext = ext_of.get((section, eid))
-            cs.changes.append(Change("missing", section, eid, ext, None, owned, note="no longer in the source; kept"))
+            cs.changes.append(Change("missing", section, eid, ext, None, owned, note=Msg("no longer in the source; kept")))
             skey = f"{section}/{ext}" if ext is not None else None
             if skey and skey in state:
                 entry = dict(state[skey])
@@ -736,7 +726,7 @@ class _Import:
                 cs.changes.append(Change("missing", "servers" if tkey[0] == "server" else "systems", tkey[1],
                                          (obs.get("facts") or {}).get("_import", {}).get("external_id"), None,
                                          self.obs_rel,
-                                         note="observed before, no longer in the source; observation kept"))
+                                         note=Msg("observed before, no longer in the source; observation kept")))
         for skey, entry in state.items():     # anything else an earlier import saw that is gone now
             if skey not in self.new_state:
                 e = dict(entry)
@@ -945,9 +935,8 @@ def _read_state(text: str | None, rel: str, cs: ChangeSet) -> dict[str, Any]:
             raise TypeError
         return records
     except (ValueError, KeyError, TypeError):
-        cs.problems.append(Problem(E, "provenance-unreadable", f"{rel} is damaged; cannot tell which records "
-                                   "earlier imports created", file=rel,
-                                   hint="restore it from version control or a backup"))
+        cs.problems.append(Problem(E, "provenance-unreadable", Msg("{rel} is damaged; cannot tell which records earlier imports created", rel=rel), file=rel,
+                                   hint=Msg("restore it from version control or a backup")))
         return {}
 
 

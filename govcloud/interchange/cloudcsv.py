@@ -28,6 +28,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
+from govcloud.base.i18n import Msg
 from govcloud.interchange.osmap import classify_os
 from govcloud.interchange.records import ImportedRecord, ParseResult, Provenance
 from govcloud.interchange.tabular import (
@@ -105,10 +106,10 @@ class _Ctx:
         try:
             x = to_number(v)
         except ValueProblem as exc:
-            self.bad(row, key, f"{exc}; ignored")
+            self.bad(row, key, Msg("{error}; ignored", error=exc.args[0]))
             return None
         if x < 0:
-            self.bad(row, key, f"{v!r} is negative; ignored")
+            self.bad(row, key, Msg("{value!r} is negative; ignored", value=v))
             return None
         return x
 
@@ -153,11 +154,18 @@ def _template_problem(tf: TableFile, sheet: Sheet, fmt: str, spec: tuple[Column,
     expected = ", ".join(label[k] for k in (keys if fmt == "aws-csv" else required))
     return make_problem(
         Severity.error, "import.wrong_template",
-        f"this is not {_TEMPLATE[fmt]}: it has "
-        + ("none of its key columns" if fmt == "aws-csv" else "none of its required columns")
-        + f" ({expected})" + (f"; it shares only {', '.join(shared[:8])}" if shared else ""),
+        (Msg("this is not {template}: it has none of its key columns ({expected})", template=_TEMPLATE[fmt], expected=expected)
+         if fmt == "aws-csv" else
+         Msg("this is not {template}: it has none of its required columns ({expected})", template=_TEMPLATE[fmt],
+             expected=expected))
+        if not shared else
+        (Msg("this is not {template}: it has none of its key columns ({expected}); it shares only {shared}",
+             template=_TEMPLATE[fmt], expected=expected, shared=", ".join(shared[:8]))
+         if fmt == "aws-csv" else
+         Msg("this is not {template}: it has none of its required columns ({expected}); it shares only {shared}",
+             template=_TEMPLATE[fmt], expected=expected, shared=", ".join(shared[:8]))),
         file=tf.display, sheet=sheet.name, row=sheet.header_row,
-        hint=f"fill in {_TEMPLATE[fmt]} (its header row names these columns), or give the --format this file is")
+        hint=Msg("fill in {template} (its header row names these columns), or give the --format this file is", template=_TEMPLATE[fmt]))
 
 
 def _parse(path: Path | str, fmt: str, spec: tuple[Column, ...], ignore: tuple[str, ...],
@@ -182,10 +190,10 @@ def _parse(path: Path | str, fmt: str, spec: tuple[Column, ...], ignore: tuple[s
             for row in sheet.rows:
                 ext, values, extra, match = build(ctx, row)
                 if ext is None:
-                    ctx.bad(row, spec[0].key, "no identifying value in this row (no id, name, IP or MAC); skipped")
+                    ctx.bad(row, spec[0].key, Msg("no identifying value in this row (no id, name, IP or MAC); skipped"))
                     continue
                 if ext in seen:
-                    ctx.bad(row, spec[0].key, f"the same server ({ext}) as row {seen[ext]}; this row is skipped")
+                    ctx.bad(row, spec[0].key, Msg("the same server ({ext}) as row {seen}; this row is skipped", ext=ext, seen=seen[ext]))
                     continue
                 seen[ext] = row.number
                 result.records.append(ImportedRecord(
@@ -296,7 +304,7 @@ def _azure_row(ctx: _Ctx, row: Row) -> tuple[str | None, dict[str, Any], dict[st
         if "." in name and not _is_ip(name):
             extra["fqdn"] = name
     else:
-        ctx.bad(row, "name", "Server name is blank", Severity.warning)
+        ctx.bad(row, "name", Msg("Server name is blank"), Severity.warning)
     if ips:
         values["ips"] = ips
     cores = ctx.num(row, "cores")
@@ -379,7 +387,7 @@ def _gcp_row(ctx: _Ctx, row: Row) -> tuple[str | None, dict[str, Any], dict[str,
             if phys:
                 values["hypervisor"] = "none"
         except ValueProblem as exc:
-            ctx.bad(row, "physical", f"{exc}; ignored")
+            ctx.bad(row, "physical", Msg("{error}; ignored", error=exc.args[0]))
     for k in ("primary_mac", "public_ip", "machine_type", "location", "os_type", "os_publisher", "status",
               "provisioning", "created", "source", "machine_id"):
         if row.get(k) is not None:

@@ -14,6 +14,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from govcloud.base.i18n import Msg, zh_en
 from govcloud.base.progress import NULL, Progress
 from govcloud.errors import GovcloudError, UsageError
 from govcloud.interchange.records import ParseResult
@@ -29,16 +30,14 @@ class Format:
 
 
 FORMATS: dict[str, Format] = {f.name: f for f in (
-    Format("census", "govcloud.interchange.census", "parse", "普查表(XLSX/CSV)", "census form (XLSX/CSV)"),
-    Format("rvtools", "govcloud.interchange.rvtools", "parse", "RVTools 导出(XLSX)", "RVTools export (XLSX)"),
+    Format("census", "govcloud.interchange.census", "parse", *zh_en("census form (XLSX/CSV)")),
+    Format("rvtools", "govcloud.interchange.rvtools", "parse", *zh_en("RVTools export (XLSX)")),
     Format("netbox", "govcloud.interchange.netbox", "parse", "NetBox REST API JSON", "NetBox REST API JSON"),
-    Format("ansible", "govcloud.interchange.ansible_inventory", "parse", "Ansible 清单(INI/YAML/JSON)",
-           "Ansible inventory (INI/YAML/JSON)"),
-    Format("aws-csv", "govcloud.interchange.cloudcsv", "parse_aws", "AWS 迁移中心CSV", "AWS Migration Hub CSV"),
+    Format("ansible", "govcloud.interchange.ansible_inventory", "parse", *zh_en("Ansible inventory (INI/YAML/JSON)")),
+    Format("aws-csv", "govcloud.interchange.cloudcsv", "parse_aws", *zh_en("AWS Migration Hub CSV")),
     Format("azure-csv", "govcloud.interchange.cloudcsv", "parse_azure", "Azure Migrate CSV", "Azure Migrate CSV"),
-    Format("gcp-csv", "govcloud.interchange.cloudcsv", "parse_gcp", "GCP 迁移中心CSV", "GCP Migration Center CSV"),
-    Format("govcloud", "govcloud.interchange.govcloud_export", "parse", "govcloud 导出(JSON/XLSX)",
-           "govcloud export (JSON/XLSX)"),
+    Format("gcp-csv", "govcloud.interchange.cloudcsv", "parse_gcp", *zh_en("GCP Migration Center CSV")),
+    Format("govcloud", "govcloud.interchange.govcloud_export", "parse", *zh_en("govcloud export (JSON/XLSX)")),
 )}
 
 
@@ -49,18 +48,16 @@ class FormatError(GovcloudError):
 def parser_for(name: str):
     fmt = FORMATS.get(name)
     if fmt is None:
-        raise UsageError(f"unknown import format {name!r}", hint="formats: " + ", ".join(FORMATS))
+        raise UsageError(Msg("unknown import format {name!r}", name=name), hint=Msg("formats: {formats}", formats=", ".join(FORMATS)))
     try:
         module = importlib.import_module(fmt.module)
     except ModuleNotFoundError as exc:
         if exc.name and (exc.name == fmt.module or fmt.module.startswith(exc.name + ".")):
-            raise FormatError(f"the {name} importer is not available in this build "
-                              f"(module {fmt.module} is missing)") from exc
+            raise FormatError(Msg("the {name} importer is not available in this build (module {module} is missing)", name=name, module=fmt.module)) from exc
         raise
     fn = getattr(module, fmt.function, None)
     if fn is None:
-        raise FormatError(f"the {name} importer is not available in this build "
-                          f"({fmt.module}.{fmt.function} is missing)")
+        raise FormatError(Msg("the {name} importer is not available in this build ({module}.{function} is missing)", name=name, module=fmt.module, function=fmt.function))
     return fn
 
 
@@ -78,26 +75,26 @@ def sniff(path: Path) -> tuple[str | None, str]:
     if path.is_dir():
         names = {p.name for p in path.iterdir()}
         if "export.json" in names and "MANIFEST.sha256" in names:
-            return "govcloud", "a govcloud export directory"
+            return "govcloud", Msg("a govcloud export directory")
         kinds = {_json_kind(p) for p in sorted(path.rglob("*.json"))[:20] if p.is_file()}
         if kinds == {"netbox"} or kinds == {"netbox", None}:
-            return "netbox", "a directory of NetBox REST API JSON files"
-        return None, "a directory"
+            return "netbox", Msg("a directory of NetBox REST API JSON files")
+        return None, Msg("a directory")
     try:
         with path.open("rb") as fh:
             head = fh.read(65536)
     except OSError as exc:
-        raise FormatError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        raise FormatError(Msg("{path}: cannot read: {reason}", path=path, reason=exc.strerror or exc)) from exc
     if head.startswith(b"PK\x03\x04"):
         try:
             with zipfile.ZipFile(path) as zf:
                 sheets = _xlsx_sheet_names(zf)
         except (zipfile.BadZipFile, OSError, KeyError, ValueError, NotImplementedError, RuntimeError, EOFError,
                 zlib.error):
-            return None, "a ZIP archive"
+            return None, Msg("a ZIP archive")
         if sheets is None:
-            return None, "a ZIP archive (not an XLSX workbook)"
-        desc = "an XLSX workbook (sheets: " + ", ".join(sorted(sheets)[:6]) + ")"
+            return None, Msg("a ZIP archive (not an XLSX workbook)")
+        desc = Msg("an XLSX workbook (sheets: {sheets})", sheets=", ".join(sorted(sheets)[:6]))
         for fmt, (want, least) in _XLSX_SHEETS.items():
             if len(sheets & want) >= least:
                 return fmt, desc
@@ -107,9 +104,9 @@ def sniff(path: Path) -> tuple[str | None, str]:
         kind = _json_kind(path)
         if kind:
             return kind, {"netbox": "NetBox REST API JSON", "ansible": "`ansible-inventory --list` JSON",
-                          "govcloud": "a govcloud export table (JSON)"}[kind]
-        return None, "a JSON document"
-    return None, "a text file"
+                          "govcloud": Msg("a govcloud export table (JSON)")}[kind]
+        return None, Msg("a JSON document")
+    return None, Msg("a text file")
 
 
 def _xlsx_sheet_names(zf: zipfile.ZipFile) -> set[str] | None:
@@ -170,14 +167,31 @@ def parse(name: str, path: Path, *, progress: Progress = NULL) -> ParseResult:
     ``progress`` goes to the parsers that report it (``rvtools``: its VMs)."""
     path = Path(path)
     if not path.exists():
-        raise UsageError(f"{path}: no such file or directory")
+        raise UsageError(Msg("{path}: no such file or directory", path=path))
     fn = parser_for(name)
     looks, desc = sniff(path)
     if looks is not None and name not in _COMPATIBLE.get(looks, {looks}):
-        raise FormatError(f"{path} is {desc}, which looks like --format {looks}, not --format {name}",
-                          hint=f"run again with --format {looks}, or check the file")
+        raise FormatError(Msg("{path} is {desc}, which looks like --format {looks}, not --format {name}", path=path, desc=desc, looks=looks, name=name),
+                          hint=Msg("run again with --format {looks}, or check the file", looks=looks))
     import inspect
     result = fn(path, progress=progress) if "progress" in inspect.signature(fn).parameters else fn(path)
     if not isinstance(result, ParseResult):
-        raise FormatError(f"the {name} importer returned {type(result).__name__}, not a ParseResult")
+        raise FormatError(Msg("the {name} importer returned {type}, not a ParseResult", name=name, type=type(result).__name__))
     return result
+
+
+# ---------------------------------------------------------------- input vocabulary
+# Sheet names and column headers people write in Chinese census forms, read on import (the
+# template's own headers come from the catalog; these are the other ways forms name them).
+
+CENSUS_SYSTEMS_SHEETS = ("普查表", "信息系统")
+CENSUS_SERVERS_SHEETS = ("服务器清单",)
+CENSUS_HEADERS: dict[str, tuple[str, ...]] = {
+    "org.name": ("部门", "单位名称", "填报单位", "业主单位"),
+    "system": ("信息系统名称", "系统名称"),
+    "ips": ("IP地址(多个用、分隔)",),
+    "server.machine_room": ("所在机房",),
+    "disk_gb": ("磁盘(GB)",),
+}
+# joins the values of a list cell read into one text field, as Chinese forms list them
+LIST_SEPARATOR = "、"

@@ -24,6 +24,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from govcloud.base.i18n import Msg
 from govcloud.interchange.records import ImportedRecord, ParseResult, Provenance
 from govcloud.inventory.problems import Problem
 from govcloud.model.entities import SECTION_BY_KEY, InventoryMeta, yaml_key
@@ -86,9 +87,8 @@ def parse(path: Path) -> ParseResult:
     path = Path(path)
     result = ParseResult(FORMAT)
     if path.is_file() and path.suffix.lower() in (".xlsx", ".csv", ".html"):
-        result.problems.append(Problem(Severity.error, "wrong-format", f"{path.name}: the {path.suffix[1:].upper()} "
-                                       "export shows labels for people and cannot be read back without loss",
-                                       file=path.name, hint="export with --format json and import that directory"))
+        result.problems.append(Problem(Severity.error, "wrong-format", Msg("{name}: the {format} export shows labels for people and cannot be read back without loss", name=path.name, format=path.suffix[1:].upper()),
+                                       file=path.name, hint=Msg("export with --format json and import that directory")))
         return result
     files = sorted(path.glob("*.json")) if path.is_dir() else [path]
     name = None
@@ -99,9 +99,8 @@ def parse(path: Path) -> ParseResult:
             name = info.get("inventory") if isinstance(info.get("inventory"), str) else None
             if info.get("classified") == "redacted" and info.get("classified_systems"):
                 result.problems.append(Problem(
-                    Severity.warning, "redacted-export", f"the export redacted {info['classified_systems']} "
-                    "classified system(s); they are not imported", file="export.json",
-                    hint="export with --include-classified for a complete round trip"))
+                    Severity.warning, "redacted-export", Msg("the export redacted {count} classified system(s); they are not imported", count=info['classified_systems']), file="export.json",
+                    hint=Msg("export with --include-classified for a complete round trip")))
         except (ValueError, OSError, RecursionError):
             pass
     seen_tables = 0
@@ -115,14 +114,13 @@ def parse(path: Path) -> ParseResult:
         try:
             doc = json.loads(raw.decode("utf-8-sig"))
         except (ValueError, UnicodeDecodeError) as exc:
-            result.problems.append(Problem(Severity.error, "json", f"not valid JSON: {exc}", file=f.name))
+            result.problems.append(Problem(Severity.error, "json", Msg("not valid JSON: {error}", error=exc), file=f.name))
             continue
         except RecursionError:
-            result.problems.append(Problem(Severity.error, "json", "not valid JSON: nested too deeply", file=f.name))
+            result.problems.append(Problem(Severity.error, "json", Msg("not valid JSON: nested too deeply"), file=f.name))
             continue
         if not isinstance(doc, dict) or not isinstance(doc.get("table"), str) or not isinstance(doc.get("rows"), list):
-            result.problems.append(Problem(Severity.error, "wrong-format", "not a govcloud export table "
-                                           "(expected {table, columns, rows})", file=f.name))
+            result.problems.append(Problem(Severity.error, "wrong-format", Msg("not a govcloud export table (expected {table, columns, rows})"), file=f.name))
             continue
         section = TABLES.get(doc["table"])
         if section is None:
@@ -131,12 +129,11 @@ def parse(path: Path) -> ParseResult:
         for i, row in enumerate(doc["rows"]):
             prov = Provenance(f.name, sha, None, f"rows[{i}]")
             if not isinstance(row, dict):
-                result.problems.append(Problem(Severity.error, "wrong-type", "a row is not an object",
+                result.problems.append(Problem(Severity.error, "wrong-type", Msg("a row is not an object"),
                                                file=f"{f.name}:rows[{i}]"))
                 continue
             if row.get(NOTE):
-                result.problems.append(Problem(Severity.warning, "redacted-row", f"{row.get('id')}: redacted in the "
-                                               "export (classified); not imported", file=f"{f.name}:rows[{i}]"))
+                result.problems.append(Problem(Severity.warning, "redacted-row", Msg("{id}: redacted in the export (classified); not imported", id=row.get("id")), file=f"{f.name}:rows[{i}]"))
                 continue
             values = _unflatten(row, InventoryMeta if section == "inventory" else SECTION_BY_KEY[section].cls)
             if section == "inventory":
@@ -156,16 +153,15 @@ def parse(path: Path) -> ParseResult:
                 id_key = "code" if section == "regions" else "id"
                 rid = values.get(id_key)
                 if not isinstance(rid, str) or not rid:
-                    result.problems.append(Problem(Severity.error, "missing-field", f"the row has no {id_key}",
+                    result.problems.append(Problem(Severity.error, "missing-field", Msg("the row has no {id_key}", id_key=id_key),
                                                    file=f"{f.name}:rows[{i}]", field=id_key))
                     continue
                 ext = rid
                 match = (("id", rid),)
             result.records.append(ImportedRecord(section, ext, values, prov, match))
     if not seen_tables and not result.problems:
-        result.problems.append(Problem(Severity.error, "wrong-format", "no govcloud export tables found",
-                                       file=path.name, hint="give the directory `govcloud inventory export "
-                                                            "--format json` wrote"))
+        result.problems.append(Problem(Severity.error, "wrong-format", Msg("no govcloud export tables found"),
+                                       file=path.name, hint=Msg("give the directory `govcloud inventory export --format json` wrote")))
     if meta is None and name:
         meta = ImportedRecord("inventory", "inventory", {"name": name}, Provenance("export.json", "", None, None))
     if meta is not None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from govcloud.base.i18n import Msg
 from govcloud.base.progress import NULL, Progress
 from govcloud.base import stamp
 from govcloud.bulk import no_cyclic_gc
@@ -74,7 +75,7 @@ def run_import(fmt: str, source: Path | str, root: Path | str, *, dry_run: bool 
 
     source, root = Path(source), Path(root)
     if root.exists() and not root.is_dir():
-        raise formats.FormatError(f"{root} is not a directory; import into an inventory directory")
+        raise formats.FormatError(Msg("{root} is not a directory; import into an inventory directory", root=root))
     if dry_run:
         lock = reader_lock(root) if root.is_dir() else nullcontext()
     else:
@@ -86,7 +87,7 @@ def run_import(fmt: str, source: Path | str, root: Path | str, *, dry_run: bool 
 def _run_import(fmt: str, source: Path, root: Path, *, dry_run: bool, now: str | None, who: str | None,
                 reason: str | None, progress: Progress = NULL) -> ImportOutcome:
     if root.exists() and not root.is_dir():
-        raise formats.FormatError(f"{root} is not a directory; import into an inventory directory")
+        raise formats.FormatError(Msg("{root} is not a directory; import into an inventory directory", root=root))
     with progress.phase("import.read") as ph:
         ph.advance(0, item=source.name)
         parsed = formats.parse(fmt, source, progress=progress)
@@ -104,9 +105,8 @@ def _run_import(fmt: str, source: Path, root: Path, *, dry_run: bool, now: str |
             out.problems.extend(parsed.problems)
             out.problems.extend(loaded.errors)
             out.problems.append(Problem(Severity.error, "inventory-has-errors",
-                                        f"the inventory {root} has {len(loaded.errors)} error(s) already; "
-                                        "fix them before importing", file=str(root),
-                                        hint=f"govcloud inventory validate {root}"))
+                                        Msg("the inventory {root} has {n_errors} error(s) already; fix them before importing", root=root, n_errors=len(loaded.errors)), file=str(root),
+                                        hint=Msg("govcloud inventory validate {root}", root=root)))
             return out
         inv, documents = loaded.inventory, loaded.documents
 

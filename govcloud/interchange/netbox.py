@@ -41,6 +41,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
+from govcloud.base.i18n import Msg
 from govcloud.interchange.records import ImportedRecord, ParseResult, Provenance
 from govcloud.inventory.problems import Problem
 from govcloud.model.enums import Severity
@@ -204,13 +205,13 @@ def _kind_of_obj(obj: dict) -> str | None:
 
 def _read_json(path: Path) -> Any:
     if path.stat().st_size > MAX_BYTES:
-        raise NetboxError(f"{path.name} is over {MAX_BYTES // 1024 // 1024} MB")
+        raise NetboxError(Msg("{name} is over {limit_mb} MB", name=path.name, limit_mb=MAX_BYTES // 1024 // 1024))
     try:
         return json.loads(path.read_bytes().decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        raise NetboxError(f"{path.name}: not UTF-8 text") from exc
+        raise NetboxError(Msg("{name}: not UTF-8 text", name=path.name)) from exc
     except (ValueError, RecursionError) as exc:
-        raise NetboxError(f"{path.name}: not valid JSON ({exc})") from exc
+        raise NetboxError(Msg("{name}: not valid JSON ({error})", name=path.name, error=exc)) from exc
 
 
 def _collect(src: _Source, data: Any, file: str, key_hint: str | None, prefix: str = "") -> None:
@@ -277,7 +278,7 @@ def load(path: Path) -> _Source:
     if path.is_dir():
         files = sorted(p for p in path.rglob("*.json") if p.is_file())
         if not files:
-            raise NetboxError(f"{path} holds no .json files")
+            raise NetboxError(Msg("{path} holds no .json files", path=path))
         for f in files:
             rel = f.relative_to(path).as_posix()
             src.files.append(f)
@@ -319,18 +320,16 @@ def parse(path: Path) -> ParseResult:
     try:
         src = load(path)
     except NetboxError as exc:
-        result.problems.append(Problem(Severity.error, "netbox-json", str(exc), file=path.name,
-                                       hint="give NetBox REST API JSON (pages, lists or one combined object)"))
+        result.problems.append(Problem(Severity.error, "netbox-json", exc.args[0], file=path.name,
+                                       hint=Msg("give NetBox REST API JSON (pages, lists or one combined object)")))
         return result
     if not any(src.objects.get(k) for k in ("tenant", "site", "device", "vm")):
-        result.problems.append(Problem(Severity.error, "wrong-format", "no NetBox tenants, sites, devices or "
-                                       "virtual machines found", file=path.name,
-                                       hint="is this NetBox REST API JSON? (objects carry url …/api/dcim/…)"))
+        result.problems.append(Problem(Severity.error, "wrong-format", Msg("no NetBox tenants, sites, devices or virtual machines found"), file=path.name,
+                                       hint=Msg("is this NetBox REST API JSON? (objects carry url …/api/dcim/…)")))
         return result
     m = _Mapper(path, src, result)
     for kind, file, where in src.unkeyed:
-        result.problems.append(Problem(Severity.warning, "netbox-no-id", f"a NetBox {kind} without an id "
-                                       "(pk) cannot be told apart from others; not imported",
+        result.problems.append(Problem(Severity.warning, "netbox-no-id", Msg("a NetBox {kind} without an id (pk) cannot be told apart from others; not imported", kind=kind),
                                        file=(m.prefix + file) + (f":{where}" if where else "")))
     m.index_addresses()
     m.tenants()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from govcloud.base.i18n import Msg, N_, tr
 from govcloud.inventory.problems import Problem
 
 
@@ -70,14 +71,12 @@ class ImportedRecord:
     incomplete_why: tuple[str, dict[str, str]] | None = None
 
 
-# why an importer could not make a record even an incomplete one: (English, Chinese) templates
-INCOMPLETE_WHY: dict[str, tuple[str, str]] = {
-    "no-address-host": ("no address to discover it at: ansible_host {host} is neither a server's IP address "
-                        "nor a host name",
-                        "没有可供 discover 连接的地址：ansible_host {host} 既不是服务器的 IP 地址，也不是主机名"),
-    "no-address": ("no address to discover it at: no ansible_host, and the inventory name is neither a server's "
-                   "IP address nor a host name",
-                   "没有可供 discover 连接的地址：未设置 ansible_host，清单中的名称既不是服务器的 IP 地址，也不是主机名"),
+# why an importer could not make a record even an incomplete one: templates in the catalog
+INCOMPLETE_WHY: dict[str, str] = {
+    "no-address-host": N_("no address to discover it at: ansible_host {host} is neither a server's IP address "
+                          "nor a host name"),
+    "no-address": N_("no address to discover it at: no ansible_host, and the inventory name is neither a "
+                     "server's IP address nor a host name"),
 }
 
 
@@ -86,8 +85,22 @@ def incomplete_why(why: tuple[str, dict[str, str]] | None, lang: str = "en") -> 
     if why is None:
         return None
     key, params = why
-    en, zh = INCOMPLETE_WHY.get(key, (key, key))
-    return (zh if lang == "zh" else en).format(**params)
+    template = INCOMPLETE_WHY.get(key)
+    return tr(template, lang).format(**params) if template else key
+
+
+def incomplete_why_msg(why: tuple[str, dict[str, str]] | None) -> str | None:
+    """``ImportedRecord.incomplete_why`` as a message a renderer shows in the user's language."""
+    if why is None:
+        return None
+    key, params = why
+    if key == "no-address-host":
+        return Msg("no address to discover it at: ansible_host {host} is neither a server's IP address "
+                   "nor a host name", host=params.get("host"))
+    if key == "no-address":
+        return Msg("no address to discover it at: no ansible_host, and the inventory name is neither a "
+                   "server's IP address nor a host name")
+    return key
 
 
 @dataclass(slots=True)

@@ -19,12 +19,14 @@ import ipaddress
 from pathlib import Path
 from typing import Any
 
+from govcloud.base.i18n import Msg
 from govcloud.base.progress import NULL, Progress
 from govcloud.interchange.osmap import classify_os, cpu_vendor_of
 from govcloud.interchange.records import ImportedRecord, ParseResult, Provenance
 from govcloud.interchange.tabular import (
     Column, Row, Sheet, TableFile, TableRefused, ValueProblem, make_problem, to_number, to_text,
 )
+from govcloud.model.vocabulary import YES
 from govcloud.model.enums import Severity
 
 FORMAT = "rvtools"
@@ -140,7 +142,7 @@ def _gib(mib: float) -> float:
 
 
 def _truthy(v: Any) -> bool:
-    return to_text(v).casefold() in ("true", "yes", "1", "是")
+    return to_text(v).casefold() in ("true", "yes", "1", YES)
 
 
 class _Ctx:
@@ -156,7 +158,7 @@ class _Ctx:
             return to_number(v)
         except ValueProblem as exc:
             self.problems.append(make_problem(
-                Severity.warning, "import.bad_value", f"{exc}; ignored", file=self.tf.display, sheet=sheet.name,
+                Severity.warning, "import.bad_value", Msg("{error}; ignored", error=exc.args[0]), file=self.tf.display, sheet=sheet.name,
                 row=row.number, column=sheet.columns[key][0] + 1, field=sheet.labels[key]))
             return None
 
@@ -186,9 +188,9 @@ def parse(path: Path | str, *, max_rows: int | None = None, progress: Progress =
                 near = did_you_mean("vInfo", names)
                 tf.problems.append(make_problem(
                     Severity.error, "import.missing_sheet",
-                    "no vInfo sheet: this is not an RVTools export"
-                    + (f" (is {near!r} the vInfo sheet renamed?)" if near else f" (sheets: {', '.join(names[:10])})"),
-                    file=tf.display, hint="export with RVTools (File → Export all to xlsx), keep the vInfo tab"))
+                    Msg("no vInfo sheet: this is not an RVTools export (is {near!r} the vInfo sheet renamed?)", near=near) if near else
+                    Msg("no vInfo sheet: this is not an RVTools export (sheets: {sheets})", sheets=", ".join(names[:10])),
+                    file=tf.display, hint=Msg("export with RVTools (File → Export all to xlsx), keep the vInfo tab")))
                 result.problems = tf.problems
                 return result
         else:
@@ -212,7 +214,7 @@ def parse(path: Path | str, *, max_rows: int | None = None, progress: Progress =
             elif sh is not None:
                 tf.problems.append(make_problem(
                     Severity.warning, "import.sheet_skipped",
-                    f"sheet {actual} is skipped: it lacks the columns it is joined by",
+                    Msg("sheet {sheet} is skipped: it lacks the columns it is joined by", sheet=actual),
                     file=tf.display, sheet=actual, row=sh.header_row))
         if vinfo is None or "vm" not in vinfo.columns:
             result.problems = tf.problems
@@ -274,7 +276,7 @@ class _Builder:
         for row in vinfo.rows:
             if row.get("vm") is None:
                 ctx.problems.append(make_problem(
-                    Severity.warning, "import.blank_key", "the VM name is blank; row skipped", file=self.display,
+                    Severity.warning, "import.blank_key", Msg("the VM name is blank; row skipped"), file=self.display,
                     sheet=vinfo.name, row=row.number, field=vinfo.labels.get("vm", "VM")))
                 continue
             if _truthy(row.get("template", "")):
@@ -318,8 +320,7 @@ class _Builder:
         else:
             ext = f"vm:{vm}"
         if ext in self.seen:
-            self._warn("import.duplicate", f"VM {vm!r} has the same identity ({ext}) as row {self.seen[ext]}; "
-                       "this row is skipped", sheet=vinfo, row=row.number, field=vinfo.labels.get("vm_uuid", "VM"))
+            self._warn("import.duplicate", Msg("VM {vm!r} has the same identity ({ext}) as row {seen}; this row is skipped", vm=vm, ext=ext, seen=self.seen[ext]), sheet=vinfo, row=row.number, field=vinfo.labels.get("vm_uuid", "VM"))
             return None
         self.seen[ext] = row.number
         dns = to_text(row["dns"]) if row.get("dns") is not None else None
@@ -360,7 +361,7 @@ class _Builder:
         if cores is not None:
             values["cores"] = int(cores)
         else:
-            self._warn("import.blank_value", f"VM {vm!r}: CPUs is blank; cores left unknown",
+            self._warn("import.blank_value", Msg("VM {vm!r}: CPUs is blank; cores left unknown", vm=vm),
                        sheet=vinfo, row=row.number, field=vinfo.labels.get("cpus", "CPUs"))
         for r in cpu_rows[:1]:
             for k in ("sockets", "cores_per_socket"):
@@ -376,7 +377,7 @@ class _Builder:
         if mem is not None:
             values["ram_gb"] = _gib(mem)
         else:
-            self._warn("import.blank_value", f"VM {vm!r}: Memory is blank; RAM left unknown",
+            self._warn("import.blank_value", Msg("VM {vm!r}: Memory is blank; RAM left unknown", vm=vm),
                        sheet=vinfo, row=row.number, field=vinfo.labels.get("memory_mib", "Memory"))
 
     def _os(self, row: Row, values: dict[str, Any], extra: dict[str, Any]) -> None:
@@ -431,9 +432,10 @@ class _Builder:
                     disk["used_gb"] = _gib(used_by_key[key])
                 else:       # partitions that span disks (LVM) or a stale row: no used figure, not a wrong one
                     self._warn("import.used_exceeds_size",
-                               f"VM {vm!r} disk {disk.get('name', key)!r}: its partitions (vPartition rows "
-                               f"{', '.join(map(str, part_rows[key]))}) consume {_gib(used_by_key[key])} GiB of "
-                               f"{_gib(cap)} GiB; used space left unknown",
+                               Msg("VM {vm!r} disk {disk!r}: its partitions (vPartition rows {rows}) consume {used_gib} GiB of "
+                                   "{size_gib} GiB; used space left unknown", vm=vm, disk=disk.get("name", key),
+                                   rows=", ".join(map(str, part_rows[key])), used_gib=_gib(used_by_key[key]),
+                                   size_gib=_gib(cap)),
                                sheet=sheets["vDisk"], row=d.number,
                                field=sheets["vDisk"].labels.get("capacity_mib", "Capacity MiB"))
             disk_list.append(disk)

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
+from govcloud.base.i18n import Msg
 from govcloud.errors import GovcloudError
 from govcloud.base.proc import set_pdeathsig
 from govcloud.interchange import xlsxread
@@ -154,8 +155,8 @@ def check_zip(path: Path, display: str, *, max_total_mb: float = MAX_UNCOMPRESSE
             infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError, EOFError, ValueError) as exc:
         raise TableRefused(make_problem(
-            Severity.error, "import.bad_zip", f"not a readable XLSX workbook (broken zip: {exc})",
-            file=display, hint="open it in Excel or WPS and save it again as .xlsx")) from None
+            Severity.error, "import.bad_zip", Msg("not a readable XLSX workbook (broken zip: {error})", error=exc),
+            file=display, hint=Msg("open it in Excel or WPS and save it again as .xlsx"))) from None
     total = 0
     for info in infos:
         total += info.file_size
@@ -163,20 +164,20 @@ def check_zip(path: Path, display: str, *, max_total_mb: float = MAX_UNCOMPRESSE
         if info.file_size > ratio_floor_mb * 2**20 and ratio > max_ratio:
             raise TableRefused(make_problem(
                 Severity.error, "import.zip_bomb",
-                f"refused: member {info.filename!r} would expand {info.compress_size:,} bytes to "
-                f"{info.file_size:,} bytes (×{ratio:,.0f}); this looks like a zip bomb, not a workbook",
-                file=display, hint="export the data again from its source application"))
+                Msg("refused: member {filename!r} would expand {compress_size:,} bytes to {file_size:,} bytes (×{ratio:,.0f}); this looks like a zip bomb, not a workbook", filename=info.filename, compress_size=info.compress_size, file_size=info.file_size, ratio=ratio),
+                file=display, hint=Msg("export the data again from its source application")))
     if total > max_total_mb * 2**20:
         raise TableRefused(make_problem(
             Severity.error, "import.zip_bomb",
-            f"refused: the workbook would expand to {total / 2**20:,.0f} MiB (limit {max_total_mb:,.0f} MiB)",
-            file=display, hint="split the workbook, or export only the sheets needed"))
+            Msg("refused: the workbook would expand to {size_mib:,.0f} MiB (limit {limit_mib:,.0f} MiB)", size_mib=total / 2**20,
+                limit_mib=max_total_mb),
+            file=display, hint=Msg("split the workbook, or export only the sheets needed")))
     names = {i.filename for i in infos}
     if "xl/workbook.xml" not in names and not any(n.endswith("/workbook.xml") for n in names):
         raise TableRefused(make_problem(
             Severity.error, "import.not_xlsx",
-            "a zip archive but not an XLSX workbook (no xl/workbook.xml)", file=display,
-            hint="give the .xlsx file itself, not an archive containing it"))
+            Msg("a zip archive but not an XLSX workbook (no xl/workbook.xml)"), file=display,
+            hint=Msg("give the .xlsx file itself, not an archive containing it")))
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
@@ -211,12 +212,13 @@ class TableFile:
             size = self.path.stat().st_size
         except OSError as exc:
             raise TableRefused(make_problem(Severity.error, "import.unreadable",
-                                            f"cannot read: {exc.strerror or exc}", file=self.display)) from None
+                                            Msg("cannot read: {reason}", reason=exc.strerror or exc), file=self.display)) from None
         if size > max_file_mb * 2**20:
             raise TableRefused(make_problem(
                 Severity.error, "import.too_large",
-                f"file is {size / 2**20:,.0f} MiB, larger than the {max_file_mb:,.0f} MiB limit",
-                file=self.display, hint="split the file"))
+                Msg("file is {size_mib:,.0f} MiB, larger than the {limit_mib:,.0f} MiB limit", size_mib=size / 2**20,
+                    limit_mib=max_file_mb),
+                file=self.display, hint=Msg("split the file")))
         with self.path.open("rb") as fh:
             head = fh.read(8)
         kind = _sniff_kind(self.path, head)
@@ -224,13 +226,13 @@ class TableFile:
         if kind == "ole":
             raise TableRefused(make_problem(
                 Severity.error, "import.not_xlsx",
-                "an old Excel 97-2003 (.xls) or password-protected workbook, not XLSX",
-                file=self.display, hint="open it in Excel or WPS and save as .xlsx (without a password)"))
+                Msg("an old Excel 97-2003 (.xls) or password-protected workbook, not XLSX"),
+                file=self.display, hint=Msg("open it in Excel or WPS and save as .xlsx (without a password)")))
         if suffix in (".xlsx", ".xlsm") and kind != "xlsx":
             raise TableRefused(make_problem(
                 Severity.error, "import.not_xlsx",
-                f"named {suffix} but it is not a workbook (it is {_describe_text(self.path)})",
-                file=self.display, hint="save it as .xlsx from Excel or WPS, or rename it to .csv if it is a CSV"))
+                Msg("named {suffix} but it is not a workbook (it is {what})", suffix=suffix, what=_describe_text(self.path)),
+                file=self.display, hint=Msg("save it as .xlsx from Excel or WPS, or rename it to .csv if it is a CSV")))
         self.kind = "xlsx" if kind == "xlsx" else "csv"
         self.sha256 = sha256_of(self.path)
         if self.kind == "xlsx":
@@ -246,8 +248,8 @@ class TableFile:
             self._wb = xlsxread.Workbook(self.path)
         except xlsxread.XlsxError as exc:
             raise TableRefused(make_problem(
-                Severity.error, "import.bad_xlsx", f"not a readable XLSX workbook ({exc})",
-                file=self.display, hint="open it in Excel or WPS and save it again as .xlsx")) from None
+                Severity.error, "import.bad_xlsx", Msg("not a readable XLSX workbook ({error})", error=exc.args[0]),
+                file=self.display, hint=Msg("open it in Excel or WPS and save it again as .xlsx"))) from None
 
     def sheet_names(self) -> list[str | None]:
         if self.kind == "csv":
@@ -283,17 +285,17 @@ class TableFile:
             text, enc = decode_text(data)
         except UnicodeDecodeError as exc:
             raise TableRefused(make_problem(
-                Severity.error, "import.encoding", f"cannot decode the text as UTF-8, UTF-16 or GBK/GB18030 ({exc})",
-                file=self.display, hint="save as 'CSV UTF-8' from Excel")) from None
+                Severity.error, "import.encoding", Msg("cannot decode the text as UTF-8, UTF-16 or GBK/GB18030 ({error})", error=exc),
+                file=self.display, hint=Msg("save as 'CSV UTF-8' from Excel"))) from None
         self.encoding = enc
         if enc == "GB18030/GBK":
             self.problems.append(make_problem(
                 Severity.warning, "import.encoding",
-                "read as GBK/GB18030 (the file is not UTF-8); check that Chinese text looks right",
-                file=self.display, hint="Excel: Save As → 'CSV UTF-8 (Comma delimited)'"))
+                Msg("read as GBK/GB18030 (the file is not UTF-8); check that Chinese text looks right"),
+                file=self.display, hint=Msg("Excel: Save As → 'CSV UTF-8 (Comma delimited)'")))
         if "\x00" in text[:4096]:
             raise TableRefused(make_problem(Severity.error, "import.not_csv",
-                                            "binary data, not a CSV text file", file=self.display))
+                                            Msg("binary data, not a CSV text file"), file=self.display))
         first = text[: text.find("\n")] if "\n" in text else text
         delim = max((",", "\t", ";", "|"), key=first.count)
         if first.count(delim) == 0:
@@ -303,9 +305,9 @@ class TableFile:
             self._csv_rows = list(reader)
         except csv.Error as exc:   # a cell over the csv module's 128 KiB limit, a NUL after the first 4 KiB …
             raise TableRefused(make_problem(
-                Severity.error, "import.csv_syntax", f"cannot read the CSV: {exc}", file=self.display,
+                Severity.error, "import.csv_syntax", Msg("cannot read the CSV: {error}", error=exc), file=self.display,
                 row=reader.line_num or None,
-                hint="a census cell never needs 128 KiB; check the file (an unclosed quote swallows the rest)")) from None
+                hint=Msg("a census cell never needs 128 KiB; check the file (an unclosed quote swallows the rest)"))) from None
 
     # -- rows
 
@@ -324,9 +326,9 @@ class TableFile:
                 sr.columns = wanted.columns     # once the header is known, only its columns
         except xlsxread.XlsxError as exc:
             self.problems.append(make_problem(
-                Severity.error, "import.bad_xlsx", f"the sheet cannot be read to its end ({exc})",
+                Severity.error, "import.bad_xlsx", Msg("the sheet cannot be read to its end ({error})", error=exc.args[0]),
                 file=self.display, sheet=sheet,
-                hint="open it in Excel or WPS and save it again as .xlsx"))
+                hint=Msg("open it in Excel or WPS and save it again as .xlsx")))
             return
         wanted.merges.extend(sr.merges)
 
@@ -481,8 +483,8 @@ class TableFile:
         expect = ", ".join(c.label for c in columns[:6])
         self.problems.append(make_problem(
             missing, "import.no_header",
-            f"no header row found in the first {HEADER_SEARCH_ROWS} rows (expected columns such as {expect})"
-            if buffered else "the sheet is empty",
+            Msg("no header row found in the first {rows} rows (expected columns such as {expect})",
+                rows=HEADER_SEARCH_ROWS, expect=expect) if buffered else Msg("the sheet is empty"),
             file=self.display, sheet=display_sheet, row=buffered[0][0] if buffered else None))
         for _ in rows_iter:   # drain so the merges are read (nothing else to do)
             pass
@@ -498,9 +500,9 @@ class TableFile:
             if count > limit:
                 self.problems.append(make_problem(
                     Severity.error, "import.too_many_rows",
-                    f"more than {limit:,} rows; stopped reading at row {item[0]:,}",
+                    Msg("more than {limit:,} rows; stopped reading at row {row:,}", limit=limit, row=item[0]),
                     file=self.display, sheet=display_sheet, row=item[0],
-                    hint="split the file, or raise the row limit (--max-rows)"))
+                    hint=Msg("split the file, or raise the row limit (--max-rows)")))
                 for _ in rows_iter:
                     pass
                 break
@@ -516,7 +518,7 @@ class TableFile:
             if c.key in cols and i not in merged_header_cols:
                 self.problems.append(make_problem(
                     Severity.warning, "import.duplicate_column",
-                    f"column {header_cells[i]!r} appears more than once; the values of both are read",
+                    Msg("column {column!r} appears more than once; the values of both are read", column=header_cells[i]),
                     file=self.display, sheet=display_sheet, row=header_row, column=i + 1,
                     field=str(header_cells[i])))
             cols.setdefault(c.key, []).append(i)
@@ -539,20 +541,20 @@ class TableFile:
             if hint is not None or report_unknown:
                 self.problems.append(make_problem(
                     Severity.warning, "import.unknown_column",
-                    f"column {str(v)!r} is not recognised and is ignored"
-                    + (f"; did you mean {hint!r}?" if hint else ""),
+                    Msg("column {column!r} is not recognised and is ignored; did you mean {hint!r}?", column=str(v), hint=hint)
+                    if hint else Msg("column {column!r} is not recognised and is ignored", column=str(v)),
                     file=self.display, sheet=display_sheet, row=header_row, column=i + 1, field=str(v),
-                    hint=f"rename the header to {hint!r}" if hint else None))
+                    hint=Msg("rename the header to {hint!r}", hint=hint) if hint else None))
         for c in columns:
             if c.required and c.key not in cols:
                 unknown = [str(v) for i, v in header_cells.items() if i not in colmap and v is not None]
                 near = _suggest_any(c.names, unknown)
                 self.problems.append(make_problem(
                     missing, "import.missing_column",
-                    f"required column {c.label!r} is missing"
-                    + (f" (is {near!r} meant to be it?)" if near else ""),
+                    Msg("required column {label!r} is missing (is {near!r} meant to be it?)", label=c.label, near=near)
+                    if near else Msg("required column {label!r} is missing", label=c.label),
                     file=self.display, sheet=display_sheet, row=header_row, field=c.label,
-                    hint=f"accepted headers: {', '.join(c.names)}"))
+                    hint=Msg("accepted headers: {names}", names=', '.join(c.names))))
 
     def _rows(self, data_rows: list[tuple[int, dict[int, Any]]], cols: dict[str, list[int]], labels: dict[str, str],
               display_sheet: str | None) -> Iterator[Row]:
@@ -591,10 +593,9 @@ class TableFile:
         if isinstance(v, FormulaWithoutValue):
             self.problems.append(make_problem(
                 Severity.warning, "import.formula",
-                f"formula {str(v)!r} has no computed value; the cell is read as empty",
+                Msg("formula {value!r} has no computed value; the cell is read as empty", value=str(v)),
                 file=self.display, sheet=sheet, row=number, column=cols[key][0] + 1, field=labels[key],
-                hint="open the workbook in Excel or WPS and save it (formulas are then computed), "
-                     "or paste the cells as values"))
+                hint=Msg("open the workbook in Excel or WPS and save it (formulas are then computed), or paste the cells as values")))
             return None
         s = v.strip()
         if not s:
@@ -606,9 +607,9 @@ class TableFile:
                     return m.group(1)
                 self.problems.append(make_problem(
                     Severity.warning, "import.formula",
-                    f"formula {s!r} in a CSV cannot be computed; the cell is read as empty",
+                    Msg("formula {formula!r} in a CSV cannot be computed; the cell is read as empty", formula=s),
                     file=self.display, sheet=sheet, row=number, column=cols[key][0] + 1, field=labels[key],
-                    hint="in Excel copy the column and paste it as values before saving the CSV"))
+                    hint=Msg("in Excel copy the column and paste it as values before saving the CSV")))
                 return None
             if s[0] == "'" and len(s) > 1 and s[1] in "=+-@":
                 return s[1:]
@@ -658,17 +659,18 @@ class TableFile:
         if header_merges:
             self.problems.append(make_problem(
                 Severity.warning, "import.merged_header",
-                f"merged header cells ({', '.join(ref(m) for m in header_merges[:5])}"
-                f"{' …' if len(header_merges) > 5 else ''}): each column under a merged header takes its name",
+                Msg("merged header cells ({cells}): each column under a merged header takes its name",
+                    cells=", ".join(ref(m) for m in header_merges[:5]) + (" …" if len(header_merges) > 5 else "")),
                 file=self.display, sheet=sheet, row=header_row,
-                hint="unmerge the header cells and give every column its own header"))
+                hint=Msg("unmerge the header cells and give every column its own header")))
         if data_merges:
             self.problems.append(make_problem(
                 Severity.warning, "import.merged_cells",
-                f"{len(data_merges)} merged cell range(s) in the data ({', '.join(ref(m) for m in data_merges[:5])}"
-                f"{' …' if len(data_merges) > 5 else ''}): the merged value is read into every row it covers",
+                Msg("{count} merged cell range(s) in the data ({cells}): the merged value is read into every row it covers",
+                    count=len(data_merges),
+                    cells=", ".join(ref(m) for m in data_merges[:5]) + (" …" if len(data_merges) > 5 else "")),
                 file=self.display, sheet=sheet, row=data_merges[0][0],
-                hint="check these rows; unmerge the cells to be explicit"))
+                hint=Msg("check these rows; unmerge the cells to be explicit")))
 
 
 def _column_map(header_cells: dict[int, Any], lookup: dict[str, Column]) -> dict[int, Column]:
@@ -694,19 +696,19 @@ def _describe_text(path: Path) -> str:
     try:
         head = path.read_bytes()[:512]
     except OSError:
-        return "unreadable"
+        return Msg("unreadable")
     low = head.lower()
     if b"<html" in low or b"<!doctype html" in low:
-        return "an HTML page"
+        return Msg("an HTML page")
     if b"<?xml" in low:
-        return "an XML file"
+        return Msg("an XML file")
     try:
         text, _ = decode_text(head)
     except UnicodeDecodeError:
-        return "binary data"
+        return Msg("binary data")
     if "," in text or "\t" in text:
-        return "a CSV/text file"
-    return "a text file"
+        return Msg("a CSV/text file")
+    return Msg("a text file")
 
 
 def _suggest(header: Any, norm_known: dict[str, str]) -> str | None:

@@ -14,6 +14,7 @@ import unicodedata
 from datetime import date, datetime
 from typing import Any
 
+from govcloud.base.i18n import Msg
 from govcloud.interchange import xlsxread
 from govcloud.model.dates import DateError, parse_date
 from govcloud.model.enums import LabeledEnum
@@ -59,18 +60,18 @@ def to_number(v: Any) -> float:
     """A finite number: NaN, infinities and numbers beyond a float (1E400) are not counts or sizes."""
     x = _to_number(v)
     if x != x or x in (float("inf"), float("-inf")):
-        raise ValueProblem(f"{str(v)[:40]!r} is not a finite number")
+        raise ValueProblem(Msg("{value!r} is not a finite number", value=str(v)[:40]))
     return x
 
 
 def _to_number(v: Any) -> float:
     if isinstance(v, bool):
-        raise ValueProblem(f"{v!r} is not a number")
+        raise ValueProblem(Msg("{value!r} is not a number", value=v))
     if isinstance(v, (int, float)):
         try:
             return float(v)
         except OverflowError:
-            raise ValueProblem(f"{str(v)[:40]}… is too large a number") from None
+            raise ValueProblem(Msg("{value}… is too large a number", value=str(v)[:40])) from None
     s = unicodedata.normalize("NFKC", str(v)).strip().replace(",", "").replace("，", "")
     s = s.removesuffix("%")
     for unit in ("万元", "元", "gib", "gb", "mib", "mb", "台", "个", "人", "次"):
@@ -80,13 +81,13 @@ def _to_number(v: Any) -> float:
     try:
         return float(s)
     except ValueError:
-        raise ValueProblem(f"{str(v)[:60]!r} is not a number") from None
+        raise ValueProblem(Msg("{value!r} is not a number", value=str(v)[:60])) from None
 
 
 def to_int(v: Any) -> int:
     x = to_number(v)
     if not x.is_integer():
-        raise ValueProblem(f"{v!r} is not a whole number")
+        raise ValueProblem(Msg("{value!r} is not a whole number", value=v))
     return int(x)
 
 
@@ -98,7 +99,7 @@ def to_bool(v: Any) -> bool:
         return True
     if s in _FALSE:
         return False
-    raise ValueProblem(f"{v!r} is not yes/no (write 是 or 否)")
+    raise ValueProblem(Msg("{value!r} is not yes/no (write {yes} or {no})", value=v, yes="是", no="否"))
 
 
 _MONTH = re.compile(r"^\s*(\d{4})\s*(?:年|-|/|\.)\s*(\d{1,2})\s*月?\s*$")
@@ -115,7 +116,7 @@ def to_date(v: Any) -> date:
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         if 20000 < v < 80000:   # an Excel serial date typed as a number
             return xlsxread.from_excel(v).date()
-        raise ValueProblem(f"{v!r} is not a date (write YYYY-MM-DD, e.g. 2019-03-31)")
+        raise ValueProblem(Msg("{value!r} is not a date (write YYYY-MM-DD, e.g. 2019-03-31)", value=v))
     s = unicodedata.normalize("NFKC", str(v)).strip()
     m = _COMPACT.match(s)
     if m:
@@ -124,12 +125,12 @@ def to_date(v: Any) -> date:
     if m:
         y, mo = int(m.group(1)), int(m.group(2))
         if not 1 <= mo <= 12:
-            raise ValueProblem(f"{v!r}: there is no month {mo}")
+            raise ValueProblem(Msg("{value!r}: there is no month {month}", value=v, month=mo))
         return date(y, mo, 1)
     try:
         return parse_date(s)
     except DateError as exc:
-        raise ValueProblem(str(exc)) from None
+        raise ValueProblem(exc.args[0]) from None
 
 
 def to_enum(v: Any, enum: type[LabeledEnum]) -> LabeledEnum:
@@ -140,7 +141,7 @@ def to_enum(v: Any, enum: type[LabeledEnum]) -> LabeledEnum:
     m = table.get(s)
     if m is None:
         choices = "、".join(x.zh for x in enum)
-        raise ValueProblem(f"{to_text(v)!r} is not one of: {choices}")
+        raise ValueProblem(Msg("{value!r} is not one of: {choices}", value=to_text(v), choices=choices))
     return m
 
 

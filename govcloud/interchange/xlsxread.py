@@ -35,6 +35,7 @@ import zlib
 from datetime import datetime, time, timedelta
 from typing import Any, Callable, Iterator
 from xml.parsers import expat
+from govcloud.base.i18n import Msg
 
 MAIN_NS = ("http://schemas.openxmlformats.org/spreadsheetml/2006/main",
            "http://purl.oclc.org/ooxml/spreadsheetml/main")
@@ -57,7 +58,7 @@ class FormulaWithoutValue(str):
 
 
 def _forbid(*_: Any) -> None:
-    raise XlsxError("a DOCTYPE or entity declaration in a workbook part (refused: no DTDs in XLSX)")
+    raise XlsxError(Msg("a DOCTYPE or entity declaration in a workbook part (refused: no DTDs in XLSX)"))
 
 
 def _expat() -> Any:
@@ -120,7 +121,7 @@ def parse_xml(data: bytes, what: str) -> _El:
     try:
         p.Parse(data, True)
     except expat.ExpatError as exc:
-        raise XlsxError(f"{what}: malformed XML ({exc})") from None
+        raise XlsxError(Msg("{what}: malformed XML ({error})", what=what, error=exc)) from None
     return root[0]
 
 
@@ -139,7 +140,7 @@ def col_index(letters: str) -> int:
             n = n * 26 + (ord(ch) - 64)
         n -= 1
         if not letters.isalpha() or not letters.isupper() or not 0 <= n < 16384:
-            raise XlsxError(f"bad cell reference column {letters!r}")
+            raise XlsxError(Msg("bad cell reference column {letters!r}", letters=letters))
         _COLS[letters] = n
     return n
 
@@ -163,7 +164,7 @@ def range_bounds(ref: str) -> tuple[int, int, int, int]:
     for p in parts:
         m = _REF.fullmatch(p.strip())
         if not m:
-            raise XlsxError(f"bad cell range {ref!r}")
+            raise XlsxError(Msg("bad cell range {ref!r}", ref=ref))
         out.append((int(m.group(2)), col_index(m.group(1))))
     (r1, c1), (r2, c2) = out[0], out[-1]
     return min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2)
@@ -253,7 +254,7 @@ class Workbook:
         try:
             self._zip = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError, EOFError, ValueError) as exc:
-            raise XlsxError(f"not a readable zip ({exc})") from None
+            raise XlsxError(Msg("not a readable zip ({error})", error=exc)) from None
         try:
             self._open()
         except BaseException:
@@ -268,9 +269,9 @@ class Workbook:
         try:
             return self._zip.read(self._names[name.lower()])
         except KeyError:
-            raise XlsxError(f"the workbook lists {name!r} but the zip has no such member") from None
+            raise XlsxError(Msg("the workbook lists {name!r} but the zip has no such member", name=name)) from None
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
-            raise XlsxError(f"{name}: broken zip member ({exc})") from None
+            raise XlsxError(Msg("{name}: broken zip member ({error})", name=name, error=exc)) from None
 
     def _open(self) -> None:
         self._names = {n.lower(): n for n in self._zip.namelist()}
@@ -282,10 +283,10 @@ class Workbook:
                     wb_path = _resolve("", r.attrib.get("Target", ""))
                     break
         if wb_path.lower() not in self._names:
-            raise XlsxError("no workbook part (xl/workbook.xml)")
+            raise XlsxError(Msg("no workbook part (xl/workbook.xml)"))
         wb = parse_xml(self._read(wb_path), wb_path)
         if wb.tag != "workbook":
-            raise XlsxError(f"{wb_path}: not a workbook (root element {wb.tag!r})")
+            raise XlsxError(Msg("{wb_path}: not a workbook (root element {tag!r})", wb_path=wb_path, tag=wb.tag))
         base = posixpath.dirname(wb_path)
         rels_path = posixpath.join(base, "_rels", posixpath.basename(wb_path) + ".rels")
         targets: dict[str, tuple[str, str]] = {}
@@ -379,9 +380,9 @@ class Workbook:
             with self._zip.open(self._names[path.lower()]) as fh:
                 p.ParseFile(fh)
         except expat.ExpatError as exc:
-            raise XlsxError(f"{path}: malformed XML ({exc})") from None
+            raise XlsxError(Msg("{path}: malformed XML ({error})", path=path, error=exc)) from None
         except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
-            raise XlsxError(f"{path}: broken zip member ({exc})") from None
+            raise XlsxError(Msg("{path}: broken zip member ({error})", path=path, error=exc)) from None
         return strings
 
     def sheet(self, name: str) -> "SheetReader":
@@ -439,7 +440,7 @@ class SheetReader:
                 self.merges = []
             yield from self._full_rows(delivered[0])
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
-            raise XlsxError(f"{self.path}: broken zip member ({exc})") from None
+            raise XlsxError(Msg("{path}: broken zip member ({error})", path=self.path, error=exc)) from None
 
     # -- values
 
@@ -456,12 +457,12 @@ class SheetReader:
             try:
                 num: Any = float(v) if ("." in v or "E" in v or "e" in v) else int(v)
             except ValueError:
-                raise XlsxError(f"number cell holding {v!r}") from None
+                raise XlsxError(Msg("number cell holding {value!r}", value=v)) from None
             if s:
                 try:
                     si = int(s)
                 except ValueError:
-                    raise XlsxError(f"bad style index {s!r}") from None
+                    raise XlsxError(Msg("bad style index {style!r}", style=s)) from None
                 if si in self._wb.date_styles:
                     try:
                         return from_excel(num, self._wb.epoch, si in self._wb.timedelta_styles)
@@ -472,7 +473,7 @@ class SheetReader:
             try:
                 return self._wb.shared_strings[int(v)]
             except (ValueError, IndexError):
-                raise XlsxError(f"shared string index {v!r} out of range") from None
+                raise XlsxError(Msg("shared string index {value!r} out of range", value=v)) from None
         if t == "str" or t == "e":
             return v
         if t == "b":
@@ -481,8 +482,8 @@ class SheetReader:
             try:
                 return datetime.fromisoformat(v.strip().rstrip("Z"))
             except ValueError:
-                raise XlsxError(f"date cell holding {v!r}") from None
-        raise XlsxError(f"unknown cell type t={t!r}")
+                raise XlsxError(Msg("date cell holding {value!r}", value=v)) from None
+        raise XlsxError(Msg("unknown cell type t={cell_type!r}", cell_type=t))
 
     # -- the fast path
 
@@ -588,7 +589,7 @@ class SheetReader:
                     tail_parser.Parse(b, False)
                 tail_parser.Parse(b"", True)
             except expat.ExpatError as exc:
-                raise XlsxError(f"{self.path}: malformed XML ({exc})") from None
+                raise XlsxError(Msg("{path}: malformed XML ({error})", path=self.path, error=exc)) from None
             self.merges = _merge_bounds(px.merges)
         finally:
             fh.close()
@@ -644,7 +645,7 @@ class SheetReader:
                     try:
                         x = strings[int(v)]
                     except (ValueError, IndexError):
-                        raise XlsxError(f"shared string index {v!r} out of range") from None
+                        raise XlsxError(Msg("shared string index {value!r} out of range", value=v)) from None
                 elif t == "inlineStr":
                     if plain:
                         if "&" in plain or "\r" in plain:
@@ -656,7 +657,7 @@ class SheetReader:
                     try:
                         x = float(v) if ("." in v or "E" in v or "e" in v) else int(v)
                     except ValueError:
-                        raise XlsxError(f"number cell holding {v!r}") from None
+                        raise XlsxError(Msg("number cell holding {value!r}", value=v)) from None
                 else:
                     x = value(t, s, _xml_text(v) if "&" in v or "\r" in v else v, ftext, None)
                 if x is not None and x != "":
@@ -684,7 +685,7 @@ class SheetReader:
                 if ref:
                     m = _REF.fullmatch(ref)
                     if not m:
-                        raise XlsxError(f"bad cell reference {ref!r}")
+                        raise XlsxError(Msg("bad cell reference {ref!r}", ref=ref))
                     st["col"] = col_index(m.group(1))
                 else:
                     st["col"] += 1
@@ -754,7 +755,7 @@ class SheetReader:
                     if not b:
                         break
             except expat.ExpatError as exc:
-                raise XlsxError(f"{self.path}: malformed XML ({exc})") from None
+                raise XlsxError(Msg("{path}: malformed XML ({error})", path=self.path, error=exc)) from None
         self.merges = _merge_bounds(merges)
 
 
@@ -801,7 +802,7 @@ def _cell_attrs(rest: str) -> tuple[str, str, str | None]:
     if r is not None:
         m = _R_LETTERS.fullmatch(r)
         if not m:
-            raise XlsxError(f"bad cell reference {r!r}")
+            raise XlsxError(Msg("bad cell reference {ref!r}", ref=r))
         r = m.group(1)
     return d.get("t", ""), d.get("s", ""), r
 

@@ -18,9 +18,11 @@ from enum import Enum
 from functools import cache
 from typing import Any, Callable
 
+from govcloud.base.i18n import Msg
 from govcloud.model.dates import DateError, parse_date
 from govcloud.model.entities import yaml_key
 from govcloud.model.ids import ID_DESCRIPTION, ID_RE, id_problem
+from govcloud.model.vocabulary import NO, YES
 
 INVALID = object()
 
@@ -31,23 +33,23 @@ INVALID = object()
 Sink = Callable[..., None]
 Converter = Callable[[Any, tuple, Any, Sink], Any]
 
-_TRUE = {"是", "true", "True", "yes"}
-_FALSE = {"否", "false", "False", "no"}
+_TRUE = {YES, "true", "True", "yes"}
+_FALSE = {NO, "false", "False", "no"}
 
 
 def _type_name(v: Any) -> str:
     if isinstance(v, bool):
-        return "a boolean"
+        return Msg("a boolean")
     if isinstance(v, (int, float)):
-        return "a number"
+        return Msg("a number")
     if isinstance(v, str):
-        return "text"
+        return Msg("text")
     if isinstance(v, dict):
-        return "a mapping"
+        return Msg("a mapping")
     if isinstance(v, list):
-        return "a list"
+        return Msg("a list")
     if v is None:
-        return "nothing (null)"
+        return Msg("nothing (null)")
     return type(v).__name__
 
 
@@ -55,14 +57,14 @@ def _conv_str(v: Any, path: tuple, key: Any, sink: Sink) -> Any:
     if type(v) is str:
         return v
     if isinstance(v, bool):
-        sink(path + (key,), "wrong-type", f"expected text, got a boolean ({v})",
-             "YAML reads yes/no/on/off/true/false as booleans; quote the value")
+        sink(path + (key,), "wrong-type", Msg("expected text, got a boolean ({value})", value=v),
+             Msg("YAML reads yes/no/on/off/true/false as booleans; quote the value"))
         return INVALID
     if isinstance(v, (int, float)):
-        sink(path + (key,), "number-as-text", f"number {v!r} read as text {str(v)!r}",
-             "quote it: versions like 7.10 would otherwise read as 7.1", warning=True)
+        sink(path + (key,), "number-as-text", Msg("number {number!r} read as text {text!r}", number=v, text=str(v)),
+             Msg("quote it: versions like 7.10 would otherwise read as 7.1"), warning=True)
         return str(v)
-    sink(path + (key,), "wrong-type", f"expected text, got {_type_name(v)}")
+    sink(path + (key,), "wrong-type", Msg("expected text, got {type_name}", type_name=_type_name(v)))
     return INVALID
 
 
@@ -74,7 +76,7 @@ def _conv_ident(v: Any, path: tuple, key: Any, sink: Sink) -> Any:
         v = _conv_str(v, path, key, sink)
         if v is INVALID or ID_RE.fullmatch(v):
             return v
-    sink(path + (key,), "bad-id", f"{v!r:.80} is not a valid id: {id_problem(v)}", ID_DESCRIPTION)
+    sink(path + (key,), "bad-id", Msg("{value!r:.80} is not a valid id: {why}", value=v, why=id_problem(v)), ID_DESCRIPTION)
     return INVALID
 
 
@@ -86,15 +88,15 @@ def _bounded(conv_type: str, lo: float | None, hi: float | None) -> Converter:
         elif t is float and v.is_integer():
             v = int(v)
         else:
-            hint = "remove the quotes" if isinstance(v, str) and _numeric(v) else None
-            want = "a whole number" if conv_type == "int" else "a number"
-            sink(path + (key,), "wrong-type", f"expected {want}, got {_type_name(v)} {v!r}", hint)
+            hint = Msg("remove the quotes") if isinstance(v, str) and _numeric(v) else None
+            want = Msg("a whole number") if conv_type == "int" else Msg("a number")
+            sink(path + (key,), "wrong-type", Msg("expected {want}, got {type_name} {value!r}", want=want, type_name=_type_name(v), value=v), hint)
             return INVALID
         if lo is not None and v < lo:
-            sink(path + (key,), "out-of-range", f"{v} is below the minimum {lo:g}")
+            sink(path + (key,), "out-of-range", Msg("{value} is below the minimum {minimum:g}", value=v, minimum=lo))
             return INVALID
         if hi is not None and v > hi:
-            sink(path + (key,), "out-of-range", f"{v} is above the maximum {hi:g}")
+            sink(path + (key,), "out-of-range", Msg("{value} is above the maximum {maximum:g}", value=v, maximum=hi))
             return INVALID
         return v
     return conv
@@ -116,7 +118,7 @@ def _conv_bool(v: Any, path: tuple, key: Any, sink: Sink) -> Any:
             return True
         if v in _FALSE:
             return False
-    sink(path + (key,), "wrong-type", f"expected true/false (是/否), got {_type_name(v)} {v!r}")
+    sink(path + (key,), "wrong-type", Msg("expected true/false ({yes}/{no}), got {type_name} {value!r}", yes=YES, no=NO, type_name=_type_name(v), value=v))
     return INVALID
 
 
@@ -124,14 +126,14 @@ def _conv_date(v: Any, path: tuple, key: Any, sink: Sink) -> Any:
     try:
         return parse_date(v)
     except DateError as exc:
-        sink(path + (key,), "bad-date", str(exc))
+        sink(path + (key,), "bad-date", exc.args[0])
         return INVALID
 
 
 def _conv_any_mapping(v: Any, path: tuple, key: Any, sink: Sink) -> Any:
     if isinstance(v, dict):
         return v
-    sink(path + (key,), "wrong-type", f"expected a mapping, got {_type_name(v)}")
+    sink(path + (key,), "wrong-type", Msg("expected a mapping, got {type_name}", type_name=_type_name(v)))
     return INVALID
 
 
@@ -145,11 +147,10 @@ def _enum_converter(enum_cls: type[Enum]) -> Converter:
             if member is not None:
                 return member
             close = difflib.get_close_matches(v, list(table), n=1, cutoff=0.5)
-            hint = f"did you mean '{table[close[0]].value}'?" if close else None
-            sink(path + (key,), "unknown-value", f"'{v}' is not a valid {_enum_title(enum_cls)}; "
-                 f"valid: {', '.join(keys)}", hint)
+            hint = Msg("did you mean '{close}'?", close=table[close[0]].value) if close else None
+            sink(path + (key,), "unknown-value", Msg("'{value}' is not a valid {enum_title}; valid: {keys}", value=v, enum_title=_enum_title(enum_cls), keys=', '.join(keys)), hint)
         else:
-            sink(path + (key,), "wrong-type", f"expected one of {', '.join(keys)}, got {_type_name(v)}")
+            sink(path + (key,), "wrong-type", Msg("expected one of {keys}, got {type_name}", keys=', '.join(keys), type_name=_type_name(v)))
         return INVALID
     return conv
 
@@ -164,8 +165,8 @@ def _tuple_converter(item: Converter) -> Converter:
         if type(v) is not list:
             if v is None:
                 return ()
-            sink(path + (key,), "wrong-type", f"expected a list, got {_type_name(v)}",
-                 f"write it as a list: [{v}]" if isinstance(v, (str, int)) else None)
+            sink(path + (key,), "wrong-type", Msg("expected a list, got {type_name}", type_name=_type_name(v)),
+                 Msg("write it as a list: [{value}]", value=v) if isinstance(v, (str, int)) else None)
             return INVALID
         out = []
         here = path + (key,)
@@ -208,7 +209,7 @@ class RecordConverter:
     def __call__(self, raw: Any, parent: tuple, at: Any, sink: Sink) -> Any:
         path = parent if at is None else parent + (at,)
         if type(raw) is not dict:
-            sink(path, "wrong-type", f"expected a mapping (key: value), got {_type_name(raw)}")
+            sink(path, "wrong-type", Msg("expected a mapping (key: value), got {type_name}", type_name=_type_name(raw)))
             return INVALID
         kwargs: dict[str, Any] = {}
         fields = self.fields
@@ -218,9 +219,8 @@ class RecordConverter:
                 if isinstance(key, str) and key.startswith("x_"):
                     continue  # documented extension keys
                 close = difflib.get_close_matches(str(key), self.keys, n=1, cutoff=0.6)
-                sink(path + (key,), "unknown-key", f"unknown key '{key}'",
-                     f"did you mean '{close[0]}'?" if close else
-                     "custom data goes under a key starting with x_")
+                sink(path + (key,), "unknown-key", Msg("unknown key '{key}'", key=key),
+                     Msg("did you mean '{close}'?", close=close[0]) if close else Msg("custom data goes under a key starting with x_"))
                 continue
             attr, conv, as_is = spec
             if type(value) is as_is:
@@ -238,9 +238,9 @@ class RecordConverter:
             if attr in kwargs or key in waived:
                 continue
             if key not in raw:
-                sink(path, "missing-field", f"required field '{key}' is missing", field=key)
+                sink(path, "missing-field", Msg("required field '{key}' is missing", key=key), field=key)
             elif raw[key] is None:
-                sink(path + (key,), "missing-field", f"required field '{key}' is empty")
+                sink(path + (key,), "missing-field", Msg("required field '{key}' is empty", key=key))
             # otherwise the value was invalid and has been reported already
         return self.cls(**kwargs)
 

@@ -52,12 +52,13 @@ from govcloud.model.enums import LabeledEnum, Secrecy, ServerKind
 from govcloud.model.inventory import Inventory
 from govcloud.base.atomic import write_atomic
 from govcloud.base.digest import file_sha256
+from govcloud.base.i18n import Msg, tr, zh_en
 
 FORMATS = ("xlsx", "csv", "json", "html")
 MANIFEST = "MANIFEST.sha256"
 INFO = "export.json"
-REDACTED = {"zh": "涉密，详情不予导出", "en": "classified: details not exported"}
-NOTE_COL = ("export_note", "导出说明", "export note")
+REDACTED = dict(zip(("zh", "en"), zh_en("classified: details not exported")))
+NOTE_COL = ("export_note", *zh_en("export note"))
 
 
 class ExportError(GovcloudError):
@@ -94,15 +95,15 @@ class Table:
 
 
 TABLE_TITLES = {
-    "departments": ("部门", "departments"),
-    "machine_rooms": ("机房", "machine rooms"),
-    "systems": ("信息系统", "systems"),
-    "servers": ("服务器", "servers"),
-    "databases": ("数据库实例", "databases"),
-    "dependencies": ("系统依赖", "dependencies"),
-    "catalogue": ("政务信息资源目录", "resource catalogue"),
-    "census": ("信息系统普查表", "census form"),
-    "inventory": ("清单信息", "inventory"),
+    "departments": zh_en("departments"),
+    "machine_rooms": zh_en("machine rooms"),
+    "systems": zh_en("systems"),
+    "servers": zh_en("servers"),
+    "databases": zh_en("databases"),
+    "dependencies": zh_en("dependencies", ctx="section"),
+    "catalogue": zh_en("resource catalogue"),
+    "census": zh_en("census form"),
+    "inventory": zh_en("inventory"),
 }
 # the sections only the JSON export carries (for the round trip): table key = section key
 MACHINE_SECTIONS = ("regions", "cloud_platforms", "cloud_zones", "policies", "takeovers", "freeze_windows",
@@ -283,21 +284,21 @@ def _census_table(inv: Inventory, ctx: Context) -> Table:
     A = lambda attr, sub: (lambda s: getattr(getattr(s, attr), sub) if getattr(s, attr) else None)  # noqa: E731
     C = Column
     cols: list[Column] = [
-        C("row_no", "序号", "no.", lambda s: None, True),
-        C("org_name", "部门全称", "department (full name)", org_name, True),
-        C("org_usci", "统一社会信用代码", "unified social credit code",
+        C("row_no", *zh_en("no."), lambda s: None, True),
+        C("org_name", *zh_en("department (full name)"), org_name, True),
+        C("org_usci", *zh_en("unified social credit code"),
           lambda s: org[s.owner_org].usci if s.owner_org in org else None),
         _fcol(S, "name", keep=True),
         _fcol(S, "description"),
         _fcol(S, "category"),
         _fcol(S, "build_mode"),
         _fcol(S, "vertical_authority"),
-        C("builder", "建设(业主)单位", "builder (owner)", lambda s: s.builder),
+        C("builder", *zh_en("builder (owner)"), lambda s: s.builder),
         _fcol(S, "developer"),
         _fcol(S, "maintainer"),
-        C("approval.body", "立项审批部门", "approving body", A("approval", "body")),
-        C("approval.doc_no", "审批文号", "approval document no.", A("approval", "doc_no")),
-        C("approval.date", "审批时间", "approval date", A("approval", "date")),
+        C("approval.body", *zh_en("approving body"), A("approval", "body")),
+        C("approval.doc_no", *zh_en("approval document no."), A("approval", "doc_no")),
+        C("approval.date", *zh_en("approval date"), A("approval", "date")),
         _fcol(S, "built_at"),
         _fcol(S, "go_live"),
         _fcol(S, "investment_wan"),
@@ -322,33 +323,33 @@ def _census_table(inv: Inventory, ctx: Context) -> Table:
         _fcol(S, "mlps_filing_no"),
         _fcol(S, "mlps_last_assessed"),
         _fcol(S, "mlps_result"),
-        C("crypto_assessment", "密评情况", "crypto assessment",
+        C("crypto_assessment", *zh_en("crypto assessment"),
           lambda s: None if s.crypto_assessment is None else
           (s.crypto_assessment.done, s.crypto_assessment.date, s.crypto_assessment.result)),
-        C("deploy_location", "部署位置", "deployment location", lambda s: uniq(r.room_type for r in room_list(s))),
-        C("machine_rooms", "机房名称", "machine rooms", lambda s: uniq(r.name for r in room_list(s))),
-        C("server_count", "服务器数量", "servers", lambda s: len(servers(s))),
-        C("physical_servers", "物理服务器数量", "physical servers",
+        C("deploy_location", *zh_en("deployment location"), lambda s: uniq(r.room_type for r in room_list(s))),
+        C("machine_rooms", *zh_en("machine rooms", ctx='column'), lambda s: uniq(r.name for r in room_list(s))),
+        C("server_count", *zh_en("servers", ctx='column'), lambda s: len(servers(s))),
+        C("physical_servers", *zh_en("physical servers"),
           count((ServerKind.physical, ServerKind.minicomputer))),
-        C("virtual_servers", "虚拟服务器数量", "virtual servers", count((ServerKind.vm, ServerKind.container_host))),
-        C("cpu_arch", "CPU架构", "CPU architecture", lambda s: uniq(x.known_cpu_arch for x in servers(s))),
-        C("os", "操作系统", "operating systems",
+        C("virtual_servers", *zh_en("virtual servers"), count((ServerKind.vm, ServerKind.container_host))),
+        C("cpu_arch", *zh_en("CPU architecture"), lambda s: uniq(x.known_cpu_arch for x in servers(s))),
+        C("os", *zh_en("operating systems"),
           lambda s: uniq(_Versioned(x.os_distribution, x.os_version) for x in servers(s)
                          if x.os_distribution is not None)),
-        C("databases", "数据库", "databases", lambda s: uniq(
+        C("databases", *zh_en("databases", ctx='column'), lambda s: uniq(
             _Versioned(d.engine, d.version) for d in dbs_of.get(s.id, ()))),
-        C("middleware", "中间件", "middleware", lambda s: uniq(
+        C("middleware", *zh_en("middleware"), lambda s: uniq(
             " ".join(p for p in (sw.name, sw.version) if p) for x in servers(s) for sw in x.software)),
-        C("storage_gb", "存储容量(GB)", "storage (GB)", lambda s: sum(x.disk_gb for x in servers(s)) or None),
+        C("storage_gb", *zh_en("storage (GB)"), lambda s: sum(x.disk_gb for x in servers(s)) or None),
         _fcol(S, "data_gb"),
         _fcol(S, "shared_platform_connected"),
-        C("interfaced_systems", "对接系统", "interfaced systems", lambda s: uniq(deps_of.get(s.id, ()))),
-        C("zombie", "是否僵尸系统", "zombie system", lambda s: s.lifecycle.value == "zombie"),
+        C("interfaced_systems", *zh_en("interfaced systems"), lambda s: uniq(deps_of.get(s.id, ()))),
+        C("zombie", *zh_en("zombie system"), lambda s: s.lifecycle.value == "zombie"),
         _fcol(S, "zombie_criteria"),
         _fcol(S, "covered_by_platform"),
         _fcol(S, "contacts"),
         _fcol(S, "evidence"),
-        C("system_id", "系统编号", "system id", lambda s: s.id, True),
+        C("system_id", *zh_en("system id"), lambda s: s.id, True),
         Column(NOTE_COL[0], NOTE_COL[1], NOTE_COL[2], lambda s: None, True),
     ]
     zh, en = TABLE_TITLES["census"]
@@ -401,7 +402,7 @@ def build_tables(inv: Inventory, *, include_classified: bool = False, complete: 
 # ---------------------------------------------------------------- cell values
 
 
-_YES_NO = {"zh": ("是", "否"), "en": ("yes", "no")}
+_YES_NO = {"zh": (tr("yes", "zh"), tr("no", "zh")), "en": ("yes", "no")}
 
 
 def _scalar(value: Any, lang: str) -> Any:
@@ -431,10 +432,10 @@ def cell(value: Any, lang: str) -> Any:
         return value
     if isinstance(value, (tuple, list)):
         parts = [cell(v, lang) for v in value]
-        text = ("、" if lang == "zh" else "; ").join(str(p) for p in parts if p not in (None, ""))
+        text = (tr("; ", lang)).join(str(p) for p in parts if p not in (None, ""))
         return text or None
     if isinstance(value, Disk):
-        used = f" ({'已用' if lang == 'zh' else 'used'} {value.used_gb:g})" if value.used_gb is not None else ""
+        used = f" ({tr('used', lang)} {value.used_gb:g})" if value.used_gb is not None else ""
         return f"{value.name + ' ' if value.name else ''}{value.size_gb:g}GB{used}"
     if dataclasses.is_dataclass(value):
         parts = [cell(getattr(value, f.name), lang) for f in dataclasses.fields(value)]
@@ -511,9 +512,13 @@ def _xlsx_rows(rows: Iterable[list[Any]], lang: str) -> Iterable[list[Any]]:
         yield [cell(v, lang) for v in row]
 
 
+# what replaces a character a sheet name may not hold: the ideographic comma (、), as in a list
+_SHEET_NAME_SEP = chr(0x3001)
+
+
 def _sheet_name(title: str) -> str:
     for ch in '[]:*?/\\':
-        title = title.replace(ch, "、")
+        title = title.replace(ch, _SHEET_NAME_SEP)
     return title[:31]
 
 
@@ -524,7 +529,7 @@ def _width(text: str) -> int:
 
 # what a spreadsheet may take for the start of a formula (or trims before one): = + - @, TAB, CR, LF,
 # a space, and the full-width ＝ ＋ － ＠ that some IMEs produce and Excel/WPS also accept
-_FORMULA_START = frozenset("=+-@\t\r\n \u3000\uff1d\uff0b\uff0d\uff20")
+_FORMULA_START = frozenset("=+-@\t\r\n ") | {chr(c) for c in (0x3000, 0xFF1D, 0xFF0B, 0xFF0D, 0xFF20)}
 
 
 def _csv_value(v: Any) -> Any:
@@ -580,7 +585,7 @@ def _write_html(tables: list[Table], out: Path, lang: str, title: str, info: dic
     if info:
         mode = info["classified"]
         parts.append(f'<p class="meta">{e(info["generated_at"])} · govcloud {e(__version__)} · '
-                     f'{"涉密系统" if lang == "zh" else "classified systems"}: {e(mode)}</p>')
+                     f'{tr("classified systems", lang)}: {e(mode)}</p>')
     parts.append("<nav>" + "".join(f'<a href="#{t.key}">{e(t.title(lang))} ({len(t.rows)})</a>'
                                    for t in tables) + "</nav>")
     for table in tables:
@@ -638,9 +643,9 @@ def verify_export(root: Path | str) -> list[VerifyProblem]:
     root = Path(root)
     manifest = root / MANIFEST
     if not root.is_dir():
-        return [VerifyProblem(str(root), "manifest", "not a directory")]
+        return [VerifyProblem(str(root), "manifest", Msg("not a directory"))]
     if not manifest.is_file():
-        return [VerifyProblem(MANIFEST, "manifest", "no manifest in this directory")]
+        return [VerifyProblem(MANIFEST, "manifest", Msg("no manifest in this directory"))]
     expected: dict[str, str] = {}
     problems: list[VerifyProblem] = []
     for n, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), 1):
@@ -648,17 +653,17 @@ def verify_export(root: Path | str) -> list[VerifyProblem]:
             continue
         digest, sep, rel = line.partition("  ")
         if not sep or len(digest) != 64 or not rel or rel.startswith("/") or ".." in Path(rel).parts:
-            problems.append(VerifyProblem(MANIFEST, "manifest", f"line {n} is malformed"))
+            problems.append(VerifyProblem(MANIFEST, "manifest", Msg("line {n} is malformed", n=n)))
             continue
         expected[rel] = digest.lower()
     present = set(_files_under(root)) - {MANIFEST}
     for rel, digest in sorted(expected.items()):
         if rel not in present:
-            problems.append(VerifyProblem(rel, "missing", "listed in the manifest but absent"))
+            problems.append(VerifyProblem(rel, "missing", Msg("listed in the manifest but absent")))
         elif file_sha256(root / rel) != digest:
-            problems.append(VerifyProblem(rel, "modified", "content differs from the manifest's sha256"))
+            problems.append(VerifyProblem(rel, "modified", Msg("content differs from the manifest's sha256")))
     for rel in sorted(present - set(expected)):
-        problems.append(VerifyProblem(rel, "extra", "not listed in the manifest"))
+        problems.append(VerifyProblem(rel, "extra", Msg("not listed in the manifest")))
     return problems
 
 
@@ -677,18 +682,17 @@ def _check_target(out: Path, force: bool) -> None:
     """An existing ``out`` is replaced only when it is an earlier export holding nothing but
     what that export wrote (checked against its own MANIFEST), or with ``force``."""
     if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise ExportError(f"{out} exists and is not a directory")
+        raise ExportError(Msg("{out} exists and is not a directory", out=out))
     if not out.is_dir() or not any(out.iterdir()) or force:
         return
     if not ((out / MANIFEST).is_file() and (out / INFO).is_file()):
-        raise ExportError(f"{out} is not empty and is not an earlier export; refusing to replace it",
-                          hint="choose a new or empty directory (or pass --force to replace it)")
+        raise ExportError(Msg("{out} is not empty and is not an earlier export; refusing to replace it", out=out),
+                          hint=Msg("choose a new or empty directory (or pass --force to replace it)"))
     foreign = [p for p in verify_export(out) if p.code in ("extra", "modified", "manifest")]
     if foreign:
         names = ", ".join(p.path for p in foreign[:5]) + (" …" if len(foreign) > 5 else "")
-        raise ExportError(f"{out} holds files the earlier export did not write or that were changed "
-                          f"since ({names}); refusing to replace it",
-                          hint="move those files away, choose another --out, or pass --force to replace it")
+        raise ExportError(Msg("{out} holds files the earlier export did not write or that were changed since ({names}); refusing to replace it", out=out, names=names),
+                          hint=Msg("move those files away, choose another --out, or pass --force to replace it"))
 
 
 def export_inventory(inv: Inventory, out: Path | str, *, fmt: str = "xlsx", lang: str = "zh",
@@ -711,9 +715,9 @@ def export_inventory(inv: Inventory, out: Path | str, *, fmt: str = "xlsx", lang
     previous export is swapped out by one rename and removed only once the new one is in place.
     """
     if fmt not in WRITERS:
-        raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        raise ExportError(Msg("unknown format {fmt!r}; choose one of {formats}", fmt=fmt, formats=', '.join(FORMATS)))
     if lang not in ("zh", "en"):
-        raise ExportError(f"unknown language {lang!r}; choose zh or en")
+        raise ExportError(Msg("unknown language {lang!r}; choose zh or en", lang=lang))
     out = Path(out).absolute()
     _check_target(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -721,7 +725,7 @@ def export_inventory(inv: Inventory, out: Path | str, *, fmt: str = "xlsx", lang
         tables = build_tables(inv, include_classified=include_classified, complete=fmt == "json",
                               observed_as_written=observed_as_written)
     name = inv.meta.name if inv.meta else (source or "inventory")
-    title = f"{name} — {'信息系统清单导出' if lang == 'zh' else 'inventory export'}"
+    title = f"{name} — {tr('inventory export', lang)}"
     info: dict[str, Any] = {
         "generator": f"govcloud {__version__}",
         "generated_at": stamp.utc_now(),

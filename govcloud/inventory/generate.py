@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 # the names and mixes drawn from (data only; heyuan.py also imports GENERIC_SYSTEMS and VERTICALS from here)
+from govcloud.base.i18n import Msg
 from govcloud.inventory.catalogue import (
     DEPARTMENTS, PARTY, INSTITUTION_TOPICS, GENERIC_SYSTEMS, VARIANT_SUFFIXES, VERTICALS, HEAVY, NAME_CHARS,
     PROVINCES, FLAVORS, KP_FLAVORS, X86_IMAGES, ARM_IMAGES, _OS_TABLE, _OS_CUM, _HYPERVISORS, _VM_CORES,
@@ -104,7 +105,7 @@ def scale_params(scale: str) -> Params:
                       province_units=(150, 220), city_units=(100, 120), county_units=(8, 10),
                       county_factor=0.9, resources_per_org=(1, 3), resource_items=False, dept_rooms_share=0.15,
                       county_rooms=(1, 2))
-    raise ValueError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
+    raise ValueError(Msg("unknown scale {scale!r}; choose one of {scales}", scale=scale, scales=", ".join(SCALES)))
 
 
 # ---------------------------------------------------------------- the builder
@@ -922,7 +923,7 @@ def write_generated(inv: Inventory, out_dir: Path | str, *, force: bool = False)
     """
     out = Path(out_dir)
     if out.exists() and any(p.name != ".govcloud" for p in out.iterdir()) and not force:
-        raise FileExistsError(f"{out} is not empty; pass force=True (--force) to overwrite it")
+        raise FileExistsError(Msg("{out} is not empty; pass force=True (--force) to overwrite it", out=out))
     written = write_inventory(inv, out, style="lines", durable=False)  # regenerable from the seed
     if force:
         keep = {p.resolve() for p in written}

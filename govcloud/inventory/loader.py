@@ -17,13 +17,14 @@ from typing import Any
 
 import yaml
 
+from govcloud.base.i18n import Msg
 from govcloud.base.progress import NULL, Phase, Progress
 from govcloud.inventory.convert import INVALID, record_converter
 from govcloud.inventory.problems import Problem
 from govcloud.base.reader import (
     DEFAULT_MAX_FILE_MB, GovLoader, ParsedCache, ReadFailure, locate_in_node, read_document,
 )
-from govcloud.model.entities import LIST_SECTIONS, SECTION_BY_KEY, InventoryMeta
+from govcloud.model.entities import LIST_SECTIONS, SECTION_BY_KEY, InventoryMeta, kind_label
 from govcloud.model.enums import Severity
 from govcloud.model.ids import is_valid_id
 from govcloud.model.inventory import FORMAT_VERSION, Inventory
@@ -114,7 +115,7 @@ def scan_inventory(root: Path, *, link_roots: tuple[Path, ...] = ()) -> tuple[li
         if not root.is_dir():
             return [root], problems
     except OSError as exc:
-        return [], [ScanProblem("unreadable", f"cannot read {root}: {exc.strerror or exc}", str(root))]
+        return [], [ScanProblem("unreadable", Msg("cannot read {root}: {reason}", root=root, reason=exc.strerror or exc), str(root))]
     files: list[Path] = []
     try:
         top = os.path.realpath(root)
@@ -132,8 +133,8 @@ def scan_inventory(root: Path, *, link_roots: tuple[Path, ...] = ()) -> tuple[li
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
             problems.append(ScanProblem(
-                "unreadable-folder", f"cannot list folder: {exc.strerror or exc}", rel(directory) + "/",
-                hint="its files are not read: give the reader permission (r and x) or move the folder out"))
+                "unreadable-folder", Msg("cannot list folder: {reason}", reason=exc.strerror or exc), rel(directory) + "/",
+                hint=Msg("its files are not read: give the reader permission (r and x) or move the folder out")))
             return
         for entry in entries:
             name = entry.name
@@ -149,24 +150,25 @@ def scan_inventory(root: Path, *, link_roots: tuple[Path, ...] = ()) -> tuple[li
                         loop = getattr(exc, "errno", None) == 40 or "loop" in str(exc).lower()
                         problems.append(ScanProblem(
                             "symlink-loop" if loop else "dangling-symlink",
-                            ("symlink loop" if loop else f"symlink to {os.readlink(path)}, which does not exist")
-                            + " (not read)", rel(path), hint="remove the link or point it at a file"))
+                            Msg("symlink loop (not read)") if loop else
+                            Msg("symlink to {target}, which does not exist (not read)", target=os.readlink(path)),
+                            rel(path), hint=Msg("remove the link or point it at a file")))
                         continue
                     if not any(os.path.commonpath([t, target]) == t for t in allowed):
                         problems.append(ScanProblem(
-                            "symlink-outside", f"symlink leads outside the inventory, to {target} (not read)",
-                            rel(path), hint="copy the file into the inventory; links must stay inside it"))
+                            "symlink-outside", Msg("symlink leads outside the inventory, to {target} (not read)", target=target),
+                            rel(path), hint=Msg("copy the file into the inventory; links must stay inside it")))
                         continue
                     if os.path.isdir(target):
                         problems.append(ScanProblem(
-                            "symlinked-folder", "symlinked folder not read (its files would be read twice)",
+                            "symlinked-folder", Msg("symlinked folder not read (its files would be read twice)"),
                             rel(path), warning=True))
                         continue
                     is_dir = False
                 else:
                     is_dir = entry.is_dir(follow_symlinks=False)
             except OSError as exc:
-                problems.append(ScanProblem("unreadable", f"cannot read: {exc.strerror or exc}", rel(path)))
+                problems.append(ScanProblem("unreadable", Msg("cannot read: {reason}", reason=exc.strerror or exc), rel(path)))
                 continue
             if is_dir:
                 walk(path)
@@ -174,8 +176,8 @@ def scan_inventory(root: Path, *, link_roots: tuple[Path, ...] = ()) -> tuple[li
                 files.append(Path(path))
             elif suffix.lower() in _SUFFIXES:
                 problems.append(ScanProblem(
-                    "suffix-case", f"'{name}' is not read: the suffix must be lowercase {suffix.lower()}",
-                    rel(path), hint=f"rename it to {os.path.splitext(name)[0]}{suffix.lower()}"))
+                    "suffix-case", Msg("'{name}' is not read: the suffix must be lowercase {suffix}", name=name, suffix=suffix.lower()),
+                    rel(path), hint=Msg("rename it to {new_name}", new_name=os.path.splitext(name)[0] + suffix.lower())))
 
     walk(str(root))
     files.sort(key=lambda p: p.relative_to(root).as_posix())
@@ -203,7 +205,7 @@ def _load_inventory(root: Path, *, max_file_mb: float, cache: ParsedCache | None
                     link_roots: tuple[Path, ...], phase: Phase) -> LoadResult:
     result = LoadResult(Inventory(), root=root)
     if not root.exists():
-        result.error("not-found", f"{root} does not exist", file=str(root))
+        result.error("not-found", Msg("{root} does not exist", root=root), file=str(root))
         return result
     files, scan_problems = scan_inventory(root, link_roots=link_roots)
     for sp in scan_problems:
@@ -212,15 +214,14 @@ def _load_inventory(root: Path, *, max_file_mb: float, cache: ParsedCache | None
     base = root if root.is_dir() else root.parent
     if root.is_dir():
         if not files and not scan_problems:
-            result.error("no-files", f"{root} holds no .yaml files", file=str(root),
-                         hint="an inventory is a directory with inventory.yaml and one file per department")
+            result.error("no-files", Msg("{root} holds no .yaml files", root=root), file=str(root),
+                         hint=Msg("an inventory is a directory with inventory.yaml and one file per department"))
             return result
         elif not files:
             return result
         if not (root / ROOT_FILE) in files:
-            result.error("no-root-file", f"{root} has no {ROOT_FILE}", file=str(root),
-                         hint=f"create {ROOT_FILE} with `format_version: {FORMAT_VERSION}` and "
-                              "`inventory: {{name: ...}}`")
+            result.error("no-root-file", Msg("{root} has no {root_file}", root=root, root_file=ROOT_FILE), file=str(root),
+                         hint=Msg("create {root_file} with `format_version: {format_version}` and `inventory: {{name: ...}}`", root_file=ROOT_FILE, format_version=FORMAT_VERSION))
     phase.set_total(len(files))
     for path in files:
         rel = path.relative_to(base).as_posix()
@@ -242,18 +243,17 @@ def _load_document(result: LoadResult, rel: str, data: Any, *, is_root: bool) ->
     inv = result.inventory
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else type(data).__name__
-        result.error("wrong-type", f"the file holds {kind}; an inventory file is a mapping of sections",
+        result.error("wrong-type", Msg("the file holds {kind}; an inventory file is a mapping of sections", kind=kind),
                      file=rel, line=1,
-                     hint="start with `format_version: 1` and put records under a section, e.g. `servers:`")
+                     hint=Msg("start with `format_version: 1` and put records under a section, e.g. `servers:`"))
         return
     version = data.get("format_version")
     if version is None:
         if is_root:
-            result.error("format-version", "format_version is missing", file=rel, line=1,
-                         hint=f"add `format_version: {FORMAT_VERSION}` at the top")
+            result.error("format-version", Msg("format_version is missing"), file=rel, line=1,
+                         hint=Msg("add `format_version: {format_version}` at the top", format_version=FORMAT_VERSION))
     elif version != FORMAT_VERSION:
-        result.error("format-version", f"format_version {version!r} is not supported "
-                     f"(this govcloud reads version {FORMAT_VERSION})", file=rel, path=("format_version",))
+        result.error("format-version", Msg("format_version {version!r} is not supported (this govcloud reads version {format_version})", version=version, format_version=FORMAT_VERSION), file=rel, path=("format_version",))
 
     def sink_for(section: str, entity_id_of: Any) -> Any:
         def sink(path: tuple, code: str, message: str, hint: str | None = None,
@@ -273,16 +273,14 @@ def _load_document(result: LoadResult, rel: str, data: Any, *, is_root: bool) ->
         section = SECTION_BY_KEY.get(key)
         if section is None:
             close = difflib.get_close_matches(str(key), TOP_LEVEL_KEYS, n=1, cutoff=0.6)
-            result.error("unknown-section", f"unknown top-level key '{key}'", file=rel, path=(key,),
-                         hint=f"did you mean '{close[0]}'?" if close else
-                         "sections are: " + ", ".join(SECTION_BY_KEY))
+            result.error("unknown-section", Msg("unknown top-level key '{key}'", key=key), file=rel, path=(key,),
+                         hint=Msg("did you mean '{close}'?", close=close[0]) if close else Msg("sections are: {sections}", sections=", ".join(SECTION_BY_KEY)))
             continue
         if value is None:
             continue
         if not isinstance(value, list):
-            result.error("wrong-type", f"section '{key}' must be a list of records, got "
-                         f"{'a mapping' if isinstance(value, dict) else type(value).__name__}",
-                         file=rel, path=(key,), hint=f"write each record as a list item: `{key}:\\n  - id: ...`")
+            result.error("wrong-type", Msg("section '{key}' must be a list of records, got {value}", key=key, value='a mapping' if isinstance(value, dict) else type(value).__name__),
+                         file=rel, path=(key,), hint=Msg("write each record as a list item: `{key}:\\n  - id: ...`", key=key))
             continue
         convert = record_converter(section.cls)
         store = inv.section(key)
@@ -305,10 +303,10 @@ def _load_document(result: LoadResult, rel: str, data: Any, *, is_root: bool) ->
                 continue  # reported as a missing or invalid id already
             if eid in store:
                 first_file, first_index = inv.origin[(key, eid)]
-                result.error("duplicate-id", f"{section.kind} id '{eid}' is defined twice "
-                             f"(first in {first_file})", file=rel, path=(key, index, "id"),
+                result.error("duplicate-id", Msg("{kind} id '{id}' is defined twice (first in {first_file})", kind=kind_label(section.kind), id=eid,
+                                   first_file=first_file), file=rel, path=(key, index, "id"),
                              kind=section.kind, entity_id=eid, field="id",
-                             hint="ids must be unique across all files of the inventory")
+                             hint=Msg("ids must be unique across all files of the inventory"))
                 continue
             store[eid] = entity
             inv.origin[(key, eid)] = (rel, index)
@@ -319,8 +317,8 @@ def _load_meta(result: LoadResult, rel: str, value: Any, sink: Any) -> None:
     if meta is INVALID:
         return
     if result.inventory.meta is not None:
-        result.error("duplicate-id", "the `inventory:` header appears in more than one file",
-                     file=rel, path=("inventory",), hint=f"keep it only in {ROOT_FILE}")
+        result.error("duplicate-id", Msg("the `inventory:` header appears in more than one file"),
+                     file=rel, path=("inventory",), hint=Msg("keep it only in {root_file}", root_file=ROOT_FILE))
         return
     result.inventory.meta = meta
     result.meta_file = rel

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable
 
+from govcloud.base.i18n import Msg
 from govcloud.errors import UsageError
 from govcloud.model.entities import InformationSystem, Server
 from govcloud.model.enums import Lifecycle, NetworkZone, Secrecy
@@ -41,7 +42,7 @@ class Selection:
 def _enum_arg(enum_cls: type, value: str, option: str) -> Any:
     member = enum_cls.lookup().get(value)  # type: ignore[attr-defined]
     if member is None:
-        raise UsageError(f"{option} '{value}' is not one of: {', '.join(m.value for m in enum_cls)}")
+        raise UsageError(Msg("{option} '{value}' is not one of: {choices}", option=option, value=value, choices=', '.join(m.value for m in enum_cls)))
     return member
 
 
@@ -50,7 +51,7 @@ def department_ids(inv: Inventory, ref: str) -> set[str]:
     finds systems filed under the 2019 organisation and the other way round."""
     ids, _ = inv.resolve_org(ref)
     if not ids:
-        raise UsageError(f"--department '{ref}' matches no organisation id, name or alias")
+        raise UsageError(Msg("--department '{ref}' matches no organisation id, name or alias", ref=ref))
     found: set[str] = set()
     frontier = list(ids)
     while frontier:
@@ -83,7 +84,7 @@ def select(inv: Inventory, f: Filters) -> Selection:
         sec = _enum_arg(Secrecy, f.secrecy, "--secrecy")
         systems = [s for s in systems if s.secrecy is sec]
     if f.room and f.room not in inv.machine_rooms:
-        raise UsageError(f"--room '{f.room}' is not a machine-room id")
+        raise UsageError(Msg("--room '{room}' is not a machine-room id", room=f.room))
     systems = list(systems)
     if f.department or f.zone or f.lifecycle or f.secrecy:
         wanted = {srv for s in systems for srv in s.servers}

@@ -14,12 +14,16 @@ from datetime import date
 from enum import Enum
 from typing import Any
 
+from govcloud.base.i18n import tr
+
 from govcloud.model.entities import SECTIONS, InventoryMeta, yaml_key
+from govcloud.model.vocabulary import DAY, MONTH, MONTH_END, NO, YEAR, YES
 from govcloud.model.ids import ID_DESCRIPTION, ID_MAX_LEN, ID_PATTERN
 from govcloud.model.inventory import FORMAT_VERSION
 
 # ISO date, Chinese date, or the seeds' month-end form ("201812月底")
-_DATE_PATTERN = r"^\d{4}(?:[-/.年]\d{1,2}[-/.月]\d{1,2}日?|年?[-/.]?\d{1,2}月[底末])$"
+_DATE_PATTERN = (rf"^\d{{4}}(?:[-/.{YEAR}]\d{{1,2}}[-/.{MONTH}]\d{{1,2}}{DAY}?|{YEAR}?[-/.]?\d{{1,2}}{MONTH}"
+                 rf"[{''.join(MONTH_END)}])$")
 
 
 def _schema_for(tp: Any, meta: typing.Mapping[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
@@ -34,7 +38,7 @@ def _schema_for(tp: Any, meta: typing.Mapping[str, Any], defs: dict[str, Any]) -
     if tp is str:
         return {"type": ["string", "number"]}  # numbers are read as text with a warning
     if tp is bool:
-        return {"anyOf": [{"type": "boolean"}, {"enum": ["是", "否"]}]}
+        return {"anyOf": [{"type": "boolean"}, {"enum": [YES, NO]}]}
     if tp in (int, float):
         out: dict[str, Any] = {"type": "integer" if tp is int else "number"}
         if meta.get("min") is not None:
@@ -100,9 +104,9 @@ def _record_schema(cls: type, defs: dict[str, Any]) -> dict[str, Any]:
 def inventory_schema() -> dict[str, Any]:
     defs: dict[str, Any] = {}
     properties: dict[str, Any] = {
-        "format_version": {"const": FORMAT_VERSION, "title": "格式版本",
+        "format_version": {"const": FORMAT_VERSION, "title": tr("format version", "zh"),
                            "description": "inventory format version"},
-        "inventory": {**_schema_for(InventoryMeta, {}, defs), "title": "清单信息"},
+        "inventory": {**_schema_for(InventoryMeta, {}, defs), "title": tr("inventory", "zh")},
     }
     for s in SECTIONS:
         properties[s.key] = {"type": "array", "title": s.zh, "description": s.en,
@@ -110,7 +114,7 @@ def inventory_schema() -> dict[str, Any]:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://govcloud.invalid/schema/inventory-v1.json",
-        "title": "govcloud inventory file (政务信息系统清单)",
+        "title": "govcloud inventory file (" + tr("inventory of government information systems", "zh") + ")",
         "type": "object",
         "properties": properties,
         "additionalProperties": False,

@@ -19,11 +19,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from govcloud.base.i18n import Msg
 from govcloud.base.progress import NULL, Progress
 from govcloud.bulk import no_cyclic_gc
 from govcloud.inventory.loader import LoadResult, load_inventory
 from govcloud.inventory.problems import did_you_mean
-from govcloud.model.entities import SECTIONS, Section, yaml_key
+from govcloud.model.entities import SECTIONS, Section, kind_label, yaml_key
 from govcloud.model.enums import (
     BuildMode, Lifecycle, NetworkZone, RoomType, Secrecy, ServerKind, Severity, TakeoverStatus,
 )
@@ -116,18 +117,16 @@ def check_references(inv: Inventory, result: LoadResult) -> None:
                 return value
             if len(ids) == 1:
                 org = inv.organizations[ids[0]]
-                report(W, "alias-resolved", f"organisation '{value}' resolved by name/alias to "
-                       f"{org.id} ({org.name})", hint=f"write the id: {org.id}")
+                report(W, "alias-resolved", Msg("organisation '{value}' resolved by name/alias to {id} ({name})", value=value, id=org.id, name=org.name), hint=Msg("write the id: {id}", id=org.id))
                 return org.id
             if len(ids) > 1:
-                report(E, "ambiguous-reference", f"organisation name '{value}' is ambiguous: "
-                       f"{', '.join(ids)}", hint="write one of the ids")
+                report(E, "ambiguous-reference", Msg("organisation name '{value}' is ambiguous: {ids}", value=value, ids=', '.join(ids)), hint=Msg("write one of the ids"))
                 return value
         elif value in inv.section(_STORE_OF_KIND[kind]):
             return value
         close = did_you_mean(value, (), sorted_pool=pool(kind))
-        report(E, "dangling-reference", f"{kind.replace('_', ' ')} '{value}' does not exist",
-               hint=f"did you mean '{close}'?" if close else None)
+        report(E, "dangling-reference", Msg("{kind} '{value}' does not exist", kind=kind_label(kind), value=value),
+               hint=Msg("did you mean '{close}'?", close=close) if close else None)
         return value
 
     def walk(obj: Any, fields: Iterable[_RefField], report_at: Callable[[tuple], Callable[..., None]],
@@ -203,12 +202,11 @@ def check_systems_have_servers(inv: Inventory, result: LoadResult) -> None:
         if s.servers:
             continue
         if s.lifecycle in quiet or s.build_mode is BuildMode.purchased_service:
-            result.at_entity(W, "no-servers", f"system '{s.name}' lists no servers", "systems", s.id,
-                             "servers", hint="add them once it is deployed")
+            result.at_entity(W, "no-servers", Msg("system '{name}' lists no servers", name=s.name), "systems", s.id,
+                             "servers", hint=Msg("add them once it is deployed"))
         else:
-            result.at_entity(E, "no-servers", f"system '{s.name}' is {s.lifecycle.value} but lists no "
-                             "servers", "systems", s.id, "servers",
-                             hint="list the servers it runs on under `servers:`; planning needs them")
+            result.at_entity(E, "no-servers", Msg("system '{name}' is {lifecycle} but lists no servers", name=s.name, lifecycle=s.lifecycle.msg), "systems", s.id, "servers",
+                             hint=Msg("list the servers it runs on under `servers:`; planning needs them"))
 
 
 @check
@@ -218,9 +216,8 @@ def check_orphan_servers(inv: Inventory, result: LoadResult) -> None:
         used.update(db.servers)  # a database server serves the systems in used_by
     for sid, srv in inv.servers.items():
         if sid not in used:
-            result.at_entity(W, "orphan-server", f"server '{srv.hostname}' belongs to no system",
-                             "servers", sid, hint="add it to a system's `servers:` list, or mark it for "
-                             "retirement")
+            result.at_entity(W, "orphan-server", Msg("server '{hostname}' belongs to no system", hostname=srv.hostname),
+                             "servers", sid, hint=Msg("add it to a system's `servers:` list, or mark it for retirement"))
 
 
 @check
@@ -229,21 +226,19 @@ def check_classified_placement(inv: Inventory, result: LoadResult) -> None:
         if s.secrecy is Secrecy.classified:
             if s.network_zone in (NetworkZone.gov_extranet, NetworkZone.internet):
                 result.at_entity(E, "classified-on-open-network",
-                                 f"classified (涉密) system '{s.name}' is declared on the "
-                                 f"{s.network_zone.value} ({s.network_zone.zh})", "systems", s.id,
-                                 "network_zone", hint="classified systems belong on gov_intranet (政务内网); "
-                                 "if it is not classified, set secrecy: non_classified")
+                                 Msg("classified system '{name}' is declared on the {zone}", name=s.name, zone=s.network_zone.msg), "systems", s.id,
+                                 "network_zone", hint=Msg("classified systems belong on gov_intranet (the e-government intranet); if it is not classified, set "
+                                      "secrecy: non_classified"))
             if s.secrecy_grade is None:
-                result.at_entity(W, "missing-grade", f"classified system '{s.name}' has no secrecy_grade",
-                                 "systems", s.id, "secrecy", hint="secret / confidential / top_secret")
+                result.at_entity(W, "missing-grade", Msg("classified system '{name}' has no secrecy_grade", name=s.name),
+                                 "systems", s.id, "secrecy", hint=Msg("secret / confidential / top_secret"))
         elif s.secrecy_grade is not None:
             result.at_entity(E, "grade-without-secrecy",
-                             f"system '{s.name}' has secrecy_grade {s.secrecy_grade.value} but is non_classified",
-                             "systems", s.id, "secrecy_grade", hint="set secrecy: classified or drop the grade")
+                             Msg("system '{name}' has secrecy_grade {grade} but is non_classified", name=s.name, grade=s.secrecy_grade.msg),
+                             "systems", s.id, "secrecy_grade", hint=Msg("set secrecy: classified or drop the grade"))
         if s.extranet_area is not None and s.network_zone is not None and \
                 s.network_zone is not NetworkZone.gov_extranet:
-            result.at_entity(W, "area-outside-extranet", f"extranet_area is set but the system is on "
-                             f"{s.network_zone.value}", "systems", s.id, "extranet_area")
+            result.at_entity(W, "area-outside-extranet", Msg("extranet_area is set but the system is on {zone}", zone=s.network_zone.msg), "systems", s.id, "extranet_area")
 
 
 @check
@@ -251,29 +246,25 @@ def check_mlps(inv: Inventory, result: LoadResult) -> None:
     for s in inv.systems.values():
         if s.mlps_s_level and s.mlps_a_level and s.mlps_level and \
                 s.mlps_level != max(s.mlps_s_level, s.mlps_a_level):
-            result.at_entity(W, "mlps-sublevels", f"MLPS level {s.mlps_level} is not the higher of its "
-                             f"S{s.mlps_s_level}/A{s.mlps_a_level} sub-levels (GB/T 22240-2020)",
+            result.at_entity(W, "mlps-sublevels", Msg("MLPS level {level} is not the higher of its S{s_level}/A{a_level} sub-levels (GB/T 22240-2020)",
+                                 level=s.mlps_level, s_level=s.mlps_s_level, a_level=s.mlps_a_level),
                              "systems", s.id, "mlps_level")
         if s.mlps_level is None and s.mlps_status.value not in ("ungraded",) and not s.is_classified:
-            result.at_entity(E, "mlps-level-missing", f"MLPS status is {s.mlps_status.value} but no "
-                             "mlps_level is given", "systems", s.id, "mlps_level")
+            result.at_entity(E, "mlps-level-missing", Msg("MLPS status is {status} but no mlps_level is given", status=s.mlps_status.msg), "systems", s.id, "mlps_level")
 
 
 @check
 def check_lifecycle(inv: Inventory, result: LoadResult) -> None:
     for s in inv.systems.values():
         if s.lifecycle is Lifecycle.zombie and not s.zombie_criteria:
-            result.at_entity(W, "zombie-without-criteria", f"'{s.name}' is marked zombie without a "
-                             "criterion (国办发〔2017〕39号)", "systems", s.id, "zombie_criteria",
-                             hint="list one of: detached_from_business, replaceable, idle_resources, "
-                                  "no_maintenance, low_usage")
+            result.at_entity(W, "zombie-without-criteria", Msg("'{name}' is marked zombie without a criterion (State Council General Office document [2017] No. 39)",
+                                 name=s.name), "systems", s.id, "zombie_criteria",
+                             hint=Msg("list one of: detached_from_business, replaceable, idle_resources, no_maintenance, low_usage"))
         elif s.zombie_criteria and s.lifecycle is not Lifecycle.zombie:
-            result.at_entity(W, "zombie-criteria-unused", f"'{s.name}' meets zombie criteria but its "
-                             f"lifecycle is {s.lifecycle.value}", "systems", s.id, "lifecycle",
-                             hint="set lifecycle: zombie, or remove the criteria")
+            result.at_entity(W, "zombie-criteria-unused", Msg("'{name}' meets zombie criteria but its lifecycle is {lifecycle}", name=s.name, lifecycle=s.lifecycle.msg), "systems", s.id, "lifecycle",
+                             hint=Msg("set lifecycle: zombie, or remove the criteria"))
         if s.build_mode.is_vertical and not s.vertical_authority:
-            result.at_entity(W, "vertical-without-authority", f"vertical system '{s.name}' names no "
-                             "superior department", "systems", s.id, "vertical_authority")
+            result.at_entity(W, "vertical-without-authority", Msg("vertical system '{name}' names no superior department", name=s.name), "systems", s.id, "vertical_authority")
 
 
 # ---------------------------------------------------------------- dates
@@ -299,9 +290,10 @@ def _dated_pairs(inv: Inventory) -> Iterable[tuple[str, str, str, date | None, s
 def check_dates(inv: Inventory, result: LoadResult) -> None:
     for section, eid, first, d1, second, d2 in _dated_pairs(inv):
         if d1 and d2 and d2 < d1:
-            result.at_entity(E, "date-order", f"{second} {d2} is before {first} {d1}", section, eid,
+            result.at_entity(E, "date-order", Msg("{second} {second_date} is before {first} {first_date}", second=second, second_date=d2, first=first,
+                                 first_date=d1), section, eid,
                              second if "[" not in first else "batches",
-                             hint="one of the two dates is wrong")
+                             hint=Msg("one of the two dates is wrong"))
     as_of = inv.meta.as_of if inv.meta else None
     for s in inv.systems.values():
         for name in ("built_at", "go_live", "last_used_at", "mlps_last_assessed"):
@@ -309,14 +301,14 @@ def check_dates(inv: Inventory, result: LoadResult) -> None:
             if d is None:
                 continue
             if not _EARLIEST <= d <= _LATEST:
-                result.at_entity(E, "implausible-date", f"{name} {d} is outside {_EARLIEST.year}–"
-                                 f"{_LATEST.year}", "systems", s.id, name)
+                result.at_entity(E, "implausible-date", Msg("{field} {date} is outside {earliest}–{latest}", field=name, date=d, earliest=_EARLIEST.year,
+                                     latest=_LATEST.year), "systems", s.id, name)
             elif as_of and name in ("last_used_at", "mlps_last_assessed") and d > as_of:
-                result.at_entity(E, "date-after-census", f"{name} {d} is after the census date {as_of}",
-                                 "systems", s.id, name, hint="a census cannot record the future")
+                result.at_entity(E, "date-after-census", Msg("{field} {date} is after the census date {as_of}", field=name, date=d, as_of=as_of),
+                                 "systems", s.id, name, hint=Msg("a census cannot record the future"))
     for r in inv.machine_rooms.values():
         if r.built_on and not _EARLIEST <= r.built_on <= _LATEST:
-            result.at_entity(E, "implausible-date", f"built_on {r.built_on} is implausible",
+            result.at_entity(E, "implausible-date", Msg("built_on {built_on} is implausible", built_on=r.built_on),
                              "machine_rooms", r.id, "built_on")
 
 
@@ -338,7 +330,7 @@ def check_org_lineage(inv: Inventory, result: LoadResult) -> None:
                     continue
                 if state.get(nxt) == 1:
                     cycle = trail[trail.index(nxt):] + [nxt] if nxt in trail else [oid, nxt]
-                    result.at_entity(E, "lineage-cycle", f"{label} chain loops: {' → '.join(cycle)}",
+                    result.at_entity(E, "lineage-cycle", Msg("{label} chain loops: {cycle}", label=label, cycle=' → '.join(cycle)),
                                      "organizations", oid, graph)
                 elif nxt not in state:
                     visit(nxt, trail + [nxt])
@@ -353,17 +345,15 @@ def check_org_lineage(inv: Inventory, result: LoadResult) -> None:
         owners[s.owner_org] = owners.get(s.owner_org, 0) + 1
     for org in orgs.values():
         if org.usci and not _USCI.match(org.usci):
-            result.at_entity(W, "bad-usci", f"'{org.usci}' is not an 18-character unified social "
-                             "credit code (GB 32100)", "organizations", org.id, "usci")
+            result.at_entity(W, "bad-usci", Msg("'{usci}' is not an 18-character unified social credit code (GB 32100)", usci=org.usci), "organizations", org.id, "usci")
         if as_of and org.abolished and org.abolished <= as_of and owners.get(org.id):
             succ = ", ".join(inv.current_orgs(org.id))
-            result.at_entity(W, "owner-abolished", f"{org.name} was abolished/merged on {org.abolished} "
-                             f"but still owns {owners[org.id]} system(s)", "organizations", org.id,
-                             "abolished", hint=f"move them to {succ}" if succ else None)
+            result.at_entity(W, "owner-abolished", Msg("{name} was abolished/merged on {abolished} but still owns {count} system(s)", name=org.name,
+                                 abolished=org.abolished, count=owners[org.id]), "organizations", org.id,
+                             "abolished", hint=Msg("move them to {successor}", successor=succ) if succ else None)
     for region in inv.regions.values():
         if not _REGION_CODE.match(region.code):
-            result.at_entity(W, "bad-region-code", f"'{region.code}' is not a 6/9/12-digit division code "
-                             "(GB/T 2260)", "regions", region.code, "code")
+            result.at_entity(W, "bad-region-code", Msg("'{code}' is not a 6/9/12-digit division code (GB/T 2260)", code=region.code), "regions", region.code, "code")
 
 
 # ---------------------------------------------------------------- servers, databases, dependencies
@@ -385,16 +375,16 @@ def check_servers(inv: Inventory, result: LoadResult) -> None:
     for srv in inv.servers.values():
         for i, ip in enumerate(srv.ips + ((srv.mgmt_ip,) if srv.mgmt_ip else ())):
             if not _is_ip(ip):
-                result.at_entity(E, "bad-ip", f"'{ip}' is not an IP address", "servers", srv.id,
+                result.at_entity(E, "bad-ip", Msg("'{ip}' is not an IP address", ip=ip), "servers", srv.id,
                                  "ips" if i < len(srv.ips) else "mgmt_ip",
                                  sub=(i,) if i < len(srv.ips) else ())
         for i, d in enumerate(srv.disks):
             if d.used_gb is not None and d.size_gb is not None and d.used_gb > d.size_gb:
-                result.at_entity(W, "disk-overfull", f"disk {i} uses {d.used_gb:g} GB of {d.size_gb:g} GB",
+                result.at_entity(W, "disk-overfull", Msg("disk {index} uses {used_gb:g} GB of {size_gb:g} GB", index=i, used_gb=d.used_gb, size_gb=d.size_gb),
                                  "servers", srv.id, "disks", sub=(i, "used_gb"))
         if srv.kind is ServerKind.minicomputer and not srv.cpu_arch.is_minicomputer:
-            result.at_entity(W, "minicomputer-arch", f"a minicomputer with cpu_arch {srv.cpu_arch.value}",
-                             "servers", srv.id, "cpu_arch", hint="minicomputers are ppc64, ia64 or sparc")
+            result.at_entity(W, "minicomputer-arch", Msg("a minicomputer with cpu_arch {cpu_arch}", cpu_arch=srv.cpu_arch.msg),
+                             "servers", srv.id, "cpu_arch", hint=Msg("minicomputers are ppc64, ia64 or sparc"))
 
 
 @check
@@ -409,18 +399,17 @@ def check_workloads(inv: Inventory, result: LoadResult) -> None:
         for i, p in enumerate(wl.data_paths):
             why = data_path_problem(p)
             if why:
-                result.at_entity(E, "bad-data-path", f"{p!r:.80}: {why}", "systems", s.id, "workload",
-                                 sub=("data_paths", i), hint="an absolute directory, e.g. /srv/app/data")
+                result.at_entity(E, "bad-data-path", Msg("{path!r:.80}: {why}", path=p, why=why), "systems", s.id, "workload",
+                                 sub=("data_paths", i), hint=Msg("an absolute directory, e.g. /srv/app/data"))
         for i, svc in enumerate(wl.services):
             if not SERVICE_NAME_RE.fullmatch(svc.name):
-                result.at_entity(E, "bad-service-name", f"{svc.name!r:.80} is not a service (unit) name",
+                result.at_entity(E, "bad-service-name", Msg("{name!r:.80} is not a service (unit) name", name=svc.name),
                                  "systems", s.id, "workload", sub=("services", i, "name"),
-                                 hint="letters, digits and : _ . @ -, e.g. nginx or app@1")
+                                 hint=Msg("letters, digits and : _ . @ -, e.g. nginx or app@1"))
             hp = svc.health_path
             if hp is not None and (not hp.startswith("/") or first_control_char(hp)):
-                result.at_entity(E, "bad-health-path", f"{hp!r:.80}: a health-check path starts with '/' "
-                                 "and holds no control characters", "systems", s.id, "workload",
-                                 sub=("services", i, "health_path"), hint="e.g. /api/health")
+                result.at_entity(E, "bad-health-path", Msg("{path!r:.80}: a health-check path starts with '/' and holds no control characters", path=hp), "systems", s.id, "workload",
+                                 sub=("services", i, "health_path"), hint=Msg("e.g. /api/health"))
         rec = wl.cutover_record
         if rec is not None:
             for fname, msg, hint in record_problems(rec):
@@ -433,7 +422,7 @@ def check_workloads(inv: Inventory, result: LoadResult) -> None:
 def check_databases(inv: Inventory, result: LoadResult) -> None:
     for db in inv.databases.values():
         if not db.used_by:
-            result.at_entity(W, "database-unused", f"database '{db.id}' is used by no system",
+            result.at_entity(W, "database-unused", Msg("database '{id}' is used by no system", id=db.id),
                              "databases", db.id, "used_by")
 
 
@@ -442,11 +431,11 @@ def check_dependencies(inv: Inventory, result: LoadResult) -> None:
     seen: set[tuple[str, str, str]] = set()
     for dep in inv.dependencies:
         if dep.from_ == dep.to:
-            result.at_entity(E, "self-dependency", f"system '{dep.from_}' depends on itself",
+            result.at_entity(E, "self-dependency", Msg("system '{system}' depends on itself", system=dep.from_),
                              "dependencies", dep.id, "to")
         key = (dep.from_, dep.to, dep.type.value if dep.type else "")
         if key in seen:
-            result.at_entity(W, "duplicate-dependency", f"dependency {dep.id} ({key[2]}) is listed twice",
+            result.at_entity(W, "duplicate-dependency", Msg("dependency {id} ({kind}) is listed twice", id=dep.id, kind=key[2]),
                              "dependencies", dep.id)
         seen.add(key)
 
@@ -462,29 +451,24 @@ def check_machine_rooms(inv: Inventory, result: LoadResult) -> None:
         exempt = room.secrecy_exemption is not None and room.secrecy_exemption.approved
         if cutoff and room.built_on and room.built_on > cutoff and not exempt and \
                 room.room_type is RoomType.dept_self_built:
-            result.at_entity(W, "new-machine-room", f"department room built on {room.built_on}, after the "
-                             f"{cutoff} ban on new machine rooms, without an approved secrecy exemption "
-                             "(H-ROOM-1)", "machine_rooms", room.id, "built_on",
-                             hint="record secrecy_exemption {approved: true, approval_ref: ...} or plan its closure")
+            result.at_entity(W, "new-machine-room", Msg("department room built on {built_on}, after the {cutoff} ban on new machine rooms, without an approved secrecy exemption (H-ROOM-1)", built_on=room.built_on, cutoff=cutoff), "machine_rooms", room.id, "built_on",
+                             hint=Msg("record secrecy_exemption {approved: true, approval_ref: ...} or plan its closure"))
 
 
 @check
 def check_cloud_zones(inv: Inventory, result: LoadResult) -> None:
     for z in inv.cloud_zones.values():
         if z.accepts_classified and z.network_zone is not None and z.network_zone is not NetworkZone.gov_intranet:
-            result.at_entity(E, "classified-zone-open", f"zone '{z.name}' accepts classified systems but "
-                             f"sits on {z.network_zone.value}", "cloud_zones", z.id, "accepts_classified",
-                             hint="only an intranet cloud (政务内网) may accept classified systems")
+            result.at_entity(E, "classified-zone-open", Msg("zone '{name}' accepts classified systems but sits on {zone}", name=z.name, zone=z.network_zone.msg), "cloud_zones", z.id, "accepts_classified",
+                             hint=Msg("only an intranet cloud (e-government intranet) may accept classified systems"))
         if not z.in_china or not z.ops_in_china:
-            result.at_entity(E, "zone-outside-china", f"zone '{z.name}' is not located and operated in "
-                             "China (GB/T 22239-2019 cloud extension, H-CN-1)", "cloud_zones", z.id,
+            result.at_entity(E, "zone-outside-china", Msg("zone '{name}' is not located and operated in China (GB/T 22239-2019 cloud extension, H-CN-1)", name=z.name), "cloud_zones", z.id,
                              "in_china" if not z.in_china else "ops_in_china")
         if z.mlps_level and z.mlps_level >= 4 and not z.dedicated_pool:
-            result.at_entity(W, "level4-shared-pool", f"zone '{z.name}' is rated level 4 but is not a "
-                             "dedicated pool (GB/T 22239-2019 9.2)", "cloud_zones", z.id, "dedicated_pool")
+            result.at_entity(W, "level4-shared-pool", Msg("zone '{name}' is rated level 4 but is not a dedicated pool (GB/T 22239-2019 9.2)", name=z.name), "cloud_zones", z.id, "dedicated_pool")
         names = [f.name for f in z.flavors]
         for dup in sorted({n for n in names if names.count(n) > 1}):
-            result.at_entity(E, "duplicate-flavor", f"flavor '{dup}' is listed twice", "cloud_zones",
+            result.at_entity(E, "duplicate-flavor", Msg("flavor '{flavor}' is listed twice", flavor=dup), "cloud_zones",
                              z.id, "flavors")
 
 
@@ -492,11 +476,9 @@ def check_cloud_zones(inv: Inventory, result: LoadResult) -> None:
 def check_takeovers(inv: Inventory, result: LoadResult) -> None:
     for t in inv.takeovers.values():
         if (t.system is None) == (t.org is None):
-            result.at_entity(E, "takeover-target", "a takeover record names exactly one of `system` or "
-                             "`org`", "takeovers", t.id, "system")
+            result.at_entity(E, "takeover-target", Msg("a takeover record names exactly one of `system` or `org`"), "takeovers", t.id, "system")
         if t.done_date and t.status not in (TakeoverStatus.taken_over, TakeoverStatus.exempt):
-            result.at_entity(W, "takeover-status", f"done_date {t.done_date} is set but status is "
-                             f"{t.status.value}", "takeovers", t.id, "status")
+            result.at_entity(W, "takeover-status", Msg("done_date {done_date} is set but status is {status}", done_date=t.done_date, status=t.status.msg), "takeovers", t.id, "status")
 
 
 @check
@@ -504,24 +486,24 @@ def check_policies(inv: Inventory, result: LoadResult) -> None:
     for p in inv.policies.values():
         ids = [b.id for b in p.batches]
         for dup in sorted({i for i in ids if ids.count(i) > 1}):
-            result.at_entity(E, "duplicate-id", f"batch id '{dup}' appears twice in policy {p.id}",
+            result.at_entity(E, "duplicate-id", Msg("batch id '{batch}' appears twice in policy {id}", batch=dup, id=p.id),
                              "policies", p.id, "batches")
         for i, b in enumerate(p.batches):
             listed = len(b.scope_orgs) + len(b.scope_systems)
             if b.declared_count is not None and b.declared_count != listed:
                 result.at_entity(W, "declared-count-mismatch",
-                                 f"batch {b.id} ({b.name}) states {b.declared_count} units but lists {listed}",
+                                 Msg("batch {id} ({name}) states {declared} units but lists {listed}", id=b.id, name=b.name,
+                                     declared=b.declared_count, listed=listed),
                                  "policies", p.id, "batches", sub=(i, "declared_count"),
-                                 hint="kept as the source document says; check the source document")
+                                 hint=Msg("kept as the source document says; check the source document"))
             if p.final_deadline and b.deadline and b.deadline > p.final_deadline:
-                result.at_entity(E, "deadline-after-final", f"batch {b.id} deadline {b.deadline} is after "
-                                 f"the policy's final deadline {p.final_deadline}", "policies", p.id,
+                result.at_entity(E, "deadline-after-final", Msg("batch {id} deadline {deadline} is after the policy's final deadline {final_deadline}", id=b.id, deadline=b.deadline, final_deadline=p.final_deadline), "policies", p.id,
                                  "batches", sub=(i, "deadline"))
         _check_approvers(inv, result, p)
     meta = inv.meta
     if meta is not None and meta.default_policy is None and len(inv.policies) > 1:
-        result.warn("no-default-policy", "several policies and no inventory.default_policy",
-                    hint="set inventory.default_policy so planning knows which one applies")
+        result.warn("no-default-policy", Msg("several policies and no inventory.default_policy"),
+                    hint=Msg("set inventory.default_policy so planning knows which one applies"))
 
 
 def _check_approvers(inv: Inventory, result: LoadResult, p: Any) -> None:
@@ -533,23 +515,21 @@ def _check_approvers(inv: Inventory, result: LoadResult, p: Any) -> None:
         return
     file, _ = inv.origin.get(("policies", p.id), (None, None))
     if file is not None and ("/" in file or "\\" in file):
-        result.at_entity(E, "approvers-location", f"policy {p.id} lists approvers in {file}; approvers may only "
-                         "be declared in a file at the inventory's root", "policies", p.id, "approvers",
-                         hint="move the policy (with its approvers) to <inventory>/policy.yaml")
+        result.at_entity(E, "approvers-location", Msg("policy {id} lists approvers in {file}; approvers may only be declared in a file at the inventory's root", id=p.id, file=file), "policies", p.id, "approvers",
+                         hint=Msg("move the policy (with its approvers) to <inventory>/policy.yaml"))
     for i, a in enumerate(p.approvers):
         if not a.name.strip() or has_control(a.name):
-            result.at_entity(E, "approver-name", "an approver's name must be non-empty text without control "
-                             "characters", "policies", p.id, "approvers", sub=(i, "name"))
+            result.at_entity(E, "approver-name", Msg("an approver's name must be non-empty text without control characters"), "policies", p.id, "approvers", sub=(i, "name"))
         if not a.ssh_key and not a.sm2_key:
-            result.at_entity(E, "approver-key", f"approver {a.name} has neither ssh_key nor sm2_key",
+            result.at_entity(E, "approver-key", Msg("approver {name} has neither ssh_key nor sm2_key", name=a.name),
                              "policies", p.id, "approvers", sub=(i, "name"))
         if a.ssh_key and (why := ssh_key_problem(a.ssh_key)):
-            result.at_entity(E, "approver-key", f"approver {a.name}: ssh_key is {why}", "policies", p.id,
-                             "approvers", sub=(i, "ssh_key"), hint="paste the one line of the approver's .pub file")
+            result.at_entity(E, "approver-key", Msg("approver {name}: ssh_key is {why}", name=a.name, why=why), "policies", p.id,
+                             "approvers", sub=(i, "ssh_key"), hint=Msg("paste the one line of the approver's .pub file"))
         if a.sm2_key and (why := sm2_key_problem(a.sm2_key)):
-            result.at_entity(E, "approver-key", f"approver {a.name}: sm2_key is {why}", "policies", p.id,
+            result.at_entity(E, "approver-key", Msg("approver {name}: sm2_key is {why}", name=a.name, why=why), "policies", p.id,
                              "approvers", sub=(i, "sm2_key"),
-                             hint="`openssl pkey -in sm2.key -pubout` prints the PEM to paste")
+                             hint=Msg("`openssl pkey -in sm2.key -pubout` prints the PEM to paste"))
 
 
 @check
@@ -559,8 +539,7 @@ def merge_observations(inv: Inventory, result: LoadResult) -> None:
     by_target: dict[tuple[str, str], list] = {}
     for i, o in enumerate(inv.observations):
         if (o.server is None) == (o.system is None):
-            result.at_entity(E, "observation-target", "an observation names exactly one of `server` or "
-                             "`system`", "observations", o.id, "server")
+            result.at_entity(E, "observation-target", Msg("an observation names exactly one of `server` or `system`"), "observations", o.id, "server")
             continue
         key = ("servers", o.server) if o.server else ("systems", o.system)
         by_target.setdefault(key, []).append(o)
@@ -598,19 +577,18 @@ def complete_census(inv: Inventory, result: LoadResult) -> None:
         srv.census_missing = tuple(still)
         if still:
             names = ", ".join(m.value for m in still)
-            why = "the latest discovery did not establish them" if srv.id in latest else "no discovery has observed them"
-            result.at_entity(W, "server-incomplete", f"census incomplete: {names} not known yet ({why}); "
-                             "the systems on this server are not scheduled until it is complete",
+            why = Msg("the latest discovery did not establish them") if srv.id in latest else \
+                Msg("no discovery has observed them")
+            result.at_entity(W, "server-incomplete", Msg("census incomplete: {names} not known yet ({why}); the systems on this server are not scheduled until it is complete", names=names, why=why),
                              "servers", srv.id, "census_missing",
-                             hint=f"run `govcloud inventory discover {where} --hosts {srv.id}` (SSH, read-only), "
-                                  "or write the values into the record")
+                             hint=Msg("run `govcloud inventory discover {where} --hosts {id}` (SSH, read-only), or write the values into the record", where=where, id=srv.id))
 
 
 @check
 def check_resources(inv: Inventory, result: LoadResult) -> None:
     for r in inv.resources.values():
         if r.open_to_public and (r.secrecy is Secrecy.classified or r.negative_list):
-            why = "classified" if r.secrecy is Secrecy.classified else "on the negative list (负面清单)"
-            result.at_entity(E, "resource-open-forbidden", f"resource '{r.name}' is {why} but open_to_public",
+            why = Msg("classified") if r.secrecy is Secrecy.classified else Msg("on the negative list")
+            result.at_entity(E, "resource-open-forbidden", Msg("resource '{name}' is {why} but open_to_public", name=r.name, why=why),
                              "resources", r.id, "open_to_public")
 

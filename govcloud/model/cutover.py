@@ -22,6 +22,7 @@ import ipaddress
 import re
 from typing import Any
 
+from govcloud.base.i18n import Msg
 from govcloud.model.ids import HOST_NAME_RE, first_control_char, is_valid_id
 
 KINDS = ("hosts", "dns", "haproxy")
@@ -51,18 +52,18 @@ def _addr_port(value: str, default_port: int | None) -> bool:
 
 def tsig_key_ref_problem(ref: str) -> str | None:
     if first_control_char(ref):
-        return "a TSIG key reference may not contain control characters"
+        return Msg("a TSIG key reference may not contain control characters")
     if ref.startswith("/"):
         if any(p in (".", "..") for p in ref.split("/")) or len(ref) > 4096:
-            return "a TSIG key file is an absolute, normalised path"
+            return Msg("a TSIG key file is an absolute, normalised path")
         return None
     if re.fullmatch(r"[A-Za-z0-9+/]{20,}={0,2}", ref) and (
             "=" in ref or "+" in ref or "/" in ref or len(ref) >= 40
             or (re.search(r"[a-z]", ref) and re.search(r"[A-Z]", ref) and re.search(r"[0-9]", ref))):
-        return "this looks like a TSIG secret: give the key file or the key name, never the secret"
+        return Msg("this looks like a TSIG secret: give the key file or the key name, never the secret")
     if is_valid_id(ref):
         return None
-    return "a TSIG key is an absolute file path or a key name (letters, digits, . _ -)"
+    return Msg("a TSIG key is an absolute file path or a key name (letters, digits, . _ -)")
 
 
 def record_problems(rec: Any) -> list[tuple[str, str, str]]:
@@ -70,78 +71,76 @@ def record_problems(rec: Any) -> list[tuple[str, str, str]]:
     out: list[tuple[str, str, str]] = []
     kind = rec.kind or "hosts"
     if kind not in KINDS:
-        return [("kind", f"{kind!r:.40} is not a cutover record kind", "hosts, dns or haproxy")]
+        return [("kind", Msg("{kind!r:.40} is not a cutover record kind", kind=kind), Msg("hosts, dns or haproxy"))]
     if not HOST_NAME_RE.fullmatch(rec.name or ""):
-        out.append(("name", f"{rec.name!r:.80} is not a DNS name", "e.g. govapp.gov.test"))
+        out.append(("name", Msg("{name!r:.80} is not a DNS name", name=rec.name), Msg("e.g. govapp.gov.test")))
     for other, fields in KIND_FIELDS.items():
         if other != kind:
             for f in fields:
                 v = getattr(rec, f, None)
                 if v not in (None, "", "point", "A"):
-                    out.append((f, f"{f} belongs to kind {other}, not {kind}", f"remove it, or set kind: {other}"))
+                    out.append((f, Msg("{field} belongs to kind {other}, not {kind}", field=f, other=other, kind=kind), Msg("remove it, or set kind: {other}", other=other)))
     if kind == "dns":
         zone = rec.zone or ""
         if not HOST_NAME_RE.fullmatch(zone):
-            out.append(("zone", f"{zone!r:.80} is not a DNS zone" if zone else "kind dns needs its zone",
-                        "e.g. gov.test"))
+            out.append(("zone", Msg("{zone!r:.80} is not a DNS zone", zone=zone) if zone else Msg("kind dns needs its zone"),
+                        Msg("e.g. gov.test")))
         elif HOST_NAME_RE.fullmatch(rec.name or ""):
             n, z = rec.name.rstrip(".").lower(), zone.rstrip(".").lower()
             if not (n == z or n.endswith("." + z)):
-                out.append(("zone", f"record {rec.name} is not inside zone {zone}", "name the zone that holds it"))
+                out.append(("zone", Msg("record {name} is not inside zone {zone}", name=rec.name, zone=zone), Msg("name the zone that holds it")))
         if not rec.server or not _addr_port(rec.server, 53):
-            out.append(("server", f"{rec.server!r:.80} is not an address" if rec.server else
-                        "kind dns needs the zone's authoritative server", "ADDR or ADDR:PORT, e.g. 198.18.0.1:53"))
+            out.append(("server", Msg("{server!r:.80} is not an address", server=rec.server) if rec.server else Msg("kind dns needs the zone's authoritative server"), Msg("ADDR or ADDR:PORT, e.g. 198.18.0.1:53")))
         rdtype = (rec.rdtype or "A").upper()
         if rdtype not in RDTYPES:
-            out.append(("rdtype", f"{rec.rdtype!r:.20}: A, AAAA or CNAME", "A"))
+            out.append(("rdtype", Msg("{rdtype!r:.20}: A, AAAA or CNAME", rdtype=rec.rdtype), "A"))
         elif rdtype == "CNAME":
-            for f, what in (("cname_source", "while the source serves"), ("cname_target", "once the target serves")):
+            for f, what in (("cname_source", Msg("while the source serves")), ("cname_target", Msg("once the target serves"))):
                 v = getattr(rec, f, None) or ""
                 if not HOST_NAME_RE.fullmatch(v.rstrip(".")):
-                    out.append((f, f"{v!r:.80} is not a DNS name" if v else
-                                f"a CNAME record needs {f}: the name it points to {what}",
-                                "e.g. govapp-cloud.gov.test"))
+                    out.append((f, Msg("{value!r:.80} is not a DNS name", value=v) if v else Msg("a CNAME record needs {field}: the name it points to {what}", field=f, what=what),
+                                Msg("e.g. govapp-cloud.gov.test")))
             if rec.cname_source and rec.cname_target and \
                     rec.cname_source.rstrip(".").lower() == rec.cname_target.rstrip(".").lower():
-                out.append(("cname_target", "cname_target is the same name as cname_source: nothing would switch",
-                            "the name that resolves to the target server"))
+                out.append(("cname_target", Msg("cname_target is the same name as cname_source: nothing would switch"),
+                            Msg("the name that resolves to the target server")))
         else:
             for f in ("cname_source", "cname_target"):
                 if getattr(rec, f, None):
-                    out.append((f, f"{f} is only used by rdtype CNAME", "remove it, or set rdtype: CNAME"))
+                    out.append((f, Msg("{field} is only used by rdtype CNAME", field=f), Msg("remove it, or set rdtype: CNAME")))
         if not rec.tsig_key:
-            out.append(("tsig_key", "kind dns needs a TSIG key (dynamic updates are signed)",
-                        "the key file's path, or its name under $GOVCLOUD_TSIG_DIR"))
+            out.append(("tsig_key", Msg("kind dns needs a TSIG key (dynamic updates are signed)"),
+                        Msg("the key file's path, or its name under $GOVCLOUD_TSIG_DIR")))
         else:
             why = tsig_key_ref_problem(rec.tsig_key)
             if why:
-                out.append(("tsig_key", why, "e.g. /etc/govcloud/tsig/gov.test.key"))
+                out.append(("tsig_key", why, Msg("e.g. /etc/govcloud/tsig/gov.test.key")))
     elif kind == "haproxy":
         api = rec.api or ""
         if not api:
-            out.append(("api", "kind haproxy needs the runtime API", "the admin socket path or ADDR:PORT"))
+            out.append(("api", Msg("kind haproxy needs the runtime API"), Msg("the admin socket path or ADDR:PORT")))
         elif not (api.startswith("/") and not first_control_char(api) and ".." not in api.split("/")) \
                 and not _addr_port(api, None):
-            out.append(("api", f"{api!r:.80} is neither an absolute socket path nor ADDR:PORT",
-                        "e.g. /run/haproxy/admin.sock"))
+            out.append(("api", Msg("{api!r:.80} is neither an absolute socket path nor ADDR:PORT", api=api),
+                        Msg("e.g. /run/haproxy/admin.sock")))
         for f in ("backend", "server"):
             v = getattr(rec, f) or ""
             if not HAPROXY_NAME_RE.fullmatch(v):
-                out.append((f, f"{v!r:.80} is not an HAProxy {f} name" if v else f"kind haproxy needs {f}",
-                            "letters, digits and _ . : -"))
+                out.append((f, Msg("{value!r:.80} is not an HAProxy {field} name", value=v, field=f) if v else Msg("kind haproxy needs {field}", field=f),
+                            Msg("letters, digits and _ . : -")))
         mode = rec.mode or "point"
         if mode not in HAPROXY_MODES:
-            out.append(("mode", f"{mode!r:.40}: point or drain-enable", "point"))
+            out.append(("mode", Msg("{mode!r:.40}: point or drain-enable", mode=mode), "point"))
         if mode == "drain-enable":
             v = rec.target_server or ""
             if not HAPROXY_NAME_RE.fullmatch(v) or v == rec.server:
-                out.append(("target_server", "mode drain-enable needs a spare server slot other than server",
+                out.append(("target_server", Msg("mode drain-enable needs a spare server slot other than server"),
                             "e.g. s2"))
         elif rec.target_server:
-            out.append(("target_server", "target_server is only used by mode drain-enable", "remove it"))
+            out.append(("target_server", Msg("target_server is only used by mode drain-enable"), Msg("remove it")))
     else:  # hosts
         if rec.server:
-            out.append(("server", "server belongs to kind dns or haproxy, not hosts", "remove it"))
+            out.append(("server", Msg("server belongs to kind dns or haproxy, not hosts"), Msg("remove it")))
     if kind in ("hosts", "dns") and not rec.clients:
         pass   # no clients: nothing verifies from a client's view (precheck reports it)
     return out

@@ -11,8 +11,11 @@ import calendar
 import re
 from datetime import date, datetime
 
-_FULL = re.compile(r"^\s*(\d{4})\s*(?:-|/|\.|年)\s*(\d{1,2})\s*(?:-|/|\.|月)\s*(\d{1,2})\s*日?\s*$")
-_MONTH_END = re.compile(r"^\s*(\d{4})\s*(?:年|-|/|\.)?\s*(\d{1,2})\s*月\s*(?:底|末)\s*$")
+from govcloud.base.i18n import Msg
+from govcloud.model.vocabulary import DAY, MONTH, MONTH_END, YEAR
+
+_FULL = re.compile(rf"^\s*(\d{{4}})\s*(?:-|/|\.|{YEAR})\s*(\d{{1,2}})\s*(?:-|/|\.|{MONTH})\s*(\d{{1,2}})\s*{DAY}?\s*$")
+_MONTH_END = re.compile(rf"^\s*(\d{{4}})\s*(?:{YEAR}|-|/|\.)?\s*(\d{{1,2}})\s*{MONTH}\s*(?:{'|'.join(MONTH_END)})\s*$")
 
 
 class DateError(ValueError):
@@ -25,7 +28,7 @@ def parse_date(value: object) -> date:
     if isinstance(value, date):
         return value
     if not isinstance(value, str):
-        raise DateError(f"expected a date, got {type(value).__name__} {value!r}")
+        raise DateError(Msg("expected a date, got {type} {value!r}", type=type(value).__name__, value=value))
     if len(value) == 10:
         try:
             return date.fromisoformat(value)  # C fast path for the common YYYY-MM-DD
@@ -37,18 +40,18 @@ def parse_date(value: object) -> date:
     else:
         m = _MONTH_END.match(value)
         if not m:
-            raise DateError(f"{value!r} is not a date (write YYYY-MM-DD, e.g. 2019-03-31)")
+            raise DateError(Msg("{value!r} is not a date (write YYYY-MM-DD, e.g. 2019-03-31)", value=value))
         y, mo = int(m.group(1)), int(m.group(2))
         if not 1 <= mo <= 12:
-            raise DateError(f"{value!r}: there is no month {mo}")
+            raise DateError(Msg("{value!r}: there is no month {month}", value=value, month=mo))
         d = calendar.monthrange(y, mo)[1]
     try:
         return date(y, mo, d)
     except ValueError:
-        raise DateError(f"{value!r} is an impossible date ({_why(y, mo, d)})") from None
+        raise DateError(Msg("{value!r} is an impossible date ({why})", value=value, why=_why(y, mo, d))) from None
 
 
 def _why(y: int, mo: int, d: int) -> str:
     if not 1 <= mo <= 12:
-        return f"there is no month {mo}"
-    return f"{calendar.month_abbr[mo]} {y} has {calendar.monthrange(y, mo)[1]} days"
+        return Msg("there is no month {month}", month=mo)
+    return Msg("{year}-{month:02d} has {days} days", year=y, month=mo, days=calendar.monthrange(y, mo)[1])

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from govcloud.base.i18n import tr
+from govcloud.base.i18n import tr, zh_en
 from govcloud.model.observed import Observed
 from govcloud.model.enums import (
     AdminLevel, ApiKind, Audience, BaseDb, BatchKind, BuildMode, CensusField, CloudTier, CpuArch, CpuVendor,
@@ -246,8 +246,8 @@ class Thresholds:
                                  minimum=1, maximum=86400,
                                  doc="`migrate run` lowers a dns cutover record's TTL to this during sync; "
                                      "`migrate cutover` waits until the old TTL has expired")
-    xinchuang_share_pct: float = fld("信创 share (%)", default=0, minimum=0, maximum=100,
-                                     doc="share of adapted x86 systems the policy moves onto 信创 pools "
+    xinchuang_share_pct: float = fld("Xinchuang share (%)", default=0, minimum=0, maximum=100,
+                                     doc="share of adapted x86 systems the policy moves onto Xinchuang (domestic IT) pools "
                                          "(with prefer_domestic)")
     cutover_max_downtime_s: int | None = fld("approved cutover downtime (s)", minimum=0,
                                              doc="`migrate cutover` refuses when the projected downtime exceeds it")
@@ -579,7 +579,7 @@ class Approver:
     ssh_key: str | None = fld("SSH public key",
                               doc="the key part of an allowed_signers line: 'ssh-ed25519 AAAA… comment'")
     sm2_key: str | None = fld("SM2 public key",
-                              doc="PEM SubjectPublicKeyInfo of an SM2 key (国密 GB/T 32918, SM3 digest)")
+                              doc="PEM SubjectPublicKeyInfo of an SM2 key (Chinese commercial cryptography, GB/T 32918, SM3 digest)")
     departments: tuple[str, ...] = fld("only these departments", ref="organization", default=())
     batches: tuple[str, ...] = fld("only these batches", default=(),
                                    doc="plan batch ids (B01) or the policy's batch ids (T1)")
@@ -599,10 +599,10 @@ class Policy:
     approvers: tuple[Approver, ...] = fld("plan approvers", default=(),
                                           doc="allowed signers of `plan approve`; declare them in the "
                                               "inventory's root policy.yaml (or the --policy file)")
-    xinchuang_orgs: tuple[str, ...] = fld("信创 departments", ref="organization", default=(),
-                                          doc="departments whose systems move onto 信创 pools (with prefer_domestic)")
-    xinchuang_categories: tuple[SystemCategory, ...] = fld("信创 system categories", default=(),
-                                                          doc="system categories that move onto 信创 pools")
+    xinchuang_orgs: tuple[str, ...] = fld("Xinchuang departments", ref="organization", default=(),
+                                          doc="departments whose systems move onto Xinchuang (domestic IT) pools (with prefer_domestic)")
+    xinchuang_categories: tuple[SystemCategory, ...] = fld("Xinchuang system categories", default=(),
+                                                          doc="system categories that move onto Xinchuang (domestic IT) pools")
     target_os: OsDistribution | None = fld("target OS",
                                            doc="OS every rebuilt server gets (default: keep the OS family)")
 
@@ -636,25 +636,42 @@ class Section:
 
 
 SECTIONS: tuple[Section, ...] = (
-    Section("regions", "region", Region, "行政区划", "regions"),
-    Section("organizations", "organization", Organization, "部门/单位", "organisations"),
-    Section("machine_rooms", "machine_room", MachineRoom, "机房", "machine rooms"),
-    Section("servers", "server", Server, "服务器", "servers"),
-    Section("systems", "system", InformationSystem, "信息系统", "information systems"),
-    Section("databases", "database", DatabaseInstance, "数据库实例", "database instances"),
-    Section("dependencies", "dependency", Dependency, "系统依赖", "dependencies"),
-    Section("resources", "resource", InformationResource, "政务信息资源目录", "information resources"),
-    Section("cloud_platforms", "cloud_platform", CloudPlatform, "政务云平台", "cloud platforms"),
-    Section("cloud_zones", "cloud_zone", CloudZone, "资源池", "cloud zones"),
-    Section("takeovers", "takeover", TakeoverRecord, "接管记录", "takeover records"),
-    Section("freeze_windows", "freeze_window", FreezeWindow, "封网期", "freeze windows"),
-    Section("policies", "policy", Policy, "策略", "policies"),
-    Section("observations", "observation", Observation, "采集信息", "observations"),
+    Section("regions", "region", Region, *zh_en("regions")),
+    Section("organizations", "organization", Organization, *zh_en("organisations")),
+    Section("machine_rooms", "machine_room", MachineRoom, *zh_en("machine rooms")),
+    Section("servers", "server", Server, *zh_en("servers")),
+    Section("systems", "system", InformationSystem, *zh_en("information systems")),
+    Section("databases", "database", DatabaseInstance, *zh_en("database instances")),
+    Section("dependencies", "dependency", Dependency, *zh_en("dependencies", ctx="section")),
+    Section("resources", "resource", InformationResource, *zh_en("information resources")),
+    Section("cloud_platforms", "cloud_platform", CloudPlatform, *zh_en("cloud platforms")),
+    Section("cloud_zones", "cloud_zone", CloudZone, *zh_en("cloud zones")),
+    Section("takeovers", "takeover", TakeoverRecord, *zh_en("takeover records")),
+    Section("freeze_windows", "freeze_window", FreezeWindow, *zh_en("freeze windows")),
+    Section("policies", "policy", Policy, *zh_en("policies")),
+    Section("observations", "observation", Observation, *zh_en("observations")),
 )
 # sections whose records have no id of their own: kept as lists, duplicates allowed
 LIST_SECTIONS = frozenset({"dependencies", "observations"})
 SECTION_BY_KEY = {s.key: s for s in SECTIONS}
 SECTION_BY_KIND = {s.kind: s for s in SECTIONS}
+
+
+def kind_label(kind: str) -> str:
+    """A reference kind ("machine_room") as a message parameter: "machine room" in English text
+    and JSON, the section's Chinese name (机房) in Chinese text."""
+    from govcloud.model.enums import Label
+    sec = SECTION_BY_KIND.get(kind)
+    plain = kind.replace("_", " ")
+    return Label(plain, sec.zh, plain) if sec else plain
+
+
+def section_label(key: str) -> str:
+    """A section key ("machine_rooms") as a message parameter, as :func:`kind_label`."""
+    from govcloud.model.enums import Label
+    sec = SECTION_BY_KEY.get(key)
+    plain = key.replace("_", " ")
+    return Label(plain, sec.zh, plain) if sec else plain
 
 # YAML keys that differ from the Python attribute (``from`` is a keyword).
 KEY_TO_ATTR = {"from": "from_"}

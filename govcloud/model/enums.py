@@ -9,7 +9,25 @@ from __future__ import annotations
 
 from enum import Enum
 
-from govcloud.base.i18n import tr
+from govcloud.base.i18n import Msg, tr
+
+
+class Label(Msg):
+    """A word inside a ``Msg`` that has its own (Chinese, English) wording: ``str`` is ``plain``
+    (what JSON and logs keep), ``text(lang)`` the wording in ``lang``."""
+
+    __slots__ = ("zh", "en")
+
+    def __new__(cls, plain: str, zh: str, en: str) -> "Label":
+        obj = str.__new__(cls, plain)
+        obj.msgid, obj.ctx, obj.params, obj.zh, obj.en = plain, None, {}, zh, en
+        return obj
+
+    def text(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+    def __reduce__(self):  # type: ignore[override]
+        return (Label, (str(self), self.zh, self.en))
 
 
 class LabeledEnum(str, Enum):
@@ -31,6 +49,12 @@ class LabeledEnum(str, Enum):
 
     def label(self, lang: str = "zh") -> str:
         return self.zh if lang == "zh" else self.en
+
+    @property
+    def msg(self) -> Label:
+        """The member as a message parameter: its key as plain text (JSON, logs), its label in the
+        language a renderer shows it in."""
+        return Label(self.value, self.zh, self.en)
 
     @classmethod
     def lookup(cls) -> dict[str, "LabeledEnum"]:

@@ -18,11 +18,13 @@ import hashlib
 import re
 import unicodedata
 
+from govcloud.base.i18n import Msg
+
 ID_MAX_LEN = 64
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")   # used with fullmatch ($ would accept a final \n)
-ID_DESCRIPTION = ("ASCII letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64 "
-                  "characters (Chinese names go in `name`)")
+ID_DESCRIPTION = Msg("ASCII letters, digits, '.', '_' and '-', starting with a letter or digit, at most 64 "
+                    "characters (Chinese names go in `name`)")
 
 
 def is_valid_id(value: object) -> bool:
@@ -38,17 +40,17 @@ def _show(ch: str) -> str:
 def id_problem(value: object) -> str | None:
     """Why ``value`` is not a valid id (English, for the problem message), or None."""
     if not isinstance(value, str):
-        return "an id must be text"
+        return Msg("an id must be text")
     if is_valid_id(value):
         return None
     if value == "":
-        return "an id must not be empty"
+        return Msg("an id must not be empty")
     if len(value) > ID_MAX_LEN:
-        return f"an id has at most {ID_MAX_LEN} characters (this one has {len(value)})"
+        return Msg("an id has at most {limit} characters (this one has {length})", limit=ID_MAX_LEN, length=len(value))
     if not value[0].isascii() or not value[0].isalnum():
-        return f"an id must start with an ASCII letter or digit, not {_show(value[0])}"
+        return Msg("an id must start with an ASCII letter or digit, not {char}", char=_show(value[0]))
     bad = next(ch for ch in value if not (ch.isascii() and (ch.isalnum() or ch in "._-")))
-    return f"an id may not contain {_show(bad)}"
+    return Msg("an id may not contain {char}", char=_show(bad))
 
 
 def is_valid_derived_id(value: object, prefix: str) -> bool:
@@ -77,16 +79,16 @@ def data_path_problem(path: str) -> str | None:
     """Why ``path`` cannot be a data path the migration syncs (absolute, normalised, one line)."""
     bad = first_control_char(path)
     if bad:
-        return f"a data path may not contain {bad}"
+        return Msg("a data path may not contain {bad}", bad=bad)
     if not path.startswith("/"):
-        return "a data path must be absolute (start with '/')"
+        return Msg("a data path must be absolute (start with '/')")
     parts = [p for p in path.split("/") if p]
     if not parts:
-        return "a data path must not be the root directory"
+        return Msg("a data path must not be the root directory")
     if any(p in (".", "..") for p in parts):
-        return "a data path must not contain '.' or '..' components"
+        return Msg("a data path must not contain '.' or '..' components")
     if len(path) > 4096:
-        return "a data path has at most 4096 characters"
+        return Msg("a data path has at most 4096 characters")
     return None
 
 

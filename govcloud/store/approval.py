@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from govcloud.base.i18n import Msg
 from govcloud.base import stamp
 from govcloud.errors import GovcloudError
 from govcloud.base.reader import ReadFailure, read_document
@@ -50,7 +51,7 @@ _PEM = re.compile(r"-----BEGIN PUBLIC KEY-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END
 class ApprovalError(GovcloudError):
     """A refusal about approvals; ``code`` and ``params`` pick the message (zh/en) in the CLI."""
 
-    def __init__(self, code: str, **params: Any) -> None:
+    def __init__(self, *, code: str, **params: Any) -> None:
         super().__init__(code)
         self.code = code
         self.params = params
@@ -68,14 +69,14 @@ def ssh_key_problem(value: str) -> str | None:
     """Why ``value`` is not an OpenSSH public key (``type base64 [comment]``), or None."""
     m = _SSH_KEY.match(value.strip())
     if not m or has_control(value):
-        return "not an OpenSSH public key ('ssh-ed25519 AAAA… comment', as in a .pub file)"
+        return Msg("not an OpenSSH public key ('ssh-ed25519 AAAA… comment', as in a .pub file)")
     try:
         blob = base64.b64decode(m.group(2), validate=True)
     except ValueError:
-        return "the key's base64 does not decode"
+        return Msg("the key's base64 does not decode")
     n = int.from_bytes(blob[:4], "big") if len(blob) >= 4 else -1
     if blob[4:4 + n].decode("ascii", "replace") != m.group(1):
-        return f"the key's data is not of type {m.group(1)}"
+        return Msg("the key's data is not of type {key_type}", key_type=m.group(1))
     return None
 
 
@@ -98,9 +99,9 @@ def sm2_key_der(value: str) -> bytes | None:
 
 def sm2_key_problem(value: str) -> str | None:
     if not _PEM.search(value or ""):
-        return "not a PEM public key (-----BEGIN PUBLIC KEY----- … -----END PUBLIC KEY-----)"
+        return Msg("not a PEM public key (-----BEGIN PUBLIC KEY----- … -----END PUBLIC KEY-----)")
     if sm2_key_der(value) is None:
-        return "not an SM2 public key (curve 1.2.156.10197.1.301)"
+        return Msg("not an SM2 public key (curve 1.2.156.10197.1.301)")
     return None
 
 
@@ -149,7 +150,7 @@ class Signature:
 def _tool(name: str) -> str:
     path = shutil.which(name)
     if not path:
-        raise ApprovalError("tool-missing", tool=name)
+        raise ApprovalError(code="tool-missing", tool=name)
     return path
 
 
@@ -167,7 +168,7 @@ def detect_scheme(key: Path) -> str:
         with key.open("rb") as fh:
             head = fh.read(64)
     except OSError as exc:
-        raise ApprovalError("key-unreadable", key=str(key), reason=exc.strerror or type(exc).__name__) from None
+        raise ApprovalError(code="key-unreadable", key=str(key), reason=exc.strerror or type(exc).__name__) from None
     if head.startswith(b"-----BEGIN OPENSSH PRIVATE KEY") or head.startswith(b"-----BEGIN RSA PRIVATE KEY") \
             or _SSH_KEY.match(head.decode("ascii", "replace").split("\n")[0] + " x") or head.startswith(b"ssh-") \
             or head.startswith(b"ecdsa-") or head.startswith(b"sk-"):
@@ -175,7 +176,7 @@ def detect_scheme(key: Path) -> str:
     if head.startswith(b"-----BEGIN PRIVATE KEY") or head.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY") \
             or head.startswith(b"-----BEGIN EC PRIVATE KEY"):
         return "sm2-sm3"
-    raise ApprovalError("key-unknown", key=str(key))
+    raise ApprovalError(code="key-unknown", key=str(key))
 
 
 def _ssh_public(key: Path, tmp: Path) -> str:
@@ -186,21 +187,21 @@ def _ssh_public(key: Path, tmp: Path) -> str:
     else:  # derive it (asks for the passphrase of an encrypted key on the terminal)
         p = _run([_tool("ssh-keygen"), "-y", "-f", str(key)], interactive=True)
         if p.returncode != 0:
-            raise ApprovalError("sign-failed", tool="ssh-keygen -y", reason=_tool_reason(p))
+            raise ApprovalError(code="sign-failed", tool="ssh-keygen -y", reason=_tool_reason(p))
         text = p.stdout.decode("utf-8", "replace").strip()
     if ssh_key_problem(text):
-        raise ApprovalError("key-unknown", key=str(key))
+        raise ApprovalError(code="key-unknown", key=str(key))
     return ssh_key_id(text)
 
 
 def _sm2_public(key: Path) -> str:
     p = _run([_tool("openssl"), "pkey", "-in", str(key), "-pubout"], interactive=True)
     if p.returncode != 0:
-        raise ApprovalError("sign-failed", tool="openssl pkey", reason=_tool_reason(p))
+        raise ApprovalError(code="sign-failed", tool="openssl pkey", reason=_tool_reason(p))
     pem = p.stdout.decode("ascii", "replace")
     der = sm2_key_der(pem)
     if der is None:
-        raise ApprovalError("key-not-sm2", key=str(key))
+        raise ApprovalError(code="key-not-sm2", key=str(key))
     return _pem(der)
 
 
@@ -223,7 +224,7 @@ def sign(statement_of: Signature, key: Path, scheme: str) -> Signature:
                      interactive=True)
             sig = tmp / "statement.sig"
             if p.returncode != 0 or not sig.is_file():
-                raise ApprovalError("sign-failed", tool="ssh-keygen -Y sign", reason=_tool_reason(p))
+                raise ApprovalError(code="sign-failed", tool="ssh-keygen -Y sign", reason=_tool_reason(p))
             return _with(unsigned, signature=sig.read_text(encoding="ascii"))
         public = _sm2_public(key)
         unsigned = _with(statement_of, scheme=scheme, public_key=public)
@@ -233,7 +234,7 @@ def sign(statement_of: Signature, key: Path, scheme: str) -> Signature:
         p = _run([_tool("openssl"), "dgst", "-sm3", "-sign", str(key), "-sigopt", f"distid:{SM2_DISTID}",
                   "-out", str(sig), str(data)], interactive=True)
         if p.returncode != 0 or not sig.is_file():
-            raise ApprovalError("sign-failed", tool="openssl dgst -sm3 -sign", reason=_tool_reason(p))
+            raise ApprovalError(code="sign-failed", tool="openssl dgst -sm3 -sign", reason=_tool_reason(p))
         return _with(unsigned, signature=base64.b64encode(sig.read_bytes()).decode())
 
 
@@ -296,17 +297,17 @@ def read_signatures(plan_file: Path) -> list[Signature] | None:
         return None
     doc = read_document(path)
     if isinstance(doc, ReadFailure) or not isinstance(doc.data, dict):
-        raise ApprovalError("malformed", file=str(path))
+        raise ApprovalError(code="malformed", file=str(path))
     d = doc.data
     if d.get("format_version") != APPROVAL_FORMAT or not isinstance(d.get("signatures"), list):
         if "plan_sha256" in d and "signatures" not in d:
-            raise ApprovalError("unsigned", file=str(path))
-        raise ApprovalError("malformed", file=str(path))
+            raise ApprovalError(code="unsigned", file=str(path))
+        raise ApprovalError(code="malformed", file=str(path))
     out = []
     names = Signature.__dataclass_fields__
     for s in d["signatures"]:
         if not isinstance(s, dict) or not all(isinstance(s.get(k), str) for k in names):
-            raise ApprovalError("malformed", file=str(path))
+            raise ApprovalError(code="malformed", file=str(path))
         out.append(Signature(**{k: s[k] for k in names}))
     return out
 

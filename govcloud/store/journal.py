@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from govcloud.base.i18n import Msg
 from govcloud.base import stamp
 from govcloud.errors import GovcloudError
 from govcloud.store.entries import Entry
@@ -82,17 +83,17 @@ def parse(data: bytes | str, source: str = JOURNAL_NAME) -> JournalRead:
         try:
             entry = json.loads(line)
         except (ValueError, RecursionError):
-            raise JournalError(f"{source}:{n}: damaged journal line", hint=_DAMAGED) from None
+            raise JournalError(Msg("{source}:{n}: damaged journal line", source=source, n=n), hint=_DAMAGED) from None
         problem = _shape_problem(entry)
         if problem:
-            raise JournalError(f"{source}:{n}: damaged journal line: {problem}", hint=_DAMAGED)
+            raise JournalError(Msg("{source}:{n}: damaged journal line: {problem}", source=source, n=n, problem=problem), hint=_DAMAGED)
         out.append(Entry.from_dict(entry))
         numbers.append(n)
     return JournalRead(out, torn, numbers)
 
 
-_DAMAGED = ("the journal is append-only; restore it from backup or move it aside "
-            "and inspect the cloud by hand")
+_DAMAGED = Msg("the journal is append-only; restore it from backup or move it aside "
+               "and inspect the cloud by hand")
 # what replay relies on, by entry kind: field → the type it must have when present (None: required)
 _STATES = ("pending", "prechecked", "provisioned", "synced", "cutover", "verified", "done", "rolled_back",
            "failed", "decommissioned")
@@ -101,18 +102,18 @@ _STATES = ("pending", "prechecked", "provisioned", "synced", "cutover", "verifie
 def _shape_problem(entry: Any) -> str | None:
     """Why an entry cannot be an entry of this journal, or None. Checks what replay reads."""
     if not isinstance(entry, dict):
-        return "not a JSON object"
+        return Msg("not a JSON object")
     for key in ("kind", "system", "at", "who", "step", "reason"):
         if entry.get(key) is not None and not isinstance(entry[key], str):
-            return f"'{key}' is not text"
+            return Msg("'{key}' is not text", key=key)
     kind = entry.get("kind")
     if kind == "state" and entry.get("to") not in _STATES:
-        return f"unknown state {entry.get('to')!r}"
+        return Msg("unknown state {state!r}", state=entry.get("to"))
     if kind == "resource":
         if not isinstance(entry.get("key"), str):
-            return "a resource line without a text 'key'"
+            return Msg("a resource line without a text 'key'")
         if entry.get("resource") is not None and not isinstance(entry["resource"], dict):
-            return "'resource' is not an object"
+            return Msg("'resource' is not an object")
     return None
 
 

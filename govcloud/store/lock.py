@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Iterator
 
 from govcloud.base import stamp
+from govcloud.base.i18n import Msg
 from govcloud.errors import ExitCode, GovcloudError
 
 LOCK_DIR = ".govcloud"
@@ -60,9 +61,9 @@ def default_wait() -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise GovcloudError(f"GOVCLOUD_LOCK_WAIT={raw!r} is not a number of seconds") from None
+        raise GovcloudError(Msg("GOVCLOUD_LOCK_WAIT={raw!r} is not a number of seconds", raw=raw)) from None
     if not 0 <= value <= 86400:
-        raise GovcloudError(f"GOVCLOUD_LOCK_WAIT={raw!r} must be between 0 and 86400 seconds")
+        raise GovcloudError(Msg("GOVCLOUD_LOCK_WAIT={raw!r} must be between 0 and 86400 seconds", raw=raw))
     return value
 
 
@@ -82,9 +83,10 @@ def holder_of(fd: int) -> str:
         if not isinstance(h, dict):
             raise ValueError
         who = h.get("who") or f"{h.get('user')}@{h.get('host')}"
-        return f"pid {h.get('pid')} ({who}, `{h.get('command')}`, since {h.get('since')})"
+        return Msg("pid {pid} ({who}, `{command}`, since {since})", pid=h.get("pid"), who=who,
+                   command=h.get("command"), since=h.get("since"))
     except ValueError:
-        return "another process"
+        return Msg("another process")
 
 
 def _flock(fd: int, mode: int, wait: float) -> bool:
@@ -104,11 +106,22 @@ def _flock(fd: int, mode: int, wait: float) -> bool:
         delay = min(delay * 2, 0.5)
 
 
+# what the lock's holder is doing, as the writers say it (``busy=``)
+_BUSY = {"is being changed by": Msg("is being changed by"), "is in use by": Msg("is in use by"),
+         "is being run by": Msg("is being run by")}
+
+
 def _refuse(fd: int, directory: Path, what: str, wait: float) -> LockedError:
-    waited = f" (waited {wait:g} s)" if wait else ""
-    return LockedError(f"{directory} {what} {holder_of(fd)}{waited} — 另一命令正在写入（一次只允许一个写入者）",
-                       hint="wait for it to finish and try again / 请待其结束后重试 "
-                            "(GOVCLOUD_LOCK_WAIT sets how many seconds to wait)")
+    doing = _BUSY.get(what, what)
+    if wait:
+        msg = Msg("{directory} {what} {holder} (waited {seconds:g} s): another command is writing "
+                  "(one writer at a time)", directory=str(directory), what=doing, holder=holder_of(fd),
+                  seconds=wait)
+    else:
+        msg = Msg("{directory} {what} {holder}: another command is writing (one writer at a time)",
+                  directory=str(directory), what=doing, holder=holder_of(fd))
+    return LockedError(msg, hint=Msg("wait for it to finish and try again "
+                                     "(GOVCLOUD_LOCK_WAIT sets how many seconds to wait)"))
 
 
 @contextmanager
@@ -120,7 +133,7 @@ def writer_lock(directory: Path | str, command: str, *, wait: float | None = Non
     key = str(path.absolute())
     if key in _held:
         if "ex" not in _held[key]:
-            raise GovcloudError(f"internal: {directory} is read-locked by this process; cannot write it")
+            raise GovcloudError(Msg("internal: {directory} is read-locked by this process; cannot write it", directory=directory))
         _held[key].append("ex")
         try:
             yield
@@ -132,7 +145,7 @@ def writer_lock(directory: Path | str, command: str, *, wait: float | None = Non
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError as exc:
-        raise GovcloudError(f"cannot lock {directory}: {exc.strerror or exc}") from None
+        raise GovcloudError(Msg("cannot lock {directory}: {reason}", directory=directory, reason=exc.strerror or exc)) from None
     try:
         if not _flock(fd, fcntl.LOCK_EX, wait):
             raise _refuse(fd, directory, busy, wait)

@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from govcloud.base.i18n import Msg
 from govcloud.errors import GovcloudError
 from govcloud.base.reader import ReadFailure, read_document
 from govcloud.model.dates import parse_date
@@ -153,13 +154,13 @@ class _Fields:
 
     def __init__(self, data: Any, path: tuple) -> None:
         if not isinstance(data, dict):
-            raise PlanShapeError(path, f"expected a mapping, got {_kind(data)}")
+            raise PlanShapeError(path, Msg("expected a mapping, got {kind}", kind=_kind(data)))
         self.data, self.path = data, path
 
     def _get(self, key: str, required: bool) -> Any:
         if key not in self.data or self.data[key] is None:
             if required:
-                raise PlanShapeError(self.path + (key,), "required field is missing (or null)")
+                raise PlanShapeError(self.path + (key,), Msg("required field is missing (or null)"))
             return None
         return self.data[key]
 
@@ -168,7 +169,7 @@ class _Fields:
         if v is None:
             return default
         if not isinstance(v, str):
-            raise PlanShapeError(self.path + (key,), f"expected text, got {_kind(v)}")
+            raise PlanShapeError(self.path + (key,), Msg("expected text, got {kind}", kind=_kind(v)))
         return v
 
     def num(self, key: str, cast: type) -> Any:
@@ -176,7 +177,7 @@ class _Fields:
         if v is None:
             return cast(0)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v in (float("inf"), float("-inf")):
-            raise PlanShapeError(self.path + (key,), f"expected a number, got {_kind(v)}")
+            raise PlanShapeError(self.path + (key,), Msg("expected a number, got {kind}", kind=_kind(v)))
         return cast(v)
 
     def date(self, key: str, *, required: bool = False) -> date | None:
@@ -184,22 +185,22 @@ class _Fields:
         if v in (None, ""):
             return None
         if not isinstance(v, (str, date)):
-            raise PlanShapeError(self.path + (key,), f"expected a date, got {_kind(v)}")
+            raise PlanShapeError(self.path + (key,), Msg("expected a date, got {kind}", kind=_kind(v)))
         try:
             return parse_date(v)
         except (ValueError, TypeError) as exc:
-            raise PlanShapeError(self.path + (key,), f"not a date: {exc}") from None
+            raise PlanShapeError(self.path + (key,), Msg("not a date: {error}", error=exc.args[0] if exc.args else exc)) from None
 
     def list(self, key: str, *, of: type | None = None) -> list[Any]:
         v = self._get(key, False)
         if v is None:
             return []
         if not isinstance(v, list):
-            raise PlanShapeError(self.path + (key,), f"expected a list, got {_kind(v)}")
+            raise PlanShapeError(self.path + (key,), Msg("expected a list, got {kind}", kind=_kind(v)))
         if of is not None:
             for n, x in enumerate(v):
                 if not isinstance(x, of):
-                    raise PlanShapeError(self.path + (key, n), f"expected {of.__name__}, got {_kind(x)}")
+                    raise PlanShapeError(self.path + (key, n), Msg("expected {type}, got {kind}", type=of.__name__, kind=_kind(x)))
         return v
 
     def dict(self, key: str) -> dict[Any, Any]:
@@ -207,14 +208,14 @@ class _Fields:
         if v is None:
             return {}
         if not isinstance(v, dict):
-            raise PlanShapeError(self.path + (key,), f"expected a mapping, got {_kind(v)}")
+            raise PlanShapeError(self.path + (key,), Msg("expected a mapping, got {kind}", kind=_kind(v)))
         return v
 
     def reasons(self, key: str) -> dict[str, list[str]]:
         out = {}
         for k, v in self.dict(key).items():
             if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-                raise PlanShapeError(self.path + (key, k), "expected a list of texts")
+                raise PlanShapeError(self.path + (key, k), Msg("expected a list of texts"))
             out[str(k)] = list(v)
         return out
 
@@ -225,15 +226,15 @@ class _Fields:
         try:
             return Strategy(v)
         except ValueError:
-            raise PlanShapeError(self.path + (key,), f"unknown strategy {v!r}") from None
+            raise PlanShapeError(self.path + (key,), Msg("unknown strategy {strategy!r}", strategy=v)) from None
 
     def sub(self, key: str) -> list[_Fields]:
         return [_Fields(x, self.path + (key, n)) for n, x in enumerate(self.list(key))]
 
 
 def _kind(v: Any) -> str:
-    return {type(None): "nothing (null)", bool: "true/false", int: "a number", float: "a number", str: "text",
-            list: "a list", dict: "a mapping"}.get(type(v), type(v).__name__)
+    return {type(None): Msg("nothing (null)"), bool: Msg("true/false"), int: Msg("a number"), float: Msg("a number"),
+            str: Msg("text"), list: Msg("a list"), dict: Msg("a mapping")}.get(type(v), type(v).__name__)
 
 
 def plain_to_plan(data: dict[str, Any]) -> Plan:
@@ -251,7 +252,7 @@ def plain_to_plan(data: dict[str, Any]) -> Plan:
         start=top.date("start", required=True), settings=dict(top.dict("settings")), lower_bound=lb,
     )
     if not plan.plan_id:
-        raise PlanShapeError(("plan_id",), "the plan id is empty")
+        raise PlanShapeError(("plan_id",), Msg("the plan id is empty"))
     inputs = _Fields(plan.settings, ("settings",))     # what the staleness and approval checks read (Plan.inputs)
     for key in ("inventory_digest", "policy_file", "policy_digest"):
         inputs.str(key, required=False, default=None)
@@ -351,30 +352,34 @@ def read_plan(arg: Path) -> Plan:
 
     path = plan_path(arg)
     if not path.exists():
-        raise GovcloudError(f"{path} does not exist", hint="generate one with `govcloud plan generate INVENTORY`")
+        raise GovcloudError(Msg("{path} does not exist", path=path), hint=Msg("generate one with `govcloud plan generate INVENTORY`"))
     # plan.yaml and plan.md as `plan generate` published them (a killed one's leftovers recovered)
     with reader_lock(path.parent, tolerate=("migrate",)):
         doc = read_document(path)
     if isinstance(doc, ReadFailure):
         where = f"{path}:{doc.line}" if doc.line else str(path)
-        raise GovcloudError(f"{where}: {doc.message}", hint=doc.hint)
+        raise GovcloudError(Msg("{where}: {message}", where=where, message=doc.message), hint=doc.hint)
     data = doc.data
     if not isinstance(data, dict) or data.get("format_version") != PLAN_FORMAT_VERSION:
-        raise GovcloudError(f"{path} is not a govcloud plan (format_version {PLAN_FORMAT_VERSION})")
+        raise GovcloudError(Msg("{path} is not a govcloud plan (format_version {version})", path=path, version=PLAN_FORMAT_VERSION))
     bad = plan_id_problems(data)
     if bad:  # refused before any directory, host alias or variable is derived from it
         field, value = bad[0]
         line = _line_of_value(doc.text, value)
         where = f"{path}:{line}" if line else str(path)
-        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-        raise GovcloudError(f"{where}: {field} {value!r:.80} is not a valid id: {id_problem(value)}{more}",
-                            hint=ID_DESCRIPTION + "; regenerate the plan with `govcloud plan generate`")
+        message = Msg("{where}: {field} {value!r:.80} is not a valid id: {why} (and {more} more)", where=where,
+                      field=field, value=value, why=id_problem(value), more=len(bad) - 1) if len(bad) > 1 else \
+            Msg("{where}: {field} {value!r:.80} is not a valid id: {why}", where=where, field=field, value=value,
+                why=id_problem(value))
+        raise GovcloudError(message,
+                            hint=Msg("{id_description}; regenerate the plan with `govcloud plan generate`", id_description=ID_DESCRIPTION))
     try:
         return plain_to_plan(data)
     except PlanShapeError as exc:
         line = _line_of(doc.text, exc.path)
-        raise GovcloudError(f"{path}{f':{line}' if line else ''}: {exc.where}: {exc}",
-                            hint="regenerate it with `govcloud plan generate`") from None
+        at = f"{path}:{line}" if line else str(path)
+        raise GovcloudError(Msg("{at}: {where}: {error}", at=at, where=exc.where, error=exc.args[0]),
+                            hint=Msg("regenerate it with `govcloud plan generate`")) from None
 
 
 def _line_of(text: str, where: tuple) -> int | None:
