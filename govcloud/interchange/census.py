@@ -187,7 +187,7 @@ def _describe(f: Field, lang: str) -> str:
     text = kinds[f.kind][0 if zh else 1]
     if f.enum is not None:
         text = tr("{text}: {choices}", lang).format(
-            text=text, choices=tr("; ", lang).join(m.label(lang) for m in f.enum))
+            text=text, choices=tr("; ", lang, ctx="list separator").join(m.label(lang) for m in f.enum))
     note = f.note[0 if zh else 1]
     if note:
         text = tr("{text}. {note}", lang).format(text=text, note=note)

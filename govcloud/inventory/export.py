@@ -103,7 +103,7 @@ TABLE_TITLES = {
     "dependencies": zh_en("dependencies", ctx="section"),
     "catalogue": zh_en("resource catalogue"),
     "census": zh_en("census form"),
-    "inventory": zh_en("inventory"),
+    "inventory": zh_en("inventory", ctx="inventory header"),
 }
 # the sections only the JSON export carries (for the round trip): table key = section key
 MACHINE_SECTIONS = ("regions", "cloud_platforms", "cloud_zones", "policies", "takeovers", "freeze_windows",
@@ -432,7 +432,7 @@ def cell(value: Any, lang: str) -> Any:
         return value
     if isinstance(value, (tuple, list)):
         parts = [cell(v, lang) for v in value]
-        text = (tr("; ", lang)).join(str(p) for p in parts if p not in (None, ""))
+        text = tr("; ", lang, ctx="list separator").join(str(p) for p in parts if p not in (None, ""))
         return text or None
     if isinstance(value, Disk):
         used = f" ({tr('used', lang)} {value.used_gb:g})" if value.used_gb is not None else ""

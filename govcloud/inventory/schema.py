@@ -106,7 +106,7 @@ def inventory_schema() -> dict[str, Any]:
     properties: dict[str, Any] = {
         "format_version": {"const": FORMAT_VERSION, "title": tr("format version", "zh"),
                            "description": "inventory format version"},
-        "inventory": {**_schema_for(InventoryMeta, {}, defs), "title": tr("inventory", "zh")},
+        "inventory": {**_schema_for(InventoryMeta, {}, defs), "title": tr("inventory", "zh", ctx="inventory header")},
     }
     for s in SECTIONS:
         properties[s.key] = {"type": "array", "title": s.zh, "description": s.en,

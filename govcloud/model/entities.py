@@ -649,7 +649,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("takeovers", "takeover", TakeoverRecord, *zh_en("takeover records")),
     Section("freeze_windows", "freeze_window", FreezeWindow, *zh_en("freeze windows")),
     Section("policies", "policy", Policy, *zh_en("policies")),
-    Section("observations", "observation", Observation, *zh_en("observations")),
+    Section("observations", "observation", Observation, *zh_en("observations", ctx="section")),
 )
 # sections whose records have no id of their own: kept as lists, duplicates allowed
 LIST_SECTIONS = frozenset({"dependencies", "observations"})
