@@ -12,6 +12,7 @@ from typing import Optional
 
 import typer
 
+from govcloud.base.i18n import Msg
 from govcloud.errors import ExitCode, UsageError
 from govcloud.render import console as view
 from govcloud.render.progress import progress_for
@@ -55,8 +56,9 @@ def export(
         _verify(verify, output, lang)
         return
     if path is None or out is None:
-        raise UsageError("give an INVENTORY and --out DIR (or --verify DIR)",
-                         hint="govcloud inventory export inventories/heyuan --format xlsx --out exports/heyuan")
+        raise UsageError(Msg("give an INVENTORY and --out DIR (or --verify DIR)"),
+                         hint=Msg("for example: {example}",
+                                  example="govcloud inventory export inventories/heyuan --format xlsx --out exports/heyuan"))
     try:
         with progress_for(output, lang.value) as progress:
             res = uc.export(path, out, fmt=fmt.value, lang=lang.value, include_classified=include_classified,

@@ -9,6 +9,7 @@ from typing import Optional
 
 import typer
 
+from govcloud.base.i18n import Msg
 from govcloud.errors import ExitCode, GovcloudError, UsageError
 from govcloud.inventory.loader import LoadResult
 from govcloud.inventory.query import Filters, show_data, stats_data
@@ -145,7 +146,7 @@ def _show_one(result: LoadResult, entity_id: str, output: Output, lang: Lang) ->
             return
         views.record(section, entity_id, where[0] if where else None, plain, lang.value, entity)
         return
-    raise GovcloudError(f"no record with id '{entity_id}' in {result.root}")
+    raise GovcloudError(Msg("no record with id '{id}' in {root}", id=entity_id, root=result.root))
 
 
 @app.command("list")
@@ -163,7 +164,7 @@ def list_(
 ) -> None:
     """A table of systems or servers, filtered by department, room, zone, lifecycle, secrecy."""
     if kind not in ("systems", "servers"):
-        raise UsageError(f"--kind must be systems or servers, not '{kind}'")
+        raise UsageError(Msg("--kind must be systems or servers, not '{kind}'", kind=kind))
     result = _load_or_exit(path, lang, output)
     data = show_data(result.inventory, _filters(department, room, zone, lifecycle, secrecy))
     rows = data[kind][:limit] if limit else data[kind]
@@ -195,7 +196,7 @@ def stats(
     try:
         on = parse_date(as_of) if as_of else date.today()
     except DateError as exc:
-        raise UsageError(f"--eol-on: {exc}") from None
+        raise UsageError(Msg("--eol-on: {error}", error=exc.args[0] if exc.args else str(exc))) from None
     result = _load_or_exit(path, lang, output)
     data = stats_data(result.inventory, _filters(department, room, zone, lifecycle, secrecy), on=on)
     if output is Output.json:

@@ -16,6 +16,7 @@ from typing import Any, Iterator, Optional
 
 import typer
 
+from govcloud.base.i18n import Msg
 from govcloud.errors import ExitCode, GovcloudError, UsageError
 from govcloud.render import console as view
 from govcloud.render.console import Lang, Output
@@ -49,7 +50,8 @@ def _stage(value: str) -> Any:
     except ValueError:
         s = None
     if s not in RUN_STAGES:
-        raise UsageError(f"--until {value!r}: one of " + ", ".join(x.value for x in RUN_STAGES))
+        raise UsageError(Msg("--until {value}: one of {stages}", value=repr(value),
+                             stages=", ".join(x.value for x in RUN_STAGES)))
     return s
 
 
@@ -156,7 +158,7 @@ def run(
             raise typer.Exit(int(ExitCode.CHANGES))
         return
     if check or detailed_exitcode:
-        raise UsageError("--check and --detailed-exitcode go with --dry-run")
+        raise UsageError(Msg("--check and --detailed-exitcode go with --dry-run"))
     if not yes:
         report = ex.dry_run(items, stage, resync=resync)
         views.dry_run(report.to_plain(), lang.value)
@@ -197,7 +199,7 @@ def cutover(
     approved window (thresholds.cutover_max_downtime_s) unless --force --reason. A failed cutover
     or verification rolls back at once (record back, source databases open, services started)."""
     if force and not (reason and reason.strip()):
-        raise UsageError("--force needs --reason \"…\" (it is journaled)")
+        raise UsageError(Msg("--force needs --reason \"…\" (it is journaled)"))
     path, plan, inv, _state = _open(plan_arg, lang, output)
     ex = _executor(path, plan, inv, key=key, source_user=source_user, target_user=target_user,
                    known_hosts=known_hosts, target_known_hosts=target_known_hosts, cloud_config=cloud_config,
@@ -223,7 +225,7 @@ def cutover(
 def _item(plan: Any, system: str) -> Any:
     item = next((i for i in plan.items() if i.system == system), None)
     if item is None:
-        raise GovcloudError(f"system {system!r} is not in a batch of {plan.plan_id}")
+        raise GovcloudError(Msg("system {system} is not in a batch of {plan}", system=repr(system), plan=plan.plan_id))
     return item
 
 

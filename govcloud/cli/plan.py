@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from govcloud.base.i18n import Msg
 from govcloud.errors import ExitCode, UsageError
 from govcloud.planning.rules import format_violation
 from govcloud.render import console as view
@@ -118,9 +119,9 @@ def show(
     view that view's rows as one document."""
     picked = [name for name, on in (("systems", systems), ("unscheduled", unscheduled), ("rooms", rooms)) if on]
     if len(picked) > 1:
-        raise UsageError("--systems, --unscheduled and --rooms are separate views: give one of them")
+        raise UsageError(Msg("--systems, --unscheduled and --rooms are separate views: give one of them"))
     if by not in views.SHOW_BY:
-        raise UsageError("--by must be batch, department or room")
+        raise UsageError(Msg("--by must be batch, department or room"))
     kind = picked[0] if picked else {"batch": "batches", "department": "departments", "room": "rooms"}[by]
     with progress_for(output, lang.value) as progress:
         shown = uc.show(plan_arg, names=kind in ("systems", "unscheduled", "departments"), progress=progress)
@@ -196,9 +197,9 @@ def approve(plan_arg: Path = PlanArg, by: str = typer.Option(..., "--by", help="
     plan.yaml voids the approval; only keys listed in the policy's approvers count."""
     name = by.strip()
     if not name or signing.has_control(by):
-        raise UsageError("--by needs the approver's name (text without control characters)")
+        raise UsageError(Msg("--by needs the approver's name (text without control characters)"))
     if scheme is not None and scheme not in signing.SCHEMES:
-        raise UsageError("--scheme must be ssh or sm2-sm3")
+        raise UsageError(Msg("--scheme must be ssh or sm2-sm3"))
     try:
         done = uc.approve(plan_arg, name, key, scheme, lang.value)
     except PlanViolations as exc:

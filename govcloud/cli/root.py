@@ -16,6 +16,7 @@ import typer.core
 
 from govcloud import __version__
 from govcloud.base import debuglog
+from govcloud.base.i18n import LANGS, localize, tr
 from govcloud.cli import audit as audit_cli
 from govcloud.cli import compliance as compliance_cli
 from govcloud.cli import discover as discover_cli
@@ -155,16 +156,42 @@ def _print_error(label: str, message: str, hint: str | None = None) -> None:
         err.print(styled(("  hint: " + scrub(hint), "dim")), highlight=False, soft_wrap=True)
 
 
+def language(argv: list[str]) -> str:
+    """The language the command line asks for, for the messages the boundary prints: ``--lang`` as
+    given (the last one wins, as with click), else ``GOVCLOUD_LANG``, else Chinese — what every
+    command's own ``--lang`` option reads. Known before the command runs, so an error raised while
+    parsing or loading is shown in it too."""
+    lang = None
+    for n, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--lang" and n + 1 < len(argv):
+            lang = argv[n + 1]
+        elif arg.startswith("--lang="):
+            lang = arg[len("--lang="):]
+    if lang is None:
+        lang = os.environ.get("GOVCLOUD_LANG", "")
+    return lang if lang in LANGS else "zh"
+
+
+def error_text(exc: GovcloudError, lang: str) -> tuple[str, str | None]:
+    """An error's message and hint in ``lang`` (a lower layer's ``Msg``; other text as written)."""
+    message = exc.args[0] if exc.args else str(exc)
+    return localize(message, lang), (localize(exc.hint, lang) if exc.hint else None)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: expected errors print one clear line; bugs print a short line and log the traceback.
     Nothing printed or logged here carries a credential (``govcloud.redact``) or acts on the terminal."""
     _quiet_libraries()
-    helplang.remember_argv(list(sys.argv[1:] if argv is None else argv))
+    args = list(sys.argv[1:] if argv is None else argv)
+    helplang.remember_argv(args)
+    lang = language(args)
     try:
-        bad = _control_in_text_options(list(sys.argv[1:] if argv is None else argv))
+        bad = _control_in_text_options(args)
         if bad:
-            _print_error("error:", f"{bad} must be text without control characters (newline, tab, ESC, bidi "
-                                   f"overrides): it is recorded in the audit log and journal")
+            _print_error("error:", tr("{option} must be text without control characters (newline, tab, ESC, bidi "
+                                      "overrides): it is recorded in the audit log and journal", lang).format(option=bad))
             sys.exit(int(ExitCode.USAGE))
         # in non-standalone mode click returns the exit code of typer.Exit instead of exiting
         code = app(args=argv, standalone_mode=False, prog_name="govcloud")
@@ -177,7 +204,7 @@ def main(argv: list[str] | None = None) -> None:
             os._exit(code)
         sys.exit(code)
     except GovcloudError as exc:
-        _print_error("error:", str(exc), exc.hint)
+        _print_error("error:", *error_text(exc, lang))
         sys.exit(int(exc.exit_code))
     except _CLICK_EXIT as exc:
         sys.exit(exc.exit_code)
@@ -187,7 +214,6 @@ def main(argv: list[str] | None = None) -> None:
     except _CLICK_ERROR as exc:
         # no_args_is_help: typer/click printed the help already; the exception only carries the exit code
         if type(exc).__name__ != "NoArgsIsHelpError":
-            lang = helplang.help_lang()
             if lang == "en":
                 exc.show()
             else:
@@ -207,7 +233,7 @@ def main(argv: list[str] | None = None) -> None:
         where = debuglog.record(exc)
         if _third_party(exc):  # a cloud/SSH/network failure is expected, not a bug: exit 1
             _print_error("error:", f"{type(exc).__name__}: {exc}{where}",
-                         "check the cloud (clouds.yaml, OS_CLOUD, the auth URL), the network and SSH access")
+                         tr("check the cloud (clouds.yaml, OS_CLOUD, the auth URL), the network and SSH access", lang))
             sys.exit(int(ExitCode.ERROR))
         _print_error("internal error:", f"{type(exc).__name__}: {exc}{where}")
         sys.exit(int(ExitCode.INTERNAL))

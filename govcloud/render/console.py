@@ -35,6 +35,7 @@ from govcloud.inventory.problems import Problem
 from govcloud.model.enums import (
     BuildMode, CpuArch, Lifecycle, NetworkZone, OsDistribution, Secrecy, Severity,
 )
+from govcloud.base.i18n import localize, tr
 from govcloud.render.i18n import enum_label, t
 
 
@@ -289,23 +290,20 @@ def render_problems(problems: Sequence[Problem], console: Console, lang: str,
             line.append(f" {subject}")
         if p.field:
             line.append(f" {p.field}", style="cyan")
-        line.append(f": {p.message}")
+        line.append(f": {localize(p.message, lang)}")   # a Msg in the reader's language (JSON keeps English)
         console.print(line, soft_wrap=True)  # one line per problem, so editors and grep can use it
         if p.hint:
-            console.print(Text(f"    {t('hint', lang)}: {p.hint}", style="dim"), soft_wrap=True)
+            console.print(Text(f"    {t('hint', lang)}: {localize(p.hint, lang)}", style="dim"), soft_wrap=True)
     for code, n in hidden.items():
-        msg = (f"另有 {n:,} 条 [{code}] 警告未列出（全部见 --output json）" if lang == "zh"
-               else f"{n:,} more [{code}] warnings not shown (all of them: --output json)")
+        msg = tr("{n} more [{code}] warnings not shown (all of them: --output json)", lang).format(n=f"{n:,}", code=code)
         console.print(Text(msg, style="yellow"), soft_wrap=True)
 
 
 def problem_summary(problems: Sequence[Problem], files: int, records: int, seconds: float, lang: str) -> Text:
     errors = sum(1 for p in problems if p.is_error)
     warnings = len(problems) - errors
-    if lang == "zh":
-        msg = f"{errors} 个错误，{warnings} 个警告；{files} 个文件，{records:,} 条记录，用时 {seconds:.2f} 秒"
-    else:
-        msg = f"{errors} error(s), {warnings} warning(s) in {files} file(s), {records:,} records, {seconds:.2f} s"
+    msg = tr("{errors} error(s), {warnings} warning(s) in {files} file(s), {records} records, {seconds} s", lang).format(
+        errors=errors, warnings=warnings, files=files, records=f"{records:,}", seconds=f"{seconds:.2f}")
     style = "bold red" if errors else ("yellow" if warnings else "bold green")
     return Text(("✗ " if errors else "✓ ") + msg, style=style)
 
@@ -377,7 +375,7 @@ def render_stats(data: dict[str, Any], console: Console, lang: str, *, top: int 
             elif name == "unknown":
                 shown = t("unknown", lang)
             elif key == "by_mlps_level":
-                shown = f"{name}级" if lang == "zh" else f"level {name}"
+                shown = tr("level {n}", lang).format(n=name)
             else:
                 shown = name
             table.add_row(shown, f"{n:,}", f"{100 * n / total:.1f}%")

@@ -194,12 +194,12 @@ def document_data(plan: Plan, inv: Inventory, *, lang: str = "zh", approval: str
     strat_servers: Counter[Strategy] = Counter()
     for i in items:
         strat_servers[i.strategy] += len(i.servers) or len(inv.systems[i.system].servers)
-    strategies = [{"label": f"{s.label(lang)}（{s.value}）" if lang == "zh" else f"{s.en} ({s.value})",
+    strategies = [{"label": tr("{name} ({id})", lang).format(name=s.label(lang), id=s.value),
                    "systems": strat_systems[s], "servers": strat_servers[s]}
                   for s in Strategy if strat_systems[s]]
 
     def req_text(reqs: tuple[str, ...]) -> str:
-        return "、".join(L["req"].get(r, r) for r in reqs) if reqs else "-"
+        return tr(", ", lang).join(L["req"].get(r, r) for r in reqs) if reqs else "-"
 
     batches = []
     for b in plan.batches:
@@ -208,7 +208,8 @@ def document_data(plan: Plan, inv: Inventory, *, lang: str = "zh", approval: str
             "id": b.id, "name": batch_name(b.name, b.id, b.pilot, lang),
             "start": b.start, "end": b.end, "deadline": b.deadline or "-", "policy_batch": b.policy_batch,
             "systems": len(b.items), "servers": b.servers,
-            "departments": _cell("、".join(depts[:8]) + (f" 等{len(depts)}个" if len(depts) > 8 else "")),
+            "departments": _cell(tr(", ", lang).join(depts[:8])
+                                 + (tr(" … ({n} departments)", lang).format(n=len(depts)) if len(depts) > 8 else "")),
             "rules": ", ".join(b.rules),
             "rows": [{"id": i.system, "name": _cell(i.name), "dept": _cell(orgs.get(i.owner_org, i.owner_org)),
                        "strategy": i.strategy.label(lang), "zone": i.target_zone or "-",
@@ -233,7 +234,8 @@ def document_data(plan: Plan, inv: Inventory, *, lang: str = "zh", approval: str
         names = [orgs.get(o, o) for o in pb.scope_orgs] if pb.scope_orgs else list(pb.scope_systems)
         policy_batches.append({"id": pb.id, "name": pb.name, "kind": pb.kind.label(lang) if isinstance(pb.kind, BatchKind) else pb.kind,
                                "deadline": pb.deadline or "-",
-                               "scope": _cell("、".join(names[:10]) + (f" 等{len(scope)}项" if len(scope) > 10 else ""))
+                               "scope": _cell(tr(", ", lang).join(names[:10])
+                                              + (tr(" … ({n} in scope)", lang).format(n=len(scope)) if len(scope) > 10 else ""))
                                if scope else "-"})
     freezes = [{"name": f.name, "start": f.start, "end": f.end, "reason": _cell(f.reason or "")}
                for f in sorted(inv.freeze_windows.values(), key=lambda f: f.start)]
@@ -253,6 +255,8 @@ def _place_name(inv: Inventory) -> str | None:
     return region.name if region else None
 
 
+# what follows a header label in plan.md (the templates write a full-width colon in both languages)
+_LABEL_SEP = chr(0xFF1A)
 APPROVAL_LABELS = {lang: tr(_L["approval"], lang) for lang in LANGS}   # plan.md's approval line starts with one
 
 
@@ -282,7 +286,7 @@ def replace_approval_line(document: str, line_of: Callable[[str], str]) -> str |
     lines = document[:head_end if head_end >= 0 else len(document)].split("\n")
     for n, line in enumerate(lines):
         for lang, label in APPROVAL_LABELS.items():
-            if line.startswith(label + "："):
-                lines[n] = label + "：" + md_escape(line_of(lang))
+            if line.startswith(label + _LABEL_SEP):
+                lines[n] = label + _LABEL_SEP + md_escape(line_of(lang))
                 return "\n".join(lines) + document[head_end if head_end >= 0 else len(document):]
     return None

@@ -26,7 +26,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import jinja2
 from markupsafe import Markup
 
-from govcloud.base.i18n import N_, tr
+from govcloud.base.i18n import Msg, N_, tr
 from govcloud.errors import GovcloudError
 from govcloud.model.entities import FreezeWindow
 from govcloud.model.enums import DepType, Strategy
@@ -315,8 +315,9 @@ def _axis(ts: _TimeScale, y_top: float, y_bottom: float, lang: str) -> str:
         parts.append(f'<line x1="{_fmt(x)}" y1="{_fmt(y_top)}" x2="{_fmt(x)}" y2="{_fmt(y_bottom)}" '
                      f'stroke="{C_MUTED if major else C_GRID}" stroke-width="{1 if major else 0.6}"/>')
         if (d.month - 1) % every == 0 and x < ts.x1 - 8:
-            text = (f"{d.year}年{d.month}月" if lang == "zh" else f"{d.year}-{d.month:02d}") if major or every >= 12 \
-                else (f"{d.month}月" if lang == "zh" else f"{d.year % 100:02d}-{d.month:02d}")
+            # a year's first tick (or every tick, when ticks are a year apart) names the year
+            text = tr("{year}-{month:02d}", lang).format(year=d.year, month=d.month) if major or every >= 12 \
+                else f"{d.year % 100:02d}-{d.month:02d}" if lang == "en" else tr("month {month}", lang).format(month=d.month)
             parts.append(f'<text x="{_fmt(x)}" y="{_fmt(y_bottom + 15)}" text-anchor="middle"'
                          f'{_BOLD if major else ""}>{_e(text)}</text>')
     parts.append("</g>")
@@ -636,7 +637,7 @@ def graph_svg(graph: GroupGraph, *, lang: str = "zh") -> str:
     for node in graph.nodes:
         size = len(node.systems)
         fill = C_BAR if size >= 2 else "#5b8cc4"
-        names = "、".join(name for _, name in node.systems[:6]) + (" …" if size > 6 else "")
+        names = tr(", ", lang).join(name for _, name in node.systems[:6]) + (" …" if size > 6 else "")
         parts.append(f'<g class="node" data-group="{_e(node.id)}"><title>{_e(node.number)}. {_e(node.id)} '
                      f'({_e(node.batch)}): {_e(names)}</title>'
                      f'<circle cx="{_fmt(node.x)}" cy="{_fmt(node.y)}" r="{_fmt(node.r)}" fill="{fill}" '
@@ -658,12 +659,13 @@ def graph_svg(graph: GroupGraph, *, lang: str = "zh") -> str:
 def parse_compliance(data: Any, source: str = "compliance") -> list[dict[str, str]]:
     """A list of {host, check_id, status}; anything else is refused with the first bad entry."""
     if not isinstance(data, list):
-        raise GovcloudError(f"{source}: expected a JSON list of {{host, check_id, status}} objects")
+        raise GovcloudError(Msg("{source}: expected a JSON list of {{host, check_id, status}} objects", source=source))
     out = []
     for k, row in enumerate(data):
         if not isinstance(row, dict) or not all(isinstance(row.get(f), str) and row.get(f)
                                                 for f in ("host", "check_id", "status")):
-            raise GovcloudError(f"{source}: entry {k} is not an object with string host, check_id and status")
+            raise GovcloudError(Msg("{source}: entry {k} is not an object with string host, check_id and status",
+                                    source=source, k=k))
         out.append({"host": row["host"], "check_id": row["check_id"], "status": row["status"]})
     return out
 
@@ -688,7 +690,7 @@ def _states(read: Any, source: str) -> list[dict[str, str]]:     # read: store.j
         else:
             continue
         if system is None or state is None:
-            raise GovcloudError(f"{source}:{n}: expected an object with string system and state")
+            raise GovcloudError(Msg("{source}:{n}: expected an object with string system and state", source=source, n=n))
         out.append({"system": system, "state": state})
     return out
 
@@ -763,7 +765,7 @@ def downtime_summary(plan: Plan, statuses: Mapping[str, Any] | None, approved_no
                                + (f" ({R['conv'][conv]})" if R["conv"].get(conv) else "")) if d else R["dt_none"],
                      "projected": secs(proj.get("total_s") if isinstance(proj, dict) else None),
                      "approved": secs(approved), "measured": secs(st.downtime_s), "over": over,
-                     "forced": bool(st.forced_reason), "note": "；".join(notes) if lang == "zh" else "; ".join(notes)})
+                     "forced": bool(st.forced_reason), "note": tr("; ", lang).join(notes)})
     if not rows:
         return None
     measured = [statuses[r["system"]].downtime_s for r in rows if statuses[r["system"]].downtime_s is not None]
@@ -946,7 +948,8 @@ def report_data(plan: Plan, inv: Inventory, *, lang: str = "zh", approval: str |
         out_ = [pos.number for pos in graph.nodes if (node.id, pos.id) in pairs]
         in_ = [pos.number for pos in graph.nodes if (pos.id, node.id) in pairs]
         group_rows.append({"number": node.number, "id": node.id, "batch": node.batch,
-                           "members": cell("、".join(f"{name}（{sid}）" for sid, name in node.systems)),
+                           "members": cell(tr(", ", lang).join(tr("{name} ({id})", lang).format(name=name, id=sid)
+                                                               for sid, name in node.systems)),
                            "calls": ", ".join(map(str, out_)) or "-", "called_by": ", ".join(map(str, in_)) or "-"})
     freezes = sorted(inv.freeze_windows.values(), key=lambda f: (f.start, f.id))
     closing = [r for r in doc["rooms"] if r["empty_by"] != "-"]

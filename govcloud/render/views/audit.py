@@ -10,7 +10,7 @@ from typing import Any
 from rich.text import Text
 
 from govcloud.render import console as view
-from govcloud.base.i18n import zh_en
+from govcloud.base.i18n import localize, zh_en
 
 _T: dict[str, tuple[str, str]] = {
     "problems": zh_en("{n} problem(s)"),
@@ -46,10 +46,18 @@ def msg(key: str, lang: str, **params: Any) -> str:
     return (zh if lang == "zh" else en).format(**params)
 
 
+def _problem(p: Any, lang: str) -> str:
+    """An audit problem's line with its message in ``lang`` (the message ends the line)."""
+    text, message = str(p), getattr(p, "message", None)
+    if message and text.endswith(message):
+        return text[: len(text) - len(message)] + localize(message, lang)
+    return text
+
+
 def verify(problems: list[Any], log: Path, entries: int, lang: str) -> None:
     con = view.stdout()
     for p in problems:
-        con.print(view.styled(("✗", "red"), f" {log.name}:{p}"), highlight=False, soft_wrap=True)
+        con.print(view.styled(("✗", "red"), f" {log.name}:{_problem(p, lang)}"), highlight=False, soft_wrap=True)
     if problems:
         con.print(view.styled((msg("problems", lang, n=len(problems)), "bold red"), msg("in", lang, log=log)),
                   highlight=False, soft_wrap=True)

@@ -12,7 +12,7 @@ from govcloud.base.sshfail import LABELS
 from govcloud.model.enums import DepType
 from govcloud.render import console as view
 from govcloud.render.i18n import enum_label
-from govcloud.base.i18n import zh_en
+from govcloud.base.i18n import N_, tr, zh_en
 
 _T: dict[str, tuple[str, str]] = {
     "title": zh_en("discovery — {reached}/{targets} reached in {seconds:.1f}s"),
@@ -29,9 +29,11 @@ _T: dict[str, tuple[str, str]] = {
     "complete": zh_en("complete"), "incomplete": zh_en("still incomplete"),
 }
 
-# why a host was not reached (base.sshfail's kinds), in Chinese; English from base.sshfail.LABELS
-_REASONS_ZH = {"auth": "认证被拒绝", "hostkey-changed": "主机密钥已变更（拒绝连接）", "hostkey-unknown": "主机密钥未知",
-               "timeout": "超时", "connect": "连接失败", "remote": "远端脚本执行失败", "other": "其他错误"}
+# why a host was not reached (base.sshfail's kinds), by their labels there (LABELS); a kind this
+# table lacks is shown by that label, or as written
+_REASONS = {"auth": N_("authentication refused"), "hostkey-changed": N_("host key CHANGED (refused)"),
+            "hostkey-unknown": N_("host key unknown"), "timeout": N_("timed out"), "connect": N_("connection failed"),
+            "remote": N_("remote script failed"), "other": N_("other error")}
 
 
 def msg(key: str, lang: str, **params: Any) -> str:
@@ -40,7 +42,7 @@ def msg(key: str, lang: str, **params: Any) -> str:
 
 
 def reason(kind: str, lang: str) -> str:
-    return (_REASONS_ZH if lang == "zh" else LABELS).get(kind, kind)
+    return tr(_REASONS[kind], lang) if kind in _REASONS else LABELS.get(kind, kind)
 
 
 def discovery(done: Any, lang: str) -> None:

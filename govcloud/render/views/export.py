@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from govcloud.render import console as view
-from govcloud.base.i18n import zh_en
+from govcloud.base.i18n import localize, zh_en
 
 _T: dict[str, tuple[str, str]] = {
     "errors": zh_en("{n} error(s)"),
@@ -52,7 +52,7 @@ def exported(res: Any, fmt: str, lang: str) -> None:
 def verified(problems: list[Any], directory: Path, lang: str) -> None:
     con = view.stdout()
     for p in problems:
-        con.print(view.styled(("✗", "red"), f" {p.code}: {p.path}: {p.message}"), highlight=False, soft_wrap=True)
+        con.print(view.styled(("✗", "red"), f" {p.code}: {p.path}: {localize(p.message, lang)}"), highlight=False, soft_wrap=True)
     if problems:
         con.print(view.styled((msg("problems", lang, n=len(problems)), "bold red"), msg("in", lang, dir=directory)),
                   highlight=False)

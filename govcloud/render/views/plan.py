@@ -12,7 +12,7 @@ from govcloud.model.enums import Strategy
 from govcloud.planning.rules import format_violation
 from govcloud.render import console as view
 from govcloud.render.reasons import OBJECTIVE, batch_name, render_all
-from govcloud.base.i18n import tr, zh_en
+from govcloud.base.i18n import N_, tr, zh_en
 
 _T: dict[str, tuple[str, str]] = {
     "wrote": zh_en("wrote {path} and {doc} in {seconds:.1f} s"),
@@ -86,11 +86,8 @@ def generated(done: Any, lang: str, voided_text: str | None, kept_text: str | No
 def validate_summary(violations: int, systems: int, batches: int, stale: bool, lang: str) -> str:
     """The last line of `plan validate`."""
     mark = "✗" if violations or stale else "✓"
-    if lang == "zh":
-        return (f"{mark} {batches} 个批次、{systems} 个纳入批次的系统中发现 {violations} 处硬性规则违反"
-                + ("；计划已过期" if stale else ""))
-    return f"{mark} {violations} violation(s) in {systems} planned systems, {batches} batches" + \
-        ("; the plan is stale" if stale else "")
+    return tr("{mark} {violations} violation(s) in {systems} planned systems, {batches} batches", lang).format(
+        mark=mark, violations=violations, systems=systems, batches=batches) + (tr("; the plan is stale", lang) if stale else "")
 
 
 def validated(checked: Any, stale_text: str, approval_text: str, lang: str) -> None:
@@ -241,16 +238,16 @@ def explain(data: dict[str, Any], lang: str) -> None:
 def diff(d: Any, lang: str) -> None:
     """`plan diff` (``d``: usecases.plan.PlanDiff): one line per changed system, with B's reasons."""
     out = view.stdout()
-    zh = lang == "zh"
-    words = {"retained": "保留", "unscheduled": "暂无法排期"} if zh else {}
+    # where a system is: a batch id, or one of these words (in English as the plan writes them)
+    words = {"retained": N_("retained"), "unscheduled": N_("unscheduled")}
 
     def word(v: Any) -> str:
-        return words.get(str(v), str(v)) if v else "-"
+        return tr(words[str(v)], lang) if str(v) in words else str(v) if v else "-"
     for c in d.changes:
         if isinstance(c["from"], dict) or isinstance(c["to"], dict):
             parts = [f"{_pick(_DIFF_FIELDS[f], lang)} {word((c['from'] or {}).get(f))} → {word((c['to'] or {}).get(f))}"
                      for f in c["change"].split(",")]
-            line = ("；" if zh else "; ").join(parts)
+            line = tr("; ", lang).join(parts)
         else:
             line = f"{_pick(_DIFF_FIELDS[c['change']], lang)} {word(c['from'])} → {word(c['to'])}"
         out.print(view.safe(f"{c['system']}: {line}"), highlight=False, soft_wrap=True)
