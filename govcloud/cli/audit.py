@@ -6,13 +6,14 @@ from pathlib import Path
 
 import typer
 
+from govcloud.base.i18n import tr
 from govcloud.errors import ExitCode
 from govcloud.render import console as view
 from govcloud.render.console import Lang, Output
 from govcloud.render.views import audit as views
 from govcloud.store import auditlog
 
-app = typer.Typer(help="审计日志 — the append-only, hash-chained audit log (<inventory>/.govcloud/audit.jsonl).",
+app = typer.Typer(help=tr("audit log", "zh") + " — the append-only, hash-chained audit log (<inventory>/.govcloud/audit.jsonl).",
                   no_args_is_help=True)
 
 PathArg = typer.Argument(..., help="Inventory directory (or one inventory file).")

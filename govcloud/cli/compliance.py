@@ -12,6 +12,7 @@ from typing import Optional
 
 import typer
 
+from govcloud.base.i18n import tr
 from govcloud.compliance.render import render_table, to_document
 from govcloud.errors import ExitCode
 from govcloud.render.progress import progress_for
@@ -20,7 +21,7 @@ from govcloud.render.console import Lang, Output
 from govcloud.render.views import compliance as views
 from govcloud.usecases import compliance as uc
 
-app = typer.Typer(help="等保合规 — MLPS 2.0 host checks (read-only, over SSH) and the baseline playbook.",
+app = typer.Typer(help=tr("MLPS compliance", "zh") + " — MLPS 2.0 host checks (read-only, over SSH) and the baseline playbook.",
                   no_args_is_help=True)
 
 LangOpt = typer.Option(Lang.zh, "--lang", help="Language of the tables and messages.", envvar="GOVCLOUD_LANG")

@@ -13,6 +13,7 @@ from typing import Optional
 import typer
 
 from govcloud.base.i18n import Msg
+from govcloud.model.enums import Secrecy
 from govcloud.errors import ExitCode, UsageError
 from govcloud.render import console as view
 from govcloud.render.progress import progress_for
@@ -35,7 +36,7 @@ def export(
     lang: Lang = typer.Option(Lang.zh, "--lang", help="Language of headers and labels.", envvar="GOVCLOUD_LANG"),
     out: Optional[Path] = typer.Option(None, "--out", help="Directory to write (created; replaced atomically)."),
     include_classified: bool = typer.Option(False, "--include-classified",
-                                            help="Export every field of classified (涉密) systems too. "
+                                            help=f"Export every field of classified ({Secrecy.classified.label('zh')}) systems too. "
                                                  "Only for cleared recipients."),
     verify: Optional[Path] = typer.Option(None, "--verify", help="Check an export directory against its "
                                                                  "MANIFEST.sha256 instead of exporting."),

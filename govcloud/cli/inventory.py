@@ -9,7 +9,8 @@ from typing import Optional
 
 import typer
 
-from govcloud.base.i18n import Msg
+from govcloud.base.i18n import Msg, tr
+from govcloud.model.enums import Lifecycle, NetworkZone, Secrecy
 from govcloud.errors import ExitCode, GovcloudError, UsageError
 from govcloud.inventory.loader import LoadResult
 from govcloud.inventory.query import Filters, show_data, stats_data
@@ -25,7 +26,7 @@ from govcloud.render.i18n import t
 from govcloud.render.views import inventory as views
 from govcloud.usecases.forms import schema_text, write_schema
 
-app = typer.Typer(help="清单 — the census inventory: validate, browse, count, generate.",
+app = typer.Typer(help=tr("inventory", "zh") + " — the census inventory: validate, browse, count, generate.",
                   no_args_is_help=True)
 
 PathArg = typer.Argument(..., help="Inventory directory (or one inventory file).", exists=False)
@@ -34,9 +35,11 @@ LangOpt = typer.Option(Lang.zh, "--lang", help="Language of labels and headers."
 MaxFileOpt = typer.Option(DEFAULT_MAX_FILE_MB, "--max-file-mb", help="Refuse files larger than this.")
 DeptOpt = typer.Option(None, "--department", "-d", help="Department id, name or alias (2018 names too).")
 RoomOpt = typer.Option(None, "--room", help="Machine-room id.")
-ZoneOpt = typer.Option(None, "--zone", help="Network zone: gov_extranet, gov_intranet, internet, … or 政务外网 ….")
-LifeOpt = typer.Option(None, "--lifecycle", help="in_service, zombie, idle, building, … or 在用 ….")
-SecOpt = typer.Option(None, "--secrecy", help="classified / non_classified (涉密 / 非涉密).")
+ZoneOpt = typer.Option(None, "--zone", help="Network zone: gov_extranet, gov_intranet, internet, … or "
+                       f"{NetworkZone.gov_extranet.label('zh')} ….")
+LifeOpt = typer.Option(None, "--lifecycle", help=f"in_service, zombie, idle, building, … or {Lifecycle.in_service.label('zh')} ….")
+SecOpt = typer.Option(None, "--secrecy", help="classified / non_classified "
+                      f"({Secrecy.classified.label('zh')} / {Secrecy.non_classified.label('zh')}).")
 
 
 def _records(result: LoadResult) -> int:

@@ -16,7 +16,7 @@ from typing import Any, Iterator, Optional
 
 import typer
 
-from govcloud.base.i18n import Msg
+from govcloud.base.i18n import Msg, tr
 from govcloud.errors import ExitCode, GovcloudError, UsageError
 from govcloud.render import console as view
 from govcloud.render.console import Lang, Output
@@ -24,7 +24,7 @@ from govcloud.render.progress import progress_for
 from govcloud.render.views import migrate as views
 from govcloud.usecases import migrate as uc
 
-app = typer.Typer(help="迁移 — carry out an approved plan: provision on OpenStack, sync, cut over, verify, roll back.",
+app = typer.Typer(help=tr("migration", "zh") + " — carry out an approved plan: provision on OpenStack, sync, cut over, verify, roll back.",
                   no_args_is_help=True)
 
 PlanArg = typer.Argument(..., metavar="PLAN", help="Plan directory (migration-plans/<id>) or its plan.yaml.")

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from govcloud.base.i18n import Msg
+from govcloud.base.i18n import Msg, tr
 from govcloud.errors import ExitCode, UsageError
 from govcloud.planning.rules import format_violation
 from govcloud.render import console as view
@@ -22,7 +22,7 @@ from govcloud.usecases import plan_state
 from govcloud.usecases.approval import PlanViolations
 from govcloud.usecases.plan import InvalidInventory, PlanSummary
 
-app = typer.Typer(help="计划 — batched migration plans: generate, check, read, compare, approve.",
+app = typer.Typer(help=tr("plan", "zh") + " — batched migration plans: generate, check, read, compare, approve.",
                   no_args_is_help=True)
 
 PlanArg = typer.Argument(..., metavar="PLAN", help="Plan directory (migration-plans/<id>) or its plan.yaml.")

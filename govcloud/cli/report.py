@@ -8,12 +8,13 @@ from typing import Optional
 
 import typer
 
+from govcloud.base.i18n import tr
 from govcloud.render import console as view
 from govcloud.render.console import Lang, Output
 from govcloud.render.progress import progress_for
 from govcloud.usecases.report import JOURNAL_FILE, write_report
 
-app = typer.Typer(help="报告 — the migration report: one self-contained HTML (or Markdown) file.",
+app = typer.Typer(help=tr("report", "zh") + " — the migration report: one self-contained HTML (or Markdown) file.",
                   no_args_is_help=True)
 
 
@@ -44,5 +45,5 @@ def report(
     if output is Output.json:
         view.print_json({"out": str(done.out), "bytes": done.size, "format": fmt.value, "lang": lang.value})
         return
-    view.stderr().print(view.safe(f"已写入 {done.out}（{done.size // 1024} KB）" if lang is Lang.zh else
-                                  f"wrote {done.out} ({done.size // 1024} KB)"), highlight=False)
+    view.stderr().print(view.safe(tr("wrote {out} ({kb} KB)", lang.value).format(out=done.out, kb=done.size // 1024)),
+                        highlight=False)

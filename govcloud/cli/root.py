@@ -54,8 +54,9 @@ helplang.install()
 
 app = typer.Typer(
     name="govcloud",
-    help="政务信息系统普查、分批次迁移上云规划与执行 — census, batched migration planning and "
-         "migration of government information systems onto the government cloud.",
+    help=tr("census, batched migration planning and migration of government information systems onto the "
+            "government cloud", "zh") + " — census, batched migration planning and migration of government "
+         "information systems onto the government cloud.",
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,

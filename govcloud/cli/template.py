@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from govcloud.base.i18n import tr
 from govcloud.render import console as view
 from govcloud.render.console import Lang, Output
 from govcloud.usecases.forms import census_template
@@ -22,7 +23,7 @@ class TemplateFormat(str, Enum):
 
 
 def template(
-    kind: TemplateKind = typer.Argument(..., help="Which form: census (信息系统普查表)."),
+    kind: TemplateKind = typer.Argument(..., help=f"Which form: census ({tr('information system census form', 'zh')})."),
     out: Path = typer.Option(..., "--out", "-O", help="File to write (.xlsx or .csv)."),
     lang: Lang = typer.Option(Lang.zh, "--lang", help="Language of headers and instructions.",
                               envvar="GOVCLOUD_LANG"),
@@ -38,6 +39,5 @@ def template(
     if output is Output.json:
         view.print_json({"out": str(done.out), "format": done.fmt, "columns": done.columns})
         return
-    msg = (f"已写入 {done.out}（{done.fmt}，{done.columns} 列）" if lang is Lang.zh
-           else f"wrote {done.out} ({done.fmt}, {done.columns} columns)")
+    msg = tr("wrote {out} ({fmt}, {columns} columns)", lang.value).format(out=done.out, fmt=done.fmt, columns=done.columns)
     view.stdout().print(msg, highlight=False)
