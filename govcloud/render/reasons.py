@@ -9,6 +9,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import functools
 import json
 
 from typing import Any
@@ -191,8 +192,13 @@ def _labelled(k: str, v: Any, lang: str) -> Any:
     return v
 
 
+@functools.lru_cache(maxsize=None)
+def _words(lang: str) -> dict[str, str]:
+    return {k: tr(v, lang) for k, v in _WORDS.items()}
+
+
 def _render(key: str, params: dict[str, Any], lang: str) -> str:
-    words = {k: tr(v, lang) for k, v in _WORDS.items()}
+    words = _words(lang)
     values = _Default({k: _value(_labelled(k, v, lang), lang, words) for k, v in params.items()})
     if lang == "en":
         for k in _WORDED:

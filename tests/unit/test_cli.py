@@ -91,6 +91,8 @@ def test_show_one_record(mini: Path) -> None:
     assert out["kind"] == "server" and out["file"] == "departments/hy-wjj.yaml"
     assert out["record"]["systems"] == ["wjj-hisp", "wjj-phis"]
     missing = gc("inventory", "show", str(mini), "nope", check_rc=1)
+    assert "中没有编号为 'nope' 的记录" in missing.stderr          # the user's language: Chinese by default
+    missing = gc("inventory", "show", str(mini), "nope", "--lang", "en", check_rc=1)
     assert "no record with id 'nope'" in missing.stderr
 
 

@@ -223,3 +223,92 @@ def test_run_goes_through_the_use_case_under_the_run_lock(world, fakes, monkeypa
     assert held == [(world.plan.resolve(), "migrate run --batch 0")], held
     assert code == 0 and "app2" in out and "已预检" in out, out
     assert len(journal.read(world.plan).entries) > before
+
+
+# ---------------------------------------------------------------- the error boundary (govcloud.cli.root.main)
+
+def _main(args: list[str], capsys) -> tuple[int, str]:
+    """The real entry point (the error boundary), as a shell would run it: exit code and stderr."""
+    from govcloud.cli.root import main
+    with pytest.raises(SystemExit) as ex:
+        main(args)
+    return ex.value.code, capsys.readouterr().err
+
+
+def test_the_boundary_knows_the_language_before_the_command_runs(monkeypatch) -> None:
+    from govcloud.cli.root import language
+    monkeypatch.delenv("GOVCLOUD_LANG", raising=False)
+    assert language(["plan", "show", "p"]) == "zh"
+    assert language(["plan", "show", "p", "--lang", "en"]) == "en"
+    assert language(["plan", "show", "--lang=en", "p"]) == "en"
+    assert language(["plan", "show", "--lang", "en", "--lang", "zh"]) == "zh"       # the last one wins, as in click
+    assert language(["plan", "show", "--lang", "fr"]) == "zh"                      # click refuses it; Chinese meanwhile
+    assert language(["migrate", "run", "--", "--lang", "en"]) == "zh"              # after --: an argument
+    monkeypatch.setenv("GOVCLOUD_LANG", "en")
+    assert language(["audit", "show", "x"]) == "en"
+    assert language(["audit", "show", "x", "--lang", "zh"]) == "zh"
+
+
+def test_errors_in_the_command_line_language_for_every_group(world, fakes, monkeypatch, capsys, tmp_path) -> None:
+    """A GovcloudError's Msg (message and hint) is printed by the boundary in Chinese by default, in English
+    with --lang en or GOVCLOUD_LANG=en; the exit code is the error's own."""
+    monkeypatch.delenv("GOVCLOUD_LANG", raising=False)
+    inv, plan = str(world.inv), str(world.plan)
+    bad = tmp_path / "findings.json"
+    bad.write_text('{"host": "h1"}')
+    cases = {   # group: (arguments, exit code, Chinese, English)
+        "inventory": (["inventory", "show", inv, "nope"], 1, "中没有编号为 'nope' 的记录", "no record with id 'nope' in"),
+        "plan": (["plan", "show", plan, "--by", "x"], 2, "--by 须为 batch、department 或 room",
+                 "--by must be batch, department or room"),
+        "migrate": (["migrate", "rollback", plan, "--system", "nope", "--yes"], 1,
+                    "系统 'nope' 不在计划 p 的任何批次中", "system 'nope' is not in a batch of p"),
+        "report": (["report", plan, "--out", str(tmp_path / "r.html"), "--compliance", str(bad)], 1,
+                   "应为由 {host, check_id, status} 对象组成的 JSON 列表",
+                   "expected a JSON list of {host, check_id, status} objects"),
+        # checked before any command runs, for every group alike
+        "audit": (["audit", "show", inv, "--actor", "a\nb"], 2, "须为不含控制字符", "must be text without control"),
+        "compliance": (["compliance", "checks", "--reason", "a\x1b[2J"], 2, "须为不含控制字符",
+                       "must be text without control"),
+    }
+    for group, (args, code, zh, en) in cases.items():
+        got, err = _main(args, capsys)
+        assert got == code and zh in err and "error:" in err, (group, got, err)
+        got, err = _main(args + ["--lang", "en"], capsys)
+        assert got == code and en in err and not CJK.search(err), (group, got, err)
+        monkeypatch.setenv("GOVCLOUD_LANG", "en")
+        got, err = _main(args, capsys)
+        monkeypatch.delenv("GOVCLOUD_LANG")
+        assert got == code and en in err and not CJK.search(err), (group, "GOVCLOUD_LANG=en", got, err)
+
+
+def test_a_lower_layer_msg_and_its_hint_are_localized(world, monkeypatch, capsys) -> None:
+    """What a layer below the renderer raises (a Msg message with a Msg hint) reaches the screen in the
+    reader's language, with its parameters; a plain-text message is shown as written."""
+    from govcloud.base.i18n import Msg
+    from govcloud.errors import GovcloudError
+    from govcloud.store import auditlog
+    monkeypatch.delenv("GOVCLOUD_LANG", raising=False)
+
+    def refuse(path):
+        raise GovcloudError(Msg("no record with id '{id}' in {root}", id="x1", root="inv"),
+                            hint=Msg("for example: {example}", example="govcloud audit verify inv"))
+    monkeypatch.setattr(auditlog, "verify", refuse)
+    code, err = _main(["audit", "verify", str(world.inv)], capsys)
+    assert code == 1 and "inv 中没有编号为 'x1' 的记录" in err and "例如：govcloud audit verify inv" in err, err
+    code, err = _main(["audit", "verify", str(world.inv), "--lang", "en"], capsys)
+    assert "no record with id 'x1' in inv" in err and "hint: for example: govcloud audit verify inv" in err, err
+
+    def plain(path):
+        raise GovcloudError("written as is", hint="a plain hint")
+    monkeypatch.setattr(auditlog, "verify", plain)
+    code, err = _main(["audit", "verify", str(world.inv)], capsys)
+    assert code == 1 and "written as is" in err and "a plain hint" in err, err
+
+
+def test_unreached_hosts_keep_their_english_labels() -> None:
+    """The discover view words base.sshfail's kinds through the catalog: its English is sshfail's own."""
+    from govcloud.base.sshfail import LABELS
+    from govcloud.render.views import discover
+    assert {k: discover.reason(k, "en") for k in LABELS} == LABELS
+    assert discover.reason("hostkey-changed", "zh") == "主机密钥已变更（拒绝连接）"
+    assert discover.reason("new-kind", "zh") == "new-kind"

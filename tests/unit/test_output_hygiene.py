@@ -77,6 +77,8 @@ def test_control_characters_in_actor_by_reason_are_refused(tmp_path):
                   "--reason=ok\x1b[2J"),
                  ("plan", "approve", str(tmp_path), "--by", "张三\u202e", "--key", "k")):
         p = gc(*args)
+        assert p.returncode == 2 and "不含控制字符" in p.stderr, (args, p.stderr)      # Chinese by default
+        p = gc(*args, "--lang", "en")
         assert p.returncode == 2 and "control characters" in p.stderr, (args, p.stderr)
         assert not (tmp_path / "x").exists()
 

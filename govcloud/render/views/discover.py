@@ -12,7 +12,7 @@ from govcloud.base.sshfail import LABELS
 from govcloud.model.enums import DepType
 from govcloud.render import console as view
 from govcloud.render.i18n import enum_label
-from govcloud.base.i18n import N_, tr, zh_en
+from govcloud.base.i18n import N_, localize, tr, zh_en
 
 _T: dict[str, tuple[str, str]] = {
     "title": zh_en("discovery — {reached}/{targets} reached in {seconds:.1f}s"),
@@ -63,7 +63,7 @@ def discovery(done: Any, lang: str) -> None:
             ft.add_column(msg(c, lang))
         for f in failed:
             ft.add_row(view.safe(f["server"]), view.safe(f["address"]), reason(f["reason"], lang),
-                       view.safe(f["error"] or ""))
+                       view.safe(localize(f["error"], lang)))
         out.print(ft)
     if proposals:
         pt = Table(title=msg("proposals", lang))

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from govcloud.render import console as view
 from govcloud.render.i18n import t as label
-from govcloud.base.i18n import zh_en
+from govcloud.base.i18n import localize, zh_en
 
 _T: dict[str, tuple[str, str]] = {
     "dry_run": zh_en("{plan} — dry run (nothing changed)"),
@@ -81,10 +81,10 @@ def dry_run(report: dict[str, Any], lang: str) -> None:
         for n, c in enumerate(s["changes"] + s.get("databases", [])):
             tab.add_row(s["system"] if n == 0 else "", _state(s["state"], lang) if n == 0 else "",
                         Text(action(c["action"], lang), style=_STYLE.get(c["action"], "")), c["kind"],
-                        view.safe(c["name"]), view.safe(c["detail"]))
+                        view.safe(c["name"]), view.safe(localize(c["detail"], lang)))
     out.print(tab)
     for q in report["quota_problems"]:
-        out.print(view.styled((f"✗ {view.clean(q)}", "red")))
+        out.print(view.styled((f"✗ {view.clean(localize(q, lang))}", "red")))
     if "check" in report:
         for s, r in report["check"].items():
             out.print(view.safe(f"--check {s}: {r}"))
@@ -102,7 +102,7 @@ def records(rows: list[dict[str, Any]], lang: str) -> None:
             f" TTL {r['ttl']}" if r.get("ttl") is not None else "")
         tab.add_row(r["system"], view.safe(r["record"]), view.safe(live), view.safe(", ".join(r["expected"])),
                     view.safe(", ".join(r["new"])),
-                    Text(view.clean(action(r["action"], lang) + (f": {r['detail']}" if r.get("detail") else "")),
+                    Text(view.clean(action(r["action"], lang) + (f": {localize(r['detail'], lang)}" if r.get("detail") else "")),
                          style=_STYLE.get(r["action"], "")))
     out.print(tab)
 
@@ -114,7 +114,7 @@ def results(results: list[Any], title: str, lang: str) -> None:
         tab.add_column(msg(c, lang))
     for r in results:
         tab.add_row(r.system, _state(r.state, lang), ", ".join(r.steps) or "—", view.safe("; ".join(r.changed) or "—"),
-                    Text(view.clean(r.error), style="red") if r.error else "")
+                    Text(view.clean(localize(r.error, lang)), style="red") if r.error else "")
     view.stdout().print(tab)
 
 
