@@ -360,8 +360,10 @@ def test_hostile_journal_values_are_no_internal_error(drill, tmp_path):
     with (drill / "journal.jsonl").open("a", encoding="utf-8") as f:
         f.write('{"kind": "state", "system": "app1", "to": "bogus"}\n{"kind": "resource", "system": "app1"}\n')
     p = gc("migrate", "status", str(drill))
+    assert p.returncode == 1 and "journal.jsonl:8：日志行已损坏" in p.stderr, p.stderr     # Chinese by default
+    p = gc("migrate", "status", str(drill), "--lang", "en")
     assert p.returncode == 1 and "damaged journal line" in p.stderr, p.stderr
-    p = gc("report", str(drill), "--out", str(tmp_path / "r2.md"), "--format", "md")
+    p = gc("report", str(drill), "--out", str(tmp_path / "r2.md"), "--format", "md", "--lang", "en")
     assert p.returncode == 1 and "damaged journal line" in p.stderr, p.stderr
     assert [r["bytes_transferred"] for r in by["app1"]["sync_runs"]] == [5]
     assert by["app1"]["sync_runs"][0]["database_s"] is None

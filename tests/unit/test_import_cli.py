@@ -109,6 +109,8 @@ def test_wrong_format_exit_1_nothing_written(mini: Path, hosts: Path) -> None:
     xlsx = DATA / "rvtools-kubev2v-example1" / "example1.xlsx"
     if xlsx.exists():
         proc = gc("inventory", "import", str(xlsx), "--format", "netbox", "--into", str(mini), rc=1)
+        assert "看起来应为 --format rvtools" in proc.stderr          # the user's language: Chinese by default
+        proc = gc("inventory", "import", str(xlsx), "--format", "netbox", "--into", str(mini), "--lang", "en", rc=1)
         assert "looks like --format rvtools" in proc.stderr
     proc = gc("inventory", "import", str(hosts), "--format", "netbox", "--into", str(mini), "-o", "json", rc=1)
     out = json.loads(proc.stdout)
