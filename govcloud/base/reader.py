@@ -143,7 +143,7 @@ def read_document(path: Path, *, max_file_mb: float = DEFAULT_MAX_FILE_MB,
     digest = hashlib.sha256(raw).digest()
     if cache is not None and (hit := cache.get(digest)) is not _MISSING:
         return Document(path, hit, text, "yaml", digest)
-    too_deep = nesting_problem(text, hint="an inventory never needs this; the file is damaged or hostile")
+    too_deep = nesting_problem(text, hint=Msg("an inventory never needs this; the file is damaged or hostile"))
     if too_deep is not None:
         return too_deep
     try:

@@ -49,7 +49,7 @@ from govcloud.interchange.records import ImportedRecord, ParseResult, Provenance
 from govcloud.model.entities import (
     LIST_SECTIONS, SECTION_BY_KEY, SECTIONS, InventoryMeta, Observation, kind_label, section_label, yaml_key,
 )
-from govcloud.model.enums import Severity
+from govcloud.model.enums import Items, Severity
 from govcloud.model.ids import ID_DESCRIPTION, ID_MAX_LEN, digest8, id_problem, is_valid_id, safe_id
 from govcloud.model.inventory import Inventory
 
@@ -503,7 +503,8 @@ class _Import:
                 for key, (_attr_name, target, many, required) in _ref_fields(SECTION_BY_KEY[it.rec.section].cls).items():
                     v = it.rec.values.get(key)
                     if required and not many and v is not None and self.lookup(target, v)[0] == "incomplete":
-                        it.missing.append(f"{key} (→ incomplete {self.lookup(target, v)[1].rec.external_id})")
+                        it.missing.append(Msg("{field} (→ incomplete {record})", field=key,
+                                             record=self.lookup(target, v)[1].rec.external_id))
                         changed = True
                         break
         for it in self.live:
@@ -549,7 +550,7 @@ class _Import:
             return got
         if status == "incomplete":
             if not it.missing:
-                cs.problems.append(_problem(W, "reference-incomplete", Msg("{key} '{value}' is a record of this import that is incomplete ({missing}); the reference is left out", key=key, value=one, missing=', '.join(got.missing)), rec, field=key))
+                cs.problems.append(_problem(W, "reference-incomplete", Msg("{key} '{value}' is a record of this import that is incomplete ({missing}); the reference is left out", key=key, value=one, missing=Items(got.missing)), rec, field=key))
         elif status == "ambiguous":
             it.failed = True
             cs.problems.append(_problem(E, "ambiguous-reference", Msg("{key} '{value}' names several {kind}: {matches}", key=key, value=one, kind=section_label(target), matches=', '.join(got)), rec, field=key,
@@ -581,7 +582,7 @@ class _Import:
 
     def _incomplete(self, it: _Item) -> None:
         rec = it.rec
-        kind, missing = kind_label(SECTION_BY_KEY[rec.section].kind), ", ".join(it.missing)
+        kind, missing = kind_label(SECTION_BY_KEY[rec.section].kind), Items(it.missing)
         why = incomplete_why_msg(rec.incomplete_why)
         message = Msg("{kind} '{external_id}' is not imported: the source does not state {missing} ({why})",
                       kind=kind, external_id=rec.external_id, missing=missing, why=why) if why else \

@@ -68,7 +68,7 @@ class TableRefused(GovcloudError):
     """The whole file cannot be read (not a workbook, a zip bomb, undecodable, too large)."""
 
     def __init__(self, problem: Problem) -> None:
-        super().__init__(f"{problem.file}: {problem.message}", hint=problem.hint)
+        super().__init__(Msg("{file}: {message}", file=problem.file, message=problem.message), hint=problem.hint)
         self.problem = problem
 
 

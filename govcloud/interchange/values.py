@@ -17,7 +17,7 @@ from typing import Any
 from govcloud.base.i18n import Msg
 from govcloud.interchange import xlsxread
 from govcloud.model.dates import DateError, parse_date
-from govcloud.model.enums import LabeledEnum
+from govcloud.model.enums import Label, LabeledEnum
 
 _SUFFIXES = re.compile(r"(\((optional|required|必填|选填|可选)\)|\*)$")
 
@@ -140,7 +140,8 @@ def to_enum(v: Any, enum: type[LabeledEnum]) -> LabeledEnum:
     s = norm_header(to_text(v))
     m = table.get(s)
     if m is None:
-        choices = "、".join(x.zh for x in enum)
+        zh = "、".join(x.zh for x in enum)
+        choices = Label(zh, zh, "; ".join(x.en for x in enum))   # JSON keeps the Chinese labels it always had
         raise ValueProblem(Msg("{value!r} is not one of: {choices}", value=to_text(v), choices=choices))
     return m
 

@@ -30,6 +30,26 @@ class Label(Msg):
         return (Label, (str(self), self.zh, self.en))
 
 
+class Items(Msg):
+    """A list of words or messages inside a ``Msg``: ``str`` joins them with ", " (JSON, logs),
+    ``text(lang)`` shows each in ``lang``, joined as that language lists them."""
+
+    __slots__ = ("items",)
+
+    def __new__(cls, items: "list[str] | tuple[str, ...]") -> "Items":
+        items = tuple(items)
+        obj = str.__new__(cls, ", ".join(items))
+        obj.msgid, obj.ctx, obj.params, obj.items = ", ".join(items), None, {}, items
+        return obj
+
+    def text(self, lang: str) -> str:
+        sep = tr(", ", lang, ctx="list separator")
+        return sep.join(x.text(lang) if isinstance(x, Msg) else str(x) for x in self.items)
+
+    def __reduce__(self):  # type: ignore[override]
+        return (Items, (self.items,))
+
+
 class LabeledEnum(str, Enum):
     """A string enum whose members carry an English label (``en``, the key with spaces unless
     given) and its Chinese translation (``zh``) from the catalog, context ``enum:<Class>``."""
