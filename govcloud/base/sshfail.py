@@ -8,14 +8,17 @@ Kinds: ``hostkey-changed``, ``hostkey-unknown``, ``auth``, ``timeout``, ``connec
 
 from __future__ import annotations
 
+from govcloud.base.i18n import Msg
+
 RETRYABLE = frozenset({"timeout", "connect"})
 
 # one line for a person, per kind (never key material)
 DESCRIPTIONS = {
-    "hostkey-changed": "host key does not match known_hosts (possible man-in-the-middle; refusing)",
-    "hostkey-unknown": "host key not in known_hosts (strict host-key checking; add it with ssh-keyscan after verifying)",
-    "auth": "authentication failed (key not accepted)",
-    "timeout": "timed out",
+    "hostkey-changed": Msg("host key does not match known_hosts (possible man-in-the-middle; refusing)"),
+    "hostkey-unknown": Msg("host key not in known_hosts (strict host-key checking; add it with ssh-keyscan after "
+                           "verifying)"),
+    "auth": Msg("authentication failed (key not accepted)"),
+    "timeout": Msg("timed out"),
 }
 
 # a few words per kind, for summary tables
@@ -45,6 +48,6 @@ def classify_openssh(msg: str) -> tuple[str, str]:
             if kind in DESCRIPTIONS:
                 return kind, DESCRIPTIONS[kind]
             line = next((x for x in msg.splitlines() if needle.lower() in x.lower()), needle)
-            return kind, "connection failed: " + line.strip()[:200]
+            return kind, Msg("connection failed: {detail}", detail=line.strip()[:200])
     first = (msg or "").strip().splitlines()
-    return "other", (first[0][:200] if first else "unreachable")
+    return "other", (first[0][:200] if first else Msg("unreachable"))

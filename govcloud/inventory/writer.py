@@ -95,6 +95,10 @@ class _BlockDumper(yaml.SafeDumper):
         return True
 
 
+# a text that is a str subclass (a catalog message, an enum label) is written as the plain text it is
+_BlockDumper.add_multi_representer(str, lambda dumper, value: dumper.represent_str(str(value)))
+
+
 def render_document(sections: dict[str, Any], *, style: Style = "block", header: str | None = None) -> str:
     """One inventory file: ``format_version`` first, then the given sections in order."""
     doc: dict[str, Any] = {"format_version": FORMAT_VERSION}
