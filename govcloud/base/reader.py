@@ -200,7 +200,8 @@ def alias_problem(text: str, data: Any) -> ReadFailure | None:
                            hint=Msg("an alias must not point into the node that holds it; write the values out"))
     if expansion > MAX_ALIAS_EXPANSION:
         return ReadFailure("alias-bomb",
-                           Msg("YAML aliases expand to over {limit:,} nodes (an 'alias bomb')", limit=MAX_ALIAS_EXPANSION),
+                           Msg("YAML aliases expand to over {limit:,} nodes (an 'alias bomb')",
+                               limit=MAX_ALIAS_EXPANSION),
                            hint=Msg("write the values out; nested aliases are not needed here"))
     return None
 

@@ -281,7 +281,8 @@ def parse_ini(text: str) -> Model:
         if m:
             group, state = m.group(1), m.group(2) or "hosts"
             if state not in ("hosts", "children", "vars"):
-                raise AnsibleInventoryError(Msg("section [{line}] has unknown type {state!r}", line=line[1:-1], state=state), lineno)
+                raise AnsibleInventoryError(Msg("section [{line}] has unknown type {state!r}", line=line[1:-1],
+                                                state=state), lineno)
             if group not in model.groups:
                 if state == "vars" and group not in pending:
                     pending[group] = (lineno, "vars", [])
@@ -290,7 +291,8 @@ def parse_ini(text: str) -> Model:
                 _resolve_pending(model, group, pending)
             continue
         if line.startswith("[") and line.endswith("]"):
-            raise AnsibleInventoryError(Msg("invalid section entry {line!r} (no spaces allowed in section names)", line=line), lineno)
+            raise AnsibleInventoryError(Msg("invalid section entry {line!r} (no spaces allowed in section names)",
+                                            line=line), lineno)
         if state == "hosts":
             try:
                 tokens = shlex.split(line, comments=True)
@@ -331,7 +333,8 @@ def parse_ini(text: str) -> Model:
     for name, (lineno, st, parents) in pending.items():
         if st == "vars":
             raise AnsibleInventoryError(Msg("section [{name}:vars] is for an undefined group {name!r}", name=name), lineno)
-        raise AnsibleInventoryError(Msg("section [{parent}:children] includes an undefined group {name!r}", parent=parents[-1], name=name), lineno)
+        raise AnsibleInventoryError(Msg("section [{parent}:children] includes an undefined group {name!r}",
+                                        parent=parents[-1], name=name), lineno)
     model.finish()
     return model
 
@@ -379,7 +382,8 @@ def _bounded_yaml(text: str, file: Path | None = None) -> Any:
         except yaml.YAMLError as exc:
             raise AnsibleInventoryError(Msg("YAML error: {error}", error=exc), file=file) from exc
         except (RecursionError, ValueError) as exc:     # ValueError: an integer of over 4,300 digits
-            raise AnsibleInventoryError(Msg("YAML error: {type}: {error}", type=type(exc).__name__, error=str(exc)[:200]), file=file) from None
+            raise AnsibleInventoryError(Msg("YAML error: {type}: {error}", type=type(exc).__name__,
+                                            error=str(exc)[:200]), file=file) from None
         bad = alias_problem(text, data)
     if bad is not None:
         raise AnsibleInventoryError(bad.message + (f" ({bad.hint})" if bad.hint else ""), bad.line, file=file)
@@ -421,7 +425,8 @@ def _yaml_group(model: Model, name: str, body: Any, depth: int) -> None:
         raise AnsibleInventoryError(Msg("group {name!r} must be a mapping with hosts/children/vars", name=name))
     for key in body:
         if key not in ("hosts", "children", "vars"):
-            raise AnsibleInventoryError(Msg("group {name!r} has unknown key {key!r} (expected hosts, children, vars)", name=name, key=key))
+            raise AnsibleInventoryError(Msg("group {name!r} has unknown key {key!r} (expected hosts, children, "
+                                            "vars)", name=name, key=key))
     vars_ = body.get("vars") or {}
     if not isinstance(vars_, dict):
         raise AnsibleInventoryError(Msg("vars of group {name!r} must be a mapping", name=name))
@@ -437,7 +442,8 @@ def _yaml_group(model: Model, name: str, body: Any, depth: int) -> None:
                 if isinstance(hv, dict):
                     model.hostvars[h].update(hv)
                 elif hv is not None:
-                    raise AnsibleInventoryError(Msg("host {host!r} in group {name!r}: variables must be a mapping", host=h, name=name))
+                    raise AnsibleInventoryError(Msg("host {host!r} in group {name!r}: variables must be a mapping",
+                                                    host=h, name=name))
     elif hosts:
         raise AnsibleInventoryError(Msg("hosts of group {name!r} must be a mapping (host: vars)", name=name))
     children = body.get("children") or {}
@@ -476,11 +482,13 @@ def parse_list_json(data: dict) -> Model:
             raise AnsibleInventoryError(Msg("group {name!r}: vars must be an object", name=name))
         for h in hosts:
             if not isinstance(h, (str, int, float)) or isinstance(h, bool):
-                raise AnsibleInventoryError(Msg("group {name!r}: a host name must be text, not {type}", name=name, type=type(h).__name__))
+                raise AnsibleInventoryError(Msg("group {name!r}: a host name must be text, not {type}", name=name,
+                                                type=type(h).__name__))
             model.add_host(name, str(h), f"{name}.hosts")
         for c in children:
             if not isinstance(c, (str, int, float)) or isinstance(c, bool):
-                raise AnsibleInventoryError(Msg("group {name!r}: a child group must be a name, not {type}", name=name, type=type(c).__name__))
+                raise AnsibleInventoryError(Msg("group {name!r}: a child group must be a name, not {type}", name=name,
+                                                type=type(c).__name__))
             if str(c) not in g.children:
                 g.children.append(str(c))
         g.vars.update(vars_)
@@ -592,7 +600,8 @@ def load_source(path: Path) -> Source:
             raise
         model.merge(m, f)
     if not files:
-        raise AnsibleInventoryError(Msg("the directory holds only inventory plugin configurations, no static inventory files"), file=path)
+        raise AnsibleInventoryError(Msg("the directory holds only inventory plugin configurations, no static "
+                                        "inventory files"), file=path)
     model.finish()
     vars_files: list[Path] = []
     for kind, names, store in (("group_vars", list(model.groups), model.plugin_group_vars),
@@ -865,7 +874,8 @@ def parse(path: Path) -> ParseResult:
                                        line=exc.line, hint=Msg("check it with `ansible-inventory -i PATH --list`")))
         return result
     except OSError as exc:
-        result.problems.append(Problem(Severity.error, "unreadable", Msg("cannot read: {reason}", reason=exc.strerror or exc),
+        result.problems.append(Problem(Severity.error, "unreadable", Msg("cannot read: {reason}",
+                                                                         reason=exc.strerror or exc),
                                        file=str(exc.filename or path)))
         return result
     for p, why in source.skipped:

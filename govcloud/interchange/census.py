@@ -323,7 +323,9 @@ class _Reader:
     def blank(self, row: Row, f: Field, what: str) -> None:
         sh = self.sheet
         self.tf.problems.append(make_problem(
-            Severity.error, "import.required", Msg("{column} is blank ({what})", column=f.zh if _is_zh(sh.labels.get(f.key, f.zh)) else f.en, what=what), file=self.tf.display, sheet=sh.name, row=row.number,
+            Severity.error, "import.required", Msg("{column} is blank ({what})",
+                                                   column=f.zh if _is_zh(sh.labels.get(f.key, f.zh)) else f.en,
+                                                   what=what), file=self.tf.display, sheet=sh.name, row=row.number,
             column=sh.columns[f.key][0] + 1 if f.key in sh.columns else None, field=sh.labels.get(f.key, f.zh)))
 
 
@@ -411,7 +413,8 @@ def _systems(path: Path, tf: TableFile, sheet: Sheet, result: ParseResult) -> li
         ext = f"census:{vals['id']}" if vals.get("id") else f"census:{org}/{name}"
         if ext in seen:
             tf.problems.append(make_problem(
-                Severity.error, "import.duplicate", Msg("system {name!r} of {org!r} is also on row {seen}", name=name, org=org, seen=seen[ext]),
+                Severity.error, "import.duplicate", Msg("system {name!r} of {org!r} is also on row {seen}", name=name,
+                                                        org=org, seen=seen[ext]),
                 file=tf.display, sheet=sheet.name, row=row.number, field=sheet.labels.get("name")))
             continue
         seen[ext] = row.number
@@ -428,7 +431,8 @@ def _systems(path: Path, tf: TableFile, sheet: Sheet, result: ParseResult) -> li
             if prev and prev != vals["org.usci"]:
                 tf.problems.append(make_problem(
                     Severity.error, "import.conflict",
-                    Msg("{org!r} has credit code {code!r} on row {row} but {other!r} here", org=org, code=prev, row=o.provenance.row, other=vals['org.usci']),
+                    Msg("{org!r} has credit code {code!r} on row {row} but {other!r} here", org=org, code=prev,
+                        row=o.provenance.row, other=vals['org.usci']),
                     file=tf.display, sheet=sheet.name, row=row.number, field=sheet.labels.get("org.usci")))
             else:
                 o.values["usci"] = vals["org.usci"]
@@ -465,7 +469,8 @@ def _servers(path: Path, tf: TableFile, sheet: Sheet, result: ParseResult,
         ext = f"census-server:{vals['id']}" if vals.get("id") else f"census-server:{host}"
         if ext in seen:
             tf.problems.append(make_problem(
-                Severity.error, "import.duplicate", Msg("server {host!r} is also on row {seen}", host=host, seen=seen[ext]),
+                Severity.error, "import.duplicate", Msg("server {host!r} is also on row {seen}", host=host,
+                                                        seen=seen[ext]),
                 file=tf.display, sheet=sheet.name, row=row.number, field=sheet.labels.get("hostname")))
             continue
         seen[ext] = row.number

@@ -398,12 +398,16 @@ class _Import:
         cs = self.cs
         sec = SECTION_BY_KEY.get(rec.section)
         if sec is None:
-            cs.problems.append(_problem(E, "unknown-section", Msg("records of section '{section}' cannot be imported", section=rec.section), rec, hint=Msg("sections: {sections}", sections=", ".join(SECTION_BY_KEY))))
+            cs.problems.append(_problem(E, "unknown-section", Msg("records of section '{section}' cannot be "
+                                                                  "imported", section=rec.section), rec, hint=Msg("sections: {sections}", sections=", ".join(SECTION_BY_KEY))))
             return
         key = f"{rec.section}/{rec.external_id}"
         if key in self.by_key:
             first = self.by_key[key].rec.provenance.where()
-            cs.problems.append(_problem(E, "duplicate-external-id", Msg("{kind} '{external_id}' appears twice in the source (first at {first})", kind=kind_label(sec.kind), external_id=rec.external_id, first=first), rec))
+            cs.problems.append(_problem(E, "duplicate-external-id", Msg("{kind} '{external_id}' appears twice in "
+                                                                        "the source (first at {first})",
+                                                                        kind=kind_label(sec.kind),
+                                                                        external_id=rec.external_id, first=first), rec))
             return
         item = _Item(rec, key, "new")
         self.by_key[key] = item
@@ -416,7 +420,11 @@ class _Import:
             hits = self._matches(rec)
             if len(hits) > 1:
                 item.owner = "skip"
-                cs.problems.append(_problem(W, "ambiguous-match", Msg("{kind} '{external_id}' matches several records: {hits}; not imported", kind=kind_label(sec.kind), external_id=rec.external_id, hits=', '.join(hits)), rec,
+                cs.problems.append(_problem(W, "ambiguous-match", Msg("{kind} '{external_id}' matches several "
+                                                                      "records: {hits}; not imported",
+                                                                      kind=kind_label(sec.kind),
+                                                                      external_id=rec.external_id,
+                                                                      hits=', '.join(hits)), rec,
                                             hint=Msg("make the names/addresses unique, or give the record the id")))
                 cs.changes.append(Change("skipped", rec.section, None, rec.external_id, rec.provenance.where(),
                                          None, note=Msg("matches {records}", records=", ".join(hits))))
@@ -431,13 +439,20 @@ class _Import:
             proposed = rec.values.get(_ID_KEY.get(rec.section, "id"))
             if rec.section not in LIST_SECTIONS and isinstance(proposed, str) and proposed != item.id \
                     and not is_valid_id(proposed) and rec.section not in _ID_KEY:
-                cs.problems.append(_problem(W, "id-mapped", Msg("{kind} id {proposed!r:.80} is not a valid id ({why}); imported as {id}", kind=kind_label(sec.kind), proposed=proposed, why=id_problem(proposed), id=item.id), rec,
+                cs.problems.append(_problem(W, "id-mapped", Msg("{kind} id {proposed!r:.80} is not a valid id "
+                                                                "({why}); imported as {id}", kind=kind_label(sec.kind),
+                                                                proposed=proposed, why=id_problem(proposed),
+                                                                id=item.id), rec,
                                             field="id", hint=ID_DESCRIPTION))
         ckey = _claim_id(rec.section, item.id, rec.values)
         if (rec.section, ckey) in self.claimed:
             other = self.claimed[(rec.section, ckey)]
             item.owner = "skip"
-            cs.problems.append(_problem(W, "same-target", Msg("{kind} '{external_id}' and '{other_id}' ({where}) are the same record {id}; the second is not imported", kind=kind_label(sec.kind), external_id=rec.external_id, other_id=other.rec.external_id, where=other.rec.provenance.where(), id=item.id), rec))
+            cs.problems.append(_problem(W, "same-target", Msg("{kind} '{external_id}' and '{other_id}' ({where}) "
+                                                              "are the same record {id}; the second is not imported",
+                                                              kind=kind_label(sec.kind), external_id=rec.external_id,
+                                                              other_id=other.rec.external_id,
+                                                              where=other.rec.provenance.where(), id=item.id), rec))
             cs.changes.append(Change("skipped", rec.section, item.id, rec.external_id, rec.provenance.where(),
                                      None, note=Msg("same record as {other_id}", other_id=other.rec.external_id)))
             return
@@ -519,7 +534,8 @@ class _Import:
                 v = it.rec.values.get(key)
                 if key in it.rec.soft_refs and required and not many and not _empty(v) and \
                         self.lookup(target, v)[0] == "none":
-                    it.missing.append(Msg("{field} ('{value}' is in neither the file nor the inventory)", field=key, value=v))
+                    it.missing.append(Msg("{field} ('{value}' is in neither the file nor the inventory)", field=key,
+                                          value=v))
 
     def _resolved(self, it: _Item) -> dict[str, Any]:
         """The record's values with every reference replaced by the id it names (or left out)."""
@@ -550,19 +566,31 @@ class _Import:
             return got
         if status == "incomplete":
             if not it.missing:
-                cs.problems.append(_problem(W, "reference-incomplete", Msg("{key} '{value}' is a record of this import that is incomplete ({missing}); the reference is left out", key=key, value=one, missing=Items(got.missing)), rec, field=key))
+                cs.problems.append(_problem(W, "reference-incomplete", Msg("{key} '{value}' is a record of this "
+                                                                           "import that is incomplete ({missing}); "
+                                                                           "the reference is left out", key=key,
+                                                                           value=one, missing=Items(got.missing)), rec, field=key))
         elif status == "ambiguous":
             it.failed = True
-            cs.problems.append(_problem(E, "ambiguous-reference", Msg("{key} '{value}' names several {kind}: {matches}", key=key, value=one, kind=section_label(target), matches=', '.join(got)), rec, field=key,
+            cs.problems.append(_problem(E, "ambiguous-reference", Msg("{key} '{value}' names several {kind}: "
+                                                                      "{matches}", key=key, value=one,
+                                                                      kind=section_label(target),
+                                                                      matches=', '.join(got)), rec, field=key,
                                         hint=Msg("use the id")))
         elif key in rec.soft_refs:
             # named by the source, defined neither in it nor in the inventory: left out
             if not required:     # a required one made the record incomplete above
-                cs.problems.append(_problem(W, "unresolved-reference", Msg("{key} '{value}' matches no {kind} in the inventory or in this file; the reference is left out", key=key, value=one, kind=kind_label(SECTION_BY_KEY[target].kind)), rec,
-                                            field=key, hint=Msg("add it to the inventory first, or import the file that defines it")))
+                cs.problems.append(_problem(W, "unresolved-reference", Msg("{key} '{value}' matches no {kind} in "
+                                                                           "the inventory or in this file; the "
+                                                                           "reference is left out", key=key, value=one,
+                                                                           kind=kind_label(SECTION_BY_KEY[target].kind)), rec,
+                                            field=key, hint=Msg("add it to the inventory first, or import the file "
+                                                                "that defines it")))
         else:
             it.failed = True
-            cs.problems.append(_problem(E, "unresolved-reference", Msg("{key} '{value}' matches no {kind} in the inventory or in this file", key=key, value=one, kind=kind_label(SECTION_BY_KEY[target].kind)), rec, field=key,
+            cs.problems.append(_problem(E, "unresolved-reference", Msg("{key} '{value}' matches no {kind} in the "
+                                                                       "inventory or in this file", key=key, value=one,
+                                                                       kind=kind_label(SECTION_BY_KEY[target].kind)), rec, field=key,
                                         hint=Msg("add it to the inventory first, or correct the name")))
         return None
 
@@ -590,7 +618,8 @@ class _Import:
                 kind=kind, external_id=rec.external_id, missing=missing)
         self.cs.problems.append(_problem(W, "incomplete", message,
                                          rec, field=it.missing[0].split(" ")[0],
-                                         hint=Msg("add the field in the source, or write the record by hand (a re-import then observes it)")))
+                                         hint=Msg("add the field in the source, or write the record by hand (a "
+                                                  "re-import then observes it)")))
         self.cs.changes.append(Change("incomplete", rec.section, None, rec.external_id, rec.provenance.where(), None,
                                       fields=list(it.missing), note=incomplete_why(rec.incomplete_why),
                                       why=rec.incomplete_why))
@@ -936,7 +965,8 @@ def _read_state(text: str | None, rel: str, cs: ChangeSet) -> dict[str, Any]:
             raise TypeError
         return records
     except (ValueError, KeyError, TypeError):
-        cs.problems.append(Problem(E, "provenance-unreadable", Msg("{rel} is damaged; cannot tell which records earlier imports created", rel=rel), file=rel,
+        cs.problems.append(Problem(E, "provenance-unreadable", Msg("{rel} is damaged; cannot tell which records "
+                                                                   "earlier imports created", rel=rel), file=rel,
                                    hint=Msg("restore it from version control or a backup")))
         return {}
 

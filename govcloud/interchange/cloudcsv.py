@@ -154,7 +154,8 @@ def _template_problem(tf: TableFile, sheet: Sheet, fmt: str, spec: tuple[Column,
     expected = ", ".join(label[k] for k in (keys if fmt == "aws-csv" else required))
     return make_problem(
         Severity.error, "import.wrong_template",
-        (Msg("this is not {template}: it has none of its key columns ({expected})", template=_TEMPLATE[fmt], expected=expected)
+        (Msg("this is not {template}: it has none of its key columns ({expected})", template=_TEMPLATE[fmt],
+             expected=expected)
          if fmt == "aws-csv" else
          Msg("this is not {template}: it has none of its required columns ({expected})", template=_TEMPLATE[fmt],
              expected=expected))
@@ -165,7 +166,8 @@ def _template_problem(tf: TableFile, sheet: Sheet, fmt: str, spec: tuple[Column,
          Msg("this is not {template}: it has none of its required columns ({expected}); it shares only {shared}",
              template=_TEMPLATE[fmt], expected=expected, shared=", ".join(shared[:8]))),
         file=tf.display, sheet=sheet.name, row=sheet.header_row,
-        hint=Msg("fill in {template} (its header row names these columns), or give the --format this file is", template=_TEMPLATE[fmt]))
+        hint=Msg("fill in {template} (its header row names these columns), or give the --format this file is",
+                 template=_TEMPLATE[fmt]))
 
 
 def _parse(path: Path | str, fmt: str, spec: tuple[Column, ...], ignore: tuple[str, ...],
@@ -190,10 +192,12 @@ def _parse(path: Path | str, fmt: str, spec: tuple[Column, ...], ignore: tuple[s
             for row in sheet.rows:
                 ext, values, extra, match = build(ctx, row)
                 if ext is None:
-                    ctx.bad(row, spec[0].key, Msg("no identifying value in this row (no id, name, IP or MAC); skipped"))
+                    ctx.bad(row, spec[0].key, Msg("no identifying value in this row (no id, name, IP or MAC); "
+                                                  "skipped"))
                     continue
                 if ext in seen:
-                    ctx.bad(row, spec[0].key, Msg("the same server ({ext}) as row {seen}; this row is skipped", ext=ext, seen=seen[ext]))
+                    ctx.bad(row, spec[0].key, Msg("the same server ({ext}) as row {seen}; this row is skipped",
+                                                  ext=ext, seen=seen[ext]))
                     continue
                 seen[ext] = row.number
                 result.records.append(ImportedRecord(

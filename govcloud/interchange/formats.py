@@ -53,11 +53,13 @@ def parser_for(name: str):
         module = importlib.import_module(fmt.module)
     except ModuleNotFoundError as exc:
         if exc.name and (exc.name == fmt.module or fmt.module.startswith(exc.name + ".")):
-            raise FormatError(Msg("the {name} importer is not available in this build (module {module} is missing)", name=name, module=fmt.module)) from exc
+            raise FormatError(Msg("the {name} importer is not available in this build (module {module} is missing)",
+                                  name=name, module=fmt.module)) from exc
         raise
     fn = getattr(module, fmt.function, None)
     if fn is None:
-        raise FormatError(Msg("the {name} importer is not available in this build ({module}.{function} is missing)", name=name, module=fmt.module, function=fmt.function))
+        raise FormatError(Msg("the {name} importer is not available in this build ({module}.{function} is missing)",
+                              name=name, module=fmt.module, function=fmt.function))
     return fn
 
 
@@ -171,12 +173,14 @@ def parse(name: str, path: Path, *, progress: Progress = NULL) -> ParseResult:
     fn = parser_for(name)
     looks, desc = sniff(path)
     if looks is not None and name not in _COMPATIBLE.get(looks, {looks}):
-        raise FormatError(Msg("{path} is {desc}, which looks like --format {looks}, not --format {name}", path=path, desc=desc, looks=looks, name=name),
+        raise FormatError(Msg("{path} is {desc}, which looks like --format {looks}, not --format {name}", path=path,
+                              desc=desc, looks=looks, name=name),
                           hint=Msg("run again with --format {looks}, or check the file", looks=looks))
     import inspect
     result = fn(path, progress=progress) if "progress" in inspect.signature(fn).parameters else fn(path)
     if not isinstance(result, ParseResult):
-        raise FormatError(Msg("the {name} importer returned {type}, not a ParseResult", name=name, type=type(result).__name__))
+        raise FormatError(Msg("the {name} importer returned {type}, not a ParseResult", name=name,
+                              type=type(result).__name__))
     return result
 
 

@@ -87,8 +87,12 @@ def parse(path: Path) -> ParseResult:
     path = Path(path)
     result = ParseResult(FORMAT)
     if path.is_file() and path.suffix.lower() in (".xlsx", ".csv", ".html"):
-        result.problems.append(Problem(Severity.error, "wrong-format", Msg("{name}: the {format} export shows labels for people and cannot be read back without loss", name=path.name, format=path.suffix[1:].upper()),
-                                       file=path.name, hint=Msg("export with --format json and import that directory")))
+        result.problems.append(Problem(Severity.error, "wrong-format", Msg("{name}: the {format} export shows "
+                                                                           "labels for people and cannot be read "
+                                                                           "back without loss", name=path.name,
+                                                                           format=path.suffix[1:].upper()),
+                                       file=path.name, hint=Msg("export with --format json and import that "
+                                                                "directory")))
         return result
     files = sorted(path.glob("*.json")) if path.is_dir() else [path]
     name = None
@@ -99,7 +103,8 @@ def parse(path: Path) -> ParseResult:
             name = info.get("inventory") if isinstance(info.get("inventory"), str) else None
             if info.get("classified") == "redacted" and info.get("classified_systems"):
                 result.problems.append(Problem(
-                    Severity.warning, "redacted-export", Msg("the export redacted {count} classified system(s); they are not imported", count=info['classified_systems']), file="export.json",
+                    Severity.warning, "redacted-export", Msg("the export redacted {count} classified system(s); "
+                                                             "they are not imported", count=info['classified_systems']), file="export.json",
                     hint=Msg("export with --include-classified for a complete round trip")))
         except (ValueError, OSError, RecursionError):
             pass
@@ -120,7 +125,8 @@ def parse(path: Path) -> ParseResult:
             result.problems.append(Problem(Severity.error, "json", Msg("not valid JSON: nested too deeply"), file=f.name))
             continue
         if not isinstance(doc, dict) or not isinstance(doc.get("table"), str) or not isinstance(doc.get("rows"), list):
-            result.problems.append(Problem(Severity.error, "wrong-format", Msg("not a govcloud export table (expected {table, columns, rows})"), file=f.name))
+            result.problems.append(Problem(Severity.error, "wrong-format", Msg("not a govcloud export table "
+                                                                               "(expected {table, columns, rows})"), file=f.name))
             continue
         section = TABLES.get(doc["table"])
         if section is None:
@@ -161,7 +167,8 @@ def parse(path: Path) -> ParseResult:
             result.records.append(ImportedRecord(section, ext, values, prov, match))
     if not seen_tables and not result.problems:
         result.problems.append(Problem(Severity.error, "wrong-format", Msg("no govcloud export tables found"),
-                                       file=path.name, hint=Msg("give the directory `govcloud inventory export --format json` wrote")))
+                                       file=path.name, hint=Msg("give the directory `govcloud inventory export "
+                                                                "--format json` wrote")))
     if meta is None and name:
         meta = ImportedRecord("inventory", "inventory", {"name": name}, Provenance("export.json", "", None, None))
     if meta is not None:

@@ -105,7 +105,8 @@ def _run_import(fmt: str, source: Path, root: Path, *, dry_run: bool, now: str |
             out.problems.extend(parsed.problems)
             out.problems.extend(loaded.errors)
             out.problems.append(Problem(Severity.error, "inventory-has-errors",
-                                        Msg("the inventory {root} has {n_errors} error(s) already; fix them before importing", root=root, n_errors=len(loaded.errors)), file=str(root),
+                                        Msg("the inventory {root} has {n_errors} error(s) already; fix them before "
+                                            "importing", root=root, n_errors=len(loaded.errors)), file=str(root),
                                         hint=Msg("govcloud inventory validate {root}", root=root)))
             return out
         inv, documents = loaded.inventory, loaded.documents

@@ -324,12 +324,15 @@ def parse(path: Path) -> ParseResult:
                                        hint=Msg("give NetBox REST API JSON (pages, lists or one combined object)")))
         return result
     if not any(src.objects.get(k) for k in ("tenant", "site", "device", "vm")):
-        result.problems.append(Problem(Severity.error, "wrong-format", Msg("no NetBox tenants, sites, devices or virtual machines found"), file=path.name,
+        result.problems.append(Problem(Severity.error, "wrong-format", Msg("no NetBox tenants, sites, devices or "
+                                                                           "virtual machines found"), file=path.name,
                                        hint=Msg("is this NetBox REST API JSON? (objects carry url …/api/dcim/…)")))
         return result
     m = _Mapper(path, src, result)
     for kind, file, where in src.unkeyed:
-        result.problems.append(Problem(Severity.warning, "netbox-no-id", Msg("a NetBox {kind} without an id (pk) cannot be told apart from others; not imported", kind=kind),
+        result.problems.append(Problem(Severity.warning, "netbox-no-id", Msg("a NetBox {kind} without an id (pk) "
+                                                                             "cannot be told apart from others; not "
+                                                                             "imported", kind=kind),
                                        file=(m.prefix + file) + (f":{where}" if where else "")))
     m.index_addresses()
     m.tenants()

@@ -188,8 +188,10 @@ def parse(path: Path | str, *, max_rows: int | None = None, progress: Progress =
                 near = did_you_mean("vInfo", names)
                 tf.problems.append(make_problem(
                     Severity.error, "import.missing_sheet",
-                    Msg("no vInfo sheet: this is not an RVTools export (is {near!r} the vInfo sheet renamed?)", near=near) if near else
-                    Msg("no vInfo sheet: this is not an RVTools export (sheets: {sheets})", sheets=", ".join(names[:10])),
+                    Msg("no vInfo sheet: this is not an RVTools export (is {near!r} the vInfo sheet renamed?)",
+                        near=near) if near else
+                    Msg("no vInfo sheet: this is not an RVTools export (sheets: {sheets})",
+                        sheets=", ".join(names[:10])),
                     file=tf.display, hint=Msg("export with RVTools (File → Export all to xlsx), keep the vInfo tab")))
                 result.problems = tf.problems
                 return result
@@ -320,7 +322,8 @@ class _Builder:
         else:
             ext = f"vm:{vm}"
         if ext in self.seen:
-            self._warn("import.duplicate", Msg("VM {vm!r} has the same identity ({ext}) as row {seen}; this row is skipped", vm=vm, ext=ext, seen=self.seen[ext]), sheet=vinfo, row=row.number, field=vinfo.labels.get("vm_uuid", "VM"))
+            self._warn("import.duplicate", Msg("VM {vm!r} has the same identity ({ext}) as row {seen}; this row is "
+                                               "skipped", vm=vm, ext=ext, seen=self.seen[ext]), sheet=vinfo, row=row.number, field=vinfo.labels.get("vm_uuid", "VM"))
             return None
         self.seen[ext] = row.number
         dns = to_text(row["dns"]) if row.get("dns") is not None else None

@@ -164,7 +164,9 @@ def check_zip(path: Path, display: str, *, max_total_mb: float = MAX_UNCOMPRESSE
         if info.file_size > ratio_floor_mb * 2**20 and ratio > max_ratio:
             raise TableRefused(make_problem(
                 Severity.error, "import.zip_bomb",
-                Msg("refused: member {filename!r} would expand {compress_size:,} bytes to {file_size:,} bytes (×{ratio:,.0f}); this looks like a zip bomb, not a workbook", filename=info.filename, compress_size=info.compress_size, file_size=info.file_size, ratio=ratio),
+                Msg("refused: member {filename!r} would expand {compress_size:,} bytes to {file_size:,} bytes "
+                    "(×{ratio:,.0f}); this looks like a zip bomb, not a workbook", filename=info.filename,
+                    compress_size=info.compress_size, file_size=info.file_size, ratio=ratio),
                 file=display, hint=Msg("export the data again from its source application")))
     if total > max_total_mb * 2**20:
         raise TableRefused(make_problem(
@@ -231,8 +233,10 @@ class TableFile:
         if suffix in (".xlsx", ".xlsm") and kind != "xlsx":
             raise TableRefused(make_problem(
                 Severity.error, "import.not_xlsx",
-                Msg("named {suffix} but it is not a workbook (it is {what})", suffix=suffix, what=_describe_text(self.path)),
-                file=self.display, hint=Msg("save it as .xlsx from Excel or WPS, or rename it to .csv if it is a CSV")))
+                Msg("named {suffix} but it is not a workbook (it is {what})", suffix=suffix,
+                    what=_describe_text(self.path)),
+                file=self.display, hint=Msg("save it as .xlsx from Excel or WPS, or rename it to .csv if it is a "
+                                            "CSV")))
         self.kind = "xlsx" if kind == "xlsx" else "csv"
         self.sha256 = sha256_of(self.path)
         if self.kind == "xlsx":
@@ -285,7 +289,8 @@ class TableFile:
             text, enc = decode_text(data)
         except UnicodeDecodeError as exc:
             raise TableRefused(make_problem(
-                Severity.error, "import.encoding", Msg("cannot decode the text as UTF-8, UTF-16 or GBK/GB18030 ({error})", error=exc),
+                Severity.error, "import.encoding", Msg("cannot decode the text as UTF-8, UTF-16 or GBK/GB18030 "
+                                                       "({error})", error=exc),
                 file=self.display, hint=Msg("save as 'CSV UTF-8' from Excel"))) from None
         self.encoding = enc
         if enc == "GB18030/GBK":
@@ -326,7 +331,8 @@ class TableFile:
                 sr.columns = wanted.columns     # once the header is known, only its columns
         except xlsxread.XlsxError as exc:
             self.problems.append(make_problem(
-                Severity.error, "import.bad_xlsx", Msg("the sheet cannot be read to its end ({error})", error=exc.args[0]),
+                Severity.error, "import.bad_xlsx", Msg("the sheet cannot be read to its end ({error})",
+                                                       error=exc.args[0]),
                 file=self.display, sheet=sheet,
                 hint=Msg("open it in Excel or WPS and save it again as .xlsx")))
             return
@@ -518,7 +524,8 @@ class TableFile:
             if c.key in cols and i not in merged_header_cols:
                 self.problems.append(make_problem(
                     Severity.warning, "import.duplicate_column",
-                    Msg("column {column!r} appears more than once; the values of both are read", column=header_cells[i]),
+                    Msg("column {column!r} appears more than once; the values of both are read",
+                        column=header_cells[i]),
                     file=self.display, sheet=display_sheet, row=header_row, column=i + 1,
                     field=str(header_cells[i])))
             cols.setdefault(c.key, []).append(i)
@@ -541,7 +548,8 @@ class TableFile:
             if hint is not None or report_unknown:
                 self.problems.append(make_problem(
                     Severity.warning, "import.unknown_column",
-                    Msg("column {column!r} is not recognised and is ignored; did you mean {hint!r}?", column=str(v), hint=hint)
+                    Msg("column {column!r} is not recognised and is ignored; did you mean {hint!r}?", column=str(v),
+                        hint=hint)
                     if hint else Msg("column {column!r} is not recognised and is ignored", column=str(v)),
                     file=self.display, sheet=display_sheet, row=header_row, column=i + 1, field=str(v),
                     hint=Msg("rename the header to {hint!r}", hint=hint) if hint else None))
@@ -595,7 +603,8 @@ class TableFile:
                 Severity.warning, "import.formula",
                 Msg("formula {value!r} has no computed value; the cell is read as empty", value=str(v)),
                 file=self.display, sheet=sheet, row=number, column=cols[key][0] + 1, field=labels[key],
-                hint=Msg("open the workbook in Excel or WPS and save it (formulas are then computed), or paste the cells as values")))
+                hint=Msg("open the workbook in Excel or WPS and save it (formulas are then computed), or paste the "
+                         "cells as values")))
             return None
         s = v.strip()
         if not s:

@@ -90,7 +90,8 @@ def _bounded(conv_type: str, lo: float | None, hi: float | None) -> Converter:
         else:
             hint = Msg("remove the quotes") if isinstance(v, str) and _numeric(v) else None
             want = Msg("a whole number") if conv_type == "int" else Msg("a number")
-            sink(path + (key,), "wrong-type", Msg("expected {want}, got {type_name} {value!r}", want=want, type_name=_type_name(v), value=v), hint)
+            sink(path + (key,), "wrong-type", Msg("expected {want}, got {type_name} {value!r}", want=want,
+                                                  type_name=_type_name(v), value=v), hint)
             return INVALID
         if lo is not None and v < lo:
             sink(path + (key,), "out-of-range", Msg("{value} is below the minimum {minimum:g}", value=v, minimum=lo))
@@ -118,7 +119,8 @@ def _conv_bool(v: Any, path: tuple, key: Any, sink: Sink) -> Any:
             return True
         if v in _FALSE:
             return False
-    sink(path + (key,), "wrong-type", Msg("expected true/false ({yes}/{no}), got {type_name} {value!r}", yes=YES, no=NO, type_name=_type_name(v), value=v))
+    sink(path + (key,), "wrong-type", Msg("expected true/false ({yes}/{no}), got {type_name} {value!r}", yes=YES,
+                                          no=NO, type_name=_type_name(v), value=v))
     return INVALID
 
 
@@ -148,9 +150,11 @@ def _enum_converter(enum_cls: type[Enum]) -> Converter:
                 return member
             close = difflib.get_close_matches(v, list(table), n=1, cutoff=0.5)
             hint = Msg("did you mean '{close}'?", close=table[close[0]].value) if close else None
-            sink(path + (key,), "unknown-value", Msg("'{value}' is not a valid {enum_title}; valid: {keys}", value=v, enum_title=_enum_title(enum_cls), keys=', '.join(keys)), hint)
+            sink(path + (key,), "unknown-value", Msg("'{value}' is not a valid {enum_title}; valid: {keys}", value=v,
+                                                     enum_title=_enum_title(enum_cls), keys=', '.join(keys)), hint)
         else:
-            sink(path + (key,), "wrong-type", Msg("expected one of {keys}, got {type_name}", keys=', '.join(keys), type_name=_type_name(v)))
+            sink(path + (key,), "wrong-type", Msg("expected one of {keys}, got {type_name}", keys=', '.join(keys),
+                                                  type_name=_type_name(v)))
         return INVALID
     return conv
 

@@ -691,7 +691,8 @@ def _check_target(out: Path, force: bool) -> None:
     foreign = [p for p in verify_export(out) if p.code in ("extra", "modified", "manifest")]
     if foreign:
         names = ", ".join(p.path for p in foreign[:5]) + (" …" if len(foreign) > 5 else "")
-        raise ExportError(Msg("{out} holds files the earlier export did not write or that were changed since ({names}); refusing to replace it", out=out, names=names),
+        raise ExportError(Msg("{out} holds files the earlier export did not write or that were changed since "
+                              "({names}); refusing to replace it", out=out, names=names),
                           hint=Msg("move those files away, choose another --out, or pass --force to replace it"))
 
 

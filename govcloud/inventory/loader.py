@@ -115,7 +115,8 @@ def scan_inventory(root: Path, *, link_roots: tuple[Path, ...] = ()) -> tuple[li
         if not root.is_dir():
             return [root], problems
     except OSError as exc:
-        return [], [ScanProblem("unreadable", Msg("cannot read {root}: {reason}", root=root, reason=exc.strerror or exc), str(root))]
+        return [], [ScanProblem("unreadable", Msg("cannot read {root}: {reason}", root=root,
+                                                  reason=exc.strerror or exc), str(root))]
     files: list[Path] = []
     try:
         top = os.path.realpath(root)
@@ -156,7 +157,8 @@ def scan_inventory(root: Path, *, link_roots: tuple[Path, ...] = ()) -> tuple[li
                         continue
                     if not any(os.path.commonpath([t, target]) == t for t in allowed):
                         problems.append(ScanProblem(
-                            "symlink-outside", Msg("symlink leads outside the inventory, to {target} (not read)", target=target),
+                            "symlink-outside", Msg("symlink leads outside the inventory, to {target} (not read)",
+                                                   target=target),
                             rel(path), hint=Msg("copy the file into the inventory; links must stay inside it")))
                         continue
                     if os.path.isdir(target):
@@ -176,7 +178,8 @@ def scan_inventory(root: Path, *, link_roots: tuple[Path, ...] = ()) -> tuple[li
                 files.append(Path(path))
             elif suffix.lower() in _SUFFIXES:
                 problems.append(ScanProblem(
-                    "suffix-case", Msg("'{name}' is not read: the suffix must be lowercase {suffix}", name=name, suffix=suffix.lower()),
+                    "suffix-case", Msg("'{name}' is not read: the suffix must be lowercase {suffix}", name=name,
+                                       suffix=suffix.lower()),
                     rel(path), hint=Msg("rename it to {new_name}", new_name=os.path.splitext(name)[0] + suffix.lower())))
 
     walk(str(root))
@@ -221,7 +224,8 @@ def _load_inventory(root: Path, *, max_file_mb: float, cache: ParsedCache | None
             return result
         if not (root / ROOT_FILE) in files:
             result.error("no-root-file", Msg("{root} has no {root_file}", root=root, root_file=ROOT_FILE), file=str(root),
-                         hint=Msg("create {root_file} with `format_version: {format_version}` and `inventory: {{name: ...}}`", root_file=ROOT_FILE, format_version=FORMAT_VERSION))
+                         hint=Msg("create {root_file} with `format_version: {format_version}` and `inventory: "
+                                  "{{name: ...}}`", root_file=ROOT_FILE, format_version=FORMAT_VERSION))
     phase.set_total(len(files))
     for path in files:
         rel = path.relative_to(base).as_posix()
@@ -253,7 +257,8 @@ def _load_document(result: LoadResult, rel: str, data: Any, *, is_root: bool) ->
             result.error("format-version", Msg("format_version is missing"), file=rel, line=1,
                          hint=Msg("add `format_version: {format_version}` at the top", format_version=FORMAT_VERSION))
     elif version != FORMAT_VERSION:
-        result.error("format-version", Msg("format_version {version!r} is not supported (this govcloud reads version {format_version})", version=version, format_version=FORMAT_VERSION), file=rel, path=("format_version",))
+        result.error("format-version", Msg("format_version {version!r} is not supported (this govcloud reads "
+                                           "version {format_version})", version=version, format_version=FORMAT_VERSION), file=rel, path=("format_version",))
 
     def sink_for(section: str, entity_id_of: Any) -> Any:
         def sink(path: tuple, code: str, message: str, hint: str | None = None,
@@ -279,8 +284,10 @@ def _load_document(result: LoadResult, rel: str, data: Any, *, is_root: bool) ->
         if value is None:
             continue
         if not isinstance(value, list):
-            result.error("wrong-type", Msg("section '{key}' must be a list of records, got {value}", key=key, value='a mapping' if isinstance(value, dict) else type(value).__name__),
-                         file=rel, path=(key,), hint=Msg("write each record as a list item: `{key}:\\n  - id: ...`", key=key))
+            result.error("wrong-type", Msg("section '{key}' must be a list of records, got {value}", key=key,
+                                           value='a mapping' if isinstance(value, dict) else type(value).__name__),
+                         file=rel, path=(key,), hint=Msg("write each record as a list item: `{key}:\\n  - id: ...`",
+                                                         key=key))
             continue
         convert = record_converter(section.cls)
         store = inv.section(key)

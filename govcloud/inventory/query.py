@@ -42,7 +42,8 @@ class Selection:
 def _enum_arg(enum_cls: type, value: str, option: str) -> Any:
     member = enum_cls.lookup().get(value)  # type: ignore[attr-defined]
     if member is None:
-        raise UsageError(Msg("{option} '{value}' is not one of: {choices}", option=option, value=value, choices=', '.join(m.value for m in enum_cls)))
+        raise UsageError(Msg("{option} '{value}' is not one of: {choices}", option=option, value=value,
+                             choices=', '.join(m.value for m in enum_cls)))
     return member
 
 

@@ -117,10 +117,12 @@ def check_references(inv: Inventory, result: LoadResult) -> None:
                 return value
             if len(ids) == 1:
                 org = inv.organizations[ids[0]]
-                report(W, "alias-resolved", Msg("organisation '{value}' resolved by name/alias to {id} ({name})", value=value, id=org.id, name=org.name), hint=Msg("write the id: {id}", id=org.id))
+                report(W, "alias-resolved", Msg("organisation '{value}' resolved by name/alias to {id} ({name})",
+                                                value=value, id=org.id, name=org.name), hint=Msg("write the id: {id}", id=org.id))
                 return org.id
             if len(ids) > 1:
-                report(E, "ambiguous-reference", Msg("organisation name '{value}' is ambiguous: {ids}", value=value, ids=', '.join(ids)), hint=Msg("write one of the ids"))
+                report(E, "ambiguous-reference", Msg("organisation name '{value}' is ambiguous: {ids}", value=value,
+                                                     ids=', '.join(ids)), hint=Msg("write one of the ids"))
                 return value
         elif value in inv.section(_STORE_OF_KIND[kind]):
             return value
@@ -205,7 +207,8 @@ def check_systems_have_servers(inv: Inventory, result: LoadResult) -> None:
             result.at_entity(W, "no-servers", Msg("system '{name}' lists no servers", name=s.name), "systems", s.id,
                              "servers", hint=Msg("add them once it is deployed"))
         else:
-            result.at_entity(E, "no-servers", Msg("system '{name}' is {lifecycle} but lists no servers", name=s.name, lifecycle=s.lifecycle.msg), "systems", s.id, "servers",
+            result.at_entity(E, "no-servers", Msg("system '{name}' is {lifecycle} but lists no servers", name=s.name,
+                                                  lifecycle=s.lifecycle.msg), "systems", s.id, "servers",
                              hint=Msg("list the servers it runs on under `servers:`; planning needs them"))
 
 
@@ -217,7 +220,8 @@ def check_orphan_servers(inv: Inventory, result: LoadResult) -> None:
     for sid, srv in inv.servers.items():
         if sid not in used:
             result.at_entity(W, "orphan-server", Msg("server '{hostname}' belongs to no system", hostname=srv.hostname),
-                             "servers", sid, hint=Msg("add it to a system's `servers:` list, or mark it for retirement"))
+                             "servers", sid, hint=Msg("add it to a system's `servers:` list, or mark it for "
+                                                      "retirement"))
 
 
 @check
@@ -226,19 +230,23 @@ def check_classified_placement(inv: Inventory, result: LoadResult) -> None:
         if s.secrecy is Secrecy.classified:
             if s.network_zone in (NetworkZone.gov_extranet, NetworkZone.internet):
                 result.at_entity(E, "classified-on-open-network",
-                                 Msg("classified system '{name}' is declared on the {zone}", name=s.name, zone=s.network_zone.msg), "systems", s.id,
+                                 Msg("classified system '{name}' is declared on the {zone}", name=s.name,
+                                     zone=s.network_zone.msg), "systems", s.id,
                                  "network_zone", hint=Msg("classified systems belong on gov_intranet (the e-government intranet); if it is not classified, set "
                                       "secrecy: non_classified"))
             if s.secrecy_grade is None:
-                result.at_entity(W, "missing-grade", Msg("classified system '{name}' has no secrecy_grade", name=s.name),
+                result.at_entity(W, "missing-grade", Msg("classified system '{name}' has no secrecy_grade",
+                                                         name=s.name),
                                  "systems", s.id, "secrecy", hint=Msg("secret / confidential / top_secret"))
         elif s.secrecy_grade is not None:
             result.at_entity(E, "grade-without-secrecy",
-                             Msg("system '{name}' has secrecy_grade {grade} but is non_classified", name=s.name, grade=s.secrecy_grade.msg),
+                             Msg("system '{name}' has secrecy_grade {grade} but is non_classified", name=s.name,
+                                 grade=s.secrecy_grade.msg),
                              "systems", s.id, "secrecy_grade", hint=Msg("set secrecy: classified or drop the grade"))
         if s.extranet_area is not None and s.network_zone is not None and \
                 s.network_zone is not NetworkZone.gov_extranet:
-            result.at_entity(W, "area-outside-extranet", Msg("extranet_area is set but the system is on {zone}", zone=s.network_zone.msg), "systems", s.id, "extranet_area")
+            result.at_entity(W, "area-outside-extranet", Msg("extranet_area is set but the system is on {zone}",
+                                                             zone=s.network_zone.msg), "systems", s.id, "extranet_area")
 
 
 @check
@@ -250,7 +258,8 @@ def check_mlps(inv: Inventory, result: LoadResult) -> None:
                                  level=s.mlps_level, s_level=s.mlps_s_level, a_level=s.mlps_a_level),
                              "systems", s.id, "mlps_level")
         if s.mlps_level is None and s.mlps_status.value not in ("ungraded",) and not s.is_classified:
-            result.at_entity(E, "mlps-level-missing", Msg("MLPS status is {status} but no mlps_level is given", status=s.mlps_status.msg), "systems", s.id, "mlps_level")
+            result.at_entity(E, "mlps-level-missing", Msg("MLPS status is {status} but no mlps_level is given",
+                                                          status=s.mlps_status.msg), "systems", s.id, "mlps_level")
 
 
 @check
@@ -259,12 +268,15 @@ def check_lifecycle(inv: Inventory, result: LoadResult) -> None:
         if s.lifecycle is Lifecycle.zombie and not s.zombie_criteria:
             result.at_entity(W, "zombie-without-criteria", Msg("'{name}' is marked zombie without a criterion (State Council General Office document [2017] No. 39)",
                                  name=s.name), "systems", s.id, "zombie_criteria",
-                             hint=Msg("list one of: detached_from_business, replaceable, idle_resources, no_maintenance, low_usage"))
+                             hint=Msg("list one of: detached_from_business, replaceable, idle_resources, "
+                                      "no_maintenance, low_usage"))
         elif s.zombie_criteria and s.lifecycle is not Lifecycle.zombie:
-            result.at_entity(W, "zombie-criteria-unused", Msg("'{name}' meets zombie criteria but its lifecycle is {lifecycle}", name=s.name, lifecycle=s.lifecycle.msg), "systems", s.id, "lifecycle",
+            result.at_entity(W, "zombie-criteria-unused", Msg("'{name}' meets zombie criteria but its lifecycle is "
+                                                              "{lifecycle}", name=s.name, lifecycle=s.lifecycle.msg), "systems", s.id, "lifecycle",
                              hint=Msg("set lifecycle: zombie, or remove the criteria"))
         if s.build_mode.is_vertical and not s.vertical_authority:
-            result.at_entity(W, "vertical-without-authority", Msg("vertical system '{name}' names no superior department", name=s.name), "systems", s.id, "vertical_authority")
+            result.at_entity(W, "vertical-without-authority", Msg("vertical system '{name}' names no superior "
+                                                                  "department", name=s.name), "systems", s.id, "vertical_authority")
 
 
 # ---------------------------------------------------------------- dates
@@ -304,7 +316,8 @@ def check_dates(inv: Inventory, result: LoadResult) -> None:
                 result.at_entity(E, "implausible-date", Msg("{field} {date} is outside {earliest}–{latest}", field=name, date=d, earliest=_EARLIEST.year,
                                      latest=_LATEST.year), "systems", s.id, name)
             elif as_of and name in ("last_used_at", "mlps_last_assessed") and d > as_of:
-                result.at_entity(E, "date-after-census", Msg("{field} {date} is after the census date {as_of}", field=name, date=d, as_of=as_of),
+                result.at_entity(E, "date-after-census", Msg("{field} {date} is after the census date {as_of}",
+                                                             field=name, date=d, as_of=as_of),
                                  "systems", s.id, name, hint=Msg("a census cannot record the future"))
     for r in inv.machine_rooms.values():
         if r.built_on and not _EARLIEST <= r.built_on <= _LATEST:
@@ -330,7 +343,8 @@ def check_org_lineage(inv: Inventory, result: LoadResult) -> None:
                     continue
                 if state.get(nxt) == 1:
                     cycle = trail[trail.index(nxt):] + [nxt] if nxt in trail else [oid, nxt]
-                    result.at_entity(E, "lineage-cycle", Msg("{label} chain loops: {cycle}", label=label, cycle=' → '.join(cycle)),
+                    result.at_entity(E, "lineage-cycle", Msg("{label} chain loops: {cycle}", label=label,
+                                                             cycle=' → '.join(cycle)),
                                      "organizations", oid, graph)
                 elif nxt not in state:
                     visit(nxt, trail + [nxt])
@@ -345,7 +359,8 @@ def check_org_lineage(inv: Inventory, result: LoadResult) -> None:
         owners[s.owner_org] = owners.get(s.owner_org, 0) + 1
     for org in orgs.values():
         if org.usci and not _USCI.match(org.usci):
-            result.at_entity(W, "bad-usci", Msg("'{usci}' is not an 18-character unified social credit code (GB 32100)", usci=org.usci), "organizations", org.id, "usci")
+            result.at_entity(W, "bad-usci", Msg("'{usci}' is not an 18-character unified social credit code (GB "
+                                                "32100)", usci=org.usci), "organizations", org.id, "usci")
         if as_of and org.abolished and org.abolished <= as_of and owners.get(org.id):
             succ = ", ".join(inv.current_orgs(org.id))
             result.at_entity(W, "owner-abolished", Msg("{name} was abolished/merged on {abolished} but still owns {count} system(s)", name=org.name,
@@ -353,7 +368,8 @@ def check_org_lineage(inv: Inventory, result: LoadResult) -> None:
                              "abolished", hint=Msg("move them to {successor}", successor=succ) if succ else None)
     for region in inv.regions.values():
         if not _REGION_CODE.match(region.code):
-            result.at_entity(W, "bad-region-code", Msg("'{code}' is not a 6/9/12-digit division code (GB/T 2260)", code=region.code), "regions", region.code, "code")
+            result.at_entity(W, "bad-region-code", Msg("'{code}' is not a 6/9/12-digit division code (GB/T 2260)",
+                                                       code=region.code), "regions", region.code, "code")
 
 
 # ---------------------------------------------------------------- servers, databases, dependencies
@@ -380,10 +396,12 @@ def check_servers(inv: Inventory, result: LoadResult) -> None:
                                  sub=(i,) if i < len(srv.ips) else ())
         for i, d in enumerate(srv.disks):
             if d.used_gb is not None and d.size_gb is not None and d.used_gb > d.size_gb:
-                result.at_entity(W, "disk-overfull", Msg("disk {index} uses {used_gb:g} GB of {size_gb:g} GB", index=i, used_gb=d.used_gb, size_gb=d.size_gb),
+                result.at_entity(W, "disk-overfull", Msg("disk {index} uses {used_gb:g} GB of {size_gb:g} GB", index=i,
+                                                         used_gb=d.used_gb, size_gb=d.size_gb),
                                  "servers", srv.id, "disks", sub=(i, "used_gb"))
         if srv.kind is ServerKind.minicomputer and not srv.cpu_arch.is_minicomputer:
-            result.at_entity(W, "minicomputer-arch", Msg("a minicomputer with cpu_arch {cpu_arch}", cpu_arch=srv.cpu_arch.msg),
+            result.at_entity(W, "minicomputer-arch", Msg("a minicomputer with cpu_arch {cpu_arch}",
+                                                         cpu_arch=srv.cpu_arch.msg),
                              "servers", srv.id, "cpu_arch", hint=Msg("minicomputers are ppc64, ia64 or sparc"))
 
 
@@ -408,7 +426,8 @@ def check_workloads(inv: Inventory, result: LoadResult) -> None:
                                  hint=Msg("letters, digits and : _ . @ -, e.g. nginx or app@1"))
             hp = svc.health_path
             if hp is not None and (not hp.startswith("/") or first_control_char(hp)):
-                result.at_entity(E, "bad-health-path", Msg("{path!r:.80}: a health-check path starts with '/' and holds no control characters", path=hp), "systems", s.id, "workload",
+                result.at_entity(E, "bad-health-path", Msg("{path!r:.80}: a health-check path starts with '/' and "
+                                                           "holds no control characters", path=hp), "systems", s.id, "workload",
                                  sub=("services", i, "health_path"), hint=Msg("e.g. /api/health"))
         rec = wl.cutover_record
         if rec is not None:
@@ -435,7 +454,8 @@ def check_dependencies(inv: Inventory, result: LoadResult) -> None:
                              "dependencies", dep.id, "to")
         key = (dep.from_, dep.to, dep.type.value if dep.type else "")
         if key in seen:
-            result.at_entity(W, "duplicate-dependency", Msg("dependency {id} ({kind}) is listed twice", id=dep.id, kind=key[2]),
+            result.at_entity(W, "duplicate-dependency", Msg("dependency {id} ({kind}) is listed twice", id=dep.id,
+                                                            kind=key[2]),
                              "dependencies", dep.id)
         seen.add(key)
 
@@ -451,21 +471,27 @@ def check_machine_rooms(inv: Inventory, result: LoadResult) -> None:
         exempt = room.secrecy_exemption is not None and room.secrecy_exemption.approved
         if cutoff and room.built_on and room.built_on > cutoff and not exempt and \
                 room.room_type is RoomType.dept_self_built:
-            result.at_entity(W, "new-machine-room", Msg("department room built on {built_on}, after the {cutoff} ban on new machine rooms, without an approved secrecy exemption (H-ROOM-1)", built_on=room.built_on, cutoff=cutoff), "machine_rooms", room.id, "built_on",
-                             hint=Msg("record secrecy_exemption {approved: true, approval_ref: ...} or plan its closure"))
+            result.at_entity(W, "new-machine-room", Msg("department room built on {built_on}, after the {cutoff} "
+                                                        "ban on new machine rooms, without an approved secrecy "
+                                                        "exemption (H-ROOM-1)", built_on=room.built_on, cutoff=cutoff), "machine_rooms", room.id, "built_on",
+                             hint=Msg("record secrecy_exemption {approved: true, approval_ref: ...} or plan its "
+                                      "closure"))
 
 
 @check
 def check_cloud_zones(inv: Inventory, result: LoadResult) -> None:
     for z in inv.cloud_zones.values():
         if z.accepts_classified and z.network_zone is not None and z.network_zone is not NetworkZone.gov_intranet:
-            result.at_entity(E, "classified-zone-open", Msg("zone '{name}' accepts classified systems but sits on {zone}", name=z.name, zone=z.network_zone.msg), "cloud_zones", z.id, "accepts_classified",
+            result.at_entity(E, "classified-zone-open", Msg("zone '{name}' accepts classified systems but sits on "
+                                                            "{zone}", name=z.name, zone=z.network_zone.msg), "cloud_zones", z.id, "accepts_classified",
                              hint=Msg("only an intranet cloud (e-government intranet) may accept classified systems"))
         if not z.in_china or not z.ops_in_china:
-            result.at_entity(E, "zone-outside-china", Msg("zone '{name}' is not located and operated in China (GB/T 22239-2019 cloud extension, H-CN-1)", name=z.name), "cloud_zones", z.id,
+            result.at_entity(E, "zone-outside-china", Msg("zone '{name}' is not located and operated in China (GB/T "
+                                                          "22239-2019 cloud extension, H-CN-1)", name=z.name), "cloud_zones", z.id,
                              "in_china" if not z.in_china else "ops_in_china")
         if z.mlps_level and z.mlps_level >= 4 and not z.dedicated_pool:
-            result.at_entity(W, "level4-shared-pool", Msg("zone '{name}' is rated level 4 but is not a dedicated pool (GB/T 22239-2019 9.2)", name=z.name), "cloud_zones", z.id, "dedicated_pool")
+            result.at_entity(W, "level4-shared-pool", Msg("zone '{name}' is rated level 4 but is not a dedicated "
+                                                          "pool (GB/T 22239-2019 9.2)", name=z.name), "cloud_zones", z.id, "dedicated_pool")
         names = [f.name for f in z.flavors]
         for dup in sorted({n for n in names if names.count(n) > 1}):
             result.at_entity(E, "duplicate-flavor", Msg("flavor '{flavor}' is listed twice", flavor=dup), "cloud_zones",
@@ -478,7 +504,8 @@ def check_takeovers(inv: Inventory, result: LoadResult) -> None:
         if (t.system is None) == (t.org is None):
             result.at_entity(E, "takeover-target", Msg("a takeover record names exactly one of `system` or `org`"), "takeovers", t.id, "system")
         if t.done_date and t.status not in (TakeoverStatus.taken_over, TakeoverStatus.exempt):
-            result.at_entity(W, "takeover-status", Msg("done_date {done_date} is set but status is {status}", done_date=t.done_date, status=t.status.msg), "takeovers", t.id, "status")
+            result.at_entity(W, "takeover-status", Msg("done_date {done_date} is set but status is {status}",
+                                                       done_date=t.done_date, status=t.status.msg), "takeovers", t.id, "status")
 
 
 @check
@@ -486,7 +513,8 @@ def check_policies(inv: Inventory, result: LoadResult) -> None:
     for p in inv.policies.values():
         ids = [b.id for b in p.batches]
         for dup in sorted({i for i in ids if ids.count(i) > 1}):
-            result.at_entity(E, "duplicate-id", Msg("batch id '{batch}' appears twice in policy {id}", batch=dup, id=p.id),
+            result.at_entity(E, "duplicate-id", Msg("batch id '{batch}' appears twice in policy {id}", batch=dup,
+                                                    id=p.id),
                              "policies", p.id, "batches")
         for i, b in enumerate(p.batches):
             listed = len(b.scope_orgs) + len(b.scope_systems)
@@ -497,7 +525,9 @@ def check_policies(inv: Inventory, result: LoadResult) -> None:
                                  "policies", p.id, "batches", sub=(i, "declared_count"),
                                  hint=Msg("kept as the source document says; check the source document"))
             if p.final_deadline and b.deadline and b.deadline > p.final_deadline:
-                result.at_entity(E, "deadline-after-final", Msg("batch {id} deadline {deadline} is after the policy's final deadline {final_deadline}", id=b.id, deadline=b.deadline, final_deadline=p.final_deadline), "policies", p.id,
+                result.at_entity(E, "deadline-after-final", Msg("batch {id} deadline {deadline} is after the "
+                                                                "policy's final deadline {final_deadline}", id=b.id,
+                                                                deadline=b.deadline, final_deadline=p.final_deadline), "policies", p.id,
                                  "batches", sub=(i, "deadline"))
         _check_approvers(inv, result, p)
     meta = inv.meta
@@ -515,17 +545,20 @@ def _check_approvers(inv: Inventory, result: LoadResult, p: Any) -> None:
         return
     file, _ = inv.origin.get(("policies", p.id), (None, None))
     if file is not None and ("/" in file or "\\" in file):
-        result.at_entity(E, "approvers-location", Msg("policy {id} lists approvers in {file}; approvers may only be declared in a file at the inventory's root", id=p.id, file=file), "policies", p.id, "approvers",
+        result.at_entity(E, "approvers-location", Msg("policy {id} lists approvers in {file}; approvers may only be "
+                                                      "declared in a file at the inventory's root", id=p.id, file=file), "policies", p.id, "approvers",
                          hint=Msg("move the policy (with its approvers) to <inventory>/policy.yaml"))
     for i, a in enumerate(p.approvers):
         if not a.name.strip() or has_control(a.name):
-            result.at_entity(E, "approver-name", Msg("an approver's name must be non-empty text without control characters"), "policies", p.id, "approvers", sub=(i, "name"))
+            result.at_entity(E, "approver-name", Msg("an approver's name must be non-empty text without control "
+                                                     "characters"), "policies", p.id, "approvers", sub=(i, "name"))
         if not a.ssh_key and not a.sm2_key:
             result.at_entity(E, "approver-key", Msg("approver {name} has neither ssh_key nor sm2_key", name=a.name),
                              "policies", p.id, "approvers", sub=(i, "name"))
         if a.ssh_key and (why := ssh_key_problem(a.ssh_key)):
             result.at_entity(E, "approver-key", Msg("approver {name}: ssh_key is {why}", name=a.name, why=why), "policies", p.id,
-                             "approvers", sub=(i, "ssh_key"), hint=Msg("paste the one line of the approver's .pub file"))
+                             "approvers", sub=(i, "ssh_key"), hint=Msg("paste the one line of the approver's .pub "
+                                                                       "file"))
         if a.sm2_key and (why := sm2_key_problem(a.sm2_key)):
             result.at_entity(E, "approver-key", Msg("approver {name}: sm2_key is {why}", name=a.name, why=why), "policies", p.id,
                              "approvers", sub=(i, "sm2_key"),
@@ -579,9 +612,12 @@ def complete_census(inv: Inventory, result: LoadResult) -> None:
             names = ", ".join(m.value for m in still)
             why = Msg("the latest discovery did not establish them") if srv.id in latest else \
                 Msg("no discovery has observed them")
-            result.at_entity(W, "server-incomplete", Msg("census incomplete: {names} not known yet ({why}); the systems on this server are not scheduled until it is complete", names=names, why=why),
+            result.at_entity(W, "server-incomplete", Msg("census incomplete: {names} not known yet ({why}); the "
+                                                         "systems on this server are not scheduled until it is "
+                                                         "complete", names=names, why=why),
                              "servers", srv.id, "census_missing",
-                             hint=Msg("run `govcloud inventory discover {where} --hosts {id}` (SSH, read-only), or write the values into the record", where=where, id=srv.id))
+                             hint=Msg("run `govcloud inventory discover {where} --hosts {id}` (SSH, read-only), or "
+                                      "write the values into the record", where=where, id=srv.id))
 
 
 @check
@@ -589,6 +625,7 @@ def check_resources(inv: Inventory, result: LoadResult) -> None:
     for r in inv.resources.values():
         if r.open_to_public and (r.secrecy is Secrecy.classified or r.negative_list):
             why = Msg("classified") if r.secrecy is Secrecy.classified else Msg("on the negative list")
-            result.at_entity(E, "resource-open-forbidden", Msg("resource '{name}' is {why} but open_to_public", name=r.name, why=why),
+            result.at_entity(E, "resource-open-forbidden", Msg("resource '{name}' is {why} but open_to_public",
+                                                               name=r.name, why=why),
                              "resources", r.id, "open_to_public")
 

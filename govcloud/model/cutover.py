@@ -102,7 +102,8 @@ def record_problems(rec: Any) -> list[tuple[str, str, str]]:
                                 Msg("e.g. govapp-cloud.gov.test")))
             if rec.cname_source and rec.cname_target and \
                     rec.cname_source.rstrip(".").lower() == rec.cname_target.rstrip(".").lower():
-                out.append(("cname_target", Msg("cname_target is the same name as cname_source: nothing would switch"),
+                out.append(("cname_target", Msg("cname_target is the same name as cname_source: nothing would "
+                                                "switch"),
                             Msg("the name that resolves to the target server")))
         else:
             for f in ("cname_source", "cname_target"):

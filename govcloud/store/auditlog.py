@@ -142,7 +142,8 @@ def load_key(*, create: bool) -> bytes | None:
         if not path.is_file():
             raise AuditLogError(Msg("the audit key {path} is not a file", path=path))
         if st.st_mode & 0o077:
-            raise AuditLogError(Msg("the audit key {path} can be read by others (mode {mode:o})", path=path, mode=st.st_mode & 0o777),
+            raise AuditLogError(Msg("the audit key {path} can be read by others (mode {mode:o})", path=path,
+                                    mode=st.st_mode & 0o777),
                                 hint=Msg("chmod 600 {path}", path=path))
         text = path.read_text(encoding="ascii", errors="replace").strip()
         key = bytes.fromhex(text)
@@ -222,10 +223,13 @@ def _read_anchor(root: Path | str, key: bytes | None, problems: list["AuditProbl
         problems.append(AuditProblem(None, None, "anchor", Msg("the anchor {path} is unreadable", path=path)))
         return None
     if key is None:
-        problems.append(AuditProblem(None, None, "key", Msg("the audit key {key_file} is missing: the log was written with a key that this account does not have", key_file=key_file())))
+        problems.append(AuditProblem(None, None, "key", Msg("the audit key {key_file} is missing: the log was "
+                                                            "written with a key that this account does not have",
+                                                            key_file=key_file())))
         return None
     if not hmac.compare_digest(str(a.get("mac", "")), mac_of(key, _anchor_body(a))):
-        problems.append(AuditProblem(None, None, "anchor", Msg("the anchor {path} does not match its mac (edited, or written with another key)", path=path)))
+        problems.append(AuditProblem(None, None, "anchor", Msg("the anchor {path} does not match its mac (edited, "
+                                                               "or written with another key)", path=path)))
         return None
     return a
 
@@ -323,7 +327,8 @@ def append(root: Path | str, *, action: str, entity: dict[str, Any] | tuple[str,
                     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
                         raise AuditLogError(
                             Msg("the audit log {path} ends in a damaged entry; nothing was appended", path=path),
-                            hint=Msg("run `govcloud audit verify {log_root}` and restore the log", log_root=log_root(root))) from exc
+                            hint=Msg("run `govcloud audit verify {log_root}` and restore the log",
+                                     log_root=log_root(root))) from exc
             entry: dict[str, Any] = {
                 "seq": prev_seq + 1,
                 "at": stamp.utc_now(),
@@ -406,7 +411,8 @@ def verify(root: Path | str) -> list[AuditProblem]:
             return problems
         data = path.read_bytes() if exists else None
     except OSError as exc:
-        problems.append(AuditProblem(None, None, "unreadable", Msg("cannot read {path}: {reason}", path=path, reason=exc.strerror or exc)))
+        problems.append(AuditProblem(None, None, "unreadable", Msg("cannot read {path}: {reason}", path=path,
+                                                                   reason=exc.strerror or exc)))
         return problems
     if data is None:
         head = _read_head(path.parent, problems)
@@ -415,14 +421,18 @@ def verify(root: Path | str) -> list[AuditProblem]:
                                          Msg("audit.jsonl is missing but audit.head records seq {head}", head=head[0])))
         elif anchor is not None:
             problems.append(AuditProblem(anchor["seq"], None, "missing",
-                                         Msg("the audit log is gone: the anchor {anchor_path} records seq {anchor} (if this inventory was deliberately deleted and re-created, remove that anchor)", anchor_path=anchor_path(root), anchor=anchor['seq'])))
+                                         Msg("the audit log is gone: the anchor {anchor_path} records seq {anchor} "
+                                             "(if this inventory was deliberately deleted and re-created, remove "
+                                             "that anchor)", anchor_path=anchor_path(root), anchor=anchor['seq'])))
         return problems
     lines = data.split(b"\n")
     torn = bool(lines) and lines[-1] != b""
     if not torn and lines:
         lines.pop()
     if key is None and lines:
-        problems.append(AuditProblem(None, None, "key", Msg("no audit key at {key_file}: the macs cannot be checked (copy the key the log was written with, or set {key_env})", key_file=key_file(), key_env=KEY_ENV)))
+        problems.append(AuditProblem(None, None, "key", Msg("no audit key at {key_file}: the macs cannot be checked "
+                                                            "(copy the key the log was written with, or set "
+                                                            "{key_env})", key_file=key_file(), key_env=KEY_ENV)))
     expected_seq, prev_hash = 1, GENESIS
     hashes: dict[int, str] = {}
     last_seq = 0
@@ -433,7 +443,8 @@ def verify(root: Path | str) -> list[AuditProblem]:
                 raise ValueError("not an object")
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             problems.append(AuditProblem(expected_seq, lineno, "unreadable",
-                                         Msg("not a JSON entry ({type}); expected seq {expected_seq}", type=exc.__class__.__name__, expected_seq=expected_seq)))
+                                         Msg("not a JSON entry ({type}); expected seq {expected_seq}",
+                                             type=exc.__class__.__name__, expected_seq=expected_seq)))
             expected_seq += 1
             prev_hash = None  # type: ignore[assignment] # the next link cannot be checked
             continue
@@ -446,7 +457,8 @@ def verify(root: Path | str) -> list[AuditProblem]:
             problems.append(AuditProblem(_int_seq(seq) or expected_seq, lineno, "fields", "; ".join(parts)))
         if _int_seq(seq) is None:
             problems.append(AuditProblem(expected_seq, lineno, "seq",
-                                         Msg("seq is {seq!r}, expected {expected_seq}", seq=str(seq)[:40], expected_seq=expected_seq)))
+                                         Msg("seq is {seq!r}, expected {expected_seq}", seq=str(seq)[:40],
+                                             expected_seq=expected_seq)))
             seq = expected_seq
         elif seq != expected_seq:
             if seq > expected_seq:
@@ -456,7 +468,9 @@ def verify(root: Path | str) -> list[AuditProblem]:
                 what = Msg("seq {seq} appears again (inserted or duplicated entry)", seq=seq)
             else:
                 what = Msg("entries out of order")
-            problems.append(AuditProblem(seq, lineno, "sequence", Msg("expected seq {expected_seq}, found {seq}: {what}", expected_seq=expected_seq, seq=seq, what=what)))
+            problems.append(AuditProblem(seq, lineno, "sequence", Msg("expected seq {expected_seq}, found {seq}: "
+                                                                      "{what}", expected_seq=expected_seq, seq=seq,
+                                                                      what=what)))
         try:
             actual = entry_hash(entry) if "hash" in entry else None
         except (ValueError, TypeError, RecursionError):
@@ -467,17 +481,20 @@ def verify(root: Path | str) -> list[AuditProblem]:
         elif key is not None and not (isinstance(entry.get("mac"), str)
                                       and hmac.compare_digest(entry["mac"], mac_of(key, actual))):
             problems.append(AuditProblem(seq, lineno, "mac",
-                                         Msg("the entry's mac does not match: it was re-hashed or written without the audit key")))
+                                         Msg("the entry's mac does not match: it was re-hashed or written without "
+                                             "the audit key")))
         if prev_hash is not None and entry.get("prev_hash") != prev_hash:
             problems.append(AuditProblem(seq, lineno, "chain",
-                                         Msg("prev_hash does not name the entry before it (an entry was removed, inserted or reordered here)")))
+                                         Msg("prev_hash does not name the entry before it (an entry was removed, "
+                                             "inserted or reordered here)")))
         hashes.setdefault(seq, str(entry.get("hash")))
         last_seq = max(last_seq, seq)
         expected_seq = seq + 1
         prev_hash = entry.get("hash") if isinstance(entry.get("hash"), str) else None
     if torn:
         problems.append(AuditProblem(expected_seq - 1, len(lines), "torn",
-                                     Msg("the last line has no newline (a write was cut short or the file truncated)")))
+                                     Msg("the last line has no newline (a write was cut short or the file "
+                                         "truncated)")))
     head = _read_head(path.parent, problems)
     truncated = False
     if head is not None:
@@ -485,20 +502,28 @@ def verify(root: Path | str) -> list[AuditProblem]:
         if head_seq > last_seq:
             truncated = True
             problems.append(AuditProblem(head_seq, None, "truncated",
-                                         Msg("audit.head records seq {head_seq} but the log ends at seq {last_seq} (entries were cut off the end)", head_seq=head_seq, last_seq=last_seq)))
+                                         Msg("audit.head records seq {head_seq} but the log ends at seq {last_seq} "
+                                             "(entries were cut off the end)", head_seq=head_seq, last_seq=last_seq)))
         elif head_seq in hashes and hashes[head_seq] != head_hash:
             problems.append(AuditProblem(head_seq, None, "head",
-                                         Msg("the hash of seq {head_seq} differs from the one audit.head recorded", head_seq=head_seq)))
+                                         Msg("the hash of seq {head_seq} differs from the one audit.head recorded",
+                                             head_seq=head_seq)))
     if anchor is not None:
         a_seq = anchor["seq"]
         if a_seq > last_seq and not truncated:
             problems.append(AuditProblem(a_seq, None, "truncated",
-                                         Msg("the anchor outside the inventory records seq {a_seq} but the log ends at seq {last_seq} (entries were cut off, log and head alike)", a_seq=a_seq, last_seq=last_seq)))
+                                         Msg("the anchor outside the inventory records seq {a_seq} but the log ends "
+                                             "at seq {last_seq} (entries were cut off, log and head alike)",
+                                             a_seq=a_seq, last_seq=last_seq)))
         elif a_seq in hashes and hashes[a_seq] != anchor.get("hash"):
             problems.append(AuditProblem(a_seq, None, "anchor",
-                                         Msg("the hash of seq {a_seq} differs from the one the anchor recorded (the log was replaced or rewritten)", a_seq=a_seq)))
+                                         Msg("the hash of seq {a_seq} differs from the one the anchor recorded (the "
+                                             "log was replaced or rewritten)", a_seq=a_seq)))
         if 1 in hashes and anchor.get("first") and hashes[1] != anchor.get("first"):
-            problems.append(AuditProblem(1, None, "anchor", Msg("the log's first entry is not the one the anchor recorded: the log was replaced by another one (if the inventory was deliberately re-created, remove {anchor_path})", anchor_path=anchor_path(root))))
+            problems.append(AuditProblem(1, None, "anchor", Msg("the log's first entry is not the one the anchor "
+                                                                "recorded: the log was replaced by another one (if "
+                                                                "the inventory was deliberately re-created, remove "
+                                                                "{anchor_path})", anchor_path=anchor_path(root))))
     return problems
 
 

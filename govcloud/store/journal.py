@@ -86,7 +86,8 @@ def parse(data: bytes | str, source: str = JOURNAL_NAME) -> JournalRead:
             raise JournalError(Msg("{source}:{n}: damaged journal line", source=source, n=n), hint=_DAMAGED) from None
         problem = _shape_problem(entry)
         if problem:
-            raise JournalError(Msg("{source}:{n}: damaged journal line: {problem}", source=source, n=n, problem=problem), hint=_DAMAGED)
+            raise JournalError(Msg("{source}:{n}: damaged journal line: {problem}", source=source, n=n,
+                                   problem=problem), hint=_DAMAGED)
         out.append(Entry.from_dict(entry))
         numbers.append(n)
     return JournalRead(out, torn, numbers)

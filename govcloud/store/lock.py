@@ -133,7 +133,8 @@ def writer_lock(directory: Path | str, command: str, *, wait: float | None = Non
     key = str(path.absolute())
     if key in _held:
         if "ex" not in _held[key]:
-            raise GovcloudError(Msg("internal: {directory} is read-locked by this process; cannot write it", directory=directory))
+            raise GovcloudError(Msg("internal: {directory} is read-locked by this process; cannot write it",
+                                    directory=directory))
         _held[key].append("ex")
         try:
             yield

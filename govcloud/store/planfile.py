@@ -200,7 +200,8 @@ class _Fields:
         if of is not None:
             for n, x in enumerate(v):
                 if not isinstance(x, of):
-                    raise PlanShapeError(self.path + (key, n), Msg("expected {type}, got {kind}", type=of.__name__, kind=_kind(x)))
+                    raise PlanShapeError(self.path + (key, n), Msg("expected {type}, got {kind}", type=of.__name__,
+                                                                   kind=_kind(x)))
         return v
 
     def dict(self, key: str) -> dict[Any, Any]:
@@ -361,7 +362,8 @@ def read_plan(arg: Path) -> Plan:
         raise GovcloudError(Msg("{where}: {message}", where=where, message=doc.message), hint=doc.hint)
     data = doc.data
     if not isinstance(data, dict) or data.get("format_version") != PLAN_FORMAT_VERSION:
-        raise GovcloudError(Msg("{path} is not a govcloud plan (format_version {version})", path=path, version=PLAN_FORMAT_VERSION))
+        raise GovcloudError(Msg("{path} is not a govcloud plan (format_version {version})", path=path,
+                                version=PLAN_FORMAT_VERSION))
     bad = plan_id_problems(data)
     if bad:  # refused before any directory, host alias or variable is derived from it
         field, value = bad[0]
@@ -372,7 +374,8 @@ def read_plan(arg: Path) -> Plan:
             Msg("{where}: {field} {value!r:.80} is not a valid id: {why}", where=where, field=field, value=value,
                 why=id_problem(value))
         raise GovcloudError(message,
-                            hint=Msg("{id_description}; regenerate the plan with `govcloud plan generate`", id_description=ID_DESCRIPTION))
+                            hint=Msg("{id_description}; regenerate the plan with `govcloud plan generate`",
+                                     id_description=ID_DESCRIPTION))
     try:
         return plain_to_plan(data)
     except PlanShapeError as exc:

@@ -162,8 +162,10 @@ def _roll_forward(root: Path, intent: dict[str, Any]) -> int | None:
             folders.add(dest.parent)
             crash_point("txn.publish")
         elif not dest.is_file() or file_sha256(dest) != f["sha256"]:
-            raise TransactionError(Msg("an interrupted write in {root} cannot be completed: {rel} is neither staged nor in place (transaction {tid})", root=root, rel=rel, tid=tid),
-                                   hint=Msg("restore {rel} from a backup, then remove {intent_file}", rel=rel, intent_file=d / (tid + ".json")))
+            raise TransactionError(Msg("an interrupted write in {root} cannot be completed: {rel} is neither staged "
+                                       "nor in place (transaction {tid})", root=root, rel=rel, tid=tid),
+                                   hint=Msg("restore {rel} from a backup, then remove {intent_file}", rel=rel,
+                                            intent_file=d / (tid + ".json")))
     for folder in sorted(folders):
         fsync_dir(folder)
     crash_point("txn.fsync")
@@ -207,7 +209,8 @@ def exchange(a: Path, b: Path) -> None:
 
 def _publish_dir(root: Path, tid: str, stage: Path, out: Path, manifest: str) -> None:
     if not _stage_name_ok(stage, tid):
-        raise TransactionError(Msg("internal: {stage} is not a staging folder of transaction {tid}", stage=stage, tid=tid))
+        raise TransactionError(Msg("internal: {stage} is not a staging folder of transaction {tid}", stage=stage,
+                                   tid=tid))
     if stage.is_dir() and _manifest_sha(stage) == manifest and _manifest_sha(out) != manifest:
         if out.exists() or out.is_symlink():
             exchange(stage, out)        # the new content in place, the previous one in `stage`
@@ -216,8 +219,10 @@ def _publish_dir(root: Path, tid: str, stage: Path, out: Path, manifest: str) ->
         crash_point("txn.exchange")
         fsync_dir(out.parent)
     elif _manifest_sha(out) != manifest:
-        raise TransactionError(Msg("an interrupted export to {out} cannot be completed: its staged copy is gone", out=out),
-                               hint=Msg("export again; then remove {intent_file}", intent_file=txn_dir(root) / (tid + ".json")))
+        raise TransactionError(Msg("an interrupted export to {out} cannot be completed: its staged copy is gone",
+                                   out=out),
+                               hint=Msg("export again; then remove {intent_file}",
+                                        intent_file=txn_dir(root) / (tid + ".json")))
     shutil.rmtree(stage, ignore_errors=True)     # the previous content (or nothing)
     crash_point("txn.cleanup")
 
@@ -253,7 +258,8 @@ def recover(root: Path | str) -> list[str]:
                 if not isinstance(intent, dict) or not isinstance(intent.get("files"), list):
                     raise ValueError("not an intent record")
             except (ValueError, OSError) as exc:
-                raise TransactionError(Msg("{intent_path}: unreadable intent record of an interrupted write ({error})", intent_path=intent_path, error=exc),
+                raise TransactionError(Msg("{intent_path}: unreadable intent record of an interrupted write "
+                                           "({error})", intent_path=intent_path, error=exc),
                                        hint=Msg("restore the directory from a backup")) from None
             _roll_forward(root, intent)
             done.append(f"completed {intent.get('kind')} {intent.get('id')}")
