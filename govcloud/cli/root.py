@@ -16,7 +16,7 @@ import typer.core
 
 from govcloud import __version__
 from govcloud.base import debuglog
-from govcloud.base.i18n import LANGS, localize, tr
+from govcloud.base.i18n import LANGS, N_, localize, tr
 from govcloud.cli import audit as audit_cli
 from govcloud.cli import compliance as compliance_cli
 from govcloud.cli import discover as discover_cli
@@ -150,11 +150,18 @@ def _quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def _print_error(label: str, message: str, hint: str | None = None) -> None:
+# the boundary's lines: the label (bold red) is what comes before {message}
+# (an internal error keeps its English words in Chinese too: they are what a bug report and a grep look for)
+_LINES = {"error": N_("error: {message}"), "internal": N_("internal error: {message}")}
+
+
+def _print_error(kind: str, message: str, hint: str | None = None, lang: str = "zh") -> None:
     err = stderr()
-    err.print(styled((label, "bold red"), " " + scrub(message)), highlight=False, soft_wrap=True)
+    label, _, tail = tr(_LINES[kind], lang).partition("{message}")
+    err.print(styled((label, "bold red"), scrub(message) + tail), highlight=False, soft_wrap=True)
     if hint:
-        err.print(styled(("  hint: " + scrub(hint), "dim")), highlight=False, soft_wrap=True)
+        err.print(styled((tr("  hint: {hint}", lang).format(hint=scrub(hint)), "dim")), highlight=False,
+                  soft_wrap=True)
 
 
 def language(argv: list[str]) -> str:
@@ -191,8 +198,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         bad = _control_in_text_options(args)
         if bad:
-            _print_error("error:", tr("{option} must be text without control characters (newline, tab, ESC, bidi "
-                                      "overrides): it is recorded in the audit log and journal", lang).format(option=bad))
+            _print_error("error", tr("{option} must be text without control characters (newline, tab, ESC, bidi "
+                                     "overrides): it is recorded in the audit log and journal", lang).format(option=bad),
+                         lang=lang)
             sys.exit(int(ExitCode.USAGE))
         # in non-standalone mode click returns the exit code of typer.Exit instead of exiting
         code = app(args=argv, standalone_mode=False, prog_name="govcloud")
@@ -205,12 +213,12 @@ def main(argv: list[str] | None = None) -> None:
             os._exit(code)
         sys.exit(code)
     except GovcloudError as exc:
-        _print_error("error:", *error_text(exc, lang))
+        _print_error("error", *error_text(exc, lang), lang=lang)
         sys.exit(int(exc.exit_code))
     except _CLICK_EXIT as exc:
         sys.exit(exc.exit_code)
     except _CLICK_ABORT:
-        stderr().print("interrupted")
+        stderr().print(tr("interrupted", lang))
         sys.exit(int(ExitCode.INTERRUPTED))
     except _CLICK_ERROR as exc:
         # no_args_is_help: typer/click printed the help already; the exception only carries the exit code
@@ -221,20 +229,21 @@ def main(argv: list[str] | None = None) -> None:
                 helplang.show_usage_error(exc, lang, stderr())
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        stderr().print("interrupted")
+        stderr().print(tr("interrupted", lang))
         sys.exit(int(ExitCode.INTERRUPTED))
     except OSError as exc:
         # the file system refused (a file where a directory must be, no permission, disk full, …):
         # the environment's problem, not a bug — one clear line naming the path
         what = " → ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
         why = exc.strerror or type(exc).__name__
-        stderr().print(f"[bold red]error:[/] {what + ': ' if what else ''}{why}", highlight=False, soft_wrap=True)
+        _print_error("error", f"{what + ': ' if what else ''}{why}", lang=lang)
         sys.exit(int(ExitCode.ERROR))
     except Exception as exc:  # noqa: BLE001 - the boundary: never show a traceback to a user
         where = debuglog.record(exc)
         if _third_party(exc):  # a cloud/SSH/network failure is expected, not a bug: exit 1
-            _print_error("error:", f"{type(exc).__name__}: {exc}{where}",
-                         tr("check the cloud (clouds.yaml, OS_CLOUD, the auth URL), the network and SSH access", lang))
+            _print_error("error", f"{type(exc).__name__}: {exc}{where}",
+                         tr("check the cloud (clouds.yaml, OS_CLOUD, the auth URL), the network and SSH access", lang),
+                         lang=lang)
             sys.exit(int(ExitCode.ERROR))
-        _print_error("internal error:", f"{type(exc).__name__}: {exc}{where}")
+        _print_error("internal", f"{type(exc).__name__}: {exc}{where}", lang=lang)
         sys.exit(int(ExitCode.INTERNAL))

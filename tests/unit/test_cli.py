@@ -103,7 +103,7 @@ def test_browsing_a_broken_inventory_stops_with_its_errors(tmp_path: Path) -> No
 
 
 def test_bad_option_value_is_a_usage_error(mini: Path) -> None:
-    proc = gc("inventory", "list", str(mini), "--lifecycle", "dead", check_rc=2)
+    proc = gc("inventory", "list", str(mini), "--lifecycle", "dead", "--lang", "en", check_rc=2)
     assert "--lifecycle 'dead' is not one of" in proc.stderr
 
 
@@ -141,7 +141,9 @@ def test_schema_written_to_file(tmp_path: Path) -> None:
 def test_click_usage_errors_are_usage_errors_not_bugs(argv: list[str], message: str) -> None:
     # typer may raise from its vendored click (typer._click), not the installed click: the boundary
     # must still print click's usage message and exit 2, never "internal error" with exit 70
-    proc = gc(*argv, check_rc=2)
+    proc = gc(*argv, check_rc=2)          # Chinese by default (test_help_lang); click's own English with --lang en
+    assert "internal error" not in proc.stderr and "内部错误" not in proc.stderr and proc.stderr.startswith("用法：")
+    proc = gc(*argv, "--lang", "en", check_rc=2)
     assert "internal error" not in proc.stderr
     assert proc.stderr.startswith("Usage: ") and "govcloud" in proc.stderr.splitlines()[0]
     assert f"Error: {message}" in proc.stderr

@@ -272,9 +272,9 @@ def test_errors_in_the_command_line_language_for_every_group(world, fakes, monke
     }
     for group, (args, code, zh, en) in cases.items():
         got, err = _main(args, capsys)
-        assert got == code and zh in err and "error:" in err, (group, got, err)
+        assert got == code and err.startswith("错误：") and zh in err, (group, got, err)
         got, err = _main(args + ["--lang", "en"], capsys)
-        assert got == code and en in err and not CJK.search(err), (group, got, err)
+        assert got == code and err.startswith("error: ") and en in err and not CJK.search(err), (group, got, err)
         monkeypatch.setenv("GOVCLOUD_LANG", "en")
         got, err = _main(args, capsys)
         monkeypatch.delenv("GOVCLOUD_LANG")
@@ -294,9 +294,9 @@ def test_a_lower_layer_msg_and_its_hint_are_localized(world, monkeypatch, capsys
                             hint=Msg("for example: {example}", example="govcloud audit verify inv"))
     monkeypatch.setattr(auditlog, "verify", refuse)
     code, err = _main(["audit", "verify", str(world.inv)], capsys)
-    assert code == 1 and "inv 中没有编号为 'x1' 的记录" in err and "例如：govcloud audit verify inv" in err, err
+    assert code == 1 and err == "错误：inv 中没有编号为 'x1' 的记录\n  提示：例如：govcloud audit verify inv\n", err
     code, err = _main(["audit", "verify", str(world.inv), "--lang", "en"], capsys)
-    assert "no record with id 'x1' in inv" in err and "hint: for example: govcloud audit verify inv" in err, err
+    assert err == "error: no record with id 'x1' in inv\n  hint: for example: govcloud audit verify inv\n", err
 
     def plain(path):
         raise GovcloudError("written as is", hint="a plain hint")
@@ -312,3 +312,26 @@ def test_unreached_hosts_keep_their_english_labels() -> None:
     assert {k: discover.reason(k, "en") for k in LABELS} == LABELS
     assert discover.reason("hostkey-changed", "zh") == "主机密钥已变更（拒绝连接）"
     assert discover.reason("new-kind", "zh") == "new-kind"
+
+
+def test_the_boundary_lines(monkeypatch, capsys, tmp_path) -> None:
+    """An OSError (the file system refused) and a bug: one line each, labelled in the user's language; a bug's
+    line keeps the words 'internal error' (what a bug report and a grep look for)."""
+    from govcloud.cli import root
+    monkeypatch.delenv("GOVCLOUD_LANG", raising=False)
+
+    def refuse(*a, **k):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "x"))
+    monkeypatch.setattr(root, "app", refuse)
+    code, err = _main(["plan", "show", "p"], capsys)
+    assert code == 1 and err == f"错误：{tmp_path / 'x'}: Permission denied\n", err     # no markup printed as text
+    code, err = _main(["plan", "show", "p", "--lang", "en"], capsys)
+    assert code == 1 and err == f"error: {tmp_path / 'x'}: Permission denied\n", err
+
+    def bug(*a, **k):
+        raise KeyError("oops")
+    monkeypatch.setattr(root, "app", bug)
+    code, err = _main(["plan", "show", "p"], capsys)
+    assert code == 70 and err.startswith("内部错误（internal error）：KeyError: 'oops'"), err
+    code, err = _main(["plan", "show", "p", "--lang", "en"], capsys)
+    assert code == 70 and err.startswith("internal error: KeyError: 'oops'"), err

@@ -62,7 +62,7 @@ def test_terminal_output_escapes_controls_and_never_reads_markup(hostile):
 def test_markup_in_arguments_prints_literally(tmp_path):
     for weird in ("[/]", "[red]x", "[bold]", "\x1b[2Jclear"):
         p = gc("plan", "show", str(tmp_path / weird))
-        assert p.returncode == 1 and "error:" in p.stderr
+        assert p.returncode == 1 and "错误：" in p.stderr
         _no_terminal_controls(p.stderr)
         if weird.startswith("["):
             assert weird in p.stderr
