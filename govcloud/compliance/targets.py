@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from govcloud.drivers.ssh import SshTarget, ssh_config_hints
+from govcloud.base.i18n import Msg
 from govcloud.errors import GovcloudError
 
 
@@ -37,7 +38,8 @@ def read_ansible_ini(path: Path) -> AnsibleInventory:
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise GovcloudError(f"cannot read Ansible inventory {path}: {exc.strerror}") from None
+        raise GovcloudError(Msg("cannot read Ansible inventory {path}: {why}", path=str(path),
+                                why=exc.strerror)) from None
     host_vars: dict[str, dict[str, str]] = {}
     members: dict[str, list[str]] = {"ungrouped": []}
     children: dict[str, list[str]] = {}

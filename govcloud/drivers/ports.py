@@ -51,7 +51,13 @@ class CloudError(GovcloudError):
     """A cloud call failed; ``kind`` says what a person can do about it: quota | no_valid_host |
     missing_image | missing_flavor | missing_network | timeout | api | auth | unreachable."""
 
-    def __init__(self, kind: str, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, *args: str, kind: str | None = None, hint: str | None = None) -> None:
+        # CloudError(message, kind=…, hint=…); the positional CloudError(kind, message) of the
+        # test doubles works too
+        if kind is None:
+            kind, message = args
+        else:
+            (message,) = args
         super().__init__(message, hint=hint)
         self.kind = kind
         self.removed_server: dict[str, str] | None = None   # a server in ERROR that ensure_server removed

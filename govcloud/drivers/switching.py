@@ -42,7 +42,12 @@ class SwitchError(GovcloudError):
     ``conflict`` (compare-and-swap: the record is not what the plan expects), ``auth`` (the key was
     refused), ``unreachable``, ``not-found``, ``invalid``, ``refused``."""
 
-    def __init__(self, code: str, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, *args: str, code: str | None = None, hint: str | None = None) -> None:
+        # SwitchError(message, code=…, hint=…); the positional SwitchError(code, message) works too
+        if code is None:
+            code, message = args
+        else:
+            (message,) = args
         super().__init__(message, hint=hint)
         self.code = code
 

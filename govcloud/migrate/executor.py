@@ -40,8 +40,17 @@ from govcloud.redact import scrub_data
 from govcloud.store import journal
 from govcloud.store.entries import RecordTtlEntry, ReplicationEntry
 from govcloud.base.atomic import write_atomic
+from govcloud.base.i18n import Msg
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
+
+
+def _joined(items: list[Any]) -> Any:
+    """Messages (or plain texts) joined by "; " (by "；" in Chinese), as one message."""
+    out: Any = items[0] if items else ""
+    for item in items[1:]:
+        out = Msg("{a}; {b}", "list", a=out, b=item)
+    return out
 
 
 class StepFailed(GovcloudError):
@@ -227,13 +236,14 @@ class Executor:
         b = next((b for b in self.plan.batches if b.id == batch or b.id == f"B{batch}" or
                   b.id.lstrip("B0") == str(batch).lstrip("B0")), None)
         if b is None:
-            raise GovcloudError(f"batch {batch!r} is not in the plan",
-                                hint="batches: " + ", ".join(x.id for x in self.plan.batches))
+            raise GovcloudError(Msg("batch {batch} is not in the plan", batch=repr(batch)),
+                                hint=Msg("batches: {batches}", batches=", ".join(x.id for x in self.plan.batches)))
         items = list(b.items)
         if systems:
             unknown = [s for s in systems if s not in {i.system for i in items}]
             if unknown:
-                raise GovcloudError(f"system(s) {', '.join(unknown)} are not in batch {b.id}")
+                raise GovcloudError(Msg("system(s) {systems} are not in batch {batch}", systems=", ".join(unknown),
+                                        batch=b.id))
             groups = {i.move_group for i in items if i.system in systems}
             # a move group moves together: asking for one member brings its group
             items = [i for i in items if i.move_group in groups]
@@ -519,7 +529,7 @@ class Executor:
 
     def _keypair(self, conn: CloudPort) -> tuple[dict[str, Any], str]:
         if self.opts.key is None:
-            raise GovcloudError("provisioning needs --key (its public part becomes the servers' keypair)")
+            raise GovcloudError(Msg("provisioning needs --key (its public part becomes the servers' keypair)"))
         with self._kp_lock:
             return conn.ensure_keypair(D.keypair_name(self.plan.plan_id), self.playbooks.public_key(self.opts.key))
 
@@ -711,7 +721,8 @@ class Executor:
         """runs/<run>/<system>/<name>, created: only from a valid id, and only inside the plan's runs/
         (a symlink planted in a shared plan directory must not carry the run's files elsewhere)."""
         if not is_valid_id(system) or not is_valid_id(name):
-            raise GovcloudError(f"refusing a run directory for {system!r:.80}/{name!r:.40}: not a valid id")
+            raise GovcloudError(Msg("refusing a run directory for {system}/{name}: not a valid id",
+                                    system=f"{system!r:.80}", name=f"{name!r:.40}"))
         root = (self.plan_dir / "runs")
         root.mkdir(parents=True, exist_ok=True)
         root = root.resolve()
@@ -720,8 +731,9 @@ class Executor:
             real.joinpath(part).mkdir(exist_ok=True)
             nxt = real.joinpath(part).resolve()
             if nxt.parent != real or not nxt.is_relative_to(root):
-                raise GovcloudError(f"refusing run directory {self.runs_dir / system / name}: "
-                                    f"{real / part} resolves to {nxt}, outside {root}")
+                raise GovcloudError(Msg("refusing run directory {path}: {part} resolves to {real}, outside {root}",
+                                        path=str(self.runs_dir / system / name), part=str(real / part),
+                                        real=str(nxt), root=str(root)))
             real = nxt
         return real
 
@@ -820,20 +832,22 @@ class Executor:
             # a cutover killed before its verification (state cutover) is resumed: its steps are idempotent
             if st.state not in (State.synced, State.cutover) and not (
                     st.state is State.failed and "sync" in st.done_steps and st.failed_step in ("cutover", "verify")):
-                blocked.append(f"{t.system} is {st.state.value}, not synced (run `govcloud migrate run` first)")
+                blocked.append(Msg("{system} is {state}, not synced (run `govcloud migrate run` first)",
+                                   system=t.system, state=st.state.value))
         window = {t.system: t.cutover for t in targets}
         outside = [s for s, d in window.items() if d != today.isoformat()]
         frozen = [f for f in self.inv.freeze_windows.values() if f.start <= today <= f.end]
         if blocked:
-            raise GovcloudError("cannot cut over: " + "; ".join(blocked))
+            raise GovcloudError(Msg("cannot cut over: {why}", why=_joined(blocked)))
         if (outside or frozen) and not force_reason:
             why = []
             if outside:
-                why.append("outside the planned cutover day for " + ", ".join(f"{s} ({window[s] or 'none'})" for s in outside))
+                why.append(Msg("outside the planned cutover day for {systems}",
+                               systems=", ".join(f"{s} ({window[s] or 'none'})" for s in outside)))
             if frozen:
-                why.append("inside freeze window " + ", ".join(f"{f.id} {f.name}" for f in frozen))
-            raise GovcloudError("refusing to cut over: " + "; ".join(why),
-                                hint="wait for the window, or force with --force --reason \"…\" (recorded)")
+                why.append(Msg("inside freeze window {windows}", windows=", ".join(f"{f.id} {f.name}" for f in frozen)))
+            raise GovcloudError(Msg("refusing to cut over: {why}", why=_joined(why)),
+                                hint=Msg("wait for the window, or force with --force --reason \"…\" (recorded)"))
         entries = journal.read(self.plan_dir).entries
         projection = {t.system: project_downtime(statuses.get(t.system, SystemStatus(t.system)),
                                                  *R.latest(entries, t.system)) for t in targets}
@@ -841,10 +855,10 @@ class Executor:
         over = [s for s, p in projection.items() if approved is not None and p["total_s"] > approved]
         if over and not force_reason:
             raise GovcloudError(
-                "拒绝割接：预计停机超过批准的割接窗口 / refusing to cut over: projected downtime exceeds the approved "
-                f"window of {approved} s: " + ", ".join(f"{s} {projection[s]['total_s']:.0f} s" for s in over),
-                hint="shorten the final sync (another `migrate run --resync` first), or force with --force --reason "
-                     "\"…\" (recorded)")
+                Msg("refusing to cut over: projected downtime exceeds the approved window of {approved} s: {systems}",
+                    approved=approved, systems=", ".join(f"{s} {projection[s]['total_s']:.0f} s" for s in over)),
+                hint=Msg("shorten the final sync (another `migrate run --resync` first), or force with --force "
+                         "--reason \"…\" (recorded)"))
         todo = [t for t in targets if statuses.get(t.system, SystemStatus(t.system)).state not in
                 (State.verified, State.done, State.decommissioned)]
         # the run's agent first: reading a kind-hosts record means SSH to its clients
@@ -868,17 +882,17 @@ class Executor:
                 self.j(kind="switch", system=c["system"], record=c["record"], status="refused", code="conflict",
                        live=c["live"], expected=c["expected"], reason="the record is not the source's: nothing changed")
             raise GovcloudError(
-                "拒绝割接：切换记录已被他人修改，未做任何更改 / refusing to cut over: a record is not what the plan "
-                "expects, nothing was changed: " + "; ".join(f"{c['system']}: {c['record']} is "
-                                                            f"{list(c['live']) or 'absent'}, expected "
-                                                            f"{list(c['expected'])}" for c in conflicts),
-                hint="someone changed the record: check it, put it back to the source, then cut over again")
+                Msg("refusing to cut over: a record is not what the plan expects, nothing was changed: {records}",
+                    records=_joined([Msg("{system}: {record} is {live}, expected {expected}", system=c["system"],
+                                         record=c["record"], live=str(list(c["live"])) if c["live"] else Msg("absent"),
+                                         expected=str(list(c["expected"]))) for c in conflicts])),
+                hint=Msg("someone changed the record: check it, put it back to the source, then cut over again"))
         if ttl_pending and not force_reason:
             raise GovcloudError(
-                "拒绝割接：DNS记录的旧TTL尚未过期 / refusing to cut over: the old TTL of a DNS record has not "
-                "expired yet: " + "; ".join(p["why"] for p in ttl_pending),
-                hint="wait until then (caches would keep sending clients to the source), or force with "
-                     "--force --reason \"…\" (recorded)")
+                Msg("refusing to cut over: the old TTL of a DNS record has not expired yet: {records}",
+                    records="; ".join(p["why"] for p in ttl_pending)),
+                hint=Msg("wait until then (caches would keep sending clients to the source), or force with "
+                         "--force --reason \"…\" (recorded)"))
         self.j(kind="run", command="cutover", systems=[t.system for t in targets], forced=bool(force_reason),
                reason=force_reason, outside_window=outside, freeze=[f.id for f in frozen],
                projection=projection, approved_downtime_s=approved, over_window=over,
@@ -922,7 +936,8 @@ class Executor:
             out = RI.record_reports(r.messages)
             missing = sorted({RI.client_host(t, cid) for cid in t.client_addresses} - set(out))
             if missing:
-                raise GovcloudError(f"{t.system}: migrate_record.yml did not report the record on {', '.join(missing)}")
+                raise GovcloudError(Msg("{system}: migrate_record.yml did not report the record on {hosts}",
+                                        system=t.system, hosts=", ".join(missing)))
             return out
         return run
 
@@ -935,8 +950,10 @@ class Executor:
         journaled; a record that is neither refuses and changes nothing."""
         src, tgt = D.record_values(t, self._target_addresses(t))
         if not src or not tgt:
-            raise GovcloudError(f"{t.system}: cannot switch {self._record_name(t)}: no "
-                                f"{'source' if not src else 'target'} address")
+            raise GovcloudError(Msg("{system}: cannot switch {record}: no source address", system=t.system,
+                                    record=self._record_name(t)) if not src else
+                                Msg("{system}: cannot switch {record}: no target address", system=t.system,
+                                    record=self._record_name(t)))
         expected, new = (src, tgt) if to == "target" else (tgt, src)
         try:
             r = sw.switch(expected, new)
@@ -963,15 +980,17 @@ class Executor:
             return
         cur = sw.read()
         if cas_state(cur, src, tgt) != "new":
-            raise GovcloudError(f"{t.system}: {self._record_name(t)} is {list(cur.values)}, not the target {list(tgt)}")
+            raise GovcloudError(Msg("{system}: {record} is {live}, not the target {target}", system=t.system,
+                                    record=self._record_name(t), live=str(list(cur.values)), target=str(list(tgt))))
         if sw.kind == "haproxy":
             deadline = time.monotonic() + 30
             while cur.detail.get("op_state") != "2" and time.monotonic() < deadline:   # 2 = running (UP)
                 time.sleep(1)
                 cur = sw.read()
             if cur.detail.get("op_state") != "2":
-                raise GovcloudError(f"{t.system}: HAProxy's health check of the target {tgt[0]} does not pass "
-                                    f"(operational state {cur.detail.get('op_state')})")
+                raise GovcloudError(Msg("{system}: HAProxy's health check of the target {target} does not pass "
+                                        "(operational state {state})", system=t.system, target=tgt[0],
+                                        state=cur.detail.get("op_state")))
         self.j(kind="switch", system=t.system, record=self._record_name(t), status="verified", live=list(cur.values))
 
     def _policy_ttl(self) -> int:
@@ -1018,9 +1037,9 @@ class Executor:
             if sw.kind == "dns":
                 sw.check_key()          # a refused key would fail the switch after the source stopped
         except GovcloudError as exc:
-            raise GovcloudError(f"拒绝割接：无法读取切换记录或其密钥被拒绝，未做任何更改 / {t.system}: refusing to cut over, "
-                                f"nothing was changed: {self._record_error(t, exc)}",
-                                hint=getattr(exc, "hint", None)) from None
+            raise GovcloudError(Msg("{system}: refusing to cut over, the record cannot be read or its key was "
+                                    "refused; nothing was changed: {error}", system=t.system,
+                                    error=self._record_error(t, exc)), hint=getattr(exc, "hint", None)) from None
         live, where = state.values, cas_state(state, src, tgt)
         if where == "conflict":
             out["conflicts"].append({"system": t.system, "record": self._record_name(t), "live": list(live),
@@ -1197,7 +1216,7 @@ class Executor:
             self.j(kind="step", system=t.system, step=step.value, status="ok", detail=detail)
             if detail.get("downtime_s") is not None:
                 self.on_event(t.system, f"downtime {detail['downtime_s']:.2f} s")
-                res.changed.append(f"停机 {detail['downtime_s']:.1f} 秒 / downtime {detail['downtime_s']:.1f} s")
+                res.changed.append(Msg("downtime {seconds} s", seconds=f"{detail['downtime_s']:.1f}"))
             self.transition(t.system, state, step)
             res.steps.append(step.value)
             ph.advance(item=self._doing(t, step))
@@ -1256,7 +1275,8 @@ class Executor:
         t = self.targets([item])[0]
         st = self.status().get(t.system, SystemStatus(t.system))
         if st.state is State.decommissioned:
-            raise GovcloudError(f"{t.system}: the source was decommissioned; there is nothing to roll back to")
+            raise GovcloudError(Msg("{system}: the source was decommissioned; there is nothing to roll back to",
+                                    system=t.system))
         self.j(kind="run", command="rollback", systems=[t.system], keep_target=keep_target, reason=reason)
         touched_hosts = st.cutover_at is not None or st.state in (State.cutover, State.verified, State.done) or (
             st.state is State.failed and st.failed_step in ("cutover", "verify", "rollback"))
@@ -1312,9 +1332,10 @@ class Executor:
             done = conn.delete_resources(todo, on_removed=removed)
             left = conn.find_system_resources(self.plan.plan_id, t.system)
             if left:
-                raise CloudError("api", f"{t.system}: still in the cloud after rollback: "
-                                            + ", ".join(f"{r['kind']} {r.get('name') or r['id']}" for r in left.values()),
-                                     hint="run the rollback again, or remove them by hand")
+                raise CloudError(Msg("{system}: still in the cloud after rollback: {resources}", system=t.system,
+                                     resources=", ".join(f"{r['kind']} {r.get('name') or r['id']}"
+                                                         for r in left.values())),
+                                 kind="api", hint=Msg("run the rollback again, or remove them by hand"))
         except GovcloudError as exc:
             self.transition(t.system, State.failed, Step.rollback, f"removing the target failed: {exc}")
             raise
@@ -1326,22 +1347,26 @@ class Executor:
         t = self.targets([item])[0]
         st = self.status().get(t.system, SystemStatus(t.system))
         if st.state is not State.done or not st.done_at:
-            raise GovcloudError(f"{t.system} is {st.state.value}; only a finished (done) migration can be decommissioned")
+            raise GovcloudError(Msg("{system} is {state}; only a finished (done) migration can be decommissioned",
+                                    system=t.system, state=st.state.value))
         done_day = date.fromisoformat(st.done_at[:10])
         if (today - done_day).days < soak_days:
-            raise GovcloudError(f"{t.system} finished on {done_day}; the soak period of {soak_days} days ends on "
-                                f"{date.fromordinal(done_day.toordinal() + soak_days)}")
+            raise GovcloudError(Msg("{system} finished on {done}; the soak period of {days} days ends on {ends}",
+                                    system=t.system, done=done_day, days=soak_days,
+                                    ends=date.fromordinal(done_day.toordinal() + soak_days)))
         addrs = self._target_addresses(t)
         # what clients use must answer from here: services with a health URL, over HTTP (a database
         # listening only on the server's loopback is checked by `verify`, not from outside)
         checks = [f"http://{a}:{s.port or 80}{s.health_path}" for a in addrs.values()
                   for s in (t.workload.services if t.workload else ()) if s.health_path]
         if not checks:
-            raise GovcloudError(f"refusing to decommission {t.system}: no service has a health URL to prove the "
-                                f"target serves", hint="record health_path on the workload's services")
+            raise GovcloudError(Msg("refusing to decommission {system}: no service has a health URL to prove the "
+                                    "target serves", system=t.system),
+                                hint=Msg("record health_path on the workload's services"))
         down = [u for u in checks if self.probe.http_status(u) != 200]
         if down:
-            raise GovcloudError(f"refusing to decommission {t.system}: the target does not answer " + ", ".join(down))
+            raise GovcloudError(Msg("refusing to decommission {system}: the target does not answer {urls}",
+                                    system=t.system, urls=", ".join(down)))
         self.j(kind="run", command="decommission", systems=[t.system], reason=reason, soak_days=soak_days)
         self.transition(t.system, State.decommissioned, Step.decommission, reason, evidence={"answered_200": checks})
         return SystemResult(t.system, State.decommissioned.value, True, steps=["decommission"])

@@ -401,9 +401,9 @@ class ReplicationStatus:
         if self.lag_bytes is not None or self.lag_s is not None:
             b = "?" if self.lag_bytes is None else f"{self.lag_bytes} B"
             s = "?" if self.lag_s is None else f"{self.lag_s:.1f} s"
-            lag = (f" 延迟 {b} / {s}" if lang == "zh" else f" lag {b} / {s}")
-        when = tr("live", lang, ctx="replication") if self.live else (
-            (f"测于 {self.measured_at}" if lang == "zh" else f"measured {self.measured_at}"))
+            lag = tr(" lag {bytes} / {seconds}", lang).format(bytes=b, seconds=s)
+        when = tr("live", lang, ctx="replication") if self.live else \
+            tr("measured {at}", lang).format(at=self.measured_at)
         return f"{self.engine}/{self.name} {self.state}{lag} ({when})"
 
 

@@ -113,8 +113,11 @@ def test_cutover_projected_beyond_the_approved_window_is_refused_and_status_show
     ]), encoding="utf-8")
     p = gc("migrate", "cutover", str(plan), "--batch", "0", "--system", "app1", "--yes", "--today", days["app1"])
     assert p.returncode == 1, p.stderr
+    assert "拒绝割接：预计停机超过批准的割接窗口 60 秒：app1 135 s" in p.stderr, p.stderr
+    p = gc("migrate", "cutover", str(plan), "--batch", "0", "--system", "app1", "--yes", "--today", days["app1"],
+           "--lang", "en")
+    assert p.returncode == 1, p.stderr
     assert "projected downtime exceeds the approved window of 60 s: app1 135 s" in p.stderr, p.stderr
-    assert "预计停机超过批准的割接窗口" in p.stderr
     assert '"command": "cutover"' not in (plan / "journal.jsonl").read_text()      # nothing was started
     data = json.loads(gc("migrate", "status", str(plan), "-o", "json").stdout)
     by = {s["system"]: s for s in data["systems"]}
