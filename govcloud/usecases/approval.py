@@ -19,7 +19,7 @@ from govcloud.model.plan import Plan
 from govcloud.planning.rules import Violation
 from govcloud.store.approval import ApprovalError, ApprovalState
 from govcloud.usecases import plan_state
-from govcloud.base.i18n import tr, zh_en
+from govcloud.base.i18n import Msg, tr, zh_en
 
 _MSG: dict[str, tuple[str, str]] = {
     "unapproved": zh_en("{plan} is not approved"),
@@ -165,12 +165,12 @@ def open_approved(plan_arg: Path, lang: str = "zh", *, progress: Progress = NULL
     inv_root = inventory_of(plan, path)
     changed = plan_state.inputs_changed(plan, path)
     if changed:
-        raise GovcloudError(f"{plan.plan_id}: " + plan_state.changed_text(changed, lang),
-                            hint="govcloud plan generate … --force; govcloud plan approve …")
+        raise GovcloudError(Msg("{plan_id}: {x}", plan_id=plan.plan_id, x=plan_state.changed_text(changed, lang)),
+                            hint=Msg("govcloud plan generate … --force; govcloud plan approve …"))
     result = validate_path(inv_root, progress=progress)   # the whole validator: workload paths and names too
     if result.errors:
-        raise GovcloudError(f"the inventory has {len(result.errors)} error(s)",
-                            hint=f"run `govcloud inventory validate {inv_root}`")
+        raise GovcloudError(Msg("the inventory has {n} error(s)", n=len(result.errors)),
+                            hint=Msg("run `govcloud inventory validate {inv_root}`", inv_root=inv_root))
     state = require(plan, path, result.inventory, lang)
     violations = check_plan(plan, result.inventory)  # the independent validator, on the bytes about to run
     if violations:

@@ -16,6 +16,7 @@ from govcloud.compliance.model import ComplianceThresholds, HostReport, Status
 from govcloud.compliance.render import write_file
 from govcloud.compliance.targets import AnsibleInventory, read_ansible_ini, select, target_for
 from govcloud.drivers.ssh import SshTarget
+from govcloud.base.i18n import Msg
 from govcloud.errors import ExitCode, GovcloudError, UsageError
 
 
@@ -25,15 +26,15 @@ def thresholds(policy: Any, pairs: list[str]) -> ComplianceThresholds:
     for p in pairs:
         k, sep, v = p.partition("=")
         if not sep:
-            raise UsageError(f"--threshold expects KEY=VALUE, got {p!r}")
+            raise UsageError(Msg("--threshold expects KEY=VALUE, got {p!r}", p=p))
         overrides[k.strip()] = v.strip()
     try:
         return ComplianceThresholds.from_policy(policy, overrides)
     except KeyError as exc:
-        raise UsageError(f"unknown threshold {exc.args[0]!r}",
-                         hint="known: " + ", ".join(ComplianceThresholds.field_names())) from None
+        raise UsageError(Msg("unknown threshold {x!r}", x=exc.args[0]),
+                         hint=Msg("known: {x}", x=', '.join(ComplianceThresholds.field_names()))) from None
     except ValueError as exc:
-        raise UsageError(f"bad threshold value: {exc}") from None
+        raise UsageError(Msg("bad threshold value: {exc}", exc=exc)) from None
 
 
 def inventory_targets(path: Path, system: str | None, ini: AnsibleInventory | None, user: str | None,
@@ -43,12 +44,12 @@ def inventory_targets(path: Path, system: str | None, ini: AnsibleInventory | No
     from govcloud.inventory.loader import load_inventory
     result = load_inventory(path)
     if result.errors:
-        raise GovcloudError(f"the inventory has {len(result.errors)} error(s)",
-                            hint=f"run `govcloud inventory validate {path}`")
+        raise GovcloudError(Msg("the inventory has {n} error(s)", n=len(result.errors)),
+                            hint=Msg("run `govcloud inventory validate {path}`", path=path))
     inv = result.inventory
     if system is not None:
         if system not in inv.systems:
-            raise GovcloudError(f"no system {system!r} in {path}")
+            raise GovcloudError(Msg("no system {system!r} in {path}", system=system, path=path))
         sysrec = inv.systems[system]
         server_ids, level = list(sysrec.servers), sysrec.mlps_level
     else:
@@ -119,25 +120,27 @@ def check(req: CheckRequest, *, progress: Progress = NULL) -> ComplianceCheck:
         recorded = load_facts(req.facts)
     elif req.inventory is not None:
         if req.hosts:
-            raise UsageError("give either INVENTORY [--system] or --hosts, not both")
+            raise UsageError(Msg("give either INVENTORY [--system] or --hosts, not both"))
         targets, default_level, policy = inventory_targets(req.inventory, req.system, ini, req.user, k, kh)
     elif req.hosts:
         if ini is None:
-            raise UsageError("--hosts needs --inventory-file (an Ansible INI inventory)")
+            raise UsageError(Msg("--hosts needs --inventory-file (an Ansible INI inventory)"))
         names = select(ini, req.hosts)
         if not names:
-            raise GovcloudError(f"no host in {req.inventory_file} matches {req.hosts!r}")
+            raise GovcloudError(Msg("no host in {inventory_file} matches {hosts!r}",
+                                    inventory_file=req.inventory_file, hosts=req.hosts))
         targets = [target_for(n, ini.hosts[n], user=req.user, key=k, known_hosts=kh) for n in names]
     else:
-        raise UsageError("name the hosts: INVENTORY [--system ID], or --hosts PATTERN --inventory-file FILE, or --facts FILE")
+        raise UsageError(Msg("name the hosts: INVENTORY [--system ID], or --hosts PATTERN --inventory-file "
+                             "FILE, or --facts FILE"))
     lvl = req.level if req.level else default_level
     if lvl not in (2, 3):
-        raise UsageError("--level 2 or 3 is required"
-                         + (f" (system {req.system} has MLPS level {default_level})" if req.system else ""))
+        raise UsageError(Msg("--level 2 or 3 is required (system {system} has MLPS level {level})", system=req.system,
+                             level=default_level) if req.system else Msg("--level 2 or 3 is required"))
     th = thresholds(policy, req.threshold)
     if req.facts is None:
         if not targets:
-            raise GovcloudError("no hosts to check")
+            raise GovcloudError(Msg("no hosts to check"))
         recorded = collect(targets, workers=req.workers, timeout=req.timeout, progress=progress)
     if req.facts_out is not None:
         write_atomic(req.facts_out, json.dumps({"hosts": [f.to_plain() for f in recorded]}, ensure_ascii=False,
@@ -163,7 +166,7 @@ def baseline_vars(level: int, extra: list[str]) -> dict[str, Any]:
     for p in extra:
         k, sep, v = p.partition("=")
         if not sep or not k.startswith("govcloud_"):
-            raise UsageError(f"--var expects govcloud_KEY=VALUE, got {p!r}")
+            raise UsageError(Msg("--var expects govcloud_KEY=VALUE, got {p!r}", p=p))
         ev[k] = v
     return ev
 

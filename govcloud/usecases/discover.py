@@ -19,6 +19,7 @@ from typing import Any
 
 from govcloud.base.progress import NULL, Progress
 from govcloud.base.sshfail import classify_openssh
+from govcloud.base.i18n import Msg
 from govcloud.errors import ExitCode, GovcloudError, UsageError
 from govcloud.model.census import census_fill
 
@@ -203,22 +204,23 @@ def discover(req: DiscoverRequest, *, progress: Progress = NULL) -> DiscoveryRes
     from govcloud.inventory.writer import render_document
 
     if ssh_config is not None and not ssh_config.is_file():
-        raise UsageError(f"--ssh-config {ssh_config}: no such file")
+        raise UsageError(Msg("--ssh-config {ssh_config}: no such file", ssh_config=ssh_config))
     if key is not None and not key.is_file():
-        raise UsageError(f"--key {key}: no such file")
+        raise UsageError(Msg("--key {key}: no such file", key=key))
     root = Path(inventory)
     if not root.is_dir():
-        raise UsageError(f"{root} is not an inventory directory")
+        raise UsageError(Msg("{root} is not an inventory directory", root=root))
     t_load = time.perf_counter()
     result = load_inventory(root, progress=progress)
     if result.errors:
-        raise GovcloudError(f"the inventory has {len(result.errors)} error(s)",
-                            hint=f"run `govcloud inventory validate {root}`")
+        raise GovcloudError(Msg("the inventory has {n} error(s)", n=len(result.errors)),
+                            hint=Msg("run `govcloud inventory validate {root}`", root=root))
     inv = result.inventory
     pairs = _targets(inv, hosts, user=user, key=key, known_hosts=known_hosts, ssh_config=ssh_config,
                      accept_new=accept_new)
     if not pairs:
-        raise GovcloudError("no server to discover" + (f" matches {hosts!r}" if hosts else ""))
+        raise GovcloudError(Msg("no server to discover matches {hosts!r}", hosts=hosts) if hosts
+                            else Msg("no server to discover"))
 
     # paramiko logs each failed handshake with a traceback through the root "last resort"
     # handler; the summary reports failures, one line each

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from govcloud.base.progress import NULL, Progress
+from govcloud.base.i18n import Msg
 from govcloud.errors import GovcloudError
 from govcloud.inventory.export import ExportResult, VerifyProblem, export_inventory, observed_as_written, verify_export
 from govcloud.inventory.loader import load_inventory
@@ -25,15 +26,18 @@ def export(path: Path, out: Path, *, fmt: str, lang: str, include_classified: bo
 
     root = auditlog.log_root(path)
     if not root.is_dir():
-        raise GovcloudError(f"{path} does not exist", hint="give an inventory directory (or one inventory file)")
+        raise GovcloudError(Msg("{path} does not exist",
+                                path=path), hint=Msg("give an inventory directory "
+                                                                              "(or one inventory file)"))
     # the inventory's writer lock: the export reads one state of it, and its audit entry and
     # the publication are one transaction (completed or discarded by the next command after a kill)
     with writer_lock(root, "inventory export"):
         transaction = Transaction(root, "export")
         result = validate_path(path, progress=progress)
         if result.errors:
-            raise InvalidInventory(f"{len(result.errors)} error(s); fix them before exporting "
-                                   f"(`govcloud inventory validate {path}`)", result.errors)
+            raise InvalidInventory(Msg("{n} error(s); fix them before exporting (`govcloud inventory validate "
+                                       "{path}`)",
+                                       n=len(result.errors), path=path), result.errors)
         inv = result.inventory
 
         def record(res: ExportResult) -> None:

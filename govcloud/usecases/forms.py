@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from govcloud.base.atomic import write_atomic
+from govcloud.base.i18n import Msg
 from govcloud.errors import UsageError
 from govcloud.interchange import census
 from govcloud.inventory.schema import inventory_schema
@@ -24,9 +25,11 @@ def census_template(out: Path, *, lang: str, fmt: str | None = None, force: bool
     the file's suffix); refuses to overwrite a file unless ``force``."""
     fmt = fmt or ("csv" if out.suffix.lower() == ".csv" else "xlsx")
     if out.exists() and out.is_dir():
-        raise UsageError(f"{out} is a directory; give a file name", hint=f"--out {out / ('census.' + fmt)}")
+        raise UsageError(Msg("{out} is a directory; give a file name",
+                             out=out), hint=Msg("--out {path}",
+                                                                                          path=out / ('census.' + fmt)))
     if out.exists() and not force:
-        raise UsageError(f"{out} exists; not overwriting it", hint="use --force, or another --out")
+        raise UsageError(Msg("{out} exists; not overwriting it", out=out), hint=Msg("use --force, or another --out"))
     write_atomic(out, census.template_bytes(lang, fmt))
     return WrittenForm(out, fmt, len(census.SYSTEM_FIELDS))
 

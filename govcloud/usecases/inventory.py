@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from govcloud.base.progress import NULL, Progress
+from govcloud.base.i18n import Msg
 from govcloud.errors import GovcloudError, UsageError
 
 SCALES = ("city", "province", "national")
@@ -30,17 +31,17 @@ def generate(out: Path, *, scale: str, seed: int, force: bool, progress: Progres
     from govcloud.store.lock import writer_lock
 
     if scale not in SCALES:
-        raise UsageError(f"--scale must be city, province or national, not '{scale}'")
+        raise UsageError(Msg("--scale must be city, province or national, not '{scale}'", scale=scale))
     started = time.perf_counter()
     with progress.phase("generate.build"):
         inv = generate_inventory(scale, seed)
     if out.exists() and not out.is_dir():
-        raise GovcloudError(f"{out} exists and is not a directory")
+        raise GovcloudError(Msg("{out} exists and is not a directory", out=out))
     try:
         with writer_lock(out, f"inventory generate --scale {scale}"):
             with progress.phase("generate.write"):
                 write_generated(inv, out, force=force)
     except FileExistsError as exc:
-        raise GovcloudError(str(exc), hint="choose an empty directory or pass --force") from None
+        raise GovcloudError(str(exc), hint=Msg("choose an empty directory or pass --force")) from None
     return GeneratedInventory(out, scale, seed, len(inv.organizations), len(inv.systems), len(inv.servers),
                               time.perf_counter() - started)

@@ -36,7 +36,7 @@ from govcloud.usecases import approval as approvals
 from govcloud.usecases import plan_state
 from govcloud.usecases.approval import PlanViolations
 from govcloud.usecases.plan_state import PlanState
-from govcloud.base.i18n import tr
+from govcloud.base.i18n import Msg, tr
 
 
 class InvalidInventory(GovcloudError):
@@ -51,8 +51,9 @@ def load_sound(path: Path, *, progress: Progress = NULL) -> LoadResult:
     """The inventory, validated; :class:`InvalidInventory` when it has errors."""
     result = validate_path(path, progress=progress)
     if result.errors:
-        raise InvalidInventory(f"the inventory has {len(result.errors)} error(s); a plan needs a valid inventory",
-                               result.errors, hint=f"run `govcloud inventory validate {path}`")
+        raise InvalidInventory(Msg("the inventory has {n} error(s); a plan needs a valid inventory",
+                                   n=len(result.errors)),
+                               result.errors, hint=Msg("run `govcloud inventory validate {path}`", path=path))
     return result
 
 
@@ -62,16 +63,18 @@ def resolve_policy(result: LoadResult, policy_file: Path | None) -> tuple[Policy
     if policy_file is None:
         policy = inv.policy()
         if policy is None:
-            raise GovcloudError("the inventory names no default policy",
-                                hint="set inventory.default_policy, or pass --policy FILE")
+            raise GovcloudError(Msg("the inventory names no default policy"),
+                                hint=Msg("set inventory.default_policy, or pass --policy FILE"))
         return policy, [f"policy={policy.id}"]
     loaded = load_inventory(policy_file)
     if loaded.errors or not loaded.inventory.policies:
         first = loaded.errors[0] if loaded.errors else None
-        raise GovcloudError(f"{policy_file}: " + (f"{first.where()}: {first.message}" if first else
-                                                  "holds no `policies:` entry"))
+        raise GovcloudError(Msg("{policy_file}: {where}: {message}", policy_file=policy_file, where=first.where(),
+                                message=first.message) if first else
+                            Msg("{policy_file}: holds no `policies:` entry", policy_file=policy_file))
     if len(loaded.inventory.policies) > 1:
-        raise GovcloudError(f"{policy_file} holds {len(loaded.inventory.policies)} policies; keep one per file")
+        raise GovcloudError(Msg("{policy_file} holds {n} policies; keep one per file",
+                                policy_file=policy_file, n=len(loaded.inventory.policies)))
     policy = next(iter(loaded.inventory.policies.values()))
     unknown = []
     resolved = []
@@ -84,7 +87,8 @@ def resolve_policy(result: LoadResult, policy_file: Path | None) -> tuple[Policy
             orgs.append(oid or ref)
         resolved.append(dataclasses.replace(b, scope_orgs=tuple(orgs)))
     if unknown:
-        raise GovcloudError(f"{policy_file}: unknown references: {'; '.join(unknown[:10])}")
+        raise GovcloudError(Msg("{policy_file}: unknown references: {x}",
+                                policy_file=policy_file, x='; '.join(unknown[:10])))
     policy.batches = tuple(resolved)
     inv.policies[policy.id] = policy  # the plan names it; validation looks it up by id
     return policy, [f"policy={policy.id}", "policy-file=" + inventory_digest(policy_file)]
@@ -141,16 +145,16 @@ def generate_plan(inventory: Path, *, policy_file: Path | None, plan_id: str | N
     policy, extra = resolve_policy(result, policy_file)
     pid = plan_id or policy.id
     if not is_valid_id(pid):
-        raise UsageError(f"--id {pid!r:.80}: {id_problem(pid)}", hint=ID_DESCRIPTION)
+        raise UsageError(Msg("--id {pid!r:.80}: {x}", pid=pid, x=id_problem(pid)), hint=ID_DESCRIPTION)
     try:
         start_day = parse_date(start) if start else None
     except DateError as exc:
-        raise UsageError(f"--start: {exc}") from None
+        raise UsageError(Msg("--start: {exc}", exc=exc)) from None
     directory = out / pid
     for d in (out, directory):
         if d.exists() and not d.is_dir():
-            raise UsageError(f"--out {out}: {d} is a file, not a directory",
-                             hint="give a directory; the plan goes into <out>/<plan id>/")
+            raise UsageError(Msg("--out {out}: {d} is a file, not a directory", out=out, d=d),
+                             hint=Msg("give a directory; the plan goes into <out>/<plan id>/"))
     ref = os.path.relpath(inventory.resolve(), directory.resolve())
     inv_digest = inventory_digest(inventory, loaded=result.digests)
     digest = combined_digest(inv_digest, *extra, GENERATOR, f"batch_weeks={batch_weeks}",
@@ -162,8 +166,9 @@ def generate_plan(inventory: Path, *, policy_file: Path | None, plan_id: str | N
     with progress.phase("plan.check"):
         violations = check_plan(plan, result.inventory)
     if violations:  # the planner must never break a hard rule; refuse to write one that does
-        raise PlanViolations(f"internal check failed: the generated plan breaks {len(violations)} hard rule(s)",
-                             violations, hint="this is a planner bug; please report it with the inventory")
+        raise PlanViolations(Msg("internal check failed: the generated plan breaks {n} hard rule(s)",
+                                 n=len(violations)),
+                             violations, hint=Msg("this is a planner bug; please report it with the inventory"))
     with progress.phase("plan.write"):
         published = plan_state.publish_generated(
             plan, directory, lambda line: plan_document(plan, result.inventory, lang=lang, approval=line),
@@ -189,8 +194,9 @@ def open_plan(arg: Path, *, progress: Progress = NULL) -> OpenedPlan:
     inv_root = inventory_of(plan, path)
     result = validate_path(inv_root, progress=progress)
     if result.errors:
-        raise GovcloudError(f"the plan's inventory {inv_root} has {len(result.errors)} error(s)",
-                            hint=f"run `govcloud inventory validate {inv_root}`")
+        raise GovcloudError(Msg("the plan's inventory {inv_root} has {n} error(s)",
+                                inv_root=inv_root, n=len(result.errors)),
+                            hint=Msg("run `govcloud inventory validate {inv_root}`", inv_root=inv_root))
     policy_file = (plan.settings or {}).get("policy_file")
     if policy_file:  # the plan was built with --policy: that policy is not in the inventory
         resolve_policy(result, (path.parent / policy_file).resolve())
@@ -372,7 +378,7 @@ def explain(plan: Plan, system: str) -> dict[str, Any]:
             return {"system": system, "name": u.name, "unscheduled": True,
                     "strategy": u.strategy.value if u.strategy else None,
                     "reasons": {"unscheduled": u.reasons}}
-    raise GovcloudError(f"system '{system}' is not in plan {plan.plan_id}")
+    raise GovcloudError(Msg("system '{system}' is not in plan {plan_id}", system=system, plan_id=plan.plan_id))
 
 
 @dataclass
@@ -444,11 +450,12 @@ def _approve(plan_arg: Path, name: str, key: Path, scheme: str | None, lang: str
     path, plan = opened.path, opened.plan
     violations = check_plan(plan, opened.result.inventory)
     if violations:
-        raise PlanViolations(f"refusing to approve: the plan breaks {len(violations)} hard rule(s)", violations)
+        raise PlanViolations(Msg("refusing to approve: the plan breaks {n} hard rule(s)",
+                                 n=len(violations)), violations)
     changed = plan_state.inputs_changed(plan, path)
     if changed:
         raise GovcloudError((tr("refusing to approve: ", lang))
-                            + plan_state.changed_text(changed, lang), hint="govcloud plan generate … --force")
+                            + plan_state.changed_text(changed, lang), hint=Msg("govcloud plan generate … --force"))
     approvers, reason = approvals.policy_approvers(plan, path, opened.result.inventory)
     if approvers is None:
         raise approvals.NotApproved(approvals.msg("no-policy", lang, reason=reason))

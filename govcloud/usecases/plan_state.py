@@ -31,7 +31,7 @@ from govcloud.base.digest import file_digest
 from govcloud.inventory.digest import inventory_digest
 from govcloud.model.plan import PlanInputs
 from govcloud.store.planfile import PLAN_FILE, inventory_of
-from govcloud.base.i18n import tr, zh_en
+from govcloud.base.i18n import Msg, tr, zh_en
 
 DOCUMENT = "plan.md"
 
@@ -222,9 +222,9 @@ def publish_generated(plan: Any, directory: Path, render_doc: Callable[[str], st
     from govcloud.store.txn import Transaction
 
     if directory.exists() and not directory.is_dir():
-        raise GovcloudError(f"{directory} exists and is not a directory")
+        raise GovcloudError(Msg("{directory} exists and is not a directory", directory=directory))
     if directory.parent.exists() and not directory.parent.is_dir():
-        raise GovcloudError(f"--out {directory.parent} is not a directory")
+        raise GovcloudError(Msg("--out {parent} is not a directory", parent=directory.parent))
     text = render_plan(plan)
     plan_file = directory / PLAN_FILE
     with writer_lock(directory, f"plan generate --id {plan.plan_id}", busy="is in use by"):

@@ -11,6 +11,7 @@ from typing import Any
 
 from govcloud.base.progress import NULL, Progress
 from govcloud.base.atomic import write_atomic
+from govcloud.base.i18n import Msg
 from govcloud.errors import GovcloudError, UsageError
 from govcloud.model.dates import DateError, parse_date
 from govcloud.model.inventory import Inventory
@@ -28,13 +29,13 @@ def read_findings(path: Path) -> list[dict[str, str]]:
     try:
         data = json.loads(path.read_bytes().decode("utf-8-sig"))
     except OSError as exc:
-        raise GovcloudError(f"{path}: {exc.strerror or exc}") from None
+        raise GovcloudError(Msg("{path}: {x}", path=path, x=exc.strerror or exc)) from None
     except UnicodeDecodeError as exc:
-        raise GovcloudError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        raise GovcloudError(Msg("{path}: not UTF-8 text (byte {start})", path=path, start=exc.start)) from None
     except ValueError as exc:
-        raise GovcloudError(f"{path}: not JSON ({exc})") from None
+        raise GovcloudError(Msg("{path}: not JSON ({exc})", path=path, exc=exc)) from None
     except RecursionError:
-        raise GovcloudError(f"{path}: not a findings list (JSON nested too deeply)") from None
+        raise GovcloudError(Msg("{path}: not a findings list (JSON nested too deeply)", path=path)) from None
     return parse_compliance(data, str(path))
 
 
@@ -64,9 +65,11 @@ def load_inputs(plan_arg: Path, *, compliance: Path | None = None, journal: Path
             text = journal_file.read_text(encoding="utf-8")
             entries, cutovers = read_journal(text, str(journal_file))
         except OSError as exc:
-            raise GovcloudError(f"{journal_file}: {exc.strerror or exc}") from None
+            raise GovcloudError(Msg("{journal_file}: {x}",
+                                    journal_file=journal_file, x=exc.strerror or exc)) from None
         except UnicodeDecodeError as exc:
-            raise GovcloudError(f"{journal_file}: not UTF-8 text (byte {exc.start})") from None
+            raise GovcloudError(Msg("{journal_file}: not UTF-8 text (byte {start})",
+                                    journal_file=journal_file, start=exc.start)) from None
     state = approvals.state_of(plan, path, result.inventory)
     return ReportInputs(path, plan, result.inventory, state, findings, entries, cutovers)
 
@@ -81,8 +84,8 @@ def write_report(plan_arg: Path, out: Path, *, fmt: str, lang: str, compliance: 
                  journal: Path | None = None, report_date: str | None = None,
                  progress: Progress = NULL) -> WrittenReport:
     if out.is_dir():
-        raise UsageError(f"--out {out} is a directory; the report is one file",
-                         hint=f"e.g. --out {out / 'report.html'}")
+        raise UsageError(Msg("--out {out} is a directory; the report is one file", out=out),
+                         hint=Msg("e.g. --out {path}", path=out / 'report.html'))
     inputs = load_inputs(plan_arg, compliance=compliance, journal=journal, report_date=report_date,
                          progress=progress)
     day = _day(report_date)
@@ -99,4 +102,4 @@ def _day(report_date: str | None) -> date | None:
     try:
         return parse_date(report_date) if report_date else None
     except DateError as exc:
-        raise UsageError(f"--date: {exc}") from None
+        raise UsageError(Msg("--date: {exc}", exc=exc)) from None

@@ -59,6 +59,8 @@ def test_stale_plan_is_refused(plan, tmp_path):
 def test_unknown_batch_and_system_and_stage(plan):
     assert gc(*approve_args(plan, "审批人")).returncode == 0
     p = gc("migrate", "run", str(plan), "--batch", "7", "--dry-run")
+    assert p.returncode == 1 and "计划中没有批次 '7'" in p.stderr and "现有批次：B00" in p.stderr, p.stderr
+    p = gc("migrate", "run", str(plan), "--batch", "7", "--dry-run", "--lang", "en")
     assert p.returncode == 1 and "batch '7' is not in the plan" in p.stderr and "B00" in p.stderr
     p = gc("migrate", "run", str(plan), "--batch", "0", "--system", "nope", "--dry-run")
     assert p.returncode == 1 and "nope" in p.stderr
@@ -70,7 +72,7 @@ def test_unknown_batch_and_system_and_stage(plan):
 
 def test_cutover_before_sync_is_refused_and_status_reads_the_journal(plan):
     assert gc(*approve_args(plan, "审批人")).returncode == 0
-    p = gc("migrate", "cutover", str(plan), "--batch", "0", "--yes", "--today", "2026-11-28")
+    p = gc("migrate", "cutover", str(plan), "--batch", "0", "--yes", "--today", "2026-11-28", "--lang", "en")
     assert p.returncode == 1 and "not synced" in p.stderr
     # a journal written by earlier runs (with a line torn by a crash at the end)
     (plan / "journal.jsonl").write_text(

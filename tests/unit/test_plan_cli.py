@@ -203,6 +203,8 @@ def test_generate_refuses_an_inventory_with_errors(tmp_path: Path) -> None:
     from invtree import write_inventory_tree
     root = write_inventory_tree(tmp_path / "inv", {"organizations.yaml": "format_version: 1\norganizations: x\n"})
     proc = gc("plan", "generate", str(root), "--out", str(tmp_path / "out"), rc=1)
+    assert "生成计划需要有效的清单" in proc.stderr
+    proc = gc("plan", "generate", str(root), "--out", str(tmp_path / "out"), "--lang", "en", rc=1)
     assert "a plan needs a valid inventory" in proc.stderr
     assert not (tmp_path / "out").exists()
 
