@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from govcloud.base.i18n import Msg
 from govcloud.errors import GovcloudError
 
 
@@ -24,11 +25,11 @@ def private_agent(key: Path | None) -> Iterator[str]:
     if key is None:
         sock = os.environ.get("SSH_AUTH_SOCK")
         if not sock:
-            raise GovcloudError("no --key given and no ssh-agent running (SSH_AUTH_SOCK is unset)")
+            raise GovcloudError(Msg("no --key given and no ssh-agent running (SSH_AUTH_SOCK is unset)"))
         yield sock
         return
     if not Path(key).is_file():
-        raise GovcloudError(f"--key {key}: no such file")
+        raise GovcloudError(Msg("--key {key}: no such file", key=key))
     import tempfile
     home = tempfile.mkdtemp(prefix="gc-agent-")
     sock = os.path.join(home, "agent.sock")
@@ -48,7 +49,7 @@ def private_agent(key: Path | None) -> Iterator[str]:
             if os.path.exists(sock):
                 break
             if agent.poll() is not None:
-                raise GovcloudError("cannot start ssh-agent", hint="is openssh-client installed?")
+                raise GovcloudError(Msg("cannot start ssh-agent"), hint=Msg("is openssh-client installed?"))
             time.sleep(0.02)
         env = {**os.environ, "SSH_AUTH_SOCK": sock}
         env.pop("DISPLAY", None)
@@ -56,8 +57,8 @@ def private_agent(key: Path | None) -> Iterator[str]:
         add = subprocess.run(["ssh-add", "-q", str(key)], env=env, capture_output=True, text=True,
                              stdin=subprocess.DEVNULL, timeout=20)
         if add.returncode != 0:
-            raise GovcloudError(f"cannot load the key {key} into the run's ssh-agent",
-                                hint="a passphrase-protected key must be loaded in your own agent; omit --key")
+            raise GovcloudError(Msg("cannot load the key {key} into the run's ssh-agent", key=key),
+                                hint=Msg("a passphrase-protected key must be loaded in your own agent; omit --key"))
         yield sock
     finally:
         agent.terminate()
@@ -75,5 +76,5 @@ def public_key(key: Path) -> str:
     out = subprocess.run(["ssh-keygen", "-y", "-f", str(key)], capture_output=True, text=True,
                          stdin=subprocess.DEVNULL, timeout=10)
     if out.returncode != 0:
-        raise GovcloudError(f"cannot read the public part of {key}")
+        raise GovcloudError(Msg("cannot read the public part of {key}", key=key))
     return out.stdout.strip()

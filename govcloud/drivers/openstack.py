@@ -19,6 +19,7 @@ import openstack
 from keystoneauth1 import exceptions as ksa
 from openstack import exceptions as osx
 
+from govcloud.base.i18n import Msg
 from govcloud.drivers.ports import (HOST_KEY_META, META_PLAN, META_SERVER, META_SYSTEM, TAG, CloudError,
                                     Ensured, Snapshot, plan_tag, system_tag)
 
@@ -44,19 +45,20 @@ def map_error(exc: BaseException, what: str) -> CloudError:
     if isinstance(exc, CloudError):
         return exc
     if isinstance(exc, (ksa.ConnectFailure, ksa.DiscoveryFailure, ksa.ConnectTimeout)):
-        return CloudError("unreachable", f"{what}: cannot reach the cloud ({msg})",
-                          hint="is Keystone up and auth_url in clouds.yaml right? (OS_CLOUD / --cloud)")
+        return CloudError(Msg("{what}: cannot reach the cloud ({msg})", what=what, msg=msg), kind="unreachable",
+                          hint=Msg("is Keystone up and auth_url in clouds.yaml right? (OS_CLOUD / --cloud)"))
     if "quota" in low or "exceeded" in low and "limit" in low:
-        return CloudError("quota", f"{what}: quota exceeded ({msg})",
-                          hint="raise the project's quota or move fewer systems at once")
+        return CloudError(Msg("{what}: quota exceeded ({msg})", what=what, msg=msg), kind="quota",
+                          hint=Msg("raise the project's quota or move fewer systems at once"))
     if "no valid host" in low:
-        return CloudError("no_valid_host", f"{what}: no valid host ({msg})",
-                          hint="the zone lacks capacity for this flavor (or its architecture); check hypervisors")
+        return CloudError(Msg("{what}: no valid host ({msg})", what=what, msg=msg), kind="no_valid_host",
+                          hint=Msg("the zone lacks capacity for this flavor (or its architecture); check hypervisors"))
     if isinstance(exc, osx.HttpException) and getattr(exc, "status_code", None) in (401,):
-        return CloudError("auth", f"{what}: authentication failed", hint="check clouds.yaml / OS_CLOUD")
+        return CloudError(Msg("{what}: authentication failed", what=what), kind="auth",
+                          hint=Msg("check clouds.yaml / OS_CLOUD"))
     if isinstance(exc, osx.ResourceTimeout):
-        return CloudError("timeout", f"{what}: timed out ({msg})")
-    return CloudError("api", f"{what}: {type(exc).__name__}: {msg}")
+        return CloudError(Msg("{what}: timed out ({msg})", what=what, msg=msg), kind="timeout")
+    return CloudError(Msg("{what}: {name}: {msg}", what=what, name=type(exc).__name__, msg=msg), kind="api")
 
 
 def connect(cloud: str, *, config_file: str | None = None) -> Any:
@@ -78,8 +80,8 @@ def connect(cloud: str, *, config_file: str | None = None) -> Any:
             return openstack.connection.Connection(config=region)
         return openstack.connect(cloud=cloud)
     except Exception as exc:  # noqa: BLE001 — every config/auth failure gets one clear line
-        raise CloudError("auth", f"cannot connect to cloud {cloud!r}: {_clean(exc)}",
-                         hint="check clouds.yaml (OS_CLIENT_CONFIG_FILE) and the cloud name") from None
+        raise CloudError(Msg("cannot connect to cloud {cloud!r}: {x}", cloud=cloud, x=_clean(exc)), kind="auth",
+                         hint=Msg("check clouds.yaml (OS_CLIENT_CONFIG_FILE) and the cloud name")) from None
 
 
 # ---------------------------------------------------------------- snapshot (read-only)
@@ -159,8 +161,8 @@ def ensure_keypair(conn: Any, name: str, public_key: str) -> tuple[dict[str, Any
         kp = conn.compute.find_keypair(name)
         if kp is not None:
             if kp.public_key.split()[:2] != public_key.split()[:2]:
-                raise CloudError("api", f"keypair {name!r} exists with a different public key",
-                                 hint="use the key it was created with (--key), or delete the keypair")
+                raise CloudError(Msg("keypair {name!r} exists with a different public key", name=name), kind="api",
+                                 hint=Msg("use the key it was created with (--key), or delete the keypair"))
             return {"id": kp.name, "name": kp.name, "fingerprint": kp.fingerprint}, "kept"
         kp = conn.compute.create_keypair(name=name, public_key=public_key.strip())
         return {"id": kp.name, "name": kp.name, "fingerprint": kp.fingerprint}, "created"
@@ -174,8 +176,8 @@ def ensure_network(conn: Any, name: str, cidr: str | None, tags: list[str]) -> t
         if net is not None:
             return {"id": net.id, "name": name}, "kept"
         if not cidr:
-            raise CloudError("missing_network", f"network {name!r} does not exist",
-                             hint="create it, or give the zone a network_cidr so migrate creates it")
+            raise CloudError(Msg("network {name!r} does not exist", name=name), kind="missing_network",
+                             hint=Msg("create it, or give the zone a network_cidr so migrate creates it"))
         net = conn.network.create_network(name=name)
         conn.network.set_tags(net, tags)
         conn.network.create_subnet(network_id=net.id, name=f"{name}-subnet", ip_version=4, cidr=cidr)
@@ -250,14 +252,14 @@ def ensure_server(conn: Any, *, plan_id: str, system: str, server: str, name: st
         if found is None:
             fl = conn.compute.find_flavor(flavor)
             if fl is None:
-                raise CloudError("missing_flavor", f"flavor {flavor!r} does not exist")
+                raise CloudError(Msg("flavor {flavor!r} does not exist", flavor=flavor), kind="missing_flavor")
             im = conn.image.find_image(image)
             if im is None:
-                raise CloudError("missing_image", f"image {image!r} does not exist",
-                                 hint="upload it to Glance or map the plan's image to one that exists")
+                raise CloudError(Msg("image {image!r} does not exist", image=image), kind="missing_image",
+                                 hint=Msg("upload it to Glance or map the plan's image to one that exists"))
             net = conn.network.find_network(network)
             if net is None:
-                raise CloudError("missing_network", f"network {network!r} does not exist")
+                raise CloudError(Msg("network {network!r} does not exist", network=network), kind="missing_network")
             kw: dict[str, Any] = dict(
                 name=name, flavor_id=fl.id, image_id=im.id, key_name=keypair,
                 networks=[{"uuid": net.id}], security_groups=[{"name": security_group}],
@@ -293,7 +295,8 @@ def _wait(conn: Any, server_id: str, timeout: float) -> Any:
             fault = (s.fault or {}).get("message") if getattr(s, "fault", None) else None
             raise map_error(RuntimeError(_clean(fault or "server went to ERROR")), f"server {s.name}")
         if time.monotonic() > deadline:
-            raise CloudError("timeout", f"server {s.name} still {s.status} after {timeout:.0f}s")
+            raise CloudError(Msg("server {name} still {status} after {timeout:.0f}s", name=s.name, status=s.status,
+                                 timeout=timeout), kind="timeout")
         time.sleep(delay)
         delay = min(delay * 1.5, 5.0)
 
@@ -325,7 +328,8 @@ def ensure_volume(conn: Any, *, plan_id: str, system: str, name: str, size_gb: i
                 if vol.status == "in-use":
                     break
                 if vol.status == "error" or time.monotonic() > deadline:
-                    raise CloudError("timeout", f"volume {name} did not attach ({vol.status})")
+                    raise CloudError(Msg("volume {name} did not attach ({status})", name=name, status=vol.status),
+                                     kind="timeout")
                 time.sleep(1)
             action = "created" if action == "created" else "changed"
         return {"id": vol.id, "name": name, "size": vol.size}, action
@@ -341,10 +345,11 @@ def ensure_floating_ip(conn: Any, *, plan_id: str, server_id: str, external_netw
                 return {"id": ip.id, "address": ip.floating_ip_address}, "kept"
         ext = conn.network.find_network(external_network)
         if ext is None:
-            raise CloudError("missing_network", f"external network {external_network!r} does not exist")
+            raise CloudError(Msg("external network {external_network!r} does not exist",
+                                 external_network=external_network), kind="missing_network")
         port = next(iter(conn.network.ports(device_id=server_id)), None)
         if port is None:
-            raise CloudError("api", f"server {server_id} has no port for a floating IP")
+            raise CloudError(Msg("server {server_id} has no port for a floating IP", server_id=server_id), kind="api")
         ip = conn.network.create_ip(floating_network_id=ext.id, port_id=port.id, description=label)
         conn.network.set_tags(ip, [TAG, plan_tag(plan_id)])
         return {"id": ip.id, "address": ip.floating_ip_address}, "created"
@@ -452,9 +457,9 @@ def delete_resources(conn: Any, resources: dict[str, dict[str, Any]],
                             break
                         time.sleep(1)      # ports of a just-deleted server still hold it
             if _exists(conn, kind, rid):
-                raise CloudError("api", f"{kind.replace('_', ' ')} {r.get('name') or rid} could not be removed "
-                                        f"(still there after {timeout:.0f}s)",
-                                 hint="look at it in the cloud; run the rollback again")
+                raise CloudError(Msg("{x} {x2} could not be removed (still there after {timeout:.0f}s)",
+                                     x=kind.replace('_', ' '), x2=r.get('name') or rid, timeout=timeout), kind="api",
+                                 hint=Msg("look at it in the cloud; run the rollback again"))
             removed.append(key)
             if on_removed:
                 on_removed(key)

@@ -31,10 +31,19 @@ import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+from govcloud.base.i18n import Msg
 from govcloud.errors import GovcloudError
 from govcloud.model.cutover import cas_state
+
+
+def _listed(items: list) -> Any:
+    """Texts or messages joined by ", " (by "、" in Chinese), as one message."""
+    out: Any = items[0] if items else ""
+    for item in items[1:]:
+        out = Msg("{a}, {b}", "list", a=out, b=item)
+    return out
 
 
 class SwitchError(GovcloudError):
@@ -108,17 +117,19 @@ def read_tsig_key(path: Path) -> TsigKey:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise SwitchError("invalid", f"cannot read the TSIG key file {path}: {exc.__class__.__name__}") from None
+        raise SwitchError(Msg("cannot read the TSIG key file {path}: {name}", path=path, name=exc.__class__.__name__),
+                          code="invalid") from None
     m = _KEY_BLOCK.search(text)
     fields = dict(_KEY_FIELD.findall(m.group(2))) if m else {}
     if not m or "secret" not in fields:
-        raise SwitchError("invalid", f"{path}: not a TSIG key file (expected key \"NAME\" {{ algorithm …; secret \"…\"; }};)")
+        raise SwitchError(Msg('{path}: not a TSIG key file (expected key "NAME" {{ algorithm …; secret "…"; }};)',
+                              path=path), code="invalid")
     return TsigKey(m.group(1), fields.get("algorithm", "hmac-sha256").lower(), fields["secret"])
 
 
 def _check_name(name: str, what: str) -> str:
     if not isinstance(name, str) or not _HOSTNAME.match(name):
-        raise SwitchError("invalid", f"{what} {name!r} is not a DNS name")
+        raise SwitchError(Msg("{what} {name!r} is not a DNS name", what=what, name=name), code="invalid")
     return name.rstrip(".").lower()
 
 
@@ -128,7 +139,8 @@ def _server(addr: str) -> tuple[str, int]:
         socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host)
         return host, int(port or 53)
     except (OSError, ValueError):
-        raise SwitchError("invalid", f"DNS server {addr!r} must be an address (ADDR or ADDR:PORT)") from None
+        raise SwitchError(Msg("DNS server {addr!r} must be an address (ADDR or ADDR:PORT)", addr=addr),
+                          code="invalid") from None
 
 
 class DnsSwitch:
@@ -143,10 +155,11 @@ class DnsSwitch:
         self.name = _check_name(name, "record")
         self.zone = _check_name(zone, "zone")
         if not (self.name == self.zone or self.name.endswith("." + self.zone)):
-            raise SwitchError("invalid", f"record {self.name} is not inside zone {self.zone}")
+            raise SwitchError(Msg("record {name} is not inside zone {zone}", name=self.name, zone=self.zone),
+                              code="invalid")
         self.rdtype = rdtype.upper()
         if self.rdtype not in ("A", "AAAA", "CNAME"):
-            raise SwitchError("invalid", f"record type {rdtype!r}: A, AAAA or CNAME")
+            raise SwitchError(Msg("record type {rdtype!r}: A, AAAA or CNAME", rdtype=rdtype), code="invalid")
         self.server = _server(server)
         self.key = read_tsig_key(key_file) if key_file else None
         self.key_file = Path(key_file) if key_file else None
@@ -171,15 +184,16 @@ class DnsSwitch:
             if r.flags & 0x0200:    # truncated
                 r = dns.query.tcp(q, self.server[0], port=self.server[1], timeout=self.timeout)
         except (dns.exception.Timeout, OSError) as exc:
-            raise SwitchError("unreachable", f"DNS server does not answer for {self._where()}: "
-                                             f"{exc.__class__.__name__}") from None
+            raise SwitchError(Msg("DNS server does not answer for {where}: {name}", where=self._where(),
+                                  name=exc.__class__.__name__), code="unreachable") from None
         if r.rcode() == dns.rcode.NXDOMAIN:
             return RecordState(self.kind, self.name, (), None, {"rcode": "NXDOMAIN"})
         if r.rcode() != dns.rcode.NOERROR:
-            raise SwitchError("refused", f"{self._where()}: {dns.rcode.to_text(r.rcode())}")
+            raise SwitchError(Msg("{where}: {rcode}", where=self._where(), rcode=dns.rcode.to_text(r.rcode())),
+                              code="refused")
         if not r.flags & 0x0400:
-            raise SwitchError("refused", f"{self.server[0]} is not authoritative for {self.zone}",
-                              hint="give the zone's primary server, not a resolver")
+            raise SwitchError(Msg("{x} is not authoritative for {zone}", x=self.server[0], zone=self.zone),
+                              code="refused", hint=Msg("give the zone's primary server, not a resolver"))
         want = dns.rdatatype.from_text(self.rdtype)
         for rrset in r.answer:
             if rrset.name == self._qname and rrset.rdtype == want:
@@ -198,12 +212,14 @@ class DnsSwitch:
             try:
                 a = ipaddress.ip_address(str(v))
             except ValueError:
-                raise SwitchError("invalid", f"{self._where()}: {str(v)!r:.60} is not an address") from None
+                raise SwitchError(Msg("{where}: {v!r:.60} is not an address", where=self._where(), v=str(v)),
+                                  code="invalid") from None
             if (a.version == 6) != (self.rdtype == "AAAA"):
-                raise SwitchError("invalid", f"{self._where()}: {a} is not an IPv{4 if self.rdtype == 'A' else 6} address")
+                raise SwitchError(Msg("{where}: {a} is not an IPv{x} address", where=self._where(), a=a,
+                                      x=4 if self.rdtype == 'A' else 6), code="invalid")
             out.append(str(a))
         if self.rdtype == "CNAME" and len(out) > 1:
-            raise SwitchError("invalid", f"{self._where()}: a CNAME has exactly one target")
+            raise SwitchError(Msg("{where}: a CNAME has exactly one target", where=self._where()), code="invalid")
         return tuple(sorted(set(out)))
 
     def _update(self, expected: tuple[str, ...], new: tuple[str, ...], ttl: int) -> None:
@@ -219,7 +235,8 @@ class DnsSwitch:
         import dns.update
 
         if self.key is None:
-            raise SwitchError("auth", f"{self._where()}: no TSIG key given; dynamic updates must be signed")
+            raise SwitchError(Msg("{where}: no TSIG key given; dynamic updates must be signed", where=self._where()),
+                              code="auth")
         rdt = dns.rdatatype.from_text(self.rdtype)
         try:
             keyring = dns.tsigkeyring.from_text({self.key.name: (self.key.algorithm, self.key.secret)})
@@ -232,7 +249,8 @@ class DnsSwitch:
             rds = dns.rdataset.from_text_list(dns.rdataclass.IN, rdt, ttl, list(new))
             upd.replace(self._qname, rds)
         except (dns.exception.DNSException, ValueError) as exc:
-            raise SwitchError("invalid", f"{self._where()}: bad value ({exc.__class__.__name__})") from None
+            raise SwitchError(Msg("{where}: bad value ({name})", where=self._where(), name=exc.__class__.__name__),
+                              code="invalid") from None
         self._send(upd, expected)
 
     def check_key(self) -> None:
@@ -243,11 +261,13 @@ class DnsSwitch:
         import dns.tsigkeyring
 
         if self.key is None:
-            raise SwitchError("auth", f"{self._where()}: no TSIG key given; dynamic updates must be signed")
+            raise SwitchError(Msg("{where}: no TSIG key given; dynamic updates must be signed", where=self._where()),
+                              code="auth")
         try:
             keyring = dns.tsigkeyring.from_text({self.key.name: (self.key.algorithm, self.key.secret)})
         except Exception as exc:  # noqa: BLE001 — a malformed secret: say so, never show it
-            raise SwitchError("invalid", f"TSIG key {self.key.name}: not a usable key ({exc.__class__.__name__})") from None
+            raise SwitchError(Msg("TSIG key {name}: not a usable key ({name2})", name=self.key.name,
+                                  name2=exc.__class__.__name__), code="invalid") from None
         upd = dns.update.UpdateMessage(self._origin, keyring=keyring, keyname=self.key.name)
         upd.present(self._origin)
         self._send(upd, ("the zone apex",))
@@ -262,24 +282,28 @@ class DnsSwitch:
         try:
             resp = dns.query.tcp(upd, self.server[0], port=self.server[1], timeout=self.timeout)
         except dns.tsig.PeerError as exc:
-            raise SwitchError("auth", f"{self._where()}: the server refused the TSIG key {self.key.name} "
-                                      f"({exc.__class__.__name__}; key file {self.key_file})",
-                              hint="check the key file against the zone's allow-update") from None
+            raise SwitchError(Msg("{where}: the server refused the TSIG key {name} ({name2}; key file {key_file})",
+                                  where=self._where(), name=self.key.name, name2=exc.__class__.__name__,
+                                  key_file=self.key_file), code="auth",
+                              hint=Msg("check the key file against the zone's allow-update")) from None
         except (dns.exception.Timeout, OSError) as exc:
-            raise SwitchError("unreachable", f"{self._where()}: {exc.__class__.__name__}") from None
+            raise SwitchError(Msg("{where}: {name}", where=self._where(), name=exc.__class__.__name__),
+                              code="unreachable") from None
         except dns.exception.DNSException as exc:
             raise SwitchError("auth" if "tsig" in exc.__class__.__module__ else "refused",
                               f"{self._where()}: {exc.__class__.__name__}") from None
         rc = resp.rcode()
         if rc in (dns.rcode.NXRRSET, dns.rcode.YXRRSET, dns.rcode.NXDOMAIN, dns.rcode.YXDOMAIN):
-            raise SwitchError("conflict", f"{self._where()} is not {list(expected) or 'absent'} any more: "
-                                          "someone else changed it; nothing was changed")
+            raise SwitchError(Msg("{where} is not {expected} any more: someone else changed it; nothing was changed",
+                                  where=self._where(), expected=list(expected) or Msg("absent")), code="conflict")
         if rc in (dns.rcode.NOTAUTH, dns.rcode.REFUSED) or getattr(resp, "tsig_error", 0):
-            raise SwitchError("auth", f"{self._where()}: update refused ({dns.rcode.to_text(rc)}) for the TSIG key "
-                                      f"{self.key.name} (key file {self.key_file})",
-                              hint="the TSIG key must be allowed to update the zone")
+            raise SwitchError(Msg("{where}: update refused ({rcode}) for the TSIG key {name} (key file {key_file})",
+                                  where=self._where(), rcode=dns.rcode.to_text(rc), name=self.key.name,
+                                  key_file=self.key_file), code="auth",
+                              hint=Msg("the TSIG key must be allowed to update the zone"))
         if rc != dns.rcode.NOERROR:
-            raise SwitchError("refused", f"{self._where()}: update failed ({dns.rcode.to_text(rc)})")
+            raise SwitchError(Msg("{where}: update failed ({rcode})", where=self._where(),
+                                  rcode=dns.rcode.to_text(rc)), code="refused")
 
     def switch(self, expected: tuple[str, ...], new: tuple[str, ...], *, ttl: int | None = None) -> SwitchResult:
         exp, nw = self.norm(expected), self.norm(new)
@@ -287,14 +311,16 @@ class DnsSwitch:
         if cas_state(before, exp, nw) == "new" and (ttl is None or before.ttl == ttl):
             return SwitchResult(self.kind, self.name, before.values, nw, False, before.ttl, before.ttl, time.time())
         if cas_state(before, exp, nw) != "expected":
-            raise SwitchError("conflict", f"{self._where()} is {list(before.values) or 'absent'}, "
-                                          f"the plan expects {list(exp) or 'absent'}: nothing was changed",
-                              hint="someone changed the record: check it, then update the plan or the record")
+            raise SwitchError(Msg("{where} is {values}, the plan expects {exp}: nothing was changed",
+                                  where=self._where(), values=list(before.values) or Msg("absent"),
+                                  exp=list(exp) or Msg("absent")), code="conflict",
+                              hint=Msg("someone changed the record: check it, then update the plan or the record"))
         new_ttl = ttl if ttl is not None else (before.ttl or 300)
         self._update(exp, nw, new_ttl)
         after = self.read()
         if after.values != nw:
-            raise SwitchError("refused", f"{self._where()}: after the update it is {list(after.values)}")
+            raise SwitchError(Msg("{where}: after the update it is {values}", where=self._where(),
+                                  values=list(after.values)), code="refused")
         return SwitchResult(self.kind, self.name, before.values, after.values, True, before.ttl, after.ttl, time.time())
 
     def lower_ttl(self, ttl: int) -> SwitchResult:
@@ -302,7 +328,7 @@ class DnsSwitch:
         still hold: clients see a switch at most ``ttl_before`` seconds after this call."""
         cur = self.read()
         if not cur.values:
-            raise SwitchError("not-found", f"{self._where()} does not exist")
+            raise SwitchError(Msg("{where} does not exist", where=self._where()), code="not-found")
         if cur.ttl is not None and cur.ttl <= ttl:
             return SwitchResult(self.kind, self.name, cur.values, cur.values, False, cur.ttl, cur.ttl, time.time())
         self._update(cur.values, cur.values, ttl)
@@ -317,7 +343,7 @@ _HAPROXY_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 def _check_haproxy_id(v: str, what: str) -> str:
     if not isinstance(v, str) or not _HAPROXY_ID.match(v):
-        raise SwitchError("invalid", f"HAProxy {what} {v!r}: letters, digits and _.:- only")
+        raise SwitchError(Msg("HAProxy {what} {v!r}: letters, digits and _.:- only", what=what, v=v), code="invalid")
     return v
 
 
@@ -329,7 +355,7 @@ def _check_addr(value: str) -> tuple[str, int]:
         if not sep or not 0 < p < 65536:
             raise ValueError
     except (OSError, ValueError):
-        raise SwitchError("invalid", f"HAProxy server address {value!r} must be IPv4:PORT") from None
+        raise SwitchError(Msg("HAProxy server address {value!r} must be IPv4:PORT", value=value), code="invalid") from None
     return host, p
 
 
@@ -363,14 +389,14 @@ class HaproxySwitch:
                 while chunk := s.recv(65536):
                     out += chunk
         except OSError as exc:
-            raise SwitchError("unreachable", f"HAProxy runtime API {self.api} does not answer: "
-                                             f"{exc.__class__.__name__}") from None
+            raise SwitchError(Msg("HAProxy runtime API {api} does not answer: {name}", api=self.api,
+                                  name=exc.__class__.__name__), code="unreachable") from None
         return out.decode("utf-8", "replace")
 
     def read(self) -> RecordState:
         out = self._cmd(f"show servers state {self.backend}")
         if "Can't find backend" in out or "No such backend" in out:
-            raise SwitchError("not-found", f"HAProxy has no backend {self.backend}")
+            raise SwitchError(Msg("HAProxy has no backend {backend}", backend=self.backend), code="not-found")
         cols: list[str] = []
         for line in out.splitlines():
             if line.startswith("# be_id"):
@@ -387,26 +413,30 @@ class HaproxySwitch:
                             ("drain" if admin & 0x18 else "ready")
                     return RecordState(self.kind, self.name, (f"{row['srv_addr']}:{row['srv_port']}",), None,
                                        {"admin": state, "op_state": row.get("srv_op_state", "")})
-        raise SwitchError("not-found", f"HAProxy backend {self.backend} has no server {self.server}")
+        raise SwitchError(Msg("HAProxy backend {backend} has no server {server}", backend=self.backend,
+                              server=self.server), code="not-found")
 
     def switch(self, expected: tuple[str, ...], new: tuple[str, ...]) -> SwitchResult:
         if len(new) != 1 or len(expected) > 1:
-            raise SwitchError("invalid", f"{self.name}: one address per server slot")
+            raise SwitchError(Msg("{name}: one address per server slot", name=self.name), code="invalid")
         host, port = _check_addr(new[0])
         before = self.read()
         if cas_state(before, expected, new) == "new" and before.detail.get("admin") == "ready":
             return SwitchResult(self.kind, self.name, before.values, before.values, False, at=time.time())
         if cas_state(before, expected, new) == "conflict":
-            raise SwitchError("conflict", f"HAProxy {self.name} points at {before.values[0]}, the plan expects "
-                                          f"{expected[0] if expected else '-'}: nothing was changed",
-                              hint="someone changed the load balancer: check it, then update the plan")
+            raise SwitchError(Msg("HAProxy {name} points at {x}, the plan expects {x2}: nothing was changed",
+                                  name=self.name, x=before.values[0], x2=expected[0] if expected else '-'),
+                              code="conflict",
+                              hint=Msg("someone changed the load balancer: check it, then update the plan"))
         out = self._cmd(f"set server {self.backend}/{self.server} addr {host} port {port}")
         if "IP changed" not in out and "no need to change" not in out and "port changed" not in out:
-            raise SwitchError("refused", f"HAProxy refused the new address for {self.name}: {out.strip()[:200]}")
+            raise SwitchError(Msg("HAProxy refused the new address for {name}: {x}", name=self.name,
+                                  x=out.strip()[:200]), code="refused")
         self._cmd(f"set server {self.backend}/{self.server} state ready")
         after = self.read()
         if after.values != (f"{host}:{port}",):
-            raise SwitchError("refused", f"HAProxy {self.name}: after the change it points at {after.values}")
+            raise SwitchError(Msg("HAProxy {name}: after the change it points at {values}", name=self.name,
+                                  values=after.values), code="refused")
         return SwitchResult(self.kind, self.name, before.values, after.values, True, at=time.time())
 
 
@@ -422,7 +452,7 @@ class HaproxyDrainSwitch:
         self.src = HaproxySwitch(backend, server, api, timeout=timeout)
         self.tgt = HaproxySwitch(backend, target_server, api, timeout=timeout)
         if self.src.server == self.tgt.server:
-            raise SwitchError("invalid", "drain-enable needs two different server slots")
+            raise SwitchError(Msg("drain-enable needs two different server slots"), code="invalid")
         self.name = f"{self.src.backend}/{self.src.server}+{self.tgt.server}"
 
     def read(self) -> RecordState:
@@ -434,15 +464,16 @@ class HaproxyDrainSwitch:
 
     def switch(self, expected: tuple[str, ...], new: tuple[str, ...]) -> SwitchResult:
         if len(new) != 1 or len(expected) > 1:
-            raise SwitchError("invalid", f"{self.name}: one address per server slot")
+            raise SwitchError(Msg("{name}: one address per server slot", name=self.name), code="invalid")
         host, port = _check_addr(new[0])
         before = self.read()
         if cas_state(before, expected, new) == "new":
             return SwitchResult(self.kind, self.name, before.values, before.values, False, at=time.time())
         if cas_state(before, expected, new) == "conflict":
-            raise SwitchError("conflict", f"HAProxy {self.name} sends traffic to {list(before.values) or 'nothing'}, "
-                                          f"the plan expects {list(expected)}: nothing was changed",
-                              hint="someone changed the load balancer: check it, then update the plan")
+            raise SwitchError(Msg("HAProxy {name} sends traffic to {values}, the plan expects {expected}: nothing was "
+                                  "changed", name=self.name, values=list(before.values) or Msg("nothing"),
+                                  expected=list(expected)), code="conflict",
+                              hint=Msg("someone changed the load balancer: check it, then update the plan"))
         b = self.src.backend
         if self.src.read().values == (f"{host}:{port}",):       # back to the source's slot
             self.src._cmd(f"set server {b}/{self.src.server} state ready")
@@ -450,12 +481,14 @@ class HaproxyDrainSwitch:
         else:
             out = self.tgt._cmd(f"set server {b}/{self.tgt.server} addr {host} port {port}")
             if "IP changed" not in out and "no need to change" not in out and "port changed" not in out:
-                raise SwitchError("refused", f"HAProxy refused the new address for {self.tgt.name}: {out.strip()[:200]}")
+                raise SwitchError(Msg("HAProxy refused the new address for {name}: {x}", name=self.tgt.name,
+                                      x=out.strip()[:200]), code="refused")
             self.tgt._cmd(f"set server {b}/{self.tgt.server} state ready")
             self.src._cmd(f"set server {b}/{self.src.server} state drain")
         after = self.read()
         if after.values != (f"{host}:{port}",):
-            raise SwitchError("refused", f"HAProxy {self.name}: after the change traffic goes to {list(after.values)}")
+            raise SwitchError(Msg("HAProxy {name}: after the change traffic goes to {values}", name=self.name,
+                                  values=list(after.values)), code="refused")
         return SwitchResult(self.kind, self.name, before.values, after.values, True, at=time.time())
 
 
@@ -480,15 +513,16 @@ class HostsSwitch:
 
     def _call(self, action: str, expected: tuple[str, ...], new: tuple[str, ...]) -> dict[str, dict[str, object]]:
         if self._run is None:
-            raise SwitchError("unreachable", f"{self.name}: the clients' /etc/hosts can only be read over SSH "
-                                             "(give the connection options)")
+            raise SwitchError(Msg("{name}: the clients' /etc/hosts can only be read over SSH (give the connection "
+                                  "options)", name=self.name), code="unreachable")
         for v in (*expected, *new):
             try:
                 socket.inet_pton(socket.AF_INET6 if ":" in v else socket.AF_INET, v)
             except (OSError, ValueError):
-                raise SwitchError("invalid", f"{self.name}: {v!r:.60} is not an address") from None
+                raise SwitchError(Msg("{name}: {v!r:.60} is not an address", name=self.name, v=v), code="invalid") from None
         if len(new) > 1 or len(expected) > 1:
-            raise SwitchError("invalid", f"{self.name}: an /etc/hosts record maps the name to one address")
+            raise SwitchError(Msg("{name}: an /etc/hosts record maps the name to one address", name=self.name),
+                              code="invalid")
         return self._run(action, expected, new)
 
     @staticmethod
@@ -505,17 +539,20 @@ class HostsSwitch:
         before = self._state_of(self.name, per, "before")
         refused = sorted(c for c, r in per.items() if r.get("status") == "conflict")
         if refused:
-            raise SwitchError("conflict", f"/etc/hosts {self.name} on {', '.join(refused)} is "
-                                          f"{', '.join(before.detail['clients'][c] or 'absent' for c in refused)}, "
-                                          f"the plan expects {list(expected) or 'absent'} or {list(new)}"
-                                          + ("; nothing was changed" if not any(r.get("status") == "changed"
-                                                                                for r in per.values()) else
-                                             "; the other clients were switched"),
-                              hint="someone changed the clients' /etc/hosts: check it, then update the plan or the file")
+            untouched = not any(r.get("status") == "changed" for r in per.values())
+            raise SwitchError(Msg("/etc/hosts {name} on {refused} is {values}, the plan expects {expected} or {new}; "
+                                  "{outcome}", name=self.name, refused=', '.join(refused),
+                                  values=_listed([before.detail['clients'][c] or Msg("absent") for c in refused]),
+                                  expected=list(expected) or Msg("absent"), new=list(new),
+                                  outcome=Msg("nothing was changed") if untouched else Msg("the other clients were "
+                                                                                           "switched")),
+                              code="conflict",
+                              hint=Msg("someone changed the clients' /etc/hosts: check it, then update the plan or "
+                                       "the file"))
         after = self._state_of(self.name, per, "after")
         if cas_state(after, expected, new) != "new":
-            raise SwitchError("refused", f"/etc/hosts {self.name}: after the change the clients map it to "
-                                         f"{after.detail['clients']}")
+            raise SwitchError(Msg("/etc/hosts {name}: after the change the clients map it to {clients}",
+                                  name=self.name, clients=after.detail['clients']), code="refused")
         return SwitchResult(self.kind, self.name, before.values, after.values,
                             any(r.get("status") == "changed" for r in per.values()), at=time.time())
 
@@ -530,17 +567,17 @@ def tsig_key_file(ref: str) -> Path:
         path = Path(ref)
     else:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", ref):
-            raise SwitchError("invalid", "the TSIG key reference is neither a file path nor a key name")
+            raise SwitchError(Msg("the TSIG key reference is neither a file path nor a key name"), code="invalid")
         base = Path(os.environ.get("GOVCLOUD_TSIG_DIR") or Path.home() / ".config" / "govcloud" / "tsig")
         path = base / f"{ref}.key"
     try:
         mode = path.stat().st_mode
     except OSError:
-        raise SwitchError("invalid", f"TSIG key file {path} does not exist",
-                          hint="tsig_key names a key file (absolute path) or NAME for $GOVCLOUD_TSIG_DIR/NAME.key") from None
+        raise SwitchError(Msg("TSIG key file {path} does not exist", path=path), code="invalid",
+                          hint=Msg("tsig_key names a key file (absolute path) or NAME for $GOVCLOUD_TSIG_DIR/NAME.key")) from None
     if mode & 0o077:
-        raise SwitchError("invalid", f"TSIG key file {path} is readable by others (mode {mode & 0o777:o})",
-                          hint=f"chmod 600 {path}")
+        raise SwitchError(Msg("TSIG key file {path} is readable by others (mode {x:o})", path=path, x=mode & 511),
+                          code="invalid", hint=Msg("chmod 600 {path}", path=path))
     return path
 
 
@@ -561,4 +598,4 @@ def switch_for(rec: object, *, clients: ClientsRunner | None = None) -> RecordSw
             return HaproxyDrainSwitch(rec.backend or "", rec.server or "", rec.target_server or "",  # type: ignore[attr-defined]
                                       rec.api or "")                                   # type: ignore[attr-defined]
         return HaproxySwitch(rec.backend or "", rec.server or "", rec.api or "")       # type: ignore[attr-defined]
-    raise SwitchError("invalid", f"cutover record kind {kind!r:.40} has no switch")
+    raise SwitchError(Msg("cutover record kind {kind!r:.40} has no switch", kind=kind), code="invalid")
