@@ -37,14 +37,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "engine.unsupported": zh_en("{engine}: decided by the MariaDB GTID tasks at sync (see the sync output)"),
     "pg.version": zh_en("the source runs PostgreSQL {version}, older than 10: no logical replication"),
     "pg.wal_level": zh_en("the source has wal_level={wal_level}; logical replication needs logical (changing it restarts "
-                     "the source's PostgreSQL: set it in a maintenance window)"),
+                          "the source's PostgreSQL: set it in a maintenance window)"),
     "pg.slots": zh_en("no free replication slot on the source (max_replication_slots={max}, {used} in use)"),
     "pg.senders": zh_en("no free WAL sender on the source (max_wal_senders={max}, {used} in use)"),
     "pg.no_key": zh_en("{n} table(s) without a primary key or replica identity (UPDATE/DELETE cannot replicate): {tables}"),
     "pg.privileges": zh_en("the account on the source is not a "
-                      "superuser: it cannot create the replication role and publication"),
+                           "superuser: it cannot create the replication role and publication"),
     "pg.listen": zh_en("the source's PostgreSQL listens only on {listen} (listen_addresses): the target cannot connect "
-                  "(changing it restarts the source)"),
+                       "(changing it restarts the source)"),
     "net.unreachable": zh_en("the target {target} cannot reach the source {address}:{port}: {error}"),
     "net.unknown": zh_en("the path from the target to the source was not probed"),
     "disabled": zh_en("replication is turned off for this run (--no-replication)"),
@@ -52,20 +52,20 @@ TEXT: dict[str, tuple[str, str]] = {
     "my.not_mariadb": zh_en("the source runs MySQL {version}, not MariaDB: govcloud replicates MariaDB GTID only"),
     "my.version": zh_en("MariaDB {version} is too old for GTID replication (10.0.2 or later)"),
     "my.log_bin": zh_en("log_bin is OFF on the source: enabling the binary log needs a restart of the source's MariaDB "
-                   "(log_bin in its configuration), which govcloud does not do on its own"),
+                        "(log_bin in its configuration), which govcloud does not do on its own"),
     "my.binlog_format": zh_en("binlog_format is {format} on the source: replicating only this system's databases needs ROW "
-                         "(SET GLOBAL binlog_format = 'ROW' changes it for every client of the server: the operator's "
-                         "decision)"),
+                              "(SET GLOBAL binlog_format = 'ROW' changes it for every client of the server: the operator's "
+                              "decision)"),
     "my.server_id": zh_en("server_id is 0 on the source: a server without a server id "
-                     "cannot be a replication source"),
+                          "cannot be a replication source"),
     "my.skip_networking": zh_en("skip_networking is ON on the source: it accepts no TCP connections (changing it needs a "
-                           "restart)"),
+                                "restart)"),
     "my.bind": zh_en("the source's MariaDB listens only on {bind} (bind_address): the replica cannot connect (changing it "
-                "needs a restart of the source's MariaDB)"),
+                     "needs a restart of the source's MariaDB)"),
     "my.db_comma": zh_en("its name holds a comma (replication filters are "
-                    "comma-separated lists)"),
+                         "comma-separated lists)"),
     "my.db_non_transactional": zh_en("non-transactional tables ({tables}): no consistent snapshot at a GTID position "
-                                "without locking them for the whole dump"),
+                                     "without locking them for the whole dump"),
     "my.db_missing": zh_en("no such database on the source"),
 }
 

@@ -37,14 +37,14 @@ DOCUMENT = "plan.md"
 
 _MSG: dict[str, tuple[str, str]] = {
     "approved-plan": zh_en("{dir} holds a plan approved by {signers}; regenerating gives a different plan, and "
-                      "replacing it voids that approval"),
+                           "replacing it voids that approval"),
     "approved-plan.hint": zh_en("add --force to replace it (the voided approval stays on record under `superseded` in "
-                           "approval.yaml; the new plan needs a new approval), or give another --id"),
+                                "approval.yaml; the new plan needs a new approval), or give another --id"),
     "voided": zh_en("voided the approval of the previous plan by {signers} (kept on record in approval.yaml); "
-               "the new plan needs a new approval"),
+                    "the new plan needs a new approval"),
     "kept": zh_en("the plan is unchanged; its approval by {signers} is kept"),
     "changed": zh_en("the {what} changed since the plan was generated: the plan is stale; regenerate it and approve "
-                "again"),
+                     "again"),
     "what.inventory": zh_en("inventory", ctx="plan-input"), "what.policy": zh_en("policy file"),
 }
 
