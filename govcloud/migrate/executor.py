@@ -53,6 +53,11 @@ def _joined(items: list[Any]) -> Any:
     return out
 
 
+def _message(exc: BaseException) -> Any:
+    """An error's message as raised: a ``Msg`` stays one (the views show it in the reader's language)."""
+    return exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
+
+
 class StepFailed(GovcloudError):
     def __init__(self, step: Step, message: str, *, detail: dict[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -424,7 +429,7 @@ class Executor:
                 self.j(kind="step", system=t.system, step=step.value, status="fail", reason=str(exc),
                        detail=exc.detail)
                 self.transition(t.system, State.failed, step, str(exc))
-                res.ok, res.error, res.state = False, str(exc), State.failed.value
+                res.ok, res.error, res.state = False, _message(exc), State.failed.value
                 res.error_kind = exc.detail.get("kind")
                 return res
             except Exception as exc:  # noqa: BLE001 — journal every failure; the other systems go on
@@ -433,7 +438,8 @@ class Executor:
                 self.j(kind="step", system=t.system, step=step.value, status="fail", reason=why,
                        detail={"kind": kind})
                 self.transition(t.system, State.failed, step, why)
-                res.ok, res.error, res.state, res.error_kind = False, why, State.failed.value, kind
+                res.ok, res.state, res.error_kind = False, State.failed.value, kind
+                res.error = _message(exc) if isinstance(exc, GovcloudError) else why
                 return res
             self.j(kind="step", system=t.system, step=step.value, status="ok", detail=detail)
             if step is not Step.provision:     # provision journals each of its changes itself
@@ -470,17 +476,17 @@ class Executor:
         snap = self.snapshot(cloud)
         problems = []
         if t.network and t.network not in snap.networks and not t.network_cidr:
-            problems.append(f"network {t.network} does not exist")
+            problems.append(Msg("network {network} does not exist", network=t.network))
         for s in t.servers:
             if (t.system, s.source) in snap.servers:
                 continue
             if s.flavor not in snap.flavors:
-                problems.append(f"flavor {s.flavor} does not exist")
+                problems.append(Msg("flavor {flavor} does not exist", flavor=s.flavor))
             if s.image not in snap.images:
-                problems.append(f"image {s.image} does not exist")
+                problems.append(Msg("image {image} does not exist", image=s.image))
         problems += D.quota_problems(D.quota_needed([t], snap), snap.limits)
         if problems:
-            raise StepFailed(Step.precheck, "; ".join(problems),
+            raise StepFailed(Step.precheck, _joined(problems),
                              detail={"kind": "quota" if any(p.startswith("quota") for p in problems) else "cloud"})
         self._precheck_record(t)
         run = self._playbook(t, Step.precheck, target_addresses={}, limit="source")
@@ -546,7 +552,7 @@ class Executor:
             todo = D.provision_changes(t, self.snapshot(cloud), st, D.keypair_name(self.plan.plan_id))
         blocked = [f"{c.kind} {c.name}: {c.detail}" for c in todo if c.action == "blocked"]
         if blocked:
-            raise StepFailed(Step.provision, "; ".join(blocked), detail={"kind": "cloud"})
+            raise StepFailed(Step.provision, _joined(blocked), detail={"kind": "cloud"})
         changed: list[str] = []
         tags = resource_tags(self.plan.plan_id, t.system)
         servers = {s.source: s for s in t.servers}
@@ -614,7 +620,7 @@ class Executor:
         """Record the new server's host key as the cloud publishes it, then wait for SSH.
         With --target-known-hosts the operator's file is the only authority."""
         if not addr:
-            raise StepFailed(Step.provision, f"server {name} has no address on its network")
+            raise StepFailed(Step.provision, Msg("server {name} has no address on its network", name=name))
         if self.opts.target_known_hosts is None:
             deadline = time.monotonic() + self.opts.ssh_timeout
             key = None
@@ -623,9 +629,9 @@ class Executor:
                 if key is None:
                     time.sleep(1)
             if key is None:
-                raise StepFailed(Step.provision, f"server {name} publishes no SSH host key (metadata "
-                                 f"{HOST_KEY_META} or cloud-init console block); give --target-known-hosts",
-                                 detail={"kind": "hostkey"})
+                raise StepFailed(Step.provision, Msg("server {name} publishes no SSH host key (metadata {meta} or "
+                                                     "cloud-init console block); give --target-known-hosts",
+                                                     name=name, meta=HOST_KEY_META), detail={"kind": "hostkey"})
             with self._kh_lock:
                 path = self._known_targets()
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -634,8 +640,9 @@ class Executor:
                 lines.append(f"{addr} {key}")
                 write_atomic(path, "\n".join(sorted(lines)) + "\n")
         if not self.probe.wait_ssh(addr, 22, self.opts.ssh_timeout):
-            raise StepFailed(Step.provision, f"server {name} ({addr}) does not answer SSH after "
-                             f"{self.opts.ssh_timeout:.0f}s", detail={"kind": "timeout"})
+            raise StepFailed(Step.provision, Msg("server {name} ({addr}) does not answer SSH after {seconds:.0f}s",
+                                                 name=name, addr=addr, seconds=self.opts.ssh_timeout),
+                             detail={"kind": "timeout"})
 
     def _ensure_trusted(self, t: D.SystemTarget, addrs: dict[str, str]) -> None:
         """A resumed run (or another machine) may lack the recorded host keys: fetch them again
@@ -664,7 +671,8 @@ class Executor:
                   name: str | None = None) -> Any:
         playbook = PLAYBOOKS / (playbook or D.PLAYBOOK_OF[step])
         if not playbook.is_file():
-            raise StepFailed(step, f"playbook {playbook} is missing from this installation", detail={"kind": "install"})
+            raise StepFailed(step, Msg("playbook {playbook} is missing from this installation", playbook=playbook),
+                             detail={"kind": "install"})
         addrs = self._target_addresses(t) if target_addresses is None else target_addresses
         if addrs and self.opts.target_known_hosts is None:
             self._ensure_trusted(t, addrs)
@@ -712,7 +720,7 @@ class Executor:
                 time.sleep(self.opts.retry_backoff * attempt)
                 continue
             failed = "; ".join(f"{h}: {m}" for h, ms in run.failed_tasks.items() for m in ms[:2]) or run.status
-            raise StepFailed(step, f"{D.PLAYBOOK_OF[step]} failed: {failed}",
+            raise StepFailed(step, Msg("{playbook} failed: {failed}", playbook=D.PLAYBOOK_OF[step], failed=failed),
                              detail={"kind": "unreachable" if dark else "playbook", "artifacts": str(pdd),
                                      "failed": run.failed_tasks})
         raise AssertionError("unreachable")
@@ -1197,7 +1205,7 @@ class Executor:
                 except GovcloudError as exc2:
                     self.transition(t.system, State.failed, Step.rollback, f"rollback after {step.value} failed: {exc2}")
                     res.state = State.failed.value
-                res.ok, res.error = False, str(exc)
+                res.ok, res.error = False, _message(exc)
                 return res
             messages = self._sync_stats(t, "final", run.messages) if step is Step.cutover else run.messages
             detail: dict[str, Any] = {"changed": run.changed(), "messages": messages}
