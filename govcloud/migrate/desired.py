@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from govcloud.base.i18n import Msg
 from govcloud.migrate.lifecycle import EXECUTABLE, State, Step, SystemStatus, run_steps
 from govcloud.model.enums import ExtranetArea
 from govcloud.model.inventory import Inventory
@@ -146,18 +147,20 @@ def targets_for(plan: Plan, inv: Inventory, item: PlanItem, *, admin_cidrs: list
     platform = inv.cloud_platforms.get(zone.platform) if zone else None
     problems: list[str] = []
     if sysobj is None:
-        problems.append(f"system {item.system} is no longer in the inventory")
+        problems.append(Msg("system {system} is no longer in the inventory", system=item.system))
     if item.strategy not in EXECUTABLE:
-        problems.append(f"strategy {item.strategy.value} ({item.strategy.zh}) is not carried out by `migrate`")
+        problems.append(Msg("strategy {strategy} ({label}) is not carried out by `migrate`",
+                            strategy=item.strategy.value, label=item.strategy.zh))
     if zone is None and item.strategy in EXECUTABLE:
-        problems.append(f"target zone {item.target_zone!r} is not in the inventory")
+        problems.append(Msg("target zone {zone!r} is not in the inventory", zone=item.target_zone))
     elif zone is not None and not zone.network:
-        problems.append(f"zone {zone.id} has no cloud network (set `network:` on the zone)")
+        problems.append(Msg("zone {zone} has no cloud network (set `network:` on the zone)", zone=zone.id))
     if zone is not None and platform is not None and not platform.cloud:
-        problems.append(f"platform {platform.id} has no clouds.yaml entry (set `cloud:` on the platform)")
+        problems.append(Msg("platform {platform} has no clouds.yaml entry (set `cloud:` on the platform)",
+                            platform=platform.id))
     wl = sysobj.workload if sysobj else None
     if sysobj is not None and (wl is None or not (wl.data_paths or wl.services or wl.databases)):
-        problems.append("the system's workload (data paths, services, databases) is not recorded")
+        problems.append(Msg("the system's workload (data paths, services, databases) is not recorded"))
     servers: list[TargetServer] = []
     for p in item.servers:
         srv = inv.servers.get(p.server)
@@ -165,9 +168,10 @@ def targets_for(plan: Plan, inv: Inventory, item: PlanItem, *, admin_cidrs: list
         if image and image.startswith(IMAGE_IMPORT_PREFIX):
             image = same_os_image(zone, srv) if (zone and srv) else None
             if image is None:
-                problems.append(f"server {p.server}: rehost asks for its own disk ({p.image}); `migrate` rebuilds "
-                                f"on a catalogue image of the same OS and syncs the data, and zone "
-                                f"{zone.id if zone else '?'} has none — upload one or replatform")
+                problems.append(Msg("server {server}: rehost asks for its own disk ({image}); `migrate` rebuilds on "
+                                    "a catalogue image of the same OS and syncs the data, and zone {zone} has none — "
+                                    "upload one or replatform", server=p.server, image=p.image,
+                                    zone=zone.id if zone else "?"))
         vols = []
         if srv is not None:
             for n, d in enumerate(srv.disks[1:], 1):
@@ -177,23 +181,23 @@ def targets_for(plan: Plan, inv: Inventory, item: PlanItem, *, admin_cidrs: list
             name=_slug(srv.hostname if srv else p.server), flavor=p.flavor, image=image, volumes=vols,
             source_address=server_address(srv) if srv else None, source_hostname=srv.hostname if srv else None))
         if srv is None:
-            problems.append(f"server {p.server} is no longer in the inventory")
+            problems.append(Msg("server {server} is no longer in the inventory", server=p.server))
         elif not server_address(srv):
-            problems.append(f"server {p.server} has no address to reach it")
+            problems.append(Msg("server {server} has no address to reach it", server=p.server))
     clients: dict[str, str] = {}
     if wl and wl.cutover_record:
         for cid in wl.cutover_record.clients:
             srv = inv.servers.get(cid)
             if srv is None or not server_address(srv):
-                problems.append(f"cutover client {cid} is unknown or has no address")
+                problems.append(Msg("cutover client {client} is unknown or has no address", client=cid))
             else:
                 clients[cid] = server_address(srv)
     rec = wl.cutover_record if wl else None
     if rec is not None and rec.kind == "haproxy" and len(item.servers) != 1:
-        problems.append(f"cutover record {rec.name}: an HAProxy server slot points at one server; the system has "
-                        f"{len(item.servers)}")
+        problems.append(Msg("cutover record {record}: an HAProxy server slot points at one server; the system has "
+                            "{n}", record=rec.name, n=len(item.servers)))
     if rec is not None and rec.kind == "haproxy" and record_port(wl) is None:
-        problems.append(f"cutover record {rec.name}: no service port for the HAProxy server slot")
+        problems.append(Msg("cutover record {record}: no service port for the HAProxy server slot", record=rec.name))
     internet = bool(sysobj and sysobj.extranet_area is ExtranetArea.internet_access)
     zc = (zone_cidrs or {}).get(zone.network, []) if zone and zone.network else []
     if zone and zone.network_cidr and not zc:
@@ -314,45 +318,49 @@ def provision_changes(t: SystemTarget, snap: Any, status: SystemStatus, keypair:
             out.append(Change("keep", "network", t.network, key=f"network:{t.network}", step=step))
         else:
             out.append(Change("create" if t.network_cidr else "blocked", "network", t.network,
-                              t.network_cidr or "network missing and no network_cidr to create it",
+                              t.network_cidr or Msg("network missing and no network_cidr to create it"),
                               key=f"network:{t.network}", step=step))
     live_sg = snap.security_groups.get(t.security_group)
     if live_sg is None:
-        out.append(Change("create", "security_group", t.security_group, f"{len(t.rules)} ingress rules",
-                          key="security_group", step=step))
+        out.append(Change("create", "security_group", t.security_group,
+                          Msg("{n} ingress rules", n=len(t.rules)), key="security_group", step=step))
     else:
         add, drop = rules_drift(t, live_sg)
         adopt = "" if known("security_group") else "adopt, "
         if add or drop:
             out.append(Change("update", "security_group", t.security_group,
-                              f"{adopt}rules +{add} -{drop} (to {len(t.rules)} ingress rules)",
+                              Msg("adopt, rules +{add} -{drop} (to {n} ingress rules)", add=add, drop=drop,
+                                  n=len(t.rules)) if adopt else
+                              Msg("rules +{add} -{drop} (to {n} ingress rules)", add=add, drop=drop, n=len(t.rules)),
                               key="security_group", step=step))
         else:
             out.append(Change("keep" if not adopt else "adopt", "security_group", t.security_group,
-                              f"{len(t.rules)} ingress rules", key="security_group", step=step))
+                              Msg("{n} ingress rules", n=len(t.rules)), key="security_group", step=step))
     for s in t.servers:
         live = snap.servers.get((t.system, s.source))
         if live is not None:
             out.append(Change("keep" if known(s.key) else "adopt", "server", s.name,
                               f"{live.get('status')} {s.flavor} {s.image}", key=s.key, step=step, server=s.source))
         elif s.flavor and snap.flavors and s.flavor not in snap.flavors:
-            out.append(Change("blocked", "server", s.name, f"flavor {s.flavor} does not exist", key=s.key, step=step,
-                              server=s.source))
+            out.append(Change("blocked", "server", s.name, Msg("flavor {flavor} does not exist", flavor=s.flavor),
+                              key=s.key, step=step, server=s.source))
         elif s.image and snap.images and s.image not in snap.images:
-            out.append(Change("blocked", "server", s.name, f"image {s.image} does not exist", key=s.key, step=step,
-                              server=s.source))
+            out.append(Change("blocked", "server", s.name, Msg("image {image} does not exist", image=s.image),
+                              key=s.key, step=step, server=s.source))
         else:
-            out.append(Change("create", "server", s.name, f"{s.flavor} {s.image} on {t.network}", key=s.key,
+            out.append(Change("create", "server", s.name, Msg("{flavor} {image} on {network}", flavor=s.flavor,
+                                                              image=s.image, network=t.network), key=s.key,
                               step=step, server=s.source))
         for vname, size in s.volumes:
             vkey, lv = f"volume:{vname}", snap.volumes.get(vname)
             if lv is None:
-                out.append(Change("create", "volume", vname, f"{size} GB, attached to {s.name}", key=vkey, step=step,
+                out.append(Change("create", "volume", vname, Msg("{size} GB, attached to {server}", size=size,
+                                                                  server=s.name), key=vkey, step=step,
                                   server=s.source))
             elif live is None or live.get("id") not in (lv.get("attached_to") or []):
-                adopt = "" if known(vkey) else "adopt, "
-                out.append(Change("attach", "volume", vname, f"{adopt}{size} GB, attach to {s.name}", key=vkey,
-                                  step=step, server=s.source))
+                detail = Msg("{size} GB, attach to {server}", size=size, server=s.name) if known(vkey) else \
+                    Msg("adopt, {size} GB, attach to {server}", size=size, server=s.name)
+                out.append(Change("attach", "volume", vname, detail, key=vkey, step=step, server=s.source))
             else:
                 out.append(Change("keep" if known(vkey) else "adopt", "volume", vname, f"{size} GB", key=vkey,
                                   step=step, server=s.source))
@@ -386,7 +394,7 @@ def changes(t: SystemTarget, snap: Any, status: SystemStatus, until: State, *, r
     """The steps still to run for ``t`` and the changes they make, in order: the dry run prints
     exactly this list and `migrate run` carries out exactly this list."""
     if not t.executable:
-        return [], [Change("blocked", "system", t.system, "; ".join(t.problems))]
+        return [], [Change("blocked", "system", t.system, joined(t.problems))]
     steps = run_steps(status, until, resync=resync)
     out: list[Change] = []
     for step in steps:
@@ -411,14 +419,24 @@ def quota_needed(targets: list[SystemTarget], snap: Any) -> dict[str, int]:
     return {"cores": cores, "ram_mb": ram, "instances": n}
 
 
+def joined(items: list[Any]) -> Any:
+    """Messages (or plain texts) joined by "; " (by "；" in Chinese), as one message."""
+    out: Any = items[0] if items else ""
+    for item in items[1:]:
+        out = Msg("{a}; {b}", "list", a=out, b=item)
+    return out
+
+
 def quota_problems(need: dict[str, int], limits: dict[str, int]) -> list[str]:
     out = []
-    for key, used_key, label in (("cores", "cores_used", "cores"), ("ram_mb", "ram_mb_used", "RAM (MB)"),
-                                 ("instances", "instances_used", "instances")):
+    for key, used_key, label in (("cores", "cores_used", Msg("cores", "quota")),
+                                 ("ram_mb", "ram_mb_used", Msg("RAM (MB)", "quota")),
+                                 ("instances", "instances_used", Msg("instances", "quota"))):
         limit = limits.get(key)
         if limit is None or limit < 0:
             continue
         free = limit - limits.get(used_key, 0)
         if need[key] > free:
-            out.append(f"quota: {label} needed {need[key]}, free {free} of {limit}")
+            out.append(Msg("quota: {label} needed {need}, free {free} of {limit}", label=label, need=need[key],
+                           free=free, limit=limit))
     return out

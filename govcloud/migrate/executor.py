@@ -45,12 +45,7 @@ from govcloud.base.i18n import Msg
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 
 
-def _joined(items: list[Any]) -> Any:
-    """Messages (or plain texts) joined by "; " (by "；" in Chinese), as one message."""
-    out: Any = items[0] if items else ""
-    for item in items[1:]:
-        out = Msg("{a}; {b}", "list", a=out, b=item)
-    return out
+_joined = D.joined
 
 
 def _message(exc: BaseException) -> Any:
@@ -317,7 +312,7 @@ class Executor:
             snap = snaps.get(cloud) if t.executable and cloud else None
             st = statuses.get(t.system, SystemStatus(t.system))
             if snap is None:
-                steps, changes = [], [D.Change("blocked", "system", t.system, "; ".join(t.problems))]
+                steps, changes = [], [D.Change("blocked", "system", t.system, D.joined(t.problems))]
             else:
                 steps, changes = D.changes(t, snap, st, until, resync=resync,
                                            keypair=D.keypair_name(self.plan.plan_id))
@@ -407,7 +402,7 @@ class Executor:
         st = self.status().get(t.system, SystemStatus(t.system))
         res = SystemResult(t.system, st.state.value, True)
         if not t.executable:
-            res.ok, res.error, res.error_kind = False, "; ".join(t.problems), "blocked"
+            res.ok, res.error, res.error_kind = False, _joined(t.problems), "blocked"
             return res
         steps = run_steps(st, until, resync=resync)
         with self.progress.phase("migrate.steps", total=len(steps), subject=t.system) as ph:
@@ -550,7 +545,8 @@ class Executor:
             todo = [c for c in planned.changes if c.step == Step.provision.value]
         else:   # a step run outside run(): derive the list the same way, now
             todo = D.provision_changes(t, self.snapshot(cloud), st, D.keypair_name(self.plan.plan_id))
-        blocked = [f"{c.kind} {c.name}: {c.detail}" for c in todo if c.action == "blocked"]
+        blocked = [Msg("{kind} {name}: {detail}", kind=c.kind, name=c.name, detail=c.detail)
+                   for c in todo if c.action == "blocked"]
         if blocked:
             raise StepFailed(Step.provision, _joined(blocked), detail={"kind": "cloud"})
         changed: list[str] = []
