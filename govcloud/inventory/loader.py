@@ -246,7 +246,7 @@ def _load_inventory(root: Path, *, max_file_mb: float, cache: ParsedCache | None
 def _load_document(result: LoadResult, rel: str, data: Any, *, is_root: bool) -> None:
     inv = result.inventory
     if not isinstance(data, dict):
-        kind = "a list" if isinstance(data, list) else type(data).__name__
+        kind = Msg("a list") if isinstance(data, list) else type(data).__name__
         result.error("wrong-type", Msg("the file holds {kind}; an inventory file is a mapping of sections", kind=kind),
                      file=rel, line=1,
                      hint=Msg("start with `format_version: 1` and put records under a section, e.g. `servers:`"))
@@ -284,8 +284,8 @@ def _load_document(result: LoadResult, rel: str, data: Any, *, is_root: bool) ->
         if value is None:
             continue
         if not isinstance(value, list):
-            result.error("wrong-type", Msg("section '{key}' must be a list of records, got {value}", key=key,
-                                           value='a mapping' if isinstance(value, dict) else type(value).__name__),
+            result.error("wrong-type", Msg("section '{key}' must be a list of records, got {kind}", key=key,
+                                           kind=Msg("a mapping") if isinstance(value, dict) else type(value).__name__),
                          file=rel, path=(key,), hint=Msg("write each record as a list item: `{key}:\\n  - id: ...`",
                                                          key=key))
             continue

@@ -343,8 +343,9 @@ def check_org_lineage(inv: Inventory, result: LoadResult) -> None:
                     continue
                 if state.get(nxt) == 1:
                     cycle = trail[trail.index(nxt):] + [nxt] if nxt in trail else [oid, nxt]
-                    result.at_entity(E, "lineage-cycle", Msg("{label} chain loops: {cycle}", label=label,
-                                                             cycle=' → '.join(cycle)),
+                    loops = " → ".join(cycle)
+                    result.at_entity(E, "lineage-cycle", Msg("successor chain loops: {cycle}", cycle=loops)
+                                     if label == "successor" else Msg("parent chain loops: {cycle}", cycle=loops),
                                      "organizations", oid, graph)
                 elif nxt not in state:
                     visit(nxt, trail + [nxt])
