@@ -135,8 +135,9 @@ KEY_COLUMNS = {
     "azure-csv": ("name", "cores", "ram_mb", "os_name"),
     "gcp-csv": ("machine_id", "name"),
 }
-_TEMPLATE = {"aws-csv": "the AWS Migration Hub import template", "azure-csv": "the Azure Migrate import template",
-             "gcp-csv": "the Google Migration Center vmInfo template"}
+_TEMPLATE = {"aws-csv": Msg("the AWS Migration Hub import template"),
+             "azure-csv": Msg("the Azure Migrate import template"),
+             "gcp-csv": Msg("the Google Migration Center vmInfo template")}
 
 
 def _template_problem(tf: TableFile, sheet: Sheet, fmt: str, spec: tuple[Column, ...]) -> Any:
