@@ -335,3 +335,32 @@ def test_the_boundary_lines(monkeypatch, capsys, tmp_path) -> None:
     assert code == 70 and err.startswith("内部错误（internal error）：KeyError: 'oops'"), err
     code, err = _main(["plan", "show", "p", "--lang", "en"], capsys)
     assert code == 70 and err.startswith("internal error: KeyError: 'oops'"), err
+
+
+def test_every_command_reads_govcloud_lang() -> None:
+    """Each command's --lang falls back to GOVCLOUD_LANG (issue 21: migrate, discover and audit once
+    ignored the language)."""
+    def walk(c, path):
+        if hasattr(c, "commands"):
+            for n, sub in c.commands.items():
+                yield from walk(sub, path + [n])
+        else:
+            yield " ".join(path), c
+    for name, cmd in walk(typer.main.get_command(app), []):
+        langs = [p for p in cmd.params if "--lang" in getattr(p, "opts", ())]
+        assert len(langs) == 1 and langs[0].envvar == "GOVCLOUD_LANG", name
+        default = langs[0].default
+        assert str(getattr(default, "value", default)) == "zh", (name, default)       # Chinese by default
+
+
+GROUPS = ("inventory show", "inventory discover", "plan show", "migrate status", "compliance checks", "audit show",
+          "report")
+
+
+@pytest.mark.parametrize("name", GROUPS)
+def test_govcloud_lang_en_for_each_group(world, fakes, canned_baseline, monkeypatch, name) -> None:
+    monkeypatch.setenv("GOVCLOUD_LANG", "en")
+    args, stdin = commands(world, "en")[name]
+    code, out = _run(args, stdin)
+    assert code in (0, 1, 3) and out.strip(), (name, code, out)
+    assert not CJK.search(out), (name, out)
