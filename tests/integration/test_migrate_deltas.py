@@ -110,7 +110,8 @@ def test_two_syncs_the_second_delta_is_the_change(drill):
 
 def test_the_gate_refuses_a_projection_beyond_the_approved_window(drill):
     before = (drill.plan / "journal.jsonl").read_text()
-    p = gc("migrate", "cutover", str(drill.plan), "--batch", "0", "--yes", "--today", _day(drill), *drill.conn_args())
+    p = gc("migrate", "cutover", str(drill.plan), "--batch", "0", "--yes", "--today", _day(drill), *drill.conn_args(),
+           "--lang", "en")                                       # the refusal read in English (Chinese is the default)
     assert p.returncode == 1, p.stdout + p.stderr
     assert f"projected downtime exceeds the approved window of {APPROVED_S} s: app1" in p.stderr, p.stderr
     assert (drill.plan / "journal.jsonl").read_text() == before                 # nothing started, nothing journaled

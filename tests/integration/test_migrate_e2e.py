@@ -232,7 +232,7 @@ def test_batch_with_parallel_3_then_a_rerun_changes_nothing(drill):
 
 def test_cutover_outside_the_window_is_refused_without_a_reason(drill):
     p = gc("migrate", "cutover", str(drill.plan), "--batch", "0", "--yes", "--today", "2000-01-01",
-           *drill.conn_args())
+           *drill.conn_args(), "--lang", "en")       # the refusal read in English (Chinese is the default)
     assert p.returncode == 1 and "outside the planned cutover day" in p.stderr
     p = gc("migrate", "cutover", str(drill.plan), "--batch", "0", "--yes", "--force", *drill.conn_args())
     assert p.returncode == 2 and "--reason" in p.stderr
@@ -268,7 +268,7 @@ def test_cutover_verifies_and_a_failed_verification_rolls_back(drill):
 
 
 def test_decommission_only_after_the_soak_period_and_never_rolled_back(drill):
-    p = gc("migrate", "decommission", str(drill.plan), "--system", "app2", "--yes", "--reason", "test")
+    p = gc("migrate", "decommission", str(drill.plan), "--system", "app2", "--yes", "--reason", "test", "--lang", "en")
     assert p.returncode == 1 and "soak period of 30 days" in p.stderr
     p = gc("migrate", "decommission", str(drill.plan), "--system", "app2", "--yes", "--soak-days", "0",
            "--reason", "soak waived in the integration test (recorded)")
@@ -279,7 +279,7 @@ def test_decommission_only_after_the_soak_period_and_never_rolled_back(drill):
     assert '"answered_200"' in journal and "soak waived" in journal
     rc, out = drill.ssh("h44", "sudo -n find /srv/govapp -type f | wc -l")
     assert rc == 0 and int(out) > 0                                 # the source's data is left alone
-    p = gc("migrate", "rollback", str(drill.plan), "--system", "app2", "--yes", *drill.conn_args())
+    p = gc("migrate", "rollback", str(drill.plan), "--system", "app2", "--yes", *drill.conn_args(), "--lang", "en")
     assert p.returncode == 1 and "decommissioned" in p.stderr
 
 
