@@ -7,6 +7,7 @@ from datetime import date
 from govcloud.base.progress import NULL, Progress
 from govcloud.compliance.checks import evaluate
 from govcloud.compliance.facts import COLLECT_SCRIPT, HostFacts, parse_output
+from govcloud.base.i18n import Msg
 from govcloud.compliance.model import ComplianceThresholds, HostReport
 from govcloud.drivers.ssh import SshTarget, run_many
 
@@ -26,7 +27,7 @@ def collect(targets: list[SshTarget], *, workers: int = 16, timeout: float = 180
         if not f.sections:
             # sudo refused, no sh … : say why without echoing anything that could be sensitive
             why = (r.stderr.strip().splitlines() or [f"exit {r.rc}"])[-1][:200]
-            f.error = f"collector produced no facts (exit {r.rc}: {why})"
+            f.error = Msg("collector produced no facts (exit {rc}: {why})", rc=r.rc, why=why)
         elif f.kv("meta").get("uid") not in ("0", None):
             f.error = None   # partial facts: sections needing root report their own errors
         facts.append(f)

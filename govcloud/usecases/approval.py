@@ -19,7 +19,7 @@ from govcloud.model.plan import Plan
 from govcloud.planning.rules import Violation
 from govcloud.store.approval import ApprovalError, ApprovalState
 from govcloud.usecases import plan_state
-from govcloud.base.i18n import Msg, tr, zh_en
+from govcloud.base.i18n import Msg, localize, tr, zh_en
 
 _MSG: dict[str, tuple[str, str]] = {
     "unapproved": zh_en("{plan} is not approved"),
@@ -56,7 +56,8 @@ _MSG: dict[str, tuple[str, str]] = {
 
 def msg(key: str, lang: str, **params: Any) -> str:
     zh, en = _MSG[key]
-    return (zh if lang == "zh" else en).format(**params)
+    return (zh if lang == "zh" else en).format(**{k: localize(v, lang) if isinstance(v, Msg) else v
+                                                  for k, v in params.items()})
 
 
 class NotApproved(GovcloudError):

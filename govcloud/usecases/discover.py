@@ -160,7 +160,7 @@ def _via_ansible(pairs, script: str, *, concurrency: int, connect_timeout: float
         h = run.hosts.get(t.server)
         r = RunResult(t.server, seconds=seconds)
         if h is None:
-            r.error, r.error_kind = f"no result from ansible (run status {run.status})", "other"
+            r.error, r.error_kind = Msg("no result from ansible (run status {status})", status=run.status), "other"
         elif h.unreachable:
             r.error_kind, r.error = classify_openssh(h.msg or h.stderr)
             r.attempts = 1 + (retries if r.error_kind in ("timeout", "connect") else 0)
@@ -246,7 +246,8 @@ def discover(req: DiscoverRequest, *, progress: Progress = NULL) -> DiscoveryRes
     census: list[dict[str, Any]] = []
     for (t, st), r in zip(pairs, results):
         if r.error is None and r.rc not in (0, None):
-            kind, why = "remote", f"exit status {r.rc}" + (" (sudo -n needs NOPASSWD)" if "sudo" in r.stderr else "")
+            kind, why = "remote", (Msg("exit status {rc} (sudo -n needs NOPASSWD)", rc=r.rc) if "sudo" in r.stderr
+                                   else Msg("exit status {rc}", rc=r.rc))
         else:
             kind, why = r.error_kind, r.error
         if r.error is not None or kind == "remote":

@@ -110,12 +110,12 @@ def policy_approvers(plan: Any, plan_file: Path, inv: Any | None) -> tuple[list[
     if policy_file:
         loaded = load_inventory((plan_file.parent / policy_file).resolve())
         if loaded.errors or len(loaded.inventory.policies) != 1:
-            return None, f"{policy_file}: unreadable or not one policy"
+            return None, Msg("{policy_file}: unreadable or not one policy", policy_file=policy_file)
         return list(next(iter(loaded.inventory.policies.values())).approvers), None
     if inv is None:
         loaded = load_inventory(inventory_of(plan, plan_file))
         if loaded.errors:
-            return None, f"the inventory has {len(loaded.errors)} error(s)"
+            return None, Msg("the inventory has {n} error(s)", n=len(loaded.errors))
         inv = loaded.inventory
     policy = inv.policies.get(plan.policy)
     if policy is None:
