@@ -40,7 +40,7 @@ from govcloud.redact import scrub_data
 from govcloud.store import journal
 from govcloud.store.entries import RecordTtlEntry, ReplicationEntry
 from govcloud.base.atomic import write_atomic
-from govcloud.base.i18n import Msg
+from govcloud.base.i18n import Msg, tr
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 
@@ -1220,7 +1220,10 @@ class Executor:
             self.j(kind="step", system=t.system, step=step.value, status="ok", detail=detail)
             if detail.get("downtime_s") is not None:
                 self.on_event(t.system, f"downtime {detail['downtime_s']:.2f} s")
-                res.changed.append(Msg("downtime {seconds} s", seconds=f"{detail['downtime_s']:.1f}"))
+                # both languages side by side, as the run view shows a change line as written
+                seconds = f"{detail['downtime_s']:.1f}"
+                res.changed.append(" / ".join(tr("downtime {seconds} s", lang).format(seconds=seconds)
+                                              for lang in ("zh", "en")))
             self.transition(t.system, state, step)
             res.steps.append(step.value)
             ph.advance(item=self._doing(t, step))
