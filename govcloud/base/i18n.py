@@ -99,7 +99,7 @@ class Msg(str):
 
     def text(self, lang: str) -> str:
         template = tr(self.msgid, lang, self.ctx)
-        params = {k: localize(v, lang) if isinstance(v, Msg) else v for k, v in self.params.items()}
+        params = {k: localize(v, lang) if isinstance(v, (Msg, BaseException)) else v for k, v in self.params.items()}
         return template.format(**params) if params else template
 
     def __reduce__(self) -> tuple[Any, ...]:  # pickles (multiprocessing) as a Msg, not a bare str
@@ -111,7 +111,10 @@ def _rebuild(msgid: str, ctx: str | None, params: dict[str, Any]) -> Msg:
 
 
 def localize(value: Any, lang: str) -> str:
-    """A message in ``lang``: a ``Msg`` is translated, any other value shown as it is."""
+    """A message in ``lang``: a ``Msg`` is translated, and so is an exception whose message is one
+    (``Msg("cannot read {path}: {error}", error=exc)``); any other value is shown as it is."""
     if isinstance(value, Msg):
         return value.text(lang)
+    if isinstance(value, BaseException) and value.args and isinstance(value.args[0], Msg):
+        return value.args[0].text(lang)
     return "" if value is None else str(value)

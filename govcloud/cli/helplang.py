@@ -39,13 +39,22 @@ def remember_argv(argv: list[str]) -> None:
 
 
 def help_lang(argv: list[str] | None = None) -> str:
+    """The language the command line asks for: ``--lang`` as given (the last one wins, as with
+    click; nothing after ``--``), else ``GOVCLOUD_LANG``, else Chinese — what every command's own
+    ``--lang`` option reads. Known before the command runs (help pages, usage errors, the error
+    boundary); ``argv`` defaults to the command line being run."""
     args = argv if argv is not None else (_argv or [])
+    lang = None
     for n, arg in enumerate(args):
+        if arg == "--":
+            break
         if arg == "--lang" and n + 1 < len(args):
-            return "en" if args[n + 1] == "en" else "zh"
-        if arg.startswith("--lang="):
-            return "en" if arg.split("=", 1)[1] == "en" else "zh"
-    return "en" if os.environ.get("GOVCLOUD_LANG") == "en" else "zh"
+            lang = args[n + 1]
+        elif arg.startswith("--lang="):
+            lang = arg[len("--lang="):]
+    if lang is None:
+        lang = os.environ.get("GOVCLOUD_LANG", "")
+    return lang if lang in ("zh", "en") else "zh"
 
 
 def walk(cmd: Any) -> Iterator[Any]:
@@ -99,39 +108,11 @@ def localize_tree(cmd: Any, lang: str) -> None:
             setattr(rich_utils, name, tr(en, lang, CTX))
 
 
-def _fold_long_runs() -> None:
-    """typer's help cells cut a word longer than the column with "…": a Chinese sentence (no
-    spaces, so one long word), an env var name, an option name at 80 columns. Every text typer
-    builds folds onto the next line instead."""
-    try:
-        from rich.text import Text
-        from typer import rich_utils
-    except ImportError:
-        return
-    if getattr(rich_utils.Text, "_govcloud", False):
-        return
-
-    class FoldingText(Text):
-        _govcloud = True
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            kwargs.setdefault("overflow", "fold")
-            super().__init__(*args, **kwargs)
-    rich_utils.Text = FoldingText
-    original = rich_utils._make_rich_text   # markup is parsed into a plain Text: fold that too
-
-    def make(*args: Any, **kwargs: Any) -> Any:
-        text = original(*args, **kwargs)
-        if isinstance(text, Text):
-            text.overflow = "fold"
-        return text
-    rich_utils._make_rich_text = make
-
-
 def install() -> None:
     """Hooks typer's commands and groups so a help page is formatted in the chosen language."""
     from typer import core
-    _fold_long_runs()
+    from govcloud.render.helppage import fold_long_runs
+    fold_long_runs()
     for cls in (core.TyperCommand, core.TyperGroup):
         original = cls.format_help
         if getattr(original, "_govcloud", False):

@@ -165,21 +165,9 @@ def _print_error(kind: str, message: str, hint: str | None = None, lang: str = "
 
 
 def language(argv: list[str]) -> str:
-    """The language the command line asks for, for the messages the boundary prints: ``--lang`` as
-    given (the last one wins, as with click), else ``GOVCLOUD_LANG``, else Chinese — what every
-    command's own ``--lang`` option reads. Known before the command runs, so an error raised while
-    parsing or loading is shown in it too."""
-    lang = None
-    for n, arg in enumerate(argv):
-        if arg == "--":
-            break
-        if arg == "--lang" and n + 1 < len(argv):
-            lang = argv[n + 1]
-        elif arg.startswith("--lang="):
-            lang = arg[len("--lang="):]
-    if lang is None:
-        lang = os.environ.get("GOVCLOUD_LANG", "")
-    return lang if lang in LANGS else "zh"
+    """The language the command line asks for (one rule for the boundary, help pages and usage
+    errors: ``helplang.help_lang``)."""
+    return helplang.help_lang(argv)
 
 
 def error_text(exc: GovcloudError, lang: str) -> tuple[str, str | None]:

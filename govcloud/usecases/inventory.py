@@ -42,6 +42,7 @@ def generate(out: Path, *, scale: str, seed: int, force: bool, progress: Progres
             with progress.phase("generate.write"):
                 write_generated(inv, out, force=force)
     except FileExistsError as exc:
-        raise GovcloudError(str(exc), hint=Msg("choose an empty directory or pass --force")) from None
+        message = exc.args[0] if exc.args and isinstance(exc.args[0], Msg) else str(exc)   # keep a Msg translatable
+        raise GovcloudError(message, hint=Msg("choose an empty directory or pass --force")) from None
     return GeneratedInventory(out, scale, seed, len(inv.organizations), len(inv.systems), len(inv.servers),
                               time.perf_counter() - started)
