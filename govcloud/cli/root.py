@@ -16,7 +16,7 @@ import typer.core
 
 from govcloud import __version__
 from govcloud.base import debuglog
-from govcloud.base.i18n import LANGS, N_, localize, tr
+from govcloud.base.i18n import N_, localize, tr
 from govcloud.cli import audit as audit_cli
 from govcloud.cli import compliance as compliance_cli
 from govcloud.cli import discover as discover_cli
