@@ -461,7 +461,10 @@ def test_census_csv_template_has_bom_and_english(tmp_path):
     assert data.startswith(b"\xef\xbb\xbf") and b"department (full name)*" in data
     proc = subprocess.run([sys.executable, "-m", "govcloud", "inventory", "template", "census", "--out", str(out)],
                           capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2 and "exists" in proc.stderr
+    assert proc.returncode == 2 and "已存在，不予覆盖" in proc.stderr and "--force" in proc.stderr, proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "govcloud", "inventory", "template", "census", "--out", str(out),
+                           "--lang", "en"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "exists" in proc.stderr, proc.stderr
 
 
 def test_census_columns_follow_the_model():
