@@ -40,7 +40,7 @@ from govcloud.redact import scrub_data
 from govcloud.store import journal
 from govcloud.store.entries import RecordTtlEntry, ReplicationEntry
 from govcloud.base.atomic import write_atomic
-from govcloud.base.i18n import Msg, tr
+from govcloud.base.i18n import Msg
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 
@@ -559,7 +559,10 @@ class Executor:
                 self.j(kind="resource", system=t.system, key=key, action=action if key not in st.resources or
                        action != "kept" else "adopted", resource={"kind": kind, **info})
             if action in ("created", "changed") or key not in st.resources:
-                changed.append(f"{'adopted' if action == 'kept' else action} {kind} {info.get('name')}")
+                name = info.get("name")
+                changed.append(Msg("adopted {kind} {name}", kind=kind, name=name) if action == "kept" else
+                               Msg("changed {kind} {name}", kind=kind, name=name) if action == "changed" else
+                               Msg("created {kind} {name}", kind=kind, name=name))
 
         for c in todo:
             if c.kind == "keypair":
@@ -743,7 +746,7 @@ class Executor:
 
     def _step_configure(self, t: D.SystemTarget, st: SystemStatus) -> dict[str, Any]:
         run = self._playbook(t, Step.configure, limit="target")
-        return {"changed": [f"configure: {n} changed" for n in [run.changed()] if n]}
+        return {"changed": [Msg("configure: {n} changed", n=n) for n in [run.changed()] if n]}
 
     def _decide_methods(self, t: D.SystemTarget) -> list[R.MethodDecision]:
         """Probe the sources and the paths from the targets (read-only), decide the method per
@@ -778,13 +781,15 @@ class Executor:
         mode = "delta" if st.syncs else "initial"
         decisions = self._decide_methods(t)
         run = self._playbook(t, Step.sync, limit="target", sync_mode=mode)
-        detail: dict[str, Any] = {"changed": [f"sync ({mode}): {run.changed()} changed"] if run.changed() else [],
+        detail: dict[str, Any] = {"changed": [Msg("sync ({mode}): {n} changed", mode=mode, n=run.changed())]
+                                  if run.changed() else [],
                                   "mode": mode, "messages": self._sync_stats(t, mode, run.messages),
                                   "methods": {d.key: d.method.value for d in decisions}}
         self._journal_repl_status(t, run.messages)
         ttl = self._lower_ttl(t)
         if ttl is not None and ttl["changed"]:
-            detail["changed"].append(f"TTL {ttl['record']} {ttl['ttl_before']} → {ttl['ttl']} s")
+            detail["changed"].append(Msg("TTL {record} {before} → {after} s", record=ttl["record"],
+                                         before=ttl["ttl_before"], after=ttl["ttl"]))
         return detail
 
     def probe_replication(self, items: list[Any]) -> dict[str, list[R.ReplicationStatus]]:
@@ -1220,10 +1225,7 @@ class Executor:
             self.j(kind="step", system=t.system, step=step.value, status="ok", detail=detail)
             if detail.get("downtime_s") is not None:
                 self.on_event(t.system, f"downtime {detail['downtime_s']:.2f} s")
-                # both languages side by side, as the run view shows a change line as written
-                seconds = f"{detail['downtime_s']:.1f}"
-                res.changed.append(" / ".join(tr("downtime {seconds} s", lang).format(seconds=seconds)
-                                              for lang in ("zh", "en")))
+                res.changed.append(Msg("downtime {seconds} s", seconds=f"{detail['downtime_s']:.1f}"))
             self.transition(t.system, state, step)
             res.steps.append(step.value)
             ph.advance(item=self._doing(t, step))
@@ -1311,7 +1313,7 @@ class Executor:
         self.transition(t.system, State.rolled_back, Step.rollback, reason)
         return SystemResult(t.system, State.rolled_back.value, True,
                             steps=["rollback"] if touched_hosts or repl_left else [],
-                            changed=[f"removed {k}" for k in removed])
+                            changed=[Msg("removed {resource}", resource=k) for k in removed])
 
     def _remove_target(self, t: D.SystemTarget, st: SystemStatus) -> list[str]:
         """Remove exactly what the cloud holds for the system — found by its tags and metadata, so a

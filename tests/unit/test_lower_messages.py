@@ -96,3 +96,24 @@ def test_a_busy_lock_explains_itself_in_either_language(tmp_path: Path) -> None:
     assert localize(err.args[0], "zh") == f"{tmp_path} 正被以下进程修改：进程 7（ops@h，`import`，始于 t）——" \
                                           "另一命令正在写入（一次只允许一个写入者）"
     assert localize(err.hint, "zh").startswith("请待其结束后重试")
+
+
+def test_a_runs_change_lines_show_in_the_readers_language(capsys) -> None:
+    """The executor's change lines (resources created, playbooks that changed, the downtime) are
+    English text in JSON and the journal, and the run view shows them in the chosen language."""
+    import json
+    from govcloud.base.i18n import Msg
+    from govcloud.migrate.executor import SystemResult
+    from govcloud.render.views import migrate as views
+    r = SystemResult("govapp", "synced", True, steps=["provision", "sync"],
+                     changed=[Msg("created {kind} {name}", kind="server", name="govapp-web-1"),
+                              Msg("sync ({mode}): {n} changed", mode="rsync", n=3),
+                              Msg("downtime {seconds} s", seconds="4.2")])
+    assert json.loads(json.dumps(r.changed)) == ["created server govapp-web-1", "sync (rsync): 3 changed",
+                                                 "downtime 4.2 s"]
+    views.results([r], "run", "zh")
+    zh = capsys.readouterr().out
+    assert "创建 server govapp-web-1" in zh and "数据同步（rsync）：3 项变更" in zh and "停机 4.2 秒" in zh, zh
+    views.results([r], "run", "en")
+    en = capsys.readouterr().out
+    assert "created server govapp-web-1" in en and "downtime 4.2 s" in en and "停机" not in en, en

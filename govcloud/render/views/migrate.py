@@ -113,7 +113,7 @@ def results(results: list[Any], title: str, lang: str) -> None:
     for c in ("system", "state", "steps", "changes", "error"):
         tab.add_column(msg(c, lang))
     for r in results:
-        tab.add_row(r.system, _state(r.state, lang), ", ".join(r.steps) or "—", view.safe("; ".join(r.changed) or "—"),
+        tab.add_row(r.system, _state(r.state, lang), ", ".join(r.steps) or "—", view.safe("; ".join(localize(c, lang) for c in r.changed) or "—"),
                     Text(view.clean(localize(r.error, lang)), style="red") if r.error else "")
     view.stdout().print(tab)
 
