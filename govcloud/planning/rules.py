@@ -99,11 +99,12 @@ def strategy_term(strategy: Strategy) -> Term:
     return Term(strategy.value, strategy.label("zh"))
 
 
-# What each rule means (translate with tr(RULES[rule], lang)).
+# What each rule means (translate with tr(RULES[rule], lang)); the report's legend shows these.
 RULES: dict[str, str] = {
     "H-ONE-1": N_("every inventory system appears exactly once: in a batch, retained or unscheduled"),
     "H-SEC-1": N_("classified systems stay, retire or move to an intranet zone that accepts classified systems"),
-    "H-SEC-2": N_("a classified system moving to the intranet has fenbao approval/filing or carries that prerequisite"),
+    "H-SEC-2": N_("a classified system moving to the intranet has classified-system protection (fenbao) "
+                  "approval/filing or carries that prerequisite"),
     "H-MLPS-1": N_("the zone's MLPS level is at least the system's; level 4 needs a dedicated pool"),
     "H-MLPS-2": N_("a level-2+ system not filed/assessed carries the MLPS-assessment prerequisite"),
     "H-MLPS-3": N_("systems below the policy's minimum level are re-graded; zones meet the policy's levels"),
@@ -120,8 +121,8 @@ RULES: dict[str, str] = {
     "H-NET-2": N_("the target zone's network fits the system's network"),
     "H-ARCH-1": N_("rehost keeps the CPU architecture; other moves across architectures carry the rebuild prerequisite"),
     "H-ARCH-2": N_("minicomputers are not rehosted"),
-    "H-ARCH-3": N_("x86 systems are rebuilt onto another architecture (ARM/Kunpeng, …) only when the policy asks for "
-                   "xinchuang for them, or when no pool of their own architecture meets the hard rules"),
+    "H-ARCH-3": N_("x86 systems are rebuilt onto another architecture (ARM/Kunpeng, …) only when the policy "
+                   "asks for Xinchuang for them, or when no pool of their own architecture meets the hard rules"),
     "H-OS-1": N_("no end-of-life target image; rehost of an end-of-life OS carries the OS-migration prerequisite"),
     "H-CN-1": N_("target zones are located and operated in China"),
     "H-FRZ-1": N_("no cutover inside a freeze window in scope"),

@@ -189,45 +189,6 @@ _R: dict[str, Any] = {
     "not_yet": N_("none"),
 }
 
-# What each hard rule means, for the report's legend (the checker's own wording is rules.RULES;
-# a rule this table lacks is shown in that wording)
-RULE_MEANINGS: dict[str, str] = {
-    "H-ONE-1": N_("every inventory system appears exactly once: in a batch, retained or unscheduled"),
-    "H-SEC-1": N_("classified systems stay, retire or move to an intranet zone that accepts classified systems"),
-    "H-SEC-2": N_("a classified system moving to the intranet has classified-system protection (fenbao) "
-                  "approval/filing or carries that prerequisite"),
-    "H-MLPS-1": N_("the zone's MLPS level is at least the system's; level 4 needs a dedicated pool"),
-    "H-MLPS-2": N_("a level-2+ system not filed/assessed carries the MLPS-assessment prerequisite"),
-    "H-MLPS-3": N_("systems below the policy's minimum level are re-graded; zones meet the policy's levels"),
-    "H-DEP-1": N_("systems sharing a database or server, or tightly linked, move in the same move group"),
-    "H-DEP-2": N_("a move group cuts over in one batch on one date"),
-    "H-DEP-3": N_("a caller (sync_api, no bridge) does not move before the system it calls"),
-    "H-TKO-1": N_("takeover is done no later than the cutover"),
-    "H-DATE-1": N_("cutovers lie inside their batch window and meet the binding policy deadline"),
-    "H-VERT-1": N_("vertical systems move only with the superior department's documented approval"),
-    "H-ZOMBIE-1": N_("zombie systems are retired, with no zone and no servers"),
-    "H-ROOM-1": N_("no system targets a machine room"),
-    "H-ROOM-2": N_("a system in a batch leaves its machine rooms by their lease expiry or closure date"),
-    "H-NET-1": N_("no target lies on a dedicated network; dedicated-net systems meet network-batch deadlines"),
-    "H-NET-2": N_("the target zone's network fits the system's network"),
-    "H-ARCH-1": N_("rehost keeps the CPU architecture; other moves across architectures carry the rebuild "
-                   "prerequisite"),
-    "H-ARCH-2": N_("minicomputers are not rehosted"),
-    "H-ARCH-3": N_("x86 systems are rebuilt onto another architecture (ARM/Kunpeng, …) only when the policy "
-                   "asks for Xinchuang for them, or when no pool of their own architecture meets the hard rules"),
-    "H-OS-1": N_("no end-of-life target image; rehost of an end-of-life OS carries the OS-migration "
-                 "prerequisite"),
-    "H-CN-1": N_("target zones are located and operated in China"),
-    "H-FRZ-1": N_("no cutover inside a freeze window in scope"),
-    "H-CAP-1": N_("placements per zone stay within the zone's capacity"),
-    "H-TGT-1": N_("targets, flavors, images and server placements are consistent with the inventory"),
-    "H-DR-1": N_("level-3 systems get real-time off-site backup with HA; level 2 at least scheduled off-site "
-                 "backup"),
-    "H-POL-1": N_("the plan's policy exists in the inventory"),
-    "H-CENSUS-1": N_("a system is scheduled only when every one of its servers is completely censused (cores, "
-                     "RAM, OS and architecture known)"),
-}
-
 _BOLD = ' font-weight="bold"'
 # a white outline behind chart labels keeps them legible over grid lines and freeze hatching, in print too
 _HALO = ' stroke="#fff" stroke-width="3" stroke-linejoin="round" paint-order="stroke"'
@@ -911,7 +872,7 @@ def rules_matrix(plan: Plan, lang: str = "zh") -> dict[str, Any]:
     return {"rules": rules,
             "rows": [{"id": b.id, "name": _batch_name(b, lang), "checks": [r in b.rules for r in rules],
                       "list": ", ".join(sorted(b.rules, key=_rule_key))} for b in plan.batches],
-            "legend": [(r, tr(RULE_MEANINGS[r], lang) if r in RULE_MEANINGS else RULES.get(r, "")) for r in rules]}
+            "legend": [(r, tr(RULES[r], lang) if r in RULES else "") for r in rules]}
 
 
 def _rule_key(rule: str) -> tuple:
