@@ -45,7 +45,8 @@ from typing import Callable, Iterator
 
 from govcloud.model.entities import Batch, CloudZone, FreezeWindow, InformationSystem, Server, Thresholds
 from govcloud.model.enums import (
-    BatchKind, CpuArch, DepType, DrMode, ExtranetArea, FenbaoStatus, FreezeScope, Lifecycle, MlpsStatus, NetworkZone,
+    BatchKind, CpuArch, DepType, DrMode, ExtranetArea, FenbaoStatus, FreezeScope, Label, Lifecycle, MlpsStatus,
+    NetworkZone,
     ServerKind, Strategy, TakeoverStatus, XinchuangStatus,
 )
 from govcloud.model.inventory import Inventory
@@ -70,33 +71,20 @@ class Violation:
         return localize(self.message, "zh")
 
 
-class Term(Msg):
+def term(en: str, zh: str) -> Label:
     """A word a message names whose spelling per language comes from elsewhere (an enum's label,
-    a list joined the Chinese or the English way): a ``Msg`` parameter, ``en`` is its ``str``."""
-
-    __slots__ = ("zh",)
-    zh: str
-
-    def __new__(cls, en: str, zh: str) -> "Term":
-        obj = str.__new__(cls, en)
-        obj.msgid, obj.ctx, obj.params, obj.zh = str(en), None, {}, zh
-        return obj
-
-    def text(self, lang: str) -> str:
-        return self.zh if lang == "zh" else str(self)
-
-    def __reduce__(self) -> tuple:
-        return (Term, (str(self), self.zh))
+    a list joined the Chinese or the English way): a ``Msg`` parameter whose ``str`` is ``en``."""
+    return Label(en, zh, en)
 
 
-def both(words: Callable[[str], str]) -> Term:
-    """``words(lang)`` in both languages, as a ``Term``."""
-    return Term(words("en"), words("zh"))
+def both(words: Callable[[str], str]) -> Label:
+    """``words(lang)`` in both languages, as a ``term``."""
+    return term(words("en"), words("zh"))
 
 
-def strategy_term(strategy: Strategy) -> Term:
+def strategy_term(strategy: Strategy) -> Label:
     """A strategy as the messages name it: its key in English, its label in Chinese."""
-    return Term(strategy.value, strategy.label("zh"))
+    return term(strategy.value, strategy.label("zh"))
 
 
 # What each rule means (translate with tr(RULES[rule], lang)); the report's legend shows these.
@@ -321,14 +309,14 @@ _REQ_LABEL = {
 }
 
 
-def _req(key: str) -> Term:
-    return Term(key, tr(_REQ_LABEL[key], "zh"))
+def _req(key: str) -> Label:
+    return term(key, tr(_REQ_LABEL[key], "zh"))
 
 
-def _listing(items: list, en: str = ", ", zh: str | None = None) -> Term:
+def _listing(items: list, en: str = ", ", zh: str | None = None) -> Label:
     """Items (``Msg`` or plain text) joined the English or the Chinese way (、 unless ``zh``)."""
     zh = tr(", ", "zh", ctx="list") if zh is None else zh
-    return Term(en.join(str(x) for x in items), zh.join(localize(x, "zh") for x in items))
+    return term(en.join(str(x) for x in items), zh.join(localize(x, "zh") for x in items))
 
 
 def _moving(e: _Entry) -> bool:
@@ -467,7 +455,7 @@ def check_mlps(ctx: _Context) -> None:
             ctx.add("H-MLPS-2", s.id, Msg("{level} system has MLPS status {status} and the item lacks the {req} "
                                           "prerequisite; filing and assessment precede go-live",
                                           level=_level_text(ctx, s), req=_req(REQ_MLPS_ASSESSMENT),
-                                          status=Term(f"{s.mlps_status.value} ({s.mlps_status.zh})", s.mlps_status.zh)))
+                                          status=term(f"{s.mlps_status.value} ({s.mlps_status.zh})", s.mlps_status.zh)))
         elif s.mlps_level is not None and s.mlps_level < ctx.th.min_mlps_level:
             ctx.add("H-MLPS-3", s.id, Msg("level-{level} system is below the policy minimum level {minimum} and the "
                                           "item lacks the {req} prerequisite (re-grading)", level=s.mlps_level,
@@ -485,12 +473,12 @@ def check_dr(ctx: _Context) -> None:
         if lvl >= 3 and z.dr_mode not in _DR_FOR_LEVEL3:
             ctx.add("H-DR-1", s.id, Msg("{level} system targets zone {zone} with DR mode {dr}; level 3 needs {need} "
                                         "(real-time off-site backup and hot redundancy)", level=_level_text(ctx, s),
-                                        zone=z.id, dr=Term(f"{z.dr_mode.value} ({z.dr_mode.zh})", z.dr_mode.zh),
+                                        zone=z.id, dr=term(f"{z.dr_mode.value} ({z.dr_mode.zh})", z.dr_mode.zh),
                                         need=DrMode.realtime_offsite_ha.value))
         elif lvl == 2 and z.dr_mode not in _DR_FOR_LEVEL2:
             ctx.add("H-DR-1", s.id, Msg("{level} system targets zone {zone} with DR mode {dr}; level 2 needs at least "
                                         "{need}", level=_level_text(ctx, s), zone=z.id,
-                                        dr=Term(f"{z.dr_mode.value} ({z.dr_mode.zh})", z.dr_mode.zh),
+                                        dr=term(f"{z.dr_mode.value} ({z.dr_mode.zh})", z.dr_mode.zh),
                                         need=DrMode.scheduled_offsite.value))
 
 
