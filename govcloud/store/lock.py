@@ -75,18 +75,48 @@ def _now() -> str:
     return stamp.utc_now(ms=True)
 
 
-def holder_of(fd: int) -> str:
-    """The holder named in an open lock file, as one line for people."""
+def holder_record(command: str) -> dict[str, object]:
+    """What a lock file holds while its lock is held: who holds it (pid, user, host, command,
+    since). The one format of every flock'd lock (directories here, systems in store/filestate)."""
+    user, host = _user(), socket.gethostname()
+    return {"pid": os.getpid(), "user": user, "host": host, "who": f"{user}@{host}", "command": command,
+            "since": _now()}
+
+
+def write_holder(fd: int, command: str) -> None:
+    """Name this process as the holder in the (flock'd) lock file ``fd``."""
+    body = json.dumps(holder_record(command), ensure_ascii=False)
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, body.encode("utf-8") + b"\n", 0)
+
+
+def read_holder(fd: int) -> dict[str, object] | None:
+    """The holder record in an open lock file, or None (empty, being written, or not ours)."""
     raw = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
     try:
         h = json.loads(raw)
-        if not isinstance(h, dict):
-            raise ValueError
-        who = h.get("who") or f"{h.get('user')}@{h.get('host')}"
-        return Msg("pid {pid} ({who}, `{command}`, since {since})", pid=h.get("pid"), who=who,
-                   command=h.get("command"), since=h.get("since"))
     except ValueError:
+        return None
+    return h if isinstance(h, dict) else None
+
+
+def describe_holder(h: dict[str, object] | None) -> str:
+    """A holder record as one line for people."""
+    if h is None:
         return Msg("another process")
+    who = h.get("who") or f"{h.get('user')}@{h.get('host')}"
+    return Msg("pid {pid} ({who}, `{command}`, since {since})", pid=h.get("pid"), who=who,
+               command=h.get("command"), since=h.get("since"))
+
+
+def holder_of(fd: int) -> str:
+    """The holder named in an open lock file, as one line for people."""
+    return describe_holder(read_holder(fd))
+
+
+def try_flock(fd: int, mode: int) -> bool:
+    """Take flock ``mode`` on ``fd`` without waiting: False when another descriptor holds it."""
+    return _flock(fd, mode, 0)
 
 
 def _flock(fd: int, mode: int, wait: float) -> bool:
@@ -150,11 +180,7 @@ def writer_lock(directory: Path | str, command: str, *, wait: float | None = Non
     try:
         if not _flock(fd, fcntl.LOCK_EX, wait):
             raise _refuse(fd, directory, busy, wait)
-        body = json.dumps({"pid": os.getpid(), "user": _user(), "host": socket.gethostname(),
-                           "who": f"{_user()}@{socket.gethostname()}", "command": command,
-                           "since": _now()}, ensure_ascii=False)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, body.encode("utf-8") + b"\n", 0)
+        write_holder(fd, command)
         _held[key] = ["ex"]
         try:
             if recover:
@@ -169,11 +195,8 @@ def writer_lock(directory: Path | str, command: str, *, wait: float | None = Non
 
 
 def _holder_command(fd: int) -> str:
-    try:
-        h = json.loads(os.pread(fd, 4096, 0).decode("utf-8", "replace"))
-        return str(h.get("command") or "") if isinstance(h, dict) else ""
-    except ValueError:
-        return ""
+    h = read_holder(fd)
+    return str(h.get("command") or "") if h else ""
 
 
 @contextmanager
