@@ -10,9 +10,11 @@ Three layers, because each alone has a hole:
 * **a watchdog** — a small process in its own session that holds the read end of a pipe only
   the run holds the write end of: when the run ends, however it ends, the pipe reaches EOF and
   the watchdog ends every process carrying the run's marker (TERM, then KILL);
-* **a reaper at the next start** — the next run of the same plan (it holds the plan's run lock,
-  so no live run of the plan exists) ends whatever still carries a marker of this plan, should
-  the watchdog itself have been killed; what it ended is journaled.
+* **a reaper at the next start** — the next run of the same plan ends whatever still carries a
+  marker of this plan *whose run is dead*, should the watchdog itself have been killed; what it
+  ended is journaled. Several runs of one plan run at once (per-system locks), so the marker
+  names its run's process (``<plan key>:<run id>@<pid>-<start time>``) and a live run's
+  processes are never touched. A marker without an owner (an older version's) is reaped.
 
 The ssh-agent also gets ``PR_SET_PDEATHSIG`` so it goes the instant its parent does.
 Linux only (``/proc``); elsewhere the guard does nothing.
@@ -77,8 +79,24 @@ def _name(pid: int) -> str:
         return "?"
 
 
-def find(prefix: str, *, exclude: set[int] = frozenset()) -> list[Found]:
-    """Processes whose ``GOVCLOUD_RUN`` starts with ``prefix``."""
+def owner_alive(marker: str) -> bool:
+    """Whether the run process named in ``marker`` (``…@<pid>-<start time>``) is alive."""
+    head, at, owner = marker.rpartition("@")
+    pid, _, start = owner.partition("-")
+    if not at or not pid.isdigit() or not start.isdigit():
+        return False
+    return start_time(int(pid)) == int(start)
+
+
+def run_marker(plan_dir: Path | str, run_id: str) -> str:
+    """The marker of this process's run of ``plan_dir``: its plan, its run id, and this process."""
+    me = os.getpid()
+    return f"{plan_key(plan_dir)}:{run_id}@{me}-{start_time(me) or 0}"
+
+
+def find(prefix: str, *, exclude: set[int] = frozenset(), dead_runs_only: bool = False) -> list[Found]:
+    """Processes whose ``GOVCLOUD_RUN`` starts with ``prefix`` (``dead_runs_only``: only those
+    whose run process is gone)."""
     out = []
     me = os.getpid()
     try:
@@ -89,16 +107,17 @@ def find(prefix: str, *, exclude: set[int] = frozenset()) -> list[Found]:
         if pid == me or pid in exclude:
             continue
         marker = _marker_of(pid)
-        if marker is not None and marker.startswith(prefix):
+        if marker is not None and marker.startswith(prefix) and not (dead_runs_only and owner_alive(marker)):
             out.append(Found(pid, _name(pid), marker))
     return out
 
 
-def end(prefix: str, *, exclude: set[int] = frozenset(), grace: float = 2.0) -> list[Found]:
+def end(prefix: str, *, exclude: set[int] = frozenset(), grace: float = 2.0,
+        dead_runs_only: bool = False) -> list[Found]:
     """End every process carrying a marker starting with ``prefix``: TERM, then KILL after
     ``grace`` seconds. Returns what was found. Processes are identified by pid and start time,
     so a pid reused meanwhile is never signalled."""
-    found = find(prefix, exclude=exclude)
+    found = find(prefix, exclude=exclude, dead_runs_only=dead_runs_only)
     if not found:
         return []
     starts = {f.pid: start_time(f.pid) for f in found}
@@ -132,15 +151,15 @@ def _zombie(pid: int) -> bool:
 
 @contextmanager
 def guard(plan_dir: Path, run_id: str) -> Iterator[list[Found]]:
-    """Reap what an earlier run of this plan left, mark everything this run starts, and keep a
-    watchdog that ends it all when the run ends (or is killed). Must be entered under the plan's
-    run lock. Yields the leftovers that were ended (for the journal)."""
+    """Reap what an earlier, dead run of this plan left (never a live concurrent run's processes),
+    mark everything this run starts, and keep a watchdog that ends it all when the run ends (or
+    is killed). Yields the leftovers that were ended (for the journal)."""
     if not Path("/proc/self/environ").exists():
         yield []
         return
     prefix = plan_key(plan_dir) + ":"
-    marker = prefix + run_id
-    leftovers = end(prefix)
+    marker = run_marker(plan_dir, run_id)
+    leftovers = end(prefix, dead_runs_only=True)
     saved = os.environ.get(RUN_ENV)
     env = {k: v for k, v in os.environ.items() if k != RUN_ENV}
     watchdog = subprocess.Popen(

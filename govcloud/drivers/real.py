@@ -32,7 +32,7 @@ class AnsiblePlaybooks:
     @contextmanager
     def guard(self, plan_dir: Path, run_id: str) -> Iterator[list[Reaped]]:
         with procguard.guard(plan_dir, run_id) as leftovers:
-            yield [Reaped(f.pid, f.name, f.marker.split(":", 1)[-1]) for f in leftovers]
+            yield [Reaped(f.pid, f.name, f.marker.split(":", 1)[-1].split("@", 1)[0]) for f in leftovers]
 
     def agent(self, key: Path | None) -> AbstractContextManager[str]:
         return private_agent(key)

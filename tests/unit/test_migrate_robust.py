@@ -72,7 +72,7 @@ def test_the_next_run_reaps_what_an_unwatched_earlier_run_left(tmp_path):
     try:
         with procguard.guard(tmp_path, "new-run") as reaped:
             assert [(f.pid, f.marker) for f in reaped] == [(left.pid, marker)]
-            assert os.environ[procguard.RUN_ENV] == procguard.plan_key(tmp_path) + ":new-run"
+            assert os.environ[procguard.RUN_ENV].startswith(procguard.plan_key(tmp_path) + ":new-run@")
         left.wait(5)
         assert bystander.poll() is None            # another plan's run is none of ours
         assert procguard.RUN_ENV not in os.environ
@@ -81,6 +81,32 @@ def test_the_next_run_reaps_what_an_unwatched_earlier_run_left(tmp_path):
             if p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+def test_the_reaper_never_ends_a_live_concurrent_run_of_the_plan(tmp_path):
+    """Two runs of one plan at once (different systems): the second's reaper ends only what a
+    dead run left, never the live run's processes."""
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+    try:
+        live = f"{procguard.plan_key(tmp_path)}:live-run@{holder.pid}-{procguard.start_time(holder.pid)}"
+        dead = f"{procguard.plan_key(tmp_path)}:dead-run@{holder.pid}-1"          # same pid, another start: gone
+        procs = {m: subprocess.Popen(["sleep", "300"], env={**os.environ, procguard.RUN_ENV: m},
+                                     start_new_session=True) for m in (live, dead)}
+        try:
+            assert procguard.owner_alive(live) and not procguard.owner_alive(dead)
+            with procguard.guard(tmp_path, "third-run") as reaped:
+                assert [f.marker for f in reaped] == [dead]
+                assert os.environ[procguard.RUN_ENV] == procguard.run_marker(tmp_path, "third-run")
+            procs[dead].wait(5)
+            assert procs[live].poll() is None, "the reaper ended a live concurrent run's process"
+        finally:
+            for p in procs.values():
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def test_the_ssh_agent_dies_with_its_parent(tmp_path):
