@@ -5,6 +5,7 @@
   one holder format of :mod:`govcloud.store.lock`; the kernel drops a flock when its holder dies,
   so a SIGKILLed run never leaves a lock behind. A set of systems (a move group, a batch) is
   locked in sorted order, all or none, without waiting: no deadlock, no half-held group.
+* A plan's short **plan lock** (around plan-wide cloud resources) is ``<root>/plans/<plan id>.lock``.
 * **Claims** are ``<root>/claims/<system>.json`` (plan id, the plan directory that holds its
   journal, the approved plan's digest, since, by), written atomically under the system's lock.
 
@@ -32,13 +33,14 @@ from govcloud.base.i18n import Msg
 from govcloud.model.ids import ID_DESCRIPTION, is_valid_id
 from govcloud.store import journal
 from govcloud.store.journal import JournalRead
-from govcloud.store.lock import describe_holder, read_holder, try_flock, write_holder
+from govcloud.store.lock import default_wait, describe_holder, read_holder, try_flock, wait_flock, write_holder
 from govcloud.store.state import Claim, Holder, PlanRef, StateError, SystemBusyError, SystemClaimedError
 
 __all__ = ["FileState", "default_root", "root_of_url"]
 
 LOCKS = "locks"
 CLAIMS = "claims"
+PLANS = "plans"
 
 
 def default_root() -> Path:
@@ -149,6 +151,31 @@ class FileState:
                     os.ftruncate(fd, 0)
                 finally:
                     os.close(fd)
+
+    @contextmanager
+    def plan_lock(self, plan: PlanRef, command: str) -> Iterator[None]:
+        if not is_valid_id(plan.plan_id):
+            raise StateError(Msg("plan id {plan!r} is not an id ({grammar})", plan=plan.plan_id, grammar=ID_DESCRIPTION))
+        path = self._dir(PLANS) / f"{plan.plan_id}.lock"
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        except OSError as exc:
+            raise StateError(Msg("cannot lock plan {plan} ({path}): {reason}", plan=plan.plan_id, path=str(path),
+                                 reason=exc.strerror or exc)) from None
+        try:
+            wait = default_wait()
+            if not wait_flock(fd, fcntl.LOCK_EX, wait):
+                raise SystemBusyError(Msg("plan {plan} is held by {holder} (waited {seconds:g} s)", plan=plan.plan_id,
+                                          holder=describe_holder(read_holder(fd)), seconds=wait),
+                                      hint=Msg("wait for it to finish and try again "
+                                               "(GOVCLOUD_LOCK_WAIT sets how many seconds to wait)"))
+            write_holder(fd, command)
+            try:
+                yield
+            finally:
+                os.ftruncate(fd, 0)
+        finally:
+            os.close(fd)
 
     def holders(self, systems: Iterable[str]) -> dict[str, Holder]:
         out: dict[str, Holder] = {}

@@ -119,6 +119,11 @@ def try_flock(fd: int, mode: int) -> bool:
     return _flock(fd, mode, 0)
 
 
+def wait_flock(fd: int, mode: int, wait: float) -> bool:
+    """Take flock ``mode`` on ``fd``, waiting up to ``wait`` seconds: False when still held."""
+    return _flock(fd, mode, wait)
+
+
 def _flock(fd: int, mode: int, wait: float) -> bool:
     deadline = time.monotonic() + wait
     delay = 0.02

@@ -105,6 +105,13 @@ class StatePort(Protocol):
         :class:`SystemBusyError` naming the holder of the first one held elsewhere."""
         ...
 
+    def plan_lock(self, plan: PlanRef, command: str) -> AbstractContextManager[None]:
+        """A short lock of the whole plan (by ``plan_id``) that WAITS for its holder (up to
+        ``GOVCLOUD_LOCK_WAIT`` seconds, then :class:`SystemBusyError`): held only around the
+        creation of plan-wide cloud resources (the network, the keypair), so two runs of one
+        plan never create two with one name."""
+        ...
+
     def holders(self, systems: Iterable[str]) -> dict[str, Holder]:
         """The current holder of each locked system among ``systems``."""
         ...

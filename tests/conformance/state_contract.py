@@ -245,3 +245,38 @@ def test_hostile_system_ids_are_refused(state, tmp_path):
 
 
 __all__ = [n for n in dir() if n.startswith("test_")] + ["state", "other"]
+
+
+# ---------------------------------------------------------------- the plan's short lock
+def test_plan_lock_waits_for_its_holder(state, other, tmp_path, monkeypatch):
+    import threading
+    plan = _plan(tmp_path)
+    copy = PlanRef(plan.plan_id, tmp_path / "elsewhere", plan.digest)    # by plan id, wherever it lives
+    order: list[str] = []
+
+    def second() -> None:
+        with other.plan_lock(copy, "second"):
+            order.append("second")
+
+    with state.plan_lock(plan, "first"):
+        t = threading.Thread(target=second)
+        t.start()
+        time.sleep(0.5)
+        order.append("first done")
+    t.join(20)
+    assert not t.is_alive() and order == ["first done", "second"]
+
+
+def test_plan_lock_gives_up_after_the_wait_naming_the_holder(state, other, tmp_path, monkeypatch):
+    monkeypatch.setenv("GOVCLOUD_LOCK_WAIT", "0.3")
+    plan = _plan(tmp_path)
+    with state.plan_lock(plan, "migrate run --batch B07 (network)"):
+        with pytest.raises(SystemBusyError) as ei:
+            with other.plan_lock(plan, "second"):
+                pass
+        assert plan.plan_id in str(ei.value) and "B07" in str(ei.value)
+    with other.plan_lock(plan, "after"):
+        pass
+
+
+__all__ = [n for n in dir() if n.startswith("test_")] + ["state", "other"]
