@@ -38,7 +38,7 @@ from govcloud.model.inventory import Inventory
 from govcloud.model.plan import Plan
 from govcloud.redact import scrub_data
 from govcloud.store import journal
-from govcloud.store.entries import RecordTtlEntry, ReplicationEntry
+from govcloud.store.entries import RecordTtlEntry, ReplicationEntry, StepEntry
 from govcloud.base.atomic import write_atomic
 from govcloud.base.i18n import Msg
 
@@ -79,6 +79,7 @@ class Options:
     unreachable_retries: int = 2               # whole-playbook reruns when only connections failed
     retry_backoff: float = 5.0
     replication: bool = True                   # continuous replication where the source allows it (else dump)
+    sync_route: str = "auto"                   # how targets reach their source's data: auto | direct | tunnel
 
 
 @dataclass
@@ -331,7 +332,38 @@ class Executor:
         cs = self.change_set(items, until, resync=resync)
         statuses = self.status()
         return DryRun(cs, {t.system: self._method_changes(t, statuses.get(t.system, SystemStatus(t.system)))
-                           for t in cs.targets if t.executable})
+                           + self._route_changes(t) for t in cs.targets if t.executable})
+
+    def _route_changes(self, t: D.SystemTarget) -> list[D.Change]:
+        """How each target will reach its source's data (information, not a change): directly over the
+        routed network when the source answers there (probed from the target at each sync), else the
+        reverse tunnel through the machine that runs the playbooks; with the route the last sync took."""
+        last = self._last_routes(t.system)
+        how = {"auto": "direct from {addr} if it answers from the target (probed at each sync), "
+                       "else the reverse tunnel through {via}",
+               "direct": "direct from {addr} only (no fallback through {via})",
+               "tunnel": "the reverse tunnel through {via}"}[self.opts.sync_route
+                                                              if self.opts.sync_route in RI.SYNC_ROUTES else "auto"]
+        via = "the control node"
+        out = []
+        for s in t.servers:
+            seen = last.get(RI.target_name(s.source))
+            note = f"; last sync: {seen['path']} ({seen['at']})" if seen else ""
+            out.append(D.Change("path", "data", f"{s.source} → {RI.target_name(s.source)}",
+                                how.format(addr=s.source_address or "?", via=via) + note, step=Step.sync.value))
+        return out
+
+    def _last_routes(self, system: str) -> dict[str, dict[str, Any]]:
+        """The route each target of ``system`` took at its last sync (journaled by the sync step)."""
+        out: dict[str, dict[str, Any]] = {}
+        for e in journal.read(self.plan_dir).entries:
+            if not isinstance(e, StepEntry) or e.system != system or e.step != Step.sync.value or e.status != "ok":
+                continue
+            routes = (e.detail or {}).get("routes")
+            for host, r in (routes.items() if isinstance(routes, dict) else ()):
+                if isinstance(r, dict) and r.get("path") in ("direct", "tunnel"):
+                    out[str(host)] = {"path": r["path"], "at": e.at or ""}
+        return out
 
     def _method_changes(self, t: D.SystemTarget, st: SystemStatus) -> list[D.Change]:
         """How each database moves (replication or dump, and why), as the sync decides it: from the
@@ -680,7 +712,7 @@ class Executor:
                         for s in t.servers}
         tgt_known = str(self.opts.target_known_hosts or self._known_targets())
         ev = RI.extravars(t, sync_mode=sync_mode, bwlimit_kbps=self.opts.bwlimit_kbps, keep_target=keep_target,
-                          apply_baseline=self.opts.apply_baseline)
+                          apply_baseline=self.opts.apply_baseline, sync_route=self.opts.sync_route)
         if t.workload and t.workload.databases:
             ev.update(self._methods_extravar(t))
         ev.update(extra or {})
@@ -786,6 +818,13 @@ class Executor:
                                   "mode": mode, "messages": self._sync_stats(t, mode, run.messages),
                                   "methods": {d.key: d.method.value for d in decisions}}
         self._journal_repl_status(t, run.messages)
+        routes = RI.datapath_reports(run.messages)
+        if routes:
+            detail["routes"] = routes
+            for host, r in sorted(routes.items()):
+                self.on_event(t.system, f"data {r['source']} → {host}: {r['path']}"
+                                        + (f" (direct path: {r['direct_error'][:120]})"
+                                           if r["path"] == "tunnel" and r["direct_error"] else ""))
         ttl = self._lower_ttl(t)
         if ttl is not None and ttl["changed"]:
             detail["changed"].append(Msg("TTL {record} {before} → {after} s", record=ttl["record"],

@@ -2,9 +2,10 @@
 
 Groups: ``source`` (the system's servers where they run today), ``target`` (their cloud
 servers, each naming its paired source) and ``clients`` (servers holding the cutover record).
-Targets pull data from their source through a reverse tunnel the migration host's SSH
-connection provides (``-R``) with the run's agent forwarded, so sources and targets need no
-route between them and no secret is stored on either.
+Targets pull data from their source directly over the routed network when the source answers
+there (probed from the target: ``govcloud_sync_route`` auto), else through a reverse tunnel the
+migration host's SSH connection provides (``-R``); either way with the run's agent forwarded, so
+no secret is stored on either.
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ def client_host(t: SystemTarget, cid: str) -> str:
 
 
 def extravars(t: SystemTarget, *, sync_mode: str = "initial", bwlimit_kbps: int = 0, keep_target: bool = True,
-              apply_baseline: bool = False) -> dict[str, Any]:
+              apply_baseline: bool = False, sync_route: str = "auto") -> dict[str, Any]:
     wl = t.workload
     rec = wl.cutover_record if wl else None
     return {
@@ -135,6 +136,7 @@ def extravars(t: SystemTarget, *, sync_mode: str = "initial", bwlimit_kbps: int 
         "govcloud_bwlimit_kbps": int(bwlimit_kbps),
         "govcloud_keep_target": bool(keep_target),
         "govcloud_apply_baseline": bool(apply_baseline),
+        "govcloud_sync_route": sync_route if sync_route in SYNC_ROUTES else "auto",
     }
 
 
@@ -152,4 +154,33 @@ def record_reports(messages: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
                     continue
                 if isinstance(d, dict):
                     out[host] = {k: (None if d.get(k) is None else str(d.get(k))) for k in ("before", "after", "status")}
+    return out
+
+
+# how a target reaches its source's data (playbooks/roles/govcloud_common/tasks/tunnel.yml):
+# auto (probe the direct path from the target, fall back to the reverse tunnel), direct, tunnel
+SYNC_ROUTES = ("auto", "direct", "tunnel")
+
+
+def datapath_reports(messages: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
+    """The ``govcloud-datapath {json}`` lines the sync roles report, per target host:
+    ``{"source", "path" (direct | tunnel), "wanted", "direct_rc", "direct_error"}``; anything
+    malformed is ignored (the role's own words, trusted for nothing but what they say)."""
+    import json
+    out: dict[str, dict[str, Any]] = {}
+    for host, msgs in (messages or {}).items():
+        for m in msgs if isinstance(msgs, (list, tuple)) else ():
+            if not (isinstance(m, str) and m.startswith("govcloud-datapath ")):
+                continue
+            try:
+                d = json.loads(m[len("govcloud-datapath "):])
+            except ValueError:
+                continue
+            if not isinstance(d, dict) or d.get("path") not in ("direct", "tunnel"):
+                continue
+            rc = d.get("direct_rc")
+            out[str(host)] = {"source": str(d.get("source") or "")[:200], "path": d["path"],
+                              "wanted": str(d.get("wanted") or "auto")[:20],
+                              "direct_rc": rc if isinstance(rc, int) and not isinstance(rc, bool) else None,
+                              "direct_error": str(d.get("direct_error") or "")[:300]}
     return out

@@ -46,6 +46,7 @@ _ACTIONS: dict[str, tuple[str, str]] = {
     "attach": zh_en("attach"), "blocked": zh_en("blocked"), "run": zh_en("run"), "keep": zh_en("keep"),
     "switch": zh_en("switch"), "already": zh_en("already"), "conflict": zh_en("conflict"),
     "error": zh_en("error"), "clients": zh_en("clients"), "method": zh_en("method"),
+    "path": zh_en("data path"),
 }
 _STYLE = {"create": "green", "adopt": "yellow", "update": "yellow", "attach": "yellow", "blocked": "red",
           "run": "cyan", "keep": "dim", "switch": "cyan", "already": "green", "conflict": "red", "error": "red"}
