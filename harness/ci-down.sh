@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # harness/ci-down.sh - tear down everything ci-up.sh (or a developer) started:
-# bridge, test hosts, OpenStack.  Safe to call at any point, also after a
+# state PostgreSQL, DNS/HAProxy, bridge, test hosts, OpenStack.  Safe to call at any point, also after a
 # half-way failure or twice: every step works from what was recorded (pid
 # files, host.json) and skips what does not exist.  Caches are kept.
 #   GOVCLOUD_HARNESS_PURGE=1  also delete the OpenStack state dir
@@ -10,6 +10,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 STATE="${GOVCLOUD_HARNESS_STATE:-/var/lib/govcloud-harness}"
 rc=0
 t0=${EPOCHREALTIME/./}
+"$HERE/statedb" down || { echo "ci-down: statedb down failed" >&2; rc=1; }
 "$HERE/netsvc" down || { echo "ci-down: netsvc down failed" >&2; rc=1; }
 "$HERE/bridge" down || { echo "ci-down: bridge down failed" >&2; rc=1; }
 "$HERE/hosts" down || { echo "ci-down: hosts down failed" >&2; rc=1; }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # harness/ci-up.sh - bring the whole integration harness up on a fresh (or warm)
 # CI machine: Debian packages, cached rootfs + OpenStack venv, OpenStack, N test
-# hosts, the Nova->SSH bridge.  Prints a timings table.  Root, no stdin.
+# hosts, the Nova->SSH bridge, DNS/HAProxy, the state PostgreSQL.  Prints a timings table.  Root, no stdin.
 #   GOVCLOUD_CI_HOSTS  number of test hosts [64]  (2 of them get role webapp)
 # Pair it with harness/ci-down.sh (safe after a half-way failure).
 set -euo pipefail
@@ -32,8 +32,9 @@ fail() {
 # 1. Debian packages (skipped when all are installed already: warm runs)
 # chromium + CJK fonts: the report tests render in a real headless browser
 # bind9 + haproxy (+ dnsutils): the DNS and load-balancer records a cutover switches (harness/netsvc)
+# postgresql-15: the shared state backend's database (harness/statedb; Debian's own cluster is not used)
 PKGS=(mariadb-server rabbitmq-server iproute2 debootstrap openssh-client rsync curl procps util-linux chromium fonts-noto-cjk
-      bind9 bind9-dnsutils haproxy)
+      bind9 bind9-dnsutils haproxy postgresql-15)
 t=$(now)
 missing=$(dpkg-query -W -f='${db:Status-Status} ${Package}\n' "${PKGS[@]}" 2>&1 | grep -v '^installed ' || true)
 if [ -n "$missing" ]; then
@@ -71,8 +72,14 @@ record "bridge up" "$t"
 t=$(now)
 "$HERE/netsvc" up > "$STATE/ci-netsvc.log" 2>&1 || { cat "$STATE/ci-netsvc.log" >&2; fail "netsvc up"; }
 record "dns + load balancer up" "$t"
+
+# 6. PostgreSQL for govcloud's shared state (--state postgresql://…)
+t=$(now)
+"$HERE/statedb" up > "$STATE/ci-statedb.log" 2>&1 || { cat "$STATE/ci-statedb.log" >&2; fail "statedb up"; }
+record "state database up" "$t"
 record "TOTAL" "$T_ALL"
 table
 echo "memory: $(free -m | awk '/^Mem:/{print $3 " MiB used of " $2}')"
 echo "export OS_CLIENT_CONFIG_FILE=$STATE/openstack/clouds.yaml OS_CLOUD=govcloud-test"
 "$HERE/netsvc" env
+"$HERE/statedb" env

@@ -3,6 +3,7 @@
 * ``test_hosts``    SSH test hosts started by ``harness/hosts`` (>= 72 hosts, 2 with role webapp)
 * ``openstack_cloud`` the OpenStack control plane started by ``harness/openstack``
 * ``bridged_cloud`` the cloud plus ``harness/bridge`` (ACTIVE servers answer SSH)
+* ``state_db``      the state PostgreSQL started by ``harness/statedb`` (its URL)
 
 A harness that is already up (e.g. started by .ci/run via harness/ci-up.sh) is
 reused.  Otherwise, with GOVCLOUD_HARNESS_AUTOSTART=1 or CI set, the first
@@ -206,3 +207,16 @@ def netsvc(test_hosts) -> dict:
         start_harness()
     d = STATE / "netsvc"
     return {"dns": "198.18.0.1:53", "key": d / "tsig.key", "api": str(d / "haproxy.sock"), "hosts": test_hosts}
+
+
+# ---------------------------------------------------------------- state PostgreSQL
+@pytest.fixture(scope="session")
+def state_db() -> str:
+    """The URL of the state database (harness/statedb): postgresql://govcloud@127.0.0.1:15432/
+    govcloud_state?passfile=… — the password is in the passfile only."""
+    if sh(str(HARNESS / "statedb"), "status", timeout=60).returncode != 0:
+        if not autostart():
+            missing("the harness state PostgreSQL is not running (harness/statedb up)")
+        start_harness()
+    p = sh(str(HARNESS / "statedb"), "env", timeout=60)
+    return p.stdout.strip().split("=", 1)[1]
