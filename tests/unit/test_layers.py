@@ -34,7 +34,7 @@ FLOORS: list[set[str]] = [
     {"cli"},                                             # parse, call, render
     {"__main__", "locale"},                              # python -m govcloud | the catalog tool (maintainers: reads the CLI for its help texts)
 ]
-CLOUD_LIBS = {"openstack", "ansible_runner", "ansible", "paramiko", "keystoneauth1"}
+CLOUD_LIBS = {"openstack", "ansible_runner", "ansible", "paramiko", "keystoneauth1", "psycopg"}
 FILE_WRITERS = {"write_atomic", "append_private", "write_text", "write_bytes", "mkdir", "makedirs", "unlink",
                 "rmtree", "chmod", "fchmod", "copy2", "copyfile", "copytree", "touch", "mkstemp",
                 "NamedTemporaryFile", "rmdir", "symlink_to", "hardlink_to", "truncate"}

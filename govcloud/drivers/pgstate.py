@@ -1,0 +1,401 @@
+"""The PostgreSQL backend of the state port (:mod:`govcloud.store.state`): ``postgresql://…``.
+
+Every operator that points ``--state`` (or ``GOVCLOUD_STATE``) at the same database shares one
+state: the journals of the plans, the locks of the systems, the claims of systems by plans and
+the approved plan of each plan id.
+
+* **Journal**: one row per entry, ``journal(plan_id, seq, entry)``. An append is one transaction
+  that takes the plan's next ``seq`` from its ``plans`` row (row-locked, so concurrent appends to
+  one plan are serialised and numbered without gaps) and commits before it returns (durable:
+  PostgreSQL's ``synchronous_commit``). ``entry`` is ``json`` — the exact text the files backend
+  writes as a line (``jsonb`` would reorder keys, fold duplicates and refuse ``\\u0000``, so a
+  journal moved from files and back would not be the same journal). Reads are ordered by ``seq``
+  and go through the one journal reader (:func:`govcloud.store.journal.parse`).
+* **Locks**: PostgreSQL session advisory locks, ``pg_try_advisory_lock(NS, id)`` where ``id`` is
+  the system's row in ``systems`` (no hash: two systems never share a lock). Every
+  :meth:`PostgresState.lock_systems` opens its own session and holds it for the lock's lifetime:
+  when the holder ends — or is SIGKILLed, or its machine dies — PostgreSQL ends the session and the
+  locks are free. A ``holders`` row names the holder for the refused operator; it counts only
+  while its session (``backend_pid``) still holds the advisory lock in ``pg_locks``.
+* **Claims**: ``claims(system PRIMARY KEY, plan_id, …)``: the unique key is the rule "a system's
+  cloud resources belong to one plan". Claims and releases are also logged (``claim_log``).
+* **Approvals by reference**: ``plans.digest`` is the approved plan's digest recorded at the
+  plan id's first use; every later use compares. A digest seen before but no longer the latest
+  (``approvals``) is a superseded approval and is refused; a new digest (the plan was
+  re-approved) becomes the latest. So every copy of a plan that shares the state runs the same,
+  latest approved plan.
+
+The schema is created and migrated idempotently (``schema_version``; concurrent first uses are
+serialised by a transaction-level advisory lock). Values reach SQL only as parameters. The URL is
+shown without its password, and a failure to connect or to query is a :class:`StateError` with a
+hint — never a traceback, never the password (use a libpq passfile: ``?passfile=…``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+from govcloud.base import stamp
+from govcloud.base.i18n import Msg
+from govcloud.model.ids import ID_DESCRIPTION, is_valid_id
+from govcloud.store import journal
+from govcloud.store.entries import Entry
+from govcloud.store.journal import JournalRead
+from govcloud.store.state import Claim, Holder, PlanRef, StateError, SystemBusyError, SystemClaimedError
+
+__all__ = ["PostgresState", "SCHEMA_VERSION", "redact_url", "journal_line"]
+
+SCHEMA_VERSION = 1
+LOCK_NS = 0x67630001          # advisory-lock key space of govcloud's system locks ("gc", 1)
+_MIGRATE_KEY = 0              # with LOCK_NS: serialises schema creation
+
+_SCHEMA_V1 = [
+    """CREATE TABLE IF NOT EXISTS schema_version (
+         only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+         version integer NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS plans (
+         plan_id text PRIMARY KEY,
+         digest text NOT NULL,
+         next_seq bigint NOT NULL DEFAULT 0,
+         since text NOT NULL,
+         by_who text NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS approvals (
+         plan_id text NOT NULL REFERENCES plans ON DELETE CASCADE,
+         digest text NOT NULL,
+         first_seen text NOT NULL,
+         by_who text NOT NULL,
+         PRIMARY KEY (plan_id, digest))""",
+    """CREATE TABLE IF NOT EXISTS journal (
+         plan_id text NOT NULL REFERENCES plans ON DELETE CASCADE,
+         seq bigint NOT NULL,
+         entry json NOT NULL,
+         PRIMARY KEY (plan_id, seq))""",
+    """CREATE TABLE IF NOT EXISTS systems (
+         id bigserial PRIMARY KEY,
+         name text NOT NULL UNIQUE)""",
+    """CREATE TABLE IF NOT EXISTS holders (
+         system text PRIMARY KEY,
+         backend_pid integer NOT NULL,
+         pid integer NOT NULL,
+         os_user text NOT NULL,
+         host text NOT NULL,
+         command text NOT NULL,
+         since text NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS claims (
+         system text PRIMARY KEY,
+         plan_id text NOT NULL,
+         location text NOT NULL,
+         digest text NOT NULL,
+         since text NOT NULL,
+         by_who text NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS claim_log (
+         id bigserial PRIMARY KEY,
+         system text NOT NULL,
+         plan_id text NOT NULL,
+         action text NOT NULL,
+         reason text,
+         at text NOT NULL,
+         by_who text NOT NULL)""",
+]
+
+_CONNECT_HINT = Msg("check the URL (postgresql://USER@HOST:PORT/DB?passfile=FILE — keep the password in a "
+                    "libpq passfile, not in the URL), that the server runs and accepts this user, or choose "
+                    "another state with --state / GOVCLOUD_STATE")
+
+
+def redact_url(url: str) -> str:
+    """``url`` without its password (the user name stays: it tells which role is used)."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        netloc = parts.netloc.rsplit("@", 1)[1]
+        user = parts.username or ""
+        return urlunsplit((parts.scheme, f"{user}@{netloc}" if user else netloc, parts.path, parts.query,
+                           parts.fragment))
+    except ValueError:
+        return "<unreadable URL>"
+
+
+def journal_line(record: Mapping[str, Any]) -> str:
+    """One entry as the files backend writes it (without the newline): the text stored here."""
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _check_system(system: object) -> str:
+    if not is_valid_id(system):
+        raise StateError(Msg("system id {system!r} is not an id ({grammar})", system=system, grammar=ID_DESCRIPTION))
+    return str(system)
+
+
+class PostgresState:
+    """The PostgreSQL backend; ``url`` a libpq URL ``postgresql://USER@HOST:PORT/DB[?passfile=…]``."""
+
+    def __init__(self, url: str) -> None:
+        self.url = redact_url(url)
+        self._secret = self._password_of(url)
+        try:
+            params = conninfo_to_dict(url)
+        except (psycopg.Error, ValueError, TypeError) as exc:
+            raise StateError(Msg("state URL {url}: {reason}", url=self.url, reason=self._scrub(exc)),
+                             hint=_CONNECT_HINT) from None
+        params.setdefault("connect_timeout", "10")
+        params.setdefault("application_name", "govcloud")
+        # a dead network peer must end the session (and free its locks) without waiting for TCP's hours
+        params.setdefault("keepalives", "1")
+        params.setdefault("keepalives_idle", "30")
+        params.setdefault("keepalives_interval", "10")
+        params.setdefault("keepalives_count", "3")
+        self._params = params
+        self._lock = threading.RLock()
+        self._conn: psycopg.Connection | None = None
+        self._conn = self._connect()
+        self._migrate()
+
+    # ---------------------------------------------------------------- connections and errors
+    @staticmethod
+    def _password_of(url: str) -> str | None:
+        try:
+            return urlsplit(url).password or None
+        except ValueError:
+            return None
+
+    def _scrub(self, exc: BaseException) -> str:
+        """An error's first line with the password (if the URL had one) taken out."""
+        text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        if self._secret:
+            text = text.replace(self._secret, "***")
+        return text
+
+    def _connect(self) -> psycopg.Connection:
+        try:
+            return psycopg.connect(**self._params, autocommit=True)
+        except psycopg.Error as exc:
+            raise StateError(Msg("cannot connect to the state database {url}: {reason}", url=self.url,
+                                 reason=self._scrub(exc)), hint=_CONNECT_HINT) from None
+
+    @contextmanager
+    def _tx(self) -> Iterator[psycopg.Cursor]:
+        """One transaction on the main session (reconnected once if the server dropped it)."""
+        with self._lock:
+            if self._conn is None or self._conn.closed:
+                self._conn = self._connect()
+            try:
+                with self._conn.transaction(), self._conn.cursor() as cur:
+                    yield cur
+            except (StateError, SystemBusyError, SystemClaimedError):
+                raise
+            except psycopg.OperationalError as exc:
+                self._drop()
+                raise StateError(Msg("the state database {url} failed: {reason}", url=self.url,
+                                     reason=self._scrub(exc)), hint=_CONNECT_HINT) from None
+            except psycopg.Error as exc:
+                raise StateError(Msg("the state database {url} refused an operation: {reason}", url=self.url,
+                                     reason=self._scrub(exc)), hint=_CONNECT_HINT) from None
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except psycopg.Error:
+                pass
+            self._conn = None
+
+    def _migrate(self) -> None:
+        with self._tx() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s::int4, %s::int4)", (LOCK_NS, _MIGRATE_KEY))
+            cur.execute("SELECT to_regclass('schema_version') IS NOT NULL")
+            exists = cur.fetchone()[0]
+            version = 0
+            if exists:
+                cur.execute("SELECT version FROM schema_version")
+                row = cur.fetchone()
+                version = row[0] if row else 0
+            if version > SCHEMA_VERSION:
+                raise StateError(Msg("the state database {url} has schema version {found}, newer than this "
+                                     "govcloud knows ({known})", url=self.url, found=version, known=SCHEMA_VERSION),
+                                 hint=Msg("upgrade govcloud on this machine"))
+            if version < 1:
+                for stmt in _SCHEMA_V1:
+                    cur.execute(stmt)
+                cur.execute("INSERT INTO schema_version (version) VALUES (%s) "
+                            "ON CONFLICT (only_row) DO UPDATE SET version = EXCLUDED.version", (SCHEMA_VERSION,))
+
+    # ---------------------------------------------------------------- plans (approvals by reference)
+    def _plan_row(self, cur: psycopg.Cursor, plan: PlanRef, *, for_update: bool = False) -> None:
+        """Make sure ``plan`` is known with its approved digest; refuse a superseded approval."""
+        who = stamp.user_at_host()
+        now = stamp.utc_now()
+        cur.execute("INSERT INTO plans (plan_id, digest, since, by_who) VALUES (%s, %s, %s, %s) "
+                    "ON CONFLICT (plan_id) DO NOTHING", (plan.plan_id, plan.digest, now, who))
+        cur.execute("INSERT INTO approvals (plan_id, digest, first_seen, by_who) VALUES (%s, %s, %s, %s) "
+                    "ON CONFLICT (plan_id, digest) DO NOTHING RETURNING 1", (plan.plan_id, plan.digest, now, who))
+        new_digest = cur.fetchone() is not None
+        cur.execute("SELECT digest FROM plans WHERE plan_id = %s" + (" FOR UPDATE" if for_update else ""),
+                    (plan.plan_id,))
+        current = cur.fetchone()[0]
+        if current == plan.digest:
+            return
+        if new_digest:                    # re-approved: the new approval is the plan from now on
+            cur.execute("UPDATE plans SET digest = %s WHERE plan_id = %s", (plan.digest, plan.plan_id))
+            return
+        raise StateError(
+            Msg("plan {plan}: this copy's approved plan ({mine}) was superseded in the state database {url} by "
+                "a later approval ({current})", plan=plan.plan_id, mine=plan.digest[:16], url=self.url,
+                current=current[:16]),
+            hint=Msg("every operator of a shared state runs the latest approved plan: take its plan.yaml and "
+                     "approval from the plan's owner"))
+
+    # ---------------------------------------------------------------- journal
+    def read_journal(self, plan: PlanRef) -> JournalRead:
+        with self._tx() as cur:
+            cur.execute("SELECT entry::text FROM journal WHERE plan_id = %s ORDER BY seq", (plan.plan_id,))
+            lines = [r[0] for r in cur.fetchall()]
+        if not lines:
+            return JournalRead([], False)
+        return journal.parse("\n".join(lines) + "\n", f"{self.url} journal of {plan.plan_id}")
+
+    def append_journal(self, plan: PlanRef, record: Mapping[str, Any] | Entry) -> dict[str, Any]:
+        body = record.to_dict() if isinstance(record, Entry) else dict(record)
+        full = {"at": stamp.utc_now(ms=True), "who": stamp.user_at_host(), **body}
+        line = journal_line(full)
+        with self._tx() as cur:
+            self._plan_row(cur, plan)
+            cur.execute("UPDATE plans SET next_seq = next_seq + 1 WHERE plan_id = %s RETURNING next_seq",
+                        (plan.plan_id,))
+            seq = cur.fetchone()[0]
+            cur.execute("INSERT INTO journal (plan_id, seq, entry) VALUES (%s, %s, %s)", (plan.plan_id, seq, line))
+        return full
+
+    # ---------------------------------------------------------------- locks
+    def _system_ids(self, names: Sequence[str]) -> dict[str, int]:
+        with self._tx() as cur:
+            for name in names:
+                cur.execute("INSERT INTO systems (name) VALUES (%s) ON CONFLICT (name) DO NOTHING", (name,))
+            cur.execute("SELECT name, id FROM systems WHERE name = ANY(%s)", (list(names),))
+            return {n: i for n, i in cur.fetchall()}
+
+    @contextmanager
+    def lock_systems(self, plan: PlanRef, systems: Sequence[str], command: str) -> Iterator[None]:
+        names = sorted({_check_system(s) for s in systems})
+        with self._tx() as cur:
+            self._plan_row(cur, plan)
+        ids = self._system_ids(names)
+        session = self._connect()          # the lock's own session: it ends with this process
+        try:
+            held: list[str] = []
+            backend = session.info.backend_pid
+            try:
+                with session.cursor() as cur:
+                    for name in names:
+                        cur.execute("SELECT pg_try_advisory_lock(%s::int4, %s::int4)", (LOCK_NS, ids[name]))
+                        if not cur.fetchone()[0]:
+                            holder = self.holders([name]).get(name)
+                            raise SystemBusyError(
+                                Msg("system {system} is being run by {holder}: one run per system at a time",
+                                    system=name, holder=_describe(holder)),
+                                hint=Msg("wait for it to finish, or run other systems of the plan (--system)"))
+                        held.append(name)
+                        cur.execute(
+                            "INSERT INTO holders (system, backend_pid, pid, os_user, host, command, since) "
+                            "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (system) DO UPDATE SET "
+                            "backend_pid = EXCLUDED.backend_pid, pid = EXCLUDED.pid, os_user = EXCLUDED.os_user, "
+                            "host = EXCLUDED.host, command = EXCLUDED.command, since = EXCLUDED.since",
+                            (name, backend, os.getpid(), stamp.os_user(), socket.gethostname(), command,
+                             stamp.utc_now(ms=True)))
+            except psycopg.Error as exc:
+                raise StateError(Msg("the state database {url} failed while locking systems: {reason}",
+                                     url=self.url, reason=self._scrub(exc)), hint=_CONNECT_HINT) from None
+            yield
+        finally:
+            try:                           # closing the session releases every advisory lock it holds
+                with session.cursor() as cur:
+                    cur.execute("DELETE FROM holders WHERE backend_pid = %s", (session.info.backend_pid,))
+            except psycopg.Error:
+                pass
+            session.close()
+
+    def holders(self, systems: Iterable[str]) -> dict[str, Holder]:
+        names = sorted({_check_system(s) for s in systems})
+        if not names:
+            return {}
+        with self._tx() as cur:
+            cur.execute(
+                "SELECT s.name, h.pid, h.os_user, h.host, h.command, h.since, h.backend_pid = l.pid "
+                "FROM systems s JOIN pg_locks l ON l.locktype = 'advisory' AND l.granted "
+                "  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                "  AND l.classid = %s::bigint::oid AND l.objid = s.id::oid AND l.objsubid = 2 "
+                "LEFT JOIN holders h ON h.system = s.name "
+                "WHERE s.name = ANY(%s) ORDER BY s.name", (LOCK_NS, names))
+            rows = cur.fetchall()
+        out: dict[str, Holder] = {}
+        for name, pid, user, host, command, since, current in rows:
+            if current:
+                out[name] = Holder(pid=pid, user=user, host=host, command=command, since=since)
+            else:                          # locked, its holder row not (yet) written
+                out[name] = Holder(pid=0, user="?", host="?", command="?", since="?")
+        return out
+
+    # ---------------------------------------------------------------- claims
+    def claim(self, plan: PlanRef, system: str) -> Claim:
+        name = _check_system(system)
+        who, now = stamp.user_at_host(), stamp.utc_now()
+        with self._tx() as cur:
+            self._plan_row(cur, plan)
+            cur.execute("INSERT INTO claims (system, plan_id, location, digest, since, by_who) "
+                        "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (system) DO NOTHING RETURNING 1",
+                        (name, plan.plan_id, plan.plan_id, plan.digest, now, who))
+            if cur.fetchone() is not None:
+                cur.execute("INSERT INTO claim_log (system, plan_id, action, at, by_who) VALUES (%s, %s, 'claim', %s, %s)",
+                            (name, plan.plan_id, now, who))
+            cur.execute("SELECT system, plan_id, location, since, by_who, digest FROM claims WHERE system = %s",
+                        (name,))
+            row = cur.fetchone()
+            held = Claim(*row[:5])
+            if held.plan_id != plan.plan_id:
+                raise SystemClaimedError(
+                    Msg("system {system} belongs to plan {plan} ({location}, claimed {since} by {by}): a system's "
+                        "cloud resources belong to one plan", system=name, plan=held.plan_id,
+                        location=held.location, since=held.since, by=held.by),
+                    hint=Msg("roll the system back in that plan (which releases it) or release it there"))
+            if row[5] != plan.digest:      # the plan was re-approved: the claim follows its approved plan
+                cur.execute("UPDATE claims SET digest = %s WHERE system = %s", (plan.digest, name))
+        return held
+
+    def release(self, plan: PlanRef, system: str, reason: str) -> None:
+        name = _check_system(system)
+        with self._tx() as cur:
+            cur.execute("DELETE FROM claims WHERE system = %s AND plan_id = %s RETURNING 1", (name, plan.plan_id))
+            if cur.fetchone() is not None:
+                cur.execute("INSERT INTO claim_log (system, plan_id, action, reason, at, by_who) "
+                            "VALUES (%s, %s, 'release', %s, %s, %s)",
+                            (name, plan.plan_id, reason, stamp.utc_now(), stamp.user_at_host()))
+
+    def claims(self, plan_id: str | None = None) -> list[Claim]:
+        with self._tx() as cur:
+            cur.execute("SELECT system, plan_id, location, since, by_who FROM claims "
+                        "WHERE %s::text IS NULL OR plan_id = %s ORDER BY system", (plan_id, plan_id))
+            return [Claim(*r) for r in cur.fetchall()]
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+    def __repr__(self) -> str:
+        return f"PostgresState({self.url!r})"
+
+
+def _describe(h: Holder | None) -> str:
+    if h is None or not h.pid:
+        return Msg("another process")
+    return Msg("pid {pid} ({who}, `{command}`, since {since})", pid=h.pid, who=f"{h.user}@{h.host}",
+               command=h.command, since=h.since)
