@@ -12,18 +12,20 @@ the approved plan of each plan id.
   journal moved from files and back would not be the same journal). Reads are ordered by ``seq``
   and go through the one journal reader (:func:`govcloud.store.journal.parse`).
 * **Locks**: PostgreSQL session advisory locks, ``pg_try_advisory_lock(NS, id)`` where ``id`` is
-  the system's row in ``systems`` (no hash: two systems never share a lock). Every
+  the system's row in ``lock_keys`` (no hash: two systems never share a lock). Every
   :meth:`PostgresState.lock_systems` opens its own session and holds it for the lock's lifetime:
-  when the holder ends — or is SIGKILLed, or its machine dies — PostgreSQL ends the session and the
-  locks are free. A ``holders`` row names the holder for the refused operator; it counts only
-  while its session (``backend_pid``) still holds the advisory lock in ``pg_locks``.
+  when the holder ends — or is SIGKILLed, or its machine dies (TCP keepalives) — PostgreSQL ends
+  the session and the locks are free. A ``holders`` row names the holder for the refused
+  operator; it counts only while its session (``backend_pid``) holds the advisory lock in
+  ``pg_locks``. :meth:`PostgresState.plan_lock` is the same on the plan id's key, but waits (up to
+  ``GOVCLOUD_LOCK_WAIT`` seconds: ``lock_timeout``).
 * **Claims**: ``claims(system PRIMARY KEY, plan_id, …)``: the unique key is the rule "a system's
   cloud resources belong to one plan". Claims and releases are also logged (``claim_log``).
-* **Approvals by reference**: ``plans.digest`` is the approved plan's digest recorded at the
-  plan id's first use; every later use compares. A digest seen before but no longer the latest
-  (``approvals``) is a superseded approval and is refused; a new digest (the plan was
-  re-approved) becomes the latest. So every copy of a plan that shares the state runs the same,
-  latest approved plan.
+* **Approvals by reference**: ``plans.digest`` is the digest of the approved plan a plan id was
+  first used with (every digest a copy brings is logged in ``approvals``). A claim compares: a
+  copy of the plan approved differently (another digest) is refused for every system — every
+  operator sharing the state runs the one approved plan the state refers to. (The journal takes
+  every copy's entries: refusing a journal line in the middle of a step would lose what was done.)
 
 The schema is created and migrated idempotently (``schema_version``; concurrent first uses are
 serialised by a transaction-level advisory lock). Values reach SQL only as parameters. The URL is
@@ -50,6 +52,7 @@ from govcloud.model.ids import ID_DESCRIPTION, is_valid_id
 from govcloud.store import journal
 from govcloud.store.entries import Entry
 from govcloud.store.journal import JournalRead
+from govcloud.store.lock import default_wait
 from govcloud.store.state import Claim, Holder, PlanRef, StateError, SystemBusyError, SystemClaimedError
 
 __all__ = ["PostgresState", "SCHEMA_VERSION", "redact_url", "journal_line"]
@@ -79,11 +82,13 @@ _SCHEMA_V1 = [
          seq bigint NOT NULL,
          entry json NOT NULL,
          PRIMARY KEY (plan_id, seq))""",
-    """CREATE TABLE IF NOT EXISTS systems (
+    """CREATE TABLE IF NOT EXISTS lock_keys (
          id bigserial PRIMARY KEY,
-         name text NOT NULL UNIQUE)""",
+         kind text NOT NULL CHECK (kind IN ('system', 'plan')),
+         name text NOT NULL,
+         UNIQUE (kind, name))""",
     """CREATE TABLE IF NOT EXISTS holders (
-         system text PRIMARY KEY,
+         key_id bigint PRIMARY KEY REFERENCES lock_keys,
          backend_pid integer NOT NULL,
          pid integer NOT NULL,
          os_user text NOT NULL,
@@ -231,29 +236,16 @@ class PostgresState:
                             "ON CONFLICT (only_row) DO UPDATE SET version = EXCLUDED.version", (SCHEMA_VERSION,))
 
     # ---------------------------------------------------------------- plans (approvals by reference)
-    def _plan_row(self, cur: psycopg.Cursor, plan: PlanRef, *, for_update: bool = False) -> None:
-        """Make sure ``plan`` is known with its approved digest; refuse a superseded approval."""
-        who = stamp.user_at_host()
-        now = stamp.utc_now()
+    def _plan_row(self, cur: psycopg.Cursor, plan: PlanRef) -> str:
+        """Make ``plan`` known with the digest of its approved plan (the first use of a plan id records
+        it; every digest a copy brought is logged in ``approvals``). Returns the recorded digest."""
+        who, now = stamp.user_at_host(), stamp.utc_now()
         cur.execute("INSERT INTO plans (plan_id, digest, since, by_who) VALUES (%s, %s, %s, %s) "
                     "ON CONFLICT (plan_id) DO NOTHING", (plan.plan_id, plan.digest, now, who))
         cur.execute("INSERT INTO approvals (plan_id, digest, first_seen, by_who) VALUES (%s, %s, %s, %s) "
-                    "ON CONFLICT (plan_id, digest) DO NOTHING RETURNING 1", (plan.plan_id, plan.digest, now, who))
-        new_digest = cur.fetchone() is not None
-        cur.execute("SELECT digest FROM plans WHERE plan_id = %s" + (" FOR UPDATE" if for_update else ""),
-                    (plan.plan_id,))
-        current = cur.fetchone()[0]
-        if current == plan.digest:
-            return
-        if new_digest:                    # re-approved: the new approval is the plan from now on
-            cur.execute("UPDATE plans SET digest = %s WHERE plan_id = %s", (plan.digest, plan.plan_id))
-            return
-        raise StateError(
-            Msg("plan {plan}: this copy's approved plan ({mine}) was superseded in the state database {url} by "
-                "a later approval ({current})", plan=plan.plan_id, mine=plan.digest[:16], url=self.url,
-                current=current[:16]),
-            hint=Msg("every operator of a shared state runs the latest approved plan: take its plan.yaml and "
-                     "approval from the plan's owner"))
+                    "ON CONFLICT (plan_id, digest) DO NOTHING", (plan.plan_id, plan.digest, now, who))
+        cur.execute("SELECT digest FROM plans WHERE plan_id = %s", (plan.plan_id,))
+        return cur.fetchone()[0]
 
     # ---------------------------------------------------------------- journal
     def read_journal(self, plan: PlanRef) -> JournalRead:
@@ -270,6 +262,7 @@ class PostgresState:
         line = journal_line(full)
         with self._tx() as cur:
             self._plan_row(cur, plan)
+            # the plan's row lock serialises appends to one plan: gapless seq, commit order = seq order
             cur.execute("UPDATE plans SET next_seq = next_seq + 1 WHERE plan_id = %s RETURNING next_seq",
                         (plan.plan_id,))
             seq = cur.fetchone()[0]
@@ -277,26 +270,50 @@ class PostgresState:
         return full
 
     # ---------------------------------------------------------------- locks
-    def _system_ids(self, names: Sequence[str]) -> dict[str, int]:
+    def _lock_ids(self, kind: str, names: Sequence[str]) -> dict[str, int]:
         with self._tx() as cur:
             for name in names:
-                cur.execute("INSERT INTO systems (name) VALUES (%s) ON CONFLICT (name) DO NOTHING", (name,))
-            cur.execute("SELECT name, id FROM systems WHERE name = ANY(%s)", (list(names),))
+                cur.execute("INSERT INTO lock_keys (kind, name) VALUES (%s, %s) ON CONFLICT (kind, name) DO NOTHING",
+                            (kind, name))
+            cur.execute("SELECT name, id FROM lock_keys WHERE kind = %s AND name = ANY(%s)", (kind, list(names)))
             return {n: i for n, i in cur.fetchall()}
+
+    @staticmethod
+    def _write_holder(cur: psycopg.Cursor, key_id: int, backend: int, command: str) -> None:
+        cur.execute(
+            "INSERT INTO holders (key_id, backend_pid, pid, os_user, host, command, since) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (key_id) DO UPDATE SET "
+            "backend_pid = EXCLUDED.backend_pid, pid = EXCLUDED.pid, os_user = EXCLUDED.os_user, "
+            "host = EXCLUDED.host, command = EXCLUDED.command, since = EXCLUDED.since",
+            (key_id, backend, os.getpid(), stamp.os_user(), socket.gethostname(), command, stamp.utc_now(ms=True)))
+
+    @contextmanager
+    def _session(self, what: str) -> Iterator[psycopg.Connection]:
+        """A session of its own for a lock: closing it (or the death of this process) frees its locks."""
+        session = self._connect()
+        try:
+            yield session
+        finally:
+            try:                 # released before this returns (closing alone is asynchronous on the server)
+                with session.cursor() as cur:
+                    cur.execute("DELETE FROM holders WHERE backend_pid = %s", (session.info.backend_pid,))
+                    cur.execute("SELECT pg_advisory_unlock_all()")
+            except psycopg.Error:
+                pass             # the session is gone: so are its locks
+            session.close()
+
+    def _lock_error(self, exc: psycopg.Error) -> StateError:
+        return StateError(Msg("the state database {url} failed while locking: {reason}", url=self.url,
+                              reason=self._scrub(exc)), hint=_CONNECT_HINT)
 
     @contextmanager
     def lock_systems(self, plan: PlanRef, systems: Sequence[str], command: str) -> Iterator[None]:
         names = sorted({_check_system(s) for s in systems})
-        with self._tx() as cur:
-            self._plan_row(cur, plan)
-        ids = self._system_ids(names)
-        session = self._connect()          # the lock's own session: it ends with this process
-        try:
-            held: list[str] = []
-            backend = session.info.backend_pid
+        ids = self._lock_ids("system", names)
+        with self._session("systems") as session:
             try:
                 with session.cursor() as cur:
-                    for name in names:
+                    for name in names:          # sorted: two groups never wait on each other (and never wait)
                         cur.execute("SELECT pg_try_advisory_lock(%s::int4, %s::int4)", (LOCK_NS, ids[name]))
                         if not cur.fetchone()[0]:
                             holder = self.holders([name]).get(name)
@@ -304,39 +321,52 @@ class PostgresState:
                                 Msg("system {system} is being run by {holder}: one run per system at a time",
                                     system=name, holder=_describe(holder)),
                                 hint=Msg("wait for it to finish, or run other systems of the plan (--system)"))
-                        held.append(name)
-                        cur.execute(
-                            "INSERT INTO holders (system, backend_pid, pid, os_user, host, command, since) "
-                            "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (system) DO UPDATE SET "
-                            "backend_pid = EXCLUDED.backend_pid, pid = EXCLUDED.pid, os_user = EXCLUDED.os_user, "
-                            "host = EXCLUDED.host, command = EXCLUDED.command, since = EXCLUDED.since",
-                            (name, backend, os.getpid(), stamp.os_user(), socket.gethostname(), command,
-                             stamp.utc_now(ms=True)))
+                        self._write_holder(cur, ids[name], session.info.backend_pid, command)
             except psycopg.Error as exc:
-                raise StateError(Msg("the state database {url} failed while locking systems: {reason}",
-                                     url=self.url, reason=self._scrub(exc)), hint=_CONNECT_HINT) from None
+                raise self._lock_error(exc) from None
             yield
-        finally:
-            try:                           # closing the session releases every advisory lock it holds
-                with session.cursor() as cur:
-                    cur.execute("DELETE FROM holders WHERE backend_pid = %s", (session.info.backend_pid,))
-            except psycopg.Error:
-                pass
-            session.close()
 
-    def holders(self, systems: Iterable[str]) -> dict[str, Holder]:
-        names = sorted({_check_system(s) for s in systems})
-        if not names:
-            return {}
-        with self._tx() as cur:
-            cur.execute(
-                "SELECT s.name, h.pid, h.os_user, h.host, h.command, h.since, h.backend_pid = l.pid "
-                "FROM systems s JOIN pg_locks l ON l.locktype = 'advisory' AND l.granted "
-                "  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-                "  AND l.classid = %s::bigint::oid AND l.objid = s.id::oid AND l.objsubid = 2 "
-                "LEFT JOIN holders h ON h.system = s.name "
-                "WHERE s.name = ANY(%s) ORDER BY s.name", (LOCK_NS, names))
-            rows = cur.fetchall()
+    @contextmanager
+    def plan_lock(self, plan: PlanRef, command: str) -> Iterator[None]:
+        if not is_valid_id(plan.plan_id):
+            raise StateError(Msg("plan id {plan!r} is not an id ({grammar})", plan=plan.plan_id, grammar=ID_DESCRIPTION))
+        wait = default_wait()
+        key = self._lock_ids("plan", [plan.plan_id])[plan.plan_id]
+        with self._session("plan") as session:
+            try:
+                with session.cursor() as cur:
+                    if wait > 0:                 # lock_timeout bounds the wait (0 would mean: for ever)
+                        cur.execute("SELECT set_config('lock_timeout', %s, false)", (f"{max(1, int(wait * 1000))}ms",))
+                        cur.execute("SELECT pg_advisory_lock(%s::int4, %s::int4)", (LOCK_NS, key))
+                        got = True
+                    else:
+                        cur.execute("SELECT pg_try_advisory_lock(%s::int4, %s::int4)", (LOCK_NS, key))
+                        got = cur.fetchone()[0]
+            except psycopg.errors.LockNotAvailable:
+                got = False
+            except psycopg.Error as exc:
+                raise self._lock_error(exc) from None
+            if not got:
+                holder = self._holder_of_key(key)
+                raise SystemBusyError(Msg("plan {plan} is held by {holder} (waited {seconds:g} s)", plan=plan.plan_id,
+                                          holder=_describe(holder), seconds=wait),
+                                      hint=Msg("wait for it to finish and try again "
+                                               "(GOVCLOUD_LOCK_WAIT sets how many seconds to wait)"))
+            try:
+                with session.cursor() as cur:
+                    self._write_holder(cur, key, session.info.backend_pid, command)
+            except psycopg.Error as exc:
+                raise self._lock_error(exc) from None
+            yield
+
+    _HELD = ("FROM lock_keys k JOIN pg_locks l ON l.locktype = 'advisory' AND l.granted "
+             "  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+             "  AND l.classid = %s::bigint::oid AND l.objid = k.id::oid AND l.objsubid = 2 "
+             "LEFT JOIN holders h ON h.key_id = k.id ")
+    _HOLDER_COLS = "SELECT k.name, h.pid, h.os_user, h.host, h.command, h.since, h.backend_pid = l.pid "
+
+    @staticmethod
+    def _holder_rows(rows: list[tuple]) -> dict[str, Holder]:
         out: dict[str, Holder] = {}
         for name, pid, user, host, command, since, current in rows:
             if current:
@@ -345,31 +375,51 @@ class PostgresState:
                 out[name] = Holder(pid=0, user="?", host="?", command="?", since="?")
         return out
 
+    def _holder_of_key(self, key: int) -> Holder | None:
+        with self._tx() as cur:
+            cur.execute(self._HOLDER_COLS + self._HELD + "WHERE k.id = %s", (LOCK_NS, key))
+            return next(iter(self._holder_rows(cur.fetchall()).values()), None)
+
+    def holders(self, systems: Iterable[str]) -> dict[str, Holder]:
+        names = sorted({_check_system(s) for s in systems})
+        if not names:
+            return {}
+        with self._tx() as cur:
+            cur.execute(self._HOLDER_COLS + self._HELD + "WHERE k.kind = 'system' AND k.name = ANY(%s) ORDER BY k.name",
+                        (LOCK_NS, names))
+            return self._holder_rows(cur.fetchall())
+
     # ---------------------------------------------------------------- claims
     def claim(self, plan: PlanRef, system: str) -> Claim:
         name = _check_system(system)
         who, now = stamp.user_at_host(), stamp.utc_now()
         with self._tx() as cur:
-            self._plan_row(cur, plan)
-            cur.execute("INSERT INTO claims (system, plan_id, location, digest, since, by_who) "
-                        "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (system) DO NOTHING RETURNING 1",
-                        (name, plan.plan_id, plan.plan_id, plan.digest, now, who))
-            if cur.fetchone() is not None:
-                cur.execute("INSERT INTO claim_log (system, plan_id, action, at, by_who) VALUES (%s, %s, 'claim', %s, %s)",
-                            (name, plan.plan_id, now, who))
+            recorded = self._plan_row(cur, plan)
             cur.execute("SELECT system, plan_id, location, since, by_who, digest FROM claims WHERE system = %s",
                         (name,))
             row = cur.fetchone()
-            held = Claim(*row[:5])
-            if held.plan_id != plan.plan_id:
+            if row is not None and row[1] != plan.plan_id:
+                held = Claim(*row[:5])
                 raise SystemClaimedError(
                     Msg("system {system} belongs to plan {plan} ({location}, claimed {since} by {by}): a system's "
                         "cloud resources belong to one plan", system=name, plan=held.plan_id,
                         location=held.location, since=held.since, by=held.by),
                     hint=Msg("roll the system back in that plan (which releases it) or release it there"))
-            if row[5] != plan.digest:      # the plan was re-approved: the claim follows its approved plan
-                cur.execute("UPDATE claims SET digest = %s WHERE system = %s", (plan.digest, name))
-        return held
+            theirs = row[5] if row is not None else recorded
+            if theirs != plan.digest:      # approvals by reference: one approved plan per plan id
+                raise SystemClaimedError(
+                    Msg("system {system}: plan {plan} runs in the state database {url} as the approved plan "
+                        "{theirs}; this copy's approved plan is {mine}", system=name, plan=plan.plan_id,
+                        url=self.url, theirs=theirs[:16], mine=plan.digest[:16]),
+                    hint=Msg("every copy of a plan that shares a state runs the same approved plan: use the "
+                             "plan.yaml and approval it was first run with"))
+            if row is not None:
+                return Claim(*row[:5])
+            cur.execute("INSERT INTO claims (system, plan_id, location, digest, since, by_who) "
+                        "VALUES (%s, %s, %s, %s, %s, %s)", (name, plan.plan_id, plan.plan_id, plan.digest, now, who))
+            cur.execute("INSERT INTO claim_log (system, plan_id, action, at, by_who) VALUES (%s, %s, 'claim', %s, %s)",
+                        (name, plan.plan_id, now, who))
+            return Claim(name, plan.plan_id, plan.plan_id, now, who)
 
     def release(self, plan: PlanRef, system: str, reason: str) -> None:
         name = _check_system(system)
