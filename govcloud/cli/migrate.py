@@ -316,3 +316,24 @@ def status(
         return
     from govcloud.usecases import approval as approvals
     views.status(st, approvals.describe_plan(st.plan_state, lang.value), batch, lang.value)
+
+
+@app.command("state-move")
+def state_move(
+    plan_arg: Path = PlanArg,
+    from_url: str = typer.Option(..., "--from", help="The state that holds the plan now: file:, file:///DIR or "
+                                                     "postgresql://USER@HOST:PORT/DB?passfile=FILE."),
+    to_url: str = typer.Option(..., "--to", help="The state to move it to (one that does not hold the plan)."),
+    output: Output = OutputOpt,
+    lang: Lang = LangOpt,
+) -> None:
+    """Move a plan's journal and claims from one state backend to another (files ↔ PostgreSQL): refused while
+    any system of the plan is locked or when the destination already holds the plan; verified (entry count
+    and digest) before the source gives the plan up; all or nothing on both sides. Run again after an
+    interruption: it completes the move."""
+    from govcloud.usecases import state_move as sm
+    result = sm.move(Path(plan_arg), from_url, to_url)
+    if output is Output.json:
+        view.print_json(result.to_plain())
+        return
+    views.state_moved(result, lang.value)

@@ -57,7 +57,7 @@ from govcloud.store.state import Claim, Holder, PlanRef, StateError, SystemBusyE
 
 __all__ = ["PostgresState", "SCHEMA_VERSION", "redact_url", "journal_line"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 LOCK_NS = 0x67630001          # advisory-lock key space of govcloud's system locks ("gc", 1)
 _MIGRATE_KEY = 0              # with LOCK_NS: serialises schema creation
 
@@ -111,6 +111,19 @@ _SCHEMA_V1 = [
          at text NOT NULL,
          by_who text NOT NULL)""",
 ]
+
+# version 2: where moved plans went (migrate state-move)
+_SCHEMA_V2 = [
+    """CREATE TABLE IF NOT EXISTS moved_plans (
+         id bigserial PRIMARY KEY,
+         plan_id text NOT NULL,
+         to_url text NOT NULL,
+         entries bigint NOT NULL,
+         digest text NOT NULL,
+         at text NOT NULL,
+         by_who text NOT NULL)""",
+]
+_MIGRATIONS = [(1, _SCHEMA_V1), (2, _SCHEMA_V2)]
 
 _CONNECT_HINT = Msg("check the URL (postgresql://USER@HOST:PORT/DB?passfile=FILE — keep the password in a "
                     "libpq passfile, not in the URL), that the server runs and accepts this user, or choose "
@@ -229,9 +242,11 @@ class PostgresState:
                 raise StateError(Msg("the state database {url} has schema version {found}, newer than this "
                                      "govcloud knows ({known})", url=self.url, found=version, known=SCHEMA_VERSION),
                                  hint=Msg("upgrade govcloud on this machine"))
-            if version < 1:
-                for stmt in _SCHEMA_V1:
-                    cur.execute(stmt)
+            if version < SCHEMA_VERSION:
+                for target, statements in _MIGRATIONS:
+                    if version < target:
+                        for stmt in statements:
+                            cur.execute(stmt)
                 cur.execute("INSERT INTO schema_version (version) VALUES (%s) "
                             "ON CONFLICT (only_row) DO UPDATE SET version = EXCLUDED.version", (SCHEMA_VERSION,))
 
@@ -435,6 +450,72 @@ class PostgresState:
             cur.execute("SELECT system, plan_id, location, since, by_who FROM claims "
                         "WHERE %s::text IS NULL OR plan_id = %s ORDER BY system", (plan_id, plan_id))
             return [Claim(*r) for r in cur.fetchall()]
+
+    # ---------------------------------------------------------------- moving a plan's state (migrate state-move)
+    def holds_plan(self, plan_id: str) -> bool:
+        """Whether this database holds any journal entry or claim of ``plan_id``."""
+        with self._tx() as cur:
+            return self._holds(cur, plan_id)
+
+    def import_plan(self, plan: PlanRef, records: Sequence[Mapping[str, Any]], claims: Sequence[Claim]) -> None:
+        """Write a plan's whole journal and its claims in ONE transaction (all or nothing): refused
+        when this database already holds the plan, or a system is claimed by another plan here."""
+        with self._tx() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s::int4, %s::int4)", (LOCK_NS, _MIGRATE_KEY))
+            if self._holds(cur, plan.plan_id):
+                raise StateError(Msg("the state {url} already holds plan {plan}", url=self.url, plan=plan.plan_id),
+                                 hint=Msg("a plan's state lives in one place: move it only to a state that does "
+                                          "not hold it"))
+            self._plan_row(cur, plan)
+            cur.execute("UPDATE plans SET digest = %s, next_seq = %s WHERE plan_id = %s",
+                        (plan.digest, len(records), plan.plan_id))
+            with cur.copy("COPY journal (plan_id, seq, entry) FROM STDIN") as copy:
+                for seq, rec in enumerate(records, 1):
+                    copy.write_row((plan.plan_id, seq, journal_line(rec)))
+            for c in claims:
+                name = _check_system(c.system)
+                cur.execute("SELECT plan_id FROM claims WHERE system = %s", (name,))
+                row = cur.fetchone()
+                if row is not None:
+                    raise SystemClaimedError(
+                        Msg("system {system} belongs to plan {plan} in {url}: a system's cloud resources belong "
+                            "to one plan", system=name, plan=row[0], url=self.url),
+                        hint=Msg("roll the system back in that plan (which releases it) or release it there"))
+                cur.execute("INSERT INTO claims (system, plan_id, location, digest, since, by_who) "
+                            "VALUES (%s, %s, %s, %s, %s, %s)",
+                            (name, plan.plan_id, plan.plan_id, plan.digest, c.since, c.by))
+                cur.execute("INSERT INTO claim_log (system, plan_id, action, reason, at, by_who) "
+                            "VALUES (%s, %s, 'claim', %s, %s, %s)",
+                            (name, plan.plan_id, "state-move", stamp.utc_now(), stamp.user_at_host()))
+
+    @staticmethod
+    def _holds(cur: psycopg.Cursor, plan_id: str) -> bool:
+        cur.execute("SELECT EXISTS (SELECT FROM journal WHERE plan_id = %s) "
+                    "OR EXISTS (SELECT FROM claims WHERE plan_id = %s)", (plan_id, plan_id))
+        return bool(cur.fetchone()[0])
+
+    def drop_plan(self, plan: PlanRef, moved_to: str, *, entries: int, digest: str) -> None:
+        """The source side of a verified move, in ONE transaction: the plan's journal rows, claims and
+        approvals go (their copy was verified at ``moved_to``); ``moved_plans`` and ``claim_log`` keep
+        the record of where they went. Refused when the journal changed since it was verified."""
+        who, now = stamp.user_at_host(), stamp.utc_now()
+        with self._tx() as cur:
+            cur.execute("SELECT next_seq FROM plans WHERE plan_id = %s FOR UPDATE", (plan.plan_id,))
+            row = cur.fetchone()
+            cur.execute("SELECT count(*) FROM journal WHERE plan_id = %s", (plan.plan_id,))
+            if cur.fetchone()[0] != entries:
+                raise StateError(Msg("plan {plan}: its journal in {url} changed during the move; nothing was removed",
+                                     plan=plan.plan_id, url=self.url),
+                                 hint=Msg("run the move again once no run of the plan is active"))
+            cur.execute("DELETE FROM claims WHERE plan_id = %s RETURNING system", (plan.plan_id,))
+            for (system,) in cur.fetchall():
+                cur.execute("INSERT INTO claim_log (system, plan_id, action, reason, at, by_who) "
+                            "VALUES (%s, %s, 'release', %s, %s, %s)", (system, plan.plan_id, "moved to " + moved_to,
+                                                                       now, who))
+            if row is not None:
+                cur.execute("DELETE FROM plans WHERE plan_id = %s", (plan.plan_id,))   # journal, approvals cascade
+            cur.execute("INSERT INTO moved_plans (plan_id, to_url, entries, digest, at, by_who) "
+                        "VALUES (%s, %s, %s, %s, %s, %s)", (plan.plan_id, moved_to, entries, digest, now, who))
 
     def close(self) -> None:
         with self._lock:

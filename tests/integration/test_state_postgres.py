@@ -229,3 +229,22 @@ def test_wrong_password_is_a_state_error_without_the_password(state_db):
     text = f"{ei.value} {ei.value.hint}"
     assert secret not in text and "password authentication failed" in text
     assert "postgresql://govcloud@127.0.0.1:15432/" in text
+
+
+def test_a_version_1_database_is_migrated_in_place(pg_url):
+    PostgresState(pg_url).close()
+    p = plan()
+    s = PostgresState(pg_url)
+    s.append_journal(p, {"kind": "state", "system": "s1", "to": "pending"})
+    s.close()
+    with psycopg.connect(pg_url, autocommit=True) as c:        # what a version-1 govcloud left
+        c.execute("DROP TABLE moved_plans")
+        c.execute("UPDATE schema_version SET version = 1")
+    s = PostgresState(pg_url)
+    try:
+        with psycopg.connect(pg_url) as c:
+            assert c.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+            assert c.execute("SELECT to_regclass('moved_plans') IS NOT NULL").fetchone()[0]
+        assert [e.to for e in s.read_journal(p).entries] == ["pending"]     # the data stayed
+    finally:
+        s.close()

@@ -129,6 +129,8 @@ def commands(w: SimpleNamespace, lang: str) -> dict[str, tuple[list[str], str | 
         "migrate run --dry-run": (["migrate", "run", plan, "--batch", "0", "--dry-run"], None),
         "migrate cutover --dry-run": (["migrate", "cutover", plan, "--batch", "0", "--dry-run"], None),
         "migrate status": (["migrate", "status", plan], None),
+        "migrate state-move": (["migrate", "state-move", plan, "--from", f"file://{d}/state-a-{lang}",
+                                "--to", f"file://{d}/state-b-{lang}"], None),
         "migrate rollback": (["migrate", "rollback", plan, "--system", "app1"], "n\n"),
         "migrate decommission": (["migrate", "decommission", plan, "--system", "app1", "--reason", "r"], "n\n"),
         "compliance check": (["compliance", "check", "--facts", str(d / "facts.json"), "--level", "3"], None),

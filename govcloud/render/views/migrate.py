@@ -201,3 +201,22 @@ def status(st: Any, approval: str, batch: str | None, lang: str) -> None:
     out.print("  ".join(f"{State(k).label(lg)} {v}" for k, v in sorted(st.counts.items())))
     if st.torn_tail:
         out.print(msg("torn", lg), style="yellow")
+
+
+def state_moved(result: Any, lang: str) -> None:
+    """What ``migrate state-move`` did, in one or two lines."""
+    from govcloud.base.i18n import Msg
+    out = view.stdout()
+    if result.journal_moved:
+        line = Msg("plan {plan}: {entries} journal entries and {claims} claims moved from {src} to {dst} "
+                   "(verified, sha256 {digest})", plan=result.plan_id, entries=result.entries,
+                   claims=len(result.claims), src=result.source, dst=result.target, digest=result.digest[:16])
+    else:
+        line = Msg("plan {plan}: {claims} claims moved from {src} to {dst}; its journal ({entries} entries) stays "
+                   "in the plan directory", plan=result.plan_id, entries=result.entries, claims=len(result.claims),
+                   src=result.source, dst=result.target)
+    out.print(view.styled((f"✓ {view.clean(localize(line, lang))}", "green")), soft_wrap=True)
+    if result.resumed:
+        out.print(view.safe(localize(Msg("an interrupted move was completed"), lang)))
+    if result.archived:
+        out.print(view.safe(localize(Msg("the source journal was kept as {path}", path=result.archived), lang)))
