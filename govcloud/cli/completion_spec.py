@@ -75,7 +75,7 @@ CONTEXT: dict[str, dict[str, dict[str, Any]]] = {
 # Text options that take free text, numbers, dates or patterns: nothing to complete.
 FREE_TEXT = {"--actor", "--reason", "--by", "--user", "--source-user", "--target-user", "--cloud", "--today",
              "--date", "--start", "--id", "--eol-on", "--hosts", "--system", "--var", "--threshold",
-             "--admin-cidr", "--batch", "--from", "--to"}
+             "--admin-cidr", "--batch", "--from", "--to", "--state"}
 
 
 def _help(text: str | None) -> str:

@@ -40,6 +40,10 @@ TargetKnownOpt = typer.Option(None, "--target-known-hosts",
                                    "for them (server metadata or cloud-init console), recorded in runs/.")
 CloudConfigOpt = typer.Option(None, "--cloud-config", envvar="OS_CLIENT_CONFIG_FILE", help="clouds.yaml to use.")
 CloudOpt = typer.Option(None, "--cloud", help="Override the platforms' clouds.yaml entry.")
+StateOpt = typer.Option(None, "--state", metavar="URL",
+                        help="Where the journal, the per-system locks and the claims live: file: (this machine, the "
+                             "default), file:///DIR, or postgresql://HOST/DB (shared by every operator). "
+                             "Default: $GOVCLOUD_STATE, else file:.")
 ParallelOpt = typer.Option(1, "--parallel", "-k", min=1, max=64, help="Systems (move groups) at once within the batch.")
 
 
@@ -133,6 +137,7 @@ def run(
                                           "replication), else dump/restore; --no-replication: dump/restore only."),
     output: Output = OutputOpt,
     lang: Lang = LangOpt,
+    state: Optional[str] = StateOpt,
 ) -> None:
     """Precheck, provision, configure and sync a batch's systems (cutover is `migrate cutover`).
     Re-running resumes from the journal; existing cloud resources are adopted, never duplicated."""
@@ -141,7 +146,7 @@ def run(
     ex = _executor(path, plan, inv, key=key, source_user=source_user, target_user=target_user,
                    known_hosts=known_hosts, target_known_hosts=target_known_hosts, cloud_config=cloud_config,
                    cloud=cloud, parallel=parallel, bwlimit=bwlimit, admin_cidr=admin_cidr,
-                   apply_baseline=apply_baseline, replication=replication)
+                   apply_baseline=apply_baseline, replication=replication, state=state)
     items = ex.items_of(batch, system)
     _covered(plan, path, inv, items, lang)
     if dry_run:
@@ -192,6 +197,7 @@ def cutover(
     cloud: Optional[str] = CloudOpt,
     output: Output = OutputOpt,
     lang: Lang = LangOpt,
+    state: Optional[str] = StateOpt,
 ) -> None:
     """Stop the source services, close the source databases to application writes, final sync with
     row counts and content checksums compared, switch the record to the cloud, verify; the client's
@@ -203,7 +209,7 @@ def cutover(
     path, plan, inv, _state = _open(plan_arg, lang, output)
     ex = _executor(path, plan, inv, key=key, source_user=source_user, target_user=target_user,
                    known_hosts=known_hosts, target_known_hosts=target_known_hosts, cloud_config=cloud_config,
-                   cloud=cloud, parallel=parallel)
+                   cloud=cloud, parallel=parallel, state=state)
     items = ex.items_of(batch, system)
     _covered(plan, path, inv, items, lang)
     day = date.fromisoformat(today) if today else date.today()
@@ -245,13 +251,14 @@ def rollback(
     cloud: Optional[str] = CloudOpt,
     output: Output = OutputOpt,
     lang: Lang = LangOpt,
+    state: Optional[str] = StateOpt,
 ) -> None:
     """Switch the record back to the source and start its services again (if it was cut over),
     then remove the target resources unless --keep-target."""
     path, plan, inv, _state = _open(plan_arg, lang, output)
     ex = _executor(path, plan, inv, key=key, source_user=source_user, target_user=target_user,
                    known_hosts=known_hosts, target_known_hosts=target_known_hosts, cloud_config=cloud_config,
-                   cloud=cloud)
+                   cloud=cloud, state=state)
     item = _item(plan, system)
     _covered(plan, path, inv, [item], lang)
     if not yes and not typer.confirm(views.msg("confirm_rollback" if keep_target else "confirm_rollback_remove",
@@ -273,13 +280,14 @@ def decommission(
     cloud_config: Optional[Path] = CloudConfigOpt,
     output: Output = OutputOpt,
     lang: Lang = LangOpt,
+    state: Optional[str] = StateOpt,
 ) -> None:
     """Record the source as decommissioned after the soak period, once every health URL of the
     target answers 200. govcloud never deletes source data; wiping the old servers is a separate,
     signed-off procedure."""
     path, plan, inv, _state = _open(plan_arg, lang, output)
     ex = _executor(path, plan, inv, key=None, source_user="root", target_user="root", known_hosts=None,
-                   target_known_hosts=None, cloud_config=cloud_config, cloud=None)
+                   target_known_hosts=None, cloud_config=cloud_config, cloud=None, state=state)
     item = _item(plan, system)
     _covered(plan, path, inv, [item], lang)
     if not yes and not typer.confirm(views.msg("confirm_decommission", lang.value, system=system), default=False):
@@ -302,6 +310,7 @@ def status(
     target_known_hosts: Optional[Path] = TargetKnownOpt,
     output: Output = OutputOpt,
     lang: Lang = LangOpt,
+    state: Optional[str] = StateOpt,
 ) -> None:
     """Per-system state from the journal: where each system is, who moved it last and why it failed;
     per database its method and replication state and lag (last measured, with its time; live with
@@ -310,7 +319,7 @@ def status(
     probe_with = dict(key=key, source_user=source_user, target_user=target_user, known_hosts=known_hosts,
                       target_known_hosts=target_known_hosts, cloud_config=None, cloud=None) if probe else None
     with _violations_shown(lang), _progress(output, lang) as progress:
-        st = uc.status(Path(plan_arg), batch, probe=probe_with, lang=lang.value, progress=progress)
+        st = uc.status(Path(plan_arg), batch, probe=probe_with, lang=lang.value, progress=progress, state=state)
     if output is Output.json:
         view.print_json(st.to_plain())
         return
@@ -337,3 +346,27 @@ def state_move(
         view.print_json(result.to_plain())
         return
     views.state_moved(result, lang.value)
+
+
+@app.command()
+def release(
+    plan_arg: Path = PlanArg,
+    system: str = typer.Option(..., "--system", help="The system this plan gives up."),
+    reason: str = typer.Option(..., "--reason", help="Why, and who decided (journaled)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    output: Output = OutputOpt,
+    lang: Lang = LangOpt,
+    state: Optional[str] = StateOpt,
+) -> None:
+    """Give up this plan's claim of a system (journaled), so another plan may migrate it. A rollback
+    that removed the system's cloud resources releases it by itself; this is the explicit case
+    (e.g. after `migrate rollback --keep-target` and removing the servers by hand). Resources the
+    journal still records are named; while the cloud holds servers of this plan for the system,
+    another plan's run still refuses to create its own."""
+    if not yes and not typer.confirm(views.msg("confirm_release", lang.value, system=system), default=False):
+        raise typer.Exit(int(ExitCode.ERROR))
+    result = uc.release(Path(plan_arg), system, reason=reason, state=state)
+    if output is Output.json:
+        view.print_json(result.to_plain())
+        return
+    views.released(result, lang.value)

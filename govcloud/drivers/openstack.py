@@ -241,6 +241,20 @@ def find_server(conn: Any, plan_id: str, system: str, server: str) -> dict[str, 
     return None
 
 
+def system_servers(conn: Any, system: str) -> list[dict[str, Any]]:
+    """The servers of ``system`` under any plan (tag ``gc-sys=…``, then the metadata: a tag is cut
+    at 60 characters)."""
+    out: list[dict[str, Any]] = []
+    try:
+        for s in conn.compute.servers(details=True, tags=system_tag(system)):
+            md = s.metadata or {}
+            if md.get(META_SYSTEM) == system:
+                out.append({"id": s.id, "name": s.name, "plan": md.get(META_PLAN), "server": md.get(META_SERVER)})
+    except _CLOUD_ERRORS as exc:
+        raise map_error(exc, f"looking up the servers of {system}") from None
+    return out
+
+
 def ensure_server(conn: Any, *, plan_id: str, system: str, server: str, name: str, flavor: str, image: str,
                   network: str, keypair: str, security_group: str, availability_zone: str | None = None,
                   timeout: float = 600.0) -> tuple[dict[str, Any], str]:
@@ -515,6 +529,9 @@ class OpenStackCloud:
 
     def find_system_resources(self, plan_id: str, system: str) -> dict[str, dict[str, Any]]:
         return find_system_resources(self.conn, plan_id, system)
+
+    def system_servers(self, system: str) -> list[dict[str, Any]]:
+        return system_servers(self.conn, system)
 
     def delete_resources(self, resources: dict[str, dict[str, Any]],
                          on_removed: Callable[[str], None] | None = None, timeout: float = 300.0) -> list[str]:

@@ -123,6 +123,12 @@ class CloudPort(Protocol):
 
     def find_system_resources(self, plan_id: str, system: str) -> dict[str, dict[str, Any]]: ...
 
+    def system_servers(self, system: str) -> list[dict[str, Any]]:
+        """Every server of the system in this project, whatever its plan (tag ``gc-sys=`` and
+        metadata), as ``{id, name, plan, server}``: a source's server belongs to one plan, so a
+        run refuses to create one another plan already holds for the same source."""
+        ...
+
     def delete_resources(self, resources: dict[str, dict[str, Any]],
                          on_removed: Callable[[str], None] | None = None, timeout: float = 300.0) -> list[str]: ...
 

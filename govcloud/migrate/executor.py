@@ -39,7 +39,10 @@ from govcloud.model.plan import Plan
 from govcloud.redact import scrub_data
 from govcloud.store import journal
 from govcloud.store.entries import RecordTtlEntry, ReplicationEntry, StepEntry
+from govcloud.store.lock import file_lock
+from govcloud.store.state import PlanRef, StatePort, SystemClaimedError
 from govcloud.base.atomic import write_atomic
+from govcloud.base.digest import file_sha256
 from govcloud.base.i18n import Msg
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
@@ -210,7 +213,7 @@ class Executor:
                  on_event: Callable[[str, str], None] | None = None, *,
                  cloud: CloudConnector | None = None, playbooks: PlaybookPort | None = None,
                  probe: HostProbe | None = None, switches: Callable[..., Any] | None = None,
-                 progress: Progress = NULL) -> None:
+                 progress: Progress = NULL, state: StatePort | None = None) -> None:
         # the cutover record's switch, chosen by kind (RecordSwitch: read + compare-and-swap switch)
         self.record_switch: Callable[..., Any] = switches or real.record_switch
         self.connect_cloud: CloudConnector = cloud or real.openstack_connector(opts.cloud_config)
@@ -218,6 +221,13 @@ class Executor:
         self.probe: HostProbe = probe or real.NetworkProbe()
         self.plan_dir = Path(plan_dir).resolve()   # runner processes run elsewhere
         self.plan = plan
+        # where the journal, the system locks and the claims live (store/state.py; --state URL)
+        if state is None:
+            from govcloud.drivers.state import open_state
+            state = open_state(None)
+        self.state: StatePort = state
+        plan_file = self.plan_dir / "plan.yaml"
+        self.ref = PlanRef(plan.plan_id, self.plan_dir, file_sha256(plan_file) if plan_file.is_file() else "")
         self.inv = inv
         self.opts = opts
         self.run_id = datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
@@ -255,8 +265,12 @@ class Executor:
         return [D.targets_for(self.plan, self.inv, i, admin_cidrs=self.opts.admin_cidrs, zone_cidrs=zone_cidrs)
                 for i in items]
 
+    def read_journal(self) -> journal.JournalRead:
+        """The plan's journal, read through the state backend."""
+        return self.state.read_journal(self.ref)
+
     def status(self) -> dict[str, SystemStatus]:
-        return replay(journal.read(self.plan_dir).entries)
+        return replay(self.read_journal().entries)
 
     # ------------------------------------------------------------ cloud
     def conn(self, cloud: str) -> CloudPort:
@@ -273,7 +287,7 @@ class Executor:
 
     # ------------------------------------------------------------ journal
     def j(self, **entry: Any) -> dict[str, Any]:
-        return journal.append(self.plan_dir, scrub_data({"run": self.run_id, **entry}))  # no credential journaled
+        return self.state.append_journal(self.ref, scrub_data({"run": self.run_id, **entry}))  # no credential journaled
 
     def transition(self, system: str, to: State, step: Step | None = None, reason: str | None = None,
                    **extra: Any) -> None:
@@ -292,6 +306,29 @@ class Executor:
             with self.playbooks.agent(self.opts.key) as sock:
                 self.agent_sock = sock
                 yield sock
+
+    # ------------------------------------------------------------ locks
+    def lock_scope(self, items: list[Any]) -> list[str]:
+        """The systems a step on ``items`` locks: every system of their move groups (a group moves
+        together), sorted (store/state: all or none)."""
+        groups = {i.move_group for i in items}
+        return sorted({i.system for i in self.plan.items() if i.move_group in groups} | {i.system for i in items})
+
+    @contextmanager
+    def locked(self, items: list[Any], command: str) -> Iterator[None]:
+        """Hold what a step on ``items`` needs, without waiting: the plan directory shared (so
+        ``plan generate``/``approve`` cannot rewrite the plan under a run; any number of runs of
+        the plan share it) and the locks of the items' systems (another run of one of them:
+        refused naming its holder, exit 75)."""
+        from govcloud.store.lock import reader_lock
+        with reader_lock(self.plan_dir, wait=0), self.state.lock_systems(self.ref, self.lock_scope(items), command):
+            yield
+
+    def claim(self, items: list[Any]) -> None:
+        """Claim the items' systems for this plan (store/state): another plan or another copy of
+        this plan directory holding one is refused naming its owner (exit 75). Under :meth:`locked`."""
+        for system in self.lock_scope(items):
+            self.state.claim(self.ref, system)
 
     # ------------------------------------------------------------ dry run
     def change_set(self, items: list[Any], until: State, *, resync: bool = False) -> ChangeSet:
@@ -356,7 +393,7 @@ class Executor:
     def _last_routes(self, system: str) -> dict[str, dict[str, Any]]:
         """The route each target of ``system`` took at its last sync (journaled by the sync step)."""
         out: dict[str, dict[str, Any]] = {}
-        for e in journal.read(self.plan_dir).entries:
+        for e in self.read_journal().entries:
             if not isinstance(e, StepEntry) or e.system != system or e.step != Step.sync.value or e.status != "ok":
                 continue
             routes = (e.detail or {}).get("routes")
@@ -370,7 +407,7 @@ class Executor:
         source's last measured facts when a sync measured them, else what the sync will measure."""
         if not t.workload or not t.workload.databases:
             return []
-        known, _ = R.latest(journal.read(self.plan_dir).entries, t.system)
+        known, _ = R.latest(self.read_journal().entries, t.system)
         by_key = {d.key: d for d in known}
         out = []
         for db in t.workload.databases:
@@ -563,7 +600,7 @@ class Executor:
     def _keypair(self, conn: CloudPort) -> tuple[dict[str, Any], str]:
         if self.opts.key is None:
             raise GovcloudError(Msg("provisioning needs --key (its public part becomes the servers' keypair)"))
-        with self._kp_lock:
+        with self._kp_lock, self.state.plan_lock(self.ref, f"keypair of {self.plan.plan_id} (run {self.run_id})"):
             return conn.ensure_keypair(D.keypair_name(self.plan.plan_id), self.playbooks.public_key(self.opts.key))
 
     def _step_provision(self, t: D.SystemTarget, st: SystemStatus) -> dict[str, Any]:
@@ -581,6 +618,13 @@ class Executor:
                    for c in todo if c.action == "blocked"]
         if blocked:
             raise StepFailed(Step.provision, _joined(blocked), detail={"kind": "cloud"})
+        # a system's cloud resources belong to one plan: claim it before creating anything
+        # (the use case claimed it already; here for a step run on its own) — another plan, or
+        # another copy of this plan directory, holding it is refused naming the owner
+        try:
+            self.state.claim(self.ref, t.system)
+        except SystemClaimedError as exc:
+            raise StepFailed(Step.provision, str(exc), detail={"kind": "claimed"}) from None
         changed: list[str] = []
         tags = resource_tags(self.plan.plan_id, t.system)
         servers = {s.source: s for s in t.servers}
@@ -600,7 +644,9 @@ class Executor:
             if c.kind == "keypair":
                 _kp, outcome = self._keypair(conn)
             elif c.kind == "network":
-                net, outcome = conn.ensure_network(t.network, t.network_cidr, tags[:2])
+                # plan-wide: two runs of the plan (other systems) may want it at once — one creates it
+                with self.state.plan_lock(self.ref, f"network {t.network} (run {self.run_id})"):
+                    net, outcome = conn.ensure_network(t.network, t.network_cidr, tags[:2])
                 if outcome == "created":
                     record(c.key, "network", net, outcome)
             elif c.kind == "security_group":
@@ -609,6 +655,7 @@ class Executor:
                 record(c.key, "security_group", sg, outcome)
             elif c.kind == "server":
                 s = servers[c.server]
+                self._refuse_foreign_servers(conn, t.system, s.source)
                 try:
                     info, outcome = conn.ensure_server(
                         plan_id=self.plan.plan_id, system=t.system, server=s.source, name=s.name,
@@ -639,6 +686,19 @@ class Executor:
             self._trust_target(conn, info["id"], addr, servers[source].name)
         return {"changed": changed}
 
+    def _refuse_foreign_servers(self, conn: CloudPort, system: str, server: str) -> None:
+        """Defence in depth behind the claims (two machines with two file states share no claim):
+        a server the cloud already holds for this system's source ``server`` under ANOTHER plan's
+        tag refuses the creation of a second one for the same source."""
+        others = sorted({f"{x['plan']} ({x['name']})" for x in conn.system_servers(system)
+                         if x.get("server") == server and x.get("plan") != self.plan.plan_id})
+        if others:
+            raise StepFailed(Step.provision,
+                             Msg("{system}: the cloud already holds a server of source {server} for another plan: "
+                                 "{plans} — a system's cloud resources belong to one plan", system=system,
+                                 server=server, plans=", ".join(others)),
+                             detail={"kind": "claimed"})
+
     def _journal_change(self, system: str, change: D.Change, outcome: str) -> None:
         """One change of the change set carried out: what the dry run listed, and what the
         ``ensure_*`` (or the playbook) found and did."""
@@ -663,9 +723,11 @@ class Executor:
                 raise StepFailed(Step.provision, Msg("server {name} publishes no SSH host key (metadata {meta} or "
                                                      "cloud-init console block); give --target-known-hosts",
                                                      name=name, meta=HOST_KEY_META), detail={"kind": "hostkey"})
-            with self._kh_lock:
-                path = self._known_targets()
-                path.parent.mkdir(parents=True, exist_ok=True)
+            path = self._known_targets()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # shared by every run of the plan (two processes on two systems at once): read-modify-
+            # write under a lock of the file (threads and processes), then an atomic rename
+            with self._kh_lock, file_lock(path.with_name(path.name + ".lock")):
                 lines = [ln for ln in (path.read_text().splitlines() if path.exists() else [])
                          if ln.split(" ", 1)[0] != addr]
                 lines.append(f"{addr} {key}")
@@ -799,7 +861,7 @@ class Executor:
         return decisions
 
     def _methods_extravar(self, t: D.SystemTarget) -> dict[str, Any]:
-        entries = journal.read(self.plan_dir).entries
+        entries = self.read_journal().entries
         known = {d.key: d for d in R.latest(entries, t.system)[0]}
         decisions = [known.get(f"{db.engine.value}/{db.name}") or R.decide(db.engine.value, db.name, None)
                      for db in (t.workload.databases if t.workload else ())]
@@ -834,7 +896,7 @@ class Executor:
     def probe_replication(self, items: list[Any]) -> dict[str, list[R.ReplicationStatus]]:
         """Live, read-only: state and lag of every replicated database of ``items`` (journaled)."""
         self.runs_dir.mkdir(parents=True, exist_ok=True)
-        entries = journal.read(self.plan_dir).entries
+        entries = self.read_journal().entries
         out: dict[str, list[R.ReplicationStatus]] = {}
         with self._processes():
             for t in self.targets(items):
@@ -896,7 +958,7 @@ class Executor:
                 why.append(Msg("inside freeze window {windows}", windows=", ".join(f"{f.id} {f.name}" for f in frozen)))
             raise GovcloudError(Msg("refusing to cut over: {why}", why=_joined(why)),
                                 hint=Msg("wait for the window, or force with --force --reason \"…\" (recorded)"))
-        entries = journal.read(self.plan_dir).entries
+        entries = self.read_journal().entries
         projection = {t.system: project_downtime(statuses.get(t.system, SystemStatus(t.system)),
                                                  *R.latest(entries, t.system)) for t in targets}
         approved = self.approved_downtime()
@@ -1047,7 +1109,7 @@ class Executor:
 
     def _ttl_entry(self, system: str) -> RecordTtlEntry | None:
         last = None
-        for e in journal.read(self.plan_dir).entries:
+        for e in self.read_journal().entries:
             if isinstance(e, RecordTtlEntry) and e.system == system:
                 last = e
         return last
@@ -1159,10 +1221,8 @@ class Executor:
                     for t in self.targets(items))
         if not hosts or self.opts.key is None:
             return self.record_changes(items)
-        from govcloud.store.runlock import run_lock
-        # the run's process guard ends what other runs of the plan left: only under the plan's run
-        # lock (a plan being cut over right now answers busy, exit 75)
-        with run_lock(self.plan_dir, "migrate cutover --dry-run (reads the clients' /etc/hosts)"):
+        # under the systems' locks, as a run (a system being cut over right now answers busy, exit 75)
+        with self.locked(items, "migrate cutover --dry-run (reads the clients' /etc/hosts)"):
             self.runs_dir.mkdir(parents=True, exist_ok=True)
             with self._processes():
                 try:
@@ -1301,7 +1361,7 @@ class Executor:
             return True
         return any(isinstance(e, ReplicationEntry) and e.system == t.system
                    and any(d.get("method") == "replication" for d in e.decisions)
-                   for e in journal.read(self.plan_dir).entries)
+                   for e in self.read_journal().entries)
 
     def _teardown_replication(self, t: D.SystemTarget, *, reason: str) -> None:
         """Rollback before any cutover: only what the syncs set up for replication is removed (an
@@ -1350,6 +1410,10 @@ class Executor:
             finally:
                 self._local.phase = None
         self.transition(t.system, State.rolled_back, Step.rollback, reason)
+        if not keep_target:
+            # the system holds nothing in the cloud any more: another plan may take it
+            self.state.release(self.ref, t.system, f"rolled back, target removed: {reason}")
+            self.j(kind="release", system=t.system, reason=f"rolled back, target removed: {reason}")
         return SystemResult(t.system, State.rolled_back.value, True,
                             steps=["rollback"] if touched_hosts or repl_left else [],
                             changed=[Msg("removed {resource}", resource=k) for k in removed])

@@ -243,3 +243,27 @@ def reader_lock(directory: Path | str, *, wait: float | None = None,
             del _held[key]
     finally:
         os.close(fd)
+
+
+@contextmanager
+def file_lock(path: Path | str, *, wait: float | None = None) -> Iterator[None]:
+    """Hold an exclusive flock of the lock file ``path`` (created when absent), waiting up to
+    ``wait`` seconds (default ``GOVCLOUD_LOCK_WAIT``): for short read-modify-writes of a file
+    shared by concurrent processes (a plan's known_hosts.targets). Not re-entrant."""
+    path = Path(path)
+    wait = default_wait() if wait is None else wait
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise GovcloudError(Msg("cannot lock {directory}: {reason}", directory=path, reason=exc.strerror or exc)) from None
+    try:
+        if not _flock(fd, fcntl.LOCK_EX, wait):
+            raise _refuse(fd, path, "is being changed by", wait)
+        write_holder(fd, "update " + path.name)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)

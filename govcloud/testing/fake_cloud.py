@@ -305,6 +305,12 @@ class FakeCloud:
             s = self.servers.get(server_id)
             return s["metadata"].get(HOST_KEY_META) if s else None
 
+    def system_servers(self, system: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [{"id": s["id"], "name": s["name"], "plan": s["metadata"].get(META_PLAN),
+                     "server": s["metadata"].get(META_SERVER)} for s in self.servers.values()
+                    if f"gc-sys={system}"[:60] in s["tags"] and s["metadata"].get(META_SYSTEM) == system]
+
     def find_system_resources(self, plan_id: str, system: str) -> dict[str, dict[str, Any]]:
         with self._lock:
             found: dict[str, dict[str, Any]] = {}

@@ -115,6 +115,9 @@ def test_server_and_volume_are_created_adopted_detached_reattached_and_removed_b
         srv, action = _server(cloud, env, system, "h1", f"{env.plan_id}-h1", group, kp)
         assert action == "created" and srv["status"] == "ACTIVE"
         assert srv["addresses"].get(env.network), srv["addresses"]
+        mine = [x for x in cloud.system_servers(system) if x["plan"] == env.plan_id]   # a system's servers, any plan
+        assert mine == [{"id": srv["id"], "name": srv["name"], "plan": env.plan_id, "server": "h1"}]
+        assert [x for x in cloud.system_servers("sys-none") if x["plan"] == env.plan_id] == []
         again, action = _server(cloud, env, system, "h1", f"{env.plan_id}-h1", group, kp)
         assert (again["id"], action) == (srv["id"], "kept")          # found by tags: never a twin
         assert cloud.find_server(env.plan_id, system, "h1")["id"] == srv["id"]
@@ -152,6 +155,7 @@ def test_server_and_volume_are_created_adopted_detached_reattached_and_removed_b
         assert sorted(done) == sorted(found) and removed == done
         assert removed.index("server:h1") < removed.index(f"volume:{vname}") < removed.index("security_group")
         assert cloud.find_system_resources(env.plan_id, system) == {}
+        assert [x for x in cloud.system_servers(system) if x["plan"] == env.plan_id] == []
     finally:
         _remove_all(cloud, env, system)
 

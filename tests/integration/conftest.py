@@ -18,10 +18,23 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+# The state's per-system locks and claims (store/state.py): the suite migrates systems with the same
+# ids (app1, app2, …) under many plan ids, so each test (and the module fixtures before it) gets its
+# own files state — never the account's ~/.local/state/govcloud, never another test's claims. A test
+# of the state itself passes --state explicitly.
+os.environ["GOVCLOUD_STATE"] = "file://" + tempfile.mkdtemp(prefix="govcloud-it-state-")
+
+
+@pytest.fixture(autouse=True)
+def _own_state(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("GOVCLOUD_STATE", "file://" + str(tmp_path_factory.mktemp("state")))
+
 
 REPO = Path(__file__).resolve().parents[2]
 HARNESS = REPO / "harness"

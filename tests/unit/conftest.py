@@ -19,3 +19,6 @@ def _audit_key(tmp_path_factory, monkeypatch):
     d = tmp_path_factory.mktemp("auditkey")
     monkeypatch.setenv("GOVCLOUD_AUDIT_KEY_FILE", str(d / "audit.key"))
     monkeypatch.delenv("GOVCLOUD_CRASH_AT", raising=False)
+    # every test its own state root (per-system locks and claims): never the account's ~/.local/state
+    monkeypatch.setenv("XDG_STATE_HOME", str(d / "state"))
+    monkeypatch.delenv("GOVCLOUD_STATE", raising=False)

@@ -133,6 +133,7 @@ def commands(w: SimpleNamespace, lang: str) -> dict[str, tuple[list[str], str | 
                                 "--to", f"file://{d}/state-b-{lang}"], None),
         "migrate rollback": (["migrate", "rollback", plan, "--system", "app1"], "n\n"),
         "migrate decommission": (["migrate", "decommission", plan, "--system", "app1", "--reason", "r"], "n\n"),
+        "migrate release": (["migrate", "release", plan, "--system", "app1", "--reason", "r"], "n\n"),
         "compliance check": (["compliance", "check", "--facts", str(d / "facts.json"), "--level", "3"], None),
         "compliance checks": (["compliance", "checks"], None),
         "compliance baseline": (["compliance", "baseline", "--hosts", "h49", "--inventory-file",
@@ -208,21 +209,22 @@ def test_status_is_one_typed_result(world) -> None:
     assert code == 0 and json.loads(out) == json.loads(json.dumps(plain))
 
 
-def test_run_goes_through_the_use_case_under_the_run_lock(world, fakes, monkeypatch) -> None:
-    """`migrate run --yes` on the fakes: the step runs holding the plan's run lock (a second run
-    would be refused), its results are shown in the user's language and journaled."""
-    from govcloud.store import journal, runlock
+def test_run_goes_through_the_use_case_under_the_systems_locks(world, fakes, monkeypatch) -> None:
+    """`migrate run --yes` on the fakes: the step runs holding the locks of its systems (a second
+    run of them would be refused), its results are shown in the user's language and journaled."""
+    from govcloud.store import journal
+    from govcloud.store.filestate import FileState
     held = []
-    real_lock = runlock.run_lock
+    real_lock = FileState.lock_systems
 
-    def spy(directory, what, *a, **k):
-        held.append((Path(directory).resolve(), what))
-        return real_lock(directory, what, *a, **k)
-    monkeypatch.setattr(runlock, "run_lock", spy)
+    def spy(self, plan, systems, command):
+        held.append((Path(plan.plan_dir).resolve(), sorted(systems), command))
+        return real_lock(self, plan, systems, command)
+    monkeypatch.setattr(FileState, "lock_systems", spy)
     before = len(journal.read(world.plan).entries)
     code, out = _run(["migrate", "run", str(world.plan), "--batch", "0", "--system", "app2", "--until",
                       "prechecked", "--yes"], None)
-    assert held == [(world.plan.resolve(), "migrate run --batch 0")], held
+    assert held == [(world.plan.resolve(), ["app2"], "migrate run --batch 0 --system app2")], held
     assert code == 0 and "app2" in out and "已预检" in out, out
     assert len(journal.read(world.plan).entries) > before
 

@@ -38,6 +38,11 @@ _T: dict[str, tuple[str, str]] = {
     "confirm_rollback_remove": zh_en("roll back {system} and remove its cloud servers?"),
     "confirm_decommission": zh_en("record {system}'s source as decommissioned?"),
     "replication": zh_en("replication", ctx='migrate:replication'), "dump": zh_en("dump"),
+    "confirm_release": zh_en("give up this plan's claim of {system}? Another plan may then migrate it."),
+    "released": zh_en("{plan}: released {system} (another plan may now migrate it)"),
+    "not_claimed": zh_en("{plan} does not hold {system}: nothing to release"),
+    "resources_left": zh_en("the journal still records these cloud resources of {system}: {resources}"),
+    "held_by": zh_en("{system} is being run now by pid {pid} ({user}@{host}, `{command}`, since {since})"),
 }
 
 # the change set's actions and the records' actions, in the user's language
@@ -198,6 +203,10 @@ def status(st: Any, approval: str, batch: str | None, lang: str) -> None:
     out.print(tab)
     for line in details:
         out.print(line, highlight=False, soft_wrap=True)
+    for r in rows:
+        h = r.get("held_by")
+        if h:
+            out.print(view.safe(msg("held_by", lg, system=r["system"], **h)), highlight=False, soft_wrap=True)
     out.print("  ".join(f"{State(k).label(lg)} {v}" for k, v in sorted(st.counts.items())))
     if st.torn_tail:
         out.print(msg("torn", lg), style="yellow")
@@ -220,3 +229,13 @@ def state_moved(result: Any, lang: str) -> None:
         out.print(view.safe(localize(Msg("an interrupted move was completed"), lang)))
     if result.archived:
         out.print(view.safe(localize(Msg("the source journal was kept as {path}", path=result.archived), lang)))
+
+
+def released(result: Any, lang: str) -> None:
+    """`migrate release`: whether the plan gave the system up, and what the journal still records."""
+    out = view.stdout()
+    key = "released" if result.had_claim else "not_claimed"
+    out.print(view.safe(msg(key, lang, plan=result.plan_id, system=result.system)), highlight=False)
+    if result.resources_left:
+        out.print(view.styled((view.clean(msg("resources_left", lang, system=result.system,
+                                              resources=", ".join(result.resources_left))), "yellow")))
