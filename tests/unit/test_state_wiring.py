@@ -154,3 +154,24 @@ def test_a_precheck_only_run_claims_nothing(world):
     ex = _ex(w)
     assert _run(ex, ["app1"], State.prechecked)[0].ok
     assert ex.state.claims() == []
+
+
+def test_plan_generate_and_approve_wait_for_every_run_of_the_plan(world):
+    """Runs share the plan directory's lock; the writers of plan.yaml (generate, approve) take it
+    exclusively, so they cannot rewrite a plan under any of its runs."""
+    import subprocess
+
+    from govcloud.store.lock import writer_lock
+    w = world
+    with writer_lock(w.plan_dir, "plan generate"):
+        pass                                              # the plan directory's lock file exists
+    ex1, ex2 = _ex(w), _ex(w)
+    with ex1.locked(ex1.items_of(w.plan.batches[0].id, ["app1"]), "run app1"):
+        with ex2.locked(ex2.items_of(w.plan.batches[0].id, ["app2"]), "run app2"):
+            pass                                          # two runs share it
+        code = ("import sys; from govcloud.store.lock import writer_lock\n"
+                "with writer_lock(sys.argv[1], 'plan approve', wait=0): pass\n")
+        p = subprocess.run([sys.executable, "-c", code, str(w.plan_dir)], capture_output=True, text=True, timeout=60)
+        assert p.returncode != 0 and "LockedError" in p.stderr, p.stderr
+    p = subprocess.run([sys.executable, "-c", code, str(w.plan_dir)], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr                    # no run: the writer gets it
