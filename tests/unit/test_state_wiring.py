@@ -8,6 +8,7 @@ test_migrate_concurrent.py."""
 from __future__ import annotations
 
 import copy
+import json
 import dataclasses
 import sys
 import threading
@@ -175,3 +176,81 @@ def test_plan_generate_and_approve_wait_for_every_run_of_the_plan(world):
         assert p.returncode != 0 and "LockedError" in p.stderr, p.stderr
     p = subprocess.run([sys.executable, "-c", code, str(w.plan_dir)], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr                    # no run: the writer gets it
+
+
+# ---------------------------------------------------------------- the command line (govcloud.cli.root.main)
+@pytest.fixture
+def cli_plan(tmp_path, monkeypatch):
+    """A generated, approved plan on disk whose migrate commands get the fake cloud."""
+    import functools
+
+    from typer.testing import CliRunner
+
+    from govcloud.cli.app import app
+    from govcloud.testing.fake_cloud import FakeCloud
+    from govcloud.testing.scripted import ScriptedPlaybooks, ScriptedProbe
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+    import migrate_env
+    inv = migrate_env.write_inventory(tmp_path / "inv", [("h61", "127.0.0.1"), ("h62", "127.0.0.1")],
+                                      ("h38", "127.0.0.1"), start="2026-11-23")
+    r = CliRunner().invoke(app, ["plan", "generate", str(inv), "--out", str(tmp_path / "plans"), "--id", "cp"])
+    assert r.exit_code == 0, r.output
+    plan = tmp_path / "plans" / "cp"
+    r = CliRunner().invoke(app, migrate_env.approve_args(plan))
+    assert r.exit_code == 0, r.output
+    cloud = FakeCloud(flavors={"m1.small": (1, 2048), "c2.m4": (2, 4096)}, networks={"govcloud-net": "198.18.128.0/24"})
+    monkeypatch.setattr(uc, "Executor", functools.partial(Executor, cloud=cloud.connect, playbooks=ScriptedPlaybooks(),
+                                                          probe=ScriptedProbe()))
+    (tmp_path / "id").write_text("not a key\n")
+    return plan, cloud, tmp_path
+
+
+def _main(args: list[str], capsys) -> tuple[int, str, str]:
+    from govcloud.cli.root import main
+    with pytest.raises(SystemExit) as ei:
+        main(args)
+    out = capsys.readouterr()
+    return int(ei.value.code or 0), out.out, out.err
+
+
+def test_cli_claims_refuse_a_copy_and_release_is_journaled(cli_plan, capsys):
+    import shutil
+    plan, cloud, tmp = cli_plan
+    state = f"file://{tmp / 'st'}"
+    run = ["migrate", "run", "--batch", "0", "--system", "app1", "--until", "provisioned", "--yes", "--key",
+           str(tmp / "id"), "--state", state, "--lang", "en"]
+    code, out, err = _main([run[0], run[1], str(plan), *run[2:]], capsys)
+    assert code == 0, out + err
+    copy_dir = tmp / "copy" / "cp"
+    shutil.copytree(plan, copy_dir, ignore=shutil.ignore_patterns("journal.jsonl", ".govcloud", "runs"))
+    code, out, err = _main([run[0], run[1], str(copy_dir), *run[2:]], capsys)
+    assert code == 75 and "app1" in err and str(plan.resolve()) in err, err
+    # the plan's own status: the system is nobody's run now
+    code, out, err = _main(["migrate", "status", str(plan), "-o", "json", "--state", state], capsys)
+    assert code == 0 and {r["system"]: r["held_by"] for r in json.loads(out)["systems"]} == {"app1": None,
+                                                                                              "app2": None}
+    # an explicit release: journaled, naming what the journal still records in the cloud
+    code, out, err = _main(["migrate", "release", str(plan), "--system", "app1", "--reason", "handed to ops",
+                            "--yes", "-o", "json", "--state", state], capsys)
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["released"] is True and any(k.startswith("server:") for k in res["resources_left"]), res
+    rel = [json.loads(ln) for ln in (plan / "journal.jsonl").read_text().splitlines() if '"release"' in ln]
+    assert [(e["system"], e["reason"]) for e in rel] == [("app1", "handed to ops")]
+    code, out, err = _main(["migrate", "release", str(plan), "--system", "app1", "--reason", "again", "--yes",
+                            "-o", "json", "--state", state], capsys)
+    assert code == 0 and json.loads(out)["released"] is False        # nothing left to release: not journaled
+    assert len([ln for ln in (plan / "journal.jsonl").read_text().splitlines() if '"release"' in ln]) == 1
+
+
+def test_cli_bad_state_urls_and_a_missing_reason_are_clear_errors(cli_plan, capsys):
+    plan, cloud, tmp = cli_plan
+    code, out, err = _main(["migrate", "status", str(plan), "--state", "mysql://u:secretpw@db/x", "--lang", "en"],
+                           capsys)
+    assert code == 1 and "unknown state URL" in err and "secretpw" not in err + out, err
+    code, out, err = _main(["migrate", "release", str(plan), "--system", "app1", "--reason", " ", "--yes",
+                            "--lang", "en", "--state", f"file://{tmp / 'st'}"], capsys)
+    assert code == 1 and "--reason" in err, err
+    code, out, err = _main(["migrate", "release", str(plan), "--system", "nope", "--reason", "r", "--yes",
+                            "--lang", "en", "--state", f"file://{tmp / 'st'}"], capsys)
+    assert code == 1 and "nope" in err, err
