@@ -42,6 +42,7 @@ TABLES = {  # export table → inventory section
     "regions": "regions",
     "cloud_platforms": "cloud_platforms",
     "cloud_zones": "cloud_zones",
+    "execution_nodes": "execution_nodes",
     "policies": "policies",
     "takeovers": "takeovers",
     "freeze_windows": "freeze_windows",

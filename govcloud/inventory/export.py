@@ -106,8 +106,8 @@ TABLE_TITLES = {
     "inventory": zh_en("inventory", ctx="inventory header"),
 }
 # the sections only the JSON export carries (for the round trip): table key = section key
-MACHINE_SECTIONS = ("regions", "cloud_platforms", "cloud_zones", "policies", "takeovers", "freeze_windows",
-                    "observations")
+MACHINE_SECTIONS = ("regions", "cloud_platforms", "cloud_zones", "execution_nodes", "policies", "takeovers",
+                    "freeze_windows", "observations")
 TABLE_TITLES.update({k: (SECTION_BY_KEY[k].zh, SECTION_BY_KEY[k].en) for k in MACHINE_SECTIONS})
 _AS_LOADED = object()
 

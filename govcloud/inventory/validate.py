@@ -376,6 +376,11 @@ def check_org_lineage(inv: Inventory, result: LoadResult) -> None:
 # ---------------------------------------------------------------- servers, databases, dependencies
 
 
+NODE_USER_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+NODE_HOST_KEY_RE = re.compile(r"(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa|rsa-sha2-(256|512)) "
+                              r"[A-Za-z0-9+/]+={0,3}( [^\x00-\x1f\x7f]{0,200})?")
+
+
 def _is_ip(text: str) -> bool:
     # inet_pton is C and strict (no leading zeros, no spaces); ipaddress is 20× slower
     for family in (socket.AF_INET, socket.AF_INET6):
@@ -497,6 +502,41 @@ def check_cloud_zones(inv: Inventory, result: LoadResult) -> None:
         for dup in sorted({n for n in names if names.count(n) > 1}):
             result.at_entity(E, "duplicate-flavor", Msg("flavor '{flavor}' is listed twice", flavor=dup), "cloud_zones",
                              z.id, "flavors")
+
+
+NODE_PATH_RE = re.compile(r"/[A-Za-z0-9._/+-]*")
+
+
+@check
+def check_execution_nodes(inv: Inventory, result: LoadResult) -> None:
+    """An execution node's address, user and paths reach an ssh command line (as argv words and one
+    quoted remote command): only what they can be is accepted."""
+    served: dict[tuple[str, str], str] = {}
+    for n in inv.execution_nodes.values():
+        if not _is_ip(n.address):
+            result.at_entity(E, "bad-ip", Msg("'{ip}' is not an IP address", ip=n.address), "execution_nodes", n.id,
+                             "address")
+        if not NODE_USER_RE.fullmatch(n.user or ""):
+            result.at_entity(E, "bad-node-user", Msg("{user!r:.80} is not a login name", user=n.user),
+                             "execution_nodes", n.id, "user", hint=Msg("letters, digits, _ and -, e.g. govcloud"))
+        for fname in ("runner", "work_dir"):
+            v = getattr(n, fname)
+            if not NODE_PATH_RE.fullmatch(v or "") or "/../" in v + "/" or len(v) > 200:
+                result.at_entity(E, "bad-node-path", Msg("{path!r:.80} is not an absolute path of letters, digits and "
+                                                         "._/+-", path=v), "execution_nodes", n.id, fname)
+        if n.host_key is not None and not NODE_HOST_KEY_RE.fullmatch(n.host_key.strip()):
+            result.at_entity(E, "bad-host-key", Msg("not an SSH public host key"), "execution_nodes", n.id, "host_key",
+                             hint=Msg("the node's /etc/ssh/ssh_host_ed25519_key.pub: 'ssh-ed25519 AAAA…'"))
+        if not n.cloud_zones and not n.organizations:
+            result.at_entity(W, "node-serves-nothing", Msg("execution node '{id}' serves no cloud zone and no department",
+                                                           id=n.id), "execution_nodes", n.id, "cloud_zones")
+        for fname, kind in (("cloud_zones", "zone"), ("organizations", "org")):
+            for i, ref in enumerate(getattr(n, fname)):
+                other = served.setdefault((kind, ref), n.id)
+                if other != n.id:
+                    result.at_entity(E, "node-served-twice", Msg("'{ref}' is served by execution nodes '{a}' and '{b}'",
+                                                                 ref=ref, a=other, b=n.id),
+                                     "execution_nodes", n.id, fname, sub=(i,))
 
 
 @check

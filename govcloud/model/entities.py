@@ -546,6 +546,27 @@ class CloudZone:
 
 
 @dataclass(slots=True)
+class ExecutionNode:
+    """A machine in a department's or zone's network that runs the migration playbooks of the systems
+    it serves (ansible-runner's streaming worker over SSH), so their data never crosses the control node."""
+    id: str = fld("id", ctx="field:ExecutionNode", required=True, ident=True)
+    address: str = fld("address", ctx="field:ExecutionNode", required=True,
+                       doc="IP address the control node reaches the node's SSH on")
+    port: int = fld("SSH port", default=22, minimum=1, maximum=65535)
+    user: str = fld("SSH user", required=True, doc="login of the control node on the node (key in the run's ssh-agent)")
+    host_key: str | None = fld("host key", doc="the node's SSH host public key ('ssh-ed25519 AAAA…'), checked strictly; "
+                                              "else the node must be in the --known-hosts file")
+    runner: str = fld("ansible-runner path", default="/opt/govcloud-node/bin/ansible-runner",
+                      doc="ansible-runner on the node (`govcloud node prepare` installs it there)")
+    work_dir: str = fld("work directory", default="/var/tmp/govcloud-node",
+                        doc="where the node unpacks each playbook run (removed after the run)")
+    cloud_zones: tuple[str, ...] = fld("cloud zones served", ref="cloud_zone", default=(),
+                                       doc="systems moving into these zones run their playbooks here")
+    organizations: tuple[str, ...] = fld("departments served", ref="organization", default=(),
+                                         doc="systems of these departments run their playbooks here")
+
+
+@dataclass(slots=True)
 class TakeoverRecord:
     id: str = fld("id", ctx="field:TakeoverRecord", required=True, ident=True)
     system: str | None = fld("system", ref="system")
@@ -646,6 +667,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("resources", "resource", InformationResource, *zh_en("information resources")),
     Section("cloud_platforms", "cloud_platform", CloudPlatform, *zh_en("cloud platforms")),
     Section("cloud_zones", "cloud_zone", CloudZone, *zh_en("cloud zones")),
+    Section("execution_nodes", "execution_node", ExecutionNode, *zh_en("execution nodes")),
     Section("takeovers", "takeover", TakeoverRecord, *zh_en("takeover records")),
     Section("freeze_windows", "freeze_window", FreezeWindow, *zh_en("freeze windows")),
     Section("policies", "policy", Policy, *zh_en("policies")),

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from govcloud.model.entities import (
-    SECTIONS, CloudPlatform, CloudZone, DatabaseInstance, Dependency, FreezeWindow,
+    SECTIONS, CloudPlatform, CloudZone, DatabaseInstance, Dependency, ExecutionNode, FreezeWindow,
     InformationResource, InformationSystem, InventoryMeta, MachineRoom, Observation, Organization,
     Policy, Region, Server, TakeoverRecord,
 )
@@ -27,6 +27,7 @@ class Inventory:
     resources: dict[str, InformationResource] = field(default_factory=dict)
     cloud_platforms: dict[str, CloudPlatform] = field(default_factory=dict)
     cloud_zones: dict[str, CloudZone] = field(default_factory=dict)
+    execution_nodes: dict[str, ExecutionNode] = field(default_factory=dict)
     takeovers: dict[str, TakeoverRecord] = field(default_factory=dict)
     freeze_windows: dict[str, FreezeWindow] = field(default_factory=dict)
     policies: dict[str, Policy] = field(default_factory=dict)

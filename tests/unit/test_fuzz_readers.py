@@ -210,6 +210,9 @@ def _validate(root: Path, name: str) -> None:
               "  - {id: d, hostname: d, census_missing: [cores, ram_gb, os_distribution, cpu_arch], cores: 0}\n"
               "observations:\n  - {source: 'discovery:ssh', server: d, facts: {cores: .nan, ram_gb: [1], "
               "os_distribution: {x: 1}, cpu_arch: 99}}\n")
+@example(text='format_version: 1\nexecution_nodes:\n  - {id: n, address: "198.18.1.68; rm -rf /", user: "-oProxyCommand=x", '
+              'runner: "/a/../b", work_dir: "relative", host_key: "ssh-ed25519 AAAA\\n@cert-authority * x", port: 0, '
+              'cloud_zones: [[x]], organizations: {a: 1}}\n  - {id: n}\n  - [1]\n')
 def test_inventory_file_structured(inv_root, text):
     (inv_root / "departments" / "fuzz.yaml").write_text(text, encoding="utf-8")
     try:
