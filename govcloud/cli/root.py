@@ -18,6 +18,7 @@ from govcloud import __version__
 from govcloud.base import debuglog
 from govcloud.base.i18n import N_, localize, tr
 from govcloud.cli import audit as audit_cli
+from govcloud.cli import node as node_cli
 from govcloud.cli import compliance as compliance_cli
 from govcloud.cli import discover as discover_cli
 from govcloud.cli import export as export_cli
@@ -71,6 +72,7 @@ app.add_typer(plan_cli.app, name="plan")
 app.add_typer(migrate_cli.app, name="migrate")
 app.add_typer(compliance_cli.app, name="compliance")
 app.add_typer(audit_cli.app, name="audit")
+app.add_typer(node_cli.app, name="node")
 app.command(name="report")(report_cli.report)  # one command, not a group
 
 

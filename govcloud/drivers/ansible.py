@@ -121,8 +121,14 @@ def run_playbook(playbook: Path, inventory: Path, *, limit: str | None = None, e
                  "ANSIBLE_NOCOLOR": "1",
                  "ANSIBLE_RETRY_FILES_ENABLED": "0"},
     )
-    run = PlaybookRun(rc=r.rc, status=r.status, stats=dict(r.stats or {}), artifact_dir=str(r.config.artifact_dir))
-    for e in r.events:
+    return reduce_run(r.rc, r.status, dict(r.stats or {}), str(r.config.artifact_dir), r.events)
+
+
+def reduce_run(rc: int, status: str, stats: dict[str, dict[str, int]], artifact_dir: str,
+               events: Any) -> PlaybookRun:
+    """A ``PlaybookRun`` from ansible-runner's result and events (run here or streamed from a node)."""
+    run = PlaybookRun(rc=rc, status=status, stats=stats, artifact_dir=artifact_dir)
+    for e in events:
         data = e.get("event_data") or {}
         host, task = data.get("host"), data.get("task", "")
         res = data.get("res") or {}

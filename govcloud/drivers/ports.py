@@ -147,6 +147,7 @@ class PlaybookRun:
     failed_tasks: dict[str, list[str]] = field(default_factory=dict)    # host → "task: msg"
     messages: dict[str, list[str]] = field(default_factory=dict)        # host → debug messages (role reports)
     artifact_dir: str = ""
+    node: dict[str, Any] | None = None          # run on an execution node: its id, address, stream bytes
 
     def changed(self, host: str | None = None) -> int:
         c = self.stats.get("changed", {})
@@ -155,6 +156,24 @@ class PlaybookRun:
     @property
     def ok(self) -> bool:
         return self.rc == 0 and self.status == "successful"
+
+
+@dataclass(frozen=True)
+class ExecNode:
+    """An execution node as a run uses it (from the inventory's ``execution_nodes``): the
+    ``PlaybookPort`` runs a system's playbooks there (drivers/execnode.py)."""
+
+    id: str
+    address: str
+    user: str
+    known_hosts: Path             # a file holding the node's host key (checked strictly)
+    port: int = 22
+    runner: str = "/opt/govcloud-node/bin/ansible-runner"
+    work_dir: str = "/var/tmp/govcloud-node"
+
+    @property
+    def bin_dir(self) -> str:
+        return str(Path(self.runner).parent)
 
 
 @dataclass(frozen=True)

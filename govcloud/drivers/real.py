@@ -27,7 +27,13 @@ def openstack_connector(config_file: str | None = None) -> CloudConnector:
 
 
 class AnsiblePlaybooks:
-    """``PlaybookPort`` through ansible-runner, inside the run's process guard and ssh-agent."""
+    """``PlaybookPort`` through ansible-runner, inside the run's process guard and ssh-agent.
+
+    ``node_of(system)``: the execution node a system's playbooks run on (drivers/execnode.py:
+    ansible-runner's streaming mode over SSH), or None to run them here."""
+
+    def __init__(self, node_of: Callable[[str], Any] | None = None) -> None:
+        self.node_of = node_of
 
     @contextmanager
     def guard(self, plan_dir: Path, run_id: str) -> Iterator[list[Reaped]]:
@@ -43,6 +49,12 @@ class AnsiblePlaybooks:
     def run(self, playbook: Path, inventory: dict[str, Any], *, private_data_dir: Path, limit: str | None,
             extravars: dict[str, Any], check: bool, timeout: int, forks: int,
             envvars: dict[str, str], on_task: Callable[[str, str], None] | None = None) -> PlaybookRun:
+        node = self.node_of(str(extravars.get("govcloud_system_id") or "")) if self.node_of else None
+        if node is not None:
+            from govcloud.drivers.execnode import run_on_node
+            return run_on_node(node, playbook, inventory, private_data_dir=private_data_dir, limit=limit,
+                               extravars=extravars, check=check, timeout=timeout, forks=forks, envvars=envvars,
+                               on_task=on_task)
         from govcloud.drivers.ansible import run_playbook, write_inventory
         inv_path = Path(private_data_dir) / "inventory.yml"
         write_inventory(inv_path, inventory)   # every string !unsafe: data, never a template

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator
 
 from govcloud.base.progress import NULL, Phase, Progress
 from govcloud.drivers import real
-from govcloud.drivers.ports import (HOST_KEY_META, CloudConnector, CloudError, CloudPort, HostProbe, PlaybookPort,
+from govcloud.drivers.ports import (HOST_KEY_META, ExecNode, CloudConnector, CloudError, CloudPort, HostProbe, PlaybookPort,
                                     resource_tags)
 from govcloud.errors import GovcloudError
 from govcloud.migrate import desired as D
@@ -217,7 +217,6 @@ class Executor:
         # the cutover record's switch, chosen by kind (RecordSwitch: read + compare-and-swap switch)
         self.record_switch: Callable[..., Any] = switches or real.record_switch
         self.connect_cloud: CloudConnector = cloud or real.openstack_connector(opts.cloud_config)
-        self.playbooks: PlaybookPort = playbooks or real.AnsiblePlaybooks()
         self.probe: HostProbe = probe or real.NetworkProbe()
         self.plan_dir = Path(plan_dir).resolve()   # runner processes run elsewhere
         self.plan = plan
@@ -230,6 +229,7 @@ class Executor:
         self.ref = PlanRef(plan.plan_id, self.plan_dir, file_sha256(plan_file) if plan_file.is_file() else "")
         self.inv = inv
         self.opts = opts
+        self.playbooks: PlaybookPort = playbooks or real.AnsiblePlaybooks(node_of=self.execution_node)
         self.run_id = datetime.now().strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         self.runs_dir = self.plan_dir / "runs" / self.run_id
         # progress (base.progress): per system its steps, each with its hosts and the Ansible task
@@ -371,6 +371,28 @@ class Executor:
         return DryRun(cs, {t.system: self._method_changes(t, statuses.get(t.system, SystemStatus(t.system)))
                            + self._route_changes(t) for t in cs.targets if t.executable})
 
+    def _node_entity(self, system: str) -> Any | None:
+        zone = next((i.target_zone for i in self.plan.items() if i.system == system), None)
+        return RI.execution_node(self.inv, system, zone)
+
+    def execution_node(self, system: str) -> Any | None:
+        """The execution node ``system``'s playbooks run on (drivers/execnode.Node), or None (here).
+        Its host key: the inventory's ``host_key`` (written to runs/known_hosts.nodes), else the
+        operator's known_hosts file — checked strictly either way."""
+        n = self._node_entity(system)
+        if n is None:
+            return None
+        if n.host_key:
+            kh = self.plan_dir / "runs" / f"known_hosts.node-{n.id}"
+            host = n.address if n.port == 22 else f"[{n.address}]:{n.port}"
+            kh.parent.mkdir(parents=True, exist_ok=True)
+            with self._kh_lock:
+                write_atomic(kh, f"{host} {n.host_key.strip()}\n")
+        else:
+            kh = Path(_known_file(self.opts.known_hosts))
+        return ExecNode(id=n.id, address=n.address, user=n.user, known_hosts=kh, port=n.port, runner=n.runner,
+                    work_dir=n.work_dir)
+
     def _route_changes(self, t: D.SystemTarget) -> list[D.Change]:
         """How each target will reach its source's data (information, not a change): directly over the
         routed network when the source answers there (probed from the target at each sync), else the
@@ -381,8 +403,13 @@ class Executor:
                "direct": "direct from {addr} only (no fallback through {via})",
                "tunnel": "the reverse tunnel through {via}"}[self.opts.sync_route
                                                               if self.opts.sync_route in RI.SYNC_ROUTES else "auto"]
-        via = "the control node"
+        node = self._node_entity(t.system)
+        via = f"execution node {node.id} ({node.address})" if node else "the control node"
         out = []
+        if node:
+            out.append(D.Change("path", "playbooks", node.id,
+                                f"the playbooks run on execution node {node.id} ({node.address}, ansible-runner worker "
+                                f"over SSH): migration data does not cross the control node", step=Step.sync.value))
         for s in t.servers:
             seen = last.get(RI.target_name(s.source))
             note = f"; last sync: {seen['path']} ({seen['at']})" if seen else ""
@@ -880,6 +907,10 @@ class Executor:
                                   "mode": mode, "messages": self._sync_stats(t, mode, run.messages),
                                   "methods": {d.key: d.method.value for d in decisions}}
         self._journal_repl_status(t, run.messages)
+        if getattr(run, "node", None):
+            detail["node"] = dict(run.node)
+            self.on_event(t.system, f"sync on execution node {run.node['id']}: "
+                                    f"{run.node['sent']} B sent, {run.node['received']} B received")
         routes = RI.datapath_reports(run.messages)
         if routes:
             detail["routes"] = routes

@@ -184,3 +184,23 @@ def datapath_reports(messages: dict[str, list[str]]) -> dict[str, dict[str, Any]
                               "direct_rc": rc if isinstance(rc, int) and not isinstance(rc, bool) else None,
                               "direct_error": str(d.get("direct_error") or "")[:300]}
     return out
+
+
+def execution_node(inv: Any, system: str, zone: str | None) -> Any | None:
+    """The inventory's execution node that serves ``system``: the one serving its target cloud zone,
+    else the one serving its department (owner organisation); None: the control node runs its playbooks.
+    (Validation refuses a zone or a department served by two nodes.)"""
+    nodes = list(getattr(inv, "execution_nodes", {}).values())
+    if not nodes:
+        return None
+    if zone:
+        for n in nodes:
+            if zone in n.cloud_zones:
+                return n
+    sys_ = inv.systems.get(system)
+    org = getattr(sys_, "owner_org", None)
+    if org:
+        for n in nodes:
+            if org in n.organizations:
+                return n
+    return None

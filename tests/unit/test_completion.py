@@ -114,7 +114,7 @@ def test_choice_values(args, want):
 
 
 def test_commands_options_and_prefixes():
-    assert _values([]) == ["audit", "compliance", "inventory", "migrate", "plan", "report"]
+    assert _values([]) == ["audit", "compliance", "inventory", "migrate", "node", "plan", "report"]
     assert _values(["migrate"], "r") == ["release", "rollback", "run"]
     assert _values(["inventory", "export", "x"], "--f") == ["--format", "--force"]     # in the order of --help
     assert "--install-completion" in _values([], "--")

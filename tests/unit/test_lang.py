@@ -45,6 +45,8 @@ def world(tmp_path_factory):
     d = tmp_path_factory.mktemp("lang")
     inv = migrate_env.write_inventory(d / "inv", [("h61", "127.0.0.1"), ("h62", "127.0.0.1")],
                                       ("h38", "127.0.0.1"), start="2026-11-23")
+    (inv / "nodes.yaml").write_text("format_version: 1\nexecution_nodes:\n"
+                                    "  - {id: node-a, address: 127.0.0.1, user: govcloud, organizations: [org-drill]}\n")
     for f in inv.rglob("*.yaml"):
         f.write_text(asciify(f.read_text(encoding="utf-8")), encoding="utf-8")
     assert not any(CJK.search(f.read_text(encoding="utf-8")) for f in inv.rglob("*.yaml"))
@@ -140,6 +142,7 @@ def commands(w: SimpleNamespace, lang: str) -> dict[str, tuple[list[str], str | 
                                  str(d / "hosts.ini")], None),
         "audit verify": (["audit", "verify", inv], None),
         "audit show": (["audit", "show", inv], None),
+        "node prepare --dry-run": (["node", "prepare", inv, "node-a", "--dry-run"], None),
         "report": (["report", plan, "--out", str(d / f"report-{lang}.html")], None),
     }
 
