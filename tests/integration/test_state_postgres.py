@@ -248,3 +248,47 @@ def test_a_version_1_database_is_migrated_in_place(pg_url):
         assert [e.to for e in s.read_journal(p).entries] == ["pending"]     # the data stayed
     finally:
         s.close()
+
+
+_HOLDER_WITH_CHILD = """
+import subprocess, sys, time
+from pathlib import Path
+from govcloud.drivers.pgstate import PostgresState
+from govcloud.store.state import PlanRef
+s = PostgresState(sys.argv[1])
+with s.lock_systems(PlanRef(sys.argv[2], Path('/x'), 'd' * 64), [sys.argv[3]], 'migrate run (with ansible)'):
+    child = subprocess.Popen(['sleep', '120'], start_new_session=True)   # as ansible-playbook / ssh would be
+    print(child.pid, flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_killed_runs_surviving_children_do_not_keep_its_locks(st, pg_url):
+    """The lock sessions' sockets are close-on-exec: a run SIGKILLed while its ansible-playbook or
+    ssh children live on frees its systems at once (a child never inherits the session)."""
+    import signal
+    import subprocess
+    import time
+    p, a = plan(), sysid()
+    run = subprocess.Popen([sys.executable, "-c", _HOLDER_WITH_CHILD, pg_url, p.plan_id, a],
+                           stdout=subprocess.PIPE, text=True)
+    grandchild = None
+    try:
+        grandchild = int(run.stdout.readline())
+        assert st.holders([a])[a].pid == run.pid
+        run.send_signal(signal.SIGKILL)
+        run.wait(10)
+        assert Path(f"/proc/{grandchild}").exists()                 # the child lives on
+        deadline = time.monotonic() + 10
+        while st.holders([a]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert st.holders([a]) == {}
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+        if grandchild:
+            try:
+                os.kill(grandchild, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
