@@ -4,6 +4,7 @@
 * ``openstack_cloud`` the OpenStack control plane started by ``harness/openstack``
 * ``bridged_cloud`` the cloud plus ``harness/bridge`` (ACTIVE servers answer SSH)
 * ``state_db``      the state PostgreSQL started by ``harness/statedb`` (its URL)
+* ``fresh_state_db``  a throw-away database on it (its URL; dropped after the test)
 
 A harness that is already up (e.g. started by .ci/run via harness/ci-up.sh) is
 reused.  Otherwise, with GOVCLOUD_HARNESS_AUTOSTART=1 or CI set, the first
@@ -233,3 +234,22 @@ def state_db() -> str:
         start_harness()
     p = sh(str(HARNESS / "statedb"), "env", timeout=60)
     return p.stdout.strip().split("=", 1)[1]
+
+
+@pytest.fixture
+def fresh_state_db(state_db) -> str:
+    """The URL of a new, empty database on the state PostgreSQL (the harness role may CREATEDB),
+    dropped after the test: a test on it never sees another run's journal, locks or claims (the
+    shared ``govcloud_state`` keeps every plan's claims of app1/app2/… until released)."""
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+    from psycopg import sql
+    db = f"gct_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(state_db, autocommit=True) as c:
+        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db)))
+    p = urlsplit(state_db)
+    yield urlunsplit((p.scheme, p.netloc, "/" + db, p.query, p.fragment))
+    with psycopg.connect(state_db, autocommit=True) as c:
+        c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db)))

@@ -3,7 +3,7 @@ processes of one plan, one per system, run concurrently; the same system a third
 once naming its holder (exit 75); one run is SIGKILLed mid-run (its server exists), the other
 finishes, the killed one resumes — and the cloud holds exactly one server and one security group
 per system, one keypair for the plan. Parametrized over the state backend: files (always) and the
-harness's PostgreSQL (``GOVCLOUD_HARNESS_STATE_URL``, harness/statedb).
+harness's PostgreSQL (a throw-away database on ``GOVCLOUD_HARNESS_STATE_URL``, harness/statedb).
 
 Hosts h65, h66 (the sources) and h67 (the client of their cutover records, never switched here):
 used by no other test.
@@ -56,7 +56,7 @@ def deployed(test_hosts, bridged_cloud, tmp_path_factory):
 def state_url(request, tmp_path):
     if request.param == "file":
         return f"file://{tmp_path / 'state'}"
-    return request.getfixturevalue("state_db")
+    return request.getfixturevalue("fresh_state_db")     # its own database: no other run's claims
 
 
 @pytest.fixture
