@@ -16,8 +16,10 @@ With CI set any skipped integration test fails the session.
 """
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -29,7 +31,9 @@ import pytest
 # ids (app1, app2, …) under many plan ids, so each test (and the module fixtures before it) gets its
 # own files state — never the account's ~/.local/state/govcloud, never another test's claims. A test
 # of the state itself passes --state explicitly.
-os.environ["GOVCLOUD_STATE"] = "file://" + tempfile.mkdtemp(prefix="govcloud-it-state-")
+_SESSION_STATE = tempfile.mkdtemp(prefix="govcloud-it-state-")
+os.environ["GOVCLOUD_STATE"] = "file://" + _SESSION_STATE
+atexit.register(shutil.rmtree, _SESSION_STATE, True)
 
 
 @pytest.fixture(autouse=True)
