@@ -18,7 +18,10 @@ the approved plan of each plan id.
   the session and the locks are free. A ``holders`` row names the holder for the refused
   operator; it counts only while its session (``backend_pid``) holds the advisory lock in
   ``pg_locks``. :meth:`PostgresState.plan_lock` is the same on the plan id's key, but waits (up to
-  ``GOVCLOUD_LOCK_WAIT`` seconds: ``lock_timeout``).
+  ``GOVCLOUD_LOCK_WAIT`` seconds: ``lock_timeout``). The sessions' sockets are close-on-exec, so a
+  killed run's surviving children (ansible-playbook, ssh) never keep its locks. A lock whose
+  session ended under its holder (database restart, connection cut) is noticed at the holder's next
+  journal line for that system, which is refused: the run stops instead of going on unlocked.
 * **Claims**: ``claims(system PRIMARY KEY, plan_id, …)``: the unique key is the rule "a system's
   cloud resources belong to one plan". Claims and releases are also logged (``claim_log``).
 * **Approvals by reference**: ``plans.digest`` is the digest of the approved plan a plan id was
@@ -176,6 +179,7 @@ class PostgresState:
         self._params = params
         self._lock = threading.RLock()
         self._conn: psycopg.Connection | None = None
+        self._held: dict[str, psycopg.Connection] = {}     # system → the session holding its lock here
         self._conn = self._connect()
         self._migrate()
 
@@ -275,6 +279,7 @@ class PostgresState:
         body = record.to_dict() if isinstance(record, Entry) else dict(record)
         full = {"at": stamp.utc_now(ms=True), "who": stamp.user_at_host(), **body}
         line = journal_line(full)
+        self._check_held(body.get("system"))
         with self._tx() as cur:
             self._plan_row(cur, plan)
             # the plan's row lock serialises appends to one plan: gapless seq, commit order = seq order
@@ -339,7 +344,34 @@ class PostgresState:
                         self._write_holder(cur, ids[name], session.info.backend_pid, command)
             except psycopg.Error as exc:
                 raise self._lock_error(exc) from None
-            yield
+            with self._lock:
+                for name in names:
+                    self._held[name] = session
+            try:
+                yield
+            finally:
+                with self._lock:
+                    for name in names:
+                        if self._held.get(name) is session:
+                            del self._held[name]
+
+    def _check_held(self, system: object) -> None:
+        """Before journaling a step of a system this process holds the lock of: is the lock's session
+        still alive? A database restart or a cut connection ends it and frees the lock without telling
+        the holder; the run must stop then (a re-run resumes) instead of going on unlocked."""
+        if not isinstance(system, str):
+            return
+        with self._lock:
+            session = self._held.get(system)
+        if session is None:
+            return
+        try:
+            session.execute("SELECT 1")
+        except psycopg.Error:
+            raise StateError(Msg("the lock of system {system} was lost: its session with the state database {url} "
+                                 "ended (database restarted or connection cut)", system=system, url=self.url),
+                             hint=Msg("another run may hold the system now: stop, check `govcloud migrate status`, "
+                                      "then run again (it resumes from the journal)")) from None
 
     @contextmanager
     def plan_lock(self, plan: PlanRef, command: str) -> Iterator[None]:

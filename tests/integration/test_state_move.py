@@ -198,3 +198,23 @@ def test_between_two_files_states_only_the_claims_move(setup):
     r = cli(str(d), "--from", other, "--to", file_url)                  # and back
     assert r.returncode == 0 and "journal (3 entries) stays in the plan directory" in r.stdout, r.stdout + r.stderr
     assert len(FileState(file_url).claims("heyuan-2018")) == 2
+
+
+def test_between_two_databases(setup, fresh_state_db):
+    d, ref, file_url, pg = setup
+    fs = FileState(file_url)
+    before = dicts(fs, ref)
+    assert cli(str(d), "--from", file_url, "--to", pg).returncode == 0
+    r = cli(str(d), "--from", pg, "--to", fresh_state_db, "-o", "json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["entries"] == 3
+    one, two = PostgresState(pg), PostgresState(fresh_state_db)
+    try:
+        assert dicts(two, ref) == before and [c.system for c in two.claims()] == ["bianban-s04", "difangzhi-s01"]
+        assert one.holds_plan("heyuan-2018") is False and one.read_journal(ref).entries == []
+        two.append_journal(ref, {"kind": "state", "system": "bianban-s04", "to": "provisioned"})
+        with psycopg.connect(fresh_state_db) as c:                           # numbering goes on after the move
+            assert [r[0] for r in c.execute("SELECT seq FROM journal ORDER BY seq")] == [1, 2, 3, 4]
+    finally:
+        one.close()
+        two.close()

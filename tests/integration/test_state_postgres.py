@@ -292,3 +292,20 @@ def test_a_killed_runs_surviving_children_do_not_keep_its_locks(st, pg_url):
                 os.kill(grandchild, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def test_a_lost_lock_session_stops_the_journal_of_its_system(st, pg_url):
+    """A database restart or a cut connection ends a lock's session and frees the lock without
+    telling its holder: the holder's next journal line for that system is refused (StateError),
+    so the run stops instead of going on unlocked; other systems are not affected."""
+    p, a, b = plan(), sysid(), sysid()
+    with st.lock_systems(p, [a], "migrate run"):
+        st.append_journal(p, {"kind": "state", "system": a, "to": "prechecked"})
+        backend = next(iter(st._held.values())).info.backend_pid
+        with psycopg.connect(pg_url, autocommit=True) as c:       # what a restart does to the session
+            assert c.execute("SELECT pg_terminate_backend(%s)", (backend,)).fetchone()[0]
+        with pytest.raises(StateError, match=f"lock of system {a} was lost"):
+            st.append_journal(p, {"kind": "state", "system": a, "to": "provisioned"})
+        st.append_journal(p, {"kind": "state", "system": b, "to": "prechecked"})    # not locked here: fine
+        assert st.holders([a]) == {}                              # the lock is free for another operator
+    assert [e.system for e in st.read_journal(p).entries] == [a, b]
