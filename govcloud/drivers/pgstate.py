@@ -25,9 +25,11 @@ the approved plan of each plan id.
 * **Claims**: ``claims(system PRIMARY KEY, plan_id, …)``: the unique key is the rule "a system's
   cloud resources belong to one plan". Claims and releases are also logged (``claim_log``).
 * **Approvals by reference**: ``plans.digest`` is the digest of the approved plan a plan id was
-  first used with (every digest a copy brings is logged in ``approvals``). A claim compares: a
-  copy of the plan approved differently (another digest) is refused for every system — every
-  operator sharing the state runs the one approved plan the state refers to. (The journal takes
+  first used with, ``plans.origin`` where from (host and plan directory; every digest a copy brings
+  is logged in ``approvals``). A claim compares: a copy of the plan approved differently (another
+  digest, from elsewhere) is refused for every system — every operator sharing the state runs the
+  one approved plan the state refers to; the plan re-approved in place at its origin becomes that
+  plan (its claims follow it, as the files backend's do). (The journal takes
   every copy's entries: refusing a journal line in the middle of a step would lose what was done.)
 
 The schema is created and migrated idempotently (``schema_version``; concurrent first uses are
@@ -43,6 +45,7 @@ import os
 import socket
 import threading
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
@@ -60,7 +63,7 @@ from govcloud.store.state import Claim, Holder, PlanRef, StateError, SystemBusyE
 
 __all__ = ["PostgresState", "SCHEMA_VERSION", "redact_url", "journal_line"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 LOCK_NS = 0x67630001          # advisory-lock key space of govcloud's system locks ("gc", 1)
 _MIGRATE_KEY = 0              # with LOCK_NS: serialises schema creation
 
@@ -126,7 +129,10 @@ _SCHEMA_V2 = [
          at text NOT NULL,
          by_who text NOT NULL)""",
 ]
-_MIGRATIONS = [(1, _SCHEMA_V1), (2, _SCHEMA_V2)]
+# version 3: where a plan id was first run from (host:plan directory), so that a plan re-approved in
+# place there is told from a copy approved differently elsewhere
+_SCHEMA_V3 = ["ALTER TABLE plans ADD COLUMN IF NOT EXISTS origin text"]
+_MIGRATIONS = [(1, _SCHEMA_V1), (2, _SCHEMA_V2), (3, _SCHEMA_V3)]
 
 _CONNECT_HINT = Msg("check the URL (postgresql://USER@HOST:PORT/DB?passfile=FILE — keep the password in a "
                     "libpq passfile, not in the URL), that the server runs and accepts this user, or choose "
@@ -255,16 +261,22 @@ class PostgresState:
                             "ON CONFLICT (only_row) DO UPDATE SET version = EXCLUDED.version", (SCHEMA_VERSION,))
 
     # ---------------------------------------------------------------- plans (approvals by reference)
-    def _plan_row(self, cur: psycopg.Cursor, plan: PlanRef) -> str:
-        """Make ``plan`` known with the digest of its approved plan (the first use of a plan id records
-        it; every digest a copy brought is logged in ``approvals``). Returns the recorded digest."""
+    def _plan_row(self, cur: psycopg.Cursor, plan: PlanRef, *, for_update: bool = False) -> tuple[str, str | None]:
+        """Make ``plan`` known with the digest of its approved plan and where it was first run from
+        (the first use of a plan id records both; every digest a copy brought is logged in
+        ``approvals``). Returns the recorded (digest, origin)."""
         who, now = stamp.user_at_host(), stamp.utc_now()
-        cur.execute("INSERT INTO plans (plan_id, digest, since, by_who) VALUES (%s, %s, %s, %s) "
-                    "ON CONFLICT (plan_id) DO NOTHING", (plan.plan_id, plan.digest, now, who))
+        cur.execute("INSERT INTO plans (plan_id, digest, since, by_who, origin) VALUES (%s, %s, %s, %s, %s) "
+                    "ON CONFLICT (plan_id) DO NOTHING", (plan.plan_id, plan.digest, now, who, _origin(plan)))
         cur.execute("INSERT INTO approvals (plan_id, digest, first_seen, by_who) VALUES (%s, %s, %s, %s) "
                     "ON CONFLICT (plan_id, digest) DO NOTHING", (plan.plan_id, plan.digest, now, who))
-        cur.execute("SELECT digest FROM plans WHERE plan_id = %s", (plan.plan_id,))
-        return cur.fetchone()[0]
+        cur.execute("SELECT digest, origin FROM plans WHERE plan_id = %s" + (" FOR UPDATE" if for_update else ""),
+                    (plan.plan_id,))
+        digest, origin = cur.fetchone()
+        if origin is None and digest == plan.digest:      # a row from before version 3: adopt this origin
+            cur.execute("UPDATE plans SET origin = %s WHERE plan_id = %s", (_origin(plan), plan.plan_id))
+            origin = _origin(plan)
+        return digest, origin
 
     # ---------------------------------------------------------------- journal
     def read_journal(self, plan: PlanRef) -> JournalRead:
@@ -441,7 +453,13 @@ class PostgresState:
         name = _check_system(system)
         who, now = stamp.user_at_host(), stamp.utc_now()
         with self._tx() as cur:
-            recorded = self._plan_row(cur, plan)
+            recorded, origin = self._plan_row(cur, plan, for_update=True)
+            if recorded != plan.digest and origin == _origin(plan):
+                # re-approved in place (the plan directory it was first run from, on its machine):
+                # the new approval is the plan's from now on, and its claims follow it (as with files)
+                cur.execute("UPDATE plans SET digest = %s WHERE plan_id = %s", (plan.digest, plan.plan_id))
+                cur.execute("UPDATE claims SET digest = %s WHERE plan_id = %s", (plan.digest, plan.plan_id))
+                recorded = plan.digest
             cur.execute("SELECT system, plan_id, location, since, by_who, digest FROM claims WHERE system = %s",
                         (name,))
             row = cur.fetchone()
@@ -452,7 +470,7 @@ class PostgresState:
                         "cloud resources belong to one plan", system=name, plan=held.plan_id,
                         location=held.location, since=held.since, by=held.by),
                     hint=Msg("roll the system back in that plan (which releases it) or release it there"))
-            theirs = row[5] if row is not None else recorded
+            theirs = recorded
             if theirs != plan.digest:      # approvals by reference: one approved plan per plan id
                 raise SystemClaimedError(
                     Msg("system {system}: plan {plan} runs in the state database {url} as the approved plan "
@@ -499,8 +517,8 @@ class PostgresState:
                                  hint=Msg("a plan's state lives in one place: move it only to a state that does "
                                           "not hold it"))
             self._plan_row(cur, plan)
-            cur.execute("UPDATE plans SET digest = %s, next_seq = %s WHERE plan_id = %s",
-                        (plan.digest, len(records), plan.plan_id))
+            cur.execute("UPDATE plans SET digest = %s, next_seq = %s, origin = %s WHERE plan_id = %s",
+                        (plan.digest, len(records), _origin(plan), plan.plan_id))
             with cur.copy("COPY journal (plan_id, seq, entry) FROM STDIN") as copy:
                 for seq, rec in enumerate(records, 1):
                     copy.write_row((plan.plan_id, seq, journal_line(rec)))
@@ -555,6 +573,11 @@ class PostgresState:
 
     def __repr__(self) -> str:
         return f"PostgresState({self.url!r})"
+
+
+def _origin(plan: PlanRef) -> str:
+    """Where a plan is run from: this machine and the plan directory."""
+    return f"{socket.gethostname()}:{Path(plan.plan_dir).resolve()}"
 
 
 def _describe(h: Holder | None) -> str:

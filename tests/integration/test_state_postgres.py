@@ -205,6 +205,20 @@ def test_approvals_by_reference(st, pg_url):
     assert seen == [(D1,), (D2,)]
 
 
+def test_a_plan_re_approved_where_it_was_first_run_keeps_its_claims(st, pg_url):
+    p1 = plan(digest=D1)
+    a, b = sysid(), sysid()
+    st.claim(p1, a)
+    again = PlanRef(p1.plan_id, p1.plan_dir, D3)                # re-approved in place (same machine, same dir)
+    assert st.claim(again, a).plan_id == p1.plan_id and st.claim(again, b).plan_id == p1.plan_id
+    with psycopg.connect(pg_url) as c:
+        assert c.execute("SELECT digest FROM plans WHERE plan_id = %s", (p1.plan_id,)).fetchone()[0] == D3
+        assert {r[0] for r in c.execute("SELECT digest FROM claims WHERE plan_id = %s", (p1.plan_id,))} == {D3}
+    with pytest.raises(SystemClaimedError, match="approved plan"):      # a copy elsewhere with the old approval
+        st.claim(PlanRef(p1.plan_id, Path("/elsewhere"), D1), a)
+    assert st.claim(PlanRef(p1.plan_id, Path("/elsewhere"), D3), a).plan_id == p1.plan_id   # with the new one
+
+
 # ------------------------------------------------------------------ schema, connection
 def test_schema_is_created_once_and_a_newer_one_is_refused(pg_url):
     a, b = PostgresState(pg_url), PostgresState(pg_url)        # second open: idempotent
