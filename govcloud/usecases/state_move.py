@@ -21,8 +21,10 @@ All or nothing on both sides, in this order:
 Between two files states (``file:`` and ``file:///DIR``) only the claims move: the journal is the
 plan directory's in both.
 
-A crash between 2 and 4 leaves the plan on both sides with identical content; running the same
-command again finds that (step 1) and completes step 4.
+A crash between 2 and 4 leaves the plan on both sides with identical journals; running the same
+command again finds that (step 1), writes the claims a files destination may still lack, and
+completes step 4 (tests/integration/test_state_move.py SIGKILLs it at each step: crash points
+``state_move.verified``, ``state_move.released`` and the journal's ``write.rename``).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from govcloud.base import stamp
-from govcloud.base.atomic import fsync_dir, write_atomic
+from govcloud.base.atomic import crash_point, fsync_dir, write_atomic
 from govcloud.base.digest import file_sha256
 from govcloud.base.i18n import Msg
 from govcloud.drivers.state import chosen_url, display_url, open_state
@@ -164,6 +166,7 @@ def _retire(src: StatePort, ref: PlanRef, to_url: str, records: list[dict[str, A
         return None
     for c in _claims(src, ref):
         src.release(ref, c.system, f"moved to {to_url}")
+        crash_point("state_move.released")
     if same_journal:                  # the journal is the plan directory's either way: it stays
         return None
     path = journal.journal_path(ref.plan_dir)
@@ -203,10 +206,14 @@ def move(plan_arg: Path, from_url: str, to_url: str) -> MoveResult:
         resumed = False
         if _holds(dst, ref, same_journal=same_journal):
             back = _records(dst, ref)
-            mine = {c.system for c in claims}
+            missing = [c for c in claims if c.system not in {x.system for x in _claims(dst, ref)}]
             if (back or same_journal) and len(back) == len(records) and entries_digest(back) == digest \
-                    and mine <= {c.system for c in _claims(dst, ref)}:
-                resumed = True                # an interrupted move: the destination holds it all already
+                    and (not missing or _is_files(dst)):
+                # an interrupted move: the destination holds the journal already (and, PostgreSQL being
+                # written in one transaction, all of it; files may lack claims written after the journal)
+                resumed = True
+                for c in missing:
+                    dst.claim(ref, c.system)
             else:
                 raise StateError(Msg("the state {url} already holds plan {plan}", url=dst.url, plan=ref.plan_id),
                                  hint=Msg("a plan's state lives in one place: move it only to a state that does "
@@ -224,6 +231,7 @@ def move(plan_arg: Path, from_url: str, to_url: str) -> MoveResult:
             raise StateError(Msg("the copy of plan {plan} in {url} does not read back as written ({n} of {m} "
                                  "entries); the destination was undone, the source is unchanged", plan=ref.plan_id,
                                  url=dst.url, n=len(back), m=len(records)))
+        crash_point("state_move.verified")
         archived = _retire(src, ref, dst.url, records, digest, same_journal=same_journal)
         return MoveResult(ref.plan_id, src.url, dst.url, len(records), digest, [c.system for c in claims],
                           resumed, archived, journal_moved=not same_journal)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import uuid
@@ -218,3 +219,37 @@ def test_between_two_databases(setup, fresh_state_db):
     finally:
         one.close()
         two.close()
+
+
+@pytest.mark.parametrize("direction,point", [
+    ("to_pg", "state_move.verified"),        # destination written and verified, source untouched
+    ("to_pg", "state_move.released"),        # files source: one claim released, journal not renamed yet
+    ("to_files", "write.rename"),            # files destination: the journal written, no claim yet
+    ("to_files", "state_move.verified"),
+])
+def test_sigkill_at_each_step_then_the_same_command_completes_the_move(setup, direction, point):
+    d, ref, file_url, pg = setup
+    fs = FileState(file_url)
+    before = dicts(fs, ref)
+    if direction == "to_files":
+        assert cli(str(d), "--from", file_url, "--to", pg).returncode == 0
+        src, dst = pg, file_url
+    else:
+        src, dst = file_url, pg
+    env = {**os.environ, "GOVCLOUD_LOCK_WAIT": "2", "GOVCLOUD_CRASH_AT": point}
+    r = subprocess.run([sys.executable, "-m", "govcloud", "migrate", "state-move", str(d), "--from", src, "--to", dst],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == -signal.SIGKILL, (r.returncode, r.stderr)
+    r = cli(str(d), "--from", src, "--to", dst, "-o", "json")          # the same command again
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["resumed"] is True
+    pgs = PostgresState(pg)
+    try:
+        if direction == "to_pg":
+            assert dicts(pgs, ref) == before and len(pgs.claims("heyuan-2018")) == 2
+            assert not (d / "journal.jsonl").exists() and fs.claims("heyuan-2018") == []
+        else:
+            assert dicts(fs, ref) == before and len(fs.claims("heyuan-2018")) == 2
+            assert pgs.holds_plan("heyuan-2018") is False
+    finally:
+        pgs.close()
