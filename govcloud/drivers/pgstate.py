@@ -47,7 +47,7 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
@@ -60,6 +60,7 @@ from govcloud.store.entries import Entry
 from govcloud.store.journal import JournalRead
 from govcloud.store.lock import default_wait
 from govcloud.store.state import Claim, Holder, PlanRef, StateError, SystemBusyError, SystemClaimedError
+from govcloud.drivers.state import display_url
 
 __all__ = ["PostgresState", "SCHEMA_VERSION", "redact_url", "journal_line"]
 
@@ -139,18 +140,7 @@ _CONNECT_HINT = Msg("check the URL (postgresql://USER@HOST:PORT/DB?passfile=FILE
                     "another state with --state / GOVCLOUD_STATE")
 
 
-def redact_url(url: str) -> str:
-    """``url`` without its password (the user name stays: it tells which role is used)."""
-    try:
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        netloc = parts.netloc.rsplit("@", 1)[1]
-        user = parts.username or ""
-        return urlunsplit((parts.scheme, f"{user}@{netloc}" if user else netloc, parts.path, parts.query,
-                           parts.fragment))
-    except ValueError:
-        return "<unreadable URL>"
+redact_url = display_url     # the one redaction of a state URL (drivers/state.py)
 
 
 def journal_line(record: Mapping[str, Any]) -> str:
@@ -192,8 +182,12 @@ class PostgresState:
     # ---------------------------------------------------------------- connections and errors
     @staticmethod
     def _password_of(url: str) -> str | None:
+        """The password in ``url``'s user part or its ``password=`` parameter (scrubbed from errors)."""
+        from urllib.parse import parse_qsl
         try:
-            return urlsplit(url).password or None
+            parts = urlsplit(url)
+            query = dict((k.lower(), v) for k, v in parse_qsl(parts.query, keep_blank_values=True))
+            return parts.password or query.get("password") or None
         except ValueError:
             return None
 

@@ -31,16 +31,27 @@ def chosen_url(url: str | None) -> str:
     return env.strip() if env and env.strip() else DEFAULT
 
 
+_SECRET_PARAMS = {"password", "sslpassword"}
+
+
 def display_url(url: str) -> str:
-    """``url`` without its password (and user name when it has a password)."""
+    """``url`` as it may be shown: without the password in its user part or in its query (libpq takes
+    ``?password=`` too); the user name, host, database and the other parameters stay (they tell
+    which role and which database). The one redaction of a state URL (the backends show theirs with it)."""
+    from urllib.parse import parse_qsl, urlencode
     try:
         parts = urlsplit(url)
-        if parts.password is None and "@" not in parts.netloc:
-            return url
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
-        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+        netloc = parts.netloc
+        if parts.password is not None or ":" in netloc.rpartition("@")[0]:
+            user = parts.username or ""
+            host = netloc.rpartition("@")[2]
+            netloc = f"{user}@{host}" if user else host
+        query = parts.query
+        if query:
+            pairs = parse_qsl(query, keep_blank_values=True)
+            if any(k.lower() in _SECRET_PARAMS for k, _ in pairs):
+                query = urlencode([(k, v) for k, v in pairs if k.lower() not in _SECRET_PARAMS], safe="/")
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
     except ValueError:
         return "<unreadable URL>"
 

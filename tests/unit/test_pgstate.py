@@ -19,6 +19,18 @@ def test_redact_url_drops_the_password_only():
     assert "pw" not in redact_url("postgres://u:p%40w@h/db")
 
 
+def test_a_password_given_as_a_parameter_is_never_shown():
+    secret = "Param-S3cret-pw"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"postgresql://govcloud@127.0.0.1:{port}/govcloud_state?password={secret}&connect_timeout=3"
+    assert secret not in redact_url(url)
+    with pytest.raises(StateError) as ei:
+        PostgresState(url)
+    assert secret not in f"{ei.value} {ei.value.hint}"
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

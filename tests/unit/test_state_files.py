@@ -110,5 +110,11 @@ def test_a_password_in_a_refused_url_is_not_shown():
     with pytest.raises(StateError) as ei:
         open_state("mysql://admin:s3cret-pw@db.example/x")
     assert "s3cret-pw" not in str(ei.value) and "db.example" in str(ei.value)
-    assert display_url("postgresql://u:pw@h:5432/db") == "postgresql://h:5432/db"
+    assert display_url("postgresql://u:pw@h:5432/db") == "postgresql://u@h:5432/db"
+    assert display_url("postgresql://:pw@h/db") == "postgresql://h/db"
+    # libpq takes the password as a parameter too: it goes, the other parameters stay
+    shown = display_url("postgresql://u@h/db?passfile=/x/pgpass&password=s3cret&sslmode=require")
+    assert "s3cret" not in shown and "password=" not in shown
+    assert "passfile=/x/pgpass" in shown and "sslmode=require" in shown
+    assert "s3cret" not in display_url("postgresql://u@h/db?PassWord=s3cret")
     assert display_url("file:///x") == "file:///x"
