@@ -155,6 +155,11 @@ def _refuse(fd: int, directory: Path, what: str, wait: float) -> LockedError:
     else:
         msg = Msg("{directory} {what} {holder}: another command is writing (one writer at a time)",
                   directory=str(directory), what=doing, holder=holder_of(fd))
+    if read_holder(fd) is None:
+        # no writer named: readers share it — for a plan directory, its migrate runs (one per system)
+        return LockedError(msg, hint=Msg("it is shared by readers, such as the migrate runs of a plan (`govcloud "
+                                         "migrate status PLAN` names the run holding each system); wait for them "
+                                         "to finish and try again"))
     return LockedError(msg, hint=Msg("wait for it to finish and try again "
                                      "(GOVCLOUD_LOCK_WAIT sets how many seconds to wait)"))
 

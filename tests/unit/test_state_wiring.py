@@ -174,6 +174,7 @@ def test_plan_generate_and_approve_wait_for_every_run_of_the_plan(world):
                 "with writer_lock(sys.argv[1], 'plan approve', wait=0): pass\n")
         p = subprocess.run([sys.executable, "-c", code, str(w.plan_dir)], capture_output=True, text=True, timeout=60)
         assert p.returncode != 0 and "LockedError" in p.stderr, p.stderr
+
     p = subprocess.run([sys.executable, "-c", code, str(w.plan_dir)], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr                    # no run: the writer gets it
 
@@ -254,3 +255,21 @@ def test_cli_bad_state_urls_and_a_missing_reason_are_clear_errors(cli_plan, caps
     code, out, err = _main(["migrate", "release", str(plan), "--system", "nope", "--reason", "r", "--yes",
                             "--lang", "en", "--state", f"file://{tmp / 'st'}"], capsys)
     assert code == 1 and "nope" in err, err
+
+
+def test_plan_approve_under_a_run_is_refused_and_pointed_at_migrate_status(cli_plan):
+    """A run shares the plan directory's lock without naming itself in it (several runs at once): a
+    refused `plan approve` says readers such as migrate runs hold it and where to see them."""
+    import os
+    import subprocess
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+    import migrate_env
+
+    from govcloud.store.lock import reader_lock
+    plan, cloud, tmp = cli_plan
+    with reader_lock(plan, wait=0):                     # what Executor.locked holds during a run
+        p = subprocess.run([sys.executable, "-m", "govcloud", *migrate_env.approve_args(plan), "--lang", "en"],
+                           capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "GOVCLOUD_LOCK_WAIT": "0"})
+    assert p.returncode == 75, p.stdout + p.stderr
+    assert "migrate status" in p.stderr, p.stderr
