@@ -273,3 +273,21 @@ def test_plan_approve_under_a_run_is_refused_and_pointed_at_migrate_status(cli_p
                            env={**os.environ, "GOVCLOUD_LOCK_WAIT": "0"})
     assert p.returncode == 75, p.stdout + p.stderr
     assert "migrate status" in p.stderr, p.stderr
+
+
+def test_status_names_the_run_holding_a_system(cli_plan, capsys):
+    import os
+
+    from govcloud.store.state import PlanRef
+    plan, cloud, tmp = cli_plan
+    state = f"file://{tmp / 'st'}"
+    st = FileState(state)
+    with st.lock_systems(PlanRef("cp", plan, ""), ["app2"], "migrate run --batch 0 --system app2"):
+        code, out, err = _main(["migrate", "status", str(plan), "--state", state, "--lang", "en"], capsys)
+        assert code == 0, err
+        assert f"app2 is being run now by pid {os.getpid()}" in " ".join(out.split()), out
+        assert "app1 is being run" not in out
+        code, out, err = _main(["migrate", "status", str(plan), "--state", state, "-o", "json"], capsys)
+        held = {r["system"]: r["held_by"] for r in json.loads(out)["systems"]}
+        assert held["app1"] is None and held["app2"]["pid"] == os.getpid()
+        assert held["app2"]["command"] == "migrate run --batch 0 --system app2"
