@@ -2,7 +2,7 @@
 
 Thin wiring: the guard (``usecases.approval.open_approved``: approved, unedited, inputs
 unchanged, hard rules), the executor built by ``usecases.migrate``, a confirmation, then the step
-(``usecases.migrate.run/cutover/rollback/decommission``, each under the plan's run lock);
+(``usecases.migrate.run/cutover/rollback/decommission``, each under the locks of its systems);
 status read by ``usecases.migrate.status``; tables, prompts and titles from
 ``render.views.migrate`` in the user's language.
 """

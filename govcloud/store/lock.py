@@ -142,8 +142,7 @@ def _flock(fd: int, mode: int, wait: float) -> bool:
 
 
 # what the lock's holder is doing, as the writers say it (``busy=``)
-_BUSY = {"is being changed by": Msg("is being changed by"), "is in use by": Msg("is in use by"),
-         "is being run by": Msg("is being run by")}
+_BUSY = {"is being changed by": Msg("is being changed by"), "is in use by": Msg("is in use by")}
 
 
 def _refuse(fd: int, directory: Path, what: str, wait: float) -> LockedError:

@@ -2,8 +2,8 @@
 
 The guard a run passes first is ``usecases.approval.open_approved`` (approved, unedited, inputs
 unchanged, hard rules); then ``run``/``cutover``/``rollback``/``decommission`` carry out the
-executor's step under the plan's run lock. ``cli/migrate.py`` only parses, confirms and renders. ``status`` reads the journal (and, probed, measures
-replication now under the run lock) and returns one typed result for the table and the JSON.
+executor's step under the locks of its systems (the state port: store/state.py). ``cli/migrate.py`` only parses, confirms and renders. ``status`` reads the journal (and, probed, measures
+replication now under those locks) and returns one typed result for the table and the JSON.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from govcloud.migrate import desired as D
 from govcloud.migrate import runinventory as RI
 from govcloud.migrate.lifecycle import State, Step, SystemStatus, replay, run_steps
 from govcloud.store import journal
-from govcloud.store.runlock import LockedError, run_lock
+from govcloud.store.lock import LockedError, writer_lock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 import migrate_env  # noqa: E402
@@ -59,23 +59,23 @@ def test_journal_damage_in_the_middle_is_an_error(tmp_path):
 HOLDER = """
 import sys, time
 from pathlib import Path
-from govcloud.store.runlock import run_lock
-with run_lock(Path(sys.argv[1]), "migrate run --batch 1"):
+from govcloud.store.lock import writer_lock
+with writer_lock(Path(sys.argv[1]), "plan approve", wait=0):
     print("ready", flush=True)
     time.sleep(60)
 """
 
 
-def test_run_lock_names_its_holder_and_dies_with_it(tmp_path):
+def test_a_directory_writer_lock_names_its_holder_and_dies_with_it(tmp_path):
     p = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path)], stdout=subprocess.PIPE, text=True)
     try:
         assert p.stdout.readline().strip() == "ready"
-        with pytest.raises(LockedError, match=rf"pid {p.pid} .*migrate run --batch 1"):
-            with run_lock(tmp_path, "other"):
+        with pytest.raises(LockedError, match=rf"pid {p.pid} .*plan approve"):
+            with writer_lock(tmp_path, "other", wait=0):
                 pass
         p.kill()                    # kill -9: the kernel drops the flock, no stale lock is left
         p.wait(10)
-        with run_lock(tmp_path, "after"):
+        with writer_lock(tmp_path, "after", wait=0):
             pass
     finally:
         if p.poll() is None:
