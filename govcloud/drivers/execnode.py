@@ -157,10 +157,14 @@ def run_on_node(node: Node, playbook: Path, inventory: dict[str, Any], *, privat
     # the job is packed first (a file: its size is what the control node sends), then fed to ssh
     fd, name = tempfile.mkstemp(prefix="govcloud-job-")     # outside the job directory it packs
     job = Path(name)
-    with os.fdopen(fd, "wb") as out:
-        ansible_runner.run(private_data_dir=str(pdd), playbook=str(pdd / "project" / rel_playbook),
-                           inventory=str(pdd / "inventory.yml"), limit=limit, cmdline=cmdline, timeout=timeout,
-                           forks=forks, envvars=env, ident=ident, quiet=True, streamer="transmit", _output=out)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            ansible_runner.run(private_data_dir=str(pdd), playbook=str(pdd / "project" / rel_playbook),
+                               inventory=str(pdd / "inventory.yml"), limit=limit, cmdline=cmdline, timeout=timeout,
+                               forks=forks, envvars=env, ident=ident, quiet=True, streamer="transmit", _output=out)
+    except BaseException:
+        job.unlink(missing_ok=True)
+        raise
     counts["sent"] = job.stat().st_size
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=local_env, start_new_session=False)

@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[2]
 SOURCE, CLIENT = "h69", "h70"
 PAYLOAD = "/srv/govapp/data/it-datapath-1.bin"
 PAYLOAD2 = "/srv/govapp/data/it-datapath-2.bin"
-SIZE = 96 << 20          # incompressible: what the sync must move
+SIZE = 256 << 20         # incompressible: what the sync must move (large: other runs on the machine add noise)
 SIZE2 = 32 << 20
 BRIDGES = ("gctbr0", "gcbbr0")
 

@@ -3,7 +3,7 @@ prepared as a site would do it (`govcloud node prepare`: wheels downloaded on th
 copied over SSH, pip --no-index into a venv on the node) and declared in the inventory as the
 execution node of the cloud zone. `govcloud migrate run` then runs every playbook of the system
 there through ansible-runner's streaming mode (transmit → ssh → worker → process); the sync of h71
-(sample workload + 64 MiB) into a Nova server carries ≈0 bytes of data through the control node.
+(sample workload + 256 MiB) into a Nova server carries ≈0 bytes of data through the control node.
 
 Hosts: h68 (node), h71 (source), h72 (cutover record) — h68–h72 are reserved for the execution-node
 and data-path tests. Control-node bytes: the counters of its own interfaces on both pools (an upper
@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.openstack, pytest.mark.hosts]
 REPO = Path(__file__).resolve().parents[2]
 NODE, SOURCE, CLIENT = "h68", "h71", "h72"
 PAYLOAD = "/srv/govapp/data/it-execnode.bin"
-SIZE = 64 << 20
+SIZE = 256 << 20        # large: other runs on the machine add to the counters
 
 
 @pytest.fixture(scope="module")
