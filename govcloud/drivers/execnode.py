@@ -57,12 +57,22 @@ def ssh_argv(node: Node, *, forward_agent: bool = True) -> list[str]:
 
 
 def worker_command(node: Node, ident: str) -> str:
-    """The remote command (one shell line; every word quoted): the worker unpacks the job in its own
-    directory and deletes it when the job ends."""
+    """The remote command (one shell line; every value quoted): the worker unpacks the job in its own
+    directory and deletes it when the job ends. ``--keepalive-seconds``: the worker writes to the
+    stream at least every 15 s, so when the control node's connection is gone (the run killed) its
+    next write fails and it ends, even in the middle of a long rsync task. Then whatever of the job
+    still runs — ansible-playbook and its forks (``-i <job>/inventory.yml``), the SSH masters to the
+    hosts (``UserKnownHostsFile=<job>/known_hosts/…``) — is ended and the directory removed, also when
+    sshd hangs the session up: nothing of a killed run keeps running on the node or keeps the
+    forwarded agent. (The ``[i]``/``[k]``
+    keep the pattern from matching this shell's own command line.)"""
     if not re.fullmatch(r"[0-9a-f]{32}", ident):
         raise ValueError(f"bad job id {ident!r:.40}")
-    return " ".join(shlex.quote(w) for w in (node.runner, "worker", "--private-data-dir",
-                                              f"{node.work_dir}/{ident}", "--delete"))
+    d = shlex.quote(f"{node.work_dir}/{ident}")
+    worker = " ".join(shlex.quote(w) for w in (node.runner, "worker", "--private-data-dir"))
+    return (f"d={d}; gc_end() {{ pkill -KILL -f -- \"$d/([i]nventory[.]yml|[k]nown_hosts/)\" 2>/dev/null; "
+            f"rm -rf -- \"$d\"; }}; trap 'gc_end; exit 129' HUP TERM; "
+            f"{worker} \"$d\" --delete --keepalive-seconds 15; rc=$?; gc_end; exit $rc")
 
 
 def prepare_job(pdd: Path, playbook: Path, inventory: dict[str, Any], node: Node, ident: str) -> tuple[str, dict[str, Any]]:

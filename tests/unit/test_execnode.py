@@ -138,7 +138,11 @@ def test_ssh_and_worker_command(tmp_path):
     assert "StrictHostKeyChecking=yes" in argv and f"UserKnownHostsFile={tmp_path / 'kh'}" in argv
     assert "ForwardAgent=yes" in argv and "BatchMode=yes" in argv and argv[argv.index("-p") + 1] == "2222"
     cmd = worker_command(node, "a" * 32)
-    assert shlex.split(cmd) == ["/opt/govcloud-node/bin/ansible-runner", "worker", "--private-data-dir",
-                                f"/var/tmp/govcloud-node/{'a' * 32}", "--delete"]
+    assert cmd.startswith(f"d=/var/tmp/govcloud-node/{'a' * 32}; gc_end() {{ pkill -KILL -f -- ")
+    assert "trap 'gc_end; exit 129' HUP TERM; /opt/govcloud-node/bin/ansible-runner worker --private-data-dir " \
+           '"$d" --delete --keepalive-seconds 15; rc=$?; gc_end; exit $rc' in cmd
+    odd = Node(id="n", address="a", user="u", known_hosts=tmp_path, runner="/opt/a b/bin/ansible-runner",
+               work_dir="/var/tmp/x'y")
+    assert shlex.split(worker_command(odd, "b" * 32))[0] == f"d=/var/tmp/x'y/{'b' * 32};"
     with pytest.raises(ValueError):
         worker_command(node, "../../etc; rm -rf /")
