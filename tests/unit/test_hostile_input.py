@@ -380,7 +380,8 @@ def test_run_directories_stay_inside_runs(tmp_path):
     from govcloud.migrate.executor import Executor, Options
     plan_dir = tmp_path / "plan"
     plan_dir.mkdir()
-    ex = Executor(plan_dir, plan=None, inv=None, opts=Options())   # type: ignore[arg-type]
+    from types import SimpleNamespace
+    ex = Executor(plan_dir, plan=SimpleNamespace(plan_id="p1"), inv=None, opts=Options())   # type: ignore[arg-type]
     d = ex.run_dir("govapp", "sync-ab12")
     assert d.is_dir() and d.is_relative_to((plan_dir / "runs").resolve())
     for bad in ("../../../../x", "..", "a/b", "x\n"):
