@@ -45,17 +45,24 @@ def private_agent(key: Path | None) -> Iterator[str]:
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              preexec_fn=lambda: set_pdeathsig(signal.SIGTERM))
     try:
-        for _ in range(100):
-            if os.path.exists(sock):
-                break
+        deadline = time.monotonic() + 20      # a loaded machine may take seconds to start it
+        while not os.path.exists(sock):
             if agent.poll() is not None:
                 raise GovcloudError(Msg("cannot start ssh-agent"), hint=Msg("is openssh-client installed?"))
+            if time.monotonic() > deadline:
+                raise GovcloudError(Msg("cannot start ssh-agent"), hint=Msg("the machine may be overloaded; try again"))
             time.sleep(0.02)
         env = {**os.environ, "SSH_AUTH_SOCK": sock}
         env.pop("DISPLAY", None)
         env.pop("SSH_ASKPASS", None)
-        add = subprocess.run(["ssh-add", "-q", str(key)], env=env, capture_output=True, text=True,
-                             stdin=subprocess.DEVNULL, timeout=20)
+        while True:
+            add = subprocess.run(["ssh-add", "-q", str(key)], env=env, capture_output=True, text=True,
+                                 stdin=subprocess.DEVNULL, timeout=20)
+            # the socket exists from bind(); under load the agent may not listen yet: try again
+            # while ssh-add cannot reach it (a key it cannot read fails at once, every time)
+            if add.returncode != 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         if add.returncode != 0:
             raise GovcloudError(Msg("cannot load the key {key} into the run's ssh-agent", key=key),
                                 hint=Msg("a passphrase-protected key must be loaded in your own agent; omit --key"))

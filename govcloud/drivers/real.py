@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterator
 from govcloud.drivers import probe, procguard
 from govcloud.drivers.agent import private_agent, public_key
 from govcloud.drivers.ports import CloudConnector, CloudPort, PlaybookRun, Reaped
+from govcloud.drivers.state import open_state   # noqa: F401  (the executor's default state: --state / GOVCLOUD_STATE / file:)
 
 
 def openstack_connector(config_file: str | None = None) -> CloudConnector:

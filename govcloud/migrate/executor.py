@@ -222,8 +222,7 @@ class Executor:
         self.plan = plan
         # where the journal, the system locks and the claims live (store/state.py; --state URL)
         if state is None:
-            from govcloud.drivers.state import open_state
-            state = open_state(None)
+            state = real.open_state(None)
         self.state: StatePort = state
         plan_file = self.plan_dir / "plan.yaml"
         self.ref = PlanRef(plan.plan_id, self.plan_dir, file_sha256(plan_file) if plan_file.is_file() else "")
