@@ -139,9 +139,18 @@ observations:
 """
 
 
+EXECUTION_NODE = """format_version: 1
+execution_nodes:
+  - id: node-anjianju
+    address: 198.18.1.68
+    user: govcloud
+    organizations: [anjianju]
+"""
+
+
 def _heyuan_with_observations(tmp_path: Path) -> Path:
     """heyuan plus what it lacks: observations (two for one server, one for another server and one
-    for a system) and a person's own `observed` on a server they also target."""
+    for a system), a person's own `observed` on a server they also target, and an execution node."""
     src = tmp_path / "heyuan"
     shutil.copytree(REPO / "inventories" / "heyuan", src, ignore=shutil.ignore_patterns(".govcloud"))
     (src / "observed").mkdir()
@@ -151,6 +160,7 @@ def _heyuan_with_observations(tmp_path: Path) -> Path:
     anchor = "  - id: anjianju-s01-h01\n"
     assert text.count(anchor) == 1
     dept.write_text(text.replace(anchor, anchor + "    observed: {cores: 4, asset_tag: HY-0097}\n"), encoding="utf-8")
+    (src / "nodes.yaml").write_text(EXECUTION_NODE, encoding="utf-8")
     return src
 
 
@@ -194,7 +204,9 @@ def test_export_import_round_trip_into_empty_directory(tmp_path: Path, make) -> 
     a, b = validate_path(src), validate_path(dest)
     assert not a.errors and not b.errors, b.errors[:5]
     counts = a.inventory.counts()
-    assert all(counts[s.key] > 0 for s in SECTIONS if s.key != "observations" or make is _heyuan_with_observations), \
+    # every section round-trips non-empty (the generated city has no observations or execution nodes)
+    assert all(counts[s.key] > 0 for s in SECTIONS
+               if s.key not in ("observations", "execution_nodes") or make is _heyuan_with_observations), \
         counts
     _assert_same_inventory(a.inventory, b.inventory)                                 # merged views
     _assert_same_inventory(load_inventory(src).inventory, load_inventory(dest).inventory)   # as written
