@@ -3,7 +3,6 @@ offline (wheels downloaded on the control node, copied over SSH, ``pip --no-inde
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def default_cache() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "govcloud" / "node-wheels"
+    from govcloud.paths import cache_dir
+    return cache_dir() / "node-wheels"
 
 
 def prepare(inventory: Path, node_id: str, *, key: Path | None, known_hosts: Path | None,

@@ -69,10 +69,13 @@ def drill(test_hosts, bridged_cloud, tmp_path_factory):
 
 
 def test_node_prepare_installs_the_runner_offline(drill, tmp_path):
+    # a wheel cache of this test's own: the download is proven on every run, not only on a cold machine
+    wheels = tmp_path / "node-wheels"
     p = gc("node", "prepare", str(drill.inv), f"node-{NODE}", "--key", str(drill.hosts.key),
-           "--known-hosts", str(drill.hosts.known_hosts), "-o", "json")
+           "--known-hosts", str(drill.hosts.known_hosts), "--wheels", str(wheels), "-o", "json")
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
     res = json.loads(p.stdout)
+    assert res["downloaded"] is True and any(wheels.rglob("ansible_runner-*.whl")), res
     from importlib.metadata import version
     assert res["runner_version"] == version("ansible-runner") and res["venv"] == "/opt/govcloud-node"
     assert f"core {version('ansible-core')}" in res["ansible"]
@@ -83,7 +86,7 @@ def test_node_prepare_installs_the_runner_offline(drill, tmp_path):
     assert out.splitlines()[-1].strip() == "0", out        # the wheels were removed after the install
     # again: idempotent, from the cache
     p = gc("node", "prepare", str(drill.inv), f"node-{NODE}", "--key", str(drill.hosts.key),
-           "--known-hosts", str(drill.hosts.known_hosts), "-o", "json")
+           "--known-hosts", str(drill.hosts.known_hosts), "--wheels", str(wheels), "-o", "json")
     assert p.returncode == 0 and json.loads(p.stdout)["downloaded"] is False, p.stderr[-2000:]
 
 
