@@ -62,10 +62,11 @@ def worker_command(node: Node, ident: str) -> str:
     stream at least every 15 s, so when the control node's connection is gone (the run killed) its
     next write fails and it ends, even in the middle of a long rsync task. Then whatever of the job
     still runs — ansible-playbook and its forks (``-i <job>/inventory.yml``), the SSH masters to the
-    hosts (``UserKnownHostsFile=<job>/known_hosts/…``) — is ended and the directory removed, also when
-    sshd hangs the session up: nothing of a killed run keeps running on the node or keeps the
-    forwarded agent. (The ``[i]``/``[k]``
-    keep the pattern from matching this shell's own command line.)"""
+    hosts (``UserKnownHostsFile=<job>/known_hosts/…``) — is ended and the directory removed when the
+    worker ends, or when sshd hangs the session up. Known limit (README): with the control node
+    SIGKILLed mid-step, an ansible-playbook already running on the node was seen to finish its
+    current task before it went. (The ``[i]``/``[k]`` keep the pattern from matching this shell's
+    own command line.)"""
     if not re.fullmatch(r"[0-9a-f]{32}", ident):
         raise ValueError(f"bad job id {ident!r:.40}")
     d = shlex.quote(f"{node.work_dir}/{ident}")
