@@ -3,7 +3,7 @@ PostgreSQL + data directory) and is the source, h41 a plain host standing in for
 server (in the end-to-end tests it is a Nova server made real by harness/bridge — same playbooks),
 h42 a client holding the cutover record.  The runner inventory is built exactly as the orchestrator
 builds it: the target's SSH connection carries the reverse tunnel to its source and the forwarded
-agent; the key lives only in an ssh-agent.
+agent (this module pins the tunnel path: govcloud_sync_route=tunnel); the key lives only in an ssh-agent.
 
 Every playbook run is wrapped by a fingerprint of the source's data trees (contents, modes, owners,
 link counts, mtimes, xattrs/ACLs): the playbooks never change them.  Hosts h40-h47 are reserved for
@@ -39,6 +39,9 @@ EXTRAVARS = {
     "govcloud_cutover_record": {"name": RECORD, "kind": "hosts", "clients": [CLI]},
     "govcloud_sync_mode": "initial", "govcloud_bwlimit_kbps": 0, "govcloud_keep_target": True,
     "govcloud_apply_baseline": False,
+    # this module tests the reverse tunnel through the controller (the fallback path: h41 would reach
+    # h40 directly); the direct path is tested by test_datapath and the end-to-end tests
+    "govcloud_sync_route": "tunnel",
 }
 
 # metadata rsync must keep: numeric owner without a passwd entry, mode, user xattr, POSIX ACL
@@ -118,6 +121,10 @@ def test_precheck_reports_sizes_and_refuses_unknown_paths(mig):
     assert re.search(r"postgresql/govapp=\d+", src) and "running ['nginx', 'postgresql']" in src, src
     assert "source reachable through the tunnel" in _msgs(r, TGT)
     assert r.changed(SRC) == 0
+    # auto (the default): h41 reaches h40 on the network, so the precheck says so
+    auto = mig.play("migrate_precheck", govcloud_sync_route="auto")
+    assert auto.ok, _failed(auto)
+    assert "source reachable directly" in _msgs(auto, TGT), _msgs(auto, TGT)
 
     bad = mig.play("migrate_precheck", govcloud_data_paths=TREES + ["/srv/nope"],
                    govcloud_services=EXTRAVARS["govcloud_services"] + [{"name": "nosuchd", "port": None, "health_path": None}])
