@@ -105,12 +105,7 @@ def run_playbook(playbook: Path, inventory: Path, *, limit: str | None = None, e
         write_atomic(pdd / "env" / "extravars", unsafe_yaml(extravars))
     cmdline = " ".join(x for x in ("--check" if check else "", "--diff" if diff else "") if x) or None
     def events(event: dict[str, Any]) -> bool:
-        if on_task is not None and event.get("event") == "runner_on_start":
-            data = event.get("event_data") or {}
-            try:
-                on_task(str(data.get("host") or ""), str(data.get("task") or ""))
-            except Exception:       # noqa: BLE001 — progress must never break a run
-                pass
+        task_started(on_task, event)
         return True
 
     r = ansible_runner.run(
@@ -122,6 +117,17 @@ def run_playbook(playbook: Path, inventory: Path, *, limit: str | None = None, e
                  "ANSIBLE_RETRY_FILES_ENABLED": "0"},
     )
     return reduce_run(r.rc, r.status, dict(r.stats or {}), str(r.config.artifact_dir), r.events)
+
+
+def task_started(on_task: Callable[[str, str], None] | None, event: dict[str, Any]) -> None:
+    """Tell ``on_task(host, task)`` (progress) of a task starting on a host, from one ansible-runner
+    event — local or streamed back from an execution node. Progress never breaks a run."""
+    if on_task is not None and event.get("event") == "runner_on_start":
+        data = event.get("event_data") or {}
+        try:
+            on_task(str(data.get("host") or ""), str(data.get("task") or ""))
+        except Exception:       # noqa: BLE001 — progress must never break a run
+            pass
 
 
 def reduce_run(rc: int, status: str, stats: dict[str, dict[str, int]], artifact_dir: str,

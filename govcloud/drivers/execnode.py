@@ -146,7 +146,7 @@ def run_on_node(node: Node, playbook: Path, inventory: dict[str, Any], *, privat
     import ansible_runner
 
     from govcloud.base.atomic import write_atomic
-    from govcloud.drivers.ansible import reduce_run, unsafe_yaml, write_inventory
+    from govcloud.drivers.ansible import reduce_run, task_started, unsafe_yaml, write_inventory
 
     pdd = Path(private_data_dir)
     pdd.mkdir(parents=True, exist_ok=True)
@@ -226,12 +226,7 @@ def run_on_node(node: Node, playbook: Path, inventory: dict[str, Any], *, privat
         events.append(event)
         if event.get("event") == "playbook_on_stats":
             stats = _stats_of(event)
-        if on_task is not None and event.get("event") == "runner_on_start":
-            data = event.get("event_data") or {}
-            try:
-                on_task(str(data.get("host") or ""), str(data.get("task") or ""))
-            except Exception:       # noqa: BLE001 — progress must never break a run
-                pass
+        task_started(on_task, event)
         return True
 
     watchdog = threading.Timer(timeout + 120, proc.kill)
