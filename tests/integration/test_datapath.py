@@ -12,7 +12,6 @@ bound (other runs on the machine only add to them), so "≈0" is asserted agains
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import subprocess
@@ -22,7 +21,6 @@ from pathlib import Path
 
 import pytest
 
-from integration_helpers import wait_until
 from migrate_env import approve_args, write_inventory
 from test_migrate_e2e import Drill, addr, gc
 
@@ -70,16 +68,7 @@ def drill(test_hosts, bridged_cloud, tmp_path_factory):
     finally:
         for b in blocked:
             netns(SOURCE, "ip", "route", "del", "prohibit", b)
-        c = bridged_cloud.cloud.member
-        for s in d.servers():
-            c.compute.delete_server(s, ignore_missing=True)
-        with contextlib.suppress(Exception):
-            wait_until(lambda: not d.servers(), 180, 1, "servers deleted")
-        for sg in c.network.security_groups(tags=f"gc-plan={plan_id}"):
-            with contextlib.suppress(Exception):
-                c.network.delete_security_group(sg, ignore_missing=True)
-        with contextlib.suppress(Exception):
-            c.compute.delete_keypair(f"govcloud-{plan_id}", ignore_missing=True)
+        d.remove_cloud()
         d.ssh(SOURCE, f"sudo -n rm -f {PAYLOAD} {PAYLOAD2}")
 
 

@@ -12,7 +12,6 @@ bound: other runs on the machine only add to them) and the stream's own size, jo
 
 from __future__ import annotations
 
-import contextlib
 import json
 import subprocess
 import sys
@@ -22,7 +21,6 @@ from pathlib import Path
 
 import pytest
 
-from integration_helpers import wait_until
 from migrate_env import approve_args, write_inventory
 from test_datapath import controller_bytes
 from test_migrate_e2e import Drill, addr, gc
@@ -55,16 +53,7 @@ def drill(test_hosts, bridged_cloud, tmp_path_factory):
     try:
         yield d
     finally:
-        c = bridged_cloud.cloud.member
-        for s in d.servers():
-            c.compute.delete_server(s, ignore_missing=True)
-        with contextlib.suppress(Exception):
-            wait_until(lambda: not d.servers(), 180, 1, "servers deleted")
-        for sg in c.network.security_groups(tags=f"gc-plan={plan_id}"):
-            with contextlib.suppress(Exception):
-                c.network.delete_security_group(sg, ignore_missing=True)
-        with contextlib.suppress(Exception):
-            c.compute.delete_keypair(f"govcloud-{plan_id}", ignore_missing=True)
+        d.remove_cloud()
         d.ssh(SOURCE, f"sudo -n rm -f {PAYLOAD}")
 
 

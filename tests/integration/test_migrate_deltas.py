@@ -12,7 +12,6 @@ cutover forced past the gate: the content checksums catch the drift and the exec
 
 from __future__ import annotations
 
-import contextlib
 import json
 import uuid
 from datetime import date
@@ -21,7 +20,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from integration_helpers import wait_until
 from migrate_env import approve_args, write_inventory
 from test_migrate_e2e import Drill, _port_open, addr, gc
 
@@ -51,16 +49,7 @@ def drill(test_hosts, bridged_cloud, tmp_path_factory):
     try:
         yield d
     finally:
-        c = bridged_cloud.cloud.member
-        for s in d.servers():
-            c.compute.delete_server(s, ignore_missing=True)
-        with contextlib.suppress(Exception):
-            wait_until(lambda: not d.servers(), 180, 1, "servers deleted")
-        for sg in c.network.security_groups(tags=f"gc-plan={plan_id}"):
-            with contextlib.suppress(Exception):
-                c.network.delete_security_group(sg, ignore_missing=True)
-        with contextlib.suppress(Exception):
-            c.compute.delete_keypair(f"govcloud-{plan_id}", ignore_missing=True)
+        d.remove_cloud()
         d.ssh(SOURCE, f"sudo -n rm -f {NEW_FILE}; sudo -n sh -c '/etc/init.d/postgresql start; /etc/init.d/nginx start'"
                       " >/dev/null 2>&1; cd / && sudo -n -u postgres psql -qc "
                       "'alter database govapp connection limit -1' >/dev/null 2>&1; true")

@@ -68,6 +68,20 @@ class Drill:
                 out.append(s)
         return out
 
+    def remove_cloud(self) -> None:
+        """Leave the cloud as the drill found it: the plan's servers (waited for), its security
+        groups and its keypair, each found by the plan's tags or name."""
+        c = self.cloud.member
+        for s in self.servers():
+            c.compute.delete_server(s, ignore_missing=True)
+        with contextlib.suppress(Exception):
+            wait_until(lambda: not self.servers(), 180, 1, "drill servers deleted")
+        for sg in c.network.security_groups(tags=f"gc-plan={self.plan_id}"):
+            with contextlib.suppress(Exception):
+                c.network.delete_security_group(sg, ignore_missing=True)
+        with contextlib.suppress(Exception):
+            c.compute.delete_keypair(f"govcloud-{self.plan_id}", ignore_missing=True)
+
     def ssh_target(self, address: str, cmd: str) -> tuple[int, str]:
         """A new cloud server, with the key the run used and the host key the bridge published."""
         import paramiko
@@ -123,16 +137,7 @@ def drill(test_hosts, bridged_cloud, tmp_path_factory):
     d = Drill(root, plan_id, test_hosts, bridged_cloud)
     yield d
     # leave the cloud and the hosts as we found them
-    c = bridged_cloud.cloud.member
-    for s in d.servers():
-        c.compute.delete_server(s, ignore_missing=True)
-    with contextlib.suppress(Exception):
-        wait_until(lambda: not d.servers(), 180, 1, "drill servers deleted")
-    for sg in c.network.security_groups(tags=f"gc-plan={plan_id}"):
-        with contextlib.suppress(Exception):
-            c.network.delete_security_group(sg, ignore_missing=True)
-    with contextlib.suppress(Exception):
-        c.compute.delete_keypair(f"govcloud-{plan_id}", ignore_missing=True)
+    d.remove_cloud()
     run_playbook(REPO / "playbooks" / "sample_workload.yml", test_hosts.inventory_ini, limit=",".join(SOURCES),
                  private_data_dir=root / "redeploy")
 
