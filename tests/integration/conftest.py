@@ -245,15 +245,5 @@ def fresh_state_db(state_db) -> str:
     """The URL of a new, empty database on the state PostgreSQL (the harness role may CREATEDB),
     dropped after the test: a test on it never sees another run's journal, locks or claims (the
     shared ``govcloud_state`` keeps every plan's claims of app1/app2/… until released)."""
-    import uuid
-    from urllib.parse import urlsplit, urlunsplit
-
-    import psycopg
-    from psycopg import sql
-    db = f"gct_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(state_db, autocommit=True) as c:
-        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db)))
-    p = urlsplit(state_db)
-    yield urlunsplit((p.scheme, p.netloc, "/" + db, p.query, p.fragment))
-    with psycopg.connect(state_db, autocommit=True) as c:
-        c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db)))
+    from integration_helpers import throwaway_database
+    yield from throwaway_database(state_db, "gct")

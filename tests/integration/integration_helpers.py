@@ -41,3 +41,23 @@ def wait_until(pred, timeout: float, interval: float = 0.5, what: str = "conditi
 def parallel(fn, items, workers: int = 16):
     with cf.ThreadPoolExecutor(workers) as ex:
         return list(ex.map(fn, items))
+
+
+def throwaway_database(state_db: str, prefix: str):
+    """A new, empty database on the state PostgreSQL (the harness role may CREATEDB) named
+    ``<prefix>_<random>``: yields its URL (the state URL with the database swapped) and drops it
+    afterwards. A generator for a pytest fixture to ``yield from``."""
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+    from psycopg import sql
+    db = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(state_db, autocommit=True) as c:
+        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db)))
+    p = urlsplit(state_db)
+    try:
+        yield urlunsplit((p.scheme, p.netloc, "/" + db, p.query, p.fragment))
+    finally:
+        with psycopg.connect(state_db, autocommit=True) as c:
+            c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db)))

@@ -17,6 +17,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from integration_helpers import throwaway_database
+
 from govcloud.base.digest import file_sha256
 from govcloud.drivers.pgstate import PostgresState
 from govcloud.store.filestate import FileState
@@ -30,13 +32,7 @@ EXAMPLE = REPO / "migration-plans" / "heyuan-2018" / "plan.yaml"
 
 @pytest.fixture(scope="module")
 def pg_db(state_db):
-    db = f"gcm_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(state_db, autocommit=True) as c:
-        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db)))
-    p = urlsplit(state_db)
-    yield urlunsplit((p.scheme, p.netloc, "/" + db, p.query, p.fragment))
-    with psycopg.connect(state_db, autocommit=True) as c:
-        c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db)))
+    yield from throwaway_database(state_db, "gcm")
 
 
 @pytest.fixture
