@@ -163,6 +163,17 @@ def _refuse(fd: int, directory: Path, what: str, wait: float) -> LockedError:
                                      "(GOVCLOUD_LOCK_WAIT sets how many seconds to wait)"))
 
 
+def _open_lock_file(path: Path, named: Path) -> int:
+    """Open (creating it and its directory when absent) the lock file ``path``; ``named`` is what a
+    failure names (the directory a writer locks, or the lock file itself)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise GovcloudError(Msg("cannot lock {directory}: {reason}", directory=named,
+                                reason=exc.strerror or exc)) from None
+
+
 @contextmanager
 def writer_lock(directory: Path | str, command: str, *, wait: float | None = None,
                 busy: str = "is being changed by", recover: bool = True) -> Iterator[None]:
@@ -181,11 +192,7 @@ def writer_lock(directory: Path | str, command: str, *, wait: float | None = Non
             _held[key].pop()
         return
     wait = default_wait() if wait is None else wait
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    except OSError as exc:
-        raise GovcloudError(Msg("cannot lock {directory}: {reason}", directory=directory, reason=exc.strerror or exc)) from None
+    fd = _open_lock_file(path, directory)
     try:
         if not _flock(fd, fcntl.LOCK_EX, wait):
             raise _refuse(fd, directory, busy, wait)
@@ -256,11 +263,7 @@ def file_lock(path: Path | str, *, wait: float | None = None) -> Iterator[None]:
     shared by concurrent processes (a plan's known_hosts.targets). Not re-entrant."""
     path = Path(path)
     wait = default_wait() if wait is None else wait
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    except OSError as exc:
-        raise GovcloudError(Msg("cannot lock {directory}: {reason}", directory=path, reason=exc.strerror or exc)) from None
+    fd = _open_lock_file(path, path)
     try:
         if not _flock(fd, fcntl.LOCK_EX, wait):
             raise _refuse(fd, path, "is being changed by", wait)
