@@ -7,7 +7,7 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 STATE="${GOVCLOUD_HARNESS_STATE:-/var/lib/govcloud-harness}"
-N="${GOVCLOUD_CI_HOSTS:-72}"
+N="${GOVCLOUD_CI_HOSTS:-80}"
 export DEBIAN_FRONTEND=noninteractive
 mkdir -p "$STATE"
 TIMINGS="$STATE/ci-timings.txt"; : > "$TIMINGS"

@@ -976,11 +976,16 @@ class Executor:
                                    system=t.system, state=st.state.value))
         window = {t.system: t.cutover for t in targets}
         outside = [s for s, d in window.items() if d != today.isoformat()]
+        unrehearsed = self.unrehearsed(targets, statuses, today)
         frozen = [f for f in self.inv.freeze_windows.values() if f.start <= today <= f.end]
         if blocked:
             raise GovcloudError(Msg("cannot cut over: {why}", why=_joined(blocked)))
-        if (outside or frozen) and not force_reason:
+        if (outside or frozen or unrehearsed) and not force_reason:
             why = []
+            if unrehearsed:
+                why.append(Msg("no successful rehearsal in the last {days} days for {systems}",
+                               days=self.rehearsal_max_age(), systems=", ".join(
+                                   f"{s} ({d or Msg('never')})" for s, d in unrehearsed.items())))
             if outside:
                 why.append(Msg("outside the planned cutover day for {systems}",
                                systems=", ".join(f"{s} ({window[s] or 'none'})" for s in outside)))
@@ -1004,12 +1009,13 @@ class Executor:
         # the run's agent first: reading a kind-hosts record means SSH to its clients
         with self._processes():
             self._cutover_todo(todo, targets, results, force_reason=force_reason, outside=outside, frozen=frozen,
-                               projection=projection, approved=approved, over=over)
+                               projection=projection, approved=approved, over=over, unrehearsed=unrehearsed)
         return results
 
     def _cutover_todo(self, todo: list[D.SystemTarget], targets: list[D.SystemTarget], results: list[SystemResult],
                       *, force_reason: str | None, outside: list[str], frozen: list[Any],
-                      projection: dict[str, Any], approved: int | None, over: list[str]) -> None:
+                      projection: dict[str, Any], approved: int | None, over: list[str],
+                      unrehearsed: dict[str, str | None]) -> None:
         # the records: each must hold the source's value now (compare-and-swap, checked again at the
         # switch itself), and a DNS record's old TTL must have expired since `migrate run` lowered it
         conflicts, ttl_pending = [], []
@@ -1036,6 +1042,7 @@ class Executor:
         self.j(kind="run", command="cutover", systems=[t.system for t in targets], forced=bool(force_reason),
                reason=force_reason, outside_window=outside, freeze=[f.id for f in frozen],
                projection=projection, approved_downtime_s=approved, over_window=over,
+               unrehearsed=sorted(unrehearsed),
                ttl_pending=[{k: v for k, v in p.items() if k != "why"} for p in ttl_pending])
         groups: dict[str, list[D.SystemTarget]] = {}
         for t in todo:
@@ -1259,6 +1266,33 @@ class Executor:
                     return self.record_changes(items)
                 finally:
                     self.agent_sock = None
+
+    def rehearsal_max_age(self) -> int | None:
+        """The policy's `rehearsal_max_age_days`: a cutover needs a successful rehearsal that recent."""
+        pol = self.inv.policies.get(self.plan.policy) if getattr(self.plan, "policy", None) else None
+        return pol.thresholds.rehearsal_max_age_days if pol is not None else None
+
+    def unrehearsed(self, targets: list[D.SystemTarget], statuses: dict[str, SystemStatus],
+                    today: date) -> dict[str, str | None]:
+        """System → the day of its last successful rehearsal (None: never), for the systems the
+        policy's maximum rehearsal age refuses to cut over today; empty when the policy sets none."""
+        days = self.rehearsal_max_age()
+        if days is None:
+            return {}
+        out: dict[str, str | None] = {}
+        for t in targets:
+            st = statuses.get(t.system, SystemStatus(t.system))
+            if st.state in (State.verified, State.done, State.decommissioned):
+                continue
+            last = st.last_rehearsal
+            day = (last.get("at") or "")[:10] if last else None
+            try:
+                fresh = day is not None and (today - date.fromisoformat(day)).days <= days
+            except ValueError:
+                fresh = False
+            if not fresh:
+                out[t.system] = day
+        return out
 
     def approved_downtime(self) -> int | None:
         """The approved cutover downtime (seconds) of the plan's policy, if it sets one."""

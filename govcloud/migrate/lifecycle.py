@@ -2,7 +2,9 @@
 
 pending → prechecked → provisioned → synced (delta syncs repeat) → cutover → verified → done;
 ``rolled_back`` returns a system to a state from which it can be run again, ``failed`` keeps the
-step and the reason. Journal entries of kind ``state`` are the only source of truth; ``step``
+step and the reason; ``failed_back`` (a `migrate failback` during the soak: what the target wrote copied
+back to the source, which serves again) does too. Rehearsals (kind ``rehearsal``) change no state: they are
+listed per system (``rehearsals``), and the cutover may require a recent successful one. Journal entries of kind ``state`` are the only source of truth; ``step``
 entries (start/ok/fail) explain them.
 """
 
@@ -13,8 +15,8 @@ from typing import Any, Iterable, Mapping
 
 from govcloud.migrate.syncstats import SyncRun, convergence, last_delta
 from govcloud.model.enums import LabeledEnum, Strategy
-from govcloud.store.entries import (Entry, ResourceEntry, RunEntry, StateEntry, StepEntry, SyncStatsEntry,
-                                    as_entry)
+from govcloud.store.entries import (Entry, RehearsalEntry, ResourceEntry, RunEntry, StateEntry, StepEntry,
+                                    SyncStatsEntry, as_entry)
 
 
 class State(LabeledEnum):
@@ -28,6 +30,8 @@ class State(LabeledEnum):
     rolled_back = "rolled_back", "rolled back"
     failed = "failed"
     decommissioned = "decommissioned", "source decommissioned"
+    # `migrate failback` during the soak: the target's writes copied back, the source serves again
+    failed_back = "failed_back", "failed back"
 
 
 class Step(LabeledEnum):
@@ -39,6 +43,8 @@ class Step(LabeledEnum):
     verify = "verify"
     rollback = "rollback"
     decommission = "decommission"
+    rehearse = "rehearse"
+    failback = "failback"
 
 
 # The forward path: the state a system reaches when the step succeeds.
@@ -96,6 +102,11 @@ class SystemStatus:
     cutover_projection: dict[str, Any] | None = None
     approved_downtime_s: float | None = None
     forced_reason: str | None = None
+    # `migrate rehearse` runs of this system, oldest first: {id, status (start|ok|fail|cleaned), at,
+    # started_at, reason, timings {…_s}, projected_window_s, network, checks}
+    rehearsals: list[dict[str, Any]] = field(default_factory=list)
+    # `migrate failback` runs, oldest first: {status (ok|fail), at, reason, evidence}
+    failbacks: list[dict[str, Any]] = field(default_factory=list)
 
     def to_plain(self) -> dict[str, Any]:
         return {"system": self.system, "state": self.state.value, "failed_step": self.failed_step,
@@ -108,7 +119,16 @@ class SystemStatus:
                 "convergence": convergence(self.sync_runs),
                 "final_sync": (f.to_plain() if (f := self.final_sync) else None),
                 "cutover_projection": self.cutover_projection, "approved_downtime_s": self.approved_downtime_s,
-                "forced_reason": self.forced_reason, "over_window": self.over_window}
+                "forced_reason": self.forced_reason, "over_window": self.over_window,
+                "rehearsals": self.rehearsals, "last_rehearsal": self.last_rehearsal, "failbacks": self.failbacks}
+
+    @property
+    def last_rehearsal(self) -> dict[str, Any] | None:
+        """The newest rehearsal that succeeded (status ok, or ok then cleaned up), or None."""
+        for r in reversed(self.rehearsals):
+            if r.get("ok"):
+                return r
+        return None
 
     @property
     def final_sync(self) -> SyncRun | None:
@@ -136,7 +156,9 @@ def replay(entries: Iterable[Entry | Mapping[str, Any]]) -> dict[str, SystemStat
         if not sid:
             continue
         st = out.setdefault(sid, SystemStatus(sid))
-        if isinstance(e, ResourceEntry):
+        if isinstance(e, RehearsalEntry):
+            _rehearsal(st, e)
+        elif isinstance(e, ResourceEntry):
             if e.key is None:
                 continue
             if e.removed:
@@ -159,14 +181,21 @@ def replay(entries: Iterable[Entry | Mapping[str, Any]]) -> dict[str, SystemStat
             detail = e.detail or {}
             if e.step == Step.cutover.value and "downtime_s" in detail:
                 st.downtime_s, st.downtime_note = _seconds(detail.get("downtime_s")), _note(detail.get("downtime"))
+            if e.step == Step.failback.value:
+                ev = detail.get("evidence")
+                st.failbacks.append({"status": "ok", "at": e.at, "who": e.who, "reason": None,
+                                     "evidence": ev if isinstance(ev, dict) else {}})
+        elif isinstance(e, StepEntry) and e.status == "fail" and e.step == Step.failback.value:
+            st.failbacks.append({"status": "fail", "at": e.at, "who": e.who, "reason": _note(e.reason),
+                                 "evidence": {}})
         elif isinstance(e, StateEntry):
             new = State(e.to)
             st.state = new
             st.at, st.who = e.at, e.who
             # a rollback keeps the step and reason that caused it, so `status` says why
-            st.failed_step, st.reason = ((e.step, e.reason) if new in (State.failed, State.rolled_back)
-                                         else (None, None))
-            if new is State.rolled_back:
+            st.failed_step, st.reason = ((e.step, e.reason) if new in (State.failed, State.rolled_back,
+                                                                       State.failed_back) else (None, None))
+            if new in (State.rolled_back, State.failed_back):
                 st.done_steps.clear()
                 st.cutover_at = None
             elif new is State.cutover:
@@ -175,6 +204,37 @@ def replay(entries: Iterable[Entry | Mapping[str, Any]]) -> dict[str, SystemStat
                 st.done_at = e.at
             st.history.append({"to": new.value, "at": e.at, "who": e.who, "step": e.step, "reason": e.reason})
     return out
+
+
+def _rehearsal(st: SystemStatus, e: RehearsalEntry) -> None:
+    """One line of a rehearsal (start, then ok or fail, then cleaned): lines of one rehearsal id make
+    one record; a rehearsal whose start has no outcome was interrupted (its clones are removed by the
+    next rehearsal of the system)."""
+    rid = e.rehearsal
+    if not rid or e.status not in ("start", "ok", "fail", "cleaned"):
+        return
+    rec = next((r for r in st.rehearsals if r["id"] == rid), None)
+    if rec is None:
+        rec = {"id": rid, "status": e.status, "ok": False, "at": e.at, "started_at": e.at, "reason": None,
+               "timings": {}, "projected_window_s": None, "network": None, "checks": []}
+        st.rehearsals.append(rec)
+    if e.status != "cleaned" or rec["status"] == "start":
+        rec["status"] = e.status
+    rec["at"] = e.at
+    if e.status == "ok":
+        rec["ok"] = True
+    elif e.status == "fail":
+        rec["ok"], rec["reason"] = False, _note(e.reason)
+    elif e.status == "cleaned":
+        rec["cleaned_at"] = e.at
+    timings = {k: s for k, v in (e.timings or {}).items() if isinstance(k, str) and (s := _seconds(v)) is not None}
+    rec["timings"].update(timings)
+    if (w := _seconds(e.projected_window_s)) is not None:
+        rec["projected_window_s"] = w
+    if e.network:
+        rec["network"] = e.network[:200]
+    if e.checks:
+        rec["checks"] = [c[:500] for c in e.checks if isinstance(c, str)][:200]
 
 
 def _seconds(v: Any) -> float | None:

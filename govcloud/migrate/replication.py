@@ -481,7 +481,7 @@ def latest(entries: Iterable[Entry | Mapping[str, Any]],
                 rs = ReplicationStatus.from_plain({**s, "measured_at": s.get("measured_at") or e.at,
                                                    "live": False})
                 status[f"{rs.engine}/{rs.name}"] = rs
-        elif isinstance(e, StateEntry) and e.to in ("rolled_back", "done"):
+        elif isinstance(e, StateEntry) and e.to in ("rolled_back", "done", "failed_back"):
             status = {k: ReplicationStatus(v.engine, v.name, "absent", measured_at=e.at,
                                            detail="ended by " + str(e.to)) for k, v in status.items()}
     return list(decisions.values()), list(status.values())

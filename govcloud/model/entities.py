@@ -251,6 +251,9 @@ class Thresholds:
                                          "(with prefer_domestic)")
     cutover_max_downtime_s: int | None = fld("approved cutover downtime (s)", minimum=0,
                                              doc="`migrate cutover` refuses when the projected downtime exceeds it")
+    rehearsal_max_age_days: int | None = fld("rehearsal max age (days)", minimum=0,
+                                             doc="`migrate cutover` refuses a system without a successful "
+                                                 "`migrate rehearse` this many days old or newer")
 
 
 # ---------------------------------------------------------------- entities
@@ -543,6 +546,9 @@ class CloudZone:
                                    doc="when set and the network does not exist, migrate creates it with this subnet")
     floating_network: str | None = fld("floating-IP network",
                                        doc="external network for floating IPs of Internet-facing systems")
+    rehearsal_network: str | None = fld("rehearsal network",
+                                        doc="isolated OpenStack network (no router, no gateway) the clones of "
+                                            "`migrate rehearse` boot on")
 
 
 @dataclass(slots=True)

@@ -238,9 +238,25 @@ class ReapedEntry(Entry):
                                        else None, "processes": _maps}
 
 
+@dataclass(frozen=True)
+class RehearsalEntry(Entry):
+    """A `migrate rehearse` of a system in an isolated network: ``status`` start | ok | fail | cleaned
+    (its clones removed), one ``rehearsal`` id across its lines, the measured ``timings`` (seconds per
+    phase), the ``projected_window_s`` of the cutover, the isolated ``network`` and the ``checks`` run."""
+    rehearsal: str | None = None
+    status: str | None = None
+    timings: Mapping[str, Any] | None = None
+    projected_window_s: float | None = None
+    network: str | None = None
+    checks: tuple[Any, ...] = ()
+    KIND: ClassVar[str] = "rehearsal"
+    _READ: ClassVar[dict[str, Any]] = {"rehearsal": _text, "status": _text, "timings": _map,
+                                       "projected_window_s": _num, "network": _text, "checks": _seq}
+
+
 KINDS: dict[str, type[Entry]] = {c.KIND: c for c in (StateEntry, StepEntry, ResourceEntry, SyncStatsEntry, RunEntry,
                                                      ReplicationEntry, RecordTtlEntry, SwitchEntry, ChangeEntry,
-                                                     CleanupEntry, RetryEntry, ReapedEntry)}
+                                                     CleanupEntry, RetryEntry, ReapedEntry, RehearsalEntry)}
 
 
 def as_entry(e: "Entry | Mapping[str, Any]") -> Entry:

@@ -97,7 +97,7 @@ _DAMAGED = Msg("the journal is append-only; restore it from backup or move it as
                "and inspect the cloud by hand")
 # what replay relies on, by entry kind: field → the type it must have when present (None: required)
 _STATES = ("pending", "prechecked", "provisioned", "synced", "cutover", "verified", "done", "rolled_back",
-           "failed", "decommissioned")
+           "failed", "decommissioned", "failed_back")
 
 
 def _shape_problem(entry: Any) -> str | None:

@@ -1,6 +1,6 @@
 """Session fixtures for the real harness (harness/README.md).
 
-* ``test_hosts``    SSH test hosts started by ``harness/hosts`` (>= 72 hosts, 2 with role webapp)
+* ``test_hosts``    SSH test hosts started by ``harness/hosts`` (>= 80 hosts, 2 with role webapp)
 * ``openstack_cloud`` the OpenStack control plane started by ``harness/openstack``
 * ``bridged_cloud`` the cloud plus ``harness/bridge`` (ACTIVE servers answer SSH)
 * ``state_db``      the state PostgreSQL started by ``harness/statedb`` (its URL)
@@ -44,7 +44,7 @@ def _own_state(tmp_path_factory, monkeypatch):
 REPO = Path(__file__).resolve().parents[2]
 HARNESS = REPO / "harness"
 STATE = Path(os.environ.get("GOVCLOUD_HARNESS_STATE", "/var/lib/govcloud-harness"))
-HOSTS_N = 72          # h1..h72; the paramiko test needs 50; `harness/hosts up 72 --role webapp:2`
+HOSTS_N = 80          # h1..h80; the paramiko test needs 50; `harness/hosts up 80 --role webapp:2`
 WEBAPP_N = 2
 
 
