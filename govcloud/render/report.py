@@ -160,6 +160,19 @@ _R: dict[str, Any] = {
     "dt_over": N_("over the approved window"),
     "dt_forced": N_("forced: {reason}"),
     "dt_none": N_("-"),
+    "rh_title": N_("Rehearsals (isolated test migrations) and failbacks"),
+    "rh_summary": N_("{n} systems were rehearsed, {ok} with a successful rehearsal last; {fb} failed back."),
+    "rh_caption": N_("A rehearsal boots clones of the synced targets in an isolated network with no route to "
+                     "production, starts their services and runs the verify checks there; the projected window is "
+                     "the cutover window it measured. A failback copies what the target wrote during the soak "
+                     "back to the source, proves it equal, then switches the record back."),
+    "rh_last": N_("Last rehearsal"),
+    "rh_count": N_("Rehearsals"),
+    "rh_window": N_("Projected window"),
+    "rh_failback": N_("Failback"),
+    "rh_outcome": {"ok": N_("passed"), "fail": N_("failed"), "start": N_("interrupted"), "cleaned": N_("cleaned up")},
+    "rh_fb_ok": N_("{at}: failed back, {tables} tables and {trees} data trees equal on the source"),
+    "rh_fb_fail": N_("{at}: failback failed: {reason}"),
     "seconds": N_("{v} s"),
     "conv": {
         "converged": N_("converged"),
@@ -737,6 +750,51 @@ def downtime_summary(plan: Plan, statuses: Mapping[str, Any] | None, approved_no
         forced=sum(r["forced"] for r in rows))}
 
 
+def rehearsal_summary(plan: Plan, statuses: Mapping[str, Any] | None, lang: str = "zh") -> dict[str, Any] | None:
+    """Per system with a rehearsal or a failback in the journal: the last rehearsal (day, outcome,
+    reason), how many, the projected cutover window it measured, and each failback with what it
+    proved equal on the source (or why it failed)."""
+    if not statuses:
+        return None
+    R = localized(_R, lang)
+    batch_of = {i.system: b.id for b in plan.batches for i in b.items}
+    name_of = {i.system: i.name for i in plan.items()}
+    rows = []
+    for sid in sorted(statuses, key=lambda x: (batch_of.get(x, "~"), x)):
+        st = statuses[sid]
+        rh, fbs = list(getattr(st, "rehearsals", ()) or ()), list(getattr(st, "failbacks", ()) or ())
+        if not rh and not fbs:
+            continue
+        last = rh[-1] if rh else None
+        outcome = ("ok" if last.get("ok") else str(last.get("status"))) if last else None
+        fb_text = []
+        for fb in fbs:
+            at = str(fb.get("at") or "")[:16].replace("T", " ")
+            if fb.get("status") == "ok":
+                ev = fb.get("evidence") or {}
+                tables = ev.get("checksums") or ev.get("rows") or {}
+                fb_text.append(R["rh_fb_ok"].format(at=at, tables=len(tables) if isinstance(tables, (dict, list)) else 0,
+                                                    trees=len(ev["trees"]) if isinstance(ev.get("trees"), (dict, list))
+                                                    else 0))
+            else:
+                fb_text.append(R["rh_fb_fail"].format(at=at, reason=str(fb.get("reason") or "")[:200]))
+        w = last.get("projected_window_s") if last else None
+        rows.append({"batch": batch_of.get(sid, "-"), "system": sid, "name": name_of.get(sid, sid),
+                     "state": _state_label(st.state.value, lang),
+                     "last": (f"{str(last.get('at') or '')[:10]} {R['rh_outcome'].get(outcome, outcome)}"
+                              + (f" ({str(last['reason'])[:200]})" if last.get("reason") else "")) if last
+                     else R["dt_none"],
+                     "ok": bool(last and last.get("ok")), "count": len(rh),
+                     "window": R["seconds"].format(v=f"{w:.1f}") if isinstance(w, (int, float)) else R["dt_none"],
+                     "failback": tr("; ", lang).join(fb_text) or R["dt_none"]})
+    if not rows:
+        return None
+    return {"rows": rows, "text": R["rh_summary"].format(
+        n=sum(1 for r in rows if r["count"]), ok=sum(r["ok"] for r in rows),
+        fb=sum(1 for sid in (r["system"] for r in rows)
+               if any(f.get("status") == "ok" for f in getattr(statuses[sid], "failbacks", ()) or ())))}
+
+
 def _status_key(s: str) -> tuple:
     return (_STATUS_ORDER.index(s) if s in _STATUS_ORDER else len(_STATUS_ORDER), s)
 
@@ -931,6 +989,7 @@ def report_data(plan: Plan, inv: Inventory, *, lang: str = "zh", approval: str |
         mlps=mlps_summary(plan, inv, lang), compliance=compliance_summary(compliance),
         execution=execution_summary(plan, journal, lang), rules=rules_matrix(plan, lang),
         downtime=downtime_summary(plan, cutovers, policy.thresholds.cutover_max_downtime_s if policy else None, lang),
+        rehearsals=rehearsal_summary(plan, cutovers, lang),
         freeze_list=[{"name": cell(f.name), "start": f.start, "end": f.end} for f in freezes],
     )
     if data["compliance"]:
@@ -946,6 +1005,10 @@ def report_data(plan: Plan, inv: Inventory, *, lang: str = "zh", approval: str |
         if data["downtime"]:
             for r in data["downtime"]["rows"]:
                 for k in ("name", "note", "state"):
+                    r[k] = cell(r[k])
+        if data["rehearsals"]:
+            for r in data["rehearsals"]["rows"]:
+                for k in ("name", "state", "last", "failback"):
                     r[k] = cell(r[k])
         if data["execution"]:
             data["execution"]["states"] = [cell(x) for x in data["execution"]["states"]]

@@ -368,3 +368,51 @@ def test_hostile_journal_values_are_no_internal_error(drill, tmp_path):
     assert [r["bytes_transferred"] for r in by["app1"]["sync_runs"]] == [5]
     assert by["app1"]["sync_runs"][0]["database_s"] is None
     assert by["app2"]["downtime_s"] is None and by["app2"]["forced_reason"] is None
+
+
+def test_status_and_report_show_rehearsals_and_failbacks(drill, tmp_path):
+    """`migrate status` and the report list each system's rehearsals (last outcome, timings, projected
+    window, how many) and failbacks (what was proved equal, or why it failed), zh and en; a failback's
+    state is `failed_back`."""
+    entries = _journal(
+        {"kind": "state", "system": "app1", "to": "synced"},
+        {"kind": "rehearsal", "system": "app1", "rehearsal": "r1", "status": "start", "network": "govcloud-rehearsal"},
+        {"kind": "rehearsal", "system": "app1", "rehearsal": "r1", "status": "fail", "reason": "health <b>x</b>"},
+        {"kind": "rehearsal", "system": "app1", "rehearsal": "r1", "status": "cleaned"},
+        {"kind": "rehearsal", "system": "app1", "rehearsal": "r2", "status": "start"},
+        {"kind": "rehearsal", "system": "app1", "rehearsal": "r2", "status": "ok", "projected_window_s": 41.5,
+         "timings": {"provision_s": 3.25, "seed_s": 12.0, "start_s": 2.5, "verify_s": 4.0, "bogus_s": "x"}},
+        {"kind": "rehearsal", "system": "app1", "rehearsal": "r2", "status": "cleaned"},
+        {"kind": "state", "system": "app2", "to": "done"},
+        {"kind": "step", "system": "app2", "step": "failback", "status": "fail", "reason": "checksums differ: t1"},
+        {"kind": "step", "system": "app2", "step": "failback", "status": "ok",
+         "detail": {"evidence": {"checksums": {"govapp.t1": "ab", "govapp.t2": "cd"}, "trees": {"/srv/govapp": "ef"}}}},
+        {"kind": "state", "system": "app2", "to": "failed_back", "step": "failback", "reason": "rollback drill"})
+    (drill / "journal.jsonl").write_text("".join(json.dumps(e) + "\n" for e in entries), encoding="utf-8")
+    p = gc("migrate", "status", str(drill), "-o", "json")
+    assert p.returncode == 0, p.stderr
+    by = {s["system"]: s for s in json.loads(p.stdout)["systems"]}
+    a1, a2 = by["app1"], by["app2"]
+    assert [(r["id"], r["status"], r["ok"]) for r in a1["rehearsals"]] == [("r1", "fail", False), ("r2", "ok", True)]
+    assert a1["last_rehearsal"]["projected_window_s"] == 41.5 and "bogus_s" not in a1["last_rehearsal"]["timings"]
+    assert a1["rehearsals"][0]["reason"] == "health <b>x</b>" and a1["rehearsals"][0]["network"] == "govcloud-rehearsal"
+    assert a2["state"] == "failed_back" and [f["status"] for f in a2["failbacks"]] == ["fail", "ok"]
+    zh = gc("migrate", "status", str(drill)).stdout
+    assert "演练 " in zh and "通过" in zh and "预计割接窗口 41.5 s" in zh and "共 2 次演练" in zh, zh
+    assert "灌数 12.0 s" in zh and "已回切" in zh and "源端 2 张表、1 个数据目录一致" in zh, zh
+    assert "回切失败" in zh and "checksums differ: t1" in zh, zh
+    en = gc("migrate", "status", str(drill), "--lang", "en").stdout
+    assert "projected cutover window 41.5 s" in en and "2 rehearsal(s)" in en and "failed back" in en, en
+    assert "2 table(s) and 1 data tree(s) equal on the source" in en, en
+    for lang, words in (("zh", ("割接演练(隔离测试迁移)与回切", "41.5 秒", "已回切，源端 2 张表、1 个数据目录")),
+                        ("en", ("Rehearsals (isolated test migrations) and failbacks", "41.5 s",
+                                "failed back, 2 tables and 1 data trees equal on the source"))):
+        for fmt in ("md", "html"):
+            out = tmp_path / f"r-{lang}.{fmt}"
+            p = gc("report", str(drill), "--out", str(out), "--format", fmt, "--lang", lang)
+            assert p.returncode == 0, p.stderr
+            text = out.read_text(encoding="utf-8")
+            assert all(w in text for w in words), (lang, fmt, [w for w in words if w not in text])
+            assert "<b>x</b>" not in text          # a journal's text is data, never markup
+    html = (tmp_path / "r-en.html").read_text(encoding="utf-8")
+    assert 'data-system="app1" data-rehearsed="1"' in html and 'data-system="app2" data-rehearsed="0"' in html

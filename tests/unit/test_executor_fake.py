@@ -643,3 +643,69 @@ def test_cutover_dry_run_reads_a_hosts_record_on_its_clients_with_its_live_value
     assert w.pb.etc_hosts[("h38", name)] == src                    # read only
     w.pb.etc_hosts[("h38", name)] = "198.18.1.250"
     assert w.executor().record_changes_live(w.items(ex, ["app1"]))[0]["action"] == "conflict"
+
+
+# ---------------------------------------------------------------- the rehearsal gate (issue 18)
+
+
+def _rehearsed(ex: Executor, system: str, day: date, status: str, rid: str) -> None:
+    at = f"{day.isoformat()}T12:00:00Z"
+    ex.j(kind="rehearsal", system=system, rehearsal=rid, status="start", at=at)
+    ex.j(kind="rehearsal", system=system, rehearsal=rid, status=status, at=at,
+         timings={"verify_s": 1.5}, projected_window_s=42.0, reason=None if status == "ok" else "verify failed")
+
+
+def test_cutover_refuses_a_system_without_a_recent_successful_rehearsal(world):
+    """With the policy's rehearsal_max_age_days, a cutover on its planned day is refused until the
+    system has a successful rehearsal at most that many days old; a failed or older one does not count."""
+    w = world
+    w.inv.policies["drill"].thresholds.rehearsal_max_age_days = 7
+    ex = w.executor()
+    ex.run(w.items(ex), State.synced)
+    t = ex.targets(w.items(ex, ["app1"]))[0]
+    day = date.fromisoformat(t.cutover)
+    cut = w.items(ex, ["app1"])
+
+    def refused(why: str) -> None:
+        with pytest.raises(GovcloudError) as e:
+            w.executor().cutover(cut, today=day)
+        assert "rehearsal" in str(e.value) and why in str(e.value), str(e.value)
+        assert w.state("app1") is State.synced
+        assert not w.entries(kind="run", command="cutover")
+
+    refused("app1 (never)")
+    _rehearsed(ex, "app1", day - timedelta(days=10), "ok", "r-old")
+    refused(f"app1 ({(day - timedelta(days=10)).isoformat()})")
+    _rehearsed(ex, "app1", day - timedelta(days=1), "fail", "r-failed")
+    refused(f"app1 ({(day - timedelta(days=10)).isoformat()})")
+    _rehearsed(ex, "app1", day - timedelta(days=7), "ok", "r-fresh")
+    res = w.executor().cutover(cut, today=day)
+    assert [(r.system, r.ok, r.state) for r in res] == [("app1", True, "done")]
+    run = w.entries(kind="run", command="cutover")[-1]
+    assert run["unrehearsed"] == [] and not run.get("forced")
+    st = w.executor().status()["app1"]
+    assert [r["id"] for r in st.rehearsals] == ["r-old", "r-failed", "r-fresh"]
+    assert st.last_rehearsal["id"] == "r-fresh" and st.last_rehearsal["projected_window_s"] == 42.0
+    assert st.rehearsals[1]["status"] == "fail" and st.rehearsals[1]["reason"] == "verify failed"
+
+
+def test_a_forced_cutover_of_an_unrehearsed_system_is_journaled(world):
+    w = world
+    w.inv.policies["drill"].thresholds.rehearsal_max_age_days = 0
+    ex = w.executor()
+    ex.run(w.items(ex), State.synced)
+    t = ex.targets(w.items(ex, ["app2"]))[0]
+    res = w.executor().cutover(w.items(ex, ["app2"]), today=date.fromisoformat(t.cutover), force_reason="drill")
+    assert [(r.system, r.ok) for r in res] == [("app2", True)]
+    run = w.entries(kind="run", command="cutover")[-1]
+    assert run["unrehearsed"] == ["app2"] and run["forced"] is True and run["reason"] == "drill"
+
+
+def test_without_the_policy_setting_no_rehearsal_is_required(world):
+    w = world
+    assert w.inv.policies["drill"].thresholds.rehearsal_max_age_days is None
+    ex = w.executor()
+    ex.run(w.items(ex), State.synced)
+    t = ex.targets(w.items(ex, ["app1"]))[0]
+    res = w.executor().cutover(w.items(ex, ["app1"]), today=date.fromisoformat(t.cutover))
+    assert [(r.system, r.ok) for r in res] == [("app1", True)]

@@ -43,6 +43,19 @@ _T: dict[str, tuple[str, str]] = {
     "not_claimed": zh_en("{plan} does not hold {system}: nothing to release"),
     "resources_left": zh_en("the journal still records these cloud resources of {system}: {resources}"),
     "held_by": zh_en("{system} is being run now by pid {pid} ({user}@{host}, `{command}`, since {since})"),
+    "rehearsal": zh_en("rehearsal", ctx="migrate:column"),
+    "rehearsed": zh_en("rehearsed {at}: {status}"),
+    "rehearsal_window": zh_en("projected cutover window {window}"),
+    "rehearsal_timings": zh_en("provision {provision}, seed {seed}, start {start}, verify {verify}"),
+    "rehearsal_count": zh_en("{n} rehearsal(s)"),
+    "failed_back": zh_en("failed back {at}"),
+    "failback_failed": zh_en("failback failed {at}: {reason}"),
+    "failback_evidence": zh_en("{tables} table(s) and {trees} data tree(s) equal on the source"),
+}
+# a rehearsal's outcome, as `migrate status` prints it
+_REHEARSAL: dict[str, tuple[str, str]] = {
+    "ok": zh_en("passed", ctx="rehearsal"), "fail": zh_en("failed", ctx="rehearsal"),
+    "start": zh_en("interrupted", ctx="rehearsal"), "cleaned": zh_en("cleaned up", ctx="rehearsal"),
 }
 
 # the change set's actions and the records' actions, in the user's language
@@ -170,7 +183,68 @@ def detail_line(r: dict[str, Any], lg: str) -> Text:
         parts.append(m)
     if r["forced_reason"]:
         parts.append(Text(f"{label('forced', lg)}: {view.clean(r['forced_reason'])}", style="yellow"))
+    parts += rehearsal_parts(r, lg)
     return line + Text("; ").join(parts)
+
+
+def rehearsal_cell(r: dict[str, Any], lg: str) -> Text:
+    """The status table's rehearsal column: the newest rehearsal's day and outcome."""
+    rh = r.get("rehearsals") or []
+    if not rh:
+        return Text("")
+    last = rh[-1]
+    ok = r.get("last_rehearsal")
+    status = "ok" if last.get("ok") else last.get("status", "")
+    cell = Text(f"{(last.get('at') or '')[:10]} {action_text(_REHEARSAL, status, lg)}",
+                style="green" if last.get("ok") else "red" if status in ("fail", "start") else "")
+    if ok is not None and ok is not last:
+        cell.append(f" ({msg('rehearsed', lg, at=(ok.get('at') or '')[:10], status=action_text(_REHEARSAL, 'ok', lg))})")
+    return cell
+
+
+def action_text(table: dict[str, tuple[str, str]], code: str, lang: str) -> str:
+    zh, en = table.get(code, (code, code))
+    return zh if lang == "zh" else en
+
+
+def rehearsal_parts(r: dict[str, Any], lg: str) -> list[Text]:
+    """The detail line's rehearsal and failback figures: the last rehearsal's outcome, its timings
+    and projected cutover window; each failback with what it proved equal (or why it failed)."""
+    parts: list[Text] = []
+    rh = r.get("rehearsals") or []
+    if rh:
+        last = rh[-1]
+        status = "ok" if last.get("ok") else last.get("status", "")
+        m = Text(msg("rehearsed", lg, at=(last.get("at") or "")[:16], status=action_text(_REHEARSAL, status, lg)),
+                 style="" if last.get("ok") else "red")
+        if last.get("reason"):
+            m.append(f" ({view.clean(str(last['reason']))[:120]})")
+        parts.append(m)
+        tm = last.get("timings") or {}
+        if tm:
+            parts.append(Text(msg("rehearsal_timings", lg, **{k: secs(tm.get(f"{k}_s")) or "-"
+                                                              for k in ("provision", "seed", "start", "verify")})))
+        if last.get("projected_window_s") is not None:
+            parts.append(Text(msg("rehearsal_window", lg, window=secs(last["projected_window_s"]))))
+        if len(rh) > 1:
+            parts.append(Text(msg("rehearsal_count", lg, n=len(rh))))
+    for fb in r.get("failbacks") or []:
+        at = (fb.get("at") or "")[:16]
+        if fb.get("status") == "ok":
+            ev = fb.get("evidence") or {}
+            m = Text(msg("failed_back", lg, at=at), style="yellow")
+            tables, trees = ev.get("checksums") or ev.get("rows") or {}, ev.get("trees") or {}
+            if tables or trees:
+                m.append(" — " + msg("failback_evidence", lg, tables=_count(tables), trees=_count(trees)))
+            parts.append(m)
+        else:
+            parts.append(Text(msg("failback_failed", lg, at=at, reason=view.clean(str(fb.get("reason") or ""))[:160]),
+                              style="red"))
+    return parts
+
+
+def _count(v: Any) -> int:
+    return len(v) if isinstance(v, (dict, list, tuple)) else 0
 
 
 def status(st: Any, approval: str, batch: str | None, lang: str) -> None:
@@ -181,9 +255,10 @@ def status(st: Any, approval: str, batch: str | None, lang: str) -> None:
     rows, lg = st.systems, lang
     tab = Table(title=view.safe(msg("status", lg, plan=st.plan.plan_id, approval=approval)))
     with_repl = any(r["replication"]["methods"] or r["replication"]["status"] for r in rows)
+    with_rh = any(r.get("rehearsals") for r in rows)
     cols = [msg("batch", lg), msg("system", lg), msg("name", lg), msg("state", lg), msg("syncs", lg),
-            label("downtime", lg)] + ([label("replication", lg)] if with_repl else []) + [
-            msg("last_change", lg), msg("failure", lg)]
+            label("downtime", lg)] + ([label("replication", lg)] if with_repl else []) + (
+            [msg("rehearsal", lg)] if with_rh else []) + [msg("last_change", lg), msg("failure", lg)]
     for c in cols:
         tab.add_column(c)
     details = []
@@ -195,9 +270,11 @@ def status(st: Any, approval: str, batch: str | None, lang: str) -> None:
             down.append(" ⚠", style="bold red")
         tab.add_row(r["batch"], r["system"], view.safe(r["name"]), State(r["state"]).label(lg), str(r["syncs"]),
                     down, *((replication_cell(r["replication"], lg),) if with_repl else ()),
+                    *((rehearsal_cell(r, lg),) if with_rh else ()),
                     f"{r['at'] or ''} {r['who'] or ''}".strip(),
                     view.safe(f"{r['failed_step']}: {r['reason']}") if r["failed_step"] else "")
-        if r["sync_runs"] or r["downtime_s"] is not None or r["cutover_projection"] or r["state"] == "synced":
+        if r["sync_runs"] or r["downtime_s"] is not None or r["cutover_projection"] or r["state"] == "synced" \
+                or r.get("rehearsals") or r.get("failbacks"):
             details.append(detail_line(r, lg))
     out = view.stdout()
     out.print(tab)
