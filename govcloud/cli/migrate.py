@@ -183,7 +183,7 @@ def cutover(
     batch: str = typer.Option(..., "--batch", "-b", help="Batch id (B01) or number (1)."),
     system: Optional[list[str]] = typer.Option(None, "--system", help="Only these systems (their move groups come along)."),
     parallel: int = ParallelOpt,
-    force: bool = typer.Option(False, "--force", help="Cut over outside the planned day, inside a freeze window or beyond the approved downtime (needs --reason)."),
+    force: bool = typer.Option(False, "--force", help="Cut over outside the planned day, inside a freeze window, beyond the approved downtime or without the recent rehearsal the policy requires (needs --reason)."),
     reason: Optional[str] = typer.Option(None, "--reason", help="Why the window is overridden (journaled)."),
     today: Optional[str] = typer.Option(None, "--today", hidden=True, help="The day to check windows against (tests)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
@@ -202,8 +202,10 @@ def cutover(
     """Stop the source services, close the source databases to application writes, final sync with
     row counts and content checksums compared, switch the record to the cloud, verify; the client's
     downtime is measured and journaled. Refused when the projected downtime exceeds the policy's
-    approved window (thresholds.cutover_max_downtime_s) unless --force --reason. A failed cutover
-    or verification rolls back at once (record back, source databases open, services started)."""
+    approved window (thresholds.cutover_max_downtime_s), or when the policy requires a successful
+    `migrate rehearse` no older than thresholds.rehearsal_max_age_days and a system has none, unless
+    --force --reason. A failed cutover or verification rolls back at once (record back, source
+    databases open, services started)."""
     if force and not (reason and reason.strip()):
         raise UsageError(Msg("--force needs --reason \"…\" (it is journaled)"))
     path, plan, inv, _state = _open(plan_arg, lang, output)
