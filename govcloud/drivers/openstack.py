@@ -20,8 +20,9 @@ from keystoneauth1 import exceptions as ksa
 from openstack import exceptions as osx
 
 from govcloud.base.i18n import Msg
-from govcloud.drivers.ports import (HOST_KEY_META, META_PLAN, META_SERVER, META_SYSTEM, TAG, CloudError,
-                                    Ensured, Snapshot, plan_tag, system_tag)
+from govcloud.drivers.ports import (HOST_KEY_META, META_PLAN, META_SERVER, META_SYSTEM, REHEARSAL_META,
+                                    ROUTER_OWNERS, TAG, CloudError, Ensured, Snapshot, isolation_problems_of,
+                                    plan_tag, rehearsal_of, rehearsal_tag, system_tag)
 
 __all__ = ["HOST_KEY_META", "META_PLAN", "META_SERVER", "META_SYSTEM", "TAG", "CloudError", "OpenStackCloud",
            "Snapshot", "plan_tag", "system_tag"]
@@ -114,14 +115,18 @@ def snapshot(conn: Any, plan_id: str, *, with_catalogue: bool = True) -> Snapsho
         for k in conn.compute.keypairs():
             snap.keypairs[k.name] = k.fingerprint
         for s in conn.compute.servers(details=True, tags=plan_tag(plan_id)):
+            if _clone(s):
+                continue                       # a rehearsal's clone is not the plan's target
             info = _server_info(s)
             md = info["metadata"]
             snap.servers[(md.get(META_SYSTEM, ""), md.get(META_SERVER, ""))] = info
         for sg in conn.network.security_groups(tags=plan_tag(plan_id)):
+            if rehearsal_of(sg.tags):
+                continue
             snap.security_groups[sg.name] = {"id": sg.id, "rules": [_rule_key(r) for r in sg.security_group_rules or []]}
         for v in conn.block_storage.volumes(details=True):
             md = dict(v.metadata or {})
-            if md.get(META_PLAN) == plan_id:
+            if md.get(META_PLAN) == plan_id and not rehearsal_of((), md):
                 snap.volumes[v.name] = {"id": v.id, "status": v.status, "size": v.size,
                                         "attached_to": [a.get("server_id") for a in (v.attachments or [])]}
         for ip in conn.network.ips(tags=plan_tag(plan_id)):
@@ -145,6 +150,30 @@ def network_cidrs(conn: Any) -> dict[str, list[str]]:
         return {n.name: cidrs.get(n.id, []) for n in conn.network.networks()}
     except _CLOUD_ERRORS as exc:
         raise map_error(exc, "reading networks") from None
+
+
+def _clone(s: Any) -> str | None:
+    """The rehearsal a server is a clone for (metadata, else tag), None for a real target."""
+    return rehearsal_of(getattr(s, "tags", None), s.metadata)
+
+
+def isolation_problems(conn: Any, network: str) -> list[str]:
+    """Why ``network`` is not isolated ([] = isolated): missing, ``router:external``, a router's
+    port on it, a subnet with a gateway or host routes. Neutron shows a project the ports of
+    networks it owns only: on a shared network another project owns, a router port whose address is
+    not the subnet's gateway_ip is not visible to a member (the gateway_ip check still is)."""
+    try:
+        net = conn.network.find_network(network)
+        if net is None:
+            return isolation_problems_of(network, exists=False)
+        ports = [(p.device_owner, p.device_id) for p in conn.network.ports(network_id=net.id)
+                 if (p.device_owner or "") in ROUTER_OWNERS]
+        subnets = [{"cidr": sn.cidr, "gateway_ip": sn.gateway_ip, "host_routes": list(sn.host_routes or [])}
+                   for sn in conn.network.subnets(network_id=net.id)]
+        return isolation_problems_of(network, exists=True, external=bool(net.is_router_external),
+                                     router_ports=sorted(ports), subnets=subnets)
+    except _CLOUD_ERRORS as exc:
+        raise map_error(exc, f"network {network}") from None
 
 
 def _rule_key(r: Any) -> tuple:
@@ -230,11 +259,14 @@ def ensure_security_group(conn: Any, name: str, rules: list[dict[str, Any]], tag
         raise map_error(exc, f"security group {name}") from None
 
 
-def find_server(conn: Any, plan_id: str, system: str, server: str) -> dict[str, Any] | None:
+def find_server(conn: Any, plan_id: str, system: str, server: str,
+                rehearsal: str | None = None) -> dict[str, Any] | None:
+    """The target of (plan, system, server) — or, with ``rehearsal``, that rehearsal's clone of it:
+    never one for the other."""
     try:
         for s in conn.compute.servers(details=True, tags=plan_tag(plan_id)):
             md = s.metadata or {}
-            if md.get(META_SYSTEM) == system and md.get(META_SERVER) == server:
+            if md.get(META_SYSTEM) == system and md.get(META_SERVER) == server and _clone(s) == rehearsal:
                 return _server_info(s)
     except _CLOUD_ERRORS as exc:
         raise map_error(exc, f"looking up server {server}") from None
@@ -248,7 +280,7 @@ def system_servers(conn: Any, system: str) -> list[dict[str, Any]]:
     try:
         for s in conn.compute.servers(details=True, tags=system_tag(system)):
             md = s.metadata or {}
-            if md.get(META_SYSTEM) == system:
+            if md.get(META_SYSTEM) == system and not _clone(s):
                 out.append({"id": s.id, "name": s.name, "plan": md.get(META_PLAN), "server": md.get(META_SERVER)})
     except _CLOUD_ERRORS as exc:
         raise map_error(exc, f"looking up the servers of {system}") from None
@@ -257,10 +289,12 @@ def system_servers(conn: Any, system: str) -> list[dict[str, Any]]:
 
 def ensure_server(conn: Any, *, plan_id: str, system: str, server: str, name: str, flavor: str, image: str,
                   network: str, keypair: str, security_group: str, availability_zone: str | None = None,
-                  timeout: float = 600.0) -> tuple[dict[str, Any], str]:
+                  timeout: float = 600.0, rehearsal: str | None = None) -> tuple[dict[str, Any], str]:
     """The server for (plan, system, server): found by its tags/metadata, else created; waits for
-    ACTIVE. A server in ERROR is reported with Nova's fault, never silently replaced."""
-    found = find_server(conn, plan_id, system, server)
+    ACTIVE. A server in ERROR is reported with Nova's fault, never silently replaced. With
+    ``rehearsal``, that rehearsal's clone (tag ``gc-reh=…``, metadata ``govcloud:rehearsal``)."""
+    rtags = [rehearsal_tag(rehearsal)] if rehearsal else []
+    found = find_server(conn, plan_id, system, server, rehearsal)
     action = "kept"
     try:
         if found is None:
@@ -277,8 +311,9 @@ def ensure_server(conn: Any, *, plan_id: str, system: str, server: str, name: st
             kw: dict[str, Any] = dict(
                 name=name, flavor_id=fl.id, image_id=im.id, key_name=keypair,
                 networks=[{"uuid": net.id}], security_groups=[{"name": security_group}],
-                metadata={META_PLAN: plan_id, META_SYSTEM: system, META_SERVER: server},
-                tags=[TAG, plan_tag(plan_id), system_tag(system)])
+                metadata={META_PLAN: plan_id, META_SYSTEM: system, META_SERVER: server,
+                          **({REHEARSAL_META: rehearsal} if rehearsal else {})},
+                tags=[TAG, plan_tag(plan_id), system_tag(system)] + rtags)
             if availability_zone:
                 kw["availability_zone"] = availability_zone
             created = conn.compute.create_server(**kw)
@@ -316,16 +351,19 @@ def _wait(conn: Any, server_id: str, timeout: float) -> Any:
 
 
 def ensure_volume(conn: Any, *, plan_id: str, system: str, name: str, size_gb: int, server_id: str,
-                  timeout: float = 300.0) -> tuple[dict[str, Any], str]:
+                  timeout: float = 300.0, rehearsal: str | None = None) -> tuple[dict[str, Any], str]:
+    if rehearsal:
+        rehearsal_tag(rehearsal)          # a plain id, or a caller's bug
     try:
         vol = None
         for v in conn.block_storage.volumes(details=True, name=name):
-            if (v.metadata or {}).get(META_PLAN) == plan_id:
+            if (v.metadata or {}).get(META_PLAN) == plan_id and rehearsal_of((), v.metadata) == rehearsal:
                 vol = v
         action = "kept"
         if vol is None:
             vol = conn.block_storage.create_volume(name=name, size=max(1, int(size_gb)),
-                                                   metadata={META_PLAN: plan_id, META_SYSTEM: system})
+                                                   metadata={META_PLAN: plan_id, META_SYSTEM: system,
+                                                             **({REHEARSAL_META: rehearsal} if rehearsal else {})})
             action = "created"
         deadline = time.monotonic() + timeout
         while vol.status not in ("available", "in-use"):
@@ -402,23 +440,51 @@ def find_system_resources(conn: Any, plan_id: str, system: str) -> dict[str, dic
     try:
         for s in conn.compute.servers(details=True, tags=plan_tag(plan_id)):
             md = s.metadata or {}
-            if md.get(META_SYSTEM) == system:
+            if md.get(META_SYSTEM) == system and not _clone(s):
                 found[f"server:{md.get(META_SERVER) or s.id}"] = {"kind": "server", "id": s.id, "name": s.name}
         for v in conn.block_storage.volumes(details=True):
             md = v.metadata or {}
-            if md.get(META_PLAN) == plan_id and md.get(META_SYSTEM) == system:
+            if md.get(META_PLAN) == plan_id and md.get(META_SYSTEM) == system and not rehearsal_of((), md):
                 found[f"volume:{v.name or v.id}"] = {"kind": "volume", "id": v.id, "name": v.name}
         for ip in conn.network.ips(tags=plan_tag(plan_id)):
             if (ip.description or "").startswith(f"{system}/"):
                 found[f"floating_ip:{ip.description.split('/', 1)[1]}"] = {
                     "kind": "floating_ip", "id": ip.id, "name": ip.description}
         for g in conn.network.security_groups(tags=plan_tag(plan_id)):
-            if system_tag(system) not in (g.tags or []):
+            if system_tag(system) not in (g.tags or []) or rehearsal_of(g.tags):
                 continue
             found["security_group" if "security_group" not in found else f"security_group:{g.id}"] = {
                 "kind": "security_group", "id": g.id, "name": g.name}
     except _CLOUD_ERRORS as exc:
         raise map_error(exc, f"looking up the cloud resources of {system}") from None
+    return found
+
+
+def find_rehearsal_resources(conn: Any, plan_id: str, system: str | None = None) -> dict[str, dict[str, Any]]:
+    """Every rehearsal resource of the plan (of ``system``), by tags and metadata alone: clone
+    servers (tag ``gc-plan=…`` + metadata/tag of the rehearsal), clone volumes (metadata),
+    security groups tagged ``gc-reh=…``. Key ``kind:rehearsal:…`` → {kind, id, name, rehearsal, system}."""
+    found: dict[str, dict[str, Any]] = {}
+    try:
+        for s in conn.compute.servers(details=True, tags=plan_tag(plan_id)):
+            md, rid = s.metadata or {}, _clone(s)
+            if rid and (system is None or md.get(META_SYSTEM) == system):
+                found[f"server:{rid}:{md.get(META_SYSTEM)}/{md.get(META_SERVER) or s.id}"] = {
+                    "kind": "server", "id": s.id, "name": s.name, "rehearsal": rid, "system": md.get(META_SYSTEM)}
+        for v in conn.block_storage.volumes(details=True):
+            md = v.metadata or {}
+            rid = rehearsal_of((), md)
+            if rid and md.get(META_PLAN) == plan_id and (system is None or md.get(META_SYSTEM) == system):
+                found[f"volume:{rid}:{v.name or v.id}"] = {"kind": "volume", "id": v.id, "name": v.name,
+                                                         "rehearsal": rid, "system": md.get(META_SYSTEM)}
+        for g in conn.network.security_groups(tags=plan_tag(plan_id)):
+            rid, tags = rehearsal_of(g.tags), list(g.tags or [])
+            if rid and (system is None or system_tag(system) in tags):
+                sys_of = next((t.split("=", 1)[1] for t in tags if t.startswith("gc-sys=")), None)
+                found[f"security_group:{rid}:{g.id}"] = {"kind": "security_group", "id": g.id, "name": g.name,
+                                                         "rehearsal": rid, "system": sys_of}
+    except _CLOUD_ERRORS as exc:
+        raise map_error(exc, "looking up the resources of rehearsals") from None
     return found
 
 
@@ -502,6 +568,9 @@ class OpenStackCloud:
     def network_cidrs(self) -> dict[str, list[str]]:
         return network_cidrs(self.conn)
 
+    def isolation_problems(self, network: str) -> list[str]:
+        return isolation_problems(self.conn, network)
+
     def ensure_keypair(self, name: str, public_key: str) -> Ensured:
         return Ensured(*ensure_keypair(self.conn, name, public_key))
 
@@ -532,6 +601,9 @@ class OpenStackCloud:
 
     def system_servers(self, system: str) -> list[dict[str, Any]]:
         return system_servers(self.conn, system)
+
+    def find_rehearsal_resources(self, plan_id: str, system: str | None = None) -> dict[str, dict[str, Any]]:
+        return find_rehearsal_resources(self.conn, plan_id, system)
 
     def delete_resources(self, resources: dict[str, dict[str, Any]],
                          on_removed: Callable[[str], None] | None = None, timeout: float = 300.0) -> list[str]:

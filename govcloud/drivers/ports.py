@@ -24,14 +24,25 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, NamedTuple, Protocol, runtime_checkable
+import re
+from typing import Any, Callable, NamedTuple, Protocol, Sequence, runtime_checkable
 
+from govcloud.base.i18n import Msg
 from govcloud.errors import GovcloudError
 
 # tags and metadata every resource govcloud creates carries (the plan, the system, the source server)
 TAG = "govcloud"
 META_PLAN, META_SYSTEM, META_SERVER = "govcloud_plan", "govcloud_system", "govcloud_server"
 HOST_KEY_META = "govcloud:ssh_host_key"
+# a rehearsal's clone (server, volume) carries its rehearsal id in this metadata key and, like every
+# resource of the rehearsal, the tag ``gc-reh=<id>``: the look-ups of a plan's real targets skip them
+REHEARSAL_META = "govcloud:rehearsal"
+REHEARSAL_TAG_PREFIX = "gc-reh="
+_REHEARSAL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,52}")
+# Neutron device owners of a router's ports (legacy, distributed, HA, SNAT): a network holding one is routed
+ROUTER_OWNERS = ("network:router_interface", "network:router_interface_distributed",
+                 "network:ha_router_replicated_interface", "network:router_ha_interface",
+                 "network:router_gateway", "network:router_centralized_snat")
 
 
 def plan_tag(plan_id: str) -> str:
@@ -42,9 +53,56 @@ def system_tag(system: str) -> str:
     return f"gc-sys={system}"[:60]
 
 
-def resource_tags(plan_id: str, system: str | None = None) -> list[str]:
-    """The tags of a resource of (plan, system); a plan-wide resource (network) has no system tag."""
-    return [TAG, plan_tag(plan_id)] + ([system_tag(system)] if system else [])
+def rehearsal_tag(rehearsal: str) -> str:
+    """The tag of everything rehearsal ``rehearsal`` creates. Its id is short and plain (a Nova tag
+    holds no ``/`` or ``,`` and at most 60 characters); anything else is a caller's bug."""
+    if not _REHEARSAL_ID.fullmatch(rehearsal or ""):
+        raise ValueError(f"rehearsal id {rehearsal!r} is not [A-Za-z0-9._-], at most 53 characters")
+    return REHEARSAL_TAG_PREFIX + rehearsal
+
+
+def resource_tags(plan_id: str, system: str | None = None, rehearsal: str | None = None) -> list[str]:
+    """The tags of a resource of (plan, system); a plan-wide resource (network) has no system tag;
+    a rehearsal's resource (a clone's security group) adds ``gc-reh=<id>``."""
+    return ([TAG, plan_tag(plan_id)] + ([system_tag(system)] if system else [])
+            + ([rehearsal_tag(rehearsal)] if rehearsal else []))
+
+
+def rehearsal_of(tags: Any, metadata: Any = None) -> str | None:
+    """The rehearsal id a resource belongs to (metadata ``govcloud:rehearsal``, else its
+    ``gc-reh=`` tag), None for a real target."""
+    rid = (metadata or {}).get(REHEARSAL_META)
+    if rid:
+        return str(rid)
+    for t in tags or ():
+        if isinstance(t, str) and t.startswith(REHEARSAL_TAG_PREFIX):
+            return t[len(REHEARSAL_TAG_PREFIX):]
+    return None
+
+
+def isolation_problems_of(network: str, *, exists: bool, external: bool = False,
+                          router_ports: Sequence[tuple[str, str]] = (),
+                          subnets: Sequence[dict[str, Any]] = ()) -> list[str]:
+    """Why ``network`` is not isolated, from what a driver read about it: each problem a ``Msg``
+    naming the network. ``router_ports``: (device_owner, router id) of ports a router holds on it;
+    ``subnets``: {cidr, gateway_ip, host_routes}. Both drivers word their findings here."""
+    if not exists:
+        return [Msg("network {network!r} does not exist", network=network)]
+    problems: list[str] = []
+    if external:
+        problems.append(Msg("network {network!r} is an external network (router:external)", network=network))
+    for owner, router in router_ports:
+        problems.append(Msg("network {network!r} has a router port ({owner}, router {router})",
+                            network=network, owner=owner, router=router or "?"))
+    for sn in subnets:
+        if sn.get("gateway_ip"):
+            problems.append(Msg("network {network!r}: subnet {cidr} has a gateway ({gateway})",
+                                network=network, cidr=sn.get("cidr"), gateway=sn["gateway_ip"]))
+        if sn.get("host_routes"):
+            problems.append(Msg("network {network!r}: subnet {cidr} has host routes ({routes})",
+                                network=network, cidr=sn.get("cidr"), routes=", ".join(
+                                    f"{r.get('destination')} via {r.get('nexthop')}" for r in sn["host_routes"])))
+    return problems
 
 
 class CloudError(GovcloudError):
@@ -107,21 +165,41 @@ class CloudPort(Protocol):
     def ensure_security_group(self, name: str, rules: list[dict[str, Any]], tags: list[str],
                               description: str) -> Ensured: ...
 
-    def find_server(self, plan_id: str, system: str, server: str) -> dict[str, Any] | None: ...
+    def isolation_problems(self, network: str) -> list[str]:
+        """Why ``network`` is NOT isolated (``[]``: it is): it is missing, external
+        (``router:external``), a router has a port on it (interface, gateway, HA/DVR), or a subnet
+        has a gateway_ip or host routes. Each problem a ``Msg`` naming the network."""
+        ...
+
+    def find_server(self, plan_id: str, system: str, server: str) -> dict[str, Any] | None:
+        """The real target of (plan, system, server), never a rehearsal's clone."""
+        ...
 
     def ensure_server(self, *, plan_id: str, system: str, server: str, name: str, flavor: str, image: str,
                       network: str, keypair: str, security_group: str, availability_zone: str | None = None,
-                      timeout: float = 600.0) -> Ensured: ...
+                      timeout: float = 600.0, rehearsal: str | None = None) -> Ensured:
+        """The server for (plan, system, server); with ``rehearsal`` a CLONE of it for that rehearsal
+        (tags + ``gc-reh=<id>``, metadata ``govcloud:rehearsal``), found again only as that clone and
+        invisible to ``find_server``, ``find_system_resources``, ``system_servers`` and the snapshot."""
+        ...
 
     def ensure_volume(self, *, plan_id: str, system: str, name: str, size_gb: int, server_id: str,
-                      timeout: float = 300.0) -> Ensured: ...
+                      timeout: float = 300.0, rehearsal: str | None = None) -> Ensured: ...
 
     def ensure_floating_ip(self, *, plan_id: str, server_id: str, external_network: str,
                            label: str) -> Ensured: ...
 
     def host_key_of(self, server_id: str) -> str | None: ...
 
-    def find_system_resources(self, plan_id: str, system: str) -> dict[str, dict[str, Any]]: ...
+    def find_system_resources(self, plan_id: str, system: str) -> dict[str, dict[str, Any]]:
+        """What the cloud holds for (plan, system), by tags and metadata; rehearsal resources excluded."""
+        ...
+
+    def find_rehearsal_resources(self, plan_id: str, system: str | None = None) -> dict[str, dict[str, Any]]:
+        """Every resource of a rehearsal of the plan (of ``system``): clones (servers, volumes) and
+        anything tagged ``gc-reh=``, found by tags and metadata alone (a SIGKILLed rehearsal leaks
+        nothing), as key → {kind, id, name, rehearsal, system}; ``delete_resources`` removes them."""
+        ...
 
     def system_servers(self, system: str) -> list[dict[str, Any]]:
         """Every server of the system in this project, whatever its plan (tag ``gc-sys=`` and

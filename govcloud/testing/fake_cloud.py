@@ -20,8 +20,9 @@ import threading
 import uuid
 from typing import Any, Callable
 
-from govcloud.drivers.ports import (HOST_KEY_META, META_PLAN, META_SERVER, META_SYSTEM, TAG, CloudError, Ensured,
-                                    Snapshot, plan_tag)
+from govcloud.drivers.ports import (HOST_KEY_META, META_PLAN, META_SERVER, META_SYSTEM, REHEARSAL_META, TAG,
+                                    CloudError, Ensured, Snapshot, isolation_problems_of, plan_tag, rehearsal_of,
+                                    rehearsal_tag)
 
 
 def _rule_key(r: dict[str, Any]) -> tuple:
@@ -34,7 +35,9 @@ class FakeCloud:
 
     def __init__(self, *, flavors: dict[str, tuple[int, int]] | None = None, images: list[str] | None = None,
                  networks: dict[str, str] | None = None, external: dict[str, str] | None = None,
-                 limits: dict[str, int] | None = None) -> None:
+                 isolated: dict[str, str] | None = None, limits: dict[str, int] | None = None) -> None:
+        """``networks`` get a subnet with a gateway (Neutron's default: the first address),
+        ``isolated`` ones a subnet without (no router either: ``isolation_problems`` is [])."""
         self._lock = threading.RLock()
         self._ids = itertools.count(1)
         self.flavors = {n: {"id": f"fl-{n}", "vcpus": c, "ram_mb": r, "disk": 10}
@@ -45,6 +48,9 @@ class FakeCloud:
             self._add_network(name, cidr, external=False, tags=[])
         for name, cidr in (external or {"public": "198.18.240.0/20"}).items():
             self._add_network(name, cidr, external=True, tags=[])
+        for name, cidr in (isolated or {}).items():
+            self._add_network(name, cidr, external=False, tags=[], gateway=False)
+        self.routers: dict[str, dict[str, Any]] = {}       # id → {name, interfaces: [network], gateway: network}
         self.keypairs: dict[str, dict[str, Any]] = {}
         self.servers: dict[str, dict[str, Any]] = {}
         self.security_groups: dict[str, dict[str, Any]] = {}
@@ -65,11 +71,39 @@ class FakeCloud:
     def _id(self, prefix: str) -> str:
         return f"{prefix}-{next(self._ids):04d}-{uuid.uuid4().hex[:6]}"
 
-    def _add_network(self, name: str, cidr: str | None, *, external: bool, tags: list[str]) -> dict[str, Any]:
+    def _add_network(self, name: str, cidr: str | None, *, external: bool, tags: list[str],
+                     gateway: bool = True) -> dict[str, Any]:
+        subnets = [{"cidr": cidr, "gateway_ip": str(next(ipaddress.ip_network(cidr).hosts())) if gateway else None,
+                    "host_routes": []}] if cidr else []
         net = {"id": self._id("net"), "name": name, "cidrs": [cidr] if cidr else [], "external": external,
-               "tags": list(tags), "next": 10}
+               "tags": list(tags), "next": 10, "subnets": subnets}
         self.networks[name] = net
         return net
+
+    # ------------------------------------------------------------ topology for tests (an admin's doing)
+    def add_network(self, name: str, cidr: str, *, gateway: bool = True,
+                    host_routes: list[dict[str, str]] | None = None) -> None:
+        """A network made outside govcloud: its subnet with or without a gateway, host routes."""
+        with self._lock:
+            net = self._add_network(name, cidr, external=False, tags=[], gateway=gateway)
+            net["subnets"][0]["host_routes"] = list(host_routes or [])
+
+    def add_router(self, name: str, interfaces: list[str], gateway: str | None = None) -> str:
+        """A router with an interface on each of ``interfaces`` (and its gateway on ``gateway``)."""
+        with self._lock:
+            rid = self._id("router")
+            self.routers[rid] = {"name": name, "interfaces": list(interfaces), "gateway": gateway}
+            return rid
+
+    def remove_network(self, name: str) -> None:
+        with self._lock:
+            self.networks.pop(name, None)
+            for r in self.routers.values():
+                r["interfaces"] = [n for n in r["interfaces"] if n != name]
+
+    def remove_router(self, router_id: str) -> None:
+        with self._lock:
+            self.routers.pop(router_id, None)
 
     def _enter(self, op: str) -> None:
         self.calls.append(op)
@@ -80,6 +114,10 @@ class FakeCloud:
     def _changed(self, op: str, resource: dict[str, Any]) -> None:
         if self.after is not None:
             self.after(op, resource)
+
+    @staticmethod
+    def _clone(s: dict[str, Any]) -> str | None:
+        return rehearsal_of(s["tags"], s["metadata"])
 
     def _server_info(self, s: dict[str, Any]) -> dict[str, Any]:
         return {"id": s["id"], "name": s["name"], "status": s["status"],
@@ -104,14 +142,14 @@ class FakeCloud:
                                  for n, x in self.networks.items()}
             snap.keypairs = {n: k["fingerprint"] for n, k in self.keypairs.items()}
             for s in self.servers.values():
-                if plan_tag(plan_id) in s["tags"]:
+                if plan_tag(plan_id) in s["tags"] and not self._clone(s):
                     md = s["metadata"]
                     snap.servers[(md.get(META_SYSTEM, ""), md.get(META_SERVER, ""))] = self._server_info(s)
             for g in self.security_groups.values():
-                if plan_tag(plan_id) in g["tags"]:
+                if plan_tag(plan_id) in g["tags"] and not rehearsal_of(g["tags"]):
                     snap.security_groups[g["name"]] = {"id": g["id"], "rules": [_rule_key(r) for r in g["rules"]]}
             for v in self.volumes.values():
-                if v["metadata"].get(META_PLAN) == plan_id:
+                if v["metadata"].get(META_PLAN) == plan_id and not rehearsal_of((), v["metadata"]):
                     snap.volumes[v["name"]] = {"id": v["id"], "status": v["status"], "size": v["size"],
                                                "attached_to": list(v["attachments"])}
             for ip in self.floating_ips.values():
@@ -125,6 +163,19 @@ class FakeCloud:
     def network_cidrs(self) -> dict[str, list[str]]:
         with self._lock:
             return {n: list(x["cidrs"]) for n, x in self.networks.items()}
+
+    def isolation_problems(self, network: str) -> list[str]:
+        with self._lock:
+            self.calls.append("isolation_problems")
+            net = self.networks.get(network) or next((n for n in self.networks.values() if n["id"] == network), None)
+            if net is None:
+                return isolation_problems_of(network, exists=False)
+            ports = sorted([("network:router_interface", rid) for rid, r in self.routers.items()
+                            if net["name"] in r["interfaces"]]
+                           + [("network:router_gateway", rid) for rid, r in self.routers.items()
+                              if r["gateway"] == net["name"]])
+            return isolation_problems_of(network, exists=True, external=net["external"], router_ports=ports,
+                                         subnets=[dict(sn) for sn in net["subnets"]])
 
     # ------------------------------------------------------------ ensure_*
     def ensure_keypair(self, name: str, public_key: str) -> Ensured:
@@ -203,19 +254,24 @@ class FakeCloud:
                                 "remote_ip_prefix": rule.get("remote_ip_prefix"), "remote_group_id": None})
 
     def find_server(self, plan_id: str, system: str, server: str) -> dict[str, Any] | None:
+        return self._find_server(plan_id, system, server, None)
+
+    def _find_server(self, plan_id: str, system: str, server: str, rehearsal: str | None) -> dict[str, Any] | None:
         with self._lock:
             for s in self.servers.values():
                 md = s["metadata"]
-                if plan_tag(plan_id) in s["tags"] and md.get(META_SYSTEM) == system and md.get(META_SERVER) == server:
+                if (plan_tag(plan_id) in s["tags"] and md.get(META_SYSTEM) == system and md.get(META_SERVER) == server
+                        and self._clone(s) == rehearsal):
                     return self._server_info(s)
             return None
 
     def ensure_server(self, *, plan_id: str, system: str, server: str, name: str, flavor: str, image: str,
                       network: str, keypair: str, security_group: str, availability_zone: str | None = None,
-                      timeout: float = 600.0) -> Ensured:
+                      timeout: float = 600.0, rehearsal: str | None = None) -> Ensured:
+        rtags = [rehearsal_tag(rehearsal)] if rehearsal else []
         with self._lock:
             self._enter("ensure_server")
-            found = self.find_server(plan_id, system, server)
+            found = self._find_server(plan_id, system, server, rehearsal)
             if found is not None:
                 if found["status"] == "ERROR":
                     raise CloudError("no_valid_host", f"server {name}: no valid host ({found.get('fault')})")
@@ -239,9 +295,11 @@ class FakeCloud:
             net["next"] += 1
             sid = self._id("srv")
             s = {"id": sid, "name": name, "status": "ACTIVE", "flavor": flavor, "image": image, "key_name": keypair,
-                 "security_groups": [security_group], "tags": [TAG, plan_tag(plan_id), f"gc-sys={system}"[:60]],
+                 "security_groups": [security_group],
+                 "tags": [TAG, plan_tag(plan_id), f"gc-sys={system}"[:60]] + rtags,
                  "metadata": {META_PLAN: plan_id, META_SYSTEM: system, META_SERVER: server,
-                              HOST_KEY_META: f"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5{uuid.uuid4().hex}"},
+                              HOST_KEY_META: f"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5{uuid.uuid4().hex}",
+                              **({REHEARSAL_META: rehearsal} if rehearsal else {})},
                  "addresses": {network: [addr] if addr else []}, "zone": availability_zone}
             self.servers[sid] = s
             self._changed("create_server", s)
@@ -255,17 +313,21 @@ class FakeCloud:
             return Ensured(self._server_info(s), "created")
 
     def ensure_volume(self, *, plan_id: str, system: str, name: str, size_gb: int, server_id: str,
-                      timeout: float = 300.0) -> Ensured:
+                      timeout: float = 300.0, rehearsal: str | None = None) -> Ensured:
+        if rehearsal:
+            rehearsal_tag(rehearsal)
         with self._lock:
             self._enter("ensure_volume")
             vol = None
             for v in self.volumes.values():
-                if v["name"] == name and v["metadata"].get(META_PLAN) == plan_id:
+                if (v["name"] == name and v["metadata"].get(META_PLAN) == plan_id
+                        and rehearsal_of((), v["metadata"]) == rehearsal):
                     vol = v
             action = "kept"
             if vol is None:
                 vol = {"id": self._id("vol"), "name": name, "size": max(1, int(size_gb)), "status": "available",
-                       "metadata": {META_PLAN: plan_id, META_SYSTEM: system}, "attachments": []}
+                       "metadata": {META_PLAN: plan_id, META_SYSTEM: system,
+                                    **({REHEARSAL_META: rehearsal} if rehearsal else {})}, "attachments": []}
                 self.volumes[vol["id"]] = vol
                 self._changed("create_volume", vol)
                 action = "created"
@@ -309,27 +371,54 @@ class FakeCloud:
         with self._lock:
             return [{"id": s["id"], "name": s["name"], "plan": s["metadata"].get(META_PLAN),
                      "server": s["metadata"].get(META_SERVER)} for s in self.servers.values()
-                    if f"gc-sys={system}"[:60] in s["tags"] and s["metadata"].get(META_SYSTEM) == system]
+                    if f"gc-sys={system}"[:60] in s["tags"] and s["metadata"].get(META_SYSTEM) == system
+                    and not self._clone(s)]
 
     def find_system_resources(self, plan_id: str, system: str) -> dict[str, dict[str, Any]]:
         with self._lock:
             found: dict[str, dict[str, Any]] = {}
             for s in self.servers.values():
                 md = s["metadata"]
-                if plan_tag(plan_id) in s["tags"] and md.get(META_SYSTEM) == system:
+                if plan_tag(plan_id) in s["tags"] and md.get(META_SYSTEM) == system and not self._clone(s):
                     found[f"server:{md.get(META_SERVER) or s['id']}"] = {"kind": "server", "id": s["id"],
                                                                          "name": s["name"]}
             for v in self.volumes.values():
-                if v["metadata"].get(META_PLAN) == plan_id and v["metadata"].get(META_SYSTEM) == system:
+                if (v["metadata"].get(META_PLAN) == plan_id and v["metadata"].get(META_SYSTEM) == system
+                        and not rehearsal_of((), v["metadata"])):
                     found[f"volume:{v['name'] or v['id']}"] = {"kind": "volume", "id": v["id"], "name": v["name"]}
             for ip in self.floating_ips.values():
                 if plan_tag(plan_id) in ip["tags"] and (ip["description"] or "").startswith(f"{system}/"):
                     found[f"floating_ip:{ip['description'].split('/', 1)[1]}"] = {
                         "kind": "floating_ip", "id": ip["id"], "name": ip["description"]}
             for g in self.security_groups.values():
-                if plan_tag(plan_id) in g["tags"] and f"gc-sys={system}"[:60] in g["tags"]:
+                if (plan_tag(plan_id) in g["tags"] and f"gc-sys={system}"[:60] in g["tags"]
+                        and not rehearsal_of(g["tags"])):
                     found["security_group" if "security_group" not in found else f"security_group:{g['id']}"] = {
                         "kind": "security_group", "id": g["id"], "name": g["name"]}
+            return found
+
+    def find_rehearsal_resources(self, plan_id: str, system: str | None = None) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            self.calls.append("find_rehearsal_resources")
+            found: dict[str, dict[str, Any]] = {}
+            for s in self.servers.values():
+                md, rid = s["metadata"], self._clone(s)
+                if rid and plan_tag(plan_id) in s["tags"] and (system is None or md.get(META_SYSTEM) == system):
+                    found[f"server:{rid}:{md.get(META_SYSTEM)}/{md.get(META_SERVER) or s['id']}"] = {
+                        "kind": "server", "id": s["id"], "name": s["name"], "rehearsal": rid,
+                        "system": md.get(META_SYSTEM)}
+            for v in self.volumes.values():
+                md = v["metadata"]
+                rid = rehearsal_of((), md)
+                if rid and md.get(META_PLAN) == plan_id and (system is None or md.get(META_SYSTEM) == system):
+                    found[f"volume:{rid}:{v['name'] or v['id']}"] = {"kind": "volume", "id": v["id"], "name": v["name"],
+                                                                   "rehearsal": rid, "system": md.get(META_SYSTEM)}
+            for g in self.security_groups.values():
+                rid = rehearsal_of(g["tags"])
+                if rid and plan_tag(plan_id) in g["tags"] and (system is None or f"gc-sys={system}"[:60] in g["tags"]):
+                    sys_of = next((t.split("=", 1)[1] for t in g["tags"] if t.startswith("gc-sys=")), None)
+                    found[f"security_group:{rid}:{g['id']}"] = {"kind": "security_group", "id": g["id"],
+                                                                "name": g["name"], "rehearsal": rid, "system": sys_of}
             return found
 
     def delete_resources(self, resources: dict[str, dict[str, Any]],

@@ -2,24 +2,29 @@
 
 tests/unit/test_cloud_contract_fake.py runs it on the in-memory cloud (always, in seconds);
 tests/integration/test_cloud_contract_openstack.py runs it on the harness's real OpenStack
-(CI). A module that imports these tests provides two fixtures:
+(CI). A module that imports these tests provides three fixtures:
 
-* ``cloud`` — a connected ``CloudPort``;
-* ``env``   — ``Env``: a fresh plan id, the names of an existing network, flavor and image.
+* ``cloud``  — a connected ``CloudPort``;
+* ``env``    — ``Env``: a fresh plan id, the names of an existing network (with a gateway), an
+  external network, a flavor and an image;
+* ``netlab`` — ``NetLab``: stages network topology the port itself never creates (an admin's
+  doing): an isolated network, a router's port on a network; removes it all at teardown.
 
 What is pinned down: create / adopt (kept) / look-up by tag and metadata, exact security-group
 rules and their rewrite on drift, volumes attached and detached with their server, servers,
 removal of everything a system holds by its tags, idempotence, and the error kinds a person
-acts on. Each test removes what it created.
+acts on; what makes a network not isolated; a rehearsal's clones, found only as clones and
+removed by their tags. Each test removes what it created.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import pytest
 
-from govcloud.drivers.ports import CloudError, CloudPort, Ensured, resource_tags
+from govcloud.drivers.ports import REHEARSAL_META, CloudError, CloudPort, Ensured, resource_tags
 
 PUBKEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGu7QCv7CQ7ACfEVsXO4pwbcOoPfyBbQ6ktYEO6BHeC9 contract"
 OTHER_PUBKEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPyOG5KJRhXUS2dxeSWYCDyAEQDaJrI1yWAH7AN8bxvv other"
@@ -31,6 +36,17 @@ class Env:
     network: str
     flavor: str
     image: str
+    external_network: str = "public"
+
+
+class NetLab(Protocol):
+    def isolated(self, name: str, cidr: str, host_routes: list[dict[str, str]] | None = None) -> None:
+        """A network whose one subnet has no gateway (and the given host routes), no router."""
+        ...
+
+    def attach_router(self, network: str) -> None:
+        """A router with an interface (a port) on ``network``."""
+        ...
 
 
 def _ingress(cloud: CloudPort, env: Env, group: str) -> set[tuple]:
@@ -186,3 +202,110 @@ def test_removing_what_is_already_gone_is_reported_removed_once(cloud, env):
     assert cloud.delete_resources(gone, timeout=60) == ["security_group"]
     assert cloud.delete_resources(gone, timeout=60) == ["security_group"]    # idempotent: absent is removed
     assert cloud.find_system_resources(env.plan_id, system) == {}
+
+
+# ---------------------------------------------------------------- rehearsal network and clones
+
+
+def test_isolation_problems_name_each_route_out_of_a_network(cloud, env, netlab):
+    iso, routed = f"{env.plan_id}-iso", f"{env.plan_id}-hr"
+    netlab.isolated(iso, "198.18.230.0/24")
+    assert cloud.isolation_problems(iso) == []
+    # a network that is not there is not isolated: one problem, naming it
+    missing = cloud.isolation_problems(f"{env.plan_id}-nonet")
+    assert len(missing) == 1 and f"{env.plan_id}-nonet" in missing[0] and "does not exist" in missing[0]
+    # the production network: its subnet has a gateway
+    prod = cloud.isolation_problems(env.network)
+    assert prod and all(env.network in p for p in prod) and any("gateway" in p for p in prod), prod
+    ext = cloud.isolation_problems(env.external_network)
+    assert any("router:external" in p for p in ext) and all(env.external_network in p for p in ext), ext
+    # a host route is a way out, even without a gateway
+    netlab.isolated(routed, "198.18.231.0/24", host_routes=[{"destination": "198.18.0.0/15",
+                                                             "nexthop": "198.18.231.254"}])
+    hr = cloud.isolation_problems(routed)
+    assert len(hr) == 1 and routed in hr[0] and "host routes" in hr[0] and "198.18.0.0/15" in hr[0], hr
+    # a router's port on the isolated network: no longer isolated
+    netlab.attach_router(iso)
+    rp = cloud.isolation_problems(iso)
+    assert len(rp) == 1 and iso in rp[0] and "network:router_interface" in rp[0], rp
+
+
+def test_a_rehearsal_clone_is_found_only_as_that_rehearsal_s_clone_and_removed_by_its_tags(cloud, env):
+    system, group, kp = "sys-r", f"gc-{env.plan_id}-sys-r", f"{env.plan_id}-kpr"
+    rgroup, rid, rid2 = f"gc-{env.plan_id}-sys-r-reh", "r1a2b3c4", "r9z8y7x6"
+    vname = f"{env.plan_id}-sys-r-d1-{rid}"
+    try:
+        cloud.ensure_keypair(kp, PUBKEY)
+        cloud.ensure_security_group(group, [], resource_tags(env.plan_id, system), "contract")
+        rsg, action = cloud.ensure_security_group(rgroup, [], resource_tags(env.plan_id, system, rehearsal=rid),
+                                                  "contract rehearsal")
+        assert action == "created"
+        # the clone first: the plan's target does not exist yet, and a clone does not stand in for it
+        clone, action = cloud.ensure_server(plan_id=env.plan_id, system=system, server="h1",
+                                            name=f"{env.plan_id}-h1-{rid}", flavor=env.flavor, image=env.image,
+                                            network=env.network, keypair=kp, security_group=rgroup, timeout=300,
+                                            rehearsal=rid)
+        assert action == "created" and clone["status"] == "ACTIVE"
+        assert clone["metadata"].get(REHEARSAL_META) == rid
+        assert cloud.find_server(env.plan_id, system, "h1") is None
+        assert [x for x in cloud.system_servers(system) if x["plan"] == env.plan_id] == []
+        sys_res = cloud.find_system_resources(env.plan_id, system)
+        assert set(sys_res) == {"security_group"} and sys_res["security_group"]["name"] == group
+        assert sys_res["security_group"]["id"] != rsg["id"]
+        snap = cloud.snapshot(env.plan_id, with_catalogue=False)
+        assert (system, "h1") not in snap.servers and rgroup not in snap.security_groups
+        again, action = cloud.ensure_server(plan_id=env.plan_id, system=system, server="h1",
+                                            name=f"{env.plan_id}-h1-{rid}", flavor=env.flavor, image=env.image,
+                                            network=env.network, keypair=kp, security_group=rgroup, timeout=300,
+                                            rehearsal=rid)
+        assert (again["id"], action) == (clone["id"], "kept")           # the same clone, never a twin
+        # the real target is created beside it (not adopted from the clone), and is not a clone
+        target, action = _server(cloud, env, system, "h1", f"{env.plan_id}-h1", group, kp)
+        assert action == "created" and target["id"] != clone["id"]
+        assert REHEARSAL_META not in target["metadata"]
+        assert cloud.find_server(env.plan_id, system, "h1")["id"] == target["id"]
+        assert cloud.snapshot(env.plan_id, with_catalogue=False).servers[(system, "h1")]["id"] == target["id"]
+        assert [x["id"] for x in cloud.system_servers(system) if x["plan"] == env.plan_id] == [target["id"]]
+        # another rehearsal gets its own clone
+        clone2, action = cloud.ensure_server(plan_id=env.plan_id, system=system, server="h1",
+                                             name=f"{env.plan_id}-h1-{rid2}", flavor=env.flavor, image=env.image,
+                                             network=env.network, keypair=kp, security_group=rgroup, timeout=300,
+                                             rehearsal=rid2)
+        assert action == "created" and clone2["id"] not in (clone["id"], target["id"])
+        vol, action = cloud.ensure_volume(plan_id=env.plan_id, system=system, name=vname, size_gb=1,
+                                          server_id=clone["id"], timeout=180, rehearsal=rid)
+        assert action == "created"
+        assert vname not in cloud.snapshot(env.plan_id, with_catalogue=False).volumes
+
+        reh = cloud.find_rehearsal_resources(env.plan_id)
+        assert {(r["kind"], r["id"], r["rehearsal"], r["system"]) for r in reh.values()} == {
+            ("server", clone["id"], rid, system), ("server", clone2["id"], rid2, system),
+            ("volume", vol["id"], rid, system), ("security_group", rsg["id"], rid, system)}, reh
+        assert len(reh) == 4
+        assert cloud.find_rehearsal_resources(env.plan_id, system) == reh
+        assert cloud.find_rehearsal_resources(env.plan_id, "sys-other") == {}
+        assert cloud.find_rehearsal_resources(env.plan_id + "x") == {}
+        found = cloud.find_system_resources(env.plan_id, system)
+        assert {r["id"] for r in found.values()} & {clone["id"], clone2["id"], vol["id"], rsg["id"]} == set()
+        assert {r["kind"] for r in found.values()} == {"server", "security_group"}
+
+        # cleaned up by tags alone: clones, their volume and group go, the target stays
+        removed: list[str] = []
+        done = cloud.delete_resources(reh, on_removed=removed.append, timeout=180)
+        assert sorted(done) == sorted(reh) and removed == done
+        assert cloud.find_rehearsal_resources(env.plan_id) == {}
+        assert cloud.find_server(env.plan_id, system, "h1")["id"] == target["id"]
+        assert set(cloud.find_system_resources(env.plan_id, system)) == {"server:h1", "security_group"}
+    finally:
+        leftover = cloud.find_rehearsal_resources(env.plan_id)
+        if leftover:
+            cloud.delete_resources(leftover, timeout=180)
+        _remove_all(cloud, env, system)
+
+
+def test_a_rehearsal_id_that_is_no_plain_tag_is_refused(cloud, env):
+    with pytest.raises(ValueError):
+        cloud.ensure_server(plan_id=env.plan_id, system="sys-x", server="h1", name=f"{env.plan_id}-hx",
+                            flavor=env.flavor, image=env.image, network=env.network, keypair="none",
+                            security_group="none", timeout=30, rehearsal="a/b,c")
+    assert cloud.find_rehearsal_resources(env.plan_id) == {}

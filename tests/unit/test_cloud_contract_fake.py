@@ -22,6 +22,24 @@ def cloud() -> FakeCloud:
     return FakeCloud(flavors={"c2.m4": (2, 4096)}, networks={"govcloud-net": "198.18.128.0/24"})
 
 
+class FakeNetLab:
+    """``NetLab`` on the in-memory cloud: what an admin would stage, through the fake's helpers."""
+
+    def __init__(self, cloud: FakeCloud) -> None:
+        self.cloud = cloud
+
+    def isolated(self, name: str, cidr: str, host_routes: list[dict[str, str]] | None = None) -> None:
+        self.cloud.add_network(name, cidr, gateway=False, host_routes=host_routes)
+
+    def attach_router(self, network: str) -> None:
+        self.cloud.add_router(f"{network}-router", [network])
+
+
+@pytest.fixture
+def netlab(cloud) -> FakeNetLab:
+    return FakeNetLab(cloud)
+
+
 @pytest.fixture
 def env() -> Env:
     return Env(plan_id="cf-" + uuid.uuid4().hex[:8], network="govcloud-net", flavor="c2.m4", image="Debian-12-x86_64")
@@ -60,3 +78,14 @@ def test_an_injected_failure_changes_nothing(env):
     assert cloud.find_system_resources(env.plan_id, "s") == {}
     cloud.ensure_security_group("g", [], resource_tags(env.plan_id, "s"), "d")     # one failure only
     assert set(cloud.find_system_resources(env.plan_id, "s")) == {"security_group"}
+
+
+def test_an_isolated_network_of_the_fake_and_a_router_gateway_on_it():
+    cloud = FakeCloud(isolated={"govcloud-rehearsal": "198.19.200.0/24"})
+    assert cloud.isolation_problems("govcloud-rehearsal") == []
+    assert cloud.network_cidrs()["govcloud-rehearsal"] == ["198.19.200.0/24"]
+    rid = cloud.add_router("edge", [], gateway="govcloud-rehearsal")
+    probs = cloud.isolation_problems("govcloud-rehearsal")
+    assert probs == [f"network 'govcloud-rehearsal' has a router port (network:router_gateway, router {rid})"]
+    cloud.remove_router(rid)
+    assert cloud.isolation_problems("govcloud-rehearsal") == []
