@@ -16,7 +16,7 @@ from typing import Any, Iterator, Optional
 
 import typer
 
-from govcloud.base.i18n import Msg, tr
+from govcloud.base.i18n import Msg, localize, tr
 from govcloud.errors import ExitCode, GovcloudError, UsageError
 from govcloud.render import console as view
 from govcloud.render.console import Lang, Output
@@ -269,6 +269,56 @@ def rollback(
     with _progress(output, lang) as progress:
         result = uc.rollback(ex, item, keep_target=keep_target, reason=reason, progress=progress)
     _results([result], output, views.msg("rollback_title", lang.value, plan=plan.plan_id), lang)
+
+
+@app.command()
+def failback(
+    plan_arg: Path = PlanArg,
+    system: str = typer.Option(..., "--system", help="The system to bring back to its source."),
+    reason: str = typer.Option(..., "--reason", help="Why (journaled)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Read-only: the preconditions, the steps and the record's live value."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    key: Optional[Path] = KeyOpt,
+    source_user: str = SourceUserOpt,
+    target_user: str = TargetUserOpt,
+    known_hosts: Optional[Path] = KnownOpt,
+    target_known_hosts: Optional[Path] = TargetKnownOpt,
+    cloud_config: Optional[Path] = CloudConfigOpt,
+    cloud: Optional[str] = CloudOpt,
+    output: Output = OutputOpt,
+    lang: Lang = LangOpt,
+    state: Optional[str] = StateOpt,
+) -> None:
+    """During the soak (cutover, verified or done): copy what the target holds back to the source
+    (bulk while it serves, then frozen: final delta), prove nothing is lost (row counts, per-table
+    checksums, tree manifests), switch the record back (compare-and-swap) and start the source. Any
+    difference or a record that is not the target's opens the target again and changes nothing.
+    Running it again resumes. Unlike `migrate rollback`, the target's writes are kept."""
+    if not reason.strip():
+        raise UsageError(Msg("--reason must not be empty (it is journaled)"))
+    path, plan, inv, _state = _open(plan_arg, lang, output)
+    ex = _executor(path, plan, inv, key=key, source_user=source_user, target_user=target_user,
+                   known_hosts=known_hosts, target_known_hosts=target_known_hosts, cloud_config=cloud_config,
+                   cloud=cloud, state=state)
+    item = _item(plan, system)
+    _covered(plan, path, inv, [item], lang)
+    if dry_run:
+        row = uc.failback_plan(ex, item)
+        if output is Output.json:
+            view.print_json({"failback": row})
+        else:
+            out = view.stdout()
+            out.print(views.msg("failback_plan", lang.value, system=row["system"], state=row["state"],
+                                record=row["record"] or "-", expected=row["expected"], new=row["new"],
+                                live=row.get("live", "?")), highlight=False)
+            for step in row["steps"]:
+                out.print(localize(step, lang.value), highlight=False)
+        return
+    if not yes and not typer.confirm(views.msg("confirm_failback", lang.value, system=system), default=False):
+        raise typer.Exit(int(ExitCode.ERROR))
+    with _progress(output, lang) as progress:
+        result = uc.failback(ex, item, reason=reason.strip(), progress=progress)
+    _results([result], output, views.msg("failback_title", lang.value, plan=plan.plan_id), lang)
 
 
 @app.command()

@@ -787,7 +787,7 @@ class Executor:
     def _playbook(self, t: D.SystemTarget, step: Step, *, target_addresses: dict[str, str] | None = None,
                   limit: str | None = None, sync_mode: str = "initial", keep_target: bool = True,
                   check: bool = False, extra: dict[str, Any] | None = None, playbook: str | None = None,
-                  name: str | None = None) -> Any:
+                  name: str | None = None, reverse: bool = False) -> Any:
         playbook = PLAYBOOKS / (playbook or D.PLAYBOOK_OF[step])
         if not playbook.is_file():
             raise StepFailed(step, Msg("playbook {playbook} is missing from this installation", playbook=playbook),
@@ -809,10 +809,18 @@ class Executor:
             # each playbook run gets its own connection masters and its own tunnel port: a master
             # of the previous playbook may still hold its forward on the target for a few seconds,
             # and one persisted by an earlier run would forward that run's (gone) agent
-            inv = RI.build(t, source_login=RI.Login(self.opts.source_user, str(src_known)),
-                           target_login=RI.Login(self.opts.target_user, tgt_known),
-                           target_addresses=addrs, source_known=source_known,
-                           tunnel_port=random.randrange(20000, 30000))
+            if reverse:     # a failback: the original sources pull from their cloud servers
+                inv = RI.build_reverse(t, source_login=RI.Login(self.opts.source_user, str(src_known)),
+                                       target_login=RI.Login(self.opts.target_user, tgt_known),
+                                       target_addresses=addrs,
+                                       target_known={s: RI.known_host_lines(Path(tgt_known), [a])
+                                                     for s, a in addrs.items()},
+                                       tunnel_port=random.randrange(20000, 30000))
+            else:
+                inv = RI.build(t, source_login=RI.Login(self.opts.source_user, str(src_known)),
+                               target_login=RI.Login(self.opts.target_user, tgt_known),
+                               target_addresses=addrs, source_known=source_known,
+                               tunnel_port=random.randrange(20000, 30000))
             pdd = self.run_dir(t.system, f"{name or step.value}-{uuid.uuid4().hex[:4]}")
             control_dir = tempfile.mkdtemp(prefix="gc-cp-")   # short: unix socket paths are limited
             try:
@@ -839,7 +847,8 @@ class Executor:
                 time.sleep(self.opts.retry_backoff * attempt)
                 continue
             failed = "; ".join(f"{h}: {m}" for h, ms in run.failed_tasks.items() for m in ms[:2]) or run.status
-            raise StepFailed(step, Msg("{playbook} failed: {failed}", playbook=D.PLAYBOOK_OF[step], failed=failed),
+            raise StepFailed(step, Msg("{playbook} failed: {failed}", playbook=D.PLAYBOOK_OF.get(step, playbook.name),
+                                       failed=failed),
                              detail={"kind": "unreachable" if dark else "playbook", "artifacts": str(pdd),
                                      "failed": run.failed_tasks})
         raise AssertionError("unreachable")
@@ -1452,7 +1461,8 @@ class Executor:
         self.j(kind="run", command="rollback", systems=[t.system], keep_target=keep_target, reason=reason)
         touched_hosts = st.cutover_at is not None or st.state in (State.cutover, State.verified, State.done) or (
             st.state is State.failed and st.failed_step in ("cutover", "verify", "rollback"))
-        repl_left = not touched_hosts and self._replication_set_up(t, st)
+        # a failed-back system serves from its source already, and its failback ended nothing to tear down
+        repl_left = not touched_hosts and st.state is not State.failed_back and self._replication_set_up(t, st)
         with self.progress.phase("migrate.steps", total=int(touched_hosts or repl_left) + int(not keep_target),
                                  subject=t.system) as ph:
             self._local.phase = ph
@@ -1546,3 +1556,223 @@ class Executor:
         self.j(kind="run", command="decommission", systems=[t.system], reason=reason, soak_days=soak_days)
         self.transition(t.system, State.decommissioned, Step.decommission, reason, evidence={"answered_200": checks})
         return SystemResult(t.system, State.decommissioned.value, True, steps=["decommission"])
+
+    # ------------------------------------------------------------ failback (during the soak)
+    def failback_plan(self, item: Any) -> dict[str, Any]:
+        """Read-only: what `migrate failback` would do for ``item`` (its --dry-run), after the same
+        preconditions the failback checks; the record's live value when it can be read."""
+        t = self.targets([item])[0]
+        st = self._failback_precheck(t)
+        sw = self._switch(t)
+        src, tgt = D.record_values(t, self._target_addresses(t))
+        rows = {"system": t.system, "state": st.state.value, "record": self._record_name(t) or None,
+                "expected": list(tgt), "new": list(src), "steps": list(FAILBACK_STEPS)}
+        if sw is not None and not (sw.kind == "hosts" and self.agent_sock is None):
+            try:
+                rows["live"] = list(sw.read().values)
+            except GovcloudError as exc:
+                rows["live_error"] = str(exc)
+        return rows
+
+    def _failback_precheck(self, t: D.SystemTarget) -> SystemStatus:
+        st = self.status().get(t.system, SystemStatus(t.system))
+        if st.state is State.decommissioned:
+            raise GovcloudError(Msg("{system}: the source was decommissioned; there is nothing to fail back to",
+                                    system=t.system))
+        if st.state not in FAILBACK_FROM:
+            raise GovcloudError(Msg("{system} is {state}: only a system serving from its target during the soak "
+                                    "(cutover, verified or done) can fail back", system=t.system, state=st.state.value),
+                                hint=Msg("before the cutover there is nothing to bring back: use `migrate rollback`"))
+        if not t.executable:
+            raise GovcloudError(Msg("{system} cannot fail back: {why}", system=t.system, why=_joined(t.problems)))
+        if len(self._target_addresses(t)) != len(t.servers):
+            raise GovcloudError(Msg("{system}: the journal records no address for every target server",
+                                    system=t.system))
+        return st
+
+    def _failback_evidence_since_cutover(self, system: str) -> dict[str, Any] | None:
+        """The evidence a failback of ``system`` journaled since its last cutover (a failback killed
+        after proving nothing was lost resumes from it), or None."""
+        found: dict[str, Any] | None = None
+        for e in self.read_journal().entries:
+            if e.system != system:
+                continue
+            if e.kind == "state" and getattr(e, "to", None) == State.cutover.value:
+                found = None
+            elif e.kind == "failback" and e.extra.get("phase") == "evidence" and isinstance(e.extra.get("evidence"), dict):
+                found = dict(e.extra["evidence"])
+        return found
+
+    def failback(self, item: Any, *, reason: str) -> SystemResult:
+        """Back to the source during the soak, keeping what users wrote on the target: the source pulls
+        the target's data (bulk, then frozen final delta), proves nothing is lost (rows, per-table
+        checksums, tree manifests), then the record goes back (compare-and-swap) and the source serves.
+        Before the switch any failure opens the target again (state unchanged); re-running the same
+        command resumes (steps idempotent; after a journaled switch it goes on from serving)."""
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        t = self.targets([item])[0]
+        st = self._failback_precheck(t)
+        self.j(kind="run", command="failback", systems=[t.system], reason=reason)
+        self.j(kind="step", system=t.system, step=Step.failback.value, status="start", reason=reason)
+        res = SystemResult(t.system, st.state.value, True)
+        with self.progress.phase("migrate.steps", total=4, subject=t.system) as ph, self._processes():
+            self._local.phase = ph
+            try:
+                return self._failback_steps(t, ph, res, reason)
+            finally:
+                self._local.phase = None
+
+    def _failback_fail(self, t: D.SystemTarget, res: SystemResult, exc: BaseException, *, reopened: bool | None,
+                       where: str) -> SystemResult:
+        why = str(exc) if isinstance(exc, GovcloudError) else f"{type(exc).__name__}: {str(exc)[:300]}"
+        self.j(kind="step", system=t.system, step=Step.failback.value, status="fail", reason=why,
+               detail={"kind": getattr(exc, "kind", None) or getattr(exc, "code", None) or "failback", "phase": where,
+                       "target_reopened": reopened, **(exc.detail if isinstance(exc, StepFailed) else {})})
+        res.ok, res.error = False, _message(exc) if isinstance(exc, GovcloudError) else why
+        res.error_kind = "failback"
+        res.state = self.status().get(t.system, SystemStatus(t.system)).state.value
+        return res
+
+    def _failback_steps(self, t: D.SystemTarget, ph: Phase, res: SystemResult, reason: str) -> SystemResult:
+        extra = {"govcloud_failback_state_dir": FAILBACK_STATE_DIR, "govcloud_source_state_dir": SOURCE_STATE_DIR,
+                 "govcloud_db_methods": []}          # back by dump: no replication is set up towards the source
+        sw = self._switch(t)
+        src, tgt = D.record_values(t, self._target_addresses(t))
+        evidence = self._failback_evidence_since_cutover(t.system)
+        switched = False
+        if sw is not None:
+            try:
+                cur = sw.read()
+            except GovcloudError as exc:
+                return self._failback_fail(t, res, exc, reopened=None, where="record")
+            where = cas_state(cur, tgt, src)
+            if where == "conflict":
+                live = cur.values
+                self.j(kind="switch", system=t.system, record=self._record_name(t), to="source", status="refused",
+                       code="conflict", live=list(live), expected=list(tgt),
+                       reason="the record is not the target's: nothing changed")
+                return self._failback_fail(t, res, GovcloudError(Msg(
+                    "{system}: refusing to fail back: {record} is {live}, not the target {target}; nothing was "
+                    "changed, the target still serves", system=t.system, record=self._record_name(t),
+                    live=str(list(live)) if live else Msg("absent"), target=str(list(tgt)))), reopened=None,
+                    where="record")
+            if where == "new":
+                if evidence is None:
+                    return self._failback_fail(t, res, GovcloudError(Msg(
+                        "{system}: {record} already points at the source, but no failback proved the data equal "
+                        "first; nothing was changed: check who switched it", system=t.system,
+                        record=self._record_name(t))), reopened=None, where="record")
+                switched = True          # a failback killed after its switch: serve from the source
+                self.on_event(t.system, Msg("resuming after the switch: the evidence was journaled"))
+        t_frozen = None
+        if not switched:
+            try:
+                ph.advance(0, item=self._doing(t, Step.failback, "copy"))
+                self.on_event(t.system, Msg("copying the target's data back to the source (the target serves)"))
+                self._playbook(t, Step.failback, playbook="migrate_failback.yml", name="failback-copy", reverse=True,
+                               sync_mode="delta", extra={**extra, "govcloud_failback_phase": "copy"})
+                ph.advance(item=self._doing(t, Step.failback, "copy"))
+                self.on_event(t.system, Msg("target frozen: final copy and proof that nothing is lost"))
+                t_frozen = time.monotonic()
+                run = self._playbook(t, Step.failback, playbook="migrate_failback.yml", name="failback-final",
+                                     reverse=True, sync_mode="delta", extra={**extra, "govcloud_failback_phase": "final"})
+                evidence = failback_evidence(run.messages, [s.source for s in t.servers])
+                self.j(kind="failback", system=t.system, phase="evidence", evidence=evidence)
+                ph.advance(item=self._doing(t, Step.failback, "evidence"))
+                if sw is not None:
+                    r = self._switch_record(t, sw, to="source")
+                    evidence["record"] = {"before": list(r.before), "after": list(r.after), "changed": r.changed}
+                    self.j(kind="failback", system=t.system, phase="evidence", evidence=evidence)
+            except GovcloudError as exc:
+                # before the switch: the target serves again; the source stays closed
+                self.on_event(t.system, Msg("failback stopped before the switch: opening the target again"))
+                try:
+                    self._playbook(t, Step.failback, playbook="migrate_failback_reopen.yml", name="failback-reopen",
+                                   reverse=True, extra=extra)
+                    reopened = True
+                except GovcloudError as exc2:
+                    self.j(kind="failback", system=t.system, phase="reopen", status="fail", reason=str(exc2))
+                    reopened = False
+                return self._failback_fail(t, res, exc, reopened=reopened, where="copy")
+        ph.advance(0, item=self._doing(t, Step.failback, "serve"))
+        try:
+            run = self._playbook(t, Step.failback, playbook="migrate_failback_serve.yml", name="failback-serve",
+                                 reverse=True, extra=extra)
+        except GovcloudError as exc:
+            # the record points at the source: running the same command again finishes the failback
+            return self._failback_fail(t, res, exc, reopened=False, where="serve")
+        assert evidence is not None
+        evidence["downtime_s"] = round(time.monotonic() - t_frozen, 3) if t_frozen is not None else None
+        evidence["serving"] = [m for ms in run.messages.values() for m in ms
+                               if isinstance(m, str) and m.startswith("govcloud-failback-serving ")][:20]
+        ph.advance(item=self._doing(t, Step.failback, "serve"))
+        self.j(kind="step", system=t.system, step=Step.failback.value, status="ok",
+               detail={"evidence": evidence, "changed": run.changed()})
+        self.transition(t.system, State.failed_back, Step.failback, reason)
+        res.state, res.steps = State.failed_back.value, [Step.failback.value]
+        if evidence.get("downtime_s") is not None:
+            res.changed.append(Msg("downtime {seconds} s", seconds=f"{evidence['downtime_s']:.1f}"))
+        return res
+
+
+# a failback's bookkeeping on the hosts (the roles' govcloud_state_dir while they copy back), apart from
+# the cutover's (SOURCE_STATE_DIR: its markers and the source's write records stay coherent)
+FAILBACK_STATE_DIR = "/var/lib/govcloud/failback"
+SOURCE_STATE_DIR = "/var/lib/govcloud/migrate"
+FAILBACK_FROM = (State.cutover, State.verified, State.done)
+FAILBACK_STEPS = (
+    Msg("1. copy the target's data paths and databases back to the source while the target serves"),
+    Msg("2. freeze the target: application services stopped, databases closed to application writes"),
+    Msg("3. final copy back (files with --delete, databases), then prove nothing is lost: row counts, per-table "
+        "checksums and tree manifests equal — any difference opens the target again and changes nothing"),
+    Msg("4. switch the record back to the source (compare-and-swap: a record that is not the target's refuses)"),
+    Msg("5. start the source (engines, writes reopened, services answering); the target stays stopped and is kept"),
+)
+
+
+def failback_evidence(messages: dict[str, list[str]], servers: list[str]) -> dict[str, Any]:
+    """The proof a failback's final phase reported (``govcloud-failback {json}`` per source host):
+    {rows, checksums, trees, frozen_at}; raises StepFailed when a host reported nothing or any figure
+    differs between the source and the frozen target (what the playbook checked, checked again here)."""
+    import json
+    reports: dict[str, dict[str, Any]] = {}
+    for host, msgs in (messages or {}).items():
+        for m in msgs if isinstance(msgs, (list, tuple)) else ():
+            if isinstance(m, str) and m.startswith("govcloud-failback {"):
+                try:
+                    d = json.loads(m[len("govcloud-failback "):])
+                except ValueError:
+                    continue
+                if isinstance(d, dict):
+                    reports[str(host)] = d
+    missing = [s for s in servers if RI.source_name(s) not in reports]
+    if missing:
+        raise StepFailed(Step.failback, Msg("no failback evidence from {hosts}", hosts=", ".join(missing)),
+                         detail={"kind": "evidence"})
+    rows: dict[str, Any] = {}
+    sums: dict[str, Any] = {}
+    trees: list[dict[str, Any]] = []
+    problems: list[str] = []
+    for host, d in sorted(reports.items()):
+        for tr_ in d.get("trees") or []:
+            if not isinstance(tr_, dict):
+                continue
+            trees.append({"host": host, "path": tr_.get("path"), "digest": tr_.get("digest"),
+                          "files": tr_.get("files"), "bytes": tr_.get("bytes")})
+            if tr_.get("digest") != tr_.get("cloud_digest") or not tr_.get("digest"):
+                problems.append(f"{host} {tr_.get('path')}: tree differs")
+        problems += [str(x) for x in d.get("tree_diffs") or []][:20]
+        for db in d.get("databases") or []:
+            if not isinstance(db, dict):
+                continue
+            key = f"{host}:{db.get('key')}"
+            rows[key], sums[key] = db.get("rows"), db.get("checksums")
+            if db.get("rows") is None or db.get("rows") != db.get("cloud_rows"):
+                problems.append(f"{key}: row counts differ")
+            if db.get("checksums") is None or db.get("checksums") != db.get("cloud_checksums"):
+                problems.append(f"{key}: checksums differ")
+    if problems:
+        raise StepFailed(Step.failback, Msg("the source does not hold what the target held: {problems}",
+                                            problems="; ".join(problems[:20])), detail={"kind": "evidence"})
+    return {"rows": rows, "checksums": sums, "trees": trees,
+            "frozen_at": {h: d.get("frozen_at") for h, d in sorted(reports.items())}}

@@ -109,6 +109,49 @@ def build(t: SystemTarget, *, source_login: Login, target_login: Login,
                                  "clients": {"hosts": clients}}}}
 
 
+def build_reverse(t: SystemTarget, *, source_login: Login, target_login: Login,
+                  target_addresses: dict[str, str], target_known: dict[str, list[str]],
+                  client_login: Login | None = None, tunnel_port: int = TUNNEL_PORT) -> dict[str, Any]:
+    """The run inventory of a failback (`migrate failback`): the roles swapped. Group ``source`` holds
+    the cloud servers (the side that is read, logged in as ``target_login``), group ``target`` the
+    original sources (the side that pulls, as ``source_login``), each naming its cloud server as
+    ``govcloud_source`` and reaching it through the same reverse tunnel and forwarded agent the sync
+    uses; ``target_known`` maps source server id → the known_hosts lines of its cloud server.
+    The host names stay those of :func:`build` (``h1`` the source, ``h1-cloud`` its cloud server)."""
+    py = {"ansible_python_interpreter": "/usr/bin/python3"}
+    cloud: dict[str, Any] = {}
+    back: dict[str, Any] = {}
+    for s in t.servers:
+        addr = target_addresses.get(s.source)
+        if not addr:
+            continue
+        cloud[target_name(s.source)] = {
+            "ansible_host": addr, "ansible_user": target_login.user, "ansible_port": target_login.port,
+            "ansible_ssh_common_args": _common_args(target_login), "govcloud_server": s.source, **py}
+        back[source_name(s.source)] = {
+            "ansible_host": s.source_address, "ansible_user": source_login.user, "ansible_port": source_login.port,
+            "ansible_ssh_common_args": _common_args(source_login),
+            "ansible_ssh_extra_args": (f"-o ForwardAgent=yes -o ExitOnForwardFailure=yes "
+                                       f"-R 127.0.0.1:{tunnel_port}:{addr}:{target_login.port}"),
+            "govcloud_tunnel_port": tunnel_port,
+            "govcloud_source": target_name(s.source),
+            "govcloud_source_address": addr,
+            "govcloud_source_port": target_login.port,
+            "govcloud_source_user": target_login.user,
+            "govcloud_source_known_hosts": "\n".join(target_known.get(s.source, [])),
+            # the record's switch and the role's reports name the cloud server as "the target"
+            "govcloud_target_address": addr,
+            "govcloud_server": s.source, **py}
+    clients: dict[str, Any] = {}
+    cl = client_login or source_login
+    for cid, caddr in t.client_addresses.items():
+        clients[client_host(t, cid)] = {
+            "ansible_host": caddr, "ansible_user": cl.user, "ansible_port": cl.port,
+            "ansible_ssh_common_args": _common_args(cl), **py}
+    return {"all": {"children": {"source": {"hosts": cloud}, "target": {"hosts": back},
+                                 "clients": {"hosts": clients}}}}
+
+
 def client_host(t: SystemTarget, cid: str) -> str:
     """The runner inventory's name of client server ``cid`` (a client that is also one of the
     system's own servers gets its own alias)."""

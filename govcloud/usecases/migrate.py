@@ -186,6 +186,17 @@ def rollback(ex: Executor, item: Any, *, keep_target: bool, reason: str, progres
         return ex.rollback(item, keep_target=keep_target, reason=reason)
 
 
+def failback(ex: Executor, item: Any, *, reason: str, progress: Progress = NULL) -> Any:
+    """`migrate failback`: back to the source during the soak, keeping what was written on the target."""
+    with ex.locked([item], f"migrate failback --system {item.system}"), _reporting(ex, progress):
+        return ex.failback(item, reason=reason)
+
+
+def failback_plan(ex: Executor, item: Any) -> dict[str, Any]:
+    """`migrate failback --dry-run`: the preconditions checked, the steps and the record's live value."""
+    return ex.failback_plan(item)
+
+
 def decommission(ex: Executor, item: Any, *, soak_days: int, today: Any, reason: str) -> Any:
     with ex.locked([item], f"migrate decommission --system {item.system}"):
         return ex.decommission(item, soak_days=soak_days, today=today, reason=reason)

@@ -37,6 +37,10 @@ _T: dict[str, tuple[str, str]] = {
     "confirm_rollback": zh_en("roll back {system}?"),
     "confirm_rollback_remove": zh_en("roll back {system} and remove its cloud servers?"),
     "confirm_decommission": zh_en("record {system}'s source as decommissioned?"),
+    "failback_title": zh_en("{plan}: failback"),
+    "confirm_failback": zh_en("fail {system} back to its source? The target is frozen for the final copy, then the "
+                              "record moves back to the source."),
+    "failback_plan": zh_en("failback of {system} ({state}): record {record} {expected} → {new} (live {live})"),
     "replication": zh_en("replication", ctx='migrate:replication'), "dump": zh_en("dump"),
     "confirm_release": zh_en("give up this plan's claim of {system}? Another plan may then migrate it."),
     "released": zh_en("{plan}: released {system} (another plan may now migrate it)"),
