@@ -1,4 +1,4 @@
-"""``govcloud migrate …``: run, cutover, status, rollback, decommission an approved plan's batch.
+"""``govcloud migrate …``: run, rehearse, cutover, status, rollback, decommission an approved plan's batch.
 
 Thin wiring: the guard (``usecases.approval.open_approved``: approved, unedited, inputs
 unchanged, hard rules), the executor built by ``usecases.migrate``, a confirmation, then the step
@@ -228,6 +228,52 @@ def cutover(
         results = uc.cutover(ex, items, today=day, force_reason=reason.strip() if force and reason else None,
                              batch=batch, progress=progress)
     _results(results, output, views.msg("cutover_title", lang.value, plan=plan.plan_id, batch=batch), lang)
+
+
+@app.command()
+def rehearse(
+    plan_arg: Path = PlanArg,
+    batch: str = typer.Option(..., "--batch", "-b", help="Batch id (B01) or number (1)."),
+    system: Optional[list[str]] = typer.Option(None, "--system", help="Only these systems (their move groups come along)."),
+    keep: bool = typer.Option(False, "--keep", help="Leave the clones running for inspection (the next rehearsal "
+                                                   "of the system removes them)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Read-only: what the rehearsal would create and check."),
+    key: Optional[Path] = KeyOpt,
+    source_user: str = SourceUserOpt,
+    target_user: str = TargetUserOpt,
+    known_hosts: Optional[Path] = KnownOpt,
+    target_known_hosts: Optional[Path] = TargetKnownOpt,
+    cloud_config: Optional[Path] = CloudConfigOpt,
+    cloud: Optional[str] = CloudOpt,
+    output: Output = OutputOpt,
+    lang: Lang = LangOpt,
+    state: Optional[str] = StateOpt,
+) -> None:
+    """Rehearse the cutover of synced systems: clone each synced target onto the zone's isolated
+    rehearsal network, seed the clone from the synced target (read-only; never from the source),
+    start its services and run the verify checks, timed; the projected cutover window is shown and
+    journaled. No record is switched; the clones are removed afterwards (unless --keep), a failed
+    rehearsal's too. Exit 0: rehearsed; 1: refused (nothing created) or every rehearsal failed;
+    3: some failed (as `migrate run`)."""
+    path, plan, inv, _state = _open(plan_arg, lang, output)
+    ex = _executor(path, plan, inv, key=key, source_user=source_user, target_user=target_user,
+                   known_hosts=known_hosts, target_known_hosts=target_known_hosts, cloud_config=cloud_config,
+                   cloud=cloud, state=state)
+    items = ex.items_of(batch, system)
+    _covered(plan, path, inv, items, lang)
+    if dry_run:
+        specs = ex.rehearsal_specs(items)
+        if output is Output.json:
+            view.print_json({"plan": plan.plan_id, "systems": [s.to_plain() for s in specs]})
+        else:
+            views.rehearsal_plan(specs, views.msg("rehearse_dry_title", lang.value, plan=plan.plan_id, batch=batch),
+                                 lang.value)
+        if any(s.problems for s in specs):
+            raise typer.Exit(int(ExitCode.ERROR))
+        return
+    with _progress(output, lang) as progress:
+        results = uc.rehearse(ex, items, keep=keep, batch=batch, progress=progress)
+    _results(results, output, views.msg("rehearse_title", lang.value, plan=plan.plan_id, batch=batch), lang)
 
 
 def _item(plan: Any, system: str) -> Any:

@@ -30,6 +30,7 @@ from govcloud.drivers.ports import (HOST_KEY_META, ExecNode, CloudConnector, Clo
 from govcloud.errors import GovcloudError
 from govcloud.migrate import desired as D
 from govcloud.migrate import replication as R
+from govcloud.migrate import rehearsal as REH
 from govcloud.migrate import runinventory as RI
 from govcloud.migrate.lifecycle import STATE_AFTER, State, Step, SystemStatus, replay, run_steps
 from govcloud.model.cutover import cas_state
@@ -98,6 +99,16 @@ class SystemResult:
     def to_plain(self) -> dict[str, Any]:
         return {"system": self.system, "state": self.state, "ok": self.ok, "steps": self.steps,
                 "changed": self.changed, "error": self.error, "error_kind": self.error_kind}
+
+
+@dataclass
+class Seed:
+    """A rehearsal's playbook run: ``view`` is the system with the synced targets as its sources
+    (rehearsal.seed_view), ``clones`` source server id → clone address (the ``target`` hosts)."""
+
+    rid: str
+    view: D.SystemTarget
+    clones: dict[str, str]
 
 
 # service stop on the source + start and health on the target, when nothing better is known (s)
@@ -733,12 +744,18 @@ class Executor:
     def _known_targets(self) -> Path:
         return self.plan_dir / "runs" / "known_hosts.targets"
 
-    def _trust_target(self, conn: CloudPort, server_id: str, addr: str | None, name: str) -> None:
+    def _known_clones(self) -> Path:
+        """The host keys of rehearsal clones (as the cloud published them), apart from the targets'."""
+        return self.plan_dir / "runs" / "known_hosts.rehearsal"
+
+    def _trust_target(self, conn: CloudPort, server_id: str, addr: str | None, name: str, *,
+                      known: Path | None = None) -> None:
         """Record the new server's host key as the cloud publishes it, then wait for SSH.
-        With --target-known-hosts the operator's file is the only authority."""
+        With --target-known-hosts the operator's file is the only authority (``known``: the file to
+        record it in whatever that option says — a rehearsal's clones, whose keys no operator knows)."""
         if not addr:
             raise StepFailed(Step.provision, Msg("server {name} has no address on its network", name=name))
-        if self.opts.target_known_hosts is None:
+        if self.opts.target_known_hosts is None or known is not None:
             deadline = time.monotonic() + self.opts.ssh_timeout
             key = None
             while key is None and time.monotonic() < deadline:
@@ -749,7 +766,7 @@ class Executor:
                 raise StepFailed(Step.provision, Msg("server {name} publishes no SSH host key (metadata {meta} or "
                                                      "cloud-init console block); give --target-known-hosts",
                                                      name=name, meta=HOST_KEY_META), detail={"kind": "hostkey"})
-            path = self._known_targets()
+            path = known or self._known_targets()
             path.parent.mkdir(parents=True, exist_ok=True)
             # shared by every run of the plan (two processes on two systems at once): read-modify-
             # write under a lock of the file (threads and processes), then an atomic rename
@@ -787,22 +804,35 @@ class Executor:
     def _playbook(self, t: D.SystemTarget, step: Step, *, target_addresses: dict[str, str] | None = None,
                   limit: str | None = None, sync_mode: str = "initial", keep_target: bool = True,
                   check: bool = False, extra: dict[str, Any] | None = None, playbook: str | None = None,
-                  name: str | None = None, reverse: bool = False) -> Any:
+                  name: str | None = None, reverse: bool = False, seed: Seed | None = None) -> Any:
         playbook = PLAYBOOKS / (playbook or D.PLAYBOOK_OF[step])
         if not playbook.is_file():
             raise StepFailed(step, Msg("playbook {playbook} is missing from this installation", playbook=playbook),
                              detail={"kind": "install"})
-        addrs = self._target_addresses(t) if target_addresses is None else target_addresses
-        if addrs and self.opts.target_known_hosts is None:
-            self._ensure_trusted(t, addrs)
-        src_known = Path(_known_file(self.opts.known_hosts))
+        src_login = RI.Login(self.opts.source_user, _known_file(self.opts.known_hosts))
+        tgt_known = str(self.opts.target_known_hosts or self._known_targets())
+        if seed is not None:
+            # a rehearsal: the clones play `target`, the SYNCED TARGETS play `source` (read-only), logged
+            # into as targets are and checked against the targets' recorded keys; the clones' keys are
+            # the ones the cloud published for them (rehearsal known_hosts)
+            t, addrs = seed.view, seed.clones
+            src_login = RI.Login(self.opts.target_user, tgt_known)
+            tgt_known = str(self._known_clones())
+        else:
+            addrs = self._target_addresses(t) if target_addresses is None else target_addresses
+            if addrs and self.opts.target_known_hosts is None:
+                self._ensure_trusted(t, addrs)
+        src_known = Path(src_login.known_hosts)
         source_known = {s.source: RI.known_host_lines(src_known, [s.source_address or "", s.source_hostname or ""])
                         for s in t.servers}
-        tgt_known = str(self.opts.target_known_hosts or self._known_targets())
         ev = RI.extravars(t, sync_mode=sync_mode, bwlimit_kbps=self.opts.bwlimit_kbps, keep_target=keep_target,
                           apply_baseline=self.opts.apply_baseline, sync_route=self.opts.sync_route)
         if t.workload and t.workload.databases:
-            ev.update(self._methods_extravar(t))
+            ev.update(self._methods_extravar(t) if seed is None else {"govcloud_db_methods": R.methods_extravar(
+                [R.decide(d.engine.value, d.name, None, enabled=False) for d in t.workload.databases],
+                plan_id=self.plan.plan_id, system=t.system)})      # a rehearsal: dump only, nothing to tear down
+        if seed is not None:
+            ev.update(REH.extravars(seed.rid))
         ev.update(extra or {})
         attempts = 1 + (0 if check else self.opts.unreachable_retries)
         for attempt in range(1, attempts + 1):
@@ -817,7 +847,7 @@ class Executor:
                                                      for s, a in addrs.items()},
                                        tunnel_port=random.randrange(20000, 30000))
             else:
-                inv = RI.build(t, source_login=RI.Login(self.opts.source_user, str(src_known)),
+                inv = RI.build(t, source_login=src_login,
                                target_login=RI.Login(self.opts.target_user, tgt_known),
                                target_addresses=addrs, source_known=source_known,
                                tunnel_port=random.randrange(20000, 30000))
@@ -1275,6 +1305,186 @@ class Executor:
                     return self.record_changes(items)
                 finally:
                     self.agent_sock = None
+
+    # ------------------------------------------------------------ rehearse
+    def rehearsal_specs(self, items: list[Any]) -> list[REH.RehearsalSpec]:
+        """Read-only: per system what a rehearsal creates and checks, and why it is refused (not
+        synced, no isolated rehearsal network in its zone, no synced target journaled) — what
+        `migrate rehearse --dry-run` shows and what :meth:`rehearse` then carries out."""
+        statuses = self.status()
+        out = []
+        for t in self.targets(items):
+            st = statuses.get(t.system, SystemStatus(t.system))
+            problems: list[Any] = list(t.problems)
+            if st.state is not State.synced:
+                problems.append(Msg("it is {state}; only a synced system (not cut over) is rehearsed",
+                                    state=st.state.value))
+            zone = self.inv.cloud_zones.get(t.zone) if t.zone else None
+            net = zone.rehearsal_network if zone is not None else None
+            if zone is not None and not net:
+                problems.append(Msg("zone {zone} has no rehearsal_network (an isolated network for the clones)",
+                                    zone=zone.id))
+            addrs = self._target_addresses(t)
+            missing = [s.source for s in t.servers if s.source not in addrs]
+            if missing and st.state is State.synced:
+                problems.append(Msg("no synced target journaled for {servers}", servers=", ".join(missing)))
+            leftovers: dict[str, dict[str, Any]] = {}
+            cloud = self.opts.cloud or t.cloud
+            if net and cloud and t.executable:
+                conn = self.conn(cloud)
+                iso = conn.isolation_problems(net)
+                if iso:
+                    problems.append(Msg("network {network} is not isolated: {problems}", network=net,
+                                        problems="; ".join(str(x) for x in iso)))
+                leftovers = conn.find_rehearsal_resources(self.plan.plan_id, t.system)
+            clones = [REH.Clone(source=s.source, target_name=st.resources.get(s.key, {}).get("name") or s.name,
+                                target_address=addrs.get(s.source),
+                                name=REH.clone_name(st.resources.get(s.key, {}).get("name") or s.name),
+                                flavor=s.flavor, image=s.image) for s in t.servers]
+            out.append(REH.RehearsalSpec(t.system, st.state.value, net, t.security_group,
+                                         D.keypair_name(self.plan.plan_id), clones, list(REH.PLAYBOOKS),
+                                         REH.checks_of(t), leftovers, problems))
+        return out
+
+    def rehearse(self, items: list[Any], *, keep: bool = False) -> list[SystemResult]:
+        """Rehearse the cutover of each synced system in its zone's isolated network (rehearsal.py):
+        clone, seed from the synced target (read-only), start, verify, timed and journaled (kind
+        ``rehearsal``), then remove the clones by their tag unless ``keep``. Refused as a whole,
+        nothing created, when a system cannot be rehearsed."""
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        specs = self.rehearsal_specs(items)
+        refused = [REH.refusal(s.system, _joined(s.problems)) for s in specs if s.problems]
+        if refused:
+            raise GovcloudError(Msg("refusing to rehearse: {why}", why=_joined(refused)),
+                                hint=Msg("`govcloud migrate run` first, and set `rehearsal_network:` on the zone "
+                                         "to an isolated network (no router, no gateway)"))
+        self.j(kind="run", command="rehearse", systems=[s.system for s in specs], keep=keep)
+        targets = {t.system: t for t in self.targets(items)}
+        results: list[SystemResult] = []
+        with self._processes(), self.progress.phase("migrate.systems", total=len(specs)) as overall:
+            for spec in specs:
+                results.append(self._rehearse_one(targets[spec.system], spec, keep=keep))
+                overall.advance(item=spec.system)
+        return results
+
+    def _rehearse_one(self, t: D.SystemTarget, spec: REH.RehearsalSpec, *, keep: bool) -> SystemResult:
+        conn = self.conn(self.opts.cloud or t.cloud)
+        net = spec.network or ""
+        started = time.monotonic()
+        res = SystemResult(t.system, spec.state, True, steps=[Step.rehearse.value])
+        if spec.leftovers:
+            # an earlier rehearsal killed before its clean-up: its clones go first (found by their tag)
+            self.on_event(t.system, Msg("removing {n} resource(s) left by an earlier rehearsal", n=len(spec.leftovers)))
+            self._remove_rehearsal(t, conn, spec.leftovers)
+        rid = REH.new_id()
+        self.j(kind="rehearsal", system=t.system, rehearsal=rid, status="start", network=net, checks=spec.checks,
+               clones=[c.to_plain() for c in spec.clones], keep=keep)
+        timings: dict[str, float] = {}
+        clones: dict[str, str] = {}
+        reason: Any = None
+        with self.progress.phase("migrate.steps", total=5, subject=t.system) as ph:
+            self._local.phase = ph
+
+            def timed(phase: str, what: str, fn: Callable[[], Any]) -> Any:
+                ph.advance(0, item=f"{Step.rehearse.value} · {what} @ {net}")
+                self.on_event(t.system, Msg("rehearsal {rid}: {phase} …", rid=rid, phase=what))
+                t0 = time.monotonic()
+                out = fn()
+                timings[phase] = round(time.monotonic() - t0, 3)
+                ph.advance()
+                return out
+
+            try:
+                timed("provision_s", "provision", lambda: clones.update(self._rehearsal_clones(t, spec, conn, rid)))
+                seed = Seed(rid, REH.seed_view(t, {c.source: c.target_address or "" for c in spec.clones},
+                                               {c.source: c.target_name for c in spec.clones}), clones)
+                self._ensure_trusted(t, self._target_addresses(t))      # the synced targets' keys (the sources now)
+
+                def seed_clones() -> None:
+                    self._playbook(t, Step.rehearse, playbook="migrate_configure.yml", name="rehearse-configure",
+                                   seed=seed)
+                    self._playbook(t, Step.rehearse, playbook="migrate_sync.yml", name="rehearse-sync", seed=seed)
+                timed("seed_s", "seed", seed_clones)
+                timed("start_s", "start", lambda: self._playbook(
+                    t, Step.rehearse, playbook="migrate_rehearse_start.yml", name="rehearse-start", limit="target",
+                    seed=seed))
+                timed("verify_s", "verify", lambda: self._playbook(
+                    t, Step.rehearse, playbook="migrate_verify.yml", name="rehearse-verify", seed=seed))
+            except GovcloudError as exc:
+                reason = _message(exc)
+            except Exception as exc:  # noqa: BLE001 — journaled as the rehearsal's failure; clones still removed
+                reason = f"{type(exc).__name__}: {str(exc)[:300]}"
+            finally:
+                self._local.phase = None
+            if not keep:
+                ph.advance(0, item=f"{Step.rehearse.value} · clean-up @ {net}")
+                try:
+                    found = conn.find_rehearsal_resources(self.plan.plan_id, t.system)
+                    if found:
+                        self._remove_rehearsal(t, conn, found)
+                except GovcloudError as exc:
+                    reason = reason or Msg("removing the clones failed: {error}", error=_message(exc))
+                ph.advance()
+        timings["total_s"] = round(time.monotonic() - started, 3)
+        window = None
+        if reason is None:
+            st = self.status().get(t.system, SystemStatus(t.system))
+            projection = project_downtime(st, *R.latest(self.read_journal().entries, t.system))
+            window = REH.projected_window(projection, timings.get("start_s", 0.0), timings.get("verify_s", 0.0))
+        self.j(kind="rehearsal", system=t.system, rehearsal=rid, status="ok" if reason is None else "fail",
+               reason=None if reason is None else str(reason), timings=timings, projected_window_s=window,
+               network=net, checks=spec.checks, kept=sorted(clones.values()) if keep else [])
+        res.changed.append(Msg("rehearsal {rid} on {network}: provision {provision} s, seed {seed} s, start {start} s, "
+                               "verify {verify} s, total {total} s", rid=rid, network=net,
+                               **{k: f"{timings[k + '_s']:.1f}" if k + "_s" in timings else "-"
+                                  for k in ("provision", "seed", "start", "verify", "total")}))
+        if window is not None:
+            res.changed.append(Msg("projected cutover window {seconds} s", seconds=f"{window:.1f}"))
+        if keep and clones:
+            res.changed.append(Msg("clones kept (--keep): {clones}", clones=", ".join(
+                f"{c.name} {clones[c.source]}" for c in spec.clones if c.source in clones)))
+        if reason is not None:
+            res.ok, res.error, res.error_kind = False, reason, "rehearsal"
+        return res
+
+    def _rehearsal_clones(self, t: D.SystemTarget, spec: REH.RehearsalSpec, conn: CloudPort,
+                          rid: str) -> dict[str, str]:
+        """Each synced target cloned onto the isolated network (same flavor, image, security group
+        and keypair; tagged with the rehearsal id, never seen as a target), its host key trusted
+        strictly as the cloud publishes it, SSH answering. Source server id → clone address."""
+        self._keypair(conn)
+        out: dict[str, str] = {}
+        for c in spec.clones:
+            info, _outcome = conn.ensure_server(
+                plan_id=self.plan.plan_id, system=t.system, server=c.source, name=c.name, flavor=c.flavor,
+                image=c.image, network=spec.network, keypair=spec.keypair, security_group=spec.security_group,
+                availability_zone=t.availability_zone, timeout=self.opts.server_timeout, rehearsal=rid)
+            addr = (info.get("addresses", {}).get(spec.network) or [None])[0]
+            self._trust_target(conn, info["id"], addr, c.name, known=self._known_clones())
+            out[c.source] = addr
+            self.on_event(t.system, Msg("clone {name} ({addr}) of {target} answers SSH", name=c.name, addr=addr,
+                                        target=c.target_name))
+        return out
+
+    def _remove_rehearsal(self, t: D.SystemTarget, conn: CloudPort, found: dict[str, dict[str, Any]]) -> None:
+        """Remove rehearsal resources found by their tag; each rehearsal whose resources are gone is
+        journaled ``cleaned`` (with what was removed); anything the cloud still holds fails."""
+        removed = conn.delete_resources(found)
+        ids = {r.get("id") for r in found.values()}
+        left = {k: r for k, r in conn.find_rehearsal_resources(self.plan.plan_id, t.system).items() if r.get("id") in ids}
+        if left:
+            raise CloudError(Msg("{system}: rehearsal resources still in the cloud: {resources}", system=t.system,
+                                 resources=", ".join(f"{r.get('kind')} {r.get('name') or r.get('id')}"
+                                                     for r in left.values())),
+                             kind="api", hint=Msg("run the rehearsal again, or remove them by hand"))
+        by_rid: dict[str, list[str]] = {}
+        for key, r in found.items():
+            by_rid.setdefault(str(r.get("rehearsal") or "?"), []).append(
+                f"{r.get('kind')} {r.get('name') or r.get('id')}")
+        for rid, what in sorted(by_rid.items()):
+            self.j(kind="rehearsal", system=t.system, rehearsal=rid, status="cleaned", removed=sorted(what),
+                   how="deleted" if removed else "already absent")
+            self.on_event(t.system, Msg("rehearsal {rid}: removed {resources}", rid=rid, resources=", ".join(what)))
 
     def rehearsal_max_age(self) -> int | None:
         """The policy's `rehearsal_max_age_days`: a cutover needs a successful rehearsal that recent."""

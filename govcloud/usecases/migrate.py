@@ -1,7 +1,7 @@
 """Migration use cases: the executor for an approved plan, and the status read from its journal.
 
 The guard a run passes first is ``usecases.approval.open_approved`` (approved, unedited, inputs
-unchanged, hard rules); then ``run``/``cutover``/``rollback``/``decommission`` carry out the
+unchanged, hard rules); then ``run``/``rehearse``/``cutover``/``rollback``/``decommission`` carry out the
 executor's step under the locks of its systems (the state port: store/state.py). ``cli/migrate.py`` only parses, confirms and renders. ``status`` reads the journal (and, probed, measures
 replication now under those locks) and returns one typed result for the table and the JSON.
 """
@@ -179,6 +179,14 @@ def cutover(ex: Executor, items: list[Any], *, today: Any, force_reason: str | N
     with ex.locked(items, f"migrate cutover --batch {batch} --system {_label(items)}"), _reporting(ex, progress):
         ex.claim(items)
         return ex.cutover(items, today=today, force_reason=force_reason)
+
+
+def rehearse(ex: Executor, items: list[Any], *, keep: bool, batch: str, progress: Progress = NULL) -> list[Any]:
+    """Rehearse the cutover of synced ``items`` in their zones' isolated networks (Executor.rehearse),
+    under the systems' locks: a run or cutover of one of them meanwhile is refused (exit 75)."""
+    with ex.locked(items, f"migrate rehearse --batch {batch} --system {_label(items)}"), _reporting(ex, progress):
+        ex.claim(items)
+        return ex.rehearse(items, keep=keep)
 
 
 def rollback(ex: Executor, item: Any, *, keep_target: bool, reason: str, progress: Progress = NULL) -> Any:

@@ -55,6 +55,11 @@ _T: dict[str, tuple[str, str]] = {
     "failed_back": zh_en("failed back {at}"),
     "failback_failed": zh_en("failback failed {at}: {reason}"),
     "failback_evidence": zh_en("{tables} table(s) and {trees} data tree(s) equal on the source"),
+    "rehearse_title": zh_en("{plan} batch {batch}: rehearsal in an isolated network"),
+    "rehearse_dry_title": zh_en("{plan} batch {batch}: rehearsal — dry run (nothing changed)"),
+    "rh_network": zh_en("isolated network"), "rh_clones": zh_en("clones (from the synced target)"),
+    "rh_checks": zh_en("checks"), "rh_leftovers": zh_en("left by earlier rehearsals (removed first)"),
+    "rh_refused": zh_en("refused"),
 }
 # a rehearsal's outcome, as `migrate status` prints it
 _REHEARSAL: dict[str, tuple[str, str]] = {
@@ -112,6 +117,27 @@ def dry_run(report: dict[str, Any], lang: str) -> None:
         for s, r in report["check"].items():
             out.print(view.safe(f"--check {s}: {r}"))
     out.print(msg("to_do", lang, to_do=report["to_do"], blocked=report["blocked"]))
+
+
+def rehearsal_plan(specs: list[Any], title: str, lang: str) -> None:
+    """`migrate rehearse --dry-run`: per system the isolated network, the clones it would create
+    (from which synced target), the playbooks and checks, what earlier rehearsals left, or why it is
+    refused (``specs``: migrate.rehearsal.RehearsalSpec)."""
+    tab = Table(title=view.safe(title), show_lines=True)
+    for c in ("system", "state", "rh_network", "rh_clones", "rh_checks", "rh_leftovers"):
+        tab.add_column(msg(c, lang))
+    for s in specs:
+        clones = "\n".join(f"{c.name} ← {c.target_name} ({c.target_address or '?'}) {c.flavor or ''} {c.image or ''}"
+                           for c in s.clones)
+        left = "\n".join(f"{v.get('kind')} {v.get('name') or v.get('id')} ({v.get('rehearsal') or '?'})"
+                         for v in s.leftovers.values()) or "—"
+        checks = "\n".join([", ".join(s.playbooks)] + s.checks)
+        tab.add_row(s.system, _state(s.state, lang), view.safe(s.network or "—"), view.safe(clones),
+                    view.safe(checks), view.safe(left))
+        if s.problems:
+            tab.add_row("", Text(msg("rh_refused", lang), style="red"),
+                        Text(view.clean("; ".join(localize(p, lang) for p in s.problems)), style="red"), "", "", "")
+    view.stdout().print(tab)
 
 
 def records(rows: list[dict[str, Any]], lang: str) -> None:
