@@ -182,9 +182,9 @@ def replay(entries: Iterable[Entry | Mapping[str, Any]]) -> dict[str, SystemStat
             if e.step == Step.cutover.value and "downtime_s" in detail:
                 st.downtime_s, st.downtime_note = _seconds(detail.get("downtime_s")), _note(detail.get("downtime"))
             if e.step == Step.failback.value:
-                ev = detail.get("evidence")
-                st.failbacks.append({"status": "ok", "at": e.at, "who": e.who, "reason": None,
-                                     "evidence": ev if isinstance(ev, dict) else {}})
+                ev = detail.get("evidence") if isinstance(detail.get("evidence"), dict) else {}
+                st.failbacks.append({"status": "ok", "at": e.at, "who": e.who, "reason": None, "evidence": ev,
+                                     **_proved(ev)})
         elif isinstance(e, StepEntry) and e.status == "fail" and e.step == Step.failback.value:
             st.failbacks.append({"status": "fail", "at": e.at, "who": e.who, "reason": _note(e.reason),
                                  "evidence": {}})
@@ -204,6 +204,15 @@ def replay(entries: Iterable[Entry | Mapping[str, Any]]) -> dict[str, SystemStat
                 st.done_at = e.at
             st.history.append({"to": new.value, "at": e.at, "who": e.who, "step": e.step, "reason": e.reason})
     return out
+
+
+def _proved(ev: Mapping[str, Any]) -> dict[str, int]:
+    """How many tables (per-table checksums, per database) and data trees a failback's evidence proved
+    equal on the source — counted from what the journal holds, whatever its shape."""
+    sums = ev.get("checksums")
+    tables = sum(len(v) if isinstance(v, dict) else 1 for v in sums.values()) if isinstance(sums, dict) else 0
+    trees = ev.get("trees")
+    return {"tables": tables, "trees": len(trees) if isinstance(trees, (list, dict)) else 0}
 
 
 def _rehearsal(st: SystemStatus, e: RehearsalEntry) -> None:

@@ -771,11 +771,7 @@ def rehearsal_summary(plan: Plan, statuses: Mapping[str, Any] | None, lang: str 
         for fb in fbs:
             at = str(fb.get("at") or "")[:16].replace("T", " ")
             if fb.get("status") == "ok":
-                ev = fb.get("evidence") or {}
-                tables = ev.get("checksums") or ev.get("rows") or {}
-                fb_text.append(R["rh_fb_ok"].format(at=at, tables=len(tables) if isinstance(tables, (dict, list)) else 0,
-                                                    trees=len(ev["trees"]) if isinstance(ev.get("trees"), (dict, list))
-                                                    else 0))
+                fb_text.append(R["rh_fb_ok"].format(at=at, tables=fb.get("tables", 0), trees=fb.get("trees", 0)))
             else:
                 fb_text.append(R["rh_fb_fail"].format(at=at, reason=str(fb.get("reason") or "")[:200]))
         w = last.get("projected_window_s") if last else None

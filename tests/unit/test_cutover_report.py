@@ -386,7 +386,8 @@ def test_status_and_report_show_rehearsals_and_failbacks(drill, tmp_path):
         {"kind": "state", "system": "app2", "to": "done"},
         {"kind": "step", "system": "app2", "step": "failback", "status": "fail", "reason": "checksums differ: t1"},
         {"kind": "step", "system": "app2", "step": "failback", "status": "ok",
-         "detail": {"evidence": {"checksums": {"govapp.t1": "ab", "govapp.t2": "cd"}, "trees": {"/srv/govapp": "ef"}}}},
+         "detail": {"evidence": {"checksums": {"h78:postgresql/govapp": {"t1": "ab", "t2": "cd"}},
+                                 "trees": [{"host": "h78", "path": "/srv/govapp", "digest": "ef"}]}}},
         {"kind": "state", "system": "app2", "to": "failed_back", "step": "failback", "reason": "rollback drill"})
     (drill / "journal.jsonl").write_text("".join(json.dumps(e) + "\n" for e in entries), encoding="utf-8")
     p = gc("migrate", "status", str(drill), "-o", "json")

@@ -261,20 +261,15 @@ def rehearsal_parts(r: dict[str, Any], lg: str) -> list[Text]:
     for fb in r.get("failbacks") or []:
         at = (fb.get("at") or "")[:16]
         if fb.get("status") == "ok":
-            ev = fb.get("evidence") or {}
             m = Text(msg("failed_back", lg, at=at), style="yellow")
-            tables, trees = ev.get("checksums") or ev.get("rows") or {}, ev.get("trees") or {}
-            if tables or trees:
-                m.append(" — " + msg("failback_evidence", lg, tables=_count(tables), trees=_count(trees)))
+            if fb.get("tables") or fb.get("trees"):
+                m.append(" — " + msg("failback_evidence", lg, tables=fb.get("tables", 0), trees=fb.get("trees", 0)))
             parts.append(m)
         else:
             parts.append(Text(msg("failback_failed", lg, at=at, reason=view.clean(str(fb.get("reason") or ""))[:160]),
                               style="red"))
     return parts
 
-
-def _count(v: Any) -> int:
-    return len(v) if isinstance(v, (dict, list, tuple)) else 0
 
 
 def status(st: Any, approval: str, batch: str | None, lang: str) -> None:
