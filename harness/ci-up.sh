@@ -63,10 +63,12 @@ record "openstack up" "$t"
 wait $p_hosts || { cat "$STATE/ci-hosts.log" >&2; fail "hosts up"; }
 record "hosts up ($N, parallel to openstack)" "$t"
 
-# 4. the bridge
+# 4. the bridge (govcloud-net's servers as hosts; govcloud-rehearsal's clones on the guarded,
+#    isolated pool: up also replaces a daemon running older code, keeping the bridged hosts)
 t=$(now)
 "$HERE/bridge" up || fail "bridge up"
-record "bridge up" "$t"
+"$HERE/bridge" status || fail "bridge status (rehearsal guard)"
+record "bridge up (+ rehearsal guard)" "$t"
 
 # 5. BIND9 (zone gov.test, TSIG updates) and HAProxy on the test hosts' gateway
 t=$(now)

@@ -46,7 +46,12 @@ PUBLIC_CIDR, PUBLIC_GW, PUBLIC_POOL = "198.18.240.0/20", "198.18.240.1", ("198.1
 # the bridged network: harness/bridge gives every ACTIVE server on it a real
 # SSH host on its fixed IP (bridge gcbbr0 = 198.19.0.1/16)
 BRIDGE_NET, BRIDGE_CIDR, BRIDGE_GW = "govcloud-net", "198.19.0.0/16", "198.19.0.1"
-BRIDGE_POOL = ("198.19.1.1", "198.19.255.254")
+# govcloud-net's addresses leave out the rehearsal network's /24 (bridged to another pool)
+BRIDGE_POOLS = [{"start": "198.19.1.1", "end": "198.19.199.254"}, {"start": "198.19.201.1", "end": "198.19.255.254"}]
+# the isolated network a rehearsal's clones boot on (harness/bridge: pool "rehearsal", bridge
+# gcxbr0 with its guard): shared, tenant type (vxlan), NO gateway, no DNS servers, no router
+REHEARSAL_NET, REHEARSAL_CIDR = "govcloud-rehearsal", "198.19.200.0/24"
+REHEARSAL_POOL = [{"start": "198.19.200.10", "end": "198.19.200.250"}]
 
 
 def secret(state: Path, name: str) -> str:
@@ -206,11 +211,32 @@ def step_resources(state: Path, compute_host: str) -> None:
         sub = subs[0] if subs else net.create_subnet(
             network_id=bn.id, name=f"{BRIDGE_NET}-subnet", ip_version=4, cidr=BRIDGE_CIDR,
             gateway_ip=BRIDGE_GW, is_dhcp_enabled=False, dns_nameservers=[],
-            allocation_pools=[{"start": BRIDGE_POOL[0], "end": BRIDGE_POOL[1]}])
+            allocation_pools=BRIDGE_POOLS)
+        if sorted(map(str, sub.allocation_pools)) != sorted(map(str, BRIDGE_POOLS)):
+            net.update_subnet(sub, allocation_pools=BRIDGE_POOLS)    # an older harness's one pool
         r = net.find_router("govcloud-router")
         if not r:
             r = net.create_router(name="govcloud-router", external_gateway_info={"network_id": pub.id})
             net.add_interface_to_router(r, subnet_id=sub.id)
+        rehearsal_network()
+
+    def rehearsal_network():
+        rn = net.find_network(REHEARSAL_NET) or net.create_network(
+            name=REHEARSAL_NET, is_shared=True, provider_network_type="vxlan",
+            description="isolated: no gateway, no router (rehearsal clones; harness/bridge guards it)")
+        subs = list(net.subnets(network_id=rn.id))
+        if not subs:
+            net.create_subnet(network_id=rn.id, name=f"{REHEARSAL_NET}-subnet", ip_version=4, cidr=REHEARSAL_CIDR,
+                              gateway_ip=None, is_dhcp_enabled=False, dns_nameservers=[],
+                              allocation_pools=REHEARSAL_POOL)
+            subs = list(net.subnets(network_id=rn.id))
+        routed = [p.device_owner for p in net.ports(network_id=rn.id) if (p.device_owner or "").startswith(
+            ("network:router", "network:ha_router"))]
+        if (len(subs) != 1 or subs[0].cidr != REHEARSAL_CIDR or subs[0].gateway_ip or subs[0].host_routes
+                or rn.is_router_external or routed):
+            raise RuntimeError(f"network {REHEARSAL_NET} exists but is not isolated: subnets "
+                               f"{[(x.cidr, x.gateway_ip, x.host_routes) for x in subs]}, external "
+                               f"{rn.is_router_external}, router ports {routed}")
 
     jobs = [(flavor, f) for f in FLAVORS] + [(image, i) for i in IMAGES] + [(networks, ())]
     with cf.ThreadPoolExecutor(4) as ex:
@@ -222,7 +248,8 @@ def step_resources(state: Path, compute_host: str) -> None:
     # tests can read and lower them
     proj = c.identity.find_project(MEMBER_PROJECT, domain_id="default")
     c.set_compute_quotas(proj.id, instances=200, cores=800, ram=1638400)
-    print("seeded: %d flavors, %d images, networks public + %s" % (len(FLAVORS), len(IMAGES), BRIDGE_NET))
+    print("seeded: %d flavors, %d images, networks public + %s + %s (isolated)"
+          % (len(FLAVORS), len(IMAGES), BRIDGE_NET, REHEARSAL_NET))
 
 
 def main() -> None:

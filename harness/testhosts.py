@@ -5,11 +5,16 @@ pid/mount/uts/ipc namespaces, its own copy-on-write root (overlayfs over the
 cached Debian 12 rootfs built by rootfs/build-rootfs.sh), sshd with its own
 ed25519 host key, key-only login for root and the sudo user ``govcloud``.
 
-Two pools use this module:
+Three pools use this module:
 
 * ``hosts``  (harness/hosts): h1..hN on 198.18.1.x, bridge gctbr0 = 198.18.0.1/16
 * ``bridge`` (harness/bridge): one host per ACTIVE Nova server, on the server's
   fixed IP in 198.19.0.0/16, bridge gcbbr0 = 198.19.0.1/16
+* ``rehearsal`` (harness/bridge): one host per ACTIVE Nova server on the isolated
+  network ``govcloud-rehearsal``, fixed IP in 198.19.200.0/24, bridge gcxbr0 =
+  198.19.200.1/24 (the root netns gets this more specific /24). No router leg, no peer
+  route, no default route, and a GUARD (see ``ensure_guard``): the control node reaches
+  the clones over SSH, a clone reaches nothing but other clones.
 
 When both bridges exist, a router namespace ``gcr-router`` joins them (198.18.0.254 on
 gctbr0, 198.19.0.254 on gcbbr0, forwarding enabled only inside that namespace): the
@@ -76,13 +81,16 @@ class PoolSpec:
     prefix: int
     ns_prefix: str      # netns name prefix
     veth_prefix: str    # root-side veth name prefix (<= 15 chars in total)
-    router: str         # the router namespace's address on this pool
-    peer_net: str       # the other pool, reached through the router
+    router: str | None  # the router namespace's address on this pool (None: not routed)
+    peer_net: str | None  # the other pool, reached through the router
+    guarded: bool = False  # an isolated pool: the ingress guard on its bridge (ensure_guard)
 
 
 HOSTS_POOL = PoolSpec("hosts", "gctbr0", "198.18.0.1", 16, "gct-", "gch", "198.18.0.254", "198.19.0.0/16")
 BRIDGE_POOL = PoolSpec("bridge", "gcbbr0", "198.19.0.1", 16, "gcb-", "gcb", "198.19.0.254", "198.18.0.0/16")
+REHEARSAL_POOL = PoolSpec("rehearsal", "gcxbr0", "198.19.200.1", 24, "gcx-", "gcx", None, None, guarded=True)
 ROUTER_NS = "gcr-router"
+TC = "/usr/sbin/tc" if os.path.exists("/usr/sbin/tc") else "tc"
 
 
 @contextlib.contextmanager
@@ -152,8 +160,109 @@ def remove_router() -> None:
 
 def ensure_peer_route(ns: str, spec: PoolSpec) -> None:
     """The other pool through the router (idempotent; the gateway is on-link, so the
-    route holds even while the router is down)."""
-    run("ip", "-n", ns, "route", "replace", spec.peer_net, "via", spec.router, "dev", "eth0")
+    route holds even while the router is down). An isolated pool has none."""
+    if spec.peer_net and spec.router:
+        run("ip", "-n", ns, "route", "replace", spec.peer_net, "via", spec.router, "dev", "eth0")
+
+
+# ---------------------------------------------------------------- the guard of an isolated pool
+# The root netns is the control node and owns 198.18.0.1 (BIND9, HAProxy), 198.19.0.1, ... and
+# Linux accepts a packet for ANY local address on ANY interface: a clone that routes
+# 198.18.0.0/15 via 198.19.200.1 would reach production through the control node itself. So
+# every frame the isolated bridge passes up to the host goes through a classic-BPF program in
+# direct-action mode on the bridge's clsact ingress (this kernel has cls_bpf and cls_u32 but no
+# flower/matchall classifier nor the gact action, so the program decides itself):
+#   ARP                                                        -> pass
+#   IPv4 to the bridge's own address, TCP, source port 22, ACK set, destination port in the
+#   local ephemeral range (replies on the control node's own SSH sessions to the clones),
+#   not a non-first fragment                                    -> pass
+#   everything else (other IPv4, IPv6, any other ethertype)     -> drop
+# A clone can never open a connection to the control node (a SYN has no ACK), nor send it
+# anything else. Frames between clones are forwarded by the bridge, never passed up: they may
+# talk to each other. The root's net.ipv4.ip_forward must be 0 (checked, never changed).
+_BPF_PASS, _BPF_DROP = 0, 2            # TC_ACT_OK, TC_ACT_SHOT
+
+
+def _local_port_range() -> tuple[int, int]:
+    lo, hi = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    return int(lo), int(hi)
+
+
+def guard_bytecode(addr: str, port_range: tuple[int, int] | None = None) -> str:
+    """The guard as tc's ``bytecode`` argument ("N,code jt jf k,…"); offsets from the Ethernet
+    header (cls_bpf pushes the MAC header back at ingress)."""
+    lo, hi = port_range or _local_port_range()
+    ip = int(ipaddress.IPv4Address(addr))
+    prog: list[tuple] = [
+        (0x28, 0, 0, 12),                    # ldh [12]            ethertype
+        (0x15, "pass", 0, 0x0806),           # jeq ARP             -> pass
+        (0x15, 0, "drop", 0x0800),           # jeq IPv4, else      -> drop
+        (0x20, 0, 0, 30),                    # ld  [30]            destination address
+        (0x15, 0, "drop", ip),
+        (0x30, 0, 0, 23),                    # ldb [23]            protocol
+        (0x15, 0, "drop", 6),                # TCP
+        (0x28, 0, 0, 20),                    # ldh [20]            flags + fragment offset
+        (0x45, "drop", 0, 0x1FFF),           # a non-first fragment -> drop
+        (0xB1, 0, 0, 14),                    # ldxb 4*([14]&0xf)   IP header length
+        (0x48, 0, 0, 14),                    # ldh [x+14]          TCP source port
+        (0x15, 0, "drop", 22),
+        (0x48, 0, 0, 16),                    # ldh [x+16]          TCP destination port
+        (0x35, 0, "drop", lo),               # >= lo
+        (0x25, "drop", 0, hi),               # >  hi               -> drop
+        (0x50, 0, 0, 27),                    # ldb [x+27]          TCP flags
+        (0x45, "pass", "drop", 0x10),        # ACK set             -> pass
+        ("drop",),
+        ("pass",),
+    ]
+    labels = {ins[0]: i for i, ins in enumerate(prog) if len(ins) == 1}
+    out = []
+    for i, ins in enumerate(prog):
+        if len(ins) == 1:
+            out.append(f"6 0 0 {_BPF_PASS if ins[0] == 'pass' else _BPF_DROP}")
+            continue
+        code, jt, jf, k = ins
+        rel = lambda j: labels[j] - i - 1 if isinstance(j, str) else j  # noqa: E731
+        out.append(f"{code} {rel(jt)} {rel(jf)} {k}")
+    return f"{len(out)}," + ",".join(out)
+
+
+def ip_forward() -> str:
+    return Path("/proc/sys/net/ipv4/ip_forward").read_text().strip()
+
+
+def guard_status(spec: PoolSpec) -> dict:
+    """What protects an isolated pool now: its bridge, the guard program on its ingress (exactly
+    the one ``guard_bytecode`` makes), the root's ip_forward. ``ok`` when all hold."""
+    st = {"bridge": _link_exists(spec.bridge), "filter": False, "filters": 0, "ip_forward": ip_forward()}
+    if st["bridge"]:
+        out = run(TC, "filter", "show", "dev", spec.bridge, "ingress", check=False).stdout
+        lines = [ln for ln in out.splitlines() if " handle " in ln]
+        st["filters"] = len(lines)
+        want = f"bytecode '{guard_bytecode(spec.gateway)}'"
+        st["filter"] = len(lines) == 1 and "direct-action" in lines[0] and want in lines[0]
+    st["ok"] = bool(st["bridge"] and st["filter"] and st["ip_forward"] == "0")
+    return st
+
+
+def ensure_guard(spec: PoolSpec) -> bool:
+    """Put the guard on the pool's bridge unless it is there exactly (idempotent); returns
+    whether it (re)applied it. While it does, the bridge is down: nothing passes unguarded."""
+    if ip_forward() != "0":
+        raise RuntimeError("net.ipv4.ip_forward is 1 in the root netns: the control node would route "
+                           f"clones on {spec.bridge} to production; refusing (this harness never sets it)")
+    if guard_status(spec)["filter"]:
+        return False
+    up = "UP" in run("ip", "-o", "link", "show", spec.bridge).stdout.split("<", 1)[1].split(">", 1)[0].split(",")
+    run("ip", "link", "set", spec.bridge, "down")
+    run(TC, "qdisc", "del", "dev", spec.bridge, "clsact", check=False)
+    run(TC, "qdisc", "add", "dev", spec.bridge, "clsact")
+    run(TC, "filter", "add", "dev", spec.bridge, "ingress", "pref", "1", "bpf", "bytecode",
+        guard_bytecode(spec.gateway), "direct-action")
+    if not guard_status(spec)["filter"]:
+        raise RuntimeError(f"the guard on {spec.bridge} did not take: {guard_status(spec)}")
+    if up:
+        run("ip", "link", "set", spec.bridge, "up")
+    return True
 
 
 def _pid_is_ours(pid: int, hostdir: Path) -> bool:
@@ -207,13 +316,22 @@ class Pool:
             if not pool_json.exists():
                 raise RuntimeError(f"bridge {self.spec.bridge} exists but was not created by this harness "
                                    f"(no {pool_json}); refusing to touch it")
-            ensure_router()
+            if self.spec.guarded:
+                ensure_guard(self.spec)
+                run("sysctl", "-q", "-w", f"net.ipv6.conf.{self.spec.bridge}.disable_ipv6=1", check=False)
+            if self.spec.router:
+                ensure_router()
             return
         run("ip", "link", "add", self.spec.bridge, "type", "bridge")
         pool_json.write_text(json.dumps({"bridge": self.spec.bridge}))
+        if self.spec.guarded:
+            # guarded before it has an address or is up; no IPv6 on it at all
+            ensure_guard(self.spec)
+            run("sysctl", "-q", "-w", f"net.ipv6.conf.{self.spec.bridge}.disable_ipv6=1", check=False)
         run("ip", "addr", "add", f"{self.spec.gateway}/{self.spec.prefix}", "dev", self.spec.bridge)
         run("ip", "link", "set", self.spec.bridge, "up")
-        ensure_router()
+        if self.spec.router:
+            ensure_router()
 
     # ------------------------------------------------------------ hosts
     def hosts(self) -> list[dict]:
@@ -324,8 +442,9 @@ class Pool:
             self.remove_host(h["name"])
             n += 1
         if (self.dir / "pool.json").exists():
-            remove_router()      # its leg hangs on this bridge; it comes back with the bridge
-            run("ip", "link", "del", self.spec.bridge, check=False)
+            if self.spec.router:
+                remove_router()      # its leg hangs on this bridge; it comes back with the bridge
+            run("ip", "link", "del", self.spec.bridge, check=False)   # its guard goes with it
         for line in Path("/proc/self/mountinfo").read_text().splitlines():
             if f" {self.dir}/" in line:
                 raise RuntimeError(f"mounts left under {self.dir}: {line}")

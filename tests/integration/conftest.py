@@ -215,6 +215,15 @@ def bridged_cloud(openstack_cloud) -> BridgedCloud:
     yield BridgedCloud(openstack_cloud, STATE / "bridge" / "known_hosts")
 
 
+@pytest.fixture(scope="session")
+def rehearsal_cloud(bridged_cloud) -> BridgedCloud:
+    """The isolated network ``govcloud-rehearsal`` (198.19.200.0/24, no gateway, no router): its
+    ACTIVE servers become hosts of the bridge's rehearsal pool (bridge gcxbr0 with its guard: the
+    control node reaches them over SSH, they reach nothing but each other). ``bridged_cloud`` has
+    checked ``harness/bridge status``, which fails when the guard is not exactly in place."""
+    yield BridgedCloud(bridged_cloud.cloud, STATE / "rehearsal" / "known_hosts", network="govcloud-rehearsal")
+
+
 # ---------------------------------------------------------------- DNS + load balancer
 @pytest.fixture(scope="session")
 def netsvc(test_hosts) -> dict:
