@@ -10,7 +10,8 @@ there, and a second clone on the rehearsal network does reach the first (the clo
 not simply broken). A dropped packet shows as a timeout; a port nobody listens on would answer
 with a reset ("refused"), so a timeout is isolation, not an empty port.
 
-Hosts: h73, h74 only (reservation). Everything booted is removed by its tags at the end."""
+Hosts: h73, h74 only (reservation); on h73 a listener on 5432 stands in for a source database
+(the plain hosts run no PostgreSQL). Everything booted is removed by its tags at the end."""
 
 from __future__ import annotations
 
@@ -193,6 +194,15 @@ def test_a_rehearsal_clone_reaches_nothing_of_production(openstack_cloud, bridge
     lb_before = _haproxy_backend()
     assert dns_before["h1.gov.test"] == ["198.18.1.1"] and lb_before, (dns_before, lb_before)
     clients: list[paramiko.SSHClient] = []
+    # a stand-in for the source database on h73 (the plain hosts run no PostgreSQL): a listener on 5432
+    h73 = test_hosts.client(next(h for h in test_hosts.hosts if h["name"] == "h73"))
+    clients.append(h73)
+    rc, out, err = run_ssh(h73, "setsid python3 -c " + _q(
+        "import socket\ns=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
+        "s.bind(('0.0.0.0',5432));s.listen()\nwhile True:\n c,_=s.accept();c.close()")
+        + " </dev/null >/dev/null 2>&1 & echo $!")
+    assert rc == 0, err
+    db_pid = int(out.decode().split()[0])
     try:
         cloud.ensure_keypair(kp, (tmp_path / "id_ed25519.pub").read_text())
         group = f"gc-{plan}"
@@ -229,6 +239,7 @@ def test_a_rehearsal_clone_reaches_nothing_of_production(openstack_cloud, bridge
         assert rc == 0 and text.startswith("0\n") and f"{a_clone}/24" in text and "default" not in text, text
 
         targets = {f"{h}:22": ("tcp", hosts[h], 22) for h in SOURCES}
+        targets["h73:5432"] = ("tcp", hosts["h73"], 5432)
         targets.update({
             "dns/tcp": ("tcp", GW_PROD, 53), "dns/udp": ("udp-dns", GW_PROD, 53), "haproxy:80": ("tcp", GW_PROD, 80),
             f"{GW_TARGETS}:listener": ("tcp", GW_TARGETS, listeners[0].port),
@@ -240,11 +251,12 @@ def test_a_rehearsal_clone_reaches_nothing_of_production(openstack_cloud, bridge
         # each production port answers — from the control node, and from a target on govcloud-net
         # (the negative control: the same probe WOULD see a route to production)
         local = _probe_local(targets)
-        for t in [f"{h}:22" for h in SOURCES] + ["dns/tcp", "dns/udp", "haproxy:80", f"{GW_TARGETS}:listener",
-                                                 f"{GW_REHEARSAL}:listener"]:
+        for t in [f"{h}:22" for h in SOURCES] + ["h73:5432", "dns/tcp", "dns/udp", "haproxy:80",
+                                                 f"{GW_TARGETS}:listener", f"{GW_REHEARSAL}:listener"]:
             assert local[t] in answering, (t, local)
         from_prod = _probe(c_prod, targets)
-        for t in [f"{h}:22" for h in SOURCES] + ["dns/tcp", "dns/udp", "haproxy:80", f"{GW_TARGETS}:listener"]:
+        for t in [f"{h}:22" for h in SOURCES] + ["h73:5432", "dns/tcp", "dns/udp", "haproxy:80",
+                                                 f"{GW_TARGETS}:listener"]:
             assert from_prod[t] in answering, (t, from_prod)
         # nothing listens on the control node's 198.19.200.1:22/53: unguarded, that is a reset/refusal
         assert local[f"{GW_REHEARSAL}:22"] == "refused" and local[f"{GW_REHEARSAL}:53"] == "refused", local
@@ -284,6 +296,7 @@ def test_a_rehearsal_clone_reaches_nothing_of_production(openstack_cloud, bridge
         assert {n: _dns_a(n) for n in dns_before} == dns_before
         assert _haproxy_backend() == lb_before
     finally:
+        run_ssh(h73, f"kill {db_pid}")
         for c in clients:
             c.close()
         for li in listeners:
