@@ -1432,7 +1432,8 @@ class Executor:
             projection = project_downtime(st, *R.latest(self.read_journal().entries, t.system))
             window = REH.projected_window(projection, timings.get("start_s", 0.0), timings.get("verify_s", 0.0))
         self.j(kind="rehearsal", system=t.system, rehearsal=rid, status="ok" if reason is None else "fail",
-               reason=None if reason is None else str(reason), timings=timings, projected_window_s=window,
+               **({} if reason is None else {"reason": str(reason)}), timings=timings,
+               **({} if window is None else {"projected_window_s": window}),
                network=net, checks=spec.checks, kept=sorted(clones.values()) if keep else [])
         res.changed.append(Msg("rehearsal {rid} on {network}: provision {provision} s, seed {seed} s, start {start} s, "
                                "verify {verify} s, total {total} s", rid=rid, network=net,
