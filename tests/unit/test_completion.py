@@ -115,7 +115,7 @@ def test_choice_values(args, want):
 
 def test_commands_options_and_prefixes():
     assert _values([]) == ["audit", "compliance", "inventory", "migrate", "node", "plan", "report"]
-    assert _values(["migrate"], "r") == ["release", "rollback", "run"]
+    assert _values(["migrate"], "r") == ["rehearse", "release", "rollback", "run"]
     assert _values(["inventory", "export", "x"], "--f") == ["--format", "--force"]     # in the order of --help
     assert "--install-completion" in _values([], "--")
     assert _values(["plan", "show", "p", "--by"], "d") == ["department"]
@@ -266,7 +266,7 @@ def test_zsh_fish_powershell_formats():
     assert z.stdout.strip() == "_arguments '*: :((\"batch\"\n\"department\"\n\"room\"))'"
     f = _run({"_GOVCLOUD_COMPLETE": "complete_fish", "_TYPER_COMPLETE_FISH_ACTION": "get-args",
               "_TYPER_COMPLETE_ARGS": "govcloud migrate r"})
-    assert [line.split("\t")[0] for line in f.stdout.splitlines()] == ["release", "rollback", "run"]
+    assert [line.split("\t")[0] for line in f.stdout.splitlines()] == ["rehearse", "release", "rollback", "run"]
     assert _run({"_GOVCLOUD_COMPLETE": "complete_fish", "_TYPER_COMPLETE_FISH_ACTION": "is-args",
                  "_TYPER_COMPLETE_ARGS": "govcloud inventory list "}).returncode == 1   # a path: fish's files
     p = _run({"_GOVCLOUD_COMPLETE": "complete_powershell", "_TYPER_COMPLETE_ARGS": "govcloud report x --format",

@@ -130,6 +130,7 @@ def commands(w: SimpleNamespace, lang: str) -> dict[str, tuple[list[str], str | 
                           "--key", str(migrate_env.approver_key())], None),
         "migrate run --dry-run": (["migrate", "run", plan, "--batch", "0", "--dry-run"], None),
         "migrate cutover --dry-run": (["migrate", "cutover", plan, "--batch", "0", "--dry-run"], None),
+        "migrate rehearse --dry-run": (["migrate", "rehearse", plan, "--batch", "0", "--dry-run"], None),
         "migrate status": (["migrate", "status", plan], None),
         "migrate state-move": (["migrate", "state-move", plan, "--from", f"file://{d}/state-a-{lang}",
                                 "--to", f"file://{d}/state-b-{lang}"], None),
