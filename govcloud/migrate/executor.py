@@ -1802,14 +1802,17 @@ class Executor:
         return st
 
     def _failback_evidence_since_cutover(self, system: str) -> dict[str, Any] | None:
-        """The evidence a failback of ``system`` journaled since its last cutover (a failback killed
-        after proving nothing was lost resumes from it), or None."""
+        """The evidence a failback of ``system`` journaled since its last cutover and since the target was
+        last opened again (a failback killed after proving nothing was lost resumes from it), or None."""
         found: dict[str, Any] | None = None
         for e in self.read_journal().entries:
             if e.system != system:
                 continue
             if e.kind == "state" and getattr(e, "to", None) == State.cutover.value:
                 found = None
+            elif (isinstance(e, StepEntry) and e.step == Step.failback.value and e.status == "fail"
+                  and (e.detail or {}).get("phase") == "copy"):
+                found = None         # the target was opened again after that proof: it may hold newer writes
             elif e.kind == "failback" and e.extra.get("phase") == "evidence" and isinstance(e.extra.get("evidence"), dict):
                 found = dict(e.extra["evidence"])
         return found

@@ -74,9 +74,11 @@ def _record_on_client(drill: Drill) -> str:
 
 
 def _set_record_on_client(drill: Drill, value: str) -> None:
+    """Someone edits the client's /etc/hosts line of the record (the line govcloud manages, marked)."""
     rc, out = drill.ssh(CLIENT, "sudo -n sh -c " + shlex.quote(
-        f"sed -i '/ {RECORD}$/d' /etc/hosts && echo '{value} {RECORD}' >> /etc/hosts"))
+        f"sed -i -E '/ {RECORD}( |$)/d' /etc/hosts && echo '{value} {RECORD}  # govcloud {SID}' >> /etc/hosts"))
     assert rc == 0, out
+    assert _record_on_client(drill) == value
 
 
 @pytest.fixture(scope="module")
@@ -113,21 +115,28 @@ def soak_writes(drill):
     account; a file created, one changed, one deleted.  Returns the target's state afterwards."""
     target = drill.status()[SID]["resources"][f"server:{SRC}"]["address"]
     on_t = lambda cmd: drill.ssh_target(target, cmd)                          # noqa: E731
-    _pg(on_t, "insert into service_item select g, 'sjj', '失败回切写入 #' || g, '公共服务', true, now() "
-              "from generate_series(5001, 5040) g; "
-              "update service_item set name = name || ' (已更新)', updated_at = now() where id between 1 and 25; "
-              "delete from service_item where id between 1100 and 1130", role="govapp")
-    rc, files = on_t("sudo -n find /srv/govapp -type f -name '*' | sort")
+    token = uuid.uuid4().hex[:8]          # this run's writes, whatever an earlier run left on the hosts
+    base = int(_pg(on_t, "select coalesce(max(id), 0) from service_item"))
+    before = int(_pg(on_t, "select count(*) from service_item"))
+    gone = _pg(on_t, f"delete from service_item where id in (select id from service_item where id <= {base} "
+                     f"order by id desc limit 31) returning id", role="govapp").split()
+    assert len(gone) == 31
+    _pg(on_t, f"insert into service_item select {base} + g, 'sjj', '失败回切写入 {token} #' || g, '公共服务', true, "
+              f"now() from generate_series(1, 40) g; "
+              f"update service_item set name = name || ' (已更新 {token})', updated_at = now() where id in "
+              f"(select id from service_item where id <= {base} order by id limit 25)", role="govapp")
+    rc, files = on_t("sudo -n find /srv/govapp -type f ! -name 'failback-*' | sort")
     assert rc == 0
     files = files.split()
     changed, deleted = files[0], files[-1]
     assert changed != deleted, files
     rc, out = on_t("sudo -n sh -c " + shlex.quote(
-        f"echo '新文件 written on the target' > /srv/govapp/failback-new.txt && echo appended >> {changed} "
+        f"echo '新文件 {token} written on the target' > /srv/govapp/failback-{token}.txt && echo appended >> {changed} "
         f"&& rm -f {deleted}"))
     assert rc == 0, out
     assert _http(f"http://{target}/api/stats.json") == 200
     return {"target": target, "rows": _pg(on_t, FINGERPRINT), "tree": on_t(TREE_SUM)[1].strip(),
+            "token": token, "gone": gone, "count": before + 40 - 31, "base": base,
             "changed": changed, "deleted": deleted,
             "changed_sum": on_t(f"sudo -n sha256sum {changed}")[1].split()[0]}
 
@@ -170,19 +179,22 @@ def test_failback_brings_every_target_write_back_to_the_source(drill, soak_write
     on_s = lambda cmd: drill.ssh(SRC, cmd)                                     # noqa: E731
     # every write the target took, and nothing else: the same rows and contents per table, the same trees
     assert _pg(on_s, FINGERPRINT) == soak_writes["rows"]
-    assert _pg(on_s, "select count(*) from service_item where id between 5001 and 5040") == "40"
-    assert _pg(on_s, "select count(*) from service_item where id between 1100 and 1130") == "0"
-    assert _pg(on_s, "select count(*) from service_item where name like '%(已更新)'") == "25"
+    tok = soak_writes["token"]
+    assert _pg(on_s, f"select count(*) from service_item where id > {soak_writes['base']}") == "40"
+    assert _pg(on_s, f"select count(*) from service_item where id in ({','.join(soak_writes['gone'])})") == "0"
+    assert _pg(on_s, f"select count(*) from service_item where name like '%(已更新 {tok})'") == "25"
+    assert _pg(on_s, "select count(*) from service_item") == str(soak_writes["count"])
     assert on_s(TREE_SUM)[1].strip() == soak_writes["tree"]
-    assert "新文件" in on_s("sudo -n cat /srv/govapp/failback-new.txt")[1]
+    assert f"新文件 {tok}" in on_s(f"sudo -n cat /srv/govapp/failback-{tok}.txt")[1]
     assert on_s(f"sudo -n sha256sum {soak_writes['changed']}")[1].split()[0] == soak_writes["changed_sum"]
     assert on_s(f"sudo -n test -e {soak_writes['deleted']}")[0] != 0
     # the source serves and takes writes again; the record points at it; the target is stopped (kept)
     assert _record_on_client(drill) == addr(SRC)
     assert _http(f"http://{addr(SRC)}/api/stats.json") == 200
     assert _pg(on_s, "select datconnlimit from pg_database where datname = 'govapp'", db="postgres") == "-1"
-    assert _pg(on_s, "insert into service_item values (9001, 'sjj', 'after failback', '公共服务', true, now()) "
-                     "returning id", role="govapp") == "9001"
+    new_id = soak_writes["base"] + 1000
+    assert _pg(on_s, f"insert into service_item values ({new_id}, 'sjj', 'after failback', '公共服务', true, now()) "
+                     "returning id", role="govapp") == str(new_id)
     assert _http(f"http://{soak_writes['target']}/api/stats.json") == 0
     assert drill.servers(SID), "the target is kept"
     # the evidence, journaled with the step
@@ -190,7 +202,7 @@ def test_failback_brings_every_target_write_back_to_the_source(drill, soak_write
     assert fb["status"] == "ok", st["failbacks"]
     ev = fb["evidence"]
     key = f"{SRC}:postgresql/govapp"
-    assert ev["rows"][key]["public.service_item"] == 1200 + 40 - 31, ev["rows"]
+    assert ev["rows"][key]["public.service_item"] == soak_writes["count"], ev["rows"]
     assert set(ev["checksums"][key]) >= {"public.service_item", "public.department"}, ev["checksums"]
     assert {t["path"] for t in ev["trees"]} == set(TREES) and all(t["digest"] for t in ev["trees"])
     assert ev["record"]["before"] == [soak_writes["target"]] and ev["record"]["after"] == [addr(SRC)]

@@ -254,3 +254,26 @@ def test_evidence_needs_every_host_and_equal_figures():
         {"key": "postgresql/x", "rows": {"t": 1}, "cloud_rows": {"t": 1}, "checksums": None, "cloud_checksums": None}]})]}
     with pytest.raises(GovcloudError, match="checksums differ"):
         failback_evidence(bad, ["h1"])
+
+
+def test_a_proof_made_before_the_target_was_opened_again_is_not_reused(world):
+    """The switch refused after the proof (the target opened again and took writes), then someone points
+    the record at the source by hand: the old proof no longer holds, nothing is served from it."""
+    w = world
+    _done(w)
+    name = w.inv.systems["app1"].workload.cutover_record.name
+    base = evidence_run()
+
+    def final_then_someone_edits(call):
+        out = base(call)
+        if call.extravars.get("govcloud_failback_phase") == "final":
+            w.pb.etc_hosts[("h38", name)] = "198.18.1.99"
+        return out
+    w.pb.script(FB, final_then_someone_edits, times=2)
+    ex = w.executor()
+    assert not ex.failback(_item(w, ex), reason="r").ok
+    w.pb.etc_hosts[("h38", name)] = w.inv.servers["h61"].ips[0]
+    ex = w.executor()
+    res = ex.failback(_item(w, ex), reason="r")
+    assert not res.ok and "no failback proved the data equal" in res.error
+    assert "migrate_failback_serve.yml" not in w.pb.ran("app1")
