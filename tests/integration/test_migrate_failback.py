@@ -132,11 +132,12 @@ def soak_writes(drill):
               f"now() from generate_series(1, 40) g; "
               f"update service_item set name = name || ' (已更新 {token})', updated_at = now() where id in "
               f"(select id from service_item where id <= {base} order by id limit 25)", role="govapp")
-    rc, files = on_t("sudo -n find /srv/govapp -type f ! -name 'failback-*' | sort")
+    # data files only (the site's own files, e.g. www/api/stats.json, serve the health URL)
+    rc, files = on_t("sudo -n find /srv/govapp/data -type f -name 'attachment-*' | sort")
     assert rc == 0
     files = files.split()
-    changed, deleted = files[0], files[-1]
-    assert changed != deleted, files
+    changed, deleted = "/srv/govapp/data/README.txt", files[0]
+    assert len(files) > 1, files
     rc, out = on_t("sudo -n sh -c " + shlex.quote(
         f"echo '新文件 {token} written on the target' > /srv/govapp/failback-{token}.txt && echo appended >> {changed} "
         f"&& rm -f {deleted}"))
