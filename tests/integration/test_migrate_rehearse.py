@@ -6,7 +6,8 @@ hosts the control node alone reaches over SSH).
 Checked: the clone is seeded from the SYNCED TARGET and passes the verify checks (trees, ports, the
 health URL, row counts), timings and the projected window are journaled, the clone is gone afterwards
 (the cloud listed by the rehearsal tags), the record on the client h77 never changes, the synced target
-is unchanged (trees, its own state directory, its database, its replication); from a clone kept with
+is unchanged (trees, its own state directory, its database, its logical replication from the source,
+which the fixture enables); from a clone kept with
 --keep neither the source nor the synced target can be reached, and the next rehearsal removes the
 kept clone; a rehearsal SIGKILLed after its clone exists is cleaned up by the next one. The cutover
 gate: with `rehearsal_max_age_days: 7` in the policy, `migrate cutover` of the unrehearsed system
@@ -33,6 +34,7 @@ import pytest
 from integration_helpers import run_ssh, wait_until
 from migrate_env import approve_args, write_inventory
 from test_migrate_e2e import Drill
+from test_migrate_replication import CLEAN_SOURCE, PREPARE_SOURCE
 
 pytestmark = [pytest.mark.integration, pytest.mark.openstack, pytest.mark.hosts, pytest.mark.slow]
 
@@ -47,6 +49,12 @@ TREE_SUM = ("sudo -n sh -c 'cd / && find " + " ".join(TREES) + " -xdev \\( -type
 # the target's own bookkeeping (cutover marker, recorded counts, replication state): never touched
 STATE_SUM = "sudo -n sh -c 'cd / && find /var/lib/govcloud -xdev -type f -print0 | sort -z | xargs -0 -r sha256sum'"
 ROWS = "select count(*) from service_item"
+# the client's /etc/hosts line of the record (govcloud writes "ADDR NAME  # govcloud SYSTEM"), rewritten
+# in place (/etc/hosts may be a bind mount): cleared, then pointing at the source as before any cutover
+_NO_RECORD = f"grep -v '[[:space:]]{RECORD.replace('.', '[.]')}\\([[:space:]]\\|$\\)' /etc/hosts > /tmp/gc-rh-hosts; "
+CLEAR_RECORD = "sudo -n sh -c " + shlex.quote(_NO_RECORD + "cat /tmp/gc-rh-hosts > /etc/hosts")
+SOURCE_RECORD = "sudo -n sh -c " + shlex.quote(_NO_RECORD + f"echo '198.18.1.{SRC[1:]} {RECORD}' >> /tmp/gc-rh-hosts && "
+                                               "cat /tmp/gc-rh-hosts > /etc/hosts")
 
 
 def addr(host: str) -> str:
@@ -106,6 +114,15 @@ def _pg(run, sql: str) -> str:
     return out.strip()
 
 
+def _ssh_host(test_hosts, host: str, cmd: str) -> tuple[int, str]:
+    c = test_hosts.client(next(x for x in test_hosts.hosts if x["name"] == host))
+    try:
+        rc, out, _ = run_ssh(c, cmd)
+        return rc, out.decode()
+    finally:
+        c.close()
+
+
 def _record_on_client(drill: Drill) -> str:
     _, hosts_file = drill.ssh(CLIENT, "cat /etc/hosts")
     line = next((ln for ln in hosts_file.splitlines() if ln.split()[1:2] == [RECORD]), "")
@@ -120,6 +137,12 @@ def drill(test_hosts, bridged_cloud, rehearsal_cloud, tmp_path_factory):
     deploy = run_playbook(REPO / "playbooks" / "sample_workload.yml", test_hosts.inventory_ini, limit=SRC,
                           private_data_dir=root / "deploy")
     assert deploy.ok, deploy.failed_tasks
+    # the source allows logical replication: the synced target holds a running subscription, which a
+    # rehearsal must neither copy nor disturb
+    rc, out = _ssh_host(test_hosts, SRC, "sudo -n sh -c " + shlex.quote(CLEAN_SOURCE + PREPARE_SOURCE))
+    assert rc == 0, out
+    rc, out = _ssh_host(test_hosts, CLIENT, SOURCE_RECORD)      # clients use the source, whatever ran before
+    assert rc == 0, out
     inv = write_inventory(root / "inv", [(SRC, addr(SRC))], (CLIENT, addr(CLIENT)), start=date.today().isoformat())
     text = (inv / "inventory.yaml").read_text(encoding="utf-8")
     assert "    network: govcloud-net\n" in text and "    final_deadline: 2030-12-31\n" in text
@@ -143,6 +166,8 @@ def drill(test_hosts, bridged_cloud, rehearsal_cloud, tmp_path_factory):
             port = _cloud_port()
             port.delete_resources(port.find_rehearsal_resources(plan_id, None))
         d.remove_cloud()
+        _ssh_host(test_hosts, SRC, "sudo -n sh -c " + shlex.quote(CLEAN_SOURCE))
+        _ssh_host(test_hosts, CLIENT, CLEAR_RECORD)
         run_playbook(REPO / "playbooks" / "sample_workload.yml", test_hosts.inventory_ini, limit=SRC,
                      private_data_dir=root / "redeploy")
 
@@ -154,6 +179,7 @@ def target(drill) -> dict:
     address = drill.status()[SID]["resources"][f"server:{SRC}"]["address"]
     on_t = lambda cmd: drill.ssh_target(address, cmd)                     # noqa: E731
     subs = _pg(on_t, "select count(*) from pg_stat_subscription where pid is not null")
+    assert subs == "1", "the synced target replicates from the source (its subscription's worker runs)"
     return {"address": address, "on": on_t, "tree": on_t(TREE_SUM)[1].strip(), "state": on_t(STATE_SUM)[1],
             "rows": _pg(on_t, ROWS), "subscriptions_running": subs, "record": _record_on_client(drill)}
 
@@ -170,8 +196,8 @@ def _assert_target_unchanged(drill: Drill, target: dict) -> None:
     assert on_t(STATE_SUM)[1] == target["state"]
     assert _pg(on_t, ROWS) == target["rows"]
     assert _pg(on_t, "select count(*) from pg_stat_subscription where pid is not null") == \
-        target["subscriptions_running"]                              # its replication still runs (if it did)
-    assert _record_on_client(drill) == target["record"]                 # the record: never switched
+        target["subscriptions_running"] == "1"                       # its replication still runs
+    assert _record_on_client(drill) == target["record"] == addr(SRC)    # the record: never switched
     assert drill.status()[SID]["state"] == "synced"
 
 
