@@ -131,6 +131,8 @@ def commands(w: SimpleNamespace, lang: str) -> dict[str, tuple[list[str], str | 
         "migrate run --dry-run": (["migrate", "run", plan, "--batch", "0", "--dry-run"], None),
         "migrate cutover --dry-run": (["migrate", "cutover", plan, "--batch", "0", "--dry-run"], None),
         "migrate rehearse --dry-run": (["migrate", "rehearse", plan, "--batch", "0", "--dry-run"], None),
+        "migrate failback --dry-run": (["migrate", "failback", plan, "--system", "app1", "--reason", "r", "--dry-run"],
+                                       None),
         "migrate status": (["migrate", "status", plan], None),
         "migrate state-move": (["migrate", "state-move", plan, "--from", f"file://{d}/state-a-{lang}",
                                 "--to", f"file://{d}/state-b-{lang}"], None),
@@ -167,7 +169,14 @@ def test_every_command_is_checked(world) -> None:
 
 
 def _run(args: list[str], stdin: str | None) -> tuple[int, str]:
+    from govcloud.cli.root import error_text
+    from govcloud.errors import GovcloudError
     r = CliRunner().invoke(app, args, input=stdin)
+    if isinstance(r.exception, GovcloudError):
+        # a refusal, as the error boundary of `govcloud` (cli/root.main) prints it and exits
+        lang = args[args.index("--lang") + 1] if "--lang" in args else "zh"
+        text, hint = error_text(r.exception, lang)
+        return int(r.exception.exit_code), r.output + text + (hint or "")
     if r.exception is not None and not isinstance(r.exception, SystemExit):
         raise r.exception
     return r.exit_code, r.output
