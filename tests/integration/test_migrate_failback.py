@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import subprocess
-import sys
-import urllib.request
 import uuid
 from datetime import date
 from pathlib import Path
@@ -25,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from migrate_env import approve_args, write_inventory
-from test_migrate_e2e import Drill
+from test_migrate_e2e import Drill, _http, addr, gc
 
 pytestmark = [pytest.mark.integration, pytest.mark.openstack, pytest.mark.hosts, pytest.mark.slow]
 
@@ -40,23 +37,6 @@ FINGERPRINT = ("select 'department', count(*), md5(coalesce(string_agg(t::text, 
                "from service_item t order by 1")
 TREE_SUM = ("sudo -n sh -c 'cd / && find " + " ".join(TREES) + " -xdev \\( -type f -o -type l \\) -print0 | sort -z | "
             "xargs -0 sha256sum | sha256sum'")
-
-
-def addr(host: str) -> str:
-    return f"198.18.1.{host[1:]}"
-
-
-def gc(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "govcloud", *args], capture_output=True, text=True, timeout=timeout,
-                          cwd=REPO)
-
-
-def _http(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:
-            return r.status
-    except OSError:
-        return 0
 
 
 def _pg(run, sql: str, db: str = "govapp", role: str | None = None) -> str:

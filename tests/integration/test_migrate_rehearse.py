@@ -24,7 +24,6 @@ import shlex
 import signal
 import subprocess
 import sys
-import urllib.request
 import uuid
 from datetime import date
 from pathlib import Path
@@ -33,7 +32,7 @@ import pytest
 
 from integration_helpers import run_ssh, wait_until
 from migrate_env import approve_args, write_inventory
-from test_migrate_e2e import Drill
+from test_migrate_e2e import Drill, _http, addr, gc
 from test_migrate_replication import CLEAN_SOURCE, PREPARE_SOURCE
 
 pytestmark = [pytest.mark.integration, pytest.mark.openstack, pytest.mark.hosts, pytest.mark.slow]
@@ -55,23 +54,6 @@ _NO_RECORD = f"grep -v '[[:space:]]{RECORD.replace('.', '[.]')}\\([[:space:]]\\|
 CLEAR_RECORD = "sudo -n sh -c " + shlex.quote(_NO_RECORD + "cat /tmp/gc-rh-hosts > /etc/hosts")
 SOURCE_RECORD = "sudo -n sh -c " + shlex.quote(_NO_RECORD + f"echo '198.18.1.{SRC[1:]} {RECORD}' >> /tmp/gc-rh-hosts && "
                                                "cat /tmp/gc-rh-hosts > /etc/hosts")
-
-
-def addr(host: str) -> str:
-    return f"198.18.1.{host[1:]}"
-
-
-def gc(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "govcloud", *args], capture_output=True, text=True, timeout=timeout,
-                          cwd=REPO)
-
-
-def _http(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:
-            return r.status
-    except OSError:
-        return 0
 
 
 def _journal(drill: Drill) -> list[dict]:

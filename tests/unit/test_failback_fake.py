@@ -144,8 +144,9 @@ def test_a_record_changed_by_someone_else_refuses_before_anything_and_changes_no
     assert ex.status()["app1"].state is State.done
 
 
-def test_a_record_changed_between_the_proof_and_the_switch_reopens_the_target(world):
-    w = world
+def _record_edited_after_the_proof(w) -> str:
+    """A cut-over app1 whose failback proves the data equal, then someone points the client's record
+    elsewhere before the switch; returns the record's name."""
     _done(w)
     name = w.inv.systems["app1"].workload.cutover_record.name
     base = evidence_run()
@@ -156,6 +157,12 @@ def test_a_record_changed_between_the_proof_and_the_switch_reopens_the_target(wo
             w.pb.etc_hosts[("h38", name)] = "198.18.1.99"
         return out
     w.pb.script(FB, final_then_someone_edits, times=2)
+    return name
+
+
+def test_a_record_changed_between_the_proof_and_the_switch_reopens_the_target(world):
+    w = world
+    name = _record_edited_after_the_proof(w)
     ex = w.executor()
     res = ex.failback(_item(w, ex), reason="r")
     assert not res.ok and res.state == "done"
@@ -260,16 +267,7 @@ def test_a_proof_made_before_the_target_was_opened_again_is_not_reused(world):
     """The switch refused after the proof (the target opened again and took writes), then someone points
     the record at the source by hand: the old proof no longer holds, nothing is served from it."""
     w = world
-    _done(w)
-    name = w.inv.systems["app1"].workload.cutover_record.name
-    base = evidence_run()
-
-    def final_then_someone_edits(call):
-        out = base(call)
-        if call.extravars.get("govcloud_failback_phase") == "final":
-            w.pb.etc_hosts[("h38", name)] = "198.18.1.99"
-        return out
-    w.pb.script(FB, final_then_someone_edits, times=2)
+    name = _record_edited_after_the_proof(w)
     ex = w.executor()
     assert not ex.failback(_item(w, ex), reason="r").ok
     w.pb.etc_hosts[("h38", name)] = w.inv.servers["h61"].ips[0]
