@@ -41,6 +41,17 @@ def _own_state(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("GOVCLOUD_STATE", "file://" + str(tmp_path_factory.mktemp("state")))
 
 
+@pytest.fixture(scope="module")
+def module_state(tmp_path_factory):
+    """A module fixture's own files state, for the runs it makes before its tests: a plan an earlier
+    module left holding app1 (a failback keeps its target, so its claim stays) is never seen here,
+    and this module's claims never reach the next module. Each test still gets its own (_own_state)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("GOVCLOUD_STATE", "file://" + str(tmp_path_factory.mktemp("module-state")))
+    yield
+    mp.undo()
+
+
 REPO = Path(__file__).resolve().parents[2]
 HARNESS = REPO / "harness"
 STATE = Path(os.environ.get("GOVCLOUD_HARNESS_STATE", "/var/lib/govcloud-harness"))

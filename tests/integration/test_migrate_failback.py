@@ -67,7 +67,7 @@ def _set_record_on_client(drill: Drill, value: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def drill(test_hosts, bridged_cloud, tmp_path_factory):
+def drill(module_state, test_hosts, bridged_cloud, tmp_path_factory):
     from govcloud.drivers.ansible import run_playbook
     root = tmp_path_factory.mktemp("migrate-failback")
     deploy = run_playbook(REPO / "playbooks" / "sample_workload.yml", test_hosts.inventory_ini, limit=SRC,

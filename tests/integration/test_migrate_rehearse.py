@@ -112,7 +112,7 @@ def _record_on_client(drill: Drill) -> str:
 
 
 @pytest.fixture(scope="module")
-def drill(test_hosts, bridged_cloud, rehearsal_cloud, tmp_path_factory):
+def drill(module_state, test_hosts, bridged_cloud, rehearsal_cloud, tmp_path_factory):
     from govcloud.drivers.ansible import run_playbook
     assert rehearsal_cloud.network == RH_NET
     root = tmp_path_factory.mktemp("migrate-rehearse")
