@@ -122,11 +122,11 @@ def _dns_a(name: str) -> list[str]:
     return sorted(out)
 
 
-def _haproxy_backend() -> list[tuple[str, ...]]:
+def _haproxy_backend(api: str) -> list[tuple[str, ...]]:
     """HAProxy's backend ``govapp``: (server, address, port, admin state) per server."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(5)
-        s.connect("/var/lib/govcloud-harness/netsvc/haproxy.sock")
+        s.connect(api)
         s.sendall(b"show servers state govapp\n")
         text = b""
         while chunk := s.recv(65536):
@@ -170,8 +170,8 @@ def _client(addr: str, host_key: str, key: Path, tmp: Path, user: str = "root") 
     return c
 
 
-def test_a_rehearsal_clone_reaches_nothing_of_production(openstack_cloud, bridged_cloud, test_hosts, netsvc,
-                                                        tmp_path):
+def test_a_rehearsal_clone_reaches_nothing_of_production(openstack_cloud, bridged_cloud, rehearsal_cloud, test_hosts,
+                                                        netsvc, tmp_path):
     from govcloud.drivers.openstack import OpenStackCloud
     from govcloud.drivers.ports import resource_tags
 
@@ -191,7 +191,7 @@ def test_a_rehearsal_clone_reaches_nothing_of_production(openstack_cloud, bridge
     kp = f"{plan}-kp"
     listeners = [Listener(GW_TARGETS), Listener(GW_REHEARSAL)]
     dns_before = {n: _dns_a(n) for n in ("h1.gov.test", "lb.gov.test")}
-    lb_before = _haproxy_backend()
+    lb_before = _haproxy_backend(netsvc["api"])
     assert dns_before["h1.gov.test"] == ["198.18.1.1"] and lb_before, (dns_before, lb_before)
     clients: list[paramiko.SSHClient] = []
     # a stand-in for the source database on h73 (the plain hosts run no PostgreSQL): a listener on 5432
@@ -294,7 +294,7 @@ def test_a_rehearsal_clone_reaches_nothing_of_production(openstack_cloud, bridge
                           "clone, hostile routes": second, "clone -> clone": peer_probe, "govcloud-net target -> clone": back}, indent=1))
         # no production record changed
         assert {n: _dns_a(n) for n in dns_before} == dns_before
-        assert _haproxy_backend() == lb_before
+        assert _haproxy_backend(netsvc["api"]) == lb_before
     finally:
         run_ssh(h73, f"kill {db_pid}")
         for c in clients:
@@ -309,6 +309,6 @@ def test_a_rehearsal_clone_reaches_nothing_of_production(openstack_cloud, bridge
             cloud.delete_resources(mine, timeout=180)
         cloud.conn.compute.delete_keypair(kp, ignore_missing=True)
     assert cloud.find_rehearsal_resources(plan) == {} and cloud.find_system_resources(plan, system) == {}
-    known = Path("/var/lib/govcloud-harness/rehearsal/known_hosts")
+    known = Path(rehearsal_cloud.known_hosts)
     wait_until(lambda: a_clone not in known.read_text() and a_peer not in known.read_text(), 60, 0.5,
                "the clones removed from the rehearsal pool's known_hosts")
