@@ -82,11 +82,12 @@ class Drill:
         with contextlib.suppress(Exception):
             c.compute.delete_keypair(f"govcloud-{self.plan_id}", ignore_missing=True)
 
-    def ssh_target(self, address: str, cmd: str) -> tuple[int, str]:
-        """A new cloud server, with the key the run used and the host key the bridge published."""
+    def ssh_target(self, address: str, cmd: str, known_hosts: Path | None = None) -> tuple[int, str]:
+        """A new cloud server, with the key the run used and the host key the bridge published (or the
+        one ``known_hosts`` holds: a rehearsal's clone, checked against what the rehearsal recorded)."""
         import paramiko
         c = paramiko.SSHClient()
-        c.load_host_keys(str(self.bridge_known_hosts))
+        c.load_host_keys(str(known_hosts or self.bridge_known_hosts))
         c.set_missing_host_key_policy(paramiko.RejectPolicy())
         c.connect(address, username="govcloud", key_filename=str(self.hosts.key), look_for_keys=False,
                   allow_agent=False, timeout=20)

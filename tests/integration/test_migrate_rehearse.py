@@ -77,17 +77,7 @@ def _clones(drill: Drill) -> dict[str, dict]:
 
 def _ssh_clone(drill: Drill, address: str, cmd: str) -> tuple[int, str]:
     """A clone, with the run's key and the host key the rehearsal recorded (strict)."""
-    import paramiko
-    c = paramiko.SSHClient()
-    c.load_host_keys(str(drill.plan / "runs" / "known_hosts.rehearsal"))
-    c.set_missing_host_key_policy(paramiko.RejectPolicy())
-    c.connect(address, username="govcloud", key_filename=str(drill.hosts.key), look_for_keys=False,
-              allow_agent=False, timeout=20)
-    try:
-        rc, out, _ = run_ssh(c, cmd)
-        return rc, out.decode()
-    finally:
-        c.close()
+    return drill.ssh_target(address, cmd, known_hosts=drill.plan / "runs" / "known_hosts.rehearsal")
 
 
 def _pg(run, sql: str) -> str:
