@@ -33,3 +33,22 @@ def pytest_sessionfinish(session, exitstatus):
     if _strict() and _skipped and session.exitstatus == 0:
         session.exitstatus = 1
         print(f"\nFAILED: {len(_skipped)} test(s) skipped while CI is set: {_skipped[:10]}")
+
+
+# The suite runs on as many workers as the machine has cores (pyproject: -n auto --dist loadscope).
+# Everything under tests/integration shares one harness (hosts, DNS/HAProxy records, cloud quota), so
+# it is one work unit: one worker runs it in file order, the others run the unit modules meanwhile
+# (a module or class per unit) and, once they are through, help with nothing else. The integration
+# unit is the largest, so it is handed out first. `-n0` runs everything in this process, as before.
+def pytest_xdist_make_scheduler(config, log):
+    if config.getoption("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class HarnessInOneWorker(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.startswith("tests/integration/"):
+                return "tests/integration"
+            return super()._split_scope(nodeid)
+
+    return HarnessInOneWorker(config, log)
