@@ -2,26 +2,43 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import socket
 import time
 
 
 def run_ssh(client, cmd: str, stdin: bytes | None = None, timeout: float = 120) -> tuple[int, bytes, bytes]:
+    """Run ``cmd`` on an open paramiko client: (exit status, stdout, stderr).
+
+    Reads stdout to its EOF before taking the exit status: sshd may send the exit status while the
+    command's last output is still on its way, so "exit status ready and nothing buffered" can come
+    before the output does (a `cat /etc/hosts` then read as empty under load)."""
     chan = client.get_transport().open_session(timeout=timeout)
-    chan.settimeout(timeout)
+    chan.settimeout(0.25)
     chan.exec_command(cmd)
     if stdin is not None:
         chan.sendall(stdin)
         chan.shutdown_write()
     out, err = bytearray(), bytearray()
+    deadline = time.monotonic() + timeout
     while True:
-        if chan.recv_ready():
-            out += chan.recv(1 << 16)
-        elif chan.recv_stderr_ready():
+        if time.monotonic() > deadline:
+            chan.close()
+            raise TimeoutError(f"{cmd[:80]!r}: no EOF after {timeout}s")
+        try:
+            data = chan.recv(1 << 16)
+        except socket.timeout:
+            data = None
+        while chan.recv_stderr_ready():
             err += chan.recv_stderr(1 << 16)
-        elif chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
+        if data:
+            out += data
+        elif data == b"":                 # EOF: the remote side is done writing (stderr came before it)
             break
-        else:
-            time.sleep(0.005)
+    if not chan.status_event.wait(max(0.0, deadline - time.monotonic())):
+        chan.close()
+        raise TimeoutError(f"{cmd[:80]!r}: no exit status after {timeout}s")
+    while chan.recv_stderr_ready():
+        err += chan.recv_stderr(1 << 16)
     rc = chan.recv_exit_status()
     chan.close()
     return rc, bytes(out), bytes(err)

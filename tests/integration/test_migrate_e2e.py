@@ -106,6 +106,13 @@ class Drill:
         finally:
             c.close()
 
+    def hosts_record(self, client: str, name: str) -> str:
+        """The address the client's /etc/hosts maps ``name`` to (its line for it), "" when none."""
+        rc, hosts_file = self.ssh(client, "cat /etc/hosts")
+        assert rc == 0 and hosts_file.strip(), (client, rc, hosts_file)   # a failed read is not "no line"
+        line = next((ln for ln in hosts_file.splitlines() if ln.split()[1:2] == [name]), "")
+        return line.split()[0] if line else ""
+
 
 def _http(url: str) -> int:
     try:
@@ -295,9 +302,7 @@ def test_manual_rollback_restores_the_source_and_removes_the_target(drill):
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
     assert drill.status()["app1"]["state"] == "rolled_back"
     assert _port_open(addr("h43"), 80)
-    _, hosts_file = drill.ssh(CLIENT, "cat /etc/hosts")
-    line = next((ln for ln in hosts_file.splitlines() if ln.split()[1:2] == ["app1.drill.gov.test"]), "")
-    assert line.split()[0] == addr("h43")
+    assert drill.hosts_record(CLIENT, "app1.drill.gov.test") == addr("h43")
     wait_until(lambda: not drill.servers("app1"), 120, 1, "app1's cloud server removed")
 
 

@@ -48,9 +48,7 @@ def _pg(run, sql: str, db: str = "govapp", role: str | None = None) -> str:
 
 
 def _record_on_client(drill: Drill) -> str:
-    _, hosts_file = drill.ssh(CLIENT, "cat /etc/hosts")
-    line = next((ln for ln in hosts_file.splitlines() if ln.split()[1:2] == [RECORD]), "")
-    return line.split()[0] if line else ""
+    return drill.hosts_record(CLIENT, RECORD)
 
 
 def _drop_record_on_client(drill: Drill) -> None:

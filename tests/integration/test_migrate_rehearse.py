@@ -96,9 +96,7 @@ def _ssh_host(test_hosts, host: str, cmd: str) -> tuple[int, str]:
 
 
 def _record_on_client(drill: Drill) -> str:
-    _, hosts_file = drill.ssh(CLIENT, "cat /etc/hosts")
-    line = next((ln for ln in hosts_file.splitlines() if ln.split()[1:2] == [RECORD]), "")
-    return line.split()[0] if line else ""
+    return drill.hosts_record(CLIENT, RECORD)
 
 
 @pytest.fixture(scope="module")
