@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import sys
 
+import harness_sharing
+
 _BIN = os.path.dirname(sys.executable)
 if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
@@ -30,25 +32,22 @@ def pytest_runtest_logreport(report):
 
 
 def pytest_sessionfinish(session, exitstatus):
+    harness_sharing.stop_if_this_run_started_it()
     if _strict() and _skipped and session.exitstatus == 0:
         session.exitstatus = 1
         print(f"\nFAILED: {len(_skipped)} test(s) skipped while CI is set: {_skipped[:10]}")
 
 
-# The suite runs on as many workers as the machine has cores (pyproject: -n auto --dist loadscope).
-# Everything under tests/integration shares one harness (hosts, DNS/HAProxy records, cloud quota), so
-# it is one work unit: one worker runs it in file order, the others run the unit modules meanwhile
-# (a module or class per unit) and, once they are through, help with nothing else. The integration
-# unit is the largest, so it is handed out first. `-n0` runs everything in this process, as before.
+# The suite runs on as many workers as the machine has cores (pyproject: -n auto --dist loadscope);
+# the integration tests in two streams, each on one worker in file order (tests/harness_sharing.py).
+# `-n0` runs everything in this process, in file order.
 def pytest_xdist_make_scheduler(config, log):
     if config.getoption("dist") != "loadscope":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
-    class HarnessInOneWorker(LoadScopeScheduling):
+    class HarnessStreams(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            if nodeid.startswith("tests/integration/"):
-                return "tests/integration"
-            return super()._split_scope(nodeid)
+            return harness_sharing.integration_stream(nodeid) or super()._split_scope(nodeid)
 
-    return HarnessInOneWorker(config, log)
+    return HarnessStreams(config, log)

@@ -17,6 +17,7 @@ With CI set any skipped integration test fails the session.
 from __future__ import annotations
 
 import atexit
+import fcntl
 import json
 import os
 import shutil
@@ -26,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+import harness_sharing
 
 # The state's per-system locks and claims (store/state.py): the suite migrates systems with the same
 # ids (app1, app2, …) under many plan ids, so each test (and the module fixtures before it) gets its
@@ -71,14 +74,22 @@ _ci_up_done: list[bool] = []   # [True] once this session ran harness/ci-up.sh
 
 
 def start_harness() -> None:
-    """Bring the whole harness up once per session (idempotent: what runs already is kept)."""
+    """Bring the whole harness up once per session (idempotent: what runs already is kept).
+
+    Under pytest-xdist the two integration streams (tests/conftest.py) may both find it missing:
+    they take turns on a lock, and the second's ci-up.sh finds everything up. The marker tells the
+    run's first process (xdist's controller, or this one with -n0) to stop it when the whole run
+    is over, never when one worker is (tests/conftest.py pytest_sessionfinish)."""
     if _ci_up_done:
         return
     if os.geteuid() != 0:
         pytest.fail("starting the harness needs root (network namespaces, apt)", pytrace=False)
-    p = sh("bash", str(HARNESS / "ci-up.sh"), timeout=2400)
-    if p.returncode != 0:
-        pytest.fail(f"harness/ci-up.sh failed:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}", pytrace=False)
+    with open(harness_sharing.lock_path(), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        p = sh("bash", str(HARNESS / "ci-up.sh"), timeout=2400)
+        if p.returncode != 0:
+            pytest.fail(f"harness/ci-up.sh failed:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}", pytrace=False)
+        harness_sharing.marker(harness_sharing.run_owner_pid()).touch()
     _ci_up_done.append(True)
 
 
@@ -92,11 +103,6 @@ def missing(what: str) -> None:
 
 def sh(*cmd: str, timeout: float = 900) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, text=True, capture_output=True, timeout=timeout)
-
-
-def pytest_sessionfinish(session, exitstatus):
-    if _ci_up_done:
-        sh("bash", str(HARNESS / "ci-down.sh"), timeout=600)
 
 
 # ---------------------------------------------------------------- test hosts
