@@ -45,6 +45,9 @@ def pytest_xdist_make_scheduler(config, log):
     if config.getoption("dist") != "loadscope":
         return None
     from xdist.scheduler import LoadScopeScheduling
+    # units in collection order, so the two integration streams (first in it) start at once; by
+    # size, a unit module with more tests than the smaller stream would go before it
+    config.option.loadscopereorder = False
 
     class HarnessStreams(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
