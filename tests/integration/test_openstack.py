@@ -170,10 +170,12 @@ def test_lowered_quota_raises_the_real_error(openstack_cloud, throwaway_project)
     flavor, image = conn.compute.find_flavor("m1.tiny"), conn.image.find_image("Debian-12-x86_64")
     net = conn.network.find_network("govcloud-net")
     first = conn.compute.create_server(name="q1", image_id=image.id, flavor_id=flavor.id, networks=[{"uuid": net.id}])
+    # the first server is fine (the quota really is 1, not 0), and it counts once it is built: Nova's
+    # quota check counts the instances in the cell databases, where a server that was only accepted
+    # (a build request) is not yet; asked too early, the second create passed the API's check
+    assert conn.compute.wait_for_server(first, wait=120).status == "ACTIVE"
     with pytest.raises(openstack.exceptions.ForbiddenException, match="(?i)quota exceeded"):
         conn.compute.create_server(name="q2", image_id=image.id, flavor_id=flavor.id, networks=[{"uuid": net.id}])
     # neutron's own quota error (409) for a network in the same project
     with pytest.raises(openstack.exceptions.ConflictException, match="(?i)quota"):
         conn.network.create_network(name="over-quota")
-    # the first server was fine: the quota really is 1, not 0
-    assert conn.compute.wait_for_server(conn.compute.get_server(first.id), wait=120).status == "ACTIVE"
