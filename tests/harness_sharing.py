@@ -1,7 +1,7 @@
 """How the test run shares the one harness between pytest-xdist workers.
 
 Streams. The integration tests never run anywhere at will: they form two work units, each run by
-one worker in file order (tests/conftest.py hands them out first, being the largest units; the
+one worker in file order (tests/conftest.py hands them out first, being first in collection order; the
 other workers take the unit modules, a module or class per unit). HOSTS_ONLY modules touch
 nothing but test hosts reserved to them alone (no cloud, no DNS/HAProxy, no state database;
 tests/unit/test_integration_streams.py checks it), so their stream runs beside the other.
